@@ -1,0 +1,103 @@
+/**
+ * BPF-link based attachments (struct bpf_link *): cgroup
+ * (bpf_program__attach_cgroup), tracepoint (bpf_program__attach_tracepoint)
+ * and libbpf's section-driven auto attach (bpf_program__attach). All are
+ * removed with bpf_link__destroy.
+ */
+import { cstr, errno, libbpf, libc } from "./ffi.ts";
+import { checkInt, checkPtr, LibbpfError } from "./errors.ts";
+import { closeFd, linkInfoByFd } from "./info.ts";
+import { type Attachment, type AttachmentKind, registerAttachment, unregisterAttachment } from "./registry.ts";
+import type { AttachableProgram } from "./tc.ts";
+
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+
+/** A bpf_link owned by this library. */
+export class LinkAttachment implements Attachment {
+  readonly program: string;
+  readonly description: string;
+  readonly owner: object;
+  #link: Deno.PointerObject | null;
+
+  /** @internal */
+  constructor(readonly kind: AttachmentKind, prog: AttachableProgram, link: Deno.PointerObject, description: string) {
+    this.program = prog.name;
+    this.owner = prog.owner;
+    this.#link = link;
+    this.description = description;
+  }
+
+  get attached(): boolean {
+    return this.#link !== null;
+  }
+
+  /** The link's fd (while attached). */
+  get fd(): number {
+    if (!this.#link) throw new LibbpfError("bpf_link__fd", this.description, 9);
+    return checkInt("bpf_link__fd", this.description, () => libbpf().bpf_link__fd(this.#link!));
+  }
+
+  /** Kernel link id (while attached). */
+  get id(): number {
+    return linkInfoByFd(this.fd, this.description).id;
+  }
+
+  /** bpf_link__destroy: detaches and frees the link; harmless twice. */
+  detach(): void {
+    const link = this.#link;
+    if (!link) return;
+    this.#link = null;
+    unregisterAttachment(this);
+    const ret = libbpf().bpf_link__destroy(link);
+    if (ret < 0) throw new LibbpfError("bpf_link__destroy", this.description, -ret);
+  }
+}
+
+/**
+ * Attaches a cgroup program (cgroup_skb, cgroup/sock, sockops, ...) to the
+ * cgroup v2 directory `cgroupPath`; the attach type comes from the program's
+ * section name.
+ */
+export function attachCgroup(prog: AttachableProgram, cgroupPath: string): LinkAttachment {
+  const what = `${prog.name} to cgroup ${cgroupPath}`;
+  const fd = libc().open(cstr(cgroupPath), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw new LibbpfError("bpf_program__attach_cgroup", what, errno() || 2, { detail: `(open of the cgroup directory failed)` });
+  try {
+    const link = checkPtr("bpf_program__attach_cgroup", what, () => libbpf().bpf_program__attach_cgroup(progPtr(prog), fd));
+    const att = new LinkAttachment("cgroup", prog, link, `cgroup ${prog.name} on ${cgroupPath}`);
+    registerAttachment(att);
+    return att;
+  } finally {
+    closeFd(fd); // the link holds its own reference to the cgroup
+  }
+}
+
+/** Attaches a tracepoint program to tracepoint `category:name` (e.g. "skb", "kfree_skb"). */
+export function attachTracepoint(prog: AttachableProgram, category: string, name: string): LinkAttachment {
+  const what = `${prog.name} to ${category}:${name}`;
+  const link = checkPtr("bpf_program__attach_tracepoint", what, () =>
+    libbpf().bpf_program__attach_tracepoint(progPtr(prog), cstr(category), cstr(name)));
+  const att = new LinkAttachment("tracepoint", prog, link, `tracepoint ${prog.name} on ${category}:${name}`);
+  registerAttachment(att);
+  return att;
+}
+
+/** libbpf's auto attach from the section name (tracepoints, kprobes, fentry, ...). */
+export function attachAuto(prog: AttachableProgram & { sectionName?: string }): LinkAttachment {
+  const what = `${prog.name} (section ${prog.sectionName ?? "?"})`;
+  const link = checkPtr("bpf_program__attach", what, () => libbpf().bpf_program__attach(progPtr(prog)));
+  const att = new LinkAttachment("link", prog, link, `link ${what}`);
+  registerAttachment(att);
+  return att;
+}
+
+/** @internal programs keep their libbpf pointer behind this symbol. */
+export const PROG_PTR = Symbol("bpf_program");
+
+function progPtr(prog: AttachableProgram): Deno.PointerObject {
+  const p = (prog as unknown as Record<symbol, (() => Deno.PointerObject) | undefined>)[PROG_PTR];
+  if (!p) throw new TypeError(`${prog.name}: not a BpfProgram of an opened object`);
+  return p();
+}

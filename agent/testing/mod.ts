@@ -1,0 +1,7 @@
+/** Helpers for kernel tests (network namespaces, traffic, preconditions, eBPF test objects). */
+export * from "./kernel.ts";
+export * from "./netns.ts";
+export * from "./bpf.ts";
+export * from "./packets.ts";
+export * from "./run.ts";
+export * from "./assert.ts";

@@ -1,0 +1,63 @@
+/**
+ * Opens the control plane's database and brings its schema up to date.
+ *
+ * libSQL takes a URL: `file:` for an embedded database on this machine (the
+ * default), `:memory:` for tests, `libsql://`/`http(s)://` for a shared sqld or
+ * Turso server when several replicas run. node:fs/node:url are used only to
+ * create the data directory and find the migrations; Deno provides both through
+ * its Node compatibility layer, so this module runs under Node and Deno alike.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient, type Client } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import * as schema from "./schema.ts";
+
+export const DEFAULT_DATABASE_URL = "file:./data/ebpf-k8s.db";
+
+/** Resolved from this module, not the working directory, so any entry point finds them. */
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url));
+
+/**
+ * How long a statement waits for another process's lock on a `file:` database
+ * before failing with SQLITE_BUSY (libSQL's default is to fail at once).
+ */
+const BUSY_TIMEOUT_MS = 5_000;
+
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
+/** The handle a `db.transaction(...)` callback receives. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export interface OpenDbOptions {
+  /** For `libsql://` servers that require one (Turso, sqld with auth). */
+  authToken?: string;
+}
+
+/** Opens `url`, applies pending migrations and returns a ready drizzle handle. */
+export async function openDb(url: string = DEFAULT_DATABASE_URL, opts: OpenDbOptions = {}): Promise<Db> {
+  const filePath = localFilePath(url);
+  if (filePath !== undefined) mkdirSync(dirname(filePath), { recursive: true });
+
+  const client = createClient({ url, authToken: opts.authToken, timeout: BUSY_TIMEOUT_MS });
+  try {
+    // WAL lets page reads proceed while an ingest transaction writes; the
+    // setting is stored in the file, so once per open is enough.
+    if (filePath !== undefined) await client.execute("PRAGMA journal_mode = WAL");
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    return db;
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+/** The path of an on-disk `file:` database, or undefined for memory and remote URLs. */
+export function localFilePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  // file:relative/path, file:/abs/path and file:///abs/path are all accepted by libSQL.
+  const path = url.slice("file:".length).replace(/^\/\/(?=\/)/, "").split("?")[0]!;
+  return path === "" || path === ":memory:" ? undefined : path;
+}

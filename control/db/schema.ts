@@ -1,0 +1,104 @@
+/**
+ * The control plane's tables (drizzle, SQLite/libSQL dialect).
+ *
+ * Times are integers in ms since the epoch. Two clocks appear and are kept
+ * apart on purpose: `ts` is the agent's clock (when it read the counters; rates
+ * are computed from it so network jitter does not distort them), while
+ * `lastSeen`/`updatedAt` are the control plane's clock (so "last seen 5 s ago"
+ * stays right even when an agent's clock is off).
+ *
+ * After editing this file run `npm run db:generate` and keep the generated
+ * migration under control/db/migrations/.
+ */
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** One row per node: the boot currently reporting and its progress. */
+export const nodes = sqliteTable("nodes", {
+  name: text("name").primaryKey(),
+  /** The boot whose counters `interfaces` holds. */
+  bootId: text("boot_id").notNull(),
+  /** Highest seq stored for the current boot. */
+  lastSeq: integer("last_seq").notNull(),
+  /** Agent clock of the newest batch of the current boot; orders boots. */
+  lastTs: integer("last_ts").notNull(),
+  firstSeen: integer("first_seen").notNull(),
+  lastSeen: integer("last_seen").notNull(),
+});
+
+/**
+ * Every boot a node ever reported, so idempotency holds per (node, bootId) even
+ * for a late batch from a boot that has since been replaced (the agent spools
+ * and resends what was not acknowledged).
+ */
+export const boots = sqliteTable(
+  "boots",
+  {
+    node: text("node")
+      .notNull()
+      .references(() => nodes.name, { onDelete: "cascade" }),
+    bootId: text("boot_id").notNull(),
+    lastSeq: integer("last_seq").notNull(),
+    firstSeen: integer("first_seen").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.bootId] })],
+);
+
+/** Fresh builders each call: a drizzle column builder must not be shared by two tables. */
+function counterColumns() {
+  return {
+    rxPackets: integer("rx_packets").notNull(),
+    rxBytes: integer("rx_bytes").notNull(),
+    txPackets: integer("tx_packets").notNull(),
+    txBytes: integer("tx_bytes").notNull(),
+    drops: integer("drops").notNull(),
+  };
+}
+
+/** Per second; null when there is no earlier sample of the same boot to compare with. */
+function rateColumns() {
+  return {
+    rxPacketsPerSec: real("rx_packets_per_sec"),
+    rxBytesPerSec: real("rx_bytes_per_sec"),
+    txPacketsPerSec: real("tx_packets_per_sec"),
+    txBytesPerSec: real("tx_bytes_per_sec"),
+  };
+}
+
+/** Current totals per interface, all from the node's current boot. */
+export const interfaces = sqliteTable(
+  "interfaces",
+  {
+    node: text("node")
+      .notNull()
+      .references(() => nodes.name, { onDelete: "cascade" }),
+    ifname: text("ifname").notNull(),
+    ifindex: integer("ifindex").notNull(),
+    ...counterColumns(),
+    ...rateColumns(),
+    /** Agent clock of the sample these counters come from. */
+    ts: integer("ts").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.ifname] })],
+);
+
+/** Every accepted sample, for charts; rollups and retention come later. */
+export const interfaceSamples = sqliteTable(
+  "interface_samples",
+  {
+    id: integer("id").primaryKey(),
+    node: text("node").notNull(),
+    ifname: text("ifname").notNull(),
+    /** Counters restart at zero when this changes; rollups must not subtract across it. */
+    bootId: text("boot_id").notNull(),
+    ifindex: integer("ifindex").notNull(),
+    ts: integer("ts").notNull(),
+    ...counterColumns(),
+    ...rateColumns(),
+  },
+  (t) => [index("interface_samples_node_ifname_ts").on(t.node, t.ifname, t.ts)],
+);
+
+export type NodeRow = typeof nodes.$inferSelect;
+export type InterfaceRow = typeof interfaces.$inferSelect;

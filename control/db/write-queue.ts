@@ -1,0 +1,21 @@
+/**
+ * Runs write transactions on one database one after another within this
+ * process.
+ *
+ * An embedded libSQL database executes statements synchronously on the event
+ * loop thread. If a second request opened a write transaction while the first
+ * was still awaiting between its statements, the second would busy-wait for a
+ * lock that only the (now blocked) first one can release. Queueing them here
+ * avoids that; across processes and replicas, SQLite's own locking (or sqld)
+ * still serialises writers.
+ */
+const tails = new WeakMap<object, Promise<unknown>>();
+
+/** `key` identifies the database (use the libSQL client, shared by every handle on it). */
+export function enqueueWrite<T>(key: object, work: () => Promise<T>): Promise<T> {
+  const previous = tails.get(key) ?? Promise.resolve();
+  // A failed predecessor must not stop the queue: its caller already got the error.
+  const result = previous.catch(() => undefined).then(work);
+  tails.set(key, result.catch(() => undefined));
+  return result;
+}

@@ -1,0 +1,42 @@
+/**
+ * Turns zod failures into the API's 400 answer, which names every offending
+ * field by its dotted path (`interfaces.0.rxBytes`).
+ */
+import { z } from "zod";
+import { jsonError } from "./json.ts";
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export type Parsed<T> = { ok: true; data: T } | { ok: false; response: Response };
+
+/**
+ * Says "required" for a missing field instead of zod's "expected number,
+ * received undefined" (or "expected 1" for a literal); everything else keeps
+ * zod's wording.
+ */
+const errorMap: z.core.$ZodErrorMap = (issue) =>
+  issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value") ? "required" : undefined;
+
+/** Validates `input`; on failure answers 400 `{ error: what, issues }`. */
+export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string): Parsed<z.output<S>> {
+  const result = schema.safeParse(input, { error: errorMap });
+  if (result.success) return { ok: true, data: result.data };
+  return { ok: false, response: jsonError(400, what, { issues: fieldIssues(result.error) }) };
+}
+
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue) =>
+    // Strict objects report unknown keys once for the object; name each key instead.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown field" }))
+      : [{ path: formatPath(issue.path), message: issue.message }],
+  );
+}
+
+/** `["interfaces", 0, "rxBytes"]` → `"interfaces.0.rxBytes"`; the body itself is `(root)`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? "(root)" : path.map(String).join(".");
+}

@@ -1,0 +1,37 @@
+/**
+ * What the ingest route checks beyond the wire `Batch` schema.
+ */
+import { z } from "zod";
+import type { FieldIssue } from "../http/validation.ts";
+import { Batch, WIRE_VERSION } from "../wire/batch.ts";
+
+/** The wire `Batch` plus checks across its entries that storing it relies on. */
+export const IngestBatch = Batch.superRefine((batch, ctx) => {
+  // Totals are keyed by (node, ifname): two entries for one name would make
+  // one silently overwrite the other.
+  const seen = new Set<string>();
+  batch.interfaces.forEach((iface, i) => {
+    if (seen.has(iface.ifname)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["interfaces", i, "ifname"],
+        message: `duplicate interface name '${iface.ifname}'`,
+      });
+    }
+    seen.add(iface.ifname);
+  });
+});
+export type IngestBatch = z.output<typeof IngestBatch>;
+
+/**
+ * A batch of another wire version cannot be judged field by field against
+ * this one, so it gets a single, plain answer instead of a list of field
+ * errors. Undefined when `body` has no `v` (then the schema reports it missing).
+ */
+export function versionMismatch(body: unknown): FieldIssue | undefined {
+  if (typeof body !== "object" || body === null || !("v" in body) || body.v === WIRE_VERSION) return undefined;
+  return {
+    path: "v",
+    message: `this control plane speaks wire version ${WIRE_VERSION}, not ${JSON.stringify(body.v)}`,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Starting and stopping the project's own processes (control plane, agents)
+ * for the demo and end-to-end tests: each is killed by its pid, never by name.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("..", import.meta.url));
+export const BIN = `${REPO}node_modules/.bin`;
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export function start(name: string, argv: string[], env: Record<string, string> = {}, echo = false): Proc {
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-200_000);
+    if (echo) process.stderr.write(`[${name}] ${d}`);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    name,
+    child,
+    output: () => out,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Polls fn until it returns a truthy value or the time runs out. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+export const controlArgv = () => [`${BIN}/tsx`, "control/main.ts"];
+
+/** The agent, run inside a lab node's netns (nsenter keeps /sys/fs/bpf visible). */
+export function agentArgv(opts: { netns?: string; control: string; node: string; interfaces: string[]; interval: number }): string[] {
+  const deno = [
+    `${BIN}/deno`, "run", "--allow-ffi", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run",
+    "agent/main.ts",
+    "--control", opts.control, "--node", opts.node, "--interfaces", opts.interfaces.join(","), "--interval", String(opts.interval),
+  ];
+  return opts.netns ? ["nsenter", `--net=/run/netns/${opts.netns}`, "--", ...deno] : deno;
+}

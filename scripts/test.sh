@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: set up this machine, then run every test: vitest (control plane,
+# web, schemas, lab, end-to-end) and deno test (the agent's FFI and kernel side).
+# Both suites always run; the exit code is non-zero if either failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+mkdir -p artifacts
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+status=0
+echo "== vitest ==" >&2
+vitest run --reporter=default --reporter=junit --outputFile.junit=artifacts/vitest-junit.xml || status=1
+echo "== deno test (agent, real kernel) ==" >&2
+deno test --allow-all --junit-path=artifacts/deno-junit.xml agent/ || status=1
+
+node scripts/test-summary.mjs artifacts/vitest-junit.xml artifacts/deno-junit.xml || status=1
+exit $status
