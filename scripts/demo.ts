@@ -29,6 +29,8 @@ process.on("SIGTERM", () => void shutdown(0));
 
 let lab: ReturnType<typeof labUp> | undefined;
 try {
+  const inUse = await fetch(`http://127.0.0.1:${PORT}/`).then(() => true, () => false);
+  if (inUse) throw new Error(`port ${PORT} is already in use; stop what runs there or set PORT=...`);
   const control = start("control", controlArgv(), { PORT: String(PORT), HOST: "0.0.0.0", DATABASE_URL: "file:data/demo.db" }, true);
   procs.push(control);
   await waitFor("the control plane", async () => (await fetch(`http://127.0.0.1:${PORT}/healthz`)).ok);

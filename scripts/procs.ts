@@ -16,9 +16,11 @@ export interface Proc {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** Children run in their own process group: a Ctrl-C in the terminal reaches only
+ * the parent, which stops them in order (agents first, so their last batch lands). */
 export function start(name: string, argv: string[], env: Record<string, string> = {}, echo = false): Proc {
   const [cmd, ...args] = argv;
-  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-200_000);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# npm run bench: every benchmark, each reporting ratios against a baseline
+# measured side by side in the same run (the machine is noisy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "== eBPF programs (BPF_PROG_TEST_RUN) =="
+deno run --allow-ffi --allow-read --allow-env agent/bench/tc_programs.ts
