@@ -11,23 +11,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
-#include "ifstats.h"
+#include "if_counters.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, IFSTATS_ARRAY_SLOTS);
-	__type(key, __u32);
-	__type(value, struct if_counters);
-} ifstats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, IFSTATS_HASH_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct if_counters);
-} ifstats_big SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -36,41 +22,17 @@ struct {
 	__type(value, struct ifstats_config);
 } ifstats_cfg SEC(".maps");
 
-static __always_inline struct if_counters *counters_of(__u32 ifindex, bool create)
-{
-	struct if_counters *c;
-
-	if (ifindex < IFSTATS_ARRAY_SLOTS)
-		return bpf_map_lookup_elem(&ifstats, &ifindex);
-	c = bpf_map_lookup_elem(&ifstats_big, &ifindex);
-	if (c || !create)
-		return c;
-	struct if_counters zero = {};
-	bpf_map_update_elem(&ifstats_big, &ifindex, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&ifstats_big, &ifindex);
-}
-
 SEC("tc")
 int ifstats_ingress(struct __sk_buff *skb)
 {
-	struct if_counters *c = counters_of(skb->ifindex, true);
-
-	if (c) {
-		c->rx_packets++;
-		c->rx_bytes += skb->len;
-	}
+	count_rx(skb->ifindex, skb->len);
 	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int ifstats_egress(struct __sk_buff *skb)
 {
-	struct if_counters *c = counters_of(skb->ifindex, true);
-
-	if (c) {
-		c->tx_packets++;
-		c->tx_bytes += skb->len;
-	}
+	count_tx(skb->ifindex, skb->len);
 	return TC_ACT_UNSPEC;
 }
 

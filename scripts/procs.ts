@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { inCgroup } from "./lab/cgroup.ts";
+import { inNetns } from "./lab/shell.ts";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const BIN = `${REPO}node_modules/.bin`;
@@ -62,12 +64,31 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 export const controlArgv = () => [`${BIN}/tsx`, "control/main.ts"];
 
-/** The agent, run inside a lab node's netns (nsenter keeps /sys/fs/bpf visible). */
-export function agentArgv(opts: { netns?: string; control: string; node: string; interfaces: string[]; interval: number }): string[] {
-  const deno = [
+export interface AgentOptions {
+  /** Lab node netns to run in (nsenter keeps /sys/fs/bpf and the cgroup mount visible). */
+  netns?: string;
+  /** Absolute cgroup v2 directory to run in. */
+  cgroup?: string;
+  control: string;
+  node: string;
+  interfaces: string[];
+  interval: number;
+  joinToken?: string;
+  stateDir?: string;
+  pinDir?: string;
+}
+
+/** argv of an agent process, optionally inside a lab node's netns and cgroup. */
+export function agentArgv(opts: AgentOptions): string[] {
+  let argv = [
     `${BIN}/deno`, "run", "--allow-ffi", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run",
     "agent/main.ts",
     "--control", opts.control, "--node", opts.node, "--interfaces", opts.interfaces.join(","), "--interval", String(opts.interval),
+    ...(opts.joinToken ? ["--join-token", opts.joinToken] : []),
+    ...(opts.stateDir ? ["--state-dir", opts.stateDir] : []),
+    ...(opts.pinDir ? ["--bpf-pin-dir", opts.pinDir] : []),
   ];
-  return opts.netns ? ["nsenter", `--net=/run/netns/${opts.netns}`, "--", ...deno] : deno;
+  if (opts.cgroup) argv = inCgroup(opts.cgroup, argv);
+  if (opts.netns) argv = inNetns(opts.netns, argv);
+  return argv;
 }

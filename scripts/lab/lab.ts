@@ -4,6 +4,7 @@
  * of the bridge CNI). See topology.ts for names and addresses.
  */
 import { spawn } from "node:child_process";
+import { cgroupPath, inCgroup, makeCgroup, removeCgroupTree } from "./cgroup.ts";
 import { forgetRecord, type LabRecord, readRecord, remember, writeRecord } from "./records.ts";
 import { inNetns, ip, ipBatch, listNetns, run, sysctl } from "./shell.ts";
 import { type LabOptions, NETNS_PREFIX, type NodeSpec, type Topology, topology } from "./topology.ts";
@@ -94,8 +95,8 @@ function wire(t: Topology): void {
 
 export interface Lab {
   topology: Topology;
-  /** Starts a detached process inside a netns; it is killed by down(). */
-  spawnIn(netns: string, argv: string[], what: string): number;
+  /** Starts a detached process inside a netns (and a cgroup, relative path); it is killed by down(). */
+  spawnIn(netns: string, argv: string[], what: string, cgroup?: string): number;
   down(): void;
 }
 
@@ -105,6 +106,9 @@ export function labUp(options: LabOptions): Lab {
   const rec: LabRecord = { options, created: [] };
   writeRecord(rec);
   try {
+    makeCgroup(t.cgroup);
+    remember(rec, { kind: "cgroup", path: cgroupPath(t.cgroup) });
+    for (const node of t.nodes) for (const c of [node.cgroup, ...node.pods.map((p) => p.cgroup)]) makeCgroup(c);
     buildSubnet(rec, t);
     for (const node of t.nodes) buildNode(rec, t, node);
     wire(t);
@@ -118,8 +122,8 @@ export function labUp(options: LabOptions): Lab {
 function labHandle(rec: LabRecord, t: Topology): Lab {
   return {
     topology: t,
-    spawnIn(netns, argv, what) {
-      const [cmd, ...args] = inNetns(netns, argv);
+    spawnIn(netns, argv, what, cgroup) {
+      const [cmd, ...args] = inNetns(netns, cgroup ? inCgroup(cgroupPath(cgroup), argv) : argv);
       const child = spawn(cmd, args, { detached: true, stdio: "ignore" });
       if (!child.pid) throw new Error(`cannot start ${what}: ${argv.join(" ")}`);
       child.unref();
@@ -149,6 +153,8 @@ export function labDown(name: string): void {
   const rec = readRecord(name);
   const created = rec?.created ?? [];
   for (const c of created) if (c.kind === "pid") killGroup(c.pid);
+  for (const c of created) if (c.kind === "cgroup") removeCgroupTree(c.path);
+  removeCgroupTree(cgroupPath(`${NETNS_PREFIX}${name}`)); // also without a record
   const prefix = `${NETNS_PREFIX}${name}-`;
   // Pods first, then nodes: deleting a netns deletes the veths inside it and their peers.
   const namespaces = new Set([
@@ -175,16 +181,16 @@ export function startTraffic(lab: Lab): void {
   for (const node of t.nodes) {
     const sink = node.pods[0];
     if (!sink) continue;
-    lab.spawnIn(sink.netns, ["sh", "-c", "while :; do nc -l -p 5001 >/dev/null 2>&1; done"], `tcp sink in ${sink.name}`);
+    lab.spawnIn(sink.netns, ["sh", "-c", "while :; do nc -l -p 5001 >/dev/null 2>&1; done"], `tcp sink in ${sink.name}`, sink.cgroup);
   }
   all.forEach((pod, idx) => {
     const peer = all[(idx + 1) % all.length];
     if (peer === pod) return;
-    lab.spawnIn(pod.netns, ["ping", "-q", "-i", "0.5", "-s", String(64 + 100 * idx), peer.ip], `ping ${pod.name}->${peer.name}`);
+    lab.spawnIn(pod.netns, ["ping", "-q", "-i", "0.5", "-s", String(64 + 100 * idx), peer.ip], `ping ${pod.name}->${peer.name}`, pod.cgroup);
     const sink = t.nodes[(idx + 1) % t.nodes.length].pods[0];
     if (sink && sink !== pod) {
       const script = `while :; do head -c $(( (RANDOM % 64 + 1) * 16384 )) /dev/zero | nc -N -w 2 ${sink.ip} 5001; sleep $(( RANDOM % 3 + 1 )); done`;
-      lab.spawnIn(pod.netns, ["bash", "-c", script], `tcp bursts ${pod.name}->${sink.name}`);
+      lab.spawnIn(pod.netns, ["bash", "-c", script], `tcp bursts ${pod.name}->${sink.name}`, pod.cgroup);
     }
   });
 }

@@ -10,6 +10,7 @@ export const RECORDS_DIR = process.env.EBPF_K8S_LAB_RUN_DIR ?? "/run/ebpf-k8s";
 export type Created =
   | { kind: "netns"; name: string }
   | { kind: "link"; name: string } // in the root netns
+  | { kind: "cgroup"; path: string }
   | { kind: "pid"; pid: number; what: string };
 
 export interface LabRecord {

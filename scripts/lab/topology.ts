@@ -31,6 +31,8 @@ export interface PodSpec {
   /** Host-side veth, inside the node netns. */
   hostVeth: string;
   hostVethMac: string;
+  /** cgroup v2 path relative to the cgroup2 mount: <lab cgroup>/<node>/<pod>. */
+  cgroup: string;
 }
 
 export interface NodeSpec {
@@ -45,6 +47,8 @@ export interface NodeSpec {
   podCidr: string;
   gatewayIp: string; // cni0's address, pods' default route
   bridgeMac: string;
+  /** cgroup v2 path relative to the cgroup2 mount; the node's agent runs here, its pods below. */
+  cgroup: string;
   pods: PodSpec[];
 }
 
@@ -54,6 +58,8 @@ export interface Topology {
   subnetCidr: string;
   hostIp: string;
   hostBridgeMac: string;
+  /** The lab's own child cgroup (relative to the cgroup2 mount): never the root cgroup. */
+  cgroup: string;
   nodes: NodeSpec[];
 }
 
@@ -90,6 +96,7 @@ export function topology(options: LabOptions): Topology {
         mac: mac(1, k, i, j),
         hostVeth: `vethp${j}`,
         hostVethMac: mac(2, k, i, j),
+        cgroup: `${NETNS_PREFIX}${name}/n${i}/p${j}`,
       });
     }
     nodes.push({
@@ -102,6 +109,7 @@ export function topology(options: LabOptions): Topology {
       podCidr: `10.244.${third}.0/24`,
       gatewayIp: `10.244.${third}.1`,
       bridgeMac: mac(5, k, i, 0),
+      cgroup: `${NETNS_PREFIX}${name}/n${i}`,
       pods,
     });
   }
@@ -111,6 +119,7 @@ export function topology(options: LabOptions): Topology {
     subnetCidr: `10.250.${k}.0/24`,
     hostIp: `10.250.${k}.1`,
     hostBridgeMac: mac(6, k, 0, 0),
+    cgroup: `${NETNS_PREFIX}${name}`,
     nodes,
   };
 }

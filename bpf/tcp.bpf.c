@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP health from tracepoints: connections opened, failed (refused, timed
+ * out), closed with their duration, retransmits, resets and smoothed RTT,
+ * read with CO-RE from the socket, aggregated in the kernel per
+ * (netns, local, remote, service port, role).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcp.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ECONNREFUSED 111
+#define ETIMEDOUT 110
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TCP_DEFAULT_ENTRIES);
+	__type(key, struct ek8s_tcp_key);
+	__type(value, struct ek8s_tcp_stats);
+} tcp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TCP_SOCKS_DEFAULT_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct ek8s_tcp_sock_info);
+} tcp_socks SEC(".maps");
+
+static __always_inline void v4_mapped(__u8 *dst, __be32 a)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &a, 4);
+}
+
+/* Fills the key from the socket; role decides which port is the service. */
+static __always_inline int key_of(const struct sock *sk, __u8 role, struct ek8s_tcp_key *k)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family == AF_INET) {
+		v4_mapped(k->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		v4_mapped(k->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&k->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&k->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		return -1;
+	}
+	k->netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k->role = role;
+	if (role == TCP_ROLE_SERVER)
+		k->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	else
+		k->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return 0;
+}
+
+static __always_inline struct ek8s_tcp_stats *stats_for(const struct sock *sk, __u8 role)
+{
+	struct ek8s_tcp_key k = {};
+	struct ek8s_tcp_stats *s;
+
+	if (key_of(sk, role, &k) < 0)
+		return NULL;
+	s = bpf_map_lookup_elem(&tcp_stats, &k);
+	if (s)
+		return s;
+	struct ek8s_tcp_stats zero = {};
+	bpf_map_update_elem(&tcp_stats, &k, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tcp_stats, &k);
+}
+
+static __always_inline __u8 role_of(const void *skaddr)
+{
+	__u64 key = (__u64)skaddr;
+	struct ek8s_tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &key);
+
+	return info ? info->role : TCP_ROLE_UNKNOWN;
+}
+
+static __always_inline void sample_srtt(const struct sock *sk, struct ek8s_tcp_stats *s)
+{
+	__u32 srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+
+	if (srtt) {
+		__sync_fetch_and_add(&s->srtt_us_sum, srtt);
+		__sync_fetch_and_add(&s->srtt_samples, 1);
+	}
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	int old = ctx->oldstate, new = ctx->newstate;
+	__u64 key = (__u64)ctx->skaddr;
+	struct ek8s_tcp_sock_info *info;
+	struct ek8s_tcp_stats *s;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+
+	if (old == TCP_SYN_SENT && new == TCP_ESTABLISHED) {
+		struct ek8s_tcp_sock_info ni = { .established_ns = bpf_ktime_get_ns(), .role = TCP_ROLE_CLIENT };
+
+		bpf_map_update_elem(&tcp_socks, &key, &ni, BPF_ANY);
+		s = stats_for(sk, TCP_ROLE_CLIENT);
+		if (s)
+			__sync_fetch_and_add(&s->opened, 1);
+	} else if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED) {
+		struct ek8s_tcp_sock_info ni = { .established_ns = bpf_ktime_get_ns(), .role = TCP_ROLE_SERVER };
+
+		bpf_map_update_elem(&tcp_socks, &key, &ni, BPF_ANY);
+		s = stats_for(sk, TCP_ROLE_SERVER);
+		if (s)
+			__sync_fetch_and_add(&s->opened, 1);
+	} else if (old == TCP_SYN_SENT && new == TCP_CLOSE) {
+		int err = BPF_CORE_READ(sk, sk_err);
+
+		s = stats_for(sk, TCP_ROLE_CLIENT);
+		if (!s)
+			return 0;
+		if (err == ECONNREFUSED)
+			__sync_fetch_and_add(&s->failed_refused, 1);
+		else if (err == ETIMEDOUT)
+			__sync_fetch_and_add(&s->failed_timeout, 1);
+		else
+			__sync_fetch_and_add(&s->failed_other, 1);
+	} else if (new == TCP_CLOSE && old != TCP_LISTEN && old != TCP_SYN_RECV) {
+		info = bpf_map_lookup_elem(&tcp_socks, &key);
+		s = stats_for(sk, info ? info->role : TCP_ROLE_UNKNOWN);
+		if (s) {
+			__sync_fetch_and_add(&s->closed, 1);
+			if (info)
+				__sync_fetch_and_add(&s->duration_ns, bpf_ktime_get_ns() - info->established_ns);
+			sample_srtt(sk, s);
+		}
+		bpf_map_delete_elem(&tcp_socks, &key);
+	}
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct ek8s_tcp_stats *s;
+
+	if (!sk)
+		return 0;
+	s = stats_for(sk, role_of(sk));
+	if (s) {
+		__sync_fetch_and_add(&s->retransmits, 1);
+		sample_srtt(sk, s);
+	}
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tcp_rst_rx(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct ek8s_tcp_stats *s;
+
+	if (!sk)
+		return 0;
+	/* A reset to our SYN makes a client; otherwise the role recorded at ESTABLISHED. */
+	s = stats_for(sk, BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT ? TCP_ROLE_CLIENT : role_of(sk));
+	if (s)
+		__sync_fetch_and_add(&s->resets_rx, 1);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tcp_rst_tx(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct ek8s_tcp_stats *s;
+
+	/* Without a socket (e.g. a SYN to a closed port) there is no local pod to
+	 * charge here; the client's side counts that as a refused connection. */
+	if (!sk)
+		return 0;
+	s = stats_for(sk, role_of(sk));
+	if (s)
+		__sync_fetch_and_add(&s->resets_tx, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

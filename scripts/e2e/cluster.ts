@@ -1,0 +1,122 @@
+/**
+ * A running system for end-to-end tests: the control plane as a real process
+ * (restartable on the same database), a quiet lab cluster and an agent per
+ * node, each in its node's netns and cgroup, with its own state and pin dirs.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { cgroupPath } from "../lab/cgroup.ts";
+import { type Lab, labUp } from "../lab/lab.ts";
+import type { NodeSpec, PodSpec } from "../lab/topology.ts";
+import { agentArgv, controlArgv, type Proc, start, waitFor } from "../procs.ts";
+
+export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
+
+export interface Counters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }
+export interface ApiIf extends Counters { ifname: string; drops: number }
+
+export class Cluster {
+  readonly dir = mkdtempSync(`${tmpdir()}/ek8s-e2e-`);
+  readonly pinDir = `/sys/fs/bpf/ebpf-k8s-e2e-${process.pid}`;
+  readonly lab: Lab;
+  control?: Proc;
+  readonly agents = new Map<string, Proc>();
+  joinToken = "";
+
+  constructor(readonly name: string, index: number, nodes: number, pods: number, readonly port: number, readonly controlEnv: Record<string, string> = {}) {
+    this.lab = labUp({ name, index, nodes, podsPerNode: pods });
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async startControl(): Promise<void> {
+    this.control = start("control", controlArgv(), {
+      PORT: String(this.port), HOST: "0.0.0.0", DATABASE_URL: `file:${this.dir}/db.sqlite`, EBPF_K8S_ADMIN_TOKEN: ADMIN_TOKEN, ...this.controlEnv,
+    });
+    await waitFor("control plane", async () => (await fetch(`${this.url}/healthz`)).ok, 30_000);
+  }
+
+  async admin(method: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  async createJoinToken(): Promise<string> {
+    const res = await this.admin("POST", "/api/v1/join-tokens", { ttlSeconds: 3600, description: "e2e" });
+    if (res.status !== 201) throw new Error(`join token: ${res.status} ${await res.text()}`);
+    this.joinToken = ((await res.json()) as { token: string }).token;
+    return this.joinToken;
+  }
+
+  node(i: number): NodeSpec {
+    return this.lab.topology.nodes[i];
+  }
+
+  /** Cluster-wide node name of a lab node. */
+  nodeName(node: NodeSpec) {
+    return `${this.name}-${node.name}`;
+  }
+
+  startAgent(node: NodeSpec, interfaces = ["eth0", "cni0", ...node.pods.map((p) => p.hostVeth)]): Proc {
+    const proc = start(`agent ${node.name}`, agentArgv({
+      netns: node.netns,
+      cgroup: cgroupPath(node.cgroup),
+      control: `http://${this.lab.topology.hostIp}:${this.port}`,
+      node: this.nodeName(node),
+      interfaces,
+      interval: 0.5,
+      joinToken: this.joinToken,
+      stateDir: `${this.dir}/state-${node.name}`,
+      pinDir: this.pinDir,
+    }));
+    this.agents.set(node.name, proc);
+    return proc;
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const res = await fetch(`${this.url}${path}`);
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<T>;
+  }
+
+  async interfaces(node: NodeSpec): Promise<Record<string, ApiIf>> {
+    const ifs = await this.get<ApiIf[]>(`/api/v1/nodes/${this.nodeName(node)}/interfaces`);
+    return Object.fromEntries(ifs.map((i) => [i.ifname, i]));
+  }
+
+  /** Logs of every process, for failure messages. */
+  logs(): string {
+    return [this.control, ...this.agents.values()].filter(Boolean).map((p) => `--- ${p!.name}:\n${p!.output().slice(-4000)}`).join("\n");
+  }
+
+  async down(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.stop()));
+    await this.control?.stop();
+    this.lab.down();
+    rmSync(this.pinDir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The kernel's own statistics of an interface in a netns. */
+export function kernelStats(netns: string, ifname: string): Counters {
+  const [link] = JSON.parse(execFileSync("ip", ["-n", netns, "-s", "-j", "link", "show", ifname], { encoding: "utf8" }));
+  const s = link.stats64;
+  return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, txPackets: s.tx.packets, txBytes: s.tx.bytes };
+}
+
+/** N pings of payload SIZE from a pod; returns the Ethernet frame size of each packet. */
+export function ping(from: PodSpec, to: string, n: number, size: number): number {
+  execFileSync("ip", ["netns", "exec", from.netns, "ping", "-q", "-c", String(n), "-i", "0.01", "-s", String(size), "-W", "2", to]);
+  return size + 8 + 20 + 14;
+}
+
+export const pick = (i: Counters): Counters => ({ rxPackets: i.rxPackets, rxBytes: i.rxBytes, txPackets: i.txPackets, txBytes: i.txBytes });
+export const delta = (a: Counters, b: Counters): Counters =>
+  ({ rxPackets: b.rxPackets - a.rxPackets, rxBytes: b.rxBytes - a.rxBytes, txPackets: b.txPackets - a.txPackets, txBytes: b.txBytes - a.txBytes });
