@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { cgroupPath, inCgroup, makeCgroup, removeCgroupTree } from "./cgroup.ts";
+import { removePodsFiles, writePodsFiles } from "./pods-file.ts";
 import { forgetRecord, type LabRecord, readRecord, remember, writeRecord } from "./records.ts";
 import { inNetns, ip, ipBatch, listNetns, run, sysctl } from "./shell.ts";
 import { type LabOptions, NETNS_PREFIX, type NodeSpec, type Topology, topology } from "./topology.ts";
@@ -95,6 +96,8 @@ function wire(t: Topology): void {
 
 export interface Lab {
   topology: Topology;
+  /** Pods deleted with removePod. */
+  removed: Set<string>;
   /** Starts a detached process inside a netns (and a cgroup, relative path); it is killed by down(). */
   spawnIn(netns: string, argv: string[], what: string, cgroup?: string): number;
   down(): void;
@@ -112,6 +115,7 @@ export function labUp(options: LabOptions): Lab {
     buildSubnet(rec, t);
     for (const node of t.nodes) buildNode(rec, t, node);
     wire(t);
+    writePodsFiles(t);
   } catch (e) {
     labDown(options.name);
     throw e;
@@ -122,6 +126,7 @@ export function labUp(options: LabOptions): Lab {
 function labHandle(rec: LabRecord, t: Topology): Lab {
   return {
     topology: t,
+    removed: new Set(),
     spawnIn(netns, argv, what, cgroup) {
       const [cmd, ...args] = inNetns(netns, cgroup ? inCgroup(cgroupPath(cgroup), argv) : argv);
       const child = spawn(cmd, args, { detached: true, stdio: "ignore" });
@@ -171,7 +176,19 @@ export function labDown(name: string): void {
     `${NETNS_PREFIX}${name}`,
   ]);
   for (const l of links) run("ip", ["link", "del", l], { allowFail: true });
+  removePodsFiles(name);
   forgetRecord(name);
+}
+
+/** Deletes one pod (its netns, and with it its veth) and updates the node's pods file, like a pod deletion. */
+export function removePod(lab: Lab, podName: string): void {
+  const t = lab.topology;
+  const pod = t.nodes.flatMap((n) => n.pods).find((p) => p.name === podName);
+  if (!pod) throw new Error(`lab '${t.options.name}' has no pod '${podName}'`);
+  lab.removed.add(podName);
+  run("ip", ["netns", "del", pod.netns], { allowFail: true });
+  removeCgroupTree(cgroupPath(pod.cgroup));
+  writePodsFiles(t, lab.removed);
 }
 
 /** Demo traffic: pings inside and across nodes, and bursts of TCP to a sink in each node's first pod. */
