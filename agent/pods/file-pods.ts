@@ -13,7 +13,7 @@ const PodList = z.array(PodInfo).max(1000);
 export class FilePodSource implements PodSource {
   private current: PodInfo[] = [];
   private mtime = -1;
-  private timer?: number;
+  private timer?: ReturnType<typeof setInterval>;
   readonly description: string;
 
   constructor(private readonly path: string, private readonly pollMs = 500, private readonly log = (m: string) => console.error(`agent: pods: ${m}`)) {
