@@ -7,3 +7,6 @@ bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== eBPF programs (BPF_PROG_TEST_RUN) =="
 deno run --allow-ffi --allow-read --allow-env agent/bench/tc_programs.ts
+echo
+echo "== control plane ingest (simulated agents, embedded libSQL) =="
+tsx control/bench/ingest.ts

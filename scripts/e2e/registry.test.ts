@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../procs.ts";
-import { Cluster, ping } from "./cluster.ts";
+import { Cluster, ping } from "../cluster.ts";
 import { kernelMissing } from "./kernel.ts";
 
 const missing = kernelMissing();
@@ -41,7 +41,7 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
     (await c.get<{ name: string; status: string }[]>("/api/v1/nodes")).find((n) => n.name === node)?.status;
 
   beforeAll(async () => {
-    c = new Cluster("reg", 10, 2, 1, 18_500 + (process.pid % 400), { EBPF_K8S_STALE_AFTER: "3", EBPF_K8S_LOST_AFTER: "6" });
+    c = new Cluster({ name: "reg", index: 10, nodes: 2, pods: 1, port: 18_500 + (process.pid % 400), controlEnv: { EBPF_K8S_STALE_AFTER: "3", EBPF_K8S_LOST_AFTER: "6" } });
     await c.startControl();
     await c.createJoinToken();
   }, 60_000);

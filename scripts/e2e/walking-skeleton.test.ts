@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentArgv, start, waitFor } from "../procs.ts";
-import { type ApiIf, Cluster, delta, kernelStats, pick, ping } from "./cluster.ts";
+import { type ApiIf, Cluster, delta, kernelStats, pick, ping } from "../cluster.ts";
 import { kernelMissing } from "./kernel.ts";
 
 const missing = kernelMissing();
@@ -23,7 +23,7 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
   let c: Cluster;
 
   beforeAll(async () => {
-    c = new Cluster("e2e", 9, 1, 2, 18_000 + (process.pid % 400));
+    c = new Cluster({ name: "e2e", index: 9, nodes: 1, pods: 2, port: 18_000 + (process.pid % 400) });
     await c.startControl();
     await c.createJoinToken();
   }, 60_000);

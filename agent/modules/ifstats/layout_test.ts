@@ -5,23 +5,12 @@
 import { BpfObject } from "../../libbpf/mod.ts";
 import { assertEquals } from "../../testing/assert.ts";
 import { kernelTest, OBJECTS } from "../../testing/kernel.ts";
-import { run } from "../../testing/run.ts";
+import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { asKernelCounts, IF_COUNTERS_FIELDS, IF_COUNTERS_SIZE, IFSTATS_ARRAY_SLOTS, IFSTATS_CONFIG_SIZE, sumPerCpu } from "./layout.ts";
 
-interface BtfType { name?: string; kind: string; size?: number; members?: { name: string; bits_offset: number }[] }
-
-async function btfStruct(name: string): Promise<BtfType> {
-  const { stdout } = await run(["bpftool", "btf", "dump", "file", OBJECTS.ifstats, "-j"]);
-  const t = (JSON.parse(stdout).types as BtfType[]).find((x) => x.kind === "STRUCT" && x.name === name);
-  if (!t) throw new Error(`struct ${name} not in the BTF of ${OBJECTS.ifstats}`);
-  return t;
-}
-
 kernelTest("struct if_counters: same fields, order and size as the C header", { needs: ["objects"] }, async () => {
-  const t = await btfStruct("if_counters");
-  assertEquals(t.size, IF_COUNTERS_SIZE);
-  assertEquals(t.members!.map((m) => [m.name, m.bits_offset / 8]), IF_COUNTERS_FIELDS.map((f, i) => [f, i * 8]));
-  assertEquals((await btfStruct("ifstats_config")).size, IFSTATS_CONFIG_SIZE);
+  await assertStructLayout(OBJECTS.ifstats, "if_counters", IF_COUNTERS_FIELDS.map((f, i) => [f, i * 8]), IF_COUNTERS_SIZE);
+  await assertStructLayout(OBJECTS.ifstats, "ifstats_config", [["netns_ino", 0], ["pad", 4]], IFSTATS_CONFIG_SIZE);
 });
 
 kernelTest("IFSTATS_ARRAY_SLOTS equals the array map's size in the object", { needs: ["root", "objects"] }, () => {

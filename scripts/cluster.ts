@@ -1,31 +1,55 @@
 /**
- * A running system for end-to-end tests: the control plane as a real process
- * (restartable on the same database), a quiet lab cluster and an agent per
- * node, each in its node's netns and cgroup, with its own state and pin dirs.
+ * A running system, for the demo and the end-to-end tests: the control plane
+ * as a real process (restartable on the same database), a lab cluster and an
+ * agent per node, each in its node's netns and cgroup, with its own state and
+ * pin dirs, joined with a join token made through the admin API.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { cgroupPath } from "../lab/cgroup.ts";
-import { type Lab, labUp } from "../lab/lab.ts";
-import type { NodeSpec, PodSpec } from "../lab/topology.ts";
-import { agentArgv, controlArgv, type Proc, start, waitFor } from "../procs.ts";
+import { cgroupPath } from "./lab/cgroup.ts";
+import { type Lab, labUp } from "./lab/lab.ts";
+import type { NodeSpec, PodSpec } from "./lab/topology.ts";
+import { agentArgv, controlArgv, type Proc, start, waitFor } from "./procs.ts";
 
-export const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 
 export interface Counters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }
 export interface ApiIf extends Counters { ifname: string; drops: number }
 
+export interface ClusterOptions {
+  /** Lab name: prefixes namespaces and node names. */
+  name: string;
+  index: number;
+  nodes: number;
+  pods: number;
+  port: number;
+  controlEnv?: Record<string, string>;
+  /** Agents' read and push period, seconds. */
+  interval?: number;
+  /** Echo every process's output with a [name] prefix. */
+  echo?: boolean;
+}
+
 export class Cluster {
-  readonly dir = mkdtempSync(`${tmpdir()}/ek8s-e2e-`);
-  readonly pinDir = `/sys/fs/bpf/ebpf-k8s-e2e-${process.pid}`;
+  readonly dir = mkdtempSync(`${tmpdir()}/ek8s-cluster-`);
+  readonly pinDir = `/sys/fs/bpf/ebpf-k8s-${process.pid}`;
+  readonly adminToken = randomBytes(24).toString("base64url");
   readonly lab: Lab;
   control?: Proc;
   readonly agents = new Map<string, Proc>();
   joinToken = "";
 
-  constructor(readonly name: string, index: number, nodes: number, pods: number, readonly port: number, readonly controlEnv: Record<string, string> = {}) {
-    this.lab = labUp({ name, index, nodes, podsPerNode: pods });
+  constructor(readonly o: ClusterOptions) {
+    this.lab = labUp({ name: o.name, index: o.index, nodes: o.nodes, podsPerNode: o.pods });
+  }
+
+  get name() {
+    return this.o.name;
+  }
+
+  get port() {
+    return this.o.port;
   }
 
   get url() {
@@ -34,21 +58,21 @@ export class Cluster {
 
   async startControl(): Promise<void> {
     this.control = start("control", controlArgv(), {
-      PORT: String(this.port), HOST: "0.0.0.0", DATABASE_URL: `file:${this.dir}/db.sqlite`, EBPF_K8S_ADMIN_TOKEN: ADMIN_TOKEN, ...this.controlEnv,
-    });
+      PORT: String(this.port), HOST: "0.0.0.0", DATABASE_URL: `file:${this.dir}/db.sqlite`, EBPF_K8S_ADMIN_TOKEN: this.adminToken, ...this.o.controlEnv,
+    }, this.o.echo);
     await waitFor("control plane", async () => (await fetch(`${this.url}/healthz`)).ok, 30_000);
   }
 
   async admin(method: string, path: string, body?: unknown): Promise<Response> {
     return fetch(`${this.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
 
   async createJoinToken(): Promise<string> {
-    const res = await this.admin("POST", "/api/v1/join-tokens", { ttlSeconds: 3600, description: "e2e" });
+    const res = await this.admin("POST", "/api/v1/join-tokens", { ttlSeconds: 3600, description: `lab ${this.name}` });
     if (res.status !== 201) throw new Error(`join token: ${res.status} ${await res.text()}`);
     this.joinToken = ((await res.json()) as { token: string }).token;
     return this.joinToken;
@@ -70,11 +94,11 @@ export class Cluster {
       control: `http://${this.lab.topology.hostIp}:${this.port}`,
       node: this.nodeName(node),
       interfaces,
-      interval: 0.5,
+      interval: this.o.interval ?? 0.5,
       joinToken: this.joinToken,
       stateDir: `${this.dir}/state-${node.name}`,
       pinDir: this.pinDir,
-    }));
+    }), {}, this.o.echo);
     this.agents.set(node.name, proc);
     return proc;
   }
