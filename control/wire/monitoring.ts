@@ -1,0 +1,108 @@
+/**
+ * The data-monitoring part of a batch: pods with their RX/TX, flows, TCP
+ * health and drops. Pods carry cumulative counters (like interfaces); flows,
+ * TCP and drop records are deltas over the batch's interval, which the
+ * control plane stores exactly once thanks to (node, bootId, seq).
+ */
+import { z } from "zod";
+import { PodInfo } from "./pods.ts";
+
+const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const Ip = z.union([z.ipv4(), z.ipv6()]);
+const Port = z.number().int().min(0).max(65535);
+
+/** Caps per batch: agent memory and control-plane cardinality are bounded by settings, and what is cut is counted. */
+export const MAX_FLOW_RECORDS = 5000;
+export const MAX_TCP_RECORDS = 5000;
+export const MAX_DROP_RECORDS = 2000;
+export const MAX_PODS = 1000;
+
+/** A pod with its traffic, from the pod's point of view (RX: what it received), cumulative for the batch's boot. */
+export const PodReport = PodInfo.extend({
+  rxPackets: Counter,
+  rxBytes: Counter,
+  txPackets: Counter,
+  txBytes: Counter,
+  drops: Counter,
+});
+export type PodReport = z.infer<typeof PodReport>;
+
+/**
+ * One direction of a flow over one interval. `port` is the service port: the
+ * server's. `obs` says where it was counted: "tx" leaving a pod of this node
+ * (host-veth ingress), "rx" entering one (host-veth egress), "host" on a host
+ * interface. A packet between two pods is seen twice (tx at the sender, rx at
+ * the receiver); the control plane keeps the sender's "tx" and uses "rx" and
+ * "host" only for traffic whose sender is not a pod, so nothing is counted twice.
+ */
+export const FlowRecord = z.strictObject({
+  src: Ip,
+  dst: Ip,
+  port: Port,
+  proto: z.number().int().min(0).max(255),
+  /** true: client to server (src is the client); false: the server's replies. */
+  toServer: z.boolean(),
+  obs: z.enum(["tx", "rx", "host"]),
+  packets: Counter,
+  bytes: Counter,
+  /** OR of the TCP flags seen (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128). */
+  tcpFlags: z.number().int().min(0).max(255),
+});
+export type FlowRecord = z.infer<typeof FlowRecord>;
+
+/** TCP health per (local pod, remote endpoint, service port, role) over one interval. */
+export const TcpRecord = z.strictObject({
+  /** uid of the local pod; absent for the node's own (host network) sockets. */
+  pod: z.string().max(64).optional(),
+  local: Ip,
+  remote: Ip,
+  port: Port,
+  role: z.enum(["client", "server", "unknown"]),
+  opened: Counter,
+  failedRefused: Counter,
+  failedTimeout: Counter,
+  failedOther: Counter,
+  closed: Counter,
+  /** Sum of the closed connections' lifetimes. */
+  durationMs: Counter,
+  retransmits: Counter,
+  resetsRx: Counter,
+  resetsTx: Counter,
+  /** Smoothed RTT samples: sum and count, so averages over any window stay exact. */
+  srttUsSum: Counter,
+  srttSamples: Counter,
+});
+export type TcpRecord = z.infer<typeof TcpRecord>;
+
+/** Drops over one interval, with the kernel's reason (enum skb_drop_reason, named from the kernel's BTF). */
+export const DropRecord = z.strictObject({
+  pod: z.string().max(64).optional(),
+  ifname: z.string().max(15).optional(),
+  reason: z.string().min(1).max(64),
+  packets: Counter,
+  bytes: Counter,
+});
+export type DropRecord = z.infer<typeof DropRecord>;
+
+/** Table fill and what caps cut: never silent. */
+export const MonitoringStats = z.strictObject({
+  flowEntries: Counter,
+  flowTableSize: Counter,
+  flowsCreated: Counter,
+  flowsEvicted: Counter,
+  flowCreateFailed: Counter,
+  /** Records dropped because a batch cap was reached (cumulative per boot). */
+  flowRecordsCut: Counter,
+  tcpRecordsCut: Counter,
+  dropRecordsCut: Counter,
+});
+export type MonitoringStats = z.infer<typeof MonitoringStats>;
+
+/** Optional members of Batch. */
+export const MonitoringFields = {
+  pods: z.array(PodReport).max(MAX_PODS).optional(),
+  flows: z.array(FlowRecord).max(MAX_FLOW_RECORDS).optional(),
+  tcp: z.array(TcpRecord).max(MAX_TCP_RECORDS).optional(),
+  drops: z.array(DropRecord).max(MAX_DROP_RECORDS).optional(),
+  monitoring: MonitoringStats.optional(),
+};
