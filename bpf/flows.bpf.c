@@ -43,11 +43,15 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 	struct flow_key key = {};
 	struct flow_value *v;
 	__u64 now = bpf_ktime_get_ns();
+	__u64 flags;
 
 	if (parse_frame(skb, &p) < 0) {
 		stat_inc(FLOW_STAT_NON_IP);
 		return;
 	}
+	flags = p.tcp_flags;
+	if ((flags & 0x12) == 0x02) /* SYN without ACK: the sender is the client */
+		flags |= FLOW_FLAG_SYN_ONLY;
 	__builtin_memcpy(key.saddr, p.saddr, 16);
 	__builtin_memcpy(key.daddr, p.daddr, 16);
 	key.sport = p.sport;
@@ -62,12 +66,12 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 		__sync_fetch_and_add(&v->packets, 1);
 		__sync_fetch_and_add(&v->bytes, skb->len);
 		v->last_seen_ns = now;
-		if ((v->tcp_flags | p.tcp_flags) != v->tcp_flags)
-			__sync_fetch_and_or(&v->tcp_flags, p.tcp_flags);
+		if ((v->tcp_flags | flags) != v->tcp_flags)
+			__sync_fetch_and_or(&v->tcp_flags, flags);
 		return;
 	}
 	struct flow_value nv = {
-		.packets = 1, .bytes = skb->len, .first_seen_ns = now, .last_seen_ns = now, .tcp_flags = p.tcp_flags,
+		.packets = 1, .bytes = skb->len, .first_seen_ns = now, .last_seen_ns = now, .tcp_flags = flags,
 	};
 	/* BPF_NOEXIST: if another CPU inserted it meanwhile, add to that entry instead. */
 	if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) == 0) {
@@ -82,6 +86,7 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 	__sync_fetch_and_add(&v->packets, 1);
 	__sync_fetch_and_add(&v->bytes, skb->len);
 	v->last_seen_ns = now;
+	__sync_fetch_and_or(&v->tcp_flags, flags);
 }
 
 SEC("tc")

@@ -34,6 +34,9 @@ struct flow_value {
 	__u64 tcp_flags;
 };
 
+/* Set in tcp_flags when a SYN without ACK was seen: this direction is client to server. */
+#define FLOW_FLAG_SYN_ONLY 0x100
+
 /* Slots of the per-CPU flow_stats array. */
 #define FLOW_STAT_CREATED 0 /* entries this program inserted */
 #define FLOW_STAT_CREATE_FAILED 1 /* inserts that failed: packets counted per pod but not per flow */

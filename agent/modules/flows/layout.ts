@@ -12,6 +12,8 @@ export const FLOW_VALUE_FIELDS: [string, number][] = [
 ];
 export const FLOW_VALUE_SIZE = 40;
 
+/** FLOW_FLAG_SYN_ONLY: a SYN without ACK went this way, so its sender is the client. */
+export const FLOW_FLAG_SYN_ONLY = 0x100;
 export const FLOW_DIR_INGRESS = 0;
 export const FLOW_DIR_EGRESS = 1;
 export const FLOW_STAT = { created: 0, createFailed: 1, nonIp: 2 } as const;
@@ -74,6 +76,6 @@ export function decodeFlowValue(v: Uint8Array): FlowValue {
     bytes: Number(dv.getBigUint64(8, true)),
     firstSeenNs: dv.getBigUint64(16, true),
     lastSeenNs: dv.getBigUint64(24, true),
-    tcpFlags: Number(dv.getBigUint64(32, true) & 0xffn),
+    tcpFlags: Number(dv.getBigUint64(32, true) & 0x1ffn), // the 8 TCP flags and FLOW_FLAG_SYN_ONLY
   };
 }
