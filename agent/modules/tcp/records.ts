@@ -1,0 +1,33 @@
+/** TCP stats deltas -> the wire's TcpRecords, charged to the local pod by its network namespace. */
+import type { TcpRecord } from "../../../control/wire/monitoring.ts";
+import { decodeTcpKey, TCP_STATS_FIELDS } from "./layout.ts";
+
+export function tcpRecords(deltas: [Uint8Array, number[]][], podByNetns: Map<number, string>, cap: number): { records: TcpRecord[]; cut: number } {
+  const all = deltas.map(([k, v]): TcpRecord => {
+    const key = decodeTcpKey(k);
+    const f = Object.fromEntries(TCP_STATS_FIELDS.map((name, i) => [name, v[i]])) as Record<(typeof TCP_STATS_FIELDS)[number], number>;
+    const pod = podByNetns.get(key.netnsIno);
+    return {
+      ...(pod ? { pod } : {}),
+      local: key.laddr,
+      remote: key.raddr,
+      port: key.port,
+      role: key.role,
+      opened: f.opened,
+      failedRefused: f.failed_refused,
+      failedTimeout: f.failed_timeout,
+      failedOther: f.failed_other,
+      closed: f.closed,
+      durationMs: Math.round(f.duration_ns / 1e6),
+      retransmits: f.retransmits,
+      resetsRx: f.resets_rx,
+      resetsTx: f.resets_tx,
+      srttUsSum: f.srtt_us_sum,
+      srttSamples: f.srtt_samples,
+    };
+  });
+  // Keep what matters most when capped: failures and retransmits first, then activity.
+  const weight = (r: TcpRecord) => (r.failedRefused + r.failedTimeout + r.failedOther + r.retransmits + r.resetsRx + r.resetsTx) * 1e6 + r.opened + r.closed;
+  all.sort((a, b) => weight(b) - weight(a));
+  return { records: all.slice(0, cap), cut: Math.max(0, all.length - cap) };
+}
