@@ -6,31 +6,64 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { timeout } from "hono/timeout";
+import type { AccessSettings } from "./auth/access.ts";
+import { DEFAULT_APP_SETTINGS, type AppSettings } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { jsonError, jsonResponse } from "./http/json.ts";
+import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { joinRoutes } from "./routes/join.ts";
+import { joinTokenRoutes } from "./routes/join-tokens.ts";
+import { moduleRoutes } from "./routes/modules.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
 
 export interface AppOptions {
-  /** Clock for "last seen" and stored receive times; tests pin it. */
+  /** Clock for "last seen", statuses, token expiry and rate limits; tests pin it. */
   now?: () => number;
   /** Static files for the pages; loaded from disk once when omitted. */
   assets?: Assets;
   /** Where unexpected errors are reported; console.error when omitted. */
   logError?: (message: string, err: unknown) => void;
+  /** SHA-256 of the admin and read tokens (control/auth). Without an admin hash nobody is admin. */
+  tokens?: Omit<AccessSettings, "readAuth">;
+  /** Defaults are those of an empty environment (control/config.ts). */
+  settings?: Partial<AppSettings>;
 }
 
 export function createApp(db: Db, opts: AppOptions = {}): Hono {
   const now = opts.now ?? Date.now;
   const logError = opts.logError ?? ((message, err) => console.error(message, err));
+  const settings = { ...DEFAULT_APP_SETTINGS, ...opts.settings };
+  const access: AccessSettings = { ...opts.tokens, readAuth: settings.readAuth };
+  const thresholds = { staleAfterMs: settings.staleAfterMs, lostAfterMs: settings.lostAfterMs };
   const app = new Hono();
 
+  // A request that takes too long (a locked or slow database) is answered 503
+  // instead of holding the client. Its work may still finish afterwards; for
+  // ingest that is harmless, as the agent's resend is then a duplicate.
+  app.use(
+    "*",
+    timeout(settings.requestTimeoutMs, () => {
+      const res = jsonError(503, `request took longer than ${settings.requestTimeoutMs} ms; retry later`);
+      res.headers.set("Retry-After", "1");
+      return new HTTPException(503, { res });
+    }),
+  );
+
   app.get("/healthz", () => jsonResponse({ ok: true }));
-  app.route("/api/v1", ingestRoutes(db, now));
-  app.route("/api/v1", nodeRoutes(db, now));
-  app.route("/", webRoutes(db, { now, assets: opts.assets ?? loadAssets() }));
+  app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst }));
+  app.route(
+    "/api/v1",
+    joinRoutes(db, { now, failureRatePerSec: settings.joinFailureRatePerSec, failureBurst: settings.joinFailureBurst }),
+  );
+  app.route("/api/v1", joinTokenRoutes(db, { now, access }));
+  app.route("/api/v1", nodeRoutes(db, { now, access, thresholds }));
+  app.route("/api/v1", moduleRoutes(db, { now, access }));
+  app.route("/api/v1", credentialRoutes(db, { now, access }));
+  app.route("/", webRoutes(db, { now, access, thresholds, assets: opts.assets ?? loadAssets() }));
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
@@ -40,7 +73,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
 
   // One failing request (a database error, a bug) gets a 500 and the server keeps serving.
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return jsonError(err.status, err.message || "request failed");
+    if (err instanceof HTTPException) return err.res ?? jsonError(err.status, err.message || "request failed");
     logError(`${c.req.method} ${c.req.path} failed:`, err);
     return jsonError(500, "internal error");
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatByteRate, formatBytes, formatCount, formatPacketRate, MISSING } from "./format.ts";
+import { formatAgo, formatByteRate, formatBytes, formatCount, formatNanos, formatPacketRate, formatPercent, MISSING } from "./format.ts";
 
 describe("formatBytes", () => {
   it.each([
@@ -59,5 +59,30 @@ describe("formatAgo", () => {
     [3 * 86_400, "3 d ago"],
   ])("%d s → %s", (seconds, text) => {
     expect(formatAgo(seconds)).toBe(text);
+  });
+});
+
+describe("formatNanos", () => {
+  it.each([
+    [0, "0 ns"],
+    [85, "85 ns"],
+    [1_234, "1.23 µs"],
+    [4_500_000, "4.50 ms"],
+    [12_000_000_000, "12.0 s"],
+    [90_000_000_000_000, "90000 s"],
+  ])("%d ns → %s", (ns, text) => {
+    expect(formatNanos(ns)).toBe(text);
+  });
+});
+
+describe("formatPercent", () => {
+  it.each([
+    [0, 100, "0 %"],
+    [1, 256, "0.4 %"],
+    [37, 100, "37 %"],
+    [65_536, 65_536, "100 %"],
+    [5, 0, MISSING],
+  ])("%d of %d → %s", (part, whole, text) => {
+    expect(formatPercent(part, whole)).toBe(text);
   });
 });

@@ -53,3 +53,17 @@ function threeDigits(v: number): string {
   const abs = Math.abs(v);
   return v.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
 }
+
+const DURATION_UNITS = ["ns", "µs", "ms", "s"];
+
+/** Nanoseconds, as bpf_stats reports run time: "85 ns", "1.23 µs", "4.50 ms", "12.0 s". */
+export function formatNanos(ns: number): string {
+  return scaled(ns, 1000, DURATION_UNITS);
+}
+
+/** A share of a whole: "0 %", "0.4 %", "37 %", "100 %". */
+export function formatPercent(part: number, whole: number): string {
+  if (whole <= 0) return MISSING;
+  const pct = (100 * part) / whole;
+  return `${pct === 0 || pct >= 10 ? Math.round(pct) : pct.toFixed(1)} %`;
+}

@@ -49,6 +49,10 @@ const LIBBPF_SYMBOLS = {
   bpf_program__attach_tracepoint: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   bpf_link__fd: { parameters: ["pointer"], result: "i32" },
+  bpf_link__pin: { parameters: ["pointer", "buffer"], result: "i32" },
+  bpf_link__unpin: { parameters: ["pointer"], result: "i32" },
+  bpf_link__open: { parameters: ["buffer"], result: "pointer" },
+  bpf_link__disconnect: { parameters: ["pointer"], result: "void" },
   libbpf_bpf_prog_type_str: { parameters: ["u32"], result: "pointer" },
   libbpf_bpf_map_type_str: { parameters: ["u32"], result: "pointer" },
 
@@ -79,6 +83,8 @@ const LIBBPF_SYMBOLS = {
   bpf_obj_get: { parameters: ["buffer"], result: "i32" },
   bpf_obj_pin: { parameters: ["i32", "buffer"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+  bpf_enable_stats: { parameters: ["u32"], result: "i32" },
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
 
   // --- tc / xdp (libbpf.h, netlink) ---
@@ -90,6 +96,10 @@ const LIBBPF_SYMBOLS = {
   bpf_xdp_attach: { parameters: ["i32", "i32", "u32", "buffer"], result: "i32" },
   bpf_xdp_detach: { parameters: ["i32", "u32", "buffer"], result: "i32" },
   bpf_xdp_query_id: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+
+  // --- feature probes (libbpf.h); opts must be NULL ---
+  libbpf_probe_bpf_prog_type: { parameters: ["u32", "pointer"], result: "i32" },
+  libbpf_probe_bpf_map_type: { parameters: ["u32", "pointer"], result: "i32" },
 
   // --- misc ---
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
@@ -106,6 +116,12 @@ const LIBC_SYMBOLS = {
   // so the mode argument is never read.
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // bpffs and /proc, /sys: Deno refuses these paths without --allow-all (fs.ts)
+  access: { parameters: ["buffer", "i32"], result: "i32" },
+  mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+  rmdir: { parameters: ["buffer"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;

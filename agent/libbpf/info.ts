@@ -1,6 +1,6 @@
 /** Kernel object info by fd (bpf_obj_get_info_by_fd) and raw fd helpers. */
 import { alloc, libbpf, libc } from "./ffi.ts";
-import { checkInt } from "./errors.ts";
+import { checkInt, ENOENT, LibbpfError } from "./errors.ts";
 import {
   BPF_LINK_INFO_SIZE,
   BPF_MAP_INFO_SIZE,
@@ -30,6 +30,20 @@ export function progInfoByFd(fd: number, what = `program fd ${fd}`): ProgInfo {
   return readProgInfo(infoByFd(fd, BPF_PROG_INFO_SIZE, what));
 }
 
+/** Info of the loaded program with kernel id `id` (bpf_prog_get_fd_by_id); null when no such program is loaded. */
+export function progInfoById(id: number): ProgInfo | null {
+  const fd = libbpf().bpf_prog_get_fd_by_id(id);
+  if (fd < 0) {
+    if (fd === -ENOENT) return null;
+    throw new LibbpfError("bpf_prog_get_fd_by_id", `program id ${id}`, -fd);
+  }
+  try {
+    return progInfoByFd(fd, `program id ${id}`);
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /** Type, id and program id of the link behind `fd`. */
 export function linkInfoByFd(fd: number, what = `link fd ${fd}`): { type: number; id: number; progId: number } {
   return readLinkInfo(infoByFd(fd, BPF_LINK_INFO_SIZE, what));
@@ -38,4 +52,22 @@ export function linkInfoByFd(fd: number, what = `link fd ${fd}`): { type: number
 /** close(2) an fd this library opened; errors are ignored (nothing useful to do). */
 export function closeFd(fd: number): void {
   if (fd >= 0) libc().close(fd);
+}
+
+const BPF_STATS_RUN_TIME = 0;
+
+/**
+ * Turns on run_cnt/run_time_ns accounting of every program (like
+ * kernel.bpf_stats_enabled=1) for as long as the returned handle is open
+ * (bpf_enable_stats); the sysctl shows 1 meanwhile.
+ */
+export function enableBpfStats(): { close(): void } {
+  const fd = checkInt("bpf_enable_stats", "BPF_STATS_RUN_TIME", () => libbpf().bpf_enable_stats(BPF_STATS_RUN_TIME));
+  let open = true;
+  return {
+    close() {
+      if (open) closeFd(fd);
+      open = false;
+    },
+  };
 }

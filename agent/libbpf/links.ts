@@ -5,8 +5,8 @@
  * removed with bpf_link__destroy.
  */
 import { cstr, errno, libbpf, libc } from "./ffi.ts";
-import { checkInt, checkPtr, LibbpfError } from "./errors.ts";
-import { closeFd, linkInfoByFd } from "./info.ts";
+import { checkInt, checkPtr, ENOENT, LibbpfError } from "./errors.ts";
+import { closeFd, linkInfoByFd, progInfoById } from "./info.ts";
 import { type Attachment, type AttachmentKind, registerAttachment, unregisterAttachment } from "./registry.ts";
 import type { AttachableProgram } from "./tc.ts";
 
@@ -20,13 +20,15 @@ export class LinkAttachment implements Attachment {
   readonly description: string;
   readonly owner: object;
   #link: Deno.PointerObject | null;
+  #pinPath: string | null;
 
   /** @internal */
-  constructor(readonly kind: AttachmentKind, prog: AttachableProgram, link: Deno.PointerObject, description: string) {
+  constructor(readonly kind: AttachmentKind, prog: { name: string; owner: object }, link: Deno.PointerObject, description: string, pinPath: string | null = null) {
     this.program = prog.name;
     this.owner = prog.owner;
     this.#link = link;
     this.description = description;
+    this.#pinPath = pinPath;
   }
 
   get attached(): boolean {
@@ -44,14 +46,81 @@ export class LinkAttachment implements Attachment {
     return linkInfoByFd(this.fd, this.description).id;
   }
 
-  /** bpf_link__destroy: detaches and frees the link; harmless twice. */
+  /** Kernel id of the program the link runs. */
+  get progId(): number {
+    return linkInfoByFd(this.fd, this.description).progId;
+  }
+
+  /** Where the link is pinned in bpffs, or null. */
+  get pinPath(): string | null {
+    return this.#pinPath;
+  }
+
+  /**
+   * Pins the link in bpffs (bpf_link__pin): it then stays attached when this
+   * process exits or dies, until someone unpins and closes it.
+   */
+  pin(path: string): void {
+    checkInt("bpf_link__pin", `${this.description} at ${path}`, () => libbpf().bpf_link__pin(this.#link!, cstr(path)));
+    this.#pinPath = path;
+  }
+
+  /**
+   * Lets go of a pinned link without detaching it: it stays attached through
+   * its pin. bpf_link__disconnect keeps destroy from running libbpf's detach
+   * (for a tracepoint that would disable the perf event the pinned link still
+   * uses); our link fd is closed by hand. A tracepoint's perf event fd stays
+   * open until the process exits (libbpf does not expose it): meant for
+   * simulating a crash in tests. Unpinned links cannot outlive their fd, so
+   * they are detached instead.
+   */
+  release(): void {
+    const link = this.#link;
+    if (!link) return;
+    if (!this.#pinPath) return this.detach();
+    const fd = this.fd;
+    this.#link = null;
+    unregisterAttachment(this);
+    libbpf().bpf_link__disconnect(link);
+    libbpf().bpf_link__destroy(link);
+    closeFd(fd);
+  }
+
+  /**
+   * Detaches: removes the pin if any (a pinned link would outlive its fd),
+   * then bpf_link__destroy; harmless twice.
+   */
   detach(): void {
     const link = this.#link;
     if (!link) return;
+    if (this.#pinPath) {
+      const r = libbpf().bpf_link__unpin(link);
+      if (r < 0 && r !== -ENOENT) throw new LibbpfError("bpf_link__unpin", `${this.description} at ${this.#pinPath}`, -r);
+      this.#pinPath = null;
+    }
     this.#link = null;
     unregisterAttachment(this);
     const ret = libbpf().bpf_link__destroy(link);
     if (ret < 0) throw new LibbpfError("bpf_link__destroy", this.description, -ret);
+  }
+}
+
+/**
+ * Opens a link pinned in bpffs (bpf_link__open), e.g. one a previous run of
+ * this program left attached; `owner` groups it with other attachments.
+ * detach() unpins it and so detaches it.
+ */
+export function openPinnedLink(path: string, owner: object): LinkAttachment {
+  const link = checkPtr("bpf_link__open", path, () => libbpf().bpf_link__open(cstr(path)));
+  try {
+    const fd = checkInt("bpf_link__fd", path, () => libbpf().bpf_link__fd(link));
+    const progName = progInfoById(linkInfoByFd(fd, path).progId)?.name ?? "?";
+    const att = new LinkAttachment("link", { name: progName, owner }, link, `link ${progName} pinned at ${path}`, path);
+    registerAttachment(att);
+    return att;
+  } catch (e) {
+    libbpf().bpf_link__destroy(link); // closes our fd only: the pin keeps the link
+    throw e;
   }
 }
 

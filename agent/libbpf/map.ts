@@ -208,6 +208,16 @@ export class MapHandle {
     for (let k = this.nextKey(null); k; k = this.nextKey(k)) yield k;
   }
 
+  /**
+   * Keys present (get_next_key walk), at most max_entries: a hash's fill
+   * level. (An array always has max_entries keys.)
+   */
+  countKeys(): number {
+    let n = 0;
+    for (let k = this.nextKey(null); k && n < this.maxEntries; k = this.nextKey(k)) n++;
+    return n;
+  }
+
   /** All [key, whole value] pairs by get_next_key + lookup (entries deleted meanwhile are skipped). */
   *entries(): Generator<[Uint8Array, Uint8Array]> {
     for (const k of this.keys()) {
@@ -462,6 +472,9 @@ export class BpfMap {
   }
   entries(): Generator<[Uint8Array, Uint8Array]> {
     return this.handle.entries();
+  }
+  countKeys(): number {
+    return this.handle.countKeys();
   }
   lookupBatch(options: { batchSize?: number } = {}): BatchResult {
     return this.handle.lookupBatch(options);

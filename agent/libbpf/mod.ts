@@ -31,13 +31,25 @@ export {
   u32Key,
   UpdateFlags,
 } from "./map.ts";
-export { attachTc, type IfTarget, queryTc, TcAttachment, type TcAttachOptions, type TcDirection } from "./tc.ts";
+export {
+  attachTc,
+  destroyClsact,
+  type IfTarget,
+  queryTc,
+  removeTcFilter,
+  TcAttachment,
+  type TcAttachOptions,
+  type TcDirection,
+  tcFilterProgram,
+} from "./tc.ts";
 export { attachXdp, queryXdpProgId, XdpAttachment, type XdpAttachOptions, type XdpMode } from "./xdp.ts";
-export { attachAuto, attachCgroup, attachTracepoint, LinkAttachment } from "./links.ts";
+export { attachAuto, attachCgroup, attachTracepoint, LinkAttachment, openPinnedLink } from "./links.ts";
 export { type TestRunOptions, type TestRunResult } from "./test_run.ts";
 export { type Attachment, type AttachmentKind, detachAll, type DetachReport, listAttachments } from "./registry.ts";
 export { ifindexOf, netnsExists, netnsPath, withNetns } from "./netns.ts";
 export { errnoName, errnoText, LibbpfError, LibbpfUsageError, VerifierError } from "./errors.ts";
 export { type LibbpfMessage, recentLibbpfMessages, setLibbpfDebug } from "./log.ts";
 export { LIBBPF_PATH, libbpfUnavailable, LibbpfUnavailableError } from "./ffi.ts";
-export { mapInfoByFd, progInfoByFd } from "./info.ts";
+export { enableBpfStats, mapInfoByFd, progInfoByFd, progInfoById } from "./info.ts";
+export { probeMapType, probeProgType, progTypeName } from "./probe.ts";
+export { makeDirs, pathExists, readKernelFile, removeEmptyDir, removeFile } from "./fs.ts";

@@ -14,6 +14,8 @@ import { checkInt, checkPtr, LibbpfError, LibbpfUsageError, VerifierError } from
 import { ensurePrintCallback, libbpfMessagesSince, libbpfSeq } from "./log.ts";
 import { BpfMap } from "./map.ts";
 import { BpfProgram } from "./program.ts";
+import { LinkAttachment } from "./links.ts";
+import { TcAttachment } from "./tc.ts";
 import { type DetachReport, detachAll, listAttachments, type Attachment, unregisterAttachment } from "./registry.ts";
 
 export interface OpenOptions {
@@ -24,8 +26,9 @@ export interface OpenOptions {
 export interface CloseOptions {
   /**
    * Leave attachments of this object's programs in the kernel (tc filters
-   * and XDP keep the programs alive; BPF links are destroyed regardless,
-   * since closing the object frees them). They are dropped from the registry.
+   * and XDP keep the programs alive, and so does a pinned BPF link; other
+   * links are destroyed regardless, since closing the object frees them).
+   * They are dropped from the registry.
    */
   keepAttachments?: boolean;
 }
@@ -164,7 +167,9 @@ export class BpfObject {
     let report: DetachReport = { detached: [], errors: [] };
     if (options.keepAttachments) {
       for (const a of listAttachments(this)) {
-        if (a.kind === "tc" || a.kind === "xdp") unregisterAttachment(a);
+        if (a instanceof TcAttachment) a.forget();
+        else if (a.kind === "xdp") unregisterAttachment(a);
+        else if (a instanceof LinkAttachment && a.pinPath) a.release();
         else report = mergeErrors(report, a);
       }
     } else {

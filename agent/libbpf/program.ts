@@ -2,6 +2,7 @@
 import { alloc, bufferString, cstr, libbpf, ptrOf, readCString } from "./ffi.ts";
 import { checkInt, LibbpfError, LibbpfUsageError } from "./errors.ts";
 import { progInfoByFd } from "./info.ts";
+import { progTypeName } from "./probe.ts";
 import { attachAuto, attachCgroup, attachTracepoint, type LinkAttachment, PROG_PTR } from "./links.ts";
 import { attachTc, type IfTarget, type TcAttachment, type TcAttachOptions, type TcDirection } from "./tc.ts";
 import { type TestRunOptions, type TestRunResult, testRunFd } from "./test_run.ts";
@@ -61,7 +62,7 @@ export class BpfProgram {
 
   /** libbpf's name for the type, e.g. "sched_cls". */
   get typeName(): string {
-    return readCString(libbpf().libbpf_bpf_prog_type_str(this.type), `prog type ${this.type}`);
+    return progTypeName(this.type);
   }
 
   /** The program fd, after load (owned by libbpf; closed with the object). */

@@ -213,7 +213,9 @@ export function readMapInfo(b: Uint8Array): MapInfo {
 
 /**
  * struct bpf_prog_info (linux/bpf.h), the fields used here:
- *   0 type, 4 id, 8 tag[8], 64 char name[16]; sizeof 232 in the 6.1 header.
+ *   0 type, 4 id, 8 tag[8], 64 char name[16], 192 __u64 run_time_ns,
+ * 200 __u64 run_cnt; sizeof 232 in the 6.1 header (offsets checked with
+ * offsetof). run_time_ns and run_cnt stay 0 unless kernel.bpf_stats_enabled.
  */
 export const BPF_PROG_INFO_SIZE = 232;
 export interface ProgInfo {
@@ -221,6 +223,8 @@ export interface ProgInfo {
   id: number;
   tag: string;
   name: string;
+  runTimeNs: number;
+  runCount: number;
 }
 export function readProgInfo(b: Uint8Array): ProgInfo {
   const v = view(b);
@@ -229,6 +233,9 @@ export function readProgInfo(b: Uint8Array): ProgInfo {
     id: v.getUint32(4, LE),
     tag: [...b.subarray(8, 16)].map((x) => x.toString(16).padStart(2, "0")).join(""),
     name: cname(b.subarray(64, 80)),
+    // u64 counters; beyond 2^53 they lose precision, never their magnitude
+    runTimeNs: Number(v.getBigUint64(192, LE)),
+    runCount: Number(v.getBigUint64(200, LE)),
   };
 }
 

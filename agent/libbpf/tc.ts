@@ -18,7 +18,8 @@
  * Calls are made inside the target's network namespace (netns.ts).
  */
 import { libbpf } from "./ffi.ts";
-import { checkInt, EEXIST, ENODEV, ENOENT, LibbpfError } from "./errors.ts";
+import { checkInt, EEXIST, EINVAL, ENODEV, ENOENT, LibbpfError } from "./errors.ts";
+import { progInfoById } from "./info.ts";
 import { ifindexOf, netnsExists, withNetns } from "./netns.ts";
 import { type Attachment, registerAttachment, unregisterAttachment } from "./registry.ts";
 import { BPF_TC_EGRESS, BPF_TC_F_REPLACE, BPF_TC_INGRESS, readTcOpts, tcHook, tcOpts } from "./structs.ts";
@@ -39,6 +40,12 @@ export interface TcAttachOptions {
   priority?: number;
   /** Replace an existing filter with the same handle and priority (both must be set). */
   replace?: boolean;
+  /**
+   * Treat an existing clsact qdisc as created by us, so it is destroyed with
+   * our last filter: for a process that restarts and adopts the qdisc its
+   * predecessor created (it sees EEXIST like for anyone else's qdisc).
+   */
+  claimQdisc?: boolean;
 }
 
 /** What the attach functions need of a program (BpfProgram satisfies it). */
@@ -121,6 +128,19 @@ export class TcAttachment implements Attachment {
   }
 
   /**
+   * Forgets the filter without removing it (it stays in the kernel, as after
+   * a crash): dropped from the registry and from its qdisc's bookkeeping, so
+   * a later attach at the same hook does not count it as one of ours.
+   */
+  forget(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    unregisterAttachment(this);
+    this.#hook.filters.delete(this);
+    if (this.#hook.filters.size === 0) hooks.delete(hookKey(this.#hook.netns, this.#hook.ifindex));
+  }
+
+  /**
    * Removes the filter, then the clsact qdisc if we created it and no filter
    * of ours is left on it. A filter, device or network namespace that is
    * already gone counts as detached.
@@ -179,6 +199,7 @@ export function attachTc(prog: AttachableProgram, target: IfTarget, direction: T
       hook = { netns: target.netns, ifindex, label, createdByUs: ret === 0, filters: new Set() };
       fresh = true;
     }
+    if (options.claimQdisc) hook.createdByUs = true;
     const h = tcHook(ifindex, direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS);
     const o = tcOpts({
       progFd,
@@ -189,7 +210,7 @@ export function attachTc(prog: AttachableProgram, target: IfTarget, direction: T
     try {
       checkInt("bpf_tc_attach", desc, () => libbpf().bpf_tc_attach(h, o));
     } catch (e) {
-      if (fresh && hook.createdByUs) libbpf().bpf_tc_hook_destroy(tcHook(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
+      if (fresh && hook.createdByUs && !options.claimQdisc) libbpf().bpf_tc_hook_destroy(tcHook(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
       throw e;
     }
     const out = readTcOpts(o);
@@ -210,5 +231,51 @@ export function queryTc(target: IfTarget, direction: TcDirection, handle: number
     if (ret === -ENOENT) return 0;
     if (ret < 0) throw new LibbpfError("bpf_tc_query", `${label} ${direction} handle ${handle} priority ${priority}`, -ret);
     return readTcOpts(o).progId;
+  });
+}
+
+/** The program (kernel id and name) of the filter at handle/priority, or null when there is none. */
+export function tcFilterProgram(target: IfTarget, direction: TcDirection, handle: number, priority: number): { id: number; name: string } | null {
+  let id: number;
+  try {
+    id = queryTc(target, direction, handle, priority);
+  } catch (e) {
+    // no clsact (EINVAL) or no device: no filter either
+    if (e instanceof LibbpfError && (e.errno === EINVAL || e.errno === ENODEV)) return null;
+    throw e;
+  }
+  if (!id) return null;
+  return { id, name: progInfoById(id)?.name ?? "" };
+}
+
+/**
+ * Removes the filter at handle/priority without an attachment object, e.g.
+ * one a previous run of this process left behind. Only when `isOurs(name)`
+ * holds for the name of the program it runs; returns whether one was removed.
+ */
+export function removeTcFilter(target: IfTarget, direction: TcDirection, handle: number, priority: number, isOurs: (progName: string) => boolean): boolean {
+  const found = tcFilterProgram(target, direction, handle, priority);
+  if (!found || !isOurs(found.name)) return false;
+  const { ifindex, label } = resolveTarget(target, "bpf_tc_detach", `%s ${direction}`);
+  return withNetns(target.netns, () => {
+    const ret = libbpf().bpf_tc_detach(tcHook(ifindex, direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS), tcOpts({ handle, priority }));
+    if (ret < 0 && ret !== -ENOENT && ret !== -ENODEV) throw new LibbpfError("bpf_tc_detach", `${found.name} on ${label} ${direction}`, -ret);
+    return ret === 0;
+  });
+}
+
+/** Deletes the clsact qdisc of an interface (and every filter on it); false when there was none. */
+export function destroyClsact(target: IfTarget): boolean {
+  let resolved: { ifindex: number; label: string };
+  try {
+    resolved = resolveTarget(target, "bpf_tc_hook_destroy", "clsact on %s");
+  } catch (e) {
+    if (e instanceof LibbpfError && e.errno === ENODEV) return false;
+    throw e;
+  }
+  return withNetns(target.netns, () => {
+    const r = libbpf().bpf_tc_hook_destroy(tcHook(resolved.ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
+    if (r < 0 && r !== -ENOENT && r !== -ENODEV && r !== -EINVAL) throw new LibbpfError("bpf_tc_hook_destroy", `clsact on ${resolved.label}`, -r);
+    return r === 0;
   });
 }

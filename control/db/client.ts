@@ -10,7 +10,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, type Client } from "@libsql/client";
+import { createClient, type Client, type ResultSet } from "@libsql/client";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import * as schema from "./schema.ts";
@@ -29,6 +30,8 @@ const BUSY_TIMEOUT_MS = 5_000;
 export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 /** The handle a `db.transaction(...)` callback receives. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Either of the two, for queries that run alone or inside a transaction. */
+export type Queryable = BaseSQLiteDatabase<"async", ResultSet, typeof schema>;
 
 export interface OpenDbOptions {
   /** For `libsql://` servers that require one (Turso, sqld with auth). */

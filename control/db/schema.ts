@@ -11,6 +11,7 @@
  * migration under control/db/migrations/.
  */
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { Inventory, ModuleName } from "../wire/batch.ts";
 
 /** One row per node: the boot currently reporting and its progress. */
 export const nodes = sqliteTable("nodes", {
@@ -100,5 +101,77 @@ export const interfaceSamples = sqliteTable(
   (t) => [index("interface_samples_node_ifname_ts").on(t.node, t.ifname, t.ts)],
 );
 
+/**
+ * The latest inventory of each node (what it is and runs), replaced by every
+ * batch that carries one. agentVersion and kernel are copied out of the JSON so
+ * the node list needs no JSON parsing.
+ */
+export const nodeInventories = sqliteTable("node_inventories", {
+  node: text("node")
+    .primaryKey()
+    .references(() => nodes.name, { onDelete: "cascade" }),
+  agentVersion: text("agent_version").notNull(),
+  kernel: text("kernel").notNull(),
+  inventory: text("inventory", { mode: "json" }).$type<Inventory>().notNull(),
+  /** Agent clock of the batch it came with. */
+  ts: integer("ts").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+/** Control-plane settings that must survive restarts and be shared by replicas (e.g. the admin token's hash). */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Join tokens: made by an admin, used by agents to obtain a node credential.
+ * Multi-use until they expire or are revoked (one token for a whole DaemonSet).
+ * Only the SHA-256 of the secret is kept.
+ */
+export const joinTokens = sqliteTable("join_tokens", {
+  id: text("id").primaryKey(),
+  tokenHash: text("token_hash").notNull().unique(),
+  description: text("description"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  revokedAt: integer("revoked_at"),
+  uses: integer("uses").notNull().default(0),
+  lastUsedAt: integer("last_used_at"),
+});
+
+/**
+ * Node credentials, one issued per join. No foreign key to `nodes`: a node
+ * joins before its first batch. Only the SHA-256 of the secret is kept.
+ */
+export const nodeCredentials = sqliteTable(
+  "node_credentials",
+  {
+    id: text("id").primaryKey(),
+    node: text("node").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    /** The join token it was issued against (kept when that token is later revoked). */
+    joinTokenId: text("join_token_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("node_credentials_node").on(t.node)],
+);
+
+/**
+ * What each node should run. A node without a row runs DEFAULT_MODULES at
+ * version 0. No foreign key to `nodes`: an admin may switch modules of a node
+ * before it ever joins (pre-provisioning).
+ */
+export const desiredStates = sqliteTable("desired_states", {
+  node: text("node").primaryKey(),
+  version: integer("version").notNull(),
+  /** Only the modules switched so far; the rest follow DEFAULT_MODULES. */
+  modules: text("modules", { mode: "json" }).$type<Partial<Record<ModuleName, boolean>>>().notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 export type NodeRow = typeof nodes.$inferSelect;
 export type InterfaceRow = typeof interfaces.$inferSelect;
+export type JoinTokenRow = typeof joinTokens.$inferSelect;

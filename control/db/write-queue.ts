@@ -9,6 +9,8 @@
  * avoids that; across processes and replicas, SQLite's own locking (or sqld)
  * still serialises writers.
  */
+import type { Db, Tx } from "./client.ts";
+
 const tails = new WeakMap<object, Promise<unknown>>();
 
 /** `key` identifies the database (use the libSQL client, shared by every handle on it). */
@@ -18,4 +20,14 @@ export function enqueueWrite<T>(key: object, work: () => Promise<T>): Promise<T>
   const result = previous.catch(() => undefined).then(work);
   tails.set(key, result.catch(() => undefined));
   return result;
+}
+
+/**
+ * One write transaction, queued behind the others on the same database. Every
+ * write of the control plane goes through here, single statements included: a
+ * statement outside the queue would take another connection and wait for the
+ * lock synchronously, blocking the very event loop that has to release it.
+ */
+export function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return enqueueWrite(db.$client, () => db.transaction(work));
 }

@@ -20,6 +20,14 @@ export const IngestBatch = Batch.superRefine((batch, ctx) => {
     }
     seen.add(iface.ifname);
   });
+  // The node page shows one state per module; two reports of one would contradict each other.
+  const modules = new Set<string>();
+  batch.inventory?.modules.forEach((module, i) => {
+    if (modules.has(module.name)) {
+      ctx.addIssue({ code: "custom", path: ["inventory", "modules", i, "name"], message: `duplicate module '${module.name}'` });
+    }
+    modules.add(module.name);
+  });
 });
 export type IngestBatch = z.output<typeof IngestBatch>;
 

@@ -4,8 +4,9 @@
  */
 import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { boots, interfaceSamples, interfaces, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
-import { enqueueWrite } from "../db/write-queue.ts";
+import { boots, interfaceSamples, interfaces, nodeInventories, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
+import { writeTransaction } from "../db/write-queue.ts";
+import { desiredStateOf } from "../registry/desired-state.ts";
 import type { Batch, BatchAck } from "../wire/batch.ts";
 import { NO_RATES, ratesBetween, type Rates } from "./rates.ts";
 
@@ -23,18 +24,23 @@ type BatchKind = "current" | "new-boot" | "late";
 /** Keeps each INSERT well under SQLite's limit of 32766 bound parameters (≈15 per row). */
 const ROWS_PER_INSERT = 500;
 
+/** Stores `batch` and answers with its acknowledgement, which carries the node's desired state. */
 export function storeBatch(db: Db, batch: Batch, receivedAt: number): Promise<BatchAck> {
-  return enqueueWrite(db.$client, () => db.transaction((tx) => storeInTransaction(tx, batch, receivedAt)));
+  return writeTransaction(db, async (tx) => {
+    const stored = await storeInTransaction(tx, batch, receivedAt);
+    return { ok: true, ...stored, desired: await desiredStateOf(tx, batch.node) };
+  });
 }
 
-async function storeInTransaction(tx: Tx, batch: Batch, receivedAt: number): Promise<BatchAck> {
+async function storeInTransaction(tx: Tx, batch: Batch, receivedAt: number): Promise<{ seq: number; duplicate: boolean }> {
   const boot = await tx
     .select()
     .from(boots)
     .where(and(eq(boots.node, batch.node), eq(boots.bootId, batch.bootId)))
     .get();
   // Already stored (a resend after a lost acknowledgement, or an older batch): change nothing.
-  if (boot !== undefined && batch.seq <= boot.lastSeq) return { ok: true, seq: boot.lastSeq, duplicate: true };
+  // boots lives in the database, so this holds across control-plane restarts and replicas.
+  if (boot !== undefined && batch.seq <= boot.lastSeq) return { seq: boot.lastSeq, duplicate: true };
 
   const node = await tx.select().from(nodes).where(eq(nodes.name, batch.node)).get();
   const kind = classify(node, batch);
@@ -51,9 +57,11 @@ async function storeInTransaction(tx: Tx, batch: Batch, receivedAt: number): Pro
     if (kind === "new-boot") await tx.delete(interfaces).where(eq(interfaces.node, batch.node));
     rates = batch.interfaces.map((iface) => ratesBetween(previous.get(iface.ifname), { ...iface, ts: batch.ts }));
     await saveTotals(tx, batch, rates, receivedAt);
+    // A late batch's inventory is older than the one stored: keep the newer.
+    await saveInventory(tx, batch, receivedAt);
   }
   await saveSamples(tx, batch, rates);
-  return { ok: true, seq: batch.seq, duplicate: false };
+  return { seq: batch.seq, duplicate: false };
 }
 
 function classify(node: NodeRow | undefined, batch: Batch): BatchKind {
@@ -87,6 +95,16 @@ async function saveBoot(tx: Tx, batch: Batch, receivedAt: number) {
     .insert(boots)
     .values({ node: batch.node, bootId: batch.bootId, lastSeq: batch.seq, firstSeen: receivedAt, lastSeen: receivedAt })
     .onConflictDoUpdate({ target: [boots.node, boots.bootId], set: { lastSeq: batch.seq, lastSeen: receivedAt } });
+}
+
+async function saveInventory(tx: Tx, batch: Batch, receivedAt: number) {
+  const { inventory } = batch;
+  if (inventory === undefined) return;
+  const row = { agentVersion: inventory.agentVersion, kernel: inventory.kernel, inventory, ts: batch.ts, receivedAt };
+  await tx
+    .insert(nodeInventories)
+    .values({ node: batch.node, ...row })
+    .onConflictDoUpdate({ target: nodeInventories.node, set: row });
 }
 
 async function currentTotals(tx: Tx, node: string): Promise<Map<string, InterfaceRow>> {

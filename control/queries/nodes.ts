@@ -4,16 +4,25 @@
  */
 import { asc, count, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { interfaces, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
+import { interfaces, nodeInventories, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
+import { desiredStateOf } from "../registry/desired-state.ts";
+import type { DesiredState, Inventory } from "../wire/batch.ts";
+import { moduleViews, type ModuleView } from "./modules.ts";
+import { nodeStatus, type NodeStatus, type StatusThresholds } from "./node-status.ts";
+import { isoOrNull } from "./time.ts";
 
 export interface NodeSummary {
   name: string;
+  status: NodeStatus;
   /** When the control plane last accepted a batch from this node (its own clock). */
   lastSeen: string;
   lastSeenAgoSeconds: number;
   bootId: string;
   /** How many interfaces the current boot reports. */
   interfaces: number;
+  /** From the latest inventory; null until the agent sends one. */
+  agentVersion: string | null;
+  kernel: string | null;
 }
 
 export interface InterfaceState {
@@ -35,14 +44,47 @@ export interface NodeOverview extends NodeSummary {
   interfaceStates: InterfaceState[];
 }
 
-export async function listNodes(db: Db, now: number): Promise<NodeSummary[]> {
+/** Everything known about one node: GET /api/v1/nodes/:node and the node page. */
+export interface NodeDetail extends NodeOverview {
+  inventory: Inventory | null;
+  /** When the control plane received that inventory. */
+  inventoryReceivedAt: string | null;
+  desired: DesiredState;
+  modules: ModuleView[];
+}
+
+/** The node's identity columns from the latest inventory, joined wherever nodes are listed. */
+const inventoryColumns = { agentVersion: nodeInventories.agentVersion, kernel: nodeInventories.kernel };
+type InventoryColumns = { agentVersion: string | null; kernel: string | null } | null;
+
+export async function listNodes(db: Db, now: number, thresholds: StatusThresholds): Promise<NodeSummary[]> {
   const rows = await db
-    .select({ node: nodes, interfaceCount: count(interfaces.ifname) })
+    .select({ node: nodes, interfaceCount: count(interfaces.ifname), inventory: inventoryColumns })
     .from(nodes)
     .leftJoin(interfaces, eq(interfaces.node, nodes.name))
+    .leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name))
     .groupBy(nodes.name)
     .orderBy(asc(nodes.name));
-  return rows.map(({ node, interfaceCount }) => toNodeSummary(node, interfaceCount, now));
+  return rows.map(({ node, interfaceCount, inventory }) => toNodeSummary(node, inventory, interfaceCount, now, thresholds));
+}
+
+/** Undefined when the node has never reported a batch (it may still have joined or been switched). */
+export async function nodeDetail(db: Db, name: string, now: number, thresholds: StatusThresholds): Promise<NodeDetail | undefined> {
+  const [row, interfaceStates, desired] = await Promise.all([
+    db.select({ node: nodes, inventory: nodeInventories }).from(nodes).leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name)).where(eq(nodes.name, name)).get(),
+    listInterfaces(db, name),
+    desiredStateOf(db, name),
+  ]);
+  if (row === undefined || interfaceStates === undefined) return undefined;
+  const inventory = row.inventory?.inventory ?? null;
+  return {
+    ...toNodeSummary(row.node, row.inventory, interfaceStates.length, now, thresholds),
+    interfaceStates,
+    inventory,
+    inventoryReceivedAt: isoOrNull(row.inventory?.receivedAt ?? null),
+    desired,
+    modules: moduleViews(desired, inventory),
+  };
 }
 
 /** Undefined when the node has never reported (as opposed to reporting no interfaces). */
@@ -54,9 +96,13 @@ export async function listInterfaces(db: Db, node: string): Promise<InterfaceSta
 }
 
 /** Every node with its interfaces, in two queries whatever the number of nodes. */
-export async function listOverview(db: Db, now: number): Promise<NodeOverview[]> {
+export async function listOverview(db: Db, now: number, thresholds: StatusThresholds): Promise<NodeOverview[]> {
   const [nodeRows, interfaceRows] = await Promise.all([
-    db.select().from(nodes).orderBy(asc(nodes.name)),
+    db
+      .select({ node: nodes, inventory: inventoryColumns })
+      .from(nodes)
+      .leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name))
+      .orderBy(asc(nodes.name)),
     db.select().from(interfaces).orderBy(asc(interfaces.node), asc(interfaces.ifname)),
   ]);
   // (Map.groupBy would do, but Node 20 lacks it.)
@@ -66,19 +112,28 @@ export async function listOverview(db: Db, now: number): Promise<NodeOverview[]>
     states.push(toInterfaceState(row));
     byNode.set(row.node, states);
   }
-  return nodeRows.map((node) => {
+  return nodeRows.map(({ node, inventory }) => {
     const states = byNode.get(node.name) ?? [];
-    return { ...toNodeSummary(node, states.length, now), interfaceStates: states };
+    return { ...toNodeSummary(node, inventory, states.length, now, thresholds), interfaceStates: states };
   });
 }
 
-function toNodeSummary(node: NodeRow, interfaceCount: number, now: number): NodeSummary {
+function toNodeSummary(
+  node: NodeRow,
+  inventory: InventoryColumns,
+  interfaceCount: number,
+  now: number,
+  thresholds: StatusThresholds,
+): NodeSummary {
   return {
     name: node.name,
+    status: nodeStatus(node.lastSeen, now, thresholds),
     lastSeen: new Date(node.lastSeen).toISOString(),
     lastSeenAgoSeconds: Math.max(0, Math.floor((now - node.lastSeen) / 1000)),
     bootId: node.bootId,
     interfaces: interfaceCount,
+    agentVersion: inventory?.agentVersion ?? null,
+    kernel: inventory?.kernel ?? null,
   };
 }
 

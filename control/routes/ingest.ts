@@ -1,42 +1,51 @@
 /**
  * POST /api/v1/ingest: agents push batches here (see control/wire/batch.ts).
  *
- * Answers 200 BatchAck when stored or already stored, 400 naming the fields
- * for a bad batch, 413 when the body exceeds MAX_BATCH_BYTES. Nothing is
- * written unless the answer is 200.
+ * Checks, cheapest first: body size (413), node credential (401), the node's
+ * rate (429 with Retry-After), JSON and schema (400 naming the fields), the
+ * batch's node against the credential's (403). Answers 200 BatchAck when
+ * stored or already stored. Nothing is written unless the answer is 200.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { requireNodeCredential, type NodeAuthEnv } from "../auth/node-auth.ts";
 import type { Db } from "../db/client.ts";
+import { limitBody, readJson } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
+import { tooManyRequests, TokenBuckets } from "../http/rate-limit.ts";
 import { parseOr400 } from "../http/validation.ts";
 import { IngestBatch, versionMismatch } from "../ingest/ingest-batch.ts";
 import { storeBatch } from "../ingest/store.ts";
 import { MAX_BATCH_BYTES } from "../wire/batch.ts";
 
-export function ingestRoutes(db: Db, now: () => number): Hono {
-  const routes = new Hono();
+export interface IngestOptions {
+  now: () => number;
+  /** Per node: sustained batches per second and burst. */
+  ratePerSec: number;
+  burst: number;
+}
+
+export function ingestRoutes(db: Db, { now, ratePerSec, burst }: IngestOptions): Hono<NodeAuthEnv> {
+  const routes = new Hono<NodeAuthEnv>();
+  const perNode = new TokenBuckets({ ratePerSec, burst, now });
+
   routes.post(
     "/ingest",
-    // Checks Content-Length up front and also counts a streamed body, so an
-    // oversized batch is refused before it is buffered.
-    bodyLimit({
-      maxSize: MAX_BATCH_BYTES,
-      onError: () => jsonError(413, `batch larger than ${MAX_BATCH_BYTES} bytes`, { maxBytes: MAX_BATCH_BYTES }),
-    }),
+    limitBody(MAX_BATCH_BYTES, "batch"),
+    requireNodeCredential(db),
     async (c) => {
-      // Parsed by hand rather than c.req.json() so a missing or wrong
-      // Content-Type still works from curl, and bad JSON gets our error shape.
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        return jsonError(400, "body is not JSON");
-      }
-      const mismatch = versionMismatch(body);
+      const node = c.get("node");
+      const wait = perNode.take(node);
+      if (wait > 0) return tooManyRequests(`batches from node '${node}'`, wait);
+
+      const body = await readJson(c);
+      if (!body.ok) return body.response;
+      const mismatch = versionMismatch(body.data);
       if (mismatch) return jsonError(400, "unsupported wire version", { issues: [mismatch] });
-      const batch = parseOr400(IngestBatch, body, "invalid batch");
+      const batch = parseOr400(IngestBatch, body.data, "invalid batch");
       if (!batch.ok) return batch.response;
+      if (batch.data.node !== node) {
+        return jsonError(403, `this credential belongs to node '${node}', not '${batch.data.node}'`);
+      }
       return jsonResponse(await storeBatch(db, batch.data, now()));
     },
   );

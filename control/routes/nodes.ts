@@ -1,29 +1,44 @@
 /**
- * Read API for curl and scripts:
- *   GET /api/v1/nodes                    → NodeSummary[]
- *   GET /api/v1/nodes/:node/interfaces   → InterfaceState[] (404 unknown node, 400 bad name)
+ * Read API for curl and scripts (open, or token-protected with EBPF_K8S_READ_AUTH=token):
+ *   GET /api/v1/nodes                    → NodeSummary[] (status Ready/Stale/Lost, lastSeen, agentVersion, kernel)
+ *   GET /api/v1/nodes/:node              → NodeDetail (interfaces, inventory, desired state, modules)
+ *   GET /api/v1/nodes/:node/interfaces   → InterfaceState[]
+ * 404 for a node that never reported a batch, 400 for a bad name.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import { requireReader, type AccessSettings } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { parseOr400 } from "../http/validation.ts";
-import { listInterfaces, listNodes } from "../queries/nodes.ts";
-import { NodeName } from "../wire/batch.ts";
+import type { StatusThresholds } from "../queries/node-status.ts";
+import { listInterfaces, listNodes, nodeDetail } from "../queries/nodes.ts";
+import { NodeParams } from "./params.ts";
 
-const NodeParams = z.object({ node: NodeName });
+export interface NodeRouteOptions {
+  now: () => number;
+  access: AccessSettings;
+  thresholds: StatusThresholds;
+}
 
-export function nodeRoutes(db: Db, now: () => number): Hono {
+export function nodeRoutes(db: Db, { now, access, thresholds }: NodeRouteOptions): Hono {
   const routes = new Hono();
+  const reader = requireReader(access);
+  const notFound = (node: string) => jsonError(404, `node '${node}' not found`);
 
-  routes.get("/nodes", async () => jsonResponse(await listNodes(db, now())));
+  routes.get("/nodes", reader, async () => jsonResponse(await listNodes(db, now(), thresholds)));
 
-  routes.get("/nodes/:node/interfaces", async (c) => {
+  routes.get("/nodes/:node", reader, async (c) => {
     const params = parseOr400(NodeParams, c.req.param(), "invalid node name");
     if (!params.ok) return params.response;
-    const { node } = params.data;
-    const states = await listInterfaces(db, node);
-    return states === undefined ? jsonError(404, `node '${node}' not found`) : jsonResponse(states);
+    const detail = await nodeDetail(db, params.data.node, now(), thresholds);
+    return detail === undefined ? notFound(params.data.node) : jsonResponse(detail);
+  });
+
+  routes.get("/nodes/:node/interfaces", reader, async (c) => {
+    const params = parseOr400(NodeParams, c.req.param(), "invalid node name");
+    if (!params.ok) return params.response;
+    const states = await listInterfaces(db, params.data.node);
+    return states === undefined ? notFound(params.data.node) : jsonResponse(states);
   });
 
   return routes;

@@ -42,6 +42,69 @@ export const InterfaceCounters = z.strictObject({
 });
 export type InterfaceCounters = z.infer<typeof InterfaceCounters>;
 
+/**
+ * eBPF modules an agent can run, switched on or off per node ("desired
+ * state"). An agent reports each as on, off, error (with the reason) or
+ * unsupported (not built into that agent version).
+ */
+export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel"] as const;
+export const ModuleName = z.enum(MODULES);
+export type ModuleName = z.infer<typeof ModuleName>;
+/** What a node runs when nobody has switched anything: monitoring on, traffic-changing modules off. */
+export const DEFAULT_MODULES: Record<ModuleName, boolean> = { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false };
+
+export const ModuleStatus = z.strictObject({
+  name: ModuleName,
+  /** What the agent was asked for when it reported. */
+  desired: z.boolean(),
+  state: z.enum(["on", "off", "error", "unsupported"]),
+  error: z.string().max(8192).optional(),
+});
+export type ModuleStatus = z.infer<typeof ModuleStatus>;
+
+const ShortText = z.string().max(256);
+
+export const ProgramInfo = z.strictObject({
+  id: z.number().int().positive(),
+  name: z.string().max(64),
+  /** libbpf's name of the program type, e.g. "sched_cls", "tracepoint". */
+  type: z.string().max(64),
+  module: ModuleName,
+  /** Where it is attached, e.g. "tc ingress eth0", "tracepoint skb/kfree_skb". */
+  attach: ShortText,
+  /** Present when kernel.bpf_stats_enabled is on. */
+  runCount: Counter.optional(),
+  runTimeNs: Counter.optional(),
+});
+export type ProgramInfo = z.infer<typeof ProgramInfo>;
+
+export const MapInfo = z.strictObject({
+  id: z.number().int().positive(),
+  name: z.string().max(64),
+  type: z.string().max(64),
+  module: ModuleName,
+  maxEntries: Counter,
+  /** Entries in use (fill level); for arrays, slots with a non-zero value. */
+  entries: Counter,
+});
+export type MapInfo = z.infer<typeof MapInfo>;
+
+/** What a node is and runs: reported with every batch (a few KiB), also the heartbeat. */
+export const Inventory = z.strictObject({
+  agentVersion: z.string().max(64),
+  kernel: ShortText,
+  btf: z.boolean(),
+  bpfStats: z.boolean(),
+  /** Probed kernel features, e.g. { "prog:sched_cls": true, "map:sockhash": true }. */
+  features: z.record(z.string().max(64), z.boolean()).refine((r) => Object.keys(r).length <= 128, "at most 128 features"),
+  modules: z.array(ModuleStatus).max(MODULES.length),
+  programs: z.array(ProgramInfo).max(1024),
+  maps: z.array(MapInfo).max(1024),
+  /** Batches waiting in the agent's on-disk spool, and batches it had to drop because the spool was full. */
+  spool: z.strictObject({ pending: Counter, dropped: Counter }),
+});
+export type Inventory = z.infer<typeof Inventory>;
+
 export const Batch = z.strictObject({
   v: z.literal(WIRE_VERSION),
   node: NodeName,
@@ -54,8 +117,16 @@ export const Batch = z.strictObject({
   /** Seconds between reads. */
   interval: z.number().positive().max(3600),
   interfaces: z.array(InterfaceCounters).max(4096),
+  inventory: Inventory.optional(),
 });
 export type Batch = z.infer<typeof Batch>;
+
+/** Per node, versioned: the version increases with every change, so an agent applies each change once. */
+export const DesiredState = z.strictObject({
+  version: Counter,
+  modules: z.strictObject(Object.fromEntries(MODULES.map((m) => [m, z.boolean()])) as Record<ModuleName, z.ZodBoolean>),
+});
+export type DesiredState = z.infer<typeof DesiredState>;
 
 /** What the control plane answers to an accepted batch. */
 export const BatchAck = z.strictObject({
@@ -63,5 +134,25 @@ export const BatchAck = z.strictObject({
   /** Highest sequence stored for this (node, bootId); a duplicate answers the same. */
   seq: Counter,
   duplicate: z.boolean(),
+  /** What this node should run; the agent applies a change within one interval. */
+  desired: DesiredState,
 });
 export type BatchAck = z.infer<typeof BatchAck>;
+
+/**
+ * Joining: an agent presents a join token (made by an admin, expiring,
+ * revocable) once and receives a credential of its own node, sent as
+ * `Authorization: Bearer <credential>` on every later request.
+ */
+export const JoinRequest = z.strictObject({
+  token: z.string().min(16).max(256),
+  node: NodeName,
+});
+export type JoinRequest = z.infer<typeof JoinRequest>;
+
+export const JoinResponse = z.strictObject({
+  node: NodeName,
+  credential: z.string().min(32).max(256),
+  desired: DesiredState,
+});
+export type JoinResponse = z.infer<typeof JoinResponse>;

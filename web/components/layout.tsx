@@ -1,9 +1,30 @@
-/** The HTML shell every page shares: local stylesheet and htmx, page header. */
+/** The HTML shell every page shares: local stylesheet and htmx, page header with the session. */
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
+import type { Role } from "../../control/auth/access.ts";
 import { assetPath, HTMX_ASSET, STYLE_ASSET } from "../assets.ts";
 
-export function Layout(props: { title: string; hint?: string; children: Child }) {
+/** Who is looking, for the header and for showing admin controls. */
+export interface Session {
+  role: Role | null;
+  /** Where /login should send the browser back to. */
+  path: string;
+}
+
+/**
+ * htmx swaps 4xx answers too (by default it drops them), so a refused switch
+ * can say why in the page; 5xx answers still leave the page as it was.
+ */
+const HTMX_CONFIG = JSON.stringify({
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "4..", swap: true, error: true },
+    { code: "...", swap: false, error: true },
+  ],
+});
+
+export function Layout(props: { title: string; hint?: string; session?: Session; children: Child }) {
   return (
     <>
       {raw("<!doctype html>")}
@@ -11,18 +32,42 @@ export function Layout(props: { title: string; hint?: string; children: Child })
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="htmx-config" content={HTMX_CONFIG} />
           <title>{props.title} · ebpf-k8s</title>
           <link rel="stylesheet" href={assetPath(STYLE_ASSET)} />
           <script src={assetPath(HTMX_ASSET)} defer></script>
         </head>
         <body>
           <header class="top">
-            <h1>ebpf-k8s · {props.title}</h1>
+            <h1>
+              <a href="/">ebpf-k8s</a> · {props.title}
+            </h1>
             {props.hint && <span class="hint">{props.hint}</span>}
+            {props.session && <SessionLinks session={props.session} />}
           </header>
           <main>{props.children}</main>
         </body>
       </html>
     </>
+  );
+}
+
+export function loginPath(next: string): string {
+  return next === "/" ? "/login" : `/login?next=${encodeURIComponent(next)}`;
+}
+
+function SessionLinks(props: { session: Session }) {
+  const { role, path } = props.session;
+  if (role === null) {
+    return (
+      <span class="session">
+        <a href={loginPath(path)}>log in</a>
+      </span>
+    );
+  }
+  return (
+    <form class="session" method="post" action="/logout">
+      {role === "admin" ? "admin" : "read-only"} · <button type="submit" class="link">log out</button>
+    </form>
   );
 }

@@ -28,7 +28,7 @@ export function dropRecords(deltas: [Uint8Array, number[]][], ctx: DropContext, 
     const ifname = inNode && key.ifindex ? ctx.ifnames.get(key.ifindex) : undefined;
     const raw = ctx.reasons.get(key.reason);
     const reason = raw ? dropReasonName(raw) : `REASON_${key.reason}`;
-    // Drops in namespaces that are neither the node's nor a known pod's are summed without attribution.
+    // Drops in a namespace that is neither this node's nor one of its pods' belong to someone else (another node).
     if (!inNode && !pod) continue;
     const id = `${pod ?? ""}|${ifname ?? ""}|${reason}`;
     const r = byKey.get(id);
