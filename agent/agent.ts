@@ -1,71 +1,375 @@
 /**
- * The agent's loop: read the kernel's counters on a timer (never per event),
- * build a batch, push it. Reading and pushing never overlap: a slow control
- * plane delays the next push instead of piling requests up.
+ * The agent: two loops that never wait for each other.
+ *
+ *   reader  every interval: apply a new desired state, read the modules'
+ *           counters (aggregated in the kernel, never per event), make a
+ *           batch with the next seq and spool it (on disk, before sending)
+ *   sender  whenever a batch was spooled: send the spool, oldest first
+ *           (delivery.ts)
+ *
+ * Epoch: counters are cumulative per (node, bootId). bootId and the next seq
+ * are kept in <state-dir>/epoch.json. A start that finds epoch.json and the
+ * pinned maps (the previous agent died without cleaning up) adopts them and
+ * continues the same bootId and seq, so the control plane's totals continue
+ * exactly. Any other start, and switching a counting module back on, begins
+ * a new epoch: a new bootId, seq 0, counters from zero.
  */
-import type { Batch } from "../control/wire/batch.ts";
-import { WIRE_VERSION } from "../control/wire/batch.ts";
-import type { AgentConfig } from "./config.ts";
+import { Batch, type DesiredState, MAX_BATCH_BYTES, WIRE_VERSION } from "../control/wire/batch.ts";
+import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
+import { fitBatch } from "./batch_fit.ts";
+import { type AgentConfig, ConfigError } from "./config.ts";
+import { ControlApi } from "./control_api.ts";
+import { Credentials } from "./credentials.ts";
+import { Delivery } from "./delivery.ts";
+import { HostFacts, inventory } from "./inventory.ts";
+import { releaseFreedMemory, removeEmptyDir } from "./libbpf/mod.ts";
+import { DropsModule } from "./modules/drops/module.ts";
+import { FlowsModule } from "./modules/flows/module.ts";
 import { IfStatsModule } from "./modules/ifstats/module.ts";
+import { type Merged, ModuleManager } from "./modules/manager.ts";
+import type { ModuleEnv } from "./modules/module.ts";
+import { TcpModule } from "./modules/tcp/module.ts";
 import { netnsInode, resolveInterfaces } from "./netif.ts";
-import { Pusher } from "./push.ts";
+import { PodTable } from "./pods/directory.ts";
+import { FilePodSource } from "./pods/file-pods.ts";
+import { inClusterOptions, KubePodWatcher } from "./pods/kube-pods.ts";
+import { Spool } from "./spool/spool.ts";
+import { StateDir } from "./state/state_dir.ts";
+
+export interface AgentOptions {
+  /** Where messages go (default: stderr, prefixed "agent: "). */
+  log?: (msg: string) => void;
+  /** Budget of the last push at a clean stop, in ms. */
+  finalPushMs?: number;
+}
+
+interface EpochState {
+  bootId: string;
+  nextSeq: number;
+}
 
 export class Agent {
-  private readonly bootId = crypto.randomUUID();
-  private seq = 0;
-  private running = true;
-  private wake?: () => void;
-  private loop?: Promise<void>;
+  #running = false;
+  #stopped = false;
+  #loops?: Promise<void>;
+  readonly #abort = new AbortController();
+  readonly #readerWake = new Wakeup();
+  readonly #senderWake = new Wakeup();
+  readonly delivery: Delivery;
 
-  private constructor(private readonly cfg: AgentConfig, private readonly ifstats: IfStatsModule, private readonly pusher: Pusher) {}
-
-  static start(cfg: AgentConfig): Agent {
-    const interfaces = resolveInterfaces(cfg.interfaces, cfg.excludeInterfaces);
-    const ifstats = IfStatsModule.start(`${cfg.bpfDir}/ifstats.bpf.o`, interfaces, netnsInode());
-    console.error(`agent: node ${cfg.node}: counting ${interfaces.map((i) => i.name).join(", ")}; pushing to ${cfg.control} every ${cfg.interval}s`);
-    return new Agent(cfg, ifstats, new Pusher(cfg.control));
+  private constructor(
+    readonly cfg: AgentConfig,
+    private readonly state: StateDir,
+    readonly spool: Spool,
+    credentials: Credentials,
+    private readonly api: ControlApi,
+    readonly modules: ModuleManager,
+    private readonly host: HostFacts,
+    private epoch: EpochState,
+    private readonly log: (msg: string) => void,
+    private readonly finalPushMs: number,
+    readonly pods: PodTable,
+  ) {
+    this.delivery = new Delivery(spool, api, credentials, (ack) => this.#offer(ack.desired), log);
   }
 
-  /** One read and one push. */
-  async tick(): Promise<void> {
-    const batch: Batch = {
-      v: WIRE_VERSION,
-      node: this.cfg.node,
-      bootId: this.bootId,
-      seq: this.seq++,
-      ts: Date.now(),
-      interval: this.cfg.interval,
-      interfaces: this.ifstats.read(),
-    };
+  /**
+   * Checks the interfaces, takes the state directory, makes sure of a
+   * credential (joining if needed), then adopts or starts the modules.
+   * Throws ConfigError for what the operator must fix.
+   */
+  static async start(cfg: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const log = options.log ?? ((m: string) => console.error(`agent: ${m}`));
+    const interfaces = resolveInterfaces(cfg.interfaces, cfg.excludeInterfaces, cfg.netns);
+    const pods = podTable(cfg, log);
+    const state = StateDir.open(cfg.stateDir, log);
+    let modules: ModuleManager | undefined;
     try {
-      await this.pusher.push(batch);
+      const spool = Spool.open(state.spoolDir, cfg.spoolMaxBatches, log);
+      const api = new ControlApi(cfg.control);
+      // A desired state that arrives before the modules exist (with the join) waits here.
+      const inbox: { desired: DesiredState | null; agent?: Agent } = { desired: state.loadDesired(cfg.node, cfg.control) };
+      const credentials = new Credentials(state, api, cfg.node, cfg.joinToken, (d) => {
+        if (inbox.agent) return inbox.agent.#offer(d);
+        inbox.desired = d;
+        state.saveDesired(cfg.node, cfg.control, d);
+      }, log);
+      if (!credentials.current) {
+        if (!credentials.canJoin) {
+          throw new ConfigError(
+            `no credential for node ${cfg.node} at ${cfg.control} in ${cfg.stateDir}/credential.json, and no --join-token ` +
+              `(EBPF_K8S_JOIN_TOKEN) to join with: make a join token on the control plane and pass it`,
+          );
+        }
+        const joined = await credentials.join();
+        if (joined.kind === "refused") throw new ConfigError(`node ${cfg.node}: ${joined.message}`);
+        if (joined.kind === "retry") log(`${joined.message}; starting anyway: batches are spooled until the join succeeds`);
+      }
+
+      const netnsIno = netnsInode(cfg.netns);
+      const env = (name: string): ModuleEnv => ({
+        node: cfg.node,
+        bpfDir: cfg.bpfDir,
+        pinDir: `${cfg.bpfPinDir}/${cfg.node}/${name}`,
+        interfaces,
+        netns: cfg.netns,
+        netnsIno,
+        excludeInterfaces: cfg.excludeInterfaces,
+        pods,
+        log,
+      });
+      const idleSeconds = cfg.flowIdleSeconds;
+      modules = new ModuleManager([
+        new IfStatsModule(env("ifstats")),
+        new FlowsModule(env("flows"), { tableSize: cfg.flowTableSize, idleSeconds, maxRecords: cfg.maxFlowRecords, hostInterfaces: cfg.flowInterfaces }),
+        new TcpModule(env("tcp"), { tableSize: cfg.tcpTableSize, socketTableSize: cfg.tcpSocketTableSize, idleSeconds, maxRecords: cfg.maxTcpRecords }),
+        new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
+      ], inbox.desired, log);
+      // the pod list first, so that the flow programs go onto the pods' veths as the module starts
+      pods.start();
+      const running = modules;
+      pods.onChange(() => running.podsChanged());
+      const host = HostFacts.gather(log);
+
+      const prev = state.loadEpoch(cfg.node);
+      const adopt = prev !== null && modules.canAdopt();
+      if (prev && !adopt) log(`epoch.json of a previous run found but not its pins: starting a new epoch and removing its leftovers`);
+      let epoch = adopt
+        ? { bootId: prev.bootId, nextSeq: Math.max(prev.nextSeq, spool.maxSeq(prev.bootId) + 1) }
+        : { bootId: crypto.randomUUID(), nextSeq: 0 };
+      // Written before anything is attached (with the predecessor's records, for cleaning up):
+      // a crash from here on leaves this epoch, not the previous one, next to the pins.
+      state.saveEpoch({ node: cfg.node, ...epoch, modules: prev?.modules ?? {} });
+      const failed = modules.startAll(adopt, prev?.modules);
+      const adopted = adopt && !failed.length;
+      if (adopt && failed.length) {
+        // e.g. pins of another agent version whose maps do not fit: nothing to continue from
+        epoch = { bootId: crypto.randomUUID(), nextSeq: 0 };
+        log(`could not adopt ${failed.join(", ")} (see above): starting from zero in a new epoch, boot ${epoch.bootId}`);
+        state.saveEpoch({ node: cfg.node, ...epoch, modules: {} });
+        modules.startFresh(failed);
+      }
+
+      const agent = new Agent(cfg, state, spool, credentials, api, modules, host, epoch, log, options.finalPushMs ?? 2000, pods);
+      inbox.agent = agent;
+      agent.#saveEpoch();
+      log(
+        `node ${cfg.node}: ${adopted ? `adopted boot ${epoch.bootId} at seq ${epoch.nextSeq}` : `boot ${epoch.bootId}`}; ` +
+          `watching ${interfaces.map((i) => i.name).join(", ") || "(no interfaces)"}${cfg.netns ? ` in netns ${cfg.netns}` : ""}; ` +
+          `pods from ${pods.description}; pushing to ${cfg.control} every ${cfg.interval}s; ${spool.pending} batch(es) spooled`,
+      );
+      return agent;
     } catch (e) {
-      console.error(`agent: push of batch ${batch.seq} failed (the next one carries the same totals): ${(e as Error).message}`);
+      try {
+        modules?.stopAll();
+      } catch (s) {
+        log(`cleanup after the failed start: ${(s as Error).message}`);
+      }
+      await pods.stop();
+      state.close();
+      throw e;
     }
   }
 
-  run(): Promise<void> {
-    this.loop = (async () => {
-      while (this.running) {
-        await this.tick();
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, this.cfg.interval * 1000);
-          this.wake = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
-      }
-    })();
-    return this.loop;
+  get bootId(): string {
+    return this.epoch.bootId;
   }
 
-  /** Pushes a last batch so the control plane has the final totals, then detaches. */
+  get nextSeq(): number {
+    return this.epoch.nextSeq;
+  }
+
+  /**
+   * One read: applies a pending desired state, reads the modules and
+   * spools the batch. Returns it (null if it could not be made).
+   */
+  collect(): Batch | null {
+    if (this.modules.apply(() => this.#newEpoch())) this.#saveEpoch();
+    const reading = this.modules.read();
+    const batch: Batch = {
+      v: WIRE_VERSION,
+      node: this.cfg.node,
+      bootId: this.epoch.bootId,
+      seq: this.epoch.nextSeq,
+      ts: Date.now(),
+      interval: this.cfg.interval,
+      interfaces: reading.interfaces,
+      ...this.#monitoring(reading),
+      inventory: inventory(this.host, this.modules, this.spool),
+    };
+    const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
+    for (const [kind, n] of Object.entries(cut)) this.modules.recordsCut(kind as keyof typeof cut, n);
+    const made = Batch.safeParse(batch);
+    if (!made.success) {
+      this.log(`batch ${this.epoch.nextSeq} is invalid and not sent: ${made.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      return null;
+    }
+    if (size > MAX_BATCH_BYTES) {
+      this.log(`batch ${this.epoch.nextSeq} is ${size} bytes, over the control plane's limit of ${MAX_BATCH_BYTES}: not sent`);
+      return null;
+    }
+    this.spool.add(made.data);
+    this.epoch.nextSeq++;
+    this.#saveEpoch();
+    releaseFreedMemory(); // what libbpf's loads and this read freed goes back to the kernel, not into the resident size
+    return made.data;
+  }
+
+  /** Sends what is spooled (see Delivery.drain). */
+  deliver(signal?: AbortSignal): Promise<void> {
+    return this.delivery.drain(signal);
+  }
+
+  /** Runs the reader and sender loops until stop(). */
+  run(): Promise<void> {
+    if (this.#loops) return this.#loops;
+    this.#running = true;
+    const reader = (async () => {
+      while (this.#running) {
+        try {
+          this.collect();
+        } catch (e) {
+          this.log(`reading or spooling a batch failed: ${(e as Error).message}`);
+        }
+        this.#senderWake.wake();
+        await this.#readerWake.wait(this.cfg.interval * 1000);
+      }
+    })();
+    const sender = (async () => {
+      while (this.#running) {
+        try {
+          await this.deliver(this.#abort.signal);
+        } catch (e) {
+          this.log(`sending failed: ${(e as Error).message}`);
+        }
+        await this.#senderWake.wait();
+      }
+    })();
+    this.#loops = Promise.all([reader, sender]).then(() => {});
+    return this.#loops;
+  }
+
+  /**
+   * Clean stop: a last batch with the final totals (pushed within
+   * finalPushMs), then detach everything, remove the pins and epoch.json.
+   * Batches not acknowledged stay spooled for the next start.
+   */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-    await this.tick();
-    this.ifstats.close();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#running = false;
+    this.#abort.abort();
+    this.#readerWake.wake();
+    this.#senderWake.wake();
+    await this.#loops;
+    try {
+      this.collect();
+      await this.deliver(AbortSignal.timeout(this.finalPushMs));
+    } catch (e) {
+      this.log(`last push failed: ${(e as Error).message}`);
+    }
+    try {
+      this.modules.stopAll();
+      // A failed detach keeps epoch.json: the next start then removes what is left.
+      this.state.removeEpoch();
+      removeEmptyDir(`${this.cfg.bpfPinDir}/${this.cfg.node}`);
+      removeEmptyDir(this.cfg.bpfPinDir);
+    } finally {
+      await this.pods.stop();
+      if (this.spool.pending) this.log(`${this.spool.pending} batch(es) not acknowledged stay in ${this.spool.dir} for the next start`);
+      this.state.close();
+    }
+  }
+
+  /**
+   * The monitoring part of a batch: pods (listed while a module counts their
+   * traffic: flows), records and table statistics.
+   */
+  #monitoring(r: Merged): Pick<Batch, "pods" | "flows" | "tcp" | "drops" | "monitoring"> {
+    const out: Pick<Batch, "pods" | "flows" | "tcp" | "drops" | "monitoring"> = {};
+    if (r.podTraffic) {
+      const zero = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
+      out.pods = this.pods.list().slice(0, MAX_PODS).map((p): PodReport => ({
+        ...p,
+        ...(r.podTraffic!.get(p.uid) ?? zero),
+        drops: r.podDrops?.get(p.uid) ?? 0,
+      }));
+    }
+    if (r.flows) out.flows = r.flows;
+    if (r.tcp) out.tcp = r.tcp;
+    if (r.drops) out.drops = r.drops;
+    if (r.monitoring) out.monitoring = { ...NO_MONITORING, ...r.monitoring };
+    return out;
+  }
+
+  #offer(desired: DesiredState): void {
+    if (this.modules.offer(desired)) this.state.saveDesired(this.cfg.node, this.cfg.control, desired);
+  }
+
+  /** A counting module starts from zero: its totals begin a new epoch on the control plane. */
+  #newEpoch(): void {
+    this.epoch = { bootId: crypto.randomUUID(), nextSeq: 0 };
+    this.#saveEpoch();
+    this.log(`new epoch: boot ${this.epoch.bootId} (counters start from zero)`);
+  }
+
+  #saveEpoch(): void {
+    this.state.saveEpoch({ node: this.cfg.node, ...this.epoch, modules: this.modules.records() });
+  }
+}
+
+const NO_MONITORING: MonitoringStats = {
+  flowEntries: 0,
+  flowTableSize: 0,
+  flowsCreated: 0,
+  flowsEvicted: 0,
+  flowCreateFailed: 0,
+  flowRecordsCut: 0,
+  tcpRecordsCut: 0,
+  dropRecordsCut: 0,
+};
+
+/**
+ * Where the pods of this node come from: the pods file when given (the lab;
+ * its records name host veths), else the Kubernetes API when running in a
+ * cluster, else nowhere.
+ */
+function podTable(cfg: AgentConfig, log: (msg: string) => void): PodTable {
+  const podLog = (m: string) => log(`pods: ${m}`);
+  if (cfg.podsFile) return new PodTable(new FilePodSource(cfg.podsFile, 500, podLog), true);
+  let kube;
+  try {
+    kube = inClusterOptions(cfg.node);
+  } catch (e) {
+    throw new ConfigError(`KUBERNETES_SERVICE_HOST is set but the service account cannot be read: ${(e as Error).message}`);
+  }
+  if (kube) return new PodTable(new KubePodWatcher({ ...kube, log: podLog }), false);
+  return new PodTable(null, true);
+}
+
+/** A wait that ends after `ms` or at wake(); a wake() with nobody waiting ends the next wait at once. */
+class Wakeup {
+  #resolve?: () => void;
+  #pending = false;
+
+  wait(ms?: number): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.#resolve = undefined;
+        resolve();
+      };
+      this.#resolve = done;
+    });
+  }
+
+  wake(): void {
+    if (this.#resolve) this.#resolve();
+    else this.#pending = true;
   }
 }

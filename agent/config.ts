@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { IfName, JoinRequest, NodeName } from "../control/wire/batch.ts";
+import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/wire/monitoring.ts";
 
 export const AGENT_VERSION = "0.2.0";
 
@@ -21,11 +22,22 @@ const ENV = {
   "bpf-pin-dir": "EBPF_K8S_BPF_PIN_DIR",
   "state-dir": "EBPF_K8S_STATE_DIR",
   "spool-max-batches": "EBPF_K8S_SPOOL_MAX_BATCHES",
+  "pods-file": "EBPF_K8S_PODS_FILE",
+  "flow-interfaces": "EBPF_K8S_FLOW_INTERFACES",
+  "flow-table-size": "EBPF_K8S_FLOW_TABLE_SIZE",
+  "flow-idle-seconds": "EBPF_K8S_FLOW_IDLE_SECONDS",
+  "max-flow-records": "EBPF_K8S_MAX_FLOW_RECORDS",
+  "tcp-table-size": "EBPF_K8S_TCP_TABLE_SIZE",
+  "tcp-socket-table-size": "EBPF_K8S_TCP_SOCKET_TABLE_SIZE",
+  "max-tcp-records": "EBPF_K8S_MAX_TCP_RECORDS",
+  "drop-table-size": "EBPF_K8S_DROP_TABLE_SIZE",
+  "max-drop-records": "EBPF_K8S_MAX_DROP_RECORDS",
 } as const;
 
 const csv = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 
 const AbsolutePath = z.string().regex(/^\//, "must be an absolute path");
+const tableSize = z.coerce.number().int().min(16).max(1 << 22);
 
 export const AgentConfig = z.strictObject({
   control: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of the control plane" }),
@@ -45,6 +57,19 @@ export const AgentConfig = z.strictObject({
   /** Credential, epoch and spool of this node. */
   stateDir: AbsolutePath,
   spoolMaxBatches: z.coerce.number().int().min(1).max(1_000_000),
+  /** Pods of this node from a JSON file of PodInfo (the lab); otherwise from Kubernetes when in a cluster. */
+  podsFile: AbsolutePath.optional(),
+  /** Host interfaces (of --netns) to count flows on, besides pod veths. */
+  flowInterfaces: z.array(IfName).default([]),
+  // In-kernel table sizes and per-batch record caps: what bounds memory, whatever the traffic.
+  flowTableSize: tableSize,
+  flowIdleSeconds: z.coerce.number().int().min(1).max(86_400),
+  maxFlowRecords: z.coerce.number().int().min(0).max(MAX_FLOW_RECORDS),
+  tcpTableSize: tableSize,
+  tcpSocketTableSize: tableSize,
+  maxTcpRecords: z.coerce.number().int().min(0).max(MAX_TCP_RECORDS),
+  dropTableSize: tableSize,
+  maxDropRecords: z.coerce.number().int().min(0).max(MAX_DROP_RECORDS),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -65,6 +90,29 @@ export const USAGE = `usage: deno task agent --control URL --node NAME [--join-t
   --state-dir DIR            credential, epoch and spool, default /var/lib/ebpf-k8s/<node>
                              (${ENV["state-dir"]})
   --spool-max-batches N      unacknowledged batches kept on disk, default 1000 (${ENV["spool-max-batches"]})
+
+pods (whose veths get the flow programs, and to whom flows, TCP health and drops are charged):
+  --pods-file PATH           JSON list of this node's pods (PodInfo, with host veth, ifindex and
+                             netns inode), followed live (${ENV["pods-file"]}); the lab writes
+                             /run/ebpf-k8s/lab-<lab>/pods-<node>.json. Without it, in a cluster
+                             (KUBERNETES_SERVICE_HOST set): list+watch of the pods with
+                             spec.nodeName=<node>, every veth of the node hooked and tied to a pod by
+                             its IP. Otherwise no pods.
+  --flow-interfaces LIST     host interfaces to count flows on too (${ENV["flow-interfaces"]}; default none)
+
+tables and caps (memory stays within these whatever the traffic; what they evict or cut is reported):
+  --flow-table-size N        in-kernel flow table entries, default 65536 (${ENV["flow-table-size"]})
+  --flow-idle-seconds N      flows (and TCP/drop aggregates) unchanged this long leave the tables,
+                             default 60 (${ENV["flow-idle-seconds"]})
+  --max-flow-records N       flow records per batch, default 5000, at most ${MAX_FLOW_RECORDS} (${ENV["max-flow-records"]})
+  --tcp-table-size N         TCP stats table entries, default 16384 (${ENV["tcp-table-size"]})
+  --tcp-socket-table-size N  sockets followed for role and lifetime, default 65536 (${ENV["tcp-socket-table-size"]})
+  --max-tcp-records N        TCP records per batch, default 5000, at most ${MAX_TCP_RECORDS} (${ENV["max-tcp-records"]})
+  --drop-table-size N        drops table entries, default 8192 (${ENV["drop-table-size"]})
+  --max-drop-records N       drop records per batch, default 2000, at most ${MAX_DROP_RECORDS} (${ENV["max-drop-records"]})
+
+Memory: deno task agent runs deno with --v8-flags=--max-semi-space-size=2, which keeps the
+agent's resident size down (the flow table is read whole every interval); run it so elsewhere.
 
 SIGINT/SIGTERM: push a last batch, detach everything, remove the pins; unacknowledged
 batches stay spooled for the next start. After a crash (kill -9) a new start adopts the
@@ -90,6 +138,16 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     bpfPinDir: (get("bpf-pin-dir") ?? "/sys/fs/bpf/ebpf-k8s").replace(/(.)\/+$/, "$1"),
     stateDir: (get("state-dir") ?? `/var/lib/ebpf-k8s/${node}`).replace(/(.)\/+$/, "$1"),
     spoolMaxBatches: get("spool-max-batches") ?? "1000",
+    podsFile: get("pods-file") || undefined,
+    flowInterfaces: csv(get("flow-interfaces")),
+    flowTableSize: get("flow-table-size") ?? "65536",
+    flowIdleSeconds: get("flow-idle-seconds") ?? "60",
+    maxFlowRecords: get("max-flow-records") ?? "5000",
+    tcpTableSize: get("tcp-table-size") ?? "16384",
+    tcpSocketTableSize: get("tcp-socket-table-size") ?? "65536",
+    maxTcpRecords: get("max-tcp-records") ?? "5000",
+    dropTableSize: get("drop-table-size") ?? "8192",
+    maxDropRecords: get("max-drop-records") ?? "2000",
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {

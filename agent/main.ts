@@ -1,11 +1,14 @@
 /**
  * The ebpf-k8s node agent.
- *   deno task agent --control URL --node NAME --interfaces LIST --interval SECONDS
- * Attaches the eBPF programs, reads their maps every interval, pushes a batch
- * to the control plane, and on SIGINT/SIGTERM detaches everything it attached.
+ *   deno task agent --control URL --node NAME --join-token TOKEN --interfaces LIST --interval SECONDS
+ * Joins the control plane (once; the credential is kept in the state
+ * directory), attaches the eBPF programs, reads their maps every interval,
+ * spools and pushes a batch; on SIGINT/SIGTERM pushes a last batch and
+ * detaches everything it attached. See USAGE in config.ts.
  */
 import { ConfigError, parseConfig, USAGE } from "./config.ts";
 import { Agent } from "./agent.ts";
+import { StateDirBusyError } from "./state/state_dir.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(USAGE);
@@ -14,14 +17,18 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
 
 let agent: Agent;
 try {
-  agent = Agent.start(parseConfig(Deno.args, (k) => Deno.env.get(k)));
+  agent = await Agent.start(parseConfig(Deno.args, (k) => Deno.env.get(k)));
 } catch (e) {
-  console.error(`agent: ${e instanceof ConfigError ? e.message : (e as Error).message}`);
-  Deno.exit(e instanceof ConfigError ? 2 : 1);
+  const operatorError = e instanceof ConfigError || e instanceof StateDirBusyError;
+  console.error(`agent: ${(e as Error).message}`);
+  Deno.exit(operatorError ? 2 : 1);
 }
 
+let stopping = false;
 const stop = async (signal: string) => {
-  console.error(`agent: ${signal}: detaching`);
+  if (stopping) return;
+  stopping = true;
+  console.error(`agent: ${signal}: pushing a last batch, then detaching`);
   try {
     await agent.stop();
     Deno.exit(0);

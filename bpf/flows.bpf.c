@@ -39,10 +39,9 @@ static __always_inline void stat_inc(__u32 slot)
 
 static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 {
-	struct parsed p = {};
 	struct flow_key key = {};
+	struct parsed p = { .saddr = key.saddr, .daddr = key.daddr, .sport = &key.sport, .dport = &key.dport, .proto = &key.proto };
 	struct flow_value *v;
-	__u64 now = bpf_ktime_get_ns();
 	__u64 flags;
 
 	if (parse_frame(skb, &p) < 0) {
@@ -52,11 +51,6 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 	flags = p.tcp_flags;
 	if ((flags & 0x12) == 0x02) /* SYN without ACK: the sender is the client */
 		flags |= FLOW_FLAG_SYN_ONLY;
-	__builtin_memcpy(key.saddr, p.saddr, 16);
-	__builtin_memcpy(key.daddr, p.daddr, 16);
-	key.sport = p.sport;
-	key.dport = p.dport;
-	key.proto = p.proto;
 	key.dir = dir;
 	key.ifindex = skb->ifindex;
 
@@ -65,13 +59,12 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 		/* Atomic: the same flow can be updated on two CPUs at once. */
 		__sync_fetch_and_add(&v->packets, 1);
 		__sync_fetch_and_add(&v->bytes, skb->len);
-		v->last_seen_ns = now;
 		if ((v->tcp_flags | flags) != v->tcp_flags)
 			__sync_fetch_and_or(&v->tcp_flags, flags);
 		return;
 	}
 	struct flow_value nv = {
-		.packets = 1, .bytes = skb->len, .first_seen_ns = now, .last_seen_ns = now, .tcp_flags = flags,
+		.packets = 1, .bytes = skb->len, .first_seen_ns = bpf_ktime_get_ns(), .tcp_flags = flags,
 	};
 	/* BPF_NOEXIST: if another CPU inserted it meanwhile, add to that entry instead. */
 	if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST) == 0) {
@@ -85,7 +78,6 @@ static __always_inline void count_flow(struct __sk_buff *skb, __u8 dir)
 	}
 	__sync_fetch_and_add(&v->packets, 1);
 	__sync_fetch_and_add(&v->bytes, skb->len);
-	v->last_seen_ns = now;
 	__sync_fetch_and_or(&v->tcp_flags, flags);
 }
 

@@ -30,6 +30,14 @@ struct {
 	__type(value, struct ek8s_tcp_sock_info);
 } tcp_socks SEC(".maps");
 
+/* Entries inserted into tcp_stats: the agent derives the LRU's evictions from it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_stats_created SEC(".maps");
+
 static __always_inline void v4_mapped(__u8 *dst, __be32 a)
 {
 	__builtin_memset(dst, 0, 10);
@@ -54,8 +62,10 @@ static __always_inline int key_of(const struct sock *sk, __u8 role, struct ek8s_
 	}
 	k->netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	k->role = role;
+	/* Not skc_num: tcp_set_state(TCP_CLOSE) releases the bound port (inet_num = 0)
+	 * before the tracepoint fires; inet_sport keeps it. */
 	if (role == TCP_ROLE_SERVER)
-		k->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		k->port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	else
 		k->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	return 0;
@@ -72,7 +82,13 @@ static __always_inline struct ek8s_tcp_stats *stats_for(const struct sock *sk, _
 	if (s)
 		return s;
 	struct ek8s_tcp_stats zero = {};
-	bpf_map_update_elem(&tcp_stats, &k, &zero, BPF_NOEXIST);
+	if (bpf_map_update_elem(&tcp_stats, &k, &zero, BPF_NOEXIST) == 0) {
+		__u32 slot = 0;
+		__u64 *created = bpf_map_lookup_elem(&tcp_stats_created, &slot);
+
+		if (created)
+			(*created)++;
+	}
 	return bpf_map_lookup_elem(&tcp_stats, &k);
 }
 
@@ -153,6 +169,11 @@ int tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	struct ek8s_tcp_stats *s;
 
 	if (!sk)
+		return 0;
+	/* Newer kernels fire this for failed attempts too (err, e.g. -EBUSY while
+	 * the original still sits in a queue): count what was sent, as the
+	 * kernel's TcpRetransSegs does. */
+	if (bpf_core_field_exists(ctx->err) && ctx->err)
 		return 0;
 	s = stats_for(sk, role_of(sk));
 	if (s) {

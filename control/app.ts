@@ -57,13 +57,14 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst }));
   app.route(
     "/api/v1",
-    joinRoutes(db, { now, failureRatePerSec: settings.joinFailureRatePerSec, failureBurst: settings.joinFailureBurst }),
+    joinRoutes(db, { now, failureRatePerSec: settings.authFailureRatePerSec, failureBurst: settings.authFailureBurst }),
   );
   app.route("/api/v1", joinTokenRoutes(db, { now, access }));
   app.route("/api/v1", nodeRoutes(db, { now, access, thresholds }));
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
-  app.route("/", webRoutes(db, { now, access, thresholds, assets: opts.assets ?? loadAssets() }));
+  const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
+  app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, assets: opts.assets ?? loadAssets() }));
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")

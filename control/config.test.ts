@@ -1,22 +1,77 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "./config.ts";
+import { appSettings, parseConfig } from "./config.ts";
 
 describe("parseConfig", () => {
   it("has defaults for everything", () => {
-    expect(parseConfig({})).toEqual({ PORT: 8080, HOST: "0.0.0.0", DATABASE_URL: "file:./data/ebpf-k8s.db" });
+    expect(parseConfig({})).toEqual({
+      PORT: 8080,
+      HOST: "0.0.0.0",
+      DATABASE_URL: "file:./data/ebpf-k8s.db",
+      EBPF_K8S_READ_AUTH: "open",
+      EBPF_K8S_STALE_AFTER: 30,
+      EBPF_K8S_LOST_AFTER: 120,
+      EBPF_K8S_INGEST_RATE: 5,
+      EBPF_K8S_INGEST_BURST: 20,
+      EBPF_K8S_REQUEST_TIMEOUT_MS: 10_000,
+    });
   });
 
   it("reads the environment, treating empty as unset", () => {
-    expect(parseConfig({ PORT: "9000", HOST: "", DATABASE_URL: "libsql://db.example", DATABASE_AUTH_TOKEN: "t" })).toEqual({
+    expect(
+      parseConfig({
+        PORT: "9000",
+        HOST: "",
+        DATABASE_URL: "libsql://db.example",
+        DATABASE_AUTH_TOKEN: "t",
+        EBPF_K8S_ADMIN_TOKEN: "a-long-enough-admin-token",
+        EBPF_K8S_READ_AUTH: "token",
+        EBPF_K8S_READ_TOKEN: "a-long-enough-read-token",
+        EBPF_K8S_STALE_AFTER: "15",
+        EBPF_K8S_LOST_AFTER: "",
+        EBPF_K8S_INGEST_RATE: "0.5",
+        EBPF_K8S_INGEST_BURST: "3",
+        EBPF_K8S_REQUEST_TIMEOUT_MS: "2500",
+      }),
+    ).toEqual({
       PORT: 9000,
       HOST: "0.0.0.0",
       DATABASE_URL: "libsql://db.example",
       DATABASE_AUTH_TOKEN: "t",
+      EBPF_K8S_ADMIN_TOKEN: "a-long-enough-admin-token",
+      EBPF_K8S_READ_AUTH: "token",
+      EBPF_K8S_READ_TOKEN: "a-long-enough-read-token",
+      EBPF_K8S_STALE_AFTER: 15,
+      EBPF_K8S_LOST_AFTER: 120,
+      EBPF_K8S_INGEST_RATE: 0.5,
+      EBPF_K8S_INGEST_BURST: 3,
+      EBPF_K8S_REQUEST_TIMEOUT_MS: 2500,
     });
   });
 
-  it("names a bad variable", () => {
-    expect(() => parseConfig({ PORT: "http" })).toThrow(/PORT/);
-    expect(() => parseConfig({ PORT: "70000" })).toThrow(/PORT/);
+  it.each([
+    [{ PORT: "http" }, /PORT/],
+    [{ PORT: "70000" }, /PORT/],
+    [{ EBPF_K8S_ADMIN_TOKEN: "short" }, /EBPF_K8S_ADMIN_TOKEN: must be at least 16 characters/],
+    [{ EBPF_K8S_READ_AUTH: "maybe" }, /EBPF_K8S_READ_AUTH/],
+    [{ EBPF_K8S_READ_TOKEN: "a-long-enough-read-token" }, /EBPF_K8S_READ_TOKEN: is only used with EBPF_K8S_READ_AUTH=token/],
+    [{ EBPF_K8S_STALE_AFTER: "200" }, /EBPF_K8S_LOST_AFTER: must be greater than EBPF_K8S_STALE_AFTER/],
+    [{ EBPF_K8S_INGEST_RATE: "0" }, /EBPF_K8S_INGEST_RATE/],
+    [{ EBPF_K8S_INGEST_BURST: "1.5" }, /EBPF_K8S_INGEST_BURST/],
+    [{ EBPF_K8S_REQUEST_TIMEOUT_MS: "-1" }, /EBPF_K8S_REQUEST_TIMEOUT_MS/],
+  ])("names a bad variable: %o", (env, message) => {
+    expect(() => parseConfig(env)).toThrow(message);
+  });
+});
+
+describe("appSettings", () => {
+  it("converts to the app's units", () => {
+    expect(appSettings(parseConfig({ EBPF_K8S_STALE_AFTER: "10", EBPF_K8S_LOST_AFTER: "60" }))).toMatchObject({
+      readAuth: "open",
+      staleAfterMs: 10_000,
+      lostAfterMs: 60_000,
+      ingestRatePerSec: 5,
+      ingestBurst: 20,
+      requestTimeoutMs: 10_000,
+    });
   });
 });

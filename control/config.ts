@@ -58,9 +58,9 @@ export interface AppSettings {
   ingestRatePerSec: number;
   ingestBurst: number;
   requestTimeoutMs: number;
-  /** Failed joins per client address (token guessing): sustained per second, and burst. */
-  joinFailureRatePerSec: number;
-  joinFailureBurst: number;
+  /** Failed joins and logins per client address (token guessing): sustained per second, and burst. */
+  authFailureRatePerSec: number;
+  authFailureBurst: number;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -72,8 +72,8 @@ export function appSettings(config: Config): AppSettings {
     ingestBurst: config.EBPF_K8S_INGEST_BURST,
     requestTimeoutMs: config.EBPF_K8S_REQUEST_TIMEOUT_MS,
     // Ten wrong tokens at once, then one every 5 s: harmless to a person's typo, useless for guessing 256 bits.
-    joinFailureRatePerSec: 0.2,
-    joinFailureBurst: 10,
+    authFailureRatePerSec: 0.2,
+    authFailureBurst: 10,
   };
 }
 

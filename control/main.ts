@@ -2,15 +2,22 @@
  * Entry point: `npm run control` (Node, via tsx) or `deno run -A control/main.ts`.
  *
  * Environment: PORT (default 8080; 0 picks a free port), HOST (default
- * 0.0.0.0), DATABASE_URL (default file:./data/ebpf-k8s.db), and
- * DATABASE_AUTH_TOKEN for libsql:// servers. SIGINT/SIGTERM stop accepting
- * connections, let requests in flight finish, then close the database.
+ * 0.0.0.0), DATABASE_URL (default file:./data/ebpf-k8s.db),
+ * DATABASE_AUTH_TOKEN for libsql:// servers, and the EBPF_K8S_* settings of
+ * control/config.ts. SIGINT/SIGTERM stop accepting connections, let requests
+ * in flight finish, then close the database.
+ *
+ * Without EBPF_K8S_ADMIN_TOKEN, the first start on an empty database
+ * generates an admin token and prints it to stdout, once; later starts only
+ * say that one exists.
  *
  * The only module that knows which runtime it is in; everything else is a
  * plain fetch handler.
  */
 import { createApp } from "./app.ts";
-import { parseConfig, type Config } from "./config.ts";
+import { resolveAdminToken, type AdminToken } from "./auth/admin-token.ts";
+import { sha256Hex } from "./auth/secrets.ts";
+import { appSettings, parseConfig, type Config } from "./config.ts";
 import { openDb } from "./db/client.ts";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -30,6 +37,10 @@ interface DenoRuntime {
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   exit(code: number): never;
 }
+/** Deno reports unhandled rejections as a cancelable global event (Node as a process event). */
+interface UnhandledRejectionEvent extends Event {
+  reason: unknown;
+}
 const deno = (globalThis as unknown as { Deno?: DenoRuntime }).Deno;
 
 /** If a request hangs, stop waiting for it after this long and exit anyway. */
@@ -37,14 +48,20 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main() {
   const config = parseConfig(deno ? deno.env.toObject() : process.env);
+  keepServingOnUnhandledRejections();
   const db = await openDb(config.DATABASE_URL, { authToken: config.DATABASE_AUTH_TOKEN });
-  const app = createApp(db);
+  const admin = await resolveAdminToken(db, config.EBPF_K8S_ADMIN_TOKEN, Date.now());
+  const readTokenHash = config.EBPF_K8S_READ_TOKEN === undefined ? undefined : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
+  const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings: appSettings(config) });
   const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, config));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
-  console.log(`ebpf-k8s control plane listening on http://${shown}:${server.port} (bound to ${config.HOST})`);
+  const url = `http://${shown}:${server.port}`;
+  console.log(`ebpf-k8s control plane listening on ${url} (bound to ${config.HOST})`);
   // Drop any query string: a libsql:// URL may carry a token there.
   console.log(`database: ${config.DATABASE_URL.split("?")[0]}`);
+  console.log(adminTokenNotice(admin, url));
+  console.log(`reads (API and pages): ${config.EBPF_K8S_READ_AUTH === "open" ? "open to anyone who can reach this server" : "need the admin or the read token"}`);
 
   let stopping = false;
   onSignals(async (signal) => {
@@ -56,6 +73,42 @@ async function main() {
     db.$client.close();
     exit(0);
   });
+}
+
+/** What to say about the admin token at start; the token itself only when it was generated just now. */
+function adminTokenNotice(admin: AdminToken, url: string): string {
+  if (admin.source !== "generated") {
+    return admin.source === "env"
+      ? "admin token: from EBPF_K8S_ADMIN_TOKEN"
+      : "admin token: generated at the first start and printed then (only its hash is stored); set EBPF_K8S_ADMIN_TOKEN to use another";
+  }
+  return [
+    "",
+    "admin token (generated now; shown this once, only its SHA-256 is stored, keep it somewhere safe):",
+    "",
+    `    ${admin.token}`,
+    "",
+    `  curl:    -H "Authorization: Bearer ${admin.token}"`,
+    `  browser: ${url}/login`,
+    "  Lost it? Set EBPF_K8S_ADMIN_TOKEN (it takes precedence over the stored one).",
+    "",
+  ].join("\n");
+}
+
+/**
+ * A promise rejected with nobody listening is a bug, but it must not take
+ * down the control plane (Node's default is to exit): log it and keep serving.
+ */
+function keepServingOnUnhandledRejections() {
+  const log = (reason: unknown) => console.error("unhandled rejection (still serving):", reason);
+  if (deno) {
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      event.preventDefault();
+      log((event as UnhandledRejectionEvent).reason);
+    });
+  } else {
+    process.on("unhandledRejection", log);
+  }
 }
 
 function listenNode(fetch: FetchHandler, config: Config): Promise<Listening> {

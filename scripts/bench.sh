@@ -7,6 +7,11 @@ bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== eBPF programs (BPF_PROG_TEST_RUN) =="
 deno run --allow-ffi --allow-read --allow-env agent/bench/tc_programs.ts
+deno run --allow-ffi --allow-read --allow-env agent/bench/flows_program.ts
+echo
+echo "== monitoring overhead and agent footprint (lab namespaces) =="
+deno run --allow-all agent/bench/monitoring_overhead.ts
+deno run --allow-all agent/bench/agent_footprint.ts
 echo
 echo "== control plane ingest (simulated agents, embedded libSQL) =="
 tsx control/bench/ingest.ts

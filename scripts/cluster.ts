@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { cgroupPath } from "./lab/cgroup.ts";
 import { type Lab, labUp } from "./lab/lab.ts";
+import { podsFilePath } from "./lab/pods-file.ts";
 import type { NodeSpec, PodSpec } from "./lab/topology.ts";
 import { agentArgv, controlArgv, type Proc, start, waitFor } from "./procs.ts";
 
@@ -87,7 +88,8 @@ export class Cluster {
     return `${this.name}-${node.name}`;
   }
 
-  startAgent(node: NodeSpec, interfaces = ["eth0", "cni0", ...node.pods.map((p) => p.hostVeth)]): Proc {
+  /** Pod veths are followed through the pods file (flows module); `interfaces` are the node's own. */
+  startAgent(node: NodeSpec, interfaces = ["eth0", "cni0"]): Proc {
     const proc = start(`agent ${node.name}`, agentArgv({
       netns: node.netns,
       cgroup: cgroupPath(node.cgroup),
@@ -98,6 +100,7 @@ export class Cluster {
       joinToken: this.joinToken,
       stateDir: `${this.dir}/state-${node.name}`,
       pinDir: this.pinDir,
+      podsFile: podsFilePath(this.name, node.name),
     }), {}, this.o.echo);
     this.agents.set(node.name, proc);
     return proc;

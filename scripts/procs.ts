@@ -14,6 +14,8 @@ export interface Proc {
   name: string;
   child: ChildProcess;
   output: () => string;
+  /** Signals the whole process group: wrappers such as tsx or nsenter pass nothing on to a child by themselves. */
+  kill(signal: NodeJS.Signals): void;
   /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -31,14 +33,25 @@ export function start(name: string, argv: string[], env: Record<string, string> 
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal); // the group: it was started detached, so its pid is the group id
+    } catch {
+      child.kill(signal);
+    }
+  };
   return {
     name,
     child,
     output: () => out,
+    kill,
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        kill("SIGKILL"); // whatever the wrapper left behind
+        return child.exitCode;
+      }
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), graceMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
@@ -76,17 +89,21 @@ export interface AgentOptions {
   joinToken?: string;
   stateDir?: string;
   pinDir?: string;
+  /** The lab's pod records for this node (the agent's stand-in for the Kubernetes API). */
+  podsFile?: string;
 }
 
 /** argv of an agent process, optionally inside a lab node's netns and cgroup. */
 export function agentArgv(opts: AgentOptions): string[] {
   let argv = [
-    `${BIN}/deno`, "run", "--allow-ffi", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run",
+    // The same V8 flag as the deno.json task: a small young generation keeps the agent's RSS low.
+    `${BIN}/deno`, "run", "--v8-flags=--max-semi-space-size=2", "--allow-ffi", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run",
     "agent/main.ts",
     "--control", opts.control, "--node", opts.node, "--interfaces", opts.interfaces.join(","), "--interval", String(opts.interval),
     ...(opts.joinToken ? ["--join-token", opts.joinToken] : []),
     ...(opts.stateDir ? ["--state-dir", opts.stateDir] : []),
     ...(opts.pinDir ? ["--bpf-pin-dir", opts.pinDir] : []),
+    ...(opts.podsFile ? ["--pods-file", opts.podsFile] : []),
   ];
   if (opts.cgroup) argv = inCgroup(opts.cgroup, argv);
   if (opts.netns) argv = inNetns(opts.netns, argv);

@@ -18,7 +18,7 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 # command -> package; only what is missing is installed.
 APT_NEEDS=(
   clang:clang llc:llvm bpftool:bpftool tc:iproute2 ip:iproute2
-  ping:iputils-ping nc:netcat-openbsd
+  ping:iputils-ping nc:netcat-openbsd iperf3:iperf3
   /usr/include/bpf/libbpf.h:libbpf-dev /usr/lib/x86_64-linux-gnu/libbpf.so.1:libbpf1
 )
 missing=()

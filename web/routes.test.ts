@@ -1,20 +1,12 @@
 /** The overview page, the fragment htmx polls, and the local assets. */
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BOOT_A, T0, batch, iface, openTestDb, postBatch, testApp, type TestDb } from "../control/test-support.ts";
+import { describe, expect, it } from "vitest";
+import { BOOT_A, T0, batch, iface, postBatch, useTestApp } from "../control/test-support.ts";
 
-let t: TestDb;
-let app: ReturnType<typeof testApp>["app"];
-let clock: ReturnType<typeof testApp>["clock"];
-
-beforeEach(async () => {
-  t = await openTestDb();
-  ({ app, clock } = testApp(t.db));
-});
-afterEach(() => t.close());
+const s = useTestApp();
 
 async function html(path: string) {
-  const res = await app.request(`http://control.test:8080${path}`);
+  const res = await s.app.request(`http://control.test:8080${path}`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/html/);
   return res.text();
@@ -22,9 +14,9 @@ async function html(path: string) {
 
 async function reportTraffic() {
   const counters = { rxPackets: 1_000, rxBytes: 1_048_576, txPackets: 10, txBytes: 2_048, drops: 3 };
-  await postBatch(app, batch({ seq: 1, ts: T0, interfaces: [iface(counters)] }));
+  await postBatch(s.app, batch({ seq: 1, ts: T0, interfaces: [iface(counters)] }));
   await postBatch(
-    app,
+    s.app,
     batch({
       seq: 2,
       ts: T0 + 2_000,
@@ -33,7 +25,7 @@ async function reportTraffic() {
       ],
     }),
   );
-  clock.now += 5_000;
+  s.clock.now += 5_000;
 }
 
 describe("GET /", () => {
@@ -56,7 +48,7 @@ describe("GET /", () => {
     await reportTraffic();
     const page = await html("/");
     expect(page).not.toContain("No agent has reported yet.");
-    expect(page).toContain("<h2>node-a</h2>");
+    expect(page).toContain('<h2><a href="/nodes/node-a">node-a</a></h2>');
     expect(page).toContain(BOOT_A.slice(0, 8));
     expect(page).toContain("2.00 MiB/s"); // 4 MiB over 2 s
     expect(page).toContain("2.00 kpps"); // 4000 packets over 2 s
@@ -78,7 +70,7 @@ describe("GET /fragments/nodes", () => {
   });
 
   it("shows a dash for rates until a second report", async () => {
-    await postBatch(app, batch());
+    await postBatch(s.app, batch());
     const fragment = await html("/fragments/nodes");
     expect(fragment).toContain('<td class="na" title="rate known after the next report">—</td>');
   });
@@ -90,7 +82,7 @@ describe("GET /fragments/nodes", () => {
 
 describe("assets", () => {
   it("serves htmx from node_modules as JavaScript, with an ETag", async () => {
-    const res = await app.request("/assets/htmx.min.js");
+    const res = await s.app.request("/assets/htmx.min.js");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     const body = await res.text();
@@ -99,18 +91,18 @@ describe("assets", () => {
 
     const etag = res.headers.get("etag")!;
     expect(etag).toBeTruthy();
-    const again = await app.request("/assets/htmx.min.js", { headers: { "if-none-match": etag } });
+    const again = await s.app.request("/assets/htmx.min.js", { headers: { "if-none-match": etag } });
     expect(again.status).toBe(304);
   });
 
   it("serves the stylesheet", async () => {
-    const res = await app.request("/assets/style.css");
+    const res = await s.app.request("/assets/style.css");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/css; charset=utf-8");
   });
 
   it("404 for anything else", async () => {
-    expect((await app.request("/assets/nope.js")).status).toBe(404);
-    expect((await app.request("/assets/..%2Fpackage.json")).status).toBe(404);
+    expect((await s.app.request("/assets/nope.js")).status).toBe(404);
+    expect((await s.app.request("/assets/..%2Fpackage.json")).status).toBe(404);
   });
 });

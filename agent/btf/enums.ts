@@ -4,6 +4,7 @@
  * than from a table copied out of some kernel version's headers.
  * Format: Documentation/bpf/btf.rst ("BTF Type and String Encoding").
  */
+import { readKernelBytes } from "../libbpf/fs.ts";
 
 const BTF_MAGIC = 0xeb9f;
 const KIND_ENUM = 6;
@@ -65,4 +66,15 @@ export function enumMembers(btf: Uint8Array, enumName: string): Map<number, stri
 /** "SKB_DROP_REASON_NO_SOCKET" -> "NO_SOCKET": the prefix every member shares carries no information. */
 export function dropReasonName(raw: string): string {
   return raw.replace(/^SKB_DROP_REASON_/, "");
+}
+
+/**
+ * The running kernel's enum skb_drop_reason (value -> name without the
+ * SKB_DROP_REASON_ prefix), read once from /sys/kernel/btf/vmlinux through
+ * libc (Deno grants /sys only with --allow-all). Empty when the kernel has no
+ * BTF or no such enum: reasons are then reported by number.
+ */
+export function kernelDropReasons(path = "/sys/kernel/btf/vmlinux"): Map<number, string> {
+  const members = enumMembers(readKernelBytes(path), "skb_drop_reason");
+  return new Map([...(members ?? [])].map(([v, name]) => [v, dropReasonName(name)]));
 }

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../testing/assert.ts";
-import { dropReasonName, enumMembers } from "./enums.ts";
+import { dropReasonName, enumMembers, kernelDropReasons } from "./enums.ts";
 
 /** A minimal BTF blob: one INT and one ENUM "colour" { RED = 1, BLUE = 7 }. */
 function tinyBtf(): Uint8Array {
@@ -26,6 +26,10 @@ Deno.test("skb_drop_reason from the running kernel's BTF", { ignore: !existsSync
   assert(reasons !== null, "the kernel's BTF has enum skb_drop_reason");
   assert([...reasons!.values()].includes("SKB_DROP_REASON_NO_SOCKET"));
   assertEquals(dropReasonName("SKB_DROP_REASON_NO_SOCKET"), "NO_SOCKET");
+  // the same, read through libc as the agent does (no --allow-all there)
+  const named = kernelDropReasons();
+  assertEquals(named.size, reasons!.size);
+  assert([...named.values()].includes("NO_SOCKET"));
 });
 
 function existsSync(p: string): boolean {

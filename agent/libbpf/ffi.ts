@@ -75,6 +75,7 @@ const LIBBPF_SYMBOLS = {
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  bpf_map_lookup_and_delete_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_get_next_key: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_lookup_batch: {
     parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
@@ -124,6 +125,14 @@ const LIBC_SYMBOLS = {
   unlink: { parameters: ["buffer"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  // interfaces of the calling thread's network namespace (agent/netif.ts)
+  if_nameindex: { parameters: [], result: "pointer" },
+  if_freenameindex: { parameters: ["pointer"], result: "void" },
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  // gives freed heap back to the kernel (agent/libbpf/fs.ts releaseFreedMemory); glibc only, hence optional
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type LibbpfSymbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
@@ -163,7 +172,7 @@ export function libbpf(): LibbpfSymbols {
   return libbpfLib.symbols;
 }
 
-/** libc's symbols (errno, vsnprintf, open/close, setns). */
+/** libc's symbols (errno, vsnprintf, files, setns, interfaces). */
 export function libc(): LibcSymbols {
   if (!libcLib) throw loadError!;
   return libcLib.symbols;

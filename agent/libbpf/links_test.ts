@@ -14,6 +14,7 @@ import {
   sendUdp,
   track,
 } from "../testing/mod.ts";
+import { encodeConfig } from "../modules/ifstats/layout.ts";
 
 function u64(b: Uint8Array | null): bigint {
   assert(b !== null, "value present");
@@ -106,10 +107,7 @@ kernelTest("tracepoint skb:kfree_skb (ifstats_drop) counts the datagrams our nam
   track(obj.load());
   try {
     // only drops in nsB count: its namespace inode goes into ifstats_cfg
-    const ino = Deno.statSync(`/var/run/netns/${net.nsB}`).ino!;
-    const cfg = new Uint8Array(8);
-    new DataView(cfg.buffer).setUint32(0, ino, true);
-    obj.map("ifstats_cfg").update(u32Key(0), cfg);
+    obj.map("ifstats_cfg").update(u32Key(0), encodeConfig(Deno.statSync(`/var/run/netns/${net.nsB}`).ino!));
 
     const att = obj.program("ifstats_drop").attachTracepoint("skb", "kfree_skb");
     assertEquals(att.kind, "tracepoint");

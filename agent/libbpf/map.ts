@@ -140,12 +140,7 @@ export class MapHandle {
 
   /** The whole value for `key` (all CPUs for per-CPU maps), or null when absent. */
   lookup(key: Uint8Array): Uint8Array | null {
-    const k = this.#key(key, "bpf_map_lookup_elem");
-    const v = alloc(this.fullValueSize);
-    const ret = libbpf().bpf_map_lookup_elem(this.fd, k, v);
-    if (ret === -ENOENT) return null;
-    if (ret < 0) throw new LibbpfError("bpf_map_lookup_elem", this.name, -ret);
-    return v;
+    return this.#valueOf(key, "bpf_map_lookup_elem");
   }
 
   /** Per-CPU maps: one Uint8Array (valueSize bytes) per possible CPU, or null when absent. */
@@ -193,6 +188,25 @@ export class MapHandle {
     return true;
   }
 
+  /**
+   * Reads and removes `key` in one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM; hash
+   * maps since 5.14): an update made between a separate lookup and delete
+   * would be lost, this way it is in the value returned. Null when absent.
+   */
+  lookupAndDelete(key: Uint8Array): Uint8Array | null {
+    return this.#valueOf(key, "bpf_map_lookup_and_delete_elem");
+  }
+
+  /** The value of `key` by one of the lookup calls; null for ENOENT. */
+  #valueOf(key: Uint8Array, call: "bpf_map_lookup_elem" | "bpf_map_lookup_and_delete_elem"): Uint8Array | null {
+    const k = this.#key(key, call);
+    const v = alloc(this.fullValueSize);
+    const ret = libbpf()[call](this.fd, k, v);
+    if (ret === -ENOENT) return null;
+    if (ret < 0) throw new LibbpfError(call, this.name, -ret);
+    return v;
+  }
+
   /** The key after `key` (the first key for null), or null at the end. */
   nextKey(key: Uint8Array | null): Uint8Array | null {
     const k = key ? this.#key(key, "bpf_map_get_next_key") : null;
@@ -232,30 +246,47 @@ export class MapHandle {
    * EOPNOTSUPP or EINVAL on the first call) it falls back to iteration.
    */
   lookupBatch(options: { batchSize?: number } = {}): BatchResult {
-    let batchSize = Math.max(1, Math.min(options.batchSize ?? 256, this.maxEntries || 1));
     const keys: Uint8Array[] = [];
     const values: Uint8Array[] = [];
+    const r = this.forEachBatch((k, v, n) => {
+      for (let i = 0; i < n; i++) {
+        keys.push(k.slice(i * this.keySize, (i + 1) * this.keySize));
+        values.push(v.slice(i * this.fullValueSize, (i + 1) * this.fullValueSize));
+      }
+    }, options);
+    return { keys, values, ...r };
+  }
+
+  /**
+   * Every entry like lookupBatch, handed over a chunk at a time in buffers
+   * that the next chunk reuses: `keys` holds `count` keys of keySize bytes,
+   * `values` as many whole values of fullValueSize bytes. For reading big
+   * tables on a timer without making an object per entry.
+   */
+  forEachBatch(
+    fn: (keys: Uint8Array, values: Uint8Array, count: number) => void,
+    options: { batchSize?: number } = {},
+  ): Pick<BatchResult, "method" | "fallbackReason"> {
+    let batchSize = Math.max(1, Math.min(options.batchSize ?? 256, this.maxEntries || 1));
     // in/out batch tokens: key-sized for arrays, a __u32 bucket for hashes.
     const tokenSize = Math.max(this.keySize, 8);
     let inBatch: Uint8Array | null = null;
     const outBatch = alloc(tokenSize);
     const opts = mapBatchOpts();
     let first = true;
+    let keyBuf = alloc(0), valBuf = alloc(0);
     for (;;) {
-      const keyBuf = alloc(this.keySize * batchSize);
-      const valBuf = alloc(this.fullValueSize * batchSize);
+      if (keyBuf.length < this.keySize * batchSize) {
+        keyBuf = alloc(this.keySize * batchSize);
+        valBuf = alloc(this.fullValueSize * batchSize);
+      }
       const count = u32Cell(batchSize);
       const ret = libbpf().bpf_map_lookup_batch(this.fd, inBatch, outBatch, keyBuf, valBuf, count, opts);
       const err = ret < 0 ? -ret : 0;
       if (err && err !== ENOENT) {
         if (first && (err === ENOTSUPP || err === EOPNOTSUPP || err === EINVAL)) {
-          const it = [...this.entries()];
-          return {
-            keys: it.map((e) => e[0]),
-            values: it.map((e) => e[1]),
-            method: "iterate",
-            fallbackReason: new LibbpfError("bpf_map_lookup_batch", this.name, err).message,
-          };
+          for (const [k, v] of this.entries()) fn(k, v, 1);
+          return { method: "iterate", fallbackReason: new LibbpfError("bpf_map_lookup_batch", this.name, err).message };
         }
         if (err === ENOSPC && batchSize < 1 << 20) {
           // a hash bucket holds more entries than the batch: retry bigger
@@ -266,14 +297,11 @@ export class MapHandle {
       }
       first = false;
       const n = readU32(count);
-      for (let i = 0; i < n; i++) {
-        keys.push(keyBuf.slice(i * this.keySize, (i + 1) * this.keySize));
-        values.push(valBuf.slice(i * this.fullValueSize, (i + 1) * this.fullValueSize));
-      }
+      if (n) fn(keyBuf, valBuf, n);
       if (err === ENOENT) break; // no more entries
       inBatch = copyBytes(outBatch);
     }
-    return { keys, values, method: "batch" };
+    return { method: "batch" };
   }
 
   /** Closes the fd if this handle owns it (reopened pins); harmless twice. */
@@ -464,6 +492,9 @@ export class BpfMap {
   delete(key: Uint8Array): boolean {
     return this.handle.delete(key);
   }
+  lookupAndDelete(key: Uint8Array): Uint8Array | null {
+    return this.handle.lookupAndDelete(key);
+  }
   nextKey(key: Uint8Array | null): Uint8Array | null {
     return this.handle.nextKey(key);
   }
@@ -478,6 +509,9 @@ export class BpfMap {
   }
   lookupBatch(options: { batchSize?: number } = {}): BatchResult {
     return this.handle.lookupBatch(options);
+  }
+  forEachBatch(fn: (keys: Uint8Array, values: Uint8Array, count: number) => void, options: { batchSize?: number } = {}) {
+    return this.handle.forEachBatch(fn, options);
   }
 
   /** @internal the owning object closed. */

@@ -91,6 +91,12 @@ kernelTest("per-CPU hash (ifstats_big): update, lookup, per-CPU slices, sum, ite
     assertEquals(m.delete(u32Key(7042)), false);
     assertEquals(m.lookup(u32Key(7042)), null);
     assertEquals([...m.entries()].length, 101);
+
+    // lookup-and-delete: the whole per-CPU value, then gone
+    const taken = m.lookupAndDelete(u32Key(7041))!;
+    assertEquals(sumU64Fields(m.handle.slices(taken))[0], 7041n * BigInt(cpus));
+    assertEquals(m.lookupAndDelete(u32Key(7041)), null);
+    assertEquals([...m.entries()].length, 100);
   } finally {
     obj.close();
   }

@@ -5,3 +5,6 @@ export * from "./bpf.ts";
 export * from "./packets.ts";
 export * from "./run.ts";
 export * from "./assert.ts";
+export * from "./temp.ts";
+export * from "./pod_net.ts";
+export * from "./pod_traffic.ts";

@@ -44,3 +44,13 @@ export async function output(cmd: string[]): Promise<string> {
 export function inNs(ns: string | null | undefined, cmd: string[]): string[] {
   return ns ? ["ip", "netns", "exec", ns, ...cmd] : cmd;
 }
+
+/**
+ * The `deno run` flags of `deno task agent` (deno.json), so that tests and
+ * benchmarks run the agent with exactly its permissions and V8 settings.
+ */
+export function agentTaskFlags(): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks.agent;
+  const argv = task.split(/\s+/);
+  return argv.slice(argv.indexOf("run") + 1, argv.indexOf("agent/main.ts"));
+}

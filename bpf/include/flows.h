@@ -24,11 +24,17 @@ struct flow_key {
 	__u32 ifindex;
 };
 
+/*
+ * No last-seen time: a clock read per packet cost about as much as the rest
+ * of the program (bench: agent/bench/flows_program.ts). The agent sees when
+ * an entry's counters last moved, at its interval's resolution, and removes
+ * entries idle for long; first_seen_ns, taken once at insert, tells an entry
+ * evicted and made again from the one the agent saw before.
+ */
 struct flow_value {
 	__u64 packets;
 	__u64 bytes;
-	__u64 first_seen_ns; /* bpf_ktime_get_ns() */
-	__u64 last_seen_ns;
+	__u64 first_seen_ns; /* bpf_ktime_get_ns() at insert */
 	/* OR of the TCP flags seen (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128);
 	 * 64 bits wide because BPF atomics (fetch-or) work on 32 or 64 bits only. */
 	__u64 tcp_flags;

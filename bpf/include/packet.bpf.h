@@ -12,12 +12,13 @@
 #define ETH_P_IPV6 0x86DD
 #define ETH_HLEN 14
 
+/* Where parse_frame writes (the caller's own key, zeroed: no copy in between). */
 struct parsed {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__u8 proto;
+	__u8 *saddr; /* 16 bytes */
+	__u8 *daddr; /* 16 bytes */
+	__u16 *sport;
+	__u16 *dport;
+	__u8 *proto;
 	__u8 tcp_flags;
 };
 
@@ -47,7 +48,7 @@ static __always_inline int parse_frame(struct __sk_buff *skb, struct parsed *p)
 			return -1;
 		map_v4(p->saddr, ip->saddr);
 		map_v4(p->daddr, ip->daddr);
-		p->proto = ip->protocol;
+		*p->proto = ip->protocol;
 		if (ip->frag_off & bpf_htons(0x1fff)) /* not the first fragment: no L4 header */
 			return 0;
 		l4 = (void *)ip + ip->ihl * 4;
@@ -58,26 +59,26 @@ static __always_inline int parse_frame(struct __sk_buff *skb, struct parsed *p)
 			return -1;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
-		p->proto = ip6->nexthdr; /* extension headers are not walked: such flows have no ports */
+		*p->proto = ip6->nexthdr; /* extension headers are not walked: such flows have no ports */
 		l4 = ip6 + 1;
 	} else {
 		return -1;
 	}
-	if (p->proto == IPPROTO_TCP) {
+	if (*p->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = l4;
 
 		if ((void *)(tcp + 1) > end)
 			return 0;
-		p->sport = bpf_ntohs(tcp->source);
-		p->dport = bpf_ntohs(tcp->dest);
+		*p->sport = bpf_ntohs(tcp->source);
+		*p->dport = bpf_ntohs(tcp->dest);
 		p->tcp_flags = ((__u8 *)tcp)[13];
-	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_SCTP) {
+	} else if (*p->proto == IPPROTO_UDP || *p->proto == IPPROTO_SCTP) {
 		struct udphdr *udp = l4; /* SCTP's ports sit where UDP's do */
 
 		if ((void *)(udp + 1) > end)
 			return 0;
-		p->sport = bpf_ntohs(udp->source);
-		p->dport = bpf_ntohs(udp->dest);
+		*p->sport = bpf_ntohs(udp->source);
+		*p->dport = bpf_ntohs(udp->dest);
 	}
 	return 0;
 }

@@ -1,6 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import { localFilePath, openDb } from "./client.ts";
 import { nodes } from "./schema.ts";
@@ -22,7 +26,7 @@ describe("openDb", () => {
     const second = await openDb(url);
     expect(await second.select({ name: nodes.name }).from(nodes)).toEqual([{ name: "n1" }]);
     const applied = await second.$client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
-    expect(applied.rows[0]!.n).toBe(1);
+    expect(applied.rows[0]!.n).toBe(3);
     const mode = await second.$client.execute("PRAGMA journal_mode");
     expect(mode.rows[0]!.journal_mode).toBe("wal");
     second.$client.close();
@@ -31,6 +35,47 @@ describe("openDb", () => {
   it("works in memory", async () => {
     const db = await openDb(":memory:");
     expect(await db.select().from(nodes)).toEqual([]);
+    db.$client.close();
+  });
+});
+
+describe("migrations", () => {
+  it("0002 keeps the history recorded one row per interface, as one row per batch", async () => {
+    // A database as the walking skeleton left it: migrations up to 0001 applied, samples stored per interface.
+    const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-migrate-"));
+    dirs.push(dir);
+    const folder = join(dir, "migrations");
+    const source = fileURLToPath(new URL("./migrations", import.meta.url));
+    cpSync(source, folder, { recursive: true });
+    const journalPath = join(folder, "meta", "_journal.json");
+    const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, 2) }));
+
+    const url = `file:${join(dir, "old.db")}`;
+    const client = createClient({ url });
+    await migrate(drizzle(client), { migrationsFolder: folder });
+    const sample = (ifname: string, ts: number, rxBytes: number) =>
+      client.execute({
+        sql: "INSERT INTO interface_samples (node, ifname, boot_id, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, rx_bytes_per_sec) VALUES ('n1', ?, 'b1', 2, ?, 1, ?, 3, 4, 5, ?)",
+        args: [ifname, ts, rxBytes, ts === 1 ? null : 0.5],
+      });
+    await sample("eth0", 1, 100);
+    await sample("veth1", 1, 200);
+    await sample("eth0", 2, 300);
+    client.close();
+
+    const db = await openDb(url);
+    const history = await db.$client.execute("SELECT node, boot_id, ts, json_array_length(interfaces) AS n FROM interface_history ORDER BY id");
+    expect(history.rows.map((r) => ({ ...r }))).toEqual([
+      { node: "n1", boot_id: "b1", ts: 1, n: 2 },
+      { node: "n1", boot_id: "b1", ts: 2, n: 1 },
+    ]);
+    const samples = await db.$client.execute("SELECT ifname, ts, rx_bytes, rx_bytes_per_sec, drops FROM interface_samples ORDER BY ts, ifname");
+    expect(samples.rows.map((r) => ({ ...r }))).toEqual([
+      { ifname: "eth0", ts: 1, rx_bytes: 100, rx_bytes_per_sec: null, drops: 5 },
+      { ifname: "veth1", ts: 1, rx_bytes: 200, rx_bytes_per_sec: null, drops: 5 },
+      { ifname: "eth0", ts: 2, rx_bytes: 300, rx_bytes_per_sec: 0.5, drops: 5 },
+    ]);
     db.$client.close();
   });
 });

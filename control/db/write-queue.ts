@@ -9,6 +9,7 @@
  * avoids that; across processes and replicas, SQLite's own locking (or sqld)
  * still serialises writers.
  */
+import type { Transaction } from "@libsql/client";
 import type { Db, Tx } from "./client.ts";
 
 const tails = new WeakMap<object, Promise<unknown>>();
@@ -30,4 +31,26 @@ export function enqueueWrite<T>(key: object, work: () => Promise<T>): Promise<T>
  */
 export function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   return enqueueWrite(db.$client, () => db.transaction(work));
+}
+
+/**
+ * The same, on libSQL's own transaction with hand-written statements: for
+ * the ingest path, where building each statement through drizzle measured
+ * ~0.1 ms more per statement than the statement itself. Not committed unless
+ * `work` resolves.
+ */
+export function rawWriteTransaction<T>(db: Db, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  return enqueueWrite(db.$client, () => rawTransaction(db, work));
+}
+
+/** One libSQL write transaction, not queued: only for work that already runs in the queue. */
+export async function rawTransaction<T>(db: Db, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  const tx = await db.$client.transaction("write");
+  try {
+    const result = await work(tx);
+    await tx.commit();
+    return result;
+  } finally {
+    tx.close(); // rolls back unless committed
+  }
 }

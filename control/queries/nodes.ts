@@ -71,7 +71,12 @@ export async function listNodes(db: Db, now: number, thresholds: StatusThreshold
 /** Undefined when the node has never reported a batch (it may still have joined or been switched). */
 export async function nodeDetail(db: Db, name: string, now: number, thresholds: StatusThresholds): Promise<NodeDetail | undefined> {
   const [row, interfaceStates, desired] = await Promise.all([
-    db.select({ node: nodes, inventory: nodeInventories }).from(nodes).leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name)).where(eq(nodes.name, name)).get(),
+    db
+      .select({ node: nodes, inventory: nodeInventories })
+      .from(nodes)
+      .leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name))
+      .where(eq(nodes.name, name))
+      .get(),
     listInterfaces(db, name),
     desiredStateOf(db, name),
   ]);

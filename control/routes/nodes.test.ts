@@ -1,6 +1,6 @@
 /** The read API, health check, unknown routes and the 500 path. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BOOT_A, batch, getJson, iface, openTestDb, postBatch, testApp, type TestDb } from "../test-support.ts";
+import { BOOT_A, batch, credentialFor, getJson, iface, openTestDb, postBatch, testApp, type TestDb } from "../test-support.ts";
 
 let t: TestDb;
 beforeEach(async () => {
@@ -25,8 +25,26 @@ describe("GET /api/v1/nodes", () => {
     const { status, body } = await getJson(app, "/api/v1/nodes");
     expect(status).toBe(200);
     expect(body).toEqual([
-      { name: "node-a", lastSeen: new Date(seenB + 1_000).toISOString(), lastSeenAgoSeconds: 41, bootId: BOOT_A, interfaces: 1 },
-      { name: "node-b", lastSeen: new Date(seenB).toISOString(), lastSeenAgoSeconds: 42, bootId: BOOT_A, interfaces: 2 },
+      {
+        name: "node-a",
+        status: "Stale",
+        lastSeen: new Date(seenB + 1_000).toISOString(),
+        lastSeenAgoSeconds: 41,
+        bootId: BOOT_A,
+        interfaces: 1,
+        agentVersion: null,
+        kernel: null,
+      },
+      {
+        name: "node-b",
+        status: "Stale",
+        lastSeen: new Date(seenB).toISOString(),
+        lastSeenAgoSeconds: 42,
+        bootId: BOOT_A,
+        interfaces: 2,
+        agentVersion: null,
+        kernel: null,
+      },
     ]);
   });
 
@@ -79,6 +97,7 @@ describe("other routes", () => {
   it("an unexpected error is a 500 JSON answer and the app keeps serving", async () => {
     const logError = vi.fn();
     const { app } = testApp(t.db, { logError });
+    await credentialFor(app, "node-a"); // joined while the database still worked
     t.db.$client.close(); // every query now throws
 
     expect(await getJson(app, "/api/v1/nodes")).toEqual({ status: 500, body: { error: "internal error" } });
@@ -86,5 +105,25 @@ describe("other routes", () => {
     expect(logError).toHaveBeenCalledTimes(2);
     expect(logError.mock.calls[0]![0]).toBe("GET /api/v1/nodes failed:");
     expect(await getJson(app, "/healthz")).toEqual({ status: 200, body: { ok: true } });
+  });
+});
+
+describe("odd requests", () => {
+  it.each([
+    ["GET", "/api/v1/nodes/%E0%A4%A/interfaces"],
+    ["GET", "/api/v1/nodes/%00/modules"],
+    ["GET", "/api/v1/nodes/" + "a".repeat(300)],
+    ["PUT", "/api/v1/nodes/node-a/modules/%FF"],
+    ["DELETE", "/api/v1/join-tokens/%"],
+    ["GET", "/nodes/%E0%A4%A"],
+    ["GET", "/fragments/nodes/..%2F..%2Fetc"],
+    ["POST", "/api/v1/join"],
+    ["PATCH", "/api/v1/nodes"],
+    ["GET", "/login?next=%"],
+  ])("%s %s → 4xx, never 5xx", async (method, path) => {
+    const { app } = testApp(t.db);
+    const res = await app.request(path, { method, headers: { authorization: "Bearer x" } });
+    expect(res.status).toBeGreaterThanOrEqual(200);
+    expect(res.status).toBeLessThan(500);
   });
 });

@@ -7,6 +7,7 @@
  * plane derives rates from two consecutive batches of the same boot.
  */
 import { z } from "zod";
+import { MonitoringFields } from "./monitoring.ts";
 
 /** Bump when a change is not backwards compatible; the control plane rejects others. */
 export const WIRE_VERSION = 1;
@@ -118,6 +119,8 @@ export const Batch = z.strictObject({
   interval: z.number().positive().max(3600),
   interfaces: z.array(InterfaceCounters).max(4096),
   inventory: Inventory.optional(),
+  /** Pods, flows, TCP health, drops and table statistics (monitoring.ts); absent when the modules are off. */
+  ...MonitoringFields,
 });
 export type Batch = z.infer<typeof Batch>;
 

@@ -95,6 +95,10 @@ export const MonitoringStats = z.strictObject({
   flowRecordsCut: Counter,
   tcpRecordsCut: Counter,
   dropRecordsCut: Counter,
+  /** Entries the TCP stats table (an LRU) evicted, cumulative per boot; optional (added by the agent side of issue 4). */
+  tcpEvicted: Counter.optional(),
+  /** Drops that did not fit the drops table (counted, not attributed), cumulative per boot; optional (likewise). */
+  dropsOverflow: Counter.optional(),
 });
 export type MonitoringStats = z.infer<typeof MonitoringStats>;
 

@@ -9,9 +9,12 @@ import { existsSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../procs.ts";
 import { Cluster, ping } from "../cluster.ts";
+import type { NodeSpec } from "../lab/topology.ts";
 import { kernelMissing } from "./kernel.ts";
 
 const missing = kernelMissing();
+/** The node's interfaces and its pod's veth: the interface counters are what this test reads. */
+const podVethToo = (node: NodeSpec) => ["eth0", "cni0", node.pods[0].hostVeth];
 const OUTAGE_MS = Number(process.env.E2E_OUTAGE_MS ?? 30_000);
 
 describe.skipIf(missing)("registry on a two-node lab", () => {
@@ -51,7 +54,7 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
   });
 
   it("every node joins and registers; cross-node pod traffic is counted exactly on both nodes", async () => {
-    for (const node of c.lab.topology.nodes) c.startAgent(node);
+    for (const node of c.lab.topology.nodes) c.startAgent(node, podVethToo(node));
     await waitFor("both nodes Ready", async () =>
       (await statusOf("reg-n1")) === "Ready" && (await statusOf("reg-n2")) === "Ready", 60_000)
       .catch((e) => { throw new Error(`${e.message}\n${c.logs()}`); });
@@ -61,8 +64,9 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
   }, 120_000);
 
   it("loses nothing while the control plane is down (SIGKILL, 30 s) and doubles nothing after", async () => {
-    c.control!.child.kill("SIGKILL");
+    c.control!.kill("SIGKILL");
     await c.control!.stop();
+    await expect(fetch(`${c.url}/healthz`)).rejects.toThrow(); // really down
     ping(c.node(0).pods[0], c.node(1).pods[0].ip, 20, SIZE);
     sent += 20;
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -74,18 +78,19 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
 
   it("loses nothing when an agent is SIGKILLed and restarted, and does not attach twice", async () => {
     const n2 = c.node(1);
-    c.agents.get(n2.name)!.child.kill("SIGKILL");
+    c.agents.get(n2.name)!.kill("SIGKILL");
     await c.agents.get(n2.name)!.stop();
     // The programs stay attached and keep counting into the pinned maps meanwhile.
     ping(c.node(0).pods[0], n2.pods[0].ip, 15, SIZE);
     sent += 15;
-    c.startAgent(n2);
+    c.startAgent(n2, podVethToo(n2));
     await expectExactTotals("totals after the agent restarted");
     const filters = (dir: string) =>
       execFileSync("ip", ["netns", "exec", n2.netns, "tc", "filter", "show", "dev", n2.pods[0].hostVeth, dir], { encoding: "utf8" })
-        .split("\n").filter((l) => l.includes(" bpf ")).length;
-    expect(filters("ingress")).toBe(1);
-    expect(filters("egress")).toBe(1);
+        .split("\n").filter((l) => l.includes(" handle ")).length;
+    // One filter per module and direction (ifstats, flows): the restart replaced, it did not add.
+    expect(filters("ingress")).toBe(2);
+    expect(filters("egress")).toBe(2);
     ping(c.node(0).pods[0], n2.pods[0].ip, 5, SIZE);
     sent += 5;
     await expectExactTotals("totals after more traffic");

@@ -18,6 +18,8 @@ function newNetns(rec: LabRecord, name: string, forward: boolean): void {
   sysctl(name, "net.ipv6.conf.all.disable_ipv6", 1);
   sysctl(name, "net.ipv6.conf.default.disable_ipv6", 1);
   sysctl(name, "net.ipv4.ip_forward", forward ? 1 : 0);
+  // Bridge ports otherwise send an IGMP report for link-local groups when they join.
+  sysctl(name, "net.ipv4.igmp_link_local_mcast_reports", 0);
   ip(name, "link", "set", "lo", "up");
 }
 

@@ -7,10 +7,10 @@ export const FLOW_KEY_FIELDS: [string, number][] = [
   ["saddr", 0], ["daddr", 16], ["sport", 32], ["dport", 34], ["proto", 36], ["dir", 37], ["pad", 38], ["ifindex", 40],
 ];
 export const FLOW_KEY_SIZE = 44;
-export const FLOW_VALUE_FIELDS: [string, number][] = [
-  ["packets", 0], ["bytes", 8], ["first_seen_ns", 16], ["last_seen_ns", 24], ["tcp_flags", 32],
-];
-export const FLOW_VALUE_SIZE = 40;
+export const FLOW_VALUE_FIELDS: [string, number][] = [["packets", 0], ["bytes", 8], ["first_seen_ns", 16], ["tcp_flags", 24]];
+export const FLOW_VALUE_SIZE = 32;
+/** Offsets of struct flow_value's u64 fields: values are read in place, a whole table every interval. */
+export const FLOW_VALUE_AT = Object.fromEntries(FLOW_VALUE_FIELDS) as Record<"packets" | "bytes" | "first_seen_ns" | "tcp_flags", number>;
 
 /** FLOW_FLAG_SYN_ONLY: a SYN without ACK went this way, so its sender is the client. */
 export const FLOW_FLAG_SYN_ONLY = 0x100;
@@ -27,14 +27,6 @@ export interface FlowKey {
   proto: number;
   dir: number;
   ifindex: number;
-}
-
-export interface FlowValue {
-  packets: number;
-  bytes: number;
-  firstSeenNs: bigint;
-  lastSeenNs: bigint;
-  tcpFlags: number;
 }
 
 /** 16-byte address as text: IPv4-mapped (::ffff:a.b.c.d) becomes dotted quad. */
@@ -56,26 +48,55 @@ export function addrText(b: Uint8Array): string {
   return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
 }
 
-export function decodeFlowKey(k: Uint8Array): FlowKey {
-  const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
-  return {
-    saddr: addrText(k.subarray(0, 16)),
-    daddr: addrText(k.subarray(16, 32)),
-    sport: dv.getUint16(32, true),
-    dport: dv.getUint16(34, true),
-    proto: k[36],
-    dir: k[37],
-    ifindex: dv.getUint32(40, true),
-  };
+/**
+ * IPv4 addresses as text, remembered: the same few pod addresses appear in
+ * every read of the flow table, so their strings are made once (bounded).
+ */
+const v4Text = new Map<number, string>();
+function addrAt(k: Uint8Array, off: number): string {
+  const dv = new DataView(k.buffer, k.byteOffset + off, 16);
+  if (dv.getUint32(0) !== 0 || dv.getUint32(4) !== 0 || dv.getUint32(8) !== 0xffff) return addrText(k.subarray(off, off + 16));
+  const n = dv.getUint32(12);
+  let text = v4Text.get(n);
+  if (text === undefined) {
+    if (v4Text.size >= 65536) v4Text.clear();
+    text = addrText(k.subarray(off, off + 16));
+    v4Text.set(n, text);
+  }
+  return text;
 }
 
-export function decodeFlowValue(v: Uint8Array): FlowValue {
-  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  return {
-    packets: Number(dv.getBigUint64(0, true)),
-    bytes: Number(dv.getBigUint64(8, true)),
-    firstSeenNs: dv.getBigUint64(16, true),
-    lastSeenNs: dv.getBigUint64(24, true),
-    tcpFlags: Number(dv.getBigUint64(32, true) & 0x1ffn), // the 8 TCP flags and FLOW_FLAG_SYN_ONLY
+export function decodeFlowKey(k: Uint8Array): FlowKey {
+  return decodeFlowKeyInto(k, { saddr: "", daddr: "", sport: 0, dport: 0, proto: 0, dir: 0, ifindex: 0 });
+}
+
+/** decodeFlowKey into an existing object (read in a loop over a whole table). */
+export function decodeFlowKeyInto<T extends FlowKey>(k: Uint8Array, into: T): T {
+  const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
+  into.saddr = addrAt(k, 0);
+  into.daddr = addrAt(k, 16);
+  into.sport = dv.getUint16(32, true);
+  into.dport = dv.getUint16(34, true);
+  into.proto = k[36];
+  into.dir = k[37];
+  into.ifindex = dv.getUint32(40, true);
+  return into;
+}
+
+/** A key's bytes (IPv4 addresses only; for tests and benchmarks). */
+export function encodeFlowKey(f: FlowKey): Uint8Array {
+  const k = new Uint8Array(FLOW_KEY_SIZE);
+  const dv = new DataView(k.buffer);
+  const v4 = (text: string, off: number) => {
+    k.set([0xff, 0xff], off + 10);
+    k.set(text.split(".").map(Number), off + 12);
   };
+  v4(f.saddr, 0);
+  v4(f.daddr, 16);
+  dv.setUint16(32, f.sport, true);
+  dv.setUint16(34, f.dport, true);
+  k[36] = f.proto;
+  k[37] = f.dir;
+  dv.setUint32(40, f.ifindex, true);
+  return k;
 }

@@ -1,7 +1,8 @@
 import { assertEquals } from "../../testing/assert.ts";
 import { FLOW_DIR_INGRESS as IN, FLOW_DIR_EGRESS as OUT, FLOW_FLAG_SYN_ONLY } from "./layout.ts";
-import { flowRecords } from "./records.ts";
-import type { FlowDelta } from "./tracker.ts";
+import { type FlowDelta, FlowDeltas, flowRecords as fromDeltas } from "./records.ts";
+
+const flowRecords = (list: FlowDelta[], veths: Set<number>, cap: number) => fromDeltas(FlowDeltas.of(list), veths, cap);
 
 const d = (saddr: string, sport: number, daddr: string, dport: number, dir: number, ifindex: number, packets: number, tcpFlags = 0x10): FlowDelta =>
   ({ saddr, sport, daddr, dport, proto: 6, dir, ifindex, packets, bytes: packets * 100, tcpFlags });

@@ -1,13 +1,31 @@
-/** TCP stats deltas -> the wire's TcpRecords, charged to the local pod by its network namespace. */
+/**
+ * TCP stats deltas -> the wire's TcpRecords, charged to the local pod by its
+ * network namespace (or, where the pod source does not know namespaces, by
+ * its IP: the namespace is then learned for drops). The tracepoints see
+ * every namespace of the machine: sockets of neither this node's namespace
+ * nor one of its pods belong to someone else (another lab node) and are left
+ * out.
+ */
 import type { TcpRecord } from "../../../control/wire/monitoring.ts";
+import type { PodDirectory } from "../../pods/directory.ts";
 import { decodeTcpKey, TCP_STATS_FIELDS } from "./layout.ts";
 
-export function tcpRecords(deltas: [Uint8Array, number[]][], podByNetns: Map<number, string>, cap: number): { records: TcpRecord[]; cut: number } {
-  const all = deltas.map(([k, v]): TcpRecord => {
+export function tcpRecords(
+  deltas: [Uint8Array, number[]][],
+  ctx: { nodeNetns: number; pods: PodDirectory },
+  cap: number,
+): { records: TcpRecord[]; cut: number } {
+  const all: TcpRecord[] = [];
+  for (const [k, v] of deltas) {
     const key = decodeTcpKey(k);
+    let pod = ctx.pods.byNetns(key.netnsIno);
+    if (!pod && key.netnsIno !== ctx.nodeNetns) {
+      pod = ctx.pods.byIp(key.laddr);
+      if (!pod) continue;
+      ctx.pods.learnNetns(pod, key.netnsIno);
+    }
     const f = Object.fromEntries(TCP_STATS_FIELDS.map((name, i) => [name, v[i]])) as Record<(typeof TCP_STATS_FIELDS)[number], number>;
-    const pod = podByNetns.get(key.netnsIno);
-    return {
+    all.push({
       ...(pod ? { pod } : {}),
       local: key.laddr,
       remote: key.raddr,
@@ -24,8 +42,8 @@ export function tcpRecords(deltas: [Uint8Array, number[]][], podByNetns: Map<num
       resetsTx: f.resets_tx,
       srttUsSum: f.srtt_us_sum,
       srttSamples: f.srtt_samples,
-    };
-  });
+    });
+  }
   // Keep what matters most when capped: failures and retransmits first, then activity.
   const weight = (r: TcpRecord) => (r.failedRefused + r.failedTimeout + r.failedOther + r.retransmits + r.resetsRx + r.resetsTx) * 1e6 + r.opened + r.closed;
   all.sort((a, b) => weight(b) - weight(a));

@@ -1,0 +1,74 @@
+/**
+ * The two calls the agent makes to the control plane, each answer sorted
+ * into what the agent does next:
+ *
+ *   POST /api/v1/join    {token, node}        -> 200 credential + desired state
+ *   POST /api/v1/ingest  Bearer <credential>  -> 200 BatchAck
+ *
+ *   200          acked / joined
+ *   401, 403     unauthorized: the credential (or token) is refused; 403 is a
+ *                credential of another node. Re-join if a token is configured.
+ *   400, 413     rejected: the batch is invalid or too large and would fail
+ *                the same way every time: drop it (logged)
+ *   429          retry after Retry-After (seconds or an HTTP date)
+ *   other, 5xx,
+ *   network      retry later with the same batch (same seq)
+ */
+import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
+
+export type Answer<T> =
+  | { kind: "ok"; value: T }
+  | { kind: "unauthorized"; status: number; message: string }
+  | { kind: "rejected"; status: number; message: string }
+  | { kind: "retry"; message: string; retryAfterMs?: number };
+
+export class ControlApi {
+  constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
+
+  join(token: string, node: string, signal?: AbortSignal): Promise<Answer<JoinResponse>> {
+    return this.#post("/api/v1/join", JSON.stringify({ token, node }), {}, JoinResponse, signal);
+  }
+
+  /** `body` is the batch's JSON exactly as spooled. */
+  ingest(body: string, credential: string, signal?: AbortSignal): Promise<Answer<BatchAck>> {
+    return this.#post("/api/v1/ingest", body, { authorization: `Bearer ${credential}` }, BatchAck, signal);
+  }
+
+  async #post<T>(path: string, body: string, headers: Record<string, string>, schema: { safeParse(x: unknown): { success: true; data: T } | { success: false } }, signal?: AbortSignal): Promise<Answer<T>> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await res.text();
+    } catch (e) {
+      return { kind: "retry", message: `${path}: ${timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message}` };
+    }
+    const message = `${path} answered ${res.status}: ${text.slice(0, 500)}`;
+    if (res.status === 200) {
+      let parsed: ReturnType<typeof schema.safeParse> | undefined;
+      try {
+        parsed = schema.safeParse(JSON.parse(text));
+      } catch { /* not JSON */ }
+      // an answer we cannot read is a control plane problem (version skew, proxy): retry later
+      return parsed?.success ? { kind: "ok", value: parsed.data } : { kind: "retry", message: `${path} answered 200 with an unexpected body: ${text.slice(0, 500)}` };
+    }
+    if (res.status === 401 || res.status === 403) return { kind: "unauthorized", status: res.status, message };
+    if (res.status === 400 || res.status === 413) return { kind: "rejected", status: res.status, message };
+    if (res.status === 429) return { kind: "retry", message, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) ?? 1000 };
+    return { kind: "retry", message };
+  }
+}
+
+/** Retry-After as milliseconds from now: delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const t = Date.parse(header);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}

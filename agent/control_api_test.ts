@@ -1,0 +1,41 @@
+/** How the control plane's answers are sorted (the HTTP contract), against a local server. */
+import { assertEquals } from "./testing/assert.ts";
+import { ControlApi, retryAfterMs } from "./control_api.ts";
+
+Deno.test("Retry-After: seconds or an HTTP date", () => {
+  const now = Date.parse("2025-01-01T00:00:00Z");
+  assertEquals(retryAfterMs("7", now), 7000);
+  assertEquals(retryAfterMs("Wed, 01 Jan 2025 00:00:30 GMT", now), 30_000);
+  assertEquals(retryAfterMs("soon", now), undefined);
+  assertEquals(retryAfterMs(null, now), undefined);
+});
+
+Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry after, 5xx and others retry, no listener retry", async () => {
+  let status = 200;
+  let body = "";
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
+    new Response(body, { status, headers: status === 429 ? { "retry-after": "3" } : {} }));
+  try {
+    const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
+    const kind = async (s: number, b = "{}") => {
+      status = s;
+      body = b;
+      const a = await api.ingest("{}", "c");
+      return a.kind === "retry" ? `retry${a.retryAfterMs ? ` ${a.retryAfterMs}` : ""}` : a.kind;
+    };
+    const desired = { version: 1, modules: { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false } };
+    assertEquals(await kind(200, JSON.stringify({ ok: true, seq: 3, duplicate: false, desired })), "ok");
+    assertEquals(await kind(200, "<html>proxy</html>"), "retry");
+    assertEquals(await kind(401), "unauthorized");
+    assertEquals(await kind(403), "unauthorized");
+    assertEquals(await kind(400), "rejected");
+    assertEquals(await kind(413), "rejected");
+    assertEquals(await kind(429), "retry 3000");
+    assertEquals(await kind(503), "retry");
+    assertEquals(await kind(404), "retry");
+  } finally {
+    await server.shutdown();
+  }
+  const gone = await new ControlApi(`http://127.0.0.1:${server.addr.port}`).ingest("{}", "c");
+  assertEquals(gone.kind, "retry");
+});

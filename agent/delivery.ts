@@ -1,0 +1,98 @@
+/**
+ * Sends the spool to the control plane, oldest batch first, stopping at the
+ * first batch that cannot be delivered now so that the order is kept: the
+ * control plane sees the seqs of a boot strictly increasing. Runs apart from
+ * reading: a slow or absent control plane never delays the next read.
+ */
+import type { BatchAck } from "../control/wire/batch.ts";
+import type { ControlApi } from "./control_api.ts";
+import type { Credentials } from "./credentials.ts";
+import type { Spool } from "./spool/spool.ts";
+
+/** Longest Retry-After honoured; a larger one is taken as this. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+type Link = "up" | "down" | "unauthorized";
+
+export class Delivery {
+  #notBefore = 0;
+  #link: Link = "up";
+  #rejected = 0;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly api: ControlApi,
+    private readonly credentials: Credentials,
+    private readonly onAck: (ack: BatchAck) => void,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Batches the control plane refused as invalid (400/413) and that were dropped. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
+  /** Sends pending batches until the spool is empty or one cannot be delivered now. */
+  async drain(signal?: AbortSignal): Promise<void> {
+    if (Date.now() < this.#notBefore) return;
+    if (!this.credentials.current && !(await this.#join(signal))) return;
+    let rejoined = false;
+    for (let entry = this.spool.oldest(); entry && !signal?.aborted; entry = this.spool.oldest()) {
+      const body = this.spool.read(entry);
+      if (body === null) continue; // dropped by a full spool meanwhile
+      const a = await this.api.ingest(body, this.credentials.current!, signal);
+      switch (a.kind) {
+        case "ok":
+          this.spool.remove(entry); // a duplicate is acknowledged too: it is stored already
+          this.#setLink("up", `control plane reachable again; sending ${this.spool.pending} spooled batch(es)`);
+          this.onAck(a.value);
+          break;
+        case "rejected":
+          this.#rejected++;
+          this.log(`batch ${entry.seq} of boot ${entry.bootId} refused and dropped (${a.message})`);
+          this.spool.remove(entry);
+          break;
+        case "unauthorized":
+          if (this.credentials.canJoin && !rejoined) {
+            rejoined = true;
+            this.log(`credential refused (${a.message}); joining again with the join token`);
+            if (await this.#join(signal)) break; // and retry the same batch
+            return;
+          }
+          this.#setLink(
+            "unauthorized",
+            `credential refused (${a.message}); ${this.credentials.canJoin ? "a fresh credential was refused too" : "no --join-token to join again"}: ` +
+              `batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches}) until a new credential or join token is configured`,
+          );
+          return;
+        case "retry":
+          if (a.retryAfterMs !== undefined) this.#notBefore = Date.now() + Math.min(a.retryAfterMs, MAX_RETRY_AFTER_MS);
+          this.#setLink("down", `cannot deliver (${a.message}); spooling (${this.spool.pending} pending), retrying every interval`);
+          return;
+      }
+    }
+  }
+
+  async #join(signal?: AbortSignal): Promise<boolean> {
+    if (!this.credentials.canJoin) {
+      this.#setLink("unauthorized", "no credential and no --join-token: batches stay spooled");
+      return false;
+    }
+    const r = await this.credentials.join(signal);
+    if (r.kind === "joined") return true;
+    if (r.kind === "refused") {
+      this.#setLink("unauthorized", `${r.message}; batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches})`);
+    } else {
+      if (r.retryAfterMs !== undefined) this.#notBefore = Date.now() + Math.min(r.retryAfterMs, MAX_RETRY_AFTER_MS);
+      this.#setLink("down", `${r.message}; spooling (${this.spool.pending} pending), retrying every interval`);
+    }
+    return false;
+  }
+
+  /** Logs a change of the link's state once, not at every retry. */
+  #setLink(state: Link, message: string): void {
+    if (state === this.#link) return;
+    this.#link = state;
+    this.log(message);
+  }
+}

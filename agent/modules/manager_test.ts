@@ -1,0 +1,174 @@
+/** The module manager with stand-in modules: versions applied once, errors reported, unsupported names. */
+import { DEFAULT_MODULES, type DesiredState, MODULES } from "../../control/wire/batch.ts";
+import { assertEquals, assertStringIncludes } from "../testing/assert.ts";
+import { describeError, ModuleManager } from "./manager.ts";
+import type { Module, Reading, StartOptions } from "./module.ts";
+
+class StandIn implements Module {
+  readonly name = "ifstats" as const;
+  readonly counting = true;
+  calls: string[] = [];
+  failStart: Error | null = null;
+  pins = false;
+  hasPins() {
+    return this.pins;
+  }
+  start(o: StartOptions) {
+    this.calls.push(`start${o.adopt ? " adopt" : ""}`);
+    if (this.failStart) throw this.failStart;
+  }
+  stop() {
+    this.calls.push("stop");
+  }
+  clean() {
+    this.calls.push("clean");
+  }
+  record() {
+    return { r: 1 };
+  }
+  read() {
+    return { interfaces: [{ ifname: "ek8s0", ifindex: 2, rxPackets: 1, rxBytes: 2, txPackets: 3, txBytes: 4, drops: 0 }] };
+  }
+  programs() {
+    return [];
+  }
+  maps() {
+    return [];
+  }
+}
+
+const desired = (version: number, ifstats: boolean): DesiredState => ({ version, modules: { ...DEFAULT_MODULES, ifstats } });
+
+Deno.test("manager: each desired version is applied once; off stops, on starts fresh after a new epoch", () => {
+  const m = new StandIn();
+  const mgr = new ModuleManager([m], null, () => {});
+  mgr.startAll(false);
+  assertEquals(m.calls, ["start"]);
+  let epochs = 0;
+  const bump = () => epochs++;
+  assertEquals(mgr.offer(desired(3, false)), true);
+  assertEquals(mgr.offer(desired(3, false)), false, "same version pending");
+  assertEquals(mgr.apply(bump), true);
+  assertEquals(mgr.apply(bump), false, "nothing pending");
+  assertEquals(mgr.offer(desired(3, false)), false, "same version applied");
+  assertEquals(mgr.read(), { interfaces: [] });
+  assertEquals(mgr.records(), {});
+  mgr.offer(desired(4, true));
+  mgr.apply(bump);
+  assertEquals([m.calls, epochs], [["start", "stop", "start"], 1]);
+  assertEquals(mgr.read().interfaces.length, 1);
+  assertEquals(mgr.records(), { ifstats: { r: 1 } });
+  // a control plane whose database was reset counts from 1 again: a different version is applied
+  mgr.offer(desired(1, false));
+  mgr.apply(bump);
+  assertEquals(m.calls.at(-1), "stop");
+});
+
+Deno.test("manager: statuses name every module; those without an implementation are unsupported", () => {
+  const mgr = new ModuleManager([new StandIn()], desired(7, true), () => {});
+  mgr.startAll(false);
+  const st = mgr.statuses();
+  assertEquals(st.map((s) => s.name), [...MODULES]);
+  assertEquals(st[0], { name: "ifstats", desired: true, state: "on" });
+  assertEquals(st.slice(1).map((s) => s.state), MODULES.slice(1).map(() => "unsupported"));
+  assertEquals(st.find((s) => s.name === "lb")?.desired, false);
+});
+
+Deno.test("manager: a failed start is state error with the reason until the next version; switching off clears it", () => {
+  const m = new StandIn();
+  m.failStart = new Error("bpf_object__load(ifstats.bpf.o): Permission denied (EACCES)");
+  const logs: string[] = [];
+  const mgr = new ModuleManager([m], null, (l) => logs.push(l));
+  mgr.startAll(false);
+  assertEquals(mgr.statuses()[0], { name: "ifstats", desired: true, state: "error", error: "bpf_object__load(ifstats.bpf.o): Permission denied (EACCES)" });
+  assertStringIncludes(logs.join("\n"), "module ifstats: cannot start");
+  m.failStart = null;
+  mgr.offer(desired(2, true));
+  mgr.apply(() => {});
+  assertEquals(mgr.statuses()[0].state, "on", "retried with the new version");
+  m.failStart = new Error("again");
+  mgr.offer(desired(3, false));
+  mgr.apply(() => {});
+  mgr.offer(desired(4, true));
+  mgr.apply(() => {});
+  assertEquals(mgr.statuses()[0].state, "error");
+  mgr.offer(desired(5, false));
+  mgr.apply(() => {});
+  assertEquals(mgr.statuses()[0], { name: "ifstats", desired: false, state: "off" });
+});
+
+Deno.test("manager: adoption needs the pins of every counting module to start; unwanted modules are cleaned up", () => {
+  const m = new StandIn();
+  const mgr = new ModuleManager([m], desired(1, true), () => {});
+  assertEquals(mgr.canAdopt(), false);
+  m.pins = true;
+  assertEquals(mgr.canAdopt(), true);
+  mgr.startAll(true, { ifstats: { r: 0 } });
+  assertEquals(m.calls, ["start adopt"]);
+  const off = new StandIn();
+  new ModuleManager([off], desired(1, false), () => {}).startAll(false);
+  assertEquals(off.calls, ["clean"]);
+});
+
+/** A monitoring stand-in: pod drops and cut records that only grow, a read that can fail. */
+class Drops implements Module {
+  readonly name = "drops" as const;
+  readonly counting = false;
+  total = 0;
+  cut = 0;
+  changed = 0;
+  fail = false;
+  hasPins() {
+    return false;
+  }
+  start() {}
+  stop() {}
+  clean() {}
+  record() {
+    return {};
+  }
+  read(): Reading {
+    if (this.fail) throw new Error("map gone");
+    this.total += 2;
+    return { drops: [{ reason: "NO_SOCKET", packets: 2, bytes: 80 }], podDrops: new Map([["u1", this.total]]), monitoring: { dropRecordsCut: this.cut } };
+  }
+  podsChanged() {
+    this.changed++;
+  }
+  recordsCut(n: number) {
+    this.cut += n;
+  }
+  programs() {
+    return [];
+  }
+  maps() {
+    return [];
+  }
+}
+
+Deno.test("manager: readings merge; a module switched off (or failing to read) keeps its cumulative parts, so they never go down", () => {
+  const ifs = new StandIn(), drops = new Drops();
+  const logs: string[] = [];
+  const mgr = new ModuleManager([ifs, drops], desired(1, true), (l) => logs.push(l));
+  mgr.startAll(false);
+  mgr.recordsCut("drops", 3);
+  mgr.recordsCut("flows", 5); // no such module here: nothing to charge
+  mgr.podsChanged();
+  let r = mgr.read();
+  assertEquals([r.interfaces.length, r.drops?.length, r.podDrops?.get("u1"), r.monitoring, drops.changed], [1, 1, 2, { dropRecordsCut: 3 }, 1]);
+  mgr.offer({ version: 2, modules: { ...DEFAULT_MODULES, drops: false } });
+  mgr.apply(() => {});
+  r = mgr.read();
+  assertEquals([r.drops, r.podDrops?.get("u1"), r.monitoring], [undefined, 2, { dropRecordsCut: 3 }], "records gone, totals stand");
+  mgr.offer({ version: 3, modules: { ...DEFAULT_MODULES, drops: true } });
+  mgr.apply(() => {});
+  drops.fail = true;
+  r = mgr.read();
+  assertEquals([r.interfaces.length, r.podDrops?.get("u1")], [1, 2], "the others' readings and the last totals");
+  assertStringIncludes(logs.join("\n"), "module drops: read failed: map gone");
+});
+
+Deno.test("describeError: an AggregateError lists every cause", () => {
+  const e = new AggregateError([new Error("first"), new Error("second")], "two things");
+  assertEquals(describeError(e), "two things\nfirst\nsecond");
+});

@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openTestDb, type TestDb } from "../test-support.ts";
+import { groupCommit } from "./group-commit.ts";
+
+let t: TestDb;
+beforeEach(async () => {
+  t = await openTestDb("file");
+  await t.db.$client.execute("CREATE TABLE items (n INTEGER NOT NULL CHECK (n >= 0))");
+});
+afterEach(() => t.close());
+
+/** Counts transactions by wrapping the client's transaction(). */
+function countTransactions(): { count: number } {
+  const counter = { count: 0 };
+  const client = t.db.$client;
+  const original = client.transaction.bind(client);
+  client.transaction = ((mode) => {
+    counter.count++;
+    return original(mode);
+  }) as typeof client.transaction;
+  return counter;
+}
+
+const stored = async () => (await t.db.$client.execute("SELECT n FROM items ORDER BY rowid")).rows.map((r) => Number(r.n));
+
+describe("groupCommit", () => {
+  it("stores writes that wait together in one transaction, in arrival order, each with its own result", async () => {
+    const insert = groupCommit(t.db, async (tx, n: number) => {
+      await tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] });
+      return n * 10;
+    }, 32);
+    expect(await insert(0)).toBe(0); // a lone write
+    const transactions = countTransactions();
+    // Right after a write the database counts as busy, so these wait one turn of the loop and go together.
+    expect(await Promise.all([1, 2, 3, 4, 5].map(insert))).toEqual([10, 20, 30, 40, 50]);
+    expect(transactions.count).toBe(1);
+    expect(await stored()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("never puts more than maxGroup writes in one transaction", async () => {
+    const insert = groupCommit(t.db, (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }), 2);
+    await insert(0);
+    const transactions = countTransactions();
+    await Promise.all([1, 2, 3, 4, 5].map(insert));
+    expect(transactions.count).toBe(3);
+    expect(await stored()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("a failing write fails alone: the rest of its group is stored", async () => {
+    const insert = groupCommit(t.db, (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }), 32);
+    await insert(0);
+    const results = await Promise.allSettled([1, -1, 2].map(insert));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/CHECK constraint/);
+    expect(await stored()).toEqual([0, 1, 2]);
+  });
+});

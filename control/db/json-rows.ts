@@ -1,0 +1,71 @@
+/**
+ * Inserts many rows with one short statement: the rows travel as a single
+ * JSON parameter and SQLite unpacks them itself (json_each).
+ *
+ * Why: for a multi-row VALUES insert, drizzle builds and libSQL prepares a
+ * new statement with one parameter per value on every call — 3,000
+ * parameters for 200 interface rows, which measured ~20 ms per batch, almost
+ * all of it in JavaScript. This statement's text depends only on the table
+ * and columns, so it is built once, and the per-row work happens in C.
+ */
+import type { InStatement } from "@libsql/client";
+import { getTableColumns, getTableName } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+
+/** Values SQLite gets back out of JSON unchanged: text, integers up to 2^53, reals, null. */
+export type JsonScalar = string | number | null;
+type Key<T extends SQLiteTable> = keyof T["$inferInsert"] & string;
+
+/** Rows encoded once, so the same rows can go into several statements without encoding them again. */
+export interface JsonRows<K extends string> {
+  keys: readonly K[];
+  json: string;
+}
+
+/** `values[i][j]` is row i's value of `keys[j]`. */
+export function jsonRows<K extends string>(keys: readonly K[], values: JsonScalar[][]): JsonRows<K> {
+  return { keys, json: JSON.stringify(values) };
+}
+
+const texts = new Map<string, string>();
+
+/**
+ * The statement inserting `rows` (keys named as in the drizzle table) into
+ * `table`; `shared` holds columns with one value for every row (sent once,
+ * not per row). With `upsertOn`, a row whose key exists replaces every other column.
+ */
+export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
+  table: T,
+  opts: { rows: JsonRows<K>; shared?: Partial<Record<Key<T>, JsonScalar>>; upsertOn?: ReadonlyArray<Key<T>> },
+): InStatement {
+  const { rows, upsertOn } = opts;
+  const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
+  const sharedKeys = Object.keys(shared);
+  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn), args: [...sharedKeys.map((key) => shared[key] ?? null), rows.json] };
+}
+
+function statementText(table: SQLiteTable, keys: readonly string[], sharedKeys: readonly string[], upsertOn: readonly string[] | undefined): string {
+  const tableName = getTableName(table);
+  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}`;
+  let text = texts.get(cacheKey);
+  if (text === undefined) {
+    const columns = getTableColumns(table);
+    const name = (key: string) => {
+      const column = columns[key];
+      if (column === undefined) throw new Error(`${tableName} has no column ${key}`);
+      return `"${column.name}"`;
+    };
+    const targets = [...keys, ...sharedKeys].map(name);
+    const picks = [...keys.map((_, i) => `value ->> ${i}`), ...sharedKeys.map(() => "?")];
+    let conflict = "";
+    if (upsertOn !== undefined) {
+      const target = upsertOn.map(name);
+      const updates = targets.filter((c) => !target.includes(c)).map((c) => `${c} = excluded.${c}`);
+      conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
+    }
+    // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+    text = `INSERT INTO "${tableName}" (${targets.join(", ")}) SELECT ${picks.join(", ")} FROM json_each(?) WHERE true${conflict}`;
+    texts.set(cacheKey, text);
+  }
+  return text;
+}

@@ -1,0 +1,71 @@
+/**
+ * Cardinality caps: at most N distinct keys per node and bucket, per kind of
+ * row. Rows over the cap are not dropped: they are summed into one "other"
+ * row of that node and bucket (so totals stay exact), and the number of keys
+ * cut is counted.
+ *
+ * Apply per level: the keys a node already has in the target bucket are
+ * passed in; rows with those keys always get through (they add no
+ * cardinality), new keys get the free places heaviest first (ties by key),
+ * the rest go into "other". A raw bucket is one batch, a 1-min bucket
+ * gathers several, so a batch can be cut differently per level; each
+ * level's totals stay exact.
+ */
+import type { DropRow } from "./drops.ts";
+import type { FlowRow } from "./flows.ts";
+import type { RowOps } from "./rows.ts";
+import { zeroTcp, type TcpRow } from "./tcp.ts";
+
+/** Settings: distinct keys stored per node per bucket, "other" not included. */
+export interface CardinalityCaps {
+  flows: number;
+  tcp: number;
+  drops: number;
+}
+export const DEFAULT_CAPS: CardinalityCaps = { flows: 2_000, tcp: 2_000, drops: 500 };
+
+export interface CapResult<R> {
+  /** Rows that keep their own key. */
+  kept: R[];
+  /** The sum of the rest, keyed as the node's "other" row; undefined when nothing was cut. */
+  other?: R;
+  /** Distinct keys that went into "other". */
+  cutKeys: number;
+}
+
+/**
+ * `rows`: one node's rows for one bucket, keys distinct (as aggregate* returns
+ * them). `stored`: keys the node already has in that bucket ("other" excluded).
+ * `otherRow`: the node's "other" row with zero counters.
+ */
+export function capRows<R extends object>(rows: readonly R[], stored: ReadonlySet<string>, cap: number, ops: RowOps<R>, otherRow: R): CapResult<R> {
+  const kept: R[] = [];
+  const fresh: R[] = [];
+  for (const r of rows) (stored.has(ops.key(r)) ? kept : fresh).push(r);
+  fresh.sort((a, b) => ops.weight(b) - ops.weight(a) || (ops.key(a) < ops.key(b) ? -1 : 1));
+  const room = Math.max(0, cap - stored.size);
+  kept.push(...fresh.slice(0, room));
+  const cut = fresh.slice(room);
+  if (cut.length === 0) return { kept, cutKeys: 0 };
+  const other = { ...otherRow };
+  for (const r of cut) ops.add(other, r);
+  return { kept, other, cutKeys: cut.length };
+}
+
+const OTHER = { kind: "other" } as const;
+
+export function otherFlowRow(node: string): FlowRow {
+  return { node, client: OTHER, server: OTHER, port: 0, proto: 0, fwdPackets: 0, fwdBytes: 0, revPackets: 0, revBytes: 0, tcpFlags: 0 };
+}
+
+export function otherTcpRow(node: string): TcpRow {
+  return { node, local: OTHER, remote: OTHER, port: 0, role: "unknown", ...zeroTcp() };
+}
+
+/** Kernel reason names are upper case; this one cannot clash. */
+export const OTHER_DROP_REASON = "(other)";
+
+export function otherDropRow(node: string): DropRow {
+  return { node, reason: OTHER_DROP_REASON, packets: 0, bytes: 0 };
+}
+

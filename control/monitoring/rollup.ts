@@ -1,0 +1,173 @@
+/**
+ * Time buckets: raw (one per batch, at the batch's agent time) → 1 min → 1 h.
+ *
+ * Time convention: a batch reported at `ts` carries the deltas of the
+ * interval ending at `ts`, so its packets belong to the bucket containing
+ * ts − 1 ms: a coarse bucket starting at `s` holds reports with
+ * s < ts ≤ s + size. (A batch at exactly 12:01:00.000 counts for the 12:00
+ * minute, whose packets it counted.) Raw rows keep `bucket = ts`.
+ *
+ * Every counter is a sum (srtt as sum and samples), flags an OR, so a bucket
+ * merged from finer ones is exact and can be built either by a periodic
+ * rollup or by upserting every batch into all three levels at ingest.
+ */
+import { addFlowCounters, type FlowCounters, type FlowRow } from "./flows.ts";
+import { endpointKey, type StoredEndpoint } from "./attribution.ts";
+import { mergeRows, type RowOps } from "./rows.ts";
+
+export const LEVELS = ["raw", "1m", "1h"] as const;
+export type Level = (typeof LEVELS)[number];
+
+/** Bucket sizes; raw rows are instants. */
+export const BUCKET_MS: Record<Level, number> = { raw: 0, "1m": 60_000, "1h": 3_600_000 };
+
+/** How long each level is kept, in ms (settings). */
+export type RetentionSettings = Record<Level, number>;
+export const DEFAULT_RETENTION: RetentionSettings = {
+  raw: 2 * 3_600_000,
+  "1m": 48 * 3_600_000,
+  "1h": 30 * 24 * 3_600_000,
+};
+
+/** A statistics row in a bucket: `bucket` is the report time (raw) or the bucket's start. */
+export type Bucketed<R> = R & { bucket: number };
+
+/** The bucket of `level` that a batch reported at `ts` falls into. */
+export function bucketOfReport(level: Level, ts: number): number {
+  const size = BUCKET_MS[level];
+  return size === 0 ? ts : Math.floor((ts - 1) / size) * size;
+}
+
+/** The bucket of `to` that a bucket of the finer level `from` falls into. */
+export function bucketOfBucket(from: Level, to: Level, bucket: number): number {
+  if (from === "raw") return bucketOfReport(to, bucket);
+  const size = BUCKET_MS[to];
+  return Math.floor(bucket / size) * size;
+}
+
+/** Rows of a finer level merged into buckets of `to` (sums per key and bucket); sorted by bucket, then key. */
+export function rollup<R extends object>(rows: readonly Bucketed<R>[], from: Level, to: Level, ops: RowOps<R>): Bucketed<R>[] {
+  if (LEVELS.indexOf(to) <= LEVELS.indexOf(from)) throw new Error(`cannot roll ${from} up into ${to}`);
+  const byBucket = new Map<number, Bucketed<R>[]>();
+  for (const r of rows) {
+    const b = bucketOfBucket(from, to, r.bucket);
+    const list = byBucket.get(b) ?? [];
+    list.push({ ...r, bucket: b });
+    byBucket.set(b, list);
+  }
+  // Within one bucket the row key alone decides; `add` keeps the bucket of its first argument.
+  const bucketOps = ops as unknown as RowOps<Bucketed<R>>;
+  return [...byBucket.keys()].sort((a, b) => a - b).flatMap((b) => mergeRows(byBucket.get(b)!, bucketOps));
+}
+
+/** A batch's rows for the three levels at once (for upsert-at-ingest). */
+export function bucketsOfReport(ts: number): Record<Level, number> {
+  return { raw: bucketOfReport("raw", ts), "1m": bucketOfReport("1m", ts), "1h": bucketOfReport("1h", ts) };
+}
+
+/**
+ * What to delete at time `now`: per level, rows with `bucket ≤ maxBucket`,
+ * i.e. buckets entirely older than the retention (bucket end ≤ now − retention).
+ */
+export function expiredBuckets(now: number, retention: RetentionSettings = DEFAULT_RETENTION): Record<Level, number> {
+  const out = {} as Record<Level, number>;
+  for (const level of LEVELS) out[level] = now - retention[level] - BUCKET_MS[level];
+  return out;
+}
+
+/** The finest level still holding data back to `since`. */
+export function levelFor(since: number, now: number, retention: RetentionSettings = DEFAULT_RETENTION): Level {
+  for (const level of LEVELS) if (since >= now - retention[level]) return level;
+  return "1h";
+}
+
+/** A query window on one level, widened to whole buckets, with the seconds the data covers. */
+export interface Window {
+  level: Level;
+  /** Rows with from ≤ bucket < to (raw: from < bucket ≤ to, report times). */
+  from: number;
+  to: number;
+  /** Seconds the selected buckets cover, up to `now` for the current bucket: the divisor of rates. */
+  seconds: number;
+}
+
+/** Report-time window (since, until] on `level`, with `now` bounding the current (partial) bucket. */
+export function windowOn(level: Level, since: number, until: number, now: number = until): Window {
+  const size = BUCKET_MS[level];
+  if (size === 0) return { level, from: since, to: until, seconds: (until - since) / 1000 };
+  const from = Math.floor(since / size) * size;
+  const to = Math.ceil(until / size) * size;
+  return { level, from, to, seconds: (Math.min(to, Math.max(now, from)) - from) / 1000 };
+}
+
+export function inWindow(bucket: number, w: Window): boolean {
+  return w.level === "raw" ? bucket > w.from && bucket <= w.to : bucket >= w.from && bucket < w.to;
+}
+
+/** Rows of the window summed per key (bucket dropped). */
+export function totalsOver<R extends object>(rows: readonly Bucketed<R>[], w: Window, ops: RowOps<R>): R[] {
+  return mergeRows(
+    rows.filter((r) => inWindow(r.bucket, w)).map(({ bucket: _, ...r }) => r as unknown as R),
+    ops,
+  );
+}
+
+export interface FlowRates {
+  fwdPacketsPerSec: number;
+  fwdBytesPerSec: number;
+  revPacketsPerSec: number;
+  revBytesPerSec: number;
+}
+
+/** Rates of a total over a window's seconds; null for an empty window. */
+export function flowRates(c: FlowCounters, seconds: number): FlowRates | null {
+  if (seconds <= 0) return null;
+  return {
+    fwdPacketsPerSec: c.fwdPackets / seconds,
+    fwdBytesPerSec: c.fwdBytes / seconds,
+    revPacketsPerSec: c.revPackets / seconds,
+    revBytesPerSec: c.revBytes / seconds,
+  };
+}
+
+/** Sum of all counters of some flow rows. */
+export function flowTotal(rows: readonly FlowCounters[]): FlowCounters {
+  const total: FlowCounters = { fwdPackets: 0, fwdBytes: 0, revPackets: 0, revBytes: 0, tcpFlags: 0 };
+  for (const r of rows) addFlowCounters(total, r);
+  return total;
+}
+
+export interface Talker {
+  /** "pod:<uid>" (pods mode) or "<client key>→<server key>" (pairs mode). */
+  key: string;
+  /** The pod (pods mode) or client (pairs mode). */
+  a: StoredEndpoint;
+  /** The server (pairs mode). */
+  b?: StoredEndpoint;
+  bytes: number;
+  packets: number;
+}
+
+/**
+ * Top N by bytes (both directions) over some flow rows (e.g. totalsOver a
+ * window). "pairs": client → server, any endpoint, over all ports; "pods":
+ * each pod with everything it sent and received (a pod → pod row counts for
+ * both pods). Ties: by key, so the order is stable.
+ */
+export function topTalkers(rows: readonly FlowRow[], n: number, by: "pairs" | "pods"): Talker[] {
+  const out = new Map<string, Talker>();
+  const add = (key: string, a: StoredEndpoint, b: StoredEndpoint | undefined, r: FlowRow) => {
+    const t = out.get(key) ?? { key, a, ...(b ? { b } : {}), bytes: 0, packets: 0 };
+    t.bytes += r.fwdBytes + r.revBytes;
+    t.packets += r.fwdPackets + r.revPackets;
+    out.set(key, t);
+  };
+  for (const r of rows) {
+    if (by === "pairs") add(`${endpointKey(r.client)}→${endpointKey(r.server)}`, r.client, r.server, r);
+    else
+      for (const e of r.client.kind === "pod" && endpointKey(r.client) === endpointKey(r.server) ? [r.client] : [r.client, r.server])
+        if (e.kind === "pod") add(endpointKey(e), e, undefined, r);
+  }
+  return [...out.values()].sort((x, y) => y.bytes - x.bytes || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).slice(0, Math.max(0, n));
+}
+

@@ -1,0 +1,120 @@
+/**
+ * TCP health rows: TcpRecords of one interval per (reporting node, local
+ * pod, remote endpoint, service port, role), summed. Averages stay exact over
+ * any window because rows keep sums and counts (srtt sum and samples,
+ * duration sum and closed connections).
+ *
+ * A connection between two pods is reported twice, as "client" by the
+ * client's node and as "server" by the server's; both rows are stored (each
+ * pod's page shows its own view). Counting connections once (service map,
+ * cluster totals) goes through `connectionView`.
+ */
+import type { TcpRecord } from "../wire/monitoring.ts";
+import { endpointKey, podOfUid, type PodIndex, type StoredEndpoint } from "./attribution.ts";
+import { mergeRows, type RowOps } from "./rows.ts";
+
+export interface NodeTcp {
+  node: string;
+  record: TcpRecord;
+}
+
+export interface TcpCounters {
+  opened: number;
+  failedRefused: number;
+  failedTimeout: number;
+  failedOther: number;
+  closed: number;
+  durationMs: number;
+  retransmits: number;
+  resetsRx: number;
+  resetsTx: number;
+  srttUsSum: number;
+  srttSamples: number;
+}
+
+const COUNTERS: readonly (keyof TcpCounters)[] = [
+  "opened", "failedRefused", "failedTimeout", "failedOther", "closed", "durationMs",
+  "retransmits", "resetsRx", "resetsTx", "srttUsSum", "srttSamples",
+];
+
+export interface TcpRow extends TcpCounters {
+  node: string;
+  /** The local pod; for the node's own sockets, the local address as "world". */
+  local: StoredEndpoint;
+  remote: StoredEndpoint;
+  port: number;
+  role: TcpRecord["role"];
+}
+
+export function tcpRowKey(r: Pick<TcpRow, "node" | "local" | "remote" | "port" | "role">): string {
+  return `${r.node}|${endpointKey(r.local)}|${endpointKey(r.remote)}|${r.port}|${r.role}`;
+}
+
+export function addTcpCounters<T extends TcpCounters>(a: T, b: TcpCounters): T {
+  for (const k of COUNTERS) a[k] += b[k];
+  return a;
+}
+
+export const TCP_ROWS: RowOps<TcpRow> = {
+  key: tcpRowKey,
+  add: addTcpCounters,
+  weight: (r) => r.opened + r.closed + failures(r) + r.retransmits,
+};
+
+export function zeroTcp(): TcpCounters {
+  return Object.fromEntries(COUNTERS.map((k) => [k, 0])) as unknown as TcpCounters;
+}
+
+/**
+ * Rows from records. The local side: the pod of the record's uid (see
+ * podOfUid), else the pod owning the local address, else that address. The
+ * remote side resolves with the port when it is the server (role "client"),
+ * so a service VIP names the service.
+ */
+export function aggregateTcp(records: readonly NodeTcp[], index: PodIndex): TcpRow[] {
+  return mergeRows(
+    records.map(({ node, record: r }): TcpRow => {
+      const counters = zeroTcp();
+      for (const k of COUNTERS) counters[k] = r[k];
+      return {
+        node,
+        local: r.pod !== undefined ? podOfUid(index, r.pod, node) : index.resolve(r.local),
+        remote: index.resolve(r.remote, r.role === "client" ? r.port : undefined),
+        port: r.port,
+        role: r.role,
+        ...counters,
+      };
+    }),
+    TCP_ROWS,
+  );
+}
+
+/** Connections that could not be made: refused, timed out, or failed otherwise. */
+export function failures(c: TcpCounters): number {
+  return c.failedRefused + c.failedTimeout + c.failedOther;
+}
+
+/** Average smoothed RTT in µs (sum / samples), null without samples. */
+export function avgSrttUs(c: TcpCounters): number | null {
+  return c.srttSamples === 0 ? null : c.srttUsSum / c.srttSamples;
+}
+
+/** Average lifetime of the closed connections in ms, null when none closed. */
+export function avgDurationMs(c: TcpCounters): number | null {
+  return c.closed === 0 ? null : c.durationMs / c.closed;
+}
+
+/**
+ * Each connection once: client rows are kept; server and unknown-role rows
+ * only when the remote is not a pod (a pod remote reports its own client row).
+ */
+export function connectionView(rows: readonly TcpRow[]): TcpRow[] {
+  return rows.filter((r) => r.role === "client" || r.remote.kind !== "pod");
+}
+
+/** Sum of all counters of some rows. */
+export function tcpTotal(rows: readonly TcpCounters[]): TcpCounters {
+  const total = zeroTcp();
+  for (const r of rows) addTcpCounters(total, r);
+  return total;
+}

@@ -1,0 +1,101 @@
+/**
+ * Join tokens, made by an admin and presented once by each agent to obtain a
+ * node credential. A token is multi-use until it expires or is revoked, like
+ * a kubeadm bootstrap token: one token serves a whole DaemonSet. The secret
+ * is shown once, at creation; only its SHA-256 is stored.
+ */
+import { desc, eq, sql } from "drizzle-orm";
+import type { Db, Queryable } from "../db/client.ts";
+import { joinTokens, type JoinTokenRow } from "../db/schema.ts";
+import { writeTransaction } from "../db/write-queue.ts";
+import { newId, newSecret, sha256Hex } from "../auth/secrets.ts";
+import { isoOrNull } from "../queries/time.ts";
+
+export const JOIN_TOKEN_PREFIX = "ek8s_join_";
+
+export interface NewJoinToken {
+  id: string;
+  /** The secret: shown in this answer only. */
+  token: string;
+  expiresAt: string;
+}
+
+export interface JoinTokenView {
+  id: string;
+  description: string | null;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  expired: boolean;
+  revoked: boolean;
+  /** Successful joins with this token. */
+  uses: number;
+  lastUsedAt: string | null;
+}
+
+export type JoinTokenCheck = { ok: true; id: string } | { ok: false; reason: "unknown" | "expired" | "revoked" };
+
+export async function createJoinToken(
+  db: Db,
+  opts: { ttlSeconds: number; description?: string },
+  now: number,
+): Promise<NewJoinToken> {
+  const token = newSecret(JOIN_TOKEN_PREFIX);
+  const row = {
+    id: newId(),
+    tokenHash: await sha256Hex(token),
+    description: opts.description ?? null,
+    createdAt: now,
+    expiresAt: now + opts.ttlSeconds * 1000,
+  };
+  await writeTransaction(db, (tx) => tx.insert(joinTokens).values(row));
+  return { id: row.id, token, expiresAt: new Date(row.expiresAt).toISOString() };
+}
+
+/** Newest first, without secrets, expired and revoked ones included (and flagged). */
+/** Counts a successful join. */
+export async function recordJoinTokenUse(tx: Queryable, id: string, now: number): Promise<void> {
+  await tx
+    .update(joinTokens)
+    .set({ uses: sql`${joinTokens.uses} + 1`, lastUsedAt: now })
+    .where(eq(joinTokens.id, id));
+}
+
+export async function listJoinTokens(db: Db, now: number): Promise<JoinTokenView[]> {
+  const rows = await db.select().from(joinTokens).orderBy(desc(joinTokens.createdAt), joinTokens.id);
+  return rows.map((row) => toView(row, now));
+}
+
+/** Undefined for an unknown id; revoking twice keeps the first revocation time. */
+export function revokeJoinToken(db: Db, id: string, now: number): Promise<JoinTokenView | undefined> {
+  return writeTransaction(db, async (tx) => {
+    const row = await tx.select().from(joinTokens).where(eq(joinTokens.id, id)).get();
+    if (row === undefined) return undefined;
+    if (row.revokedAt !== null) return toView(row, now);
+    await tx.update(joinTokens).set({ revokedAt: now }).where(eq(joinTokens.id, id));
+    return toView({ ...row, revokedAt: now }, now);
+  });
+}
+
+/** Whether the token with this SHA-256 may join now; call inside the join's transaction. */
+export async function checkJoinToken(db: Queryable, tokenHash: string, now: number): Promise<JoinTokenCheck> {
+  const row = await db.select().from(joinTokens).where(eq(joinTokens.tokenHash, tokenHash)).get();
+  if (row === undefined) return { ok: false, reason: "unknown" };
+  if (row.revokedAt !== null) return { ok: false, reason: "revoked" };
+  if (row.expiresAt <= now) return { ok: false, reason: "expired" };
+  return { ok: true, id: row.id };
+}
+
+function toView(row: JoinTokenRow, now: number): JoinTokenView {
+  return {
+    id: row.id,
+    description: row.description,
+    createdAt: new Date(row.createdAt).toISOString(),
+    expiresAt: new Date(row.expiresAt).toISOString(),
+    revokedAt: isoOrNull(row.revokedAt),
+    expired: row.expiresAt <= now,
+    revoked: row.revokedAt !== null,
+    uses: row.uses,
+    lastUsedAt: isoOrNull(row.lastUsedAt),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * A node's modules: what it should run, what its agent reports, and (for an
+ * admin) a switch per module. Each switch is a small htmx form that posts to
+ * the page route, which answers with the refreshed node detail.
+ */
+import type { ModuleView } from "../../control/queries/modules.ts";
+import type { DesiredState, ModuleName } from "../../control/wire/batch.ts";
+
+/** Modules that change how traffic flows rather than only watching it: switching them on asks first. */
+const TRAFFIC_CHANGING: ReadonlySet<ModuleName> = new Set(["lb", "accel"]);
+
+const ABOUT: Record<ModuleName, string> = {
+  ifstats: "interface RX/TX counters",
+  flows: "pod traffic and flows",
+  tcp: "TCP health (retransmits, resets, RTT)",
+  drops: "dropped packets and why",
+  lb: "service load balancing in the kernel",
+  accel: "same-node socket acceleration (sockmap)",
+};
+
+export function switchPath(node: string, module: ModuleName): string {
+  return `/nodes/${encodeURIComponent(node)}/modules/${module}`;
+}
+
+export function ModuleTable(props: { node: string; desired: DesiredState; modules: ModuleView[]; isAdmin: boolean; loginPath: string }) {
+  return (
+    <section class="panel" id="modules">
+      <h3>
+        Modules <span class="meta">desired state version {props.desired.version}</span>
+      </h3>
+      <table>
+        <thead>
+          <tr>
+            <th>Module</th>
+            <th>Should run</th>
+            <th>Agent reports</th>
+            {props.isAdmin && <th>Switch</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.modules.map((m) => (
+            <tr>
+              <td>
+                {m.name}
+                <span class="sub">{ABOUT[m.name]}</span>
+              </td>
+              <td>{m.desired ? "on" : "off"}</td>
+              <td>
+                <AppliedState module={m} />
+              </td>
+              {props.isAdmin && (
+                <td>
+                  <SwitchForm node={props.node} module={m} />
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {!props.isAdmin && (
+        <p class="note">
+          Switching modules needs the admin token: <a href={props.loginPath}>log in</a> with it. It was printed once
+          when this control plane first started (or is whatever EBPF_K8S_ADMIN_TOKEN is set to).
+        </p>
+      )}
+    </section>
+  );
+}
+
+function AppliedState(props: { module: ModuleView }) {
+  const m = props.module;
+  if (m.state === null) return <span class="na" title="no inventory from this agent mentions it yet">not reported</span>;
+  return (
+    <>
+      <span class={`state state-${m.state}`}>{m.state}</span>
+      {m.pending && (
+        <span class="sub" title="the agent's last report predates this switch">
+          waiting for the agent to apply "{m.desired ? "on" : "off"}"
+        </span>
+      )}
+      {m.error !== null && <span class="sub error-text">{m.error}</span>}
+    </>
+  );
+}
+
+function SwitchForm(props: { node: string; module: ModuleView }) {
+  const { node, module } = props;
+  const turnOn = !module.desired;
+  const confirm =
+    turnOn && TRAFFIC_CHANGING.has(module.name)
+      ? `${module.name} changes how traffic flows on ${node}. Turn it on?`
+      : undefined;
+  return (
+    <form hx-post={switchPath(node, module.name)} hx-target="#node-detail" hx-swap="innerHTML" hx-confirm={confirm}>
+      <input type="hidden" name="enabled" value={String(turnOn)} />
+      <button type="submit">{turnOn ? "Turn on" : "Turn off"}</button>
+    </form>
+  );
+}

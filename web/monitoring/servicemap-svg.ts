@@ -1,0 +1,121 @@
+/**
+ * The service map as a server-rendered SVG string: no script, no layout
+ * engine. Endpoints sit on a circle in a fixed order (pods, then services,
+ * then the world, each by name), so the same data always draws the same
+ * picture. An edge is an arrow from client to server, its width growing
+ * with the log of its bytes; edges with failed connections are red. Every
+ * text is escaped.
+ */
+import { formatBytes, formatCount } from "../format.ts";
+
+export interface SvgNode {
+  id: string;
+  label: string;
+  /** "pod" | "service" | "world" | "other": sets the colour. */
+  kind: string;
+}
+
+export interface SvgEdge {
+  source: string;
+  target: string;
+  bytes: number;
+  connections: number;
+  failures: number;
+}
+
+export const FAIL_COLOUR = "#c62828";
+const EDGE_COLOUR = "#607d8b";
+const KIND_COLOUR: Record<string, string> = { pod: "#1565c0", service: "#6a1b9a", world: "#757575", other: "#bdbdbd" };
+const KIND_ORDER = ["pod", "service", "world", "other"];
+
+const SIZE = 800;
+const CENTRE = SIZE / 2;
+const RADIUS = 300;
+
+export function escapeXml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** Stroke width: 1 + log10(1 + bytes), one decimal, at most 12 (1 KiB ≈ 4, 1 MiB ≈ 7, 1 GiB ≈ 10). */
+export function edgeWidth(bytes: number): number {
+  return Math.min(12, Math.round(10 * (1 + Math.log10(1 + Math.max(0, bytes)))) / 10);
+}
+
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+/** Positions on the circle, first at the top, clockwise; one node alone sits in the centre. */
+export function layout(nodes: readonly SvgNode[]): Map<string, { x: number; y: number }> {
+  const out = new Map<string, { x: number; y: number }>();
+  nodes.forEach((n, i) => {
+    if (nodes.length === 1) return out.set(n.id, { x: CENTRE, y: CENTRE });
+    const a = (2 * Math.PI * i) / nodes.length - Math.PI / 2;
+    out.set(n.id, { x: r1(CENTRE + RADIUS * Math.cos(a)), y: r1(CENTRE + RADIUS * Math.sin(a)) });
+  });
+  return out;
+}
+
+function orderNodes(nodes: readonly SvgNode[], edges: readonly SvgEdge[]): SvgNode[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  for (const e of edges) for (const id of [e.source, e.target]) if (!byId.has(id)) byId.set(id, { id, label: id, kind: "other" });
+  const rank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);
+  return [...byId.values()].sort((a, b) => rank(a.kind) - rank(b.kind) || (a.label < b.label ? -1 : a.label > b.label ? 1 : a.id < b.id ? -1 : 1));
+}
+
+function edgeTitle(e: SvgEdge, label: (id: string) => string): string {
+  const failed = e.failures > 0 ? `, ${formatCount(e.failures)} failed` : "";
+  return `${label(e.source)} → ${label(e.target)}: ${formatBytes(e.bytes)}, ${formatCount(e.connections)} connections${failed}`;
+}
+
+export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readonly SvgEdge[] }): string {
+  const nodes = orderNodes(input.nodes ?? [], input.edges);
+  const head = `<svg xmlns="http://www.w3.org/2000/svg" class="servicemap" viewBox="0 0 ${SIZE} ${SIZE}" width="${SIZE}" height="${SIZE}" role="img" aria-label="service map">`;
+  if (nodes.length === 0) {
+    return `${head}<text x="${CENTRE}" y="${CENTRE}" text-anchor="middle">No traffic in this window.</text></svg>`;
+  }
+  const pos = layout(nodes);
+  const labels = new Map(nodes.map((n) => [n.id, n.label]));
+  const label = (id: string) => labels.get(id) ?? id;
+  const defs =
+    `<defs>` +
+    [["arrow", EDGE_COLOUR], ["arrow-fail", FAIL_COLOUR]]
+      .map(([id, c]) => `<marker id="${id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`)
+      .join("") +
+    `</defs>`;
+  const edges = [...input.edges]
+    .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
+    .map((e) => {
+      const from = pos.get(e.source)!, to = pos.get(e.target)!;
+      const failed = e.failures > 0;
+      const colour = failed ? FAIL_COLOUR : EDGE_COLOUR;
+      const title = `<title>${escapeXml(edgeTitle(e, label))}</title>`;
+      const w = edgeWidth(e.bytes);
+      let shape: string, mx: number, my: number;
+      if (e.source === e.target) {
+        // A pod talking to itself (e.g. through its own service): a loop above it.
+        shape = `<circle cx="${from.x}" cy="${r1(from.y - 18)}" r="14" fill="none" stroke="${colour}" stroke-width="${w}"/>`;
+        mx = from.x;
+        my = r1(from.y - 36);
+      } else {
+        // Bend to the right of the direction, so a → b and b → a do not overlap; stop short of the node's circle.
+        const dx = to.x - from.x, dy = to.y - from.y, len = Math.hypot(dx, dy);
+        const ux = dx / len, uy = dy / len;
+        const ex = r1(to.x - ux * 12), ey = r1(to.y - uy * 12);
+        const cx = r1((from.x + to.x) / 2 - uy * 30), cy = r1((from.y + to.y) / 2 + ux * 30);
+        shape = `<path d="M${from.x},${from.y}Q${cx},${cy} ${ex},${ey}" fill="none" stroke="${colour}" stroke-width="${w}" marker-end="url(#${failed ? "arrow-fail" : "arrow"})"/>`;
+        mx = r1((from.x + 2 * cx + ex) / 4);
+        my = r1((from.y + 2 * cy + ey) / 4);
+      }
+      const text = `${formatBytes(e.bytes)}${failed ? ` · ${formatCount(e.failures)} failed` : ""}`;
+      return `<g class="edge${failed ? " edge-fail" : ""}">${title}${shape}<text x="${mx}" y="${my}" font-size="11" text-anchor="middle" fill="${colour}">${escapeXml(text)}</text></g>`;
+    });
+  const circles = nodes.map((n) => {
+    const p = pos.get(n.id)!;
+    const colour = KIND_COLOUR[n.kind] ?? KIND_COLOUR.other;
+    // Labels outside the circle: left half anchored at the end, right half at the start.
+    const anchor = p.x < CENTRE - 1 ? "end" : p.x > CENTRE + 1 ? "start" : "middle";
+    const lx = anchor === "end" ? r1(p.x - 14) : anchor === "start" ? r1(p.x + 14) : p.x;
+    const ly = anchor === "middle" ? r1(p.y + (p.y <= CENTRE ? -14 : 24)) : r1(p.y + 4);
+    return `<g class="node node-${escapeXml(n.kind)}"><title>${escapeXml(n.label)}</title><circle cx="${p.x}" cy="${p.y}" r="10" fill="${colour}"/><text x="${lx}" y="${ly}" font-size="12" text-anchor="${anchor}">${escapeXml(n.label)}</text></g>`;
+  });
+  return `${head}${defs}${edges.join("")}${circles.join("")}</svg>`;
+}

@@ -1,0 +1,405 @@
+/**
+ * Tables of the data-monitoring pages: pods with RX/TX, flows, TCP health
+ * and drops. Each explains an empty table (nothing reported, or nothing
+ * matches the filter) and shows human units with exact numbers on hover.
+ * Sorting and filtering of the pod table are plain query parameters, so
+ * every view is a link.
+ */
+import type { Rates } from "../../control/ingest/rates.ts";
+import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
+import type { DropRow } from "../../control/monitoring/drops.ts";
+import type { FlowRow } from "../../control/monitoring/flows.ts";
+import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
+import { formatByteRate, formatBytes, formatCount, formatNanos, formatPacketRate, MISSING } from "../format.ts";
+
+/* ---------- shared ---------- */
+
+/** A pod's page. */
+export function podPath(p: { namespace: string; name: string }): string {
+  return `/pods/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.name)}`;
+}
+
+const PROTOCOLS: Record<number, string> = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP" };
+export function protoName(proto: number): string {
+  return PROTOCOLS[proto] ?? `proto ${proto}`;
+}
+
+const FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+/** OR of TCP flags as names: 0x12 → "SYN ACK". */
+export function tcpFlagNames(flags: number): string {
+  return FLAGS.filter((_, i) => flags & (1 << i)).join(" ");
+}
+
+function EndpointCell(props: { e: StoredEndpoint }) {
+  const { e } = props;
+  if (e.kind === "pod" && e.name !== "") {
+    return (
+      <td>
+        <a href={podPath(e)}>{endpointLabel(e)}</a>
+        <span class="sub">pod on {e.node}</span>
+      </td>
+    );
+  }
+  const what = e.kind === "pod" ? "pod no longer listed" : e.kind === "service" ? "service" : e.kind === "world" ? "outside the pods" : "keys over the cap";
+  return (
+    <td>
+      {endpointLabel(e)}
+      <span class="sub">{what}</span>
+    </td>
+  );
+}
+
+function Volume(props: { bytes: number; packets: number }) {
+  return (
+    <td title={`${formatCount(props.bytes)} bytes`}>
+      {formatBytes(props.bytes)}
+      <span class="sub">{formatCount(props.packets)} pkts</span>
+    </td>
+  );
+}
+
+function Rate(props: { bytesPerSec: number | null; packetsPerSec: number | null }) {
+  if (props.bytesPerSec === null || props.packetsPerSec === null) {
+    return (
+      <td class="na" title="rate known after the next report">
+        {MISSING}
+      </td>
+    );
+  }
+  return (
+    <td>
+      {formatByteRate(props.bytesPerSec)}
+      <span class="sub">{formatPacketRate(props.packetsPerSec)}</span>
+    </td>
+  );
+}
+
+/* ---------- pods ---------- */
+
+export interface PodView {
+  uid: string;
+  namespace: string;
+  name: string;
+  node: string;
+  ips: string[];
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: number;
+  rates: Rates;
+  /** Set while a vanished pod is kept for the grace period. */
+  vanishedAt?: number;
+}
+
+export const POD_SORTS = ["namespace", "name", "node", "rx", "tx", "rxRate", "txRate", "drops"] as const;
+export type PodSort = (typeof POD_SORTS)[number];
+
+export interface PodQuery {
+  sort: PodSort;
+  dir: "asc" | "desc";
+  /** Substring of namespace/name or an IP. */
+  q?: string;
+  namespace?: string;
+  node?: string;
+}
+
+/** From query parameters; anything unknown falls back to the default (namespace, ascending). */
+export function parsePodQuery(params: URLSearchParams | Record<string, string | undefined>): PodQuery {
+  const get = (k: string) => {
+    const v = params instanceof URLSearchParams ? params.get(k) : params[k];
+    return v === null || v === undefined || v.trim() === "" ? undefined : v.trim();
+  };
+  const sort = (POD_SORTS as readonly string[]).includes(get("sort") ?? "") ? (get("sort") as PodSort) : "namespace";
+  const numeric = sort !== "namespace" && sort !== "name" && sort !== "node";
+  const dir = get("dir") === "asc" || get("dir") === "desc" ? (get("dir") as "asc" | "desc") : numeric ? "desc" : "asc";
+  return { sort, dir, q: get("q"), namespace: get("namespace"), node: get("node") };
+}
+
+export function podQueryString(q: PodQuery, change: Partial<PodQuery> = {}): string {
+  const merged = { ...q, ...change };
+  const p = new URLSearchParams();
+  for (const k of ["q", "namespace", "node", "sort", "dir"] as const) if (merged[k]) p.set(k, merged[k]!);
+  return `?${p.toString()}`;
+}
+
+const sortValue: Record<PodSort, (p: PodView) => string | number | null> = {
+  namespace: (p) => `${p.namespace}/${p.name}`,
+  name: (p) => `${p.name}/${p.namespace}`,
+  node: (p) => `${p.node}/${p.namespace}/${p.name}`,
+  rx: (p) => p.rxBytes,
+  tx: (p) => p.txBytes,
+  rxRate: (p) => p.rates.rxBytesPerSec,
+  txRate: (p) => p.rates.txBytesPerSec,
+  drops: (p) => p.drops,
+};
+
+/** Filters, then sorts (a missing rate last either way; ties by namespace/name, then uid, so the order is stable). */
+export function selectPods(pods: readonly PodView[], q: PodQuery): PodView[] {
+  const needle = q.q?.toLowerCase();
+  const chosen = pods.filter(
+    (p) =>
+      (!q.namespace || p.namespace === q.namespace) &&
+      (!q.node || p.node === q.node) &&
+      (!needle || `${p.namespace}/${p.name}`.toLowerCase().includes(needle) || p.ips.some((ip) => ip.toLowerCase() === needle)),
+  );
+  const key = sortValue[q.sort];
+  const sign = q.dir === "asc" ? 1 : -1;
+  const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
+  const byKey = (a: PodView, b: PodView) => {
+    const x = key(a), y = key(b);
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+    return sign * cmp(x, y);
+  };
+  return chosen.sort((a, b) => byKey(a, b) || cmp(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`) || cmp(a.uid, b.uid));
+}
+
+function SortHeader(props: { label: string; sort: PodSort; query: PodQuery; base: string }) {
+  const { query, sort } = props;
+  const active = query.sort === sort;
+  const numeric = sort !== "namespace" && sort !== "name" && sort !== "node";
+  const dir = active ? (query.dir === "asc" ? "desc" : "asc") : numeric ? "desc" : "asc";
+  return (
+    <th aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : undefined}>
+      <a href={`${props.base}${podQueryString(query, { sort, dir })}`}>
+        {props.label}
+        {active ? (query.dir === "asc" ? " ▲" : " ▼") : ""}
+      </a>
+    </th>
+  );
+}
+
+/** The filter form: a GET to the same page, keeping the sort. */
+export function PodFilter(props: { query: PodQuery; base: string }) {
+  const { query } = props;
+  return (
+    <form method="get" action={props.base} class="filter">
+      <input type="search" name="q" value={query.q ?? ""} placeholder="name or IP" />
+      <input type="text" name="namespace" value={query.namespace ?? ""} placeholder="namespace" />
+      <input type="text" name="node" value={query.node ?? ""} placeholder="node" />
+      <input type="hidden" name="sort" value={query.sort} />
+      <input type="hidden" name="dir" value={query.dir} />
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+/** `pods`: everything listed (before filtering); the table filters and sorts by `query`. */
+export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; base?: string; now?: number }) {
+  const base = props.base ?? "/pods";
+  if (props.pods.length === 0) {
+    return (
+      <p class="none">
+        No pods reported. Agents list the pods of their node (from the Kubernetes API, or the lab) with the flows
+        module on; pods that vanished are kept for a grace period, then dropped.
+      </p>
+    );
+  }
+  const rows = selectPods(props.pods, props.query);
+  if (rows.length === 0) {
+    return (
+      <p class="none">
+        No pod matches this filter ({formatCount(props.pods.length)} pods in all). <a href={base}>Show all pods</a>
+      </p>
+    );
+  }
+  const h = (label: string, sort: PodSort) => <SortHeader label={label} sort={sort} query={props.query} base={base} />;
+  return (
+    <table class="pods">
+      <thead>
+        <tr>
+          {h("Namespace", "namespace")}
+          {h("Name", "name")}
+          {h("Node", "node")}
+          <th>IPs</th>
+          {h("RX rate", "rxRate")}
+          {h("TX rate", "txRate")}
+          {h("RX total", "rx")}
+          {h("TX total", "tx")}
+          {h("Drops", "drops")}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((p) => (
+          <tr class={p.vanishedAt !== undefined ? "vanished" : undefined}>
+            <td>{p.namespace}</td>
+            <td>
+              <a href={podPath(p)}>{p.name}</a>
+              {p.vanishedAt !== undefined && (
+                <span class="sub">
+                  vanished{props.now !== undefined ? ` ${Math.max(0, Math.floor((props.now - p.vanishedAt) / 1000))} s ago` : ""}
+                </span>
+              )}
+            </td>
+            <td>{p.node}</td>
+            <td>{p.ips.length ? p.ips.join(", ") : MISSING}</td>
+            <Rate bytesPerSec={p.rates.rxBytesPerSec} packetsPerSec={p.rates.rxPacketsPerSec} />
+            <Rate bytesPerSec={p.rates.txBytesPerSec} packetsPerSec={p.rates.txPacketsPerSec} />
+            <Volume bytes={p.rxBytes} packets={p.rxPackets} />
+            <Volume bytes={p.txBytes} packets={p.txPackets} />
+            <td>{formatCount(p.drops)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/* ---------- flows ---------- */
+
+export interface FlowFilters {
+  node?: string;
+  /** "namespace/name" */
+  pod?: string;
+  /** Human description of the window start, e.g. "the last 5 min". */
+  since?: string;
+}
+
+function filterText(f: FlowFilters): string {
+  const parts = [f.node && `node ${f.node}`, f.pod && `pod ${f.pod}`, f.since && `since ${f.since}`].filter(Boolean);
+  return parts.length ? ` for ${parts.join(", ")}` : "";
+}
+
+/** Flow statistics rows (summed over the window): client → server, per direction. */
+export function FlowTable(props: { flows: readonly FlowRow[]; filters?: FlowFilters }) {
+  const filters = props.filters ?? {};
+  if (props.flows.length === 0) {
+    return (
+      <p class="none">
+        No flows{filterText(filters)}. Flows are counted in the kernel on pod veths by the flows module, and reported
+        with each batch; check that the module is on for the node, or widen the window.
+      </p>
+    );
+  }
+  return (
+    <table class="flows">
+      <thead>
+        <tr>
+          <th>Client</th>
+          <th>Server</th>
+          <th>Port</th>
+          <th>Client → server</th>
+          <th>Server → client</th>
+          <th>TCP flags</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.flows.map((f) => (
+          <tr>
+            <EndpointCell e={f.client} />
+            <EndpointCell e={f.server} />
+            <td>
+              {f.port}/{protoName(f.proto)}
+            </td>
+            <Volume bytes={f.fwdBytes} packets={f.fwdPackets} />
+            <Volume bytes={f.revBytes} packets={f.revPackets} />
+            <td>{f.proto === 6 ? tcpFlagNames(f.tcpFlags) || MISSING : MISSING}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/* ---------- TCP ---------- */
+
+const usText = (us: number | null) => (us === null ? MISSING : formatNanos(Math.round(us * 1000)));
+const msText = (ms: number | null) => (ms === null ? MISSING : formatNanos(Math.round(ms * 1_000_000)));
+
+export function TcpTable(props: { rows: readonly TcpRow[]; filters?: FlowFilters }) {
+  if (props.rows.length === 0) {
+    return (
+      <p class="none">
+        No TCP activity{filterText(props.filters ?? {})}. Connections, failures, retransmits, resets and RTT come from
+        kernel tracepoints when the tcp module is on.
+      </p>
+    );
+  }
+  return (
+    <table class="tcp">
+      <thead>
+        <tr>
+          <th>Local</th>
+          <th>Remote</th>
+          <th>Port</th>
+          <th>Role</th>
+          <th>Opened</th>
+          <th>Failed</th>
+          <th>Closed</th>
+          <th>Avg duration</th>
+          <th>Retransmits</th>
+          <th>Resets in / out</th>
+          <th>Avg RTT</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((r) => {
+          const failed = failures(r);
+          return (
+            <tr class={failed > 0 ? "failing" : undefined}>
+              <EndpointCell e={r.local} />
+              <EndpointCell e={r.remote} />
+              <td>{r.port}</td>
+              <td>{r.role}</td>
+              <td>{formatCount(r.opened)}</td>
+              <td class={failed > 0 ? "bad" : undefined} title={`refused ${r.failedRefused}, timed out ${r.failedTimeout}, other ${r.failedOther}`}>
+                {formatCount(failed)}
+                {failed > 0 && (
+                  <span class="sub">
+                    {formatCount(r.failedRefused)} refused · {formatCount(r.failedTimeout)} timed out · {formatCount(r.failedOther)} other
+                  </span>
+                )}
+              </td>
+              <td>{formatCount(r.closed)}</td>
+              <td>{msText(avgDurationMs(r))}</td>
+              <td>{formatCount(r.retransmits)}</td>
+              <td>
+                {formatCount(r.resetsRx)} / {formatCount(r.resetsTx)}
+              </td>
+              <td title={`${formatCount(r.srttSamples)} samples`}>{usText(avgSrttUs(r))}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/* ---------- drops ---------- */
+
+export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilters }) {
+  if (props.rows.length === 0) {
+    return (
+      <p class="none">
+        No drops{filterText(props.filters ?? {})}. The drops module reports every packet the kernel frees as dropped
+        (skb:kfree_skb), with the kernel's reason; none were reported here.
+      </p>
+    );
+  }
+  return (
+    <table class="drops">
+      <thead>
+        <tr>
+          <th>Node</th>
+          <th>Pod</th>
+          <th>Interface</th>
+          <th>Reason</th>
+          <th>Dropped</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((d) =>
+          <tr>
+            <td>{d.node}</td>
+            {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
+            <td>{d.ifname ?? MISSING}</td>
+            <td>
+              <code>{d.reason}</code>
+            </td>
+            <Volume bytes={d.bytes} packets={d.packets} />
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}

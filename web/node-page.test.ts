@@ -1,0 +1,175 @@
+/** The node page, its live fragment, module switches through htmx, and the overview's status. */
+import { beforeEach, describe, expect, it } from "vitest";
+import { SESSION_COOKIE } from "../control/auth/access.ts";
+import {
+  ADMIN_TOKEN,
+  READ_TOKEN,
+  T0,
+  batch,
+  getJson,
+  inventory,
+  postBatch,
+  useTestApp,
+} from "../control/test-support.ts";
+
+const s = useTestApp();
+
+const ADMIN_COOKIE = { cookie: `${SESSION_COOKIE}=${ADMIN_TOKEN}` };
+
+async function html(path: string, headers: Record<string, string> = {}) {
+  const res = await s.app.request(`http://control.test${path}`, { headers });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+  return res.text();
+}
+
+function flip(node: string, module: string, enabled: boolean, headers: Record<string, string>) {
+  return s.app.request(`http://control.test/nodes/${node}/modules/${module}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: `enabled=${enabled}`,
+  });
+}
+
+describe("overview", () => {
+  it("shows status with its colour class and last seen, agent version and kernel, and links each node", async () => {
+    await postBatch(s.app, batch({ inventory: inventory() }));
+    await postBatch(s.app, batch({ node: "node-b" }));
+    s.clock.now += 45_000;
+    const page = await html("/");
+    expect(page).toContain('<a href="/nodes/node-a">node-a</a>');
+    expect(page).toMatch(/<span class="status status-stale"[^>]*>Stale<span class="seen"> · last seen 45 s ago<\/span>/);
+    expect(page).toContain("agent 0.2.0");
+    expect(page).toContain("kernel 6.12.0-test");
+    expect(page).toContain("agent version unknown"); // node-b sent no inventory
+    s.clock.now += 100_000;
+    expect(await html("/fragments/nodes")).toContain('class="status status-lost"');
+  });
+
+  it("explains how to join when no node has reported", async () => {
+    const page = await html("/");
+    expect(page).toContain("/api/v1/join-tokens");
+    expect(page).toContain("EBPF_K8S_JOIN_TOKEN=TOKEN deno task agent --control http://control.test --node NAME --interfaces IF");
+  });
+});
+
+describe("GET /nodes/:node", () => {
+  beforeEach(async () => {
+    await postBatch(s.app, batch({ inventory: inventory() }));
+  });
+
+  it("polls its fragment every 2 s and shows status, interfaces, programs, maps with a fill bar, and features", async () => {
+    const page = await html("/nodes/node-a");
+    expect(page).toMatch(/<div id="node-detail" hx-get="\/fragments\/nodes\/node-a" hx-trigger="every 2s" hx-swap="innerHTML">/);
+    expect(page).toContain('class="status status-ready"');
+    expect(page).toContain("veth0"); // interface table
+    // Programs with attach point and run statistics (1,000 runs, 85 µs in total → 85 ns per run).
+    expect(page).toContain("ifstats_ingress");
+    expect(page).toContain("tc ingress veth0");
+    expect(page).toContain("<td>1,000</td><td>85 ns</td><td>85.0 µs</td>");
+    // Maps: 768 of 1024 is 75 %: amber.
+    expect(page).toContain('<span class="bar bar-warn" style="width: 75.0%"></span><span class="pct">75 %</span>');
+    expect(page).toContain("768 / 1,024");
+    expect(page).toContain('<li class="flag flag-on">prog:sched_cls ✓</li>');
+    expect(page).toContain('<li class="flag flag-off">map:sockhash ✗</li>');
+  });
+
+  it("the fragment is the detail alone", async () => {
+    const fragment = await html("/fragments/nodes/node-a");
+    expect(fragment).not.toContain("<html");
+    expect(fragment).toContain("ifstats_ingress");
+  });
+
+  it("shows module states and errors; without the admin cookie no switches, but how to log in", async () => {
+    const modules = [{ name: "accel" as const, desired: false, state: "error" as const, error: "sockmap needs kernel ≥ 5.x" }];
+    await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000, inventory: inventory({ modules }) }));
+    const page = await html("/nodes/node-a");
+    expect(page).toContain('<span class="state state-error">error</span>');
+    expect(page).toContain("sockmap needs kernel ≥ 5.x");
+    expect(page).toContain("not reported"); // modules the agent did not mention
+    expect(page).not.toContain("hx-post");
+    expect(page).toContain('<a href="/login?next=%2Fnodes%2Fnode-a">log in</a>');
+  });
+
+  it("for the admin: a switch per module, asking first for traffic-changing ones", async () => {
+    const page = await html("/nodes/node-a", ADMIN_COOKIE);
+    expect(page).toContain('hx-post="/nodes/node-a/modules/flows"');
+    expect(page).toContain('hx-confirm="lb changes how traffic flows on node-a. Turn it on?"');
+    expect(page).not.toContain("hx-confirm=\"flows");
+    expect(page).toContain("admin · <button");
+  });
+
+  it("the explanations of missing data: no inventory yet, bpf_stats off", async () => {
+    await postBatch(s.app, batch({ node: "node-b" }));
+    expect(await html("/nodes/node-b")).toContain("This agent has not sent an inventory yet.");
+    const noStats = inventory({ bpfStats: false, programs: [{ id: 1, name: "p", type: "sched_cls", module: "ifstats", attach: "tc ingress eth0" }] });
+    await postBatch(s.app, batch({ node: "node-c", inventory: noStats }));
+    expect(await html("/nodes/node-c")).toContain("sysctl -w kernel.bpf_stats_enabled=1");
+  });
+
+  it("renders for a node that has not reported yet, with its switches (pre-provisioning)", async () => {
+    const page = await html("/nodes/future-node", ADMIN_COOKIE);
+    expect(page).toContain("has not reported yet");
+    expect(page).toContain('hx-post="/nodes/future-node/modules/lb"');
+  });
+
+  it("400 for a bad node name", async () => {
+    expect((await s.app.request("/nodes/Bad_Name")).status).toBe(400);
+  });
+});
+
+describe("switching a module from the page", () => {
+  beforeEach(async () => {
+    await postBatch(s.app, batch({ inventory: inventory() }));
+  });
+
+  it("with the admin cookie and HX-Request: switches, answers the refreshed detail and a flash line", async () => {
+    const res = await flip("node-a", "lb", true, { ...ADMIN_COOKIE, "hx-request": "true" });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('<p id="flash" class="flash" role="status" hx-swap-oob="true">lb is now on for node-a (desired state version 1)');
+    expect(body).toContain("desired state version 1");
+    expect(body).toContain('waiting for the agent to apply &quot;on&quot;');
+    expect((await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: any) => m.name === "lb").desired).toBe(true);
+  });
+
+  it("refuses a cross-site cookie write (no HX-Request, foreign Origin) with 403 and changes nothing", async () => {
+    const res = await flip("node-a", "lb", true, { ...ADMIN_COOKIE, origin: "http://evil.test" });
+    expect(res.status).toBe(403);
+    expect((await getJson(s.app, "/api/v1/nodes/node-a")).body.desired.version).toBe(0);
+  });
+
+  it("with the read token: 403 shown in the flash line", async () => {
+    const res = await flip("node-a", "lb", true, { cookie: `${SESSION_COOKIE}=${READ_TOKEN}`, "hx-request": "true" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("hx-retarget")).toBe("#flash");
+    expect(await res.text()).toContain("admin token");
+  });
+
+  it("without a session: htmx is sent to the login page", async () => {
+    const res = await flip("node-a", "lb", true, { "hx-request": "true", "hx-current-url": "http://control.test/nodes/node-a" });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("hx-redirect")).toBe("/login?next=%2Fnodes%2Fnode-a");
+  });
+
+  it("a bad form value or module answers in the flash line", async () => {
+    const htmx = { ...ADMIN_COOKIE, "hx-request": "true" };
+    const bad = await s.app.request("http://control.test/nodes/node-a/modules/lb", { method: "POST", headers: { ...htmx, "content-type": "application/x-www-form-urlencoded" }, body: "enabled=maybe" });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("hx-retarget")).toBe("#flash");
+    expect((await flip("node-a", "warp", true, htmx)).status).toBe(404);
+  });
+});
+
+describe("GET /login", () => {
+  it("is a form that posts the token and where to go back to", async () => {
+    const page = await html("/login?next=/nodes/node-a");
+    expect(page).toContain('<form method="post" action="/login">');
+    expect(page).toContain('<input type="hidden" name="next" value="/nodes/node-a"/>');
+    expect(page).toContain('type="password" name="token"');
+  });
+
+  it("says who is logged in", async () => {
+    expect(await html("/login", ADMIN_COOKIE)).toContain("You are logged in as admin.");
+  });
+});
