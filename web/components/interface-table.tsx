@@ -1,6 +1,7 @@
 /** One node's interfaces: live rates first, then totals since the agent attached. */
 import type { InterfaceState } from "../../control/queries/nodes.ts";
-import { formatByteRate, formatBytes, formatCount, formatPacketRate, MISSING } from "../format.ts";
+import { formatCount } from "../format.ts";
+import { RateCell, TotalCell } from "./traffic-cells.tsx";
 
 export function InterfaceTable(props: { interfaces: InterfaceState[] }) {
   if (props.interfaces.length === 0) return <p class="none">This node reports no interfaces.</p>;
@@ -32,31 +33,5 @@ export function InterfaceTable(props: { interfaces: InterfaceState[] }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-function RateCell(props: { bytesPerSec: number | null; packetsPerSec: number | null }) {
-  if (props.bytesPerSec === null || props.packetsPerSec === null) {
-    // The first batch of a boot has nothing to compare with yet.
-    return (
-      <td class="na" title="rate known after the next report">
-        {MISSING}
-      </td>
-    );
-  }
-  return (
-    <td>
-      {formatByteRate(props.bytesPerSec)}
-      <span class="sub">{formatPacketRate(props.packetsPerSec)}</span>
-    </td>
-  );
-}
-
-function TotalCell(props: { bytes: number; packets: number }) {
-  return (
-    <td title={`${formatCount(props.bytes)} bytes`}>
-      {formatBytes(props.bytes)}
-      <span class="sub">{formatCount(props.packets)} pkts</span>
-    </td>
   );
 }

@@ -10,7 +10,8 @@ import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/att
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
-import { formatByteRate, formatBytes, formatCount, formatNanos, formatPacketRate, MISSING } from "../format.ts";
+import { formatCount, formatNanos, MISSING } from "../format.ts";
+import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
 
 /* ---------- shared ---------- */
 
@@ -45,31 +46,6 @@ function EndpointCell(props: { e: StoredEndpoint }) {
     <td>
       {endpointLabel(e)}
       <span class="sub">{what}</span>
-    </td>
-  );
-}
-
-function Volume(props: { bytes: number; packets: number }) {
-  return (
-    <td title={`${formatCount(props.bytes)} bytes`}>
-      {formatBytes(props.bytes)}
-      <span class="sub">{formatCount(props.packets)} pkts</span>
-    </td>
-  );
-}
-
-function Rate(props: { bytesPerSec: number | null; packetsPerSec: number | null }) {
-  if (props.bytesPerSec === null || props.packetsPerSec === null) {
-    return (
-      <td class="na" title="rate known after the next report">
-        {MISSING}
-      </td>
-    );
-  }
-  return (
-    <td>
-      {formatByteRate(props.bytesPerSec)}
-      <span class="sub">{formatPacketRate(props.packetsPerSec)}</span>
     </td>
   );
 }
@@ -233,10 +209,10 @@ export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; bas
             </td>
             <td>{p.node}</td>
             <td>{p.ips.length ? p.ips.join(", ") : MISSING}</td>
-            <Rate bytesPerSec={p.rates.rxBytesPerSec} packetsPerSec={p.rates.rxPacketsPerSec} />
-            <Rate bytesPerSec={p.rates.txBytesPerSec} packetsPerSec={p.rates.txPacketsPerSec} />
-            <Volume bytes={p.rxBytes} packets={p.rxPackets} />
-            <Volume bytes={p.txBytes} packets={p.txPackets} />
+            <RateCell bytesPerSec={p.rates.rxBytesPerSec} packetsPerSec={p.rates.rxPacketsPerSec} />
+            <RateCell bytesPerSec={p.rates.txBytesPerSec} packetsPerSec={p.rates.txPacketsPerSec} />
+            <TotalCell bytes={p.rxBytes} packets={p.rxPackets} />
+            <TotalCell bytes={p.txBytes} packets={p.txPackets} />
             <td>{formatCount(p.drops)}</td>
           </tr>
         ))}
@@ -291,8 +267,8 @@ export function FlowTable(props: { flows: readonly FlowRow[]; filters?: FlowFilt
             <td>
               {f.port}/{protoName(f.proto)}
             </td>
-            <Volume bytes={f.fwdBytes} packets={f.fwdPackets} />
-            <Volume bytes={f.revBytes} packets={f.revPackets} />
+            <TotalCell bytes={f.fwdBytes} packets={f.fwdPackets} />
+            <TotalCell bytes={f.revBytes} packets={f.revPackets} />
             <td>{f.proto === 6 ? tcpFlagNames(f.tcpFlags) || MISSING : MISSING}</td>
           </tr>
         ))}
@@ -396,7 +372,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
             <td>
               <code>{d.reason}</code>
             </td>
-            <Volume bytes={d.bytes} packets={d.packets} />
+            <TotalCell bytes={d.bytes} packets={d.packets} />
           </tr>
         )}
       </tbody>
