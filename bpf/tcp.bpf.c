@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "tcp.h"
+#include "addr.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -38,22 +39,14 @@ struct {
 	__type(value, __u64);
 } tcp_stats_created SEC(".maps");
 
-static __always_inline void v4_mapped(__u8 *dst, __be32 a)
-{
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &a, 4);
-}
-
 /* Fills the key from the socket; role decides which port is the service. */
 static __always_inline int key_of(const struct sock *sk, __u8 role, struct ek8s_tcp_key *k)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 	if (family == AF_INET) {
-		v4_mapped(k->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		v4_mapped(k->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		map_v4(k->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		map_v4(k->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
 	} else if (family == AF_INET6) {
 		BPF_CORE_READ_INTO(&k->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&k->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);

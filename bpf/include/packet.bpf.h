@@ -7,6 +7,7 @@
 #ifndef EBPF_K8S_PACKET_BPF_H
 #define EBPF_K8S_PACKET_BPF_H
 #include <bpf/bpf_endian.h>
+#include "addr.bpf.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -21,14 +22,6 @@ struct parsed {
 	__u8 *proto;
 	__u8 tcp_flags;
 };
-
-static __always_inline void map_v4(__u8 *dst, __be32 addr)
-{
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &addr, 4);
-}
 
 /* Returns 0 when the frame is IPv4 or IPv6 (ports stay 0 when the L4 header
  * is missing, truncated, a later fragment or not TCP/UDP/SCTP), -1 otherwise. */

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { MonitoringFields } from "./monitoring.ts";
+import { Counter, Rfc1123Name } from "./scalars.ts";
 
 /** Bump when a change is not backwards compatible; the control plane rejects others. */
 export const WIRE_VERSION = 1;
@@ -15,15 +16,10 @@ export const WIRE_VERSION = 1;
 /** Largest batch the control plane accepts, in bytes of JSON. */
 export const MAX_BATCH_BYTES = 1 << 20;
 
-/** A counter as the kernel keeps it: a non-negative integer that fits a JS number exactly. */
-export const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export { Counter };
 
 /** Kubernetes node names are DNS subdomains (RFC 1123). */
-export const NodeName = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name");
+export const NodeName = Rfc1123Name;
 
 /** Linux interface names: at most 15 bytes, no '/' or whitespace. */
 export const IfName = z

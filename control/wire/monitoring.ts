@@ -6,10 +6,7 @@
  */
 import { z } from "zod";
 import { PodInfo } from "./pods.ts";
-
-const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const Ip = z.union([z.ipv4(), z.ipv6()]);
-const Port = z.number().int().min(0).max(65535);
+import { Counter, Ip, Port } from "./scalars.ts";
 
 /** Caps per batch: agent memory and control-plane cardinality are bounded by settings, and what is cut is counted. */
 export const MAX_FLOW_RECORDS = 5000;

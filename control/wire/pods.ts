@@ -4,9 +4,8 @@
  * health and drops counted in the kernel can be charged to a pod.
  */
 import { z } from "zod";
+import { Ip, Rfc1123Name as K8sName } from "./scalars.ts";
 
-/** Kubernetes names: DNS labels/subdomains. */
-const K8sName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name");
 /** At most this many labels per pod are kept: label cardinality is bounded by design. */
 export const MAX_POD_LABELS = 32;
 
@@ -17,7 +16,7 @@ export const PodInfo = z.strictObject({
   labels: z.record(z.string().max(317), z.string().max(63)).refine((r) => Object.keys(r).length <= MAX_POD_LABELS, `at most ${MAX_POD_LABELS} labels`),
   /** Controller, e.g. { kind: "ReplicaSet", name: "web-7d9f" }. */
   owner: z.strictObject({ kind: z.string().max(63), name: z.string().max(253) }).optional(),
-  ips: z.array(z.union([z.ipv4(), z.ipv6()])).max(8),
+  ips: z.array(Ip).max(8),
   /** Host-side veth of the pod, on its node. */
   hostVeth: z.string().max(15).optional(),
   ifindex: z.number().int().positive().optional(),

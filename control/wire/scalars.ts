@@ -1,0 +1,18 @@
+/**
+ * The wire's basic values, defined once for batch.ts, pods.ts and
+ * monitoring.ts (which batch.ts imports, so they cannot import it back).
+ */
+import { z } from "zod";
+
+/** A counter as the kernel keeps it: a non-negative integer that fits a JS number exactly. */
+export const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** Kubernetes names (nodes, namespaces, pods) are DNS subdomains (RFC 1123). */
+export const Rfc1123Name = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name");
+
+export const Ip = z.union([z.ipv4(), z.ipv6()]);
+export const Port = z.number().int().min(0).max(65535);
