@@ -54,7 +54,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   );
 
   app.get("/healthz", () => jsonResponse({ ok: true }));
-  app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst }));
+  app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst, monitoring: settings.monitoring }));
   app.route(
     "/api/v1",
     joinRoutes(db, { now, failureRatePerSec: settings.authFailureRatePerSec, failureBurst: settings.authFailureBurst }),

@@ -13,6 +13,14 @@ describe("parseConfig", () => {
       EBPF_K8S_INGEST_RATE: 5,
       EBPF_K8S_INGEST_BURST: 20,
       EBPF_K8S_REQUEST_TIMEOUT_MS: 10_000,
+      EBPF_K8S_RETENTION_RAW: 7200,
+      EBPF_K8S_RETENTION_1M: 172_800,
+      EBPF_K8S_RETENTION_1H: 2_592_000,
+      EBPF_K8S_POD_GRACE: 300,
+      EBPF_K8S_MAX_FLOW_KEYS: 2000,
+      EBPF_K8S_MAX_TCP_KEYS: 2000,
+      EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_MAINTENANCE_INTERVAL: 60,
     });
   });
 
@@ -31,6 +39,14 @@ describe("parseConfig", () => {
         EBPF_K8S_INGEST_RATE: "0.5",
         EBPF_K8S_INGEST_BURST: "3",
         EBPF_K8S_REQUEST_TIMEOUT_MS: "2500",
+        EBPF_K8S_RETENTION_RAW: "30m",
+        EBPF_K8S_RETENTION_1M: "36h",
+        EBPF_K8S_RETENTION_1H: "7d",
+        EBPF_K8S_POD_GRACE: "90",
+        EBPF_K8S_MAX_FLOW_KEYS: "100",
+        EBPF_K8S_MAX_TCP_KEYS: "200",
+        EBPF_K8S_MAX_DROP_KEYS: "",
+        EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
       }),
     ).toEqual({
       PORT: 9000,
@@ -45,6 +61,14 @@ describe("parseConfig", () => {
       EBPF_K8S_INGEST_RATE: 0.5,
       EBPF_K8S_INGEST_BURST: 3,
       EBPF_K8S_REQUEST_TIMEOUT_MS: 2500,
+      EBPF_K8S_RETENTION_RAW: 1800,
+      EBPF_K8S_RETENTION_1M: 129_600,
+      EBPF_K8S_RETENTION_1H: 604_800,
+      EBPF_K8S_POD_GRACE: 90,
+      EBPF_K8S_MAX_FLOW_KEYS: 100,
+      EBPF_K8S_MAX_TCP_KEYS: 200,
+      EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
     });
   });
 
@@ -58,6 +82,10 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_INGEST_RATE: "0" }, /EBPF_K8S_INGEST_RATE/],
     [{ EBPF_K8S_INGEST_BURST: "1.5" }, /EBPF_K8S_INGEST_BURST/],
     [{ EBPF_K8S_REQUEST_TIMEOUT_MS: "-1" }, /EBPF_K8S_REQUEST_TIMEOUT_MS/],
+    [{ EBPF_K8S_POD_GRACE: "5 minutes" }, /EBPF_K8S_POD_GRACE: must be a duration such as "90s"/],
+    [{ EBPF_K8S_RETENTION_1H: "0d" }, /EBPF_K8S_RETENTION_1H: must be longer than zero/],
+    [{ EBPF_K8S_RETENTION_RAW: "30s" }, /EBPF_K8S_RETENTION_RAW: must be longer than EBPF_K8S_MAINTENANCE_INTERVAL/],
+    [{ EBPF_K8S_MAX_FLOW_KEYS: "0" }, /EBPF_K8S_MAX_FLOW_KEYS/],
   ])("names a bad variable: %o", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
   });

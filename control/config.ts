@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_DATABASE_URL } from "./db/client.ts";
+import type { MonitoringSettings } from "./monitoring-store/settings.ts";
 
 /** An unset variable and an empty one (`PORT= npm run control`) both mean "use the default". */
 const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
@@ -12,6 +13,18 @@ const withDefault = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpt
 /** Secrets people choose themselves: long enough that guessing is not an option. */
 const Secret = z.string().min(16, "must be at least 16 characters");
 const Seconds = z.coerce.number().positive();
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+/** A duration as people write it: "90s", "15m", "2h", "30d", or a plain number of seconds. In seconds. */
+const Duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?[smhd]?$/, 'must be a duration such as "90s", "15m", "2h" or "30d" (a plain number is seconds)')
+  .transform((v) => {
+    const unit = /[smhd]$/.test(v) ? v.slice(-1) : "s";
+    return Number.parseFloat(v) * UNIT_SECONDS[unit]!;
+  })
+  .refine((seconds) => seconds > 0, "must be longer than zero");
+const KeyCap = z.coerce.number().int().min(1).max(1_000_000);
 
 export const Config = z
   .object({
@@ -32,6 +45,22 @@ export const Config = z
     EBPF_K8S_INGEST_RATE: withDefault(z.coerce.number().positive().default(5)),
     EBPF_K8S_INGEST_BURST: withDefault(z.coerce.number().int().min(1).default(20)),
     EBPF_K8S_REQUEST_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(10_000)),
+    /** How long flow, TCP and drop statistics are kept per level: per batch, per minute, per hour. */
+    EBPF_K8S_RETENTION_RAW: withDefault(Duration.prefault("2h")),
+    EBPF_K8S_RETENTION_1M: withDefault(Duration.prefault("48h")),
+    EBPF_K8S_RETENTION_1H: withDefault(Duration.prefault("30d")),
+    /** How long a pod that vanished stays listed (marked vanished) before it is dropped. */
+    EBPF_K8S_POD_GRACE: withDefault(Duration.prefault("5m")),
+    /** Cardinality caps: distinct keys stored per node per bucket; the rest is summed into one "other" row and counted. */
+    EBPF_K8S_MAX_FLOW_KEYS: withDefault(KeyCap.default(2_000)),
+    EBPF_K8S_MAX_TCP_KEYS: withDefault(KeyCap.default(2_000)),
+    EBPF_K8S_MAX_DROP_KEYS: withDefault(KeyCap.default(500)),
+    /** How often raw statistics are rolled up into 1 min and 1 h buckets and retention applied. */
+    EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
+  })
+  .refine((c) => c.EBPF_K8S_RETENTION_RAW > c.EBPF_K8S_MAINTENANCE_INTERVAL, {
+    path: ["EBPF_K8S_RETENTION_RAW"],
+    message: "must be longer than EBPF_K8S_MAINTENANCE_INTERVAL (raw rows are kept until they are rolled up)",
   })
   .refine((c) => c.EBPF_K8S_LOST_AFTER > c.EBPF_K8S_STALE_AFTER, {
     path: ["EBPF_K8S_LOST_AFTER"],
@@ -61,6 +90,7 @@ export interface AppSettings {
   /** Failed joins and logins per client address (token guessing): sustained per second, and burst. */
   authFailureRatePerSec: number;
   authFailureBurst: number;
+  monitoring: MonitoringSettings;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -74,6 +104,12 @@ export function appSettings(config: Config): AppSettings {
     // Ten wrong tokens at once, then one every 5 s: harmless to a person's typo, useless for guessing 256 bits.
     authFailureRatePerSec: 0.2,
     authFailureBurst: 10,
+    monitoring: {
+      retention: { raw: config.EBPF_K8S_RETENTION_RAW * 1000, "1m": config.EBPF_K8S_RETENTION_1M * 1000, "1h": config.EBPF_K8S_RETENTION_1H * 1000 },
+      podGraceMs: config.EBPF_K8S_POD_GRACE * 1000,
+      caps: { flows: config.EBPF_K8S_MAX_FLOW_KEYS, tcp: config.EBPF_K8S_MAX_TCP_KEYS, drops: config.EBPF_K8S_MAX_DROP_KEYS },
+      maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
+    },
   };
 }
 

@@ -19,6 +19,7 @@ import { resolveAdminToken, type AdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, parseConfig, type Config } from "./config.ts";
 import { openDb } from "./db/client.ts";
+import { startMaintenance } from "./monitoring-store/maintenance.ts";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -52,7 +53,9 @@ async function main() {
   const db = await openDb(config.DATABASE_URL, { authToken: config.DATABASE_AUTH_TOKEN });
   const admin = await resolveAdminToken(db, config.EBPF_K8S_ADMIN_TOKEN, Date.now());
   const readTokenHash = config.EBPF_K8S_READ_TOKEN === undefined ? undefined : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
-  const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings: appSettings(config) });
+  const settings = appSettings(config);
+  const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings });
+  const maintenance = startMaintenance(db, settings.monitoring);
   const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, config));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
@@ -70,6 +73,7 @@ async function main() {
     console.log(`${signal}: shutting down`);
     setTimeout(() => exit(1), SHUTDOWN_GRACE_MS).unref?.();
     await server.close();
+    await maintenance.stop();
     db.$client.close();
     exit(0);
   });

@@ -32,21 +32,36 @@ const texts = new Map<string, string>();
 /**
  * The statement inserting `rows` (keys named as in the drizzle table) into
  * `table`; `shared` holds columns with one value for every row (sent once,
- * not per row). With `upsertOn`, a row whose key exists replaces every other column.
+ * not per row). With `upsertOn`, a row whose key exists replaces every other
+ * column, except those in `add` (summed into the stored value) and `or`
+ * (bitwise OR): how counters accumulate into a time bucket.
  */
 export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
   table: T,
-  opts: { rows: JsonRows<K>; shared?: Partial<Record<Key<T>, JsonScalar>>; upsertOn?: ReadonlyArray<Key<T>> },
+  opts: {
+    rows: JsonRows<K>;
+    shared?: Partial<Record<Key<T>, JsonScalar>>;
+    upsertOn?: ReadonlyArray<Key<T>>;
+    add?: ReadonlyArray<Key<T>>;
+    or?: ReadonlyArray<Key<T>>;
+  },
 ): InStatement {
   const { rows, upsertOn } = opts;
   const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
   const sharedKeys = Object.keys(shared);
-  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn), args: [...sharedKeys.map((key) => shared[key] ?? null), rows.json] };
+  const merge = { add: opts.add ?? [], or: opts.or ?? [] };
+  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge), args: [...sharedKeys.map((key) => shared[key] ?? null), rows.json] };
 }
 
-function statementText(table: SQLiteTable, keys: readonly string[], sharedKeys: readonly string[], upsertOn: readonly string[] | undefined): string {
+function statementText(
+  table: SQLiteTable,
+  keys: readonly string[],
+  sharedKeys: readonly string[],
+  upsertOn: readonly string[] | undefined,
+  merge: { add: readonly string[]; or: readonly string[] },
+): string {
   const tableName = getTableName(table);
-  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}`;
+  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${merge.add.join(",")}|${merge.or.join(",")}`;
   let text = texts.get(cacheKey);
   if (text === undefined) {
     const columns = getTableColumns(table);
@@ -60,7 +75,10 @@ function statementText(table: SQLiteTable, keys: readonly string[], sharedKeys: 
     let conflict = "";
     if (upsertOn !== undefined) {
       const target = upsertOn.map(name);
-      const updates = targets.filter((c) => !target.includes(c)).map((c) => `${c} = excluded.${c}`);
+      const [add, or] = [merge.add.map(name), merge.or.map(name)];
+      const updates = targets
+        .filter((c) => !target.includes(c))
+        .map((c) => (add.includes(c) ? `${c} = ${c} + excluded.${c}` : or.includes(c) ? `${c} = ${c} | excluded.${c}` : `${c} = excluded.${c}`));
       conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
     }
     // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.

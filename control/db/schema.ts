@@ -215,6 +215,173 @@ export const desiredStates = sqliteTable("desired_states", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * Pods as their nodes report them: the current ones and, for the grace
+ * period (EBPF_K8S_POD_GRACE), the vanished ones. Counters are cumulative
+ * for the agent boot `bootId`; RX is what the pod received. Presence follows
+ * control/monitoring/pod-series.ts: `firstSeen`, `lastSeen` and `vanishedTs`
+ * are agent times (they order out-of-order batches), `vanishedAt` is the
+ * control plane's clock (the grace period runs on it).
+ */
+export const pods = sqliteTable(
+  "pods",
+  {
+    uid: text("uid").primaryKey(),
+    node: text("node").notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    owner: text("owner", { mode: "json" }).$type<{ kind: string; name: string }>(),
+    ips: text("ips", { mode: "json" }).$type<string[]>().notNull(),
+    hostVeth: text("host_veth"),
+    ifindex: integer("ifindex"),
+    netnsIno: integer("netns_ino"),
+    cgroup: text("cgroup"),
+    hostNetwork: integer("host_network", { mode: "boolean" }).notNull(),
+    bootId: text("boot_id").notNull(),
+    ...counterColumns(),
+    ...rateColumns(),
+    /** Agent clock of the report these counters come from. */
+    ts: integer("ts").notNull(),
+    firstSeen: integer("first_seen").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+    vanishedTs: integer("vanished_ts"),
+    vanishedAt: integer("vanished_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("pods_node").on(t.node), index("pods_namespace_name").on(t.namespace, t.name)],
+);
+
+/**
+ * Every accepted batch's flow, TCP and drop rows, after de-duplication,
+ * attribution and caps (control/monitoring/), as JSON arrays in the layout
+ * of control/monitoring-store/raw-rows.ts: the "raw" level. One row per batch for the reason given
+ * at interface_history. `rolled` turns 1 once the periodic rollup
+ * (control/monitoring-store/rollup-job.ts) has added the rows into the 1 min
+ * and 1 h levels; only rolled rows are removed by retention.
+ */
+export const monitoringRaw = sqliteTable(
+  "monitoring_raw",
+  {
+    id: integer("id").primaryKey(),
+    node: text("node").notNull(),
+    bootId: text("boot_id").notNull(),
+    /** Agent clock of the batch: the end of the interval its deltas cover. */
+    ts: integer("ts").notNull(),
+    flows: text("flows").notNull(),
+    tcp: text("tcp").notNull(),
+    drops: text("drops").notNull(),
+    rolled: integer("rolled").notNull().default(0),
+  },
+  (t) => [index("monitoring_raw_ts").on(t.ts), index("monitoring_raw_node_ts").on(t.node, t.ts), index("monitoring_raw_rolled").on(t.rolled, t.id)],
+);
+
+/** Rollup levels stored as rows; "raw" lives in monitoring_raw. */
+type RollupLevel = "1m" | "1h";
+
+/** Fresh builders each call (see counterColumns). Endpoints are endpointKey strings; names in `endpoints`. */
+function bucketColumns() {
+  return {
+    level: text("level").$type<RollupLevel>().notNull(),
+    /** Start of the bucket, ms (control/monitoring/rollup.ts). */
+    bucket: integer("bucket").notNull(),
+    /** The node whose agent counted it. */
+    node: text("node").notNull(),
+  };
+}
+
+export const flowStats = sqliteTable(
+  "flow_stats",
+  {
+    ...bucketColumns(),
+    client: text("client").notNull(),
+    server: text("server").notNull(),
+    port: integer("port").notNull(),
+    proto: integer("proto").notNull(),
+    fwdPackets: integer("fwd_packets").notNull(),
+    fwdBytes: integer("fwd_bytes").notNull(),
+    revPackets: integer("rev_packets").notNull(),
+    revBytes: integer("rev_bytes").notNull(),
+    tcpFlags: integer("tcp_flags").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.client, t.server, t.port, t.proto] })],
+);
+
+export const tcpStats = sqliteTable(
+  "tcp_stats",
+  {
+    ...bucketColumns(),
+    local: text("local").notNull(),
+    remote: text("remote").notNull(),
+    port: integer("port").notNull(),
+    role: text("role").$type<"client" | "server" | "unknown">().notNull(),
+    opened: integer("opened").notNull(),
+    failedRefused: integer("failed_refused").notNull(),
+    failedTimeout: integer("failed_timeout").notNull(),
+    failedOther: integer("failed_other").notNull(),
+    closed: integer("closed").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    retransmits: integer("retransmits").notNull(),
+    resetsRx: integer("resets_rx").notNull(),
+    resetsTx: integer("resets_tx").notNull(),
+    srttUsSum: integer("srtt_us_sum").notNull(),
+    srttSamples: integer("srtt_samples").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.local, t.remote, t.port, t.role] })],
+);
+
+export const dropStats = sqliteTable(
+  "drop_stats",
+  {
+    ...bucketColumns(),
+    /** endpointKey of the pod, "" for the node's own drops. */
+    pod: text("pod").notNull(),
+    /** "" when the drop is not tied to an interface. */
+    ifname: text("ifname").notNull(),
+    reason: text("reason").notNull(),
+    packets: integer("packets").notNull(),
+    bytes: integer("bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason] })],
+);
+
+/**
+ * Names of the endpoints that statistics rows key by endpointKey, so a pod's
+ * flows keep its name after the pod itself is gone. `lastUsed` (control
+ * clock) moves at most once a minute; entries unused for longer than the
+ * longest retention are removed.
+ */
+export const endpoints = sqliteTable("endpoints", {
+  key: text("key").primaryKey(),
+  kind: text("kind").$type<"pod" | "service" | "world" | "other">().notNull(),
+  namespace: text("namespace"),
+  name: text("name"),
+  node: text("node"),
+  ip: text("ip"),
+  lastUsed: integer("last_used").notNull(),
+});
+
+/**
+ * Per node: the agent's own monitoring counters from its latest batch
+ * (table fill, evictions, records its caps cut: MonitoringStats) and what
+ * the control plane cut or set aside, cumulative since the node first reported.
+ */
+export const nodeMonitoring = sqliteTable("node_monitoring", {
+  node: text("node")
+    .primaryKey()
+    .references(() => nodes.name, { onDelete: "cascade" }),
+  /** MonitoringStats JSON of the latest batch that carried one. */
+  agent: text("agent"),
+  /** Distinct keys folded into a node's "other" row by the cardinality caps, all levels. */
+  flowKeysCut: integer("flow_keys_cut").notNull().default(0),
+  tcpKeysCut: integer("tcp_keys_cut").notNull().default(0),
+  dropKeysCut: integer("drop_keys_cut").notNull().default(0),
+  /** Flow records not stored because another observation of the same packets was (flows.ts). */
+  flowDuplicates: integer("flow_duplicates").notNull().default(0),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 export type NodeRow = typeof nodes.$inferSelect;
 export type InterfaceRow = typeof interfaces.$inferSelect;
 export type JoinTokenRow = typeof joinTokens.$inferSelect;
+export type PodRow = typeof pods.$inferSelect;

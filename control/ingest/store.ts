@@ -14,6 +14,9 @@ import type { Db } from "../db/client.ts";
 import { insertJsonRows, jsonRows, type JsonRows } from "../db/json-rows.ts";
 import { INTERFACE_ROW_KEYS, interfaces, type InterfaceRowKey } from "../db/schema.ts";
 import { groupCommit } from "../db/group-commit.ts";
+import { forgetPodDirectory, podDirectory } from "../monitoring-store/directory.ts";
+import { storeMonitoring } from "../monitoring-store/ingest.ts";
+import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "../monitoring-store/settings.ts";
 import { toDesiredState } from "../registry/desired-state.ts";
 import type { Batch, BatchAck, DesiredState } from "../wire/batch.ts";
 import { NO_RATES, ratesBetween, type Rates, type TimedCounters } from "./rates.ts";
@@ -62,27 +65,40 @@ const SQL = {
 const MAX_BATCHES_PER_COMMIT = 32;
 
 interface Job {
+  db: Db;
   batch: Batch;
   receivedAt: number;
+  monitoring: MonitoringSettings;
 }
 const stores = new WeakMap<Db, (job: Job) => Promise<BatchAck>>();
 
 /** Stores `batch` and answers with its acknowledgement, which carries the node's desired state. */
-export function storeBatch(db: Db, batch: Batch, receivedAt: number): Promise<BatchAck> {
+export async function storeBatch(
+  db: Db,
+  batch: Batch,
+  receivedAt: number,
+  monitoring: MonitoringSettings = DEFAULT_MONITORING_SETTINGS,
+): Promise<BatchAck> {
   let store = stores.get(db);
   if (store === undefined) {
     store = groupCommit(db, storeJob, MAX_BATCHES_PER_COMMIT);
     stores.set(db, store);
   }
-  return store({ batch, receivedAt });
+  try {
+    return await store({ db, batch, receivedAt, monitoring });
+  } catch (err) {
+    // The in-memory pod directory may hold pods of a batch that was not stored.
+    forgetPodDirectory(db);
+    throw err;
+  }
 }
 
-async function storeJob(tx: Transaction, { batch, receivedAt }: Job): Promise<BatchAck> {
-  const stored = await storeInTransaction(tx, batch, receivedAt);
-  return { ok: true, ...stored, desired: await desiredState(tx, batch.node) };
+async function storeJob(tx: Transaction, job: Job): Promise<BatchAck> {
+  const stored = await storeInTransaction(tx, job);
+  return { ok: true, ...stored, desired: await desiredState(tx, job.batch.node) };
 }
 
-async function storeInTransaction(tx: Transaction, batch: Batch, receivedAt: number): Promise<{ seq: number; duplicate: boolean }> {
+async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, monitoring }: Job): Promise<{ seq: number; duplicate: boolean }> {
   const boot = (await tx.execute({ sql: SQL.boot, args: [batch.node, batch.bootId] })).rows[0];
   // Already stored (a resend after a lost acknowledgement, or an older batch): change nothing.
   // boots lives in the database, so this holds across control-plane restarts and replicas.
@@ -95,8 +111,10 @@ async function storeInTransaction(tx: Transaction, batch: Batch, receivedAt: num
   await saveNode(tx, node, kind, batch, receivedAt);
   await tx.execute({ sql: SQL.saveBoot, args: [batch.node, batch.bootId, batch.seq, receivedAt, receivedAt] });
 
+  const directory = await podDirectory(db, tx);
   if (kind === "late") {
     await saveHistory(tx, batch, interfaceRows(batch, batch.interfaces.map(() => NO_RATES)));
+    await storeMonitoring(tx, directory, batch, false, receivedAt, monitoring);
     return { seq: batch.seq, duplicate: false };
   }
   const previous = kind === "current" ? await previousTotals(tx, batch.node) : new Map<string, TimedCounters>();
@@ -111,6 +129,7 @@ async function storeInTransaction(tx: Transaction, batch: Batch, receivedAt: num
   await saveHistory(tx, batch, rows);
   // Only here: a late batch's inventory is older than the one stored, so it must not replace it.
   await saveInventory(tx, batch, receivedAt);
+  await storeMonitoring(tx, directory, batch, true, receivedAt, monitoring);
   return { seq: batch.seq, duplicate: false };
 }
 

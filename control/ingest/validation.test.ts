@@ -26,6 +26,9 @@ function nextBatchWith(change: (b: any) => void): unknown {
   return b;
 }
 
+const POD = { uid: "u-1", namespace: "default", name: "web", labels: {}, ips: ["10.0.1.2"], hostNetwork: false, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 };
+const FLOW = { src: "10.0.1.2", dst: "10.0.1.3", port: 80, proto: 6, toServer: true, obs: "tx", packets: 1, bytes: 60, tcpFlags: 2 };
+
 const invalid: Array<[string, (b: any) => void, string, RegExp]> = [
   ["missing field", (b) => delete b.interfaces[0].rxBytes, "interfaces.0.rxBytes", /required/],
   ["missing top-level field", (b) => delete b.bootId, "bootId", /required/],
@@ -38,6 +41,10 @@ const invalid: Array<[string, (b: any) => void, string, RegExp]> = [
   ["unknown top-level field", (b) => (b.extra = 1), "extra", /unknown field/],
   ["unknown interface field", (b) => (b.interfaces[0].mtu = 1500), "interfaces.0.mtu", /unknown field/],
   ["duplicate interface", (b) => b.interfaces.push(b.interfaces[0]), "interfaces.1.ifname", /duplicate/],
+  ["duplicate pod", (b) => (b.pods = [POD, POD]), "pods.1.uid", /duplicate pod uid 'u-1'/],
+  ["bad flow address", (b) => (b.flows = [{ ...FLOW, src: "10.0.0.300" }]), "flows.0.src", /IP/i],
+  ["bad flow observation point", (b) => (b.flows = [{ ...FLOW, obs: "wire" }]), "flows.0.obs", /tx|rx|host|option/i],
+  ["empty drop reason", (b) => (b.drops = [{ reason: "", packets: 1, bytes: 1 }]), "drops.0.reason", /1 char|too small|least/i],
   ["empty object", (b) => Object.keys(b).forEach((k) => delete b[k]), "v", /required/],
 ];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPodIndex, endpointKey, endpointLabel, type ServiceLookup } from "./attribution.ts";
+import { buildPodIndex, endpointKey, endpointLabel, PodDirectory, type ServiceLookup } from "./attribution.ts";
 import { DB, index, pod, REPORTS, WEB } from "./fixtures.test-support.ts";
 
 describe("buildPodIndex", () => {
@@ -46,5 +46,26 @@ describe("buildPodIndex", () => {
     expect(endpointKey({ kind: "world", ip: "1.2.3.4" })).toBe("ip:1.2.3.4");
     expect(endpointKey({ kind: "service", namespace: "a", name: "b" })).toBe("svc:a/b");
     expect(endpointLabel(DB)).toBe("data/db");
+  });
+});
+
+describe("PodDirectory", () => {
+  it("replaces what a node reported before, ignores an older report, and hands a reused IP back when its newer claim goes", () => {
+    const d = new PodDirectory();
+    d.setNode("node-a", 1_000, [pod("u-web", "web", ["10.0.1.2"]), pod("u-cache", "cache", ["10.0.1.3"])]);
+    d.setNode("node-b", 2_000, [pod("u-new", "new", ["10.0.1.3"])]);
+    expect(d.pod("10.0.1.3")?.uid).toBe("u-new");
+    expect(d.conflicts).toBe(1);
+    // node-a's next report no longer lists cache: its IP and uid are gone from node-a's claims.
+    d.setNode("node-a", 3_000, [pod("u-web", "web", ["10.0.1.2"])]);
+    expect(d.byUid("u-cache")).toBeUndefined();
+    expect(d.conflicts).toBe(0);
+    // An older report of node-a (a resend) changes nothing.
+    expect(d.setNode("node-a", 2_500, [])).toBe(false);
+    expect(d.pod("10.0.1.2")?.uid).toBe("u-web");
+    // node-b's pod goes; the address is nobody's now.
+    d.setNode("node-b", 4_000, []);
+    expect(d.resolve("10.0.1.3")).toEqual({ kind: "world", ip: "10.0.1.3" });
+    expect(d.pods().map((p) => p.uid)).toEqual(["u-web"]);
   });
 });

@@ -95,7 +95,7 @@ export interface PodIndex {
   /**
    * IPs claimed by two pods (a pod deleted on one node while its IP was
    * reused on another, before the first node's next report): the latest
-   * report won; this counts how often that happened.
+   * report wins; this counts such IPs.
    */
   readonly conflicts: number;
 }
@@ -107,37 +107,103 @@ export interface PodIndex {
  * tie the node whose name sorts first, so the result never depends on order.
  */
 export function buildPodIndex(reports: readonly NodePods[], services: ServiceLookup = NO_SERVICES): PodIndex {
-  const ordered = [...reports].sort((a, b) => a.ts - b.ts || (a.node < b.node ? 1 : a.node > b.node ? -1 : 0));
-  const byIp = new Map<string, { pod: PodEndpoint; node: string }>();
-  const byUid = new Map<string, PodEndpoint>();
-  let conflicts = 0;
-  for (const report of ordered) {
-    for (const p of report.pods) {
-      const pod: PodEndpoint = { kind: "pod", uid: p.uid, namespace: p.namespace, name: p.name, node: report.node };
-      byUid.set(p.uid, pod);
-      if (p.hostNetwork) continue;
-      for (const raw of p.ips) {
-        const ip = normalizeIp(raw);
-        const had = byIp.get(ip);
-        if (had && had.pod.uid !== p.uid) conflicts++;
-        byIp.set(ip, { pod, node: report.node });
-      }
-    }
+  const directory = new PodDirectory(services);
+  for (const r of reports) directory.setNode(r.node, r.ts, r.pods);
+  return directory;
+}
+
+interface Claim {
+  pod: PodEndpoint;
+  node: string;
+  ts: number;
+}
+
+/** Per key (an IP or a uid), what each node claims; the newest claim wins. */
+class Claims {
+  private readonly byKey = new Map<string, Map<string, Claim>>();
+
+  set(key: string, claim: Claim) {
+    let claims = this.byKey.get(key);
+    if (claims === undefined) this.byKey.set(key, (claims = new Map()));
+    claims.set(claim.node, claim);
   }
-  const pod = (ip: string) => byIp.get(normalizeIp(ip))?.pod;
-  return {
-    pod,
-    byUid: (uid) => byUid.get(uid),
-    resolve(ip, port) {
-      const p = pod(ip);
-      if (p) return p;
-      const s = port === undefined ? undefined : services(normalizeIp(ip), port);
-      return s ?? { kind: "world", ip: normalizeIp(ip) };
-    },
-    pods: () =>
-      [...byUid.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.uid, b.uid)),
-    conflicts,
-  };
+
+  remove(key: string, node: string) {
+    const claims = this.byKey.get(key);
+    if (claims?.delete(node) && claims.size === 0) this.byKey.delete(key);
+  }
+
+  best(key: string): PodEndpoint | undefined {
+    const claims = this.byKey.get(key);
+    if (claims === undefined) return undefined;
+    let best: Claim | undefined;
+    for (const c of claims.values()) if (best === undefined || c.ts > best.ts || (c.ts === best.ts && c.node < best.node)) best = c;
+    return best?.pod;
+  }
+
+  /** Keys claimed for more than one pod. */
+  contested(): number {
+    let n = 0;
+    for (const claims of this.byKey.values()) if (new Set([...claims.values()].map((c) => c.pod.uid)).size > 1) n++;
+    return n;
+  }
+
+  values(): PodEndpoint[] {
+    return [...this.byKey.keys()].map((k) => this.best(k)!);
+  }
+}
+
+/**
+ * The PodIndex kept up to date one node report at a time, so the ingest does
+ * not rebuild it from every node's pods for every batch: a report replaces
+ * what its node said before, unless it is older than that.
+ */
+export class PodDirectory implements PodIndex {
+  private readonly reported = new Map<string, { ts: number; pods: readonly PodInfo[] }>();
+  private readonly ips = new Claims();
+  private readonly uids = new Claims();
+
+  constructor(private readonly services: ServiceLookup = NO_SERVICES) {}
+
+  /** `node`'s pods as of agent time `ts`; false (and nothing changes) when an newer report of the node is held. */
+  setNode(node: string, ts: number, pods: readonly PodInfo[]): boolean {
+    const had = this.reported.get(node);
+    if (had !== undefined && ts < had.ts) return false;
+    for (const p of had?.pods ?? []) {
+      this.uids.remove(p.uid, node);
+      for (const ip of p.ips) this.ips.remove(normalizeIp(ip), node);
+    }
+    this.reported.set(node, { ts, pods });
+    for (const p of pods) {
+      const claim = { pod: { kind: "pod", uid: p.uid, namespace: p.namespace, name: p.name, node } as PodEndpoint, node, ts };
+      this.uids.set(p.uid, claim);
+      if (!p.hostNetwork) for (const ip of p.ips) this.ips.set(normalizeIp(ip), claim);
+    }
+    return true;
+  }
+
+  pod(ip: string): PodEndpoint | undefined {
+    return this.ips.best(normalizeIp(ip));
+  }
+
+  byUid(uid: string): PodEndpoint | undefined {
+    return this.uids.best(uid);
+  }
+
+  resolve(ip: string, port?: number): Endpoint {
+    const p = this.pod(ip);
+    if (p) return p;
+    const s = port === undefined ? undefined : this.services(normalizeIp(ip), port);
+    return s ?? { kind: "world", ip: normalizeIp(ip) };
+  }
+
+  pods(): PodEndpoint[] {
+    return this.uids.values().sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.uid, b.uid));
+  }
+
+  get conflicts(): number {
+    return this.ips.contested();
+  }
 }
 
 function cmp(a: string, b: string): number {

@@ -15,6 +15,7 @@ import { tooManyRequests, TokenBuckets } from "../http/rate-limit.ts";
 import { parseOr400 } from "../http/validation.ts";
 import { IngestBatch, versionMismatch } from "../ingest/ingest-batch.ts";
 import { storeBatch } from "../ingest/store.ts";
+import type { MonitoringSettings } from "../monitoring-store/settings.ts";
 import { MAX_BATCH_BYTES } from "../wire/batch.ts";
 
 export interface IngestOptions {
@@ -22,9 +23,10 @@ export interface IngestOptions {
   /** Per node: sustained batches per second and burst. */
   ratePerSec: number;
   burst: number;
+  monitoring: MonitoringSettings;
 }
 
-export function ingestRoutes(db: Db, { now, ratePerSec, burst }: IngestOptions): Hono<NodeAuthEnv> {
+export function ingestRoutes(db: Db, { now, ratePerSec, burst, monitoring }: IngestOptions): Hono<NodeAuthEnv> {
   const routes = new Hono<NodeAuthEnv>();
   const perNode = new TokenBuckets({ ratePerSec, burst, now });
 
@@ -46,7 +48,7 @@ export function ingestRoutes(db: Db, { now, ratePerSec, burst }: IngestOptions):
       if (batch.data.node !== node) {
         return jsonError(403, `this credential belongs to node '${node}', not '${batch.data.node}'`);
       }
-      return jsonResponse(await storeBatch(db, batch.data, now()));
+      return jsonResponse(await storeBatch(db, batch.data, now(), monitoring));
     },
   );
   return routes;

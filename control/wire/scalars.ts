@@ -14,5 +14,5 @@ export const Rfc1123Name = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name");
 
-export const Ip = z.union([z.ipv4(), z.ipv6()]);
+export const Ip = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
 export const Port = z.number().int().min(0).max(65535);

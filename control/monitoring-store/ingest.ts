@@ -1,0 +1,89 @@
+/**
+ * The monitoring part of a batch, stored in the batch's transaction
+ * (control/ingest/store.ts): pods, then flow, TCP and drop rows at the raw
+ * level (one monitoring_raw row), the names of the endpoints they mention,
+ * and the node's monitoring counters. Records are de-duplicated, attributed
+ * and capped by the pure code in control/monitoring/.
+ */
+import type { Transaction } from "@libsql/client";
+import type { PodDirectory } from "../monitoring/attribution.ts";
+import { capRows, otherDropRow, otherFlowRow, otherTcpRow } from "../monitoring/cardinality.ts";
+import { aggregateDrops, DROP_ROWS } from "../monitoring/drops.ts";
+import { aggregateFlows, dedupFlows, FLOW_ROWS } from "../monitoring/flows.ts";
+import type { RowOps } from "../monitoring/rows.ts";
+import { aggregateTcp, TCP_ROWS } from "../monitoring/tcp.ts";
+import type { Batch } from "../wire/batch.ts";
+import { dropArray, endpointArray, endpointsOf, flowArray, tcpArray } from "./layouts.ts";
+import { storePods } from "./pods.ts";
+import type { MonitoringSettings } from "./settings.ts";
+
+/** Endpoint names are refreshed (and kept from expiring) at most this often. */
+export const ENDPOINT_REFRESH_MS = 60_000;
+
+const SQL = {
+  raw: "INSERT INTO monitoring_raw (node, boot_id, ts, flows, tcp, drops) VALUES (?, ?, ?, ?, ?, ?)",
+  endpoints:
+    "INSERT INTO endpoints (key, kind, namespace, name, node, ip, last_used) " +
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?) WHERE true " +
+    "ON CONFLICT (key) DO UPDATE SET " +
+    // A pod known only by its uid (it vanished before its node's next report) keeps the names it had.
+    "namespace = CASE WHEN coalesce(excluded.name, '') = '' THEN endpoints.namespace ELSE excluded.namespace END, " +
+    "name = CASE WHEN coalesce(excluded.name, '') = '' THEN endpoints.name ELSE excluded.name END, " +
+    "node = coalesce(excluded.node, endpoints.node), last_used = excluded.last_used " +
+    `WHERE endpoints.last_used <= excluded.last_used - ${ENDPOINT_REFRESH_MS} ` +
+    "OR (coalesce(endpoints.name, '') = '' AND coalesce(excluded.name, '') != '')",
+  counters:
+    "INSERT INTO node_monitoring (node, agent, flow_keys_cut, tcp_keys_cut, drop_keys_cut, flow_duplicates, updated_at) " +
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO UPDATE SET agent = coalesce(excluded.agent, node_monitoring.agent), " +
+    "flow_keys_cut = flow_keys_cut + excluded.flow_keys_cut, tcp_keys_cut = tcp_keys_cut + excluded.tcp_keys_cut, " +
+    "drop_keys_cut = drop_keys_cut + excluded.drop_keys_cut, flow_duplicates = flow_duplicates + excluded.flow_duplicates, " +
+    "updated_at = excluded.updated_at",
+} as const;
+
+const NOTHING_STORED: ReadonlySet<string> = new Set();
+
+/**
+ * `current`: the batch is from the node's current boot (not a late one from
+ * the spool), so its pods and agent counters are the latest word.
+ */
+export async function storeMonitoring(
+  tx: Transaction,
+  directory: PodDirectory,
+  batch: Batch,
+  current: boolean,
+  receivedAt: number,
+  settings: MonitoringSettings,
+): Promise<void> {
+  const { node } = batch;
+  // Pods first, so that this batch's own records are attributed to this batch's pods.
+  if (current && batch.pods !== undefined) {
+    await storePods(tx, { ...batch, pods: batch.pods }, receivedAt);
+    directory.setNode(node, batch.ts, batch.pods);
+  }
+
+  const { kept, duplicates } = dedupFlows((batch.flows ?? []).map((record) => ({ node, record })), directory);
+  const { caps } = settings;
+  // A raw bucket is one batch, so nothing is stored in it yet.
+  const flows = capped(aggregateFlows(kept, directory), caps.flows, FLOW_ROWS, otherFlowRow(node));
+  const tcp = capped(aggregateTcp((batch.tcp ?? []).map((record) => ({ node, record })), directory), caps.tcp, TCP_ROWS, otherTcpRow(node));
+  const drops = capped(aggregateDrops((batch.drops ?? []).map((record) => ({ node, record })), directory), caps.drops, DROP_ROWS, otherDropRow(node));
+
+  if (flows.rows.length + tcp.rows.length + drops.rows.length > 0) {
+    const json = (rows: unknown[]) => JSON.stringify(rows);
+    await tx.execute({
+      sql: SQL.raw,
+      args: [node, batch.bootId, batch.ts, json(flows.rows.map(flowArray)), json(tcp.rows.map(tcpArray)), json(drops.rows.map(dropArray))],
+    });
+    const endpoints = endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray);
+    await tx.execute({ sql: SQL.endpoints, args: [receivedAt, JSON.stringify(endpoints)] });
+  }
+  const agent = current && batch.monitoring !== undefined ? JSON.stringify(batch.monitoring) : null;
+  if (agent !== null || flows.cutKeys + tcp.cutKeys + drops.cutKeys + duplicates > 0) {
+    await tx.execute({ sql: SQL.counters, args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt] });
+  }
+}
+
+function capped<R extends object>(rows: R[], cap: number, ops: RowOps<R>, otherRow: R): { rows: R[]; cutKeys: number } {
+  const { kept, other, cutKeys } = capRows(rows, NOTHING_STORED, cap, ops, otherRow);
+  return { rows: other ? [...kept, other] : kept, cutKeys };
+}

@@ -1,0 +1,76 @@
+/**
+ * How flow, TCP and drop rows travel as JSON: positional arrays, in the
+ * order of the *_KEYS below (names as in control/db/schema.ts). The raw level
+ * (monitoring_raw) stores them as they are; rollups and queries unpack them
+ * with `value ->> i`. Endpoints are stored as endpointKey strings; their
+ * names go to the `endpoints` table (endpointRows).
+ */
+import type { dropStats, flowStats, tcpStats } from "../db/schema.ts";
+import { endpointKey, type StoredEndpoint } from "../monitoring/attribution.ts";
+import type { DropRow } from "../monitoring/drops.ts";
+import type { FlowRow } from "../monitoring/flows.ts";
+import type { TcpRow } from "../monitoring/tcp.ts";
+
+export const FLOW_KEYS = [
+  "client", "server", "port", "proto", "fwdPackets", "fwdBytes", "revPackets", "revBytes", "tcpFlags",
+] as const satisfies ReadonlyArray<keyof typeof flowStats.$inferSelect>;
+
+export const TCP_KEYS = [
+  "local", "remote", "port", "role", "opened", "failedRefused", "failedTimeout", "failedOther", "closed",
+  "durationMs", "retransmits", "resetsRx", "resetsTx", "srttUsSum", "srttSamples",
+] as const satisfies ReadonlyArray<keyof typeof tcpStats.$inferSelect>;
+
+export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as const satisfies ReadonlyArray<keyof typeof dropStats.$inferSelect>;
+
+/** How many leading keys identify a row (the rest are counters). */
+export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
+/** Counters merged by OR rather than summed. */
+export const OR_KEYS = { flows: ["tcpFlags"], tcp: [], drops: [] } as const;
+
+type Json = string | number;
+
+export function flowArray(r: FlowRow): Json[] {
+  return [endpointKey(r.client), endpointKey(r.server), r.port, r.proto, r.fwdPackets, r.fwdBytes, r.revPackets, r.revBytes, r.tcpFlags];
+}
+
+export function tcpArray(r: TcpRow): Json[] {
+  return [
+    endpointKey(r.local), endpointKey(r.remote), r.port, r.role, r.opened, r.failedRefused, r.failedTimeout, r.failedOther,
+    r.closed, r.durationMs, r.retransmits, r.resetsRx, r.resetsTx, r.srttUsSum, r.srttSamples,
+  ];
+}
+
+export function dropArray(r: DropRow): Json[] {
+  return [r.pod === undefined ? "" : endpointKey(r.pod), r.ifname ?? "", r.reason, r.packets, r.bytes];
+}
+
+/** Columns of the endpoints table, in the order of endpointArray. */
+export const ENDPOINT_KEYS = ["key", "kind", "namespace", "name", "node", "ip"] as const;
+
+export function endpointArray(e: StoredEndpoint): (string | null)[] {
+  switch (e.kind) {
+    case "pod":
+      return [endpointKey(e), e.kind, e.namespace, e.name, e.node, null];
+    case "service":
+      return [endpointKey(e), e.kind, e.namespace, e.name, null, null];
+    case "world":
+      return [endpointKey(e), e.kind, null, null, null, e.ip];
+    case "other":
+      return [endpointKey(e), e.kind, null, null, null, null];
+  }
+}
+
+/** Every endpoint some rows name, once. */
+export function endpointsOf(flows: readonly FlowRow[], tcp: readonly TcpRow[], drops: readonly DropRow[]): StoredEndpoint[] {
+  const out = new Map<string, StoredEndpoint>();
+  const add = (e: StoredEndpoint) => {
+    const key = endpointKey(e);
+    const had = out.get(key);
+    // A pod known only by uid (empty names) gives way to the same pod with its names.
+    if (had === undefined || (had.kind === "pod" && had.name === "")) out.set(key, e);
+  };
+  for (const r of flows) (add(r.client), add(r.server));
+  for (const r of tcp) (add(r.local), add(r.remote));
+  for (const r of drops) if (r.pod) add(r.pod);
+  return [...out.values()];
+}

@@ -1,0 +1,80 @@
+/**
+ * Periodic upkeep of the monitoring store, run by the control plane's entry
+ * point every `maintenanceIntervalMs` (and by tests directly):
+ *
+ * 1. roll raw rows up into the 1 min and 1 h levels (rollup.ts);
+ * 2. retention: delete raw rows (once rolled) and buckets older than their
+ *    level's retention (control/monitoring/rollup.ts, expiredBuckets);
+ * 3. drop pods that vanished longer ago than the grace period;
+ * 4. forget endpoint names no stored row can still mention.
+ *
+ * Each step runs in short transactions through the write queue, behind and
+ * between ingest's, so batches keep flowing while it works.
+ */
+import type { Db } from "../db/client.ts";
+import { rawWriteTransaction } from "../db/write-queue.ts";
+import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
+import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
+import { rollupPass } from "./rollup.ts";
+import type { MonitoringSettings } from "./settings.ts";
+
+/** Raw rows (batches) per rollup transaction: bounds how long one holds the database. */
+const ROLLUP_BATCHES_PER_PASS = 2_000;
+const STATS_TABLES = ["flow_stats", "tcp_stats", "drop_stats"] as const;
+
+export interface MaintenanceResult {
+  rolledBatches: number;
+  keysCut: number;
+  deletedRaw: number;
+  deletedBuckets: number;
+  droppedPods: number;
+  forgottenEndpoints: number;
+}
+
+export async function runMaintenance(db: Db, now: number, settings: MonitoringSettings): Promise<MaintenanceResult> {
+  const out: MaintenanceResult = { rolledBatches: 0, keysCut: 0, deletedRaw: 0, deletedBuckets: 0, droppedPods: 0, forgottenEndpoints: 0 };
+  for (;;) {
+    const pass = await rawWriteTransaction(db, (tx) => rollupPass(tx, settings.caps, now, ROLLUP_BATCHES_PER_PASS));
+    out.rolledBatches += pass.batches;
+    out.keysCut += pass.keysCut;
+    if (pass.batches < ROLLUP_BATCHES_PER_PASS) break;
+  }
+  const expired = expiredBuckets(now, settings.retention);
+  await rawWriteTransaction(db, async (tx) => {
+    out.deletedRaw = (await tx.execute({ sql: "DELETE FROM monitoring_raw WHERE rolled = 1 AND ts <= ?", args: [expired.raw] })).rowsAffected;
+    for (const table of STATS_TABLES) {
+      for (const level of ["1m", "1h"] as const) {
+        const sql = `DELETE FROM ${table} WHERE level = ? AND bucket <= ?`;
+        out.deletedBuckets += (await tx.execute({ sql, args: [level, expired[level]] })).rowsAffected;
+      }
+    }
+    const podsSql = "DELETE FROM pods WHERE vanished_at IS NOT NULL AND vanished_at <= ?";
+    out.droppedPods = (await tx.execute({ sql: podsSql, args: [now - settings.podGraceMs] })).rowsAffected;
+    // Every row naming an endpoint refreshed it within ENDPOINT_REFRESH_MS of being stored.
+    const longest = Math.max(...(["raw", "1m", "1h"] as const).map((l) => settings.retention[l] + BUCKET_MS[l]));
+    const endpointsSql = "DELETE FROM endpoints WHERE last_used <= ?";
+    out.forgottenEndpoints = (await tx.execute({ sql: endpointsSql, args: [now - longest - ENDPOINT_REFRESH_MS] })).rowsAffected;
+  });
+  return out;
+}
+
+/** Runs maintenance every interval until stopped; failures are reported and the next run tries again. */
+export function startMaintenance(
+  db: Db,
+  settings: MonitoringSettings,
+  opts: { now?: () => number; logError?: (message: string, err: unknown) => void } = {},
+): { stop(): Promise<void> } {
+  const now = opts.now ?? Date.now;
+  const logError = opts.logError ?? ((message, err) => console.error(message, err));
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => runMaintenance(db, now(), settings)).catch((err) => logError("monitoring maintenance failed:", err));
+  }, settings.maintenanceIntervalMs);
+  (timer as { unref?: () => void }).unref?.();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
