@@ -16,6 +16,7 @@ import { ingestRoutes } from "./routes/ingest.ts";
 import { joinRoutes } from "./routes/join.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
 import { moduleRoutes } from "./routes/modules.ts";
+import { monitoringRoutes } from "./routes/monitoring.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
@@ -61,6 +62,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   );
   app.route("/api/v1", joinTokenRoutes(db, { now, access }));
   app.route("/api/v1", nodeRoutes(db, { now, access, thresholds }));
+  app.route("/api/v1", monitoringRoutes(db, { now, access, monitoring: settings.monitoring }));
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };

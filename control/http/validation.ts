@@ -20,11 +20,24 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; response: Response 
 const errorMap: z.core.$ZodErrorMap = (issue) =>
   issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value") ? "required" : undefined;
 
-/** Validates `input`; on failure answers 400 `{ error: what, issues }`. */
-export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string): Parsed<z.output<S>> {
+/** Validates `input`; on failure answers 400 `{ error: what, issues }` (`what` may be made from the issues). */
+export function parseOr400<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string | ((issues: FieldIssue[]) => string),
+): Parsed<z.output<S>> {
   const result = schema.safeParse(input, { error: errorMap });
   if (result.success) return { ok: true, data: result.data };
-  return { ok: false, response: jsonError(400, what, { issues: fieldIssues(result.error) }) };
+  const issues = fieldIssues(result.error);
+  return { ok: false, response: jsonError(400, typeof what === "string" ? what : what(issues), { issues }) };
+}
+
+/** A `what` naming each bad parameter: `invalid query parameter 'since': must be …` (where: "query" or "path"). */
+export function invalidParameters(where: "query" | "path"): (issues: FieldIssue[]) => string {
+  return (issues) => {
+    const each = issues.map((i) => `'${i.path}': ${i.message}`);
+    return `invalid ${where} parameter${each.length > 1 ? "s" : ""} ${each.join("; ")}`;
+  };
 }
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {

@@ -27,6 +27,14 @@ export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
 /** Counters merged by OR rather than summed. */
 export const OR_KEYS = { flows: ["tcpFlags"], tcp: [], drops: [] } as const;
 
+/**
+ * SQL aggregate: the bitwise OR of an 8-bit flags expression over a group.
+ * SQLite has none, so this ORs together the maximum of each bit.
+ */
+export function orAggregate(expr: string): string {
+  return "(" + [...Array(8).keys()].map((b) => `max((${expr}) & ${1 << b})`).join(" | ") + ")";
+}
+
 type Json = string | number;
 
 export function flowArray(r: FlowRow): Json[] {

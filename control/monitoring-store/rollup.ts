@@ -21,7 +21,7 @@ import { FLOW_ROWS } from "../monitoring/flows.ts";
 import { BUCKET_MS } from "../monitoring/rollup.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { TCP_ROWS } from "../monitoring/tcp.ts";
-import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, OR_KEYS, TCP_KEYS, tcpArray } from "./layouts.ts";
+import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, OR_KEYS, orAggregate, TCP_KEYS, tcpArray } from "./layouts.ts";
 
 type Kind = "flows" | "tcp" | "drops";
 type Level = "1m" | "1h";
@@ -88,9 +88,7 @@ function groupsSql(k: KindSpec): string {
   const ids = k.keys.slice(0, k.identity).map((_, i) => `j.value ->> ${i}`);
   const counters = k.keys.slice(k.identity).map((key, n) => {
     const i = k.identity + n;
-    if (!k.or.includes(key)) return `sum(j.value ->> ${i})`;
-    // SQLite has no bitwise-OR aggregate: OR together the maximum of each bit (flags are 8 bits).
-    return "(" + [...Array(8).keys()].map((b) => `max((j.value ->> ${i}) & ${1 << b})`).join(" | ") + ")";
+    return k.or.includes(key) ? orAggregate(`j.value ->> ${i}`) : `sum(j.value ->> ${i})`;
   });
   const table = getTableName(k.table);
   // CAST: libSQL binds JavaScript numbers as reals, and real division would not floor.

@@ -4,9 +4,10 @@
  */
 import { asc, count, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { interfaces, nodeInventories, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
+import { interfaces, nodeInventories, nodeMonitoring, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
 import { desiredStateOf } from "../registry/desired-state.ts";
 import type { DesiredState, Inventory } from "../wire/batch.ts";
+import type { MonitoringStats } from "../wire/monitoring.ts";
 import { moduleViews, type ModuleView } from "./modules.ts";
 import { nodeStatus, type NodeStatus, type StatusThresholds } from "./node-status.ts";
 import { isoOrNull } from "./time.ts";
@@ -51,6 +52,19 @@ export interface NodeDetail extends NodeOverview {
   inventoryReceivedAt: string | null;
   desired: DesiredState;
   modules: ModuleView[];
+  monitoring: NodeMonitoring;
+}
+
+/** The node's monitoring counters: its agent's (latest batch) and what the control plane cut or set aside (cumulative). */
+export interface NodeMonitoring {
+  /** From the latest batch of the current boot that carried them; null until one does. */
+  agent: MonitoringStats | null;
+  /** Distinct keys folded into the node's "other" rows by the cardinality caps. */
+  flowKeysCut: number;
+  tcpKeysCut: number;
+  dropKeysCut: number;
+  /** Flow records not stored because another observation of the same packets was. */
+  flowDuplicates: number;
 }
 
 /** The node's identity columns from the latest inventory, joined wherever nodes are listed. */
@@ -70,7 +84,7 @@ export async function listNodes(db: Db, now: number, thresholds: StatusThreshold
 
 /** Undefined when the node has never reported a batch (it may still have joined or been switched). */
 export async function nodeDetail(db: Db, name: string, now: number, thresholds: StatusThresholds): Promise<NodeDetail | undefined> {
-  const [row, interfaceStates, desired] = await Promise.all([
+  const [row, interfaceStates, desired, monitoring] = await Promise.all([
     db
       .select({ node: nodes, inventory: nodeInventories })
       .from(nodes)
@@ -79,6 +93,7 @@ export async function nodeDetail(db: Db, name: string, now: number, thresholds: 
       .get(),
     listInterfaces(db, name),
     desiredStateOf(db, name),
+    nodeMonitoringOf(db, name),
   ]);
   if (row === undefined || interfaceStates === undefined) return undefined;
   const inventory = row.inventory?.inventory ?? null;
@@ -89,13 +104,30 @@ export async function nodeDetail(db: Db, name: string, now: number, thresholds: 
     inventoryReceivedAt: isoOrNull(row.inventory?.receivedAt ?? null),
     desired,
     modules: moduleViews(desired, inventory),
+    monitoring,
   };
+}
+
+/** Zeros and null when the node never sent monitoring data. */
+export async function nodeMonitoringOf(db: Db, name: string): Promise<NodeMonitoring> {
+  const row = await db.select().from(nodeMonitoring).where(eq(nodeMonitoring.node, name)).get();
+  return {
+    agent: row?.agent == null ? null : (JSON.parse(row.agent) as MonitoringStats),
+    flowKeysCut: row?.flowKeysCut ?? 0,
+    tcpKeysCut: row?.tcpKeysCut ?? 0,
+    dropKeysCut: row?.dropKeysCut ?? 0,
+    flowDuplicates: row?.flowDuplicates ?? 0,
+  };
+}
+
+/** Whether the node ever reported a batch. */
+export async function nodeKnown(db: Db, name: string): Promise<boolean> {
+  return (await db.select({ name: nodes.name }).from(nodes).where(eq(nodes.name, name)).get()) !== undefined;
 }
 
 /** Undefined when the node has never reported (as opposed to reporting no interfaces). */
 export async function listInterfaces(db: Db, node: string): Promise<InterfaceState[] | undefined> {
-  const known = await db.select({ name: nodes.name }).from(nodes).where(eq(nodes.name, node)).get();
-  if (known === undefined) return undefined;
+  if (!(await nodeKnown(db, node))) return undefined;
   const rows = await db.select().from(interfaces).where(eq(interfaces.node, node)).orderBy(asc(interfaces.ifname));
   return rows.map(toInterfaceState);
 }

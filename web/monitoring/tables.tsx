@@ -9,26 +9,19 @@ import type { Rates } from "../../control/ingest/rates.ts";
 import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
+import { protoName, tcpFlagNames } from "../../control/monitoring/names.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
 import { formatCount, formatNanos, MISSING } from "../format.ts";
 import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
 
 /* ---------- shared ---------- */
 
+/** Defined with the API's names in control/monitoring/names.ts; re-exported for the pages' callers. */
+export { protoName, tcpFlagNames };
+
 /** A pod's page. */
 export function podPath(p: { namespace: string; name: string }): string {
   return `/pods/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.name)}`;
-}
-
-const PROTOCOLS: Record<number, string> = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP" };
-export function protoName(proto: number): string {
-  return PROTOCOLS[proto] ?? `proto ${proto}`;
-}
-
-const FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
-/** OR of TCP flags as names: 0x12 → "SYN ACK". */
-export function tcpFlagNames(flags: number): string {
-  return FLAGS.filter((_, i) => flags & (1 << i)).join(" ");
 }
 
 function EndpointCell(props: { e: StoredEndpoint }) {

@@ -1,0 +1,28 @@
+/**
+ * Names of protocol numbers and TCP flags, for the API (lower-case
+ * keywords, flag lists) and the pages (display names).
+ */
+
+const PROTOCOLS: Record<number, string> = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP" };
+
+/** For people: 6 → "TCP", 47 → "proto 47". */
+export function protoName(proto: number): string {
+  return PROTOCOLS[proto] ?? `proto ${proto}`;
+}
+
+/** The API's `protocol`: "tcp", "udp", "icmp", else the number as a string ("58"). */
+export function protocolKeyword(proto: number): string {
+  return proto === 1 || proto === 6 || proto === 17 ? PROTOCOLS[proto]!.toLowerCase() : String(proto);
+}
+
+const FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"] as const;
+
+/** OR of TCP flags as a list, lowest bit first: 0x13 → ["FIN", "SYN", "ACK"]. */
+export function tcpFlagList(flags: number): string[] {
+  return FLAGS.filter((_, i) => flags & (1 << i));
+}
+
+/** OR of TCP flags as names: 0x12 → "SYN ACK". */
+export function tcpFlagNames(flags: number): string {
+  return tcpFlagList(flags).join(" ");
+}

@@ -1,0 +1,53 @@
+/**
+ * TCP health over a window: TcpRows (local pod, remote, port, role) summed
+ * over the reporting nodes, or of one node. A connection between two pods
+ * has two rows, the client's and the server's (tcp.ts): with a pod filter
+ * the rows are that pod's own view (it is local); without, all rows are
+ * listed and the totals count each connection once (connectionView).
+ */
+import type { Db } from "../../db/client.ts";
+import type { Window } from "../../monitoring/rollup.ts";
+import type { TcpCounters, TcpRow } from "../../monitoring/tcp.ts";
+import { col, counterKeys, counters, podCondition, selectSummed, statsSql } from "./stats.ts";
+
+export interface TcpFilter {
+  node?: string;
+  /** Endpoint keys of a pod (podKeysNamed): rows where it is local. */
+  pod?: readonly string[];
+}
+
+export interface TcpResult {
+  /** node is the filter's node, or "" when summed over nodes. */
+  connections: TcpRow[];
+  /** Over every matching row, also those past the limit; without a pod filter each connection once. */
+  totals: TcpCounters;
+}
+
+/** connectionView (control/monitoring/tcp.ts) as SQL: client rows, and others whose remote is not a pod. */
+const CONNECTION_VIEW = `g."role" = 'client' OR g."remote" NOT LIKE 'pod:%'`;
+/** How caps weigh TCP rows (TCP_ROWS.weight): the busiest first. */
+const WEIGHT = ["opened", "closed", "failedRefused", "failedTimeout", "failedOther", "retransmits"].map((k) => `g.${col(k)}`).join(" + ");
+
+/** Busiest first, then by key; at most `limit` rows. */
+export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
+  const inner = statsSql("tcp", w, { node: filter.node, ...podCondition(["local"], filter.pod) });
+  const counted = filter.pod === undefined ? CONNECTION_VIEW : "1";
+  const { rows, endpoint } = await selectSummed(db, inner, {
+    extra: counterKeys("tcp").map((k) => `sum(CASE WHEN ${counted} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`),
+    orderBy: `${WEIGHT} DESC, g."local", g."remote", g."port", g."role"`,
+    limit,
+    endpoints: ["local", "remote"],
+  });
+  const connections = rows.map(
+    (r): TcpRow => ({
+      node: filter.node ?? "",
+      local: endpoint(r.local),
+      remote: endpoint(r.remote),
+      port: Number(r.port),
+      role: String(r.role) as TcpRow["role"],
+      ...(counters("tcp", r) as unknown as TcpCounters),
+    }),
+  );
+  const totals = Object.fromEntries(counterKeys("tcp").map((k) => [k, Number(rows[0]?.[`total.${k}`] ?? 0)])) as unknown as TcpCounters;
+  return { connections, totals };
+}

@@ -1,0 +1,159 @@
+/**
+ * Read API of data monitoring (open, or token-protected like the node routes):
+ *   GET /api/v1/pods?node=&namespace=          → { pods: Pod[] } current and vanished (grace period), by namespace, name
+ *   GET /api/v1/pods/:namespace/:name          → Pod (404 when unknown or its grace period is over)
+ *   GET /api/v1/flows?node=&pod=&since=&until=&limit=
+ *                                              → { window, flows: Flow[], totals: { packets, bytes } }, most bytes first
+ *   GET /api/v1/tcp?node=&pod=&since=&until=&limit=
+ *                                              → { window, connections: Connection[], totals }
+ *   GET /api/v1/drops?node=&pod=&since=&until= → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
+ *   GET /api/v1/servicemap?since=&until=&namespace=
+ *                                              → { window, nodes: [{ id, label, kind }], edges: [{ source, target, bytes, connections, failures }] }
+ *
+ * Parameters: `node` is the node that reported the numbers (summed over all
+ * nodes without it); `pod` is "namespace/name" (flows: on either side; tcp:
+ * the local side, i.e. the pod's own view; drops: the pod's drops); `since`
+ * and `until` are ISO 8601 times or durations back from now ("90s", "5m",
+ * "2h", "7d"), the last 5 minutes by default; `limit` 1–5000, default 500.
+ * 400 names the bad parameter (and since after until); 404 for a node that
+ * never reported or a pod nobody knows; unknown parameters are refused.
+ *
+ * JSON: window = { since, until (ISO: the bounds the numbers cover, widened
+ * to whole buckets on 1m and 1h; an until in the future stops at now),
+ * level "raw"|"1m"|"1h", seconds (what the window covers up to now) }.
+ * Endpoint = { kind "pod"|"service"|"world"|"other", label, and where known
+ * uid, namespace, name, node (pods), ip (world) }. Flow = { source (client),
+ * destination (server), port, proto, protocol, forward (source → destination)
+ * and reverse { packets, bytes }, tcpFlags ["SYN", ...], bytesPerSec }.
+ * Connection = { local, remote, port, role, opened, failed { refused,
+ * timeout, other }, closed, avgDurationMs, retransmits, resets { received,
+ * sent }, avgSrttUs }; totals { opened, failed, closed, retransmits, resets }
+ * count each connection once without `pod` (a pod-to-pod connection is
+ * listed from both ends). Drop = { node, pod (Endpoint or null: the node's
+ * own), ifname (or null), reason, packets, bytes }. Pod = { uid, namespace,
+ * name, node, ips, labels, owner, hostNetwork, hostVeth, state
+ * "current"|"vanished", firstSeen, lastSeen, vanishedAt, RX/TX totals
+ * (RX: what the pod received), drops, and per-second rates (null until two
+ * reports of the same boot) }.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { requireReader, type AccessSettings } from "../auth/access.ts";
+import type { Db } from "../db/client.ts";
+import { jsonError, jsonResponse } from "../http/json.ts";
+import { invalidParameters, parseOr400 } from "../http/validation.ts";
+import type { MonitoringSettings } from "../monitoring-store/settings.ts";
+import { podKeysNamed } from "../queries/monitoring/endpoints.ts";
+import { queryDrops } from "../queries/monitoring/drops.ts";
+import { DEFAULT_FLOW_LIMIT, MAX_FLOW_LIMIT, queryFlows } from "../queries/monitoring/flows.ts";
+import { findPod, listPods } from "../queries/monitoring/pods.ts";
+import { queryServiceMap } from "../queries/monitoring/servicemap.ts";
+import { queryTcp } from "../queries/monitoring/tcp.ts";
+import { optionalParam, windowJson, withWindow } from "../queries/monitoring/window.ts";
+import { nodeKnown } from "../queries/nodes.ts";
+import { NodeName } from "../wire/batch.ts";
+import { Rfc1123Name } from "../wire/scalars.ts";
+import { dropJson, flowJson, podJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
+
+export interface MonitoringRouteOptions {
+  now: () => number;
+  access: AccessSettings;
+  monitoring: MonitoringSettings;
+}
+
+const PodRef = z.string().transform((v, ctx) => {
+  const parts = v.split("/");
+  const [namespace, name] = parts;
+  if (parts.length === 2 && Rfc1123Name.safeParse(namespace).success && Rfc1123Name.safeParse(name).success) {
+    return { namespace: namespace!, name: name! };
+  }
+  ctx.addIssue({ code: "custom", message: 'must be "namespace/name" (two lowercase RFC 1123 names)' });
+  return z.NEVER;
+});
+
+const Limit = z
+  .string()
+  .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_FLOW_LIMIT}`)
+  .transform(Number)
+  .pipe(z.number().min(1, `must be from 1 to ${MAX_FLOW_LIMIT}`).max(MAX_FLOW_LIMIT, `must be from 1 to ${MAX_FLOW_LIMIT}`));
+
+const node = optionalParam(NodeName);
+const pod = optionalParam(PodRef);
+const namespace = optionalParam(Rfc1123Name);
+const limit = optionalParam(Limit);
+
+const invalidQuery = invalidParameters("query");
+const invalidPath = invalidParameters("path");
+
+const PodListQuery = z.strictObject({ node, namespace });
+const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
+
+type Found<T> = { ok: true; value: T } | { ok: false; response: Response };
+type PodName = { namespace: string; name: string };
+/** A node that reported, and the endpoint keys of a pod (podKeysNamed). */
+type Filters = { node?: string; pod?: string[] };
+type Windowed<S extends z.ZodRawShape> = z.output<ReturnType<typeof withWindow<S>>>;
+
+export function monitoringRoutes(db: Db, { now, access, monitoring }: MonitoringRouteOptions): Hono {
+  const routes = new Hono();
+  const reader = requireReader(access);
+  const query = <S extends z.ZodType>(c: Context, schema: S) => parseOr400(schema, c.req.query(), invalidQuery);
+
+  /** The node must have reported; the pod must be known (listed, or named by stored statistics). */
+  async function filters(f: { node?: string; pod?: PodName }): Promise<Found<Filters>> {
+    if (f.node !== undefined && !(await nodeKnown(db, f.node))) {
+      return { ok: false, response: jsonError(404, `node '${f.node}' not found`) };
+    }
+    if (f.pod === undefined) return { ok: true, value: { node: f.node } };
+    const keys = await podKeysNamed(db, f.pod.namespace, f.pod.name);
+    if (keys.length === 0) return { ok: false, response: jsonError(404, `pod '${f.pod.namespace}/${f.pod.name}' not found`) };
+    return { ok: true, value: { node: f.node, pod: keys } };
+  }
+
+  routes.get("/pods", reader, async (c) => {
+    const q = query(c, PodListQuery);
+    if (!q.ok) return q.response;
+    const f = await filters({ node: q.data.node });
+    if (!f.ok) return f.response;
+    const pods = await listPods(db, now(), monitoring.podGraceMs, q.data);
+    return jsonResponse({ pods: pods.map(podJson) });
+  });
+
+  routes.get("/pods/:namespace/:name", reader, async (c) => {
+    const params = parseOr400(PodParams, c.req.param(), invalidPath);
+    if (!params.ok) return params.response;
+    const { namespace, name } = params.data;
+    const found = await findPod(db, namespace, name, now(), monitoring.podGraceMs);
+    return found === undefined ? jsonError(404, `pod '${namespace}/${name}' not found`) : jsonResponse(podJson(found));
+  });
+
+  /** GET `path` over a window, its node and pod filters checked (404) before `answer` adds its members to `window`. */
+  function windowedRoute<S extends z.ZodRawShape>(path: string, fields: S, answer: (q: Windowed<S>, f: Filters) => Promise<object>) {
+    routes.get(path, reader, async (c) => {
+      const q = query(c, withWindow(fields, now(), monitoring.retention));
+      if (!q.ok) return q.response;
+      const f = await filters(q.data as { node?: string; pod?: PodName });
+      if (!f.ok) return f.response;
+      return jsonResponse({ window: windowJson(q.data.window), ...(await answer(q.data, f.value)) });
+    });
+  }
+
+  windowedRoute("/flows", { node, pod, limit }, async (q, f) => {
+    const { flows, totals } = await queryFlows(db, q.window, f, q.limit ?? DEFAULT_FLOW_LIMIT);
+    return { flows: flows.map((r) => flowJson(r, q.window.seconds)), totals };
+  });
+
+  windowedRoute("/tcp", { node, pod, limit }, async (q, f) => {
+    const { connections, totals } = await queryTcp(db, q.window, f, q.limit ?? DEFAULT_FLOW_LIMIT);
+    return { connections: connections.map(tcpJson), totals: tcpTotalsJson(totals) };
+  });
+
+  windowedRoute("/drops", { node, pod }, async (q, f) => {
+    const { drops, byReason } = await queryDrops(db, q.window, f);
+    return { drops: drops.map(dropJson), byReason };
+  });
+
+  windowedRoute("/servicemap", { namespace }, (q) => queryServiceMap(db, q.window, { namespace: q.namespace }));
+
+  return routes;
+}
