@@ -8,13 +8,13 @@
  * Every node joins first; then node i posts at start + i·interval/N and
  * every interval after that (evenly staggered, no drift), until the time is up.
  */
-import { batchFor, inventoryFor, nodeName } from "./simulated-node.ts";
+import { batchFor, inventoryFor, nodeName, recordsOf, type NodeShape } from "./simulated-node.ts";
 
 export interface ClientJob {
   url: string;
   joinToken: string;
   nodes: number;
-  records: number;
+  shape: NodeShape;
   intervalMs: number;
   durationMs: number;
 }
@@ -26,6 +26,7 @@ export interface ClientResult {
   statuses: Record<string, number>;
   /** When the posting phase started and ended (ms, client clock). */
   elapsedMs: number;
+  /** Flow, TCP and drop records in the accepted batches. */
   recordsAccepted: number;
   errors: string[];
 }
@@ -56,7 +57,7 @@ async function run(job: ClientJob): Promise<ClientResult> {
   }
   const joinMs = performance.now() - joinStart;
 
-  const inventory = inventoryFor(job.records);
+  const inventory = inventoryFor(job.shape.interfaces);
   // Tells the server side to start measuring: joins are not part of the steady state.
   process.send!({ phase: "posting" });
   const start = performance.now() + 100;
@@ -64,7 +65,8 @@ async function run(job: ClientJob): Promise<ClientResult> {
   const inFlight = new Set<Promise<void>>();
 
   const post = async (i: number, bootId: string, seq: number) => {
-    const body = JSON.stringify(batchFor(nodeName(i), bootId, seq, job.records, job.intervalMs / 1000, inventory));
+    const batch = batchFor(i, job.nodes, bootId, seq, job.intervalMs / 1000, inventory, job.shape);
+    const body = JSON.stringify(batch);
     const sent = performance.now();
     try {
       const res = await fetch(`${job.url}/api/v1/ingest`, {
@@ -76,7 +78,7 @@ async function run(job: ClientJob): Promise<ClientResult> {
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.status === 200) {
         latenciesMs.push(performance.now() - sent);
-        recordsAccepted += job.records;
+        recordsAccepted += recordsOf(batch);
       }
     } catch (e) {
       if (errors.length < 10) errors.push(String(e));
