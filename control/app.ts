@@ -66,7 +66,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
-  app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, assets: opts.assets ?? loadAssets() }));
+  app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, monitoring: settings.monitoring, assets: opts.assets ?? loadAssets() }));
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")

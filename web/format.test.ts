@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatByteRate, formatBytes, formatCount, formatNanos, formatPacketRate, formatPercent, MISSING } from "./format.ts";
+import { formatAgo, formatByteRate, formatCountOf, formatSpan, formatBytes, formatCount, formatNanos, formatPacketRate, formatPercent, MISSING } from "./format.ts";
 
 describe("formatBytes", () => {
   it.each([
@@ -59,6 +59,25 @@ describe("formatAgo", () => {
     [3 * 86_400, "3 d ago"],
   ])("%d s → %s", (seconds, text) => {
     expect(formatAgo(seconds)).toBe(text);
+  });
+});
+
+describe("formatCountOf", () => {
+  it("puts the noun in the plural unless the count is one", () => {
+    expect(formatCountOf(1, "pod")).toBe("1 pod");
+    expect(formatCountOf(0, "pod")).toBe("0 pods");
+    expect(formatCountOf(2_048, "reply", "replies")).toBe("2,048 replies");
+  });
+});
+
+describe("formatSpan", () => {
+  it.each([
+    [42, "42 s"],
+    [300, "5 min"],
+    [5_400, "1 h"],
+    [2 * 86_400 + 5, "2 d"],
+  ])("%d s → %s", (seconds, text) => {
+    expect(formatSpan(seconds)).toBe(text);
   });
 });
 

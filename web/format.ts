@@ -29,13 +29,22 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/** A count and its noun: "1 pod", "2,048 pods", "3 vanished" when the noun does not change. */
+export function formatCountOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${formatCount(n)} ${n === 1 ? singular : plural}`;
+}
+
 /** Seconds since something happened: "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
 export function formatAgo(seconds: number): string {
-  if (seconds < 1) return "just now";
-  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  return `${Math.floor(seconds / 86400)} d ago`;
+  return seconds < 1 ? "just now" : `${formatSpan(seconds)} ago`;
+}
+
+/** A length of time in its largest whole unit, rounded down: "42 s", "5 min", "3 h", "2 d". */
+export function formatSpan(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86400)} d`;
 }
 
 /** Picks the largest unit that keeps the value ≥ 1 and shows three significant digits. */

@@ -8,15 +8,17 @@ import { z } from "zod";
 import { callerOf, requireAdmin, requireReader, type AccessSettings } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
+import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
 import { moduleViews } from "../control/queries/modules.ts";
 import type { StatusThresholds } from "../control/queries/node-status.ts";
 import { listOverview, nodeDetail } from "../control/queries/nodes.ts";
 import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
 import { ASSET_PREFIX, type Assets } from "./assets.ts";
-import { loginPath, type Session } from "./components/layout.tsx";
+import { loginPath, sessionOf, type Session } from "./components/layout.tsx";
 import { NodeList } from "./components/node-list.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
+import { monitoringPageRoutes } from "./monitoring-routes.tsx";
 import { NodeDetailView, NodePage, type NodeView } from "./pages/node.tsx";
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
@@ -28,20 +30,19 @@ export interface WebOptions {
   thresholds: StatusThresholds;
   /** Failed logins per address (see sessionRoutes). */
   loginFailures: { ratePerSec: number; burst: number };
+  /** Pod grace period and retention, for the monitoring pages. */
+  monitoring: MonitoringSettings;
 }
 
 /** The switch form's field: "true" or "false", as HTML forms send it. */
 const SwitchForm = z.object({ enabled: z.enum(["true", "false"]).transform((v) => v === "true") });
 
-export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailures }: WebOptions): Hono {
+export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailures, monitoring }: WebOptions): Hono {
   const routes = new Hono();
   const reader = requireReader(access, denyPage);
   const admin = requireAdmin(access, denyPage);
 
-  const session = async (c: Context): Promise<Session> => ({
-    role: (await callerOf(c, access)).role,
-    path: new URL(c.req.url).pathname,
-  });
+  const session = (c: Context): Promise<Session> => sessionOf(c, access);
 
   /** What the overview and its fragment show; the URL is the one agents should use too. */
   const overview = async (c: Context) => ({
@@ -69,6 +70,8 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     "/",
     sessionRoutes({ now, access, failureRatePerSec: loginFailures.ratePerSec, failureBurst: loginFailures.burst }),
   );
+
+  routes.route("/", monitoringPageRoutes(db, { now, access, monitoring }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));

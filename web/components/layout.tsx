@@ -1,7 +1,8 @@
 /** The HTML shell every page shares: local stylesheet and htmx, page header with the session. */
+import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
-import type { Role } from "../../control/auth/access.ts";
+import { callerOf, type AccessSettings, type Role } from "../../control/auth/access.ts";
 import { assetPath, HTMX_ASSET, STYLE_ASSET } from "../assets.ts";
 
 /** Who is looking, for the header and for showing admin controls. */
@@ -9,6 +10,31 @@ export interface Session {
   role: Role | null;
   /** Where /login should send the browser back to. */
   path: string;
+}
+
+/** The session of a request: the caller's role, and the page's path to come back to after logging in. */
+export async function sessionOf(c: Context, access: AccessSettings): Promise<Session> {
+  return { role: (await callerOf(c, access)).role, path: new URL(c.req.url).pathname };
+}
+
+/** The sections every page links to; a section is current for its path and the paths below it. */
+const SECTIONS = [
+  { href: "/", label: "Nodes", below: "/nodes/" },
+  { href: "/pods", label: "Pods", below: "/pods/" },
+  { href: "/servicemap", label: "Service map", below: "/servicemap/" },
+] as const;
+
+function Nav(props: { path?: string }) {
+  const { path } = props;
+  return (
+    <nav class="sections">
+      {SECTIONS.map((s) => (
+        <a href={s.href} aria-current={path === s.href || path?.startsWith(s.below) ? "page" : undefined}>
+          {s.label}
+        </a>
+      ))}
+    </nav>
+  );
 }
 
 /**
@@ -42,6 +68,7 @@ export function Layout(props: { title: string; hint?: string; session?: Session;
             <h1>
               <a href="/">ebpf-k8s</a> · {props.title}
             </h1>
+            <Nav path={props.session?.path} />
             {props.hint && <span class="hint">{props.hint}</span>}
             {props.session && <SessionLinks session={props.session} />}
           </header>

@@ -12,7 +12,7 @@ import type { FlowRow } from "../../control/monitoring/flows.ts";
 import { protoName, tcpFlagNames } from "../../control/monitoring/names.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
 import { formatCount, formatNanos, MISSING } from "../format.ts";
-import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
+import { TotalCell, TrafficCells } from "../components/traffic-cells.tsx";
 
 /* ---------- shared ---------- */
 
@@ -202,11 +202,7 @@ export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; bas
             </td>
             <td>{p.node}</td>
             <td>{p.ips.length ? p.ips.join(", ") : MISSING}</td>
-            <RateCell bytesPerSec={p.rates.rxBytesPerSec} packetsPerSec={p.rates.rxPacketsPerSec} />
-            <RateCell bytesPerSec={p.rates.txBytesPerSec} packetsPerSec={p.rates.txPacketsPerSec} />
-            <TotalCell bytes={p.rxBytes} packets={p.rxPackets} />
-            <TotalCell bytes={p.txBytes} packets={p.txPackets} />
-            <td>{formatCount(p.drops)}</td>
+            <TrafficCells rates={p.rates} totals={p} />
           </tr>
         ))}
       </tbody>

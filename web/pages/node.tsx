@@ -12,6 +12,7 @@ import { InventoryView } from "../components/inventory.tsx";
 import { Layout, type Session } from "../components/layout.tsx";
 import { ModuleTable } from "../components/module-table.tsx";
 import { NodeFacts, StatusBadge } from "../components/status.tsx";
+import { podsWhere } from "./pods.tsx";
 
 export function nodeFragmentPath(node: string): string {
   return `/fragments/nodes/${encodeURIComponent(node)}`;
@@ -32,7 +33,7 @@ export function NodePage(props: { view: NodeView; session: Session }) {
   return (
     <Layout title={view.name} hint="updates every 2 s" session={props.session}>
       <p class="crumbs">
-        <a href="/">← all nodes</a>
+        <a href="/">← all nodes</a> · <a href={podsWhere("node", view.name)}>pods on {view.name}</a>
       </p>
       <p id="flash" class="flash" role="status"></p>
       <div id="node-detail" hx-get={nodeFragmentPath(view.name)} hx-trigger="every 2s" hx-swap="innerHTML">

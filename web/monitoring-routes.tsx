@@ -1,0 +1,162 @@
+/**
+ * The data-monitoring pages, read-protected like the overview, each with
+ * the fragment htmx polls (the same path under /fragments, same query):
+ *   /pods                    pods with RX/TX   ?q= &namespace= &node= &sort= &dir=
+ *   /pods/:namespace/:name   one pod           ?since=
+ *   /servicemap              the service map   ?since= &namespace=
+ * A bad name or parameter answers a 400 page in words, an unknown pod (or
+ * one past its grace period) a 404 one; fragments answer the words alone,
+ * which htmx swaps in (see HTMX_CONFIG in components/layout.tsx).
+ */
+import { Hono, type Context } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import { z } from "zod";
+import { requireReader, type AccessSettings } from "../control/auth/access.ts";
+import type { Db } from "../control/db/client.ts";
+import type { Window } from "../control/monitoring/rollup.ts";
+import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
+import { queryDrops } from "../control/queries/monitoring/drops.ts";
+import { podKeysNamed } from "../control/queries/monitoring/endpoints.ts";
+import { DEFAULT_FLOW_LIMIT, queryFlows } from "../control/queries/monitoring/flows.ts";
+import { findPod, listPods } from "../control/queries/monitoring/pods.ts";
+import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
+import { queryTcp } from "../control/queries/monitoring/tcp.ts";
+import { optionalParam, queryWindow, TimeParam, windowBounds } from "../control/queries/monitoring/window.ts";
+import { Rfc1123Name } from "../control/wire/scalars.ts";
+import { Layout, sessionOf, type Session } from "./components/layout.tsx";
+import { DEFAULT_WINDOW } from "./components/window-links.tsx";
+import { denyPage } from "./deny.tsx";
+import { formatSpan } from "./format.ts";
+import { parsePodQuery } from "./monitoring/tables.tsx";
+import { PodDetail, PodPage, type PodDetailView } from "./pages/pod.tsx";
+import { PodList, PODS_PATH, PodsPage, type PodsView } from "./pages/pods.tsx";
+import { SERVICEMAP_PATH, ServiceMapDetail, ServiceMapPage, type ServiceMapView } from "./pages/servicemap.tsx";
+
+export interface MonitoringPageOptions {
+  now: () => number;
+  access: AccessSettings;
+  monitoring: MonitoringSettings;
+}
+
+/** What a page shows, or why it cannot (in words, for people). */
+type Loaded<V> = { ok: true; view: V } | { ok: false; status: 400 | 404; title: string; message: string };
+
+const refuse = (status: 400 | 404, title: string, message: string): Loaded<never> => ({ ok: false, status, title, message });
+
+const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
+const since = optionalParam(TimeParam);
+const PodQuery = z.object({ since });
+const MapQuery = z.object({ since, namespace: optionalParam(Rfc1123Name) });
+
+/** "The parameter 'since' must be …": the first issue, named. */
+function badParameter(error: z.ZodError): Loaded<never> {
+  const issue = error.issues[0]!;
+  return refuse(400, "Bad request", `The parameter '${issue.path.join(".")}' ${issue.message}.`);
+}
+
+export function monitoringPageRoutes(db: Db, { now, access, monitoring }: MonitoringPageOptions): Hono {
+  const routes = new Hono();
+  const reader = requireReader(access, denyPage);
+
+  /** GET `path` (the whole page) and /fragments`path` (its polled part), both from `load`. */
+  function pageAndFragment<V>(
+    path: string,
+    load: (c: Context, at: number) => Promise<Loaded<V>>,
+    page: (view: V, session: Session) => JSX.Element,
+    part: (view: V) => JSX.Element,
+  ) {
+    routes.get(path, reader, async (c) => {
+      const [loaded, session] = await Promise.all([load(c, now()), sessionOf(c, access)]);
+      if (loaded.ok) return c.html(page(loaded.view, session));
+      return c.html(
+        <Layout title={loaded.title} session={session}>
+          <Refusal message={loaded.message} />
+        </Layout>,
+        loaded.status,
+      );
+    });
+    routes.get(`/fragments${path}`, reader, async (c) => {
+      const loaded = await load(c, now());
+      return loaded.ok ? c.html(part(loaded.view)) : c.html(<Refusal message={loaded.message} />, loaded.status);
+    });
+  }
+
+  /** The window ?since= asks for at `at` (the last 5 minutes without it). */
+  function windowOf(raw: string | undefined, parsed: z.output<typeof since>, at: number): Loaded<{ since: string; window: Window }> {
+    const bounds = windowBounds({ since: parsed }, at);
+    if (bounds === undefined) return refuse(400, "Bad request", "The parameter 'since' must not be in the future.");
+    const window = queryWindow(bounds, at, monitoring.retention);
+    return { ok: true, view: { since: raw?.trim() || DEFAULT_WINDOW, window } };
+  }
+
+  pageAndFragment<PodsView>(
+    PODS_PATH,
+    async (c, at) => ({
+      ok: true,
+      view: { pods: await listPods(db, at, monitoring.podGraceMs), query: parsePodQuery(c.req.query()), now: at },
+    }),
+    (view, session) => <PodsPage view={view} session={session} />,
+    (view) => <PodList view={view} />,
+  );
+
+  pageAndFragment<PodDetailView>(
+    `${PODS_PATH}/:namespace/:name`,
+    async (c, at) => {
+      const params = PodParams.safeParse(c.req.param());
+      if (!params.success) return refuse(400, "Bad request", "Not a pod name: a namespace and a name, each a lowercase RFC 1123 name.");
+      const query = PodQuery.safeParse(c.req.query());
+      if (!query.success) return badParameter(query.error);
+      const w = windowOf(c.req.query("since"), query.data.since, at);
+      if (!w.ok) return w;
+      const { namespace, name } = params.data;
+      const pod = await findPod(db, namespace, name, at, monitoring.podGraceMs);
+      if (pod === undefined) {
+        return refuse(
+          404,
+          "Pod not found",
+          `No pod ${namespace}/${name} is listed: no node has reported it, or it vanished more than ` +
+            `${formatSpan(monitoring.podGraceMs / 1000)} ago (vanished pods stay listed that long).`,
+        );
+      }
+      const keys = await podKeysNamed(db, namespace, name);
+      const filter = { pod: keys };
+      const { window } = w.view;
+      const [flows, tcp, drops] = await Promise.all([
+        queryFlows(db, window, filter, DEFAULT_FLOW_LIMIT),
+        queryTcp(db, window, filter, DEFAULT_FLOW_LIMIT),
+        queryDrops(db, window, filter),
+      ]);
+      return { ok: true, view: { pod, ...w.view, flows, tcp, drops, limit: DEFAULT_FLOW_LIMIT, now: at, graceMs: monitoring.podGraceMs } };
+    },
+    (view, session) => <PodPage view={view} session={session} />,
+    (view) => <PodDetail view={view} />,
+  );
+
+  pageAndFragment<ServiceMapView>(
+    SERVICEMAP_PATH,
+    async (c, at) => {
+      const query = MapQuery.safeParse(c.req.query());
+      if (!query.success) return badParameter(query.error);
+      const w = windowOf(c.req.query("since"), query.data.since, at);
+      if (!w.ok) return w;
+      const { namespace } = query.data;
+      const map = await queryServiceMap(db, w.view.window, { namespace });
+      return { ok: true, view: { map, ...w.view, namespace } };
+    },
+    (view, session) => <ServiceMapPage view={view} session={session} />,
+    (view) => <ServiceMapDetail view={view} />,
+  );
+
+  return routes;
+}
+
+function Refusal(props: { message: string }) {
+  return (
+    <div class="empty">
+      <p>{props.message}</p>
+      <p>
+        <a href={PODS_PATH}>All pods</a> · <a href={SERVICEMAP_PATH}>Service map</a>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * `/servicemap`: who talks to whom over a window (?since=), optionally only
+ * the edges touching a namespace (?namespace=): the SVG picture, then the
+ * edges in a table for exact numbers. Refreshed in place from
+ * /fragments/servicemap with the same query.
+ */
+import { raw } from "hono/html";
+import type { Window } from "../../control/monitoring/rollup.ts";
+import type { MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
+import { formatBytes, formatCount } from "../format.ts";
+import { Layout, type Session } from "../components/layout.tsx";
+import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Panel } from "../components/panel.tsx";
+import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { serviceMapSvg } from "../monitoring/servicemap-svg.ts";
+import { podPath } from "../monitoring/tables.tsx";
+
+export const SERVICEMAP_PATH = "/servicemap";
+export const SERVICEMAP_FRAGMENT_PATH = "/fragments/servicemap";
+
+export interface ServiceMapView {
+  map: ServiceMap;
+  since: string;
+  window: Window;
+  namespace?: string;
+}
+
+function mapQuery(since: string, namespace: string | undefined): string {
+  const p = new URLSearchParams({ since });
+  if (namespace !== undefined) p.set("namespace", namespace);
+  return `?${p.toString()}`;
+}
+
+export function ServiceMapPage(props: { view: ServiceMapView; session: Session }) {
+  const { since, namespace } = props.view;
+  return (
+    <Layout title="Service map" hint={LIVE_HINT} session={props.session}>
+      <div class="toolbar">
+        <WindowLinks since={since} href={(s) => `${SERVICEMAP_PATH}${mapQuery(s, namespace)}`} />
+        <form method="get" action={SERVICEMAP_PATH} class="filter">
+          <input type="hidden" name="since" value={since} />
+          <input type="text" name="namespace" value={namespace ?? ""} placeholder="namespace" />
+          <button type="submit">Filter</button>
+        </form>
+      </div>
+      <Live id="servicemap" src={`${SERVICEMAP_FRAGMENT_PATH}${mapQuery(since, namespace)}`}>
+        <ServiceMapDetail view={props.view} />
+      </Live>
+    </Layout>
+  );
+}
+
+/** The polled part: the picture and the edge table, or why there is nothing to draw. */
+export function ServiceMapDetail(props: { view: ServiceMapView }) {
+  const { map, since, window, namespace } = props.view;
+  const where = namespace === undefined ? "" : ` touching namespace ${namespace}`;
+  if (map.edges.length === 0) {
+    return (
+      <div class="empty">
+        <p>
+          No traffic{where} since {windowStart(since)}.
+        </p>
+        <p>
+          The map is drawn from flows (the flows module, on pod veths) and TCP connections (the tcp module); check that
+          they are on for your nodes on the node pages, or choose a longer window.
+        </p>
+      </div>
+    );
+  }
+  const failed = map.edges.reduce((n, e) => n + e.failures, 0);
+  return (
+    <>
+      <WindowNote since={since} window={window} />
+      <Panel title="Service map" meta={`${formatCount(map.nodes.length)} endpoints, ${formatCount(map.edges.length)} edges${where}`}>
+        <div class="mapbox">{raw(serviceMapSvg(map))}</div>
+        <p class="note">
+          Arrows go from client to server, wider with more bytes (both ways); blue: pods, purple: services, grey:
+          addresses outside the pods. {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
+        </p>
+      </Panel>
+      <Panel title="Edges" meta="busiest first">
+        <EdgeTable nodes={map.nodes} edges={map.edges} />
+      </Panel>
+    </>
+  );
+}
+
+function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[] }) {
+  const byId = new Map(props.nodes.map((n) => [n.id, n]));
+  const edges = [...props.edges].sort((a, b) => b.bytes - a.bytes || b.connections - a.connections);
+  return (
+    <table class="edges">
+      <thead>
+        <tr>
+          <th>Client</th>
+          <th>Server</th>
+          <th>Bytes</th>
+          <th>Connections</th>
+          <th>Failed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {edges.map((e) => (
+          <tr class={e.failures > 0 ? "failing" : undefined}>
+            <EndpointName node={byId.get(e.source)} id={e.source} />
+            <EndpointName node={byId.get(e.target)} id={e.target} />
+            <td title={`${formatCount(e.bytes)} bytes`}>{formatBytes(e.bytes)}</td>
+            <td>{formatCount(e.connections)}</td>
+            <td class={e.failures > 0 ? "bad" : undefined}>{formatCount(e.failures)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** A pod's label ("namespace/name") links to its page; other endpoints are text. */
+function EndpointName(props: { node: MapNode | undefined; id: string }) {
+  const label = props.node?.label ?? props.id;
+  const [namespace, name, ...rest] = label.split("/");
+  const isPod = props.node?.kind === "pod" && name !== undefined && rest.length === 0;
+  return (
+    <td>
+      {isPod ? <a href={podPath({ namespace: namespace!, name })}>{label}</a> : label}
+      <span class="sub">{props.node?.kind === "world" ? "outside the pods" : (props.node?.kind ?? "other")}</span>
+    </td>
+  );
+}
