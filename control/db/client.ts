@@ -27,6 +27,9 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url)
  */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** Page cache per connection, KiB. */
+const CACHE_KIB = 128 * 1024;
+
 export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 /** The handle a `db.transaction(...)` callback receives. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
@@ -48,6 +51,10 @@ export async function openDb(url: string = DEFAULT_DATABASE_URL, opts: OpenDbOpt
     // WAL lets page reads proceed while an ingest transaction writes; the
     // setting is stored in the file, so once per open is enough.
     if (filePath !== undefined) await client.execute("PRAGMA journal_mode = WAL");
+    // SQLite's default page cache is 2 MiB; the statistics tables' indexes are
+    // far larger, and every rollup upsert that misses the cache reads a page
+    // back. Per connection, so set on every open.
+    await client.execute(`PRAGMA cache_size = -${CACHE_KIB}`);
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
     return db;

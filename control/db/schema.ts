@@ -255,10 +255,11 @@ export const pods = sqliteTable(
 /**
  * Every accepted batch's flow, TCP and drop rows, after de-duplication,
  * attribution and caps (control/monitoring/), as JSON arrays in the layout
- * of control/monitoring-store/layouts.ts: the "raw" level. One row per batch for the reason given
- * at interface_history. `rolled` turns 1 once the periodic rollup
- * (control/monitoring-store/rollup.ts, run by maintenance.ts) has added the rows into the 1 min
- * and 1 h levels; only rolled rows are removed by retention.
+ * of control/monitoring-store/layouts.ts: the "raw" level. One row per
+ * batch for the reason given at interface_history. `rolled` is a bit set
+ * (ROLLED_BIT in layouts.ts) of the levels the periodic rollup
+ * (control/monitoring-store/rollup.ts, run by maintenance.ts) has added the
+ * row into; retention removes only rows in both.
  */
 export const monitoringRaw = sqliteTable(
   "monitoring_raw",

@@ -35,6 +35,18 @@ export function orAggregate(expr: string): string {
   return "(" + [...Array(8).keys()].map((b) => `max((${expr}) & ${1 << b})`).join(" | ") + ")";
 }
 
+/**
+ * monitoring_raw.rolled is a bit set of the levels a raw row has been added
+ * into (rollup.ts); a row is deleted by retention only once in both.
+ */
+export const ROLLED_BIT = { "1m": 1, "1h": 2 } as const;
+export const ROLLED_ALL = ROLLED_BIT["1m"] | ROLLED_BIT["1h"];
+
+/** SQL condition: the raw row (`alias`, e.g. "r.") is not in `level` yet. An IN list, so the (rolled, id) index serves it. */
+export function notRolledInto(level: keyof typeof ROLLED_BIT, alias = ""): string {
+  return `${alias}rolled IN (0, ${ROLLED_ALL ^ ROLLED_BIT[level]})`;
+}
+
 type Json = string | number;
 
 export function flowArray(r: FlowRow): Json[] {

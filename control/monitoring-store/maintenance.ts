@@ -3,7 +3,7 @@
  * point every `maintenanceIntervalMs` (and by tests directly):
  *
  * 1. roll raw rows up into the 1 min and 1 h levels (rollup.ts);
- * 2. retention: delete raw rows (once rolled) and buckets older than their
+ * 2. retention: delete raw rows (once in both levels) and buckets older than their
  *    level's retention (control/monitoring/rollup.ts, expiredBuckets);
  * 3. drop pods that vanished longer ago than the grace period;
  * 4. forget endpoint names no stored row can still mention.
@@ -15,11 +15,17 @@ import type { Db } from "../db/client.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
-import { rollupPass } from "./rollup.ts";
+import { ROLLED_ALL } from "./layouts.ts";
+import { planChunks, rollupChunk, type RollupLevel } from "./rollup.ts";
 import type { MonitoringSettings } from "./settings.ts";
 
-/** Raw rows (batches) per rollup transaction: bounds how long one holds the database. */
-const ROLLUP_BATCHES_PER_PASS = 2_000;
+/**
+ * The 1 h level takes raw rows up to the last multiple of this: a node's
+ * rows merge over ten minutes before one upsert per key. Queries on 1 h add
+ * the raw rows not rolled yet, so nothing is missing meanwhile.
+ */
+export const HOUR_ROLLUP_EVERY_MS = 10 * 60_000;
+
 const STATS_TABLES = ["flow_stats", "tcp_stats", "drop_stats"] as const;
 
 export interface MaintenanceResult {
@@ -33,15 +39,21 @@ export interface MaintenanceResult {
 
 export async function runMaintenance(db: Db, now: number, settings: MonitoringSettings): Promise<MaintenanceResult> {
   const out: MaintenanceResult = { rolledBatches: 0, keysCut: 0, deletedRaw: 0, deletedBuckets: 0, droppedPods: 0, forgottenEndpoints: 0 };
-  for (;;) {
-    const pass = await rawWriteTransaction(db, (tx) => rollupPass(tx, settings.caps, now, ROLLUP_BATCHES_PER_PASS));
-    out.rolledBatches += pass.batches;
-    out.keysCut += pass.keysCut;
-    if (pass.batches < ROLLUP_BATCHES_PER_PASS) break;
+  const until: Record<RollupLevel, number> = { "1m": Number.MAX_SAFE_INTEGER, "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS };
+  for (const level of ["1m", "1h"] as const) {
+    // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
+    const plan = await rawWriteTransaction(db, (tx) => planChunks(tx, level, until[level]));
+    for (const nodes of plan.chunks) {
+      const chunk = await rawWriteTransaction(db, (tx) => rollupChunk(tx, plan, nodes, settings.caps, now));
+      if (level === "1m") out.rolledBatches += chunk.batches;
+      out.keysCut += chunk.keysCut;
+      // Let requests that arrived meanwhile run before the next chunk takes the event loop again.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
   const expired = expiredBuckets(now, settings.retention);
   await rawWriteTransaction(db, async (tx) => {
-    out.deletedRaw = (await tx.execute({ sql: "DELETE FROM monitoring_raw WHERE rolled = 1 AND ts <= ?", args: [expired.raw] })).rowsAffected;
+    out.deletedRaw = (await tx.execute({ sql: `DELETE FROM monitoring_raw WHERE rolled = ${ROLLED_ALL} AND ts <= ?`, args: [expired.raw] })).rowsAffected;
     for (const table of STATS_TABLES) {
       for (const level of ["1m", "1h"] as const) {
         const sql = `DELETE FROM ${table} WHERE level = ? AND bucket <= ?`;

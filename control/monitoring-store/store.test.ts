@@ -12,7 +12,7 @@ import type { Batch } from "../wire/batch.ts";
 import type { PodReport } from "../wire/monitoring.ts";
 import type { PodInfo } from "../wire/pods.ts";
 import { forgetPodDirectory } from "./directory.ts";
-import { runMaintenance } from "./maintenance.ts";
+import { HOUR_ROLLUP_EVERY_MS, runMaintenance } from "./maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "./settings.ts";
 
 const MIN = 60_000;
@@ -181,15 +181,19 @@ describe("rollups and retention", () => {
     const r = await runMaintenance(db, H + 80_000, DEFAULT_MONITORING_SETTINGS);
     expect(r.rolledBatches).toBe(3);
     const pair = { client: "pod:u-web", server: "pod:u-db" };
-    expect(await stats()).toEqual([
-      { level: "1h", bucket: H, ...pair, fwd_packets: 3, fwd_bytes: 700, tcp_flags: 18 },
+    const minutes = [
       { level: "1m", bucket: H, ...pair, fwd_packets: 2, fwd_bytes: 300, tcp_flags: 18 },
       { level: "1m", bucket: H + MIN, ...pair, fwd_packets: 1, fwd_bytes: 400, tcp_flags: 16 },
-    ]);
-    // Nothing new: a second pass changes nothing. A late batch for minute 00 is added into it.
-    expect((await runMaintenance(db, H + 90_000, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(0);
+    ];
+    // The hour waits for the first whole ten minutes, so that more batches merge before each upsert.
+    expect(await stats()).toEqual(minutes);
+    expect((await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(0);
+    expect(await stats()).toEqual([{ level: "1h", bucket: H, ...pair, fwd_packets: 3, fwd_bytes: 700, tcp_flags: 18 }, ...minutes]);
+    // Nothing new: a second pass changes nothing. A late batch for minute 00 is added into it, and into the hour.
+    await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS + 10_000, DEFAULT_MONITORING_SETTINGS);
+    expect((await stats()).map((s) => s.fwd_bytes)).toEqual([700, 300, 400]);
     await flowsAt(H + 30_000, 800, { bootId: "7a000000-0000-4000-8000-000000000003", seq: 1 });
-    await runMaintenance(db, H + 100_000, DEFAULT_MONITORING_SETTINGS);
+    await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS + 20_000, DEFAULT_MONITORING_SETTINGS);
     expect((await stats()).map((s) => [s.level, s.bucket, s.fwd_bytes])).toEqual([
       ["1h", H, 1500],
       ["1m", H, 1100],
@@ -206,7 +210,8 @@ describe("rollups and retention", () => {
     // Same minute: keys 1 and 2 are stored; 3 is new and heavier but finds no room; 2 still gets through.
     await store("node-a", H + 20_000, { flows: [to(3, 1000), to(2, 5)] }, settings);
     const r = await runMaintenance(db, H + 25_000, settings);
-    expect(r.keysCut).toBe(2); // key 3 in the minute and in the hour
+    expect(r.keysCut).toBe(1); // key 3 in the minute; the hour is rolled later, from both batches at once
+    expect((await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, settings)).keysCut).toBe(1); // 3 and 1 are the heaviest of the hour; 2 is cut
     const minute = await rows("SELECT server, fwd_bytes FROM flow_stats WHERE level = '1m' ORDER BY server");
     expect(minute).toEqual([
       { server: "ip:1.1.1.1", fwd_bytes: 100 },
@@ -214,6 +219,41 @@ describe("rollups and retention", () => {
       { server: "other", fwd_bytes: 1000 },
     ]);
     expect(await rows("SELECT flow_keys_cut FROM node_monitoring WHERE node = 'node-a'")).toEqual([{ flow_keys_cut: 2 }]);
+    expect(await rows("SELECT server, fwd_bytes FROM flow_stats WHERE level = '1h' ORDER BY server")).toEqual([
+      { server: "ip:1.1.1.1", fwd_bytes: 100 },
+      { server: "ip:1.1.1.3", fwd_bytes: 1000 },
+      { server: "other", fwd_bytes: 55 },
+    ]);
+  });
+
+  it("a raw 'other' row joins the bucket's 'other' when the bucket is over its cap", async () => {
+    await twoNodes(H);
+    const settings = { ...DEFAULT_MONITORING_SETTINGS, caps: { flows: 2, tcp: 2, drops: 2 } };
+    const to = (i: number, bytes: number) => flow({ dst: `1.1.1.${i}`, port: 80, packets: 1, bytes });
+    await store("node-a", H + 10_000, { flows: [to(1, 100), to(2, 200), to(3, 1), to(4, 2)] }, settings); // 3 and 4 → raw other
+    await store("node-a", H + 20_000, { flows: [to(5, 50)] }, settings);
+    await runMaintenance(db, H + 25_000, settings);
+    expect(await rows("SELECT server, fwd_packets, fwd_bytes FROM flow_stats WHERE level = '1m' ORDER BY server")).toEqual([
+      { server: "ip:1.1.1.1", fwd_packets: 1, fwd_bytes: 100 },
+      { server: "ip:1.1.1.2", fwd_packets: 1, fwd_bytes: 200 },
+      { server: "other", fwd_packets: 3, fwd_bytes: 53 },
+    ]);
+  });
+
+  it("rolls many nodes in chunks, each raw row once", async () => {
+    const nodes = 50, batches = 4; // 200 raw rows: more than one chunk
+    for (let n = 0; n < nodes; n++) {
+      const node = `node-${n}`;
+      await store(node, H, { pods: [report(pod(`u-${n}`, `p-${n}`, [`10.1.${n}.2`]))] });
+      for (let b = 1; b <= batches; b++) await store(node, H + b * 10_000, { flows: [flow({ src: `10.1.${n}.2`, dst: "1.1.1.1", port: 443, packets: b, bytes: 10 * b })] });
+    }
+    const r = await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS);
+    expect(r.rolledBatches).toBe(nodes * batches);
+    expect(await rows("SELECT level, count(*) AS n, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
+      { level: "1h", n: nodes, p: nodes * 10, b: nodes * 100 },
+      { level: "1m", n: nodes, p: nodes * 10, b: nodes * 100 },
+    ]);
+    expect(await rows("SELECT count(*) AS n FROM monitoring_raw WHERE rolled != 3")).toEqual([{ n: 0 }]);
   });
 
   it("deletes each level after its retention, raw rows only once rolled, and forgets unused endpoint names", async () => {
@@ -244,7 +284,7 @@ describe("rollups and retention", () => {
     await twoNodes(H);
     await store("node-a", H + 10_000, { tcp: [tcp({ opened: 1, retransmits: 2 })], drops: [drop({ packets: 1 })] });
     await store("node-a", H + 20_000, { tcp: [tcp({ opened: 3, retransmits: 1 })], drops: [drop({ packets: 2 })] });
-    await runMaintenance(db, H + 30_000, DEFAULT_MONITORING_SETTINGS);
+    await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS);
     expect(await rows("SELECT level, opened, retransmits FROM tcp_stats ORDER BY level")).toEqual([
       { level: "1h", opened: 4, retransmits: 3 },
       { level: "1m", opened: 4, retransmits: 3 },

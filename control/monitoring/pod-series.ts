@@ -1,8 +1,10 @@
 /**
  * Pods appear and vanish live. Each node's batch lists the pods it has now;
  * a pod missing from a later batch of its node has vanished (from that
- * batch's time on), and is dropped (its series with it) once a grace period
- * has passed; a pod that comes back within it simply continues.
+ * batch's time on), and is dropped once a grace period has passed (on the
+ * control plane's clock: the `pods` query lists it until then, and
+ * maintenance deletes it; control/monitoring-store/); a pod that comes back
+ * within it simply continues.
  *
  * Batches can arrive out of order (an agent emptying its spool): a batch
  * only changes entries it is not older than, so an old batch neither
@@ -71,24 +73,6 @@ export function observePods(prev: readonly PodPresence[], node: string, ts: numb
     vanished: vanished.sort(byUid),
     returned: returned.sort(byUid),
   };
-}
-
-export type PodState = "current" | "vanished" | "expired";
-
-/** current: in its node's latest batch; vanished: missing, within the grace period; expired: to drop. */
-export function podState(p: PodPresence, now: number, graceMs: number = DEFAULT_POD_GRACE_MS): PodState {
-  if (p.vanishedAt === undefined) return "current";
-  return now - p.vanishedAt >= graceMs ? "expired" : "vanished";
-}
-
-/** uids whose pods (and series) to delete at `now`. */
-export function podsToDrop(presence: readonly PodPresence[], now: number, graceMs: number = DEFAULT_POD_GRACE_MS): string[] {
-  return presence.filter((p) => podState(p, now, graceMs) === "expired").map((p) => p.uid);
-}
-
-/** What to keep listing at `now`: current and vanished (within the grace period) pods. */
-export function livePods(presence: readonly PodPresence[], now: number, graceMs: number = DEFAULT_POD_GRACE_MS): PodPresence[] {
-  return presence.filter((p) => podState(p, now, graceMs) !== "expired");
 }
 
 /** A PodReport's counters with the agent time of the batch that carried it. */

@@ -6,7 +6,7 @@
  * On the raw level the rows come from monitoring_raw (report times in
  * (from, to]). On 1m and 1h they come from the level's table (buckets in
  * [from, to)) plus the raw rows not rolled up yet whose bucket lies in the
- * window: the rollup adds a raw row into the buckets and marks it rolled in
+ * window: the rollup adds a raw row into a level and marks it rolled there in
  * one transaction, and a statement reads one snapshot, so every batch counts
  * exactly once, and the latest minutes show before maintenance has run.
  *
@@ -19,7 +19,7 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client.ts";
 import type { StoredEndpoint } from "../../monitoring/attribution.ts";
 import { dropStats, flowStats, tcpStats } from "../../db/schema.ts";
-import { DROP_KEYS, FLOW_KEYS, IDENTITY, OR_KEYS, orAggregate, TCP_KEYS } from "../../monitoring-store/layouts.ts";
+import { DROP_KEYS, FLOW_KEYS, IDENTITY, notRolledInto, OR_KEYS, orAggregate, TCP_KEYS } from "../../monitoring-store/layouts.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { decodeEndpoints } from "./endpoints.ts";
 
@@ -59,15 +59,15 @@ export function counterKeys(kind: StatsKind): readonly string[] {
 export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql: string; args: Args } {
   const { table, keys } = LAYOUT[kind];
   const nodeCond = (c: string) => (q.node === undefined ? "" : ` AND ${c} = :node`);
-  const raw = (onlyUnrolled: boolean) =>
+  const raw = (notIn?: "1m" | "1h") =>
     `SELECT r.node AS node, ${keys.map((k, i) => `j.value ->> ${i} AS ${col(k)}`).join(", ")} ` +
     `FROM monitoring_raw r, json_each(r.${kind}) j WHERE r.ts > :from AND r.ts <= :to${nodeCond("r.node")}` +
-    (onlyUnrolled ? " AND r.rolled = 0" : "");
+    (notIn ? ` AND ${notRolledInto(notIn, "r.")}` : "");
   const columns = getTableColumns(table);
   const stored =
     `SELECT node, ${keys.map((k) => `"${columns[k]!.name}" AS ${col(k)}`).join(", ")} FROM "${getTableName(table)}" ` +
     `WHERE level = :level AND bucket >= :from AND bucket < :to${nodeCond("node")}`;
-  const source = w.level === "raw" ? raw(false) : `${stored} UNION ALL ${raw(true)}`;
+  const source = w.level === "raw" ? raw() : `${stored} UNION ALL ${raw(w.level)}`;
 
   const or: readonly string[] = OR_KEYS[kind];
   const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
