@@ -54,4 +54,19 @@ describe("groupCommit", () => {
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/CHECK constraint/);
     expect(await stored()).toEqual([0, 1, 2]);
   });
+
+  it("tells its owner about every rollback, before retrying, so memory kept beside the database can be dropped", async () => {
+    const events: string[] = [];
+    const insert = groupCommit(
+      t.db,
+      (tx, n: number) => (events.push(`work ${n}`), tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] })),
+      32,
+      () => events.push("rollback"),
+    );
+    await insert(0);
+    events.length = 0;
+    await Promise.allSettled([1, -1].map(insert));
+    // The group of both fails and is rolled back; each is retried alone; -1 fails again.
+    expect(events).toEqual(["work 1", "work -1", "rollback", "work 1", "work -1", "rollback"]);
+  });
 });

@@ -28,8 +28,18 @@ interface Pending<I, O> {
   reject(err: unknown): void;
 }
 
-/** Returns a function that stores one item with `work`, together with whatever else is waiting (at most `maxGroup`). */
-export function groupCommit<I, O>(db: Db, work: (tx: Transaction, item: I) => Promise<O>, maxGroup: number): (item: I) => Promise<O> {
+/**
+ * Returns a function that stores one item with `work`, together with
+ * whatever else is waiting (at most `maxGroup`). `onRollback` runs whenever
+ * a transaction fails, before anything is retried: for state `work` keeps
+ * in memory beside the database, which may now be ahead of it.
+ */
+export function groupCommit<I, O>(
+  db: Db,
+  work: (tx: Transaction, item: I) => Promise<O>,
+  maxGroup: number,
+  onRollback: () => void = () => {},
+): (item: I) => Promise<O> {
   const pending: Array<Pending<I, O>> = [];
   let drainQueued = false;
   let lastDrainEnd = -Infinity;
@@ -60,8 +70,14 @@ export function groupCommit<I, O>(db: Db, work: (tx: Transaction, item: I) => Pr
       });
       group.forEach((p, i) => p.resolve(values[i]!));
     } catch (err) {
+      onRollback();
       if (group.length === 1) return group[0]!.reject(err);
-      for (const p of group) await rawTransaction(db, (tx) => work(tx, p.item)).then(p.resolve, p.reject);
+      for (const p of group) {
+        await rawTransaction(db, (tx) => work(tx, p.item)).then(p.resolve, (e) => {
+          onRollback();
+          p.reject(e);
+        });
+      }
     } finally {
       lastDrainEnd = performance.now();
     }

@@ -33,8 +33,10 @@ const texts = new Map<string, string>();
  * The statement inserting `rows` (keys named as in the drizzle table) into
  * `table`; `shared` holds columns with one value for every row (sent once,
  * not per row). With `upsertOn`, a row whose key exists replaces every other
- * column, except those in `add` (summed into the stored value) and `or`
- * (bitwise OR): how counters accumulate into a time bucket.
+ * column, except those in `add` (summed into the stored value), `or`
+ * (bitwise OR: how counters accumulate into a time bucket) and `keep`
+ * (written only by the insert: columns that never change for a key, so an
+ * index on them is not rewritten).
  */
 export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
   table: T,
@@ -44,12 +46,13 @@ export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
     upsertOn?: ReadonlyArray<Key<T>>;
     add?: ReadonlyArray<Key<T>>;
     or?: ReadonlyArray<Key<T>>;
+    keep?: ReadonlyArray<Key<T>>;
   },
 ): InStatement {
   const { rows, upsertOn } = opts;
   const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
   const sharedKeys = Object.keys(shared);
-  const merge = { add: opts.add ?? [], or: opts.or ?? [] };
+  const merge = { add: opts.add ?? [], or: opts.or ?? [], keep: opts.keep ?? [] };
   return { sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge), args: [...sharedKeys.map((key) => shared[key] ?? null), rows.json] };
 }
 
@@ -58,10 +61,10 @@ function statementText(
   keys: readonly string[],
   sharedKeys: readonly string[],
   upsertOn: readonly string[] | undefined,
-  merge: { add: readonly string[]; or: readonly string[] },
+  merge: { add: readonly string[]; or: readonly string[]; keep: readonly string[] },
 ): string {
   const tableName = getTableName(table);
-  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${merge.add.join(",")}|${merge.or.join(",")}`;
+  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${merge.add.join(",")}|${merge.or.join(",")}|${merge.keep.join(",")}`;
   let text = texts.get(cacheKey);
   if (text === undefined) {
     const columns = getTableColumns(table);
@@ -75,9 +78,9 @@ function statementText(
     let conflict = "";
     if (upsertOn !== undefined) {
       const target = upsertOn.map(name);
-      const [add, or] = [merge.add.map(name), merge.or.map(name)];
+      const [add, or, keep] = [merge.add.map(name), merge.or.map(name), merge.keep.map(name)];
       const updates = targets
-        .filter((c) => !target.includes(c))
+        .filter((c) => !target.includes(c) && !keep.includes(c))
         .map((c) => (add.includes(c) ? `${c} = ${c} + excluded.${c}` : or.includes(c) ? `${c} = ${c} | excluded.${c}` : `${c} = excluded.${c}`));
       conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
     }

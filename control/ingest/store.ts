@@ -15,6 +15,7 @@ import { insertJsonRows, jsonRows, type JsonRows } from "../db/json-rows.ts";
 import { INTERFACE_ROW_KEYS, interfaces, type InterfaceRowKey } from "../db/schema.ts";
 import { groupCommit } from "../db/group-commit.ts";
 import { forgetPodDirectory, podDirectory } from "../monitoring-store/directory.ts";
+import { forgetEndpointCache } from "../monitoring-store/endpoint-cache.ts";
 import { storeMonitoring } from "../monitoring-store/ingest.ts";
 import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "../monitoring-store/settings.ts";
 import { toDesiredState } from "../registry/desired-state.ts";
@@ -73,7 +74,7 @@ interface Job {
 const stores = new WeakMap<Db, (job: Job) => Promise<BatchAck>>();
 
 /** Stores `batch` and answers with its acknowledgement, which carries the node's desired state. */
-export async function storeBatch(
+export function storeBatch(
   db: Db,
   batch: Batch,
   receivedAt: number,
@@ -81,16 +82,14 @@ export async function storeBatch(
 ): Promise<BatchAck> {
   let store = stores.get(db);
   if (store === undefined) {
-    store = groupCommit(db, storeJob, MAX_BATCHES_PER_COMMIT);
+    // What is held in memory beside the database may include writes that were rolled back.
+    store = groupCommit(db, storeJob, MAX_BATCHES_PER_COMMIT, () => {
+      forgetPodDirectory(db);
+      forgetEndpointCache(db);
+    });
     stores.set(db, store);
   }
-  try {
-    return await store({ db, batch, receivedAt, monitoring });
-  } catch (err) {
-    // The in-memory pod directory may hold pods of a batch that was not stored.
-    forgetPodDirectory(db);
-    throw err;
-  }
+  return store({ db, batch, receivedAt, monitoring });
 }
 
 async function storeJob(tx: Transaction, job: Job): Promise<BatchAck> {
@@ -114,7 +113,7 @@ async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, moni
   const directory = await podDirectory(db, tx);
   if (kind === "late") {
     await saveHistory(tx, batch, interfaceRows(batch, batch.interfaces.map(() => NO_RATES)));
-    await storeMonitoring(tx, directory, batch, false, receivedAt, monitoring);
+    await storeMonitoring(db, tx, directory, batch, false, receivedAt, monitoring);
     return { seq: batch.seq, duplicate: false };
   }
   const previous = kind === "current" ? await previousTotals(tx, batch.node) : new Map<string, TimedCounters>();
@@ -129,7 +128,7 @@ async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, moni
   await saveHistory(tx, batch, rows);
   // Only here: a late batch's inventory is older than the one stored, so it must not replace it.
   await saveInventory(tx, batch, receivedAt);
-  await storeMonitoring(tx, directory, batch, true, receivedAt, monitoring);
+  await storeMonitoring(db, tx, directory, batch, true, receivedAt, monitoring);
   return { seq: batch.seq, duplicate: false };
 }
 

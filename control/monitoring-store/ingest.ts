@@ -6,6 +6,7 @@
  * and capped by the pure code in control/monitoring/.
  */
 import type { Transaction } from "@libsql/client";
+import type { Db } from "../db/client.ts";
 import type { PodDirectory } from "../monitoring/attribution.ts";
 import { capRows, otherDropRow, otherFlowRow, otherTcpRow } from "../monitoring/cardinality.ts";
 import { aggregateDrops, DROP_ROWS } from "../monitoring/drops.ts";
@@ -13,6 +14,7 @@ import { aggregateFlows, dedupFlows, FLOW_ROWS } from "../monitoring/flows.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { aggregateTcp, TCP_ROWS } from "../monitoring/tcp.ts";
 import type { Batch } from "../wire/batch.ts";
+import { endpointsToWrite } from "./endpoint-cache.ts";
 import { dropArray, endpointArray, endpointsOf, flowArray, tcpArray } from "./layouts.ts";
 import { storePods } from "./pods.ts";
 import type { MonitoringSettings } from "./settings.ts";
@@ -47,6 +49,7 @@ const NOTHING_STORED: ReadonlySet<string> = new Set();
  * the spool), so its pods and agent counters are the latest word.
  */
 export async function storeMonitoring(
+  db: Db,
   tx: Transaction,
   directory: PodDirectory,
   batch: Batch,
@@ -74,8 +77,9 @@ export async function storeMonitoring(
       sql: SQL.raw,
       args: [node, batch.bootId, batch.ts, json(flows.rows.map(flowArray)), json(tcp.rows.map(tcpArray)), json(drops.rows.map(dropArray))],
     });
-    const endpoints = endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray);
-    await tx.execute({ sql: SQL.endpoints, args: [receivedAt, JSON.stringify(endpoints)] });
+    // Half the refresh period: a row the cache skips was written recently enough for the SQL's own rule.
+    const endpoints = endpointsToWrite(db, endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray), receivedAt, ENDPOINT_REFRESH_MS / 2);
+    if (endpoints.length > 0) await tx.execute({ sql: SQL.endpoints, args: [receivedAt, JSON.stringify(endpoints)] });
   }
   const agent = current && batch.monitoring !== undefined ? JSON.stringify(batch.monitoring) : null;
   if (agent !== null || flows.cutKeys + tcp.cutKeys + drops.cutKeys + duplicates > 0) {
