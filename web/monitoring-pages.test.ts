@@ -5,46 +5,25 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../control/auth/access.ts";
-import { drop, flow, pod, tcp } from "../control/monitoring/fixtures.test-support.ts";
+import { drop, flow, tcp } from "../control/monitoring/fixtures.test-support.ts";
+import { CACHE, DB_POD, NOW, post, report, VANISHED_AT, WEB } from "../control/monitoring/scenario.test-support.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../control/monitoring-store/settings.ts";
-import { READ_TOKEN, T0, batch, postBatch, useTestApp } from "../control/test-support.ts";
-import type { Batch } from "../control/wire/batch.ts";
-import type { PodReport } from "../control/wire/monitoring.ts";
+import { READ_TOKEN, T0, useTestApp } from "../control/test-support.ts";
 
 const s = useTestApp();
 
-const WEB = pod("u-web", "web", ["10.0.1.2"], { hostVeth: "veth-web", ifindex: 11, labels: { app: "web", tier: "front" }, owner: { kind: "ReplicaSet", name: "web-7d9f" } });
-const CACHE = pod("u-cache", "cache", ["10.0.1.3"]);
-const DB_POD = pod("u-db", "db", ["10.0.2.2"], { namespace: "data" });
 
-/** Cumulative counters: 100 packets and 10,000 bytes more each way per report (n = 1, 2, 3), so 1,000 B/s over 10 s. */
-const report = (p: typeof WEB, n: number): PodReport => ({
-  ...p,
-  rxPackets: 100 * n,
-  rxBytes: 10_000 * n,
-  txPackets: 50 + 100 * n,
-  txBytes: 5_000 + 10_000 * n,
-  drops: n,
-});
 
-async function post(b: Partial<Batch>) {
-  s.clock.now = (b.ts ?? T0) + 500;
-  const res = await postBatch(s.app, batch(b));
-  expect(res.status, await res.clone().text()).toBe(200);
-}
 
-/** node-a's third batch no longer lists cache: it vanished then. */
-const VANISHED_AT = T0 + 20_500;
-const NOW = T0 + 30_000;
 
 /**
  * web (node-a) ↔ db (node-b) on 5432 with one refused connection, web →
  * 1.1.1.1 DNS, a world client → cache; drops on web's veth and on db.
  */
 async function scenario() {
-  await post({ node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1), report(CACHE, 1)] });
-  await post({ node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
-  await post({
+  await post(s, { node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1), report(CACHE, 1)] });
+  await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
+  await post(s, {
     node: "node-a",
     seq: 2,
     ts: T0 + 10_000,
@@ -57,7 +36,7 @@ async function scenario() {
     tcp: [tcp({ opened: 3, closed: 2, durationMs: 500, failedRefused: 1, retransmits: 1, srttUsSum: 3_000, srttSamples: 3 })],
     drops: [drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }), drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 })],
   });
-  await post({
+  await post(s, {
     node: "node-b",
     seq: 2,
     ts: T0 + 10_000,
@@ -66,7 +45,7 @@ async function scenario() {
     tcp: [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 3, closed: 2, durationMs: 600 })],
     drops: [drop({ pod: "u-db", reason: "TCP_CSUM", packets: 1, bytes: 60 })],
   });
-  await post({ node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
+  await post(s, { node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
   s.clock.now = NOW;
 }
 

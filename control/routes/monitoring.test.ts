@@ -6,26 +6,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
-import { drop, flow, pod, tcp } from "../monitoring/fixtures.test-support.ts";
-import { T0, batch, getJson, postBatch, useTestApp } from "../test-support.ts";
-import type { Batch } from "../wire/batch.ts";
-import type { MonitoringStats, PodReport } from "../wire/monitoring.ts";
+import { drop, flow, tcp } from "../monitoring/fixtures.test-support.ts";
+import { CACHE, DB_POD, NOW, post, report, VANISHED_AT, WEB } from "../monitoring/scenario.test-support.ts";
+import { T0, getJson, useTestApp } from "../test-support.ts";
+import type { MonitoringStats } from "../wire/monitoring.ts";
 
 const s = useTestApp();
-
-const WEB = pod("u-web", "web", ["10.0.1.2"], { hostVeth: "veth-web", ifindex: 11, labels: { app: "web" }, owner: { kind: "ReplicaSet", name: "web-7d9f" } });
-const CACHE = pod("u-cache", "cache", ["10.0.1.3"]);
-const DB_POD = pod("u-db", "db", ["10.0.2.2"], { namespace: "data" });
-
-/** Cumulative counters growing by 100 packets / 10,000 bytes each way per report (n = 1, 2, 3). */
-const report = (p: typeof WEB, n: number): PodReport => ({
-  ...p,
-  rxPackets: 100 * n,
-  rxBytes: 10_000 * n,
-  txPackets: 50 + 100 * n,
-  txBytes: 5_000 + 10_000 * n,
-  drops: n,
-});
 
 const AGENT: MonitoringStats = {
   flowEntries: 3,
@@ -40,17 +26,7 @@ const AGENT: MonitoringStats = {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Posts at control-plane time ts + 500 (the agent clock is the control plane's, give or take). */
-async function post(b: Partial<Batch>) {
-  s.clock.now = (b.ts ?? T0) + 500;
-  const res = await postBatch(s.app, batch(b));
-  expect(res.status, await res.clone().text()).toBe(200);
-}
 
-/** When node-a's third batch was received: cache vanished then. */
-const VANISHED_AT = T0 + 20_500;
-/** Query time: 10 s after the last batch. */
-const NOW = T0 + 30_000;
 
 /**
  * Pods first on both nodes (so each knows the other's pods when records
@@ -59,9 +35,9 @@ const NOW = T0 + 30_000;
  * and must count once. node-a's third batch no longer lists cache.
  */
 async function scenario() {
-  await post({ node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1), report(CACHE, 1)] });
-  await post({ node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
-  await post({
+  await post(s, { node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1), report(CACHE, 1)] });
+  await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
+  await post(s, {
     node: "node-a",
     seq: 2,
     ts: T0 + 10_000,
@@ -77,7 +53,7 @@ async function scenario() {
     drops: [drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }), drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 })],
     monitoring: AGENT,
   });
-  await post({
+  await post(s, {
     node: "node-b",
     seq: 2,
     ts: T0 + 10_000,
@@ -90,7 +66,7 @@ async function scenario() {
     tcp: [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 3, closed: 2, durationMs: 600, resetsTx: 1 })],
     drops: [drop({ pod: "u-db", reason: "TCP_CSUM", packets: 1, bytes: 60 })],
   });
-  await post({ node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
+  await post(s, { node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
   s.clock.now = NOW;
 }
 
@@ -217,7 +193,7 @@ describe("monitoring API on the raw level", () => {
       name: "web",
       node: "node-a",
       ips: ["10.0.1.2"],
-      labels: { app: "web" },
+      labels: { app: "web", tier: "front" },
       owner: { kind: "ReplicaSet", name: "web-7d9f" },
       hostNetwork: false,
       hostVeth: "veth-web",
@@ -390,7 +366,7 @@ describe("monitoring API on the rollup levels", () => {
   it("before maintenance, the rows not rolled up yet are counted; a batch arriving after the rollup counts once", async () => {
     await sameNumbers("3h", "1m", minute(NOW - 3 * 3_600_000), minute(NOW) + 60_000);
     await runMaintenance(s.db, NOW, DEFAULT_MONITORING_SETTINGS);
-    await post({ node: "node-b", seq: 3, ts: T0 + 25_000, drops: [drop({ reason: "NO_SOCKET", packets: 7, bytes: 70 })] });
+    await post(s, { node: "node-b", seq: 3, ts: T0 + 25_000, drops: [drop({ reason: "NO_SOCKET", packets: 7, bytes: 70 })] });
     s.clock.now = NOW;
     const before = (await get("/api/v1/drops?since=3h")).body.byReason;
     await runMaintenance(s.db, NOW, DEFAULT_MONITORING_SETTINGS);
