@@ -5,7 +5,7 @@
  * Sorting and filtering of the pod table are plain query parameters, so
  * every view is a link.
  */
-import type { Rates } from "../../control/ingest/rates.ts";
+import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
 import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
@@ -45,21 +45,11 @@ function EndpointCell(props: { e: StoredEndpoint }) {
 
 /* ---------- pods ---------- */
 
-export interface PodView {
-  uid: string;
-  namespace: string;
-  name: string;
-  node: string;
-  ips: string[];
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  drops: number;
-  rates: Rates;
-  /** Set while a vanished pod is kept for the grace period. */
-  vanishedAt?: number;
-}
+/** What the pod table shows of a pod (control/queries/monitoring/pods.ts); vanishedAt is set while a vanished pod is kept for the grace period. */
+export type PodView = Pick<
+  PodRecord,
+  "uid" | "namespace" | "name" | "node" | "ips" | "rxPackets" | "rxBytes" | "txPackets" | "txBytes" | "drops" | "rates" | "vanishedAt"
+>;
 
 export const POD_SORTS = ["namespace", "name", "node", "rx", "tx", "rxRate", "txRate", "drops"] as const;
 export type PodSort = (typeof POD_SORTS)[number];
