@@ -3,7 +3,10 @@
  * over the reporting nodes, or of one node. A connection between two pods
  * has two rows, the client's and the server's (tcp.ts): with a pod filter
  * the rows are that pod's own view (it is local); without, all rows are
- * listed and the totals count each connection once (connectionView).
+ * listed and the totals count each connection once (connectionView) for
+ * what belongs to a connection (opened, failed, closed, duration, a reset
+ * seen by both ends), and every row for what each side does on its own
+ * (retransmits, RTT samples).
  */
 import type { Db } from "../../db/client.ts";
 import type { Window } from "../../monitoring/rollup.ts";
@@ -19,21 +22,23 @@ export interface TcpFilter {
 export interface TcpResult {
   /** node is the filter's node, or "" when summed over nodes. */
   connections: TcpRow[];
-  /** Over every matching row, also those past the limit; without a pod filter each connection once. */
+  /** Over every matching row, also those past the limit; without a pod filter each connection once (see above). */
   totals: TcpCounters;
 }
 
 /** connectionView (control/monitoring/tcp.ts) as SQL: client rows, and others whose remote is not a pod. */
 const CONNECTION_VIEW = `g."role" = 'client' OR g."remote" NOT LIKE 'pod:%'`;
+/** Counters of a connection, seen by both of its ends: counted once, through CONNECTION_VIEW. */
+const PER_CONNECTION: readonly string[] = ["opened", "failedRefused", "failedTimeout", "failedOther", "closed", "durationMs", "resetsRx", "resetsTx"];
 /** How caps weigh TCP rows (TCP_ROWS.weight): the busiest first. */
 const WEIGHT = ["opened", "closed", "failedRefused", "failedTimeout", "failedOther", "retransmits"].map((k) => `g.${col(k)}`).join(" + ");
 
 /** Busiest first, then by key; at most `limit` rows. */
 export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
   const inner = statsSql("tcp", w, { node: filter.node, ...podCondition(["local"], filter.pod) });
-  const counted = filter.pod === undefined ? CONNECTION_VIEW : "1";
+  const counted = (k: string) => (filter.pod === undefined && PER_CONNECTION.includes(k) ? CONNECTION_VIEW : "1");
   const { rows, endpoint } = await selectSummed(db, inner, {
-    extra: counterKeys("tcp").map((k) => `sum(CASE WHEN ${counted} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`),
+    extra: counterKeys("tcp").map((k) => `sum(CASE WHEN ${counted(k)} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`),
     orderBy: `${WEIGHT} DESC, g."local", g."remote", g."port", g."role"`,
     limit,
     endpoints: ["local", "remote"],
