@@ -93,6 +93,14 @@ static __always_inline __u8 role_of(const void *skaddr)
 	return info ? info->role : TCP_ROLE_UNKNOWN;
 }
 
+/* The role of a socket that may not be established yet: one still in
+ * SYN_SENT is a client (its SYN is being resent, or answered with a reset)
+ * before tcp_socks knows it. */
+static __always_inline __u8 role_now(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT ? TCP_ROLE_CLIENT : role_of(sk);
+}
+
 static __always_inline void sample_srtt(const struct sock *sk, struct ek8s_tcp_stats *s)
 {
 	__u32 srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
@@ -168,7 +176,7 @@ int tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	 * kernel's TcpRetransSegs does. */
 	if (bpf_core_field_exists(ctx->err) && ctx->err)
 		return 0;
-	s = stats_for(sk, role_of(sk));
+	s = stats_for(sk, role_now(sk));
 	if (s) {
 		__sync_fetch_and_add(&s->retransmits, 1);
 		sample_srtt(sk, s);
@@ -184,8 +192,7 @@ int tcp_rst_rx(struct trace_event_raw_tcp_event_sk *ctx)
 
 	if (!sk)
 		return 0;
-	/* A reset to our SYN makes a client; otherwise the role recorded at ESTABLISHED. */
-	s = stats_for(sk, BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT ? TCP_ROLE_CLIENT : role_of(sk));
+	s = stats_for(sk, role_now(sk));
 	if (s)
 		__sync_fetch_and_add(&s->resets_rx, 1);
 	return 0;
@@ -201,7 +208,7 @@ int tcp_rst_tx(struct trace_event_raw_tcp_send_reset *ctx)
 	 * charge here; the client's side counts that as a refused connection. */
 	if (!sk)
 		return 0;
-	s = stats_for(sk, role_of(sk));
+	s = stats_for(sk, role_now(sk));
 	if (s)
 		__sync_fetch_and_add(&s->resets_tx, 1);
 	return 0;

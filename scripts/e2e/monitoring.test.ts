@@ -311,19 +311,15 @@ describe.skipIf(missing)("data monitoring end to end (pods, flows, TCP, drops) o
     const of = (p: PodSpec) => t.connections.filter((x) => x.local.uid === uid(p) && x.port === 5002);
     expect([of(B).reduce((s, x) => s + x.retransmits, 0), of(C).reduce((s, x) => s + x.retransmits, 0)], "retransmits per pod = RetransSegs").toEqual(retrans);
     expect(of(B).filter((x) => x.role === "client").map((x) => [x.remote.label, x.opened, x.closed, x.failed])).toEqual([[podKey(C), 1, 1, { refused: 0, timeout: 0, other: 0 }]]);
-    // Known agent bug (bpf/tcp.bpf.c tcp_retransmit): a retransmitted SYN (the socket is SYN_SENT, not yet in
-    // tcp_socks) is charged to role "unknown" instead of "client": when the loss took B's SYN, B has a second row.
-    expect(of(B).filter((x) => x.role !== "client").map((x) => [x.role, x.remote.label, x.opened, x.closed])).toEqual(
-      of(B).some((x) => x.role === "unknown") ? [["unknown", podKey(C), 0, 0]] : []);
+    // A retransmitted SYN (the socket still SYN_SENT) is the client's too: B has one row.
+    expect(of(B).filter((x) => x.role !== "client")).toEqual([]);
     expect(of(C).map((x) => [x.role, x.remote.label, x.opened, x.closed])).toEqual([["server", podKey(B), 1, 1]]);
     // each pod's own view (pod filter): its totals are its retransmits
     for (const [i, p] of [B, C].entries()) expect((await tcp(tLossy, undefined, `&pod=${podKey(p)}`)).totals.retransmits, p.name).toBe(retrans[i]);
-    // Cluster totals count each connection once by keeping only the client's row of a pod-to-pod connection, which
-    // also leaves out what the server (and an "unknown" row) retransmitted (reported as a control-plane issue):
-    // between the client row's and every retransmit for now.
+    // Cluster totals count each connection once (the client's row of a pod-to-pod connection), and the
+    // retransmits of both ends.
     const own = plusNodeOwn(t, { opened: 1, failed: 0, closed: 1, retransmits: 0, resets: 0 });
-    expect(t.totals.retransmits - own.retransmits).toBeGreaterThanOrEqual(of(B).find((x) => x.role === "client")!.retransmits);
-    expect(t.totals.retransmits - own.retransmits).toBeLessThanOrEqual(retrans[0] + retrans[1]);
+    expect(t.totals.retransmits - own.retransmits).toBe(retrans[0] + retrans[1]);
     expect(t.totals).toMatchObject({ opened: own.opened, closed: own.closed, failed: own.failed });
 
     const d = await until("the lost packets as drops", () => drops(tLossy), (r) => r.drops.some((x) => x.reason === "TC_EGRESS" && x.packets === shot));
@@ -365,12 +361,11 @@ describe.skipIf(missing)("data monitoring end to end (pods, flows, TCP, drops) o
     expect(m.edges.filter((e) => !isPod(e.source) && !isPod(e.target)).filter((e) => !e.source.startsWith("ip:10.250.11.") || !e.target.startsWith("ip:10.250.11.")), JSON.stringify(m, null, 1)).toEqual([]);
   }), 30_000);
 
-  // Known agent bug (agent/agent.ts #monitoring, agent/modules/flows/module.ts #podTraffic): a pod still in the
-  // node's pod list whose veth is gone (its sandbox deleted first, as Kubernetes does, or the lab's removePod) is
-  // reported with rx/tx 0 ("?? zero") instead of its last totals; its cumulative counters go down within a boot
-  // and the control plane keeps the zeros as the vanished pod's last word. Made deterministic here: the netns goes,
-  // two agent intervals pass, only then does the pods file say so. Turn into it(...) once the agent keeps the totals.
-  it.fails("BUG (agent): a pod whose sandbox is gone keeps its totals until it leaves its node's pod list", logged(async () => {
+  // A pod still in the node's pod list whose veth is gone (its sandbox deleted first, as Kubernetes does, or the
+  // lab's removePod) keeps reporting its last totals (agent/modules/flows/module.ts #podTraffic): cumulative
+  // counters never go down within a boot. Made deterministic here: the netns goes, two agent intervals pass, only
+  // then does the pods file say so.
+  it("a pod whose sandbox is gone keeps its totals until it leaves its node's pod list", logged(async () => {
     tDelete = Date.now();
     execFileSync("ip", ["netns", "del", D.netns]); // its veth goes with it; the pods file still lists it
     await new Promise((r) => setTimeout(r, 1500));

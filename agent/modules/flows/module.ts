@@ -86,6 +86,12 @@ interface Running {
   owners: Map<number, string>;
   /** Each read's deltas (reused). */
   deltas: FlowDeltas;
+  /**
+   * Each listed pod's latest counters. A pod whose sandbox (and veth) is
+   * gone while it is still listed (Kubernetes removes the sandbox before the
+   * API object) keeps reporting these: its totals never go down.
+   */
+  lastPodTraffic: Map<string, PodTraffic>;
 }
 
 export class FlowsModule implements Module {
@@ -133,6 +139,7 @@ export class FlowsModule implements Module {
         // counters continue on the veths the predecessor hooked
         owners: new Map(prev?.interfaces.map((p) => [p.ifindex, p.ifname]) ?? []),
         deltas: new FlowDeltas(),
+        lastPodTraffic: new Map(),
       };
       this.#reconcile(run, true);
       for (const p of run.adopted) removeLeftoverHooks(SLOT, this.env.netns, p);
@@ -242,10 +249,15 @@ export class FlowsModule implements Module {
     for (const p of this.env.pods.list()) {
       if (p.hostNetwork) continue;
       const veth = hooked.find((i) => this.env.pods.namesVeths ? i.name === p.hostVeth : i.ifindex === p.ifindex);
-      if (!veth) continue;
+      const last = run.lastPodTraffic.get(p.uid);
+      if (!veth) {
+        if (last) out.set(p.uid, last);
+        continue;
+      }
       const c = readIfCounters(run.obj, veth.ifindex);
       out.set(p.uid, { rxPackets: c.txPackets, rxBytes: c.txBytes, txPackets: c.rxPackets, txBytes: c.rxBytes });
     }
+    run.lastPodTraffic = out; // pods no longer listed are forgotten
     return out;
   }
 
