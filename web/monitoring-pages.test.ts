@@ -217,10 +217,18 @@ describe("GET /servicemap", () => {
       expect(page).toContain("<title>default/web → data/db: 5.37 KiB, 3 connections, 1 failed</title>");
       expect(page).toContain("<title>192.168.1.50 → default/cache: 400 B, 0 connections</title>");
       expect(page).toContain("5 endpoints, 3 edges");
-      const edge = rowOf(page, "/pods/default/web");
+      const edge = rowOf(page.slice(page.indexOf('<table class="edges">')), "/pods/default/web");
       expect(edge).toMatch(/^<tr class="failing">/);
       expect(edge).toContain('<td title="5,500 bytes">5.37 KiB</td><td>3</td><td class="bad">1</td>');
       expect(page).toMatch(/<div id="servicemap" hx-get="\/fragments\/servicemap\?since=5m" hx-trigger="every 5s"/);
+    });
+
+    it("lists the top talkers: pods by bytes sent and received, busiest first", async () => {
+      const page = await fetchHtml("/servicemap");
+      const talkers = page.slice(page.indexOf('<table class="talkers">'), page.indexOf("</table>", page.indexOf('<table class="talkers">')));
+      expect([...talkers.matchAll(/<a href="([^"]+)">/g)].map((m) => m[1])).toEqual(["/pods/default/web", "/pods/data/db", "/pods/default/cache"]);
+      expect(rowOf(talkers, "/pods/default/web")).toContain('title="5,620 bytes"');
+      expect(rowOf(talkers, "/pods/default/cache")).toContain('title="400 bytes"');
     });
 
     it("keeps only the edges touching a namespace, with the window; the fragment is the map alone", async () => {

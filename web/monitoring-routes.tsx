@@ -20,6 +20,8 @@ import { podKeysNamed } from "../control/queries/monitoring/endpoints.ts";
 import { DEFAULT_FLOW_LIMIT, queryFlows } from "../control/queries/monitoring/flows.ts";
 import { findPod, listPods } from "../control/queries/monitoring/pods.ts";
 import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
+import { queryTopTalkers } from "../control/queries/monitoring/toptalkers.ts";
+import { DEFAULT_TALKERS } from "../control/routes/monitoring.ts";
 import { queryTcp } from "../control/queries/monitoring/tcp.ts";
 import { optionalParam, queryWindow, TimeParam, windowBounds } from "../control/queries/monitoring/window.ts";
 import { Rfc1123Name } from "../control/wire/scalars.ts";
@@ -140,8 +142,11 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
       const w = windowOf(c.req.query("since"), query.data.since, at);
       if (!w.ok) return w;
       const { namespace } = query.data;
-      const map = await queryServiceMap(db, w.view.window, { namespace });
-      return { ok: true, view: { map, ...w.view, namespace } };
+      const [map, talkers] = await Promise.all([
+        queryServiceMap(db, w.view.window, { namespace }),
+        queryTopTalkers(db, w.view.window, "pods", DEFAULT_TALKERS),
+      ]);
+      return { ok: true, view: { map, talkers, ...w.view, namespace } };
     },
     (view, session) => <ServiceMapPage view={view} session={session} />,
     (view) => <ServiceMapDetail view={view} />,

@@ -3,6 +3,7 @@ import { endpointLabel, type StoredEndpoint } from "../monitoring/attribution.ts
 import type { DropRow } from "../monitoring/drops.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
 import { protocolKeyword, tcpFlagList } from "../monitoring/names.ts";
+import type { Talker } from "../monitoring/rollup.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpCounters, type TcpRow } from "../monitoring/tcp.ts";
 import type { PodRecord } from "../queries/monitoring/pods.ts";
 import { isoOrNull } from "../queries/time.ts";
@@ -106,5 +107,15 @@ export function dropJson(d: DropRow) {
     reason: d.reason,
     packets: d.packets,
     bytes: d.bytes,
+  };
+}
+
+/** A top talker: a pod with its bytes both ways, or a client → server pair over all ports. */
+export function talkerJson(t: Talker, seconds: number) {
+  return {
+    ...(t.b === undefined ? { pod: endpointJson(t.a) } : { source: endpointJson(t.a), destination: endpointJson(t.b) }),
+    bytes: t.bytes,
+    packets: t.packets,
+    bytesPerSec: seconds > 0 ? t.bytes / seconds : null,
   };
 }

@@ -313,6 +313,26 @@ describe("monitoring API on the raw level", () => {
     expect((await get("/api/v1/servicemap?namespace=nowhere")).body).toMatchObject({ nodes: [], edges: [] });
   });
 
+  it("GET /toptalkers: pods with everything they sent and received, or client → server pairs", async () => {
+    const rate = (bytes: number) => bytes / 300;
+    expect(await get("/api/v1/toptalkers")).toEqual({
+      status: 200,
+      body: {
+        window: RAW_WINDOW,
+        by: "pods",
+        talkers: [
+          { pod: ep.web, bytes: 5_620, packets: 25, bytesPerSec: rate(5_620) },
+          { pod: ep.db, bytes: 5_500, packets: 23, bytesPerSec: rate(5_500) },
+          { pod: ep.cache, bytes: 400, packets: 4, bytesPerSec: rate(400) },
+        ],
+      },
+    });
+    expect((await get("/api/v1/toptalkers?by=pairs&limit=2")).body.talkers).toEqual([
+      { source: ep.web, destination: ep.db, bytes: 5_500, packets: 23, bytesPerSec: rate(5_500) },
+      { source: ep.client, destination: ep.cache, bytes: 400, packets: 4, bytesPerSec: rate(400) },
+    ]);
+  });
+
   it("GET /nodes/:node has the node's monitoring counters", async () => {
     expect((await get("/api/v1/nodes/node-a")).body.monitoring).toEqual({
       agent: AGENT,
@@ -387,6 +407,7 @@ describe("monitoring API parameters", () => {
   };
 
   it("400 names the bad parameter", async () => {
+    await bad("/api/v1/toptalkers?by=nodes", "by");
     await bad("/api/v1/flows?since=yesterday", "since");
     await bad("/api/v1/flows?until=2024-05-01T12:00", "until"); // a time without its zone
     await bad("/api/v1/tcp?since=1m&until=5m", "since");

@@ -9,6 +9,9 @@
  *   GET /api/v1/drops?node=&pod=&since=&until= → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
  *   GET /api/v1/servicemap?since=&until=&namespace=
  *                                              → { window, nodes: [{ id, label, kind }], edges: [{ source, target, bytes, connections, failures }] }
+ *   GET /api/v1/toptalkers?by=pods|pairs&since=&until=&limit=
+ *                                              → { window, by, talkers: [{ pod | source, destination; bytes, packets, bytesPerSec }] }
+ *                                                pods (default): each pod with all it sent and received; pairs: client → server over all ports; limit default 10
  *
  * Parameters: `node` is the node that reported the numbers (summed over all
  * nodes without it); `pod` is "namespace/name" (flows: on either side; tcp:
@@ -49,11 +52,12 @@ import { DEFAULT_FLOW_LIMIT, MAX_FLOW_LIMIT, queryFlows } from "../queries/monit
 import { findPod, listPods } from "../queries/monitoring/pods.ts";
 import { queryServiceMap } from "../queries/monitoring/servicemap.ts";
 import { queryTcp } from "../queries/monitoring/tcp.ts";
+import { queryTopTalkers } from "../queries/monitoring/toptalkers.ts";
 import { optionalParam, windowJson, withWindow } from "../queries/monitoring/window.ts";
 import { nodeKnown } from "../queries/nodes.ts";
 import { NodeName } from "../wire/batch.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
-import { dropJson, flowJson, podJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
+import { dropJson, flowJson, podJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
 
 export interface MonitoringRouteOptions {
   now: () => number;
@@ -81,6 +85,10 @@ const node = optionalParam(NodeName);
 const pod = optionalParam(PodRef);
 const namespace = optionalParam(Rfc1123Name);
 const limit = optionalParam(Limit);
+const by = optionalParam(z.enum(["pods", "pairs"], { error: 'must be "pods" or "pairs"' }));
+
+/** Top talkers shown without a limit. */
+export const DEFAULT_TALKERS = 10;
 
 const invalidQuery = invalidParameters("query");
 const invalidPath = invalidParameters("path");
@@ -154,6 +162,12 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
   });
 
   windowedRoute("/servicemap", { namespace }, (q) => queryServiceMap(db, q.window, { namespace: q.namespace }));
+
+  windowedRoute("/toptalkers", { by, limit }, async (q) => {
+    const mode = q.by ?? "pods";
+    const talkers = await queryTopTalkers(db, q.window, mode, q.limit ?? DEFAULT_TALKERS);
+    return { by: mode, talkers: talkers.map((t) => talkerJson(t, q.window.seconds)) };
+  });
 
   return routes;
 }

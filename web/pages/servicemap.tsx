@@ -1,11 +1,13 @@
 /**
  * `/servicemap`: who talks to whom over a window (?since=), optionally only
  * the edges touching a namespace (?namespace=): the SVG picture, then the
- * edges in a table for exact numbers. Refreshed in place from
+ * edges in a table for exact numbers, and the pods that talk most. Refreshed in place from
  * /fragments/servicemap with the same query.
  */
 import { raw } from "hono/html";
-import type { Window } from "../../control/monitoring/rollup.ts";
+import type { Talker, Window } from "../../control/monitoring/rollup.ts";
+import { endpointLabel } from "../../control/monitoring/attribution.ts";
+import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
 import type { MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
 import { formatBytes, formatCount } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
@@ -20,6 +22,8 @@ export const SERVICEMAP_FRAGMENT_PATH = "/fragments/servicemap";
 
 export interface ServiceMapView {
   map: ServiceMap;
+  /** Pods with the most bytes sent and received over the window. */
+  talkers: Talker[];
   since: string;
   window: Window;
   namespace?: string;
@@ -78,10 +82,38 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
           addresses outside the pods. {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
         </p>
       </Panel>
+      <Panel title="Top talkers" meta="pods with the most bytes, sent and received">
+        <TalkerTable talkers={props.view.talkers} seconds={window.seconds} />
+      </Panel>
       <Panel title="Edges" meta="busiest first">
         <EdgeTable nodes={map.nodes} edges={map.edges} />
       </Panel>
     </>
+  );
+}
+
+function TalkerTable(props: { talkers: readonly Talker[]; seconds: number }) {
+  if (props.talkers.length === 0) return <p class="empty">No pod sent or received anything in this window: the traffic above is between addresses outside the pods.</p>;
+  const per = (n: number) => (props.seconds > 0 ? n / props.seconds : null);
+  return (
+    <table class="talkers">
+      <thead>
+        <tr>
+          <th>Pod</th>
+          <th>Rate</th>
+          <th>Total</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.talkers.map((t) => (
+          <tr>
+            <td>{t.a.kind === "pod" && t.a.name !== "" ? <a href={podPath(t.a)}>{endpointLabel(t.a)}</a> : endpointLabel(t.a)}</td>
+            <RateCell bytesPerSec={per(t.bytes)} packetsPerSec={per(t.packets)} />
+            <TotalCell bytes={t.bytes} packets={t.packets} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
