@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { aggregateFlows, dedupFlows, keepFlow, mergeNodes, type NodeFlow } from "./flows.ts";
+import { aggregateFlows, dedupFlows, keepFlow, type NodeFlow } from "./flows.ts";
 import { CACHE, DB, flow, index, WEB } from "./fixtures.test-support.ts";
 
 const ix = index();
@@ -42,9 +42,6 @@ describe("aggregateFlows", () => {
     expect(rows).toEqual([
       { node: "node-a", client: WEB, server: DB, port: 5432, proto: 6, fwdPackets: 3, fwdBytes: 300, revPackets: 0, revBytes: 0, tcpFlags: 0 },
       { node: "node-b", client: WEB, server: DB, port: 5432, proto: 6, fwdPackets: 0, fwdBytes: 0, revPackets: 2, revBytes: 5_000, tcpFlags: 0 },
-    ]);
-    expect(mergeNodes(rows)).toEqual([
-      { node: "", client: WEB, server: DB, port: 5432, proto: 6, fwdPackets: 3, fwdBytes: 300, revPackets: 2, revBytes: 5_000, tcpFlags: 0 },
     ]);
   });
 

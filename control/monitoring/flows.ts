@@ -116,11 +116,6 @@ export function aggregateFlows(flows: readonly NodeFlow[], index: PodIndex, opts
   );
 }
 
-/** Rows summed over reporting nodes (what the API shows): key without the node, node set to "". */
-export function mergeNodes(rows: readonly FlowRow[]): FlowRow[] {
-  return mergeRows(rows.map((r) => ({ ...r, node: "" })), FLOW_ROWS);
-}
-
 /** How rollups and caps handle flow rows. */
 export const FLOW_ROWS: RowOps<FlowRow> = {
   key: flowRowKey,

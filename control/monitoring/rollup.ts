@@ -7,9 +7,9 @@
  * s < ts ≤ s + size. (A batch at exactly 12:01:00.000 counts for the 12:00
  * minute, whose packets it counted.) Raw rows keep `bucket = ts`.
  *
- * Every counter is a sum (srtt as sum and samples), flags an OR, so a bucket
- * merged from finer ones is exact and can be built either by a periodic
- * rollup or by upserting every batch into all three levels at ingest.
+ * Every counter is a sum (srtt as sum and samples), flags an OR, so a
+ * bucket is exact however its batches are merged into it
+ * (control/monitoring-store/rollup.ts adds them in, late ones included).
  */
 import { addFlowCounters, type FlowCounters, type FlowRow } from "./flows.ts";
 import { endpointKey, type StoredEndpoint } from "./attribution.ts";
@@ -29,40 +29,10 @@ export const DEFAULT_RETENTION: RetentionSettings = {
   "1h": 30 * 24 * 3_600_000,
 };
 
-/** A statistics row in a bucket: `bucket` is the report time (raw) or the bucket's start. */
-export type Bucketed<R> = R & { bucket: number };
-
 /** The bucket of `level` that a batch reported at `ts` falls into. */
 export function bucketOfReport(level: Level, ts: number): number {
   const size = BUCKET_MS[level];
   return size === 0 ? ts : Math.floor((ts - 1) / size) * size;
-}
-
-/** The bucket of `to` that a bucket of the finer level `from` falls into. */
-export function bucketOfBucket(from: Level, to: Level, bucket: number): number {
-  if (from === "raw") return bucketOfReport(to, bucket);
-  const size = BUCKET_MS[to];
-  return Math.floor(bucket / size) * size;
-}
-
-/** Rows of a finer level merged into buckets of `to` (sums per key and bucket); sorted by bucket, then key. */
-export function rollup<R extends object>(rows: readonly Bucketed<R>[], from: Level, to: Level, ops: RowOps<R>): Bucketed<R>[] {
-  if (LEVELS.indexOf(to) <= LEVELS.indexOf(from)) throw new Error(`cannot roll ${from} up into ${to}`);
-  const byBucket = new Map<number, Bucketed<R>[]>();
-  for (const r of rows) {
-    const b = bucketOfBucket(from, to, r.bucket);
-    const list = byBucket.get(b) ?? [];
-    list.push({ ...r, bucket: b });
-    byBucket.set(b, list);
-  }
-  // Within one bucket the row key alone decides; `add` keeps the bucket of its first argument.
-  const bucketOps = ops as unknown as RowOps<Bucketed<R>>;
-  return [...byBucket.keys()].sort((a, b) => a - b).flatMap((b) => mergeRows(byBucket.get(b)!, bucketOps));
-}
-
-/** A batch's rows for the three levels at once (for upsert-at-ingest). */
-export function bucketsOfReport(ts: number): Record<Level, number> {
-  return { raw: bucketOfReport("raw", ts), "1m": bucketOfReport("1m", ts), "1h": bucketOfReport("1h", ts) };
 }
 
 /**
@@ -100,43 +70,6 @@ export function windowOn(level: Level, since: number, until: number, now: number
   return { level, from, to, seconds: (Math.min(to, Math.max(now, from)) - from) / 1000 };
 }
 
-export function inWindow(bucket: number, w: Window): boolean {
-  return w.level === "raw" ? bucket > w.from && bucket <= w.to : bucket >= w.from && bucket < w.to;
-}
-
-/** Rows of the window summed per key (bucket dropped). */
-export function totalsOver<R extends object>(rows: readonly Bucketed<R>[], w: Window, ops: RowOps<R>): R[] {
-  return mergeRows(
-    rows.filter((r) => inWindow(r.bucket, w)).map(({ bucket: _, ...r }) => r as unknown as R),
-    ops,
-  );
-}
-
-export interface FlowRates {
-  fwdPacketsPerSec: number;
-  fwdBytesPerSec: number;
-  revPacketsPerSec: number;
-  revBytesPerSec: number;
-}
-
-/** Rates of a total over a window's seconds; null for an empty window. */
-export function flowRates(c: FlowCounters, seconds: number): FlowRates | null {
-  if (seconds <= 0) return null;
-  return {
-    fwdPacketsPerSec: c.fwdPackets / seconds,
-    fwdBytesPerSec: c.fwdBytes / seconds,
-    revPacketsPerSec: c.revPackets / seconds,
-    revBytesPerSec: c.revBytes / seconds,
-  };
-}
-
-/** Sum of all counters of some flow rows. */
-export function flowTotal(rows: readonly FlowCounters[]): FlowCounters {
-  const total: FlowCounters = { fwdPackets: 0, fwdBytes: 0, revPackets: 0, revBytes: 0, tcpFlags: 0 };
-  for (const r of rows) addFlowCounters(total, r);
-  return total;
-}
-
 export interface Talker {
   /** "pod:<uid>" (pods mode) or "<client key>→<server key>" (pairs mode). */
   key: string;
@@ -149,10 +82,10 @@ export interface Talker {
 }
 
 /**
- * Top N by bytes (both directions) over some flow rows (e.g. totalsOver a
- * window). "pairs": client → server, any endpoint, over all ports; "pods":
- * each pod with everything it sent and received (a pod → pod row counts for
- * both pods). Ties: by key, so the order is stable.
+ * Top N by bytes (both directions) over some flow rows (e.g. a window's).
+ * "pairs": client → server, any endpoint, over all ports; "pods": each pod
+ * with everything it sent and received (a pod → pod row counts for both
+ * pods). Ties: by key, so the order is stable.
  */
 export function topTalkers(rows: readonly FlowRow[], n: number, by: "pairs" | "pods"): Talker[] {
   const out = new Map<string, Talker>();

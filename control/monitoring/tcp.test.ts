@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { buildPodIndex } from "./attribution.ts";
 import { CACHE, DB, index, REPORTS, tcp, WEB } from "./fixtures.test-support.ts";
-import { windowOn, rollup, totalsOver, type Bucketed } from "./rollup.ts";
-import { aggregateTcp, avgDurationMs, avgSrttUs, connectionView, failures, TCP_ROWS, tcpTotal, type TcpRow } from "./tcp.ts";
+import { mergeRows } from "./rows.ts";
+import { aggregateTcp, avgDurationMs, avgSrttUs, connectionView, failures, TCP_ROWS } from "./tcp.ts";
 
 const ix = index();
 
@@ -27,7 +27,7 @@ describe("aggregateTcp", () => {
     expect(avgDurationMs(server)).toBe(250);
     // Once per connection: the client's row; the server's view of a pod client is its duplicate.
     expect(connectionView(rows)).toEqual([client]);
-    expect(tcpTotal(connectionView(rows)).opened).toBe(3);
+    expect(connectionView(rows).reduce((n, r) => n + r.opened, 0)).toBe(3);
   });
 
   it("counts failures of every kind, and a refused connection to the world stays an IP", () => {
@@ -61,20 +61,16 @@ describe("aggregateTcp", () => {
     expect(row.remote).toEqual({ kind: "service", namespace: "default", name: "api" });
   });
 
-  it("rolls up and averages exactly over a window", () => {
-    const T = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
+  it("averages stay exact when rows merge (sums and counts, not averages)", () => {
     const [base] = aggregateTcp([{ node: "node-a", record: tcp({ opened: 1 }) }], ix);
-    const raw: Bucketed<TcpRow>[] = [
-      { ...base, bucket: T + 5_000, srttUsSum: 100, srttSamples: 1 },
-      { ...base, bucket: T + 60_000, srttUsSum: 300, srttSamples: 3 },
-      { ...base, bucket: T + 60_001, srttUsSum: 1_000, srttSamples: 1 },
-    ];
-    const minutes = rollup(raw, "raw", "1m", TCP_ROWS);
-    expect(minutes.map((r) => [r.bucket - T, r.opened, avgSrttUs(r)])).toEqual([
-      [0, 2, 100],
-      [60_000, 1, 1_000],
-    ]);
-    const [all] = totalsOver(minutes, windowOn("1m", T, T + 120_000), TCP_ROWS);
-    expect(avgSrttUs(all)).toBe(1_400 / 5);
+    const merged = mergeRows(
+      [
+        { ...base, srttUsSum: 100, srttSamples: 1, closed: 1, durationMs: 10 },
+        { ...base, srttUsSum: 1_300, srttSamples: 4, closed: 3, durationMs: 50 },
+      ],
+      TCP_ROWS,
+    );
+    expect(merged).toHaveLength(1);
+    expect([merged[0]!.opened, avgSrttUs(merged[0]!), avgDurationMs(merged[0]!)]).toEqual([2, 1_400 / 5, 60 / 4]);
   });
 });

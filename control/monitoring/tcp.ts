@@ -111,10 +111,3 @@ export function avgDurationMs(c: TcpCounters): number | null {
 export function connectionView(rows: readonly TcpRow[]): TcpRow[] {
   return rows.filter((r) => r.role === "client" || r.remote.kind !== "pod");
 }
-
-/** Sum of all counters of some rows. */
-export function tcpTotal(rows: readonly TcpCounters[]): TcpCounters {
-  const total = zeroTcp();
-  for (const r of rows) addTcpCounters(total, r);
-  return total;
-}
