@@ -11,6 +11,7 @@ import type { AccessSettings } from "./auth/access.ts";
 import { DEFAULT_APP_SETTINGS, type AppSettings } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { jsonError, jsonResponse } from "./http/json.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { joinRoutes } from "./routes/join.ts";
@@ -65,6 +66,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", monitoringRoutes(db, { now, access, monitoring: settings.monitoring }));
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
+  app.route("/api/v1", alertRoutes(db, { now, access }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, monitoring: settings.monitoring, assets: opts.assets ?? loadAssets() }));
 

@@ -21,6 +21,7 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_TCP_KEYS: 2000,
       EBPF_K8S_MAX_DROP_KEYS: 500,
       EBPF_K8S_MAINTENANCE_INTERVAL: 60,
+      EBPF_K8S_ALERT_INTERVAL: 5,
     });
   });
 
@@ -47,6 +48,7 @@ describe("parseConfig", () => {
         EBPF_K8S_MAX_TCP_KEYS: "200",
         EBPF_K8S_MAX_DROP_KEYS: "",
         EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
+        EBPF_K8S_ALERT_INTERVAL: "2s",
       }),
     ).toEqual({
       PORT: 9000,
@@ -69,6 +71,7 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_TCP_KEYS: 200,
       EBPF_K8S_MAX_DROP_KEYS: 500,
       EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
+      EBPF_K8S_ALERT_INTERVAL: 2,
     });
   });
 
@@ -100,6 +103,7 @@ describe("appSettings", () => {
       ingestRatePerSec: 5,
       ingestBurst: 20,
       requestTimeoutMs: 10_000,
+      alertIntervalMs: 5_000,
     });
   });
 });

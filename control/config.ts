@@ -57,6 +57,8 @@ export const Config = z
     EBPF_K8S_MAX_DROP_KEYS: withDefault(KeyCap.default(500)),
     /** How often raw statistics are rolled up into 1 min and 1 h buckets and retention applied. */
     EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
+    /** How often thresholds are evaluated: a hold time is only as precise as this. */
+    EBPF_K8S_ALERT_INTERVAL: withDefault(Duration.prefault("5s")),
   })
   .refine((c) => c.EBPF_K8S_RETENTION_RAW > c.EBPF_K8S_MAINTENANCE_INTERVAL, {
     path: ["EBPF_K8S_RETENTION_RAW"],
@@ -91,6 +93,8 @@ export interface AppSettings {
   authFailureRatePerSec: number;
   authFailureBurst: number;
   monitoring: MonitoringSettings;
+  /** How often thresholds are evaluated (control/alerts/evaluate.ts). */
+  alertIntervalMs: number;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -110,6 +114,7 @@ export function appSettings(config: Config): AppSettings {
       caps: { flows: config.EBPF_K8S_MAX_FLOW_KEYS, tcp: config.EBPF_K8S_MAX_TCP_KEYS, drops: config.EBPF_K8S_MAX_DROP_KEYS },
       maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
     },
+    alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,
   };
 }
 

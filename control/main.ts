@@ -14,6 +14,7 @@
  * The only module that knows which runtime it is in; everything else is a
  * plain fetch handler.
  */
+import { startAlerting } from "./alerts/evaluate.ts";
 import { createApp } from "./app.ts";
 import { resolveAdminToken, type AdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
@@ -56,6 +57,11 @@ async function main() {
   const settings = appSettings(config);
   const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings });
   const maintenance = startMaintenance(db, settings.monitoring);
+  const alerting = startAlerting(db, {
+    intervalMs: settings.alertIntervalMs,
+    staleAfterMs: settings.staleAfterMs,
+    retention: settings.monitoring.retention,
+  });
   const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, config));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
@@ -73,7 +79,7 @@ async function main() {
     console.log(`${signal}: shutting down`);
     setTimeout(() => exit(1), SHUTDOWN_GRACE_MS).unref?.();
     await server.close();
-    await maintenance.stop();
+    await Promise.all([maintenance.stop(), alerting.stop()]);
     db.$client.close();
     exit(0);
   });

@@ -85,16 +85,26 @@ export interface TestContext {
  * they are replaced for every test.
  */
 export function useTestApp(opts: TestAppOptions = {}): TestContext {
-  let t: TestDb | undefined;
+  const fresh = useTestDb();
   const ctx = {
     rebuild(again: TestAppOptions = opts) {
       Object.assign(ctx, testApp(ctx.db, again));
     },
   } as TestContext;
+  beforeEach(() => {
+    ctx.db = fresh.db;
+    ctx.rebuild(opts);
+  });
+  return ctx;
+}
+
+/** A fresh in-memory database before each test of the calling file or block, closed after it (read `ctx.db` inside tests). */
+export function useTestDb(): { db: Db } {
+  const ctx = {} as { db: Db };
+  let t: TestDb | undefined;
   beforeEach(async () => {
     t = await openTestDb();
     ctx.db = t.db;
-    ctx.rebuild(opts);
   });
   afterEach(() => t?.close());
   return ctx;

@@ -16,3 +16,6 @@ deno run --allow-all agent/bench/agent_footprint.ts
 echo
 echo "== control plane ingest (simulated agents, embedded libSQL) =="
 tsx control/bench/ingest.ts
+echo
+echo "== page render (overview and host page over a day of rollups of 1,000 nodes) =="
+tsx control/bench/render.ts

@@ -20,6 +20,7 @@ APT_NEEDS=(
   clang:clang llc:llvm bpftool:bpftool tc:iproute2 ip:iproute2
   ping:iputils-ping nc:netcat-openbsd iperf3:iperf3
   /usr/include/bpf/libbpf.h:libbpf-dev /usr/lib/x86_64-linux-gnu/libbpf.so.1:libbpf1
+  /usr/bin/chromium:chromium   # browser tests (scripts/browser/): Debian's build, driven by playwright-core; npm never downloads one
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do

@@ -1,6 +1,7 @@
 /**
  * Static files the pages need, read once when the app is created and then
- * served from memory: htmx from node_modules (no CDN) and our stylesheet.
+ * served from memory: htmx and uPlot from node_modules (no CDN), our
+ * stylesheet and the script that draws the charts.
  *
  * Paths are resolved from this module, not the working directory. node:fs
  * works under Node and, through its Node compatibility layer, under Deno.
@@ -18,16 +19,19 @@ export type Assets = ReadonlyMap<string, Asset>;
 export const ASSET_PREFIX = "/assets/";
 export const HTMX_ASSET = "htmx.min.js";
 export const STYLE_ASSET = "style.css";
+export const UPLOT_ASSET = "uPlot.iife.min.js";
+export const UPLOT_STYLE_ASSET = "uPlot.min.css";
+export const CHARTS_ASSET = "charts.js";
+
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
 
 const SOURCES: Record<string, { url: URL; contentType: string }> = {
-  [HTMX_ASSET]: {
-    url: new URL("../node_modules/htmx.org/dist/htmx.min.js", import.meta.url),
-    contentType: "text/javascript; charset=utf-8",
-  },
-  [STYLE_ASSET]: {
-    url: new URL("./assets/style.css", import.meta.url),
-    contentType: "text/css; charset=utf-8",
-  },
+  [HTMX_ASSET]: { url: new URL("../node_modules/htmx.org/dist/htmx.min.js", import.meta.url), contentType: JS },
+  [STYLE_ASSET]: { url: new URL("./assets/style.css", import.meta.url), contentType: CSS },
+  [UPLOT_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.iife.min.js", import.meta.url), contentType: JS },
+  [UPLOT_STYLE_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.min.css", import.meta.url), contentType: CSS },
+  [CHARTS_ASSET]: { url: new URL("./assets/charts.js", import.meta.url), contentType: JS },
 };
 
 export function loadAssets(): Assets {

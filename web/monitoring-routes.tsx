@@ -23,13 +23,13 @@ import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
 import { queryTopTalkers } from "../control/queries/monitoring/toptalkers.ts";
 import { DEFAULT_TALKERS } from "../control/routes/monitoring.ts";
 import { queryTcp } from "../control/queries/monitoring/tcp.ts";
-import { optionalParam, queryWindow, TimeParam, windowBounds } from "../control/queries/monitoring/window.ts";
+import { optionalParam } from "../control/queries/monitoring/window.ts";
 import { Rfc1123Name } from "../control/wire/scalars.ts";
 import { Layout, sessionOf, type Session } from "./components/layout.tsx";
-import { DEFAULT_WINDOW } from "./components/window-links.tsx";
 import { denyPage } from "./deny.tsx";
 import { formatSpan } from "./format.ts";
 import { parsePodQuery } from "./monitoring/tables.tsx";
+import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
 import { PodDetail, PodPage, type PodDetailView } from "./pages/pod.tsx";
 import { PodList, PODS_PATH, PodsPage, type PodsView } from "./pages/pods.tsx";
 import { SERVICEMAP_PATH, ServiceMapDetail, ServiceMapPage, type ServiceMapView } from "./pages/servicemap.tsx";
@@ -46,15 +46,10 @@ type Loaded<V> = { ok: true; view: V } | { ok: false; status: 400 | 404; title: 
 const refuse = (status: 400 | 404, title: string, message: string): Loaded<never> => ({ ok: false, status, title, message });
 
 const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
-const since = optionalParam(TimeParam);
-const PodQuery = z.object({ since });
-const MapQuery = z.object({ since, namespace: optionalParam(Rfc1123Name) });
+const PodQuery = z.object({ since: sinceParam });
+const MapQuery = z.object({ since: sinceParam, namespace: optionalParam(Rfc1123Name) });
 
-/** "The parameter 'since' must be …": the first issue, named. */
-function badParameter(error: z.ZodError): Loaded<never> {
-  const issue = error.issues[0]!;
-  return refuse(400, "Bad request", `The parameter '${issue.path.join(".")}' ${issue.message}.`);
-}
+const badParameter = (error: z.ZodError): Loaded<never> => refuse(400, "Bad request", badParameterText(error));
 
 export function monitoringPageRoutes(db: Db, { now, access, monitoring }: MonitoringPageOptions): Hono {
   const routes = new Hono();
@@ -84,11 +79,9 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
   }
 
   /** The window ?since= asks for at `at` (the last 5 minutes without it). */
-  function windowOf(raw: string | undefined, parsed: z.output<typeof since>, at: number): Loaded<{ since: string; window: Window }> {
-    const bounds = windowBounds({ since: parsed }, at);
-    if (bounds === undefined) return refuse(400, "Bad request", "The parameter 'since' must not be in the future.");
-    const window = queryWindow(bounds, at, monitoring.retention);
-    return { ok: true, view: { since: raw?.trim() || DEFAULT_WINDOW, window } };
+  function windowOf(raw: string | undefined, parsed: z.output<typeof sinceParam>, at: number): Loaded<{ since: string; window: Window }> {
+    const w = pageWindow(raw, parsed, at, monitoring.retention);
+    return w.ok ? { ok: true, view: { since: w.since, window: w.window } } : refuse(400, "Bad request", w.message);
   }
 
   pageAndFragment<PodsView>(

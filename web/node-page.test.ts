@@ -74,10 +74,16 @@ describe("GET /nodes/:node", () => {
     expect(page).toContain('<li class="flag flag-off">map:sockhash ✗</li>');
   });
 
-  it("the fragment is the detail alone", async () => {
+  it("each region's fragment is that region alone: status and interfaces, modules and inventory", async () => {
     const fragment = await html("/fragments/nodes/node-a");
     expect(fragment).not.toContain("<html");
-    expect(fragment).toContain("ifstats_ingress");
+    expect(fragment).toContain('class="status status-ready"');
+    expect(fragment).toContain("veth0");
+    expect(fragment).not.toContain("ifstats_ingress");
+    const modules = await html("/fragments/nodes/node-a/modules");
+    expect(modules).not.toContain("<html");
+    expect(modules).toContain("ifstats_ingress");
+    expect(modules).toContain('id="modules"');
   });
 
   it("shows module states and errors; without the admin cookie no switches, but how to log in", async () => {

@@ -11,15 +11,20 @@ import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
 import { moduleViews } from "../control/queries/modules.ts";
 import type { StatusThresholds } from "../control/queries/node-status.ts";
-import { listOverview, nodeDetail } from "../control/queries/nodes.ts";
+import { listAlerts } from "../control/alerts/alerts.ts";
+import { nodeDetail } from "../control/queries/nodes.ts";
+import { clusterOverview } from "../control/queries/overview.ts";
 import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
 import { ASSET_PREFIX, type Assets } from "./assets.ts";
-import { loginPath, sessionOf, type Session } from "./components/layout.tsx";
-import { NodeList } from "./components/node-list.tsx";
+import { Layout, loginPath, sessionOf, type Session } from "./components/layout.tsx";
+import { NodeList, parseOverviewQuery } from "./components/node-list.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
+import { alertPageRoutes } from "./alert-routes.tsx";
+import { AlertBanner, AlertCount, ALERTS_LISTED, countByNode } from "./components/alerts.tsx";
 import { monitoringPageRoutes } from "./monitoring-routes.tsx";
-import { NodeDetailView, NodePage, type NodeView } from "./pages/node.tsx";
+import { loadNodeTraffic } from "./node-traffic.ts";
+import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
 
@@ -45,14 +50,26 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   const session = (c: Context): Promise<Session> => sessionOf(c, access);
 
   /** What the overview and its fragment show; the URL is the one agents should use too. */
-  const overview = async (c: Context) => ({
-    nodes: await listOverview(db, now(), thresholds),
-    controlUrl: new URL(c.req.url).origin,
-  });
+  const overview = async (c: Context) => {
+    const at = now();
+    const [cluster, alerts] = await Promise.all([clusterOverview(db, at, thresholds, parseOverviewQuery(c.req.query())), listAlerts(db, { state: "active", limit: ALERTS_LISTED })]);
+    const perNode = countByNode(alerts);
+    return {
+      overview: cluster,
+      controlUrl: new URL(c.req.url).origin,
+      banner: <AlertBanner alerts={alerts} now={at} />,
+      badge: (node: string) => <AlertCount node={node} count={perNode.get(node) ?? 0} />,
+    };
+  };
 
   /** Everything the node page shows; for a node that never reported, its switches alone. */
   const nodeView = async (c: Context, name: string): Promise<NodeView> => {
-    const [detail, { role }] = await Promise.all([nodeDetail(db, name, now(), thresholds), callerOf(c, access)]);
+    const at = now();
+    const [detail, { role }, alerts] = await Promise.all([
+      nodeDetail(db, name, at, thresholds),
+      callerOf(c, access),
+      listAlerts(db, { state: "active", node: name, limit: ALERTS_LISTED }),
+    ]);
     const desired = detail?.desired ?? (await desiredStateOf(db, name));
     return {
       name,
@@ -61,6 +78,8 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
       modules: detail?.modules ?? moduleViews(desired, null),
       isAdmin: role === "admin",
       loginPath: loginPath(`/nodes/${encodeURIComponent(name)}`),
+      alerts,
+      now: at,
     };
   };
 
@@ -72,6 +91,7 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   );
 
   routes.route("/", monitoringPageRoutes(db, { now, access, monitoring }));
+  routes.route("/", alertPageRoutes(db, { now, access }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));
@@ -79,7 +99,17 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   routes.get("/nodes/:node", reader, async (c) => {
     const params = NodeParams.safeParse(c.req.param());
     if (!params.success) return badNodeName(c);
-    return c.html(<NodePage view={await nodeView(c, params.data.node)} session={await session(c)} />);
+    const { node } = params.data;
+    const [view, traffic, who] = await Promise.all([nodeView(c, node), loadNodeTraffic(db, node, c.req.query(), now(), monitoring.retention), session(c)]);
+    if (!traffic.ok) {
+      return c.html(
+        <Layout title="Bad request" session={who}>
+          <p class="error-text">{traffic.message}</p>
+        </Layout>,
+        400,
+      );
+    }
+    return c.html(<NodePage view={view} traffic={traffic.view} session={who} />);
   });
 
   routes.get("/fragments/nodes/:node", reader, async (c) => {
@@ -88,7 +118,20 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     return c.html(<NodeDetailView view={await nodeView(c, params.data.node)} />);
   });
 
-  // The htmx switch: answers with the refreshed node detail plus a line
+  routes.get("/fragments/nodes/:node/modules", reader, async (c) => {
+    const params = NodeParams.safeParse(c.req.param());
+    if (!params.success) return badNodeName(c);
+    return c.html(<NodeModulesView view={await nodeView(c, params.data.node)} />);
+  });
+
+  routes.get("/fragments/nodes/:node/traffic", reader, async (c) => {
+    const params = NodeParams.safeParse(c.req.param());
+    if (!params.success) return badNodeName(c);
+    const traffic = await loadNodeTraffic(db, params.data.node, c.req.query(), now(), monitoring.retention);
+    return traffic.ok ? c.html(<NodeTraffic view={traffic.view} />) : c.html(<p>{traffic.message}</p>, 400);
+  });
+
+  // The htmx switch: answers with the refreshed modules region plus a line
   // saying what happened, swapped out of band into #flash.
   routes.post("/nodes/:node/modules/:module", limitBody(SMALL_BODY_BYTES, "form"), admin, async (c) => {
     const params = NodeModuleParams.safeParse(c.req.param());
@@ -100,7 +143,7 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     const desired = await switchModule(db, node, module, enabled, now());
     return c.html(
       <>
-        <NodeDetailView view={await nodeView(c, node)} />
+        <NodeModulesView view={await nodeView(c, node)} />
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
           {module} is now {enabled ? "on" : "off"} for {node} (desired state version {desired.version}); its agent
           applies it within one interval.

@@ -49,10 +49,10 @@ function mix(...xs: number[]): number {
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
-const podIp = (node: number, pod: number) => `10.${(node >> 8) & 255}.${node & 255}.${pod + 2}`;
-const podUid = (node: number, pod: number) => `${hex(node, 8)}-0000-4000-8000-${hex(pod, 12)}`;
-const podVeth = (node: number, pod: number) => `veth${hex(mix(node, pod), 8)}`;
-const worldIp = (k: number) => `${k % 2 ? "198.51.100" : "203.0.113"}.${1 + (k % 200)}`;
+export const podIp = (node: number, pod: number) => `10.${(node >> 8) & 255}.${node & 255}.${pod + 2}`;
+export const podUid = (node: number, pod: number) => `${hex(node, 8)}-0000-4000-8000-${hex(pod, 12)}`;
+export const podVeth = (node: number, pod: number) => `veth${hex(mix(node, pod), 8)}`;
+export const worldIp = (k: number) => `${k % 2 ? "198.51.100" : "203.0.113"}.${1 + (k % 200)}`;
 
 export function inventoryFor(interfaces: number): Inventory {
   const modules = ["ifstats", "flows", "tcp", "drops"] as const;
@@ -81,7 +81,7 @@ export function inventoryFor(interfaces: number): Inventory {
   };
 }
 
-function podsOf(node: number, seq: number, count: number): PodReport[] {
+export function podsOf(node: number, seq: number, count: number): PodReport[] {
   return Array.from({ length: count }, (_, p) => {
     const app = APPS[p % APPS.length]!;
     const hash = hex(mix(node, p, 1), 8).slice(0, 5);

@@ -11,7 +11,8 @@
  * migration under control/db/migrations/.
  */
 import { getTableColumns, sql } from "drizzle-orm";
-import { index, integer, primaryKey, real, sqliteTable, sqliteView, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { MetricName, ScopeKind } from "../alerts/model.ts";
 import type { Inventory, ModuleName } from "../wire/batch.ts";
 
 /** One row per node: the boot currently reporting and its progress. */
@@ -105,26 +106,60 @@ export const INTERFACE_ROW_KEYS = [
 export type InterfaceRowKey = (typeof INTERFACE_ROW_KEYS)[number];
 
 /**
- * Every accepted batch's interfaces, for charts; rollups and retention come
- * later. One row per batch, its interfaces as a JSON array of
- * INTERFACE_ROW_KEYS arrays, rather than one row per interface: measured at
- * 1,000 nodes × 200 interfaces every 10 s, writing a row (and an index entry)
- * per interface was ~30% of the whole cost of ingest. Readers use the
- * `interface_samples` view, which unpacks the rows again.
+ * What ingest adds to each interface in a row of `interface_history`, after
+ * INTERFACE_ROW_KEYS: the counters' growth since the previous sample of the
+ * same boot and ifindex (control/ingest/rates.ts, deltasBetween; never
+ * negative: a counter that restarted counts from zero), and the ms that
+ * growth covers. Rollups sum these, so buckets add up exactly.
+ */
+export const INTERFACE_DELTA_KEYS = ["rxPacketsDelta", "rxBytesDelta", "txPacketsDelta", "txBytesDelta", "dropsDelta", "intervalMs"] as const;
+export type InterfaceDeltaKey = (typeof INTERFACE_DELTA_KEYS)[number];
+/** The layout of an interface in `interface_history.interfaces`. */
+export const INTERFACE_HISTORY_KEYS = [...INTERFACE_ROW_KEYS, ...INTERFACE_DELTA_KEYS] as const;
+
+/** Deltas of a batch summed over its interfaces; 0 in rows stored before they were kept. */
+function deltaColumns() {
+  return {
+    rxPackets: integer("rx_packets").notNull().default(0),
+    rxBytes: integer("rx_bytes").notNull().default(0),
+    txPackets: integer("tx_packets").notNull().default(0),
+    txBytes: integer("tx_bytes").notNull().default(0),
+    drops: integer("drops").notNull().default(0),
+    /** The longest time an interface's deltas cover (interfaces seen for the first time cover less). */
+    intervalMs: integer("interval_ms").notNull().default(0),
+  };
+}
+
+/**
+ * Every accepted batch's interfaces: the raw level of the interface
+ * charts. One row per batch, its interfaces as a JSON array of
+ * INTERFACE_HISTORY_KEYS arrays, rather than one row per interface:
+ * measured at 1,000 nodes × 200 interfaces every 10 s, writing a row (and
+ * an index entry) per interface was ~30% of the whole cost of ingest.
+ * Readers use the `interface_samples` view, which unpacks the rows again.
+ * The node's total (the deltas summed over its interfaces) is kept in
+ * columns too, so node-wide charts and sparklines need no JSON. `rolled`
+ * works as in monitoring_raw: the periodic rollup into `interface_stats`
+ * marks each level it added the row into; retention removes only rows in both.
  */
 export const interfaceHistory = sqliteTable(
   "interface_history",
   {
     id: integer("id").primaryKey(),
     node: text("node").notNull(),
-    /** Counters restart at zero when this changes; rollups must not subtract across it. */
+    /** Counters restart at zero when this changes; deltas are never taken across it. */
     bootId: text("boot_id").notNull(),
     /** Agent clock of the batch. */
     ts: integer("ts").notNull(),
     interfaces: text("interfaces").notNull(),
+    ...deltaColumns(),
+    rolled: integer("rolled").notNull().default(0),
   },
-  (t) => [index("interface_history_node_ts").on(t.node, t.ts)],
+  (t) => [index("interface_history_node_ts").on(t.node, t.ts), index("interface_history_rolled_ts").on(t.rolled, t.ts)],
 );
+
+const historyColumn = (key: (typeof INTERFACE_HISTORY_KEYS)[number]) =>
+  key in getTableColumns(interfaces) ? getTableColumns(interfaces)[key as InterfaceRowKey].name : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** One row per interface per accepted batch: interface_history unpacked (filter by node and ts first). */
 export const interfaceSamples = sqliteView("interface_samples", {
@@ -136,10 +171,16 @@ export const interfaceSamples = sqliteView("interface_samples", {
   ifindex: integer("ifindex").notNull(),
   ...counterColumns(),
   ...rateColumns(),
+  rxPacketsDelta: integer("rx_packets_delta"),
+  rxBytesDelta: integer("rx_bytes_delta"),
+  txPacketsDelta: integer("tx_packets_delta"),
+  txBytesDelta: integer("tx_bytes_delta"),
+  dropsDelta: integer("drops_delta"),
+  intervalMs: integer("interval_ms"),
 }).as(
   sql.raw(
     `SELECT h.id AS history_id, h.node AS node, h.boot_id AS boot_id, h.ts AS ts, ` +
-      INTERFACE_ROW_KEYS.map((key, i) => `j.value ->> ${i} AS ${getTableColumns(interfaces)[key].name}`).join(", ") +
+      INTERFACE_HISTORY_KEYS.map((key, i) => `j.value ->> ${i} AS ${historyColumn(key)}`).join(", ") +
       ` FROM interface_history AS h, json_each(h.interfaces) AS j`,
   ),
 );
@@ -249,7 +290,8 @@ export const pods = sqliteTable(
     vanishedAt: integer("vanished_at"),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("pods_node").on(t.node), index("pods_namespace_name").on(t.namespace, t.name)],
+  // vanished_at in pods_node: the overview counts each node's current pods from the index alone.
+  (t) => [index("pods_node").on(t.node, t.vanishedAt), index("pods_namespace_name").on(t.namespace, t.name)],
 );
 
 /**
@@ -328,7 +370,8 @@ export const tcpStats = sqliteTable(
     srttUsSum: integer("srtt_us_sum").notNull(),
     srttSamples: integer("srtt_samples").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.local, t.remote, t.port, t.role] })],
+  // By node too: a node's page reads its own rows over up to a day, which in key order lie among every node's.
+  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.local, t.remote, t.port, t.role] }), index("tcp_stats_node").on(t.node, t.level, t.bucket)],
 );
 
 export const dropStats = sqliteTable(
@@ -343,7 +386,29 @@ export const dropStats = sqliteTable(
     packets: integer("packets").notNull(),
     bytes: integer("bytes").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason] })],
+  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason] }), index("drop_stats_node").on(t.node, t.level, t.bucket)],
+);
+
+/**
+ * Interface RX/TX per minute and per hour (control/monitoring-store/
+ * interface-rollup.ts): the deltas of interface_history summed per bucket,
+ * per interface and, under ifname "", for the node as a whole (its
+ * interfaces summed). `intervalMs` is the time the summed deltas cover, the
+ * divisor of rates: a whole bucket when the node reported throughout, less
+ * for the current bucket or when it did not. The key starts with the node,
+ * so a node's chart and the overview's sparklines (every node's "" rows)
+ * read contiguous ranges; retention uses the (level, bucket) index.
+ */
+export const interfaceStats = sqliteTable(
+  "interface_stats",
+  {
+    ...bucketColumns(),
+    /** "" for the node's total. */
+    ifname: text("ifname").notNull(),
+    ...counterColumns(),
+    intervalMs: integer("interval_ms").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.node, t.level, t.ifname, t.bucket] }), index("interface_stats_level_bucket").on(t.level, t.bucket)],
 );
 
 /**
@@ -382,7 +447,98 @@ export const nodeMonitoring = sqliteTable("node_monitoring", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * Upper and lower limits on a metric (control/alerts/model.ts). `target`
+ * is the node name or "namespace/name" for scopes "node" and "pod", null
+ * for "all" (every node) and "all-pods". At least one limit is set.
+ */
+export const thresholds = sqliteTable("thresholds", {
+  id: text("id").primaryKey(),
+  metric: text("metric").$type<MetricName>().notNull(),
+  scopeKind: text("scope_kind").$type<ScopeKind>().notNull(),
+  target: text("target"),
+  upper: real("upper"),
+  lower: real("lower"),
+  holdSeconds: integer("hold_seconds").notNull(),
+  description: text("description"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Targets out of a threshold's limits whose hold time has not passed yet
+ * (control/alerts/evaluate.ts). Kept in the database rather than in memory
+ * so a restart neither forgets a hold half-way nor starts it again, and
+ * replicas share it. A row goes when the target is back within the limits
+ * or its alert fires. Times are the control plane's clock.
+ */
+export const alertPending = sqliteTable(
+  "alert_pending",
+  {
+    thresholdId: text("threshold_id")
+      .notNull()
+      .references(() => thresholds.id, { onDelete: "cascade" }),
+    /** Node name or "namespace/name". */
+    target: text("target").notNull(),
+    /** The first evaluation that found it out of the limits (continuously since). */
+    since: integer("since").notNull(),
+    /** Highest and lowest value since then, handed on to the alert. */
+    peak: real("peak").notNull(),
+    trough: real("trough").notNull(),
+    lastValue: real("last_value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.thresholdId, t.target] })],
+);
+
+/**
+ * Alerts, active (resolvedAt null) and resolved (history). Each copies its
+ * threshold as it was when it fired, and has no foreign key to it, so the
+ * history stays readable after the threshold is changed or deleted. At
+ * most one active alert per threshold and target, enforced by the
+ * database so that no evaluation (another replica's included) duplicates one.
+ */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey(),
+    thresholdId: text("threshold_id").notNull(),
+    metric: text("metric").$type<MetricName>().notNull(),
+    scopeKind: text("scope_kind").$type<ScopeKind>().notNull(),
+    target: text("target").notNull(),
+    /** The node concerned: the target node, or the node the pod ran on when the alert fired. */
+    node: text("node").notNull(),
+    /** The limit crossed when it fired. */
+    bound: text("bound").$type<"upper" | "lower">().notNull(),
+    upper: real("upper"),
+    lower: real("lower"),
+    holdSeconds: integer("hold_seconds").notNull(),
+    description: text("description"),
+    /** When the value left the limits (the hold began), and when the alert fired. */
+    breachedSince: integer("breached_since").notNull(),
+    firedAt: integer("fired_at").notNull(),
+    /** At firing; then the extremes and the latest while out of the limits. */
+    value: real("value").notNull(),
+    peak: real("peak").notNull(),
+    trough: real("trough").notNull(),
+    lastValue: real("last_value").notNull(),
+    resolvedAt: integer("resolved_at"),
+    resolvedReason: text("resolved_reason").$type<ResolvedReason>(),
+  },
+  (t) => [
+    uniqueIndex("alerts_active").on(t.thresholdId, t.target).where(sql`resolved_at IS NULL`),
+    index("alerts_node").on(t.node, t.firedAt),
+    index("alerts_resolved").on(t.resolvedAt),
+  ],
+);
+
+/** Why an alert ended: back within the limits, no value any more (a pod gone), or its threshold changed, was switched off or deleted. */
+export type ResolvedReason = "recovered" | "no-data" | "threshold-changed" | "threshold-disabled" | "threshold-deleted";
+
 export type NodeRow = typeof nodes.$inferSelect;
 export type InterfaceRow = typeof interfaces.$inferSelect;
 export type JoinTokenRow = typeof joinTokens.$inferSelect;
 export type PodRow = typeof pods.$inferSelect;
+export type ThresholdRow = typeof thresholds.$inferSelect;
+export type AlertRow = typeof alerts.$inferSelect;
+export type PendingRow = typeof alertPending.$inferSelect;

@@ -26,10 +26,16 @@ export function parseOr400<S extends z.ZodType>(
   input: unknown,
   what: string | ((issues: FieldIssue[]) => string),
 ): Parsed<z.output<S>> {
-  const result = schema.safeParse(input, { error: errorMap });
-  if (result.success) return { ok: true, data: result.data };
-  const issues = fieldIssues(result.error);
+  const result = validate(schema, input);
+  if (result.ok) return result;
+  const { issues } = result;
   return { ok: false, response: jsonError(400, typeof what === "string" ? what : what(issues), { issues }) };
+}
+
+/** Validates `input` with the API's wording, for callers that answer otherwise (the pages' forms). */
+export function validate<S extends z.ZodType>(schema: S, input: unknown): { ok: true; data: z.output<S> } | { ok: false; issues: FieldIssue[] } {
+  const result = schema.safeParse(input, { error: errorMap });
+  return result.success ? { ok: true, data: result.data } : { ok: false, issues: fieldIssues(result.error) };
 }
 
 /** A `what` naming each bad parameter: `invalid query parameter 'since': must be …` (where: "query" or "path"). */

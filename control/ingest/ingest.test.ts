@@ -244,6 +244,13 @@ describe("history", () => {
       rx_bytes_per_sec: 1000,
       tx_packets_per_sec: 0,
       tx_bytes_per_sec: 0,
+      // Growth since the previous sample and the time it covers: what the rollups sum.
+      rx_packets_delta: 0,
+      rx_bytes_delta: 2000,
+      tx_packets_delta: 0,
+      tx_bytes_delta: 0,
+      drops_delta: 0,
+      interval_ms: 2000,
     });
   });
 });

@@ -45,3 +45,39 @@ export function ratesBetween(prev: TimedCounters | undefined, cur: TimedCounters
     txBytesPerSec: (cur.txBytes - prev.txBytes) / seconds,
   };
 }
+
+/** How much each counter grew since the previous sample, and the ms that covers: what rollups sum. */
+export interface Deltas {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: number;
+  intervalMs: number;
+}
+
+export const NO_DELTAS: Deltas = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0, intervalMs: 0 };
+
+/**
+ * `prev` must be the previous sample of the same interface name and boot
+ * (the caller knows), undefined when there is none. Counters count from
+ * zero from the moment they were attached, so without a previous sample
+ * (the boot's first report, or an interface new in it) or when the
+ * ifindex changed (the interface was recreated), the counters themselves
+ * are the growth; so is a counter that went down (it restarted; the others
+ * keep their growth): nothing is lost, nothing is negative. The time
+ * covered is the agent's clock since `prev` (never negative, should it step
+ * back), or the batch's interval when there is no `prev`.
+ */
+export function deltasBetween(prev: TimedCounters | undefined, cur: TimedCounters, intervalMs: number): Deltas {
+  const fresh = prev === undefined || cur.ifindex !== prev.ifindex;
+  const grown = (key: Exclude<keyof Deltas, "intervalMs">) => (fresh || cur[key] < prev[key] ? cur[key] : cur[key] - prev[key]);
+  return {
+    rxPackets: grown("rxPackets"),
+    rxBytes: grown("rxBytes"),
+    txPackets: grown("txPackets"),
+    txBytes: grown("txBytes"),
+    drops: grown("drops"),
+    intervalMs: prev === undefined ? intervalMs : Math.max(0, cur.ts - prev.ts),
+  };
+}

@@ -12,7 +12,7 @@
 import type { Transaction } from "@libsql/client";
 import type { Db } from "../db/client.ts";
 import { insertJsonRows, jsonRows, type JsonRows } from "../db/json-rows.ts";
-import { INTERFACE_ROW_KEYS, interfaces, type InterfaceRowKey } from "../db/schema.ts";
+import { INTERFACE_HISTORY_KEYS, INTERFACE_ROW_KEYS, interfaces } from "../db/schema.ts";
 import { groupCommit } from "../db/group-commit.ts";
 import { forgetPodDirectory, podDirectory } from "../monitoring-store/directory.ts";
 import { forgetEndpointCache } from "../monitoring-store/endpoint-cache.ts";
@@ -20,7 +20,7 @@ import { storeMonitoring } from "../monitoring-store/ingest.ts";
 import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "../monitoring-store/settings.ts";
 import { toDesiredState } from "../registry/desired-state.ts";
 import type { Batch, BatchAck, DesiredState } from "../wire/batch.ts";
-import { NO_RATES, ratesBetween, type Rates, type TimedCounters } from "./rates.ts";
+import { deltasBetween, NO_DELTAS, ratesBetween, type Deltas, type TimedCounters } from "./rates.ts";
 
 /**
  * How a batch relates to what its node reported before:
@@ -54,7 +54,12 @@ const SQL = {
     "SELECT json_group_array(json_array(ifname, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops)) AS rows " +
     "FROM interfaces WHERE node = ?",
   clearTotals: "DELETE FROM interfaces WHERE node = ?",
-  saveHistory: "INSERT INTO interface_history (node, boot_id, ts, interfaces) VALUES (?, ?, ?, ?)",
+  // The boot's sample before `ts`, for a batch that is not of the current boot (late, or a boot
+  // seen before that is newer again): the (node, ts) index finds it in a step or two.
+  previousOfBoot: "SELECT ts, interfaces FROM interface_history WHERE node = ? AND ts <= ? AND boot_id = ? ORDER BY ts DESC, id DESC LIMIT 1",
+  saveHistory:
+    "INSERT INTO interface_history (node, boot_id, ts, interfaces, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, interval_ms) " +
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   saveInventory:
     "INSERT INTO node_inventories (node, agent_version, kernel, inventory, ts, received_at) VALUES (?, ?, ?, ?, ?, ?) " +
     "ON CONFLICT (node) DO UPDATE SET agent_version = excluded.agent_version, kernel = excluded.kernel, " +
@@ -111,20 +116,18 @@ async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, moni
   await tx.execute({ sql: SQL.saveBoot, args: [batch.node, batch.bootId, batch.seq, receivedAt, receivedAt] });
 
   const directory = await podDirectory(db, tx);
+  const rows = interfaceRows(batch, await previousSamples(tx, kind, boot !== undefined, batch));
   if (kind === "late") {
-    await saveHistory(tx, batch, interfaceRows(batch, batch.interfaces.map(() => NO_RATES)));
+    await saveHistory(tx, batch, rows);
     await storeMonitoring(db, tx, directory, batch, false, receivedAt, monitoring);
     return { seq: batch.seq, duplicate: false };
   }
-  const previous = kind === "current" ? await previousTotals(tx, batch.node) : new Map<string, TimedCounters>();
   // Totals of a replaced boot would mix two counting epochs; its history stays in interface_history.
   if (kind === "new-boot") await tx.execute({ sql: SQL.clearTotals, args: [batch.node] });
-  const rows = interfaceRows(
-    batch,
-    batch.interfaces.map((iface) => ratesBetween(previous.get(iface.ifname), { ...iface, ts: batch.ts })),
-  );
   const shared = { node: batch.node, ts: batch.ts, updatedAt: receivedAt };
-  await tx.execute(insertJsonRows(interfaces, { rows, shared, upsertOn: ["node", "ifname"] }));
+  // The history row's layout starts with the totals' columns; the deltas after them are not read here.
+  const totals = { keys: INTERFACE_ROW_KEYS, json: rows.json };
+  await tx.execute(insertJsonRows(interfaces, { rows: totals, shared, upsertOn: ["node", "ifname"] }));
   await saveHistory(tx, batch, rows);
   // Only here: a late batch's inventory is older than the one stored, so it must not replace it.
   await saveInventory(tx, batch, receivedAt);
@@ -158,37 +161,71 @@ async function saveInventory(tx: Transaction, batch: Batch, receivedAt: number) 
   });
 }
 
-/** The previous sample of each interface, as far as rates need it. */
-async function previousTotals(tx: Transaction, node: string): Promise<Map<string, TimedCounters>> {
-  const result = (await tx.execute({ sql: SQL.previousTotals, args: [node] })).rows[0];
-  const rows = JSON.parse(String(result?.rows ?? "[]")) as Array<[string, ...number[]]>;
-  return new Map(
-    rows.map(([ifname, ifindex, ts, rxPackets, rxBytes, txPackets, txBytes, drops]) => [
-      ifname,
-      { ifindex: ifindex!, ts: ts!, rxPackets: rxPackets!, rxBytes: rxBytes!, txPackets: txPackets!, txBytes: txBytes!, drops: drops! },
-    ]),
-  );
+/**
+ * The previous sample of each interface of the batch's boot, which rates
+ * and deltas are taken against: for the current boot the stored totals;
+ * for a boot seen before (a late batch, from the agent's spool) its latest
+ * history row; for a boot never seen, none (its counters started from zero).
+ * Undefined when a boot seen before has no history left (retention removed
+ * it): its growth since then is unknown, so the batch adds nothing.
+ */
+async function previousSamples(tx: Transaction, kind: BatchKind, bootSeen: boolean, batch: Batch): Promise<Map<string, TimedCounters> | undefined> {
+  if (kind === "current") {
+    const result = (await tx.execute({ sql: SQL.previousTotals, args: [batch.node] })).rows[0];
+    const rows = JSON.parse(String(result?.rows ?? "[]")) as Array<[string, ...number[]]>;
+    return new Map(rows.map(([ifname, ifindex, ts, ...counters]) => [ifname, timedCounters(ifindex!, ts!, counters)]));
+  }
+  if (!bootSeen) return new Map();
+  const row = (await tx.execute({ sql: SQL.previousOfBoot, args: [batch.node, batch.ts, batch.bootId] })).rows[0];
+  if (row === undefined) return undefined;
+  const ts = Number(row.ts);
+  const entries = JSON.parse(String(row.interfaces)) as Array<[string, number, ...number[]]>;
+  return new Map(entries.map(([ifname, ifindex, ...counters]) => [ifname, timedCounters(ifindex, ts, counters)]));
 }
 
-type InterfaceRows = JsonRows<InterfaceRowKey>;
+/** counters: rxPackets, rxBytes, txPackets, txBytes, drops, as in INTERFACE_ROW_KEYS. */
+function timedCounters(ifindex: number, ts: number, [rxPackets, rxBytes, txPackets, txBytes, drops]: number[]): TimedCounters {
+  return { ifindex, ts, rxPackets: rxPackets!, rxBytes: rxBytes!, txPackets: txPackets!, txBytes: txBytes!, drops: drops! };
+}
+
+interface InterfaceRows extends JsonRows<(typeof INTERFACE_HISTORY_KEYS)[number]> {
+  /** The deltas summed over the interfaces, the longest interval of them: the node's total. */
+  total: Deltas;
+}
 
 /**
- * The batch's interfaces with the rates derived from them, in the layout of
- * interface_history (INTERFACE_ROW_KEYS): encoded once, stored as-is as the
- * history row and unpacked by SQLite into the totals.
+ * The batch's interfaces with the rates and deltas derived from them, in
+ * the layout of interface_history (INTERFACE_HISTORY_KEYS): encoded once,
+ * stored as-is as the history row and unpacked by SQLite into the totals.
  */
-function interfaceRows(batch: Batch, rates: Rates[]): InterfaceRows {
-  return jsonRows(
-    INTERFACE_ROW_KEYS,
-    batch.interfaces.map((f, i) => {
-      const r = rates[i]!;
-      return [f.ifname, f.ifindex, f.rxPackets, f.rxBytes, f.txPackets, f.txBytes, f.drops, r.rxPacketsPerSec, r.rxBytesPerSec, r.txPacketsPerSec, r.txBytesPerSec];
-    }),
-  );
+function interfaceRows(batch: Batch, previous: Map<string, TimedCounters> | undefined): InterfaceRows {
+  const total = { ...NO_DELTAS };
+  const values = batch.interfaces.map((f) => {
+    const prev = previous?.get(f.ifname);
+    const cur = { ...f, ts: batch.ts };
+    const r = ratesBetween(prev, cur);
+    const d = previous === undefined ? NO_DELTAS : deltasBetween(prev, cur, batch.interval * 1000);
+    total.rxPackets += d.rxPackets;
+    total.rxBytes += d.rxBytes;
+    total.txPackets += d.txPackets;
+    total.txBytes += d.txBytes;
+    total.drops += d.drops;
+    total.intervalMs = Math.max(total.intervalMs, d.intervalMs);
+    return [
+      f.ifname, f.ifindex, f.rxPackets, f.rxBytes, f.txPackets, f.txBytes, f.drops,
+      r.rxPacketsPerSec, r.rxBytesPerSec, r.txPacketsPerSec, r.txBytesPerSec,
+      d.rxPackets, d.rxBytes, d.txPackets, d.txBytes, d.drops, d.intervalMs,
+    ];
+  });
+  return { ...jsonRows(INTERFACE_HISTORY_KEYS, values), total };
 }
 
 async function saveHistory(tx: Transaction, batch: Batch, rows: InterfaceRows) {
-  await tx.execute({ sql: SQL.saveHistory, args: [batch.node, batch.bootId, batch.ts, rows.json] });
+  const t = rows.total;
+  await tx.execute({
+    sql: SQL.saveHistory,
+    args: [batch.node, batch.bootId, batch.ts, rows.json, t.rxPackets, t.rxBytes, t.txPackets, t.txBytes, t.drops, t.intervalMs],
+  });
 }
 
 async function desiredState(tx: Transaction, node: string): Promise<DesiredState> {

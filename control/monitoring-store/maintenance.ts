@@ -2,21 +2,25 @@
  * Periodic upkeep of the monitoring store, run by the control plane's entry
  * point every `maintenanceIntervalMs` (and by tests directly):
  *
- * 1. roll raw rows up into the 1 min and 1 h levels (rollup.ts);
- * 2. retention: delete raw rows (once in both levels) and buckets older than their
- *    level's retention (control/monitoring/rollup.ts, expiredBuckets);
+ * 1. roll raw rows up into the 1 min and 1 h levels: flows, TCP and drops
+ *    (rollup.ts), and interface RX/TX (interface-rollup.ts);
+ * 2. retention: delete raw rows and interface history (once in both levels)
+ *    and buckets older than their level's retention (control/monitoring/rollup.ts,
+ *    expiredBuckets);
  * 3. drop pods that vanished longer ago than the grace period;
  * 4. forget endpoint names no stored row can still mention.
  *
  * Each step runs in short transactions through the write queue, behind and
  * between ingest's, so batches keep flowing while it works.
  */
+import type { Transaction } from "@libsql/client";
 import type { Db } from "../db/client.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
 import { ROLLED_ALL } from "./layouts.ts";
-import { planChunks, rollupChunk, type RollupLevel } from "./rollup.ts";
+import { CHUNK_HISTORY_ROWS, rollupInterfaceChunk } from "./interface-rollup.ts";
+import { CHUNK_RAW_ROWS, planChunks, rollupChunk, type RawTable, type RollupLevel, type RollupPlan, type RollupResult } from "./rollup.ts";
 import type { MonitoringSettings } from "./settings.ts";
 
 /**
@@ -34,37 +38,56 @@ export const HOUR_ROLLUP_EVERY_MS = 10 * 60_000;
  */
 const MAINTENANCE_DUTY = 0.25;
 
-const STATS_TABLES = ["flow_stats", "tcp_stats", "drop_stats"] as const;
+const STATS_TABLES = ["flow_stats", "tcp_stats", "drop_stats", "interface_stats"] as const;
 
 export interface MaintenanceResult {
+  /** Raw rows (monitoring_raw) added into the 1 min level. */
   rolledBatches: number;
+  /** interface_history rows added into the 1 min level. */
+  rolledHistory: number;
   keysCut: number;
   deletedRaw: number;
+  deletedHistory: number;
   deletedBuckets: number;
   droppedPods: number;
   forgottenEndpoints: number;
 }
 
 export async function runMaintenance(db: Db, now: number, settings: MonitoringSettings): Promise<MaintenanceResult> {
-  const out: MaintenanceResult = { rolledBatches: 0, keysCut: 0, deletedRaw: 0, deletedBuckets: 0, droppedPods: 0, forgottenEndpoints: 0 };
+  const out: MaintenanceResult = {
+    rolledBatches: 0, rolledHistory: 0, keysCut: 0, deletedRaw: 0, deletedHistory: 0, deletedBuckets: 0, droppedPods: 0, forgottenEndpoints: 0,
+  };
   const until: Record<RollupLevel, number> = { "1m": Number.MAX_SAFE_INTEGER, "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS };
+  const sources: Array<{
+    table: RawTable;
+    chunkRows: number;
+    roll: (tx: Transaction, plan: RollupPlan, nodes: string[]) => Promise<RollupResult>;
+    rolled: "rolledBatches" | "rolledHistory";
+  }> = [
+    { table: "monitoring_raw", chunkRows: CHUNK_RAW_ROWS, roll: (tx, plan, nodes) => rollupChunk(tx, plan, nodes, settings.caps, now), rolled: "rolledBatches" },
+    { table: "interface_history", chunkRows: CHUNK_HISTORY_ROWS, roll: rollupInterfaceChunk, rolled: "rolledHistory" },
+  ];
   for (const level of ["1m", "1h"] as const) {
-    // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
-    const plan = await rawWriteTransaction(db, (tx) => planChunks(tx, level, until[level]));
-    for (const nodes of plan.chunks) {
-      const started = performance.now();
-      const chunk = await rawWriteTransaction(db, (tx) => rollupChunk(tx, plan, nodes, settings.caps, now));
-      if (level === "1m") out.rolledBatches += chunk.batches;
-      out.keysCut += chunk.keysCut;
-      // Pause for the requests that arrived meanwhile, and long enough that the rollup takes at most
-      // MAINTENANCE_DUTY of the event loop: a busy control plane keeps up with ingest while it runs.
-      const took = performance.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, (took * (1 - MAINTENANCE_DUTY)) / MAINTENANCE_DUTY));
+    for (const source of sources) {
+      // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
+      const plan = await rawWriteTransaction(db, (tx) => planChunks(tx, source.table, level, until[level], source.chunkRows));
+      for (const nodes of plan.chunks) {
+        const started = performance.now();
+        const chunk = await rawWriteTransaction(db, (tx) => source.roll(tx, plan, nodes));
+        if (level === "1m") out[source.rolled] += chunk.batches;
+        out.keysCut += chunk.keysCut;
+        // Pause for the requests that arrived meanwhile, and long enough that the rollup takes at most
+        // MAINTENANCE_DUTY of the event loop: a busy control plane keeps up with ingest while it runs.
+        const took = performance.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, (took * (1 - MAINTENANCE_DUTY)) / MAINTENANCE_DUTY));
+      }
     }
   }
   const expired = expiredBuckets(now, settings.retention);
   await rawWriteTransaction(db, async (tx) => {
-    out.deletedRaw = (await tx.execute({ sql: `DELETE FROM monitoring_raw WHERE rolled = ${ROLLED_ALL} AND ts <= ?`, args: [expired.raw] })).rowsAffected;
+    const rawSql = (table: RawTable) => `DELETE FROM ${table} WHERE rolled = ${ROLLED_ALL} AND ts <= ?`;
+    out.deletedRaw = (await tx.execute({ sql: rawSql("monitoring_raw"), args: [expired.raw] })).rowsAffected;
+    out.deletedHistory = (await tx.execute({ sql: rawSql("interface_history"), args: [expired.raw] })).rowsAffected;
     for (const table of STATS_TABLES) {
       for (const level of ["1m", "1h"] as const) {
         const sql = `DELETE FROM ${table} WHERE level = ? AND bucket <= ?`;

@@ -51,14 +51,23 @@ export function levelFor(since: number, now: number, retention: RetentionSetting
   return "1h";
 }
 
-/** A query window on one level, widened to whole buckets, with the seconds the data covers. */
-export interface Window {
+/** A stretch of a window read from one level: rows with from ≤ bucket < to (raw: report times in (from, to]). */
+export interface WindowPart {
   level: Level;
-  /** Rows with from ≤ bucket < to (raw: from < bucket ≤ to, report times). */
   from: number;
   to: number;
+}
+
+/** A query window on one level, widened to whole buckets, with the seconds the data covers. */
+export interface Window extends WindowPart {
   /** Seconds the selected buckets cover, up to `now` for the current bucket: the divisor of rates. */
   seconds: number;
+  /**
+   * Where sums over the window are read from, when not all from `level`
+   * (withHourParts): a 1m window's whole hours come from 1h, the same sums
+   * in a sixtieth of the rows. Absent: all from `level`.
+   */
+  parts?: WindowPart[];
 }
 
 /** Report-time window (since, until] on `level`, with `now` bounding the current (partial) bucket. */
@@ -68,6 +77,27 @@ export function windowOn(level: Level, since: number, until: number, now: number
   const from = Math.floor(since / size) * size;
   const to = Math.ceil(until / size) * size;
   return { level, from, to, seconds: (Math.min(to, Math.max(now, from)) - from) / 1000 };
+}
+
+/**
+ * `w` (on 1m) with the whole hours inside it read from 1h, when the 1h
+ * level still holds them at `now`; the minutes before the first whole hour
+ * and after the last stay on 1m. Sums are the same (every batch is in both
+ * levels, or still raw and added to either), but a day takes 24 hour
+ * buckets and at most two hours of minutes instead of 1,440 minutes.
+ * Series by minute (charts) read `level` alone.
+ */
+export function withHourParts(w: Window, now: number, retention: RetentionSettings = DEFAULT_RETENTION): Window {
+  const hour = BUCKET_MS["1h"];
+  const first = Math.ceil(w.from / hour) * hour;
+  const last = Math.floor(w.to / hour) * hour;
+  if (w.level !== "1m" || last <= first || first <= now - retention["1h"]) return w;
+  const parts: WindowPart[] = [
+    { level: "1m", from: w.from, to: first },
+    { level: "1h", from: first, to: last },
+    { level: "1m", from: last, to: w.to },
+  ];
+  return { ...w, parts: parts.filter((p) => p.to > p.from) };
 }
 
 export interface Talker {

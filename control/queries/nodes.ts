@@ -68,8 +68,8 @@ export interface NodeMonitoring {
 }
 
 /** The node's identity columns from the latest inventory, joined wherever nodes are listed. */
-const inventoryColumns = { agentVersion: nodeInventories.agentVersion, kernel: nodeInventories.kernel };
-type InventoryColumns = { agentVersion: string | null; kernel: string | null } | null;
+export const inventoryColumns = { agentVersion: nodeInventories.agentVersion, kernel: nodeInventories.kernel };
+export type InventoryColumns = { agentVersion: string | null; kernel: string | null } | null;
 
 export async function listNodes(db: Db, now: number, thresholds: StatusThresholds): Promise<NodeSummary[]> {
   const rows = await db
@@ -132,31 +132,8 @@ export async function listInterfaces(db: Db, node: string): Promise<InterfaceSta
   return rows.map(toInterfaceState);
 }
 
-/** Every node with its interfaces, in two queries whatever the number of nodes. */
-export async function listOverview(db: Db, now: number, thresholds: StatusThresholds): Promise<NodeOverview[]> {
-  const [nodeRows, interfaceRows] = await Promise.all([
-    db
-      .select({ node: nodes, inventory: inventoryColumns })
-      .from(nodes)
-      .leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name))
-      .orderBy(asc(nodes.name)),
-    db.select().from(interfaces).orderBy(asc(interfaces.node), asc(interfaces.ifname)),
-  ]);
-  // (Map.groupBy would do, but Node 20 lacks it.)
-  const byNode = new Map<string, InterfaceState[]>();
-  for (const row of interfaceRows) {
-    const states = byNode.get(row.node) ?? [];
-    states.push(toInterfaceState(row));
-    byNode.set(row.node, states);
-  }
-  return nodeRows.map(({ node, inventory }) => {
-    const states = byNode.get(node.name) ?? [];
-    return { ...toNodeSummary(node, inventory, states.length, now, thresholds), interfaceStates: states };
-  });
-}
-
-function toNodeSummary(
-  node: NodeRow,
+export function toNodeSummary(
+  node: Pick<NodeRow, "name" | "bootId" | "lastSeen">,
   inventory: InventoryColumns,
   interfaceCount: number,
   now: number,

@@ -5,6 +5,7 @@ import type { FlowRow } from "../monitoring/flows.ts";
 import { protocolKeyword, tcpFlagList } from "../monitoring/names.ts";
 import type { Talker } from "../monitoring/rollup.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpCounters, type TcpRow } from "../monitoring/tcp.ts";
+import { pointRates, type SeriesPoint } from "../queries/monitoring/interfaces.ts";
 import type { PodRecord } from "../queries/monitoring/pods.ts";
 import { isoOrNull } from "../queries/time.ts";
 
@@ -117,5 +118,19 @@ export function talkerJson(t: Talker, seconds: number) {
     bytes: t.bytes,
     packets: t.packets,
     bytesPerSec: seconds > 0 ? t.bytes / seconds : null,
+  };
+}
+
+/** A point of an interface series: the growth over it, the seconds it covers, and the rates that makes. */
+export function seriesPointJson(p: SeriesPoint) {
+  return {
+    t: new Date(p.t).toISOString(),
+    seconds: p.seconds,
+    rxPackets: p.rxPackets,
+    rxBytes: p.rxBytes,
+    txPackets: p.txPackets,
+    txBytes: p.txBytes,
+    drops: p.drops,
+    ...pointRates(p),
   };
 }

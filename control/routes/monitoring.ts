@@ -9,6 +9,9 @@
  *   GET /api/v1/drops?node=&pod=&since=&until= → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
  *   GET /api/v1/servicemap?since=&until=&namespace=
  *                                              → { window, nodes: [{ id, label, kind }], edges: [{ source, target, bytes, connections, failures }] }
+ *   GET /api/v1/nodes/:node/series?since=&until=&ifname=
+ *                                              → { window, node, ifname, points: Point[] }, oldest first: RX/TX of the node
+ *                                                (its interfaces summed) or of one interface, per report (raw) or bucket (1m, 1h)
  *   GET /api/v1/toptalkers?by=pods|pairs&since=&until=&limit=
  *                                              → { window, by, talkers: [{ pod | source, destination; bytes, packets, bytesPerSec }] }
  *                                                pods (default): each pod with all it sent and received; pairs: client → server over all ports; limit default 10
@@ -37,7 +40,14 @@
  * name, node, ips, labels, owner, hostNetwork, hostVeth, state
  * "current"|"vanished", firstSeen, lastSeen, vanishedAt, RX/TX totals
  * (RX: what the pod received), drops, and per-second rates (null until two
- * reports of the same boot) }.
+ * reports of the same boot) }. Point = { t (report time on raw, start of
+ * the bucket on 1m and 1h), seconds (what the point covers: the time since
+ * the boot's previous report, summed over a bucket), rxPackets, rxBytes,
+ * txPackets, txBytes, drops (growth over those seconds: counters restarted
+ * by a new boot or a recreated interface count from zero, never negative),
+ * rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec, dropsPerSec
+ * (null when seconds is 0) }; reports or buckets without data are absent.
+ * 404 for an ifname the node neither has nor reported in the window.
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -48,16 +58,18 @@ import { invalidParameters, parseOr400 } from "../http/validation.ts";
 import type { MonitoringSettings } from "../monitoring-store/settings.ts";
 import { podKeysNamed } from "../queries/monitoring/endpoints.ts";
 import { queryDrops } from "../queries/monitoring/drops.ts";
+import { queryInterfaceSeries } from "../queries/monitoring/interfaces.ts";
 import { DEFAULT_FLOW_LIMIT, MAX_FLOW_LIMIT, queryFlows } from "../queries/monitoring/flows.ts";
 import { findPod, listPods } from "../queries/monitoring/pods.ts";
 import { queryServiceMap } from "../queries/monitoring/servicemap.ts";
 import { queryTcp } from "../queries/monitoring/tcp.ts";
 import { queryTopTalkers } from "../queries/monitoring/toptalkers.ts";
 import { optionalParam, windowJson, withWindow } from "../queries/monitoring/window.ts";
-import { nodeKnown } from "../queries/nodes.ts";
-import { NodeName } from "../wire/batch.ts";
+import { listInterfaces, nodeKnown } from "../queries/nodes.ts";
+import { IfName, NodeName } from "../wire/batch.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
-import { dropJson, flowJson, podJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
+import { dropJson, flowJson, podJson, seriesPointJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
+import { NodeParams } from "./params.ts";
 
 export interface MonitoringRouteOptions {
   now: () => number;
@@ -75,7 +87,7 @@ const PodRef = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
-const Limit = z
+export const Limit = z
   .string()
   .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_FLOW_LIMIT}`)
   .transform(Number)
@@ -162,6 +174,22 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
   });
 
   windowedRoute("/servicemap", { namespace }, (q) => queryServiceMap(db, q.window, { namespace: q.namespace }));
+
+  routes.get("/nodes/:node/series", reader, async (c) => {
+    const params = parseOr400(NodeParams, c.req.param(), invalidPath);
+    if (!params.ok) return params.response;
+    const q = query(c, withWindow({ ifname: optionalParam(IfName) }, now(), monitoring.retention));
+    if (!q.ok) return q.response;
+    const { node } = params.data;
+    const { ifname, window } = q.data;
+    const f = await filters({ node });
+    if (!f.ok) return f.response;
+    const points = await queryInterfaceSeries(db, window, node, ifname);
+    if (ifname !== undefined && points.length === 0 && !(await listInterfaces(db, node))?.some((i) => i.ifname === ifname)) {
+      return jsonError(404, `interface '${ifname}' not found on node '${node}'`);
+    }
+    return jsonResponse({ window: windowJson(window), node, ifname: ifname ?? null, points: points.map(seriesPointJson) });
+  });
 
   windowedRoute("/toptalkers", { by, limit }, async (q) => {
     const mode = q.by ?? "pods";

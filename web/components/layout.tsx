@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { callerOf, type AccessSettings, type Role } from "../../control/auth/access.ts";
-import { assetPath, HTMX_ASSET, STYLE_ASSET } from "../assets.ts";
+import { assetPath, CHARTS_ASSET, HTMX_ASSET, STYLE_ASSET, UPLOT_ASSET, UPLOT_STYLE_ASSET } from "../assets.ts";
 
 /** Who is looking, for the header and for showing admin controls. */
 export interface Session {
@@ -22,6 +22,8 @@ const SECTIONS = [
   { href: "/", label: "Nodes", below: "/nodes/" },
   { href: "/pods", label: "Pods", below: "/pods/" },
   { href: "/servicemap", label: "Service map", below: "/servicemap/" },
+  { href: "/alerts", label: "Alerts", below: "/alerts/" },
+  { href: "/thresholds", label: "Thresholds", below: "/thresholds/" },
 ] as const;
 
 function Nav(props: { path?: string }) {
@@ -50,7 +52,8 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout(props: { title: string; hint?: string; session?: Session; children: Child }) {
+/** `charts`: the page draws time-series charts (uPlot and web/assets/charts.js, served locally). */
+export function Layout(props: { title: string; hint?: string; session?: Session; charts?: boolean; children: Child }) {
   return (
     <>
       {raw("<!doctype html>")}
@@ -62,6 +65,13 @@ export function Layout(props: { title: string; hint?: string; session?: Session;
           <title>{props.title} · ebpf-k8s</title>
           <link rel="stylesheet" href={assetPath(STYLE_ASSET)} />
           <script src={assetPath(HTMX_ASSET)} defer></script>
+          {props.charts && (
+            <>
+              <link rel="stylesheet" href={assetPath(UPLOT_STYLE_ASSET)} />
+              <script src={assetPath(UPLOT_ASSET)} defer></script>
+              <script src={assetPath(CHARTS_ASSET)} defer></script>
+            </>
+          )}
         </head>
         <body>
           <header class="top">

@@ -1,7 +1,8 @@
 /**
  * A node's modules: what it should run, what its agent reports, and (for an
  * admin) a switch per module. Each switch is a small htmx form that posts to
- * the page route, which answers with the refreshed node detail.
+ * the page route, which answers with the refreshed modules region
+ * (#node-modules, web/pages/node.tsx).
  */
 import type { ModuleView } from "../../control/queries/modules.ts";
 import type { DesiredState, ModuleName } from "../../control/wire/batch.ts";
@@ -91,7 +92,7 @@ function SwitchForm(props: { node: string; module: ModuleView }) {
       ? `${module.name} changes how traffic flows on ${node}. Turn it on?`
       : undefined;
   return (
-    <form hx-post={switchPath(node, module.name)} hx-target="#node-detail" hx-swap="innerHTML" hx-confirm={confirm}>
+    <form hx-post={switchPath(node, module.name)} hx-target="#node-modules" hx-swap="innerHTML" hx-confirm={confirm}>
       <input type="hidden" name="enabled" value={String(turnOn)} />
       <button type="submit">{turnOn ? "Turn on" : "Turn off"}</button>
     </form>

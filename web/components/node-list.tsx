@@ -1,33 +1,229 @@
 /**
- * Every node with its status and interfaces: the part of the overview that
- * htmx re-fetches from /fragments/nodes and swaps in place.
+ * The overview's body, which htmx re-fetches from /fragments/nodes (same
+ * query) and swaps in place: cluster totals, a page of nodes, one row each
+ * (status, pods, RX/TX rate now, the last hour as a sparkline), sorted by
+ * any column (?sort=, worst status first by default) and paged (?page=),
+ * and the pods talking most right now. One row per node rather than a
+ * card, so a thousand nodes stay readable and the page light; a node's
+ * interfaces are on its page.
  */
-import type { NodeOverview } from "../../control/queries/nodes.ts";
-import { InterfaceTable } from "./interface-table.tsx";
+import type { Child } from "hono/jsx";
+import {
+  DEFAULT_OVERVIEW_QUERY,
+  NODES_PER_PAGE,
+  OVERVIEW_SORTS,
+  type ClusterOverview,
+  type ClusterTotals,
+  type OverviewQuery,
+  type OverviewSort,
+} from "../../control/queries/overview.ts";
+import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
+import { formatCount } from "../format.ts";
+import { podPath } from "../monitoring/tables.tsx";
+import { Panel } from "./panel.tsx";
+import { Sparkline } from "./sparkline.tsx";
 import { NodeFacts, StatusBadge } from "./status.tsx";
+import { RateCell } from "./traffic-cells.tsx";
 
-export function NodeList(props: { nodes: NodeOverview[]; controlUrl: string }) {
-  if (props.nodes.length === 0) return <EmptyState controlUrl={props.controlUrl} />;
-  return <>{props.nodes.map((node) => <NodeCard node={node} />)}</>;
+export interface NodeListProps {
+  overview: ClusterOverview;
+  controlUrl: string;
+  /** Shown beside a node's status (e.g. its active alerts); nothing when absent. */
+  badge?: (node: string) => Child;
+  /** Shown above the totals (the active alerts), refreshed with them. */
+  banner?: Child;
+}
+
+export function NodeList(props: NodeListProps) {
+  const { overview } = props;
+  if (overview.nodes.length === 0) return <EmptyState controlUrl={props.controlUrl} />;
+  return (
+    <>
+      {props.banner}
+      <Totals totals={overview.totals} />
+      <Panel title="Nodes" meta="RX/TX now: every interface the agent watches, summed (a packet crossing two counts on both)">
+        <NodeTable overview={overview} badge={props.badge} />
+        <Pager overview={overview} />
+      </Panel>
+      <Panel title="Top talkers" meta="pods with the most bytes per second now, both ways">
+        <TalkerTable pods={overview.talkers} />
+      </Panel>
+    </>
+  );
 }
 
 export function nodePath(name: string): string {
   return `/nodes/${encodeURIComponent(name)}`;
 }
 
-function NodeCard(props: { node: NodeOverview }) {
-  const { node } = props;
+/** ?sort= and ?page= as the overview takes them; anything else is the default. */
+export function parseOverviewQuery(params: Record<string, string | undefined>): OverviewQuery {
+  const sort = (OVERVIEW_SORTS as readonly string[]).includes(params.sort ?? "") ? (params.sort as OverviewSort) : DEFAULT_OVERVIEW_QUERY.sort;
+  const page = /^\d{1,6}$/.test(params.page ?? "") ? Math.max(1, Number(params.page)) : 1;
+  return { sort, page };
+}
+
+/** "?sort=rx&page=2", leaving out what is the default. */
+export function overviewQueryString(q: OverviewQuery): string {
+  const p = new URLSearchParams();
+  if (q.sort !== DEFAULT_OVERVIEW_QUERY.sort) p.set("sort", q.sort);
+  if (q.page > 1) p.set("page", String(q.page));
+  const text = p.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function Totals(props: { totals: ClusterTotals }) {
+  const t = props.totals;
   return (
-    <section class="node">
-      <header>
-        <h2>
-          <a href={nodePath(node.name)}>{node.name}</a>
-        </h2>
-        <StatusBadge node={node} />
-        <NodeFacts node={node} />
-      </header>
-      <InterfaceTable interfaces={node.interfaceStates} />
+    <section class="totals" aria-label="cluster totals">
+      <div>
+        <span class="big">{formatCount(t.nodes)}</span> {t.nodes === 1 ? "node" : "nodes"}
+        <span class="sub">
+          <span class="status-ready">{formatCount(t.byStatus.Ready)} Ready</span> · <span class="status-stale">{formatCount(t.byStatus.Stale)} Stale</span> ·{" "}
+          <span class="status-lost">{formatCount(t.byStatus.Lost)} Lost</span>
+        </span>
+      </div>
+      <div>
+        <span class="big">{formatCount(t.pods)}</span> {t.pods === 1 ? "pod" : "pods"}
+        <span class="sub">current, on every node</span>
+      </div>
+      <table class="rates">
+        <tbody>
+          <tr>
+            <th>RX now</th>
+            <RateCell bytesPerSec={t.rates.rxBytesPerSec} packetsPerSec={t.rates.rxPacketsPerSec} />
+          </tr>
+          <tr>
+            <th>TX now</th>
+            <RateCell bytesPerSec={t.rates.txBytesPerSec} packetsPerSec={t.rates.txPacketsPerSec} />
+          </tr>
+        </tbody>
+      </table>
     </section>
+  );
+}
+
+/** A column header that sorts by it (from the first page). */
+function SortHeader(props: { label: string; sort: OverviewSort; current: OverviewSort }) {
+  const active = props.sort === props.current;
+  return (
+    <th aria-sort={active ? (props.sort === "name" ? "ascending" : "descending") : undefined}>
+      <a href={`/${overviewQueryString({ sort: props.sort, page: 1 })}`}>
+        {props.label}
+        {active ? (props.sort === "name" ? " ▲" : " ▼") : ""}
+      </a>
+    </th>
+  );
+}
+
+function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["badge"] }) {
+  const { nodes, spark, query } = props.overview;
+  const h = (label: string, sort: OverviewSort) => <SortHeader label={label} sort={sort} current={query.sort} />;
+  return (
+    <table class="nodes">
+      <thead>
+        <tr>
+          {h("Node", "name")}
+          {h("Status", "status")}
+          {h("Pods", "pods")}
+          {h("RX rate", "rx")}
+          {h("TX rate", "tx")}
+          <th>
+            Last hour <span class="spark-key"><span class="spark-rx">RX</span> <span class="spark-tx">TX</span></span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {nodes.map((node) => (
+          <tr>
+            <td>
+              <a href={nodePath(node.name)}>{node.name}</a>
+              <span class="sub">
+                <NodeFacts node={node} />
+              </span>
+            </td>
+            <td>
+              <StatusBadge node={node} />
+              {props.badge?.(node.name)}
+            </td>
+            <td>{formatCount(node.pods)}</td>
+            <RateCell bytesPerSec={node.rates.rxBytesPerSec} packetsPerSec={node.rates.rxPacketsPerSec} />
+            <RateCell bytesPerSec={node.rates.txBytesPerSec} packetsPerSec={node.rates.txPacketsPerSec} />
+            <td class="spark-cell">
+              <Sparkline points={node.spark} window={spark} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** "Nodes 51–100 of 1,000 · ← previous · next →", when there is more than one page. */
+function Pager(props: { overview: ClusterOverview }) {
+  const { query, pages, offset, nodes, totals } = props.overview;
+  if (pages <= 1) return <></>;
+  const to = (page: number) => `/${overviewQueryString({ ...query, page })}`;
+  return (
+    <nav class="pager note" aria-label="pages of nodes">
+      Nodes {formatCount(offset + 1)}–{formatCount(offset + nodes.length)} of {formatCount(totals.nodes)}
+      {query.page > 1 && (
+        <>
+          {" · "}
+          <a href={to(query.page - 1)} rel="prev">
+            ← previous
+          </a>
+        </>
+      )}
+      {query.page < pages && (
+        <>
+          {" · "}
+          <a href={to(query.page + 1)} rel="next">
+            next →
+          </a>
+        </>
+      )}
+      <span class="meta"> · {formatCount(NODES_PER_PAGE)} a page</span>
+    </nav>
+  );
+}
+
+function TalkerTable(props: { pods: readonly PodRecord[] }) {
+  if (props.pods.length === 0) {
+    return (
+      <p class="none">
+        No pod is sending or receiving right now. Pod rates come from each node's last two reports, with the flows
+        module on; the <a href="/servicemap">service map</a> has top talkers over longer windows.
+      </p>
+    );
+  }
+  return (
+    <table class="talkers">
+      <thead>
+        <tr>
+          <th>Pod</th>
+          <th>Node</th>
+          <th>RX rate</th>
+          <th>TX rate</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.pods.map((p) => (
+          <tr>
+            <td>
+              <a href={podPath(p)}>
+                {p.namespace}/{p.name}
+              </a>
+            </td>
+            <td>
+              <a href={nodePath(p.node)}>{p.node}</a>
+            </td>
+            <RateCell bytesPerSec={p.rates.rxBytesPerSec} packetsPerSec={p.rates.rxPacketsPerSec} />
+            <RateCell bytesPerSec={p.rates.txBytesPerSec} packetsPerSec={p.rates.txPacketsPerSec} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

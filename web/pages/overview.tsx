@@ -1,15 +1,22 @@
-/** `/`: nodes with their status and interfaces, refreshed in place every 2 s by htmx. */
-import type { NodeOverview } from "../../control/queries/nodes.ts";
+/**
+ * `/`: the cluster at a glance (totals, every node with its status, pods,
+ * RX/TX now and its last hour, the top talkers), refreshed in place by htmx
+ * from /fragments/nodes.
+ */
 import { Layout, type Session } from "../components/layout.tsx";
-import { NodeList } from "../components/node-list.tsx";
+import { NodeList, overviewQueryString, type NodeListProps } from "../components/node-list.tsx";
 
 export const NODES_FRAGMENT_PATH = "/fragments/nodes";
 
-export function OverviewPage(props: { nodes: NodeOverview[]; controlUrl: string; session?: Session }) {
+/** Each refresh reads a few queries whatever the cluster's size (control/queries/overview.ts). */
+export const OVERVIEW_POLL_SECONDS = 2;
+
+export function OverviewPage(props: NodeListProps & { session?: Session }) {
+  const { session, ...list } = props;
   return (
-    <Layout title="Nodes" hint="updates every 2 s" session={props.session}>
-      <div id="nodes" hx-get={NODES_FRAGMENT_PATH} hx-trigger="every 2s" hx-swap="innerHTML">
-        <NodeList nodes={props.nodes} controlUrl={props.controlUrl} />
+    <Layout title="Nodes" hint={`updates every ${OVERVIEW_POLL_SECONDS} s`} session={session}>
+      <div id="nodes" hx-get={`${NODES_FRAGMENT_PATH}${overviewQueryString(list.overview.query)}`} hx-trigger={`every ${OVERVIEW_POLL_SECONDS}s`} hx-swap="innerHTML">
+        <NodeList {...list} />
       </div>
     </Layout>
   );

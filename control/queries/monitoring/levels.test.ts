@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_MONITORING_SETTINGS } from "../../monitoring-store/settings.ts";
 import { runMaintenance } from "../../monitoring-store/maintenance.ts";
 import { drop, flow, pod, tcp } from "../../monitoring/fixtures.test-support.ts";
-import { windowOn, type Level } from "../../monitoring/rollup.ts";
+import { windowOn, withHourParts, type Level, type Window } from "../../monitoring/rollup.ts";
 import { batch, postBatch, useTestApp } from "../../test-support.ts";
 import { queryDrops } from "./drops.ts";
 import { queryFlows } from "./flows.ts";
@@ -58,8 +58,8 @@ async function store() {
   }
 }
 
-async function everything(level: Level) {
-  const w = windowOn(level, H, UNTIL, UNTIL + 1);
+async function everything(level: Level | Window) {
+  const w = typeof level === "string" ? windowOn(level, H, UNTIL, UNTIL + 1) : level;
   const filters = [{}, { node: "node-b" }, { pod: ["pod:u-db"] }];
   const out = [];
   for (const f of filters) {
@@ -91,5 +91,25 @@ describe("stored levels", () => {
     expect(await everything("raw")).toEqual(raw);
     expect(await everything("1m")).toEqual(raw);
     expect(await everything("1h")).toEqual(raw);
+  });
+
+  it("a 1m window reading its whole hours from 1h gives what the minutes give, before and after the rollup", async () => {
+    await store();
+    const [since, until] = [H - 30 * 60_000, UNTIL + 30 * 60_000];
+    const minutes = windowOn("1m", since, until, until);
+    const mixed = withHourParts(minutes, until);
+    expect(mixed.parts).toEqual([
+      { level: "1m", from: since, to: H },
+      { level: "1h", from: H, to: UNTIL },
+      { level: "1m", from: UNTIL, to: until },
+    ]);
+    const expected = await everything(windowOn("raw", since, until));
+    expect(await everything(minutes)).toEqual(expected);
+    expect(await everything(mixed)).toEqual(expected);
+    await runMaintenance(s.db, until + 1, { ...DEFAULT_MONITORING_SETTINGS, retention: { ...DEFAULT_MONITORING_SETTINGS.retention, raw: 24 * HOUR } });
+    expect(await everything(mixed)).toEqual(expected);
+    // Not when the hours are gone from 1h, nor for a window without a whole hour.
+    expect(withHourParts(minutes, until, { ...DEFAULT_MONITORING_SETTINGS.retention, "1h": HOUR }).parts).toBeUndefined();
+    expect(withHourParts(windowOn("1m", H + 60_000, H + HOUR + 60_000), H + HOUR).parts).toBeUndefined();
   });
 });

@@ -69,6 +69,25 @@ export async function findPod(db: Db, namespace: string, name: string, now: numb
   return row === undefined ? undefined : toPodRecord(row);
 }
 
+/** Bytes per second both ways at the pod's latest report (an unknown rate counts as none). */
+const BYTE_RATE = sql`coalesce(${pods.rxBytesPerSec}, 0) + coalesce(${pods.txBytesPerSec}, 0)`;
+
+/**
+ * The current pods sending and receiving the most bytes per second right
+ * now (their nodes' latest reports), at most `n`, those with no traffic
+ * left out. Cheap at any size (one pass over the pods table), so the
+ * overview can list them; queryTopTalkers gives the same over a window.
+ */
+export async function topPodsByRate(db: Db, n: number): Promise<PodRecord[]> {
+  const rows = await db
+    .select()
+    .from(pods)
+    .where(and(isNull(pods.vanishedAt), gt(BYTE_RATE, 0)))
+    .orderBy(desc(BYTE_RATE), asc(pods.namespace), asc(pods.name), asc(pods.uid))
+    .limit(n);
+  return rows.map(toPodRecord);
+}
+
 function toPodRecord(row: PodRow): PodRecord {
   return {
     uid: row.uid,

@@ -59,15 +59,25 @@ export function counterKeys(kind: StatsKind): readonly string[] {
 export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql: string; args: Args } {
   const { table, keys } = LAYOUT[kind];
   const nodeCond = (c: string) => (q.node === undefined ? "" : ` AND ${c} = :node`);
-  const raw = (notIn?: "1m" | "1h") =>
+  // Each part of the window (Window.parts: a 1m window's whole hours come from 1h) has its own bounds.
+  const raw = (i: number, notIn?: "1m" | "1h") =>
     `SELECT r.node AS node, ${keys.map((k, i) => `j.value ->> ${i} AS ${col(k)}`).join(", ")} ` +
-    `FROM monitoring_raw r, json_each(r.${kind}) j WHERE r.ts > :from AND r.ts <= :to${nodeCond("r.node")}` +
+    `FROM monitoring_raw r, json_each(r.${kind}) j WHERE r.ts > :from${i} AND r.ts <= :to${i}${nodeCond("r.node")}` +
     (notIn ? ` AND ${notRolledInto(notIn, "r.")}` : "");
   const columns = getTableColumns(table);
-  const stored =
+  const stored = (i: number) =>
     `SELECT node, ${keys.map((k) => `"${columns[k]!.name}" AS ${col(k)}`).join(", ")} FROM "${getTableName(table)}" ` +
-    `WHERE level = :level AND bucket >= :from AND bucket < :to${nodeCond("node")}`;
-  const source = w.level === "raw" ? raw() : `${stored} UNION ALL ${raw(w.level)}`;
+    `WHERE level = :level${i} AND bucket >= :from${i} AND bucket < :to${i}${nodeCond("node")}`;
+  const parts = w.parts ?? [w];
+  const args: Args = { ...q.args };
+  const source = parts
+    .map((p, i) => {
+      Object.assign(args, { [`from${i}`]: p.from, [`to${i}`]: p.to });
+      if (p.level === "raw") return raw(i);
+      args[`level${i}`] = p.level;
+      return `${stored(i)} UNION ALL ${raw(i, p.level)}`;
+    })
+    .join(" UNION ALL ");
 
   const or: readonly string[] = OR_KEYS[kind];
   const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
@@ -76,8 +86,6 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
     `SELECT ${[...group, ...sums].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
     ` GROUP BY ${group.join(", ")}`;
-  const args: Args = { from: w.from, to: w.to, ...q.args };
-  if (w.level !== "raw") args.level = w.level;
   if (q.node !== undefined) args.node = q.node;
   return { sql, args };
 }

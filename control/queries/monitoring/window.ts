@@ -8,7 +8,7 @@
  * and the JSON shows the widened bounds, which are what the numbers cover.
  */
 import { z } from "zod";
-import { levelFor, windowOn, type RetentionSettings, type Window } from "../../monitoring/rollup.ts";
+import { levelFor, windowOn, withHourParts, type RetentionSettings, type Window } from "../../monitoring/rollup.ts";
 
 /** An instant, or a duration back from the time of the request. */
 export type TimeSpec = { at: number } | { ago: number };
@@ -48,11 +48,12 @@ export function windowBounds(p: WindowParams, now: number): { since: number; unt
 /**
  * The window to query at `now`, on the finest level whose retention reaches
  * back to since. An until in the future stops at now (nothing was reported
- * after it), so `seconds` divides by time that has passed.
+ * after it), so `seconds` divides by time that has passed. Sums over a 1m
+ * window read its whole hours from 1h (withHourParts).
  */
 export function queryWindow(bounds: { since: number; until: number }, now: number, retention: RetentionSettings): Window {
   const until = Math.max(bounds.since, Math.min(bounds.until, now));
-  return windowOn(levelFor(bounds.since, now, retention), bounds.since, until, now);
+  return withHourParts(windowOn(levelFor(bounds.since, now, retention), bounds.since, until, now), now, retention);
 }
 
 /** An optional query parameter; an empty one (`?node=`, as forms send) counts as absent. */

@@ -1,0 +1,228 @@
+/**
+ * Browser tests' harness: Debian's Chromium (/usr/bin/chromium, installed by
+ * scripts/setup.sh) driven by playwright-core through `executablePath`; no
+ * browser is ever downloaded.
+ *
+ *   const missing = browserMissing();              // skip reason, or null (throws under CI=true)
+ *   describe.skipIf(missing)("…", () => {
+ *     let b: BrowserSession;
+ *     beforeAll(async () => { b = await openBrowser(cluster.url); });
+ *     afterAll(async () => { await b?.close(); });
+ *     it("…", async () => {
+ *       await b.login(cluster.adminToken);          // optional: the session cookie, through /login
+ *       const page = await b.open("/pods");         // loaded, htmx ready
+ *       await b.screenshot(page, "pods");            // artifacts/screenshots/pods.png
+ *       expect(b.problems()).toEqual([]);            // console errors, page errors, failed or foreign requests
+ *     });
+ *   });
+ *
+ * A session is one Chromium process with a fresh profile in a temporary
+ * directory of its own, removed on close (and at exit if the test process
+ * ends first). Every request of every page is recorded; a request to any
+ * origin but the control plane's is refused before it is sent, so a page can
+ * never reach outside the machine (and the test sees it in `problems()`).
+ */
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { REPO } from "../procs.ts";
+
+/** Debian's build; EBPF_K8S_CHROMIUM points elsewhere (another Chromium or Chrome binary). */
+export const CHROMIUM = process.env.EBPF_K8S_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Where screenshots land (gitignored, next to the test runners' JUnit reports). */
+export const SCREENSHOT_DIR = `${REPO}artifacts/screenshots`;
+
+/**
+ * Flags that work on this machine, as root, on a closed network: no sandbox
+ * (root), no GPU, and none of Chromium's own background connections (updates,
+ * sync, field trials, QUIC), which a closed network refuses many at a time.
+ * Playwright adds --headless, and --user-data-dir (the session's fresh profile: it refuses it in args).
+ */
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+/** Playwright's wait for anything (navigation, selectors, expect.poll excluded). */
+const ACTION_TIMEOUT_MS = 15_000;
+
+/**
+ * Why browser tests cannot run here, or null. Under CI=true a missing browser
+ * fails the run instead of skipping it: CI's set-up installs it.
+ */
+export function browserMissing(): string | null {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return null;
+  } catch {
+    const msg = `browser tests need Chromium at ${CHROMIUM} (Debian package 'chromium': run npm run setup, or set EBPF_K8S_CHROMIUM)`;
+    if (process.env.CI === "true") throw new Error(`${msg} (CI=true: browser tests must run)`);
+    console.warn(`skipping: ${msg}`);
+    return msg;
+  }
+}
+
+export interface Problem {
+  kind: "console" | "pageerror" | "requestfailed" | "foreign" | "http";
+  /** The page's URL when it happened. */
+  page: string;
+  text: string;
+}
+
+export interface BrowserSession {
+  /** The control plane's origin, e.g. http://127.0.0.1:18123: paths are relative to it, and only it is allowed. */
+  readonly origin: string;
+  readonly context: BrowserContext;
+  /** Chromium's profile (its --user-data-dir), removed by close(). */
+  readonly profileDir: string;
+  /** Every request any page made, in order: method and full URL. */
+  readonly requests: { method: string; url: string; page: string }[];
+  /** Console errors, uncaught page errors, failed requests (not merely aborted), refused foreign requests, HTTP answers ≥ 400 (unless allowed). */
+  problems(): Problem[];
+  /** Forgets what was recorded so far (requests and problems). */
+  reset(): void;
+  /** A new tab at `path`, after its load event, with htmx loaded. `status` is the answer the page must have (200). */
+  open(path: string, opts?: { status?: number }): Promise<Page>;
+  /** Logs in through /login with a token (stored as the session cookie for this session's later pages). */
+  login(token: string): Promise<void>;
+  /** A full-page PNG at SCREENSHOT_DIR/<name>.png; returns its path. */
+  screenshot(page: Page, name: string): Promise<string>;
+  /** Closes Chromium and removes its profile. Harmless twice. */
+  close(): Promise<void>;
+}
+
+/** Resolves once htmx is loaded and has processed the document. */
+export async function htmxReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => typeof (window as unknown as { htmx?: { version?: string } }).htmx?.version === "string");
+}
+
+/**
+ * Puts a marker on `window`; `sameDocument` later tells whether the page is
+ * still that document (true) or was reloaded or navigated away (false).
+ */
+export async function markDocument(page: Page): Promise<{ sameDocument(): Promise<boolean> }> {
+  const mark = `m${Math.random().toString(36).slice(2)}`;
+  await page.evaluate((m) => ((window as unknown as Record<string, string>).__ek8sMark = m), mark);
+  return { sameDocument: () => page.evaluate((m) => (window as unknown as Record<string, string>).__ek8sMark === m, mark) };
+}
+
+/**
+ * Opens a session against the control plane at `baseUrl`. `allowStatus`:
+ * HTTP statuses that are not problems (e.g. a test that expects a 401 page).
+ */
+export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[] } = {}): Promise<BrowserSession> {
+  const origin = new URL(baseUrl).origin;
+  const profile = mkdtempSync(`${tmpdir()}/ek8s-chromium-`);
+  const removeProfile = () => rmSync(profile, { recursive: true, force: true });
+  process.once("exit", removeProfile);
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1366, height: 768 }, // a laptop screen
+      timeout: 30_000,
+    });
+  } catch (e) {
+    removeProfile();
+    process.off("exit", removeProfile);
+    throw e;
+  }
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+
+  const requests: BrowserSession["requests"] = [];
+  let problems: Problem[] = [];
+  const allowed = new Set(opts.allowStatus ?? []);
+  const isOurs = (url: string) => url.startsWith("data:") || url.startsWith("about:") || new URL(url).origin === origin;
+
+  // Refuse anything not for the control plane before it is sent.
+  await context.route(
+    (url) => !isOurs(url.href),
+    (route) => route.abort("blockedbyclient"),
+  );
+
+  const watch = (page: Page) => {
+    const where = () => page.url();
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push({ kind: "console", page: where(), text: m.text() });
+    });
+    page.on("pageerror", (e) => problems.push({ kind: "pageerror", page: where(), text: e.stack ?? e.message }));
+    page.on("request", (r) => {
+      requests.push({ method: r.method(), url: r.url(), page: where() });
+      if (!isOurs(r.url())) problems.push({ kind: "foreign", page: where(), text: `${r.method()} ${r.url()}` });
+    });
+    page.on("requestfailed", (r) => {
+      // ERR_ABORTED: given up by the page or the browser (a tab closed mid-poll, a navigation), not refused or broken
+      const why = r.failure()?.errorText ?? "";
+      if (isOurs(r.url()) && why !== "net::ERR_ABORTED") problems.push({ kind: "requestfailed", page: where(), text: `${r.method()} ${r.url()}: ${why}` });
+    });
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !allowed.has(r.status())) problems.push({ kind: "http", page: where(), text: `${r.status()} ${r.request().method()} ${r.url()}` });
+    });
+  };
+  context.pages().forEach(watch);
+  context.on("page", watch);
+
+  let closed = false;
+  const session: BrowserSession = {
+    origin,
+    context,
+    profileDir: profile,
+    requests,
+    problems: () => [...problems],
+    reset() {
+      requests.length = 0;
+      problems = [];
+    },
+    async open(path, { status = 200 } = {}) {
+      const page = await context.newPage();
+      const res = await page.goto(new URL(path, origin).href, { waitUntil: "load" });
+      if (res?.status() !== status) throw new Error(`GET ${path}: status ${res?.status()}, expected ${status}\n${(await res?.text())?.slice(0, 2000)}`);
+      await htmxReady(page);
+      return page;
+    },
+    async login(token) {
+      const page = await session.open("/login");
+      try {
+        await page.fill('input[name="token"]', token);
+        const [res] = await Promise.all([
+          page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/login"),
+          page.click('button[type="submit"]'),
+        ]);
+        const location = res.headers().location;
+        if (res.status() !== 303 || !location) {
+          const why = await page.locator('[role="alert"]').textContent().catch(() => null);
+          throw new Error(`login refused: ${res.status()} ${why ?? ""}`.trim());
+        }
+        await page.waitForURL(new URL(location, origin).href);
+      } finally {
+        await page.close();
+      }
+    },
+    async screenshot(page, name) {
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      const file = `${SCREENSHOT_DIR}/${name.replace(/[^A-Za-z0-9._-]+/g, "_")}.png`;
+      await page.screenshot({ path: file, fullPage: true });
+      return file;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await context.close();
+      } finally {
+        removeProfile();
+        process.off("exit", removeProfile);
+      }
+    },
+  };
+  return session;
+}

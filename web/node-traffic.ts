@@ -1,0 +1,44 @@
+/**
+ * What the traffic region of a node's page shows for ?since= and ?ifname=:
+ * the interface series (control/queries/monitoring/interfaces.ts), TCP
+ * health and drops of what the node reported, over the same window.
+ */
+import { z } from "zod";
+import type { Db } from "../control/db/client.ts";
+import type { RetentionSettings } from "../control/monitoring/rollup.ts";
+import { queryDrops } from "../control/queries/monitoring/drops.ts";
+import { DEFAULT_FLOW_LIMIT } from "../control/queries/monitoring/flows.ts";
+import { queryInterfaceSeries } from "../control/queries/monitoring/interfaces.ts";
+import { queryTcp } from "../control/queries/monitoring/tcp.ts";
+import { optionalParam } from "../control/queries/monitoring/window.ts";
+import { listInterfaces } from "../control/queries/nodes.ts";
+import { IfName } from "../control/wire/batch.ts";
+import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
+import type { NodeTrafficView } from "./pages/node.tsx";
+
+const NodeQuery = z.object({ since: sinceParam, ifname: optionalParam(IfName) });
+
+/** The view, or why the query cannot be answered (in words, for a 400). */
+export async function loadNodeTraffic(
+  db: Db,
+  node: string,
+  query: Record<string, string>,
+  at: number,
+  retention: RetentionSettings,
+): Promise<{ ok: true; view: NodeTrafficView } | { ok: false; message: string }> {
+  const parsed = NodeQuery.safeParse(query);
+  if (!parsed.success) return { ok: false, message: badParameterText(parsed.error) };
+  const w = pageWindow(query.since, parsed.data.since, at, retention);
+  if (!w.ok) return w;
+  const { ifname } = parsed.data;
+  const [series, tcp, drops, states] = await Promise.all([
+    queryInterfaceSeries(db, w.window, node, ifname),
+    queryTcp(db, w.window, { node }, DEFAULT_FLOW_LIMIT),
+    queryDrops(db, w.window, { node }),
+    listInterfaces(db, node),
+  ]);
+  return {
+    ok: true,
+    view: { node, since: w.since, window: w.window, ifname, interfaces: (states ?? []).map((s) => s.ifname), series, tcp, drops, limit: DEFAULT_FLOW_LIMIT },
+  };
+}
