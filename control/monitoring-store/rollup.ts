@@ -215,15 +215,22 @@ export async function rollupChunk(tx: Transaction, plan: RollupPlan, nodes: stri
   return { batches: raw.length, keysCut };
 }
 
+/** A group is keyed "bucket|node" (node names cannot contain "|"). */
+function splitGroupKey(groupKey: string): { bucket: number; node: string } {
+  const bar = groupKey.indexOf("|");
+  return { bucket: Number(groupKey.slice(0, bar)), node: groupKey.slice(bar + 1) };
+}
+
 async function upsertLevel(tx: Transaction, k: KindSpec, level: RollupLevel, groups: Map<string, Map<string, Row>>, cap: number, now: number): Promise<number> {
   if (groups.size === 0) return 0;
   // How many keys each (bucket, node) already stores, one query per bucket.
   const stored = new Map<string, number>();
   const nodesByBucket = new Map<number, string[]>();
-  for (const group of groups.values()) {
-    const [, first] = group.entries().next().value as [string, Row];
-    const bucket = first[1] as number;
-    nodesByBucket.set(bucket, [...(nodesByBucket.get(bucket) ?? []), String(first[0])]);
+  for (const groupKey of groups.keys()) {
+    const { bucket, node } = splitGroupKey(groupKey);
+    let nodes = nodesByBucket.get(bucket);
+    if (nodes === undefined) nodesByBucket.set(bucket, (nodes = []));
+    nodes.push(node);
   }
   for (const [bucket, nodes] of nodesByBucket) {
     for (const r of (await tx.execute({ sql: SQL.storedCounts(k), args: [level, bucket, JSON.stringify(nodes)] })).rows) {
@@ -238,8 +245,7 @@ async function upsertLevel(tx: Transaction, k: KindSpec, level: RollupLevel, gro
       for (const r of group.values()) out.push(r);
       continue;
     }
-    const [bucketText, node] = [groupKey.slice(0, groupKey.indexOf("|")), groupKey.slice(groupKey.indexOf("|") + 1)];
-    const bucket = Number(bucketText);
+    const { bucket, node } = splitGroupKey(groupKey);
     const storedJson = (await tx.execute({ sql: SQL.storedKeys(k), args: [level, bucket, node] })).rows[0]?.keys;
     const otherRow: Row = [node, bucket, ...k.otherArray(node)];
     const otherId = identityOf(k, otherRow, 2);
