@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { MonitoringFields } from "./monitoring.ts";
 import { Counter, Rfc1123Name } from "./scalars.ts";
+import { LbCounters } from "./services.ts";
 
 /** Bump when a change is not backwards compatible; the control plane rejects others. */
 export const WIRE_VERSION = 1;
@@ -117,6 +118,8 @@ export const Batch = z.strictObject({
   inventory: Inventory.optional(),
   /** Pods, flows, TCP health, drops and table statistics (monitoring.ts); absent when the modules are off. */
   ...MonitoringFields,
+  /** Service load-balancing counters (services.ts); absent when the lb module is off. */
+  lb: LbCounters.optional(),
 });
 export type Batch = z.infer<typeof Batch>;
 
