@@ -93,6 +93,21 @@ describe.skipIf(missing)("browser harness", () => {
     await p.close();
   }, 30_000);
 
+  it("lets an allowed status through, its answer and Chromium's console line about it, and nothing else", async () => {
+    const allowing = await openBrowser(b.origin, { allowStatus: [404] });
+    try {
+      const p = await allowing.open("/bad");
+      // the same page as above, less the 404 of /missing: no http problem, and no console line "… status of 404"
+      await expect.poll(() => allowing.problems().map((x) => x.kind).sort(), { timeout: 10_000 }).toEqual(["console", "console", "foreign", "pageerror"]);
+      const lines = allowing.problems().filter((x) => x.kind === "console").map((x) => x.text).sort();
+      expect(lines).toEqual(["Failed to load resource: net::ERR_BLOCKED_BY_CLIENT.Inspector", "something broke"]);
+      expect(allowing.requests.map((r) => new URL(r.url).pathname)).toContain("/missing");
+      await p.close();
+    } finally {
+      await allowing.close();
+    }
+  }, 30_000);
+
   it("writes screenshots as PNG files and removes its profile on close", async () => {
     const p = await b.open("/");
     const file = await b.screenshot(p, "harness self-test");

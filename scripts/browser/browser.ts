@@ -84,7 +84,7 @@ export interface BrowserSession {
   readonly profileDir: string;
   /** Every request any page made, in order: method and full URL. */
   readonly requests: { method: string; url: string; page: string }[];
-  /** Console errors, uncaught page errors, failed requests (not merely aborted), refused foreign requests, HTTP answers ≥ 400 (unless allowed). */
+  /** Console errors, uncaught page errors, failed requests (not merely aborted), refused foreign requests, HTTP answers ≥ 400 (unless allowed: then neither the answer nor Chromium's console line about it). */
   problems(): Problem[];
   /** Forgets what was recorded so far (requests and problems). */
   reset(): void;
@@ -141,6 +141,11 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
   const requests: BrowserSession["requests"] = [];
   let problems: Problem[] = [];
   const allowed = new Set(opts.allowStatus ?? []);
+  /** Chromium's own console line for an error answer, which an allowed status makes no problem either. */
+  const allowedStatusLine = (text: string) => {
+    const status = /^Failed to load resource: the server responded with a status of (\d{3})\b/.exec(text)?.[1];
+    return status !== undefined && allowed.has(Number(status));
+  };
   const isOurs = (url: string) => url.startsWith("data:") || url.startsWith("about:") || new URL(url).origin === origin;
 
   // Refuse anything not for the control plane before it is sent.
@@ -152,7 +157,7 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
   const watch = (page: Page) => {
     const where = () => page.url();
     page.on("console", (m) => {
-      if (m.type() === "error") problems.push({ kind: "console", page: where(), text: m.text() });
+      if (m.type() === "error" && !allowedStatusLine(m.text())) problems.push({ kind: "console", page: where(), text: m.text() });
     });
     page.on("pageerror", (e) => problems.push({ kind: "pageerror", page: where(), text: e.stack ?? e.message }));
     page.on("request", (r) => {

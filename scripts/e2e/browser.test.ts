@@ -5,17 +5,19 @@
  * error, no failed request and nothing fetched from anywhere but the control
  * plane (htmx is served by it); its live part polls and swaps without a
  * reload; a module switch made as admin round-trips to the agent and back;
- * a screenshot of every page lands in artifacts/screenshots/.
+ * a screenshot of every page lands in artifacts/screenshots/. Thresholds
+ * and alerts at work: browser-alerts.test.ts.
  *
  * Pods (lab "brw"): n1-p1 on brw-n1, n2-p1 on brw-n2.
  */
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserSession, browserMissing, markDocument, openBrowser, SCREENSHOT_DIR } from "../browser/browser.ts";
-import { Cluster } from "../cluster.ts";
+import { type BrowserSession, browserMissing, markDocument, SCREENSHOT_DIR } from "../browser/browser.ts";
+import type { Cluster } from "../cluster.ts";
 import type { PodSpec } from "../lab/topology.ts";
-import { killRunning, tcpTransfer, UDP_HDRS, udpExchange } from "../lab/traffic.ts";
+import { tcpTransfer, UDP_HDRS, udpExchange } from "../lab/traffic.ts";
 import { waitFor } from "../procs.ts";
+import { BrowserLab } from "./browser-lab.ts";
 import { kernelMissing } from "./kernel.ts";
 
 const missing = kernelMissing() ?? browserMissing();
@@ -29,50 +31,34 @@ const PAGES = [
   { name: "pods", path: "/pods", shows: "n2-p1", polls: "/fragments/pods" },
   { name: "pod", path: "/pods/lab/n1-p1", shows: "lab/n2-p1", polls: "/fragments/pods/lab/n1-p1" },
   { name: "servicemap", path: "/servicemap", shows: "Top talkers", polls: "/fragments/servicemap" },
+  { name: "alerts", path: "/alerts", shows: "no alert is active", polls: "/fragments/alerts" },
+  { name: "thresholds", path: "/thresholds", shows: "No thresholds yet.", polls: "/fragments/thresholds" },
   { name: "login", path: "/login", shows: "Token", polls: null },
 ] as const;
 
 describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
+  const lab = new BrowserLab({ name: "brw", index: 12, port: 19_500 + (process.pid % 400) });
   let c: Cluster;
-  let b: BrowserSession, admin: BrowserSession | undefined;
+  let b: BrowserSession, admin: BrowserSession;
   let client: PodSpec, server: PodSpec;
 
-  /** A test body whose failure message carries the processes' logs and what the browser saw go wrong. */
-  const logged = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error && c) e.message += `\nbrowser problems: ${JSON.stringify([...b.problems(), ...(admin?.problems() ?? [])], null, 1)}\n${c.logs()}`;
-      throw e;
-    }
-  };
+  const logged = (fn: () => Promise<void>) => lab.logged(fn);
   const pod = (name: string) => c.get<ApiPod>(`/api/v1/pods/lab/${name}`);
 
   beforeAll(async () => {
-    c = new Cluster({ name: "brw", index: 12, nodes: 2, pods: 1, port: 19_500 + (process.pid % 400) });
-    [client, server] = [c.node(0).pods[0], c.node(1).pods[0]];
-    try {
-      await c.startControl();
-      await c.createJoinToken();
-      for (const node of c.lab.topology.nodes) c.startAgent(node);
-      await waitFor("both pods listed", async () =>
-        (await c.get<{ pods: ApiPod[] }>("/api/v1/pods")).pods.filter((p) => p.state === "current").length === 2, 60_000);
+    await lab.start(async () => {
+      c = lab.c;
+      [client, server] = lab.pods;
       // something for every table: a UDP flow and a TCP connection across the nodes
       await udpExchange({ client, server, port: 7001, n: 10, req: 300, rep: 700 });
       await tcpTransfer(client, server, 5001, 50_000);
       await waitFor("the flows reported", async () =>
         (await c.get<{ flows: { port: number }[] }>("/api/v1/flows")).flows.filter((f) => f.port === 7001 || f.port === 5001).length === 2, 20_000);
-      b = await openBrowser(c.url);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${c.logs()}`);
-    }
+      b = await lab.browser();
+    });
   }, 90_000);
 
-  afterAll(async () => {
-    await Promise.allSettled([b?.close(), admin?.close()]);
-    killRunning();
-    await c?.down();
-  }, 60_000);
+  afterAll(() => lab.down(), 60_000);
 
   it("renders every page with no error, only the control plane's requests (htmx included), a live poll each, and a screenshot each", logged(async () => {
     const started = Date.now();
@@ -128,7 +114,7 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
     expect(await anon.locator("#modules a[href^='/login']").count()).toBe(1);
     await anon.close();
 
-    admin = await openBrowser(c.url);
+    admin = await lab.browser();
     await admin.login(c.adminToken);
     const page = await admin.open("/nodes/brw-n1");
     expect(await page.locator("header.top").innerText()).toContain("admin");

@@ -67,6 +67,27 @@ export async function waitListening(pod: PodSpec, proto: "tcp" | "udp", port: nu
     (await exec("ss", ["-N", pod.netns, flag, `sport = :${port}`])).stdout.trim() !== "", 5000);
 }
 
+/**
+ * A server in one pod and a client in another: the server's argv runs in the
+ * background until it listens on its port, then the client's runs to
+ * completion (the server is killed if the client fails); resolves with the
+ * server's exit code and output once it ends by itself.
+ */
+async function clientServer(
+  server: { pod: PodSpec; argv: string[]; proto: "tcp" | "udp"; port: number },
+  client: { pod: PodSpec; argv: string[] },
+): Promise<{ code: number | null; out: string }> {
+  const bg = background(inPod(server.pod, server.argv));
+  try {
+    await waitListening(server.pod, server.proto, server.port);
+    await run(inPod(client.pod, client.argv));
+  } catch (e) {
+    killGroup(bg.pid);
+    throw e;
+  }
+  return bg.done;
+}
+
 const UDP_SERVER = `
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -102,16 +123,64 @@ export interface UdpExchange {
  * sent. Frames: n × (req + 42) one way, n × (rep + 42) the other.
  */
 export async function udpExchange(x: UdpExchange): Promise<void> {
-  const server = background(inPod(x.server, ["python3", "-c", UDP_SERVER, String(x.port), String(x.n), String(x.rep)]));
-  try {
-    await waitListening(x.server, "udp", x.port);
-    await run(inPod(x.client, ["python3", "-c", UDP_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.req), String(x.rep)]));
-  } catch (e) {
-    killGroup(server.pid);
-    throw e;
-  }
-  const { code, out } = await server.done;
+  const { code, out } = await clientServer(
+    { pod: x.server, argv: ["python3", "-c", UDP_SERVER, String(x.port), String(x.n), String(x.rep)], proto: "udp", port: x.port },
+    { pod: x.client, argv: ["python3", "-c", UDP_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.req), String(x.rep)] },
+  );
   if (code !== 0) throw new Error(`udp server in ${x.server.name}: exit ${code} ${out}`);
+}
+
+const STREAM_SERVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.settimeout(float(sys.argv[3]))
+got = 0
+try:
+    while got < int(sys.argv[2]):
+        s.recvfrom(65535)
+        got += 1
+except socket.timeout:
+    pass
+print(got)
+`;
+const STREAM_CLIENT = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+to, n, payload, every = (sys.argv[1], int(sys.argv[2])), int(sys.argv[3]), b"x" * int(sys.argv[4]), float(sys.argv[5]) / 1000
+start = time.monotonic()
+for i in range(n):
+    late = start + i * every - time.monotonic()
+    if late > 0:
+        time.sleep(late)
+    s.sendto(payload, to)
+`;
+
+export interface UdpStream {
+  client: PodSpec;
+  server: PodSpec;
+  port: number;
+  /** Datagrams, one way (client to server), of `size` payload bytes, one every `everyMs` on a fixed schedule. */
+  n: number;
+  size: number;
+  everyMs: number;
+}
+
+/** The frame bytes per second a stream sends while it runs. */
+export const streamRate = (x: Pick<UdpStream, "size" | "everyMs">) => ((x.size + UDP_HDRS) * 1000) / x.everyMs;
+
+/**
+ * A steady one-way UDP stream from one client socket (one flow): n × (size + 42)
+ * frame bytes over n × everyMs, at streamRate. Throws unless the server got all n.
+ */
+export async function udpStream(x: UdpStream): Promise<void> {
+  const seconds = (x.n * x.everyMs) / 1000;
+  if (seconds > TIMEOUT_S - 5) throw new Error(`a stream of ${seconds} s is longer than a traffic command may run (${TIMEOUT_S - 5} s)`);
+  const { code, out } = await clientServer(
+    { pod: x.server, argv: ["python3", "-c", STREAM_SERVER, String(x.port), String(x.n), "3"], proto: "udp", port: x.port },
+    { pod: x.client, argv: ["python3", "-c", STREAM_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.size), String(x.everyMs)] },
+  );
+  if (code !== 0 || Number(out.trim()) !== x.n) throw new Error(`udp stream ${x.client.name} -> ${x.server.name}: the server received ${out.trim()} of ${x.n} datagrams (exit ${code})`);
 }
 
 /**
@@ -119,15 +188,10 @@ export async function udpExchange(x: UdpExchange): Promise<void> {
  * in `to`, and returns when both ends have closed. Throws unless the sink got every byte.
  */
 export async function tcpTransfer(from: PodSpec, to: PodSpec, port: number, bytes: number): Promise<void> {
-  const sink = background(inPod(to, ["sh", "-c", `nc -l -p ${port} < /dev/null | wc -c`]));
-  try {
-    await waitListening(to, "tcp", port);
-    await run(inPod(from, ["sh", "-c", `head -c ${bytes} /dev/zero | nc -N ${to.ip} ${port}`]));
-  } catch (e) {
-    killGroup(sink.pid);
-    throw e;
-  }
-  const { out } = await sink.done;
+  const { out } = await clientServer(
+    { pod: to, argv: ["sh", "-c", `nc -l -p ${port} < /dev/null | wc -c`], proto: "tcp", port },
+    { pod: from, argv: ["sh", "-c", `head -c ${bytes} /dev/zero | nc -N ${to.ip} ${port}`] },
+  );
   if (Number(out.trim()) !== bytes) throw new Error(`tcp ${from.name} -> ${to.name}: the sink received ${out.trim()} of ${bytes} bytes`);
   // the sink closed last (LAST_ACK): done when the client's final ACK closed its socket
   await waitFor(`${to.name}'s socket on port ${port} closed`, async () =>

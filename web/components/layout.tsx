@@ -41,12 +41,15 @@ function Nav(props: { path?: string }) {
 
 /**
  * htmx swaps 4xx answers too (by default it drops them), so a refused switch
- * can say why in the page; 5xx answers still leave the page as it was.
+ * can say why in the page; 5xx answers still leave the page as it was. A 422
+ * is a form sent back with its errors next to the fields: an answer, not a
+ * failure, so htmx does not log it as an error in the console.
  */
 const HTMX_CONFIG = JSON.stringify({
   responseHandling: [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },
+    { code: "422", swap: true },
     { code: "4..", swap: true, error: true },
     { code: "...", swap: false, error: true },
   ],
