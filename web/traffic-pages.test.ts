@@ -12,6 +12,7 @@ import { H, LATE, ON_TIME } from "../control/monitoring-store/interface-scenario
 import { batch, useTestApp } from "../control/test-support.ts";
 import type { Batch } from "../control/wire/batch.ts";
 import type { ChartData } from "./components/traffic-chart.tsx";
+import { formatByteRate } from "./format.ts";
 
 const s = useTestApp();
 const MIN = 60_000;
@@ -124,6 +125,18 @@ describe("overview of many nodes", () => {
     // The refresh keeps the page; a page past the last shows the last.
     expect(second).toContain('hx-get="/fragments/nodes?page=2"');
     expect(await html("/?page=9")).toContain("Nodes 51–52 of 52");
+  });
+
+  it("shows no rate for a node that stopped reporting, and leaves it out of the totals", async () => {
+    const page = await html("/");
+    // n-07 (Stale) last reported 8,000 B over 10 s: that is not traffic now
+    expect(rowOf(page, "/nodes/n-07")).toContain('<td class="na" title="rate known after the next report">—</td>');
+    expect(rowOf(page, "/nodes/n-08")).toContain("900 B/s");
+    // node-a's 200 B/s plus n-00 … n-49 at 100 B/s per number, without n-07's 800
+    const rx = 200 + (50 * 51 / 2) * 100 - 800;
+    const totals = page.slice(page.indexOf('<section class="totals"'), page.indexOf("</section>", page.indexOf('<section class="totals"')));
+    expect(totals).toContain(`<th>RX now</th><td>${formatByteRate(rx)}<`); // 124 KiB/s; with n-07, 125
+    expect(formatByteRate(rx + 800)).not.toBe(formatByteRate(rx));
   });
 
   it("sorts by any column: the most RX first", async () => {

@@ -101,12 +101,15 @@ const ORDER: Record<OverviewSort, (a: OverviewNode, b: OverviewNode) => number> 
 export async function clusterOverview(db: Db, now: number, thresholds: StatusThresholds, query: OverviewQuery = DEFAULT_OVERVIEW_QUERY): Promise<ClusterOverview> {
   const [json, talkers] = await Promise.all([db.$client.execute(NODES_SQL), topPodsByRate(db, OVERVIEW_TALKERS)]);
   const all = (JSON.parse(String(json.rows[0]?.nodes ?? "[]")) as NodeJson[]).map(
-    ([name, bootId, lastSeen, agentVersion, kernel, [interfaces, rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec], pods]): OverviewNode => ({
-      ...toNodeSummary({ name, bootId, lastSeen }, { agentVersion, kernel }, interfaces, now, thresholds),
-      pods,
-      rates: { rxBytesPerSec: rxBytesPerSec ?? null, txBytesPerSec: txBytesPerSec ?? null, rxPacketsPerSec: rxPacketsPerSec ?? null, txPacketsPerSec: txPacketsPerSec ?? null },
-      spark: [],
-    }),
+    ([name, bootId, lastSeen, agentVersion, kernel, [interfaces, rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec], pods]): OverviewNode => {
+      const summary = toNodeSummary({ name, bootId, lastSeen }, { agentVersion, kernel }, interfaces, now, thresholds);
+      // A node that stopped reporting has no rate now: its last one would read
+      // as traffic still flowing and swell the totals (alerts count it as none).
+      const rates = summary.status === "Ready"
+        ? { rxBytesPerSec: rxBytesPerSec ?? null, txBytesPerSec: txBytesPerSec ?? null, rxPacketsPerSec: rxPacketsPerSec ?? null, txPacketsPerSec: txPacketsPerSec ?? null }
+        : NO_RATES;
+      return { ...summary, pods, rates, spark: [] };
+    },
   );
   all.sort((a, b) => ORDER[query.sort](a, b) || byName(a, b));
   const pages = Math.max(1, Math.ceil(all.length / NODES_PER_PAGE));
@@ -118,11 +121,12 @@ export async function clusterOverview(db: Db, now: number, thresholds: StatusThr
   return { nodes: shown, totals: totalsOf(all), talkers, spark: sparks.window, query: { sort: query.sort, page }, pages, offset };
 }
 
+const NO_RATES: Rates = { rxBytesPerSec: null, txBytesPerSec: null, rxPacketsPerSec: null, txPacketsPerSec: null };
 const RATE_KEYS = ["rxBytesPerSec", "txBytesPerSec", "rxPacketsPerSec", "txPacketsPerSec"] as const satisfies ReadonlyArray<keyof Rates>;
 
 function totalsOf(list: readonly OverviewNode[]): ClusterTotals {
   const byStatus: Record<NodeStatus, number> = { Ready: 0, Stale: 0, Lost: 0 };
-  const rates: Rates = { rxBytesPerSec: null, txBytesPerSec: null, rxPacketsPerSec: null, txPacketsPerSec: null };
+  const rates: Rates = { ...NO_RATES };
   let podCount = 0;
   for (const n of list) {
     byStatus[n.status]++;
