@@ -26,6 +26,8 @@ import { releaseFreedMemory, removeEmptyDir } from "./libbpf/mod.ts";
 import { DropsModule } from "./modules/drops/module.ts";
 import { FlowsModule } from "./modules/flows/module.ts";
 import { IfStatsModule } from "./modules/ifstats/module.ts";
+import { DEFAULT_LB, LbModule } from "./modules/lb/module.ts";
+import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
 import type { ModuleEnv } from "./modules/module.ts";
 import { TcpModule } from "./modules/tcp/module.ts";
@@ -124,6 +126,13 @@ export class Agent {
         new FlowsModule(env("flows"), { tableSize: cfg.flowTableSize, idleSeconds, maxRecords: cfg.maxFlowRecords, hostInterfaces: cfg.flowInterfaces }),
         new TcpModule(env("tcp"), { tableSize: cfg.tcpTableSize, socketTableSize: cfg.tcpSocketTableSize, idleSeconds, maxRecords: cfg.maxTcpRecords }),
         new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
+        new LbModule(env("lb"), {
+          ...DEFAULT_LB,
+          cgroup: cfg.lbCgroup,
+          poolSlots: cfg.lbTablePool,
+          affinityEntries: cfg.lbAffinityTableSize,
+          reverseEntries: cfg.lbReverseTableSize,
+        }, lbPoll(api, credentials)),
       ], inbox.desired, log);
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
@@ -165,6 +174,7 @@ export class Agent {
       } catch (s) {
         log(`cleanup after the failed start: ${(s as Error).message}`);
       }
+      await modules?.settled();
       await pods.stop();
       state.close();
       throw e;
@@ -195,6 +205,7 @@ export class Agent {
       interval: this.cfg.interval,
       interfaces: reading.interfaces,
       ...this.#monitoring(reading),
+      ...(reading.lb ? { lb: reading.lb } : {}),
       inventory: inventory(this.host, this.modules, this.spool),
     };
     const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
@@ -269,7 +280,11 @@ export class Agent {
       this.log(`last push failed: ${(e as Error).message}`);
     }
     try {
-      this.modules.stopAll();
+      try {
+        this.modules.stopAll();
+      } finally {
+        await this.modules.settled(); // the lb long-poll in flight, aborted
+      }
       // A failed detach keeps epoch.json: the next start then removes what is left.
       this.state.removeEpoch();
       removeEmptyDir(`${this.cfg.bpfPinDir}/${this.cfg.node}`);
@@ -328,6 +343,15 @@ const NO_MONITORING: MonitoringStats = {
   tcpRecordsCut: 0,
   dropRecordsCut: 0,
 };
+
+/** The lb module's long-poll of the services, with this node's credential (none yet: retried until the join succeeds). */
+function lbPoll(api: ControlApi, credentials: Credentials): LbPoll {
+  return (after, signal) => {
+    const credential = credentials.current;
+    if (!credential) return Promise.resolve({ kind: "retry", message: "the node has not joined the control plane yet" });
+    return api.lbState(credential, after, signal);
+  };
+}
 
 /**
  * Where the pods of this node come from: the pods file when given (the lab;

@@ -32,6 +32,10 @@ const ENV = {
   "max-tcp-records": "EBPF_K8S_MAX_TCP_RECORDS",
   "drop-table-size": "EBPF_K8S_DROP_TABLE_SIZE",
   "max-drop-records": "EBPF_K8S_MAX_DROP_RECORDS",
+  "lb-cgroup": "EBPF_K8S_LB_CGROUP",
+  "lb-table-pool": "EBPF_K8S_LB_TABLE_POOL",
+  "lb-affinity-table-size": "EBPF_K8S_LB_AFFINITY_TABLE_SIZE",
+  "lb-reverse-table-size": "EBPF_K8S_LB_REVERSE_TABLE_SIZE",
 } as const;
 
 const csv = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
@@ -70,6 +74,16 @@ export const AgentConfig = z.strictObject({
   maxTcpRecords: z.coerce.number().int().min(0).max(MAX_TCP_RECORDS),
   dropTableSize: tableSize,
   maxDropRecords: z.coerce.number().int().min(0).max(MAX_DROP_RECORDS),
+  /**
+   * The cgroup v2 directory the node's pods run under, where the lb module
+   * attaches (absolute, or relative to the cgroup2 mount); required to switch
+   * lb on, and never the root (checked when the module starts).
+   */
+  lbCgroup: z.string().min(1).optional(),
+  /** Maglev slots of the lb table pool: every service's table, plus those being replaced. */
+  lbTablePool: z.coerce.number().int().min(131072).max(1 << 26).multipleOf(16, "must be a multiple of 16"),
+  lbAffinityTableSize: tableSize,
+  lbReverseTableSize: tableSize,
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -111,6 +125,18 @@ tables and caps (memory stays within these whatever the traffic; what they evict
   --drop-table-size N        drops table entries, default 8192 (${ENV["drop-table-size"]})
   --max-drop-records N       drop records per batch, default 2000, at most ${MAX_DROP_RECORDS} (${ENV["max-drop-records"]})
 
+service load balancing (module lb, off unless the control plane switches it on):
+  --lb-cgroup PATH           cgroup v2 directory the node's pods run under (e.g. kubepods.slice), absolute
+                             or relative to the cgroup2 mount (${ENV["lb-cgroup"]}); required for lb;
+                             connect()/sendmsg() of sockets in it to a service VIP reach a backend.
+                             The root cgroup is refused.
+  --lb-table-pool N          Maglev table slots for all services together, default 4194304 (16 MiB of
+                             kernel memory; a service takes 256 to 131072, twice while its table is
+                             replaced) (${ENV["lb-table-pool"]})
+  --lb-affinity-table-size N client-affinity entries, default 65536 (${ENV["lb-affinity-table-size"]})
+  --lb-reverse-table-size N  sockets whose backend is shown to the application as the VIP (getpeername,
+                             UDP replies), default 65536, least recently used first out (${ENV["lb-reverse-table-size"]})
+
 Memory: deno task agent runs deno with --v8-flags=--max-semi-space-size=2, which keeps the
 agent's resident size down (the flow table is read whole every interval); run it so elsewhere.
 
@@ -148,6 +174,10 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     maxTcpRecords: get("max-tcp-records") ?? "5000",
     dropTableSize: get("drop-table-size") ?? "8192",
     maxDropRecords: get("max-drop-records") ?? "2000",
+    lbCgroup: get("lb-cgroup") || undefined,
+    lbTablePool: get("lb-table-pool") ?? "4194304",
+    lbAffinityTableSize: get("lb-affinity-table-size") ?? "65536",
+    lbReverseTableSize: get("lb-reverse-table-size") ?? "65536",
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {

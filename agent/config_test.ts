@@ -20,3 +20,15 @@ Deno.test("config: caps above the wire's limits and tiny tables are refused, nam
   assertStringIncludes(err.message, "--flow-table-size:");
   assertStringIncludes(err.message, "--pods-file: must be an absolute path");
 });
+
+Deno.test("config: lb flags, their defaults and limits (the cgroup itself is checked when the module starts)", () => {
+  const c = parseConfig(base, () => undefined);
+  assertEquals([c.lbCgroup, c.lbTablePool, c.lbAffinityTableSize, c.lbReverseTableSize], [undefined, 4194304, 65536, 65536]);
+  const env: Record<string, string> = { EBPF_K8S_LB_CGROUP: "kubepods.slice" };
+  const e = parseConfig([...base, "--lb-table-pool", "1048576"], (k) => env[k]);
+  assertEquals([e.lbCgroup, e.lbTablePool], ["kubepods.slice", 1048576]);
+  const err = assertThrows(() => parseConfig([...base, "--lb-table-pool", "131080", "--lb-reverse-table-size", "4"], () => undefined), ConfigError);
+  assertStringIncludes(err.message, "--lb-table-pool: must be a multiple of 16");
+  assertStringIncludes(err.message, "--lb-reverse-table-size:");
+  assertStringIncludes(err.message, "--lb-cgroup PATH", "the usage names the flag");
+});

@@ -1,11 +1,16 @@
 /**
- * The two calls the agent makes to the control plane, each answer sorted
- * into what the agent does next:
+ * The calls the agent makes to the control plane, each answer sorted into
+ * what the agent does next:
  *
  *   POST /api/v1/join    {token, node}        -> 200 credential + desired state
  *   POST /api/v1/ingest  Bearer <credential>  -> 200 BatchAck
+ *   GET  /api/v1/lb/state?after=V&wait=S  Bearer <credential>
+ *                                             -> 200 LbState, or 204 when the
+ *                                                version stayed V for S seconds
+ *                                                (long-poll; without `after`:
+ *                                                the state now, at once)
  *
- *   200          acked / joined
+ *   200 (204)    acked / joined / the services (unchanged)
  *   401, 403     unauthorized: the credential (or token) is refused; 403 is a
  *                credential of another node. Re-join if a token is configured.
  *   400, 413     rejected: the batch is invalid or too large and would fail
@@ -15,6 +20,12 @@
  *   network      retry later with the same batch (same seq)
  */
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
+import { LbState } from "../control/wire/services.ts";
+
+/** How long the control plane may hold a long-poll of the lb state, in seconds. */
+export const LB_POLL_WAIT_S = 25;
+
+type Schema<T> = { safeParse(x: unknown): { success: true; data: T } | { success: false } };
 
 export type Answer<T> =
   | { kind: "ok"; value: T }
@@ -34,22 +45,39 @@ export class ControlApi {
     return this.#post("/api/v1/ingest", body, { authorization: `Bearer ${credential}` }, BatchAck, signal);
   }
 
-  async #post<T>(path: string, body: string, headers: Record<string, string>, schema: { safeParse(x: unknown): { success: true; data: T } | { success: false } }, signal?: AbortSignal): Promise<Answer<T>> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+  /**
+   * The services to program: the state after version `after` (null: none
+   * applied yet, answered at once), or null when it did not change within
+   * `waitS` seconds (204). The request may take that long: its own timeout
+   * is the wait plus this client's timeout.
+   */
+  lbState(credential: string, after: number | null, signal?: AbortSignal, waitS = LB_POLL_WAIT_S): Promise<Answer<LbState | null>> {
+    const query = new URLSearchParams({ ...(after === null ? {} : { after: String(after) }), wait: String(waitS) });
+    return this.#request("GET", `/api/v1/lb/state?${query}`, undefined, { authorization: `Bearer ${credential}` }, LbState, signal, waitS * 1000 + this.timeoutMs);
+  }
+
+  #post<T>(path: string, body: string, headers: Record<string, string>, schema: Schema<T>, signal?: AbortSignal): Promise<Answer<T>> {
+    // only a GET is answered with null (204)
+    return this.#request("POST", path, body, { "content-type": "application/json", ...headers }, schema, signal, this.timeoutMs) as Promise<Answer<T>>;
+  }
+
+  async #request<T>(method: "GET" | "POST", path: string, body: string | undefined, headers: Record<string, string>, schema: Schema<T>, signal: AbortSignal | undefined, timeoutMs: number): Promise<Answer<T | null>> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
+        method,
+        headers,
         body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       text = await res.text();
     } catch (e) {
-      return { kind: "retry", message: `${path}: ${timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message}` };
+      return { kind: "retry", message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message}` };
     }
     const message = `${path} answered ${res.status}: ${text.slice(0, 500)}`;
+    if (res.status === 204 && method === "GET") return { kind: "ok", value: null };
     if (res.status === 200) {
       let parsed: ReturnType<typeof schema.safeParse> | undefined;
       try {

@@ -39,3 +39,29 @@ Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry af
   const gone = await new ControlApi(`http://127.0.0.1:${server.addr.port}`).ingest("{}", "c");
   assertEquals(gone.kind, "retry");
 });
+
+Deno.test("lb state long-poll: 200 state, 204 unchanged, asked with after and wait, 200 unreadable retried, 401 unauthorized", async () => {
+  let status = 200;
+  let body = "";
+  const urls: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    urls.push(`${req.method} ${new URL(req.url).pathname}${new URL(req.url).search} ${req.headers.get("authorization")}`);
+    return new Response(status === 204 ? null : body, { status });
+  });
+  try {
+    const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
+    body = JSON.stringify({ version: 4, services: [] });
+    const a = await api.lbState("cred", null);
+    assertEquals(a, { kind: "ok", value: { version: 4, services: [] } });
+    status = 204;
+    assertEquals(await api.lbState("cred", 4, undefined, 3), { kind: "ok", value: null });
+    assertEquals(urls, ["GET /api/v1/lb/state?wait=25 Bearer cred", "GET /api/v1/lb/state?after=4&wait=3 Bearer cred"]);
+    status = 200;
+    body = JSON.stringify({ version: 5, services: [{ id: 1 }] });
+    assertEquals((await api.lbState("cred", 4)).kind, "retry");
+    status = 401;
+    assertEquals((await api.lbState("cred", 4)).kind, "unauthorized");
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -16,9 +16,11 @@ import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { joinRoutes } from "./routes/join.ts";
 import { joinTokenRoutes } from "./routes/join-tokens.ts";
+import { LB_STATE_PATH, lbStateRoutes } from "./routes/lb-state.ts";
 import { moduleRoutes } from "./routes/modules.ts";
 import { monitoringRoutes } from "./routes/monitoring.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
+import { serviceRoutes } from "./routes/services.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
 
@@ -46,14 +48,13 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   // A request that takes too long (a locked or slow database) is answered 503
   // instead of holding the client. Its work may still finish afterwards; for
   // ingest that is harmless, as the agent's resend is then a duplicate.
-  app.use(
-    "*",
-    timeout(settings.requestTimeoutMs, () => {
-      const res = jsonError(503, `request took longer than ${settings.requestTimeoutMs} ms; retry later`);
-      res.headers.set("Retry-After", "1");
-      return new HTTPException(503, { res });
-    }),
-  );
+  // The agents' long poll for lb state is held on purpose and bounds itself.
+  const requestTimeout = timeout(settings.requestTimeoutMs, () => {
+    const res = jsonError(503, `request took longer than ${settings.requestTimeoutMs} ms; retry later`);
+    res.headers.set("Retry-After", "1");
+    return new HTTPException(503, { res });
+  });
+  app.use("*", (c, next) => (c.req.path === LB_STATE_PATH ? next() : requestTimeout(c, next)));
 
   app.get("/healthz", () => jsonResponse({ ok: true }));
   app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst, monitoring: settings.monitoring }));
@@ -67,6 +68,8 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
   app.route("/api/v1", alertRoutes(db, { now, access }));
+  app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
+  app.route("/api/v1", lbStateRoutes(db, { now }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, monitoring: settings.monitoring, assets: opts.assets ?? loadAssets() }));
 

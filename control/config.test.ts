@@ -22,6 +22,7 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_DROP_KEYS: 500,
       EBPF_K8S_MAINTENANCE_INTERVAL: 60,
       EBPF_K8S_ALERT_INTERVAL: 5,
+      EBPF_K8S_KUBE_SYNC: "auto",
     });
   });
 
@@ -49,6 +50,12 @@ describe("parseConfig", () => {
         EBPF_K8S_MAX_DROP_KEYS: "",
         EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
         EBPF_K8S_ALERT_INTERVAL: "2s",
+        EBPF_K8S_KUBE_SYNC: "off",
+        EBPF_K8S_KUBE_API: "https://10.0.0.1:6443/",
+        EBPF_K8S_KUBE_TOKEN: "kube-token",
+        EBPF_K8S_KUBE_CA: "/etc/kube/ca.crt",
+        KUBERNETES_SERVICE_HOST: "10.96.0.1",
+        KUBERNETES_SERVICE_PORT: "443",
       }),
     ).toEqual({
       PORT: 9000,
@@ -72,6 +79,12 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_DROP_KEYS: 500,
       EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
       EBPF_K8S_ALERT_INTERVAL: 2,
+      EBPF_K8S_KUBE_SYNC: "off",
+      EBPF_K8S_KUBE_API: "https://10.0.0.1:6443/",
+      EBPF_K8S_KUBE_TOKEN: "kube-token",
+      EBPF_K8S_KUBE_CA: "/etc/kube/ca.crt",
+      KUBERNETES_SERVICE_HOST: "10.96.0.1",
+      KUBERNETES_SERVICE_PORT: 443,
     });
   });
 
@@ -89,6 +102,9 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_RETENTION_1H: "0d" }, /EBPF_K8S_RETENTION_1H: must be longer than zero/],
     [{ EBPF_K8S_RETENTION_RAW: "30s" }, /EBPF_K8S_RETENTION_RAW: must be longer than EBPF_K8S_MAINTENANCE_INTERVAL/],
     [{ EBPF_K8S_MAX_FLOW_KEYS: "0" }, /EBPF_K8S_MAX_FLOW_KEYS/],
+    [{ EBPF_K8S_KUBE_SYNC: "on" }, /EBPF_K8S_KUBE_SYNC/],
+    [{ EBPF_K8S_KUBE_API: "10.0.0.1:6443" }, /EBPF_K8S_KUBE_API: must be an http:\/\/ or https:\/\/ URL/],
+    [{ EBPF_K8S_KUBE_TOKEN: "t" }, /EBPF_K8S_KUBE_API: must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is/],
   ])("names a bad variable: %o", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
   });

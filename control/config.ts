@@ -59,6 +59,15 @@ export const Config = z
     EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
     /** How often thresholds are evaluated: a hold time is only as precise as this. */
     EBPF_K8S_ALERT_INTERVAL: withDefault(Duration.prefault("5s")),
+    /** Services from Kubernetes (control/kube/): "auto" syncs when in a cluster or EBPF_K8S_KUBE_API is set; "off" never. */
+    EBPF_K8S_KUBE_SYNC: withDefault(z.enum(["auto", "off"]).default("auto")),
+    /** An API server to use instead of the in-cluster one (`kubectl proxy`, tests), with its bearer token and CA (a PEM file). */
+    EBPF_K8S_KUBE_API: withDefault(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional()),
+    EBPF_K8S_KUBE_TOKEN: withDefault(z.string().optional()),
+    EBPF_K8S_KUBE_CA: withDefault(z.string().optional()),
+    /** Set by Kubernetes in every pod: the API server's service address. */
+    KUBERNETES_SERVICE_HOST: withDefault(z.string().optional()),
+    KUBERNETES_SERVICE_PORT: withDefault(z.coerce.number().int().min(1).max(65535).optional()),
   })
   .refine((c) => c.EBPF_K8S_RETENTION_RAW > c.EBPF_K8S_MAINTENANCE_INTERVAL, {
     path: ["EBPF_K8S_RETENTION_RAW"],
@@ -67,6 +76,10 @@ export const Config = z
   .refine((c) => c.EBPF_K8S_LOST_AFTER > c.EBPF_K8S_STALE_AFTER, {
     path: ["EBPF_K8S_LOST_AFTER"],
     message: "must be greater than EBPF_K8S_STALE_AFTER",
+  })
+  .refine((c) => c.EBPF_K8S_KUBE_API !== undefined || (c.EBPF_K8S_KUBE_TOKEN === undefined && c.EBPF_K8S_KUBE_CA === undefined), {
+    path: ["EBPF_K8S_KUBE_API"],
+    message: "must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is (in a cluster the service account's are used)",
   })
   .refine((c) => c.EBPF_K8S_READ_TOKEN === undefined || c.EBPF_K8S_READ_AUTH === "token", {
     path: ["EBPF_K8S_READ_TOKEN"],

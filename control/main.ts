@@ -7,6 +7,9 @@
  * control/config.ts. SIGINT/SIGTERM stop accepting connections, let requests
  * in flight finish, then close the database.
  *
+ * In a cluster (or with EBPF_K8S_KUBE_API) it syncs services from Kubernetes
+ * Services and EndpointSlices (control/kube/).
+ *
  * Without EBPF_K8S_ADMIN_TOKEN, the first start on an empty database
  * generates an admin token and prints it to stdout, once; later starts only
  * say that one exists.
@@ -20,7 +23,11 @@ import { resolveAdminToken, type AdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, parseConfig, type Config } from "./config.ts";
 import { openDb } from "./db/client.ts";
+import { startKubeServiceSync } from "./kube/connect.ts";
 import { startMaintenance } from "./monitoring-store/maintenance.ts";
+import { repeatEvery } from "./periodic.ts";
+import { pruneLb } from "./services/counters.ts";
+import { endWaits } from "./services/watch.ts";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -37,6 +44,7 @@ interface DenoRuntime {
     handler: FetchHandler,
   ): { shutdown(): Promise<void> };
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  createHttpClient(options: { caCerts: string[] }): { close(): void };
   exit(code: number): never;
 }
 /** Deno reports unhandled rejections as a cancelable global event (Node as a process event). */
@@ -57,6 +65,12 @@ async function main() {
   const settings = appSettings(config);
   const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings });
   const maintenance = startMaintenance(db, settings.monitoring);
+  // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
+  const lbRetention = repeatEvery(
+    settings.monitoring.maintenanceIntervalMs,
+    () => pruneLb(db, Date.now(), settings.monitoring.retention),
+    (err) => console.error("lb retention failed:", err),
+  );
   const alerting = startAlerting(db, {
     intervalMs: settings.alertIntervalMs,
     staleAfterMs: settings.staleAfterMs,
@@ -71,6 +85,7 @@ async function main() {
   console.log(`database: ${config.DATABASE_URL.split("?")[0]}`);
   console.log(adminTokenNotice(admin, url));
   console.log(`reads (API and pages): ${config.EBPF_K8S_READ_AUTH === "open" ? "open to anyone who can reach this server" : "need the admin or the read token"}`);
+  const kubeServices = await startKubeServiceSync(db, config, deno);
 
   let stopping = false;
   onSignals(async (signal) => {
@@ -78,8 +93,10 @@ async function main() {
     stopping = true;
     console.log(`${signal}: shutting down`);
     setTimeout(() => exit(1), SHUTDOWN_GRACE_MS).unref?.();
-    await server.close();
-    await Promise.all([maintenance.stop(), alerting.stop()]);
+    const closed = server.close();
+    endWaits(db); // agents' long polls for lb state answer now instead of holding the shutdown
+    await closed;
+    await Promise.all([maintenance.stop(), alerting.stop(), lbRetention.stop(), kubeServices?.stop()]);
     db.$client.close();
     exit(0);
   });

@@ -14,6 +14,9 @@ echo "== monitoring overhead and agent footprint (lab namespaces) =="
 deno run --allow-all agent/bench/monitoring_overhead.ts
 deno run --allow-all agent/bench/agent_footprint.ts
 echo
+echo "== service load balancing: connection set-up rate, socket LB vs iptables DNAT (lab namespaces) =="
+deno run --allow-all agent/bench/lb_connect_rate.ts
+echo
 echo "== control plane ingest (simulated agents, embedded libSQL) =="
 tsx control/bench/ingest.ts
 echo

@@ -101,6 +101,8 @@ export class Cluster {
       stateDir: `${this.dir}/state-${node.name}`,
       pinDir: this.pinDir,
       podsFile: podsFilePath(this.name, node.name),
+      // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
+      lbCgroup: cgroupPath(node.cgroup),
     }), {}, this.o.echo);
     this.agents.set(node.name, proc);
     return proc;

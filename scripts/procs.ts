@@ -91,6 +91,8 @@ export interface AgentOptions {
   pinDir?: string;
   /** The lab's pod records for this node (the agent's stand-in for the Kubernetes API). */
   podsFile?: string;
+  /** Absolute cgroup v2 directory the node's pods run under: where the lb module attaches when switched on. */
+  lbCgroup?: string;
 }
 
 /** argv of an agent process, optionally inside a lab node's netns and cgroup. */
@@ -104,6 +106,7 @@ export function agentArgv(opts: AgentOptions): string[] {
     ...(opts.stateDir ? ["--state-dir", opts.stateDir] : []),
     ...(opts.pinDir ? ["--bpf-pin-dir", opts.pinDir] : []),
     ...(opts.podsFile ? ["--pods-file", opts.podsFile] : []),
+    ...(opts.lbCgroup ? ["--lb-cgroup", opts.lbCgroup] : []),
   ];
   if (opts.cgroup) argv = inCgroup(opts.cgroup, argv);
   if (opts.netns) argv = inNetns(opts.netns, argv);

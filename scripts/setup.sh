@@ -20,6 +20,8 @@ APT_NEEDS=(
   clang:clang llc:llvm bpftool:bpftool tc:iproute2 ip:iproute2
   ping:iputils-ping nc:netcat-openbsd iperf3:iperf3
   /usr/include/bpf/libbpf.h:libbpf-dev /usr/lib/x86_64-linux-gnu/libbpf.so.1:libbpf1
+  /usr/bin/python3:python3    # servers and clients of the lb kernel tests (agent/modules/lb/lb_lab.ts)
+  iptables:iptables           # the kube-proxy baseline of the load-balancing bench (in lab namespaces only)
   /usr/bin/chromium:chromium   # browser tests (scripts/browser/): Debian's build, driven by playwright-core; npm never downloads one
 )
 missing=()
@@ -68,3 +70,4 @@ if [ ! -s "$VMLINUX" ] || [ /sys/kernel/btf/vmlinux -nt "$VMLINUX" ]; then
   bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$VMLINUX.tmp" && mv "$VMLINUX.tmp" "$VMLINUX"
 fi
 bash scripts/build-bpf.sh
+bash scripts/build-tools.sh

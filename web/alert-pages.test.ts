@@ -7,28 +7,12 @@ import { describe, expect, it } from "vitest";
 import { evaluateAlerts } from "../control/alerts/evaluate.ts";
 import { SESSION_COOKIE } from "../control/auth/access.ts";
 import { DEFAULT_RETENTION } from "../control/monitoring/rollup.ts";
-import { ADMIN_TOKEN, AS_ADMIN, READ_TOKEN, T0, batch, getJson, iface, postBatch, send, useTestApp } from "../control/test-support.ts";
+import { AS_ADMIN, READ_TOKEN, T0, batch, getJson, iface, postBatch, send, useTestApp } from "../control/test-support.ts";
+import { ADMIN, HTMX, pageRequests } from "./pages.test-support.ts";
 
 const s = useTestApp();
 
-const ADMIN = { cookie: `${SESSION_COOKIE}=${ADMIN_TOKEN}` };
-const HTMX = { "hx-request": "true" };
-
-async function page(path: string, headers: Record<string, string> = {}, status = 200) {
-  const res = await s.app.request(`http://control.test${path}`, { headers });
-  const body = await res.text();
-  expect(res.status, body).toBe(status);
-  expect(res.headers.get("content-type")).toMatch(/^text\/html/);
-  return body;
-}
-
-function postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = { ...ADMIN, ...HTMX }) {
-  return s.app.request(`http://control.test${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
+const { page, postForm } = pageRequests(s);
 
 const FORM = { metric: "rxBytesPerSec", scopeKind: "node", target: "node-a", lower: "", upper: "5000", holdSeconds: "0", description: "busy", enabled: "true" };
 

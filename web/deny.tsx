@@ -27,7 +27,7 @@ export const denyPage: Deny = (c, status, reason) => {
 };
 
 /** Puts `message` into the page's #flash line instead of the request's own target. */
-export function flashError(c: Context, message: string, status: 400 | 403 | 404 = 400) {
+export function flashError(c: Context, message: string, status: 400 | 403 | 404 | 409 = 400) {
   return c.html(<>{message}</>, status, { "HX-Retarget": `#${FLASH_ID}`, "HX-Reswap": "innerHTML" });
 }
 

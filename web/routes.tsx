@@ -26,6 +26,7 @@ import { monitoringPageRoutes } from "./monitoring-routes.tsx";
 import { loadNodeTraffic } from "./node-traffic.ts";
 import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
+import { servicePageRoutes } from "./service-routes.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
 
 export interface WebOptions {
@@ -92,6 +93,7 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
 
   routes.route("/", monitoringPageRoutes(db, { now, access, monitoring }));
   routes.route("/", alertPageRoutes(db, { now, access }));
+  routes.route("/", servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));

@@ -53,6 +53,7 @@ const LIBBPF_SYMBOLS = {
   bpf_link__unpin: { parameters: ["pointer"], result: "i32" },
   bpf_link__open: { parameters: ["buffer"], result: "pointer" },
   bpf_link__disconnect: { parameters: ["pointer"], result: "void" },
+  bpf_link__update_program: { parameters: ["pointer", "pointer"], result: "i32" },
   libbpf_bpf_prog_type_str: { parameters: ["u32"], result: "pointer" },
   libbpf_bpf_map_type_str: { parameters: ["u32"], result: "pointer" },
 
@@ -81,6 +82,8 @@ const LIBBPF_SYMBOLS = {
     parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
+  bpf_map_update_batch: { parameters: ["i32", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  bpf_map_delete_batch: { parameters: ["i32", "buffer", "buffer", "buffer"], result: "i32" },
   bpf_obj_get: { parameters: ["buffer"], result: "i32" },
   bpf_obj_pin: { parameters: ["i32", "buffer"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },

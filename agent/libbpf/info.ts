@@ -5,6 +5,7 @@ import {
   BPF_LINK_INFO_SIZE,
   BPF_MAP_INFO_SIZE,
   BPF_PROG_INFO_SIZE,
+  type LinkInfo,
   type MapInfo,
   type ProgInfo,
   readLinkInfo,
@@ -44,8 +45,8 @@ export function progInfoById(id: number): ProgInfo | null {
   }
 }
 
-/** Type, id and program id of the link behind `fd`. */
-export function linkInfoByFd(fd: number, what = `link fd ${fd}`): { type: number; id: number; progId: number } {
+/** Type, id, program id (and for cgroup links the cgroup id) of the link behind `fd`. */
+export function linkInfoByFd(fd: number, what = `link fd ${fd}`): LinkInfo {
   return readLinkInfo(infoByFd(fd, BPF_LINK_INFO_SIZE, what));
 }
 

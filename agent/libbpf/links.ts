@@ -16,7 +16,7 @@ const O_CLOEXEC = 0o2000000;
 
 /** A bpf_link owned by this library. */
 export class LinkAttachment implements Attachment {
-  readonly program: string;
+  #program: string;
   readonly description: string;
   readonly owner: object;
   #link: Deno.PointerObject | null;
@@ -24,11 +24,16 @@ export class LinkAttachment implements Attachment {
 
   /** @internal */
   constructor(readonly kind: AttachmentKind, prog: { name: string; owner: object }, link: Deno.PointerObject, description: string, pinPath: string | null = null) {
-    this.program = prog.name;
+    this.#program = prog.name;
     this.owner = prog.owner;
     this.#link = link;
     this.description = description;
     this.#pinPath = pinPath;
+  }
+
+  /** Name of the program it runs. */
+  get program(): string {
+    return this.#program;
   }
 
   get attached(): boolean {
@@ -51,6 +56,11 @@ export class LinkAttachment implements Attachment {
     return linkInfoByFd(this.fd, this.description).progId;
   }
 
+  /** cgroup links: id of the cgroup it is attached to (the inode of its cgroup v2 directory). */
+  get cgroupId(): number {
+    return linkInfoByFd(this.fd, this.description).cgroupId;
+  }
+
   /** Where the link is pinned in bpffs, or null. */
   get pinPath(): string | null {
     return this.#pinPath;
@@ -63,6 +73,17 @@ export class LinkAttachment implements Attachment {
   pin(path: string): void {
     checkInt("bpf_link__pin", `${this.description} at ${path}`, () => libbpf().bpf_link__pin(this.#link!, cstr(path)));
     this.#pinPath = path;
+  }
+
+  /**
+   * Replaces the program the link runs, atomically (bpf_link__update_program,
+   * BPF_LINK_UPDATE): there is no moment without a program. For adopting a
+   * pinned link with the programs of a newly loaded object.
+   */
+  updateProgram(prog: AttachableProgram): void {
+    if (!this.#link) throw new LibbpfError("bpf_link__update_program", this.description, 9);
+    checkInt("bpf_link__update_program", `${this.description} to ${prog.name}`, () => libbpf().bpf_link__update_program(this.#link!, progPtr(prog)));
+    this.#program = prog.name;
   }
 
   /**

@@ -261,10 +261,11 @@ export class MapHandle {
    * Every entry like lookupBatch, handed over a chunk at a time in buffers
    * that the next chunk reuses: `keys` holds `count` keys of keySize bytes,
    * `values` as many whole values of fullValueSize bytes. For reading big
-   * tables on a timer without making an object per entry.
+   * tables on a timer without making an object per entry. `fn` returning
+   * false stops the walk (e.g. past the last array index of interest).
    */
   forEachBatch(
-    fn: (keys: Uint8Array, values: Uint8Array, count: number) => void,
+    fn: (keys: Uint8Array, values: Uint8Array, count: number) => void | boolean,
     options: { batchSize?: number } = {},
   ): Pick<BatchResult, "method" | "fallbackReason"> {
     let batchSize = Math.max(1, Math.min(options.batchSize ?? 256, this.maxEntries || 1));
@@ -297,11 +298,76 @@ export class MapHandle {
       }
       first = false;
       const n = readU32(count);
-      if (n) fn(keyBuf, valBuf, n);
+      if (n && fn(keyBuf, valBuf, n) === false) break;
       if (err === ENOENT) break; // no more entries
       inBatch = copyBytes(outBatch);
     }
     return { method: "batch" };
+  }
+
+  /**
+   * Writes `count` entries with BPF_MAP_UPDATE_BATCH, at most `chunk` per
+   * syscall: `keys` holds them back to back (keySize bytes each), `values`
+   * as many whole values (fullValueSize bytes each). Each element is written
+   * as one update would write it (atomically per element for hash maps);
+   * the kernel goes in order, so a chunk that fails has written those before
+   * the failing one, and the error names it. The buffers are read only during
+   * the (synchronous) calls.
+   */
+  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, options: { elemFlags?: number; chunk?: number } = {}): void {
+    this.#checkBatch("bpf_map_update_batch", keys, count, values);
+    const chunk = Math.max(1, options.chunk ?? 65536);
+    const opts = mapBatchOpts(BigInt(options.elemFlags ?? 0));
+    for (let done = 0; done < count;) {
+      const n = Math.min(chunk, count - done);
+      const cell = u32Cell(n);
+      const ret = libbpf().bpf_map_update_batch(
+        this.fd,
+        keys.subarray(done * this.keySize, (done + n) * this.keySize),
+        values.subarray(done * this.fullValueSize, (done + n) * this.fullValueSize),
+        cell,
+        opts,
+      );
+      if (ret < 0) {
+        throw new LibbpfError("bpf_map_update_batch", `${this.name}, element ${done + readU32(cell)} of ${count}`, -ret);
+      }
+      done += n;
+    }
+  }
+
+  /**
+   * Deletes `count` keys (back to back in `keys`) with BPF_MAP_DELETE_BATCH;
+   * keys that are not there are skipped. Returns how many were deleted.
+   * Hash maps only (arrays cannot delete).
+   */
+  deleteBatch(keys: Uint8Array, count: number, options: { chunk?: number } = {}): number {
+    this.#checkBatch("bpf_map_delete_batch", keys, count);
+    const chunk = Math.max(1, options.chunk ?? 65536);
+    const opts = mapBatchOpts();
+    let deleted = 0;
+    for (let done = 0; done < count;) {
+      const n = Math.min(chunk, count - done);
+      const cell = u32Cell(n);
+      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(done * this.keySize, (done + n) * this.keySize), cell, opts);
+      const ok = readU32(cell);
+      deleted += ok;
+      if (ret === -ENOENT && ok < n) {
+        done += ok + 1; // the kernel stops at a missing key: skip it
+        continue;
+      }
+      if (ret < 0) throw new LibbpfError("bpf_map_delete_batch", `${this.name}, element ${done + ok} of ${count}`, -ret);
+      done += n;
+    }
+    return deleted;
+  }
+
+  #checkBatch(call: string, keys: Uint8Array, count: number, values?: Uint8Array): void {
+    if (keys.length < count * this.keySize || (values && values.length < count * this.fullValueSize)) {
+      throw new LibbpfUsageError(
+        `${call}(${this.name}): ${count} entries need ${count * this.keySize} key bytes` +
+          (values ? ` and ${count * this.fullValueSize} value bytes, got ${keys.length} and ${values.length}` : `, got ${keys.length}`),
+      );
+    }
   }
 
   /** Closes the fd if this handle owns it (reopened pins); harmless twice. */
@@ -510,8 +576,14 @@ export class BpfMap {
   lookupBatch(options: { batchSize?: number } = {}): BatchResult {
     return this.handle.lookupBatch(options);
   }
-  forEachBatch(fn: (keys: Uint8Array, values: Uint8Array, count: number) => void, options: { batchSize?: number } = {}) {
+  forEachBatch(fn: (keys: Uint8Array, values: Uint8Array, count: number) => void | boolean, options: { batchSize?: number } = {}) {
     return this.handle.forEachBatch(fn, options);
+  }
+  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, options: { elemFlags?: number; chunk?: number } = {}): void {
+    this.handle.updateBatch(keys, values, count, options);
+  }
+  deleteBatch(keys: Uint8Array, count: number, options: { chunk?: number } = {}): number {
+    return this.handle.deleteBatch(keys, count, options);
   }
 
   /** @internal the owning object closed. */

@@ -239,11 +239,30 @@ export function readProgInfo(b: Uint8Array): ProgInfo {
   };
 }
 
-/** struct bpf_link_info (linux/bpf.h): 0 type, 4 id, 8 prog_id; sizeof 48 in the 6.1 header. */
+/**
+ * struct bpf_link_info (linux/bpf.h): 0 type, 4 id, 8 prog_id, then a union
+ * at 16 whose cgroup member is 16 __u64 cgroup_id, 24 __u32 attach_type;
+ * sizeof 48 in the 6.1 header.
+ */
 export const BPF_LINK_INFO_SIZE = 48;
-export function readLinkInfo(b: Uint8Array): { type: number; id: number; progId: number } {
+/** enum bpf_link_type: BPF_LINK_TYPE_CGROUP */
+export const BPF_LINK_TYPE_CGROUP = 3;
+export interface LinkInfo {
+  type: number;
+  id: number;
+  progId: number;
+  /** cgroup links: the cgroup's id (its cgroup v2 directory's inode); 0 for other links. */
+  cgroupId: number;
+}
+export function readLinkInfo(b: Uint8Array): LinkInfo {
   const v = view(b);
-  return { type: v.getUint32(0, LE), id: v.getUint32(4, LE), progId: v.getUint32(8, LE) };
+  const type = v.getUint32(0, LE);
+  return {
+    type,
+    id: v.getUint32(4, LE),
+    progId: v.getUint32(8, LE),
+    cgroupId: type === BPF_LINK_TYPE_CGROUP ? Number(v.getBigUint64(16, LE)) : 0,
+  };
 }
 
 /** A __u32 in-out length argument (bpf_obj_get_info_by_fd's info_len, batch count). */

@@ -153,8 +153,14 @@ export class ModuleManager {
       if (r.podDrops) out.podDrops = new Map([...(out.podDrops ?? []), ...r.podDrops]);
       for (const k of ["flows", "tcp", "drops"] as const) if (r[k]) out[k] = [...(out[k] ?? []), ...r[k]] as never;
       if (r.monitoring) out.monitoring = { ...out.monitoring, ...r.monitoring };
+      if (on && r.lb) out.lb = r.lb; // deltas: never repeated from a module that is off
     }
     return out;
+  }
+
+  /** Resolves once every stopped module has let go of what it left running (see Module.settled). */
+  async settled(): Promise<void> {
+    await Promise.all(this.modules.map((m) => m.settled?.()));
   }
 
   /** Tells the running modules that the pod list changed (each failure is logged, none stops the others). */

@@ -5,6 +5,7 @@
  */
 import type { InterfaceCounters, MapInfo, ModuleName, ProgramInfo } from "../../control/wire/batch.ts";
 import type { DropRecord, FlowRecord, MonitoringStats, TcpRecord } from "../../control/wire/monitoring.ts";
+import type { LbCounters } from "../../control/wire/services.ts";
 import type { NetIf } from "../netif.ts";
 import type { PodDirectory } from "../pods/directory.ts";
 
@@ -61,6 +62,8 @@ export interface Reading {
   drops?: DropRecord[];
   /** The module's share of the table and cap statistics (cumulative counters, fill levels). */
   monitoring?: Partial<MonitoringStats>;
+  /** Load-balancing connections per service and backend over the interval (deltas). */
+  lb?: LbCounters;
 }
 
 export interface Module {
@@ -87,4 +90,6 @@ export interface Module {
   recordsCut?(n: number): void;
   programs(bpfStats: boolean): ProgramInfo[];
   maps(): MapInfo[];
+  /** Resolves once what a stopped module left running (a request in flight) has ended. */
+  settled?(): Promise<void>;
 }

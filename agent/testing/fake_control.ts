@@ -2,16 +2,24 @@
  * A control plane for agent tests, on 127.0.0.1 (a random port), speaking
  * the contract of control/: join with a token for a credential, ingest with
  * `Authorization: Bearer`, duplicates by (node, bootId, seq), the desired
- * state in every answer. Tests make it fail on purpose (status codes, going
- * away and coming back on the same port) and read what it stored.
+ * state in every answer, and the services by long-poll (GET
+ * /api/v1/lb/state?after=&wait=: 200 with the state when its version is not
+ * `after`, else 204 once nothing changed for the wait). Tests make it fail on
+ * purpose (status codes, going away and coming back on the same port) and
+ * read what it stored.
  */
 import { Batch, DEFAULT_MODULES, type DesiredState, type ModuleName } from "../../control/wire/batch.ts";
+import { LbService, type LbState } from "../../control/wire/services.ts";
 
 export interface Received {
   path: string;
   status: number;
   seq?: number;
   bootId?: string;
+  /** lb state polls: the `after` asked with (null: none). */
+  after?: number | null;
+  /** When it was answered (Date.now()). */
+  at?: number;
 }
 
 export class FakeControl {
@@ -24,6 +32,12 @@ export class FakeControl {
   joins = 0;
   duplicates = 0;
   desired: DesiredState = { version: 1, modules: { ...DEFAULT_MODULES } };
+  /** The services served to lb polls; setLbServices() raises the version. */
+  lbState: LbState = { version: 0, services: [] };
+  /** Longest a poll is held (the agent asks for 25 s). */
+  lbWaitMs = 25_000;
+  readonly #lbWaiters = new Set<() => void>();
+  readonly #lbFailures: number[] = [];
   readonly #credentials = new Map<string, string>(); // credential -> node
   readonly #lastSeq = new Map<string, number>(); // node/bootId -> seq
   readonly #failures: { status: number; headers?: Record<string, string> }[] = [];
@@ -59,12 +73,30 @@ export class FakeControl {
     this.#credentials.clear();
   }
 
+  /** Serves these services from now on, as the next version (validated like the control plane's answer); polls waiting are answered at once. */
+  setLbServices(services: LbService[]): LbState {
+    this.lbState = { version: this.lbState.version + 1, services: services.map((s) => LbService.parse(s)) };
+    this.#wakeLbPolls();
+    return this.lbState;
+  }
+
+  /** The next `count` lb polls answer `status`. */
+  failLbNext(status: number, count = 1): void {
+    for (let i = 0; i < count; i++) this.#lbFailures.push(status);
+  }
+
+  /** lb polls answered so far. */
+  lbPolls(): Received[] {
+    return this.requests.filter((r) => r.path === "/api/v1/lb/state");
+  }
+
   setDesired(modules: Partial<Record<ModuleName, boolean>>): void {
     this.desired = { version: this.desired.version + 1, modules: { ...this.desired.modules, ...modules } };
   }
 
   /** Stops listening: connections are refused until up(). */
   async down(): Promise<void> {
+    this.#wakeLbPolls();
     await this.#server.shutdown();
   }
 
@@ -74,6 +106,7 @@ export class FakeControl {
   }
 
   async close(): Promise<void> {
+    this.#wakeLbPolls(); // held polls answer now, or shutdown would wait for them
     try {
       await this.#server.shutdown();
     } catch { /* already down */ }
@@ -100,6 +133,7 @@ export class FakeControl {
       this.requests.push({ path, status, ...extra });
       return Response.json(json, { status, headers });
     };
+    if (req.method === "GET" && path === "/api/v1/lb/state") return this.#lbPoll(req);
     if (req.method !== "POST") return answer(405, { error: "method" });
     if (path === "/api/v1/join") {
       const { token, node } = JSON.parse(body);
@@ -127,5 +161,34 @@ export class FakeControl {
       this.batches.push(b);
     }
     return answer(200, { ok: true, seq: Math.max(last, b.seq), duplicate, desired: this.desired }, extra);
+  }
+
+  async #lbPoll(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const afterText = url.searchParams.get("after");
+    const after = afterText === null ? null : Number(afterText);
+    const answer = (status: number, body: unknown) => {
+      this.requests.push({ path: url.pathname, status, after, at: Date.now() });
+      return status === 204 ? new Response(null, { status }) : Response.json(body, { status });
+    };
+    if (!this.#credentials.has((req.headers.get("authorization") ?? "").replace(/^Bearer /, ""))) return answer(401, { error: "credential" });
+    const fail = this.#lbFailures.shift();
+    if (fail) return answer(fail, { error: "injected" });
+    if (after !== this.lbState.version) return answer(200, this.lbState);
+    const waitMs = Math.min(Number(url.searchParams.get("wait") ?? 0) * 1000, this.lbWaitMs);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#lbWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.#lbWaiters.add(done); // close() and down() answer held polls at once
+    });
+    return after !== this.lbState.version ? answer(200, this.lbState) : answer(204, null);
+  }
+
+  #wakeLbPolls(): void {
+    for (const w of [...this.#lbWaiters]) w();
   }
 }

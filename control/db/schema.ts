@@ -14,6 +14,7 @@ import { getTableColumns, sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { MetricName, ScopeKind } from "../alerts/model.ts";
 import type { Inventory, ModuleName } from "../wire/batch.ts";
+import type { Affinity, BackendState, LbProtocol } from "../wire/services.ts";
 
 /** One row per node: the boot currently reporting and its progress. */
 export const nodes = sqliteTable("nodes", {
@@ -535,6 +536,104 @@ export const alerts = sqliteTable(
 /** Why an alert ended: back within the limits, no value any more (a pod gone), or its threshold changed, was switched off or deleted. */
 export type ResolvedReason = "recovered" | "no-data" | "threshold-changed" | "threshold-disabled" | "threshold-deleted";
 
+/** Who defines a service: the admin API (and pages), or the Kubernetes sync (control/kube/), which alone may change it. */
+export type ServiceSource = "api" | "kubernetes";
+
+/**
+ * Load-balanced services, one row per frontend VIP:port/protocol
+ * (control/wire/services.ts). `id` is the smallest id free when the service
+ * was made (agents index fixed-size kernel arrays with it, 1..LB_MAX_SERVICES)
+ * and stays for the service's life. `version` is the lb version of the
+ * service's latest change (lb_version), so a node that applied that version
+ * has it. Ids are reused once free, so a service's (and a backend's)
+ * counters are deleted with it.
+ */
+export const services = sqliteTable(
+  "services",
+  {
+    id: integer("id").primaryKey(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    /** "" for an unnamed port. */
+    portName: text("port_name").notNull(),
+    vip: text("vip").notNull(),
+    port: integer("port").notNull(),
+    protocol: text("protocol").$type<LbProtocol>().notNull(),
+    affinity: text("affinity").$type<Affinity>().notNull(),
+    affinityTimeoutS: integer("affinity_timeout_s").notNull(),
+    /** Slots of its Maglev table (control/lb/maglev.ts, nextTableSize): grows with the backends, never shrinks. */
+    tableSize: integer("table_size").notNull(),
+    source: text("source").$type<ServiceSource>().notNull(),
+    /** The lb version that gave this service its id: counters a node read under an older version are not its own. */
+    assignedVersion: integer("assigned_version").notNull(),
+    version: integer("version").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("services_name").on(t.namespace, t.name, t.portName), uniqueIndex("services_frontend").on(t.vip, t.port, t.protocol)],
+);
+
+/**
+ * A service's backends. `id` is global (1..LB_MAX_BACKENDS), the smallest
+ * free one when the backend appeared, and kept while the same (service, ip,
+ * port) stays listed, so kernel state and counters follow it across updates.
+ * Deleted with their service (by the code: no foreign keys are enforced).
+ */
+export const serviceBackends = sqliteTable(
+  "service_backends",
+  {
+    id: integer("id").primaryKey(),
+    serviceId: integer("service_id").notNull(),
+    ip: text("ip").notNull(),
+    port: integer("port").notNull(),
+    weight: integer("weight").notNull(),
+    state: text("state").$type<BackendState>().notNull(),
+    podNamespace: text("pod_namespace"),
+    podName: text("pod_name"),
+    /** As services.assignedVersion. */
+    assignedVersion: integer("assigned_version").notNull(),
+  },
+  (t) => [uniqueIndex("service_backends_endpoint").on(t.serviceId, t.ip, t.port)],
+);
+
+/** One row (id 1): the lb version, raised by one in the transaction of every change to services or backends; 0 without a row. */
+export const lbVersion = sqliteTable("lb_version", {
+  id: integer("id").primaryKey(),
+  version: integer("version").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Per node: the lb version it has applied, i.e. the `after` of its latest
+ * GET /api/v1/lb/state (null when it polled without one: it has none yet).
+ * No foreign key to `nodes`: a node may poll before its first batch.
+ */
+export const lbNodes = sqliteTable("lb_nodes", {
+  node: text("node").primaryKey(),
+  appliedVersion: integer("applied_version"),
+  /** Control-plane clock of the poll that last wrote this row (refreshed at most every LB_POLL_REFRESH_MS when unchanged). */
+  polledAt: integer("polled_at").notNull(),
+});
+
+/**
+ * Load-balancing counters per minute (bucket: its start, by the agent's
+ * clock as in control/monitoring/rollup.ts), summed over nodes: one row per
+ * service with backendId 0 (connections, refused), one per backend
+ * (connections; refused 0). Ingest adds each batch in; retention follows
+ * EBPF_K8S_RETENTION_1M.
+ */
+export const lbStats = sqliteTable(
+  "lb_stats",
+  {
+    bucket: integer("bucket").notNull(),
+    serviceId: integer("service_id").notNull(),
+    backendId: integer("backend_id").notNull(),
+    connections: integer("connections").notNull(),
+    refused: integer("refused").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.serviceId, t.bucket, t.backendId] }), index("lb_stats_bucket").on(t.bucket)],
+);
+
 export type NodeRow = typeof nodes.$inferSelect;
 export type InterfaceRow = typeof interfaces.$inferSelect;
 export type JoinTokenRow = typeof joinTokens.$inferSelect;
@@ -542,3 +641,5 @@ export type PodRow = typeof pods.$inferSelect;
 export type ThresholdRow = typeof thresholds.$inferSelect;
 export type AlertRow = typeof alerts.$inferSelect;
 export type PendingRow = typeof alertPending.$inferSelect;
+export type ServiceRow = typeof services.$inferSelect;
+export type BackendRow = typeof serviceBackends.$inferSelect;

@@ -19,6 +19,7 @@ import { forgetEndpointCache } from "../monitoring-store/endpoint-cache.ts";
 import { storeMonitoring } from "../monitoring-store/ingest.ts";
 import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "../monitoring-store/settings.ts";
 import { toDesiredState } from "../registry/desired-state.ts";
+import { storeLbCounters } from "../services/counters.ts";
 import type { Batch, BatchAck, DesiredState } from "../wire/batch.ts";
 import { deltasBetween, NO_DELTAS, ratesBetween, type Deltas, type TimedCounters } from "./rates.ts";
 
@@ -114,6 +115,8 @@ async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, moni
 
   await saveNode(tx, node, kind, batch, receivedAt);
   await tx.execute({ sql: SQL.saveBoot, args: [batch.node, batch.bootId, batch.seq, receivedAt, receivedAt] });
+  // Counts of a late batch too: they are deltas, and a duplicate never gets here.
+  await storeLbCounters(tx, batch);
 
   const directory = await podDirectory(db, tx);
   const rows = interfaceRows(batch, await previousSamples(tx, kind, boot !== undefined, batch));

@@ -22,6 +22,7 @@ const SECTIONS = [
   { href: "/", label: "Nodes", below: "/nodes/" },
   { href: "/pods", label: "Pods", below: "/pods/" },
   { href: "/servicemap", label: "Service map", below: "/servicemap/" },
+  { href: "/services", label: "Services", below: "/services/" },
   { href: "/alerts", label: "Alerts", below: "/alerts/" },
   { href: "/thresholds", label: "Thresholds", below: "/thresholds/" },
 ] as const;

@@ -5,10 +5,10 @@
  * the answer in place of the form: the form again with its errors (422), or
  * a blank one after a save.
  */
-import type { Child } from "hono/jsx";
 import type { ThresholdView } from "../../control/alerts/thresholds.ts";
 import { METRIC_NAMES, METRICS, SCOPE_KINDS, SCOPE_LABELS, ThresholdInput } from "../../control/alerts/model.ts";
 import { validate } from "../../control/http/validation.ts";
+import { Field, invalid } from "./field.tsx";
 
 export const FORM_ID = "threshold-form";
 
@@ -160,25 +160,5 @@ export function ThresholdForm(props: { state: FormState; targets: string[] }) {
         the value is above the upper or below the lower limit at every evaluation for the hold time, and resolves when it is back.
       </p>
     </section>
-  );
-}
-
-/** The attributes that tie an invalid input to its message. */
-function invalid(name: FieldName, errors: FieldErrors) {
-  return errors[name] ? { "aria-invalid": "true", "aria-describedby": `f-${name}-error` } : {};
-}
-
-function Field(props: { name: FieldName; label: string; error?: string; hint?: string; children: Child }) {
-  return (
-    <div class={props.error ? "field field-invalid" : "field"}>
-      <label for={`f-${props.name}`}>{props.label}</label>
-      {props.children}
-      {props.error && (
-        <span class="field-error" id={`f-${props.name}-error`}>
-          {props.error}
-        </span>
-      )}
-      {props.hint && !props.error && <span class="field-hint">{props.hint}</span>}
-    </div>
   );
 }

@@ -1,0 +1,181 @@
+/**
+ * `/services/:namespace/:name`: each frontend (port) of the service with its
+ * backends: state, weight, connections over the window and the share they
+ * took next to the share their weight asks for. For an admin, services made
+ * through the API get a state switch per backend and a delete button; those
+ * from Kubernetes are read-only here. Refreshed in place from
+ * /fragments/services/:namespace/:name.
+ */
+import type { BackendView, ServicesView, ServiceView } from "../../control/services/views.ts";
+import { BACKEND_STATES } from "../../control/wire/services.ts";
+import { Layout, type Session } from "../components/layout.tsx";
+import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Panel } from "../components/panel.tsx";
+import { SERVICES_PATH } from "../components/service-form.tsx";
+import { WindowLinks, windowStart } from "../components/window-links.tsx";
+import { FLASH_ID } from "../deny.tsx";
+import { formatCount, formatPercent, MISSING } from "../format.ts";
+import { affinityText, frontendText, servicePath, SyncCell } from "./services.tsx";
+
+export const SERVICE_DETAIL_ID = "service-detail";
+
+export interface ServicePageView {
+  namespace: string;
+  name: string;
+  view: ServicesView;
+  since: string;
+  isAdmin: boolean;
+}
+
+/** Where a port's admin actions post: its path with "-" for the unnamed port. */
+export const portPath = (s: { namespace: string; name: string; portName: string }) => `${servicePath(s)}/${s.portName === "" ? "-" : encodeURIComponent(s.portName)}`;
+
+export function ServicePage(props: { page: ServicePageView; session: Session }) {
+  const { page } = props;
+  const path = servicePath(page);
+  return (
+    <Layout title={`${page.namespace}/${page.name}`} hint={LIVE_HINT} session={props.session}>
+      <p class="crumbs">
+        <a href={SERVICES_PATH}>← all services</a>
+      </p>
+      <p id={FLASH_ID} class="flash" role="status"></p>
+      <WindowLinks since={page.since} href={(s) => `${path}?since=${encodeURIComponent(s)}`} />
+      <Live id={SERVICE_DETAIL_ID} src={`/fragments${path}?since=${encodeURIComponent(page.since)}`}>
+        <ServiceDetail page={page} />
+      </Live>
+    </Layout>
+  );
+}
+
+/** The polled part: a panel per port. */
+export function ServiceDetail(props: { page: ServicePageView }) {
+  const { page } = props;
+  if (page.view.services.length === 0) {
+    return (
+      <div class="empty">
+        <p>
+          {page.namespace}/{page.name} has no ports any more: it was deleted. <a href={SERVICES_PATH}>All services</a>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <>
+      {page.view.services.map((s) => (
+        <FrontendPanel service={s} page={page} />
+      ))}
+    </>
+  );
+}
+
+function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
+  const { service: s, page } = props;
+  const editable = page.isAdmin && s.source === "api";
+  return (
+    <Panel title={frontendText(s)} meta={s.portName === "" ? "unnamed port" : `port ${s.portName}`} id={`port-${s.id}`}>
+      <dl class="kv">
+        <dt>Affinity</dt>
+        <dd>{affinityText(s)}</dd>
+        <dt>Defined by</dt>
+        <dd>{s.source === "kubernetes" ? "Kubernetes (its Service and EndpointSlices; read-only here)" : "the admin API"}</dd>
+        <dt>Nodes running it</dt>
+        <dd>
+          <SyncCell nodes={s.health.nodes} /> <span class="meta">(changed at version {formatCount(s.version)})</span>
+        </dd>
+        <dt>Since {windowStart(page.since)}</dt>
+        <dd>
+          {formatCount(s.connections)} connections{s.refused > 0 && <strong class="error-text">, {formatCount(s.refused)} refused (no usable backend)</strong>}
+        </dd>
+      </dl>
+      <BackendTable service={s} editable={editable} />
+      {editable && (
+        <p class="note">
+          <form class="inline" hx-post={`${portPath(s)}/delete`} hx-target={`#${SERVICE_DETAIL_ID}`} hx-swap="innerHTML" hx-confirm={`Delete ${frontendText(s)} (${s.namespace}/${s.name}${s.portName ? ` port ${s.portName}` : ""})? Connections to it stop being balanced at once.`}>
+            <button type="submit" class="link">delete this port</button>
+          </form>
+        </p>
+      )}
+    </Panel>
+  );
+}
+
+function BackendTable(props: { service: ServiceView; editable: boolean }) {
+  const { service: s, editable } = props;
+  if (s.backends.length === 0) {
+    return <p class="none">No backends: connections to {frontendText(s)} are refused at once.</p>;
+  }
+  return (
+    <table class="backends">
+      <thead>
+        <tr>
+          <th>Backend</th>
+          <th>State</th>
+          <th>Weight</th>
+          <th>Connections</th>
+          <th>Share taken / asked</th>
+        </tr>
+      </thead>
+      <tbody>
+        {s.backends.map((b) => (
+          <tr id={`backend-${b.id}`} class={b.state === "active" ? undefined : "vanished"}>
+            <td>
+              <code>
+                {b.ip}:{b.port}
+              </code>
+              {b.pod && <span class="sub">pod {b.pod.namespace}/{b.pod.name}</span>}
+            </td>
+            <td>{editable ? <StateSwitch service={s} backend={b} /> : <StateText state={b.state} />}</td>
+            <td>{formatCount(b.weight)}</td>
+            <td>{formatCount(b.connections)}</td>
+            <td>
+              <ShareBar backend={b} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+const STATE_TEXT: Record<BackendView["state"], string> = {
+  active: "active",
+  terminating: "terminating: no new connections",
+  unhealthy: "unhealthy: no new connections",
+};
+
+function StateText(props: { state: BackendView["state"] }) {
+  return <span class={props.state === "active" ? "state state-on" : "state state-vanished"}>{STATE_TEXT[props.state]}</span>;
+}
+
+function StateSwitch(props: { service: ServiceView; backend: BackendView }) {
+  const { service: s, backend: b } = props;
+  return (
+    <form class="inline" hx-post={`${portPath(s)}/backends/${b.ip}:${b.port}/state`} hx-target={`#${SERVICE_DETAIL_ID}`} hx-swap="innerHTML">
+      <select name="state" aria-label={`state of ${b.ip}:${b.port}`}>
+        {BACKEND_STATES.map((state) => (
+          <option value={state} selected={state === b.state}>
+            {state}
+          </option>
+        ))}
+      </select>{" "}
+      <button type="submit">set</button>
+    </form>
+  );
+}
+
+/** The measured share as a bar, with a mark where the weight says it should be. */
+function ShareBar(props: { backend: BackendView }) {
+  const { share, expectedShare } = props.backend;
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const taken = share === null ? MISSING : formatPercent(share, 1);
+  const asked = expectedShare === null ? MISSING : formatPercent(expectedShare, 1);
+  return (
+    <span class="share-cell" title={`took ${taken} of the connections; its weight asks for ${asked}`}>
+      <span class="fill share">
+        {share !== null && <span class="bar bar-ok" style={`width: ${pct(share)}`}></span>}
+        {expectedShare !== null && <span class="expected" style={`left: ${pct(expectedShare)}`}></span>}
+      </span>{" "}
+      {taken} / {asked}
+    </span>
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The services pages: the list (empty state, rows, live region, nodes),
+ * the create form through htmx (422 with errors next to the fields,
+ * conflicts included), a service's page with its backends' shares, the
+ * state switch and delete, and refusals.
+ */
+import { describe, expect, it } from "vitest";
+import { SESSION_COOKIE } from "../control/auth/access.ts";
+import { createService, syncServices } from "../control/services/model.ts";
+import { READ_TOKEN, T0, batch, bearer, credentialFor, getJson, postBatch, useTestApp } from "../control/test-support.ts";
+import { WEB as WEB_HTTP } from "../control/services/fixtures.test-support.ts";
+import { ADMIN, HTMX, pageRequests } from "./pages.test-support.ts";
+
+const s = useTestApp();
+
+const { page, postForm } = pageRequests(s);
+
+const WEB = { ...WEB_HTTP, affinity: "client" as const };
+
+const FORM = { namespace: "default", name: "api", portName: "", vip: "10.96.0.20", port: "8080", protocol: "TCP", affinity: "none", affinityTimeoutS: "10800", backends: "10.244.1.9:8080\n10.244.2.9:8080 2\n" };
+
+describe("/services", () => {
+  it("explains an empty list in words; without the admin token there is no form", async () => {
+    const html = await page("/services");
+    expect(html).toContain("No services yet.");
+    expect(html).toContain("No node is polling for services");
+    expect(html).not.toContain('id="service-form"');
+    expect(html).toContain('<a href="/login?next=%2Fservices">log in</a>');
+    expect(html).toContain('<a href="/services" aria-current="page">Services</a>');
+  });
+
+  it("lists each frontend with affinity, backends, connections and nodes in sync, refreshed in place", async () => {
+    await createService(s.db, WEB, T0);
+    await syncServices(s.db, "kubernetes", [{ ...WEB, namespace: "kube-system", name: "dns", portName: "", vip: "10.96.0.53", port: 53, protocol: "UDP", affinity: "none", backends: [] }], T0);
+    await postBatch(s.app, batch({ node: "node-a", ts: T0 + 1_000, lb: { version: 2, services: [[1, 40, 0], [2, 0, 7]], backends: [[1, 30], [2, 10]] } }));
+    await s.app.request("/api/v1/lb/state?after=1&wait=0", { headers: bearer(await credentialFor(s.app, "node-a")) });
+
+    const html = await page("/services");
+    expect(html).toMatch(/<div id="services" hx-get="\/fragments\/services\?since=1h" hx-trigger="every 5s" hx-swap="innerHTML">/);
+    expect(html).toContain("<h3>2 services<span class=\"meta\">connections since 1 h ago · version 2</span></h3>");
+    expect(html).toContain(
+      '<tr id="service-1"><td><a href="/services/default/web?since=1h">default/web</a></td><td>http</td><td><code>10.96.0.10:80/TCP</code></td><td>client, 3 h</td>' +
+        // web changed at version 1, which node-a runs; dns at version 2, which it does not yet.
+        "<td>2 / 2 active</td><td>40</td><td><span class=\"state state-on\">1 of 1</span></td></tr>",
+    );
+    expect(html).toContain(
+      '<tr id="service-2"><td><a href="/services/kube-system/dns?since=1h">kube-system/dns</a><span class="sub">from Kubernetes</span></td><td><span class="na">—</span></td>' +
+        '<td><code>10.96.0.53:53/UDP</code></td><td>none</td><td class="bad">0 / 0 active<span class="sub">no backends: refused</span></td>' +
+        '<td class="bad">0<span class="sub">7 refused</span></td><td><span class="state state-vanished">0 of 1</span></td></tr>',
+    );
+    expect(html).toContain('<td><a href="/nodes/node-a">node-a</a></td><td class="bad">1</td><td>just now</td>');
+    expect(html).toContain("1 behind version 2");
+
+    const fragment = await page("/fragments/services?since=24h");
+    expect(fragment).not.toContain("<html");
+    expect(fragment).toContain("connections since 24 h ago");
+    expect(await page("/services?since=soon", {}, 400)).toContain("The parameter &#39;since&#39; must be an ISO 8601 time");
+  });
+
+  it("creates through the form: a blank form comes back with the list and a line saying what was made", async () => {
+    const res = await postForm("/services", FORM);
+    const html = await res.text();
+    expect(res.status, html).toBe(200);
+    expect(html).toContain('<section class="panel" id="service-form"><h3>New service</h3>');
+    expect(html).toContain('<div id="services" hx-swap-oob="innerHTML">');
+    expect(html).toContain("Created default/api (unnamed port): 10.96.0.20:8080/TCP with 2 backends. Nodes apply it within seconds.");
+    const made = (await getJson(s.app, "/api/v1/services/default/api/-")).body;
+    expect(made.backends.map((b: { ip: string; weight: number }) => [b.ip, b.weight])).toEqual([["10.244.1.9", 1], ["10.244.2.9", 2]]);
+  });
+
+  it("422 with each error next to its field, what was typed kept; conflicts too; nothing written", async () => {
+    const res = await postForm("/services", { ...FORM, vip: "10.96.0", port: "http", backends: "10.244.1.9:8080\nsomewhere" });
+    const html = await res.text();
+    expect(res.status).toBe(422);
+    expect(html).toContain('<span class="field-error" id="f-backends-error">line 2: write ip:port, optionally followed by a weight</span>');
+    expect(html).toContain(">10.244.1.9:8080\nsomewhere</textarea>");
+    expect(html).not.toContain("hx-swap-oob");
+
+    const fields = await (await postForm("/services", { ...FORM, vip: "10.96.0", port: "http", backends: "10.244.1.999:8080" })).text();
+    expect(fields).toContain('<input name="vip" id="f-vip" value="10.96.0" placeholder="10.96.0.10" aria-invalid="true" aria-describedby="f-vip-error"/><span class="field-error" id="f-vip-error">must be an IPv4 address</span>');
+    expect(fields).toContain('<span class="field-error" id="f-port-error">Invalid input: expected number, received string</span>');
+    expect(fields).toContain('<span class="field-error" id="f-backends-error">line 1 (ip): must be an IPv4 address</span>');
+    expect((await getJson(s.app, "/api/v1/services")).body.services).toEqual([]);
+
+    await createService(s.db, WEB, T0);
+    const name = await postForm("/services", { ...FORM, name: "web", portName: "http" });
+    expect(name.status).toBe(422);
+    expect(await name.text()).toContain('<span class="field-error" id="f-name-error">default/web port &quot;http&quot; already exists</span>');
+    const frontend = await (await postForm("/services", { ...FORM, vip: "10.96.0.10", port: "80" })).text();
+    expect(frontend).toContain('<span class="field-error" id="f-vip-error">10.96.0.10:80/TCP is already the frontend of default/web port &quot;http&quot;</span>');
+    expect((await getJson(s.app, "/api/v1/services")).body.services).toHaveLength(1);
+  });
+
+  it("refuses writes: not logged in (to /login), the read token (403), a cookie write from another site (403)", async () => {
+    const anonymous = await postForm("/services", FORM, HTMX);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("hx-redirect")).toBe("/login?next=%2Fservices");
+    const reader = await postForm("/services", FORM, { cookie: `${SESSION_COOKIE}=${READ_TOKEN}`, ...HTMX });
+    expect(reader.status).toBe(403);
+    expect((await postForm("/services", FORM, { ...ADMIN, origin: "http://evil.test" })).status).toBe(403);
+    expect((await getJson(s.app, "/api/v1/services")).body.services).toEqual([]);
+  });
+});
+
+describe("/services/:namespace/:name", () => {
+  it("shows each port's backends with state, weight, connections and the share taken next to the share asked", async () => {
+    await createService(s.db, WEB, T0);
+    await postBatch(s.app, batch({ ts: T0 + 1_000, lb: { version: 1, services: [[1, 40, 0]], backends: [[1, 24], [2, 16]] } }));
+    const html = await page("/services/default/web");
+    expect(html).toMatch(/<div id="service-detail" hx-get="\/fragments\/services\/default\/web\?since=1h" hx-trigger="every 5s" hx-swap="innerHTML">/);
+    expect(html).toContain('<h3>10.96.0.10:80/TCP<span class="meta">port http</span></h3>');
+    expect(html).toContain("<dt>Affinity</dt><dd>client, 3 h</dd><dt>Defined by</dt><dd>the admin API</dd>");
+    expect(html).toContain('<span class="na">no node polling</span>');
+    expect(html).toContain("40 connections");
+    expect(html).toContain(
+      '<td><code>10.244.1.5:8080</code><span class="sub">pod default/web-1</span></td><td><span class="state state-on">active</span></td><td>3</td><td>24</td>' +
+        '<td><span class="share-cell" title="took 60 % of the connections; its weight asks for 75 %"><span class="fill share"><span class="bar bar-ok" style="width: 60.0%"></span>' +
+        '<span class="expected" style="left: 75.0%"></span></span> 60 % / 75 %</span></td>',
+    );
+    // Read-only without the admin token: no switch, no delete.
+    expect(html).not.toContain("<select");
+    expect(html).not.toContain("delete this port");
+    expect(await page("/fragments/services/default/web?since=5m")).not.toContain("<html");
+  });
+
+  it("an admin switches a backend's state and deletes a port; Kubernetes' services stay read-only", async () => {
+    await createService(s.db, WEB, T0);
+    await createService(s.db, { ...WEB, portName: "", port: 81, backends: [] }, T0);
+    const html = await page("/services/default/web?since=5m", ADMIN);
+    expect(html).toContain('<form class="inline" hx-post="/services/default/web/http/backends/10.244.2.7:8080/state" hx-target="#service-detail" hx-swap="innerHTML">');
+    expect(html).toContain('hx-post="/services/default/web/-/delete"');
+    expect(html).toContain("No backends: connections to 10.96.0.10:81/TCP are refused at once.");
+
+    const res = await postForm("/services/default/web/http/backends/10.244.2.7:8080/state", { state: "terminating" }, { ...ADMIN, ...HTMX, "hx-current-url": "http://control.test/services/default/web?since=5m" });
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect(body).toContain("10.244.2.7:8080 of default/web port &quot;http&quot; is now terminating: it gets no new connections and keeps the ones it has (version 3).");
+    expect(body).toContain('<option value="terminating" selected="">terminating</option>');
+    expect(body).toContain("Since 5 min ago");
+    expect((await getJson(s.app, "/api/v1/services/default/web/http")).body.backends[1].state).toBe("terminating");
+
+    const deleted = await (await postForm("/services/default/web/-/delete", {})).text();
+    expect(deleted).toContain("Deleted default/web (unnamed port) (version 4)");
+    expect(deleted).not.toContain("10.96.0.10:81/TCP");
+    expect((await postForm("/services/default/web/-/delete", {})).status).toBe(404);
+    const last = await (await postForm("/services/default/web/http/delete", {})).text();
+    expect(last).toContain("default/web has no ports any more: it was deleted.");
+
+    await syncServices(s.db, "kubernetes", [WEB], T0);
+    const managed = await page("/services/default/web", ADMIN);
+    expect(managed).toContain("Kubernetes (its Service and EndpointSlices; read-only here)");
+    expect(managed).not.toContain("<select");
+    const refused = await postForm("/services/default/web/http/backends/10.244.2.7:8080/state", { state: "unhealthy" });
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get("hx-retarget")).toBe("#flash");
+    expect(await refused.text()).toBe("default/web port &quot;http&quot; is managed by Kubernetes: change its Service or EndpointSlices instead");
+  });
+
+  it("an unknown service is a 404 page in words, a bad name a 400; a bad state is said in #flash", async () => {
+    expect(await page("/services/default/nope", {}, 404)).toContain("No service is named default/nope: it was never made, or it was deleted.");
+    expect(await page("/services/Default/web", {}, 400)).toContain("Not a service name");
+    await createService(s.db, WEB, T0);
+    const bad = await postForm("/services/default/web/http/backends/10.244.2.7:8080/state", { state: "gone" });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe("The state must be active, terminating or unhealthy.");
+    const missing = await postForm("/services/default/web/http/backends/10.244.9.9:8080/state", { state: "active" });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe("default/web port &quot;http&quot; has no backend 10.244.9.9:8080 any more.");
+  });
+});

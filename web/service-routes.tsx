@@ -1,0 +1,190 @@
+/**
+ * The services pages (read-protected like the overview):
+ *   GET  /services?since=                      the list and, for an admin, the form that creates one
+ *   GET  /services/:namespace/:name?since=     a service's ports and backends
+ *   (and each under /fragments, polled)
+ *   POST /services                                              create  ┐ admin, htmx: the form back with its errors
+ *   POST /services/:namespace/:name/:port/backends/:ip::port/state   │ next to the fields (422), or the refreshed
+ *   POST /services/:namespace/:name/:port/delete                 delete ┘ region and a line in #flash
+ * `:port` is the port name, "-" for the unnamed one. Services Kubernetes
+ * manages are refused (409, said in #flash), as in the API.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
+import type { Db } from "../control/db/client.ts";
+import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
+import { TimeParam } from "../control/queries/monitoring/window.ts";
+import { BackendParams, NameParams, RefParams, SERVICE_BODY_BYTES, type ServiceRouteOptions } from "../control/routes/services.ts";
+import { ServiceConflict } from "../control/services/errors.ts";
+import { describeRef, type ServiceRef } from "../control/services/keys.ts";
+import { createService, deleteService, setBackendState } from "../control/services/model.ts";
+import { byName, serviceViews } from "../control/services/views.ts";
+import { BackendState } from "../control/wire/services.ts";
+import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
+import { BLANK_SERVICE_FORM, conflictErrors, parseServiceForm, ServiceForm, serviceFormValues, SERVICES_PATH } from "./components/service-form.tsx";
+import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
+import { badParameterText } from "./page-params.ts";
+import { ServiceDetail, ServicePage, type ServicePageView } from "./pages/service.tsx";
+import { DEFAULT_SERVICE_SINCE, SERVICE_LIST_ID, ServiceList, SERVICES_FRAGMENT_PATH, ServicesPage, type ServicesPageView } from "./pages/services.tsx";
+
+const SinceQuery = z.object({ since: z.preprocess((v) => (v === "" ? undefined : v), TimeParam.optional()) });
+const StateForm = z.object({ state: BackendState });
+
+/** The query of the page an htmx request came from (HX-Current-URL). */
+function pageQuery(url: string | undefined): URLSearchParams {
+  try {
+    return new URL(url ?? "").searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
+export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceRouteOptions): Hono {
+  const routes = new Hono();
+  const reader = requireReader(access, denyPage);
+  const admin = requireAdmin(access, denyPage);
+  const isAdmin = async (c: Context) => (await callerOf(c, access)).role === "admin";
+
+  /** ?since= of the request, or (for a form's answer) of the page that posted it. */
+  function sinceOf(c: Context, fromPage = false): { ok: true; raw: string; spec: z.output<typeof SinceQuery>["since"] } | { ok: false; message: string } {
+    const page = c.req.header("hx-current-url");
+    const raw = fromPage ? (pageQuery(page).get("since") ?? undefined) : c.req.query("since");
+    const query = SinceQuery.safeParse({ since: raw });
+    if (!query.success) return fromPage ? sinceOf(c) : { ok: false, message: badParameterText(query.error) };
+    return { ok: true, raw: raw?.trim() || DEFAULT_SERVICE_SINCE, spec: query.data.since };
+  }
+
+  async function listPage(c: Context, since: { raw: string; spec: z.output<typeof SinceQuery>["since"] }): Promise<ServicesPageView> {
+    const at = now();
+    const view = await serviceViews(db, { now: at, since: since.spec, nodesPolledWithinMs: lostAfterMs });
+    return { view, since: since.raw, now: at, isAdmin: await isAdmin(c), loginPath: loginPath(SERVICES_PATH) };
+  }
+
+  async function detailPage(c: Context, name: { namespace: string; name: string }, since: { raw: string; spec: z.output<typeof SinceQuery>["since"] }): Promise<ServicePageView> {
+    const view = await serviceViews(db, { now: now(), since: since.spec, nodesPolledWithinMs: lostAfterMs, where: byName(name.namespace, name.name) });
+    return { ...name, view, since: since.raw, isAdmin: await isAdmin(c) };
+  }
+
+  const refusal = async (c: Context, status: 400 | 404, message: string) =>
+    c.html(
+      <Layout title="Services" session={await sessionOf(c, access)}>
+        <div class="empty">
+          <p>{message}</p>
+          <p>
+            <a href={SERVICES_PATH}>All services</a>
+          </p>
+        </div>
+      </Layout>,
+      status,
+    );
+
+  routes.get(SERVICES_PATH, reader, async (c) => {
+    const since = sinceOf(c);
+    if (!since.ok) return refusal(c, 400, since.message);
+    const [page, session] = await Promise.all([listPage(c, since), sessionOf(c, access)]);
+    return c.html(<ServicesPage page={page} form={BLANK_SERVICE_FORM} session={session} />);
+  });
+
+  routes.get(SERVICES_FRAGMENT_PATH, reader, async (c) => {
+    const since = sinceOf(c);
+    if (!since.ok) return c.html(<p class="empty">{since.message}</p>, 400);
+    return c.html(<ServiceList page={await listPage(c, since)} />);
+  });
+
+  routes.get(`${SERVICES_PATH}/:namespace/:name`, reader, async (c) => {
+    const params = NameParams.safeParse(c.req.param());
+    if (!params.success) return refusal(c, 400, "Not a service name: a namespace and a name, each a lowercase RFC 1123 name.");
+    const since = sinceOf(c);
+    if (!since.ok) return refusal(c, 400, since.message);
+    const [page, session] = await Promise.all([detailPage(c, params.data, since), sessionOf(c, access)]);
+    if (page.view.services.length === 0) {
+      return refusal(c, 404, `No service is named ${params.data.namespace}/${params.data.name}: it was never made, or it was deleted.`);
+    }
+    return c.html(<ServicePage page={page} session={session} />);
+  });
+
+  routes.get(`/fragments${SERVICES_PATH}/:namespace/:name`, reader, async (c) => {
+    const params = NameParams.safeParse(c.req.param());
+    const since = sinceOf(c);
+    if (!params.success || !since.ok) return c.html(<p class="empty">{since.ok ? "Not a service name." : since.message}</p>, 400);
+    return c.html(<ServiceDetail page={await detailPage(c, params.data, since)} />);
+  });
+
+  routes.post(SERVICES_PATH, limitBody(SERVICE_BODY_BYTES, "form"), admin, async (c) => {
+    const values = serviceFormValues(await c.req.parseBody());
+    const parsed = parseServiceForm(values);
+    if (!parsed.ok) return c.html(<ServiceForm state={{ values, errors: parsed.errors }} />, 422);
+    try {
+      await createService(db, parsed.input, now());
+    } catch (err) {
+      if (!(err instanceof ServiceConflict)) throw err;
+      return c.html(<ServiceForm state={{ values, errors: conflictErrors(err) }} />, 422);
+    }
+    const since = sinceOf(c, true);
+    return c.html(
+      <>
+        <ServiceForm state={BLANK_SERVICE_FORM} />
+        <div id={SERVICE_LIST_ID} hx-swap-oob="innerHTML">
+          <ServiceList page={await listPage(c, since.ok ? since : { raw: DEFAULT_SERVICE_SINCE, spec: undefined })} />
+        </div>
+        <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
+          Created {describeRef(parsed.input)}: {parsed.input.vip}:{parsed.input.port}/{parsed.input.protocol} with{" "}
+          {parsed.input.backends.length} {parsed.input.backends.length === 1 ? "backend" : "backends"}. Nodes apply it within seconds.
+        </p>
+      </>,
+    );
+  });
+
+  /** After a change to `ref`: the service's region refreshed, and a line saying what happened. */
+  async function changed(c: Context, ref: ServiceRef, message: string) {
+    const since = sinceOf(c, true);
+    const page = await detailPage(c, ref, since.ok ? since : { raw: DEFAULT_SERVICE_SINCE, spec: undefined });
+    return c.html(
+      <>
+        <ServiceDetail page={page} />
+        <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
+          {message}
+        </p>
+      </>,
+    );
+  }
+
+  /** A write to one service; a conflict (Kubernetes manages it) is said in #flash. */
+  async function guarded(c: Context, write: () => Promise<Response>): Promise<Response> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof ServiceConflict) return flashError(c, err.message, 409);
+      throw err;
+    }
+  }
+
+  routes.post(`${SERVICES_PATH}/:namespace/:name/:portName/backends/:endpoint/state`, limitBody(SMALL_BODY_BYTES, "form"), admin, async (c) => {
+    const params = BackendParams.safeParse(c.req.param());
+    if (!params.success) return flashError(c, "No such service or backend.", 404);
+    const form = StateForm.safeParse(await c.req.parseBody());
+    if (!form.success) return flashError(c, "The state must be active, terminating or unhealthy.");
+    const { endpoint, ...ref } = params.data;
+    const { state } = form.data;
+    return guarded(c, async () => {
+      const done = await setBackendState(db, ref, endpoint, state, now());
+      if ("missing" in done) return flashError(c, done.missing === "service" ? `${describeRef(ref)} no longer exists.` : `${describeRef(ref)} has no backend ${endpoint.ip}:${endpoint.port} any more.`, 404);
+      const effect = state === "active" ? "it takes new connections" : "it gets no new connections and keeps the ones it has";
+      return changed(c, ref, `${endpoint.ip}:${endpoint.port} of ${describeRef(ref)} is now ${state}: ${effect} (version ${done.version}).`);
+    });
+  });
+
+  routes.post(`${SERVICES_PATH}/:namespace/:name/:portName/delete`, admin, async (c) => {
+    const params = RefParams.safeParse(c.req.param());
+    if (!params.success) return flashError(c, "No such service.", 404);
+    const ref = params.data;
+    return guarded(c, async () => {
+      const done = await deleteService(db, ref, now());
+      if (done === undefined) return flashError(c, `${describeRef(ref)} no longer exists.`, 404);
+      return changed(c, ref, `Deleted ${describeRef(ref)} (version ${done.version}); nodes stop balancing it within seconds.`);
+    });
+  });
+
+  return routes;
+}
