@@ -31,6 +31,8 @@ const PAGES = [
   { name: "pods", path: "/pods", shows: "n2-p1", polls: "/fragments/pods" },
   { name: "pod", path: "/pods/lab/n1-p1", shows: "lab/n2-p1", polls: "/fragments/pods/lab/n1-p1" },
   { name: "servicemap", path: "/servicemap", shows: "Top talkers", polls: "/fragments/servicemap" },
+  { name: "services", path: "/services", shows: "shop/web", polls: "/fragments/services" },
+  { name: "service", path: "/services/shop/web", shows: "10.96.0.10:80", polls: "/fragments/services/shop/web" },
   { name: "alerts", path: "/alerts", shows: "no alert is active", polls: "/fragments/alerts" },
   { name: "thresholds", path: "/thresholds", shows: "No thresholds yet.", polls: "/fragments/thresholds" },
   { name: "login", path: "/login", shows: "Token", polls: null },
@@ -54,6 +56,11 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
       await tcpTransfer(client, server, 5001, 50_000);
       await waitFor("the flows reported", async () =>
         (await c.get<{ flows: { port: number }[] }>("/api/v1/flows")).flows.filter((f) => f.port === 7001 || f.port === 5001).length === 2, 20_000);
+      // a load-balanced service for the services pages
+      const res = await c.admin("POST", "/api/v1/services", {
+        namespace: "shop", name: "web", vip: "10.96.0.10", port: 80, protocol: "TCP", backends: [{ ip: server.ip, port: 8080 }],
+      });
+      if (res.status !== 201) throw new Error(`creating a service: ${res.status} ${await res.text()}`);
       b = await lab.browser();
     });
   }, 90_000);
