@@ -232,6 +232,9 @@ kernelTest("retransmits under packet loss on a pod's veth: counted per pod, equa
     } finally {
       lossy.close();
     }
+    // A lost FIN is retransmitted from LAST-ACK or FIN-WAIT after the transfer returned: count only once no
+    // connection can retransmit any more, or a late one lands between the agent's read and RetransSegs'.
+    await waitFor("both pods' connections closed", async () => (await Promise.all([p1, p2].map((p) => retransmitting(p.netns)))).every((n) => n === 0), 10_000);
     const b = await r.tick(agent);
     const afterSnmp = await Promise.all([p1, p2].map((p) => tcpSnmp(p.netns, "RetransSegs")));
     const retrans = (pod: string) => b.tcp!.filter((t: TcpRecord) => t.pod === pod).reduce((s, t) => s + t.retransmits, 0);
@@ -345,6 +348,12 @@ kernelTest("the flow table is an LRU of the configured size: 500 flows into 64 e
 kernelTest("no leftovers: every program loaded by this file is gone, no namespaces/pins/cgroups", async () => {
   await assertNoLeftovers();
 });
+
+/** TCP sockets of a namespace that may still send a retransmission: any but listeners and TIME-WAIT (which only answers). */
+async function retransmitting(netns: string): Promise<number> {
+  const out = (await run(["ip", "netns", "exec", netns, "ss", "-Htan", "exclude", "listening", "exclude", "time-wait"])).stdout;
+  return out.split("\n").filter((l) => l.trim()).length;
+}
 
 async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
