@@ -27,6 +27,8 @@ import { DropsModule } from "./modules/drops/module.ts";
 import { FlowsModule } from "./modules/flows/module.ts";
 import { IfStatsModule } from "./modules/ifstats/module.ts";
 import { DEFAULT_LB, LbModule } from "./modules/lb/module.ts";
+import { AccelModule, DEFAULT_ACCEL } from "./modules/accel/module.ts";
+import { DEFAULT_GATEWAY, GatewayModule } from "./modules/gateway/module.ts";
 import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
 import type { ModuleEnv } from "./modules/module.ts";
@@ -58,6 +60,9 @@ export class Agent {
   readonly #readerWake = new Wakeup();
   readonly #senderWake = new Wakeup();
   readonly delivery: Delivery;
+  /** The latest batch made and when (agent clock, ms), and how many since this process started: for /metrics and /readyz. */
+  lastBatch?: { at: number; batch: Batch };
+  batchesMade = 0;
 
   private constructor(
     readonly cfg: AgentConfig,
@@ -133,6 +138,16 @@ export class Agent {
           affinityEntries: cfg.lbAffinityTableSize,
           reverseEntries: cfg.lbReverseTableSize,
         }, lbPoll(api, credentials)),
+        new AccelModule(env("accel"), { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup }, lbPoll(api, credentials)),
+        new GatewayModule(env("gateway"), {
+          ...DEFAULT_GATEWAY,
+          interfaces: cfg.gatewayInterfaces,
+          addresses: cfg.gatewayAddresses,
+          snatIp: cfg.gatewaySnatIp,
+          snatPorts: cfg.gatewaySnatPorts,
+          flowEntries: cfg.gatewayFlowTableSize,
+          xdpMode: cfg.gatewayXdpMode,
+        }, lbPoll(api, credentials)),
       ], inbox.desired, log);
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
@@ -206,6 +221,8 @@ export class Agent {
       interfaces: reading.interfaces,
       ...this.#monitoring(reading),
       ...(reading.lb ? { lb: reading.lb } : {}),
+      ...(reading.accel ? { accel: reading.accel } : {}),
+      ...(reading.gateway ? { gateway: reading.gateway } : {}),
       inventory: inventory(this.host, this.modules, this.spool),
     };
     const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
@@ -220,6 +237,8 @@ export class Agent {
       return null;
     }
     this.spool.add(made.data);
+    this.lastBatch = { at: Date.now(), batch: made.data };
+    this.batchesMade++;
     this.epoch.nextSeq++;
     this.#saveEpoch();
     releaseFreedMemory(); // what libbpf's loads and this read freed goes back to the kernel, not into the resident size

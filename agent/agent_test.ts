@@ -62,7 +62,7 @@ kernelTest("joins once and stores the credential (0600); batches carry exact cou
     assertEquals([inv.btf, inv.kernel], [true, Deno.osRelease()]);
     assertEquals(inv.features["prog:sched_cls"] && inv.features["prog:tracepoint"] && inv.features["map:percpu_array"], true);
     assertEquals(Object.keys(inv.features).length, 11);
-    assertEquals(inv.modules.map((m) => `${m.name}:${m.state}`), ["ifstats:on", "flows:on", "tcp:on", "drops:on", "lb:off", "accel:unsupported"]);
+    assertEquals(inv.modules.map((m) => `${m.name}:${m.state}`), ["ifstats:on", "flows:on", "tcp:on", "drops:on", "lb:off", "accel:off", "gateway:off"]);
     assertEquals(inv.programs.filter((p) => p.module === "ifstats").map((p) => [p.name, p.type, p.attach]), [
       ["ifstats_ingress", "sched_cls", `tc ingress ${r.net.ifA}`],
       ["ifstats_egress", "sched_cls", `tc egress ${r.net.ifA}`],

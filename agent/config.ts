@@ -36,7 +36,18 @@ const ENV = {
   "lb-table-pool": "EBPF_K8S_LB_TABLE_POOL",
   "lb-affinity-table-size": "EBPF_K8S_LB_AFFINITY_TABLE_SIZE",
   "lb-reverse-table-size": "EBPF_K8S_LB_REVERSE_TABLE_SIZE",
+  "gateway-interfaces": "EBPF_K8S_GATEWAY_INTERFACES",
+  "gateway-addresses": "EBPF_K8S_GATEWAY_ADDRESSES",
+  "gateway-snat-ip": "EBPF_K8S_GATEWAY_SNAT_IP",
+  "gateway-snat-ports": "EBPF_K8S_GATEWAY_SNAT_PORTS",
+  "gateway-flow-table-size": "EBPF_K8S_GATEWAY_FLOW_TABLE_SIZE",
+  "gateway-xdp-mode": "EBPF_K8S_GATEWAY_XDP_MODE",
+  "metrics-address": "EBPF_K8S_METRICS_ADDRESS",
+  "metrics-port": "EBPF_K8S_METRICS_PORT",
 } as const;
+
+/** The agent's /metrics, /healthz and /readyz (agent/metrics.ts). */
+export const DEFAULT_METRICS_PORT = 9810;
 
 const csv = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 
@@ -84,6 +95,17 @@ export const AgentConfig = z.strictObject({
   lbTablePool: z.coerce.number().int().min(131072).max(1 << 26).multipleOf(16, "must be a multiple of 16"),
   lbAffinityTableSize: tableSize,
   lbReverseTableSize: tableSize,
+  /** Gateway (XDP): the only interfaces it attaches to; the node addresses NodePorts answer on; SNAT. */
+  gatewayInterfaces: z.array(IfName).default([]),
+  gatewayAddresses: z.array(z.ipv4({ error: "must be IPv4 addresses" })).default([]),
+  gatewaySnatIp: z.ipv4({ error: "must be an IPv4 address" }).optional(),
+  gatewaySnatPorts: z.string().regex(/^\d+-\d+$/, "must be FIRST-LAST").transform((r) => r.split("-").map(Number) as [number, number])
+    .refine(([a, b]) => a >= 1024 && a <= b && b <= 65535, "must be a range within 1024-65535"),
+  gatewayFlowTableSize: tableSize,
+  gatewayXdpMode: z.enum(["auto", "native", "skb"]),
+  /** Where /metrics, /healthz and /readyz listen; port 0: not served. */
+  metricsAddress: z.string().min(1),
+  metricsPort: z.coerce.number().int().min(0).max(65535),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -137,8 +159,23 @@ service load balancing (module lb, off unless the control plane switches it on):
   --lb-reverse-table-size N  sockets whose backend is shown to the application as the VIP (getpeername,
                              UDP replies), default 65536, least recently used first out (${ENV["lb-reverse-table-size"]})
 
+gateway (module gateway, XDP; off unless the control plane switches it on):
+  --gateway-interfaces LIST  the only interfaces it attaches to: where outside clients' packets and the
+                             backends' replies come in (${ENV["gateway-interfaces"]}); required for gateway
+  --gateway-addresses LIST   this node's addresses NodePorts answer on (${ENV["gateway-addresses"]})
+  --gateway-snat-ip IP       source of translated packets towards backends, default the first address;
+                             backends must route it back through a gateway interface (${ENV["gateway-snat-ip"]})
+  --gateway-snat-ports A-B   its ports, default 61000-65535 (${ENV["gateway-snat-ports"]})
+  --gateway-flow-table-size N  tracked flows (each of two LRU tables), default 65536 (${ENV["gateway-flow-table-size"]})
+  --gateway-xdp-mode MODE    auto, native or skb (generic), default auto (${ENV["gateway-xdp-mode"]})
+
 Memory: deno task agent runs deno with --v8-flags=--max-semi-space-size=2, which keeps the
 agent's resident size down (the flow table is read whole every interval); run it so elsewhere.
+
+metrics and probes (agent/metrics.ts; Prometheus text format, labels node, interface, module):
+  --metrics-address ADDR     listen address of /metrics, /healthz, /readyz, default 0.0.0.0
+                             (${ENV["metrics-address"]})
+  --metrics-port N           their port, default ${DEFAULT_METRICS_PORT}; 0: not served (${ENV["metrics-port"]})
 
 SIGINT/SIGTERM: push a last batch, detach everything, remove the pins; unacknowledged
 batches stay spooled for the next start. After a crash (kill -9) a new start adopts the
@@ -178,6 +215,14 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     lbTablePool: get("lb-table-pool") ?? "4194304",
     lbAffinityTableSize: get("lb-affinity-table-size") ?? "65536",
     lbReverseTableSize: get("lb-reverse-table-size") ?? "65536",
+    gatewayInterfaces: csv(get("gateway-interfaces")),
+    gatewayAddresses: csv(get("gateway-addresses")),
+    gatewaySnatIp: get("gateway-snat-ip") || undefined,
+    gatewaySnatPorts: get("gateway-snat-ports") || "61000-65535",
+    gatewayFlowTableSize: get("gateway-flow-table-size") ?? "65536",
+    gatewayXdpMode: get("gateway-xdp-mode") || "auto",
+    metricsAddress: get("metrics-address") || "0.0.0.0",
+    metricsPort: get("metrics-port") || String(DEFAULT_METRICS_PORT),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {

@@ -1,5 +1,6 @@
 /** How the control plane's answers are sorted (the HTTP contract), against a local server. */
 import { assertEquals } from "./testing/assert.ts";
+import { DEFAULT_MODULES } from "../control/wire/batch.ts";
 import { ControlApi, retryAfterMs } from "./control_api.ts";
 
 Deno.test("Retry-After: seconds or an HTTP date", () => {
@@ -23,7 +24,7 @@ Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry af
       const a = await api.ingest("{}", "c");
       return a.kind === "retry" ? `retry${a.retryAfterMs ? ` ${a.retryAfterMs}` : ""}` : a.kind;
     };
-    const desired = { version: 1, modules: { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false } };
+    const desired = { version: 1, modules: { ...DEFAULT_MODULES } };
     assertEquals(await kind(200, JSON.stringify({ ok: true, seq: 3, duplicate: false, desired })), "ok");
     assertEquals(await kind(200, "<html>proxy</html>"), "retry");
     assertEquals(await kind(401), "unauthorized");

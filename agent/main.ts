@@ -8,6 +8,7 @@
  */
 import { ConfigError, parseConfig, USAGE } from "./config.ts";
 import { Agent } from "./agent.ts";
+import { type MetricsServer, serveMetrics } from "./metrics.ts";
 import { StateDirBusyError } from "./state/state_dir.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
@@ -16,8 +17,19 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
 }
 
 let agent: Agent;
+let started: Agent | undefined;
+let metrics: MetricsServer | undefined;
 try {
-  agent = await Agent.start(parseConfig(Deno.args, (k) => Deno.env.get(k)));
+  const cfg = parseConfig(Deno.args, (k) => Deno.env.get(k));
+  // Served before the start (which may wait for the control plane): probes see "alive, not ready yet".
+  if (cfg.metricsPort !== 0) {
+    const o = { address: cfg.metricsAddress, port: cfg.metricsPort, node: cfg.node, interval: cfg.interval };
+    metrics = await serveMetrics(o, () => started, (m) => console.error(`agent: ${m}`)).catch((e) => {
+      console.error(`agent: metrics not served, ${cfg.metricsAddress}:${cfg.metricsPort}: ${(e as Error).message}`);
+      return undefined;
+    });
+  }
+  agent = started = await Agent.start(cfg);
 } catch (e) {
   const operatorError = e instanceof ConfigError || e instanceof StateDirBusyError;
   console.error(`agent: ${(e as Error).message}`);
@@ -31,6 +43,7 @@ const stop = async (signal: string) => {
   console.error(`agent: ${signal}: pushing a last batch, then detaching`);
   try {
     await agent.stop();
+    await metrics?.close();
     Deno.exit(0);
   } catch (e) {
     console.error(`agent: cleanup failed: ${(e as Error).message}`);

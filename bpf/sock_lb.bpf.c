@@ -24,32 +24,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "lb.h"
+#include "lb_tables.bpf.h"
 
 #define ECONNREFUSED 111
-#define SVC_READ_TRIES 4
 
-/* Not preallocated: memory follows the services there are (values are checked, see lb.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, LB_MAX_SERVICES);
-	__type(key, struct lb_svc_key);
-	__type(value, struct lb_svc);
-} lb_services SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LB_MAX_BACKENDS + 1);
-	__type(key, __u32);
-	__type(value, struct lb_backend);
-} lb_backends SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LB_MAGLEV_DEFAULT_CHUNKS);
-	__type(key, __u32);
-	__type(value, struct lb_maglev_chunk);
-} lb_maglev SEC(".maps");
+LB_TABLE_MAPS(lb);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -97,50 +76,7 @@ static __always_inline __u32 affinity_hash(__u64 netns_cookie, __u32 service_id)
 	return (__u32)h;
 }
 
-/*
- * Copies the service of a frontend into *out; false when there is none. A
- * copy that does not repeat the key or fails its check was torn by a
- * concurrent update of a recycled element: looked up again.
- */
-static __always_inline bool service_of(const struct lb_svc_key *key, struct lb_svc *out)
-{
-	for (int i = 0; i < SVC_READ_TRIES; i++) {
-		struct lb_svc *v = bpf_map_lookup_elem(&lb_services, key);
-
-		if (!v)
-			return false;
-		__builtin_memcpy(out, v, sizeof(*out));
-		if (out->vip == key->vip && out->port == key->port && out->proto == key->proto && out->check == lb_svc_check(out))
-			return true;
-	}
-	return false;
-}
-
-/* The backend at slot `slot` of a service's table (0 when the pool has no such slot). */
-static __always_inline __u32 table_slot(const struct lb_svc *s, __u32 slot)
-{
-	__u32 index = s->table_offset + slot;
-	__u32 chunk = index / LB_MAGLEV_CHUNK;
-	struct lb_maglev_chunk *c = bpf_map_lookup_elem(&lb_maglev, &chunk);
-
-	if (!c)
-		return 0;
-	return c->ids[index & (LB_MAGLEV_CHUNK - 1)];
-}
-
-/* A backend as one 8-byte read (an entry's address is rewritten only when no table names it). */
-static __always_inline bool backend_of(__u32 id, struct lb_backend *out)
-{
-	struct lb_backend *b;
-
-	if (!id)
-		return false;
-	b = bpf_map_lookup_elem(&lb_backends, &id);
-	if (!b)
-		return false;
-	*(__u64 *)out = *(volatile __u64 *)b;
-	return out->ip != 0;
-}
+LB_TABLE_READERS(lb)
 
 /* The backend a client of `s` gets; 0 when none is usable. */
 static __always_inline __u32 choose(struct bpf_sock_addr *ctx, const struct lb_svc *s, struct lb_backend *be)

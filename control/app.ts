@@ -11,6 +11,7 @@ import type { AccessSettings } from "./auth/access.ts";
 import { DEFAULT_APP_SETTINGS, type AppSettings } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { jsonError, jsonResponse } from "./http/json.ts";
+import { metricsRoutes } from "./metrics/control-metrics.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -21,6 +22,7 @@ import { moduleRoutes } from "./routes/modules.ts";
 import { monitoringRoutes } from "./routes/monitoring.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { serviceRoutes } from "./routes/services.ts";
+import { accelRoutes } from "./routes/accel.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
 
@@ -70,6 +72,8 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", alertRoutes(db, { now, access }));
   app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
   app.route("/api/v1", lbStateRoutes(db, { now }));
+  app.route("/api/v1", accelRoutes(db, { now, access }));
+  app.route("/", metricsRoutes(db, { now, access, thresholds }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, monitoring: settings.monitoring, assets: opts.assets ?? loadAssets() }));
 

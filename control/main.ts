@@ -27,6 +27,7 @@ import { startKubeServiceSync } from "./kube/connect.ts";
 import { startMaintenance } from "./monitoring-store/maintenance.ts";
 import { repeatEvery } from "./periodic.ts";
 import { pruneLb } from "./services/counters.ts";
+import { pruneAccel } from "./accel/rules.ts";
 import { endWaits } from "./services/watch.ts";
 
 type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -68,7 +69,7 @@ async function main() {
   // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
   const lbRetention = repeatEvery(
     settings.monitoring.maintenanceIntervalMs,
-    () => pruneLb(db, Date.now(), settings.monitoring.retention),
+    () => Promise.all([pruneLb(db, Date.now(), settings.monitoring.retention), pruneAccel(db, Date.now(), settings.monitoring.retention)]),
     (err) => console.error("lb retention failed:", err),
   );
   const alerting = startAlerting(db, {

@@ -17,6 +17,12 @@ echo
 echo "== service load balancing: connection set-up rate, socket LB vs iptables DNAT (lab namespaces) =="
 deno run --allow-all agent/bench/lb_connect_rate.ts
 echo
+echo "== socket acceleration: Redis and Nginx pod to pod on one node, accelerated vs plain (lab namespaces) =="
+deno run --allow-all agent/bench/accel.ts
+echo
+echo "== gateway (XDP): ns/packet next to an empty XDP program; iperf3 through the gateway vs straight (lab namespaces) =="
+deno run --allow-all agent/bench/gateway.ts
+echo
 echo "== control plane ingest (simulated agents, embedded libSQL) =="
 tsx control/bench/ingest.ts
 echo

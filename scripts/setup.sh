@@ -22,7 +22,12 @@ APT_NEEDS=(
   /usr/include/bpf/libbpf.h:libbpf-dev /usr/lib/x86_64-linux-gnu/libbpf.so.1:libbpf1
   /usr/bin/python3:python3    # servers and clients of the lb kernel tests (agent/modules/lb/lb_lab.ts)
   iptables:iptables           # the kube-proxy baseline of the load-balancing bench (in lab namespaces only)
+  redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools   # socket acceleration tests and bench (agent/modules/accel)
+  nginx:nginx wrk:wrk curl:curl                                                  # (the tests run their own instances on lab addresses only)
   /usr/bin/chromium:chromium   # browser tests (scripts/browser/): Debian's build, driven by playwright-core; npm never downloads one
+  /usr/bin/prometheus:prometheus  # scrapes the control plane's and the agent's /metrics in scripts/deploy/prometheus.test.ts (loopback only)
+  shellcheck:shellcheck        # lints the cluster set-up and install scripts (scripts/deploy/scripts.test.ts)
+  systemd-analyze:systemd      # verifies the systemd units (scripts/deploy/systemd.test.ts)
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do

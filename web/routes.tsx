@@ -27,6 +27,7 @@ import { loadNodeTraffic } from "./node-traffic.ts";
 import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
 import { servicePageRoutes } from "./service-routes.tsx";
+import { accelPageRoutes } from "./accel-routes.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
 
 export interface WebOptions {
@@ -94,6 +95,7 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   routes.route("/", monitoringPageRoutes(db, { now, access, monitoring }));
   routes.route("/", alertPageRoutes(db, { now, access }));
   routes.route("/", servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs }));
+  routes.route("/", accelPageRoutes(db, { now, access }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));

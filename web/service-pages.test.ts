@@ -123,6 +123,15 @@ describe("/services/:namespace/:name", () => {
     expect(await page("/fragments/services/default/web?since=5m")).not.toContain("<html");
   });
 
+  it("a LoadBalancer shows its external IPs and NodePort, on the list too, and the gateway's packets and bytes both ways", async () => {
+    await createService(s.db, { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] }, T0);
+    await postBatch(s.app, batch({ ts: T0 + 1_000, gateway: { version: 1, services: [[1, 12, 3000, 10, 2048]], flows: 2, evicted: 0, noBackend: 0 } }));
+    const html = await page("/services/default/web");
+    expect(html).toContain("<dt>Type</dt><dd>LoadBalancer<span class=\"meta\"> (from outside through the gateway: 203.0.113.7:80, any node :30080)</span></dd>");
+    expect(html).toMatch(/<dt>Gateway since [^<]*<\/dt><dd>in 12 packets, 2\.93 KiB; out 10 packets, 2\.00 KiB<\/dd>/);
+    expect(await page("/services")).toContain('<code>10.96.0.10:80/TCP</code><span class="sub">LoadBalancer: 203.0.113.7:80, any node :30080</span>');
+  });
+
   it("an admin switches a backend's state and deletes a port; Kubernetes' services stay read-only", async () => {
     await createService(s.db, WEB, T0);
     await createService(s.db, { ...WEB, portName: "", port: 81, backends: [] }, T0);

@@ -154,6 +154,7 @@ export class ModuleManager {
       for (const k of ["flows", "tcp", "drops"] as const) if (r[k]) out[k] = [...(out[k] ?? []), ...r[k]] as never;
       if (r.monitoring) out.monitoring = { ...out.monitoring, ...r.monitoring };
       if (on && r.lb) out.lb = r.lb; // deltas: never repeated from a module that is off
+      if (on && r.accel) out.accel = r.accel;
     }
     return out;
   }

@@ -5,7 +5,8 @@
  */
 import type { InterfaceCounters, MapInfo, ModuleName, ProgramInfo } from "../../control/wire/batch.ts";
 import type { DropRecord, FlowRecord, MonitoringStats, TcpRecord } from "../../control/wire/monitoring.ts";
-import type { LbCounters } from "../../control/wire/services.ts";
+import type { GatewayCounters, LbCounters } from "../../control/wire/services.ts";
+import type { AccelCounters } from "../../control/wire/accel.ts";
 import type { NetIf } from "../netif.ts";
 import type { PodDirectory } from "../pods/directory.ts";
 
@@ -64,6 +65,10 @@ export interface Reading {
   monitoring?: Partial<MonitoringStats>;
   /** Load-balancing connections per service and backend over the interval (deltas). */
   lb?: LbCounters;
+  /** Socket acceleration connections and bytes per rule over the interval (deltas). */
+  accel?: AccelCounters;
+  /** Gateway (XDP) packets and bytes per service and flow-table events over the interval (deltas). */
+  gateway?: GatewayCounters;
 }
 
 export interface Module {

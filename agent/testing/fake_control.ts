@@ -8,6 +8,7 @@
  * purpose (status codes, going away and coming back on the same port) and
  * read what it stored.
  */
+import type { AccelRule } from "../../control/wire/accel.ts";
 import { Batch, DEFAULT_MODULES, type DesiredState, type ModuleName } from "../../control/wire/batch.ts";
 import { LbService, type LbState } from "../../control/wire/services.ts";
 
@@ -74,8 +75,8 @@ export class FakeControl {
   }
 
   /** Serves these services from now on, as the next version (validated like the control plane's answer); polls waiting are answered at once. */
-  setLbServices(services: LbService[]): LbState {
-    this.lbState = { version: this.lbState.version + 1, services: services.map((s) => LbService.parse(s)) };
+  setLbServices(services: LbService[], accel?: AccelRule[]): LbState {
+    this.lbState = { version: this.lbState.version + 1, services: services.map((s) => LbService.parse(s)), ...(accel ? { accel } : {}) };
     this.#wakeLbPolls();
     return this.lbState;
   }

@@ -14,7 +14,8 @@ import { getTableColumns, sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { MetricName, ScopeKind } from "../alerts/model.ts";
 import type { Inventory, ModuleName } from "../wire/batch.ts";
-import type { Affinity, BackendState, LbProtocol } from "../wire/services.ts";
+import type { Affinity, BackendState, LbProtocol, ServiceType } from "../wire/services.ts";
+import type { AccelRule } from "../wire/accel.ts";
 
 /** One row per node: the boot currently reporting and its progress. */
 export const nodes = sqliteTable("nodes", {
@@ -563,6 +564,10 @@ export const services = sqliteTable(
     affinityTimeoutS: integer("affinity_timeout_s").notNull(),
     /** Slots of its Maglev table (control/lb/maglev.ts, nextTableSize): grows with the backends, never shrinks. */
     tableSize: integer("table_size").notNull(),
+    /** ClusterIP, NodePort or LoadBalancer (control/wire/services.ts); the gateway module serves nodePort and externalIps. */
+    type: text("type").$type<ServiceType>().notNull().default("ClusterIP"),
+    nodePort: integer("node_port"),
+    externalIps: text("external_ips", { mode: "json" }).$type<string[]>().notNull().default([]),
     source: text("source").$type<ServiceSource>().notNull(),
     /** The lb version that gave this service its id: counters a node read under an older version are not its own. */
     assignedVersion: integer("assigned_version").notNull(),
@@ -632,6 +637,51 @@ export const lbStats = sqliteTable(
     refused: integer("refused").notNull(),
   },
   (t) => [primaryKey({ columns: [t.serviceId, t.bucket, t.backendId] }), index("lb_stats_bucket").on(t.bucket)],
+);
+
+/**
+ * Gateway (XDP) traffic per service and minute, summed over nodes (bucket as
+ * in lb_stats): packets and bytes (whole frames) from clients in, and of the
+ * replies out. Retention follows EBPF_K8S_RETENTION_1M.
+ */
+export const gatewayStats = sqliteTable(
+  "gateway_stats",
+  {
+    bucket: integer("bucket").notNull(),
+    serviceId: integer("service_id").notNull(),
+    packetsIn: integer("packets_in").notNull(),
+    bytesIn: integer("bytes_in").notNull(),
+    packetsOut: integer("packets_out").notNull(),
+    bytesOut: integer("bytes_out").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.serviceId, t.bucket] }), index("gateway_stats_bucket").on(t.bucket)],
+);
+
+/**
+ * Socket acceleration rules (control/wire/accel.ts): `id` the smallest free
+ * (agents index a kernel array with it), `rule` the rule as the API took it
+ * (JSON, without the id). A change raises the lb version (lb_version), so
+ * agents get the rules with the services.
+ */
+export const accelRules = sqliteTable("accel_rules", {
+  id: integer("id").primaryKey(),
+  rule: text("rule", { mode: "json" }).$type<Omit<AccelRule, "id">>().notNull(),
+  /** As services.assignedVersion: counters read under an older version belong to the id's previous rule. */
+  assignedVersion: integer("assigned_version").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Acceleration counters per rule and minute (agent clock), summed over nodes; retention EBPF_K8S_RETENTION_1M. */
+export const accelStats = sqliteTable(
+  "accel_stats",
+  {
+    bucket: integer("bucket").notNull(),
+    ruleId: integer("rule_id").notNull(),
+    connections: integer("connections").notNull(),
+    bytes: integer("bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.bucket] }), index("accel_stats_bucket").on(t.bucket)],
 );
 
 export type NodeRow = typeof nodes.$inferSelect;

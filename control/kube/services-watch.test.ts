@@ -40,6 +40,8 @@ function svc(name: string, portName: string, vip: string, port: number, protocol
     affinity: affinity ? "client" : "none",
     affinityTimeoutS: affinity ?? 10800,
     backends: backends.map(([ip, state, pod]) => ({ ip, port: target, weight: 1, state, ...(pod ? { pod: { namespace: "shop", name: pod } } : {}) })),
+    type: "ClusterIP",
+    externalIPs: [],
   };
 }
 const webBoth = (backends: [string, BackendState, string?][], affinity?: number) => [

@@ -25,8 +25,8 @@ describe("translate: services", () => {
       { ip: "10.244.2.9", port, weight: 1, state: "active", pod: { namespace: "shop", name: "web-3" } },
     ];
     expect(services).toEqual([
-      { namespace: "shop", name: "web", portName: "dns", vip: "10.96.0.10", port: 53, protocol: "UDP", affinity: "none", affinityTimeoutS: 10800, backends: backends(5353) },
-      { namespace: "shop", name: "web", portName: "http", vip: "10.96.0.10", port: 80, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800, backends: backends(8080) },
+      { namespace: "shop", name: "web", portName: "dns", vip: "10.96.0.10", port: 53, protocol: "UDP", affinity: "none", affinityTimeoutS: 10800, backends: backends(5353), type: "ClusterIP", externalIPs: [] },
+      { namespace: "shop", name: "web", portName: "http", vip: "10.96.0.10", port: 80, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800, backends: backends(8080), type: "ClusterIP", externalIPs: [] },
     ]);
     expect(skipped).toEqual([{ key: "shop/web:sctp", reason: "protocol SCTP (only TCP and UDP are balanced)" }]);
   });
@@ -37,8 +37,21 @@ describe("translate: services", () => {
       [slice("default", "redis", "redis-1", [{ port: 6380 }], [endpoint("10.244.0.3", null)])],
     );
     expect(services).toEqual([
-      { namespace: "default", name: "redis", portName: "", vip: "10.96.0.20", port: 6379, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800, backends: [{ ip: "10.244.0.3", port: 6380, weight: 1, state: "active" }] },
+      { namespace: "default", name: "redis", portName: "", vip: "10.96.0.20", port: 6379, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800, backends: [{ ip: "10.244.0.3", port: 6380, weight: 1, state: "active" }], type: "ClusterIP", externalIPs: [] },
     ]);
+  });
+
+  it("maps NodePort and LoadBalancer with their nodePorts, external IPs and the load balancer's IPv4 ingress; a nodePort not yet allocated leaves a ClusterIP", () => {
+    const lb = { ...kubeService("shop", "web", "10.96.0.10", [{ ...HTTP, nodePort: 30080 }], { type: "LoadBalancer", externalIPs: ["203.0.113.7", "2001:db8::1"] }), status: { loadBalancer: { ingress: [{ ip: "198.51.100.9" }, { hostname: "lb.example" }] } } };
+    const np = kubeService("shop", "api", "10.96.0.11", [{ port: 8443, nodePort: 31443 }, { name: "x", port: 9000 }], { type: "NodePort" });
+    const pick = (l: ReturnType<typeof translate>) => l.services.map(({ name, portName, type, nodePort, externalIPs }) => ({ name, portName, type, nodePort, externalIPs }));
+    const t = translate([lb, np], []);
+    expect(pick(t)).toEqual([
+      { name: "api", portName: "", type: "NodePort", nodePort: 31443, externalIPs: [] },
+      { name: "api", portName: "x", type: "ClusterIP", nodePort: undefined, externalIPs: [] },
+      { name: "web", portName: "http", type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7", "198.51.100.9"] },
+    ]);
+    expect(pick(translate([trimService(lb), trimService(np)], []))).toEqual(pick(t));
   });
 
   it("leaves out headless and ExternalName services without a word, and IPv6-only ones with one", () => {

@@ -39,10 +39,13 @@ export interface KubeService {
     type?: string;
     clusterIP?: string;
     clusterIPs?: string[];
-    ports?: { name?: string; protocol?: string; port: number; targetPort?: number | string }[];
+    ports?: { name?: string; protocol?: string; port: number; targetPort?: number | string; nodePort?: number }[];
+    externalIPs?: string[];
     sessionAffinity?: string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
   };
+  /** LoadBalancer: the addresses given to it (status.loadBalancer.ingress). */
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
 }
 
 export interface KubeEndpointSlice {
@@ -67,10 +70,15 @@ export function trimService(s: KubeService): KubeService {
     spec: {
       clusterIP: spec.clusterIP,
       clusterIPs: spec.clusterIPs,
-      ports: spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port })),
+      ports: spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port, ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) })),
       sessionAffinity: spec.sessionAffinity,
       sessionAffinityConfig: spec.sessionAffinityConfig,
+      ...(spec.type !== undefined ? { type: spec.type } : {}),
+      ...(spec.externalIPs?.length ? { externalIPs: spec.externalIPs } : {}),
     },
+    ...(spec.type === "LoadBalancer" && s.status?.loadBalancer?.ingress?.length
+      ? { status: { loadBalancer: { ingress: s.status.loadBalancer.ingress.map((i) => ({ ip: i.ip })) } } }
+      : {}),
   };
 }
 
@@ -146,6 +154,10 @@ export function translate(services: Iterable<KubeService>, slices: Iterable<Kube
         continue;
       }
       const backends = backendsOf(slicesOf.get(key) ?? [], portName, portKey, skipped);
+      const type = spec.type === "NodePort" || spec.type === "LoadBalancer" ? spec.type : "ClusterIP";
+      // LoadBalancer: the addresses the load balancer was given (status) are external IPs too, IPv4 ones only
+      const lbIps = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
+      const externalIPs = [...new Set([...(spec.externalIPs ?? []), ...lbIps])].filter((ip) => IPV4.test(ip));
       const parsed = ServiceInput.safeParse({
         namespace,
         name: svc.metadata.name,
@@ -156,6 +168,9 @@ export function translate(services: Iterable<KubeService>, slices: Iterable<Kube
         affinity,
         ...(affinity === "client" && affinityTimeoutS !== undefined ? { affinityTimeoutS } : {}),
         backends,
+        type: type !== "ClusterIP" && p.nodePort === undefined ? "ClusterIP" : type, // a nodePort not allocated yet: inside only for now
+        ...(type !== "ClusterIP" && p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
+        externalIPs,
       });
       if (parsed.success) out.push(parsed.data);
       else skipped.push({ key: portKey, reason: issueText(parsed.error) });

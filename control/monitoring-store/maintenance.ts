@@ -20,7 +20,8 @@ import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
 import { ROLLED_ALL } from "./layouts.ts";
 import { CHUNK_HISTORY_ROWS, rollupInterfaceChunk } from "./interface-rollup.ts";
-import { CHUNK_RAW_ROWS, planChunks, rollupChunk, type RawTable, type RollupLevel, type RollupPlan, type RollupResult } from "./rollup.ts";
+import { planChunks, type RawTable, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
+import { CHUNK_RAW_ROWS, rollupChunk } from "./rollup.ts";
 import type { MonitoringSettings } from "./settings.ts";
 
 /**
@@ -61,21 +62,21 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
   const sources: Array<{
     table: RawTable;
     chunkRows: number;
-    roll: (tx: Transaction, plan: RollupPlan, nodes: string[]) => Promise<RollupResult>;
+    roll: (tx: Transaction, plan: RollupPlan, chunk: RollupChunk) => Promise<RollupResult>;
     rolled: "rolledBatches" | "rolledHistory";
   }> = [
-    { table: "monitoring_raw", chunkRows: CHUNK_RAW_ROWS, roll: (tx, plan, nodes) => rollupChunk(tx, plan, nodes, settings.caps, now), rolled: "rolledBatches" },
+    { table: "monitoring_raw", chunkRows: CHUNK_RAW_ROWS, roll: (tx, plan, chunk) => rollupChunk(tx, plan, chunk, settings.caps, now), rolled: "rolledBatches" },
     { table: "interface_history", chunkRows: CHUNK_HISTORY_ROWS, roll: rollupInterfaceChunk, rolled: "rolledHistory" },
   ];
   for (const level of ["1m", "1h"] as const) {
     for (const source of sources) {
       // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
       const plan = await rawWriteTransaction(db, (tx) => planChunks(tx, source.table, level, until[level], source.chunkRows));
-      for (const nodes of plan.chunks) {
+      for (const chunk of plan.chunks) {
         const started = performance.now();
-        const chunk = await rawWriteTransaction(db, (tx) => source.roll(tx, plan, nodes));
-        if (level === "1m") out[source.rolled] += chunk.batches;
-        out.keysCut += chunk.keysCut;
+        const rolled = await rawWriteTransaction(db, (tx) => source.roll(tx, plan, chunk));
+        if (level === "1m") out[source.rolled] += rolled.batches;
+        out.keysCut += rolled.keysCut;
         // Pause for the requests that arrived meanwhile, and long enough that the rollup takes at most
         // MAINTENANCE_DUTY of the event loop: a busy control plane keeps up with ingest while it runs.
         const took = performance.now() - started;

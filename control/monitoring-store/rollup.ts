@@ -34,10 +34,10 @@ import { FLOW_ROWS } from "../monitoring/flows.ts";
 import { bucketOfReport } from "../monitoring/rollup.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { TCP_ROWS } from "../monitoring/tcp.ts";
-import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, notRolledInto, OR_KEYS, ROLLED_BIT, TCP_KEYS, tcpArray } from "./layouts.ts";
+import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, OR_KEYS, TCP_KEYS, tcpArray } from "./layouts.ts";
+import { chunkRows, markRolled, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
 
 type Kind = "flows" | "tcp" | "drops";
-export type RollupLevel = "1m" | "1h";
 
 /** A stats row on its way in: [node, bucket, ...the kind's keys] (the upsert's layout). */
 type Row = JsonScalar[];
@@ -111,21 +111,7 @@ function cmpRows(k: KindSpec, a: Row, b: Row): number {
 
 const column = (table: SQLiteTable, key: string) => `"${getTableColumns(table)[key]!.name}"`;
 
-/**
- * Tables of raw rows (one per batch, with a `rolled` bit set per level): the
- * flow, TCP and drop rows, and the interface history (interface-rollup.ts).
- */
-export type RawTable = "monitoring_raw" | "interface_history";
-
 const SQL = {
-  upTo: (plan: Pick<RollupPlan, "table" | "level">) => `SELECT max(id) AS id FROM ${plan.table} WHERE ${notRolledInto(plan.level)} AND ts <= ?`,
-  /** Per node, its raw rows to roll: chunks are cut from this. */
-  pending: (plan: Pick<RollupPlan, "table" | "level">) =>
-    `SELECT node, count(*) AS n FROM ${plan.table} WHERE ${notRolledInto(plan.level)} AND id <= ? AND ts <= ? GROUP BY node ORDER BY node`,
-  rows: (plan: Pick<RollupPlan, "table" | "level">, columns: string) =>
-    `SELECT id, node, ts, ${columns} FROM ${plan.table} WHERE ${notRolledInto(plan.level)} AND id <= ? AND ts <= ? ` +
-    "AND node IN (SELECT value FROM json_each(?)) ORDER BY id",
-  markRolled: (table: RawTable) => `UPDATE ${table} SET rolled = rolled | ? WHERE id IN (SELECT value FROM json_each(?))`,
   storedCounts: (k: KindSpec) =>
     `SELECT node, count(*) AS n FROM "${getTableName(k.table)}" WHERE level = ? AND bucket = ? AND node IN (SELECT value FROM json_each(?)) AND ${k.notOther} GROUP BY node`,
   storedKeys: (k: KindSpec) =>
@@ -139,56 +125,10 @@ const SQL = {
 /** Raw rows per transaction, about: bounds how long one chunk holds the database (tens of ms). */
 export const CHUNK_RAW_ROWS = 30;
 
-/** What one maintenance run rolls into a level: raw rows of `table` up to `upTo` reported up to `until`, in chunks of whole nodes. */
-export interface RollupPlan {
-  table: RawTable;
-  level: RollupLevel;
-  upTo: number;
-  until: number;
-  chunks: string[][];
-}
-
-/**
- * The raw rows of `table` not in `level` yet and reported up to `until`,
- * cut into chunks of whole nodes of about `chunkRows` rows.
- */
-export async function planChunks(tx: Transaction, table: RawTable, level: RollupLevel, until: number, chunkRows = CHUNK_RAW_ROWS): Promise<RollupPlan> {
-  const upTo = Number((await tx.execute({ sql: SQL.upTo({ table, level }), args: [until] })).rows[0]?.id ?? 0);
-  const chunks: string[][] = [];
-  let current: string[] = [], size = 0;
-  for (const r of (await tx.execute({ sql: SQL.pending({ table, level }), args: [upTo, until] })).rows) {
-    if (size > 0 && size + Number(r.n) > chunkRows) {
-      chunks.push(current);
-      (current = []), (size = 0);
-    }
-    current.push(String(r.node));
-    size += Number(r.n);
-  }
-  if (current.length > 0) chunks.push(current);
-  return { table, level, upTo, until, chunks };
-}
-
-/** The plan's raw rows of `nodes` (id, node, ts and `columns`), oldest first. */
-export async function chunkRows(tx: Transaction, plan: RollupPlan, nodes: string[], columns: string) {
-  return (await tx.execute({ sql: SQL.rows(plan, columns), args: [plan.upTo, plan.until, JSON.stringify(nodes)] })).rows;
-}
-
-/** Marks raw rows as added into the plan's level. */
-export async function markRolled(tx: Transaction, plan: RollupPlan, ids: number[]) {
-  await tx.execute({ sql: SQL.markRolled(plan.table), args: [ROLLED_BIT[plan.level], JSON.stringify(ids)] });
-}
-
-export interface RollupResult {
-  /** Raw rows (batches) added into the rollups. */
-  batches: number;
-  /** Distinct keys folded into "other" rows by the caps. */
-  keysCut: number;
-}
-
 /** Rolls one chunk of a plan: the nodes' raw rows of the plan into its level. */
-export async function rollupChunk(tx: Transaction, plan: RollupPlan, nodes: string[], caps: CardinalityCaps, now: number): Promise<RollupResult> {
+export async function rollupChunk(tx: Transaction, plan: RollupPlan, chunk: RollupChunk, caps: CardinalityCaps, now: number): Promise<RollupResult> {
   const { level } = plan;
-  const raw = await chunkRows(tx, plan, nodes, "flows, tcp, drops");
+  const raw = await chunkRows(tx, plan, chunk, "flows, tcp, drops");
   if (raw.length === 0) return { batches: 0, keysCut: 0 };
   let keysCut = 0;
   for (const k of KINDS) {

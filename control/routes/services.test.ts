@@ -44,6 +44,9 @@ const WEB_VIEW = {
   updatedAt: AT,
   connections: 0,
   refused: 0,
+  type: "ClusterIP",
+  externalIPs: [],
+  gateway: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 },
   backends: [
     { id: 1, ip: "10.244.1.5", port: 8080, weight: 3, state: "active", pod: { namespace: "default", name: "web-1" }, connections: 0, share: null, expectedShare: 0.75 },
     { id: 2, ip: "10.244.2.7", port: 8080, weight: 1, state: "active", connections: 0, share: null, expectedShare: 0.25 },
@@ -93,6 +96,32 @@ describe("create, read, replace, delete", () => {
     expect((await getJson(s.app, "/api/v1/services/default/web/-")).body.version).toBe(3);
   });
 
+  it("NodePort and LoadBalancer: nodePort and externalIPs round-trip; a ClusterIP takes none; a NodePort or external frontend is one service's", async () => {
+    const lb = { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] };
+    const made = await create(lb);
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] });
+    const got = (await getJson(s.app, "/api/v1/services/default/web/http")).body;
+    expect(got.services?.[0] ?? got).toMatchObject({ type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] });
+
+    const bad = async (body: object, path: string) => {
+      const r = await create({ ...WEB, name: "other", ...body });
+      expect(r.status).toBe(400);
+      expect(r.body.issues.map((i: { path: string }) => i.path)).toContain(path);
+    };
+    await bad({ nodePort: 30081 }, "nodePort"); // a ClusterIP has none
+    await bad({ type: "NodePort" }, "nodePort"); // a NodePort needs one
+    await bad({ type: "NodePort", nodePort: 80 }, "nodePort"); // out of 30000-32767
+    await bad({ externalIPs: ["203.0.113.7", "203.0.113.7"] }, "externalIPs");
+
+    const clash = await create({ ...WEB, name: "other", vip: "10.96.0.11", type: "NodePort", nodePort: 30080 });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error).toBe('*:30080/TCP is already the frontend of default/web port "http"');
+    const ext = await create({ ...WEB, name: "other", vip: "10.96.0.11", externalIPs: ["203.0.113.7"] });
+    expect(ext.status).toBe(409);
+    expect((await create({ ...WEB, name: "other", vip: "10.96.0.11", type: "NodePort", nodePort: 30081 })).status).toBe(201);
+  });
+
   it("PATCH sets one backend's state; DELETE answers the service as it was", async () => {
     await create();
     const patched = await send(s.app, "PATCH", "/api/v1/services/default/web/http/backends/10.244.1.5:8080", { state: "unhealthy" }, AS_ADMIN);
@@ -135,7 +164,7 @@ describe("refusals", () => {
     // The same VIP and port over UDP is another frontend.
     expect((await create({ ...WEB, name: "other", protocol: "UDP" })).status).toBe(201);
 
-    await syncServices(s.db, "kubernetes", [{ ...WEB, namespace: "kube-system", name: "dns", portName: "", vip: "10.96.0.53", port: 53, protocol: "UDP", affinity: "none", affinityTimeoutS: 10800, backends: [] }], T0);
+    await syncServices(s.db, "kubernetes", [{ ...WEB, namespace: "kube-system", name: "dns", portName: "", vip: "10.96.0.53", port: 53, protocol: "UDP", affinity: "none", affinityTimeoutS: 10800, backends: [], type: "ClusterIP", externalIPs: [] }], T0);
     const managed = { error: "kube-system/dns (unnamed port) is managed by Kubernetes: change its Service or EndpointSlices instead", conflict: "managed", service: { namespace: "kube-system", name: "dns", portName: "" } };
     const before = await dumpTables(s.db);
     for (const [method, path, body] of [

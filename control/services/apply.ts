@@ -10,11 +10,11 @@
 import { and, eq, inArray, SQL, sql } from "drizzle-orm";
 import type { Queryable, Tx } from "../db/client.ts";
 import { nextTableSize } from "../lb/maglev.ts";
-import { lbStats, serviceBackends, services, type BackendRow, type ServiceRow, type ServiceSource } from "../db/schema.ts";
+import { gatewayStats, lbStats, serviceBackends, services, type BackendRow, type ServiceRow, type ServiceSource } from "../db/schema.ts";
 import { LB_MAX_BACKENDS, LB_MAX_SERVICES, type BackendInput, type ServiceInput } from "../wire/services.ts";
 import { ServiceConflict } from "./errors.ts";
 import { idAllocator } from "./ids.ts";
-import { describeRef, frontendKey, refOf } from "./keys.ts";
+import { describeRef, frontendKey, refKey, refOf } from "./keys.ts";
 import { bumpVersion, readVersion } from "./version.ts";
 
 /** A service as stored: its row and its backends, in id order. */
@@ -61,13 +61,14 @@ const FILTER_COLUMNS = { id: "id", namespace: "namespace", name: "name", portNam
 /** What loadStored reads of each service and backend, in the order of its JSON arrays (serviceRow, backendRow). */
 const SERVICE_VALUES =
   "s.id, s.namespace, s.name, s.port_name, s.vip, s.port, s.protocol, s.affinity, s.affinity_timeout_s, s.table_size, " +
-  "s.source, s.assigned_version, s.version, s.created_at, s.updated_at";
+  "s.source, s.assigned_version, s.version, s.created_at, s.updated_at, s.type, s.node_port, json(s.external_ips)";
 const BACKEND_VALUES = "b.id, b.service_id, b.ip, b.port, b.weight, b.state, b.pod_namespace, b.pod_name, b.assigned_version";
 
 /** JSON arrays come back with the types the columns hold. */
 const serviceRow = (v: any[]): ServiceRow => ({
   id: v[0], namespace: v[1], name: v[2], portName: v[3], vip: v[4], port: v[5], protocol: v[6], affinity: v[7], affinityTimeoutS: v[8],
   tableSize: v[9], source: v[10], assignedVersion: v[11], version: v[12], createdAt: v[13], updatedAt: v[14],
+  type: v[15], nodePort: v[16], externalIps: v[17],
 });
 const backendRow = (v: any[]): BackendRow => ({
   id: v[0], serviceId: v[1], ip: v[2], port: v[3], weight: v[4], state: v[5], podNamespace: v[6], podName: v[7], assignedVersion: v[8],
@@ -89,7 +90,7 @@ export async function loadStored(db: Queryable, filter: ServiceFilter | SQL = {}
   const list = JSON.parse(row?.rows ?? "[]") as unknown[][];
   return list.map((values) => ({
     row: serviceRow(values),
-    backends: (values[15] as unknown[][]).map(backendRow).sort((a, b) => a.id - b.id),
+    backends: (values[18] as unknown[][]).map(backendRow).sort((a, b) => a.id - b.id),
   }));
 }
 
@@ -146,20 +147,32 @@ export async function applyPlan(tx: Tx, all: Stored[], plan: Plan, now: number):
 function checkFrontends(all: Stored[], plan: Plan): void {
   const replaced = new Set([...plan.remove, ...plan.put.flatMap((p) => (p.existing ? [p.existing] : []))].map((s) => s.row.id));
   const owner = new Map<string, { namespace: string; name: string; portName: string }>();
-  for (const s of all) if (!replaced.has(s.row.id)) owner.set(frontendKey(s.row), refOf(s.row));
+  for (const s of all) {
+    if (!replaced.has(s.row.id)) for (const key of frontendKeys({ ...s.row, externalIPs: s.row.externalIps })) owner.set(key, refOf(s.row));
+  }
   for (const { input } of plan.put) {
-    const key = frontendKey(input);
-    const other = owner.get(key);
-    if (other !== undefined) {
-      throw new ServiceConflict("frontend", `${key} is already the frontend of ${describeRef(other)}`, other);
+    for (const key of frontendKeys(input)) {
+      const other = owner.get(key);
+      if (other !== undefined && refKey(other) !== refKey(input)) {
+        throw new ServiceConflict("frontend", `${key} is already the frontend of ${describeRef(other)}`, other);
+      }
+      owner.set(key, refOf(input));
     }
-    owner.set(key, refOf(input));
   }
 }
 
+/** Every frontend of a service: its VIP:port, its external IPs at that port, and its NodePort on any node address ("*"). */
+function frontendKeys(s: { vip: string; port: number; protocol: string; nodePort?: number | null; externalIPs: string[] }): string[] {
+  return [
+    frontendKey(s),
+    ...s.externalIPs.map((ip) => frontendKey({ vip: ip, port: s.port, protocol: s.protocol })),
+    ...(s.nodePort != null ? [frontendKey({ vip: "*", port: s.nodePort, protocol: s.protocol })] : []),
+  ];
+}
+
 function serviceColumns(s: ServiceInput) {
-  const { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS } = s;
-  return { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS };
+  const { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, type } = s;
+  return { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, type, nodePort: s.nodePort ?? null, externalIps: s.externalIPs };
 }
 
 function backendColumns(b: BackendInput) {
@@ -176,7 +189,8 @@ function sameBackend(stored: BackendRow, input: BackendInput): boolean {
 function sameService(stored: Stored, input: ServiceInput, source: ServiceSource): boolean {
   const wanted = serviceColumns(input);
   if (stored.row.source !== source) return false;
-  if (!(Object.keys(wanted) as Array<keyof typeof wanted>).every((k) => stored.row[k] === wanted[k])) return false;
+  const same = (k: keyof typeof wanted) => k === "externalIps" ? stored.row.externalIps.join() === wanted.externalIps.join() : stored.row[k] === wanted[k];
+  if (!(Object.keys(wanted) as Array<keyof typeof wanted>).every(same)) return false;
   if (stored.backends.length !== input.backends.length) return false;
   const byEndpoint = new Map(stored.backends.map((b) => [endpointKey(b), b]));
   return input.backends.every((b) => {
@@ -228,6 +242,7 @@ async function removeServices(tx: Tx, all: number[]): Promise<void> {
   for (const ids of chunks(all)) {
     await tx.delete(serviceBackends).where(inArray(serviceBackends.serviceId, ids));
     await tx.delete(lbStats).where(inArray(lbStats.serviceId, ids));
+    await tx.delete(gatewayStats).where(inArray(gatewayStats.serviceId, ids));
     await tx.delete(services).where(inArray(services.id, ids));
   }
 }

@@ -90,6 +90,30 @@ describe("counters at ingest", () => {
   });
 });
 
+describe("gateway counters at ingest", () => {
+  const gw = (services: [number, number, number, number, number][], version = 1) => ({ version, services, flows: 3, evicted: 0, noBackend: 0 });
+  const gatewayRows = async () =>
+    (await s.db.$client.execute("SELECT bucket, service_id, packets_in, bytes_in, packets_out, bytes_out FROM gateway_stats ORDER BY bucket, service_id")).rows.map((r) => ({ ...r }));
+
+  it("sums packets and bytes per service and minute over nodes, once per batch; unknown ids nowhere; shown with the service; deleted with it", async () => {
+    await createService(s.db, { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] }, T0);
+    const a = batch({ node: "node-a", seq: 1, ts: T0 + 10_000, gateway: gw([[1, 10, 1000, 8, 4000], [42, 1, 1, 1, 1]]) });
+    await postBatch(s.app, a);
+    await postBatch(s.app, a); // resent: once
+    await postBatch(s.app, batch({ node: "node-b", seq: 1, ts: T0 + 20_000, gateway: gw([[1, 5, 500, 5, 600]]) }));
+    await postBatch(s.app, batch({ node: "node-b", seq: 2, ts: T0 + 50_000, gateway: gw([[1, 1, 60, 1, 70]]) }));
+    expect(await gatewayRows()).toEqual([
+      { bucket: MINUTE, service_id: 1, packets_in: 15, bytes_in: 1500, packets_out: 13, bytes_out: 4600 },
+      { bucket: MINUTE + 60_000, service_id: 1, packets_in: 1, bytes_in: 60, packets_out: 1, bytes_out: 70 },
+    ]);
+    s.clock.now = T0 + 60_000;
+    const view = (await getJson(s.app, "/api/v1/services?since=1h")).body.services[0];
+    expect(view.gateway).toEqual({ packetsIn: 16, bytesIn: 1560, packetsOut: 14, bytesOut: 4670 });
+    await deleteService(s.db, { namespace: "default", name: "web", portName: "" }, T0);
+    expect(await gatewayRows()).toEqual([]);
+  });
+});
+
 describe("retention", () => {
   it("drops minutes older than the 1-minute retention, and nodes that stopped polling as long ago", async () => {
     await createService(s.db, WEB, T0);
@@ -100,5 +124,6 @@ describe("retention", () => {
     // At T0 + 1 h + 40 s, the minute ending at T0 + 40 s is exactly out of the retention; the next is not.
     expect(await pruneLb(s.db, MINUTE + 60_000 + 3_600_000, retention)).toEqual({ deletedBuckets: 1, forgottenNodes: 1 });
     expect((await rows()).map((r) => r.connections)).toEqual([2]);
+    expect((await s.db.$client.execute("SELECT count(*) AS n FROM gateway_stats")).rows[0]!.n).toBe(0);
   });
 });

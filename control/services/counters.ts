@@ -30,11 +30,21 @@ const SQL = {
     `GROUP BY b.id HAVING sum(j.value ->> 1) > 0 ${ADD}`,
 } as const;
 
+/** Gateway rows, summed per service and minute, under the same rules as SQL.services. */
+const GATEWAY_SQL =
+  "INSERT INTO gateway_stats (bucket, service_id, packets_in, bytes_in, packets_out, bytes_out) " +
+  "SELECT ?1, s.id, sum(j.value ->> 1), sum(j.value ->> 2), sum(j.value ->> 3), sum(j.value ->> 4) FROM json_each(?2) AS j " +
+  "JOIN services AS s ON s.id = j.value ->> 0 AND s.assigned_version <= ?3 GROUP BY s.id " +
+  "ON CONFLICT (service_id, bucket) DO UPDATE SET packets_in = packets_in + excluded.packets_in, bytes_in = bytes_in + excluded.bytes_in, " +
+  "packets_out = packets_out + excluded.packets_out, bytes_out = bytes_out + excluded.bytes_out";
+
 /** Adds the batch's lb counters into the minute its interval ends in (agent clock, as the monitoring rollups). */
 export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<void> {
   const lb = batch.lb;
-  if (lb === undefined) return;
   const bucket = bucketOfReport("1m", batch.ts);
+  const gw = batch.gateway;
+  if (gw !== undefined && gw.services.length > 0) await tx.execute({ sql: GATEWAY_SQL, args: [bucket, JSON.stringify(gw.services), gw.version] });
+  if (lb === undefined) return;
   if (lb.services.length > 0) await tx.execute({ sql: SQL.services, args: [bucket, JSON.stringify(lb.services), lb.version] });
   if (lb.backends.length > 0) await tx.execute({ sql: SQL.backends, args: [bucket, JSON.stringify(lb.backends), lb.version] });
 }
@@ -47,6 +57,7 @@ export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<vo
 export function pruneLb(db: Db, now: number, retention: RetentionSettings): Promise<{ deletedBuckets: number; forgottenNodes: number }> {
   return rawWriteTransaction(db, async (tx) => {
     const buckets = await tx.execute({ sql: "DELETE FROM lb_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
+    await tx.execute({ sql: "DELETE FROM gateway_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
     const nodes = await tx.execute({ sql: "DELETE FROM lb_nodes WHERE polled_at <= ?", args: [now - retention["1m"]] });
     return { deletedBuckets: buckets.rowsAffected, forgottenNodes: nodes.rowsAffected };
   });

@@ -106,12 +106,14 @@ describe("versions", () => {
           affinity: "none",
           affinityTimeoutS: 10800,
           tableSize: 251,
+          type: "ClusterIP",
+          externalIPs: [],
           backends: [
             { id: 1, ip: "10.0.0.2", port: 8080, weight: 3, state: "active", pod: { namespace: "default", name: "web-1" } },
             { id: 2, ip: "10.0.0.1", port: 8080, weight: 1, state: "active" },
           ],
         },
-        { id: 2, namespace: "default", name: "b", portName: "", vip: "10.96.0.2", port: 53, protocol: "UDP", affinity: "client", affinityTimeoutS: 60, tableSize: 251, backends: [] },
+        { id: 2, namespace: "default", name: "b", portName: "", vip: "10.96.0.2", port: 53, protocol: "UDP", affinity: "client", affinityTimeoutS: 60, tableSize: 251, backends: [], type: "ClusterIP", externalIPs: [] },
       ],
     });
   });

@@ -4,6 +4,7 @@
  */
 import type { Db, Queryable } from "../db/client.ts";
 import type { LbBackend, LbService, LbState } from "../wire/services.ts";
+import { listRules } from "../accel/rules.ts";
 import { loadStored, type Stored } from "./apply.ts";
 import { readVersion } from "./version.ts";
 
@@ -16,12 +17,17 @@ import { readVersion } from "./version.ts";
  */
 export async function lbState(db: Queryable): Promise<LbState> {
   const version = await readVersion(db);
-  return { version, services: (await loadStored(db)).map(lbService) };
+  const services = (await loadStored(db)).map(lbService);
+  const accel = await listRules(db);
+  return { version, services, ...(accel.length > 0 ? { accel } : {}) };
 }
 
 export function lbService({ row, backends }: Stored): LbService {
-  const { id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, tableSize } = row;
-  return { id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, backends: backends.map(lbBackend), tableSize };
+  const { id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, tableSize, type, nodePort, externalIps } = row;
+  return {
+    id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, backends: backends.map(lbBackend), tableSize,
+    type, ...(nodePort !== null ? { nodePort } : {}), externalIPs: externalIps,
+  };
 }
 
 export function lbBackend(b: Stored["backends"][number]): LbBackend {

@@ -34,6 +34,8 @@ export interface ServiceView extends Omit<LbService, "backends"> {
   connections: number;
   refused: number;
   backends: BackendView[];
+  /** Over the window, every node: what the gateway (XDP) passed for it, whole frames, from clients (in) and back (out). */
+  gateway: GatewayTraffic;
   health: {
     active: number;
     terminating: number;
@@ -42,6 +44,15 @@ export interface ServiceView extends Omit<LbService, "backends"> {
     nodes: { inSync: number; total: number };
   };
 }
+
+export interface GatewayTraffic {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+}
+
+const NO_GATEWAY_TRAFFIC: GatewayTraffic = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
 
 export interface NodeSyncView {
   node: string;
@@ -80,14 +91,15 @@ export async function serviceViews(db: Queryable, opts: ViewOptions): Promise<Se
   const [stored, nodes] = await Promise.all([loadStored(db, opts.where), pollingNodes(db, opts.now - opts.nodesPolledWithinMs)]);
   const since = opts.since ?? DEFAULT_SERVICE_WINDOW;
   const window = windowOn("1m", Math.min("at" in since ? since.at : opts.now - since.ago, opts.now), opts.now);
-  const counts = await countsIn(db, window.from, window.to, stored.length === 1 ? stored[0]!.row.id : undefined);
+  const one = stored.length === 1 ? stored[0]!.row.id : undefined;
+  const [counts, gateway] = await Promise.all([countsIn(db, window.from, window.to, one), gatewayIn(db, window.from, window.to, one)]);
   const order = new Map(stored.map((s) => [s, `${s.row.namespace}/${s.row.name}/${s.row.portName}`]));
   stored.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : 1));
   return {
     version,
     window: windowJson(window),
     nodes: nodes.map((n) => ({ ...n, polledAt: new Date(n.polledAt).toISOString(), inSync: n.appliedVersion !== null && n.appliedVersion >= version })),
-    services: stored.map((s) => serviceView(s, counts, nodes)),
+    services: stored.map((s) => serviceView(s, counts, gateway, nodes)),
   };
 }
 
@@ -110,7 +122,17 @@ async function countsIn(db: Queryable, from: number, to: number, serviceId?: num
   return new Map(rows.map(([service, backend, connections, refused]) => [countKey(service, backend), { connections, refused }]));
 }
 
-function serviceView(s: Stored, counts: Counts, nodes: NodeSync[]): ServiceView {
+/** Gateway traffic summed over the window, by service id. */
+async function gatewayIn(db: Queryable, from: number, to: number, serviceId?: number): Promise<Map<number, GatewayTraffic>> {
+  const one = serviceId === undefined ? sql`` : sql` AND service_id = ${serviceId}`;
+  const row = await db.get<{ rows: string }>(
+    sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, sum(packets_in) AS pi, sum(bytes_in) AS bi, sum(packets_out) AS po, sum(bytes_out) AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
+  );
+  const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number, number]>;
+  return new Map(rows.map(([id, packetsIn, bytesIn, packetsOut, bytesOut]) => [id, { packetsIn, bytesIn, packetsOut, bytesOut }]));
+}
+
+function serviceView(s: Stored, counts: Counts, gateway: Map<number, GatewayTraffic>, nodes: NodeSync[]): ServiceView {
   const { row } = s;
   const own = counts.get(countKey(row.id, 0));
   const chosen = s.backends.map((b) => counts.get(countKey(row.id, b.id))?.connections ?? 0);
@@ -133,6 +155,9 @@ function serviceView(s: Stored, counts: Counts, nodes: NodeSync[]): ServiceView 
     affinity: row.affinity,
     affinityTimeoutS: row.affinityTimeoutS,
     tableSize: row.tableSize,
+    type: row.type,
+    ...(row.nodePort !== null ? { nodePort: row.nodePort } : {}),
+    externalIPs: row.externalIps,
     source: row.source,
     version: row.version,
     createdAt: new Date(row.createdAt).toISOString(),
@@ -145,6 +170,7 @@ function serviceView(s: Stored, counts: Counts, nodes: NodeSync[]): ServiceView 
       share: measured === 0 ? null : chosen[i]! / measured,
       expectedShare: activeWeight === 0 ? null : b.state === "active" ? b.weight / activeWeight : 0,
     })),
+    gateway: gateway.get(row.id) ?? NO_GATEWAY_TRAFFIC,
     health: { ...states, nodes: { inSync: inSync(nodes, row.version), total: nodes.length } },
   };
 }

@@ -9,7 +9,8 @@
 import { z } from "zod";
 import { MonitoringFields } from "./monitoring.ts";
 import { Counter, Rfc1123Name } from "./scalars.ts";
-import { LbCounters } from "./services.ts";
+import { AccelCounters } from "./accel.ts";
+import { GatewayCounters, LbCounters } from "./services.ts";
 
 /** Bump when a change is not backwards compatible; the control plane rejects others. */
 export const WIRE_VERSION = 1;
@@ -45,11 +46,11 @@ export type InterfaceCounters = z.infer<typeof InterfaceCounters>;
  * state"). An agent reports each as on, off, error (with the reason) or
  * unsupported (not built into that agent version).
  */
-export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel"] as const;
+export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel", "gateway"] as const;
 export const ModuleName = z.enum(MODULES);
 export type ModuleName = z.infer<typeof ModuleName>;
 /** What a node runs when nobody has switched anything: monitoring on, traffic-changing modules off. */
-export const DEFAULT_MODULES: Record<ModuleName, boolean> = { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false };
+export const DEFAULT_MODULES: Record<ModuleName, boolean> = { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false, gateway: false };
 
 export const ModuleStatus = z.strictObject({
   name: ModuleName,
@@ -120,6 +121,10 @@ export const Batch = z.strictObject({
   ...MonitoringFields,
   /** Service load-balancing counters (services.ts); absent when the lb module is off. */
   lb: LbCounters.optional(),
+  /** Gateway (XDP) counters per service (services.ts); absent when the gateway module is off. */
+  gateway: GatewayCounters.optional(),
+  /** Socket acceleration counters per rule (accel.ts); absent when the accel module is off. */
+  accel: AccelCounters.optional(),
 });
 export type Batch = z.infer<typeof Batch>;
 

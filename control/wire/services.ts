@@ -13,7 +13,8 @@
  */
 import { z } from "zod";
 import { MAGLEV_SIZES } from "../lb/maglev.ts";
-import { Counter, Port, Rfc1123Name } from "./scalars.ts";
+import { AccelRule, ACCEL_MAX_RULES } from "./accel.ts";
+import { Counter, Port, PortName, Rfc1123Name } from "./scalars.ts";
 
 /** Largest service id (and size of the kernel's per-service arrays, id 0 unused). */
 export const LB_MAX_SERVICES = 65535;
@@ -42,8 +43,22 @@ export type Affinity = z.infer<typeof Affinity>;
 
 const Ipv4 = z.ipv4({ error: "must be an IPv4 address" });
 const ServicePort = Port.min(1, "must be a port from 1 to 65535");
-/** A Kubernetes port name (IANA_SVC_NAME), or "" for an unnamed port. */
-export const PortName = z.string().max(63).regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a lowercase port name or empty");
+export { PortName };
+
+/**
+ * ClusterIP: reached inside the cluster (the lb module, at the socket).
+ * NodePort: also on every node's gateway addresses at `nodePort`;
+ * LoadBalancer: a NodePort whose external IPs are the load balancer's.
+ * `externalIPs` (any type, as in Kubernetes) are reached at `port` through
+ * the gateway module (XDP on the nodes' ingress interfaces).
+ */
+export const SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
+export const ServiceType = z.enum(SERVICE_TYPES);
+export type ServiceType = z.infer<typeof ServiceType>;
+/** Kubernetes' default --service-node-port-range. */
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+export const MAX_EXTERNAL_IPS = 16;
 
 export const PodRef = z.strictObject({ namespace: Rfc1123Name, name: Rfc1123Name });
 
@@ -60,8 +75,7 @@ export type BackendInput = z.infer<typeof BackendInput>;
 const uniqueBackends = (backends: { ip: string; port: number }[]) =>
   new Set(backends.map((b) => `${b.ip}:${b.port}`)).size === backends.length;
 
-/** A service as the admin API takes it (POST /api/v1/services, PUT /api/v1/services/:ns/:name[/:portName]). */
-export const ServiceInput = z.strictObject({
+const ServiceInputObject = z.strictObject({
   namespace: Rfc1123Name,
   name: Rfc1123Name,
   portName: PortName.default(""),
@@ -75,6 +89,17 @@ export const ServiceInput = z.strictObject({
     .max(MAX_BACKENDS_PER_SERVICE)
     .default([])
     .refine(uniqueBackends, "must not list the same ip:port twice"),
+  type: ServiceType.default("ClusterIP"),
+  /** NodePort and LoadBalancer: the port on every node's gateway addresses. */
+  nodePort: z.number().int().min(NODE_PORT_MIN, `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`).max(NODE_PORT_MAX, `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`).optional(),
+  /** Addresses from outside the cluster that reach the service at `port` through the gateway. */
+  externalIPs: z.array(Ipv4).max(MAX_EXTERNAL_IPS).default([]).refine((a) => new Set(a).size === a.length, "must not list an address twice"),
+});
+
+/** A service as the admin API takes it (POST /api/v1/services, PUT /api/v1/services/:ns/:name[/:portName]). */
+export const ServiceInput = ServiceInputObject.superRefine((s, ctx) => {
+  if (s.type === "ClusterIP" && s.nodePort !== undefined) ctx.addIssue({ code: "custom", path: ["nodePort"], message: "only a NodePort or LoadBalancer service has a nodePort" });
+  if (s.type !== "ClusterIP" && s.nodePort === undefined) ctx.addIssue({ code: "custom", path: ["nodePort"], message: `a ${s.type} service needs a nodePort` });
 });
 export type ServiceInput = z.infer<typeof ServiceInput>;
 
@@ -84,7 +109,7 @@ export const BackendId = z.number().int().min(1).max(LB_MAX_BACKENDS);
 export const LbBackend = BackendInput.extend({ id: BackendId });
 export type LbBackend = z.infer<typeof LbBackend>;
 
-export const LbService = ServiceInput.extend({
+export const LbService = ServiceInputObject.extend({
   id: ServiceId,
   backends: z.array(LbBackend).max(MAX_BACKENDS_PER_SERVICE),
   /**
@@ -106,6 +131,8 @@ export type LbService = z.infer<typeof LbService>;
 export const LbState = z.strictObject({
   version: Counter,
   services: z.array(LbService).max(LB_MAX_SERVICES),
+  /** Socket acceleration rules (accel.ts), for the accel module; absent from older control planes. */
+  accel: z.array(AccelRule).max(ACCEL_MAX_RULES).optional(),
 });
 export type LbState = z.infer<typeof LbState>;
 
@@ -126,3 +153,21 @@ export const LbCounters = z.strictObject({
   backends: z.array(z.tuple([BackendId, Counter])).max(MAX_LB_COUNTER_ROWS),
 });
 export type LbCounters = z.infer<typeof LbCounters>;
+
+/**
+ * What a node's gateway module (XDP) counted over one batch interval
+ * (deltas): per service [serviceId, packetsIn, bytesIn, packetsOut,
+ * bytesOut] (whole frames: from clients in, replies out), only the services
+ * that moved; and the flow table's events.
+ */
+export const GatewayCounters = z.strictObject({
+  /** The LbState version the node had programmed when it read the counters. */
+  version: Counter,
+  services: z.array(z.tuple([ServiceId, Counter, Counter, Counter, Counter])).max(MAX_LB_COUNTER_ROWS),
+  /** Flows tracked anew, and tracked flows pushed out of the full table (LRU) to make room. */
+  flows: Counter,
+  evicted: Counter,
+  /** VIP hits without a usable backend (dropped). */
+  noBackend: Counter,
+});
+export type GatewayCounters = z.infer<typeof GatewayCounters>;

@@ -23,6 +23,7 @@ const SECTIONS = [
   { href: "/pods", label: "Pods", below: "/pods/" },
   { href: "/servicemap", label: "Service map", below: "/servicemap/" },
   { href: "/services", label: "Services", below: "/services/" },
+  { href: "/accel", label: "Acceleration", below: "/accel/" },
   { href: "/alerts", label: "Alerts", below: "/alerts/" },
   { href: "/thresholds", label: "Thresholds", below: "/thresholds/" },
 ] as const;

@@ -8,7 +8,7 @@ import type { ModuleView } from "../../control/queries/modules.ts";
 import type { DesiredState, ModuleName } from "../../control/wire/batch.ts";
 
 /** Modules that change how traffic flows rather than only watching it: switching them on asks first. */
-const TRAFFIC_CHANGING: ReadonlySet<ModuleName> = new Set(["lb", "accel"]);
+const TRAFFIC_CHANGING: ReadonlySet<ModuleName> = new Set(["lb", "accel", "gateway"]);
 
 const ABOUT: Record<ModuleName, string> = {
   ifstats: "interface RX/TX counters",
@@ -17,6 +17,7 @@ const ABOUT: Record<ModuleName, string> = {
   drops: "dropped packets and why",
   lb: "service load balancing in the kernel",
   accel: "same-node socket acceleration (sockmap)",
+  gateway: "north-south gateway in XDP (NodePort, external IPs)",
 };
 
 export function switchPath(node: string, module: ModuleName): string {

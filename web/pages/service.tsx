@@ -14,8 +14,8 @@ import { Panel } from "../components/panel.tsx";
 import { SERVICES_PATH } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
 import { FLASH_ID } from "../deny.tsx";
-import { formatCount, formatPercent, MISSING } from "../format.ts";
-import { affinityText, frontendText, servicePath, SyncCell } from "./services.tsx";
+import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
+import { affinityText, externalText, frontendText, servicePath, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
 
@@ -74,6 +74,11 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
   return (
     <Panel title={frontendText(s)} meta={s.portName === "" ? "unnamed port" : `port ${s.portName}`} id={`port-${s.id}`}>
       <dl class="kv">
+        <dt>Type</dt>
+        <dd>
+          {s.type}
+          {externalText(s) ? <span class="meta"> (from outside through the gateway: {externalText(s)})</span> : null}
+        </dd>
         <dt>Affinity</dt>
         <dd>{affinityText(s)}</dd>
         <dt>Defined by</dt>
@@ -86,6 +91,14 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
         <dd>
           {formatCount(s.connections)} connections{s.refused > 0 && <strong class="error-text">, {formatCount(s.refused)} refused (no usable backend)</strong>}
         </dd>
+        {externalText(s) && (
+          <>
+            <dt>Gateway since {windowStart(page.since)}</dt>
+            <dd>
+              in {formatCount(s.gateway.packetsIn)} packets, {formatBytes(s.gateway.bytesIn)}; out {formatCount(s.gateway.packetsOut)} packets, {formatBytes(s.gateway.bytesOut)}
+            </dd>
+          </>
+        )}
       </dl>
       <BackendTable service={s} editable={editable} />
       {editable && (

@@ -109,6 +109,7 @@ function ServiceRow(props: { service: ServiceView; since: string }) {
       <td>{s.portName === "" ? <span class="na">{MISSING}</span> : s.portName}</td>
       <td>
         <code>{frontendText(s)}</code>
+        {externalText(s) && <span class="sub">{s.type}: {externalText(s)}</span>}
       </td>
       <td>{affinityText(s)}</td>
       <td class={s.health.active === 0 ? "bad" : undefined}>
@@ -127,6 +128,13 @@ function ServiceRow(props: { service: ServiceView; since: string }) {
 }
 
 export const frontendText = (s: Pick<ServiceView, "vip" | "port" | "protocol">) => `${s.vip}:${s.port}/${s.protocol}`;
+
+/** Where it is reached from outside through the gateway: "203.0.113.7:80, any node :30080"; "" for none. */
+export function externalText(s: Pick<ServiceView, "port" | "type" | "nodePort" | "externalIPs">): string {
+  const parts = s.externalIPs.map((ip) => `${ip}:${s.port}`);
+  if (s.type !== "ClusterIP" && s.nodePort !== undefined) parts.push(`any node :${s.nodePort}`);
+  return parts.join(", ");
+}
 
 /** "none", or "client, 3 h": a client keeps its backend this long. */
 export function affinityText(s: Pick<ServiceView, "affinity" | "affinityTimeoutS">): string {

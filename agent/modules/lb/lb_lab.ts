@@ -168,8 +168,13 @@ export function lbKernelTest(name: string, fn: () => Promise<void>): void {
   const missing = [...requireKernel(NEEDS).missing];
   if (!pathExists(LB_OBJECT_PATH)) missing.push(`eBPF object not built: ${LB_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
   if (!["/usr/bin/python3", "/usr/local/bin/python3"].some((p) => pathExists(p))) missing.push("python3 not found (the test's servers and clients)");
+  gatedTest("lb", name, missing, fn);
+}
+
+/** Deno.test that runs when nothing is `missing`; else skipped with a message naming it, failed instead under CI=true. */
+export function gatedTest(kind: string, name: string, missing: string[], fn: () => Promise<void>): void {
   if (missing.length && !isCI()) {
-    console.error(`skipping lb kernel test: ${missing.join("; ")}`);
+    console.error(`skipping ${kind} kernel test: ${missing.join("; ")}`);
     Deno.test({ name: `${name} [skipped: ${missing.join("; ")}]`, ignore: true, fn });
     return;
   }
@@ -334,13 +339,7 @@ export class LbLab {
   }
 
   async close(): Promise<void> {
-    for (const p of this.#procs) {
-      try {
-        p.kill("SIGKILL");
-      } catch { /* gone */ }
-      await p.status.catch(() => {});
-    }
-    this.#procs.clear();
+    await killAll(this.#procs);
     const errors: string[] = [];
     for (const step of [() => this.cgroup.close(), () => this.net.close(), () => Deno.remove(this.pinDir, { recursive: true }).catch(() => {})]) {
       try {
@@ -364,4 +363,15 @@ export async function withLbLab(backends: number, fn: (lab: LbLab) => Promise<vo
   } finally {
     await lab.close();
   }
+}
+
+/** Ends every process of `procs` (SIGKILL, by its pid) and waits for it; the set is emptied. */
+export async function killAll(procs: Set<Deno.ChildProcess> | Deno.ChildProcess[]): Promise<void> {
+  for (const p of procs) {
+    try {
+      p.kill("SIGKILL");
+    } catch { /* gone */ }
+    await p.status.catch(() => {});
+  }
+  if (procs instanceof Set) procs.clear();
 }

@@ -349,9 +349,16 @@ function idsChange(before: { services: Set<number>; backends: Set<number> }, sta
   return services !== before.services.size || backends !== before.backends.size;
 }
 
+/** Names of the maps a KernelTarget writes (the gateway has its own of the same layout). */
+export interface LbMapNames {
+  services: string;
+  backends: string;
+  maglev: string;
+}
+
 /** The maps as the programmer writes them, in batches. */
-class KernelTarget implements LbTarget {
-  constructor(private readonly obj: BpfObject) {}
+export class KernelTarget implements LbTarget {
+  constructor(private readonly obj: BpfObject, private readonly names: LbMapNames = { services: "lb_services", backends: "lb_backends", maglev: "lb_maglev" }) {}
 
   writeBackends(list: [number, BackendValue | null][]): void {
     const keys = new Uint8Array(list.length * 4);
@@ -361,7 +368,7 @@ class KernelTarget implements LbTarget {
       kv.setUint32(i * 4, id, true);
       encodeBackend(v, values, i * BACKEND_SIZE);
     });
-    this.obj.map("lb_backends").updateBatch(keys, values, list.length);
+    this.obj.map(this.names.backends).updateBatch(keys, values, list.length);
   }
 
   /** Tables go in groups of chunks (a few MiB of buffer), each group one batch update. */
@@ -369,7 +376,7 @@ class KernelTarget implements LbTarget {
     const GROUP = 16384;
     const keys = new Uint32Array(GROUP);
     const values = new Uint32Array(GROUP * LB_MAGLEV_CHUNK); // host byte order, as the kernel reads them
-    const map = this.obj.map("lb_maglev");
+    const map = this.obj.map(this.names.maglev);
     let n = 0;
     const flush = () => {
       if (n) map.updateBatch(new Uint8Array(keys.buffer, 0, n * 4), new Uint8Array(values.buffer, 0, n * CHUNK_SIZE), n);
@@ -394,13 +401,13 @@ class KernelTarget implements LbTarget {
       encodeSvcKey(f, keys, i * SVC_KEY_SIZE);
       encodeSvc(f, v, values, i * SVC_SIZE);
     });
-    this.obj.map("lb_services").updateBatch(keys, values, list.length);
+    this.obj.map(this.names.services).updateBatch(keys, values, list.length);
   }
 
   deleteServices(list: Frontend[]): void {
     const keys = new Uint8Array(list.length * SVC_KEY_SIZE);
     list.forEach((f, i) => encodeSvcKey(f, keys, i * SVC_KEY_SIZE));
-    this.obj.map("lb_services").deleteBatch(keys, list.length);
+    this.obj.map(this.names.services).deleteBatch(keys, list.length);
   }
 }
 

@@ -1,0 +1,188 @@
+/**
+ * The gateway (issue 8):
+ *
+ *   1. ns/packet through BPF_PROG_TEST_RUN of gw_xdp next to an empty XDP
+ *      program in the same run: a tracked flow's packet (translated and
+ *      redirected: a route and a static neighbour in a namespace of ours),
+ *      a new flow's first packet (backend choice, SNAT port, two LRU
+ *      inserts; each frame a new flow, so one run each, both programs timed
+ *      by the kernel alike), and a packet for no gateway address.
+ *      Targets: tracked <= 100 ns/packet; non-VIP <= 1.5x the empty program.
+ *   2. iperf3 (TCP, one stream) from the lab's outside namespace to a
+ *      backend, straight (routed by the node, no gateway program) and
+ *      through the gateway (external IP, XDP generic mode on the lab's
+ *      veths), alternated in one run.
+ *
+ *   deno run --allow-all agent/bench/gateway.ts
+ */
+import type { LbState } from "../../control/wire/services.ts";
+import { BpfObject, withNetns } from "../libbpf/mod.ts";
+import { frame, XDP, xdpCtx } from "../modules/gateway/frames.ts";
+import { gatewayState } from "../modules/gateway/frontends.ts";
+import { GatewayLab, LAB } from "../modules/gateway/gateway_lab.ts";
+import { DEFAULT_GATEWAY, GatewayModule, loadGateway, readCounters, writeDests } from "../modules/gateway/module.ts";
+import { createVethPair } from "../testing/netns.ts";
+import { run } from "../testing/run.ts";
+import { median, row, verdict } from "./report.ts";
+import { BPF_DIR, REPEAT, ROUNDS } from "./test_runs.ts";
+
+const EXT = "10.244.99.7", NODE = "10.244.250.1";
+// new flows to one service's three backends: each backend takes at most the SNAT range's 4536 flows at once
+const NEW_FLOWS = Number(Deno.env.get("BENCH_GW_NEW_FLOWS") ?? 3000);
+const IPERF_ROUNDS = Number(Deno.env.get("BENCH_GW_IPERF_ROUNDS") ?? 3);
+const IPERF_SECONDS = Number(Deno.env.get("BENCH_GW_IPERF_SECONDS") ?? 3);
+
+function benchState(backends: string[], port: number, backendPort: number, protocol: "TCP" | "UDP" = "TCP"): LbState {
+  return {
+    version: 1,
+    services: [{
+      id: 1, namespace: "bench", name: "web", portName: "", vip: "10.96.0.10", port, protocol, affinity: "none", affinityTimeoutS: 10800,
+      tableSize: 251, type: "ClusterIP", externalIPs: [EXT],
+      backends: backends.map((ip, i) => ({ id: i + 1, ip, port: backendPort, weight: 1, state: "active" as const })),
+    }],
+  };
+}
+
+async function testRuns(): Promise<void> {
+  const net = await createVethPair(); // nsA: the node, with the backends behind 10.244.250.2
+  const empty = BpfObject.open(`${BPF_DIR}empty_xdp.bpf.o`);
+  let gw: BpfObject | null = null;
+  try {
+    await run(["ip", "-n", net.nsA, "route", "add", "10.244.7.0/24", "via", net.ipB]);
+    await run(["ip", "netns", "exec", net.nsA, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    empty.load();
+    const g = loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 1 << 17 }, NODE);
+    gw = g.obj;
+    writeDests(gw, { external: [EXT], addresses: [NODE], snatIp: NODE }, true);
+    g.programmer.apply(gatewayState(benchState(["10.244.7.11", "10.244.7.12", "10.244.7.13"], 80, 8080)), performance.now());
+    writeDests(gw, { external: [EXT], addresses: [NODE], snatIp: NODE });
+    const progs = { empty: empty.program("empty_xdp"), gw: gw.program("gw_xdp") };
+    const runOn = (p: keyof typeof progs, f: Uint8Array, repeat: number) =>
+      withNetns(net.nsA, () => progs[p].testRun({ data: f, repeat, ctx: xdpCtx(f.length, net.ifindexA) }));
+
+    const tracked = frame({ src: "192.0.2.10", dst: EXT, proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10) });
+    const first = runOn("gw", tracked, 1);
+    if (first.retval !== XDP.REDIRECT) throw new Error(`gateway bench: a VIP packet was not redirected (verdict ${first.retval})`);
+    // a packet for no gateway address stays as it is, so repeat runs measure it
+    const other = frame({ src: "192.0.2.10", dst: "10.1.2.3", proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10) });
+    const ns = { empty: [] as number[], other: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      ns.empty.push(runOn("empty", other, REPEAT).durationNs);
+      ns.other.push(runOn("gw", other, REPEAT).durationNs);
+    }
+    const e = median(ns.empty), o = median(ns.other);
+    row("XDP empty program (BPF_PROG_TEST_RUN)", `${e.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
+    row("gateway: packet for no gateway address", `${o.toFixed(1)} ns/pkt`, `${(o / e).toFixed(2)}x empty, ${verdict(o / e, 1.5, "lower")}`);
+
+    // A translated packet is no longer a VIP packet, and test_run does not restore the frame between
+    // repetitions: single runs (cold caches between the calls; the kernel's timer around one run costs
+    // more than a packet) next to the empty program run alike give an upper bound of the program's own cost.
+    const one = (f: (i: number) => Uint8Array, n: number) => {
+      const gwNs: number[] = [], emptyNs: number[] = [];
+      withNetns(net.nsA, () => {
+        for (let i = 0; i < n; i++) {
+          const fr = f(i);
+          const ctx = xdpCtx(fr.length, net.ifindexA);
+          emptyNs.push(progs.empty.testRun({ data: fr, repeat: 1, ctx }).durationNs);
+          const r = progs.gw.testRun({ data: fr, repeat: 1, ctx });
+          if (r.retval !== XDP.REDIRECT) throw new Error(`gateway bench: frame ${i} not redirected (verdict ${r.retval})`);
+          gwNs.push(r.durationNs);
+        }
+      });
+      return { gw: median(gwNs), empty: median(emptyNs) };
+    };
+    const t = one(() => tracked, NEW_FLOWS);
+    row("gateway: tracked flow, one run each (cold)", `${(t.gw - t.empty).toFixed(1)} ns`, `over the empty program run alike (${t.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`);
+
+    // Repeat runs of a tracked flow: a gateway whose translation of this flow is the identity (SNAT to the
+    // client's own address and port, the backend at the external IP:port), so the frame stays a tracked
+    // VIP packet through every repetition while the program does all of its work: filter, gw_dests,
+    // gw_services, gw_ct, counters, both checksums, the FIB lookup, MACs, TTL, redirect.
+    const id = loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 1024, snatPorts: [40000, 40000] }, "192.0.2.10");
+    try {
+      writeDests(id.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" }, true);
+      id.programmer.apply(gatewayState(benchState([EXT], 80, 80)), performance.now());
+      writeDests(id.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" });
+      await run(["ip", "-n", net.nsA, "route", "add", `${EXT}/32`, "via", net.ipB]);
+      const prog = id.obj.program("gw_xdp");
+      // each pass takes one off the TTL: frames start at 255 and run 250 times per call
+      const fresh = frame({ src: "192.0.2.10", dst: EXT, proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10), ttl: 255 });
+      const idRun = (repeat: number) => withNetns(net.nsA, () => prog.testRun({ data: fresh, repeat, ctx: xdpCtx(fresh.length, net.ifindexA) }));
+      const warm = idRun(1);
+      if (warm.retval !== XDP.REDIRECT) throw new Error(`gateway bench: identity flow not redirected (verdict ${warm.retval})`);
+      const PER_CALL = 250, CALLS = Math.min(400, Math.max(1, Math.round(REPEAT / PER_CALL)));
+      const tr: number[] = [], em: number[] = [];
+      const ctx = xdpCtx(fresh.length, net.ifindexA);
+      withNetns(net.nsA, () => {
+        for (let r = 0; r < ROUNDS; r++) {
+          let a = 0, b = 0;
+          for (let i = 0; i < CALLS; i++) {
+            a += progs.empty.testRun({ data: fresh, repeat: PER_CALL, ctx }).durationNs;
+            b += prog.testRun({ data: fresh, repeat: PER_CALL, ctx }).durationNs;
+          }
+          em.push(a / CALLS);
+          tr.push(b / CALLS);
+        }
+      });
+      const c = readCounters(id.obj);
+      if (c.flows !== 1 || c.tracked !== ROUNDS * CALLS * PER_CALL || c.ttl !== 0) throw new Error(`gateway bench: repetitions were not all tracked hits (${JSON.stringify(c)})`);
+      const te = median(em), tt = median(tr);
+      row("gateway: tracked flow, translated + redirected", `${tt.toFixed(1)} ns/pkt`, `${verdict(tt, 100, "lower")} ns; empty ${te.toFixed(1)} ns alongside; median of ${ROUNDS} x ${CALLS} x ${PER_CALL}`);
+    } finally {
+      id.obj.close();
+    }
+
+    const n = one((i) => frame({ src: `192.0.${3 + (i >> 16)}.${(i >> 8) & 255}`, dst: EXT, proto: "tcp", sport: 1024 + (i & 255), dport: 80 }), NEW_FLOWS);
+    row("gateway: new flow (first packet), one run each (cold)", `${(n.gw - n.empty).toFixed(1)} ns`, `over the empty program run alike (${n.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`);
+  } finally {
+    gw?.close();
+    empty.close();
+    await net.close();
+  }
+}
+
+/**
+ * UDP, 1400-byte datagrams at full speed: received bits/s. (TCP from a lab namespace leaves in GSO
+ * frames of up to 64 KiB, which generic XDP's redirect refuses as larger than the MTU; a NIC in
+ * native mode sees wire-sized frames.)
+ */
+async function iperf(lab: GatewayLab, ip: string, port: number): Promise<number> {
+  const r = await run(["ip", "netns", "exec", lab.outside, "timeout", String(IPERF_SECONDS + 20), "iperf3", "-c", ip, "-p", String(port), "-u", "-b", "0", "-l", "1400", "-t", String(IPERF_SECONDS), "-J"]);
+  const j = JSON.parse(r.stdout);
+  return (j.end.sum_received ?? j.end.sum).bits_per_second as number;
+}
+
+async function throughput(): Promise<void> {
+  const lab = await GatewayLab.create();
+  let server: Deno.ChildProcess | null = null;
+  const gw = new GatewayModule(lab.env(), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], xdpMode: "skb" });
+  try {
+    server = new Deno.Command("ip", { args: ["netns", "exec", lab.backendNs[0]!, "iperf3", "-s", "-p", "5201"], stdout: "null", stderr: "null", stdin: "null" }).spawn();
+    await new Promise((r) => setTimeout(r, 500));
+    const straight: number[] = [], through: number[] = [];
+    for (let r = 0; r < IPERF_ROUNDS; r++) {
+      straight.push(await iperf(lab, LAB.backends[0]!, 5201));
+      gw.start({ adopt: false });
+      gw.apply({ ...benchState([LAB.backends[0]!], 5201, 5201, "TCP"), services: [benchState([LAB.backends[0]!], 5201, 5201, "TCP").services[0]!, { ...benchState([LAB.backends[0]!], 5201, 5201, "UDP").services[0]!, id: 2 }] });
+      through.push(await iperf(lab, LAB.external, 5201));
+      gw.stop();
+    }
+    const s = median(straight) / 1e9, t = median(through) / 1e9;
+    row("iperf3 UDP routed straight to the backend", `${s.toFixed(2)} Gbit/s`, `median of ${IPERF_ROUNDS} x ${IPERF_SECONDS} s`);
+    row("iperf3 UDP through the gateway (external IP, XDP skb)", `${t.toFixed(2)} Gbit/s`, `${((t / s) * 100).toFixed(0)} % of straight`);
+  } finally {
+    gw.stop();
+    if (server) {
+      try {
+        server.kill("SIGKILL");
+      } catch { /* ended */ }
+      await server.status;
+    }
+    await lab.close();
+  }
+}
+
+if (import.meta.main) {
+  await testRuns();
+  await throughput();
+}

@@ -1,0 +1,200 @@
+/**
+ * A place to test the gateway on the real kernel that touches nothing of
+ * this machine's: namespaces of our own only (ek8s-<pid>-gw*), no route out.
+ *
+ *   outside (client 10.244.60.10) ──veth── node (10.244.60.1: gw0)
+ *                                            ├─veth─ backend 1 (10.244.61.2; node side gb1 10.244.61.1)
+ *                                            ├─veth─ backend 2 (10.244.62.2; gb2 10.244.62.1)
+ *                                            └─veth─ backend 3 (10.244.63.2; gb3 10.244.63.1)
+ *
+ * The external IP 10.244.99.7 is on no interface: the client routes it (and
+ * everything) to the node; backends route everything to the node. The node
+ * forwards (ip_forward=1 in its namespace) and the gateway module runs there
+ * on gw0, gb1..gb3 with 10.244.60.1 as node address and SNAT address. Every
+ * neighbour is static (no ARP). Backends run a Python server on :8080 that
+ * answers each line with its name. close() ends the processes by pid and
+ * deletes the namespaces (and so every veth and attachment in them).
+ */
+import { PodTable } from "../../pods/directory.ts";
+import { BPF_OBJ_DIR } from "../../testing/kernel.ts";
+import { createNetns, deleteNetns, netnsPrefix } from "../../testing/netns.ts";
+import { inNs, run } from "../../testing/run.ts";
+import type { ModuleEnv } from "../module.ts";
+
+export const LAB = { client: "10.244.60.10", node: "10.244.60.1", external: "10.244.99.7", backends: ["10.244.61.2", "10.244.62.2", "10.244.63.2"] };
+
+const SERVER = `
+import socket, sys, threading
+name = sys.argv[1]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(1024)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("0.0.0.0", 8080))
+def udp():
+    while True:
+        data, addr = u.recvfrom(2048)
+        u.sendto(name.encode() + b" " + data, addr)
+def serve(c):
+    f = c.makefile("rb")
+    try:
+        for line in f:
+            c.sendall((name + "\\n").encode())
+    except OSError:
+        pass
+    c.close()
+threading.Thread(target=udp, daemon=True).start()
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+
+/** many N: N connections, one line each; hold SECONDS: one connection, a line every 50 ms. Prints JSON. */
+const CLIENT = `
+import json, socket, sys, time
+mode, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+out = {"names": {}, "errors": {}, "peer": None}
+def note(k, v):
+    out[k][v] = out[k].get(v, 0) + 1
+if mode == "many":
+    for i in range(int(n)):
+        try:
+            s = socket.create_connection((ip, port), timeout=3)
+            out["peer"] = "%s:%d" % s.getpeername()
+            s.sendall(b"hi\\n")
+            note("names", s.makefile().readline().strip() or "(nothing)")
+            s.close()
+        except Exception as e:
+            note("errors", type(e).__name__)
+elif mode == "hold":
+    s = socket.create_connection((ip, port), timeout=3)
+    f = s.makefile()
+    end = time.monotonic() + n
+    while time.monotonic() < end:
+        try:
+            s.sendall(b"hi\\n")
+            note("names", f.readline().strip() or "(nothing)")
+        except Exception as e:
+            note("errors", type(e).__name__)
+            break
+        time.sleep(0.05)
+    s.close()
+elif mode == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    for i in range(int(n)):
+        try:
+            s.sendto(b"ping", (ip, port))
+            data, src = s.recvfrom(2048)
+            out["peer"] = "%s:%d" % src
+            note("names", data.split()[0].decode())
+        except Exception as e:
+            note("errors", type(e).__name__)
+print(json.dumps(out), flush=True)
+`;
+
+export interface ClientResult {
+  names: Record<string, number>;
+  errors: Record<string, number>;
+  /** The address the client saw it talk to. */
+  peer: string | null;
+}
+
+export class GatewayLab {
+  readonly procs: Deno.ChildProcess[] = [];
+  readonly #readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  private constructor(readonly outside: string, readonly node: string, readonly backendNs: string[]) {}
+
+  static async create(): Promise<GatewayLab> {
+    const base = `${netnsPrefix()}gw${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const lab = new GatewayLab(`${base}o`, `${base}n`, [1, 2, 3].map((i) => `${base}b${i}`));
+    try {
+      await lab.#build();
+      return lab;
+    } catch (e) {
+      await lab.close();
+      throw e;
+    }
+  }
+
+  async #build(): Promise<void> {
+    for (const ns of [this.outside, this.node, ...this.backendNs]) await createNetns(ns);
+    const ip = (ns: string, ...args: string[]) => run(["ip", "-n", ns, ...args]);
+    const link = async (nsA: string, ifA: string, ipA: string, nsB: string, ifB: string, ipB: string, n: number) => {
+      const macA = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0a`, macB = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0b`;
+      await run(["ip", "link", "add", `ek8sgw${n}a`, "address", macA, "netns", nsA, "type", "veth", "peer", "name", `ek8sgw${n}b`, "address", macB, "netns", nsB]);
+      await ip(nsA, "link", "set", `ek8sgw${n}a`, "name", ifA);
+      await ip(nsB, "link", "set", `ek8sgw${n}b`, "name", ifB);
+      await ip(nsA, "addr", "add", `${ipA}/24`, "dev", ifA);
+      await ip(nsB, "addr", "add", `${ipB}/24`, "dev", ifB);
+      await ip(nsA, "link", "set", ifA, "up");
+      await ip(nsB, "link", "set", ifB, "up");
+      await ip(nsA, "neigh", "replace", ipB, "lladdr", macB, "dev", ifA, "nud", "permanent");
+      await ip(nsB, "neigh", "replace", ipA, "lladdr", macA, "dev", ifB, "nud", "permanent");
+    };
+    await link(this.outside, "eth0", LAB.client, this.node, "gw0", LAB.node, 0);
+    await ip(this.outside, "route", "add", "default", "via", LAB.node);
+    for (let i = 0; i < 3; i++) {
+      const nodeSide = `10.244.${61 + i}.1`;
+      await link(this.backendNs[i]!, "eth0", LAB.backends[i]!, this.node, `gb${i + 1}`, nodeSide, i + 1);
+      await ip(this.backendNs[i]!, "route", "add", "default", "via", nodeSide);
+    }
+    await run(inNs(this.node, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]));
+    for (let i = 0; i < 3; i++) await this.#server(i);
+  }
+
+  async #server(i: number): Promise<void> {
+    const p = new Deno.Command("ip", { args: ["netns", "exec", this.backendNs[i]!, "python3", "-c", SERVER, `b${i + 1}`], stdout: "piped", stderr: "null", stdin: "null" }).spawn();
+    this.procs.push(p);
+    const reader = p.stdout.getReader();
+    const { value } = await reader.read();
+    this.#readers.push(reader);
+    if (!new TextDecoder().decode(value).includes("ready")) throw new Error(`backend b${i + 1} did not start`);
+  }
+
+  /** The gateway interfaces of the node. */
+  get interfaces(): string[] {
+    return ["gw0", "gb1", "gb2", "gb3"];
+  }
+
+  env(log: (m: string) => void = () => {}): ModuleEnv {
+    return {
+      node: "gwlab",
+      bpfDir: BPF_OBJ_DIR,
+      pinDir: `/sys/fs/bpf/ek8s-test-gw-${Deno.pid}`,
+      interfaces: [],
+      netns: this.node,
+      netnsIno: 0,
+      excludeInterfaces: [],
+      pods: new PodTable(null, true),
+      log,
+    };
+  }
+
+  /** Runs the client in the outside namespace (to the end). */
+  async client(mode: "many" | "hold" | "udp", ip: string, port: number, n: number): Promise<ClientResult> {
+    const r = await run(inNs(this.outside, ["timeout", "60", "python3", "-c", CLIENT, mode, ip, String(port), String(n)]));
+    return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  }
+
+  /** Starts the client and returns its result when it ends. */
+  clientInBackground(mode: "hold", ip: string, port: number, seconds: number): Promise<ClientResult> {
+    const p = new Deno.Command("ip", { args: ["netns", "exec", this.outside, "python3", "-c", CLIENT, mode, ip, String(port), String(seconds)], stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+    this.procs.push(p);
+    return p.output().then((o) => JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!));
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.procs) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* ended */ }
+      await p.status.catch(() => {});
+    }
+    for (const r of this.#readers) await r.cancel().catch(() => {});
+
+    for (const ns of [this.outside, this.node, ...this.backendNs]) await deleteNetns(ns).catch(() => {});
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Socket acceleration rules (control/wire/accel.ts) and their counters.
+ * Every change raises the lb version in its transaction, so agents get the
+ * rules with the services (GET /api/v1/lb/state, `accel`), and wakes the
+ * agents waiting for a change. Counters come with the batches (`accel`),
+ * summed per rule and minute over nodes, kept as long as the lb counters.
+ */
+import type { Transaction } from "@libsql/client";
+import { asc, eq, gte, sql } from "drizzle-orm";
+import type { Db, Queryable } from "../db/client.ts";
+import { accelRules, accelStats } from "../db/schema.ts";
+import { rawWriteTransaction, writeTransaction } from "../db/write-queue.ts";
+import { bucketOfReport, expiredBuckets, type RetentionSettings } from "../monitoring/rollup.ts";
+import { idAllocator } from "../services/ids.ts";
+import { bumpVersion } from "../services/version.ts";
+import { announceVersion } from "../services/watch.ts";
+import { ACCEL_MAX_RULES, type AccelRule, type AccelRuleInput } from "../wire/accel.ts";
+import type { Batch } from "../wire/batch.ts";
+
+export class RulesFull extends Error {}
+
+function ruleOf(row: { id: number; rule: Omit<AccelRule, "id"> }): AccelRule {
+  return { ...row.rule, id: row.id } as AccelRule;
+}
+
+/** Every rule, by id. */
+export async function listRules(db: Queryable): Promise<AccelRule[]> {
+  const rows = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).orderBy(asc(accelRules.id));
+  return rows.map(ruleOf);
+}
+
+export async function getRule(db: Queryable, id: number): Promise<AccelRule | undefined> {
+  const row = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(eq(accelRules.id, id)).get();
+  return row ? ruleOf(row) : undefined;
+}
+
+/** Adds a rule under the smallest free id; throws RulesFull when none is. */
+export async function createRule(db: Db, input: AccelRuleInput, now: number): Promise<AccelRule> {
+  const { rule, version } = await writeTransaction(db, async (tx) => {
+    const used = await tx.select({ id: accelRules.id }).from(accelRules);
+    const id = idAllocator(used.map((r) => r.id), ACCEL_MAX_RULES)();
+    if (id === undefined) throw new RulesFull(`no rule id is free (at most ${ACCEL_MAX_RULES} rules)`);
+    const version = await bumpVersion(tx, now);
+    await tx.insert(accelRules).values({ id, rule: input, assignedVersion: version, createdAt: now, updatedAt: now });
+    return { rule: { ...input, id } as AccelRule, version };
+  });
+  announceVersion(db, version);
+  return rule;
+}
+
+/** Replaces rule `id` (keeping its id and counters); undefined when there is none. */
+export async function replaceRule(db: Db, id: number, input: AccelRuleInput, now: number): Promise<AccelRule | undefined> {
+  const version = await writeTransaction(db, async (tx) => {
+    const had = await tx.select({ id: accelRules.id }).from(accelRules).where(eq(accelRules.id, id)).get();
+    if (!had) return undefined;
+    const version = await bumpVersion(tx, now);
+    await tx.update(accelRules).set({ rule: input, updatedAt: now }).where(eq(accelRules.id, id));
+    return version;
+  });
+  if (version === undefined) return undefined;
+  announceVersion(db, version);
+  return { ...input, id } as AccelRule;
+}
+
+/** Deletes rule `id` and its counters (the id may be reused); the rule as it was, or undefined. */
+export async function deleteRule(db: Db, id: number, now: number): Promise<AccelRule | undefined> {
+  const done = await writeTransaction(db, async (tx) => {
+    const row = await tx.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(eq(accelRules.id, id)).get();
+    if (!row) return undefined;
+    const version = await bumpVersion(tx, now);
+    await tx.delete(accelRules).where(eq(accelRules.id, id));
+    await tx.delete(accelStats).where(eq(accelStats.ruleId, id));
+    return { rule: ruleOf(row), version };
+  });
+  if (done === undefined) return undefined;
+  announceVersion(db, done.version);
+  return done.rule;
+}
+
+/**
+ * Adds a batch's accel counters into the minute its interval ends in.
+ * Rows of an id no rule has, or that a rule got after the version the node
+ * counted under, are ignored (they belong to no rule shown).
+ */
+export async function storeAccelCounters(tx: Transaction, batch: Batch): Promise<void> {
+  const accel = batch.accel;
+  if (accel === undefined || accel.rules.length === 0) return;
+  await tx.execute({
+    sql:
+      "INSERT INTO accel_stats (bucket, rule_id, connections, bytes) " +
+      "SELECT ?1, r.id, sum(j.value ->> 1), sum(j.value ->> 2) FROM json_each(?2) AS j " +
+      "JOIN accel_rules AS r ON r.id = j.value ->> 0 AND r.assigned_version <= ?3 " +
+      "GROUP BY r.id HAVING sum(j.value ->> 1) + sum(j.value ->> 2) > 0 " +
+      "ON CONFLICT (rule_id, bucket) DO UPDATE SET connections = connections + excluded.connections, bytes = bytes + excluded.bytes",
+    args: [bucketOfReport("1m", batch.ts), JSON.stringify(accel.rules), accel.version],
+  });
+}
+
+export interface RuleView {
+  rule: AccelRule;
+  /** Over the window: connections accelerated and bytes sent through the accelerated path, summed over nodes. */
+  connections: number;
+  bytes: number;
+}
+
+/** Every rule with its counters since `since` (ms, agent clock of the minutes). */
+export async function ruleViews(db: Queryable, since: number): Promise<RuleView[]> {
+  const rules = await listRules(db);
+  const sums = await db
+    .select({ ruleId: accelStats.ruleId, connections: sql<number>`sum(${accelStats.connections})`, bytes: sql<number>`sum(${accelStats.bytes})` })
+    .from(accelStats)
+    .where(gte(accelStats.bucket, bucketOfReport("1m", since)))
+    .groupBy(accelStats.ruleId);
+  const by = new Map(sums.map((s) => [s.ruleId, s]));
+  return rules.map((rule) => ({ rule, connections: Number(by.get(rule.id)?.connections ?? 0), bytes: Number(by.get(rule.id)?.bytes ?? 0) }));
+}
+
+/** Retention with the lb counters (EBPF_K8S_RETENTION_1M). */
+export function pruneAccel(db: Db, now: number, retention: RetentionSettings): Promise<number> {
+  return rawWriteTransaction(db, async (tx) => {
+    const r = await tx.execute({ sql: "DELETE FROM accel_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
+    return r.rowsAffected;
+  });
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Installs ebpf-k8s on a cluster (kubectl must reach it; on the first node after
+# cluster-init.sh it does): the tokens Secret, the manifests (k8s/base, or the
+# external-libsql overlay), a join token for the agents, then waits for both to run.
+#
+#   bash k8s/scripts/install.sh [--registry REG] [--libsql-url URL [--libsql-token-file F]]
+#
+#   --registry REG          pull ebpf-k8s/agent and ebpf-k8s/control from REG (pushed there by
+#                           build-images.sh --push REG); default: images already on the nodes
+#   --libsql-url URL        the control plane on a shared libSQL server (two replicas) instead
+#                           of the embedded file on a PersistentVolumeClaim
+#   --libsql-token-file F   that server's auth token
+#
+# The admin token is generated once, kept in the Secret ebpf-k8s-tokens (key admin-token) and
+# printed at the end; running the script again keeps it and renews the agents' join token.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+K8S=$(cd "$HERE/.." && pwd)
+NS=ebpf-k8s
+REGISTRY=""
+LIBSQL_URL=""
+LIBSQL_TOKEN_FILE=""
+# join tokens live at most 30 days; nodes that joined keep their own credential
+JOIN_TTL_SECONDS=$((30 * 86400))
+
+say() { echo "install: $*" >&2; }
+die() { echo "install: ERROR: $*" >&2; exit 1; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --registry) REGISTRY=${2:?}; shift 2 ;;
+    --libsql-url) LIBSQL_URL=${2:?}; shift 2 ;;
+    --libsql-token-file) LIBSQL_TOKEN_FILE=${2:?}; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage 2 ;;
+  esac
+done
+
+command -v kubectl >/dev/null || die "kubectl not found"
+kubectl version >/dev/null 2>&1 || die "kubectl cannot reach a cluster (KUBECONFIG?)"
+[ -z "$LIBSQL_TOKEN_FILE" ] || [ -n "$LIBSQL_URL" ] || die "--libsql-token-file goes with --libsql-url"
+
+random_token() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+kubectl apply -f "$K8S/base/namespace.yaml"
+
+if ! kubectl -n "$NS" get secret ebpf-k8s-tokens >/dev/null 2>&1; then
+  say "generating the admin token (Secret ebpf-k8s-tokens)"
+  kubectl -n "$NS" create secret generic ebpf-k8s-tokens --from-literal=admin-token="$(random_token)"
+fi
+
+overlay="$K8S/base"
+if [ -n "$LIBSQL_URL" ]; then
+  say "control plane on the libSQL server ${LIBSQL_URL%%\?*} (Secret ebpf-k8s-libsql)"
+  args=(--from-literal=url="$LIBSQL_URL")
+  [ -z "$LIBSQL_TOKEN_FILE" ] || args+=(--from-file=auth-token="$LIBSQL_TOKEN_FILE")
+  kubectl -n "$NS" create secret generic ebpf-k8s-libsql "${args[@]}" --dry-run=client -o yaml | kubectl apply -f -
+  overlay="$K8S/overlays/external-libsql"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# kubectl's built-in kustomize, on a throw-away overlay that only renames the images
+cat > "$work/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $overlay
+YAML
+if [ -n "$REGISTRY" ]; then
+  cat >> "$work/kustomization.yaml" <<YAML
+images:
+  - name: ebpf-k8s/agent
+    newName: $REGISTRY/ebpf-k8s/agent
+  - name: ebpf-k8s/control
+    newName: $REGISTRY/ebpf-k8s/control
+YAML
+fi
+say "applying $overlay"
+kubectl apply -k "$work"
+
+say "waiting for the control plane"
+kubectl -n "$NS" rollout status deployment/ebpf-k8s-control --timeout=300s
+
+say "a join token for the agents (${JOIN_TTL_SECONDS}s)"
+# From inside the control plane's pod: its own Node and the admin token from its environment.
+join=$(kubectl -n "$NS" exec deployment/ebpf-k8s-control -c control -- node -e '
+  fetch("http://127.0.0.1:8080/api/v1/join-tokens", {
+    method: "POST",
+    headers: { authorization: "Bearer " + process.env.EBPF_K8S_ADMIN_TOKEN, "content-type": "application/json" },
+    body: JSON.stringify({ ttlSeconds: Number(process.argv[1]), description: "kubernetes agents (install.sh)" }),
+  }).then(async (r) => { if (r.status !== 201) throw new Error(r.status + " " + await r.text()); console.log((await r.json()).token); })
+    .catch((e) => { console.error(e.message); process.exit(1); });
+' "$JOIN_TTL_SECONDS")
+[ -n "$join" ] || die "no join token from the control plane"
+kubectl -n "$NS" patch secret ebpf-k8s-tokens --type merge -p "{\"stringData\":{\"join-token\":\"$join\"}}" >/dev/null
+
+say "waiting for the agents on every node"
+kubectl -n "$NS" rollout restart daemonset/ebpf-k8s-agent >/dev/null
+kubectl -n "$NS" rollout status daemonset/ebpf-k8s-agent --timeout=600s
+
+admin=$(kubectl -n "$NS" get secret ebpf-k8s-tokens -o jsonpath='{.data.admin-token}' | base64 -d)
+cat >&2 <<MSG
+install: done.
+  dashboard:   kubectl -n $NS port-forward service/ebpf-k8s-control 8080:8080   then http://localhost:8080/login
+  admin token: $admin
+  metrics:     control plane :8080/metrics (Service ebpf-k8s-control), agents :9810/metrics on every node
+MSG
