@@ -33,6 +33,7 @@ const PAGES = [
   { name: "servicemap", path: "/servicemap", shows: "Top talkers", polls: "/fragments/servicemap" },
   { name: "services", path: "/services", shows: "shop/web", polls: "/fragments/services" },
   { name: "service", path: "/services/shop/web", shows: "10.96.0.10:80", polls: "/fragments/services/shop/web" },
+  { name: "accel", path: "/accel", shows: "No acceleration rules.", polls: "/fragments/accel" },
   { name: "alerts", path: "/alerts", shows: "no alert is active", polls: "/fragments/alerts" },
   { name: "thresholds", path: "/thresholds", shows: "No thresholds yet.", polls: "/fragments/thresholds" },
   { name: "login", path: "/login", shows: "Token", polls: null },
