@@ -88,10 +88,16 @@ async function main() {
   console.log(`reads (API and pages): ${config.EBPF_K8S_READ_AUTH === "open" ? "open to anyone who can reach this server" : "need the admin or the read token"}`);
   const kubeServices = await startKubeServiceSync(db, config, deno);
 
-  let stopping = false;
+  let stopping = false, stoppingAt = 0;
   onSignals(async (signal) => {
-    if (stopping) exit(1); // a second Ctrl-C means "now"
+    if (stopping) {
+      // A second Ctrl-C means "now". The same stop can also arrive twice at once: a signal sent to a
+      // process group reaches both `deno task` (or npm) and this process, and the runner forwards its own.
+      if (Date.now() - stoppingAt > REPEATED_SIGNAL_MS) exit(1);
+      return;
+    }
     stopping = true;
+    stoppingAt = Date.now();
     console.log(`${signal}: shutting down`);
     setTimeout(() => exit(1), SHUTDOWN_GRACE_MS).unref?.();
     const closed = server.close();
@@ -167,6 +173,9 @@ function listenDeno(deno: DenoRuntime, fetch: FetchHandler, config: Config): Pro
     );
   });
 }
+
+/** A signal this soon after the first is the same stop delivered twice, not an impatient second one. */
+const REPEATED_SIGNAL_MS = 1000;
 
 function onSignals(handler: (signal: string) => void) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
