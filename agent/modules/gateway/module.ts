@@ -33,7 +33,7 @@ import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
 import { LB_MAGLEV_CHUNK } from "../lb/layout.ts";
 import { KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
 import { PoolAllocator } from "../lb/pool.ts";
-import { DEFAULT_QUARANTINE_MS, LbProgrammer } from "../lb/programmer.ts";
+import { DEFAULT_QUARANTINE_MS, LbProgrammer, scheduleMaintenance } from "../lb/programmer.ts";
 import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
 import { externalAddresses, gatewayState } from "./frontends.ts";
@@ -211,18 +211,7 @@ export class GatewayModule implements Module {
   }
 
   #schedule(run: Running): void {
-    clearTimeout(run.timer);
-    const due = run.programmer.nextDue();
-    if (due === null) return;
-    run.timer = setTimeout(() => {
-      if (this.#run !== run) return;
-      try {
-        run.programmer.maintain(performance.now());
-      } catch (e) {
-        this.env.log(`gateway: maintenance failed: ${(e as Error).message}`);
-      }
-      this.#schedule(run);
-    }, Math.max(0, due - performance.now()) + 5);
+    scheduleMaintenance(run, () => this.#run === run, "gateway", this.env.log);
   }
 
   /** The program's event counters, summed over CPUs (cumulative). */

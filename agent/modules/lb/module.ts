@@ -44,7 +44,7 @@ import {
   type SvcValue,
 } from "./layout.ts";
 import { PoolAllocator } from "./pool.ts";
-import { type ApplyReport, DEFAULT_QUARANTINE_MS, LbProgrammer, type LbTarget, type TableWrite } from "./programmer.ts";
+import { type ApplyReport, DEFAULT_QUARANTINE_MS, LbProgrammer, type LbTarget, scheduleMaintenance, type TableWrite } from "./programmer.ts";
 import { type LbPoll, LbSync } from "./sync.ts";
 
 export interface LbSettings {
@@ -311,20 +311,8 @@ export class LbModule implements Module {
 
   /** Runs maintain() when the programmer has something due (frees after quarantine, held backends). */
   #schedule(run: Running): void {
-    clearTimeout(run.timer);
-    const due = run.programmer.nextDue();
-    if (due === null) return;
-    run.timer = setTimeout(() => {
-      if (this.#run !== run) return;
-      run.timer = undefined;
-      try {
-        const report = run.programmer.maintain(performance.now());
-        if (report) this.env.log(`lb: version ${report.version}: ${report.programmed} service(s) reprogrammed after the quarantine`);
-      } catch (e) {
-        this.env.log(`lb: maintenance failed: ${(e as Error).message}`);
-      }
-      this.#schedule(run);
-    }, Math.max(0, due - performance.now()) + 5);
+    scheduleMaintenance(run, () => this.#run === run, "lb", this.env.log, (report) =>
+      this.env.log(`lb: version ${report.version}: ${report.programmed} service(s) reprogrammed after the quarantine`));
   }
 }
 

@@ -88,6 +88,34 @@ const NONE = BACKEND_STATE.none;
 const MAX_GEN = 0xffff_ffff;
 const slotKey = (id: number, b: { ip: string; port: number }) => `${id} ${b.ip}:${b.port}`;
 
+/** What owns a programmer and the timer of its maintenance (a running lb or gateway module). */
+export interface Maintained {
+  programmer: LbProgrammer;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Runs `maintain()` whenever the programmer has something due (ranges freed
+ * after the quarantine, held backends), again after each run, for as long as
+ * `current()` says its module still runs this `run`.
+ */
+export function scheduleMaintenance(run: Maintained, current: () => boolean, label: string, log: (m: string) => void, onReport?: (r: ApplyReport) => void): void {
+  clearTimeout(run.timer);
+  const due = run.programmer.nextDue();
+  if (due === null) return;
+  run.timer = setTimeout(() => {
+    if (!current()) return;
+    run.timer = undefined;
+    try {
+      const report = run.programmer.maintain(performance.now());
+      if (report) onReport?.(report);
+    } catch (e) {
+      log(`${label}: maintenance failed: ${(e as Error).message}`);
+    }
+    scheduleMaintenance(run, current, label, log, onReport);
+  }, Math.max(0, due - performance.now()) + 5);
+}
+
 export class LbProgrammer {
   readonly #services = new Map<string, Programmed>();
   /** Kernel slot -> what it holds. */
