@@ -146,7 +146,7 @@ export class Agent {
           snatIp: cfg.gatewaySnatIp,
           snatPorts: cfg.gatewaySnatPorts,
           flowEntries: cfg.gatewayFlowTableSize,
-          xdpMode: cfg.gatewayXdpMode,
+          hook: cfg.gatewayHook,
         }, lbPoll(api, credentials)),
       ], inbox.desired, log);
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts

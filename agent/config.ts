@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { IfName, JoinRequest, NodeName } from "../control/wire/batch.ts";
+import { GATEWAY_HOOKS } from "./modules/gateway/hook.ts";
 import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/wire/monitoring.ts";
 
 export const AGENT_VERSION = "0.2.0";
@@ -41,7 +42,7 @@ const ENV = {
   "gateway-snat-ip": "EBPF_K8S_GATEWAY_SNAT_IP",
   "gateway-snat-ports": "EBPF_K8S_GATEWAY_SNAT_PORTS",
   "gateway-flow-table-size": "EBPF_K8S_GATEWAY_FLOW_TABLE_SIZE",
-  "gateway-xdp-mode": "EBPF_K8S_GATEWAY_XDP_MODE",
+  "gateway-hook": "EBPF_K8S_GATEWAY_HOOK",
   "metrics-address": "EBPF_K8S_METRICS_ADDRESS",
   "metrics-port": "EBPF_K8S_METRICS_PORT",
 } as const;
@@ -102,7 +103,7 @@ export const AgentConfig = z.strictObject({
   gatewaySnatPorts: z.string().regex(/^\d+-\d+$/, "must be FIRST-LAST").transform((r) => r.split("-").map(Number) as [number, number])
     .refine(([a, b]) => a >= 1024 && a <= b && b <= 65535, "must be a range within 1024-65535"),
   gatewayFlowTableSize: tableSize,
-  gatewayXdpMode: z.enum(["auto", "native", "skb"]),
+  gatewayHook: z.enum(GATEWAY_HOOKS),
   /** Where /metrics, /healthz and /readyz listen; port 0: not served. */
   metricsAddress: z.string().min(1),
   metricsPort: z.coerce.number().int().min(0).max(65535),
@@ -167,7 +168,8 @@ gateway (module gateway, XDP; off unless the control plane switches it on):
                              backends must route it back through a gateway interface (${ENV["gateway-snat-ip"]})
   --gateway-snat-ports A-B   its ports, default 61000-65535 (${ENV["gateway-snat-ports"]})
   --gateway-flow-table-size N  tracked flows (each of two LRU tables), default 65536 (${ENV["gateway-flow-table-size"]})
-  --gateway-xdp-mode MODE    auto, native or skb (generic), default auto (${ENV["gateway-xdp-mode"]})
+  --gateway-hook HOOK        XDP in mode auto, native or skb (generic), or tc (clsact ingress, where XDP
+                             cannot run or take the traffic whole), default auto (${ENV["gateway-hook"]})
 
 Memory: deno task agent runs deno with --v8-flags=--max-semi-space-size=2, which keeps the
 agent's resident size down (the flow table is read whole every interval); run it so elsewhere.
@@ -220,7 +222,7 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     gatewaySnatIp: get("gateway-snat-ip") || undefined,
     gatewaySnatPorts: get("gateway-snat-ports") || "61000-65535",
     gatewayFlowTableSize: get("gateway-flow-table-size") ?? "65536",
-    gatewayXdpMode: get("gateway-xdp-mode") || "auto",
+    gatewayHook: get("gateway-hook") || "auto",
     metricsAddress: get("metrics-address") || "0.0.0.0",
     metricsPort: get("metrics-port") || String(DEFAULT_METRICS_PORT),
   });

@@ -333,7 +333,7 @@ kernelTest("the flow table is an LRU of the configured size: 500 flows into 64 e
     const [p1, p2] = ["p1", "p2"].map((n) => r.pods.pod(n));
     const agent = await r.start({ extra: ["--flow-table-size", "64"] });
     await r.tick(agent);
-    await sendUdp(p1.netns, p2.ip, 9, { count: 500, size: 10 }); // a new socket, so a new source port, per datagram
+    await sendUdp(p1.netns, p2.ip, 9, { count: 500, size: 10, firstSourcePort: 20000 }); // a source port, so a flow, per datagram
     const b = await r.tick(agent);
     const m = b.monitoring!;
     assertEquals(m.flowTableSize, 64);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * North-south gateway in XDP: a packet entering a configured interface for an
+ * North-south gateway in XDP (gw_xdp), or in tc (gw_tc, on clsact ingress)
+ * where XDP cannot run or should not: one program over one set of maps, the
+ * hook's differences confined to struct pkt, translate() and the entry
+ * points. A packet entering a configured interface for an
  * external IP:port or a node address:NodePort (TCP, UDP) goes to a backend
  * chosen by the service's Maglev table (the same tables as the socket load
  * balancer, computed by the agent, in the gateway's own maps), translated in
@@ -15,16 +18,20 @@
  * range (hash of the flow, GW_SNAT_TRIES probes). ICMP errors (destination
  * unreachable, time exceeded, parameter problem) about a tracked flow are
  * translated the same way, inner header included. Checksums are updated
- * incrementally (RFC 1624); a UDP checksum of 0 stays 0.
+ * incrementally (RFC 1624); a UDP checksum of 0 stays 0. In tc the L4
+ * checksum goes through bpf_l4_csum_replace, which also keeps the partial
+ * checksums of locally sent (offloaded, GSO) packets and the complete
+ * checksums of received ones right; the IP header and ICMP messages hold no
+ * pseudo-header, so direct writes with their own checksums are right there
+ * too.
  *
  * After translation the packet is sent on by bpf_fib_lookup + bpf_redirect;
  * when the kernel knows no route or neighbour yet it is passed to the stack
  * (counted as to_stack).
  *
  * Anything else passes untouched: a packet whose destination is not a
- * gateway address costs a header check and one bit of gw_filter (an array
- * read in place); a filter hit is confirmed in gw_dests. For gateway
- * addresses, as documented in README: IP options are skipped (the L4 header
+ * gateway address costs a header check and a probe of gw_addrs (an array
+ * read in place, no helper call). For gateway addresses, as documented in README: IP options are skipped (the L4 header
  * is found by IHL); fragments are passed untouched (ports unknown; counted);
  * truncated or malformed headers are passed untouched (counted); TTL <= 1 is
  * passed untouched (the stack sends time exceeded); a VIP hit without a
@@ -44,20 +51,39 @@
 #define ICMP_DEST_UNREACH 3
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PARAMETERPROB 12
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
+/* tc: headers up to here are pulled into the linear data (Ethernet, IP with options, ICMP with the inner IP and ports) */
+#define GW_TC_PULL 128
+
+/* The verifier takes ctx fields only at constant offsets from ctx itself: no address clang kept from before */
+#define ctx_barrier(x) asm volatile("" : "+r"(x))
+
+/* What the core decides; each hook's entry maps it to its own return codes. */
+enum gw_verdict {
+	GW_PASS, /* to the stack, untouched (or translated but no next hop known) */
+	GW_DROP,
+	GW_REDIRECT, /* bpf_redirect() was called */
+	GW_NOT_OURS, /* forward(): no flow or frontend (the packet may still be a reply) */
+};
+
+/* The packet being handled, in either hook. */
+struct pkt {
+	void *ctx; /* struct xdp_md or struct __sk_buff */
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	void *end; /* end of the directly readable data */
+	__u32 len; /* the whole packet from its Ethernet header (tc: more than the linear data for GSO) */
+	bool tc; /* a constant at each entry: the hook's branches are compiled out of the other */
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, GW_ADDR_SLOTS);
 	__type(key, __u32);
-	__type(value, struct gw_filter);
-} gw_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GW_MAX_DESTS);
-	__type(key, __be32);
-	__type(value, __u32); /* GW_DEST_* */
-} gw_dests SEC(".maps");
+	__type(value, struct gw_addr);
+} gw_addrs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -82,6 +108,20 @@ struct {
 	__type(key, struct gw_rev_key);
 	__type(value, struct gw_rev);
 } gw_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gw_flow_slot);
+} gw_flow_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_PCPU_STATS_IDS);
+	__type(key, __u32);
+	__type(value, struct gw_svc_stats);
+} gw_svc_stats_pcpu SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,48 +157,112 @@ static __always_inline __u16 csum_fold32(__u32 s)
 	return (__u16)s;
 }
 
-static __always_inline void csum_replace4(__u16 *check, __u32 from, __u32 to)
-{
-	__u32 s = (__u16)~*check;
+struct l4 {
+	__u16 *sport; /* sport, dport adjacent */
+	__u16 *check;
+	__u32 check_off; /* of the checksum from the Ethernet header (for tc's helpers) */
+	bool udp;
+};
 
-	s += (__u16)~from + (__u16)~(from >> 16) + (__u16)to + (__u16)(to >> 16);
-	*check = ~csum_fold32(s);
+/* What replacing `from` by `to` adds to a checksum's one's-complement sum (summed deltas fold once, in csum_apply). */
+static __always_inline __u32 csum_diff4(__u32 from, __u32 to)
+{
+	return (__u16)~from + (__u16)~(from >> 16) + (__u16)to + (__u16)(to >> 16);
+}
+
+static __always_inline __u32 csum_diff2(__u16 from, __u16 to)
+{
+	return (__u16)~from + to;
+}
+
+/* A checksum after the changes whose deltas sum to d (up to a few dozen of them). */
+static __always_inline void csum_apply(__u16 *check, __u32 d)
+{
+	*check = ~csum_fold32((__u16)~*check + d);
 }
 
 static __always_inline void csum_replace2(__u16 *check, __u16 from, __u16 to)
 {
-	__u32 s = (__u16)~*check;
-
-	s += (__u16)~from + to;
-	*check = ~csum_fold32(s);
+	csum_apply(check, csum_diff2(from, to));
 }
 
-/* An L4 checksum (TCP, or UDP unless 0) after one address and one port changed. */
-static __always_inline void l4_csum(__u16 *check, bool udp, __u32 ip_from, __u32 ip_to, __u16 port_from, __u16 port_to)
+/* An L4 checksum (TCP, or UDP unless 0: none sent) after changes whose deltas sum to d. */
+static __always_inline void l4_csum(__u16 *check, bool udp, __u32 d)
 {
 	if (udp && !*check)
 		return;
-	csum_replace4(check, ip_from, ip_to);
-	csum_replace2(check, port_from, port_to);
+	csum_apply(check, d);
 	if (udp && !*check)
 		*check = 0xffff;
 }
 
-/* ---- lookups ---- */
+static __always_inline bool l4_of(struct pkt *p, __u8 proto, struct l4 *out);
 
-static __always_inline __u32 dest_hash(__be32 a)
+/*
+ * tc: the L4 checksum after address changes whose deltas sum to d_addr (in
+ * the pseudo-header) and port changes summing to d_ports, by the kernel's
+ * helpers; then the packet pointers again (the helpers invalidate them).
+ */
+static __always_inline bool tc_l4_csum(struct pkt *p, struct l4 *l, __u32 d_addr, __u32 d_ports)
 {
-	return ((__u32)a * 0x9e3779b1u) >> 16;
+	struct __sk_buff *skb = p->ctx;
+	__u64 udp = l->udp ? BPF_F_MARK_MANGLED_0 : 0; /* a UDP checksum of 0 stays 0; a result of 0 is sent as 0xffff */
+
+	if (bpf_l4_csum_replace(skb, l->check_off, 0, d_addr, BPF_F_PSEUDO_HDR | udp) ||
+	    bpf_l4_csum_replace(skb, l->check_off, 0, d_ports, udp))
+		return false;
+	ctx_barrier(skb);
+	p->eth = (void *)(long)skb->data;
+	p->end = (void *)(long)skb->data_end;
+	p->ip = (void *)(p->eth + 1);
+	if ((void *)(p->ip + 1) > p->end)
+		return false;
+	return l4_of(p, p->ip->protocol, l);
 }
 
-static __always_inline bool filter_hit(__be32 daddr)
+/*
+ * Rewrites a TCP/UDP packet's addresses and ports (the IP and L4 checksums
+ * with them): the translation of both directions. False: the packet could
+ * not be read again after tc's checksum helpers (passed as it is then).
+ */
+static __always_inline bool translate(struct pkt *p, struct l4 *l, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport)
 {
-	__u32 k = 0, h = dest_hash(daddr);
-	struct gw_filter *f = bpf_map_lookup_elem(&gw_filter, &k);
+	__u32 d = csum_diff4(p->ip->saddr, saddr) + csum_diff4(p->ip->daddr, daddr);
+	__u32 dp = csum_diff2(l->sport[0], sport) + csum_diff2(l->sport[1], dport);
+	struct iphdr *ip;
 
-	if (!f)
-		return false;
-	return (f->bits[(h >> 6) & (GW_FILTER_WORDS - 1)] >> (h & 63)) & 1;
+	if (p->tc) {
+		if (!tc_l4_csum(p, l, d, dp))
+			return false;
+	} else {
+		l4_csum(l->check, l->udp, d + dp);
+	}
+	ip = p->ip;
+	csum_apply((__u16 *)&ip->check, d);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	l->sport[0] = sport;
+	l->sport[1] = dport;
+	return true;
+}
+
+/* ---- lookups ---- */
+
+/* GW_DEST_* of an address, 0 when it is none of the gateway's: the probes of gw_addrs (see gateway.h). */
+static __always_inline __u32 dest_flags(__be32 daddr)
+{
+	__u32 h = ((__u32)daddr * 0x9e3779b1u) >> 18;
+
+	for (__u32 i = 0; i < GW_ADDR_PROBES; i++) {
+		__u32 slot = (h + i) & (GW_ADDR_SLOTS - 1);
+		struct gw_addr *a = bpf_map_lookup_elem(&gw_addrs, &slot);
+
+		if (!a || !a->addr)
+			return 0;
+		if (a->addr == daddr)
+			return a->flags;
+	}
+	return 0;
 }
 
 LB_TABLE_READERS(gw)
@@ -177,8 +281,22 @@ static __always_inline __u32 flow_hash(__be32 saddr, __be32 daddr, __u32 ports, 
 
 static __always_inline void count_svc(__u32 id, bool in, __u64 bytes)
 {
-	struct gw_svc_stats *st = bpf_map_lookup_elem(&gw_svc_stats, &id);
+	struct gw_svc_stats *st;
 
+	if (id < GW_PCPU_STATS_IDS) {
+		st = bpf_map_lookup_elem(&gw_svc_stats_pcpu, &id);
+		if (!st)
+			return;
+		if (in) {
+			st->packets_in++;
+			st->bytes_in += bytes;
+		} else {
+			st->packets_out++;
+			st->bytes_out += bytes;
+		}
+		return;
+	}
+	st = bpf_map_lookup_elem(&gw_svc_stats, &id);
 	if (!st)
 		return;
 	if (in) {
@@ -202,34 +320,40 @@ static __always_inline void ttl_dec(struct iphdr *ip)
 	csum_replace2(&ip->check, old, old - bpf_htons(0x0100));
 }
 
+static __always_inline enum gw_verdict redirect_to(struct pkt *p, __u32 ifindex, const __u8 *dmac, const __u8 *smac)
+{
+	__builtin_memcpy(p->eth->h_dest, dmac, 6);
+	__builtin_memcpy(p->eth->h_source, smac, 6);
+	ttl_dec(p->ip);
+	bpf_redirect(ifindex, 0);
+	return GW_REDIRECT;
+}
+
 /*
  * Sends a translated packet on: to the flow's cached next hop while it is
  * fresh, else by bpf_fib_lookup (caching the answer in `hop`, a map value,
  * when given). No route or neighbour known: passed to the stack.
  */
-static __always_inline int send_on(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, struct gw_hop *hop)
+static __always_inline enum gw_verdict send_on(struct pkt *p, struct gw_hop *hop, __u32 now)
 {
-	__u32 now = (__u32)bpf_jiffies64();
 	struct bpf_fib_lookup fib = {};
+	struct iphdr *ip = p->ip;
 	long rc;
 
-	if (hop && hop->ifindex && now - hop->at < GW_HOP_JIFFIES) {
-		__builtin_memcpy(eth->h_dest, hop->dmac, 6);
-		__builtin_memcpy(eth->h_source, hop->smac, 6);
-		ttl_dec(ip);
-		return bpf_redirect(hop->ifindex, 0);
-	}
+	if (hop && hop->ifindex && now - hop->at < GW_HOP_JIFFIES)
+		return redirect_to(p, hop->ifindex, hop->dmac, hop->smac);
 	fib.family = AF_INET;
 	fib.tos = ip->tos;
 	fib.l4_protocol = ip->protocol;
-	fib.tot_len = bpf_ntohs(ip->tot_len);
+	/* XDP: the frame's length is checked against the MTU; tc (0): the skb's, GSO segments as segments */
+	fib.tot_len = p->tc ? 0 : bpf_ntohs(ip->tot_len);
 	fib.ipv4_src = ip->saddr;
 	fib.ipv4_dst = ip->daddr;
-	fib.ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	fib.ifindex = p->tc ? ((struct __sk_buff *)p->ctx)->ingress_ifindex : ((struct xdp_md *)p->ctx)->ingress_ifindex;
+	rc = bpf_fib_lookup(p->ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		COUNT(to_stack); /* the stack routes it, and decrements the TTL */
-		return XDP_PASS;
+		return GW_PASS;
 	}
 	if (hop) {
 		__builtin_memcpy(hop->dmac, fib.dmac, 6);
@@ -237,48 +361,44 @@ static __always_inline int send_on(struct xdp_md *ctx, struct ethhdr *eth, struc
 		hop->at = now;
 		hop->ifindex = fib.ifindex;
 	}
-	ttl_dec(ip);
-	__builtin_memcpy(eth->h_dest, fib.dmac, 6);
-	__builtin_memcpy(eth->h_source, fib.smac, 6);
-	return bpf_redirect(fib.ifindex, 0);
+	return redirect_to(p, fib.ifindex, fib.dmac, fib.smac);
 }
 
 /* ---- TCP and UDP ---- */
 
-struct l4 {
-	__u16 *sport; /* sport, dport adjacent */
-	__u16 *check;
-	bool udp;
-};
-
-static __always_inline bool l4_of(void *l4p, void *end, __u8 proto, struct l4 *out)
+static __always_inline bool l4_of(struct pkt *p, __u8 proto, struct l4 *out)
 {
+	__u32 hl = p->ip->ihl * 4;
+	void *l4p = (void *)p->ip + hl;
+
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *t = l4p;
 
-		if ((void *)(t + 1) > end)
+		if ((void *)(t + 1) > p->end)
 			return false;
 		out->sport = &t->source;
 		out->check = &t->check;
+		out->check_off = sizeof(struct ethhdr) + hl + __builtin_offsetof(struct tcphdr, check);
 		out->udp = false;
 		return true;
 	}
 	if (proto == IPPROTO_UDP) {
 		struct udphdr *u = l4p;
 
-		if ((void *)(u + 1) > end)
+		if ((void *)(u + 1) > p->end)
 			return false;
 		out->sport = &u->source;
 		out->check = &u->check;
+		out->check_off = sizeof(struct ethhdr) + hl + __builtin_offsetof(struct udphdr, check);
 		out->udp = true;
 		return true;
 	}
 	return false;
 }
 
-/* A new flow: backend by the table, SNAT port, both entries. False: passed (*verdict set). */
+/* A new flow: backend by the table, SNAT port, both entries. False: not made (*verdict set). */
 static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_key *k, const struct gw_config *cfg, struct gw_ct *out,
-				     int *verdict)
+				     enum gw_verdict *verdict)
 {
 	struct lb_backend be;
 	__u32 h = flow_hash(k->client_ip, k->dst_ip, (__u32)k->client_port << 16 | k->dst_port, k->proto);
@@ -286,7 +406,7 @@ static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_
 
 	if (!backend_of(id, &be)) {
 		COUNT(no_backend);
-		*verdict = XDP_DROP;
+		*verdict = GW_DROP;
 		return false;
 	}
 	__u32 min = cfg->snat_port_min, range = (__u32)cfg->snat_port_max - min + 1;
@@ -306,7 +426,7 @@ static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_
 	}
 	if (!placed) {
 		COUNT(snat_busy);
-		*verdict = XDP_PASS;
+		*verdict = GW_PASS;
 		return false;
 	}
 	out->backend_ip = be.ip;
@@ -320,81 +440,115 @@ static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_
 }
 
 /* Rewrites client -> frontend into SNAT -> backend and sends it on. */
-static __always_inline int forward_as(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, struct l4 *l, const struct gw_ct *ct,
-				      __be32 snat, struct gw_hop *hop)
+static __always_inline enum gw_verdict forward_as(struct pkt *p, struct l4 *l, const struct gw_ct *ct, __be32 snat, struct gw_hop *hop,
+						  __u32 now)
 {
-	count_svc(ct->service_id, true, (long)ctx->data_end - (long)ctx->data);
-	l4_csum(l->check, l->udp, ip->saddr, snat, l->sport[0], ct->snat_port);
-	l4_csum(l->check, l->udp, ip->daddr, ct->backend_ip, l->sport[1], ct->backend_port);
-	csum_replace4((__u16 *)&ip->check, ip->saddr, snat);
-	csum_replace4((__u16 *)&ip->check, ip->daddr, ct->backend_ip);
-	ip->saddr = snat;
-	ip->daddr = ct->backend_ip;
-	l->sport[0] = ct->snat_port;
-	l->sport[1] = ct->backend_port;
-	return send_on(ctx, eth, ip, hop);
+	count_svc(ct->service_id, true, p->len);
+	if (!translate(p, l, snat, ct->backend_ip, ct->snat_port, ct->backend_port))
+		return GW_PASS;
+	return send_on(p, hop, now);
 }
 
-#define NOT_OURS -1
+static __always_inline bool same_flow(const struct gw_ct_key *a, const struct gw_ct_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* This CPU's gw_flow_cache slot for a flow (see gateway.h). */
+static __always_inline struct gw_flow_slot *flow_slot(const struct gw_ct_key *k)
+{
+	__u32 i = flow_hash(k->client_ip, k->dst_ip, (__u32)k->client_port << 16 | k->dst_port, k->proto) & (GW_FLOW_CACHE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&gw_flow_cache, &i);
+}
+
+/* A flow's entry copied into its slot, stamped `now`: the copy its packets use while fresh. */
+static __always_inline struct gw_ct *cache_flow(struct gw_flow_slot *slot, const struct gw_ct_key *k, const struct gw_ct *ct, __u32 now)
+{
+	__builtin_memcpy(&slot->key, k, sizeof(*k));
+	__builtin_memcpy(&slot->ct, ct, sizeof(*ct));
+	slot->at = now;
+	return &slot->ct;
+}
+
+/*
+ * A frontend's first packet (after forward() found no flow): the service of
+ * the destination (an external IP:port, else for a node address its
+ * NodePort), a new flow, and the packet sent on as its first.
+ */
+static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l, __u32 flags, const struct gw_ct_key *k, const struct gw_config *cfg,
+						    struct gw_flow_slot *slot, __u32 now)
+{
+	struct lb_svc_key key = { .vip = (flags & GW_DEST_VIP) ? k->dst_ip : 0, .port = k->dst_port, .proto = k->proto };
+	enum gw_verdict verdict;
+	struct lb_svc s;
+	struct gw_ct ct;
+
+	if (!service_of(&key, &s)) {
+		if ((flags & (GW_DEST_VIP | GW_DEST_NODE)) != (GW_DEST_VIP | GW_DEST_NODE))
+			return GW_NOT_OURS;
+		key.vip = 0;
+		if (!service_of(&key, &s))
+			return GW_NOT_OURS;
+	}
+	__builtin_memset(&ct, 0, sizeof(ct));
+	if (!new_flow(&s, k, cfg, &ct, &verdict)) {
+		if (verdict == GW_DROP)
+			count_svc(s.id, true, p->len);
+		return verdict;
+	}
+	if (slot)
+		return forward_as(p, l, cache_flow(slot, k, &ct, now), cfg->snat_ip, &slot->ct.hop, now);
+	return forward_as(p, l, &ct, cfg->snat_ip, NULL, now);
+}
 
 /*
  * Client -> a gateway address: a tracked flow goes on as tracked (also while
- * its service changes: the agent removes the flows of deleted services);
- * otherwise a frontend's first packet makes a flow. NOT_OURS for any other packet.
+ * its service changes: the agent removes the flows of deleted services),
+ * from this CPU's copy while it is fresh, else from gw_ct; otherwise a
+ * frontend's first packet makes a flow. GW_NOT_OURS for any other packet.
  */
-static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, struct l4 *l, __u32 flags)
+static __always_inline enum gw_verdict forward(struct pkt *p, struct l4 *l, __u32 flags)
 {
-	__u32 k0 = 0;
+	__u32 k0 = 0, now = (__u32)bpf_jiffies64();
 	struct gw_config *cfg = bpf_map_lookup_elem(&gw_config, &k0);
+	struct iphdr *ip = p->ip;
 	struct gw_ct_key k = { .client_ip = ip->saddr, .dst_ip = ip->daddr, .client_port = l->sport[0], .dst_port = l->sport[1],
 			       .proto = ip->protocol };
-	struct gw_ct ct, *found;
-	struct lb_svc_key key = { .vip = (flags & GW_DEST_VIP) ? ip->daddr : 0, .port = l->sport[1], .proto = ip->protocol };
-	struct lb_svc s;
-	int verdict;
+	struct gw_flow_slot *slot = flow_slot(&k);
+	struct gw_ct *found;
 
 	if (!cfg)
-		return NOT_OURS;
+		return GW_NOT_OURS;
+	if (slot && now - slot->at < GW_HOP_JIFFIES && slot->ct.backend_ip && same_flow(&slot->key, &k)) {
+		COUNT(tracked);
+		return forward_as(p, l, &slot->ct, cfg->snat_ip, &slot->ct.hop, now);
+	}
 	found = bpf_map_lookup_elem(&gw_ct, &k);
 	if (found) {
 		COUNT(tracked);
-		return forward_as(ctx, eth, ip, l, found, cfg->snat_ip, &found->hop);
+		if (slot)
+			found = cache_flow(slot, &k, found, now);
+		return forward_as(p, l, found, cfg->snat_ip, &found->hop, now);
 	}
-	if (!service_of(&key, &s)) {
-		if ((flags & (GW_DEST_VIP | GW_DEST_NODE)) != (GW_DEST_VIP | GW_DEST_NODE))
-			return NOT_OURS;
-		key.vip = 0;
-		if (!service_of(&key, &s))
-			return NOT_OURS;
-	}
-	__builtin_memset(&ct, 0, sizeof(ct));
-	if (!new_flow(&s, &k, cfg, &ct, &verdict)) {
-		if (verdict == XDP_DROP)
-			count_svc(s.id, true, (long)ctx->data_end - (long)ctx->data);
-		return verdict;
-	}
-	return forward_as(ctx, eth, ip, l, &ct, cfg->snat_ip, NULL);
+	return first_packet(p, l, flags, &k, cfg, slot, now);
 }
 
 /* Backend -> SNAT address: back to the client, from the address it used. */
-static __always_inline int reply(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, struct l4 *l)
+static __always_inline enum gw_verdict reply(struct pkt *p, struct l4 *l)
 {
-	struct gw_rev_key rk = { .backend_ip = ip->saddr, .backend_port = l->sport[0], .snat_port = l->sport[1], .proto = ip->protocol };
+	struct gw_rev_key rk = { .backend_ip = p->ip->saddr, .backend_port = l->sport[0], .snat_port = l->sport[1], .proto = p->ip->protocol };
 	struct gw_rev *rv = bpf_map_lookup_elem(&gw_rev, &rk);
 
 	if (!rv)
-		return XDP_PASS;
+		return GW_PASS;
 	COUNT(replies);
-	count_svc(rv->service_id, false, (long)ctx->data_end - (long)ctx->data);
-	l4_csum(l->check, l->udp, ip->saddr, rv->dst_ip, l->sport[0], rv->dst_port);
-	l4_csum(l->check, l->udp, ip->daddr, rv->client_ip, l->sport[1], rv->client_port);
-	csum_replace4((__u16 *)&ip->check, ip->saddr, rv->dst_ip);
-	csum_replace4((__u16 *)&ip->check, ip->daddr, rv->client_ip);
-	ip->saddr = rv->dst_ip;
-	ip->daddr = rv->client_ip;
-	l->sport[0] = rv->dst_port;
-	l->sport[1] = rv->client_port;
-	return send_on(ctx, eth, ip, &rv->hop);
+	count_svc(rv->service_id, false, p->len);
+	if (!translate(p, l, rv->dst_ip, rv->client_ip, rv->dst_port, rv->client_port))
+		return GW_PASS;
+	return send_on(p, &rv->hop, (__u32)bpf_jiffies64());
 }
 
 /* ---- ICMP errors ---- */
@@ -408,15 +562,11 @@ static __always_inline int reply(struct xdp_md *ctx, struct ethhdr *eth, struct 
 static __always_inline void inner_rewrite(__u16 *icmp_check, struct iphdr *in, __u16 *ports, __be32 saddr, __be32 daddr, __u16 sport,
 					  __u16 dport)
 {
+	__u32 d = csum_diff4(in->saddr, saddr) + csum_diff4(in->daddr, daddr);
 	__u16 old_check = in->check;
 
-	csum_replace4((__u16 *)&in->check, in->saddr, saddr);
-	csum_replace4((__u16 *)&in->check, in->daddr, daddr);
-	csum_replace4(icmp_check, in->saddr, saddr);
-	csum_replace4(icmp_check, in->daddr, daddr);
-	csum_replace2(icmp_check, old_check, in->check);
-	csum_replace2(icmp_check, ports[0], sport);
-	csum_replace2(icmp_check, ports[1], dport);
+	csum_apply((__u16 *)&in->check, d);
+	csum_apply(icmp_check, d + csum_diff2(old_check, in->check) + csum_diff2(ports[0], sport) + csum_diff2(ports[1], dport));
 	in->saddr = saddr;
 	in->daddr = daddr;
 	ports[0] = sport;
@@ -425,27 +575,27 @@ static __always_inline void inner_rewrite(__u16 *icmp_check, struct iphdr *in, _
 
 static __always_inline void outer_rewrite(struct iphdr *ip, __be32 saddr, __be32 daddr)
 {
-	csum_replace4((__u16 *)&ip->check, ip->saddr, saddr);
-	csum_replace4((__u16 *)&ip->check, ip->daddr, daddr);
+	csum_apply((__u16 *)&ip->check, csum_diff4(ip->saddr, saddr) + csum_diff4(ip->daddr, daddr));
 	ip->saddr = saddr;
 	ip->daddr = daddr;
 }
 
-static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, void *l4p, void *end, __u32 flags)
+static __always_inline enum gw_verdict icmp_error(struct pkt *p, __u32 flags)
 {
-	struct icmphdr *icmp = l4p;
+	struct icmphdr *icmp = (void *)p->ip + p->ip->ihl * 4;
+	void *end = p->end;
 	struct iphdr *in;
 	__u16 *ports;
 
 	if ((void *)(icmp + 1) > end)
 		goto malformed;
 	if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED && icmp->type != ICMP_PARAMETERPROB)
-		return XDP_PASS;
+		return GW_PASS;
 	in = (void *)(icmp + 1);
 	if ((void *)(in + 1) > end)
 		goto malformed;
 	if (in->ihl != 5 || (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
-		return XDP_PASS; /* inner options or another protocol: not ours to translate */
+		return GW_PASS; /* inner options or another protocol: not ours to translate */
 	ports = (__u16 *)(in + 1);
 	if ((void *)(ports + 2) > end)
 		goto malformed;
@@ -454,7 +604,7 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, st
 	struct gw_config *cfg = bpf_map_lookup_elem(&gw_config, &k0);
 
 	if (!cfg)
-		return XDP_PASS;
+		return GW_PASS;
 	if ((flags & GW_DEST_SNAT) && in->saddr == cfg->snat_ip) {
 		/* about a packet we sent a backend (snat:sp -> b:bp): back to the client, about d:dp <- c:cp */
 		struct gw_rev_key rk = { .backend_ip = in->daddr, .backend_port = ports[1], .snat_port = ports[0], .proto = in->protocol };
@@ -462,12 +612,12 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, st
 		struct gw_rev rv;
 
 		if (!found)
-			return XDP_PASS;
+			return GW_PASS;
 		__builtin_memcpy(&rv, found, sizeof(rv));
 		inner_rewrite(&icmp->checksum, in, ports, rv.client_ip, rv.dst_ip, rv.client_port, rv.dst_port);
-		outer_rewrite(ip, rv.dst_ip, rv.client_ip);
+		outer_rewrite(p->ip, rv.dst_ip, rv.client_ip);
 		COUNT(icmp);
-		return send_on(ctx, eth, ip, NULL);
+		return send_on(p, NULL, 0);
 	}
 	if (flags & (GW_DEST_VIP | GW_DEST_NODE)) {
 		/* about a reply we sent a client (d:dp -> c:cp): to the backend, about b:bp -> snat:sp */
@@ -477,75 +627,117 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, st
 		struct gw_ct ct;
 
 		if (!found)
-			return XDP_PASS;
+			return GW_PASS;
 		__builtin_memcpy(&ct, found, sizeof(ct));
 		inner_rewrite(&icmp->checksum, in, ports, ct.backend_ip, cfg->snat_ip, ct.backend_port, ct.snat_port);
-		outer_rewrite(ip, cfg->snat_ip, ct.backend_ip);
+		outer_rewrite(p->ip, cfg->snat_ip, ct.backend_ip);
 		COUNT(icmp);
-		return send_on(ctx, eth, ip, NULL);
+		return send_on(p, NULL, 0);
 	}
-	return XDP_PASS;
+	return GW_PASS;
 malformed:
 	COUNT(malformed);
-	return XDP_PASS;
+	return GW_PASS;
 }
 
 /* ---- entry ---- */
 
-static __always_inline int gateway(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, void *end, __u32 flags)
+/* A packet for a gateway address (flags: what the address is). */
+static __always_inline enum gw_verdict gateway(struct pkt *p, __u32 flags)
 {
-	__u32 hl = ip->ihl * 4;
-	void *l4p = (void *)ip + hl;
+	struct iphdr *ip = p->ip;
+	__u32 hl = ip->ihl * 4, tot = bpf_ntohs(ip->tot_len);
 	struct l4 l;
 
-	if (ip->version != 4 || hl < sizeof(*ip) || bpf_ntohs(ip->tot_len) < hl || (void *)ip + bpf_ntohs(ip->tot_len) > end) {
+	if (ip->version != 4 || hl < sizeof(*ip) || tot < hl || sizeof(struct ethhdr) + tot > p->len) {
 		COUNT(malformed);
-		return XDP_PASS;
+		return GW_PASS;
 	}
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
 		COUNT(fragments);
-		return XDP_PASS;
+		return GW_PASS;
 	}
 	if (ip->ttl <= 1) {
 		COUNT(ttl);
-		return XDP_PASS;
+		return GW_PASS;
 	}
 	if (ip->protocol == IPPROTO_ICMP)
-		return icmp_error(ctx, eth, ip, l4p, end, flags);
+		return icmp_error(p, flags);
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return XDP_PASS;
-	if (!l4_of(l4p, end, ip->protocol, &l)) {
+		return GW_PASS;
+	if (!l4_of(p, ip->protocol, &l)) {
 		COUNT(malformed);
-		return XDP_PASS;
+		return GW_PASS;
 	}
 	if (flags & (GW_DEST_VIP | GW_DEST_NODE)) {
-		int v = forward(ctx, eth, ip, &l, flags);
+		enum gw_verdict v = forward(p, &l, flags);
 
-		if (v != NOT_OURS)
+		if (v != GW_NOT_OURS)
 			return v;
 	}
 	if (flags & GW_DEST_SNAT)
-		return reply(ctx, eth, ip, &l);
-	return XDP_PASS;
+		return reply(p, &l);
+	return GW_PASS;
+}
+
+/* An IPv4 packet for a gateway address: its flags, else 0 (the packet is none of ours). */
+static __always_inline __u32 ours(struct pkt *p)
+{
+	if ((void *)(p->ip + 1) > p->end || p->eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	return dest_flags(p->ip->daddr);
 }
 
 SEC("xdp")
 int gw_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
-	__u32 *flags;
+	struct pkt p = { .ctx = ctx, .eth = data, .ip = data + sizeof(struct ethhdr), .end = (void *)(long)ctx->data_end, .tc = false };
+	__u32 flags = ours(&p);
 
-	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	if (!filter_hit(ip->daddr))
-		return XDP_PASS;
-	flags = bpf_map_lookup_elem(&gw_dests, &ip->daddr);
 	if (!flags)
 		return XDP_PASS;
-	return gateway(ctx, eth, ip, end, *flags);
+	p.len = p.end - data;
+	switch (gateway(&p, flags)) {
+	case GW_DROP:
+		return XDP_DROP;
+	case GW_REDIRECT:
+		return XDP_REDIRECT;
+	default:
+		return XDP_PASS;
+	}
+}
+
+/*
+ * The same on tc ingress: for devices without XDP, and for packets XDP
+ * cannot take whole (a namespace's GSO frames larger than the MTU, which
+ * generic XDP's redirect refuses). Packets not ours go on to the next filter.
+ */
+SEC("tc")
+int gw_tc(struct __sk_buff *skb)
+{
+	struct pkt p = { .ctx = skb, .len = skb->len, .tc = true };
+	__u32 flags, linear = skb->data_end - skb->data;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_UNSPEC;
+	if (linear < GW_TC_PULL && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < GW_TC_PULL ? skb->len : GW_TC_PULL);
+	ctx_barrier(skb);
+	p.eth = (void *)(long)skb->data;
+	p.ip = (void *)(p.eth + 1);
+	p.end = (void *)(long)skb->data_end;
+	flags = ours(&p);
+	if (!flags)
+		return TC_ACT_UNSPEC;
+	switch (gateway(&p, flags)) {
+	case GW_DROP:
+		return TC_ACT_SHOT;
+	case GW_REDIRECT:
+		return TC_ACT_REDIRECT;
+	default:
+		return TC_ACT_UNSPEC;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

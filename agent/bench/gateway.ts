@@ -8,10 +8,11 @@
  *      inserts; each frame a new flow, so one run each, both programs timed
  *      by the kernel alike), and a packet for no gateway address.
  *      Targets: tracked <= 100 ns/packet; non-VIP <= 1.5x the empty program.
- *   2. iperf3 (TCP, one stream) from the lab's outside namespace to a
- *      backend, straight (routed by the node, no gateway program) and
- *      through the gateway (external IP, XDP generic mode on the lab's
- *      veths), alternated in one run.
+ *   2. iperf3 (one stream) from the lab's outside namespace to a backend,
+ *      straight (routed by the node, no gateway program) and through the
+ *      gateway (external IP) in XDP generic mode and in tc on the lab's
+ *      veths: UDP in all three, TCP straight and through tc, alternated in
+ *      every round.
  *
  *   deno run --allow-all agent/bench/gateway.ts
  */
@@ -142,12 +143,13 @@ async function testRuns(): Promise<void> {
 }
 
 /**
- * UDP, 1400-byte datagrams at full speed: received bits/s. (TCP from a lab namespace leaves in GSO
- * frames of up to 64 KiB, which generic XDP's redirect refuses as larger than the MTU; a NIC in
- * native mode sees wire-sized frames.)
+ * Received bits/s of one iperf3 stream: UDP in 1400-byte datagrams at full speed, or TCP. (TCP from a lab
+ * namespace leaves in GSO frames of up to 64 KiB, which generic XDP's redirect refuses as larger than the
+ * MTU: TCP is measured through tc only; a NIC in native XDP mode sees wire-sized frames.)
  */
-async function iperf(lab: GatewayLab, ip: string, port: number): Promise<number> {
-  const r = await run(["ip", "netns", "exec", lab.outside, "timeout", String(IPERF_SECONDS + 20), "iperf3", "-c", ip, "-p", String(port), "-u", "-b", "0", "-l", "1400", "-t", String(IPERF_SECONDS), "-J"]);
+async function iperf(lab: GatewayLab, ip: string, port: number, proto: "udp" | "tcp"): Promise<number> {
+  const args = proto === "udp" ? ["-u", "-b", "0", "-l", "1400"] : [];
+  const r = await run(["ip", "netns", "exec", lab.outside, "timeout", String(IPERF_SECONDS + 20), "iperf3", "-c", ip, "-p", String(port), ...args, "-t", String(IPERF_SECONDS), "-J"]);
   const j = JSON.parse(r.stdout);
   return (j.end.sum_received ?? j.end.sum).bits_per_second as number;
 }
@@ -155,23 +157,39 @@ async function iperf(lab: GatewayLab, ip: string, port: number): Promise<number>
 async function throughput(): Promise<void> {
   const lab = await GatewayLab.create();
   let server: Deno.ChildProcess | null = null;
-  const gw = new GatewayModule(lab.env(), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], xdpMode: "skb" });
+  const state = { ...benchState([LAB.backends[0]!], 5201, 5201, "TCP"), services: [benchState([LAB.backends[0]!], 5201, 5201, "TCP").services[0]!, { ...benchState([LAB.backends[0]!], 5201, 5201, "UDP").services[0]!, id: 2 }] };
+  const modules = (["skb", "tc"] as const).map((hook) => ({ hook, gw: new GatewayModule(lab.env(), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], hook }) }));
+  // straight, and through the gateway in each hook, alternated in every round
+  const runs = [
+    { name: "UDP routed straight to the backend", proto: "udp", hook: null },
+    { name: "UDP through the gateway (XDP skb)", proto: "udp", hook: "skb" },
+    { name: "UDP through the gateway (tc)", proto: "udp", hook: "tc" },
+    { name: "TCP routed straight to the backend", proto: "tcp", hook: null },
+    { name: "TCP through the gateway (tc)", proto: "tcp", hook: "tc" },
+  ] as const;
+  const bps = runs.map(() => [] as number[]);
   try {
     server = new Deno.Command("ip", { args: ["netns", "exec", lab.backendNs[0]!, "iperf3", "-s", "-p", "5201"], stdout: "null", stderr: "null", stdin: "null" }).spawn();
     await new Promise((r) => setTimeout(r, 500));
-    const straight: number[] = [], through: number[] = [];
     for (let r = 0; r < IPERF_ROUNDS; r++) {
-      straight.push(await iperf(lab, LAB.backends[0]!, 5201));
-      gw.start({ adopt: false });
-      gw.apply({ ...benchState([LAB.backends[0]!], 5201, 5201, "TCP"), services: [benchState([LAB.backends[0]!], 5201, 5201, "TCP").services[0]!, { ...benchState([LAB.backends[0]!], 5201, 5201, "UDP").services[0]!, id: 2 }] });
-      through.push(await iperf(lab, LAB.external, 5201));
-      gw.stop();
+      for (const [i, x] of runs.entries()) {
+        const m = modules.find((m) => m.hook === x.hook);
+        m?.gw.start({ adopt: false });
+        try {
+          m?.gw.apply(state);
+          bps[i]!.push(await iperf(lab, m ? LAB.external : LAB.backends[0]!, 5201, x.proto));
+        } finally {
+          m?.gw.stop();
+        }
+      }
     }
-    const s = median(straight) / 1e9, t = median(through) / 1e9;
-    row("iperf3 UDP routed straight to the backend", `${s.toFixed(2)} Gbit/s`, `median of ${IPERF_ROUNDS} x ${IPERF_SECONDS} s`);
-    row("iperf3 UDP through the gateway (external IP, XDP skb)", `${t.toFixed(2)} Gbit/s`, `${((t / s) * 100).toFixed(0)} % of straight`);
+    const g = bps.map((b) => median(b) / 1e9);
+    for (const [i, x] of runs.entries()) {
+      const straight = g[x.proto === "udp" ? 0 : 3]!;
+      row(`iperf3 ${x.name}`, `${g[i]!.toFixed(2)} Gbit/s`, x.hook ? `${((g[i]! / straight) * 100).toFixed(0)} % of straight` : `median of ${IPERF_ROUNDS} x ${IPERF_SECONDS} s`);
+    }
   } finally {
-    gw.stop();
+    for (const m of modules) m.gw.stop();
     if (server) {
       try {
         server.kill("SIGKILL");

@@ -214,14 +214,24 @@ export async function ping(
 /**
  * Sends `count` UDP datagrams of `size` payload bytes (1..1400) from inside
  * `ns` to dst:port, one socket and one write per datagram (bash's
- * /dev/udp). Frame on the wire = size + 8 UDP + 20 IPv4 + 14 Ethernet. With
+ * /dev/udp; with firstSourcePort, python3 binding that port and the next
+ * ones, so that each datagram is a flow of its own). Frame on the wire = size + 8 UDP + 20 IPv4 + 14 Ethernet. With
  * no listener the receiver answers each with ICMP port unreachable (and
  * drops the datagram: one kfree_skb each).
  */
-export async function sendUdp(ns: string, dst: string, port: number, options: { count: number; size: number }): Promise<void> {
-  const { count, size } = options;
+export async function sendUdp(ns: string, dst: string, port: number, options: { count: number; size: number; firstSourcePort?: number }): Promise<void> {
+  const { count, size, firstSourcePort } = options;
   if (size < 1 || size > 1400) throw new Error(`sendUdp: size ${size} out of 1..1400`);
   if (!/^[0-9.]+$/.test(dst)) throw new Error(`sendUdp: not an IPv4 address: ${dst}`);
+  if (firstSourcePort !== undefined) {
+    // a flow each, for sure: the kernel's random ephemeral ports can repeat within a few hundred sockets
+    if (!(Number.isInteger(firstSourcePort) && firstSourcePort >= 1024 && firstSourcePort + count <= 65536)) {
+      throw new Error(`sendUdp: source ports ${firstSourcePort}+${count} out of 1024..65535`);
+    }
+    const py = `import socket\nfor i in range(${count}):\n s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n s.bind(("0.0.0.0", ${firstSourcePort} + i))\n s.sendto(b"x" * ${size}, ("${dst}", ${port}))\n s.close()\n`;
+    await run(inNs(ns, ["python3", "-c", py]));
+    return;
+  }
   const script = `p=$(printf '%*s' ${size} '' | tr ' ' x); for i in $(seq ${count}); do printf '%s' "$p" > /dev/udp/${dst}/${port}; done`;
   await run(inNs(ns, ["bash", "-c", script]));
 }

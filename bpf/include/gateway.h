@@ -12,8 +12,11 @@
 #define EBPF_K8S_GATEWAY_H
 
 enum ek8s_gw_limits {
-	GW_FILTER_WORDS = 1024, /* destination pre-filter: 65536 bits */
-	GW_MAX_DESTS = 4096, /* addresses the gateway answers on: external IPs, node IPs, the SNAT IP */
+	GW_ADDR_SLOTS = 16384, /* gw_addrs: open-addressed table of the addresses the gateway answers on */
+	GW_MAX_DESTS = 4096, /* of those addresses (external IPs, node IPs, the SNAT IP): a quarter of the slots at most */
+	GW_ADDR_PROBES = 8, /* slots a lookup reads at most (the agent places every address within them) */
+	GW_FLOW_CACHE_SLOTS = 1024, /* gw_flow_cache: per-CPU direct-mapped copies of recently used flows */
+	GW_PCPU_STATS_IDS = 4096, /* services with a lower id are counted per CPU (gw_svc_stats_pcpu) */
 	GW_CT_DEFAULT_ENTRIES = 65536,
 	GW_SNAT_TRIES = 8, /* SNAT ports probed for a new flow before it is passed to the stack */
 	GW_HOP_JIFFIES = 256, /* a flow's cached next hop is looked up again after this many jiffies (0.25-1 s) */
@@ -31,16 +34,24 @@ struct gw_hop {
 	__u8 smac[6];
 };
 
-/* gw_dests value: what an address is to the gateway. */
+/* gw_addrs flags: what an address is to the gateway. */
 enum ek8s_gw_dest_flags {
 	GW_DEST_VIP = 1, /* an external IP: frontends (ip, port, proto) */
 	GW_DEST_NODE = 2, /* a node address: NodePort frontends (0, port, proto) */
 	GW_DEST_SNAT = 4, /* the SNAT address: replies of backends */
 };
 
-/* gw_filter: bit (hash(daddr) >> 16) set for every gw_dests key. One array element, read in place. */
-struct gw_filter {
-	__u64 bits[GW_FILTER_WORDS];
+/*
+ * gw_addrs, an array of GW_ADDR_SLOTS (read in place, no helper call): an
+ * address lives in the first free slot from (addr as loaded * 0x9e3779b1) >>
+ * 18, probing linearly, within GW_ADDR_PROBES slots. addr 0 is an empty slot
+ * (a lookup stops there); flags 0 with an address is a removed one (a lookup
+ * goes on past it), so no address ever moves while the set changes. The
+ * agent places them (agent/modules/gateway/layout.ts).
+ */
+struct gw_addr {
+	__be32 addr;
+	__u32 flags; /* GW_DEST_* */
 };
 
 /* gw_config, one element. */
@@ -87,7 +98,28 @@ struct gw_rev {
 	struct gw_hop hop; /* towards the client */
 };
 
-/* gw_svc_stats, index = service id: both directions, bytes of whole frames. Atomic adds. */
+/*
+ * gw_flow_cache, per-CPU, slot = flow hash: a copy of a gw_ct entry (hop
+ * included) taken from the table at `at` (jiffies). A packet whose flow is
+ * in its CPU's slot and was copied less than GW_HOP_JIFFIES ago skips the
+ * table; an older copy is looked up again (which also keeps the flow
+ * recently used in the LRU, and ends a flow the agent removed within a
+ * second; the agent also clears the cache when it removes flows).
+ */
+struct gw_flow_slot {
+	struct gw_ct_key key;
+	struct gw_ct ct;
+	__u32 at;
+};
+
+/*
+ * Per service, index = service id: both directions, bytes of whole frames.
+ * Ids below GW_PCPU_STATS_IDS (ids are the smallest free, so nearly every
+ * cluster's) in gw_svc_stats_pcpu, per CPU, plain adds: no cache line shared
+ * by the CPUs a busy service's flows spread over. Higher ids in gw_svc_stats,
+ * atomic adds (a per-CPU array for every possible id would take 2 MiB per CPU).
+ * The agent sums both.
+ */
 struct gw_svc_stats {
 	__u64 packets_in;
 	__u64 bytes_in;

@@ -16,7 +16,7 @@ import { BPF_OBJ_DIR, createNetns, createVethPair, deleteNetns, kernelTest, netn
 import { gatewayState } from "./frontends.ts";
 import { frame, ipAt, portsOf, quote, XDP, xdpCtx } from "./frames.ts";
 import { GW_LIMITS } from "./layout.ts";
-import { forgetFlows, loadGateway, readCounters, writeDests } from "./module.ts";
+import { forgetFlows, loadGateway, readCounters, readServiceStats, writeDests } from "./module.ts";
 
 const CLIENT = "192.0.2.10";
 const EXT = "203.0.113.7"; // external IP of web
@@ -55,14 +55,14 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(flowEntries = 1024): Promise<Rig> {
+async function rig(flowEntries = 1024, program: "gw_xdp" | "gw_tc" = "gw_xdp", lb: LbState = state()): Promise<Rig> {
   const ns = `${netnsPrefix()}gwfx${Math.floor(Math.random() * 1e6)}`;
   await createNetns(ns);
   let obj: BpfObject | null = null;
   try {
     const g = loadGateway(BPF_OBJ_DIR, { flowEntries, poolSlots: 1 << 14, snatPorts: SNAT_PORTS, quarantineMs: 1000 }, NODE);
     obj = track(g.obj);
-    const gw = gatewayState(state());
+    const gw = gatewayState(lb);
     writeDests(obj, { external: [EXT], addresses: [NODE], snatIp: NODE }, true);
     g.programmer.apply(gw, performance.now());
     writeDests(obj, { external: [EXT], addresses: [NODE], snatIp: NODE });
@@ -72,7 +72,7 @@ async function rig(flowEntries = 1024): Promise<Rig> {
     throw e;
   }
   const o = obj;
-  const prog = o.program("gw_xdp");
+  const prog = o.program(program);
   return {
     obj: o,
     ns,
@@ -81,13 +81,7 @@ async function rig(flowEntries = 1024): Promise<Rig> {
       return { verdict: r.retval, out: r.dataOut };
     },
     counters: () => readCounters(o),
-    svc: (id) => {
-      const k = new Uint8Array(4);
-      new DataView(k.buffer).setUint32(0, id, true);
-      const v = o.map("gw_svc_stats").lookup(k)!;
-      const dv = new DataView(v.buffer, v.byteOffset);
-      return [0, 8, 16, 24].map((off) => dv.getBigUint64(off, true));
-    },
+    svc: (id) => (readServiceStats(o, id).get(id) ?? [0, 0, 0, 0]).map(BigInt),
     close: async () => {
       o.close();
       await deleteNetns(ns);
@@ -247,6 +241,69 @@ kernelTest("gateway fixtures: IP options are kept and skipped (L4 by IHL), ICMP 
     await r.close();
   }
 });
+
+kernelTest("gateway fixtures: per-service counters per CPU below id 4096, in the shared array above; read back summed", async () => {
+  const high = GW_LIMITS.GW_PCPU_STATS_IDS + 904;
+  const lb = state();
+  const r = await rig(1024, "gw_xdp", { ...lb, services: [...lb.services, { ...lb.services[0]!, id: high, name: "high", port: 8443, backends: lb.services[0]!.backends.map((b) => ({ ...b, id: b.id + 20 })) }] });
+  try {
+    const low = syn(41000), hi = frame({ src: CLIENT, dst: EXT, proto: "tcp", sport: 41001, dport: 8443 });
+    for (let i = 0; i < 3; i++) r.run(low);
+    for (let i = 0; i < 5; i++) r.run(hi);
+    assertEquals(r.svc(1), [3n, BigInt(3 * low.length), 0n, 0n]);
+    assertEquals(r.svc(high), [5n, BigInt(5 * hi.length), 0n, 0n]);
+    const k = new Uint8Array(4);
+    new DataView(k.buffer).setUint32(0, high, true);
+    assertEquals(new DataView(r.obj.map("gw_svc_stats").lookup(k)!.buffer).getBigUint64(0, true), 5n, "the high id in the shared array");
+    new DataView(k.buffer).setUint32(0, 1, true);
+    assertEquals(r.obj.map("gw_svc_stats_pcpu").sumU64(k)![0], 3n, "id 1 per CPU");
+  } finally {
+    await r.close();
+  }
+});
+
+/** tc's verdicts (TC_ACT_*, as the kernel's u32) for XDP's. */
+const TC = { UNSPEC: 0xffffffff, SHOT: 2, REDIRECT: 7 } as const;
+
+kernelTest("gateway fixtures: the tc program translates every case byte for byte as XDP does (checksums through the kernel's helpers)", async () => {
+  const [x, t] = [await rig(), await rig(1024, "gw_tc")];
+  try {
+    const hello = new TextEncoder().encode("hello");
+    const cases: [string, Uint8Array | ((out: Uint8Array[]) => Uint8Array)][] = [
+      ["new TCP flow", syn(40000, { payload: hello })],
+      ["tracked", syn(40000, { payload: hello, tcpFlags: 0x10 })],
+      ["reply", (outs) => frame({ src: ipAt(outs[0]!, 30), dst: NODE, proto: "tcp", sport: 8080, dport: portsOf(outs[0]!)[0], tcpFlags: 0x12, payload: hello })],
+      ["NodePort", frame({ src: CLIENT, dst: NODE, proto: "tcp", sport: 40001, dport: 30080 })],
+      ["UDP", frame({ src: CLIENT, dst: EXT, proto: "udp", sport: 40002, dport: 53, payload: hello })],
+      ["UDP without checksum", frame({ src: CLIENT, dst: EXT, proto: "udp", sport: 40003, dport: 53, payload: hello, noUdpChecksum: true })],
+      ["IP options", syn(40004, { options: new Uint8Array([1, 1, 1, 0]) })],
+      ["ICMP error about a flow", (outs) =>
+        frame({ src: "10.244.7.1", dst: NODE, proto: "icmp", icmp: { type: 3, code: 4, quoted: quote(frame({ src: NODE, dst: ipAt(outs[0]!, 30), proto: "tcp", sport: portsOf(outs[0]!)[0], dport: 8080 })) } })],
+      ["not ours", frame({ src: CLIENT, dst: "10.1.2.3", proto: "tcp", sport: 40005, dport: 80 })],
+      ["fragment", syn(40006, { moreFragments: true })],
+      ["no backend", frame({ src: CLIENT, dst: EXT, proto: "tcp", sport: 40007, dport: 81 })],
+    ];
+    const outs: Uint8Array[] = [];
+    for (const [name, c] of cases) {
+      const input = typeof c === "function" ? c(outs) : c;
+      const [a, b] = [x.run(input), t.run(input)];
+      const expected = a.verdict === XDP.DROP ? TC.SHOT : a.verdict === XDP.REDIRECT ? TC.REDIRECT : TC.UNSPEC;
+      assertEquals(b.verdict >>> 0, expected, `${name}: tc verdict for XDP's ${a.verdict}`);
+      assertEquals(b.out, a.out, `${name}: the same bytes`);
+      outs.push(a.out);
+    }
+    assert(!equalBytes(outs[0]!, cases[0]![1] as Uint8Array), "the first packet was translated");
+    assertEquals(t.counters(), x.counters());
+    assertEquals(t.svc(1), x.svc(1));
+  } finally {
+    await x.close();
+    await t.close();
+  }
+});
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 kernelTest("gateway fixtures: with a route and a neighbour the translated packet is redirected to the next hop, TTL - 1", async () => {
   const r = await rig();

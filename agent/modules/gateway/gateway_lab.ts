@@ -51,7 +51,7 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 `;
 
-/** many N: N connections, one line each; hold SECONDS: one connection, a line every 50 ms. Prints JSON. */
+/** many N: N connections, one line each; hold SECONDS: one connection, a line every 50 ms; bulk N: one connection, N KiB at once. Prints JSON. */
 const CLIENT = `
 import json, socket, sys, time
 mode, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
@@ -80,6 +80,15 @@ elif mode == "hold":
             note("errors", type(e).__name__)
             break
         time.sleep(0.05)
+    s.close()
+elif mode == "bulk":
+    # n lines of 1 KiB written at once: the kernel sends them in GSO frames far larger than the MTU
+    s = socket.create_connection((ip, port), timeout=10)
+    s.sendall((b"x" * 1023 + b"\\n") * int(n))
+    f = s.makefile()
+    for i in range(int(n)):
+        note("names", f.readline().strip() or "(nothing)")
+    out["peer"] = "%s:%d" % s.getpeername()
     s.close()
 elif mode == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -174,7 +183,7 @@ export class GatewayLab {
   }
 
   /** Runs the client in the outside namespace (to the end). */
-  async client(mode: "many" | "hold" | "udp", ip: string, port: number, n: number): Promise<ClientResult> {
+  async client(mode: "many" | "hold" | "udp" | "bulk", ip: string, port: number, n: number): Promise<ClientResult> {
     const r = await run(inNs(this.outside, ["timeout", "60", "python3", "-c", CLIENT, mode, ip, String(port), String(n)]));
     return JSON.parse(r.stdout.trim().split("\n").pop()!);
   }

@@ -7,7 +7,9 @@
 import { putIpv4 } from "../lb/layout.ts";
 
 /** enum ek8s_gw_limits */
-export const GW_LIMITS = { GW_FILTER_WORDS: 1024, GW_MAX_DESTS: 4096, GW_CT_DEFAULT_ENTRIES: 65536, GW_SNAT_TRIES: 8, GW_HOP_JIFFIES: 256 } as const;
+export const GW_LIMITS = {
+  GW_ADDR_SLOTS: 16384, GW_MAX_DESTS: 4096, GW_ADDR_PROBES: 8, GW_FLOW_CACHE_SLOTS: 1024, GW_PCPU_STATS_IDS: 4096, GW_CT_DEFAULT_ENTRIES: 65536, GW_SNAT_TRIES: 8, GW_HOP_JIFFIES: 256,
+} as const;
 
 /** enum ek8s_gw_dest_flags */
 export const GW_DEST = { VIP: 1, NODE: 2, SNAT: 4 } as const;
@@ -16,33 +18,86 @@ export const GW_COUNTER_NAMES = ["flows", "tracked", "replies", "icmp", "no_back
 export type GwCounterName = (typeof GW_COUNTER_NAMES)[number];
 
 export const GW_STRUCTS = {
-  gw_filter: { fields: [["bits", 0]], size: 8 * GW_LIMITS.GW_FILTER_WORDS },
+  gw_addr: { fields: [["addr", 0], ["flags", 4]], size: 8 },
   gw_config: { fields: [["snat_ip", 0], ["snat_port_min", 4], ["snat_port_max", 6]], size: 8 },
   gw_ct_key: { fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["proto", 12], ["pad", 13]], size: 16 },
   gw_hop: { fields: [["ifindex", 0], ["at", 4], ["dmac", 8], ["smac", 14]], size: 20 },
   gw_ct: { fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["service_id", 8], ["backend_id", 12], ["hop", 16]], size: 36 },
   gw_rev_key: { fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["proto", 8], ["pad", 9]], size: 12 },
   gw_rev: { fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["service_id", 12], ["hop", 16]], size: 36 },
+  gw_flow_slot: { fields: [["key", 0], ["ct", 16], ["at", 52]], size: 56 },
   gw_svc_stats: { fields: [["packets_in", 0], ["bytes_in", 8], ["packets_out", 16], ["bytes_out", 24]], size: 32 },
   gw_counters: { fields: GW_COUNTER_NAMES.map((n, i) => [n, i * 8] as const), size: 8 * GW_COUNTER_NAMES.length },
 } as const satisfies Record<string, { fields: readonly (readonly [string, number])[]; size: number }>;
 
-/** The bit of gw_filter an address sets: dest_hash() of gateway.bpf.c over the address as the kernel loads it (little-endian u32). */
-export function filterBit(ip: string): number {
+/** The first slot of gw_addrs an address probes: dest_flags() of gateway.bpf.c over the address as the kernel loads it (little-endian u32). */
+export function addrHome(ip: string): number {
   const b = new Uint8Array(4);
   putIpv4(b, 0, ip);
   const le = new DataView(b.buffer).getUint32(0, true);
-  return Math.imul(le, 0x9e3779b1) >>> 16;
+  return Math.imul(le, 0x9e3779b1) >>> 18;
 }
 
-/** struct gw_filter with the bits of `ips`. */
-export function encodeFilter(ips: Iterable<string>): Uint8Array {
-  const words = new Uint32Array(GW_LIMITS.GW_FILTER_WORDS * 2); // little-endian u64 words as pairs of u32
-  for (const ip of ips) {
-    const bit = filterBit(ip);
-    words[(bit >> 5)] |= 1 << (bit & 31);
+/** A gw_addrs slot as the agent sees it: "" is empty; flags 0 with an address is a removed one (see gateway.h). */
+export interface AddrSlot {
+  addr: string;
+  flags: number;
+}
+
+/**
+ * The slot writes that make gw_addrs hold `wanted` (address -> GW_DEST
+ * flags), given what its slots hold now: an address keeps its slot, a new
+ * one takes the first free or removed slot of its probes, one no longer
+ * wanted is marked removed (and removed slots that end a probe run become
+ * empty again). No address moves, so a lookup during the writes finds every
+ * address that stays. Throws, writing nothing, when an address cannot be
+ * placed within GW_ADDR_PROBES slots or is 0.0.0.0 (the empty mark).
+ */
+export function placeAddresses(slots: readonly AddrSlot[], wanted: ReadonlyMap<string, number>): Map<number, AddrSlot> {
+  const n = GW_LIMITS.GW_ADDR_SLOTS;
+  if (slots.length !== n) throw new Error(`gateway: gw_addrs has ${slots.length} slots, not ${n}`);
+  if (wanted.size > GW_LIMITS.GW_MAX_DESTS) throw new Error(`gateway: ${wanted.size} addresses, more than the gateway answers on (${GW_LIMITS.GW_MAX_DESTS})`);
+  const next = slots.map((s) => ({ ...s }));
+  const writes = new Map<number, AddrSlot>();
+  const set = (i: number, s: AddrSlot) => {
+    next[i] = s;
+    writes.set(i, s);
+  };
+  const where = new Map<string, number>();
+  next.forEach((s, i) => s.addr && where.set(s.addr, i));
+  for (const [addr, i] of where) if (!wanted.has(addr) && next[i]!.flags) set(i, { addr, flags: 0 });
+  for (const [addr, flags] of wanted) {
+    if (addr === "0.0.0.0" || !flags) throw new Error(`gateway: ${addr} cannot be a gateway address`);
+    const at = where.get(addr);
+    if (at !== undefined) {
+      if (next[at]!.flags !== flags) set(at, { addr, flags });
+      continue;
+    }
+    const home = addrHome(addr);
+    let placed = false;
+    for (let p = 0; p < GW_LIMITS.GW_ADDR_PROBES && !placed; p++) {
+      const i = (home + p) & (n - 1);
+      if (!next[i]!.addr || !next[i]!.flags) {
+        set(i, { addr, flags });
+        where.set(addr, i);
+        placed = true;
+      }
+    }
+    if (!placed) throw new Error(`gateway: no free slot for ${addr} within ${GW_LIMITS.GW_ADDR_PROBES} probes of gw_addrs`);
   }
-  return new Uint8Array(words.buffer);
+  // a removed slot followed by an empty one ends every probe run through it: empty it (backwards)
+  for (let i = n - 1; i >= 0; i--) {
+    const s = next[i]!;
+    if (s.addr && !s.flags && !next[(i + 1) & (n - 1)]!.addr) set(i, { addr: "", flags: 0 });
+  }
+  return writes;
+}
+
+export function encodeAddrSlot(s: AddrSlot): Uint8Array {
+  const b = new Uint8Array(GW_STRUCTS.gw_addr.size);
+  if (s.addr) putIpv4(b, 0, s.addr);
+  new DataView(b.buffer).setUint32(4, s.flags, true);
+  return b;
 }
 
 export function encodeConfig(snatIp: string, portMin: number, portMax: number): Uint8Array {

@@ -26,18 +26,29 @@
 import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
 import type { GatewayCounters, LbState } from "../../../control/wire/services.ts";
 import { LB_MAX_SERVICES } from "../../../control/wire/services.ts";
-import { BpfObject, ifindexOf, progInfoById, queryXdpProgId, type XdpAttachment, type XdpMode } from "../../libbpf/mod.ts";
+import {
+  BpfObject,
+  ifindexOf,
+  progInfoById,
+  queryXdpProgId,
+  removeTcFilter,
+  TcAttachment,
+  tcFilterProgram,
+  type XdpAttachment,
+  type XdpMode,
+} from "../../libbpf/mod.ts";
 import { u64At } from "../common/delta.ts";
 import { describeMaps, describePrograms } from "../common/inventory.ts";
 import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
-import { LB_MAGLEV_CHUNK } from "../lb/layout.ts";
+import { ipv4At, LB_MAGLEV_CHUNK } from "../lb/layout.ts";
 import { KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
 import { PoolAllocator } from "../lb/pool.ts";
 import { DEFAULT_QUARANTINE_MS, LbProgrammer, scheduleMaintenance } from "../lb/programmer.ts";
 import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
 import { externalAddresses, gatewayState } from "./frontends.ts";
-import { encodeConfig, encodeFilter, GW_COUNTER_NAMES, GW_DEST, GW_LIMITS, GW_STRUCTS, type GwCounterName } from "./layout.ts";
+import type { GatewayHook } from "./hook.ts";
+import { type AddrSlot, encodeAddrSlot, encodeConfig, GW_COUNTER_NAMES, GW_DEST, GW_LIMITS, GW_STRUCTS, type GwCounterName, placeAddresses } from "./layout.ts";
 
 export interface GatewaySettings {
   /** Interfaces XDP attaches to (--gateway-interfaces): where clients' packets and backends' replies come in. */
@@ -52,9 +63,11 @@ export interface GatewaySettings {
   flowEntries: number;
   /** Maglev slots of the gateway's table pool, a multiple of 16 (--gateway-table-pool). */
   poolSlots: number;
-  xdpMode: XdpMode;
+  /** Where it runs (--gateway-hook, see hook.ts). */
+  hook: GatewayHook;
   quarantineMs: number;
 }
+
 
 export const DEFAULT_GATEWAY: GatewaySettings = {
   interfaces: [],
@@ -62,17 +75,24 @@ export const DEFAULT_GATEWAY: GatewaySettings = {
   snatPorts: [61000, 65535],
   flowEntries: 65536,
   poolSlots: 1 << 20,
-  xdpMode: "auto",
+  hook: "auto",
   quarantineMs: DEFAULT_QUARANTINE_MS,
 };
 
 export const GATEWAY_OBJECT = "gateway.bpf.o";
 export const GATEWAY_PROGRAM = "gw_xdp";
+export const GATEWAY_TC_PROGRAM = "gw_tc";
+/**
+ * The tc filter slot (handle and priority) on clsact ingress: after the
+ * monitoring filters (ifstats 0xeb8, flows 0xeb9), which see a packet before
+ * the gateway redirects it and let it go on to the next filter.
+ */
+export const GATEWAY_TC_SLOT = { handle: 0xeba, priority: 0xeba } as const;
 const MAP_NAMES = { services: "gw_services", backends: "gw_backends", maglev: "gw_maglev" };
 
 interface Running {
   obj: BpfObject;
-  links: XdpAttachment[];
+  links: (XdpAttachment | TcAttachment)[];
   programmer: LbProgrammer;
   sync: LbSync | null;
   timer?: ReturnType<typeof setTimeout>;
@@ -123,12 +143,7 @@ export class GatewayModule implements Module {
         seen: new Float64Array((LB_MAX_SERVICES + 1) * 4), flows: 0, evicted: 0, noBackend: 0, purged: 0,
       };
       this.#writeDests(run, []);
-      const prog = obj.program(GATEWAY_PROGRAM);
-      for (const ifname of s.interfaces) {
-        const target = { ifname, netns: this.env.netns };
-        const replace = leftoverOurs(target, s.xdpMode);
-        run.links.push(prog.attachXdp(target, { mode: s.xdpMode, replace }));
-      }
+      for (const ifname of s.interfaces) run.links.push(attach(obj, { ifname, netns: this.env.netns }, s.hook));
       return run;
     }, () => {});
     this.#run = run;
@@ -151,24 +166,26 @@ export class GatewayModule implements Module {
     return this.#stopping;
   }
 
-  /** A gw_xdp left attached by an agent that died: replaced by ours and removed. */
+  /** A gw_xdp or gw_tc left attached by an agent that died: removed (a clsact qdisc it created stays: nothing says it was its). */
   clean(_previous?: unknown): void {
     const targets = this.settings.interfaces.map((ifname) => ({ ifname, netns: this.env.netns })).filter((t) => {
       try {
         ifindexOf(t.ifname, t.netns);
-        return leftoverOurs(t, this.settings.xdpMode);
+        return true;
       } catch {
         return false;
       }
     });
-    if (!targets.length) return;
+    for (const t of targets) removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, (name) => name === GATEWAY_TC_PROGRAM);
+    const xdp = targets.filter((t) => this.settings.hook !== "tc" && leftoverOurs(t, this.settings.hook));
+    if (!xdp.length) return;
     const obj = BpfObject.open(`${this.env.bpfDir}/${GATEWAY_OBJECT}`);
     try {
       obj.map("gw_ct").setMaxEntries(16);
       obj.map("gw_rev").setMaxEntries(16);
       obj.map("gw_maglev").setMaxEntries(1);
       obj.load();
-      for (const t of targets) obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode: this.settings.xdpMode, replace: true }).detach();
+      for (const t of xdp) obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode: this.settings.hook as XdpMode, replace: true }).detach();
     } finally {
       obj.close();
     }
@@ -234,24 +251,12 @@ export class GatewayModule implements Module {
 
   #take(run: Running): GatewayCounters {
     const services: [number, number, number, number, number][] = [];
-    if (run.maxService > 0) {
-      run.obj.map("gw_svc_stats").forEachBatch((keys, values, n) => {
-        const kv = new DataView(keys.buffer, keys.byteOffset);
-        const dv = new DataView(values.buffer, values.byteOffset);
-        let id = 0;
-        for (let i = 0; i < n; i++) {
-          id = kv.getUint32(i * 4, true);
-          if (id > run.maxService) return false;
-          if (!id) continue;
-          const now = [0, 8, 16, 24].map((o) => u64At(dv, i * GW_STRUCTS.gw_svc_stats.size + o));
-          const d = now.map((v, j) => delta(v, run.seen[id * 4 + j]!));
-          if (d.some((x) => x > 0) && services.length < LB_ROWS_PER_BATCH) {
-            services.push([id, d[0]!, d[1]!, d[2]!, d[3]!]);
-            now.forEach((v, j) => (run.seen[id * 4 + j] = v));
-          }
-        }
-        return id < run.maxService;
-      }, { batchSize: Math.min(8192, run.maxService + 1) });
+    for (const [id, now] of readServiceStats(run.obj, run.maxService)) {
+      const d = now.map((v, j) => delta(v, run.seen[id * 4 + j]!));
+      if (d.some((x) => x > 0) && services.length < LB_ROWS_PER_BATCH) {
+        services.push([id, d[0]!, d[1]!, d[2]!, d[3]!]);
+        now.forEach((v, j) => (run.seen[id * 4 + j] = v));
+      }
     }
     const c = readCounters(run.obj);
     // no program deletes from gw_ct: entries created, not present and not removed by us were evicted
@@ -266,8 +271,12 @@ export class GatewayModule implements Module {
   programs(bpfStats: boolean): ProgramInfo[] {
     const run = this.#run;
     if (!run) return [];
-    const where = run.links.map((l) => `xdp ${l.netns ? `${l.netns}:` : ""}${this.settings.interfaces[run.links.indexOf(l)]} (${l.mode})`);
-    return describePrograms(this.name, new Map([[run.obj.program(GATEWAY_PROGRAM).id, where]]), bpfStats);
+    const where = run.links.map((l, i) => {
+      const at = `${l.netns ? `${l.netns}:` : ""}${this.settings.interfaces[i]}`;
+      return l instanceof TcAttachment ? `tc ingress ${at}` : `xdp ${at} (${l.mode})`;
+    });
+    const prog = run.obj.program(this.settings.hook === "tc" ? GATEWAY_TC_PROGRAM : GATEWAY_PROGRAM);
+    return describePrograms(this.name, new Map([[prog.id, where]]), bpfStats);
   }
 
   maps(): MapInfo[] {
@@ -282,8 +291,8 @@ export class GatewayModule implements Module {
     });
   }
 
-  get mode(): XdpMode {
-    return this.settings.xdpMode;
+  get hook(): GatewayHook {
+    return this.settings.hook;
   }
 
   /** Test hook. */
@@ -293,10 +302,8 @@ export class GatewayModule implements Module {
 }
 
 /**
- * gw_dests and gw_filter: external IPs, node addresses, the SNAT address.
- * `keep`: add only (before the frontends change), else drop what is no longer
- * wanted (after). The filter covers every address before any is added to
- * gw_dests and until after any is removed.
+ * gw_addrs: external IPs, node addresses, the SNAT address. `keep`: add only
+ * (before the frontends change), else drop what is no longer wanted (after).
  */
 export function writeDests(obj: BpfObject, dests: { external: string[]; addresses: string[]; snatIp: string }, keep = false): void {
   const wanted = new Map<string, number>();
@@ -304,17 +311,55 @@ export function writeDests(obj: BpfObject, dests: { external: string[]; addresse
   for (const ip of dests.external) add(ip, GW_DEST.VIP);
   for (const ip of dests.addresses) add(ip, GW_DEST.NODE);
   add(dests.snatIp, GW_DEST.SNAT);
-  const map = obj.map("gw_dests");
-  const present = new Map<string, number>();
-  for (const [k, v] of map.entries()) present.set(ipOf(k), new DataView(v.buffer, v.byteOffset).getUint32(0, true));
-  if (keep) for (const [ip, f] of present) wanted.set(ip, (wanted.get(ip) ?? 0) | f);
-  if (wanted.size > GW_LIMITS.GW_MAX_DESTS) throw new Error(`gateway: ${wanted.size} addresses, more than gw_dests holds (${GW_LIMITS.GW_MAX_DESTS})`);
-  const filter = encodeFilter(new Set([...wanted.keys(), ...present.keys()]));
-  obj.map("gw_filter").update(u32(0), filter);
-  for (const [ip, f] of wanted) if (present.get(ip) !== f) map.update(ipKey(ip), u32(f));
-  if (keep) return;
-  for (const ip of present.keys()) if (!wanted.has(ip)) map.delete(ipKey(ip));
-  obj.map("gw_filter").update(u32(0), encodeFilter(wanted.keys()));
+  const map = obj.map("gw_addrs");
+  const slots: AddrSlot[] = [];
+  map.forEachBatch((_k, values, n) => {
+    const dv = new DataView(values.buffer, values.byteOffset);
+    for (let i = 0; i < n; i++) {
+      const o = i * GW_STRUCTS.gw_addr.size;
+      slots.push({ addr: dv.getUint32(o, true) ? ipv4At(values, o) : "", flags: dv.getUint32(o + 4, true) });
+    }
+  }, { batchSize: GW_LIMITS.GW_ADDR_SLOTS });
+  if (keep) for (const s of slots) if (s.addr && s.flags) add(s.addr, s.flags);
+  const writes = placeAddresses(slots, wanted);
+  if (!writes.size) return;
+  const keys = new Uint8Array(writes.size * 4), values = new Uint8Array(writes.size * GW_STRUCTS.gw_addr.size);
+  let i = 0;
+  for (const [slot, s] of writes) {
+    new DataView(keys.buffer).setUint32(i * 4, slot, true);
+    values.set(encodeAddrSlot(s), i++ * GW_STRUCTS.gw_addr.size);
+  }
+  map.updateBatch(keys, values, writes.size);
+}
+
+/**
+ * Each service's totals [packets in, bytes in, packets out, bytes out] for
+ * ids 1..maxService: gw_svc_stats_pcpu summed over CPUs, plus gw_svc_stats
+ * (see gateway.h).
+ */
+export function readServiceStats(obj: BpfObject, maxService: number): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  const add = (id: number, dv: DataView, off: number) => {
+    const t = out.get(id) ?? [0, 0, 0, 0];
+    for (let j = 0; j < 4; j++) t[j]! += u64At(dv, off + j * 8);
+    out.set(id, t);
+  };
+  for (const name of ["gw_svc_stats_pcpu", "gw_svc_stats"] as const) {
+    const map = obj.map(name);
+    const last = Math.min(maxService, map.handle.maxEntries - 1);
+    if (last < 1) continue;
+    map.forEachBatch((keys, values, n) => {
+      const kv = new DataView(keys.buffer, keys.byteOffset), dv = new DataView(values.buffer, values.byteOffset);
+      let id = 0;
+      for (let i = 0; i < n; i++) {
+        id = kv.getUint32(i * 4, true);
+        if (id > last) return false;
+        for (let cpu = 0; id && cpu < map.handle.cpus; cpu++) add(id, dv, i * map.handle.fullValueSize + cpu * map.handle.stride);
+      }
+      return id < last;
+    }, { batchSize: Math.min(8192, last + 1) });
+  }
+  return out;
 }
 
 /** Removes the tracked flows (both tables) of these services; returns how many gw_ct held. */
@@ -332,6 +377,11 @@ export function forgetFlows(obj: BpfObject, serviceIds: Set<number>): number {
     }, { batchSize: 4096 });
     for (const k of doomed) if (map.delete(k) && name === "gw_ct") removed++;
   }
+  // after the table: a CPU that copied a removed flow just before cannot copy it again
+  const cache = obj.map("gw_flow_cache"), slots = GW_LIMITS.GW_FLOW_CACHE_SLOTS;
+  const keys = new Uint8Array(slots * 4);
+  for (let i = 0; i < slots; i++) new DataView(keys.buffer).setUint32(i * 4, i, true);
+  cache.updateBatch(keys, new Uint8Array(slots * cache.handle.fullValueSize), slots);
   return removed;
 }
 
@@ -347,6 +397,17 @@ export function loadGateway(bpfDir: string, s: Pick<GatewaySettings, "flowEntrie
     const programmer = new LbProgrammer(new KernelTarget(obj, MAP_NAMES), new PoolAllocator(s.poolSlots / LB_MAGLEV_CHUNK), s.quarantineMs);
     return { obj, programmer };
   }, () => {});
+}
+
+/** The gateway on one interface: XDP (replacing a gw_xdp left by an agent that died), or tc ingress in its slot. */
+function attach(obj: BpfObject, target: { ifname: string; netns?: string }, hook: GatewayHook): XdpAttachment | TcAttachment {
+  if (hook !== "tc") return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode: hook, replace: leftoverOurs(target, hook) });
+  const { handle, priority } = GATEWAY_TC_SLOT;
+  const found = tcFilterProgram(target, "ingress", handle, priority);
+  if (found && found.name !== GATEWAY_TC_PROGRAM) {
+    throw new Error(`gateway: tc ingress on ${target.ifname}: handle 0x${handle.toString(16)} priority ${priority} holds program ${found.name || `id ${found.id}`}, not ours: not replacing it`);
+  }
+  return obj.program(GATEWAY_TC_PROGRAM).attachTc(target, "ingress", { handle, priority, replace: true });
 }
 
 /** Whether the XDP program on the interface is a gateway program (ours, left by an agent that died). */
@@ -371,12 +432,4 @@ function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n >>> 0, true);
   return b;
-}
-
-function ipKey(ip: string): Uint8Array {
-  return new Uint8Array(ip.split(".").map(Number));
-}
-
-function ipOf(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 }
