@@ -102,6 +102,182 @@ describe("/services", () => {
   });
 });
 
+describe("/services: the gateway's fields (type, NodePort, external IPs) in the form", () => {
+  const services = async () => (await getJson(s.app, "/api/v1/services")).body.services as Array<Record<string, unknown>>;
+  const gatewayOf = (v: Record<string, unknown>) => ({ name: v.name, type: v.type, nodePort: v.nodePort, externalIPs: v.externalIPs });
+  /** What the API shows of every service, to compare before and after a refused write. */
+  const stored = async () => (await services()).map(({ updatedAt: _u, gateway: _g, connections: _c, health: _h, ...v }) => v);
+
+  it("creates a NodePort and a LoadBalancer service; the API reads them back, the list and the flash line say how they are reached", async () => {
+    const nodePort = await postForm("/services", { ...FORM, type: "NodePort", nodePort: "30080" });
+    const html = await nodePort.text();
+    expect(nodePort.status, html).toBe(200);
+    expect(html).toContain("Created default/api (unnamed port): 10.96.0.20:8080/TCP (NodePort: any node :30080) with 2 backends. Nodes apply it within seconds.");
+    expect(html).toContain('<code>10.96.0.20:8080/TCP</code><span class="sub">NodePort: any node :30080</span>');
+    // The blank form again: ClusterIP, no NodePort, no external IPs.
+    expect(html).toContain('<option value="ClusterIP" selected="">ClusterIP</option>');
+    expect(html).toContain('<input name="nodePort" id="f-nodePort" value="" inputmode="numeric" placeholder="30000"/>');
+
+    const lb = await postForm("/services", { ...FORM, name: "lb", vip: "10.96.0.21", type: "LoadBalancer", nodePort: " 32767 ", externalIPs: "203.0.113.7, 203.0.113.8\n 203.0.113.9,,198.51.100.1 " });
+    expect(lb.status).toBe(200);
+    expect(await lb.text()).toContain("(LoadBalancer: 203.0.113.7:8080, 203.0.113.8:8080, 203.0.113.9:8080, 198.51.100.1:8080, any node :32767)");
+    // External IPs on a ClusterIP service, as Kubernetes allows.
+    expect((await postForm("/services", { ...FORM, name: "cip", vip: "10.96.0.22", externalIPs: "192.0.2.10" })).status).toBe(200);
+
+    expect((await services()).map(gatewayOf)).toEqual([
+      { name: "api", type: "NodePort", nodePort: 30080, externalIPs: [] },
+      { name: "cip", type: "ClusterIP", nodePort: undefined, externalIPs: ["192.0.2.10"] },
+      { name: "lb", type: "LoadBalancer", nodePort: 32767, externalIPs: ["203.0.113.7", "203.0.113.8", "203.0.113.9", "198.51.100.1"] },
+    ]);
+    expect(await page("/services/default/lb")).toContain(
+      '<dt>Type</dt><dd>LoadBalancer<span class="meta"> (from outside through the gateway: 203.0.113.7:8080, 203.0.113.8:8080, 203.0.113.9:8080, 198.51.100.1:8080, any node :32767)</span></dd>',
+    );
+    expect(await page("/services/default/api")).toContain('<dt>Type</dt><dd>NodePort<span class="meta"> (from outside through the gateway: any node :30080)</span></dd>');
+    expect(await page("/services")).toContain('<code>10.96.0.22:8080/TCP</code><span class="sub">ClusterIP: 192.0.2.10:8080</span>');
+  });
+
+  it("422 next to the field for a bad external IP, a missing or out-of-range NodePort, a NodePort on ClusterIP; what was typed kept, nothing written", async () => {
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{ externalIPs: "203.0.113.7, 203.0.113" }, "externalIPs", "203.0.113: must be an IPv4 address"],
+      [{ externalIPs: "203.0.113.7 203.0.113.7" }, "externalIPs", "must not list an address twice"],
+      [{ type: "NodePort" }, "nodePort", "a NodePort service needs a nodePort"],
+      [{ type: "LoadBalancer", externalIPs: "203.0.113.7" }, "nodePort", "a LoadBalancer service needs a nodePort"],
+      [{ type: "NodePort", nodePort: "29999" }, "nodePort", "must be a port from 30000 to 32767"],
+      [{ type: "LoadBalancer", nodePort: "32768" }, "nodePort", "must be a port from 30000 to 32767"],
+      [{ type: "NodePort", nodePort: "port" }, "nodePort", "Invalid input: expected number, received string"],
+      [{ type: "ClusterIP", nodePort: "30080" }, "nodePort", "only a NodePort or LoadBalancer service has a nodePort"],
+      [{ type: "ExternalName" }, "type", 'Invalid option: expected one of &quot;ClusterIP&quot;|&quot;NodePort&quot;|&quot;LoadBalancer&quot;'],
+    ];
+    for (const [fields, field, message] of cases) {
+      const res = await postForm("/services", { ...FORM, ...fields });
+      const html = await res.text();
+      expect(res.status, html).toBe(422);
+      expect(html).toContain(`<span class="field-error" id="f-${field}-error">${message}</span>`);
+      expect(html.match(/class="field-error"/g), html).toHaveLength(1);
+      expect(html).not.toContain("hx-swap-oob");
+      if (fields.externalIPs !== undefined) expect(html).toContain(`<input name="externalIPs" id="f-externalIPs" value="${fields.externalIPs}"`);
+    }
+    expect(await services()).toEqual([]);
+  });
+
+  it("a NodePort or external IP:port another service has is a 422 next to that field (the model's frontend conflict); nothing written", async () => {
+    await createService(s.db, { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] }, T0);
+    const before = await stored();
+
+    const nodePort = await postForm("/services", { ...FORM, type: "NodePort", nodePort: "30080" });
+    expect(nodePort.status).toBe(422);
+    expect(await nodePort.text()).toContain('<span class="field-error" id="f-nodePort-error">*:30080/TCP is already the frontend of default/web port &quot;http&quot;</span>');
+
+    const external = await postForm("/services", { ...FORM, port: "80", externalIPs: "198.51.100.1, 203.0.113.7" });
+    const html = await external.text();
+    expect(external.status).toBe(422);
+    expect(html).toContain('<span class="field-error" id="f-externalIPs-error">203.0.113.7:80/TCP is already the frontend of default/web port &quot;http&quot;</span>');
+    expect(html).not.toContain('id="f-vip-error"');
+    // Its VIP as another's external IP: the VIP is what is taken.
+    const vip = await (await postForm("/services", { ...FORM, vip: "203.0.113.7", port: "80" })).text();
+    expect(vip).toContain('<span class="field-error" id="f-vip-error">203.0.113.7:80/TCP is already the frontend of default/web port &quot;http&quot;</span>');
+    // Same port numbers over UDP are other frontends.
+    expect((await postForm("/services", { ...FORM, protocol: "UDP", port: "80", type: "NodePort", nodePort: "30080", externalIPs: "203.0.113.7" })).status).toBe(200);
+    expect((await stored()).filter((v) => v.name === "web")).toEqual(before);
+    expect((await services()).map((v) => [v.name, v.protocol])).toEqual([["api", "UDP"], ["web", "TCP"]]);
+  });
+
+  it("changes a port through the form filled with what is stored: the round trip keeps every value, backends keep their states", async () => {
+    const created = { ...FORM, type: "LoadBalancer", nodePort: "30080", externalIPs: "203.0.113.7 203.0.113.8" };
+    expect((await postForm("/services", created)).status).toBe(200);
+    await postForm("/services/default/api/-/backends/10.244.2.9:8080/state", { state: "terminating" });
+
+    // The service's page links to the filled form; the form shows what is stored.
+    expect(await page("/services/default/api", ADMIN)).toContain('<a href="/services?edit=default/api/-">change this port</a>');
+    const form = await page("/services?edit=default/api/-", ADMIN);
+    expect(form).toContain('<h3>Change default/api (unnamed port)</h3><form class="threshold-form" hx-post="/services/default/api/-" hx-target="#service-form" hx-swap="outerHTML" novalidate="">');
+    expect(form).toContain('<input name="name" id="f-name" value="api" readonly=""/>');
+    expect(form).toContain('<input name="vip" id="f-vip" value="10.96.0.20" placeholder="10.96.0.10"/>');
+    expect(form).toContain('<option value="LoadBalancer" selected="">LoadBalancer</option>');
+    expect(form).toContain('<input name="nodePort" id="f-nodePort" value="30080" inputmode="numeric" placeholder="30000"/>');
+    expect(form).toContain('<input name="externalIPs" id="f-externalIPs" value="203.0.113.7, 203.0.113.8" placeholder="203.0.113.7, 203.0.113.8"/>');
+    expect(form).toContain(">10.244.1.9:8080\n10.244.2.9:8080 2</textarea>");
+    expect(form).toContain('<button type="submit">Save</button><a href="/services/default/api">cancel</a>');
+
+    // Posted back unchanged, the form changes nothing that matters (the name fields are the path's, whatever is posted).
+    const before = await stored();
+    const same = await postForm("/services/default/api/-", { ...formFields(form), name: "other", namespace: "elsewhere" }, { ...ADMIN, ...HTMX, "hx-current-url": "http://control.test/services?edit=default/api/-" });
+    const saved = await same.text();
+    expect(same.status, saved).toBe(200);
+    expect(same.headers.get("hx-push-url")).toBe("/services");
+    expect(saved).toContain("Saved default/api (unnamed port): 10.96.0.20:8080/TCP (LoadBalancer: 203.0.113.7:8080, 203.0.113.8:8080, any node :30080) with 2 backends (version 2). Nodes apply it within seconds.");
+    expect(saved).toContain('<section class="panel" id="service-form"><h3>New service</h3>');
+    expect((await stored()).map(({ version: _v, ...v }) => v)).toEqual(before.map(({ version: _v, ...v }) => v));
+
+    // Each type in turn; the form, read again, shows what was saved.
+    for (const [type, nodePort, externalIPs] of [["NodePort", "31000", ""], ["ClusterIP", "", "198.51.100.1"], ["LoadBalancer", "32000", "198.51.100.2, 198.51.100.3"]] as const) {
+      const res = await postForm("/services/default/api/-", { ...created, type, nodePort, externalIPs, backends: "10.244.2.9:8080 2\n10.244.3.9:8080" });
+      expect(res.status, await res.text()).toBe(200);
+      const [made] = await services();
+      expect(gatewayOf(made!)).toEqual({ name: "api", type, nodePort: nodePort === "" ? undefined : Number(nodePort), externalIPs: externalIPs === "" ? [] : externalIPs.split(", ") });
+      // The backend kept keeps its state; the new one starts active; the one left out is gone.
+      const backends = (made!.backends as Array<{ ip: string; state: string; weight: number }>).map((b) => [b.ip, b.state, b.weight]);
+      expect(backends.sort()).toEqual([["10.244.2.9", "terminating", 2], ["10.244.3.9", "active", 1]]);
+      const again = await page("/services?edit=default/api/-", ADMIN);
+      expect(again).toContain(`<option value="${type}" selected="">${type}</option>`);
+      expect(again).toContain(`<input name="nodePort" id="f-nodePort" value="${nodePort}"`);
+      expect(again).toContain(`<input name="externalIPs" id="f-externalIPs" value="${externalIPs}"`);
+    }
+    expect(await services()).toHaveLength(1);
+  });
+
+  it("a change that is refused is a 422 next to the field and leaves the stored port as it was; unknown, managed and badly named ports are refused", async () => {
+    await createService(s.db, { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] }, T0);
+    expect((await postForm("/services", { ...FORM, type: "NodePort", nodePort: "30090" })).status).toBe(200);
+    const before = await stored();
+    const change = (fields: Record<string, string>) => postForm("/services/default/api/-", { ...FORM, type: "NodePort", nodePort: "30090", ...fields });
+
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{ nodePort: "" }, "nodePort", "a NodePort service needs a nodePort"],
+      [{ nodePort: "40000" }, "nodePort", "must be a port from 30000 to 32767"],
+      [{ type: "ClusterIP" }, "nodePort", "only a NodePort or LoadBalancer service has a nodePort"],
+      [{ externalIPs: "203.0.113.300" }, "externalIPs", "203.0.113.300: must be an IPv4 address"],
+      [{ nodePort: "30080" }, "nodePort", "*:30080/TCP is already the frontend of default/web port &quot;http&quot;"],
+      [{ port: "80", externalIPs: "203.0.113.7" }, "externalIPs", "203.0.113.7:80/TCP is already the frontend of default/web port &quot;http&quot;"],
+    ];
+    for (const [fields, field, message] of cases) {
+      const res = await change(fields);
+      const html = await res.text();
+      expect(res.status, html).toBe(422);
+      expect(html).toContain(`<span class="field-error" id="f-${field}-error">${message}</span>`);
+      expect(html).toContain('<h3>Change default/api (unnamed port)</h3>');
+    }
+    expect(await stored()).toEqual(before);
+
+    expect((await change({})).status).toBe(200);
+    const gone = await postForm("/services/default/nope/-", FORM);
+    expect(gone.status).toBe(404);
+    expect(await gone.text()).toBe("default/nope (unnamed port) no longer exists.");
+    expect(await page("/services?edit=default/nope/-", ADMIN, 404)).toContain("There is no default/nope (unnamed port)");
+    expect(await page("/services?edit=default", ADMIN, 400)).toContain("The parameter &#39;edit&#39; must name a port");
+    expect(await page("/services?edit=a/b/c/d", ADMIN, 400)).toContain("The parameter &#39;edit&#39; must name a port");
+
+    await syncServices(s.db, "kubernetes", [{ ...WEB, name: "k8s", vip: "10.96.0.30", portName: "" }], T0);
+    expect(await page("/services?edit=default/k8s/-", ADMIN, 409)).toContain("default/k8s (unnamed port) comes from Kubernetes and is read-only here");
+    expect(await page("/services/default/k8s", ADMIN)).not.toContain("change this port");
+    const managed = await postForm("/services/default/k8s/-", { ...FORM, vip: "10.96.0.30" });
+    expect(managed.status).toBe(422);
+    expect(await managed.text()).toContain('<p class="field-error">default/k8s (unnamed port) is managed by Kubernetes: change its Service or EndpointSlices instead</p>');
+    expect(((await services()).find((v) => v.name === "k8s")!.vip)).toBe("10.96.0.30");
+    expect((await postForm("/services/default/api/-", FORM, HTMX)).status).toBe(401);
+  });
+});
+
+/** The fields of the form in `html` as the browser would post them. */
+function formFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const unescape = (v: string) => v.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  for (const [, name, value] of html.matchAll(/<input name="([^"]+)" id="f-[^"]+" value="([^"]*)"/g)) fields[name!] = unescape(value!);
+  for (const [, name, options] of html.matchAll(/<select name="([^"]+)"[^>]*>(.*?)<\/select>/gs)) fields[name!] = /<option value="([^"]*)" selected="">/.exec(options!)?.[1] ?? "";
+  for (const [, name, text] of html.matchAll(/<textarea name="([^"]+)"[^>]*>([^<]*)<\/textarea>/g)) fields[name!] = unescape(text!);
+  return fields;
+}
+
 describe("/services/:namespace/:name", () => {
   it("shows each port's backends with state, weight, connections and the share taken next to the share asked", async () => {
     await createService(s.db, WEB, T0);

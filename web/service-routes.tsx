@@ -1,11 +1,13 @@
 /**
  * The services pages (read-protected like the overview):
- *   GET  /services?since=                      the list and, for an admin, the form that creates one
+ *   GET  /services?since=&edit=                the list and, for an admin, the form that creates one
+ *                                              (?edit=namespace/name/port fills it with that port, to change it)
  *   GET  /services/:namespace/:name?since=     a service's ports and backends
  *   (and each under /fragments, polled)
  *   POST /services                                              create  ┐ admin, htmx: the form back with its errors
- *   POST /services/:namespace/:name/:port/backends/:ip::port/state   │ next to the fields (422), or the refreshed
- *   POST /services/:namespace/:name/:port/delete                 delete ┘ region and a line in #flash
+ *   POST /services/:namespace/:name/:port                       change  │ next to the fields (422), or the refreshed
+ *   POST /services/:namespace/:name/:port/backends/:ip::port/state   │ region and a line in #flash
+ *   POST /services/:namespace/:name/:port/delete                 delete ┘
  * `:port` is the port name, "-" for the unnamed one. Services Kubernetes
  * manages are refused (409, said in #flash), as in the API.
  */
@@ -14,22 +16,56 @@ import { z } from "zod";
 import { callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
-import { TimeParam } from "../control/queries/monitoring/window.ts";
+import { optionalParam, TimeParam } from "../control/queries/monitoring/window.ts";
 import { BackendParams, NameParams, RefParams, SERVICE_BODY_BYTES, type ServiceRouteOptions } from "../control/routes/services.ts";
+import { loadStored } from "../control/services/apply.ts";
 import { ServiceConflict } from "../control/services/errors.ts";
 import { describeRef, type ServiceRef } from "../control/services/keys.ts";
-import { createService, deleteService, setBackendState } from "../control/services/model.ts";
-import { byName, serviceViews } from "../control/services/views.ts";
-import { BackendState } from "../control/wire/services.ts";
+import { createService, deleteService, inputOf, replaceService, setBackendState, type Written } from "../control/services/model.ts";
+import { byName, byRef, serviceViews } from "../control/services/views.ts";
+import { BackendState, type ServiceInput } from "../control/wire/services.ts";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
-import { BLANK_SERVICE_FORM, conflictErrors, parseServiceForm, ServiceForm, serviceFormValues, SERVICES_PATH } from "./components/service-form.tsx";
+import {
+  BLANK_SERVICE_FORM,
+  conflictErrors,
+  editServiceForm,
+  parseServiceForm,
+  ServiceForm,
+  serviceFormValues,
+  SERVICES_PATH,
+  type ServiceFormErrors,
+} from "./components/service-form.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { badParameterText } from "./page-params.ts";
 import { ServiceDetail, ServicePage, type ServicePageView } from "./pages/service.tsx";
-import { DEFAULT_SERVICE_SINCE, SERVICE_LIST_ID, ServiceList, SERVICES_FRAGMENT_PATH, ServicesPage, type ServicesPageView } from "./pages/services.tsx";
+import { DEFAULT_SERVICE_SINCE, externalText, frontendText, SERVICE_LIST_ID, ServiceList, SERVICES_FRAGMENT_PATH, ServicesPage, type ServicesPageView } from "./pages/services.tsx";
 
 const SinceQuery = z.object({ since: z.preprocess((v) => (v === "" ? undefined : v), TimeParam.optional()) });
+/** ?edit=namespace/name/port ("-" for the unnamed port). */
+const EditQuery = z.object({
+  edit: optionalParam(
+    z.preprocess((v) => {
+      const [namespace, name, portName, ...more] = String(v).split("/");
+      return more.length > 0 ? v : { namespace, name, portName };
+    }, RefParams),
+  ),
+});
 const StateForm = z.object({ state: BackendState });
+
+/**
+ * What the form sends has no backend states (nor pods): a backend it keeps
+ * (same ip and port) keeps those of the stored one, a new one starts active.
+ */
+function keepBackendStates(input: ServiceInput, stored: ServiceInput): ServiceInput {
+  const before = new Map(stored.backends.map((b) => [`${b.ip}:${b.port}`, b]));
+  return {
+    ...input,
+    backends: input.backends.map((b) => {
+      const old = before.get(`${b.ip}:${b.port}`);
+      return old === undefined ? b : { ...b, state: old.state, ...(old.pod ? { pod: old.pod } : {}) };
+    }),
+  };
+}
 
 /** The query of the page an htmx request came from (HX-Current-URL). */
 function pageQuery(url: string | undefined): URLSearchParams {
@@ -66,7 +102,10 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     return { ...name, view, since: since.raw, isAdmin: await isAdmin(c) };
   }
 
-  const refusal = async (c: Context, status: 400 | 404, message: string) =>
+  /** The stored port `ref`, if there is one. */
+  const storedPort = async (ref: ServiceRef) => (await loadStored(db, byRef(ref)))[0];
+
+  const refusal = async (c: Context, status: 400 | 404 | 409, message: string) =>
     c.html(
       <Layout title="Services" session={await sessionOf(c, access)}>
         <div class="empty">
@@ -82,8 +121,18 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
   routes.get(SERVICES_PATH, reader, async (c) => {
     const since = sinceOf(c);
     if (!since.ok) return refusal(c, 400, since.message);
+    const query = EditQuery.safeParse({ edit: c.req.query("edit") });
+    if (!query.success) return refusal(c, 400, 'The parameter \'edit\' must name a port as namespace/name/port, "-" for the unnamed port.');
+    let form = BLANK_SERVICE_FORM;
+    const ref = query.data.edit;
+    if (ref !== undefined) {
+      const stored = await storedPort(ref);
+      if (stored === undefined) return refusal(c, 404, `There is no ${describeRef(ref)}: it was never made, or it was deleted.`);
+      if (stored.row.source !== "api") return refusal(c, 409, `${describeRef(ref)} comes from Kubernetes and is read-only here: change its Service or EndpointSlices.`);
+      form = editServiceForm(inputOf(stored));
+    }
     const [page, session] = await Promise.all([listPage(c, since), sessionOf(c, access)]);
-    return c.html(<ServicesPage page={page} form={BLANK_SERVICE_FORM} session={session} />);
+    return c.html(<ServicesPage page={page} form={form} session={session} />);
   });
 
   routes.get(SERVICES_FRAGMENT_PATH, reader, async (c) => {
@@ -111,17 +160,29 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     return c.html(<ServiceDetail page={await detailPage(c, params.data, since)} />);
   });
 
-  routes.post(SERVICES_PATH, limitBody(SERVICE_BODY_BYTES, "form"), admin, async (c) => {
-    const values = serviceFormValues(await c.req.parseBody());
+  /**
+   * The form posted to create (`editing` undefined) or change a port: 422
+   * with the form and its errors (a conflict included) and nothing written;
+   * else a blank form, the refreshed list and a line saying what was saved.
+   * `write` answers undefined when the port to change is gone.
+   */
+  async function saveForm(c: Context, editing: ServiceRef | undefined, write: (input: ServiceInput) => Promise<Written | undefined>): Promise<Response> {
+    // A change keeps the port's name, whatever was posted for it.
+    const values = { ...serviceFormValues(await c.req.parseBody()), ...editing };
+    const again = (errors: ServiceFormErrors) => c.html(<ServiceForm state={{ editing, values, errors }} />, 422);
     const parsed = parseServiceForm(values);
-    if (!parsed.ok) return c.html(<ServiceForm state={{ values, errors: parsed.errors }} />, 422);
+    if (!parsed.ok) return again(parsed.errors);
+    const { input } = parsed;
+    let done: Written | undefined;
     try {
-      await createService(db, parsed.input, now());
+      done = await write(input);
     } catch (err) {
       if (!(err instanceof ServiceConflict)) throw err;
-      return c.html(<ServiceForm state={{ values, errors: conflictErrors(err) }} />, 422);
+      return again(conflictErrors(err, input));
     }
+    if (done === undefined) return flashError(c, `${describeRef(input)} no longer exists.`, 404);
     const since = sinceOf(c, true);
+    const outside = externalText(input);
     return c.html(
       <>
         <ServiceForm state={BLANK_SERVICE_FORM} />
@@ -129,11 +190,27 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
           <ServiceList page={await listPage(c, since.ok ? since : { raw: DEFAULT_SERVICE_SINCE, spec: undefined })} />
         </div>
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
-          Created {describeRef(parsed.input)}: {parsed.input.vip}:{parsed.input.port}/{parsed.input.protocol} with{" "}
-          {parsed.input.backends.length} {parsed.input.backends.length === 1 ? "backend" : "backends"}. Nodes apply it within seconds.
+          {editing === undefined ? "Created" : "Saved"} {describeRef(input)}: {frontendText(input)}
+          {outside && ` (${input.type}: ${outside})`} with {input.backends.length} {input.backends.length === 1 ? "backend" : "backends"}
+          {editing !== undefined && ` (version ${done.version})`}. Nodes apply it within seconds.
         </p>
       </>,
+      200,
+      // A change's URL (?edit=) would reopen the form on reload.
+      editing === undefined ? {} : { "HX-Push-Url": SERVICES_PATH },
     );
+  }
+
+  routes.post(SERVICES_PATH, limitBody(SERVICE_BODY_BYTES, "form"), admin, (c) => saveForm(c, undefined, (input) => createService(db, input, now())));
+
+  routes.post(`${SERVICES_PATH}/:namespace/:name/:portName`, limitBody(SERVICE_BODY_BYTES, "form"), admin, async (c) => {
+    const params = RefParams.safeParse(c.req.param());
+    if (!params.success) return flashError(c, "No such service.", 404);
+    const ref = params.data;
+    return saveForm(c, ref, async (input) => {
+      const stored = await storedPort(ref);
+      return stored === undefined ? undefined : replaceService(db, ref, keepBackendStates(input, inputOf(stored)), now());
+    });
   });
 
   /** After a change to `ref`: the service's region refreshed, and a line saying what happened. */

@@ -11,11 +11,11 @@ import { BACKEND_STATES } from "../../control/wire/services.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { LIVE_HINT, Live } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
-import { SERVICES_PATH } from "../components/service-form.tsx";
+import { editPath, portPath, servicePath, SERVICES_PATH } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
-import { affinityText, externalText, frontendText, servicePath, SyncCell } from "./services.tsx";
+import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
 
@@ -26,9 +26,6 @@ export interface ServicePageView {
   since: string;
   isAdmin: boolean;
 }
-
-/** Where a port's admin actions post: its path with "-" for the unnamed port. */
-export const portPath = (s: { namespace: string; name: string; portName: string }) => `${servicePath(s)}/${s.portName === "" ? "-" : encodeURIComponent(s.portName)}`;
 
 export function ServicePage(props: { page: ServicePageView; session: Session }) {
   const { page } = props;
@@ -103,6 +100,7 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
       <BackendTable service={s} editable={editable} />
       {editable && (
         <p class="note">
+          <a href={editPath(s)}>change this port</a>{" "}
           <form class="inline" hx-post={`${portPath(s)}/delete`} hx-target={`#${SERVICE_DETAIL_ID}`} hx-swap="innerHTML" hx-confirm={`Delete ${frontendText(s)} (${s.namespace}/${s.name}${s.portName ? ` port ${s.portName}` : ""})? Connections to it stop being balanced at once.`}>
             <button type="submit" class="link">delete this port</button>
           </form>

@@ -3,13 +3,13 @@
  * backends, connections over the window (?since=, 1 h by default) and how
  * many nodes run its latest version, refreshed in place from
  * /fragments/services; the nodes polling for services; and for an admin the
- * form that creates one.
+ * form that creates one, or (?edit=namespace/name/port) changes one.
  */
 import type { ServicesView, ServiceView } from "../../control/services/views.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { LIVE_HINT, Live } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
-import { ServiceForm, SERVICES_PATH, type ServiceFormState } from "../components/service-form.tsx";
+import { ServiceForm, servicePath, SERVICES_PATH, type ServiceFormState } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatAgo, formatCount, formatCountOf, MISSING } from "../format.ts";
@@ -28,7 +28,6 @@ export interface ServicesPageView {
   loginPath: string;
 }
 
-export const servicePath = (s: { namespace: string; name: string }) => `${SERVICES_PATH}/${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}`;
 const withSince = (path: string, since: string) => `${path}?since=${encodeURIComponent(since)}`;
 
 export function ServicesPage(props: { page: ServicesPageView; form: ServiceFormState; session: Session }) {
