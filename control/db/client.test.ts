@@ -6,6 +6,8 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
+import { runMaintenance } from "../monitoring-store/maintenance.ts";
+import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { localFilePath, openDb } from "./client.ts";
 import { nodes } from "./schema.ts";
 
@@ -40,21 +42,27 @@ describe("openDb", () => {
   });
 });
 
+/** A database file with only the first `applied` migrations applied, as an older control plane left it. */
+async function olderDb(applied: number) {
+  const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-migrate-"));
+  dirs.push(dir);
+  const folder = join(dir, "migrations");
+  const source = fileURLToPath(new URL("./migrations", import.meta.url));
+  cpSync(source, folder, { recursive: true });
+  const journalPath = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, applied) }));
+
+  const url = `file:${join(dir, "old.db")}`;
+  const client = createClient({ url });
+  await migrate(drizzle(client), { migrationsFolder: folder });
+  return { url, client };
+}
+
 describe("migrations", () => {
   it("0002 keeps the history recorded one row per interface, as one row per batch", async () => {
     // A database as the walking skeleton left it: migrations up to 0001 applied, samples stored per interface.
-    const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-migrate-"));
-    dirs.push(dir);
-    const folder = join(dir, "migrations");
-    const source = fileURLToPath(new URL("./migrations", import.meta.url));
-    cpSync(source, folder, { recursive: true });
-    const journalPath = join(folder, "meta", "_journal.json");
-    const journal = JSON.parse(readFileSync(journalPath, "utf8"));
-    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, 2) }));
-
-    const url = `file:${join(dir, "old.db")}`;
-    const client = createClient({ url });
-    await migrate(drizzle(client), { migrationsFolder: folder });
+    const { url, client } = await olderDb(2);
     const sample = (ifname: string, ts: number, rxBytes: number) =>
       client.execute({
         sql: "INSERT INTO interface_samples (node, ifname, boot_id, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, rx_bytes_per_sec) VALUES ('n1', ?, 'b1', 2, ?, 1, ?, 3, 4, 5, ?)",
@@ -77,6 +85,51 @@ describe("migrations", () => {
       { ifname: "veth1", ts: 1, rx_bytes: 200, rx_bytes_per_sec: null, drops: 5 },
       { ifname: "eth0", ts: 2, rx_bytes: 300, rx_bytes_per_sec: 0.5, drops: 5 },
     ]);
+    db.$client.close();
+  });
+
+  it("0009 moves the raw rows' rolled marks beside them, each row's as it was, and keeps them in step", async () => {
+    // Raw rows in every state a rollup leaves them: in no level, in 1m, in 1h, in both.
+    const { url, client } = await olderDb(9);
+    for (const [ts, rolled] of [[10, 0], [20, 1], [30, 2], [40, 3]] as const) {
+      await client.execute({
+        sql: "INSERT INTO monitoring_raw (node, boot_id, ts, flows, tcp, drops, rolled) VALUES ('n1', 'b1', ?, ?, '[]', '[]', ?)",
+        args: [ts, `[["pod:u1","ip:1.1.1.1",443,6,${ts},1,0,0,2]]`, rolled],
+      });
+    }
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    const raw = "SELECT id, node, boot_id, ts, flows ->> '$[0][4]' AS packets, tcp, drops, rolled FROM monitoring_raw ORDER BY id";
+    const row = (id: number, ts: number, rolled: number) => ({ id, node: "n1", boot_id: "b1", ts, packets: ts, tcp: "[]", drops: "[]", rolled });
+    expect(await read(raw)).toEqual([row(1, 10, 0), row(2, 20, 1), row(3, 30, 2), row(4, 40, 3)]);
+    expect(await read("SELECT id, rolled FROM monitoring_raw_marks ORDER BY id")).toEqual([1, 2, 3, 4].map((id, i) => ({ id, rolled: [0, 1, 2, 3][i] })));
+
+    // The rollup adds each row into the levels it was not in yet, and only those.
+    const r = await runMaintenance(db, 20 * 60_000, DEFAULT_MONITORING_SETTINGS);
+    expect(r).toMatchObject({ rolledBatches: 2, deletedRaw: 0 });
+    expect(await read("SELECT level, sum(fwd_packets) AS packets FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
+      { level: "1h", packets: 10 + 20 },
+      { level: "1m", packets: 10 + 30 },
+    ]);
+    expect(await read("SELECT count(*) AS n FROM monitoring_raw WHERE rolled != 3")).toEqual([{ n: 0 }]);
+
+    // A row stored from now on gets its mark (in no level); a row deleted takes its mark along.
+    await db.$client.execute("INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', 50, '[]', '[]', '[]')");
+    await db.$client.execute("DELETE FROM monitoring_raw_rows WHERE id = 4");
+    expect(await read("SELECT id, ts, rolled FROM monitoring_raw ORDER BY id")).toEqual([
+      { id: 1, ts: 10, rolled: 3 },
+      { id: 2, ts: 20, rolled: 3 },
+      { id: 3, ts: 30, rolled: 3 },
+      { id: 5, ts: 50, rolled: 0 },
+    ]);
+    expect(await read("SELECT count(*) AS n FROM monitoring_raw_marks")).toEqual([{ n: 4 }]);
+
+    // Retention removes the rows once in both levels, and their marks with them.
+    const retention = { ...DEFAULT_MONITORING_SETTINGS.retention, raw: 60_000 };
+    expect(await runMaintenance(db, 20 * 60_000, { ...DEFAULT_MONITORING_SETTINGS, retention })).toMatchObject({ rolledBatches: 1, deletedRaw: 4 });
+    expect(await read("SELECT (SELECT count(*) FROM monitoring_raw_rows) AS rows, (SELECT count(*) FROM monitoring_raw_marks) AS marks")).toEqual([{ rows: 0, marks: 0 }]);
     db.$client.close();
   });
 });

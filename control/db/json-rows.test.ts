@@ -29,6 +29,20 @@ describe("insertJsonRows", () => {
     ]);
   });
 
+  it("keeps texts that are themselves JSON, and negative and large numbers, as they were given", async () => {
+    const rows = jsonRows(KEYS, [
+      ['{"app":"web","n":[1,2]}', -1, 2 ** 52 + 1, -(2 ** 40), 0, 0, 0, -0.25],
+      ["[1,2]", 3, 1, 1, 1, 1, 1, 1e-7],
+      ["null", 4, 1, 1, 1, 1, 1, 12345.678],
+    ]);
+    await run(insertJsonRows(interfaces, { rows, shared }));
+    expect((await read()).map((r) => [r.ifname, r.ifindex, r.rxPackets, r.rxBytes, r.rxBytesPerSec])).toEqual([
+      ["[1,2]", 3, 1, 1, 1e-7],
+      ["null", 4, 1, 1, 12345.678],
+      ['{"app":"web","n":[1,2]}', -1, 2 ** 52 + 1, -(2 ** 40), -0.25],
+    ]);
+  });
+
   it("upserts: an existing key gets every other column from the new row", async () => {
     const upsertOn = ["node", "ifname"] as const;
     await run(insertJsonRows(interfaces, { rows: jsonRows(KEYS, [["eth0", 1, 1, 1, 1, 1, 1, 1]]), shared, upsertOn }));

@@ -7,6 +7,13 @@
  * parameters for 200 interface rows, which measured ~20 ms per batch, almost
  * all of it in JavaScript. This statement's text depends only on the table
  * and columns, so it is built once, and the per-row work happens in C.
+ *
+ * Each row is turned into JSONB once (a materialized CTE) before its values
+ * are picked: `value ->> i` on the row's JSON text parses the whole row
+ * again for every column (SQLite caches a parse per call site, and each
+ * column is its own), while on JSONB it is a short walk. Measured: a pods
+ * upsert (20 rows × 28 columns) 0.80 → 0.34 ms, a rollup upsert of 1,000
+ * flow rows 6.9 → 4.8 ms; the values picked are the same.
  */
 import type { InStatement } from "@libsql/client";
 import { getTableColumns, getTableName } from "drizzle-orm";
@@ -53,7 +60,7 @@ export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
   const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
   const sharedKeys = Object.keys(shared);
   const merge = { add: opts.add ?? [], or: opts.or ?? [], keep: opts.keep ?? [] };
-  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge), args: [...sharedKeys.map((key) => shared[key] ?? null), rows.json] };
+  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge), args: [rows.json, ...sharedKeys.map((key) => shared[key] ?? null)] };
 }
 
 function statementText(
@@ -74,7 +81,7 @@ function statementText(
       return `"${column.name}"`;
     };
     const targets = [...keys, ...sharedKeys].map(name);
-    const picks = [...keys.map((_, i) => `value ->> ${i}`), ...sharedKeys.map(() => "?")];
+    const picks = [...keys.map((_, i) => `r.v ->> ${i}`), ...sharedKeys.map(() => "?")];
     let conflict = "";
     if (upsertOn !== undefined) {
       const target = upsertOn.map(name);
@@ -84,8 +91,11 @@ function statementText(
         .map((c) => (add.includes(c) ? `${c} = ${c} + excluded.${c}` : or.includes(c) ? `${c} = ${c} | excluded.${c}` : `${c} = excluded.${c}`));
       conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
     }
-    // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
-    text = `INSERT INTO "${tableName}" (${targets.join(", ")}) SELECT ${picks.join(", ")} FROM json_each(?) WHERE true${conflict}`;
+    // The rows are the first parameter (the CTE comes first); "WHERE true" tells SQLite's parser
+    // that ON CONFLICT belongs to the INSERT, not to a join.
+    text =
+      `WITH r (v) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?)) ` +
+      `INSERT INTO "${tableName}" (${targets.join(", ")}) SELECT ${picks.join(", ")} FROM r WHERE true${conflict}`;
     texts.set(cacheKey, text);
   }
   return text;

@@ -23,7 +23,8 @@ import type { MonitoringSettings } from "./settings.ts";
 export const ENDPOINT_REFRESH_MS = 60_000;
 
 const SQL = {
-  raw: "INSERT INTO monitoring_raw (node, boot_id, ts, flows, tcp, drops) VALUES (?, ?, ?, ?, ?, ?)",
+  // Its rolled marks (monitoring_raw_marks) are made by a trigger (control/db/schema.ts).
+  raw: "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES (?, ?, ?, ?, ?, ?)",
   endpoints:
     "INSERT INTO endpoints (key, kind, namespace, name, node, ip, last_used) " +
     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?) WHERE true " +

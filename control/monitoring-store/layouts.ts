@@ -36,7 +36,8 @@ export function orAggregate(expr: string): string {
 }
 
 /**
- * monitoring_raw.rolled is a bit set of the levels a raw row has been added
+ * A raw row's `rolled` (monitoring_raw's, from monitoring_raw_marks;
+ * interface_history's own) is a bit set of the levels it has been added
  * into (rollup.ts); a row is deleted by retention only once in both.
  */
 export const ROLLED_BIT = { "1m": 1, "1h": 2 } as const;

@@ -18,9 +18,8 @@ import type { Db } from "../db/client.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
-import { ROLLED_ALL } from "./layouts.ts";
 import { CHUNK_HISTORY_ROWS, rollupInterfaceChunk } from "./interface-rollup.ts";
-import { planChunks, type RawTable, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
+import { deleteRolled, planChunks, type RawTable, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
 import { CHUNK_RAW_ROWS, rollupChunk } from "./rollup.ts";
 import type { MonitoringSettings } from "./settings.ts";
 
@@ -86,9 +85,8 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
   }
   const expired = expiredBuckets(now, settings.retention);
   await rawWriteTransaction(db, async (tx) => {
-    const rawSql = (table: RawTable) => `DELETE FROM ${table} WHERE rolled = ${ROLLED_ALL} AND ts <= ?`;
-    out.deletedRaw = (await tx.execute({ sql: rawSql("monitoring_raw"), args: [expired.raw] })).rowsAffected;
-    out.deletedHistory = (await tx.execute({ sql: rawSql("interface_history"), args: [expired.raw] })).rowsAffected;
+    out.deletedRaw = await deleteRolled(tx, "monitoring_raw", expired.raw);
+    out.deletedHistory = await deleteRolled(tx, "interface_history", expired.raw);
     for (const table of STATS_TABLES) {
       for (const level of ["1m", "1h"] as const) {
         const sql = `DELETE FROM ${table} WHERE level = ? AND bucket <= ?`;

@@ -5,8 +5,8 @@
  * Each raw row is added into each level exactly once: a chunk takes the
  * rows of some nodes not yet in a level, adds their sums into it
  * (upsert-add, so a batch that arrives late, after its minute was rolled,
- * still lands in it) and marks them rolled there (monitoring_raw.rolled is a
- * bit per level), all in one transaction.
+ * still lands in it) and marks them rolled there (monitoring_raw_marks.rolled
+ * is a bit per level), all in one transaction.
  *
  * Why it is shaped like this (measured with the ingest bench at 1,000 nodes
  * × 200 flows every 10 s; see control/bench/ingest.ts):
@@ -94,9 +94,10 @@ const identityOf = (k: KindSpec, r: readonly JsonScalar[], from: number) => {
   return s;
 };
 
-function add(k: KindSpec, into: Row, from: Row) {
-  for (const i of k.sums) (into[i] as number) += from[i] as number;
-  for (const i of k.ors) (into[i] as number) |= from[i] as number;
+/** Adds `from`'s counters into `into`; `from` is a Row, or with `shift` 2 a raw entry (keys only, no node or bucket). */
+function add(k: KindSpec, into: Row, from: readonly JsonScalar[], shift = 0) {
+  for (const i of k.sums) (into[i] as number) += from[i - shift] as number;
+  for (const i of k.ors) (into[i] as number) |= from[i - shift] as number;
 }
 
 /** Rows of one level by (bucket, node, identity): the primary key's order after `level`. */
@@ -146,7 +147,7 @@ export async function rollupChunk(tx: Transaction, plan: RollupPlan, chunk: Roll
         const id = identityOf(k, e, 0);
         const had = group.get(id);
         if (had === undefined) group.set(id, [node, bucket, ...e]);
-        else add(k, had, [node, bucket, ...e]);
+        else add(k, had, e, 2);
       }
     }
     keysCut += await upsertLevel(tx, k, level, groups, k.cap(caps), now);

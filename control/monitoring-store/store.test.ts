@@ -3,8 +3,11 @@
  * raw rows, endpoint names, node counters), what maintenance rolls up and
  * deletes, with exact numbers.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Db } from "../db/client.ts";
+import { openDb, type Db } from "../db/client.ts";
 import { storeBatch } from "../ingest/store.ts";
 import { flow, pod, tcp, drop } from "../monitoring/fixtures.test-support.ts";
 import { batch, openTestDb, T0, type TestDb } from "../test-support.ts";
@@ -296,3 +299,34 @@ describe("rollups and retention", () => {
   });
 });
 
+describe("rolled marks", () => {
+  it("survive a restart: the reopened database rolls each raw row into each level once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-marks-"));
+    const url = `file:${join(dir, "control.db")}`;
+    const flowsAt = (db: Db, seq: number, ts: number) =>
+      storeBatch(db, batch({ node: "node-a", seq, ts, interfaces: [], flows: [flow({ dst: "1.1.1.1", port: 443, packets: seq, bytes: 10 * seq })] }), ts);
+    try {
+      const before = await openDb(url);
+      await flowsAt(before, 1, H + 10_000);
+      expect((await runMaintenance(before, H + 20_000, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(1);
+      before.$client.close();
+
+      const after = await openDb(url);
+      await flowsAt(after, 2, H + 20_000);
+      expect((await runMaintenance(after, H + 30_000, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(1);
+      expect((await runMaintenance(after, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(0);
+      const read = async (sql: string) => (await after.$client.execute(sql)).rows.map((r) => ({ ...r }));
+      expect(await read("SELECT level, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
+        { level: "1h", p: 3, b: 30 },
+        { level: "1m", p: 3, b: 30 },
+      ]);
+      expect(await read("SELECT ts, rolled FROM monitoring_raw ORDER BY id")).toEqual([
+        { ts: H + 10_000, rolled: 3 },
+        { ts: H + 20_000, rolled: 3 },
+      ]);
+      after.$client.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
