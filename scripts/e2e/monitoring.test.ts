@@ -81,6 +81,12 @@ describe.skipIf(missing)("data monitoring end to end (pods, flows, TCP, drops) o
     throw new Error(`${e.message}\n${extra}\n${c.logs()}`);
   };
   /** Polls until `ok(value)`, then returns the value; a timeout reports the last value and the processes' logs. */
+  /** Whether a socket of the pod on this port may still send (any state but listening and TIME-WAIT, which only answers). */
+  function sendingOn(p: PodSpec, port: number): boolean {
+    const out = execFileSync("ip", ["netns", "exec", p.netns, "ss", "-Htan", "exclude", "listening", "exclude", "time-wait"], { encoding: "utf8" });
+    return out.split("\n").some((l) => new RegExp(`:${port}\\s`).test(l));
+  }
+
   async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
     let last: T | undefined;
     const found = await waitFor(what, async () => {
@@ -292,6 +298,8 @@ describe.skipIf(missing)("data monitoring end to end (pods, flows, TCP, drops) o
     let shot = 0;
     try {
       await tcpTransfer(B, C, 5002, 300_000);
+      // a lost FIN or last ACK is sent again after the transfer ended: count once no socket of it can send
+      await waitFor("the lossy connection's sockets to go quiet", async () => [B, C].every((p) => !sendingOn(p, 5002)), 20_000);
       shot = lossy.dropped();
     } finally {
       lossy.detach();
