@@ -267,16 +267,10 @@ static __always_inline __u32 dest_flags(__be32 daddr)
 
 LB_TABLE_READERS(gw)
 
-static __always_inline __u32 flow_hash(__be32 saddr, __be32 daddr, __u32 ports, __u8 proto)
+/* A flow's hash: its table slot (new flows), SNAT port probes and flow-cache slot. */
+static __always_inline __u32 flow_hash(const struct gw_ct_key *k)
 {
-	__u64 h = ((__u64)saddr << 32 | daddr) ^ ((__u64)ports * 0x9e3779b97f4a7c15ULL) ^ proto;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return (__u32)h;
+	return lb_hash64(((__u64)k->client_ip << 32 | k->dst_ip) ^ k->proto, (__u32)k->client_port << 16 | k->dst_port);
 }
 
 static __always_inline void count_svc(__u32 id, bool in, __u64 bytes)
@@ -396,12 +390,11 @@ static __always_inline bool l4_of(struct pkt *p, __u8 proto, struct l4 *out)
 	return false;
 }
 
-/* A new flow: backend by the table, SNAT port, both entries. False: not made (*verdict set). */
-static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_key *k, const struct gw_config *cfg, struct gw_ct *out,
+/* A new flow (h: its flow_hash): backend by the table, SNAT port, both entries. False: not made (*verdict set). */
+static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_key *k, __u32 h, const struct gw_config *cfg, struct gw_ct *out,
 				     enum gw_verdict *verdict)
 {
 	struct lb_backend be;
-	__u32 h = flow_hash(k->client_ip, k->dst_ip, (__u32)k->client_port << 16 | k->dst_port, k->proto);
 	__u32 id = s->table_size ? table_slot(s, h % s->table_size) : 0;
 
 	if (!backend_of(id, &be)) {
@@ -456,10 +449,10 @@ static __always_inline bool same_flow(const struct gw_ct_key *a, const struct gw
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* This CPU's gw_flow_cache slot for a flow (see gateway.h). */
-static __always_inline struct gw_flow_slot *flow_slot(const struct gw_ct_key *k)
+/* This CPU's gw_flow_cache slot for a flow of hash h (see gateway.h). */
+static __always_inline struct gw_flow_slot *flow_slot(__u32 h)
 {
-	__u32 i = flow_hash(k->client_ip, k->dst_ip, (__u32)k->client_port << 16 | k->dst_port, k->proto) & (GW_FLOW_CACHE_SLOTS - 1);
+	__u32 i = h & (GW_FLOW_CACHE_SLOTS - 1);
 
 	return bpf_map_lookup_elem(&gw_flow_cache, &i);
 }
@@ -478,7 +471,7 @@ static __always_inline struct gw_ct *cache_flow(struct gw_flow_slot *slot, const
  * the destination (an external IP:port, else for a node address its
  * NodePort), a new flow, and the packet sent on as its first.
  */
-static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l, __u32 flags, const struct gw_ct_key *k, const struct gw_config *cfg,
+static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l, __u32 flags, const struct gw_ct_key *k, __u32 h, const struct gw_config *cfg,
 						    struct gw_flow_slot *slot, __u32 now)
 {
 	struct lb_svc_key key = { .vip = (flags & GW_DEST_VIP) ? k->dst_ip : 0, .port = k->dst_port, .proto = k->proto };
@@ -494,7 +487,7 @@ static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l,
 			return GW_NOT_OURS;
 	}
 	__builtin_memset(&ct, 0, sizeof(ct));
-	if (!new_flow(&s, k, cfg, &ct, &verdict)) {
+	if (!new_flow(&s, k, h, cfg, &ct, &verdict)) {
 		if (verdict == GW_DROP)
 			count_svc(s.id, true, p->len);
 		return verdict;
@@ -517,7 +510,8 @@ static __always_inline enum gw_verdict forward(struct pkt *p, struct l4 *l, __u3
 	struct iphdr *ip = p->ip;
 	struct gw_ct_key k = { .client_ip = ip->saddr, .dst_ip = ip->daddr, .client_port = l->sport[0], .dst_port = l->sport[1],
 			       .proto = ip->protocol };
-	struct gw_flow_slot *slot = flow_slot(&k);
+	__u32 h = flow_hash(&k);
+	struct gw_flow_slot *slot = flow_slot(h);
 	struct gw_ct *found;
 
 	if (!cfg)
@@ -533,7 +527,7 @@ static __always_inline enum gw_verdict forward(struct pkt *p, struct l4 *l, __u3
 			found = cache_flow(slot, &k, found, now);
 		return forward_as(p, l, found, cfg->snat_ip, &found->hop, now);
 	}
-	return first_packet(p, l, flags, &k, cfg, slot, now);
+	return first_packet(p, l, flags, &k, h, cfg, slot, now);
 }
 
 /* Backend -> SNAT address: back to the client, from the address it used. */

@@ -63,17 +63,10 @@ const volatile enum ek8s_lb_limits lb_limits_btf;
 const volatile enum ek8s_lb_svc_flags lb_flags_btf;
 const volatile enum ek8s_lb_backend_state lb_states_btf;
 
-/* A 64-bit finalizer (murmur3 fmix64) of a network namespace and a service. */
+/* A network namespace and a service, hashed. */
 static __always_inline __u32 affinity_hash(__u64 netns_cookie, __u32 service_id)
 {
-	__u64 h = netns_cookie ^ ((__u64)service_id * 0x9e3779b97f4a7c15ULL);
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return (__u32)h;
+	return lb_hash64(netns_cookie, service_id);
 }
 
 LB_TABLE_READERS(lb)

@@ -46,9 +46,9 @@ function benchState(backends: string[], port: number, backendPort: number, proto
 
 async function testRuns(): Promise<void> {
   const net = await createVethPair(); // nsA: the node, with the backends behind 10.244.250.2
-  const empty = BpfObject.open(`${BPF_DIR}empty_xdp.bpf.o`);
-  let gw: BpfObject | null = null;
+  let empty: BpfObject | null = null, gw: BpfObject | null = null;
   try {
+    empty = BpfObject.open(`${BPF_DIR}empty_xdp.bpf.o`);
     await run(["ip", "-n", net.nsA, "route", "add", "10.244.7.0/24", "via", net.ipB]);
     await run(["ip", "netns", "exec", net.nsA, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     empty.load();
@@ -137,7 +137,7 @@ async function testRuns(): Promise<void> {
     row("gateway: new flow (first packet), one run each (cold)", `${(n.gw - n.empty).toFixed(1)} ns`, `over the empty program run alike (${n.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`);
   } finally {
     gw?.close();
-    empty.close();
+    empty?.close();
     await net.close();
   }
 }

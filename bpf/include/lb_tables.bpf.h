@@ -11,6 +11,19 @@
 
 #define LB_SVC_READ_TRIES 4
 
+/* x mixed with y (times the 64-bit golden ratio) through murmur3's 64-bit finalizer (fmix64), low 32 bits. */
+static __always_inline __u32 lb_hash64(__u64 x, __u64 y)
+{
+	__u64 h = x ^ (y * 0x9e3779b97f4a7c15ULL);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (__u32)h;
+}
+
 /*
  * The maps of one set of tables: <p>_services (frontends; not preallocated:
  * memory follows the services there are, values checked, see lb.h),

@@ -154,7 +154,7 @@ function checkFrontends(all: Stored[], plan: Plan): void {
     for (const key of frontendKeys(input)) {
       const other = owner.get(key);
       if (other !== undefined && refKey(other) !== refKey(input)) {
-        throw new ServiceConflict("frontend", `${key} is already the frontend of ${describeRef(other)}`, other);
+        throw new ServiceConflict("frontend", `${key} is already the frontend of ${describeRef(other)}`, other, key);
       }
       owner.set(key, refOf(input));
     }

@@ -17,6 +17,8 @@ export class ServiceConflict extends Error {
     message: string,
     /** The other service concerned, when there is one. */
     readonly service?: ServiceRef,
+    /** "frontend": the frontend taken, as frontendKeys() names it (e.g. "*:30080/TCP" for a NodePort). */
+    readonly frontend?: string,
   ) {
     super(message);
     this.name = "ServiceConflict";

@@ -135,16 +135,16 @@ export function parseServiceForm(v: ServiceFormValues): { ok: true; input: Servi
 export function conflictErrors(err: ServiceConflict, input: ServiceInput): ServiceFormErrors {
   if (err.conflict === "name") return { name: err.message };
   if (err.conflict !== "frontend") return { form: err.message };
-  return { [takenFrontend(err.message, input)]: err.message };
+  return { [takenFrontend(err.frontend, input)]: err.message };
 }
 
 /**
- * Which of the service's frontends another service has: the model names it
- * first in its message, as control/services/apply.ts keys them (the VIP, an
- * external IP at the port, or the NodePort on any node address, "*").
+ * Which of the service's fields holds the frontend another service has
+ * (keyed as control/services/apply.ts keys them: the VIP, an external IP at
+ * the port, or the NodePort on any node address, "*").
  */
-function takenFrontend(message: string, s: ServiceInput): ServiceField | "form" {
-  const named = (f: Frontend) => message.startsWith(`${frontendKey(f)} `);
+function takenFrontend(taken: string | undefined, s: ServiceInput): ServiceField | "form" {
+  const named = (f: Frontend) => taken === frontendKey(f);
   const at = (vip: string, port: number): Frontend => ({ vip, port, protocol: s.protocol });
   if (named(at(s.vip, s.port))) return "vip";
   if (s.externalIPs.some((ip) => named(at(ip, s.port)))) return "externalIPs";

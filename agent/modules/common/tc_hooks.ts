@@ -14,6 +14,7 @@ import { z } from "zod";
 import {
   type BpfObject,
   destroyClsact,
+  type IfTarget,
   netnsExists,
   removeTcFilter,
   type TcAttachment,
@@ -27,8 +28,8 @@ export const DIRECTIONS: TcDirection[] = ["ingress", "egress"];
 export interface TcSlot {
   handle: number;
   priority: number;
-  /** The object's program per direction. */
-  programs: Record<TcDirection, string>;
+  /** The object's program per direction it is attached in (TcHooks: both). */
+  programs: Partial<Record<TcDirection, string>>;
   /** Whether a program name is one of ours (also of an older agent version). */
   isOurs: (progName: string) => boolean;
 }
@@ -110,17 +111,23 @@ export class TcHooks {
   }
 
   #attachOne(netif: NetIf, direction: TcDirection, claimQdisc: boolean): TcAttachment {
-    const { handle, priority } = this.slot;
-    const target = { ifname: netif.name, ifindex: netif.ifindex, netns: this.netns };
-    const found = tcFilterProgram(target, direction, handle, priority);
-    if (found && !this.slot.isOurs(found.name)) {
-      throw new Error(
-        `tc ${direction} on ${netif.name}: handle 0x${handle.toString(16)} priority ${priority} holds program ` +
-          `${found.name || "?"} (id ${found.id}), not ours: not replacing it`,
-      );
-    }
-    return this.obj.program(this.slot.programs[direction]).attachTc(target, direction, { handle, priority, replace: true, claimQdisc });
+    return attachInSlot(this.obj, this.slot, { ifname: netif.name, ifindex: netif.ifindex, netns: this.netns }, direction, claimQdisc);
   }
+}
+
+/** Attaches the slot's program of `direction`, replacing ours in place; a filter of someone else's in the slot is refused. */
+export function attachInSlot(obj: BpfObject, slot: TcSlot, target: IfTarget, direction: TcDirection, claimQdisc = false): TcAttachment {
+  const { handle, priority } = slot;
+  const program = slot.programs[direction];
+  if (!program) throw new Error(`tc ${direction}: the slot at handle 0x${handle.toString(16)} has no program for it`);
+  const found = tcFilterProgram(target, direction, handle, priority);
+  if (found && !slot.isOurs(found.name)) {
+    throw new Error(
+      `tc ${direction} on ${target.ifname ?? target.ifindex}: handle 0x${handle.toString(16)} priority ${priority} holds program ` +
+        `${found.name || "?"} (id ${found.id}), not ours: not replacing it`,
+    );
+  }
+  return obj.program(program).attachTc(target, direction, { handle, priority, replace: true, claimQdisc });
 }
 
 /** Removes a predecessor's filters (and the qdisc it created) from an interface no longer hooked. */

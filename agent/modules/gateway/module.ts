@@ -33,13 +33,13 @@ import {
   queryXdpProgId,
   removeTcFilter,
   TcAttachment,
-  tcFilterProgram,
   type XdpAttachment,
   type XdpMode,
 } from "../../libbpf/mod.ts";
 import { u64At } from "../common/delta.ts";
 import { describeMaps, describePrograms } from "../common/inventory.ts";
 import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
+import { attachInSlot, tcSlot } from "../common/tc_hooks.ts";
 import { ipv4At, LB_MAGLEV_CHUNK } from "../lb/layout.ts";
 import { KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
 import { PoolAllocator } from "../lb/pool.ts";
@@ -85,9 +85,15 @@ export const GATEWAY_TC_PROGRAM = "gw_tc";
 /**
  * The tc filter slot (handle and priority) on clsact ingress: after the
  * monitoring filters (ifstats 0xeb8, flows 0xeb9), which see a packet before
- * the gateway redirects it and let it go on to the next filter.
+ * the gateway redirects it and let it go on to the next filter. Declared, so
+ * that no module deletes a clsact qdisc the gateway's filter is on.
  */
-export const GATEWAY_TC_SLOT = { handle: 0xeba, priority: 0xeba } as const;
+export const GATEWAY_TC_SLOT = tcSlot({
+  handle: 0xeba,
+  priority: 0xeba,
+  programs: { ingress: GATEWAY_TC_PROGRAM },
+  isOurs: (name) => name === GATEWAY_TC_PROGRAM,
+});
 const MAP_NAMES = { services: "gw_services", backends: "gw_backends", maglev: "gw_maglev" };
 
 interface Running {
@@ -176,7 +182,7 @@ export class GatewayModule implements Module {
         return false;
       }
     });
-    for (const t of targets) removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, (name) => name === GATEWAY_TC_PROGRAM);
+    for (const t of targets) removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, GATEWAY_TC_SLOT.isOurs);
     const xdp = targets.filter((t) => this.settings.hook !== "tc" && leftoverOurs(t, this.settings.hook));
     if (!xdp.length) return;
     const obj = BpfObject.open(`${this.env.bpfDir}/${GATEWAY_OBJECT}`);
@@ -402,12 +408,7 @@ export function loadGateway(bpfDir: string, s: Pick<GatewaySettings, "flowEntrie
 /** The gateway on one interface: XDP (replacing a gw_xdp left by an agent that died), or tc ingress in its slot. */
 function attach(obj: BpfObject, target: { ifname: string; netns?: string }, hook: GatewayHook): XdpAttachment | TcAttachment {
   if (hook !== "tc") return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode: hook, replace: leftoverOurs(target, hook) });
-  const { handle, priority } = GATEWAY_TC_SLOT;
-  const found = tcFilterProgram(target, "ingress", handle, priority);
-  if (found && found.name !== GATEWAY_TC_PROGRAM) {
-    throw new Error(`gateway: tc ingress on ${target.ifname}: handle 0x${handle.toString(16)} priority ${priority} holds program ${found.name || `id ${found.id}`}, not ours: not replacing it`);
-  }
-  return obj.program(GATEWAY_TC_PROGRAM).attachTc(target, "ingress", { handle, priority, replace: true });
+  return attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress");
 }
 
 /** Whether the XDP program on the interface is a gateway program (ours, left by an agent that died). */
