@@ -95,7 +95,9 @@ export class Agent {
       const spool = Spool.open(state.spoolDir, cfg.spoolMaxBatches, log);
       const api = new ControlApi(cfg.control);
       // A desired state that arrives before the modules exist (with the join) waits here.
-      const inbox: { desired: DesiredState | null; agent?: Agent } = { desired: state.loadDesired(cfg.node, cfg.control) };
+      const inbox: { desired: DesiredState | null; agent?: Agent } = {
+        desired: state.loadDesired(cfg.node, cfg.control),
+      };
       const credentials = new Credentials(state, api, cfg.node, cfg.joinToken, (d) => {
         if (inbox.agent) return inbox.agent.#offer(d);
         inbox.desired = d;
@@ -110,7 +112,9 @@ export class Agent {
         }
         const joined = await credentials.join();
         if (joined.kind === "refused") throw new ConfigError(`node ${cfg.node}: ${joined.message}`);
-        if (joined.kind === "retry") log(`${joined.message}; starting anyway: batches are spooled until the join succeeds`);
+        if (joined.kind === "retry") {
+          log(`${joined.message}; starting anyway: batches are spooled until the join succeeds`);
+        }
       }
 
       const netnsIno = netnsInode(cfg.netns);
@@ -126,29 +130,43 @@ export class Agent {
         log,
       });
       const idleSeconds = cfg.flowIdleSeconds;
-      modules = new ModuleManager([
-        new IfStatsModule(env("ifstats")),
-        new FlowsModule(env("flows"), { tableSize: cfg.flowTableSize, idleSeconds, maxRecords: cfg.maxFlowRecords, hostInterfaces: cfg.flowInterfaces }),
-        new TcpModule(env("tcp"), { tableSize: cfg.tcpTableSize, socketTableSize: cfg.tcpSocketTableSize, idleSeconds, maxRecords: cfg.maxTcpRecords }),
-        new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
-        new LbModule(env("lb"), {
-          ...DEFAULT_LB,
-          cgroup: cfg.lbCgroup,
-          poolSlots: cfg.lbTablePool,
-          affinityEntries: cfg.lbAffinityTableSize,
-          reverseEntries: cfg.lbReverseTableSize,
-        }, lbPoll(api, credentials)),
-        new AccelModule(env("accel"), { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup }, lbPoll(api, credentials)),
-        new GatewayModule(env("gateway"), {
-          ...DEFAULT_GATEWAY,
-          interfaces: cfg.gatewayInterfaces,
-          addresses: cfg.gatewayAddresses,
-          snatIp: cfg.gatewaySnatIp,
-          snatPorts: cfg.gatewaySnatPorts,
-          flowEntries: cfg.gatewayFlowTableSize,
-          hook: cfg.gatewayHook,
-        }, lbPoll(api, credentials)),
-      ], inbox.desired, log);
+      modules = new ModuleManager(
+        [
+          new IfStatsModule(env("ifstats")),
+          new FlowsModule(env("flows"), {
+            tableSize: cfg.flowTableSize,
+            idleSeconds,
+            maxRecords: cfg.maxFlowRecords,
+            hostInterfaces: cfg.flowInterfaces,
+          }),
+          new TcpModule(env("tcp"), {
+            tableSize: cfg.tcpTableSize,
+            socketTableSize: cfg.tcpSocketTableSize,
+            idleSeconds,
+            maxRecords: cfg.maxTcpRecords,
+          }),
+          new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
+          new LbModule(env("lb"), {
+            ...DEFAULT_LB,
+            cgroup: cfg.lbCgroup,
+            poolSlots: cfg.lbTablePool,
+            affinityEntries: cfg.lbAffinityTableSize,
+            reverseEntries: cfg.lbReverseTableSize,
+          }, lbPoll(api, credentials)),
+          new AccelModule(env("accel"), { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup }, lbPoll(api, credentials)),
+          new GatewayModule(env("gateway"), {
+            ...DEFAULT_GATEWAY,
+            interfaces: cfg.gatewayInterfaces,
+            addresses: cfg.gatewayAddresses,
+            snatIp: cfg.gatewaySnatIp,
+            snatPorts: cfg.gatewaySnatPorts,
+            flowEntries: cfg.gatewayFlowTableSize,
+            hook: cfg.gatewayHook,
+          }, lbPoll(api, credentials)),
+        ],
+        inbox.desired,
+        log,
+      );
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
       const running = modules;
@@ -157,7 +175,9 @@ export class Agent {
 
       const prev = state.loadEpoch(cfg.node);
       const adopt = prev !== null && modules.canAdopt();
-      if (prev && !adopt) log(`epoch.json of a previous run found but not its pins: starting a new epoch and removing its leftovers`);
+      if (prev && !adopt) {
+        log(`epoch.json of a previous run found but not its pins: starting a new epoch and removing its leftovers`);
+      }
       let epoch = adopt
         ? { bootId: prev.bootId, nextSeq: Math.max(prev.nextSeq, spool.maxSeq(prev.bootId) + 1) }
         : { bootId: crypto.randomUUID(), nextSeq: 0 };
@@ -169,17 +189,35 @@ export class Agent {
       if (adopt && failed.length) {
         // e.g. pins of another agent version whose maps do not fit: nothing to continue from
         epoch = { bootId: crypto.randomUUID(), nextSeq: 0 };
-        log(`could not adopt ${failed.join(", ")} (see above): starting from zero in a new epoch, boot ${epoch.bootId}`);
+        log(
+          `could not adopt ${failed.join(", ")} (see above): starting from zero in a new epoch, boot ${epoch.bootId}`,
+        );
         state.saveEpoch({ node: cfg.node, ...epoch, modules: {} });
         modules.startFresh(failed);
       }
 
-      const agent = new Agent(cfg, state, spool, credentials, api, modules, host, epoch, log, options.finalPushMs ?? 2000, pods);
+      const agent = new Agent(
+        cfg,
+        state,
+        spool,
+        credentials,
+        api,
+        modules,
+        host,
+        epoch,
+        log,
+        options.finalPushMs ?? 2000,
+        pods,
+      );
       inbox.agent = agent;
       agent.#saveEpoch();
       log(
-        `node ${cfg.node}: ${adopted ? `adopted boot ${epoch.bootId} at seq ${epoch.nextSeq}` : `boot ${epoch.bootId}`}; ` +
-          `watching ${interfaces.map((i) => i.name).join(", ") || "(no interfaces)"}${cfg.netns ? ` in netns ${cfg.netns}` : ""}; ` +
+        `node ${cfg.node}: ${
+          adopted ? `adopted boot ${epoch.bootId} at seq ${epoch.nextSeq}` : `boot ${epoch.bootId}`
+        }; ` +
+          `watching ${interfaces.map((i) => i.name).join(", ") || "(no interfaces)"}${
+            cfg.netns ? ` in netns ${cfg.netns}` : ""
+          }; ` +
           `pods from ${pods.description}; pushing to ${cfg.control} every ${cfg.interval}s; ${spool.pending} batch(es) spooled`,
       );
       return agent;
@@ -229,11 +267,17 @@ export class Agent {
     for (const [kind, n] of Object.entries(cut)) this.modules.recordsCut(kind as keyof typeof cut, n);
     const made = Batch.safeParse(batch);
     if (!made.success) {
-      this.log(`batch ${this.epoch.nextSeq} is invalid and not sent: ${made.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      this.log(
+        `batch ${this.epoch.nextSeq} is invalid and not sent: ${
+          made.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+        }`,
+      );
       return null;
     }
     if (size > MAX_BATCH_BYTES) {
-      this.log(`batch ${this.epoch.nextSeq} is ${size} bytes, over the control plane's limit of ${MAX_BATCH_BYTES}: not sent`);
+      this.log(
+        `batch ${this.epoch.nextSeq} is ${size} bytes, over the control plane's limit of ${MAX_BATCH_BYTES}: not sent`,
+      );
       return null;
     }
     this.spool.add(made.data);
@@ -310,7 +354,9 @@ export class Agent {
       removeEmptyDir(this.cfg.bpfPinDir);
     } finally {
       await this.pods.stop();
-      if (this.spool.pending) this.log(`${this.spool.pending} batch(es) not acknowledged stay in ${this.spool.dir} for the next start`);
+      if (this.spool.pending) {
+        this.log(`${this.spool.pending} batch(es) not acknowledged stay in ${this.spool.dir} for the next start`);
+      }
       this.state.close();
     }
   }
@@ -367,7 +413,9 @@ const NO_MONITORING: MonitoringStats = {
 function lbPoll(api: ControlApi, credentials: Credentials): LbPoll {
   return (after, signal) => {
     const credential = credentials.current;
-    if (!credential) return Promise.resolve({ kind: "retry", message: "the node has not joined the control plane yet" });
+    if (!credential) {
+      return Promise.resolve({ kind: "retry", message: "the node has not joined the control plane yet" });
+    }
     return api.lbState(credential, after, signal);
   };
 }
@@ -384,7 +432,9 @@ function podTable(cfg: AgentConfig, log: (msg: string) => void): PodTable {
   try {
     kube = inClusterOptions(cfg.node);
   } catch (e) {
-    throw new ConfigError(`KUBERNETES_SERVICE_HOST is set but the service account cannot be read: ${(e as Error).message}`);
+    throw new ConfigError(
+      `KUBERNETES_SERVICE_HOST is set but the service account cannot be read: ${(e as Error).message}`,
+    );
   }
   if (kube) return new PodTable(new KubePodWatcher({ ...kube, log: podLog }), false);
   return new PodTable(null, true);

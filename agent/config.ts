@@ -100,7 +100,9 @@ export const AgentConfig = z.strictObject({
   gatewayInterfaces: z.array(IfName).default([]),
   gatewayAddresses: z.array(z.ipv4({ error: "must be IPv4 addresses" })).default([]),
   gatewaySnatIp: z.ipv4({ error: "must be an IPv4 address" }).optional(),
-  gatewaySnatPorts: z.string().regex(/^\d+-\d+$/, "must be FIRST-LAST").transform((r) => r.split("-").map(Number) as [number, number])
+  gatewaySnatPorts: z.string().regex(/^\d+-\d+$/, "must be FIRST-LAST").transform((r) =>
+    r.split("-").map(Number) as [number, number]
+  )
     .refine(([a, b]) => a >= 1024 && a <= b && b <= 65535, "must be a range within 1024-65535"),
   gatewayFlowTableSize: tableSize,
   gatewayHook: z.enum(GATEWAY_HOOKS),
@@ -110,7 +112,8 @@ export const AgentConfig = z.strictObject({
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
-export const USAGE = `usage: deno task agent --control URL --node NAME [--join-token TOKEN] [--interfaces IF,IF] [--interval SECONDS]
+export const USAGE =
+  `usage: deno task agent --control URL --node NAME [--join-token TOKEN] [--interfaces IF,IF] [--interval SECONDS]
   --control URL              control plane base URL            (${ENV.control})
   --node NAME                this node's name                  (${ENV.node}, default: hostname)
   --join-token TOKEN         joins the node once for a credential (${ENV["join-token"]});
@@ -141,12 +144,16 @@ tables and caps (memory stays within these whatever the traffic; what they evict
   --flow-table-size N        in-kernel flow table entries, default 65536 (${ENV["flow-table-size"]})
   --flow-idle-seconds N      flows (and TCP/drop aggregates) unchanged this long leave the tables,
                              default 60 (${ENV["flow-idle-seconds"]})
-  --max-flow-records N       flow records per batch, default 5000, at most ${MAX_FLOW_RECORDS} (${ENV["max-flow-records"]})
+  --max-flow-records N       flow records per batch, default 5000, at most ${MAX_FLOW_RECORDS} (${
+    ENV["max-flow-records"]
+  })
   --tcp-table-size N         TCP stats table entries, default 16384 (${ENV["tcp-table-size"]})
   --tcp-socket-table-size N  sockets followed for role and lifetime, default 65536 (${ENV["tcp-socket-table-size"]})
   --max-tcp-records N        TCP records per batch, default 5000, at most ${MAX_TCP_RECORDS} (${ENV["max-tcp-records"]})
   --drop-table-size N        drops table entries, default 8192 (${ENV["drop-table-size"]})
-  --max-drop-records N       drop records per batch, default 2000, at most ${MAX_DROP_RECORDS} (${ENV["max-drop-records"]})
+  --max-drop-records N       drop records per batch, default 2000, at most ${MAX_DROP_RECORDS} (${
+    ENV["max-drop-records"]
+  })
 
 service load balancing (module lb, off unless the control plane switches it on):
   --lb-cgroup PATH           cgroup v2 directory the node's pods run under (e.g. kubepods.slice), absolute
@@ -158,7 +165,9 @@ service load balancing (module lb, off unless the control plane switches it on):
                              replaced) (${ENV["lb-table-pool"]})
   --lb-affinity-table-size N client-affinity entries, default 65536 (${ENV["lb-affinity-table-size"]})
   --lb-reverse-table-size N  sockets whose backend is shown to the application as the VIP (getpeername,
-                             UDP replies), default 65536, least recently used first out (${ENV["lb-reverse-table-size"]})
+                             UDP replies), default 65536, least recently used first out (${
+    ENV["lb-reverse-table-size"]
+  })
 
 gateway (module gateway, XDP; off unless the control plane switches it on):
   --gateway-interfaces LIST  the only interfaces it attaches to: where outside clients' packets and the

@@ -51,17 +51,52 @@ export class ControlApi {
    * `waitS` seconds (204). The request may take that long: its own timeout
    * is the wait plus this client's timeout.
    */
-  lbState(credential: string, after: number | null, signal?: AbortSignal, waitS = LB_POLL_WAIT_S): Promise<Answer<LbState | null>> {
+  lbState(
+    credential: string,
+    after: number | null,
+    signal?: AbortSignal,
+    waitS = LB_POLL_WAIT_S,
+  ): Promise<Answer<LbState | null>> {
     const query = new URLSearchParams({ ...(after === null ? {} : { after: String(after) }), wait: String(waitS) });
-    return this.#request("GET", `/api/v1/lb/state?${query}`, undefined, { authorization: `Bearer ${credential}` }, LbState, signal, waitS * 1000 + this.timeoutMs);
+    return this.#request(
+      "GET",
+      `/api/v1/lb/state?${query}`,
+      undefined,
+      { authorization: `Bearer ${credential}` },
+      LbState,
+      signal,
+      waitS * 1000 + this.timeoutMs,
+    );
   }
 
-  #post<T>(path: string, body: string, headers: Record<string, string>, schema: Schema<T>, signal?: AbortSignal): Promise<Answer<T>> {
+  #post<T>(
+    path: string,
+    body: string,
+    headers: Record<string, string>,
+    schema: Schema<T>,
+    signal?: AbortSignal,
+  ): Promise<Answer<T>> {
     // only a GET is answered with null (204)
-    return this.#request("POST", path, body, { "content-type": "application/json", ...headers }, schema, signal, this.timeoutMs) as Promise<Answer<T>>;
+    return this.#request(
+      "POST",
+      path,
+      body,
+      { "content-type": "application/json", ...headers },
+      schema,
+      signal,
+      this.timeoutMs,
+    ) as Promise<Answer<T>>;
   }
 
-  async #request<T>(method: "GET" | "POST", path: string, body: string | undefined, headers: Record<string, string>, schema: Schema<T>, signal: AbortSignal | undefined, timeoutMs: number): Promise<Answer<T | null>> {
+  async #request<T>(
+    method: "GET" | "POST",
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    schema: Schema<T>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<Answer<T | null>> {
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
@@ -74,7 +109,10 @@ export class ControlApi {
       });
       text = await res.text();
     } catch (e) {
-      return { kind: "retry", message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message}` };
+      return {
+        kind: "retry",
+        message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message}`,
+      };
     }
     const message = `${path} answered ${res.status}: ${text.slice(0, 500)}`;
     if (res.status === 204 && method === "GET") return { kind: "ok", value: null };
@@ -84,11 +122,15 @@ export class ControlApi {
         parsed = schema.safeParse(JSON.parse(text));
       } catch { /* not JSON */ }
       // an answer we cannot read is a control plane problem (version skew, proxy): retry later
-      return parsed?.success ? { kind: "ok", value: parsed.data } : { kind: "retry", message: `${path} answered 200 with an unexpected body: ${text.slice(0, 500)}` };
+      return parsed?.success
+        ? { kind: "ok", value: parsed.data }
+        : { kind: "retry", message: `${path} answered 200 with an unexpected body: ${text.slice(0, 500)}` };
     }
     if (res.status === 401 || res.status === 403) return { kind: "unauthorized", status: res.status, message };
     if (res.status === 400 || res.status === 413) return { kind: "rejected", status: res.status, message };
-    if (res.status === 429) return { kind: "retry", message, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) ?? 1000 };
+    if (res.status === 429) {
+      return { kind: "retry", message, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) ?? 1000 };
+    }
     return { kind: "retry", message };
   }
 }

@@ -14,8 +14,10 @@ Deno.test("Retry-After: seconds or an HTTP date", () => {
 Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry after, 5xx and others retry, no listener retry", async () => {
   let status = 200;
   let body = "";
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
-    new Response(body, { status, headers: status === 429 ? { "retry-after": "3" } : {} }));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body, { status, headers: status === 429 ? { "retry-after": "3" } : {} }),
+  );
   try {
     const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
     const kind = async (s: number, b = "{}") => {
@@ -46,7 +48,9 @@ Deno.test("lb state long-poll: 200 state, 204 unchanged, asked with after and wa
   let body = "";
   const urls: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    urls.push(`${req.method} ${new URL(req.url).pathname}${new URL(req.url).search} ${req.headers.get("authorization")}`);
+    urls.push(
+      `${req.method} ${new URL(req.url).pathname}${new URL(req.url).search} ${req.headers.get("authorization")}`,
+    );
     return new Response(status === 204 ? null : body, { status });
   });
   try {

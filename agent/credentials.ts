@@ -46,15 +46,25 @@ export class Credentials {
     const a = await this.api.join(this.token, this.node, signal);
     switch (a.kind) {
       case "ok":
-        if (a.value.node !== this.node) return { kind: "refused", message: `the control plane issued a credential for node ${a.value.node}, not ${this.node}` };
+        if (a.value.node !== this.node) {
+          return {
+            kind: "refused",
+            message: `the control plane issued a credential for node ${a.value.node}, not ${this.node}`,
+          };
+        }
         this.#credential = a.value.credential;
         this.state.saveCredential(this.node, this.api.baseUrl, a.value.credential);
-        this.log(`joined the control plane at ${this.api.baseUrl} as node ${this.node}; credential stored in ${this.state.path}/credential.json`);
+        this.log(
+          `joined the control plane at ${this.api.baseUrl} as node ${this.node}; credential stored in ${this.state.path}/credential.json`,
+        );
         this.onDesired(a.value.desired);
         return { kind: "joined" };
       case "unauthorized":
       case "rejected":
-        return { kind: "refused", message: `join refused (${a.message}): the join token is invalid, expired or revoked; make a new one` };
+        return {
+          kind: "refused",
+          message: `join refused (${a.message}): the join token is invalid, expired or revoked; make a new one`,
+        };
       case "retry":
         return { kind: "retry", message: `cannot join yet (${a.message})`, retryAfterMs: a.retryAfterMs };
     }

@@ -61,13 +61,18 @@ export class Delivery {
           }
           this.#setLink(
             "unauthorized",
-            `credential refused (${a.message}); ${this.credentials.canJoin ? "a fresh credential was refused too" : "no --join-token to join again"}: ` +
+            `credential refused (${a.message}); ${
+              this.credentials.canJoin ? "a fresh credential was refused too" : "no --join-token to join again"
+            }: ` +
               `batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches}) until a new credential or join token is configured`,
           );
           return;
         case "retry":
           if (a.retryAfterMs !== undefined) this.#notBefore = Date.now() + Math.min(a.retryAfterMs, MAX_RETRY_AFTER_MS);
-          this.#setLink("down", `cannot deliver (${a.message}); spooling (${this.spool.pending} pending), retrying every interval`);
+          this.#setLink(
+            "down",
+            `cannot deliver (${a.message}); spooling (${this.spool.pending} pending), retrying every interval`,
+          );
           return;
       }
     }
@@ -81,7 +86,10 @@ export class Delivery {
     const r = await this.credentials.join(signal);
     if (r.kind === "joined") return true;
     if (r.kind === "refused") {
-      this.#setLink("unauthorized", `${r.message}; batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches})`);
+      this.#setLink(
+        "unauthorized",
+        `${r.message}; batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches})`,
+      );
     } else {
       if (r.retryAfterMs !== undefined) this.#notBefore = Date.now() + Math.min(r.retryAfterMs, MAX_RETRY_AFTER_MS);
       this.#setLink("down", `${r.message}; spooling (${this.spool.pending} pending), retrying every interval`);

@@ -7,7 +7,7 @@
  * Labels are bounded: node, interface, module. No per-flow, per-pod or per-IP label.
  */
 import { MODULES } from "../control/wire/batch.ts";
-import { EXPOSITION_CONTENT_TYPE, exposition, type Family, INTERFACE_COUNTERS } from "../control/metrics/exposition.ts";
+import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../control/metrics/exposition.ts";
 import type { Agent } from "./agent.ts";
 import { AGENT_VERSION } from "./config.ts";
 
@@ -23,8 +23,18 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
   const statuses = agent?.modules.statuses() ?? [];
   const mon = last?.batch.monitoring;
   return [
-    { name: "ebpf_k8s_agent_info", help: "Agent version on this node (always 1)", type: "gauge", samples: [{ labels: { node, version: AGENT_VERSION }, value: 1 }] },
-    { name: "ebpf_k8s_agent_started", help: "1 once the agent has joined and attached its modules", type: "gauge", samples: [{ labels, value: agent ? 1 : 0 }] },
+    {
+      name: "ebpf_k8s_agent_info",
+      help: "Agent version on this node (always 1)",
+      type: "gauge",
+      samples: [{ labels: { node, version: AGENT_VERSION }, value: 1 }],
+    },
+    {
+      name: "ebpf_k8s_agent_started",
+      help: "1 once the agent has joined and attached its modules",
+      type: "gauge",
+      samples: [{ labels, value: agent ? 1 : 0 }],
+    },
     ...INTERFACE_COUNTERS.map(([key, suffix, help]): Family => ({
       name: `ebpf_k8s_agent_interface_${suffix}_total`,
       help: `${help} on a watched interface, as of the latest batch, since the agent's boot (epoch)`,
@@ -35,21 +45,59 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
       name: "ebpf_k8s_agent_module_enabled",
       help: "1 when the module is on, 0 when off, failed or unsupported",
       type: "gauge",
-      samples: MODULES.map((module) => ({ labels: { node, module }, value: statuses.find((s) => s.name === module)?.state === "on" ? 1 : 0 })),
+      samples: MODULES.map((module) => ({
+        labels: { node, module },
+        value: statuses.find((s) => s.name === module)?.state === "on" ? 1 : 0,
+      })),
     },
-    { name: "ebpf_k8s_agent_batches_total", help: "Batches made since this process started", type: "counter", samples: [{ labels, value: agent?.batchesMade ?? 0 }] },
-    { name: "ebpf_k8s_agent_spool_batches", help: "Batches spooled on disk, not yet acknowledged by the control plane", type: "gauge", samples: [{ labels, value: agent?.spool.pending ?? 0 }] },
-    { name: "ebpf_k8s_agent_spool_dropped_total", help: "Batches dropped because the spool was full, since this process started", type: "counter", samples: [{ labels, value: agent?.spool.dropped ?? 0 }] },
-    { name: "ebpf_k8s_agent_pods", help: "Pods of this node in the latest batch", type: "gauge", samples: [{ labels, value: last?.batch.pods?.length ?? 0 }] },
-    { name: "ebpf_k8s_agent_flow_table_entries", help: "Entries in the in-kernel flow table", type: "gauge", samples: [{ labels, value: mon?.flowEntries ?? 0 }] },
-    { name: "ebpf_k8s_agent_flows_evicted_total", help: "Flows evicted from the full in-kernel flow table", type: "counter", samples: [{ labels, value: mon?.flowsEvicted ?? 0 }] },
+    {
+      name: "ebpf_k8s_agent_batches_total",
+      help: "Batches made since this process started",
+      type: "counter",
+      samples: [{ labels, value: agent?.batchesMade ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_spool_batches",
+      help: "Batches spooled on disk, not yet acknowledged by the control plane",
+      type: "gauge",
+      samples: [{ labels, value: agent?.spool.pending ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_spool_dropped_total",
+      help: "Batches dropped because the spool was full, since this process started",
+      type: "counter",
+      samples: [{ labels, value: agent?.spool.dropped ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_pods",
+      help: "Pods of this node in the latest batch",
+      type: "gauge",
+      samples: [{ labels, value: last?.batch.pods?.length ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_flow_table_entries",
+      help: "Entries in the in-kernel flow table",
+      type: "gauge",
+      samples: [{ labels, value: mon?.flowEntries ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_flows_evicted_total",
+      help: "Flows evicted from the full in-kernel flow table",
+      type: "counter",
+      samples: [{ labels, value: mon?.flowsEvicted ?? 0 }],
+    },
     {
       name: "ebpf_k8s_agent_last_batch_timestamp_seconds",
       help: "Unix time of the latest batch (0 before the first)",
       type: "gauge",
       samples: [{ labels, value: last ? last.at / 1000 : 0 }],
     },
-    { name: "ebpf_k8s_agent_scrape_timestamp_seconds", help: "When this answer was computed", type: "gauge", samples: [{ labels, value: now / 1000 }] },
+    {
+      name: "ebpf_k8s_agent_scrape_timestamp_seconds",
+      help: "When this answer was computed",
+      type: "gauge",
+      samples: [{ labels, value: now / 1000 }],
+    },
   ];
 }
 
@@ -68,7 +116,9 @@ export function serveMetrics(
     const path = new URL(req.url).pathname;
     if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
     if (path === "/metrics") {
-      return new Response(exposition(agentMetrics(o.node, agent())), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } });
+      return new Response(exposition(agentMetrics(o.node, agent())), {
+        headers: { "content-type": EXPOSITION_CONTENT_TYPE },
+      });
     }
     if (path === "/healthz") return Response.json({ ok: true });
     if (path === "/readyz") {
@@ -88,7 +138,11 @@ export function serveMetrics(
         hostname: o.address,
         port: o.port,
         onListen: ({ port }) => {
-          log(`metrics and probes on http://${o.address.includes(":") ? `[${o.address}]` : o.address}:${port} (/metrics, /healthz, /readyz)`);
+          log(
+            `metrics and probes on http://${
+              o.address.includes(":") ? `[${o.address}]` : o.address
+            }:${port} (/metrics, /healthz, /readyz)`,
+          );
           resolve({ port, close: () => server.shutdown() });
         },
       }, handler);

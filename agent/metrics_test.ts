@@ -6,7 +6,11 @@ import { parseConfig } from "./config.ts";
 
 Deno.test("metrics: probes answer before the agent started: alive, not ready; /metrics says started 0", async () => {
   const logs: string[] = [];
-  const server = await serveMetrics({ address: "127.0.0.1", port: 0, node: "n1", interval: 1 }, () => undefined, (m) => logs.push(m));
+  const server = await serveMetrics(
+    { address: "127.0.0.1", port: 0, node: "n1", interval: 1 },
+    () => undefined,
+    (m) => logs.push(m),
+  );
   try {
     const base = `http://127.0.0.1:${server.port}`;
     const health = await fetch(`${base}/healthz`);

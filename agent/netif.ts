@@ -22,7 +22,7 @@ const ETHTOOL_GDRVINFO = 3;
 /** The driver behind an interface ("veth", "bridge", "e1000e", ...) via the ethtool ioctl; null if it has none. */
 export function driverOf(ifname: string, netns?: string): string | null {
   return withNetns(netns, () => {
-    const fd = libc().socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0);
+    const fd = libc().socket(2, /* AF_INET */ 2, /* SOCK_DGRAM */ 0);
     if (fd < 0) throw new Error("socket() failed: cannot query interface drivers");
     try {
       const info = alloc(196); // struct ethtool_drvinfo
@@ -43,7 +43,9 @@ export function driverOf(ifname: string, netns?: string): string | null {
 export function listInterfaces(netns?: string): NetIf[] {
   return withNetns(netns, () => {
     const head = libc().if_nameindex();
-    if (!head) throw new Error(`if_nameindex() failed: cannot list network interfaces${netns ? ` of netns ${netns}` : ""}`);
+    if (!head) {
+      throw new Error(`if_nameindex() failed: cannot list network interfaces${netns ? ` of netns ${netns}` : ""}`);
+    }
     const out: NetIf[] = [];
     try {
       // struct if_nameindex { unsigned int if_index; char *if_name; } -> 16 bytes on 64-bit
@@ -67,7 +69,11 @@ export function resolveInterfaces(wanted: string[] | undefined, exclude: string[
   const names = wanted ?? present.map((i) => i.name).filter((n) => n !== "lo");
   const missing = names.filter((n) => !present.some((i) => i.name === n));
   if (missing.length) {
-    throw new Error(`interfaces not found in ${netns ? `network namespace ${netns}` : "this network namespace"}: ${missing.join(", ")} (present: ${present.map((i) => i.name).join(", ")})`);
+    throw new Error(
+      `interfaces not found in ${netns ? `network namespace ${netns}` : "this network namespace"}: ${
+        missing.join(", ")
+      } (present: ${present.map((i) => i.name).join(", ")})`,
+    );
   }
   return present
     .filter((i) => names.includes(i.name) && !exclude.includes(i.name))

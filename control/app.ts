@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { timeout } from "hono/timeout";
 import type { AccessSettings } from "./auth/access.ts";
-import { DEFAULT_APP_SETTINGS, type AppSettings } from "./config.ts";
+import { type AppSettings, DEFAULT_APP_SETTINGS } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { jsonError, jsonResponse } from "./http/json.ts";
 import { metricsRoutes } from "./metrics/control-metrics.ts";
@@ -23,7 +23,7 @@ import { monitoringRoutes } from "./routes/monitoring.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { accelRoutes } from "./routes/accel.ts";
-import { loadAssets, type Assets } from "../web/assets.ts";
+import { type Assets, loadAssets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
 
 export interface AppOptions {
@@ -59,7 +59,15 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.use("*", (c, next) => (c.req.path === LB_STATE_PATH ? next() : requestTimeout(c, next)));
 
   app.get("/healthz", () => jsonResponse({ ok: true }));
-  app.route("/api/v1", ingestRoutes(db, { now, ratePerSec: settings.ingestRatePerSec, burst: settings.ingestBurst, monitoring: settings.monitoring }));
+  app.route(
+    "/api/v1",
+    ingestRoutes(db, {
+      now,
+      ratePerSec: settings.ingestRatePerSec,
+      burst: settings.ingestBurst,
+      monitoring: settings.monitoring,
+    }),
+  );
   app.route(
     "/api/v1",
     joinRoutes(db, { now, failureRatePerSec: settings.authFailureRatePerSec, failureBurst: settings.authFailureBurst }),
@@ -75,12 +83,22 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", accelRoutes(db, { now, access }));
   app.route("/", metricsRoutes(db, { now, access, thresholds }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
-  app.route("/", webRoutes(db, { now, access, thresholds, loginFailures, monitoring: settings.monitoring, assets: opts.assets ?? loadAssets() }));
+  app.route(
+    "/",
+    webRoutes(db, {
+      now,
+      access,
+      thresholds,
+      loginFailures,
+      monitoring: settings.monitoring,
+      assets: opts.assets ?? loadAssets(),
+    }),
+  );
 
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
       ? jsonError(404, `no route for ${c.req.method} ${c.req.path}`)
-      : c.text("Not found\n", 404),
+      : c.text("Not found\n", 404)
   );
 
   // One failing request (a database error, a bug) gets a 500 and the server keeps serving.

@@ -93,7 +93,10 @@ describe("parseConfig", () => {
     [{ PORT: "70000" }, /PORT/],
     [{ EBPF_K8S_ADMIN_TOKEN: "short" }, /EBPF_K8S_ADMIN_TOKEN: must be at least 16 characters/],
     [{ EBPF_K8S_READ_AUTH: "maybe" }, /EBPF_K8S_READ_AUTH/],
-    [{ EBPF_K8S_READ_TOKEN: "a-long-enough-read-token" }, /EBPF_K8S_READ_TOKEN: is only used with EBPF_K8S_READ_AUTH=token/],
+    [
+      { EBPF_K8S_READ_TOKEN: "a-long-enough-read-token" },
+      /EBPF_K8S_READ_TOKEN: is only used with EBPF_K8S_READ_AUTH=token/,
+    ],
     [{ EBPF_K8S_STALE_AFTER: "200" }, /EBPF_K8S_LOST_AFTER: must be greater than EBPF_K8S_STALE_AFTER/],
     [{ EBPF_K8S_INGEST_RATE: "0" }, /EBPF_K8S_INGEST_RATE/],
     [{ EBPF_K8S_INGEST_BURST: "1.5" }, /EBPF_K8S_INGEST_BURST/],

@@ -62,7 +62,9 @@ export const Config = z
     /** Services from Kubernetes (control/kube/): "auto" syncs when in a cluster or EBPF_K8S_KUBE_API is set; "off" never. */
     EBPF_K8S_KUBE_SYNC: withDefault(z.enum(["auto", "off"]).default("auto")),
     /** An API server to use instead of the in-cluster one (`kubectl proxy`, tests), with its bearer token and CA (a PEM file). */
-    EBPF_K8S_KUBE_API: withDefault(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional()),
+    EBPF_K8S_KUBE_API: withDefault(
+      z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+    ),
     EBPF_K8S_KUBE_TOKEN: withDefault(z.string().optional()),
     EBPF_K8S_KUBE_CA: withDefault(z.string().optional()),
     /** Set by Kubernetes in every pod: the API server's service address. */
@@ -77,10 +79,15 @@ export const Config = z
     path: ["EBPF_K8S_LOST_AFTER"],
     message: "must be greater than EBPF_K8S_STALE_AFTER",
   })
-  .refine((c) => c.EBPF_K8S_KUBE_API !== undefined || (c.EBPF_K8S_KUBE_TOKEN === undefined && c.EBPF_K8S_KUBE_CA === undefined), {
-    path: ["EBPF_K8S_KUBE_API"],
-    message: "must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is (in a cluster the service account's are used)",
-  })
+  .refine(
+    (c) =>
+      c.EBPF_K8S_KUBE_API !== undefined || (c.EBPF_K8S_KUBE_TOKEN === undefined && c.EBPF_K8S_KUBE_CA === undefined),
+    {
+      path: ["EBPF_K8S_KUBE_API"],
+      message:
+        "must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is (in a cluster the service account's are used)",
+    },
+  )
   .refine((c) => c.EBPF_K8S_READ_TOKEN === undefined || c.EBPF_K8S_READ_AUTH === "token", {
     path: ["EBPF_K8S_READ_TOKEN"],
     message: "is only used with EBPF_K8S_READ_AUTH=token",
@@ -122,9 +129,17 @@ export function appSettings(config: Config): AppSettings {
     authFailureRatePerSec: 0.2,
     authFailureBurst: 10,
     monitoring: {
-      retention: { raw: config.EBPF_K8S_RETENTION_RAW * 1000, "1m": config.EBPF_K8S_RETENTION_1M * 1000, "1h": config.EBPF_K8S_RETENTION_1H * 1000 },
+      retention: {
+        raw: config.EBPF_K8S_RETENTION_RAW * 1000,
+        "1m": config.EBPF_K8S_RETENTION_1M * 1000,
+        "1h": config.EBPF_K8S_RETENTION_1H * 1000,
+      },
       podGraceMs: config.EBPF_K8S_POD_GRACE * 1000,
-      caps: { flows: config.EBPF_K8S_MAX_FLOW_KEYS, tcp: config.EBPF_K8S_MAX_TCP_KEYS, drops: config.EBPF_K8S_MAX_DROP_KEYS },
+      caps: {
+        flows: config.EBPF_K8S_MAX_FLOW_KEYS,
+        tcp: config.EBPF_K8S_MAX_TCP_KEYS,
+        drops: config.EBPF_K8S_MAX_DROP_KEYS,
+      },
       maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
     },
     alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,

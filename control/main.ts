@@ -19,9 +19,9 @@
  */
 import { startAlerting } from "./alerts/evaluate.ts";
 import { createApp } from "./app.ts";
-import { resolveAdminToken, type AdminToken } from "./auth/admin-token.ts";
+import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
-import { appSettings, parseConfig, type Config } from "./config.ts";
+import { appSettings, type Config, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
 import { startKubeServiceSync } from "./kube/connect.ts";
 import { startMaintenance } from "./monitoring-store/maintenance.ts";
@@ -62,14 +62,20 @@ async function main() {
   keepServingOnUnhandledRejections();
   const db = await openDb(config.DATABASE_URL, { authToken: config.DATABASE_AUTH_TOKEN });
   const admin = await resolveAdminToken(db, config.EBPF_K8S_ADMIN_TOKEN, Date.now());
-  const readTokenHash = config.EBPF_K8S_READ_TOKEN === undefined ? undefined : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
+  const readTokenHash = config.EBPF_K8S_READ_TOKEN === undefined
+    ? undefined
+    : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
   const settings = appSettings(config);
   const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings });
   const maintenance = startMaintenance(db, settings.monitoring);
   // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
   const lbRetention = repeatEvery(
     settings.monitoring.maintenanceIntervalMs,
-    () => Promise.all([pruneLb(db, Date.now(), settings.monitoring.retention), pruneAccel(db, Date.now(), settings.monitoring.retention)]),
+    () =>
+      Promise.all([
+        pruneLb(db, Date.now(), settings.monitoring.retention),
+        pruneAccel(db, Date.now(), settings.monitoring.retention),
+      ]),
     (err) => console.error("lb retention failed:", err),
   );
   const alerting = startAlerting(db, {
@@ -85,7 +91,13 @@ async function main() {
   // Drop any query string: a libsql:// URL may carry a token there.
   console.log(`database: ${config.DATABASE_URL.split("?")[0]}`);
   console.log(adminTokenNotice(admin, url));
-  console.log(`reads (API and pages): ${config.EBPF_K8S_READ_AUTH === "open" ? "open to anyone who can reach this server" : "need the admin or the read token"}`);
+  console.log(
+    `reads (API and pages): ${
+      config.EBPF_K8S_READ_AUTH === "open"
+        ? "open to anyone who can reach this server"
+        : "need the admin or the read token"
+    }`,
+  );
   const kubeServices = await startKubeServiceSync(db, config, deno);
 
   let stopping = false, stoppingAt = 0;
@@ -158,8 +170,7 @@ function listenNode(fetch: FetchHandler, config: Config): Promise<Listening> {
                 // Idle keep-alive connections would otherwise hold close() open.
                 if ("closeIdleConnections" in server) server.closeIdleConnections();
               }),
-          }),
-        );
+          }));
         server.once("error", reject);
       }),
   );
@@ -168,7 +179,11 @@ function listenNode(fetch: FetchHandler, config: Config): Promise<Listening> {
 function listenDeno(deno: DenoRuntime, fetch: FetchHandler, config: Config): Promise<Listening> {
   return new Promise((resolve) => {
     const server = deno.serve(
-      { port: config.PORT, hostname: config.HOST, onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }) },
+      {
+        port: config.PORT,
+        hostname: config.HOST,
+        onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
+      },
       fetch,
     );
   });

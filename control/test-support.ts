@@ -9,8 +9,16 @@ import { join } from "node:path";
 import { createApp } from "./app.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import type { AppSettings } from "./config.ts";
-import { openDb, type Db } from "./db/client.ts";
-import { DEFAULT_MODULES, NodeName, WIRE_VERSION, type Batch, type BatchAck, type Inventory, type InterfaceCounters } from "./wire/batch.ts";
+import { type Db, openDb } from "./db/client.ts";
+import {
+  type Batch,
+  type BatchAck,
+  DEFAULT_MODULES,
+  type InterfaceCounters,
+  type Inventory,
+  NodeName,
+  WIRE_VERSION,
+} from "./wire/batch.ts";
 
 export const BOOT_A = "6f1c1c8e-5a3e-4c1b-9a55-0f6e0d2a1b11";
 export const BOOT_B = "0b7d7d3e-2f4a-4e8b-8c1d-3a9e5f6b7c22";
@@ -120,7 +128,10 @@ export function send(app: App, method: string, path: string, body?: unknown, hea
 }
 
 /** A new join token made through the admin API. */
-export async function newJoinToken(app: App, body: unknown = {}): Promise<{ id: string; token: string; expiresAt: string }> {
+export async function newJoinToken(
+  app: App,
+  body: unknown = {},
+): Promise<{ id: string; token: string; expiresAt: string }> {
   const res = await send(app, "POST", "/api/v1/join-tokens", body, AS_ADMIN);
   if (res.status !== 201) throw new Error(`join token: ${res.status} ${await res.text()}`);
   return res.json();
@@ -138,7 +149,7 @@ export function credentialFor(app: App, node: string): Promise<string> {
   const db = dbOfApp.get(app);
   if (db === undefined) throw new Error("credentialFor needs an app made by testApp()");
   let cache = credentials.get(db.$client);
-  if (cache === undefined) credentials.set(db.$client, (cache = { nodes: new Map() }));
+  if (cache === undefined) credentials.set(db.$client, cache = { nodes: new Map() });
   const c = cache;
   let credential = c.nodes.get(node);
   if (credential === undefined) {
@@ -177,7 +188,9 @@ export function batch(overrides: Partial<Batch> = {}): Batch {
  */
 export async function postBatch(app: App, body: unknown, headers: Record<string, string> = {}) {
   const named = typeof body === "object" && body !== null && "node" in body ? NodeName.safeParse(body.node) : undefined;
-  const auth = "authorization" in headers ? {} : bearer(await credentialFor(app, named?.success ? named.data : "node-a"));
+  const auth = "authorization" in headers
+    ? {}
+    : bearer(await credentialFor(app, named?.success ? named.data : "node-a"));
   return send(app, "POST", "/api/v1/ingest", body, { ...auth, ...headers });
 }
 
@@ -203,7 +216,15 @@ export function inventory(overrides: Partial<Inventory> = {}): Inventory {
       { name: "accel", desired: false, state: "unsupported" },
     ],
     programs: [
-      { id: 41, name: "ifstats_ingress", type: "sched_cls", module: "ifstats", attach: "tc ingress veth0", runCount: 1_000, runTimeNs: 85_000 },
+      {
+        id: 41,
+        name: "ifstats_ingress",
+        type: "sched_cls",
+        module: "ifstats",
+        attach: "tc ingress veth0",
+        runCount: 1_000,
+        runTimeNs: 85_000,
+      },
       { id: 42, name: "ifstats_egress", type: "sched_cls", module: "ifstats", attach: "tc egress veth0" },
     ],
     maps: [{ id: 7, name: "ifstats_counters", type: "percpu_hash", module: "ifstats", maxEntries: 1024, entries: 768 }],
@@ -212,7 +233,11 @@ export function inventory(overrides: Partial<Inventory> = {}): Inventory {
   };
 }
 
-export async function getJson(app: App, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function getJson(
+  app: App,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const res = await app.request(path, { headers });
   return { status: res.status, body: await res.json() };
 }

@@ -14,9 +14,16 @@ import { podsFilePath } from "./lab/pods-file.ts";
 import type { NodeSpec, PodSpec } from "./lab/topology.ts";
 import { agentArgv, controlArgv, type Proc, start, waitFor } from "./procs.ts";
 
-
-export interface Counters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }
-export interface ApiIf extends Counters { ifname: string; drops: number }
+export interface Counters {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+}
+export interface ApiIf extends Counters {
+  ifname: string;
+  drops: number;
+}
 
 export interface ClusterOptions {
   /** Lab name: prefixes namespaces and node names. */
@@ -59,7 +66,11 @@ export class Cluster {
 
   async startControl(): Promise<void> {
     this.control = start("control", controlArgv(), {
-      PORT: String(this.port), HOST: "0.0.0.0", DATABASE_URL: `file:${this.dir}/db.sqlite`, EBPF_K8S_ADMIN_TOKEN: this.adminToken, ...this.o.controlEnv,
+      PORT: String(this.port),
+      HOST: "0.0.0.0",
+      DATABASE_URL: `file:${this.dir}/db.sqlite`,
+      EBPF_K8S_ADMIN_TOKEN: this.adminToken,
+      ...this.o.controlEnv,
     }, this.o.echo);
     await waitFor("control plane", async () => (await fetch(`${this.url}/healthz`)).ok, 30_000);
   }
@@ -90,20 +101,25 @@ export class Cluster {
 
   /** Pod veths are followed through the pods file (flows module); `interfaces` are the node's own. */
   startAgent(node: NodeSpec, interfaces = ["eth0", "cni0"]): Proc {
-    const proc = start(`agent ${node.name}`, agentArgv({
-      netns: node.netns,
-      cgroup: cgroupPath(node.cgroup),
-      control: `http://${this.lab.topology.hostIp}:${this.port}`,
-      node: this.nodeName(node),
-      interfaces,
-      interval: this.o.interval ?? 0.5,
-      joinToken: this.joinToken,
-      stateDir: `${this.dir}/state-${node.name}`,
-      pinDir: this.pinDir,
-      podsFile: podsFilePath(this.name, node.name),
-      // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
-      lbCgroup: cgroupPath(node.cgroup),
-    }), {}, this.o.echo);
+    const proc = start(
+      `agent ${node.name}`,
+      agentArgv({
+        netns: node.netns,
+        cgroup: cgroupPath(node.cgroup),
+        control: `http://${this.lab.topology.hostIp}:${this.port}`,
+        node: this.nodeName(node),
+        interfaces,
+        interval: this.o.interval ?? 0.5,
+        joinToken: this.joinToken,
+        stateDir: `${this.dir}/state-${node.name}`,
+        pinDir: this.pinDir,
+        podsFile: podsFilePath(this.name, node.name),
+        // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
+        lbCgroup: cgroupPath(node.cgroup),
+      }),
+      {},
+      this.o.echo,
+    );
     this.agents.set(node.name, proc);
     return proc;
   }
@@ -121,7 +137,9 @@ export class Cluster {
 
   /** Logs of every process, for failure messages. */
   logs(): string {
-    return [this.control, ...this.agents.values()].filter(Boolean).map((p) => `--- ${p!.name}:\n${p!.output().slice(-4000)}`).join("\n");
+    return [this.control, ...this.agents.values()].filter(Boolean).map((p) =>
+      `--- ${p!.name}:\n${p!.output().slice(-4000)}`
+    ).join("\n");
   }
 
   async down(): Promise<void> {
@@ -135,17 +153,43 @@ export class Cluster {
 
 /** The kernel's own statistics of an interface in a netns. */
 export function kernelStats(netns: string, ifname: string): Counters {
-  const [link] = JSON.parse(execFileSync("ip", ["-n", netns, "-s", "-j", "link", "show", ifname], { encoding: "utf8" }));
+  const [link] = JSON.parse(
+    execFileSync("ip", ["-n", netns, "-s", "-j", "link", "show", ifname], { encoding: "utf8" }),
+  );
   const s = link.stats64;
   return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, txPackets: s.tx.packets, txBytes: s.tx.bytes };
 }
 
 /** N pings of payload SIZE from a pod; returns the Ethernet frame size of each packet. */
 export function ping(from: PodSpec, to: string, n: number, size: number): number {
-  execFileSync("ip", ["netns", "exec", from.netns, "ping", "-q", "-c", String(n), "-i", "0.01", "-s", String(size), "-W", "2", to]);
+  execFileSync("ip", [
+    "netns",
+    "exec",
+    from.netns,
+    "ping",
+    "-q",
+    "-c",
+    String(n),
+    "-i",
+    "0.01",
+    "-s",
+    String(size),
+    "-W",
+    "2",
+    to,
+  ]);
   return size + 8 + 20 + 14;
 }
 
-export const pick = (i: Counters): Counters => ({ rxPackets: i.rxPackets, rxBytes: i.rxBytes, txPackets: i.txPackets, txBytes: i.txBytes });
-export const delta = (a: Counters, b: Counters): Counters =>
-  ({ rxPackets: b.rxPackets - a.rxPackets, rxBytes: b.rxBytes - a.rxBytes, txPackets: b.txPackets - a.txPackets, txBytes: b.txBytes - a.txBytes });
+export const pick = (i: Counters): Counters => ({
+  rxPackets: i.rxPackets,
+  rxBytes: i.rxBytes,
+  txPackets: i.txPackets,
+  txBytes: i.txBytes,
+});
+export const delta = (a: Counters, b: Counters): Counters => ({
+  rxPackets: b.rxPackets - a.rxPackets,
+  rxBytes: b.rxBytes - a.rxBytes,
+  txPackets: b.txPackets - a.txPackets,
+  txBytes: b.txBytes - a.txBytes,
+});

@@ -11,8 +11,13 @@ const DEMO_VIP = "10.96.0.10";
 
 const PORT = Number(process.env.PORT ?? 8080);
 const c = new Cluster({
-  name: "demo", index: 0, nodes: Number(process.env.DEMO_NODES ?? 2), pods: Number(process.env.DEMO_PODS ?? 3),
-  port: PORT, interval: 2, echo: true,
+  name: "demo",
+  index: 0,
+  nodes: Number(process.env.DEMO_NODES ?? 2),
+  pods: Number(process.env.DEMO_PODS ?? 3),
+  port: PORT,
+  interval: 2,
+  echo: true,
 });
 let stopping = false;
 
@@ -35,14 +40,27 @@ process.on("SIGTERM", () => void shutdown(0));
  */
 async function demoService(): Promise<void> {
   const [client, ...backends] = c.lab.topology.nodes.flatMap((n) => n.pods);
-  for (const b of backends) c.lab.spawnIn(b.netns, [LBPROBE, "serve-tcp", "8080", b.name], `demo backend ${b.name}`, b.cgroup);
-  for (const node of c.lab.topology.nodes) await c.admin("PUT", `/api/v1/nodes/${c.nodeName(node)}/modules/lb`, { enabled: true });
+  for (const b of backends) {
+    c.lab.spawnIn(b.netns, [LBPROBE, "serve-tcp", "8080", b.name], `demo backend ${b.name}`, b.cgroup);
+  }
+  for (const node of c.lab.topology.nodes) {
+    await c.admin("PUT", `/api/v1/nodes/${c.nodeName(node)}/modules/lb`, { enabled: true });
+  }
   const res = await c.admin("POST", "/api/v1/services", {
-    namespace: "demo", name: "echo", vip: DEMO_VIP, port: 80, protocol: "TCP",
+    namespace: "demo",
+    name: "echo",
+    vip: DEMO_VIP,
+    port: 80,
+    protocol: "TCP",
     backends: backends.map((b) => ({ ip: b.ip, port: 8080, pod: { namespace: "lab", name: b.name } })),
   });
   if (res.status !== 201) throw new Error(`creating the demo service: ${res.status} ${await res.text()}`);
-  c.lab.spawnIn(client.netns, ["sh", "-c", `while :; do ${LBPROBE} tcp ${DEMO_VIP} 80 20 >/dev/null; sleep 1; done`], `demo client ${client.name}`, client.cgroup);
+  c.lab.spawnIn(
+    client.netns,
+    ["sh", "-c", `while :; do ${LBPROBE} tcp ${DEMO_VIP} 80 20 >/dev/null; sleep 1; done`],
+    `demo client ${client.name}`,
+    client.cgroup,
+  );
 }
 
 try {
@@ -54,7 +72,9 @@ try {
   for (const node of c.lab.topology.nodes) c.startAgent(node);
   await demoService();
   console.log(`\ndemo: dashboard at http://localhost:${PORT}/  (Ctrl-C to stop and clean up)`);
-  console.log(`demo: admin token for this run: ${c.adminToken}  (log in at http://localhost:${PORT}/login to switch modules)\n`);
+  console.log(
+    `demo: admin token for this run: ${c.adminToken}  (log in at http://localhost:${PORT}/login to switch modules)\n`,
+  );
   for (const p of [c.control!, ...c.agents.values()]) {
     p.child.on("exit", (code) => {
       if (!stopping) {

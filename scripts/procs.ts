@@ -24,7 +24,12 @@ export interface Proc {
  * the parent, which stops them in order (agents first, so their last batch lands). */
 export function start(name: string, argv: string[], env: Record<string, string> = {}, echo = false): Proc {
   const [cmd, ...args] = argv;
-  const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let out = "";
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-200_000);
@@ -60,7 +65,11 @@ export function start(name: string, argv: string[], env: Record<string, string> 
 }
 
 /** Polls fn until it returns a truthy value or the time runs out. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -99,9 +108,25 @@ export interface AgentOptions {
 export function agentArgv(opts: AgentOptions): string[] {
   let argv = [
     // The same V8 flag as the deno.json task: a small young generation keeps the agent's RSS low.
-    `${BIN}/deno`, "run", "--v8-flags=--max-semi-space-size=2", "--allow-ffi", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run",
+    `${BIN}/deno`,
+    "run",
+    "--v8-flags=--max-semi-space-size=2",
+    "--allow-ffi",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    "--allow-run",
     "agent/main.ts",
-    "--control", opts.control, "--node", opts.node, "--interfaces", opts.interfaces.join(","), "--interval", String(opts.interval),
+    "--control",
+    opts.control,
+    "--node",
+    opts.node,
+    "--interfaces",
+    opts.interfaces.join(","),
+    "--interval",
+    String(opts.interval),
     ...(opts.joinToken ? ["--join-token", opts.joinToken] : []),
     ...(opts.stateDir ? ["--state-dir", opts.stateDir] : []),
     ...(opts.pinDir ? ["--bpf-pin-dir", opts.pinDir] : []),

@@ -1,7 +1,7 @@
 /** The acceleration page: empty state, rules with counters from batches, the add form (422 with errors next to the fields), delete, refusals. */
 import { describe, expect, it } from "vitest";
 import { createRule } from "../control/accel/rules.ts";
-import { T0, batch, bearer, credentialFor, postBatch, useTestApp } from "../control/test-support.ts";
+import { batch, bearer, credentialFor, postBatch, T0, useTestApp } from "../control/test-support.ts";
 import { ADMIN, HTMX, pageRequests } from "./pages.test-support.ts";
 
 const s = useTestApp();
@@ -20,24 +20,46 @@ describe("/accel", () => {
   it("lists each rule with what it accelerated over the hour, summed over nodes", async () => {
     await createRule(s.db, { kind: "service", namespace: "default", name: "redis", description: "cache" }, T0);
     await createRule(s.db, { kind: "pods", namespace: "ingress", selector: { app: "nginx" } }, T0);
-    const { version } = await (await s.app.request("/api/v1/lb/state", { headers: bearer(await credentialFor(s.app, "node-a")) })).json();
-    await postBatch(s.app, batch({ node: "node-a", ts: T0 + 1000, accel: { version, rules: [[1, 12, 3 * 1024 * 1024], [2, 1, 2048]] } }));
+    const { version } =
+      await (await s.app.request("/api/v1/lb/state", { headers: bearer(await credentialFor(s.app, "node-a")) })).json();
+    await postBatch(
+      s.app,
+      batch({ node: "node-a", ts: T0 + 1000, accel: { version, rules: [[1, 12, 3 * 1024 * 1024], [2, 1, 2048]] } }),
+    );
     await postBatch(s.app, batch({ node: "node-b", ts: T0 + 1000, accel: { version, rules: [[1, 3, 1024 * 1024]] } }));
     const html = await page("/fragments/accel");
     expect(html).toContain("2 rules");
-    expect(html).toMatch(/<tr id="accel-rule-1"><td>1<\/td><td>service default\/redis \(every port\)<\/td><td>cache<\/td><td>15<\/td><td>4.00 MiB<\/td>/);
-    expect(html).toMatch(/<tr id="accel-rule-2"><td>2<\/td><td>pods in ingress with app=nginx<\/td><td><\/td><td>1<\/td><td>2.00 KiB<\/td>/);
+    expect(html).toMatch(
+      /<tr id="accel-rule-1"><td>1<\/td><td>service default\/redis \(every port\)<\/td><td>cache<\/td><td>15<\/td><td>4.00 MiB<\/td>/,
+    );
+    expect(html).toMatch(
+      /<tr id="accel-rule-2"><td>2<\/td><td>pods in ingress with app=nginx<\/td><td><\/td><td>1<\/td><td>2.00 KiB<\/td>/,
+    );
     expect(html).not.toContain("delete");
     expect(await page("/fragments/accel", ADMIN)).toContain('hx-post="/accel/1/delete"');
   });
 
   it("the admin adds a rule through the form; errors come back next to the fields (422); delete removes it", async () => {
-    const bad = await postForm("/accel", { kind: "pods", namespace: "default", name: "", portName: "", selector: "", description: "" });
+    const bad = await postForm("/accel", {
+      kind: "pods",
+      namespace: "default",
+      name: "",
+      portName: "",
+      selector: "",
+      description: "",
+    });
     expect(bad.status).toBe(422);
     const badHtml = await bad.text();
     expect(badHtml).toContain('id="accel-form"');
     expect(badHtml).toMatch(/name="selector"[^>]*aria-invalid="true"/);
-    const ok = await postForm("/accel", { kind: "service", namespace: "default", name: "redis", portName: "-", selector: "", description: "" });
+    const ok = await postForm("/accel", {
+      kind: "service",
+      namespace: "default",
+      name: "redis",
+      portName: "-",
+      selector: "",
+      description: "",
+    });
     expect(ok.status).toBe(200);
     const okHtml = await ok.text();
     expect(okHtml).toContain("Added rule 1: service default/redis port (unnamed).");
@@ -51,7 +73,14 @@ describe("/accel", () => {
   });
 
   it("refuses the form without the admin token", async () => {
-    const res = await postForm("/accel", { kind: "service", namespace: "default", name: "redis", portName: "", selector: "", description: "" }, { ...HTMX });
+    const res = await postForm("/accel", {
+      kind: "service",
+      namespace: "default",
+      name: "redis",
+      portName: "",
+      selector: "",
+      description: "",
+    }, { ...HTMX });
     expect([401, 403]).toContain(res.status);
   });
 });

@@ -8,15 +8,15 @@
  * Whether a node accelerates at all is its `accel` module switch (node page).
  */
 import { type Context, Hono } from "hono";
-import { createRule, deleteRule, RulesFull, ruleViews, type RuleView } from "../control/accel/rules.ts";
+import { createRule, deleteRule, RulesFull, type RuleView, ruleViews } from "../control/accel/rules.ts";
 import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { type AccelRule, AccelRuleInput } from "../control/wire/accel.ts";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
-import { LIVE_HINT, Live } from "./components/live.tsx";
+import { Live, LIVE_HINT } from "./components/live.tsx";
 import { Panel } from "./components/panel.tsx";
-import { FLASH_ID, denyPage, flashError } from "./deny.tsx";
+import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { formatBytes, formatCount, formatCountOf } from "./format.ts";
 
 export const ACCEL_PATH = "/accel";
@@ -29,19 +29,29 @@ type FormValues = Record<"kind" | "namespace" | "name" | "portName" | "selector"
 const BLANK: FormValues = { kind: "service", namespace: "", name: "", portName: "", selector: "", description: "" };
 
 /** The form as a rule: "name" and "port" for a service rule ("-" or empty port: every port), "selector" as k=v,k2=v2 for pods. */
-export function parseAccelForm(v: FormValues): { ok: true; input: AccelRuleInput } | { ok: false; errors: Record<string, string> } {
+export function parseAccelForm(
+  v: FormValues,
+): { ok: true; input: AccelRuleInput } | { ok: false; errors: Record<string, string> } {
   const description = v.description.trim() || undefined;
   const raw = v.kind === "pods"
     ? {
       kind: "pods",
       namespace: v.namespace.trim(),
-      selector: Object.fromEntries(v.selector.split(",").map((p) => p.trim()).filter(Boolean).map((p) => {
-        const i = p.indexOf("=");
-        return i < 0 ? [p, ""] : [p.slice(0, i).trim(), p.slice(i + 1).trim()];
-      })),
+      selector: Object.fromEntries(
+        v.selector.split(",").map((p) => p.trim()).filter(Boolean).map((p) => {
+          const i = p.indexOf("=");
+          return i < 0 ? [p, ""] : [p.slice(0, i).trim(), p.slice(i + 1).trim()];
+        }),
+      ),
       description,
     }
-    : { kind: v.kind, namespace: v.namespace.trim(), name: v.name.trim(), ...(v.portName.trim() ? { portName: v.portName.trim() === "-" ? "" : v.portName.trim() } : {}), description };
+    : {
+      kind: v.kind,
+      namespace: v.namespace.trim(),
+      name: v.name.trim(),
+      ...(v.portName.trim() ? { portName: v.portName.trim() === "-" ? "" : v.portName.trim() } : {}),
+      description,
+    };
   const parsed = AccelRuleInput.safeParse(raw);
   if (parsed.success) return { ok: true, input: parsed.data };
   const errors: Record<string, string> = {};
@@ -50,7 +60,11 @@ export function parseAccelForm(v: FormValues): { ok: true; input: AccelRuleInput
 }
 
 export function ruleTarget(r: AccelRule): string {
-  if (r.kind === "service") return `service ${r.namespace}/${r.name}${r.portName === undefined ? " (every port)" : ` port ${r.portName === "" ? "(unnamed)" : r.portName}`}`;
+  if (r.kind === "service") {
+    return `service ${r.namespace}/${r.name}${
+      r.portName === undefined ? " (every port)" : ` port ${r.portName === "" ? "(unnamed)" : r.portName}`
+    }`;
+  }
   return `pods in ${r.namespace} with ${Object.entries(r.selector).map(([k, v]) => `${k}=${v}`).join(", ")}`;
 }
 
@@ -59,10 +73,14 @@ function RuleList(props: { rules: RuleView[]; isAdmin: boolean }) {
     return (
       <div class="empty">
         <p>
-          No acceleration rules. A rule opts a service's backends, or the pods a label selector picks, into socket acceleration: TCP
-          connections between two pods of the same node then skip both TCP/IP stacks (sockops and sk_msg redirect).
+          No acceleration rules. A rule opts a service's backends, or the pods a label selector picks, into socket
+          acceleration: TCP connections between two pods of the same node then skip both TCP/IP stacks (sockops and
+          sk_msg redirect).
         </p>
-        <p>Nodes accelerate only with their accel module switched on (node page), and only connections whose two ends are pods of that node.</p>
+        <p>
+          Nodes accelerate only with their accel module switched on (node page), and only connections whose two ends are
+          pods of that node.
+        </p>
       </div>
     );
   }
@@ -89,7 +107,13 @@ function RuleList(props: { rules: RuleView[]; isAdmin: boolean }) {
               <td>{formatBytes(v.bytes)}</td>
               {props.isAdmin && (
                 <td>
-                  <button type="button" class="link" hx-post={`${ACCEL_PATH}/${v.rule.id}/delete`} hx-target={`#${LIST_ID}`} hx-confirm={`Delete rule ${v.rule.id}?`}>
+                  <button
+                    type="button"
+                    class="link"
+                    hx-post={`${ACCEL_PATH}/${v.rule.id}/delete`}
+                    hx-target={`#${LIST_ID}`}
+                    hx-confirm={`Delete rule ${v.rule.id}?`}
+                  >
                     delete
                   </button>
                 </td>
@@ -102,12 +126,19 @@ function RuleList(props: { rules: RuleView[]; isAdmin: boolean }) {
   );
 }
 
-function Field(props: { name: keyof FormValues; label: string; values: FormValues; errors: Record<string, string>; hint?: string }) {
+function Field(
+  props: { name: keyof FormValues; label: string; values: FormValues; errors: Record<string, string>; hint?: string },
+) {
   const error = props.errors[props.name];
   return (
     <label>
       {props.label}
-      <input name={props.name} value={props.values[props.name]} aria-invalid={error ? "true" : undefined} placeholder={props.hint} />
+      <input
+        name={props.name}
+        value={props.values[props.name]}
+        aria-invalid={error ? "true" : undefined}
+        placeholder={props.hint}
+      />
       {error && <span class="error">{error}</span>}
     </label>
   );
@@ -128,7 +159,12 @@ export function AccelForm(props: { values: FormValues; errors: Record<string, st
       </label>
       <Field name="namespace" label="Namespace" values={values} errors={errors} />
       <Field name="name" label="Service name (service rules)" values={values} errors={errors} />
-      <Field name="portName" label="Port name (service rules; empty: every port, - the unnamed one)" values={values} errors={errors} />
+      <Field
+        name="portName"
+        label="Port name (service rules; empty: every port, - the unnamed one)"
+        values={values}
+        errors={errors}
+      />
       <Field name="selector" label="Labels (pods rules)" values={values} errors={errors} hint="app=redis,tier=cache" />
       <Field name="description" label="Description" values={values} errors={errors} />
       <button type="submit">Add</button>
@@ -164,7 +200,9 @@ export function accelPageRoutes(db: Db, { now, access }: { now: () => number; ac
 
   routes.post(ACCEL_PATH, limitBody(SMALL_BODY_BYTES, "form"), admin, async (c) => {
     const body = await c.req.parseBody();
-    const values = Object.fromEntries(Object.keys(BLANK).map((k) => [k, typeof body[k] === "string" ? body[k] : ""])) as FormValues;
+    const values = Object.fromEntries(
+      Object.keys(BLANK).map((k) => [k, typeof body[k] === "string" ? body[k] : ""]),
+    ) as FormValues;
     const parsed = parseAccelForm(values);
     if (!parsed.ok) return c.html(<AccelForm values={values} errors={parsed.errors} />, 422);
     let rule: AccelRule;

@@ -9,7 +9,7 @@
  * Forms post like the module switches (htmx sends HX-Request, which the
  * admin check takes as proof of a same-origin request).
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { listAlerts } from "../control/alerts/alerts.ts";
 import { METRICS, SCOPE_LABELS } from "../control/alerts/model.ts";
@@ -19,10 +19,10 @@ import {
   getThreshold,
   knownTargets,
   listThresholds,
-  updateThreshold,
   type ThresholdView,
+  updateThreshold,
 } from "../control/alerts/thresholds.ts";
-import { callerOf, requireAdmin, requireReader, type AccessSettings } from "../control/auth/access.ts";
+import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam } from "../control/queries/monitoring/window.ts";
@@ -30,10 +30,23 @@ import { ThresholdId } from "../control/routes/alerts.ts";
 import { NodeName } from "../control/wire/batch.ts";
 import { ALERTS_PATH, formatMetricValue, THRESHOLDS_PATH } from "./components/alerts.tsx";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
-import { BLANK_FORM, editForm, formValues, parseForm, ThresholdForm, type FormState } from "./components/threshold-form.tsx";
+import {
+  BLANK_FORM,
+  editForm,
+  type FormState,
+  formValues,
+  parseForm,
+  ThresholdForm,
+} from "./components/threshold-form.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
-import { ALERTS_FRAGMENT_PATH, AlertsDetail, AlertsPage, HISTORY_SHOWN, type AlertsView } from "./pages/alerts.tsx";
-import { LIST_ID, THRESHOLDS_FRAGMENT_PATH, ThresholdList, ThresholdsPage, type ThresholdsView } from "./pages/thresholds.tsx";
+import { ALERTS_FRAGMENT_PATH, AlertsDetail, AlertsPage, type AlertsView, HISTORY_SHOWN } from "./pages/alerts.tsx";
+import {
+  LIST_ID,
+  ThresholdList,
+  THRESHOLDS_FRAGMENT_PATH,
+  ThresholdsPage,
+  type ThresholdsView,
+} from "./pages/thresholds.tsx";
 
 const EditQuery = z.object({ edit: optionalParam(ThresholdId) });
 const AlertsQuery = z.object({ node: optionalParam(NodeName) });
@@ -69,7 +82,9 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
     let form = BLANK_FORM;
     if (query.data.edit !== undefined) {
       const editing = view.thresholds.find((t) => t.id === query.data.edit);
-      if (editing === undefined) return refusal(c, 404, `No threshold has the id ${query.data.edit}; it may have been deleted.`);
+      if (editing === undefined) {
+        return refusal(c, 404, `No threshold has the id ${query.data.edit}; it may have been deleted.`);
+      }
       form = editForm(editing);
     }
     return c.html(<ThresholdsPage view={view} form={form} targets={targets} session={session} />);
@@ -102,7 +117,10 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
     const parsed = parseForm(values);
     if (parsed.ok) return parsed;
     const state: FormState = { id, values, errors: parsed.errors };
-    return { ok: false as const, response: c.html(<ThresholdForm state={state} targets={await knownTargets(db)} />, 422) };
+    return {
+      ok: false as const,
+      response: c.html(<ThresholdForm state={state} targets={await knownTargets(db)} />, 422),
+    };
   }
 
   routes.post(THRESHOLDS_PATH, limitBody(SMALL_BODY_BYTES, "form"), admin, async (c) => {
@@ -117,7 +135,9 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
     const form = await posted(c, id.data);
     if (!form.ok) return form.response;
     const saved = await updateThreshold(db, id.data, form.input, now());
-    return saved === undefined ? flashError(c, "That threshold no longer exists (deleted meanwhile?).", 404) : done(c, `Saved: ${describe(saved)}.`);
+    return saved === undefined
+      ? flashError(c, "That threshold no longer exists (deleted meanwhile?).", 404)
+      : done(c, `Saved: ${describe(saved)}.`);
   });
 
   routes.post(`${THRESHOLDS_PATH}/:id/delete`, admin, async (c) => {
@@ -148,7 +168,14 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
 
   routes.get(ALERTS_PATH, reader, async (c) => {
     const [view, session] = await Promise.all([alertsView(c), sessionOf(c, access)]);
-    if (view === undefined) return c.html(<Layout title="Alerts" session={session}><p class="empty">{badNode}</p></Layout>, 400);
+    if (view === undefined) {
+      return c.html(
+        <Layout title="Alerts" session={session}>
+          <p class="empty">{badNode}</p>
+        </Layout>,
+        400,
+      );
+    }
     return c.html(<AlertsPage view={view} session={session} />);
   });
 
@@ -165,5 +192,7 @@ function describe(t: ThresholdView): string {
   const scope = "target" in t.scope ? t.scope.target : SCOPE_LABELS[t.scope.kind];
   const limit = (word: string, v: number | null) => (v === null ? [] : [`${word} ${formatMetricValue(t.unit, v)}`]);
   const limits = [...limit("below", t.lower), ...limit("above", t.upper)].join(" or ");
-  return `${METRICS[t.metric].label} for ${scope}, alert when ${limits} for ${t.holdSeconds} s${t.enabled ? "" : " (switched off)"}`;
+  return `${METRICS[t.metric].label} for ${scope}, alert when ${limits} for ${t.holdSeconds} s${
+    t.enabled ? "" : " (switched off)"
+  }`;
 }

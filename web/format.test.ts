@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { formatAgo, formatByteRate, formatCountOf, formatSpan, formatBytes, formatCount, formatNanos, formatPacketRate, formatPercent, MISSING } from "./format.ts";
+import {
+  formatAgo,
+  formatByteRate,
+  formatBytes,
+  formatCount,
+  formatCountOf,
+  formatNanos,
+  formatPacketRate,
+  formatPercent,
+  formatSpan,
+  MISSING,
+} from "./format.ts";
 
 describe("formatBytes", () => {
   it.each([

@@ -12,10 +12,6 @@ import { READ_TOKEN, T0, useTestApp } from "../control/test-support.ts";
 
 const s = useTestApp();
 
-
-
-
-
 /**
  * web (node-a) ↔ db (node-b) on 5432 with one refused connection, web →
  * 1.1.1.1 DNS, a world client → cache; drops on web's veth and on db.
@@ -33,19 +29,50 @@ async function scenario() {
       flow({ dst: "1.1.1.1", port: 53, proto: 17, packets: 2, bytes: 120 }),
       flow({ src: "192.168.1.50", dst: "10.0.1.3", port: 6379, obs: "rx", packets: 4, bytes: 400, tcpFlags: 0x02 }),
     ],
-    tcp: [tcp({ opened: 3, closed: 2, durationMs: 500, failedRefused: 1, retransmits: 1, srttUsSum: 3_000, srttSamples: 3 })],
-    drops: [drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }), drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 })],
+    tcp: [
+      tcp({
+        opened: 3,
+        closed: 2,
+        durationMs: 500,
+        failedRefused: 1,
+        retransmits: 1,
+        srttUsSum: 3_000,
+        srttSamples: 3,
+      }),
+    ],
+    drops: [
+      drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }),
+      drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 }),
+    ],
   });
   await post(s, {
     node: "node-b",
     seq: 2,
     ts: T0 + 10_000,
     pods: [report(DB_POD, 2)],
-    flows: [flow({ src: "10.0.2.2", dst: "10.0.1.2", toServer: false, obs: "tx", packets: 8, bytes: 4_000, tcpFlags: 0x11 })],
-    tcp: [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 3, closed: 2, durationMs: 600 })],
+    flows: [
+      flow({ src: "10.0.2.2", dst: "10.0.1.2", toServer: false, obs: "tx", packets: 8, bytes: 4_000, tcpFlags: 0x11 }),
+    ],
+    tcp: [
+      tcp({
+        pod: "u-db",
+        local: "10.0.2.2",
+        remote: "10.0.1.2",
+        role: "server",
+        opened: 3,
+        closed: 2,
+        durationMs: 600,
+      }),
+    ],
     drops: [drop({ pod: "u-db", reason: "TCP_CSUM", packets: 1, bytes: 60 })],
   });
-  await post(s, { node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
+  await post(s, {
+    node: "node-a",
+    seq: 3,
+    ts: T0 + 20_000,
+    pods: [report(WEB, 3)],
+    flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })],
+  });
   s.clock.now = NOW;
 }
 
@@ -80,11 +107,13 @@ describe("GET /pods", () => {
       expect(page).toContain("3 pods on 2 nodes, 1 vanished");
       const web = rowOf(page, "/pods/default/web");
       expect(web).toContain("<td>node-a</td><td>10.0.1.2</td>");
-      expect(web).toContain("1000 B/s<span class=\"sub\">10 pps</span>"); // 10,000 bytes, 100 packets over 10 s
+      expect(web).toContain('1000 B/s<span class="sub">10 pps</span>'); // 10,000 bytes, 100 packets over 10 s
       expect(web).toContain('<td title="30,000 bytes">29.3 KiB<span class="sub">300 pkts</span></td>'); // RX
       expect(web).toContain('<td title="35,000 bytes">34.2 KiB<span class="sub">350 pkts</span></td>'); // TX
       expect(rowOf(page, "/pods/data/db")).toContain('<td title="20,000 bytes">19.5 KiB');
-      expect(page).toMatch(/<div id="pods" hx-get="\/fragments\/pods\?sort=namespace&amp;dir=asc" hx-trigger="every 5s" hx-swap="innerHTML">/);
+      expect(page).toMatch(
+        /<div id="pods" hx-get="\/fragments\/pods\?sort=namespace&amp;dir=asc" hx-trigger="every 5s" hx-swap="innerHTML">/,
+      );
       expect(page).toContain('<form method="get" action="/pods" class="filter">');
       expect(page).toContain('<a href="/pods" aria-current="page">Pods</a>');
       expect(page).toContain('<a href="/servicemap">Service map</a>');
@@ -147,7 +176,9 @@ describe("GET /pods/:namespace/:name", () => {
     expect(page).toContain("<code>veth-web</code>");
     expect(page).toContain("<code>u-web</code>");
     expect(page).toContain('<td title="30,000 bytes">29.3 KiB<span class="sub">300 pkts</span></td>');
-    expect(page).toMatch(/<div id="pod-detail" hx-get="\/fragments\/pods\/default\/web\?since=5m" hx-trigger="every 5s" hx-swap="innerHTML">/);
+    expect(page).toMatch(
+      /<div id="pod-detail" hx-get="\/fragments\/pods\/default\/web\?since=5m" hx-trigger="every 5s" hx-swap="innerHTML">/,
+    );
     expect(page).toContain('<a href="/pods/default/web?since=5m" aria-current="page">5 min</a>');
     expect(page).toContain('<a href="/pods/default/web?since=24h">24 h</a>');
   });
@@ -155,10 +186,10 @@ describe("GET /pods/:namespace/:name", () => {
   it("lists its flows, TCP health with the failing row highlighted, and its drops, with exact numbers", async () => {
     const page = await fetchHtml("/pods/default/web");
     // Flows: web ↔ db 1,500 + 4,000 bytes; web → 1.1.1.1 120 bytes.
-    expect(page).toContain("2 flows · <span title=\"5,620 bytes\">5.49 KiB</span> in 25 packets, both ways");
+    expect(page).toContain('2 flows · <span title="5,620 bytes">5.49 KiB</span> in 25 packets, both ways');
     expect(page).toContain('<a href="/pods/data/db">data/db</a>');
     expect(page).toContain('<td title="4,000 bytes">3.91 KiB<span class="sub">8 pkts</span></td>');
-    expect(page).toContain("1.1.1.1<span class=\"sub\">outside the pods</span>");
+    expect(page).toContain('1.1.1.1<span class="sub">outside the pods</span>');
     // TCP: 3 opened, 1 refused.
     expect(page).toContain("3 opened · 1 failed · 1 retransmits");
     expect(page).toContain('<tr class="failing">');
@@ -175,7 +206,9 @@ describe("GET /pods/:namespace/:name", () => {
     expect(fragment).not.toContain("<html");
     expect(fragment).toContain("Since 24 h ago, from 1-minute sums");
     expect(fragment).toContain("<code>NETFILTER_DROP</code>");
-    expect(await fetchHtml("/pods/default/web?since=1h")).toContain('<a href="/pods/default/web?since=1h" aria-current="page">1 h</a>');
+    expect(await fetchHtml("/pods/default/web?since=1h")).toContain(
+      '<a href="/pods/default/web?since=1h" aria-current="page">1 h</a>',
+    );
   });
 
   it("explains empty tables in words for a quiet pod, and marks a vanished one", async () => {
@@ -183,7 +216,7 @@ describe("GET /pods/:namespace/:name", () => {
     expect(page).toContain("vanished 9 s ago; listed for 5 min after vanishing");
     expect(page).toContain("No TCP activity for pod default/cache, since 5 min ago.");
     expect(page).toContain("No drops for pod default/cache, since 5 min ago.");
-    expect(page).toContain("<span class=\"na\">none (a bare pod)</span>");
+    expect(page).toContain('<span class="na">none (a bare pod)</span>');
   });
 
   it("404 in words for an unknown pod or one past its grace period, in the page and the fragment", async () => {
@@ -191,12 +224,16 @@ describe("GET /pods/:namespace/:name", () => {
     s.clock.now = VANISHED_AT + DEFAULT_MONITORING_SETTINGS.podGraceMs;
     const gone = await fetchHtml("/fragments/pods/default/cache", 404);
     expect(gone).not.toContain("<html");
-    expect(gone).toContain("No pod default/cache is listed: no node has reported it, or it vanished more than 5 min ago");
+    expect(gone).toContain(
+      "No pod default/cache is listed: no node has reported it, or it vanished more than 5 min ago",
+    );
   });
 
   it("400 in words for a bad name or window", async () => {
     expect(await fetchHtml("/pods/default/Web", 400)).toContain("Not a pod name");
-    expect(await fetchHtml("/pods/default/web?since=yesterday", 400)).toContain("The parameter &#39;since&#39; must be an ISO 8601 time");
+    expect(await fetchHtml("/pods/default/web?since=yesterday", 400)).toContain(
+      "The parameter &#39;since&#39; must be an ISO 8601 time",
+    );
     expect(await fetchHtml("/pods/default/web?since=2099-01-01", 400)).toContain("must not be in the future");
   });
 });
@@ -225,8 +262,15 @@ describe("GET /servicemap", () => {
 
     it("lists the top talkers: pods by bytes sent and received, busiest first", async () => {
       const page = await fetchHtml("/servicemap");
-      const talkers = page.slice(page.indexOf('<table class="talkers">'), page.indexOf("</table>", page.indexOf('<table class="talkers">')));
-      expect([...talkers.matchAll(/<a href="([^"]+)">/g)].map((m) => m[1])).toEqual(["/pods/default/web", "/pods/data/db", "/pods/default/cache"]);
+      const talkers = page.slice(
+        page.indexOf('<table class="talkers">'),
+        page.indexOf("</table>", page.indexOf('<table class="talkers">')),
+      );
+      expect([...talkers.matchAll(/<a href="([^"]+)">/g)].map((m) => m[1])).toEqual([
+        "/pods/default/web",
+        "/pods/data/db",
+        "/pods/default/cache",
+      ]);
       expect(rowOf(talkers, "/pods/default/web")).toContain('title="5,620 bytes"');
       expect(rowOf(talkers, "/pods/default/cache")).toContain('title="400 bytes"');
     });
@@ -256,7 +300,14 @@ describe("links and access", () => {
     expect(await fetchHtml("/nodes/node-a")).toContain('<a href="/pods?node=node-a">pods on node-a</a>');
   });
 
-  it.each(["/pods", "/fragments/pods", "/pods/default/web", "/fragments/pods/default/web", "/servicemap", "/fragments/servicemap"])(
+  it.each([
+    "/pods",
+    "/fragments/pods",
+    "/pods/default/web",
+    "/fragments/pods/default/web",
+    "/servicemap",
+    "/fragments/servicemap",
+  ])(
     "EBPF_K8S_READ_AUTH=token: %s sends a browser to /login, and answers with the read cookie",
     async (path) => {
       await scenario();

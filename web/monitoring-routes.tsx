@@ -8,10 +8,10 @@
  * one past its grace period) a 404 one; fragments answer the words alone,
  * which htmx swaps in (see HTMX_CONFIG in components/layout.tsx).
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { z } from "zod";
-import { requireReader, type AccessSettings } from "../control/auth/access.ts";
+import { type AccessSettings, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import type { Window } from "../control/monitoring/rollup.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
@@ -25,12 +25,12 @@ import { DEFAULT_TALKERS } from "../control/routes/monitoring.ts";
 import { queryTcp } from "../control/queries/monitoring/tcp.ts";
 import { optionalParam } from "../control/queries/monitoring/window.ts";
 import { Rfc1123Name } from "../control/wire/scalars.ts";
-import { Layout, sessionOf, type Session } from "./components/layout.tsx";
+import { Layout, type Session, sessionOf } from "./components/layout.tsx";
 import { denyPage } from "./deny.tsx";
 import { formatSpan } from "./format.ts";
 import { parsePodQuery } from "./monitoring/tables.tsx";
 import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
-import { PodDetail, PodPage, type PodDetailView } from "./pages/pod.tsx";
+import { PodDetail, type PodDetailView, PodPage } from "./pages/pod.tsx";
 import { PodList, PODS_PATH, PodsPage, type PodsView } from "./pages/pods.tsx";
 import { SERVICEMAP_PATH, ServiceMapDetail, ServiceMapPage, type ServiceMapView } from "./pages/servicemap.tsx";
 
@@ -43,7 +43,12 @@ export interface MonitoringPageOptions {
 /** What a page shows, or why it cannot (in words, for people). */
 type Loaded<V> = { ok: true; view: V } | { ok: false; status: 400 | 404; title: string; message: string };
 
-const refuse = (status: 400 | 404, title: string, message: string): Loaded<never> => ({ ok: false, status, title, message });
+const refuse = (status: 400 | 404, title: string, message: string): Loaded<never> => ({
+  ok: false,
+  status,
+  title,
+  message,
+});
 
 const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
 const PodQuery = z.object({ since: sinceParam });
@@ -79,7 +84,11 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
   }
 
   /** The window ?since= asks for at `at` (the last 5 minutes without it). */
-  function windowOf(raw: string | undefined, parsed: z.output<typeof sinceParam>, at: number): Loaded<{ since: string; window: Window }> {
+  function windowOf(
+    raw: string | undefined,
+    parsed: z.output<typeof sinceParam>,
+    at: number,
+  ): Loaded<{ since: string; window: Window }> {
     const w = pageWindow(raw, parsed, at, monitoring.retention);
     return w.ok ? { ok: true, view: { since: w.since, window: w.window } } : refuse(400, "Bad request", w.message);
   }
@@ -98,7 +107,9 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
     `${PODS_PATH}/:namespace/:name`,
     async (c, at) => {
       const params = PodParams.safeParse(c.req.param());
-      if (!params.success) return refuse(400, "Bad request", "Not a pod name: a namespace and a name, each a lowercase RFC 1123 name.");
+      if (!params.success) {
+        return refuse(400, "Bad request", "Not a pod name: a namespace and a name, each a lowercase RFC 1123 name.");
+      }
       const query = PodQuery.safeParse(c.req.query());
       if (!query.success) return badParameter(query.error);
       const w = windowOf(c.req.query("since"), query.data.since, at);
@@ -121,7 +132,10 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
         queryTcp(db, window, filter, DEFAULT_FLOW_LIMIT),
         queryDrops(db, window, filter),
       ]);
-      return { ok: true, view: { pod, ...w.view, flows, tcp, drops, limit: DEFAULT_FLOW_LIMIT, now: at, graceMs: monitoring.podGraceMs } };
+      return {
+        ok: true,
+        view: { pod, ...w.view, flows, tcp, drops, limit: DEFAULT_FLOW_LIMIT, now: at, graceMs: monitoring.podGraceMs },
+      };
     },
     (view, session) => <PodPage view={view} session={session} />,
     (view) => <PodDetail view={view} />,

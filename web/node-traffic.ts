@@ -39,6 +39,16 @@ export async function loadNodeTraffic(
   ]);
   return {
     ok: true,
-    view: { node, since: w.since, window: w.window, ifname, interfaces: (states ?? []).map((s) => s.ifname), series, tcp, drops, limit: DEFAULT_FLOW_LIMIT },
+    view: {
+      node,
+      since: w.since,
+      window: w.window,
+      ifname,
+      interfaces: (states ?? []).map((s) => s.ifname),
+      series,
+      tcp,
+      drops,
+      limit: DEFAULT_FLOW_LIMIT,
+    },
   };
 }

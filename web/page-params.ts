@@ -4,7 +4,13 @@
  */
 import type { z } from "zod";
 import type { RetentionSettings, Window } from "../control/monitoring/rollup.ts";
-import { optionalParam, queryWindow, TimeParam, windowBounds, type TimeSpec } from "../control/queries/monitoring/window.ts";
+import {
+  optionalParam,
+  queryWindow,
+  TimeParam,
+  type TimeSpec,
+  windowBounds,
+} from "../control/queries/monitoring/window.ts";
 import { DEFAULT_WINDOW } from "./components/window-links.tsx";
 
 /** `?since=`: an ISO time or a duration back from now; the last 5 minutes when absent. */

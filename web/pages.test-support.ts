@@ -18,7 +18,11 @@ export function pageRequests(s: Pick<TestContext, "app">) {
       return body;
     },
     /** POSTs form fields, by default as the admin through htmx. */
-    async postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = { ...ADMIN, ...HTMX }): Promise<Response> {
+    async postForm(
+      path: string,
+      fields: Record<string, string>,
+      headers: Record<string, string> = { ...ADMIN, ...HTMX },
+    ): Promise<Response> {
       return s.app.request(`http://control.test${path}`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", ...headers },

@@ -1,7 +1,7 @@
 /** The overview page, the fragment htmx polls, and the local assets. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BOOT_A, T0, batch, iface, postBatch, useTestApp } from "../control/test-support.ts";
+import { batch, BOOT_A, iface, postBatch, T0, useTestApp } from "../control/test-support.ts";
 
 const s = useTestApp();
 

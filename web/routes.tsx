@@ -2,10 +2,10 @@
  * The browser side of the control plane: pages, the fragments htmx polls,
  * module switches, login, and static assets (held in memory, revalidated by ETag).
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { etag } from "hono/etag";
 import { z } from "zod";
-import { callerOf, requireAdmin, requireReader, type AccessSettings } from "../control/auth/access.ts";
+import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
@@ -17,7 +17,7 @@ import { clusterOverview } from "../control/queries/overview.ts";
 import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
 import { ASSET_PREFIX, type Assets } from "./assets.ts";
-import { Layout, loginPath, sessionOf, type Session } from "./components/layout.tsx";
+import { Layout, loginPath, type Session, sessionOf } from "./components/layout.tsx";
 import { NodeList, parseOverviewQuery } from "./components/node-list.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { alertPageRoutes } from "./alert-routes.tsx";
@@ -54,7 +54,10 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   /** What the overview and its fragment show; the URL is the one agents should use too. */
   const overview = async (c: Context) => {
     const at = now();
-    const [cluster, alerts] = await Promise.all([clusterOverview(db, at, thresholds, parseOverviewQuery(c.req.query())), listAlerts(db, { state: "active", limit: ALERTS_LISTED })]);
+    const [cluster, alerts] = await Promise.all([
+      clusterOverview(db, at, thresholds, parseOverviewQuery(c.req.query())),
+      listAlerts(db, { state: "active", limit: ALERTS_LISTED }),
+    ]);
     const perNode = countByNode(alerts);
     return {
       overview: cluster,
@@ -104,7 +107,11 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     const params = NodeParams.safeParse(c.req.param());
     if (!params.success) return badNodeName(c);
     const { node } = params.data;
-    const [view, traffic, who] = await Promise.all([nodeView(c, node), loadNodeTraffic(db, node, c.req.query(), now(), monitoring.retention), session(c)]);
+    const [view, traffic, who] = await Promise.all([
+      nodeView(c, node),
+      loadNodeTraffic(db, node, c.req.query(), now(), monitoring.retention),
+      session(c),
+    ]);
     if (!traffic.ok) {
       return c.html(
         <Layout title="Bad request" session={who}>
@@ -141,7 +148,7 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     const params = NodeModuleParams.safeParse(c.req.param());
     if (!params.success) return flashError(c, "No such node name or module.", 404);
     const form = SwitchForm.safeParse(await c.req.parseBody());
-    if (!form.success) return flashError(c, 'The switch must send enabled=true or enabled=false.');
+    if (!form.success) return flashError(c, "The switch must send enabled=true or enabled=false.");
     const { node, module } = params.data;
     const enabled = form.data.enabled;
     const desired = await switchModule(db, node, module, enabled, now());
@@ -149,8 +156,8 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
       <>
         <NodeModulesView view={await nodeView(c, node)} />
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
-          {module} is now {enabled ? "on" : "off"} for {node} (desired state version {desired.version}); its agent
-          applies it within one interval.
+          {module} is now {enabled ? "on" : "off"} for {node} (desired state version{" "}
+          {desired.version}); its agent applies it within one interval.
         </p>
       </>,
     );

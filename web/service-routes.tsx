@@ -11,17 +11,30 @@
  * `:port` is the port name, "-" for the unnamed one. Services Kubernetes
  * manages are refused (409, said in #flash), as in the API.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/db/client.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam, TimeParam } from "../control/queries/monitoring/window.ts";
-import { BackendParams, NameParams, RefParams, SERVICE_BODY_BYTES, type ServiceRouteOptions } from "../control/routes/services.ts";
+import {
+  BackendParams,
+  NameParams,
+  RefParams,
+  SERVICE_BODY_BYTES,
+  type ServiceRouteOptions,
+} from "../control/routes/services.ts";
 import { loadStored } from "../control/services/apply.ts";
 import { ServiceConflict } from "../control/services/errors.ts";
 import { describeRef, type ServiceRef } from "../control/services/keys.ts";
-import { createService, deleteService, inputOf, replaceService, setBackendState, type Written } from "../control/services/model.ts";
+import {
+  createService,
+  deleteService,
+  inputOf,
+  replaceService,
+  setBackendState,
+  type Written,
+} from "../control/services/model.ts";
 import { byName, byRef, serviceViews } from "../control/services/views.ts";
 import { BackendState, type ServiceInput } from "../control/wire/services.ts";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
@@ -31,14 +44,23 @@ import {
   editServiceForm,
   parseServiceForm,
   ServiceForm,
+  type ServiceFormErrors,
   serviceFormValues,
   SERVICES_PATH,
-  type ServiceFormErrors,
 } from "./components/service-form.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { badParameterText } from "./page-params.ts";
 import { ServiceDetail, ServicePage, type ServicePageView } from "./pages/service.tsx";
-import { DEFAULT_SERVICE_SINCE, externalText, frontendText, SERVICE_LIST_ID, ServiceList, SERVICES_FRAGMENT_PATH, ServicesPage, type ServicesPageView } from "./pages/services.tsx";
+import {
+  DEFAULT_SERVICE_SINCE,
+  externalText,
+  frontendText,
+  SERVICE_LIST_ID,
+  ServiceList,
+  SERVICES_FRAGMENT_PATH,
+  ServicesPage,
+  type ServicesPageView,
+} from "./pages/services.tsx";
 
 const SinceQuery = z.object({ since: z.preprocess((v) => (v === "" ? undefined : v), TimeParam.optional()) });
 /** ?edit=namespace/name/port ("-" for the unnamed port). */
@@ -83,7 +105,10 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
   const isAdmin = async (c: Context) => (await callerOf(c, access)).role === "admin";
 
   /** ?since= of the request, or (for a form's answer) of the page that posted it. */
-  function sinceOf(c: Context, fromPage = false): { ok: true; raw: string; spec: z.output<typeof SinceQuery>["since"] } | { ok: false; message: string } {
+  function sinceOf(
+    c: Context,
+    fromPage = false,
+  ): { ok: true; raw: string; spec: z.output<typeof SinceQuery>["since"] } | { ok: false; message: string } {
     const page = c.req.header("hx-current-url");
     const raw = fromPage ? (pageQuery(page).get("since") ?? undefined) : c.req.query("since");
     const query = SinceQuery.safeParse({ since: raw });
@@ -91,14 +116,26 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     return { ok: true, raw: raw?.trim() || DEFAULT_SERVICE_SINCE, spec: query.data.since };
   }
 
-  async function listPage(c: Context, since: { raw: string; spec: z.output<typeof SinceQuery>["since"] }): Promise<ServicesPageView> {
+  async function listPage(
+    c: Context,
+    since: { raw: string; spec: z.output<typeof SinceQuery>["since"] },
+  ): Promise<ServicesPageView> {
     const at = now();
     const view = await serviceViews(db, { now: at, since: since.spec, nodesPolledWithinMs: lostAfterMs });
     return { view, since: since.raw, now: at, isAdmin: await isAdmin(c), loginPath: loginPath(SERVICES_PATH) };
   }
 
-  async function detailPage(c: Context, name: { namespace: string; name: string }, since: { raw: string; spec: z.output<typeof SinceQuery>["since"] }): Promise<ServicePageView> {
-    const view = await serviceViews(db, { now: now(), since: since.spec, nodesPolledWithinMs: lostAfterMs, where: byName(name.namespace, name.name) });
+  async function detailPage(
+    c: Context,
+    name: { namespace: string; name: string },
+    since: { raw: string; spec: z.output<typeof SinceQuery>["since"] },
+  ): Promise<ServicePageView> {
+    const view = await serviceViews(db, {
+      now: now(),
+      since: since.spec,
+      nodesPolledWithinMs: lostAfterMs,
+      where: byName(name.namespace, name.name),
+    });
     return { ...name, view, since: since.raw, isAdmin: await isAdmin(c) };
   }
 
@@ -122,13 +159,27 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     const since = sinceOf(c);
     if (!since.ok) return refusal(c, 400, since.message);
     const query = EditQuery.safeParse({ edit: c.req.query("edit") });
-    if (!query.success) return refusal(c, 400, 'The parameter \'edit\' must name a port as namespace/name/port, "-" for the unnamed port.');
+    if (!query.success) {
+      return refusal(
+        c,
+        400,
+        "The parameter 'edit' must name a port as namespace/name/port, \"-\" for the unnamed port.",
+      );
+    }
     let form = BLANK_SERVICE_FORM;
     const ref = query.data.edit;
     if (ref !== undefined) {
       const stored = await storedPort(ref);
-      if (stored === undefined) return refusal(c, 404, `There is no ${describeRef(ref)}: it was never made, or it was deleted.`);
-      if (stored.row.source !== "api") return refusal(c, 409, `${describeRef(ref)} comes from Kubernetes and is read-only here: change its Service or EndpointSlices.`);
+      if (stored === undefined) {
+        return refusal(c, 404, `There is no ${describeRef(ref)}: it was never made, or it was deleted.`);
+      }
+      if (stored.row.source !== "api") {
+        return refusal(
+          c,
+          409,
+          `${describeRef(ref)} comes from Kubernetes and is read-only here: change its Service or EndpointSlices.`,
+        );
+      }
       form = editServiceForm(inputOf(stored));
     }
     const [page, session] = await Promise.all([listPage(c, since), sessionOf(c, access)]);
@@ -143,12 +194,18 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
 
   routes.get(`${SERVICES_PATH}/:namespace/:name`, reader, async (c) => {
     const params = NameParams.safeParse(c.req.param());
-    if (!params.success) return refusal(c, 400, "Not a service name: a namespace and a name, each a lowercase RFC 1123 name.");
+    if (!params.success) {
+      return refusal(c, 400, "Not a service name: a namespace and a name, each a lowercase RFC 1123 name.");
+    }
     const since = sinceOf(c);
     if (!since.ok) return refusal(c, 400, since.message);
     const [page, session] = await Promise.all([detailPage(c, params.data, since), sessionOf(c, access)]);
     if (page.view.services.length === 0) {
-      return refusal(c, 404, `No service is named ${params.data.namespace}/${params.data.name}: it was never made, or it was deleted.`);
+      return refusal(
+        c,
+        404,
+        `No service is named ${params.data.namespace}/${params.data.name}: it was never made, or it was deleted.`,
+      );
     }
     return c.html(<ServicePage page={page} session={session} />);
   });
@@ -156,7 +213,9 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
   routes.get(`/fragments${SERVICES_PATH}/:namespace/:name`, reader, async (c) => {
     const params = NameParams.safeParse(c.req.param());
     const since = sinceOf(c);
-    if (!params.success || !since.ok) return c.html(<p class="empty">{since.ok ? "Not a service name." : since.message}</p>, 400);
+    if (!params.success || !since.ok) {
+      return c.html(<p class="empty">{since.ok ? "Not a service name." : since.message}</p>, 400);
+    }
     return c.html(<ServiceDetail page={await detailPage(c, params.data, since)} />);
   });
 
@@ -166,7 +225,11 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
    * else a blank form, the refreshed list and a line saying what was saved.
    * `write` answers undefined when the port to change is gone.
    */
-  async function saveForm(c: Context, editing: ServiceRef | undefined, write: (input: ServiceInput) => Promise<Written | undefined>): Promise<Response> {
+  async function saveForm(
+    c: Context,
+    editing: ServiceRef | undefined,
+    write: (input: ServiceInput) => Promise<Written | undefined>,
+  ): Promise<Response> {
     // A change keeps the port's name, whatever was posted for it.
     const values = { ...serviceFormValues(await c.req.parseBody()), ...editing };
     const again = (errors: ServiceFormErrors) => c.html(<ServiceForm state={{ editing, values, errors }} />, 422);
@@ -191,7 +254,8 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
         </div>
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
           {editing === undefined ? "Created" : "Saved"} {describeRef(input)}: {frontendText(input)}
-          {outside && ` (${input.type}: ${outside})`} with {input.backends.length} {input.backends.length === 1 ? "backend" : "backends"}
+          {outside && ` (${input.type}: ${outside})`} with {input.backends.length}{" "}
+          {input.backends.length === 1 ? "backend" : "backends"}
           {editing !== undefined && ` (version ${done.version})`}. Nodes apply it within seconds.
         </p>
       </>,
@@ -201,17 +265,29 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     );
   }
 
-  routes.post(SERVICES_PATH, limitBody(SERVICE_BODY_BYTES, "form"), admin, (c) => saveForm(c, undefined, (input) => createService(db, input, now())));
+  routes.post(
+    SERVICES_PATH,
+    limitBody(SERVICE_BODY_BYTES, "form"),
+    admin,
+    (c) => saveForm(c, undefined, (input) => createService(db, input, now())),
+  );
 
-  routes.post(`${SERVICES_PATH}/:namespace/:name/:portName`, limitBody(SERVICE_BODY_BYTES, "form"), admin, async (c) => {
-    const params = RefParams.safeParse(c.req.param());
-    if (!params.success) return flashError(c, "No such service.", 404);
-    const ref = params.data;
-    return saveForm(c, ref, async (input) => {
-      const stored = await storedPort(ref);
-      return stored === undefined ? undefined : replaceService(db, ref, keepBackendStates(input, inputOf(stored)), now());
-    });
-  });
+  routes.post(
+    `${SERVICES_PATH}/:namespace/:name/:portName`,
+    limitBody(SERVICE_BODY_BYTES, "form"),
+    admin,
+    async (c) => {
+      const params = RefParams.safeParse(c.req.param());
+      if (!params.success) return flashError(c, "No such service.", 404);
+      const ref = params.data;
+      return saveForm(c, ref, async (input) => {
+        const stored = await storedPort(ref);
+        return stored === undefined
+          ? undefined
+          : replaceService(db, ref, keepBackendStates(input, inputOf(stored)), now());
+      });
+    },
+  );
 
   /** After a change to `ref`: the service's region refreshed, and a line saying what happened. */
   async function changed(c: Context, ref: ServiceRef, message: string) {
@@ -237,20 +313,41 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     }
   }
 
-  routes.post(`${SERVICES_PATH}/:namespace/:name/:portName/backends/:endpoint/state`, limitBody(SMALL_BODY_BYTES, "form"), admin, async (c) => {
-    const params = BackendParams.safeParse(c.req.param());
-    if (!params.success) return flashError(c, "No such service or backend.", 404);
-    const form = StateForm.safeParse(await c.req.parseBody());
-    if (!form.success) return flashError(c, "The state must be active, terminating or unhealthy.");
-    const { endpoint, ...ref } = params.data;
-    const { state } = form.data;
-    return guarded(c, async () => {
-      const done = await setBackendState(db, ref, endpoint, state, now());
-      if ("missing" in done) return flashError(c, done.missing === "service" ? `${describeRef(ref)} no longer exists.` : `${describeRef(ref)} has no backend ${endpoint.ip}:${endpoint.port} any more.`, 404);
-      const effect = state === "active" ? "it takes new connections" : "it gets no new connections and keeps the ones it has";
-      return changed(c, ref, `${endpoint.ip}:${endpoint.port} of ${describeRef(ref)} is now ${state}: ${effect} (version ${done.version}).`);
-    });
-  });
+  routes.post(
+    `${SERVICES_PATH}/:namespace/:name/:portName/backends/:endpoint/state`,
+    limitBody(SMALL_BODY_BYTES, "form"),
+    admin,
+    async (c) => {
+      const params = BackendParams.safeParse(c.req.param());
+      if (!params.success) return flashError(c, "No such service or backend.", 404);
+      const form = StateForm.safeParse(await c.req.parseBody());
+      if (!form.success) return flashError(c, "The state must be active, terminating or unhealthy.");
+      const { endpoint, ...ref } = params.data;
+      const { state } = form.data;
+      return guarded(c, async () => {
+        const done = await setBackendState(db, ref, endpoint, state, now());
+        if ("missing" in done) {
+          return flashError(
+            c,
+            done.missing === "service"
+              ? `${describeRef(ref)} no longer exists.`
+              : `${describeRef(ref)} has no backend ${endpoint.ip}:${endpoint.port} any more.`,
+            404,
+          );
+        }
+        const effect = state === "active"
+          ? "it takes new connections"
+          : "it gets no new connections and keeps the ones it has";
+        return changed(
+          c,
+          ref,
+          `${endpoint.ip}:${endpoint.port} of ${
+            describeRef(ref)
+          } is now ${state}: ${effect} (version ${done.version}).`,
+        );
+      });
+    },
+  );
 
   routes.post(`${SERVICES_PATH}/:namespace/:name/:portName/delete`, admin, async (c) => {
     const params = RefParams.safeParse(c.req.param());
@@ -259,7 +356,11 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     return guarded(c, async () => {
       const done = await deleteService(db, ref, now());
       if (done === undefined) return flashError(c, `${describeRef(ref)} no longer exists.`, 404);
-      return changed(c, ref, `Deleted ${describeRef(ref)} (version ${done.version}); nodes stop balancing it within seconds.`);
+      return changed(
+        c,
+        ref,
+        `Deleted ${describeRef(ref)} (version ${done.version}); nodes stop balancing it within seconds.`,
+      );
     });
   });
 

@@ -5,10 +5,10 @@
  * stored server-side and every replica accepts it; changing the token ends
  * every session.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { callerOf, roleOfToken, SESSION_COOKIE, type AccessSettings } from "../control/auth/access.ts";
+import { type AccessSettings, callerOf, roleOfToken, SESSION_COOKIE } from "../control/auth/access.ts";
 import { clientAddress } from "../control/http/client-address.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { TokenBuckets } from "../control/http/rate-limit.ts";

@@ -45,7 +45,8 @@ async function html(path: string, status = 200) {
 
 /** Every chart's embedded data, in page order. */
 function charts(page: string): ChartData[] {
-  return [...page.matchAll(/<figure class="chart" data-chart="">.*?<script type="application\/json">(.*?)<\/script>/gs)].map((m) => JSON.parse(m[1]!));
+  return [...page.matchAll(/<figure class="chart" data-chart="">.*?<script type="application\/json">(.*?)<\/script>/gs)]
+    .map((m) => JSON.parse(m[1]!));
 }
 
 /** The <tr> holding a link to `href`. */
@@ -58,7 +59,10 @@ function rowOf(page: string, href: string): string {
 describe("overview", () => {
   it("shows cluster totals: nodes by status, pods, RX/TX now", async () => {
     const page = await html("/");
-    const totals = page.slice(page.indexOf('<section class="totals"'), page.indexOf("</section>", page.indexOf('<section class="totals"')));
+    const totals = page.slice(
+      page.indexOf('<section class="totals"'),
+      page.indexOf("</section>", page.indexOf('<section class="totals"')),
+    );
     expect(totals).toContain('<span class="big">2</span> nodes');
     expect(totals).toContain('<span class="status-ready">2 Ready</span>');
     expect(totals).toContain('<span class="big">3</span> pods');
@@ -86,7 +90,9 @@ describe("overview", () => {
     const page = await html("/fragments/nodes");
     const talkers = page.slice(page.indexOf('<table class="talkers">'));
     // db grew by two reports' worth (20,000 B in 10 s: 1.95 KiB/s), web and cache by one.
-    const order = ["/pods/data/db", "/pods/default/cache", "/pods/default/web"].map((href) => talkers.indexOf(`<a href="${href}">`));
+    const order = ["/pods/data/db", "/pods/default/cache", "/pods/default/web"].map((href) =>
+      talkers.indexOf(`<a href="${href}">`)
+    );
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
     expect(rowOf(talkers, "/pods/data/db")).toContain("1.95 KiB/s");
@@ -104,7 +110,14 @@ describe("overview of many nodes", () => {
   beforeEach(async () => {
     for (let i = 0; i < 50; i++) {
       const node = `n-${String(i).padStart(2, "0")}`;
-      const at = (seq: number, rx: number) => batch({ node, seq, ts: H + 60_000 + seq * 10_000, interval: 10, interfaces: [{ ifname: "eth0", ifindex: 2, rxPackets: 0, rxBytes: rx, txPackets: 0, txBytes: 0, drops: 0 }] });
+      const at = (seq: number, rx: number) =>
+        batch({
+          node,
+          seq,
+          ts: H + 60_000 + seq * 10_000,
+          interval: 10,
+          interfaces: [{ ifname: "eth0", ifindex: 2, rxPackets: 0, rxBytes: rx, txPackets: 0, txBytes: 0, drops: 0 }],
+        });
       await storeBatch(s.db, at(1, 0), i === 7 ? H + 29_000 : H + 70_500);
       await storeBatch(s.db, at(2, (i + 1) * 1000), i === 7 ? H + 30_000 : H + 80_500);
     }
@@ -134,7 +147,10 @@ describe("overview of many nodes", () => {
     expect(rowOf(page, "/nodes/n-08")).toContain("900 B/s");
     // node-a's 200 B/s plus n-00 … n-49 at 100 B/s per number, without n-07's 800
     const rx = 200 + (50 * 51 / 2) * 100 - 800;
-    const totals = page.slice(page.indexOf('<section class="totals"'), page.indexOf("</section>", page.indexOf('<section class="totals"')));
+    const totals = page.slice(
+      page.indexOf('<section class="totals"'),
+      page.indexOf("</section>", page.indexOf('<section class="totals"')),
+    );
     expect(totals).toContain(`<th>RX now</th><td>${formatByteRate(rx)}<`); // 124 KiB/s; with n-07, 125
     expect(formatByteRate(rx + 800)).not.toBe(formatByteRate(rx));
   });
@@ -210,8 +226,12 @@ describe("node page: traffic", () => {
   });
 
   it("a bad window or interface name is refused in words", async () => {
-    expect(await html("/nodes/node-a?since=soon", 400)).toContain("The parameter &#39;since&#39; must be an ISO 8601 time");
-    expect(await html("/fragments/nodes/node-a/traffic?ifname=a%2Fb", 400)).toContain("The parameter &#39;ifname&#39; must be a Linux interface name.");
+    expect(await html("/nodes/node-a?since=soon", 400)).toContain(
+      "The parameter &#39;since&#39; must be an ISO 8601 time",
+    );
+    expect(await html("/fragments/nodes/node-a/traffic?ifname=a%2Fb", 400)).toContain(
+      "The parameter &#39;ifname&#39; must be a Linux interface name.",
+    );
   });
 
   it("serves uPlot and the chart script locally", async () => {

@@ -33,7 +33,10 @@ const WRK_SECONDS = Number(Deno.env.get("BENCH_ACCEL_WRK_SECONDS") ?? 3);
 
 const STATE: LbState = {
   version: 1,
-  services: [testService(1, "10.96.9.1", [{ id: 1, ip: SERVER_IP }], {}, UPSTREAM_PORT), testService(2, "10.96.9.2", [{ id: 2, ip: SERVER_IP }], {}, 6379)],
+  services: [
+    testService(1, "10.96.9.1", [{ id: 1, ip: SERVER_IP }], {}, UPSTREAM_PORT),
+    testService(2, "10.96.9.2", [{ id: 2, ip: SERVER_IP }], {}, 6379),
+  ],
   accel: [
     { id: 1, kind: "service", namespace: "test", name: "s1" },
     { id: 2, kind: "service", namespace: "test", name: "s2" },
@@ -66,10 +69,19 @@ try {
       const r = await redisBenchmark(lab, REQUESTS, "set,get", 50);
       const w = await wrk(lab, "/4k.bin", WRK_SECONDS, 16, 2);
       const set = r.tests.get("SET")!, get = r.tests.get("GET")!;
-      results[mode].push({ setRps: set.rps, getRps: get.rps, setP50: set.p50, getP50: get.p50, wrkRps: w.rps, wrkErrors: w.errors });
+      results[mode].push({
+        setRps: set.rps,
+        getRps: get.rps,
+        setP50: set.p50,
+        getP50: get.p50,
+        wrkRps: w.rps,
+        wrkErrors: w.errors,
+      });
       if (mode === "accel") {
         const t = module!.totals();
-        if (!(t.get(2)?.[0] ?? 0) || !(t.get(1)?.[0] ?? 0)) throw new Error(`accelerated round without accelerated connections: ${JSON.stringify([...t])}`);
+        if (!(t.get(2)?.[0] ?? 0) || !(t.get(1)?.[0] ?? 0)) {
+          throw new Error(`accelerated round without accelerated connections: ${JSON.stringify([...t])}`);
+        }
       }
     } finally {
       module?.stop();
@@ -81,7 +93,15 @@ try {
     for (const mode of i % 2 ? (["plain", "accel"] as const) : (["accel", "plain"] as const)) await once(mode);
   }
   const m = (mode: "accel" | "plain", k: keyof Round) => median(results[mode].map((r) => r[k]));
-  for (const [name, k, unit] of [["redis SET", "setRps", "req/s"], ["redis GET", "getRps", "req/s"], ["redis SET p50", "setP50", "ms"], ["redis GET p50", "getP50", "ms"], ["nginx+upstream wrk keep-alive", "wrkRps", "req/s"]] as const) {
+  for (
+    const [name, k, unit] of [
+      ["redis SET", "setRps", "req/s"],
+      ["redis GET", "getRps", "req/s"],
+      ["redis SET p50", "setP50", "ms"],
+      ["redis GET p50", "getP50", "ms"],
+      ["nginx+upstream wrk keep-alive", "wrkRps", "req/s"],
+    ] as const
+  ) {
     row(`${name}, plain (median of ${ROUNDS})`, `${m("plain", k).toFixed(k.endsWith("P50") ? 3 : 0)} ${unit}`);
     row(`${name}, accelerated`, `${m("accel", k).toFixed(k.endsWith("P50") ? 3 : 0)} ${unit}`);
   }

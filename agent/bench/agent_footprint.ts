@@ -51,10 +51,27 @@ export async function benchAgentFootprint(): Promise<void> {
   }).spawn();
   const agent = new Deno.Command(Deno.execPath(), {
     args: [
-      "run", ...agentTaskFlags(), "agent/main.ts",
-      "--control", control.url, "--node", "bench-footprint", "--join-token", control.token,
-      "--netns", net.node, "--interfaces", net.bridge, "--pods-file", net.podsFile,
-      "--interval", String(INTERVAL), "--state-dir", stateDir, "--bpf-pin-dir", pinDir,
+      "run",
+      ...agentTaskFlags(),
+      "agent/main.ts",
+      "--control",
+      control.url,
+      "--node",
+      "bench-footprint",
+      "--join-token",
+      control.token,
+      "--netns",
+      net.node,
+      "--interfaces",
+      net.bridge,
+      "--pods-file",
+      net.podsFile,
+      "--interval",
+      String(INTERVAL),
+      "--state-dir",
+      stateDir,
+      "--bpf-pin-dir",
+      pinDir,
       ...(Deno.env.get("BENCH_AGENT_ARGS")?.split(" ").filter(Boolean) ?? []),
     ],
     cwd: REPO_ROOT,
@@ -76,9 +93,21 @@ export async function benchAgentFootprint(): Promise<void> {
     const cpu = (b.cpuTicks - a.cpuTicks) / hz / seconds;
     const last = control.batches.at(-1);
     const m = last?.monitoring;
-    row("active flows (5-tuples) / flow table entries", `${FLOWS} / ${m?.flowEntries ?? "?"}`, `flow records per batch ${last?.flows?.length ?? "?"}, cut so far ${m?.flowRecordsCut ?? "?"}`);
-    row("agent RSS (now / peak)", `${(b.rssKb / 1024).toFixed(1)} / ${(b.hwmKb / 1024).toFixed(1)} MB`, verdict(b.hwmKb / 1024, 100, "lower"));
-    row(`agent CPU at a ${INTERVAL} s interval`, `${(cpu * 100).toFixed(2)} %`, `of one core over ${seconds.toFixed(0)} s; ${verdict(cpu * 100, 5, "lower")}`);
+    row(
+      "active flows (5-tuples) / flow table entries",
+      `${FLOWS} / ${m?.flowEntries ?? "?"}`,
+      `flow records per batch ${last?.flows?.length ?? "?"}, cut so far ${m?.flowRecordsCut ?? "?"}`,
+    );
+    row(
+      "agent RSS (now / peak)",
+      `${(b.rssKb / 1024).toFixed(1)} / ${(b.hwmKb / 1024).toFixed(1)} MB`,
+      verdict(b.hwmKb / 1024, 100, "lower"),
+    );
+    row(
+      `agent CPU at a ${INTERVAL} s interval`,
+      `${(cpu * 100).toFixed(2)} %`,
+      `of one core over ${seconds.toFixed(0)} s; ${verdict(cpu * 100, 5, "lower")}`,
+    );
   } finally {
     try {
       agent.kill("SIGTERM");

@@ -31,12 +31,29 @@ export function benchFlowsProgram(): void {
     // the insert path: one run per new source port (the syscall's own cost is not in durationNs)
     const insertNs: number[] = [];
     for (let i = 0; i < INSERTS; i++) {
-      insertNs.push(progs.flows.testRun({ data: udpFrame({ srcPort: 1024 + (i % 60000), dstPort: 80 + Math.floor(i / 60000), payload: new Uint8Array(64) }), repeat: 1 }).durationNs);
+      insertNs.push(
+        progs.flows.testRun({
+          data: udpFrame({
+            srcPort: 1024 + (i % 60000),
+            dstPort: 80 + Math.floor(i / 60000),
+            payload: new Uint8Array(64),
+          }),
+          repeat: 1,
+        }).durationNs,
+      );
     }
     row("tc empty program (BPF_PROG_TEST_RUN)", `${e.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
-    row("tc flows_ingress, known flow (BPF_PROG_TEST_RUN)", `${f.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
+    row(
+      "tc flows_ingress, known flow (BPF_PROG_TEST_RUN)",
+      `${f.toFixed(1)} ns/pkt`,
+      `median of ${ROUNDS} x ${REPEAT}`,
+    );
     row("ratio flows / empty", `${(f / e).toFixed(2)}x`, verdict(f / e, 3, "lower"));
-    row("tc flows_ingress, new flow (insert)", `${median(insertNs).toFixed(0)} ns/pkt`, `median of ${INSERTS} single runs (timer resolution bound)`);
+    row(
+      "tc flows_ingress, new flow (insert)",
+      `${median(insertNs).toFixed(0)} ns/pkt`,
+      `median of ${INSERTS} single runs (timer resolution bound)`,
+    );
   } finally {
     flows.close();
     empty.close();

@@ -37,8 +37,18 @@ function benchState(backends: string[], port: number, backendPort: number, proto
   return {
     version: 1,
     services: [{
-      id: 1, namespace: "bench", name: "web", portName: "", vip: "10.96.0.10", port, protocol, affinity: "none", affinityTimeoutS: 10800,
-      tableSize: 251, type: "ClusterIP", externalIPs: [EXT],
+      id: 1,
+      namespace: "bench",
+      name: "web",
+      portName: "",
+      vip: "10.96.0.10",
+      port,
+      protocol,
+      affinity: "none",
+      affinityTimeoutS: 10800,
+      tableSize: 251,
+      type: "ClusterIP",
+      externalIPs: [EXT],
       backends: backends.map((ip, i) => ({ id: i + 1, ip, port: backendPort, weight: 1, state: "active" as const })),
     }],
   };
@@ -55,17 +65,38 @@ async function testRuns(): Promise<void> {
     const g = loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 1 << 17 }, NODE);
     gw = g.obj;
     writeDests(gw, { external: [EXT], addresses: [NODE], snatIp: NODE }, true);
-    g.programmer.apply(gatewayState(benchState(["10.244.7.11", "10.244.7.12", "10.244.7.13"], 80, 8080)), performance.now());
+    g.programmer.apply(
+      gatewayState(benchState(["10.244.7.11", "10.244.7.12", "10.244.7.13"], 80, 8080)),
+      performance.now(),
+    );
     writeDests(gw, { external: [EXT], addresses: [NODE], snatIp: NODE });
     const progs = { empty: empty.program("empty_xdp"), gw: gw.program("gw_xdp") };
     const runOn = (p: keyof typeof progs, f: Uint8Array, repeat: number) =>
       withNetns(net.nsA, () => progs[p].testRun({ data: f, repeat, ctx: xdpCtx(f.length, net.ifindexA) }));
 
-    const tracked = frame({ src: "192.0.2.10", dst: EXT, proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10) });
+    const tracked = frame({
+      src: "192.0.2.10",
+      dst: EXT,
+      proto: "tcp",
+      sport: 40000,
+      dport: 80,
+      tcpFlags: 0x10,
+      payload: new Uint8Array(10),
+    });
     const first = runOn("gw", tracked, 1);
-    if (first.retval !== XDP.REDIRECT) throw new Error(`gateway bench: a VIP packet was not redirected (verdict ${first.retval})`);
+    if (first.retval !== XDP.REDIRECT) {
+      throw new Error(`gateway bench: a VIP packet was not redirected (verdict ${first.retval})`);
+    }
     // a packet for no gateway address stays as it is, so repeat runs measure it
-    const other = frame({ src: "192.0.2.10", dst: "10.1.2.3", proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10) });
+    const other = frame({
+      src: "192.0.2.10",
+      dst: "10.1.2.3",
+      proto: "tcp",
+      sport: 40000,
+      dport: 80,
+      tcpFlags: 0x10,
+      payload: new Uint8Array(10),
+    });
     const ns = { empty: [] as number[], other: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
       ns.empty.push(runOn("empty", other, REPEAT).durationNs);
@@ -73,7 +104,11 @@ async function testRuns(): Promise<void> {
     }
     const e = median(ns.empty), o = median(ns.other);
     row("XDP empty program (BPF_PROG_TEST_RUN)", `${e.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
-    row("gateway: packet for no gateway address", `${o.toFixed(1)} ns/pkt`, `${(o / e).toFixed(2)}x empty, ${verdict(o / e, 1.5, "lower")}`);
+    row(
+      "gateway: packet for no gateway address",
+      `${o.toFixed(1)} ns/pkt`,
+      `${(o / e).toFixed(2)}x empty, ${verdict(o / e, 1.5, "lower")}`,
+    );
 
     // A translated packet is no longer a VIP packet, and test_run does not restore the frame between
     // repetitions: single runs (cold caches between the calls; the kernel's timer around one run costs
@@ -86,14 +121,20 @@ async function testRuns(): Promise<void> {
           const ctx = xdpCtx(fr.length, net.ifindexA);
           emptyNs.push(progs.empty.testRun({ data: fr, repeat: 1, ctx }).durationNs);
           const r = progs.gw.testRun({ data: fr, repeat: 1, ctx });
-          if (r.retval !== XDP.REDIRECT) throw new Error(`gateway bench: frame ${i} not redirected (verdict ${r.retval})`);
+          if (r.retval !== XDP.REDIRECT) {
+            throw new Error(`gateway bench: frame ${i} not redirected (verdict ${r.retval})`);
+          }
           gwNs.push(r.durationNs);
         }
       });
       return { gw: median(gwNs), empty: median(emptyNs) };
     };
     const t = one(() => tracked, NEW_FLOWS);
-    row("gateway: tracked flow, one run each (cold)", `${(t.gw - t.empty).toFixed(1)} ns`, `over the empty program run alike (${t.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`);
+    row(
+      "gateway: tracked flow, one run each (cold)",
+      `${(t.gw - t.empty).toFixed(1)} ns`,
+      `over the empty program run alike (${t.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`,
+    );
 
     // Repeat runs of a tracked flow: a gateway whose translation of this flow is the identity (SNAT to the
     // client's own address and port, the backend at the external IP:port), so the frame stays a tracked
@@ -107,10 +148,22 @@ async function testRuns(): Promise<void> {
       await run(["ip", "-n", net.nsA, "route", "add", `${EXT}/32`, "via", net.ipB]);
       const prog = id.obj.program("gw_xdp");
       // each pass takes one off the TTL: frames start at 255 and run 250 times per call
-      const fresh = frame({ src: "192.0.2.10", dst: EXT, proto: "tcp", sport: 40000, dport: 80, tcpFlags: 0x10, payload: new Uint8Array(10), ttl: 255 });
-      const idRun = (repeat: number) => withNetns(net.nsA, () => prog.testRun({ data: fresh, repeat, ctx: xdpCtx(fresh.length, net.ifindexA) }));
+      const fresh = frame({
+        src: "192.0.2.10",
+        dst: EXT,
+        proto: "tcp",
+        sport: 40000,
+        dport: 80,
+        tcpFlags: 0x10,
+        payload: new Uint8Array(10),
+        ttl: 255,
+      });
+      const idRun = (repeat: number) =>
+        withNetns(net.nsA, () => prog.testRun({ data: fresh, repeat, ctx: xdpCtx(fresh.length, net.ifindexA) }));
       const warm = idRun(1);
-      if (warm.retval !== XDP.REDIRECT) throw new Error(`gateway bench: identity flow not redirected (verdict ${warm.retval})`);
+      if (warm.retval !== XDP.REDIRECT) {
+        throw new Error(`gateway bench: identity flow not redirected (verdict ${warm.retval})`);
+      }
       const PER_CALL = 250, CALLS = Math.min(400, Math.max(1, Math.round(REPEAT / PER_CALL)));
       const tr: number[] = [], em: number[] = [];
       const ctx = xdpCtx(fresh.length, net.ifindexA);
@@ -126,15 +179,37 @@ async function testRuns(): Promise<void> {
         }
       });
       const c = readCounters(id.obj);
-      if (c.flows !== 1 || c.tracked !== ROUNDS * CALLS * PER_CALL || c.ttl !== 0) throw new Error(`gateway bench: repetitions were not all tracked hits (${JSON.stringify(c)})`);
+      if (c.flows !== 1 || c.tracked !== ROUNDS * CALLS * PER_CALL || c.ttl !== 0) {
+        throw new Error(`gateway bench: repetitions were not all tracked hits (${JSON.stringify(c)})`);
+      }
       const te = median(em), tt = median(tr);
-      row("gateway: tracked flow, translated + redirected", `${tt.toFixed(1)} ns/pkt`, `${verdict(tt, 100, "lower")} ns; empty ${te.toFixed(1)} ns alongside; median of ${ROUNDS} x ${CALLS} x ${PER_CALL}`);
+      row(
+        "gateway: tracked flow, translated + redirected",
+        `${tt.toFixed(1)} ns/pkt`,
+        `${verdict(tt, 100, "lower")} ns; empty ${
+          te.toFixed(1)
+        } ns alongside; median of ${ROUNDS} x ${CALLS} x ${PER_CALL}`,
+      );
     } finally {
       id.obj.close();
     }
 
-    const n = one((i) => frame({ src: `192.0.${3 + (i >> 16)}.${(i >> 8) & 255}`, dst: EXT, proto: "tcp", sport: 1024 + (i & 255), dport: 80 }), NEW_FLOWS);
-    row("gateway: new flow (first packet), one run each (cold)", `${(n.gw - n.empty).toFixed(1)} ns`, `over the empty program run alike (${n.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`);
+    const n = one(
+      (i) =>
+        frame({
+          src: `192.0.${3 + (i >> 16)}.${(i >> 8) & 255}`,
+          dst: EXT,
+          proto: "tcp",
+          sport: 1024 + (i & 255),
+          dport: 80,
+        }),
+      NEW_FLOWS,
+    );
+    row(
+      "gateway: new flow (first packet), one run each (cold)",
+      `${(n.gw - n.empty).toFixed(1)} ns`,
+      `over the empty program run alike (${n.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`,
+    );
   } finally {
     gw?.close();
     empty?.close();
@@ -149,7 +224,23 @@ async function testRuns(): Promise<void> {
  */
 async function iperf(lab: GatewayLab, ip: string, port: number, proto: "udp" | "tcp"): Promise<number> {
   const args = proto === "udp" ? ["-u", "-b", "0", "-l", "1400"] : [];
-  const r = await run(["ip", "netns", "exec", lab.outside, "timeout", String(IPERF_SECONDS + 20), "iperf3", "-c", ip, "-p", String(port), ...args, "-t", String(IPERF_SECONDS), "-J"]);
+  const r = await run([
+    "ip",
+    "netns",
+    "exec",
+    lab.outside,
+    "timeout",
+    String(IPERF_SECONDS + 20),
+    "iperf3",
+    "-c",
+    ip,
+    "-p",
+    String(port),
+    ...args,
+    "-t",
+    String(IPERF_SECONDS),
+    "-J",
+  ]);
   const j = JSON.parse(r.stdout);
   return (j.end.sum_received ?? j.end.sum).bits_per_second as number;
 }
@@ -157,8 +248,17 @@ async function iperf(lab: GatewayLab, ip: string, port: number, proto: "udp" | "
 async function throughput(): Promise<void> {
   const lab = await GatewayLab.create();
   let server: Deno.ChildProcess | null = null;
-  const state = { ...benchState([LAB.backends[0]!], 5201, 5201, "TCP"), services: [benchState([LAB.backends[0]!], 5201, 5201, "TCP").services[0]!, { ...benchState([LAB.backends[0]!], 5201, 5201, "UDP").services[0]!, id: 2 }] };
-  const modules = (["skb", "tc"] as const).map((hook) => ({ hook, gw: new GatewayModule(lab.env(), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], hook }) }));
+  const state = {
+    ...benchState([LAB.backends[0]!], 5201, 5201, "TCP"),
+    services: [benchState([LAB.backends[0]!], 5201, 5201, "TCP").services[0]!, {
+      ...benchState([LAB.backends[0]!], 5201, 5201, "UDP").services[0]!,
+      id: 2,
+    }],
+  };
+  const modules = (["skb", "tc"] as const).map((hook) => ({
+    hook,
+    gw: new GatewayModule(lab.env(), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], hook }),
+  }));
   // straight, and through the gateway in each hook, alternated in every round
   const runs = [
     { name: "UDP routed straight to the backend", proto: "udp", hook: null },
@@ -169,7 +269,12 @@ async function throughput(): Promise<void> {
   ] as const;
   const bps = runs.map(() => [] as number[]);
   try {
-    server = new Deno.Command("ip", { args: ["netns", "exec", lab.backendNs[0]!, "iperf3", "-s", "-p", "5201"], stdout: "null", stderr: "null", stdin: "null" }).spawn();
+    server = new Deno.Command("ip", {
+      args: ["netns", "exec", lab.backendNs[0]!, "iperf3", "-s", "-p", "5201"],
+      stdout: "null",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
     await new Promise((r) => setTimeout(r, 500));
     for (let r = 0; r < IPERF_ROUNDS; r++) {
       for (const [i, x] of runs.entries()) {
@@ -186,7 +291,13 @@ async function throughput(): Promise<void> {
     const g = bps.map((b) => median(b) / 1e9);
     for (const [i, x] of runs.entries()) {
       const straight = g[x.proto === "udp" ? 0 : 3]!;
-      row(`iperf3 ${x.name}`, `${g[i]!.toFixed(2)} Gbit/s`, x.hook ? `${((g[i]! / straight) * 100).toFixed(0)} % of straight` : `median of ${IPERF_ROUNDS} x ${IPERF_SECONDS} s`);
+      row(
+        `iperf3 ${x.name}`,
+        `${g[i]!.toFixed(2)} Gbit/s`,
+        x.hook
+          ? `${((g[i]! / straight) * 100).toFixed(0)} % of straight`
+          : `median of ${IPERF_ROUNDS} x ${IPERF_SECONDS} s`,
+      );
     }
   } finally {
     for (const m of modules) m.gw.stop();

@@ -43,7 +43,10 @@ const n2ip = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".")
 
 /** Services 1..count, VIPs counting up from 10.96.0.1, each with one backend: the server. */
 function services(count: number, backendIp: string): LbService[] {
-  return Array.from({ length: count }, (_, i) => testService(i + 1, n2ip(FIRST_VIP + i), [{ id: i + 1, ip: backendIp }], {}, BACKEND_PORT));
+  return Array.from(
+    { length: count },
+    (_, i) => testService(i + 1, n2ip(FIRST_VIP + i), [{ id: i + 1, ip: backendIp }], {}, BACKEND_PORT),
+  );
 }
 
 /** kube-proxy's shape: OUTPUT → KUBE-SERVICES (one match per service) → KUBE-SVC-n → KUBE-SEP-n → DNAT. */
@@ -64,14 +67,26 @@ function iptablesRules(count: number, backendIp: string): string {
 
 /** Connections per second of one lbprobe rate run; any failed connection makes the figure void. */
 async function rate(argv: string[], count: number): Promise<number> {
-  const out = await run([...argv, LBPROBE, "rate", n2ip(FIRST_VIP), String(SERVICE_PORT), String(count), String(SECONDS)]);
+  const out = await run([
+    ...argv,
+    LBPROBE,
+    "rate",
+    n2ip(FIRST_VIP),
+    String(SERVICE_PORT),
+    String(count),
+    String(SECONDS),
+  ]);
   const r = JSON.parse(out.stdout) as { attempts: number; seconds: number; errors: Record<string, number> };
   if (Object.keys(r.errors).length) throw new Error(`connections failed: ${JSON.stringify(r.errors)}`);
   return r.attempts / r.seconds;
 }
 
 function startServer(lab: LbLab): Deno.ChildProcess {
-  return new Deno.Command("ip", { args: ["netns", "exec", lab.net.nsB, LBPROBE, "serve-tcp", String(BACKEND_PORT), "server"], stdout: "null", stderr: "null" }).spawn();
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", lab.net.nsB, LBPROBE, "serve-tcp", String(BACKEND_PORT), "server"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
 }
 
 async function main(): Promise<void> {
@@ -95,7 +110,12 @@ async function main(): Promise<void> {
     const backendIp = socketLab.backends[0].ip;
     await new Promise((r) => setTimeout(r, 300)); // servers listening
 
-    const socketClient = ["sh", "-c", `echo $$ > ${socketLab.cgroup.path}/cgroup.procs && exec ip netns exec ${socketLab.net.nsA} "$@"`, "sh"];
+    const socketClient = [
+      "sh",
+      "-c",
+      `echo $$ > ${socketLab.cgroup.path}/cgroup.procs && exec ip netns exec ${socketLab.net.nsA} "$@"`,
+      "sh",
+    ];
     const iptablesClient = ["ip", "netns", "exec", iptablesLab.net.nsA];
     const figures = new Map<string, number[]>();
     const add = (k: string, v: number) => figures.set(k, [...(figures.get(k) ?? []), v]);
@@ -105,8 +125,14 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const report = module.apply({ version: ++version, services: services(count, backendIp) });
       const applyMs = performance.now() - t0;
-      await run(["ip", "netns", "exec", iptablesLab.net.nsA, "iptables-restore"], { stdin: iptablesRules(count, backendIp) });
-      row(`programming ${count.toLocaleString("en")} services`, `${applyMs.toFixed(0)} ms`, `socket LB, ${report.programmed} services, batch map writes`);
+      await run(["ip", "netns", "exec", iptablesLab.net.nsA, "iptables-restore"], {
+        stdin: iptablesRules(count, backendIp),
+      });
+      row(
+        `programming ${count.toLocaleString("en")} services`,
+        `${applyMs.toFixed(0)} ms`,
+        `socket LB, ${report.programmed} services, batch map writes`,
+      );
       for (let r = 0; r < ROUNDS; r++) {
         add(`socket ${count}`, await rate(socketClient, count));
         add(`iptables ${count}`, await rate(iptablesClient, count));
@@ -117,14 +143,22 @@ async function main(): Promise<void> {
     for (const count of SERVICE_COUNTS) {
       for (const how of ["socket", "iptables"]) {
         const k = `${how} ${count}`;
-        row(`${how === "socket" ? "socket LB" : "iptables DNAT"}, ${count.toLocaleString("en")} services`, `${med(k).toFixed(0)} conn/s`, `median of ${figures.get(k)!.map((v) => v.toFixed(0)).join(", ")}`);
+        row(
+          `${how === "socket" ? "socket LB" : "iptables DNAT"}, ${count.toLocaleString("en")} services`,
+          `${med(k).toFixed(0)} conn/s`,
+          `median of ${figures.get(k)!.map((v) => v.toFixed(0)).join(", ")}`,
+        );
       }
     }
     const flat = med("socket 10000") / med("socket 10");
     const vsIptables = med("socket 10000") / med("iptables 10000");
     row("socket LB: 10,000 services / 10 services", flat.toFixed(3), verdict(flat, 0.9, "higher"));
     row("socket LB / iptables DNAT at 10,000 services", `${vsIptables.toFixed(2)}×`, verdict(vsIptables, 3, "higher"));
-    row("iptables DNAT: 10,000 services / 10 services", (med("iptables 10000") / med("iptables 10")).toFixed(3), "(what kube-proxy's chain costs)");
+    row(
+      "iptables DNAT: 10,000 services / 10 services",
+      (med("iptables 10000") / med("iptables 10")).toFixed(3),
+      "(what kube-proxy's chain costs)",
+    );
   } finally {
     for (const s of servers) {
       try {

@@ -31,7 +31,20 @@ const PORT = 5201;
 
 /** One iperf3 run from p1 to p2: received bits per second. */
 async function throughput(net: PodNet): Promise<number> {
-  const json = await output(["ip", "netns", "exec", net.pod("p1").netns, IPERF, "-c", net.pod("p2").ip, "-p", String(PORT), "-t", String(SECONDS), "-J"]);
+  const json = await output([
+    "ip",
+    "netns",
+    "exec",
+    net.pod("p1").netns,
+    IPERF,
+    "-c",
+    net.pod("p2").ip,
+    "-p",
+    String(PORT),
+    "-t",
+    String(SECONDS),
+    "-J",
+  ]);
   return JSON.parse(json).end.sum_received.bits_per_second;
 }
 
@@ -39,7 +52,11 @@ export async function benchMonitoringOverhead(): Promise<void> {
   const net = await PodNet.create(2);
   const pinDir = `/sys/fs/bpf/ebpf-k8s-test-${Deno.pid}-bench`;
   const pods = new PodTable(new FilePodSource(net.podsFile, 500, () => {}), true);
-  const server = new Deno.Command("ip", { args: ["netns", "exec", net.pod("p2").netns, IPERF, "-s", "-p", String(PORT)], stdout: "null", stderr: "null" }).spawn();
+  const server = new Deno.Command("ip", {
+    args: ["netns", "exec", net.pod("p2").netns, IPERF, "-s", "-p", String(PORT)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   const modules: Module[] = [];
   try {
     await waitListening(net.pod("p2").netns, PORT);
@@ -55,7 +72,12 @@ export async function benchMonitoringOverhead(): Promise<void> {
       pods,
       log: (m) => console.error(m),
     });
-    modules.push(new IfStatsModule(env("ifstats")), new FlowsModule(env("flows")), new TcpModule(env("tcp")), new DropsModule(env("drops")));
+    modules.push(
+      new IfStatsModule(env("ifstats")),
+      new FlowsModule(env("flows")),
+      new TcpModule(env("tcp")),
+      new DropsModule(env("drops")),
+    );
     const bps: Record<"off" | "on", number[]> = { off: [], on: [] };
     await throughput(net); // warm-up
     for (let r = 0; r < ROUNDS; r++) {

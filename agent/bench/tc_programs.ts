@@ -15,7 +15,10 @@ export function benchTcPrograms(): void {
     empty.load();
     ifstats.load();
     const frame = udpFrame({ payload: new Uint8Array(64) });
-    const { empty: e, counter: c } = alternatingRuns({ empty: empty.program("empty_tc"), counter: ifstats.program("ifstats_ingress") }, frame);
+    const { empty: e, counter: c } = alternatingRuns({
+      empty: empty.program("empty_tc"),
+      counter: ifstats.program("ifstats_ingress"),
+    }, frame);
     row("tc empty program (BPF_PROG_TEST_RUN)", `${e.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
     row("tc ifstats counter (BPF_PROG_TEST_RUN)", `${c.toFixed(1)} ns/pkt`, `median of ${ROUNDS} x ${REPEAT}`);
     row("ratio counter / empty", `${(c / e).toFixed(2)}x`, verdict(c / e, 1.5, "lower"));

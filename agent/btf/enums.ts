@@ -13,17 +13,37 @@ const KIND_ENUM64 = 19;
 /** Bytes that follow the 12-byte struct btf_type, by kind. */
 function extraSize(kind: number, vlen: number): number {
   switch (kind) {
-    case 1: return 4; // INT
-    case 3: return 12; // ARRAY
-    case 4: case 5: return vlen * 12; // STRUCT, UNION
-    case 6: return vlen * 8; // ENUM
-    case 13: return vlen * 8; // FUNC_PROTO
-    case 14: return 4; // VAR
-    case 15: return vlen * 12; // DATASEC
-    case 17: return 4; // DECL_TAG
-    case 19: return vlen * 12; // ENUM64
-    case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: return 0;
-    default: throw new Error(`BTF: unknown type kind ${kind}`);
+    case 1:
+      return 4; // INT
+    case 3:
+      return 12; // ARRAY
+    case 4:
+    case 5:
+      return vlen * 12; // STRUCT, UNION
+    case 6:
+      return vlen * 8; // ENUM
+    case 13:
+      return vlen * 8; // FUNC_PROTO
+    case 14:
+      return 4; // VAR
+    case 15:
+      return vlen * 12; // DATASEC
+    case 17:
+      return 4; // DECL_TAG
+    case 19:
+      return vlen * 12; // ENUM64
+    case 2:
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 16:
+    case 18:
+      return 0;
+    default:
+      throw new Error(`BTF: unknown type kind ${kind}`);
   }
 }
 

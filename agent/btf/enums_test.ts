@@ -6,13 +6,26 @@ function tinyBtf(): Uint8Array {
   const strings = "\0int\0colour\0RED\0BLUE\0";
   const types = new Uint8Array(12 + 4 + 12 + 16);
   const t = new DataView(types.buffer);
-  t.setUint32(0, 1, true); t.setUint32(4, 1 << 24, true); t.setUint32(8, 4, true); t.setUint32(12, 32, true); // INT "int"
-  t.setUint32(16, 5, true); t.setUint32(20, (6 << 24) | 2, true); t.setUint32(24, 4, true); // ENUM "colour", 2 members
-  t.setUint32(28, 12, true); t.setInt32(32, 1, true); t.setUint32(36, 16, true); t.setInt32(40, 7, true);
+  t.setUint32(0, 1, true);
+  t.setUint32(4, 1 << 24, true);
+  t.setUint32(8, 4, true);
+  t.setUint32(12, 32, true); // INT "int"
+  t.setUint32(16, 5, true);
+  t.setUint32(20, (6 << 24) | 2, true);
+  t.setUint32(24, 4, true); // ENUM "colour", 2 members
+  t.setUint32(28, 12, true);
+  t.setInt32(32, 1, true);
+  t.setUint32(36, 16, true);
+  t.setInt32(40, 7, true);
   const hdr = new Uint8Array(24);
   const h = new DataView(hdr.buffer);
-  h.setUint16(0, 0xeb9f, true); h.setUint8(2, 1); h.setUint32(4, 24, true);
-  h.setUint32(8, 0, true); h.setUint32(12, types.length, true); h.setUint32(16, types.length, true); h.setUint32(20, strings.length, true);
+  h.setUint16(0, 0xeb9f, true);
+  h.setUint8(2, 1);
+  h.setUint32(4, 24, true);
+  h.setUint32(8, 0, true);
+  h.setUint32(12, types.length, true);
+  h.setUint32(16, types.length, true);
+  h.setUint32(20, strings.length, true);
   return new Uint8Array([...hdr, ...types, ...new TextEncoder().encode(strings)]);
 }
 

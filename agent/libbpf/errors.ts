@@ -8,28 +8,80 @@
  * return NULL and set errno.
  */
 import { alloc, bufferString, errno, libbpf } from "./ffi.ts";
-import { ensurePrintCallback, libbpfMessagesSince, libbpfSeq, type LibbpfMessage } from "./log.ts";
+import { ensurePrintCallback, type LibbpfMessage, libbpfMessagesSince, libbpfSeq } from "./log.ts";
 
 /** Linux errno numbers (asm-generic/errno*.h) and libbpf's own (libbpf.h). */
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG",
-  8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
-  14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
-  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY",
-  27: "EFBIG", 28: "ENOSPC", 30: "EROFS", 31: "EMLINK", 32: "EPIPE", 34: "ERANGE",
-  36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA",
-  71: "EPROTO", 74: "EBADMSG", 75: "EOVERFLOW", 77: "EBADFD", 84: "EILSEQ",
-  88: "ENOTSOCK", 90: "EMSGSIZE", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP",
-  97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN",
-  105: "ENOBUFS", 110: "ETIMEDOUT", 113: "EHOSTUNREACH", 114: "EALREADY",
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  8: "ENOEXEC",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  31: "EMLINK",
+  32: "EPIPE",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
+  61: "ENODATA",
+  71: "EPROTO",
+  74: "EBADMSG",
+  75: "EOVERFLOW",
+  77: "EBADFD",
+  84: "EILSEQ",
+  88: "ENOTSOCK",
+  90: "EMSGSIZE",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  105: "ENOBUFS",
+  110: "ETIMEDOUT",
+  113: "EHOSTUNREACH",
+  114: "EALREADY",
   125: "ECANCELED",
   // kernel-internal, but bpf() returns it (e.g. batch ops a map lacks)
   524: "ENOTSUPP",
-  4000: "LIBBPF_ERRNO__LIBELF", 4001: "LIBBPF_ERRNO__FORMAT", 4002: "LIBBPF_ERRNO__KVERSION",
-  4003: "LIBBPF_ERRNO__ENDIAN", 4004: "LIBBPF_ERRNO__INTERNAL", 4005: "LIBBPF_ERRNO__RELOC",
-  4006: "LIBBPF_ERRNO__LOAD", 4007: "LIBBPF_ERRNO__VERIFY", 4008: "LIBBPF_ERRNO__PROG2BIG",
-  4009: "LIBBPF_ERRNO__KVER", 4010: "LIBBPF_ERRNO__PROGTYPE", 4011: "LIBBPF_ERRNO__WRNGPID",
-  4012: "LIBBPF_ERRNO__INVSEQ", 4013: "LIBBPF_ERRNO__NLPARSE",
+  4000: "LIBBPF_ERRNO__LIBELF",
+  4001: "LIBBPF_ERRNO__FORMAT",
+  4002: "LIBBPF_ERRNO__KVERSION",
+  4003: "LIBBPF_ERRNO__ENDIAN",
+  4004: "LIBBPF_ERRNO__INTERNAL",
+  4005: "LIBBPF_ERRNO__RELOC",
+  4006: "LIBBPF_ERRNO__LOAD",
+  4007: "LIBBPF_ERRNO__VERIFY",
+  4008: "LIBBPF_ERRNO__PROG2BIG",
+  4009: "LIBBPF_ERRNO__KVER",
+  4010: "LIBBPF_ERRNO__PROGTYPE",
+  4011: "LIBBPF_ERRNO__WRNGPID",
+  4012: "LIBBPF_ERRNO__INVSEQ",
+  4013: "LIBBPF_ERRNO__NLPARSE",
 };
 
 export const ENOENT = 2;
@@ -81,7 +133,9 @@ export class LibbpfError extends Error {
     const messages = options.messages ?? [];
     let msg = `${call}(${target}): ${errnoText(e)} (${errnoName(e)})`;
     if (options.detail) msg += `\n${options.detail}`;
-    const notes = messages.filter((m) => m.level !== "debug").map((m) => `  ${m.text.trimEnd().replace(/^(?!libbpf: )/, "libbpf: ")}`);
+    const notes = messages.filter((m) => m.level !== "debug").map((m) =>
+      `  ${m.text.trimEnd().replace(/^(?!libbpf: )/, "libbpf: ")}`
+    );
     if (notes.length) msg += `\nlibbpf said:\n${notes.slice(-20).join("\n")}`;
     super(msg, { cause: options.cause });
     this.name = "LibbpfError";
@@ -114,7 +168,10 @@ function formatLog(program: string | undefined, log: string): string {
   if (!log) return "(no verifier log was produced)";
   const lines = log.trimEnd().split("\n");
   const shown = lines.length > MAX_LOG_LINES_IN_MESSAGE
-    ? [`... (${lines.length - MAX_LOG_LINES_IN_MESSAGE} earlier lines in error.log)`, ...lines.slice(-MAX_LOG_LINES_IN_MESSAGE)]
+    ? [
+      `... (${lines.length - MAX_LOG_LINES_IN_MESSAGE} earlier lines in error.log)`,
+      ...lines.slice(-MAX_LOG_LINES_IN_MESSAGE),
+    ]
     : lines;
   return `verifier log for program '${program ?? "?"}':\n${shown.map((l) => `  | ${l}`).join("\n")}`;
 }

@@ -23,7 +23,13 @@ export class LinkAttachment implements Attachment {
   #pinPath: string | null;
 
   /** @internal */
-  constructor(readonly kind: AttachmentKind, prog: { name: string; owner: object }, link: Deno.PointerObject, description: string, pinPath: string | null = null) {
+  constructor(
+    readonly kind: AttachmentKind,
+    prog: { name: string; owner: object },
+    link: Deno.PointerObject,
+    description: string,
+    pinPath: string | null = null,
+  ) {
     this.#program = prog.name;
     this.owner = prog.owner;
     this.#link = link;
@@ -82,7 +88,11 @@ export class LinkAttachment implements Attachment {
    */
   updateProgram(prog: AttachableProgram): void {
     if (!this.#link) throw new LibbpfError("bpf_link__update_program", this.description, 9);
-    checkInt("bpf_link__update_program", `${this.description} to ${prog.name}`, () => libbpf().bpf_link__update_program(this.#link!, progPtr(prog)));
+    checkInt(
+      "bpf_link__update_program",
+      `${this.description} to ${prog.name}`,
+      () => libbpf().bpf_link__update_program(this.#link!, progPtr(prog)),
+    );
     this.#program = prog.name;
   }
 
@@ -116,7 +126,9 @@ export class LinkAttachment implements Attachment {
     if (!link) return;
     if (this.#pinPath) {
       const r = libbpf().bpf_link__unpin(link);
-      if (r < 0 && r !== -ENOENT) throw new LibbpfError("bpf_link__unpin", `${this.description} at ${this.#pinPath}`, -r);
+      if (r < 0 && r !== -ENOENT) {
+        throw new LibbpfError("bpf_link__unpin", `${this.description} at ${this.#pinPath}`, -r);
+      }
       this.#pinPath = null;
     }
     this.#link = null;
@@ -153,9 +165,17 @@ export function openPinnedLink(path: string, owner: object): LinkAttachment {
 export function attachCgroup(prog: AttachableProgram, cgroupPath: string): LinkAttachment {
   const what = `${prog.name} to cgroup ${cgroupPath}`;
   const fd = libc().open(cstr(cgroupPath), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw new LibbpfError("bpf_program__attach_cgroup", what, errno() || 2, { detail: `(open of the cgroup directory failed)` });
+  if (fd < 0) {
+    throw new LibbpfError("bpf_program__attach_cgroup", what, errno() || 2, {
+      detail: `(open of the cgroup directory failed)`,
+    });
+  }
   try {
-    const link = checkPtr("bpf_program__attach_cgroup", what, () => libbpf().bpf_program__attach_cgroup(progPtr(prog), fd));
+    const link = checkPtr(
+      "bpf_program__attach_cgroup",
+      what,
+      () => libbpf().bpf_program__attach_cgroup(progPtr(prog), fd),
+    );
     const att = new LinkAttachment("cgroup", prog, link, `cgroup ${prog.name} on ${cgroupPath}`);
     registerAttachment(att);
     return att;
@@ -167,8 +187,11 @@ export function attachCgroup(prog: AttachableProgram, cgroupPath: string): LinkA
 /** Attaches a tracepoint program to tracepoint `category:name` (e.g. "skb", "kfree_skb"). */
 export function attachTracepoint(prog: AttachableProgram, category: string, name: string): LinkAttachment {
   const what = `${prog.name} to ${category}:${name}`;
-  const link = checkPtr("bpf_program__attach_tracepoint", what, () =>
-    libbpf().bpf_program__attach_tracepoint(progPtr(prog), cstr(category), cstr(name)));
+  const link = checkPtr(
+    "bpf_program__attach_tracepoint",
+    what,
+    () => libbpf().bpf_program__attach_tracepoint(progPtr(prog), cstr(category), cstr(name)),
+  );
   const att = new LinkAttachment("tracepoint", prog, link, `tracepoint ${prog.name} on ${category}:${name}`);
   registerAttachment(att);
   return att;

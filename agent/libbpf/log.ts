@@ -63,7 +63,9 @@ function onPrint(level: number, fmt: Deno.PointerValue, ap: Deno.PointerValue): 
     ring.push(msg);
     if (ring.length > LIBBPF_LOG_CAPACITY) ring.splice(0, ring.length - LIBBPF_LOG_CAPACITY);
     if (printToStderr) {
-      Deno.stderr.writeSync(new TextEncoder().encode(`libbpf[${msg.level}]: ${text.endsWith("\n") ? text : text + "\n"}`));
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(`libbpf[${msg.level}]: ${text.endsWith("\n") ? text : text + "\n"}`),
+      );
     }
     return text.length;
   } catch {

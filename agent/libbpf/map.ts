@@ -10,7 +10,7 @@
  * roundUp8(value_size) * libbpf_num_possible_cpus() bytes.
  */
 import { alloc, copyBytes, cstr, libbpf, readCString } from "./ffi.ts";
-import { checkInt, EINVAL, ENOENT, ENOSPC, EOPNOTSUPP, ENOTSUPP, LibbpfError, LibbpfUsageError } from "./errors.ts";
+import { checkInt, EINVAL, ENOENT, ENOSPC, ENOTSUPP, EOPNOTSUPP, LibbpfError, LibbpfUsageError } from "./errors.ts";
 import { closeFd, mapInfoByFd } from "./info.ts";
 import { mapBatchOpts, readU32, u32Cell } from "./structs.ts";
 
@@ -58,7 +58,11 @@ let possibleCpusCache = 0;
 /** Number of possible CPUs (libbpf_num_possible_cpus), the per-CPU value count. */
 export function possibleCpus(): number {
   if (!possibleCpusCache) {
-    possibleCpusCache = checkInt("libbpf_num_possible_cpus", "/sys/devices/system/cpu/possible", () => libbpf().libbpf_num_possible_cpus());
+    possibleCpusCache = checkInt(
+      "libbpf_num_possible_cpus",
+      "/sys/devices/system/cpu/possible",
+      () => libbpf().libbpf_num_possible_cpus(),
+    );
   }
   return possibleCpusCache;
 }
@@ -133,7 +137,9 @@ export class MapHandle {
 
   #key(key: Uint8Array, call: string): Uint8Array {
     if (key.length !== this.keySize) {
-      throw new LibbpfUsageError(`${call}(${this.name}): key is ${key.length} bytes, the map's key_size is ${this.keySize}`);
+      throw new LibbpfUsageError(
+        `${call}(${this.name}): key is ${key.length} bytes, the map's key_size is ${this.keySize}`,
+      );
     }
     return copyBytes(key);
   }
@@ -169,8 +175,9 @@ export class MapHandle {
     const k = this.#key(key, "bpf_map_update_elem");
     let v: Uint8Array;
     if (value.length === this.fullValueSize) v = copyBytes(value);
-    else if (this.perCpu && value.length === this.valueSize) v = perCpuValue(Array(this.cpus).fill(value), this.valueSize);
-    else {
+    else if (this.perCpu && value.length === this.valueSize) {
+      v = perCpuValue(Array(this.cpus).fill(value), this.valueSize);
+    } else {
       throw new LibbpfUsageError(
         `bpf_map_update_elem(${this.name}): value is ${value.length} bytes, expected ${this.fullValueSize}` +
           (this.perCpu ? ` (${this.cpus} CPUs x ${this.stride}) or ${this.valueSize} for every CPU` : ""),
@@ -314,7 +321,12 @@ export class MapHandle {
    * the failing one, and the error names it. The buffers are read only during
    * the (synchronous) calls.
    */
-  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, options: { elemFlags?: number; chunk?: number } = {}): void {
+  updateBatch(
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+    options: { elemFlags?: number; chunk?: number } = {},
+  ): void {
     this.#checkBatch("bpf_map_update_batch", keys, count, values);
     const chunk = Math.max(1, options.chunk ?? 65536);
     const opts = mapBatchOpts(BigInt(options.elemFlags ?? 0));
@@ -329,7 +341,11 @@ export class MapHandle {
         opts,
       );
       if (ret < 0) {
-        throw new LibbpfError("bpf_map_update_batch", `${this.name}, element ${done + readU32(cell)} of ${count}`, -ret);
+        throw new LibbpfError(
+          "bpf_map_update_batch",
+          `${this.name}, element ${done + readU32(cell)} of ${count}`,
+          -ret,
+        );
       }
       done += n;
     }
@@ -348,14 +364,21 @@ export class MapHandle {
     for (let done = 0; done < count;) {
       const n = Math.min(chunk, count - done);
       const cell = u32Cell(n);
-      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(done * this.keySize, (done + n) * this.keySize), cell, opts);
+      const ret = libbpf().bpf_map_delete_batch(
+        this.fd,
+        keys.subarray(done * this.keySize, (done + n) * this.keySize),
+        cell,
+        opts,
+      );
       const ok = readU32(cell);
       deleted += ok;
       if (ret === -ENOENT && ok < n) {
         done += ok + 1; // the kernel stops at a missing key: skip it
         continue;
       }
-      if (ret < 0) throw new LibbpfError("bpf_map_delete_batch", `${this.name}, element ${done + ok} of ${count}`, -ret);
+      if (ret < 0) {
+        throw new LibbpfError("bpf_map_delete_batch", `${this.name}, element ${done + ok} of ${count}`, -ret);
+      }
       done += n;
     }
     return deleted;
@@ -365,7 +388,9 @@ export class MapHandle {
     if (keys.length < count * this.keySize || (values && values.length < count * this.fullValueSize)) {
       throw new LibbpfUsageError(
         `${call}(${this.name}): ${count} entries need ${count * this.keySize} key bytes` +
-          (values ? ` and ${count * this.fullValueSize} value bytes, got ${keys.length} and ${values.length}` : `, got ${keys.length}`),
+          (values
+            ? ` and ${count * this.fullValueSize} value bytes, got ${keys.length} and ${values.length}`
+            : `, got ${keys.length}`),
       );
     }
   }
@@ -481,8 +506,11 @@ export class BpfMap {
    * compatible, else creates it and pins it there on load.
    */
   setPinPath(path: string | null): this {
-    checkInt("bpf_map__set_pin_path", `${this.name} at ${path}`, () =>
-      libbpf().bpf_map__set_pin_path(this.#p, path === null ? null : cstr(path)));
+    checkInt(
+      "bpf_map__set_pin_path",
+      `${this.name} at ${path}`,
+      () => libbpf().bpf_map__set_pin_path(this.#p, path === null ? null : cstr(path)),
+    );
     return this;
   }
 
@@ -504,14 +532,20 @@ export class BpfMap {
 
   /** After load: pins at `path` (or the pin path set before). libbpf creates the parent directory. */
   pin(path?: string): void {
-    checkInt("bpf_map__pin", `${this.name} at ${path ?? this.pinPath}`, () =>
-      libbpf().bpf_map__pin(this.#p, path === undefined ? null : cstr(path)));
+    checkInt(
+      "bpf_map__pin",
+      `${this.name} at ${path ?? this.pinPath}`,
+      () => libbpf().bpf_map__pin(this.#p, path === undefined ? null : cstr(path)),
+    );
   }
 
   /** Removes the pin at `path` (or the map's pin path). */
   unpin(path?: string): void {
-    checkInt("bpf_map__unpin", `${this.name} at ${path ?? this.pinPath}`, () =>
-      libbpf().bpf_map__unpin(this.#p, path === undefined ? null : cstr(path)));
+    checkInt(
+      "bpf_map__unpin",
+      `${this.name} at ${path ?? this.pinPath}`,
+      () => libbpf().bpf_map__unpin(this.#p, path === undefined ? null : cstr(path)),
+    );
   }
 
   /** The map fd (after load). */
@@ -525,7 +559,9 @@ export class BpfMap {
       this.#handle.fd; // throws if invalidated
       return this.#handle;
     }
-    if (!this.#isLoaded()) throw new LibbpfUsageError(`map '${this.name}' of ${this.#objectName}: load the object first`);
+    if (!this.#isLoaded()) {
+      throw new LibbpfUsageError(`map '${this.name}' of ${this.#objectName}: load the object first`);
+    }
     const fd = libbpf().bpf_map__fd(this.#p);
     if (fd < 0) throw new LibbpfError("bpf_map__fd", this.name, -fd);
     this.#handle = new MapHandle(fd, {
@@ -576,10 +612,18 @@ export class BpfMap {
   lookupBatch(options: { batchSize?: number } = {}): BatchResult {
     return this.handle.lookupBatch(options);
   }
-  forEachBatch(fn: (keys: Uint8Array, values: Uint8Array, count: number) => void | boolean, options: { batchSize?: number } = {}) {
+  forEachBatch(
+    fn: (keys: Uint8Array, values: Uint8Array, count: number) => void | boolean,
+    options: { batchSize?: number } = {},
+  ) {
     return this.handle.forEachBatch(fn, options);
   }
-  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, options: { elemFlags?: number; chunk?: number } = {}): void {
+  updateBatch(
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+    options: { elemFlags?: number; chunk?: number } = {},
+  ): void {
     this.handle.updateBatch(keys, values, count, options);
   }
   deleteBatch(keys: Uint8Array, count: number, options: { chunk?: number } = {}): number {

@@ -111,7 +111,10 @@ kernelTest("per-CPU array (ifstats): batch lookup works on this kernel and retur
     assertEquals(b.method, "batch");
     assertEquals(b.keys.length, 4096);
     assertEquals(b.keys.map(keyOf), Array.from({ length: 4096 }, (_, i) => i));
-    assertEquals(sumU64Fields(m.handle.slices(b.values[3])).slice(0, 2), [5n * BigInt(possibleCpus()), 500n * BigInt(possibleCpus())]);
+    assertEquals(sumU64Fields(m.handle.slices(b.values[3])).slice(0, 2), [
+      5n * BigInt(possibleCpus()),
+      500n * BigInt(possibleCpus()),
+    ]);
     // arrays cannot delete
     const e = assertThrows(() => m.delete(u32Key(3)), LibbpfError);
     assertEquals(e.code, "EINVAL");
@@ -157,7 +160,13 @@ kernelTest("pin a map, reopen it from bpffs, reuse it in another object (pin pat
     // reopen by path: same kernel map
     const h = openPinnedMap(pinPath);
     handles.push(h);
-    assertEquals([h.name, h.type, h.keySize, h.valueSize, h.maxEntries], ["ifstats_big", MapType.PERCPU_HASH, 4, 40, 1024]);
+    assertEquals([h.name, h.type, h.keySize, h.valueSize, h.maxEntries], [
+      "ifstats_big",
+      MapType.PERCPU_HASH,
+      4,
+      40,
+      1024,
+    ]);
     assertEquals(h.id, a.map("ifstats_big").id);
     assertEquals(h.sumU64(u32Key(4097))!.slice(0, 2), [11n * BigInt(h.cpus), 22n * BigInt(h.cpus)]);
 

@@ -52,4 +52,12 @@ export { type LibbpfMessage, recentLibbpfMessages, setLibbpfDebug } from "./log.
 export { LIBBPF_PATH, libbpfUnavailable, LibbpfUnavailableError } from "./ffi.ts";
 export { enableBpfStats, mapInfoByFd, progInfoByFd, progInfoById } from "./info.ts";
 export { probeMapType, probeProgType, progTypeName } from "./probe.ts";
-export { makeDirs, pathExists, readKernelBytes, readKernelFile, releaseFreedMemory, removeEmptyDir, removeFile } from "./fs.ts";
+export {
+  makeDirs,
+  pathExists,
+  readKernelBytes,
+  readKernelFile,
+  releaseFreedMemory,
+  removeEmptyDir,
+  removeFile,
+} from "./fs.ts";

@@ -38,7 +38,9 @@ export function withNetns<T>(netns: string | undefined, fn: () => T): T {
   let orig = -1;
   try {
     orig = openNs("/proc/thread-self/ns/net", "open");
-    if (libc().setns(target, CLONE_NEWNET) < 0) throw new LibbpfError("setns", `${netnsPath(netns)}, CLONE_NEWNET`, errno() || 1);
+    if (libc().setns(target, CLONE_NEWNET) < 0) {
+      throw new LibbpfError("setns", `${netnsPath(netns)}, CLONE_NEWNET`, errno() || 1);
+    }
     let result: T;
     try {
       result = fn();
@@ -78,7 +80,9 @@ export function netnsExists(netns: string | undefined): boolean {
 export function ifindexOf(ifname: string, netns?: string): number {
   return withNetns(netns, () => {
     const idx = libc().if_nametoindex(cstr(ifname));
-    if (idx === 0) throw new LibbpfError("if_nametoindex", netns ? `${ifname} in netns ${netns}` : ifname, errno() || 19);
+    if (idx === 0) {
+      throw new LibbpfError("if_nametoindex", netns ? `${ifname} in netns ${netns}` : ifname, errno() || 19);
+    }
     return idx;
   });
 }

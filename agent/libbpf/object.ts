@@ -16,7 +16,7 @@ import { BpfMap } from "./map.ts";
 import { BpfProgram } from "./program.ts";
 import { LinkAttachment } from "./links.ts";
 import { TcAttachment } from "./tc.ts";
-import { type DetachReport, detachAll, listAttachments, type Attachment, unregisterAttachment } from "./registry.ts";
+import { type Attachment, detachAll, type DetachReport, listAttachments, unregisterAttachment } from "./registry.ts";
 
 export interface OpenOptions {
   /** Verifier log buffer per program, in bytes (default 1 MiB). */
@@ -133,7 +133,9 @@ export class BpfObject {
       if (ret < 0) {
         const failed = [...this.#programs.values()].find((pr) => pr._logText().length > 0);
         const log = failed?._logText() ?? "";
-        const failedByMessage = messages.map((m) => /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(m.text)?.[1]).find(Boolean);
+        const failedByMessage = messages.map((m) =>
+          /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(m.text)?.[1]
+        ).find(Boolean);
         const progName = failed?.name ?? failedByMessage;
         const target = progName ? `${this.path}, program ${progName}` : this.path;
         if (log || progName) throw new VerifierError("bpf_object__load", target, -ret, progName, log, messages);
@@ -180,18 +182,31 @@ export class BpfObject {
     this.#ptr = null;
     libbpf().bpf_object__close(ptr);
     if (report.errors.length) {
-      throw new AggregateError(report.errors, `closing ${this.path}: ${report.errors.length} detach(es) failed: ${report.errors.map((e) => e.message).join("; ")}`);
+      throw new AggregateError(
+        report.errors,
+        `closing ${this.path}: ${report.errors.length} detach(es) failed: ${
+          report.errors.map((e) => e.message).join("; ")
+        }`,
+      );
     }
   }
 
   /** Pins every map under directory `dir` (bpf_object__pin_maps; names are the map names). */
   pinMaps(dir: string): void {
-    checkInt("bpf_object__pin_maps", `${this.path} under ${dir}`, () => libbpf().bpf_object__pin_maps(this.#p, cstr(dir)));
+    checkInt(
+      "bpf_object__pin_maps",
+      `${this.path} under ${dir}`,
+      () => libbpf().bpf_object__pin_maps(this.#p, cstr(dir)),
+    );
   }
 
   /** Removes the pins made by pinMaps(dir). */
   unpinMaps(dir: string): void {
-    checkInt("bpf_object__unpin_maps", `${this.path} under ${dir}`, () => libbpf().bpf_object__unpin_maps(this.#p, cstr(dir)));
+    checkInt(
+      "bpf_object__unpin_maps",
+      `${this.path} under ${dir}`,
+      () => libbpf().bpf_object__unpin_maps(this.#p, cstr(dir)),
+    );
   }
 }
 

@@ -1,11 +1,18 @@
 /** Opening, loading and closing objects; errors name the call, the file and carry the verifier log. */
-import { assert, assertEquals, assertInstanceOf, assertMatch, assertStringIncludes, assertThrows } from "../testing/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "../testing/assert.ts";
 import {
   BpfObject,
   LibbpfError,
   LibbpfUsageError,
-  MapType,
   mapInfoByFd,
+  MapType,
   ProgType,
   recentLibbpfMessages,
   VerifierError,
@@ -21,7 +28,12 @@ kernelTest("open+load ifstats.bpf.o: programs and maps by name, with types and s
     assertEquals(obj.program("ifstats_ingress").type, ProgType.SCHED_CLS);
     assertEquals(obj.program("ifstats_drop").typeName, "tracepoint");
     const ifstats = obj.map("ifstats");
-    assertEquals([ifstats.type, ifstats.keySize, ifstats.valueSize, ifstats.maxEntries], [MapType.PERCPU_ARRAY, 4, 40, 4096]);
+    assertEquals([ifstats.type, ifstats.keySize, ifstats.valueSize, ifstats.maxEntries], [
+      MapType.PERCPU_ARRAY,
+      4,
+      40,
+      4096,
+    ]);
     assertEquals(obj.map("ifstats_big").type, MapType.PERCPU_HASH);
     assertEquals(obj.map("ifstats_cfg").type, MapType.ARRAY);
     // before load there is no fd
@@ -147,11 +159,14 @@ kernelTest("libbpf's messages stay off stderr by default; EBPF_K8S_LIBBPF_DEBUG=
   const script = await Deno.makeTempFile({ prefix: "ek8s-quiet-", suffix: ".ts" });
   try {
     const mod = new URL("./mod.ts", import.meta.url).href;
-    await Deno.writeTextFile(script, `
+    await Deno.writeTextFile(
+      script,
+      `
       import { BpfObject } from "${mod}";
       try { BpfObject.open("/nonexistent/ek8s.bpf.o"); } catch (e) { console.log(e.message.split("\\n")[0]); }
       const o = BpfObject.open("${OBJECTS.emptyTc}"); o.load(); o.close();
-    `);
+    `,
+    );
     const runIt = async (debug: boolean) => {
       const env: Record<string, string> = { NO_COLOR: "1" };
       if (debug) env.EBPF_K8S_LIBBPF_DEBUG = "1";
@@ -167,7 +182,10 @@ kernelTest("libbpf's messages stay off stderr by default; EBPF_K8S_LIBBPF_DEBUG=
     };
     const quiet = await runIt(false);
     assertEquals(quiet.code, 0, quiet.stderr);
-    assertStringIncludes(quiet.stdout, "bpf_object__open_file(/nonexistent/ek8s.bpf.o): No such file or directory (ENOENT)");
+    assertStringIncludes(
+      quiet.stdout,
+      "bpf_object__open_file(/nonexistent/ek8s.bpf.o): No such file or directory (ENOENT)",
+    );
     assertEquals(quiet.stderr, "");
     const loud = await runIt(true);
     assertEquals(loud.code, 0, loud.stderr);

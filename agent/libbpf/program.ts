@@ -5,7 +5,7 @@ import { progInfoByFd } from "./info.ts";
 import { progTypeName } from "./probe.ts";
 import { attachAuto, attachCgroup, attachTracepoint, type LinkAttachment, PROG_PTR } from "./links.ts";
 import { attachTc, type IfTarget, type TcAttachment, type TcAttachOptions, type TcDirection } from "./tc.ts";
-import { type TestRunOptions, type TestRunResult, testRunFd } from "./test_run.ts";
+import { testRunFd, type TestRunOptions, type TestRunResult } from "./test_run.ts";
 import { attachXdp, type XdpAttachment, type XdpAttachOptions } from "./xdp.ts";
 
 /** enum bpf_prog_type (linux/bpf.h), the ones this project uses or may. */
@@ -68,7 +68,9 @@ export class BpfProgram {
   /** The program fd, after load (owned by libbpf; closed with the object). */
   get fd(): number {
     const p = this.#p;
-    if (!this.#isLoaded()) throw new LibbpfUsageError(`program '${this.name}' of ${this.#objectName}: load the object first`);
+    if (!this.#isLoaded()) {
+      throw new LibbpfUsageError(`program '${this.name}' of ${this.#objectName}: load the object first`);
+    }
     const fd = libbpf().bpf_program__fd(p);
     if (fd < 0) throw new LibbpfError("bpf_program__fd", `${this.name} (not loaded: autoload off?)`, -fd);
     return fd;
@@ -92,7 +94,11 @@ export class BpfProgram {
   /** @internal Before load: gives libbpf a verifier log buffer of `size` bytes. */
   _setLogBuffer(size: number): void {
     const buf = alloc(size);
-    checkInt("bpf_program__set_log_buf", this.name, () => libbpf().bpf_program__set_log_buf(this.#p, ptrOf(buf), BigInt(size)));
+    checkInt(
+      "bpf_program__set_log_buf",
+      this.name,
+      () => libbpf().bpf_program__set_log_buf(this.#p, ptrOf(buf), BigInt(size)),
+    );
     this.#logBuf = buf; // referenced until load finished: libbpf keeps the address
   }
 

@@ -172,7 +172,9 @@ export function testRunOpts(f: TestRunFields): Uint8Array {
   v.setUint32(76, f.batchSize ?? 0, LE);
   return b;
 }
-export function readTestRunOpts(b: Uint8Array): { dataSizeOut: number; ctxSizeOut: number; retval: number; duration: number } {
+export function readTestRunOpts(
+  b: Uint8Array,
+): { dataSizeOut: number; ctxSizeOut: number; retval: number; duration: number } {
   const v = view(b);
   return {
     dataSizeOut: v.getUint32(28, LE),

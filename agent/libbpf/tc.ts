@@ -105,7 +105,14 @@ export class TcAttachment implements Attachment {
   readonly #hook: HookState;
 
   /** @internal */
-  constructor(prog: AttachableProgram, hook: HookState, direction: TcDirection, handle: number, priority: number, progId: number) {
+  constructor(
+    prog: AttachableProgram,
+    hook: HookState,
+    direction: TcDirection,
+    handle: number,
+    priority: number,
+    progId: number,
+  ) {
     this.program = prog.name;
     this.owner = prog.owner;
     this.#hook = hook;
@@ -184,7 +191,12 @@ export class TcAttachment implements Attachment {
  * Attaches a SCHED_CLS program to the clsact `direction` hook of an
  * interface, creating the clsact qdisc when absent.
  */
-export function attachTc(prog: AttachableProgram, target: IfTarget, direction: TcDirection, options: TcAttachOptions = {}): TcAttachment {
+export function attachTc(
+  prog: AttachableProgram,
+  target: IfTarget,
+  direction: TcDirection,
+  options: TcAttachOptions = {},
+): TcAttachment {
   const what = `${prog.name} on %s ${direction}`;
   const { ifindex, label } = resolveTarget(target, "bpf_tc_attach", what);
   const desc = what.replace("%s", label);
@@ -210,7 +222,9 @@ export function attachTc(prog: AttachableProgram, target: IfTarget, direction: T
     try {
       checkInt("bpf_tc_attach", desc, () => libbpf().bpf_tc_attach(h, o));
     } catch (e) {
-      if (fresh && hook.createdByUs && !options.claimQdisc) libbpf().bpf_tc_hook_destroy(tcHook(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
+      if (fresh && hook.createdByUs && !options.claimQdisc) {
+        libbpf().bpf_tc_hook_destroy(tcHook(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
+      }
       throw e;
     }
     const out = readTcOpts(o);
@@ -229,13 +243,20 @@ export function queryTc(target: IfTarget, direction: TcDirection, handle: number
     const o = tcOpts({ handle, priority });
     const ret = libbpf().bpf_tc_query(tcHook(ifindex, direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS), o);
     if (ret === -ENOENT) return 0;
-    if (ret < 0) throw new LibbpfError("bpf_tc_query", `${label} ${direction} handle ${handle} priority ${priority}`, -ret);
+    if (ret < 0) {
+      throw new LibbpfError("bpf_tc_query", `${label} ${direction} handle ${handle} priority ${priority}`, -ret);
+    }
     return readTcOpts(o).progId;
   });
 }
 
 /** The program (kernel id and name) of the filter at handle/priority, or null when there is none. */
-export function tcFilterProgram(target: IfTarget, direction: TcDirection, handle: number, priority: number): { id: number; name: string } | null {
+export function tcFilterProgram(
+  target: IfTarget,
+  direction: TcDirection,
+  handle: number,
+  priority: number,
+): { id: number; name: string } | null {
   let id: number;
   try {
     id = queryTc(target, direction, handle, priority);
@@ -253,13 +274,24 @@ export function tcFilterProgram(target: IfTarget, direction: TcDirection, handle
  * one a previous run of this process left behind. Only when `isOurs(name)`
  * holds for the name of the program it runs; returns whether one was removed.
  */
-export function removeTcFilter(target: IfTarget, direction: TcDirection, handle: number, priority: number, isOurs: (progName: string) => boolean): boolean {
+export function removeTcFilter(
+  target: IfTarget,
+  direction: TcDirection,
+  handle: number,
+  priority: number,
+  isOurs: (progName: string) => boolean,
+): boolean {
   const found = tcFilterProgram(target, direction, handle, priority);
   if (!found || !isOurs(found.name)) return false;
   const { ifindex, label } = resolveTarget(target, "bpf_tc_detach", `%s ${direction}`);
   return withNetns(target.netns, () => {
-    const ret = libbpf().bpf_tc_detach(tcHook(ifindex, direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS), tcOpts({ handle, priority }));
-    if (ret < 0 && ret !== -ENOENT && ret !== -ENODEV) throw new LibbpfError("bpf_tc_detach", `${found.name} on ${label} ${direction}`, -ret);
+    const ret = libbpf().bpf_tc_detach(
+      tcHook(ifindex, direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS),
+      tcOpts({ handle, priority }),
+    );
+    if (ret < 0 && ret !== -ENOENT && ret !== -ENODEV) {
+      throw new LibbpfError("bpf_tc_detach", `${found.name} on ${label} ${direction}`, -ret);
+    }
     return ret === 0;
   });
 }
@@ -275,7 +307,9 @@ export function destroyClsact(target: IfTarget): boolean {
   }
   return withNetns(target.netns, () => {
     const r = libbpf().bpf_tc_hook_destroy(tcHook(resolved.ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS));
-    if (r < 0 && r !== -ENOENT && r !== -ENODEV && r !== -EINVAL) throw new LibbpfError("bpf_tc_hook_destroy", `clsact on ${resolved.label}`, -r);
+    if (r < 0 && r !== -ENOENT && r !== -ENODEV && r !== -EINVAL) {
+      throw new LibbpfError("bpf_tc_hook_destroy", `clsact on ${resolved.label}`, -r);
+    }
     return r === 0;
   });
 }

@@ -60,8 +60,11 @@ export function testRunFd(progFd: number, progName: string, options: TestRunOpti
   const buffers = [dataIn, dataOut, ctxIn, ctxOut];
   inFlight.add(buffers);
   try {
-    checkInt("bpf_prog_test_run_opts", `${progName}, ${dataIn?.length ?? 0} bytes, repeat ${options.repeat ?? 1}`, () =>
-      libbpf().bpf_prog_test_run_opts(progFd, opts));
+    checkInt(
+      "bpf_prog_test_run_opts",
+      `${progName}, ${dataIn?.length ?? 0} bytes, repeat ${options.repeat ?? 1}`,
+      () => libbpf().bpf_prog_test_run_opts(progFd, opts),
+    );
   } finally {
     inFlight.delete(buffers);
   }

@@ -12,8 +12,8 @@ import { netnsExists, withNetns } from "./netns.ts";
 import { type Attachment, registerAttachment, unregisterAttachment } from "./registry.ts";
 import { type AttachableProgram, type IfTarget, resolveTarget } from "./tc.ts";
 import {
-  u32Cell,
   readU32,
+  u32Cell,
   XDP_FLAGS_DRV_MODE,
   XDP_FLAGS_HW_MODE,
   XDP_FLAGS_SKB_MODE,
@@ -75,12 +75,14 @@ export class XdpAttachment implements Attachment {
   /** Removes our program (only if it is still the one attached). A device or namespace already gone counts as detached. */
   detach(): void {
     if (!this.#attached) return;
-    if (netnsExists(this.netns)) withNetns(this.netns, () => {
-      const ret = libbpf().bpf_xdp_detach(this.ifindex, modeFlags(this.mode), xdpAttachOpts(this.#prog.fd));
-      if (ret < 0 && ret !== -ENODEV && ret !== -ENOENT) {
-        throw new LibbpfError("bpf_xdp_detach", `${this.program} on ${this.#label}`, -ret);
-      }
-    });
+    if (netnsExists(this.netns)) {
+      withNetns(this.netns, () => {
+        const ret = libbpf().bpf_xdp_detach(this.ifindex, modeFlags(this.mode), xdpAttachOpts(this.#prog.fd));
+        if (ret < 0 && ret !== -ENODEV && ret !== -ENOENT) {
+          throw new LibbpfError("bpf_xdp_detach", `${this.program} on ${this.#label}`, -ret);
+        }
+      });
+    }
     this.#attached = false;
     unregisterAttachment(this);
   }
@@ -93,8 +95,15 @@ export function attachXdp(prog: AttachableProgram, target: IfTarget, options: Xd
   const { ifindex, label } = resolveTarget(target, "bpf_xdp_attach", what);
   const flags = modeFlags(mode) | (options.replace ? 0 : XDP_FLAGS_UPDATE_IF_NOEXIST);
   const progFd = prog.fd;
-  withNetns(target.netns, () =>
-    checkInt("bpf_xdp_attach", what.replace("%s", label), () => libbpf().bpf_xdp_attach(ifindex, progFd, flags, xdpAttachOpts())));
+  withNetns(
+    target.netns,
+    () =>
+      checkInt(
+        "bpf_xdp_attach",
+        what.replace("%s", label),
+        () => libbpf().bpf_xdp_attach(ifindex, progFd, flags, xdpAttachOpts()),
+      ),
+  );
   const att = new XdpAttachment(prog, ifindex, label, target.netns, mode);
   registerAttachment(att);
   return att;

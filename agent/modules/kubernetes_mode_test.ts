@@ -8,7 +8,16 @@
 import type { PodInfo } from "../../control/wire/pods.ts";
 import { PodTable } from "../pods/directory.ts";
 import type { PodSource } from "../pods/source.ts";
-import { assertEquals, assertNoLeftovers, createPinDir, kernelTest, ping, PodNet, run, tcpTransfer } from "../testing/mod.ts";
+import {
+  assertEquals,
+  assertNoLeftovers,
+  createPinDir,
+  kernelTest,
+  ping,
+  PodNet,
+  run,
+  tcpTransfer,
+} from "../testing/mod.ts";
 import { BPF_OBJ_DIR } from "../testing/kernel.ts";
 import { netnsInode } from "../netif.ts";
 import { DropsModule } from "./drops/module.ts";
@@ -34,7 +43,19 @@ kernelTest("Kubernetes mode: every veth hooked; a veth and a namespace are tied 
   const net = await PodNet.create(2);
   const pin = await createPinDir();
   const logs: string[] = [];
-  const pods = new PodTable(new StaticPods(net.podInfos().map(({ uid, namespace, name, labels, ips, hostNetwork }) => ({ uid, namespace, name, labels, ips, hostNetwork }))), false);
+  const pods = new PodTable(
+    new StaticPods(
+      net.podInfos().map(({ uid, namespace, name, labels, ips, hostNetwork }) => ({
+        uid,
+        namespace,
+        name,
+        labels,
+        ips,
+        hostNetwork,
+      })),
+    ),
+    false,
+  );
   const env: ModuleEnv = {
     node: "k8s",
     bpfDir: BPF_OBJ_DIR,
@@ -56,15 +77,25 @@ kernelTest("Kubernetes mode: every veth hooked; a veth and a namespace are tied 
     await tcpTransfer(net, "p1", "p2", 5003, 10_000);
     const r = flows.read();
     // each veth was tied to its pod by the source address of what it carried out of the pod
-    assertEquals(pods.list().map((p) => [p.name, p.hostVeth, p.ifindex]), [[p1.name, p1.hostVeth, p1.ifindex], [p2.name, p2.hostVeth, p2.ifindex]]);
-    assertEquals(r.podTraffic!.get(p2.uid)!.rxPackets, r.flows!.filter((f) => f.obs === "rx" && f.dst === p2.ip).reduce((s, f) => s + f.packets, 0));
+    assertEquals(pods.list().map((p) => [p.name, p.hostVeth, p.ifindex]), [[p1.name, p1.hostVeth, p1.ifindex], [
+      p2.name,
+      p2.hostVeth,
+      p2.ifindex,
+    ]]);
+    assertEquals(
+      r.podTraffic!.get(p2.uid)!.rxPackets,
+      r.flows!.filter((f) => f.obs === "rx" && f.dst === p2.ip).reduce((s, f) => s + f.packets, 0),
+    );
     assertEquals(r.flows!.filter((f) => f.obs === "host"), []);
     const t = tcp.read().tcp!.filter((x) => x.port === 5003);
     assertEquals(t.map((x) => [x.pod, x.role, x.opened]).sort(), [[p1.uid, "client", 1], [p2.uid, "server", 1]]);
     assertEquals(pods.list().map((p) => p.netnsIno), [p1.netnsIno, p2.netnsIno], "namespaces learned from the sockets");
     // now a drop inside p2's namespace is p2's
     await run(net.in("p1", ["bash", "-c", `printf x > /dev/udp/${p2.ip}/9`]));
-    assertEquals(drops.read().drops!.filter((d) => d.pod === p2.uid).map((d) => [d.reason, d.packets]), [["NO_SOCKET", 1]]);
+    assertEquals(drops.read().drops!.filter((d) => d.pod === p2.uid).map((d) => [d.reason, d.packets]), [[
+      "NO_SOCKET",
+      1,
+    ]]);
     assertEquals(logs, []);
   } finally {
     for (const m of [flows, tcp, drops]) m.stop();

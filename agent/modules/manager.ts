@@ -14,8 +14,8 @@ import {
   type DesiredState,
   type InterfaceCounters,
   type MapInfo,
-  MODULES,
   type ModuleName,
+  MODULES,
   type ModuleStatus,
   type ProgramInfo,
 } from "../../control/wire/batch.ts";
@@ -40,7 +40,11 @@ export class ModuleManager {
   /** The cumulative parts of each module's last reading (see read()). */
   readonly #cumulative = new Map<ModuleName, Reading>();
 
-  constructor(private readonly modules: Module[], initial: DesiredState | null, private readonly log: (msg: string) => void) {
+  constructor(
+    private readonly modules: Module[],
+    initial: DesiredState | null,
+    private readonly log: (msg: string) => void,
+  ) {
     this.#wanted = { ...(initial?.modules ?? DEFAULT_MODULES) };
     this.#version = initial?.version ?? null;
     for (const m of modules) this.#states.set(m.name, { state: "off" });
@@ -108,7 +112,12 @@ export class ModuleManager {
       if (this.#states.get(m.name)!.state !== "on") continue;
       if (!this.#stop(m)) errors.push(new Error(`${m.name}: ${(this.#states.get(m.name) as { error: string }).error}`));
     }
-    if (errors.length) throw new AggregateError(errors, `stopping modules failed: ${errors.map((e) => e.message).join("; ")}`);
+    if (errors.length) {
+      throw new AggregateError(
+        errors,
+        `stopping modules failed: ${errors.map((e) => e.message).join("; ")}`,
+      );
+    }
   }
 
   isOn(name: ModuleName): boolean {
@@ -239,8 +248,13 @@ export class ModuleManager {
 export function describeError(e: unknown): string {
   if (e instanceof VerifierError) {
     const head = e.log.trimEnd().split("\n").slice(0, VERIFIER_LOG_HEAD_LINES).join("\n");
-    return `${e.message.split("\n")[0]}\nverifier log of program '${e.program ?? "?"}' (head):\n${head || "(empty)"}`.slice(0, MAX_ERROR);
+    return `${e.message.split("\n")[0]}\nverifier log of program '${e.program ?? "?"}' (head):\n${head || "(empty)"}`
+      .slice(0, MAX_ERROR);
   }
-  const msg = e instanceof AggregateError ? [e.message, ...e.errors.map((x) => String(x?.message ?? x))].join("\n") : e instanceof Error ? e.message : String(e);
+  const msg = e instanceof AggregateError
+    ? [e.message, ...e.errors.map((x) => String(x?.message ?? x))].join("\n")
+    : e instanceof Error
+    ? e.message
+    : String(e);
   return msg.slice(0, MAX_ERROR);
 }

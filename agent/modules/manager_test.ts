@@ -27,7 +27,9 @@ class StandIn implements Module {
     return { r: 1 };
   }
   read() {
-    return { interfaces: [{ ifname: "ek8s0", ifindex: 2, rxPackets: 1, rxBytes: 2, txPackets: 3, txBytes: 4, drops: 0 }] };
+    return {
+      interfaces: [{ ifname: "ek8s0", ifindex: 2, rxPackets: 1, rxBytes: 2, txPackets: 3, txBytes: 4, drops: 0 }],
+    };
   }
   programs() {
     return [];
@@ -37,7 +39,10 @@ class StandIn implements Module {
   }
 }
 
-const desired = (version: number, ifstats: boolean): DesiredState => ({ version, modules: { ...DEFAULT_MODULES, ifstats } });
+const desired = (version: number, ifstats: boolean): DesiredState => ({
+  version,
+  modules: { ...DEFAULT_MODULES, ifstats },
+});
 
 Deno.test("manager: each desired version is applied once; off stops, on starts fresh after a new epoch", () => {
   const m = new StandIn();
@@ -80,7 +85,12 @@ Deno.test("manager: a failed start is state error with the reason until the next
   const logs: string[] = [];
   const mgr = new ModuleManager([m], null, (l) => logs.push(l));
   mgr.startAll(false);
-  assertEquals(mgr.statuses()[0], { name: "ifstats", desired: true, state: "error", error: "bpf_object__load(ifstats.bpf.o): Permission denied (EACCES)" });
+  assertEquals(mgr.statuses()[0], {
+    name: "ifstats",
+    desired: true,
+    state: "error",
+    error: "bpf_object__load(ifstats.bpf.o): Permission denied (EACCES)",
+  });
   assertStringIncludes(logs.join("\n"), "module ifstats: cannot start");
   m.failStart = null;
   mgr.offer(desired(2, true));
@@ -130,7 +140,11 @@ class Drops implements Module {
   read(): Reading {
     if (this.fail) throw new Error("map gone");
     this.total += 2;
-    return { drops: [{ reason: "NO_SOCKET", packets: 2, bytes: 80 }], podDrops: new Map([["u1", this.total]]), monitoring: { dropRecordsCut: this.cut } };
+    return {
+      drops: [{ reason: "NO_SOCKET", packets: 2, bytes: 80 }],
+      podDrops: new Map([["u1", this.total]]),
+      monitoring: { dropRecordsCut: this.cut },
+    };
   }
   podsChanged() {
     this.changed++;
@@ -155,11 +169,17 @@ Deno.test("manager: readings merge; a module switched off (or failing to read) k
   mgr.recordsCut("flows", 5); // no such module here: nothing to charge
   mgr.podsChanged();
   let r = mgr.read();
-  assertEquals([r.interfaces.length, r.drops?.length, r.podDrops?.get("u1"), r.monitoring, drops.changed], [1, 1, 2, { dropRecordsCut: 3 }, 1]);
+  assertEquals([r.interfaces.length, r.drops?.length, r.podDrops?.get("u1"), r.monitoring, drops.changed], [1, 1, 2, {
+    dropRecordsCut: 3,
+  }, 1]);
   mgr.offer({ version: 2, modules: { ...DEFAULT_MODULES, drops: false } });
   mgr.apply(() => {});
   r = mgr.read();
-  assertEquals([r.drops, r.podDrops?.get("u1"), r.monitoring], [undefined, 2, { dropRecordsCut: 3 }], "records gone, totals stand");
+  assertEquals(
+    [r.drops, r.podDrops?.get("u1"), r.monitoring],
+    [undefined, 2, { dropRecordsCut: 3 }],
+    "records gone, totals stand",
+  );
   mgr.offer({ version: 3, modules: { ...DEFAULT_MODULES, drops: true } });
   mgr.apply(() => {});
   drops.fail = true;

@@ -3,7 +3,15 @@ import { assertEquals } from "../testing/assert.ts";
 import { PodTable } from "./directory.ts";
 import type { PodSource } from "./source.ts";
 
-const pod = (name: string, extra: Partial<PodInfo> = {}): PodInfo => ({ uid: `u-${name}`, namespace: "ns", name, labels: {}, ips: [`10.244.1.${name.length}`], hostNetwork: false, ...extra });
+const pod = (name: string, extra: Partial<PodInfo> = {}): PodInfo => ({
+  uid: `u-${name}`,
+  namespace: "ns",
+  name,
+  labels: {},
+  ips: [`10.244.1.${name.length}`],
+  hostNetwork: false,
+  ...extra,
+});
 
 class Pods implements PodSource {
   readonly description = "test";
@@ -21,12 +29,22 @@ class Pods implements PodSource {
 }
 
 Deno.test("pod directory: indexes by netns, veth and IP; host-network pods own none; learned facts fill in and go with the pod", () => {
-  const src = new Pods([pod("a", { netnsIno: 11, ifindex: 5, hostVeth: "veth5" }), pod("bb"), pod("host", { hostNetwork: true, netnsIno: 1 })]);
+  const src = new Pods([
+    pod("a", { netnsIno: 11, ifindex: 5, hostVeth: "veth5" }),
+    pod("bb"),
+    pod("host", { hostNetwork: true, netnsIno: 1 }),
+  ]);
   const t = new PodTable(src, false);
   let changes = 0;
   t.onChange(() => changes++);
   t.start();
-  assertEquals([t.byNetns(11), t.byVeth(5), t.byIp("10.244.1.1"), t.byNetns(1), t.byIp("10.244.1.4")], ["u-a", "u-a", "u-a", undefined, undefined]);
+  assertEquals([t.byNetns(11), t.byVeth(5), t.byIp("10.244.1.1"), t.byNetns(1), t.byIp("10.244.1.4")], [
+    "u-a",
+    "u-a",
+    "u-a",
+    undefined,
+    undefined,
+  ]);
   t.learnVeth("u-bb", "veth9", 9);
   t.learnNetns("u-bb", 22);
   assertEquals([t.byVeth(9), t.byNetns(22)], ["u-bb", "u-bb"]);

@@ -16,7 +16,11 @@ export class FilePodSource implements PodSource {
   private timer?: ReturnType<typeof setInterval>;
   readonly description: string;
 
-  constructor(private readonly path: string, private readonly pollMs = 500, private readonly log = (m: string) => console.error(`agent: pods: ${m}`)) {
+  constructor(
+    private readonly path: string,
+    private readonly pollMs = 500,
+    private readonly log = (m: string) => console.error(`agent: pods: ${m}`),
+  ) {
     this.description = `pods file ${path}`;
   }
 
@@ -41,7 +45,11 @@ export class FilePodSource implements PodSource {
     this.mtime = m;
     const parsed = PodList.safeParse(JSON.parse(Deno.readTextFileSync(this.path)));
     if (!parsed.success) {
-      this.log(`${this.path} is not a valid pod list (keeping the last one): ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+      this.log(
+        `${this.path} is not a valid pod list (keeping the last one): ${parsed.error.issues[0]?.path.join(".")}: ${
+          parsed.error.issues[0]?.message
+        }`,
+      );
       return false;
     }
     const before = JSON.stringify(this.current);

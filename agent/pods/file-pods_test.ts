@@ -1,7 +1,14 @@
 import { assertEquals } from "../testing/assert.ts";
 import { FilePodSource } from "./file-pods.ts";
 
-const pod = (name: string) => ({ uid: `u-${name}`, namespace: "lab", name, labels: { app: "web" }, ips: ["10.244.1.11"], hostNetwork: false });
+const pod = (name: string) => ({
+  uid: `u-${name}`,
+  namespace: "lab",
+  name,
+  labels: { app: "web" },
+  ips: ["10.244.1.11"],
+  hostNetwork: false,
+});
 
 Deno.test("a pods file: read, changed, broken (last good list kept), removed", async () => {
   const dir = Deno.makeTempDirSync();

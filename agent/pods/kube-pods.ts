@@ -53,7 +53,9 @@ interface KubePod {
 
 /** Kubernetes pod → what the agent reports. Labels beyond the cap are cut (sorted by key, so the cut is stable). */
 export function toPodInfo(p: KubePod): PodInfo {
-  const labels = Object.fromEntries(Object.entries(p.metadata.labels ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_POD_LABELS));
+  const labels = Object.fromEntries(
+    Object.entries(p.metadata.labels ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_POD_LABELS),
+  );
   const owner = p.metadata.ownerReferences?.find((o) => o.controller) ?? p.metadata.ownerReferences?.[0];
   const ips = p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
   return {
@@ -80,7 +82,11 @@ export class KubePodWatcher implements PodSource {
     const client = o.caCert ? Deno.createHttpClient({ caCerts: [o.caCert] }) : undefined;
     this.client = client;
     this.lw = new ListWatch<KubePod>({
-      conn: { apiServer: o.apiServer, token: o.token, fetch: (url, init) => fetch(url, { ...init, ...(client ? { client } : {}) }) },
+      conn: {
+        apiServer: o.apiServer,
+        token: o.token,
+        fetch: (url, init) => fetch(url, { ...init, ...(client ? { client } : {}) }),
+      },
       path: "/api/v1/pods",
       query: { fieldSelector: `spec.nodeName=${o.node}` },
       what: "pods",

@@ -8,7 +8,14 @@ import { assertEquals } from "../testing/assert.ts";
 import { KubePodWatcher, toPodInfo } from "./kube-pods.ts";
 
 const pod = (uid: string, name: string, rv: string, extra: Record<string, unknown> = {}) => ({
-  metadata: { uid, name, namespace: "shop", resourceVersion: rv, labels: { app: name }, ownerReferences: [{ kind: "ReplicaSet", name: `${name}-rs`, controller: true }] },
+  metadata: {
+    uid,
+    name,
+    namespace: "shop",
+    resourceVersion: rv,
+    labels: { app: name },
+    ownerReferences: [{ kind: "ReplicaSet", name: `${name}-rs`, controller: true }],
+  },
   spec: { nodeName: "node-a" },
   status: { phase: "Running", podIPs: [{ ip: `10.244.0.${uid.length}` }] },
   ...extra,
@@ -32,7 +39,9 @@ Deno.test("list+watch: changes, a dropped connection, 410 Gone and a relist", as
     const u = new URL(req.url);
     const auth = req.headers.get("authorization");
     if (auth !== "Bearer tok") return new Response("unauthorized", { status: 401 });
-    if (u.searchParams.get("fieldSelector") !== "spec.nodeName=node-a") return new Response("bad selector", { status: 400 });
+    if (u.searchParams.get("fieldSelector") !== "spec.nodeName=node-a") {
+      return new Response("bad selector", { status: 400 });
+    }
     const watch = u.searchParams.get("watch") === "1";
     const rv = u.searchParams.get("resourceVersion");
     requests.push(watch ? `watch@${rv}` : "list");
@@ -48,7 +57,15 @@ Deno.test("list+watch: changes, a dropped connection, 410 Gone and a relist", as
       const body = new ReadableStream<Uint8Array>({
         start(c) {
           c.enqueue(line({ type: "ADDED", object: pod("cccc", "cache", "101") }));
-          c.enqueue(line({ type: "MODIFIED", object: { ...pod("aa", "web", "102"), metadata: { ...pod("aa", "web", "102").metadata, labels: { app: "web", v: "2" } } } }));
+          c.enqueue(
+            line({
+              type: "MODIFIED",
+              object: {
+                ...pod("aa", "web", "102"),
+                metadata: { ...pod("aa", "web", "102").metadata, labels: { app: "web", v: "2" } },
+              },
+            }),
+          );
           c.enqueue(line({ type: "BOOKMARK", object: { metadata: { resourceVersion: "103" } } }));
           setTimeout(() => c.error(new Error("connection reset")), 20);
         },
@@ -57,28 +74,43 @@ Deno.test("list+watch: changes, a dropped connection, 410 Gone and a relist", as
     }
     if (rv === "103") {
       // Resumed from the bookmark, but the server has compacted past it.
-      return new Response(line({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" } }));
+      return new Response(
+        line({
+          type: "ERROR",
+          object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" },
+        }),
+      );
     }
     if (rv === "200") {
-      return new Response(new ReadableStream<Uint8Array>({
-        start(c) {
-          finalWatch = c;
-          c.enqueue(line({ type: "DELETED", object: pod("cccc", "cache", "201") }));
-          c.enqueue(line({ type: "MODIFIED", object: { ...pod("aa", "web", "202"), status: { phase: "Succeeded" } } }));
-        },
-      }));
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            finalWatch = c;
+            c.enqueue(line({ type: "DELETED", object: pod("cccc", "cache", "201") }));
+            c.enqueue(
+              line({ type: "MODIFIED", object: { ...pod("aa", "web", "202"), status: { phase: "Succeeded" } } }),
+            );
+          },
+        }),
+      );
     }
     return new Response(`unexpected ${rv}`, { status: 500 });
   });
 
   const w = new KubePodWatcher({
-    apiServer: `http://127.0.0.1:${server.addr.port}`, node: "node-a", token: () => "tok", retryMs: 10, log: () => {},
+    apiServer: `http://127.0.0.1:${server.addr.port}`,
+    node: "node-a",
+    token: () => "tok",
+    retryMs: 10,
+    log: () => {},
   });
   const seen: string[][] = [];
   w.start(() => seen.push(w.pods().map((p) => `${p.name}${p.labels.v ? `@v${p.labels.v}` : ""}`).sort()));
   try {
     const deadline = Date.now() + 5000;
-    while (!(seen.at(-1)?.length === 0 && requests.includes("watch@200")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (!(seen.at(-1)?.length === 0 && requests.includes("watch@200")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assertEquals(requests.slice(0, 5), ["list", "watch@100", "watch@103", "list", "watch@200"]);
     assertEquals(seen, [
       ["db", "web"], // first list

@@ -36,7 +36,11 @@ export class Spool {
   #nextIndex = 0;
   #dropped = 0;
 
-  private constructor(readonly dir: string, readonly maxBatches: number, private readonly warn: (msg: string) => void) {}
+  private constructor(
+    readonly dir: string,
+    readonly maxBatches: number,
+    private readonly warn: (msg: string) => void,
+  ) {}
 
   /**
    * Opens (creates) the spool directory: files of interrupted writes are
@@ -128,7 +132,11 @@ export class Spool {
     for (const e of this.#entries) lastOfBoot.set(e.bootId, e.index);
     const superseded = this.#entries.find((e) => lastOfBoot.get(e.bootId)! > e.index);
     const victim = superseded ?? this.#entries[0];
-    if (!superseded) this.warn(`spool: full; dropping batch ${victim.seq} of boot ${victim.bootId}, the last one of that boot: its final totals are lost`);
+    if (!superseded) {
+      this.warn(
+        `spool: full; dropping batch ${victim.seq} of boot ${victim.bootId}, the last one of that boot: its final totals are lost`,
+      );
+    }
     this.remove(victim);
     this.#dropped++;
   }

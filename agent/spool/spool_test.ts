@@ -9,7 +9,12 @@ const BOOT_B = "00000000-0000-4000-8000-00000000000b";
 
 function batch(bootId: string, seq: number, rx = seq * 10): Batch {
   return {
-    v: 1, node: "n1", bootId, seq, ts: 1_700_000_000_000 + seq, interval: 1,
+    v: 1,
+    node: "n1",
+    bootId,
+    seq,
+    ts: 1_700_000_000_000 + seq,
+    interval: 1,
     interfaces: [{ ifname: "ek8s0", ifindex: 2, rxPackets: rx, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 }],
   };
 }

@@ -41,7 +41,11 @@ const StoredDesired = z.strictObject({ node: NodeName, control: z.string(), desi
 export class StateDirBusyError extends Error {}
 
 export class StateDir {
-  private constructor(readonly path: string, private readonly lock: Deno.FsFile, private readonly warn: (msg: string) => void) {}
+  private constructor(
+    readonly path: string,
+    private readonly lock: Deno.FsFile,
+    private readonly warn: (msg: string) => void,
+  ) {}
 
   /** Creates the directory (0700) and takes its lock; throws StateDirBusyError when another agent holds it. */
   static open(path: string, warn: (msg: string) => void): StateDir {
@@ -50,7 +54,9 @@ export class StateDir {
     const lock = Deno.openSync(`${path}/agent.lock`, { read: true, write: true, create: true });
     if (!lock.tryLockSync(true)) {
       lock.close();
-      throw new StateDirBusyError(`another agent is running with state directory ${path} (it holds ${path}/agent.lock)`);
+      throw new StateDirBusyError(
+        `another agent is running with state directory ${path} (it holds ${path}/agent.lock)`,
+      );
     }
     return new StateDir(path, lock, warn);
   }
@@ -64,14 +70,22 @@ export class StateDir {
     const c = readJsonFile(this.file("credential.json"), Credential, this.warn);
     if (!c) return null;
     if (c.node !== node || c.control !== normalizeUrl(control)) {
-      this.warn(`${this.file("credential.json")} is for node ${c.node} at ${c.control}, not ${node} at ${normalizeUrl(control)}: not used`);
+      this.warn(
+        `${this.file("credential.json")} is for node ${c.node} at ${c.control}, not ${node} at ${
+          normalizeUrl(control)
+        }: not used`,
+      );
       return null;
     }
     return c.credential;
   }
 
   saveCredential(node: string, control: string, credential: string): void {
-    writeFileAtomic(this.file("credential.json"), JSON.stringify({ node, control: normalizeUrl(control), credential } satisfies Credential) + "\n", 0o600);
+    writeFileAtomic(
+      this.file("credential.json"),
+      JSON.stringify({ node, control: normalizeUrl(control), credential } satisfies Credential) + "\n",
+      0o600,
+    );
   }
 
   loadDesired(node: string, control: string): DesiredState | null {
@@ -80,7 +94,10 @@ export class StateDir {
   }
 
   saveDesired(node: string, control: string, desired: DesiredState): void {
-    writeFileAtomic(this.file("desired.json"), JSON.stringify({ node, control: normalizeUrl(control), desired }) + "\n");
+    writeFileAtomic(
+      this.file("desired.json"),
+      JSON.stringify({ node, control: normalizeUrl(control), desired }) + "\n",
+    );
   }
 
   loadEpoch(node: string): Epoch | null {

@@ -14,7 +14,12 @@ Deno.test("epoch: saved and loaded back (bootId, next seq, module records); only
     const s = StateDir.open(dir, (w) => warnings.push(w));
     try {
       assertEquals(s.loadEpoch("n1"), null);
-      const epoch = { node: "n1", bootId: BOOT, nextSeq: 17, modules: { ifstats: { interfaces: [{ ifname: "ek8s0", ifindex: 3, ownQdisc: true }] } } };
+      const epoch = {
+        node: "n1",
+        bootId: BOOT,
+        nextSeq: 17,
+        modules: { ifstats: { interfaces: [{ ifname: "ek8s0", ifindex: 3, ownQdisc: true }] } },
+      };
       s.saveEpoch(epoch);
       assertEquals(s.loadEpoch("n1"), epoch);
       s.saveEpoch({ ...epoch, nextSeq: 18 });
@@ -37,7 +42,10 @@ Deno.test("epoch: a damaged file is not adopted, and says why", () =>
       Deno.writeTextFileSync(`${dir}/epoch.json`, '{"node":"n1","bootId":"x"');
       assertEquals(s.loadEpoch("n1"), null);
       assertStringIncludes(warnings[0], "is not JSON");
-      Deno.writeTextFileSync(`${dir}/epoch.json`, JSON.stringify({ node: "n1", bootId: "not-a-uuid", nextSeq: 1, modules: {} }));
+      Deno.writeTextFileSync(
+        `${dir}/epoch.json`,
+        JSON.stringify({ node: "n1", bootId: "not-a-uuid", nextSeq: 1, modules: {} }),
+      );
       assertEquals(s.loadEpoch("n1"), null);
       assertStringIncludes(warnings[1], "bootId");
     } finally {

@@ -51,7 +51,14 @@ export class AgentRig {
     }
     const control = FakeControl.start();
     const stateDir = await Deno.makeTempDir({ prefix: "ek8s-agent-state-" });
-    return new AgentRig(veths, pods, control, stateDir, `/sys/fs/bpf/ebpf-k8s-test-${Deno.pid}-agent-${n}`, `ek8s-test-n${n}`);
+    return new AgentRig(
+      veths,
+      pods,
+      control,
+      stateDir,
+      `/sys/fs/bpf/ebpf-k8s-test-${Deno.pid}-agent-${n}`,
+      `ek8s-test-n${n}`,
+    );
   }
 
   /** The veth pair (rigs made without pods). */
@@ -69,16 +76,22 @@ export class AgentRig {
   /** The agent's command-line arguments (the token unless `token: false`). */
   args(options: { token?: boolean; bpfDir?: string; interval?: number; extra?: string[] } = {}): string[] {
     return [
-      "--control", this.control.url,
-      "--node", this.node,
+      "--control",
+      this.control.url,
+      "--node",
+      this.node,
       ...(options.token === false ? [] : ["--join-token", this.control.token]),
       ...(this.podNet
         ? ["--netns", this.podNet.node, "--interfaces", this.podNet.bridge, "--pods-file", this.podNet.podsFile]
         : ["--netns", this.net.nsA, "--interfaces", this.net.ifA]),
-      "--interval", String(options.interval ?? 1),
-      "--bpf-dir", options.bpfDir ?? BPF_OBJ_DIR,
-      "--bpf-pin-dir", this.pinRoot,
-      "--state-dir", this.stateDir,
+      "--interval",
+      String(options.interval ?? 1),
+      "--bpf-dir",
+      options.bpfDir ?? BPF_OBJ_DIR,
+      "--bpf-pin-dir",
+      this.pinRoot,
+      "--state-dir",
+      this.stateDir,
       ...(options.extra ?? []),
     ];
   }
@@ -118,7 +131,9 @@ export class AgentRig {
 
   /** Lines of `tc filter show` for one direction of a watched link (default: the veth or the bridge) that are filters (have a handle). */
   async filters(direction: "ingress" | "egress", dev = this.#links().devs[0]): Promise<string[]> {
-    return (await tc(this.#links().ns, ["filter", "show", "dev", dev, direction])).split("\n").filter((l) => l.includes(" handle "));
+    return (await tc(this.#links().ns, ["filter", "show", "dev", dev, direction])).split("\n").filter((l) =>
+      l.includes(" handle ")
+    );
   }
 
   async hasClsact(dev = this.#links().devs[0]): Promise<boolean> {
@@ -129,7 +144,9 @@ export class AgentRig {
   async assertCleanedUp(): Promise<string[]> {
     const left: string[] = [];
     for (const dev of this.#links().devs) {
-      if ((await this.filters("ingress", dev)).length || (await this.filters("egress", dev)).length) left.push(`tc filters on ${dev}`);
+      if ((await this.filters("ingress", dev)).length || (await this.filters("egress", dev)).length) {
+        left.push(`tc filters on ${dev}`);
+      }
       if (await this.hasClsact(dev)) left.push(`clsact qdisc on ${dev}`);
     }
     if (pathExists(this.pinRoot)) left.push(`pins under ${this.pinRoot}`);

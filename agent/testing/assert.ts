@@ -2,7 +2,7 @@
  * Small assertion helpers (no network needed: no jsr:@std/assert). Built on
  * node:assert's deep equality.
  */
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 export class AssertionError extends Error {
   constructor(message: string) {
@@ -17,13 +17,19 @@ export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
 
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!isDeepStrictEqual(actual, expected)) {
-    throw new AssertionError(`${msg ? msg + ": " : ""}values differ\n  actual:   ${inspect(actual, { depth: 5 })}\n  expected: ${inspect(expected, { depth: 5 })}`);
+    throw new AssertionError(
+      `${msg ? msg + ": " : ""}values differ\n  actual:   ${inspect(actual, { depth: 5 })}\n  expected: ${
+        inspect(expected, { depth: 5 })
+      }`,
+    );
   }
 }
 
 export function assertStringIncludes(actual: string, expected: string, msg?: string): void {
   if (!actual.includes(expected)) {
-    throw new AssertionError(`${msg ? msg + ": " : ""}expected to include ${JSON.stringify(expected)}\n  in: ${actual}`);
+    throw new AssertionError(
+      `${msg ? msg + ": " : ""}expected to include ${JSON.stringify(expected)}\n  in: ${actual}`,
+    );
   }
 }
 
@@ -46,10 +52,14 @@ export function assertThrows<E extends Error>(fn: () => unknown, ctor: Ctor<E>, 
     fn();
   } catch (e) {
     if (!(e instanceof ctor)) {
-      throw new AssertionError(`expected ${ctor.name} to be thrown, got ${e instanceof Error ? `${e.name}: ${e.message}` : inspect(e)}`);
+      throw new AssertionError(
+        `expected ${ctor.name} to be thrown, got ${e instanceof Error ? `${e.name}: ${e.message}` : inspect(e)}`,
+      );
     }
     if (includes !== undefined && !e.message.includes(includes)) {
-      throw new AssertionError(`expected the ${ctor.name} message to include ${JSON.stringify(includes)}, got: ${e.message}`);
+      throw new AssertionError(
+        `expected the ${ctor.name} message to include ${JSON.stringify(includes)}, got: ${e.message}`,
+      );
     }
     return e;
   }
@@ -57,15 +67,23 @@ export function assertThrows<E extends Error>(fn: () => unknown, ctor: Ctor<E>, 
 }
 
 /** Async version of assertThrows. */
-export async function assertRejects<E extends Error>(fn: () => Promise<unknown>, ctor: Ctor<E>, includes?: string): Promise<E> {
+export async function assertRejects<E extends Error>(
+  fn: () => Promise<unknown>,
+  ctor: Ctor<E>,
+  includes?: string,
+): Promise<E> {
   try {
     await fn();
   } catch (e) {
     if (!(e instanceof ctor)) {
-      throw new AssertionError(`expected ${ctor.name} to be thrown, got ${e instanceof Error ? `${e.name}: ${e.message}` : inspect(e)}`);
+      throw new AssertionError(
+        `expected ${ctor.name} to be thrown, got ${e instanceof Error ? `${e.name}: ${e.message}` : inspect(e)}`,
+      );
     }
     if (includes !== undefined && !e.message.includes(includes)) {
-      throw new AssertionError(`expected the ${ctor.name} message to include ${JSON.stringify(includes)}, got: ${e.message}`);
+      throw new AssertionError(
+        `expected the ${ctor.name} message to include ${JSON.stringify(includes)}, got: ${e.message}`,
+      );
     }
     return e;
   }

@@ -15,7 +15,9 @@ export const TEST_BPF_DIR = `${REPO_ROOT}/agent/testing/bpf`;
  * text) with clang -target bpf into a temp dir and returns the object's
  * path; `cleanup()` removes the temp dir.
  */
-export async function compileBpf(src: string | { source: string; name: string }): Promise<{ path: string; cleanup: () => Promise<void> }> {
+export async function compileBpf(
+  src: string | { source: string; name: string },
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "ek8s-bpf-" });
   const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   try {
@@ -32,9 +34,21 @@ export async function compileBpf(src: string | { source: string; name: string })
     const arch = Deno.build.arch === "x86_64" ? "x86" : "arm64";
     const path = `${dir}/${name}.bpf.o`;
     await run([
-      "clang", "-target", "bpf", "-O2", "-g", "-Wall", `-D__TARGET_ARCH_${arch}`,
-      "-I", `${REPO_ROOT}/build/include`, "-I", `${REPO_ROOT}/bpf/include`,
-      "-c", cFile, "-o", path,
+      "clang",
+      "-target",
+      "bpf",
+      "-O2",
+      "-g",
+      "-Wall",
+      `-D__TARGET_ARCH_${arch}`,
+      "-I",
+      `${REPO_ROOT}/build/include`,
+      "-I",
+      `${REPO_ROOT}/bpf/include`,
+      "-c",
+      cFile,
+      "-o",
+      path,
     ]);
     return { path, cleanup };
   } catch (e) {
@@ -44,7 +58,10 @@ export async function compileBpf(src: string | { source: string; name: string })
 }
 
 /** Compiles (see compileBpf) and opens the object; the temp files are removed before returning. */
-export async function openCompiled(src: string | { source: string; name: string }, options?: OpenOptions): Promise<BpfObject> {
+export async function openCompiled(
+  src: string | { source: string; name: string },
+  options?: OpenOptions,
+): Promise<BpfObject> {
   const { path, cleanup } = await compileBpf(src);
   try {
     return BpfObject.open(path, options);
@@ -147,9 +164,10 @@ export async function createPinDir(): Promise<{ path: string; close: () => Promi
   await Deno.mkdir(path, { recursive: true });
   return {
     path,
-    close: () => Deno.remove(path, { recursive: true }).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }),
+    close: () =>
+      Deno.remove(path, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }),
   };
 }
 
@@ -165,7 +183,9 @@ export async function findLeftovers(): Promise<string[]> {
   const found: string[] = [];
   const progs = await waitProgramsGone(trackedProgramIds());
   if (progs.length) found.push(`programs still loaded: ids ${progs.join(", ")}`);
-  const ns = (await output(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith(netnsPrefix()));
+  const ns = (await output(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0]).filter((n) =>
+    n.startsWith(netnsPrefix())
+  );
   if (ns.length) found.push(`network namespaces: ${ns.join(", ")}`);
   for await (const e of Deno.readDir("/sys/fs/bpf")) {
     if (e.name.startsWith(`ebpf-k8s-test-${Deno.pid}`)) found.push(`bpffs: /sys/fs/bpf/${e.name}`);

@@ -5,9 +5,19 @@
 import { assertEquals } from "./assert.ts";
 import { run } from "./run.ts";
 
-interface BtfType { name?: string; kind: string; size?: number; members?: { name: string; bits_offset: number }[] }
+interface BtfType {
+  name?: string;
+  kind: string;
+  size?: number;
+  members?: { name: string; bits_offset: number }[];
+}
 
-export async function assertStructLayout(objectPath: string, struct: string, fields: [string, number][], size: number): Promise<void> {
+export async function assertStructLayout(
+  objectPath: string,
+  struct: string,
+  fields: [string, number][],
+  size: number,
+): Promise<void> {
   const { stdout } = await run(["bpftool", "btf", "dump", "file", objectPath, "-j"]);
   const t = (JSON.parse(stdout).types as BtfType[]).find((x) => x.kind === "STRUCT" && x.name === struct);
   if (!t) throw new Error(`struct ${struct} not in the BTF of ${objectPath}`);

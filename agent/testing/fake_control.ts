@@ -76,7 +76,11 @@ export class FakeControl {
 
   /** Serves these services from now on, as the next version (validated like the control plane's answer); polls waiting are answered at once. */
   setLbServices(services: LbService[], accel?: AccelRule[]): LbState {
-    this.lbState = { version: this.lbState.version + 1, services: services.map((s) => LbService.parse(s)), ...(accel ? { accel } : {}) };
+    this.lbState = {
+      version: this.lbState.version + 1,
+      services: services.map((s) => LbService.parse(s)),
+      ...(accel ? { accel } : {}),
+    };
     this.#wakeLbPolls();
     return this.lbState;
   }
@@ -130,7 +134,12 @@ export class FakeControl {
   async #handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     const body = await req.text();
-    const answer = (status: number, json: unknown, extra: Partial<Received> = {}, headers: Record<string, string> = {}) => {
+    const answer = (
+      status: number,
+      json: unknown,
+      extra: Partial<Received> = {},
+      headers: Record<string, string> = {},
+    ) => {
       this.requests.push({ path, status, ...extra });
       return Response.json(json, { status, headers });
     };
@@ -172,7 +181,9 @@ export class FakeControl {
       this.requests.push({ path: url.pathname, status, after, at: Date.now() });
       return status === 204 ? new Response(null, { status }) : Response.json(body, { status });
     };
-    if (!this.#credentials.has((req.headers.get("authorization") ?? "").replace(/^Bearer /, ""))) return answer(401, { error: "credential" });
+    if (!this.#credentials.has((req.headers.get("authorization") ?? "").replace(/^Bearer /, ""))) {
+      return answer(401, { error: "credential" });
+    }
     const fail = this.#lbFailures.shift();
     if (fail) return answer(fail, { error: "injected" });
     if (after !== this.lbState.version) return answer(200, this.lbState);

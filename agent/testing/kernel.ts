@@ -43,7 +43,17 @@ export type Requirement =
 
 /** What the libbpf suite needs. */
 export const ALL_REQUIREMENTS: Requirement[] = [
-  "root", "btf", "libbpf", "objects", "bpffs", "cgroup2", "tracefs", "iproute2", "ping", "bpftool", "clang",
+  "root",
+  "btf",
+  "libbpf",
+  "objects",
+  "bpffs",
+  "cgroup2",
+  "tracefs",
+  "iproute2",
+  "ping",
+  "bpftool",
+  "clang",
 ];
 
 function exists(path: string): boolean {
@@ -93,7 +103,9 @@ function check(req: Requirement): string | null {
       return uid === 0 ? null : `root: running as uid ${uid}; loading eBPF and creating namespaces needs root`;
     }
     case "btf":
-      return exists("/sys/kernel/btf/vmlinux") ? null : "BTF: /sys/kernel/btf/vmlinux is missing (kernel without CONFIG_DEBUG_INFO_BTF)";
+      return exists("/sys/kernel/btf/vmlinux")
+        ? null
+        : "BTF: /sys/kernel/btf/vmlinux is missing (kernel without CONFIG_DEBUG_INFO_BTF)";
     case "libbpf": {
       const e = libbpfUnavailable();
       return e ? `libbpf: ${e.message}` : null;
@@ -107,7 +119,9 @@ function check(req: Requirement): string | null {
     case "cgroup2":
       return cgroup2Root() ? null : "cgroup v2 is not mounted";
     case "tracefs":
-      return / (\/sys\/kernel\/tracing|\/sys\/kernel\/debug\/tracing) tracefs /.test(mounts()) ? null : "tracefs is not mounted";
+      return / (\/sys\/kernel\/tracing|\/sys\/kernel\/debug\/tracing) tracefs /.test(mounts())
+        ? null
+        : "tracefs is not mounted";
     case "iproute2":
       return onPath("ip") && onPath("tc") ? null : "iproute2 (ip, tc) not found";
     case "ping":
@@ -150,7 +164,9 @@ const warned = new Set<string>();
 
 /** Throws (for CI) with a message naming every missing precondition. */
 export function failMissing(missing: string[]): never {
-  throw new Error(`kernel test preconditions missing (CI=true, so this fails instead of skipping):\n  - ${missing.join("\n  - ")}`);
+  throw new Error(
+    `kernel test preconditions missing (CI=true, so this fails instead of skipping):\n  - ${missing.join("\n  - ")}`,
+  );
 }
 
 type TestFn = (t: Deno.TestContext) => void | Promise<void>;

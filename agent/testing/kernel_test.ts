@@ -6,10 +6,13 @@ async function runTestFile(env: Record<string, string>): Promise<{ code: number;
   const dir = await Deno.makeTempDir({ prefix: "ek8s-skip-" });
   try {
     const kernel = new URL("./kernel.ts", import.meta.url).href;
-    await Deno.writeTextFile(`${dir}/probe_test.ts`, `
+    await Deno.writeTextFile(
+      `${dir}/probe_test.ts`,
+      `
       import { kernelTest } from "${kernel}";
       kernelTest("needs the objects", { needs: ["objects"] }, () => {});
-    `);
+    `,
+    );
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["test", "--no-check", "--allow-all", `${dir}/probe_test.ts`],
       env: { NO_COLOR: "1", ...env },
@@ -36,7 +39,10 @@ Deno.test("kernelTest skips (ignored, with the reason) without CI, fails with CI
   const env = { EBPF_K8S_BPF_OBJ_DIR: "/nonexistent/ek8s-objects" };
   const skipped = await runTestFile({ ...env, CI: "false" });
   assertEquals(skipped.code, 0, skipped.out);
-  assertStringIncludes(skipped.out, "skipping kernel tests: eBPF objects not built: /nonexistent/ek8s-objects/ifstats.bpf.o");
+  assertStringIncludes(
+    skipped.out,
+    "skipping kernel tests: eBPF objects not built: /nonexistent/ek8s-objects/ifstats.bpf.o",
+  );
   assertMatch(skipped.out, /0 passed \| 0 failed \| 1 ignored/);
 
   const failed = await runTestFile({ ...env, CI: "true" });

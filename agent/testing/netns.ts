@@ -97,7 +97,9 @@ export async function createVethPair(options: VethPairOptions = {}): Promise<Vet
   const ipA = options.ipA ?? "10.244.250.1";
   const ipB = options.ipB ?? "10.244.250.2";
   const plen = options.prefixLen ?? 24;
-  for (const ip of [ipA, ipB]) if (!ip.startsWith("10.244.")) throw new Error(`test IPs must be in 10.244.0.0/16: ${ip}`);
+  for (const ip of [ipA, ipB]) {
+    if (!ip.startsWith("10.244.")) throw new Error(`test IPs must be in 10.244.0.0/16: ${ip}`);
+  }
   const macA = mac(n, 0xa), macB = mac(n, 0xb);
   const created: string[] = [];
   let closed = false;
@@ -121,8 +123,25 @@ export async function createVethPair(options: VethPairOptions = {}): Promise<Vet
     created.push(nsB);
     const mtu = options.mtu ? ["mtu", String(options.mtu)] : [];
     await run([
-      "ip", "link", "add", ifA, "address", macA, ...mtu, "netns", nsA,
-      "type", "veth", "peer", "name", ifB, "address", macB, ...mtu, "netns", nsB,
+      "ip",
+      "link",
+      "add",
+      ifA,
+      "address",
+      macA,
+      ...mtu,
+      "netns",
+      nsA,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      ifB,
+      "address",
+      macB,
+      ...mtu,
+      "netns",
+      nsB,
     ]);
     await disableIpv6(nsA, ifA);
     await disableIpv6(nsB, ifB);
@@ -198,15 +217,34 @@ export async function ping(
   const count = options.count;
   const interval = options.interval ?? 0.01;
   const deadline = Math.ceil(count * interval + (options.timeoutSec ?? 1)) + 2;
-  const res = await run(inNs(ns, [
-    "ping", "-q", "-n", "-c", String(count), "-s", String(options.size ?? 56),
-    "-i", String(interval), "-W", String(options.timeoutSec ?? 1), "-w", String(deadline), dst,
-  ]), { allowFail: true });
+  const res = await run(
+    inNs(ns, [
+      "ping",
+      "-q",
+      "-n",
+      "-c",
+      String(count),
+      "-s",
+      String(options.size ?? 56),
+      "-i",
+      String(interval),
+      "-W",
+      String(options.timeoutSec ?? 1),
+      "-w",
+      String(deadline),
+      dst,
+    ]),
+    { allowFail: true },
+  );
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(res.stdout);
-  if (!m) throw new Error(`ping from ${ns} to ${dst}: unexpected output (exit ${res.code}):\n${res.stdout}${res.stderr}`);
+  if (!m) {
+    throw new Error(`ping from ${ns} to ${dst}: unexpected output (exit ${res.code}):\n${res.stdout}${res.stderr}`);
+  }
   const r = { transmitted: Number(m[1]), received: Number(m[2]) };
   if (!options.allowLoss && (r.transmitted !== count || r.received !== count)) {
-    throw new Error(`ping from ${ns} to ${dst}: ${r.transmitted} sent, ${r.received} received, expected ${count}:\n${res.stdout}`);
+    throw new Error(
+      `ping from ${ns} to ${dst}: ${r.transmitted} sent, ${r.received} received, expected ${count}:\n${res.stdout}`,
+    );
   }
   return r;
 }
@@ -219,7 +257,12 @@ export async function ping(
  * no listener the receiver answers each with ICMP port unreachable (and
  * drops the datagram: one kfree_skb each).
  */
-export async function sendUdp(ns: string, dst: string, port: number, options: { count: number; size: number; firstSourcePort?: number }): Promise<void> {
+export async function sendUdp(
+  ns: string,
+  dst: string,
+  port: number,
+  options: { count: number; size: number; firstSourcePort?: number },
+): Promise<void> {
   const { count, size, firstSourcePort } = options;
   if (size < 1 || size > 1400) throw new Error(`sendUdp: size ${size} out of 1..1400`);
   if (!/^[0-9.]+$/.test(dst)) throw new Error(`sendUdp: not an IPv4 address: ${dst}`);
@@ -228,10 +271,12 @@ export async function sendUdp(ns: string, dst: string, port: number, options: { 
     if (!(Number.isInteger(firstSourcePort) && firstSourcePort >= 1024 && firstSourcePort + count <= 65536)) {
       throw new Error(`sendUdp: source ports ${firstSourcePort}+${count} out of 1024..65535`);
     }
-    const py = `import socket\nfor i in range(${count}):\n s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n s.bind(("0.0.0.0", ${firstSourcePort} + i))\n s.sendto(b"x" * ${size}, ("${dst}", ${port}))\n s.close()\n`;
+    const py =
+      `import socket\nfor i in range(${count}):\n s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n s.bind(("0.0.0.0", ${firstSourcePort} + i))\n s.sendto(b"x" * ${size}, ("${dst}", ${port}))\n s.close()\n`;
     await run(inNs(ns, ["python3", "-c", py]));
     return;
   }
-  const script = `p=$(printf '%*s' ${size} '' | tr ' ' x); for i in $(seq ${count}); do printf '%s' "$p" > /dev/udp/${dst}/${port}; done`;
+  const script =
+    `p=$(printf '%*s' ${size} '' | tr ' ' x); for i in $(seq ${count}); do printf '%s' "$p" > /dev/udp/${dst}/${port}; done`;
   await run(inNs(ns, ["bash", "-c", script]));
 }

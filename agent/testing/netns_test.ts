@@ -4,7 +4,9 @@ import { kernelTest } from "./kernel.ts";
 import { createVethPair, interfaceStats, netnsPrefix, ping, sendUdp, statsDelta } from "./netns.ts";
 import { output } from "./run.ts";
 
-kernelTest("a fresh veth pair sends nothing by itself; ping and sendUdp send exactly what was asked", { needs: ["root", "iproute2", "ping"] }, async () => {
+kernelTest("a fresh veth pair sends nothing by itself; ping and sendUdp send exactly what was asked", {
+  needs: ["root", "iproute2", "ping"],
+}, async () => {
   const net = await createVethPair({ ipA: "10.244.251.1", ipB: "10.244.251.2" });
   try {
     assert(net.nsA.startsWith(netnsPrefix()) && net.nsB.startsWith(netnsPrefix()));
@@ -26,6 +28,8 @@ kernelTest("a fresh veth pair sends nothing by itself; ping and sendUdp send exa
     await net.close();
     await net.close(); // harmless twice
   }
-  const left = (await output(["ip", "netns", "list"])).split("\n").filter((l) => l.startsWith(net.nsA) || l.startsWith(net.nsB));
+  const left = (await output(["ip", "netns", "list"])).split("\n").filter((l) =>
+    l.startsWith(net.nsA) || l.startsWith(net.nsB)
+  );
   assertEquals(left, []);
 });

@@ -53,7 +53,8 @@ export class PodNet {
     const node = `${base}n`;
     const third = 240 + (n % 16);
     const hex = (x: number) => x.toString(16).padStart(2, "0");
-    const mac = (kind: number, j: number) => `02:e9:${hex((Deno.pid >> 8) & 0xff)}:${hex(Deno.pid & 0xff)}:${hex(n & 0xff)}:${hex(kind * 16 + j)}`;
+    const mac = (kind: number, j: number) =>
+      `02:e9:${hex((Deno.pid >> 8) & 0xff)}:${hex(Deno.pid & 0xff)}:${hex(n & 0xff)}:${hex(kind * 16 + j)}`;
     const dir = await Deno.makeTempDir({ prefix: "ek8s-pods-" });
     const created: string[] = [];
     const net = new PodNet(node, "ek8sbr0", [], dir);
@@ -75,18 +76,50 @@ export class PodNet {
         };
         await createNetns(pod.netns);
         created.push(pod.netns);
-        await ipNode("link", "add", pod.hostVeth, "address", mac(2, j), "type", "veth", "peer", "name", "eth0", "address", pod.mac, "netns", pod.netns);
+        await ipNode(
+          "link",
+          "add",
+          pod.hostVeth,
+          "address",
+          mac(2, j),
+          "type",
+          "veth",
+          "peer",
+          "name",
+          "eth0",
+          "address",
+          pod.mac,
+          "netns",
+          pod.netns,
+        );
         await ipNode("link", "set", pod.hostVeth, "master", net.bridge, "multicast", "off", "up");
         const ipPod = (...args: string[]) => run(["ip", "-n", pod.netns, ...args]);
         await ipPod("addr", "add", `${pod.ip}/24`, "dev", "eth0");
         await ipPod("link", "set", "eth0", "multicast", "off", "up");
         await run(["bridge", "-n", node, "fdb", "replace", pod.mac, "dev", pod.hostVeth, "master", "static"]);
-        const [link] = JSON.parse(await output(["ip", "-n", node, "-j", "link", "show", "dev", pod.hostVeth])) as { ifindex: number }[];
+        const [link] = JSON.parse(await output(["ip", "-n", node, "-j", "link", "show", "dev", pod.hostVeth])) as {
+          ifindex: number;
+        }[];
         net.pods.push({ ...pod, ifindex: link.ifindex, netnsIno: Deno.statSync(`/run/netns/${pod.netns}`).ino! });
       }
       for (const a of net.pods) {
         for (const b of net.pods) {
-          if (a !== b) await run(["ip", "-n", a.netns, "neigh", "replace", b.ip, "lladdr", b.mac, "dev", "eth0", "nud", "permanent"]);
+          if (a !== b) {
+            await run([
+              "ip",
+              "-n",
+              a.netns,
+              "neigh",
+              "replace",
+              b.ip,
+              "lladdr",
+              b.mac,
+              "dev",
+              "eth0",
+              "nud",
+              "permanent",
+            ]);
+          }
         }
       }
       net.writePodsFile();

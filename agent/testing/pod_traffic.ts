@@ -16,16 +16,42 @@ export async function waitListening(netns: string, port: number, ms = 5000): Pro
  * sink (nc) in pod `to`, and waits until both ends are done (the sink exits
  * when the client closes). Throws unless the sink received every byte.
  */
-export async function tcpTransfer(net: PodNet, from: string, to: string, port: number, bytes: number, timeoutSec = 20): Promise<void> {
+export async function tcpTransfer(
+  net: PodNet,
+  from: string,
+  to: string,
+  port: number,
+  bytes: number,
+  timeoutSec = 20,
+): Promise<void> {
   const dst = net.pod(to);
   const sink = new Deno.Command("ip", {
-    args: ["netns", "exec", dst.netns, "timeout", String(timeoutSec), "sh", "-c", `nc -l -p ${port} < /dev/null | wc -c`],
+    args: [
+      "netns",
+      "exec",
+      dst.netns,
+      "timeout",
+      String(timeoutSec),
+      "sh",
+      "-c",
+      `nc -l -p ${port} < /dev/null | wc -c`,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   try {
     await waitListening(dst.netns, port);
-    await run(["ip", "netns", "exec", net.pod(from).netns, "timeout", String(timeoutSec), "sh", "-c", `head -c ${bytes} /dev/zero | nc -N ${dst.ip} ${port}`]);
+    await run([
+      "ip",
+      "netns",
+      "exec",
+      net.pod(from).netns,
+      "timeout",
+      String(timeoutSec),
+      "sh",
+      "-c",
+      `head -c ${bytes} /dev/zero | nc -N ${dst.ip} ${port}`,
+    ]);
   } catch (e) {
     try {
       sink.kill("SIGTERM"); // timeout passes it on to nc
@@ -35,7 +61,13 @@ export async function tcpTransfer(net: PodNet, from: string, to: string, port: n
   }
   const out = await sink.output();
   const got = Number(new TextDecoder().decode(out.stdout).trim());
-  if (got !== bytes) throw new Error(`tcp transfer ${from} -> ${to}: the sink received ${got} of ${bytes} bytes ${new TextDecoder().decode(out.stderr)}`);
+  if (got !== bytes) {
+    throw new Error(
+      `tcp transfer ${from} -> ${to}: the sink received ${got} of ${bytes} bytes ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
   // the sink closed last (LAST_ACK): done when the client's final ACK closed its socket
   const end = Date.now() + 5000;
   while ((await output(["ip", "netns", "exec", dst.netns, "ss", "-tanH", `sport = :${port}`])).trim()) {
@@ -46,7 +78,9 @@ export async function tcpTransfer(net: PodNet, from: string, to: string, port: n
 
 /** A value of the pod's /proc/net/snmp "Tcp:" table (its own namespace's counters), e.g. RetransSegs. */
 export async function tcpSnmp(netns: string, field: string): Promise<number> {
-  const lines = (await output(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"])).split("\n").filter((l) => l.startsWith("Tcp:"));
+  const lines = (await output(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"])).split("\n").filter((l) =>
+    l.startsWith("Tcp:")
+  );
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/);
   const i = names.indexOf(field);

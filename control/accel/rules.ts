@@ -25,12 +25,16 @@ function ruleOf(row: { id: number; rule: Omit<AccelRule, "id"> }): AccelRule {
 
 /** Every rule, by id. */
 export async function listRules(db: Queryable): Promise<AccelRule[]> {
-  const rows = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).orderBy(asc(accelRules.id));
+  const rows = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).orderBy(
+    asc(accelRules.id),
+  );
   return rows.map(ruleOf);
 }
 
 export async function getRule(db: Queryable, id: number): Promise<AccelRule | undefined> {
-  const row = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(eq(accelRules.id, id)).get();
+  const row = await db.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(
+    eq(accelRules.id, id),
+  ).get();
   return row ? ruleOf(row) : undefined;
 }
 
@@ -49,7 +53,12 @@ export async function createRule(db: Db, input: AccelRuleInput, now: number): Pr
 }
 
 /** Replaces rule `id` (keeping its id and counters); undefined when there is none. */
-export async function replaceRule(db: Db, id: number, input: AccelRuleInput, now: number): Promise<AccelRule | undefined> {
+export async function replaceRule(
+  db: Db,
+  id: number,
+  input: AccelRuleInput,
+  now: number,
+): Promise<AccelRule | undefined> {
   const version = await writeTransaction(db, async (tx) => {
     const had = await tx.select({ id: accelRules.id }).from(accelRules).where(eq(accelRules.id, id)).get();
     if (!had) return undefined;
@@ -65,7 +74,9 @@ export async function replaceRule(db: Db, id: number, input: AccelRuleInput, now
 /** Deletes rule `id` and its counters (the id may be reused); the rule as it was, or undefined. */
 export async function deleteRule(db: Db, id: number, now: number): Promise<AccelRule | undefined> {
   const done = await writeTransaction(db, async (tx) => {
-    const row = await tx.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(eq(accelRules.id, id)).get();
+    const row = await tx.select({ id: accelRules.id, rule: accelRules.rule }).from(accelRules).where(
+      eq(accelRules.id, id),
+    ).get();
     if (!row) return undefined;
     const version = await bumpVersion(tx, now);
     await tx.delete(accelRules).where(eq(accelRules.id, id));
@@ -86,8 +97,7 @@ export async function storeAccelCounters(tx: Transaction, batch: Batch): Promise
   const accel = batch.accel;
   if (accel === undefined || accel.rules.length === 0) return;
   await tx.execute({
-    sql:
-      "INSERT INTO accel_stats (bucket, rule_id, connections, bytes) " +
+    sql: "INSERT INTO accel_stats (bucket, rule_id, connections, bytes) " +
       "SELECT ?1, r.id, sum(j.value ->> 1), sum(j.value ->> 2) FROM json_each(?2) AS j " +
       "JOIN accel_rules AS r ON r.id = j.value ->> 0 AND r.assigned_version <= ?3 " +
       "GROUP BY r.id HAVING sum(j.value ->> 1) + sum(j.value ->> 2) > 0 " +
@@ -107,18 +117,29 @@ export interface RuleView {
 export async function ruleViews(db: Queryable, since: number): Promise<RuleView[]> {
   const rules = await listRules(db);
   const sums = await db
-    .select({ ruleId: accelStats.ruleId, connections: sql<number>`sum(${accelStats.connections})`, bytes: sql<number>`sum(${accelStats.bytes})` })
+    .select({
+      ruleId: accelStats.ruleId,
+      connections: sql<number>`sum(${accelStats.connections})`,
+      bytes: sql<number>`sum(${accelStats.bytes})`,
+    })
     .from(accelStats)
     .where(gte(accelStats.bucket, bucketOfReport("1m", since)))
     .groupBy(accelStats.ruleId);
   const by = new Map(sums.map((s) => [s.ruleId, s]));
-  return rules.map((rule) => ({ rule, connections: Number(by.get(rule.id)?.connections ?? 0), bytes: Number(by.get(rule.id)?.bytes ?? 0) }));
+  return rules.map((rule) => ({
+    rule,
+    connections: Number(by.get(rule.id)?.connections ?? 0),
+    bytes: Number(by.get(rule.id)?.bytes ?? 0),
+  }));
 }
 
 /** Retention with the lb counters (EBPF_K8S_RETENTION_1M). */
 export function pruneAccel(db: Db, now: number, retention: RetentionSettings): Promise<number> {
   return rawWriteTransaction(db, async (tx) => {
-    const r = await tx.execute({ sql: "DELETE FROM accel_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
+    const r = await tx.execute({
+      sql: "DELETE FROM accel_stats WHERE bucket <= ?",
+      args: [expiredBuckets(now, retention)["1m"]],
+    });
     return r.rowsAffected;
   });
 }

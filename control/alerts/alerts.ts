@@ -2,11 +2,11 @@
  * Alerts as the API and the pages show them: active ones first (latest
  * fired first), then the history (latest resolved first).
  */
-import { and, desc, eq, gte, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { alerts, type AlertRow, type ResolvedReason } from "../db/schema.ts";
+import { type AlertRow, alerts, type ResolvedReason } from "../db/schema.ts";
 import { isoOrNull } from "../queries/time.ts";
-import { targetKindOf, type MetricInfo, type MetricName, type Scope, type TargetKind } from "./model.ts";
+import { type MetricInfo, type MetricName, type Scope, type TargetKind, targetKindOf } from "./model.ts";
 import { scopeOf, thresholdFields } from "./thresholds.ts";
 
 export interface AlertView {
@@ -64,7 +64,11 @@ export async function listAlerts(db: Db, filter: AlertFilter = {}): Promise<Aler
     .select()
     .from(alerts)
     .where(and(...conditions))
-    .orderBy(sql`${alerts.resolvedAt} IS NOT NULL`, desc(sql`coalesce(${alerts.resolvedAt}, ${alerts.firedAt})`), desc(alerts.id))
+    .orderBy(
+      sql`${alerts.resolvedAt} IS NOT NULL`,
+      desc(sql`coalesce(${alerts.resolvedAt}, ${alerts.firedAt})`),
+      desc(alerts.id),
+    )
     .limit(filter.limit ?? DEFAULT_ALERT_LIMIT);
   return rows.map(toAlertView);
 }

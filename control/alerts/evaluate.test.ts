@@ -9,12 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asc } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDb, type Db } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
 import { alertPending, alerts } from "../db/schema.ts";
 import { drop, tcp } from "../monitoring/fixtures.test-support.ts";
 import { DEFAULT_RETENTION } from "../monitoring/rollup.ts";
 import { CACHE, DB_POD, post, report, WEB } from "../monitoring/scenario.test-support.ts";
-import { T0, batch, iface, postBatch, testApp, useTestApp, type TestContext } from "../test-support.ts";
+import { batch, iface, postBatch, T0, testApp, type TestContext, useTestApp } from "../test-support.ts";
 import { evaluateAlerts } from "./evaluate.ts";
 import { ThresholdInput } from "./model.ts";
 import { createThreshold } from "./thresholds.ts";
@@ -39,10 +39,22 @@ describe("upper limit on a node's RX", () => {
   it("holds, fires after holdSeconds with value, peak and trough, resolves by itself, and keeps the history", async () => {
     await traffic(s, "node-a", 1, 0);
     await traffic(s, "node-a", 2, 100_000); // 10,000 B/s
-    const t = await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "node", target: "node-a" }, upper: 5_000, holdSeconds: 20 });
+    const t = await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "node", target: "node-a" },
+      upper: 5_000,
+      holdSeconds: 20,
+    });
 
     expect(await evaluate(T0 + 11_000)).toEqual({ fired: 0, resolved: 0, pending: 1 });
-    expect(await pendingRows()).toEqual([{ thresholdId: t.id, target: "node-a", since: T0 + 11_000, peak: 10_000, trough: 10_000, lastValue: 10_000 }]);
+    expect(await pendingRows()).toEqual([{
+      thresholdId: t.id,
+      target: "node-a",
+      since: T0 + 11_000,
+      peak: 10_000,
+      trough: 10_000,
+      lastValue: 10_000,
+    }]);
 
     await traffic(s, "node-a", 3, 250_000); // 15,000 B/s
     expect(await evaluate(T0 + 30_999)).toEqual({ fired: 0, resolved: 0, pending: 1 }); // 19.999 s out: not yet
@@ -77,7 +89,13 @@ describe("upper limit on a node's RX", () => {
 
     await traffic(s, "node-a", 6, 550_000); // 2,000 B/s: back within
     expect(await evaluate(T0 + 51_000)).toEqual({ fired: 0, resolved: 1, pending: 0 });
-    expect(await alertRows()).toEqual([{ ...fired, peak: 20_000, lastValue: 20_000, resolvedAt: T0 + 51_000, resolvedReason: "recovered" }]);
+    expect(await alertRows()).toEqual([{
+      ...fired,
+      peak: 20_000,
+      lastValue: 20_000,
+      resolvedAt: T0 + 51_000,
+      resolvedReason: "recovered",
+    }]);
     expect(await evaluate(T0 + 56_000)).toEqual({ fired: 0, resolved: 0, pending: 0 });
     // Kept as long as the 1 h statistics, then gone.
     await evaluate(T0 + 51_000 + DEFAULT_RETENTION["1h"]);
@@ -89,7 +107,12 @@ describe("upper limit on a node's RX", () => {
   it("a value back within the limits for one evaluation starts the hold again", async () => {
     await traffic(s, "node-a", 1, 0);
     await traffic(s, "node-a", 2, 100_000); // 10,000 B/s
-    await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "node", target: "node-a" }, upper: 5_000, holdSeconds: 15 });
+    await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "node", target: "node-a" },
+      upper: 5_000,
+      holdSeconds: 15,
+    });
     await evaluate(T0 + 11_000);
     await traffic(s, "node-a", 3, 110_000); // 1,000 B/s
     expect(await evaluate(T0 + 21_000)).toEqual({ fired: 0, resolved: 0, pending: 0 });
@@ -116,7 +139,13 @@ describe("lower limit", () => {
     await traffic(s, "node-a", 2, 0, 5_000); // TX 500 B/s
     await threshold(s.db, { metric: "txBytesPerSec", scope: { kind: "all" }, lower: 1_000, holdSeconds: 0 });
     expect(await evaluate(T0 + 11_000)).toEqual({ fired: 1, resolved: 0, pending: 0 });
-    expect((await alertRows())[0]).toMatchObject({ bound: "lower", value: 500, trough: 500, breachedSince: T0 + 11_000, firedAt: T0 + 11_000 });
+    expect((await alertRows())[0]).toMatchObject({
+      bound: "lower",
+      value: 500,
+      trough: 500,
+      breachedSince: T0 + 11_000,
+      firedAt: T0 + 11_000,
+    });
     await traffic(s, "node-a", 3, 0, 25_000); // 2,000 B/s
     expect(await evaluate(T0 + 21_000)).toEqual({ fired: 0, resolved: 1, pending: 0 });
   });
@@ -124,7 +153,12 @@ describe("lower limit", () => {
   it("a host gone silent: its traffic counts as 0 once its rates are older than EBPF_K8S_STALE_AFTER", async () => {
     await traffic(s, "node-a", 1, 0);
     await traffic(s, "node-a", 2, 100_000); // received at T0 + 10.5 s
-    await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "node", target: "node-a" }, lower: 100, holdSeconds: 10 });
+    await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "node", target: "node-a" },
+      lower: 100,
+      holdSeconds: 10,
+    });
     expect(await evaluate(T0 + 40_499)).toEqual({ fired: 0, resolved: 0, pending: 0 }); // 29.999 s old: still current
     expect(await evaluate(T0 + 40_500)).toEqual({ fired: 0, resolved: 0, pending: 1 });
     expect(await evaluate(T0 + 50_500)).toEqual({ fired: 1, resolved: 0, pending: 0 });
@@ -146,7 +180,9 @@ describe("heartbeat age", () => {
     await traffic(s, "node-b", 7, 0); // node-b keeps reporting: received at T0 + 60.5 s
     expect(await evaluate(T0 + 60_500)).toEqual({ fired: 0, resolved: 0, pending: 0 }); // exactly 60 s: not above
     expect(await evaluate(T0 + 61_500)).toEqual({ fired: 1, resolved: 0, pending: 0 });
-    expect(await alertRows()).toEqual([expect.objectContaining({ target: "node-a", node: "node-a", value: 61, bound: "upper" })]);
+    expect(await alertRows()).toEqual([
+      expect.objectContaining({ target: "node-a", node: "node-a", value: 61, bound: "upper" }),
+    ]);
     await evaluate(T0 + 90_500);
     expect((await alertRows())[0]).toMatchObject({ peak: 90, lastValue: 90, resolvedAt: null });
     await traffic(s, "node-a", 10, 0); // received at T0 + 90.5 s
@@ -164,15 +200,31 @@ describe("scopes", () => {
 
   it("all: every node, each on its own", async () => {
     await twoNodes();
-    await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "all" }, upper: 5_000, lower: 500, holdSeconds: 0 });
+    await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "all" },
+      upper: 5_000,
+      lower: 500,
+      holdSeconds: 0,
+    });
     await evaluate(T0 + 11_000);
     expect((await alertRows()).map((a) => [a.target, a.value])).toEqual([["node-b", 10_000]]);
   });
 
   it("node: that node only; a node that never reported has no value", async () => {
     await twoNodes();
-    await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "node", target: "node-a" }, upper: 500, holdSeconds: 0 });
-    await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "node", target: "node-z" }, lower: 500, holdSeconds: 0 });
+    await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "node", target: "node-a" },
+      upper: 500,
+      holdSeconds: 0,
+    });
+    await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "node", target: "node-z" },
+      lower: 500,
+      holdSeconds: 0,
+    });
     await evaluate(T0 + 11_000);
     expect((await alertRows()).map((a) => [a.target, a.value])).toEqual([["node-a", 1_000]]);
   });
@@ -183,11 +235,23 @@ describe("scopes", () => {
     await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
     await post(s, { node: "node-a", seq: 2, ts: T0 + 10_000, pods: [report(WEB, 2), report(CACHE, 2)] });
     await post(s, { node: "node-b", seq: 2, ts: T0 + 10_000, pods: [report(DB_POD, 2)] });
-    const one = await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "pod", target: "default/web" }, upper: 500, holdSeconds: 0 });
-    const every = await threshold(s.db, { metric: "rxBytesPerSec", scope: { kind: "all-pods" }, upper: 500, holdSeconds: 0 });
+    const one = await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "pod", target: "default/web" },
+      upper: 500,
+      holdSeconds: 0,
+    });
+    const every = await threshold(s.db, {
+      metric: "rxBytesPerSec",
+      scope: { kind: "all-pods" },
+      upper: 500,
+      holdSeconds: 0,
+    });
     expect(await evaluate(T0 + 11_000)).toEqual({ fired: 4, resolved: 0, pending: 0 });
     const fired = (await alertRows()).map((a) => [a.thresholdId, a.target, a.node, a.value]);
-    expect(fired.sort((x, y) => (x[0] === y[0] ? 0 : x[0] === one.id ? -1 : 1) || String(x[1]).localeCompare(String(y[1])))).toEqual([
+    expect(
+      fired.sort((x, y) => (x[0] === y[0] ? 0 : x[0] === one.id ? -1 : 1) || String(x[1]).localeCompare(String(y[1]))),
+    ).toEqual([
       [one.id, "default/web", "node-a", 1_000],
       [every.id, "data/db", "node-b", 1_000],
       [every.id, "default/cache", "node-a", 1_000],
@@ -253,7 +317,9 @@ describe("restart", () => {
 
       const third = await openDb(url);
       expect(await evaluate(T0 + 37_000, third)).toEqual({ fired: 0, resolved: 0, pending: 0 });
-      expect(await alertRows(third)).toEqual([expect.objectContaining({ breachedSince: T0 + 11_000, firedAt: T0 + 36_000, resolvedAt: null })]);
+      expect(await alertRows(third)).toEqual([
+        expect.objectContaining({ breachedSince: T0 + 11_000, firedAt: T0 + 36_000, resolvedAt: null }),
+      ]);
       third.$client.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

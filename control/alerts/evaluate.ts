@@ -27,11 +27,19 @@
  */
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { alertPending, alerts, thresholds, type AlertRow, type PendingRow, type ResolvedReason, type ThresholdRow } from "../db/schema.ts";
+import {
+  alertPending,
+  type AlertRow,
+  alerts,
+  type PendingRow,
+  type ResolvedReason,
+  type ThresholdRow,
+  thresholds,
+} from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
-import { repeatEvery, type Periodic } from "../periodic.ts";
+import { type Periodic, repeatEvery } from "../periodic.ts";
 import { crossed, targetKindOf } from "./model.ts";
-import { readValues, type TargetValue, type ValueSettings, type Values } from "./values.ts";
+import { readValues, type TargetValue, type Values, type ValueSettings } from "./values.ts";
 
 export interface EvaluationResult {
   fired: number;
@@ -43,9 +51,15 @@ export interface EvaluationResult {
 export async function evaluateAlerts(db: Db, now: number, settings: ValueSettings): Promise<EvaluationResult> {
   // One read per metric and kind of target, shared by the thresholds that need it.
   const keyOf = (t: Pick<ThresholdRow, "metric" | "scopeKind">) => `${t.metric}:${targetKindOf(t.scopeKind)}`;
-  const wanted = new Map((await db.select().from(thresholds).where(eq(thresholds.enabled, true))).map((t) => [keyOf(t), t]));
+  const wanted = new Map(
+    (await db.select().from(thresholds).where(eq(thresholds.enabled, true))).map((t) => [keyOf(t), t]),
+  );
   const values = new Map(
-    await Promise.all([...wanted].map(async ([key, t]) => [key, await readValues(db, t.metric, targetKindOf(t.scopeKind), now, settings)] as const)),
+    await Promise.all(
+      [...wanted].map(async ([key, t]) =>
+        [key, await readValues(db, t.metric, targetKindOf(t.scopeKind), now, settings)] as const
+      ),
+    ),
   );
 
   return writeTransaction(db, async (tx) => {
@@ -62,7 +76,13 @@ export async function evaluateAlerts(db: Db, now: number, settings: ValueSetting
       const current = values.get(keyOf(t))!;
       const targets = t.target === null ? [...current.keys()] : [t.target];
       for (const target of new Set([...targets, ...held.keys(), ...firing.keys()])) {
-        const state = { threshold: t, target, value: current.get(target), pending: held.get(target), alert: firing.get(target) };
+        const state = {
+          threshold: t,
+          target,
+          value: current.get(target),
+          pending: held.get(target),
+          alert: firing.get(target),
+        };
         const step = await evaluateTarget(tx, state, now);
         if (step !== "unchanged") result[step]++;
       }
@@ -103,7 +123,8 @@ async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyo
   const v = value!;
   if (alert) {
     if (v !== alert.lastValue) {
-      await tx.update(alerts).set({ lastValue: v, peak: Math.max(alert.peak, v), trough: Math.min(alert.trough, v) }).where(eq(alerts.id, alert.id));
+      await tx.update(alerts).set({ lastValue: v, peak: Math.max(alert.peak, v), trough: Math.min(alert.trough, v) })
+        .where(eq(alerts.id, alert.id));
     }
     return "unchanged";
   }
@@ -113,7 +134,10 @@ async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyo
   if (now - since < t.holdSeconds * 1000) {
     if (pending?.lastValue !== v) {
       const row = { thresholdId: t.id, target, since, peak, trough, lastValue: v };
-      await tx.insert(alertPending).values(row).onConflictDoUpdate({ target: [alertPending.thresholdId, alertPending.target], set: { peak, trough, lastValue: v } });
+      await tx.insert(alertPending).values(row).onConflictDoUpdate({
+        target: [alertPending.thresholdId, alertPending.target],
+        set: { peak, trough, lastValue: v },
+      });
     }
     return "pending";
   }
@@ -174,5 +198,9 @@ export function startAlerting(
 ): Periodic {
   const now = opts.now ?? Date.now;
   const logError = opts.logError ?? ((message, err) => console.error(message, err));
-  return repeatEvery(settings.intervalMs, () => evaluateAlerts(db, now(), settings), (err) => logError("alert evaluation failed:", err));
+  return repeatEvery(
+    settings.intervalMs,
+    () => evaluateAlerts(db, now(), settings),
+    (err) => logError("alert evaluation failed:", err),
+  );
 }

@@ -9,7 +9,8 @@ import { NodeName } from "../wire/batch.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
 
 /** A field's message, and "required" when it is missing (a schema's own message would hide that). */
-const orRequired = (message: string) => (issue: { input: unknown }) => (issue.input === undefined ? "required" : message);
+const orRequired =
+  (message: string) => (issue: { input: unknown }) => (issue.input === undefined ? "required" : message);
 
 export const METRIC_NAMES = [
   "rxBytesPerSec",
@@ -31,12 +32,29 @@ export interface MetricInfo {
 }
 
 export const METRICS: Record<MetricName, MetricInfo> = {
-  rxBytesPerSec: { label: "RX bytes/s", unit: "B/s", about: "a node: the sum of its interfaces' RX rates; a pod: what it received" },
-  txBytesPerSec: { label: "TX bytes/s", unit: "B/s", about: "a node: the sum of its interfaces' TX rates; a pod: what it sent" },
+  rxBytesPerSec: {
+    label: "RX bytes/s",
+    unit: "B/s",
+    about: "a node: the sum of its interfaces' RX rates; a pod: what it received",
+  },
+  txBytesPerSec: {
+    label: "TX bytes/s",
+    unit: "B/s",
+    about: "a node: the sum of its interfaces' TX rates; a pod: what it sent",
+  },
   dropsPerSec: { label: "drops/s", unit: "/s", about: "packets dropped over the last minute, per second" },
   retransmitsPerSec: { label: "retransmits/s", unit: "/s", about: "TCP retransmits over the last minute, per second" },
-  failedConnectionsPerSec: { label: "failed connections/s", unit: "/s", about: "TCP connections refused, timed out or failed otherwise over the last minute, per second" },
-  heartbeatAgeSeconds: { label: "heartbeat age", unit: "s", about: "seconds since the node's last batch (nodes only)", nodesOnly: true },
+  failedConnectionsPerSec: {
+    label: "failed connections/s",
+    unit: "/s",
+    about: "TCP connections refused, timed out or failed otherwise over the last minute, per second",
+  },
+  heartbeatAgeSeconds: {
+    label: "heartbeat age",
+    unit: "s",
+    about: "seconds since the node's last batch (nodes only)",
+    nodesOnly: true,
+  },
 };
 
 /** "all": every node; "all-pods": every pod; "node" and "pod" name one as their target. */
@@ -44,7 +62,12 @@ export const SCOPE_KINDS = ["all", "node", "pod", "all-pods"] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
 export type TargetKind = "node" | "pod";
 
-export const SCOPE_LABELS: Record<ScopeKind, string> = { all: "every node", node: "one node", pod: "one pod", "all-pods": "every pod" };
+export const SCOPE_LABELS: Record<ScopeKind, string> = {
+  all: "every node",
+  node: "one node",
+  pod: "one pod",
+  "all-pods": "every pod",
+};
 
 export function targetKindOf(kind: ScopeKind): TargetKind {
   return kind === "all" || kind === "node" ? "node" : "pod";
@@ -88,16 +111,27 @@ export const ThresholdInput = z
     enabled: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
-    if (t.upper == null && t.lower == null) ctx.addIssue({ code: "custom", path: ["upper"], message: "give an upper or a lower limit (or both)" });
-    if (t.upper != null && t.lower != null && t.lower >= t.upper) ctx.addIssue({ code: "custom", path: ["lower"], message: "must be below the upper limit" });
+    if (t.upper == null && t.lower == null) {
+      ctx.addIssue({ code: "custom", path: ["upper"], message: "give an upper or a lower limit (or both)" });
+    }
+    if (t.upper != null && t.lower != null && t.lower >= t.upper) {
+      ctx.addIssue({ code: "custom", path: ["lower"], message: "must be below the upper limit" });
+    }
     if (METRICS[t.metric].nodesOnly && targetKindOf(t.scope.kind) === "pod") {
-      ctx.addIssue({ code: "custom", path: ["scope", "kind"], message: `${t.metric} applies to nodes only ("all" or "node")` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["scope", "kind"],
+        message: `${t.metric} applies to nodes only ("all" or "node")`,
+      });
     }
   });
 export type ThresholdInput = z.output<typeof ThresholdInput>;
 
 /** Which limit a value crosses: strictly above the upper, strictly below the lower; null within (or with no value). */
-export function crossed(limits: { upper: number | null; lower: number | null }, value: number | null): "upper" | "lower" | null {
+export function crossed(
+  limits: { upper: number | null; lower: number | null },
+  value: number | null,
+): "upper" | "lower" | null {
   if (value === null) return null;
   if (limits.upper !== null && value > limits.upper) return "upper";
   if (limits.lower !== null && value < limits.lower) return "lower";

@@ -8,10 +8,10 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { newId } from "../auth/secrets.ts";
 import type { Db, Queryable } from "../db/client.ts";
-import { thresholds, type ThresholdRow } from "../db/schema.ts";
+import { type ThresholdRow, thresholds } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { closeThreshold } from "./evaluate.ts";
-import { METRICS, type MetricInfo, type MetricName, type Scope, type ThresholdInput } from "./model.ts";
+import { type MetricInfo, type MetricName, METRICS, type Scope, type ThresholdInput } from "./model.ts";
 
 export interface ThresholdView {
   id: string;
@@ -36,13 +36,18 @@ export interface ThresholdView {
  * and an unqualified "id" inside the subquery would be the alert's.
  */
 const counts = {
-  active: sql<number>`(SELECT count(*) FROM alerts a WHERE a.threshold_id = "thresholds"."id" AND a.resolved_at IS NULL)`,
+  active: sql<
+    number
+  >`(SELECT count(*) FROM alerts a WHERE a.threshold_id = "thresholds"."id" AND a.resolved_at IS NULL)`,
   pending: sql<number>`(SELECT count(*) FROM alert_pending p WHERE p.threshold_id = "thresholds"."id")`,
 };
 
 /** Oldest first (in the order made), so the list does not reorder as thresholds are edited. */
 export async function listThresholds(db: Queryable): Promise<ThresholdView[]> {
-  const rows = await db.select({ row: thresholds, ...counts }).from(thresholds).orderBy(asc(thresholds.createdAt), sql`"thresholds".rowid`);
+  const rows = await db.select({ row: thresholds, ...counts }).from(thresholds).orderBy(
+    asc(thresholds.createdAt),
+    sql`"thresholds".rowid`,
+  );
   return rows.map(({ row, active, pending }) => toView(row, active, pending));
 }
 
@@ -58,7 +63,12 @@ export async function createThreshold(db: Db, input: ThresholdInput, now: number
 }
 
 /** Undefined for an unknown id. */
-export function updateThreshold(db: Db, id: string, input: ThresholdInput, now: number): Promise<ThresholdView | undefined> {
+export function updateThreshold(
+  db: Db,
+  id: string,
+  input: ThresholdInput,
+  now: number,
+): Promise<ThresholdView | undefined> {
   return writeTransaction(db, async (tx) => {
     const old = await tx.select().from(thresholds).where(eq(thresholds.id, id)).get();
     if (old === undefined) return undefined;
@@ -85,7 +95,8 @@ export function deleteThreshold(db: Db, id: string, now: number): Promise<Thresh
 
 /** Names a threshold may target (every node, every current pod as "namespace/name"), for the form's suggestions. */
 export async function knownTargets(db: Db, limit = 2_000): Promise<string[]> {
-  const sql = "SELECT name AS t FROM nodes UNION SELECT namespace || '/' || name FROM pods WHERE vanished_at IS NULL ORDER BY 1 LIMIT ?";
+  const sql =
+    "SELECT name AS t FROM nodes UNION SELECT namespace || '/' || name FROM pods WHERE vanished_at IS NULL ORDER BY 1 LIMIT ?";
   return (await db.$client.execute({ sql, args: [limit] })).rows.map((r) => String(r.t));
 }
 

@@ -19,7 +19,7 @@
 import type { Db } from "../db/client.ts";
 import type { RetentionSettings } from "../monitoring/rollup.ts";
 import { decodeEndpoints } from "../queries/monitoring/endpoints.ts";
-import { statsSql, type Args, type StatsKind } from "../queries/monitoring/stats.ts";
+import { type Args, type StatsKind, statsSql } from "../queries/monitoring/stats.ts";
 import { queryWindow } from "../queries/monitoring/window.ts";
 import type { MetricName, TargetKind } from "./model.ts";
 
@@ -46,19 +46,34 @@ export type Values = Map<string, TargetValue>;
 const STATS: Partial<Record<MetricName, { kind: StatsKind; sum: string; podColumn: string }>> = {
   dropsPerSec: { kind: "drops", sum: `"packets"`, podColumn: `"pod"` },
   retransmitsPerSec: { kind: "tcp", sum: `"retransmits"`, podColumn: `"local"` },
-  failedConnectionsPerSec: { kind: "tcp", sum: `"failedRefused" + "failedTimeout" + "failedOther"`, podColumn: `"local"` },
+  failedConnectionsPerSec: {
+    kind: "tcp",
+    sum: `"failedRefused" + "failedTimeout" + "failedOther"`,
+    podColumn: `"local"`,
+  },
 };
 
-const RATE_COLUMN: Partial<Record<MetricName, string>> = { rxBytesPerSec: "rx_bytes_per_sec", txBytesPerSec: "tx_bytes_per_sec" };
+const RATE_COLUMN: Partial<Record<MetricName, string>> = {
+  rxBytesPerSec: "rx_bytes_per_sec",
+  txBytesPerSec: "tx_bytes_per_sec",
+};
 
-export async function readValues(db: Db, metric: MetricName, kind: TargetKind, now: number, settings: ValueSettings): Promise<Values> {
+export async function readValues(
+  db: Db,
+  metric: MetricName,
+  kind: TargetKind,
+  now: number,
+  settings: ValueSettings,
+): Promise<Values> {
   const fresh = now - settings.staleAfterMs;
   const rate = RATE_COLUMN[metric];
   const stats = STATS[metric];
   if (kind === "node") {
     const nodes = await rows(
       db,
-      `SELECT n.name AS target, n.last_seen AS last_seen${rate ? `, sum(CASE WHEN i.updated_at > :fresh THEN i.${rate} END) AS rate` : ""} ` +
+      `SELECT n.name AS target, n.last_seen AS last_seen${
+        rate ? `, sum(CASE WHEN i.updated_at > :fresh THEN i.${rate} END) AS rate` : ""
+      } ` +
         `FROM nodes n${rate ? " LEFT JOIN interfaces i ON i.node = n.name" : ""} GROUP BY n.name`,
       { fresh },
     );
@@ -105,7 +120,11 @@ function rateWindow(now: number, settings: ValueSettings) {
 async function statsPerNode(db: Db, stat: Stat, now: number, settings: ValueSettings): Promise<Map<string, number>> {
   const w = rateWindow(now, settings);
   const inner = statsSql(stat.kind, w, { byNode: true });
-  const found = await rows(db, `SELECT node AS target, sum(${stat.sum}) AS v FROM (${inner.sql}) GROUP BY node`, inner.args);
+  const found = await rows(
+    db,
+    `SELECT node AS target, sum(${stat.sum}) AS v FROM (${inner.sql}) GROUP BY node`,
+    inner.args,
+  );
   return new Map(found.map((r) => [String(r.target), Number(r.v) / w.seconds]));
 }
 
@@ -113,7 +132,8 @@ async function statsPerNode(db: Db, stat: Stat, now: number, settings: ValueSett
 async function statsPerPod(db: Db, stat: Stat, now: number, settings: ValueSettings): Promise<Map<string, number>> {
   const w = rateWindow(now, settings);
   const inner = statsSql(stat.kind, w);
-  const sql = `SELECT ${stat.podColumn} AS key, sum(${stat.sum}) AS v FROM (${inner.sql}) WHERE ${stat.podColumn} LIKE 'pod:%' GROUP BY ${stat.podColumn}`;
+  const sql =
+    `SELECT ${stat.podColumn} AS key, sum(${stat.sum}) AS v FROM (${inner.sql}) WHERE ${stat.podColumn} LIKE 'pod:%' GROUP BY ${stat.podColumn}`;
   const found = await rows(db, sql, inner.args);
   const names = await decodeEndpoints(db, found.map((r) => String(r.key)));
   const out = new Map<string, number>();

@@ -6,12 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   ADMIN_TOKEN,
   AS_ADMIN,
-  READ_TOKEN,
   batch,
   bearer,
   getJson,
   openTestDb,
   postBatch,
+  READ_TOKEN,
   send,
   testApp,
   type TestDb,
@@ -89,7 +89,12 @@ describe("admin endpoints", () => {
 });
 
 describe("read API and pages", () => {
-  const READS = ["/api/v1/nodes", "/api/v1/nodes/node-a", "/api/v1/nodes/node-a/interfaces", "/api/v1/nodes/node-a/modules"];
+  const READS = [
+    "/api/v1/nodes",
+    "/api/v1/nodes/node-a",
+    "/api/v1/nodes/node-a/interfaces",
+    "/api/v1/nodes/node-a/modules",
+  ];
   const PAGES = ["/", "/fragments/nodes", "/nodes/node-a", "/fragments/nodes/node-a"];
 
   async function appWith(readAuth: "open" | "token") {
@@ -103,31 +108,37 @@ describe("read API and pages", () => {
     expect((await app.request(path)).status).toBe(200);
   });
 
-  it.each(READS)("EBPF_K8S_READ_AUTH=token: %s → 401 without or with a wrong token, 200 with the read or admin token", async (path) => {
-    const app = await appWith("token");
-    const none = await getJson(app, path);
-    expect(none).toEqual({ status: 401, body: { error: "token required to read" } });
-    expect((await getJson(app, path, bearer("ek8s_read_wrong-wrong-wrong-wrong"))).status).toBe(401);
-    expect((await getJson(app, path, bearer(READ_TOKEN))).status).toBe(200);
-    expect((await getJson(app, path, AS_ADMIN)).status).toBe(200);
-    expect((await getJson(app, path, { cookie: `${SESSION_COOKIE}=${READ_TOKEN}` })).status).toBe(200);
-  });
+  it.each(READS)(
+    "EBPF_K8S_READ_AUTH=token: %s → 401 without or with a wrong token, 200 with the read or admin token",
+    async (path) => {
+      const app = await appWith("token");
+      const none = await getJson(app, path);
+      expect(none).toEqual({ status: 401, body: { error: "token required to read" } });
+      expect((await getJson(app, path, bearer("ek8s_read_wrong-wrong-wrong-wrong"))).status).toBe(401);
+      expect((await getJson(app, path, bearer(READ_TOKEN))).status).toBe(200);
+      expect((await getJson(app, path, AS_ADMIN)).status).toBe(200);
+      expect((await getJson(app, path, { cookie: `${SESSION_COOKIE}=${READ_TOKEN}` })).status).toBe(200);
+    },
+  );
 
-  it.each(PAGES)("EBPF_K8S_READ_AUTH=token: page %s sends a browser to /login and back, htmx by HX-Redirect", async (path) => {
-    const app = await appWith("token");
-    const browser = await app.request(`http://control.test${path}`);
-    expect(browser.status).toBe(303);
-    expect(browser.headers.get("location")).toBe(path === "/" ? "/login" : `/login?next=${encodeURIComponent(path)}`);
+  it.each(PAGES)(
+    "EBPF_K8S_READ_AUTH=token: page %s sends a browser to /login and back, htmx by HX-Redirect",
+    async (path) => {
+      const app = await appWith("token");
+      const browser = await app.request(`http://control.test${path}`);
+      expect(browser.status).toBe(303);
+      expect(browser.headers.get("location")).toBe(path === "/" ? "/login" : `/login?next=${encodeURIComponent(path)}`);
 
-    const htmx = await app.request(`http://control.test${path}`, {
-      headers: { "hx-request": "true", "hx-current-url": "http://control.test/nodes/node-a" },
-    });
-    expect(htmx.status).toBe(401);
-    expect(htmx.headers.get("hx-redirect")).toBe(`/login?next=${encodeURIComponent("/nodes/node-a")}`);
+      const htmx = await app.request(`http://control.test${path}`, {
+        headers: { "hx-request": "true", "hx-current-url": "http://control.test/nodes/node-a" },
+      });
+      expect(htmx.status).toBe(401);
+      expect(htmx.headers.get("hx-redirect")).toBe(`/login?next=${encodeURIComponent("/nodes/node-a")}`);
 
-    const withCookie = await app.request(path, { headers: { cookie: `${SESSION_COOKIE}=${READ_TOKEN}` } });
-    expect(withCookie.status).toBe(200);
-  });
+      const withCookie = await app.request(path, { headers: { cookie: `${SESSION_COOKIE}=${READ_TOKEN}` } });
+      expect(withCookie.status).toBe(200);
+    },
+  );
 
   it("EBPF_K8S_READ_AUTH=token keeps /healthz, /login and the assets open", async () => {
     const app = await appWith("token");
@@ -136,13 +147,18 @@ describe("read API and pages", () => {
 
   it("the read token cannot write even with reads protected", async () => {
     const app = await appWith("token");
-    expect((await send(app, "PUT", "/api/v1/nodes/node-a/modules/lb", { enabled: true }, bearer(READ_TOKEN))).status).toBe(403);
+    expect((await send(app, "PUT", "/api/v1/nodes/node-a/modules/lb", { enabled: true }, bearer(READ_TOKEN))).status)
+      .toBe(403);
   });
 });
 
 describe("/login and /logout", () => {
   const form = (fields: Record<string, string>) =>
-    ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() }) as const;
+    ({
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    }) as const;
 
   it("sets an HttpOnly, SameSite=Strict cookie for a valid token and goes back to `next`", async () => {
     const { app } = testApp(t.db);
@@ -167,21 +183,29 @@ describe("/login and /logout", () => {
     expect(await res.text()).toContain("neither the admin token nor the read token");
   });
 
-  it.each(["//evil.test/x", "https://evil.test/", "javascript:alert(1)", "/\\evil.test"])("never redirects off-site (next=%s)", async (next) => {
-    const { app } = testApp(t.db);
-    const res = await app.request("/login", form({ token: ADMIN_TOKEN, next }));
-    expect(res.headers.get("location")).toBe("/");
-  });
+  it.each(["//evil.test/x", "https://evil.test/", "javascript:alert(1)", "/\\evil.test"])(
+    "never redirects off-site (next=%s)",
+    async (next) => {
+      const { app } = testApp(t.db);
+      const res = await app.request("/login", form({ token: ADMIN_TOKEN, next }));
+      expect(res.headers.get("location")).toBe("/");
+    },
+  );
 
   it("limits wrong tokens per address with 429", async () => {
     const { app } = testApp(t.db, { settings: { authFailureBurst: 2 } });
-    for (let i = 0; i < 2; i++) expect((await app.request("/login", form({ token: "wrong-wrong-wrong" }))).status).toBe(401);
+    for (let i = 0; i < 2; i++) {
+      expect((await app.request("/login", form({ token: "wrong-wrong-wrong" }))).status).toBe(401);
+    }
     expect((await app.request("/login", form({ token: ADMIN_TOKEN }))).status).toBe(429);
   });
 
   it("logout clears the cookie", async () => {
     const { app } = testApp(t.db);
-    const res = await app.request("/logout", { method: "POST", headers: { cookie: `${SESSION_COOKIE}=${ADMIN_TOKEN}` } });
+    const res = await app.request("/logout", {
+      method: "POST",
+      headers: { cookie: `${SESSION_COOKIE}=${ADMIN_TOKEN}` },
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${SESSION_COOKIE}=; Max-Age=0`));
   });

@@ -60,7 +60,9 @@ export function callerOf(c: Context, access: AccessSettings): Promise<Caller> {
 
 async function identify(c: Context, access: AccessSettings): Promise<Caller> {
   const header = bearerToken(c);
-  const [token, via] = header !== undefined ? [header, "header" as const] : [getCookie(c, SESSION_COOKIE), "cookie" as const];
+  const [token, via] = header !== undefined
+    ? [header, "header" as const]
+    : [getCookie(c, SESSION_COOKIE), "cookie" as const];
   if (token === undefined) return { role: null, via: null };
   return { role: await roleOfToken(token, access), via };
 }

@@ -27,8 +27,11 @@ export async function resolveAdminToken(db: Db, envToken: string | undefined, no
   const hash = await sha256Hex(token);
   // Two replicas starting at once on a fresh database: only the insert that
   // wins prints its token; the other adopts the winner's hash.
-  const inserted = await writeTransaction(db, (tx) =>
-    tx.insert(settings).values({ key: ADMIN_TOKEN_SETTING, value: hash, updatedAt: now }).onConflictDoNothing().returning(),
+  const inserted = await writeTransaction(
+    db,
+    (tx) =>
+      tx.insert(settings).values({ key: ADMIN_TOKEN_SETTING, value: hash, updatedAt: now }).onConflictDoNothing()
+        .returning(),
   );
   if (inserted.length === 1) return { source: "generated", hash, token };
   return { source: "stored", hash: (await storedHash(db))! };

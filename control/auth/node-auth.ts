@@ -15,10 +15,18 @@ export type NodeAuthEnv = { Variables: { node: string } };
 export function requireNodeCredential(db: Db): MiddlewareHandler<NodeAuthEnv> {
   return async (c, next) => {
     const credential = bearerToken(c);
-    if (credential === undefined) return denyJson(c, 401, "node credential required (Authorization: Bearer); join first");
-    const check = credential === "" ? ({ ok: false, reason: "invalid" } as const) : await checkCredential(db, credential);
+    if (credential === undefined) {
+      return denyJson(c, 401, "node credential required (Authorization: Bearer); join first");
+    }
+    const check = credential === ""
+      ? ({ ok: false, reason: "invalid" } as const)
+      : await checkCredential(db, credential);
     if (!check.ok) {
-      return denyJson(c, 401, check.reason === "revoked" ? "node credential revoked; join again" : "invalid node credential; join again");
+      return denyJson(
+        c,
+        401,
+        check.reason === "revoked" ? "node credential revoked; join again" : "invalid node credential; join again",
+      );
     }
     c.set("node", check.node);
     await next();

@@ -8,7 +8,7 @@
  * Every node joins first; then node i posts at start + i·interval/N and
  * every interval after that (evenly staggered, no drift), until the time is up.
  */
-import { batchFor, inventoryFor, nodeName, recordsOf, type NodeShape } from "./simulated-node.ts";
+import { batchFor, inventoryFor, nodeName, type NodeShape, recordsOf } from "./simulated-node.ts";
 
 export interface ClientJob {
   url: string;

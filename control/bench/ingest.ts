@@ -33,14 +33,18 @@ import { appSettings, parseConfig } from "../config.ts";
 import { openDb } from "../db/client.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import type { ClientJob, ClientResult } from "./ingest-clients.ts";
-import { batchFor, inventoryFor, recordsOf, type NodeShape } from "./simulated-node.ts";
+import { batchFor, inventoryFor, type NodeShape, recordsOf } from "./simulated-node.ts";
 
 const P99_TARGET_MS = 250;
 const ADMIN_TOKEN = "ek8s_admin_bench-admin-token-0000000000";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const SECONDS = env("BENCH_SECONDS", 40);
-const SHAPE: NodeShape = { pods: env("BENCH_PODS", 20), flows: env("BENCH_FLOWS", 200), interfaces: env("BENCH_INTERFACES", 5) };
+const SHAPE: NodeShape = {
+  pods: env("BENCH_PODS", 20),
+  flows: env("BENCH_FLOWS", 200),
+  interfaces: env("BENCH_INTERFACES", 5),
+};
 const INTERVAL_S = env("BENCH_INTERVAL", 10);
 const MAINTENANCE_S = env("BENCH_MAINTENANCE", 15);
 const NODE_COUNTS = (process.env.BENCH_NODES ?? "100,1000").split(",").map(Number);
@@ -92,16 +96,22 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
     const loop = monitorEventLoopDelay({ resolution: 10 });
     let cpuAtStart: NodeJS.CpuUsage | undefined;
     const maintenance = { ms: 0, runs: 0, rolled: 0, running: Promise.resolve() as Promise<unknown> };
-    const maintain = () =>
-      (maintenance.running = maintenance.running.then(async () => {
-        const start = performance.now();
-        const r = await runMaintenance(db, Date.now(), SETTINGS.monitoring);
-        maintenance.ms += performance.now() - start;
-        maintenance.runs++;
-        maintenance.rolled += r.rolledBatches;
-      }));
+    const maintain = () => (maintenance.running = maintenance.running.then(async () => {
+      const start = performance.now();
+      const r = await runMaintenance(db, Date.now(), SETTINGS.monitoring);
+      maintenance.ms += performance.now() - start;
+      maintenance.runs++;
+      maintenance.rolled += r.rolledBatches;
+    }));
     let timer: NodeJS.Timeout | undefined;
-    const job: ClientJob = { url, joinToken: token, nodes, shape: SHAPE, intervalMs: INTERVAL_S * 1000, durationMs: SECONDS * 1000 };
+    const job: ClientJob = {
+      url,
+      joinToken: token,
+      nodes,
+      shape: SHAPE,
+      intervalMs: INTERVAL_S * 1000,
+      durationMs: SECONDS * 1000,
+    };
 
     const result = await new Promise<ClientResult>((resolve, reject) => {
       child.on("message", (m: ClientResult | { fatal: string } | { phase: "posting" }) => {
@@ -128,7 +138,10 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
 
     const sorted = [...result.latenciesMs].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-    const failed = Object.entries(result.statuses).reduce((n, [status, count]) => (status === "200" ? n : n + count), 0);
+    const failed = Object.entries(result.statuses).reduce(
+      (n, [status, count]) => (status === "200" ? n : n + count),
+      0,
+    );
     return {
       nodes,
       p50: q(0.5),
@@ -162,7 +175,9 @@ console.log(`== control plane ingest (Node, loopback, libSQL file DB, WAL; ${SEC
 const sample = batchFor(0, 2, crypto.randomUUID(), 1, INTERVAL_S, inventoryFor(SHAPE.interfaces), SHAPE);
 const RECORDS = recordsOf(sample);
 console.log(
-  `   records = flow + TCP + drop records (${sample.flows!.length} + ${sample.tcp!.length} + ${sample.drops!.length} per batch); ` +
+  `   records = flow + TCP + drop records (${sample.flows!.length} + ${sample.tcp!.length} + ${
+    sample.drops!.length
+  } per batch); ` +
     `each batch also carries ${SHAPE.pods} pods, ${SHAPE.interfaces} interfaces, monitoring stats and an inventory ` +
     `(${(JSON.stringify(sample).length / 1024).toFixed(0)} KiB of JSON)`,
 );
@@ -180,7 +195,9 @@ for (const nodes of NODE_COUNTS) {
   console.log(
     `  run ${(r.runMs / 1000).toFixed(1)} s with maintenance every ${MAINTENANCE_S} s: ${r.maintenanceRuns} runs, ` +
       `${(r.maintenanceMs / 1000).toFixed(2)} s of wall time in all for ${r.rolledRows} raw rows ` +
-      `(paced to a quarter of the event loop; ${((r.maintenanceMs / r.runMs) * 100).toFixed(0)} % of the run's wall time)`,
+      `(paced to a quarter of the event loop; ${
+        ((r.maintenanceMs / r.runMs) * 100).toFixed(0)
+      } % of the run's wall time)`,
   );
 }
 const largest = results[results.length - 1]!;
@@ -189,6 +206,8 @@ if (results.length > 1) {
 }
 const meets = largest.p99 < P99_TARGET_MS && largest.failed === 0;
 console.log(
-  `target: ${largest.nodes} nodes p99 < ${P99_TARGET_MS} ms with no failures: ${meets ? "met" : "NOT met"} (p99 ${largest.p99.toFixed(1)} ms)`,
+  `target: ${largest.nodes} nodes p99 < ${P99_TARGET_MS} ms with no failures: ${meets ? "met" : "NOT met"} (p99 ${
+    largest.p99.toFixed(1)
+  } ms)`,
 );
 process.exitCode = meets ? 0 : 1;

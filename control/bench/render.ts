@@ -36,7 +36,7 @@ import { join } from "node:path";
 import type { Client, InValue } from "@libsql/client";
 import { createApp } from "../app.ts";
 import { appSettings, parseConfig } from "../config.ts";
-import { openDb, type Db } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
 import { INTERFACE_HISTORY_KEYS } from "../db/schema.ts";
 import { ROLLED_BIT } from "../monitoring-store/layouts.ts";
 import { HOUR_ROLLUP_EVERY_MS } from "../monitoring-store/maintenance.ts";
@@ -100,14 +100,22 @@ const interfaceName = (node: number, k: number) => (k === 0 ? "eth0" : k === 1 ?
  * chunks, or one statement a row for rows carrying large texts (SQLite
  * would parse a whole row's JSON again for each column).
  */
-async function insertRows(client: Client, table: string, columns: readonly string[], rows: Iterable<unknown[]>, perRow = false): Promise<number> {
+async function insertRows(
+  client: Client,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<unknown[]>,
+  perRow = false,
+): Promise<number> {
   const tx = await client.transaction("write");
   let n = 0;
   if (perRow) {
     const sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
     for (const row of rows) await tx.execute({ sql, args: row as InValue[] }), n++;
   } else {
-    const sql = `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${columns.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?)`;
+    const sql = `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${
+      columns.map((_, i) => `value ->> ${i}`).join(", ")
+    } FROM json_each(?)`;
     let chunk: unknown[][] = [];
     for (const row of rows) {
       chunk.push(row);
@@ -144,7 +152,9 @@ async function fill(db: Db, now: number): Promise<FillResult> {
     const t0 = performance.now();
     const n = await step();
     rows[table] = (rows[table] ?? 0) + n;
-    if (process.env.BENCH_RENDER_VERBOSE) console.log(`   filled ${table}: ${n} rows in ${(performance.now() - t0).toFixed(0)} ms`);
+    if (process.env.BENCH_RENDER_VERBOSE) {
+      console.log(`   filled ${table}: ${n} rows in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
   };
   const add = (table: string, columns: readonly string[], gen: Iterable<unknown[]>, perRow = false) =>
     timedStep(table, () => insertRows(c, table, columns, gen, perRow));
@@ -152,22 +162,46 @@ async function fill(db: Db, now: number): Promise<FillResult> {
 
   await c.execute("PRAGMA synchronous = OFF");
   // Secondary indexes are built once the rows are in (sorting beats inserting into them one by one).
-  const indexes = (await c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")).rows.map((r) => ({ name: String(r.name), sql: String(r.sql) }));
+  const indexes = (await c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")).rows
+    .map((r) => ({ name: String(r.name), sql: String(r.sql) }));
   for (const index of indexes) await c.execute(`DROP INDEX ${index.name}`);
 
   const inventory = JSON.stringify(inventoryFor(interfaces));
   const bootOf = (n: number) => `${n.toString(16).padStart(8, "0")}-b007-4000-8000-000000000001`;
   /** Ready mostly; 1 % Stale, 0.5 % Lost. */
-  const lastSeen = (n: number) => (n % 200 === 13 ? now - 600_000 : n % 100 === 7 ? now - 60_000 : now - (n % 10) * 1000);
-  await add("nodes", ["name", "boot_id", "last_seq", "last_ts", "first_seen", "last_seen"], function* () {
-    for (const n of range(nodes)) yield [nodeName(n), bootOf(n), 8640, lastSeen(n), now - 86_400_000, lastSeen(n)];
-  }());
-  await add("boots", ["node", "boot_id", "last_seq", "first_seen", "last_seen"], function* () {
-    for (const n of range(nodes)) yield [nodeName(n), bootOf(n), 8640, now - 86_400_000, lastSeen(n)];
-  }());
-  await add("node_inventories", ["node", "agent_version", "kernel", "inventory", "ts", "received_at"], function* () {
-    for (const n of range(nodes)) yield [nodeName(n), "0.2.0-bench", "6.12.48+deb13-amd64", inventory, lastSeen(n), lastSeen(n)];
-  }());
+  const lastSeen = (
+    n: number,
+  ) => (n % 200 === 13 ? now - 600_000 : n % 100 === 7 ? now - 60_000 : now - (n % 10) * 1000);
+  await add(
+    "nodes",
+    ["name", "boot_id", "last_seq", "last_ts", "first_seen", "last_seen"],
+    function* () {
+      for (const n of range(nodes)) yield [nodeName(n), bootOf(n), 8640, lastSeen(n), now - 86_400_000, lastSeen(n)];
+    }(),
+  );
+  await add(
+    "boots",
+    ["node", "boot_id", "last_seq", "first_seen", "last_seen"],
+    function* () {
+      for (const n of range(nodes)) yield [nodeName(n), bootOf(n), 8640, now - 86_400_000, lastSeen(n)];
+    }(),
+  );
+  await add(
+    "node_inventories",
+    ["node", "agent_version", "kernel", "inventory", "ts", "received_at"],
+    function* () {
+      for (const n of range(nodes)) {
+        yield [
+          nodeName(n),
+          "0.2.0-bench",
+          "6.12.48+deb13-amd64",
+          inventory,
+          lastSeen(n),
+          lastSeen(n),
+        ];
+      }
+    }(),
+  );
   /** Cumulative counters of interface k: a day at its current rate; RX/TX packets of 700 and 600 bytes. */
   const counters = (n: number, k: number, t: number) => {
     const b = Math.round(rate(n, k, t) * 86_400);
@@ -177,81 +211,258 @@ async function fill(db: Db, now: number): Promise<FillResult> {
     const r = rate(n, k, t);
     return [r / 700, r, (r * 0.6) / 600, r * 0.6];
   };
-  await add("interfaces", ["node", "ifname", "ifindex", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "drops", "rx_packets_per_sec", "rx_bytes_per_sec", "tx_packets_per_sec", "tx_bytes_per_sec", "ts", "updated_at"], function* () {
-    for (const n of range(nodes)) for (const k of range(interfaces)) yield [nodeName(n), interfaceName(n, k), k + 2, ...counters(n, k, now), ...rates(n, k, now), lastSeen(n), lastSeen(n)];
-  }());
-  await add("pods", ["uid", "node", "namespace", "name", "labels", "owner", "ips", "host_veth", "ifindex", "netns_ino", "cgroup", "host_network", "boot_id", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "drops", "rx_packets_per_sec", "rx_bytes_per_sec", "tx_packets_per_sec", "tx_bytes_per_sec", "ts", "first_seen", "last_seen", "updated_at"], function* () {
-    for (const n of range(nodes)) {
-      for (const p of podsOf(n, 8640, pods)) {
-        const r = Math.round(5_000_000 * wave(n * 31 + (p.ifindex ?? 0), now) ** 3);
-        yield [p.uid, nodeName(n), p.namespace, p.name, JSON.stringify(p.labels), JSON.stringify(p.owner), JSON.stringify(p.ips), p.hostVeth, p.ifindex, p.netnsIno, p.cgroup, 0, bootOf(n), p.rxPackets, p.rxBytes, p.txPackets, p.txBytes, p.drops, r / 800, r, r / 900, r * 0.7, lastSeen(n), now - 86_400_000, lastSeen(n), lastSeen(n)];
+  await add(
+    "interfaces",
+    [
+      "node",
+      "ifname",
+      "ifindex",
+      "rx_packets",
+      "rx_bytes",
+      "tx_packets",
+      "tx_bytes",
+      "drops",
+      "rx_packets_per_sec",
+      "rx_bytes_per_sec",
+      "tx_packets_per_sec",
+      "tx_bytes_per_sec",
+      "ts",
+      "updated_at",
+    ],
+    function* () {
+      for (const n of range(nodes)) {
+        for (const k of range(interfaces)) {
+          yield [
+            nodeName(n),
+            interfaceName(n, k),
+            k + 2,
+            ...counters(n, k, now),
+            ...rates(n, k, now),
+            lastSeen(n),
+            lastSeen(n),
+          ];
+        }
       }
-    }
-  }());
+    }(),
+  );
+  await add(
+    "pods",
+    [
+      "uid",
+      "node",
+      "namespace",
+      "name",
+      "labels",
+      "owner",
+      "ips",
+      "host_veth",
+      "ifindex",
+      "netns_ino",
+      "cgroup",
+      "host_network",
+      "boot_id",
+      "rx_packets",
+      "rx_bytes",
+      "tx_packets",
+      "tx_bytes",
+      "drops",
+      "rx_packets_per_sec",
+      "rx_bytes_per_sec",
+      "tx_packets_per_sec",
+      "tx_bytes_per_sec",
+      "ts",
+      "first_seen",
+      "last_seen",
+      "updated_at",
+    ],
+    function* () {
+      for (const n of range(nodes)) {
+        for (const p of podsOf(n, 8640, pods)) {
+          const r = Math.round(5_000_000 * wave(n * 31 + (p.ifindex ?? 0), now) ** 3);
+          yield [
+            p.uid,
+            nodeName(n),
+            p.namespace,
+            p.name,
+            JSON.stringify(p.labels),
+            JSON.stringify(p.owner),
+            JSON.stringify(p.ips),
+            p.hostVeth,
+            p.ifindex,
+            p.netnsIno,
+            p.cgroup,
+            0,
+            bootOf(n),
+            p.rxPackets,
+            p.rxBytes,
+            p.txPackets,
+            p.txBytes,
+            p.drops,
+            r / 800,
+            r,
+            r / 900,
+            r * 0.7,
+            lastSeen(n),
+            now - 86_400_000,
+            lastSeen(n),
+            lastSeen(n),
+          ];
+        }
+      }
+    }(),
+  );
 
   // What maintenance has rolled by now: minutes up to two minutes ago; hours up to the last ten minutes.
-  const rolledUpTo = { "1m": Math.floor(now / MIN) * MIN - 2 * MIN, "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS };
-  const rolled = (ts: number) => (ts <= rolledUpTo["1m"] ? ROLLED_BIT["1m"] : 0) | (ts <= rolledUpTo["1h"] ? ROLLED_BIT["1h"] : 0);
-  const reports = Array.from(range((SHAPE.rawMinutes * MIN) / REPORT_MS), (k) => Math.floor(now / REPORT_MS) * REPORT_MS - k * REPORT_MS).reverse();
+  const rolledUpTo = {
+    "1m": Math.floor(now / MIN) * MIN - 2 * MIN,
+    "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS,
+  };
+  const rolled = (ts: number) =>
+    (ts <= rolledUpTo["1m"] ? ROLLED_BIT["1m"] : 0) | (ts <= rolledUpTo["1h"] ? ROLLED_BIT["1h"] : 0);
+  const reports = Array.from(
+    range((SHAPE.rawMinutes * MIN) / REPORT_MS),
+    (k) => Math.floor(now / REPORT_MS) * REPORT_MS - k * REPORT_MS,
+  ).reverse();
   const keys = {
     flows: (n: number) =>
       Array.from(range(SHAPE.flows), (k) => {
         const server = k % 5 === 4 ? `ip:${worldIp(k)}` : `pod:${podUid((n + 1 + (k % 7)) % nodes, (k * 3) % pods)}`;
         return [`pod:${podUid(n, k % pods)}`, server, [80, 443, 5432, 6379, 8080][k % 5]!, 6];
       }),
-    tcp: (n: number) => Array.from(range(SHAPE.tcp), (k) => [`pod:${podUid(n, k % pods)}`, `pod:${podUid((n + 1 + (k % 7)) % nodes, (k * 3) % pods)}`, [80, 443, 5432, 6379, 8080][k % 5]!, k % 2 ? "server" : "client"]),
-    drops: (n: number) => Array.from(range(SHAPE.drops), (k) => (k === SHAPE.drops - 1 ? ["", "eth0", "NOT_SPECIFIED"] : [`pod:${podUid(n, k)}`, podVeth(n, k), k % 2 ? "NETFILTER_DROP" : "TCP_INVALID_SEQUENCE"])),
+    tcp: (n: number) =>
+      Array.from(
+        range(SHAPE.tcp),
+        (
+          k,
+        ) => [
+          `pod:${podUid(n, k % pods)}`,
+          `pod:${podUid((n + 1 + (k % 7)) % nodes, (k * 3) % pods)}`,
+          [80, 443, 5432, 6379, 8080][k % 5]!,
+          k % 2 ? "server" : "client",
+        ],
+      ),
+    drops: (n: number) =>
+      Array.from(
+        range(SHAPE.drops),
+        (k) => (k === SHAPE.drops - 1
+          ? ["", "eth0", "NOT_SPECIFIED"]
+          : [`pod:${podUid(n, k)}`, podVeth(n, k), k % 2 ? "NETFILTER_DROP" : "TCP_INVALID_SEQUENCE"]),
+      ),
   };
 
   // Raw reports every 10 s: interface history (each interface's deltas, and the node's sum) and flow/TCP/drop rows.
   const deltas = (n: number, k: number, ts: number) => {
     const b = Math.round((rate(n, k, ts) * REPORT_MS) / 1000);
-    return [Math.round(b / 700), b, Math.round((b * 0.6) / 600), Math.round(b * 0.6), (n + ts / REPORT_MS) % 3 === 0 ? 1 : 0, REPORT_MS];
+    return [
+      Math.round(b / 700),
+      b,
+      Math.round((b * 0.6) / 600),
+      Math.round(b * 0.6),
+      (n + ts / REPORT_MS) % 3 === 0 ? 1 : 0,
+      REPORT_MS,
+    ];
   };
   const firstDelta = INTERFACE_HISTORY_KEYS.indexOf("rxPacketsDelta");
-  await add("interface_history", ["node", "boot_id", "ts", "interfaces", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "drops", "interval_ms", "rolled"], function* () {
-    for (const ts of reports) {
-      for (const n of range(nodes)) {
-        const each = Array.from(range(interfaces), (k) => [interfaceName(n, k), k + 2, ...counters(n, k, ts), ...rates(n, k, ts), ...deltas(n, k, ts)]);
-        const total = [0, 1, 2, 3, 4].map((j) => each.reduce((sum, e) => sum + (e[firstDelta + j] as number), 0));
-        yield [nodeName(n), bootOf(n), ts, JSON.stringify(each), ...total, REPORT_MS, rolled(ts)];
+  await add(
+    "interface_history",
+    [
+      "node",
+      "boot_id",
+      "ts",
+      "interfaces",
+      "rx_packets",
+      "rx_bytes",
+      "tx_packets",
+      "tx_bytes",
+      "drops",
+      "interval_ms",
+      "rolled",
+    ],
+    function* () {
+      for (const ts of reports) {
+        for (const n of range(nodes)) {
+          const each = Array.from(
+            range(interfaces),
+            (k) => [interfaceName(n, k), k + 2, ...counters(n, k, ts), ...rates(n, k, ts), ...deltas(n, k, ts)],
+          );
+          const total = [0, 1, 2, 3, 4].map((j) => each.reduce((sum, e) => sum + (e[firstDelta + j] as number), 0));
+          yield [nodeName(n), bootOf(n), ts, JSON.stringify(each), ...total, REPORT_MS, rolled(ts)];
+        }
       }
-    }
-  }(), true);
-  await add("monitoring_raw_rows", ["node", "boot_id", "ts", "flows", "tcp", "drops"], function* () {
-    for (const ts of reports) {
-      for (const n of range(nodes)) {
-        const p = 1 + ((n + ts / REPORT_MS) % 40);
-        yield [
-          nodeName(n), bootOf(n), ts,
-          JSON.stringify(keys.flows(n).map((k) => [...k, p, p * 120, p + 1, (p + 1) * 900, 0x1a])),
-          JSON.stringify(keys.tcp(n).map((k) => [...k, 1, 0, 0, 0, 1, 250, p % 3, 0, 0, 720, 4])),
-          JSON.stringify(keys.drops(n).map((k) => [...k, p % 3, (p % 3) * 66])),
-        ];
+    }(),
+    true,
+  );
+  await add(
+    "monitoring_raw_rows",
+    ["node", "boot_id", "ts", "flows", "tcp", "drops"],
+    function* () {
+      for (const ts of reports) {
+        for (const n of range(nodes)) {
+          const p = 1 + ((n + ts / REPORT_MS) % 40);
+          yield [
+            nodeName(n),
+            bootOf(n),
+            ts,
+            JSON.stringify(keys.flows(n).map((k) => [...k, p, p * 120, p + 1, (p + 1) * 900, 0x1a])),
+            JSON.stringify(keys.tcp(n).map((k) => [...k, 1, 0, 0, 0, 1, 250, p % 3, 0, 0, 720, 4])),
+            JSON.stringify(keys.drops(n).map((k) => [...k, p % 3, (p % 3) * 66])),
+          ];
+        }
       }
-    }
-  }(), true);
+    }(),
+    true,
+  );
   // Each row got its mark (in no level) from the insert's trigger (control/db/schema.ts).
   await generate(
     "monitoring_raw_marks",
-    `UPDATE monitoring_raw_marks SET rolled = (SELECT (r.ts <= ${rolledUpTo["1m"]}) * ${ROLLED_BIT["1m"]} | (r.ts <= ${rolledUpTo["1h"]}) * ${ROLLED_BIT["1h"]} ` +
+    `UPDATE monitoring_raw_marks SET rolled = (SELECT (r.ts <= ${rolledUpTo["1m"]}) * ${ROLLED_BIT["1m"]} | (r.ts <= ${
+      rolledUpTo["1h"]
+    }) * ${ROLLED_BIT["1h"]} ` +
       "FROM monitoring_raw_rows AS r WHERE r.id = monitoring_raw_marks.id)",
   );
 
   // Rollups, generated by SQLite from small tables of the nodes, their series and keys, in each table's key order.
   await c.execute("CREATE TEMP TABLE bench_nodes (i INTEGER PRIMARY KEY, name TEXT, page INTEGER)");
   await c.execute("CREATE TEMP TABLE bench_series (i INTEGER, ifname TEXT, weight REAL, PRIMARY KEY (i, ifname))");
-  await c.execute("CREATE TEMP TABLE bench_flow_keys (i INTEGER, client TEXT, server TEXT, port INTEGER, proto INTEGER, PRIMARY KEY (i, client, server, port, proto))");
-  await c.execute("CREATE TEMP TABLE bench_tcp_keys (i INTEGER, local TEXT, remote TEXT, port INTEGER, role TEXT, PRIMARY KEY (i, local, remote, port, role))");
-  await c.execute("CREATE TEMP TABLE bench_drop_keys (i INTEGER, pod TEXT, ifname TEXT, reason TEXT, PRIMARY KEY (i, pod, ifname, reason))");
+  await c.execute(
+    "CREATE TEMP TABLE bench_flow_keys (i INTEGER, client TEXT, server TEXT, port INTEGER, proto INTEGER, PRIMARY KEY (i, client, server, port, proto))",
+  );
+  await c.execute(
+    "CREATE TEMP TABLE bench_tcp_keys (i INTEGER, local TEXT, remote TEXT, port INTEGER, role TEXT, PRIMARY KEY (i, local, remote, port, role))",
+  );
+  await c.execute(
+    "CREATE TEMP TABLE bench_drop_keys (i INTEGER, pod TEXT, ifname TEXT, reason TEXT, PRIMARY KEY (i, pod, ifname, reason))",
+  );
   const pages = new Set(PAGE_NODES);
   const byName = Array.from(range(nodes)).sort((a, b) => (nodeName(a) < nodeName(b) ? -1 : 1));
   await insertRows(c, "bench_nodes", ["i", "name", "page"], byName.map((n) => [n, nodeName(n), pages.has(n) ? 1 : 0]));
   const totalWeight = Array.from(range(interfaces), weight).reduce((a, b) => a + b, 0);
-  await insertRows(c, "bench_series", ["i", "ifname", "weight"], byName.flatMap((n) => [[n, "", totalWeight], ...Array.from(range(interfaces), (k) => [n, interfaceName(n, k), weight(k)])]));
-  await insertRows(c, "bench_flow_keys", ["i", "client", "server", "port", "proto"], byName.flatMap((n) => keys.flows(n).map((k) => [n, ...k])));
-  await insertRows(c, "bench_tcp_keys", ["i", "local", "remote", "port", "role"], byName.flatMap((n) => keys.tcp(n).map((k) => [n, ...k])));
-  await insertRows(c, "bench_drop_keys", ["i", "pod", "ifname", "reason"], byName.flatMap((n) => keys.drops(n).map((k) => [n, ...k])));
+  await insertRows(
+    c,
+    "bench_series",
+    ["i", "ifname", "weight"],
+    byName.flatMap((
+      n,
+    ) => [[n, "", totalWeight], ...Array.from(range(interfaces), (k) => [n, interfaceName(n, k), weight(k)])]),
+  );
+  await insertRows(
+    c,
+    "bench_flow_keys",
+    ["i", "client", "server", "port", "proto"],
+    byName.flatMap((n) => keys.flows(n).map((k) => [n, ...k])),
+  );
+  await insertRows(
+    c,
+    "bench_tcp_keys",
+    ["i", "local", "remote", "port", "role"],
+    byName.flatMap((n) => keys.tcp(n).map((k) => [n, ...k])),
+  );
+  await insertRows(
+    c,
+    "bench_drop_keys",
+    ["i", "pod", "ifname", "reason"],
+    byName.flatMap((n) => keys.drops(n).map((k) => [n, ...k])),
+  );
 
   const dayStart = now - SHAPE.hours * HOUR;
   for (const [level, size] of [["1h", HOUR], ["1m", MIN]] as const) {
@@ -262,32 +473,45 @@ async function fill(db: Db, now: number): Promise<FillResult> {
       "interface_stats",
       `${buckets}INSERT INTO interface_stats (node, level, ifname, bucket, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, interval_ms) ` +
         `SELECT name, '${level}', ifname, t, CAST(x / 700 AS INTEGER), CAST(x AS INTEGER), CAST(x * 0.6 / 600 AS INTEGER), CAST(x * 0.6 AS INTEGER), i % 5, ${size} ` +
-        `FROM (SELECT n.name, n.i, s.ifname, b.t, ${BASE_BYTES_PER_SEC} * s.weight * ${waveSql("n.i", "b.t")} * ${size / 1000} AS x ` +
+        `FROM (SELECT n.name, n.i, s.ifname, b.t, ${BASE_BYTES_PER_SEC} * s.weight * ${waveSql("n.i", "b.t")} * ${
+          size / 1000
+        } AS x ` +
         `FROM bench_nodes n CROSS JOIN bench_series s ON s.i = n.i CROSS JOIN b)`,
     );
     // Flows, TCP and drops: (level, bucket, node, ...keys). Per minute, every node for the last hours, the measured ones all day.
     const scale = size / REPORT_MS;
-    const which = level === "1m" ? ` WHERE b.t >= ${Math.floor((now - SHAPE.minuteHours * HOUR) / size) * size} OR n.page = 1` : "";
-    const from = (keysTable: string) => `FROM b CROSS JOIN bench_nodes n CROSS JOIN ${keysTable} k ON k.i = n.i${which}`;
+    const which = level === "1m"
+      ? ` WHERE b.t >= ${Math.floor((now - SHAPE.minuteHours * HOUR) / size) * size} OR n.page = 1`
+      : "";
+    const from = (keysTable: string) =>
+      `FROM b CROSS JOIN bench_nodes n CROSS JOIN ${keysTable} k ON k.i = n.i${which}`;
     await generate(
       "flow_stats",
       `${buckets}INSERT INTO flow_stats (level, bucket, node, client, server, port, proto, fwd_packets, fwd_bytes, rev_packets, rev_bytes, tcp_flags) ` +
         `SELECT '${level}', t, name, client, server, port, proto, p, p * 120, p + 1, (p + 1) * 900, 26 ` +
-        `FROM (SELECT b.t, n.name, k.client, k.server, k.port, k.proto, ${scale} * (1 + abs(random() % 40)) AS p ${from("bench_flow_keys")})`,
+        `FROM (SELECT b.t, n.name, k.client, k.server, k.port, k.proto, ${scale} * (1 + abs(random() % 40)) AS p ${
+          from("bench_flow_keys")
+        })`,
     );
     await generate(
       "tcp_stats",
       `${buckets}INSERT INTO tcp_stats (level, bucket, node, local, remote, port, role, opened, failed_refused, failed_timeout, failed_other, closed, duration_ms, retransmits, resets_rx, resets_tx, srtt_us_sum, srtt_samples) ` +
         `SELECT '${level}', t, name, local, remote, port, role, o, abs(random() % 20) = 0, 0, 0, o, o * 250, abs(random() % 3), 0, 0, o * 720, o * 4 ` +
-        `FROM (SELECT b.t, n.name, k.local, k.remote, k.port, k.role, ${scale} * (1 + abs(random() % 5)) AS o ${from("bench_tcp_keys")})`,
+        `FROM (SELECT b.t, n.name, k.local, k.remote, k.port, k.role, ${scale} * (1 + abs(random() % 5)) AS o ${
+          from("bench_tcp_keys")
+        })`,
     );
     await generate(
       "drop_stats",
       `${buckets}INSERT INTO drop_stats (level, bucket, node, pod, ifname, reason, packets, bytes) ` +
-        `SELECT '${level}', t, name, pod, ifname, reason, p, p * 66 FROM (SELECT b.t, n.name, k.pod, k.ifname, k.reason, ${scale} * abs(random() % 3) AS p ${from("bench_drop_keys")})`,
+        `SELECT '${level}', t, name, pod, ifname, reason, p, p * 66 FROM (SELECT b.t, n.name, k.pod, k.ifname, k.reason, ${scale} * abs(random() % 3) AS p ${
+          from("bench_drop_keys")
+        })`,
     );
   }
-  for (const t of ["bench_nodes", "bench_series", "bench_flow_keys", "bench_tcp_keys", "bench_drop_keys"]) await c.execute(`DROP TABLE temp.${t}`);
+  for (const t of ["bench_nodes", "bench_series", "bench_flow_keys", "bench_tcp_keys", "bench_drop_keys"]) {
+    await c.execute(`DROP TABLE temp.${t}`);
+  }
 
   const t0 = performance.now();
   for (const index of indexes) await c.execute(index.sql);
@@ -349,14 +573,19 @@ const db = await openDb(`file:${dbPath}`);
 try {
   let now: number;
   let filled: FillResult | undefined;
-  const stored = reuse ? (await db.$client.execute("SELECT value FROM settings WHERE key = 'bench.render'")).rows[0] : undefined;
+  const stored = reuse
+    ? (await db.$client.execute("SELECT value FROM settings WHERE key = 'bench.render'")).rows[0]
+    : undefined;
   if (stored !== undefined && JSON.parse(String(stored.value)).shape === shapeKey) {
     now = JSON.parse(String(stored.value)).now;
   } else {
     if (reuse) throw new Error(`${dbPath} holds another shape of data: remove it first`);
     now = Math.floor(Date.now() / REPORT_MS) * REPORT_MS + 5_000;
     filled = await fill(db, now);
-    await db.$client.execute({ sql: "INSERT INTO settings (key, value, updated_at) VALUES ('bench.render', ?, ?)", args: [JSON.stringify({ shape: shapeKey, now }), now] });
+    await db.$client.execute({
+      sql: "INSERT INTO settings (key, value, updated_at) VALUES ('bench.render', ?, ?)",
+      args: [JSON.stringify({ shape: shapeKey, now }), now],
+    });
   }
   const size = statSync(dbPath).size + (statSync(`${dbPath}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   console.log(
@@ -369,7 +598,11 @@ try {
       `flow/TCP/drop rollups ${SHAPE.flows}/${SHAPE.tcp}/${SHAPE.drops} rows per node per bucket: 1 h for ${SHAPE.hours} h, ` +
       `1 m for the last ${SHAPE.minuteHours} h (and ${SHAPE.hours} h for the ${PAGE_NODES.length} measured nodes); ${SHAPE.rawMinutes} min of raw reports every 10 s`,
   );
-  if (filled) console.log(`   rows: ${Object.entries(filled.rows).map(([t, n]) => `${t} ${n.toLocaleString("en-US")}`).join(", ")}`);
+  if (filled) {
+    console.log(
+      `   rows: ${Object.entries(filled.rows).map(([t, n]) => `${t} ${n.toLocaleString("en-US")}`).join(", ")}`,
+    );
+  }
 
   const app = createApp(db, { now: () => now, settings: SETTINGS, logError: (m, e) => console.error(m, e) });
   const host = (i: number) => nodeName(PAGE_NODES[i % PAGE_NODES.length]!);
@@ -380,8 +613,15 @@ try {
   console.log(line("GET /fragments/nodes (overview refresh)", await page(app, () => "/fragments/nodes")));
   console.log(line("GET /nodes/:node?since=1h", await page(app, (i) => `/nodes/${host(i)}?since=1h`)));
   console.log(line("GET /nodes/:node?since=24h", await page(app, (i) => `/nodes/${host(i)}?since=24h`)));
-  console.log(line("GET /nodes/:node?since=24h&ifname=eth0", await page(app, (i) => `/nodes/${host(i)}?since=24h&ifname=eth0`)));
-  console.log(line("GET /api/v1/nodes/:node/series?since=24h", await page(app, (i) => `/api/v1/nodes/${host(i)}/series?since=24h`)));
+  console.log(
+    line("GET /nodes/:node?since=24h&ifname=eth0", await page(app, (i) => `/nodes/${host(i)}?since=24h&ifname=eth0`)),
+  );
+  console.log(
+    line(
+      "GET /api/v1/nodes/:node/series?since=24h",
+      await page(app, (i) => `/api/v1/nodes/${host(i)}/series?since=24h`),
+    ),
+  );
 
   // Where the time goes: each query alone (p50 over the same number of runs).
   const thresholds = { staleAfterMs: SETTINGS.staleAfterMs, lostAfterMs: SETTINGS.lostAfterMs };
@@ -392,7 +632,9 @@ try {
   const five = queryWindow({ since: now - 5 * MIN, until: now }, now, SETTINGS.monitoring.retention);
   const parts = {
     "clusterOverview (node list, sparklines, top pods)": await part(() => clusterOverview(db, now, thresholds)),
-    "  sparklines (a page of nodes, 1 h at 1 m)": await part(() => querySparklines(db, now, Array.from(range(Math.min(NODES_PER_PAGE, SHAPE.nodes)), nodeName))),
+    "  sparklines (a page of nodes, 1 h at 1 m)": await part(() =>
+      querySparklines(db, now, Array.from(range(Math.min(NODES_PER_PAGE, SHAPE.nodes)), nodeName))
+    ),
     "  top pods by rate": await part(() => topPodsByRate(db, 10)),
     "nodeDetail (status, inventory, modules)": await part((i) => nodeDetail(db, host(i), now, thresholds)),
     "interface series, 5 min raw": await part((i) => queryInterfaceSeries(db, five, host(i))),
@@ -403,10 +645,18 @@ try {
     "node TCP, 24 h every minute": await part((i) => queryTcp(db, minutes, { node: host(i) }, 500)),
     "node drops, 24 h (whole hours from 1 h)": await part((i) => queryDrops(db, day, { node: host(i) })),
   };
-  console.log(`   where the time goes (p50 of each query alone): ${Object.entries(parts).map(([k, v]) => `${k.trim()} ${v.toFixed(1)} ms`).join("; ")}`);
+  console.log(
+    `   where the time goes (p50 of each query alone): ${
+      Object.entries(parts).map(([k, v]) => `${k.trim()} ${v.toFixed(1)} ms`).join("; ")
+    }`,
+  );
   // Why the overview's top talkers are pods by their current rate rather than flows over a window.
   const talkers = timing(await timed(() => queryTopTalkers(db, five, "pods", 10), 3, 1));
-  console.log(`   for comparison: top talkers from every node's flows over 5 min (queryTopTalkers) p50 ${talkers.p50.toFixed(0)} ms`);
+  console.log(
+    `   for comparison: top talkers from every node's flows over 5 min (queryTopTalkers) p50 ${
+      talkers.p50.toFixed(0)
+    } ms`,
+  );
 
   const met = overview.p95 < P95_TARGET_MS && hostPage.p95 < P95_TARGET_MS;
   console.log(`target: p95 < ${P95_TARGET_MS} ms for the overview and a host page: ${met ? "met" : "NOT met"}`);

@@ -16,7 +16,7 @@
  * CHURN_BATCHES batches, staggered by slot: the set of flow keys is mostly
  * stable, a tenth of it new in each batch, like real traffic.
  */
-import { WIRE_VERSION, type Batch, type Inventory } from "../wire/batch.ts";
+import { type Batch, type Inventory, WIRE_VERSION } from "../wire/batch.ts";
 import type { DropRecord, FlowRecord, PodReport, TcpRecord } from "../wire/monitoring.ts";
 
 export interface NodeShape {
@@ -32,7 +32,16 @@ const TCP_RECORDS = 20;
 const CHURN_BATCHES = 10;
 /** Peers are among the next PEER_SPREAD nodes (a real pod talks to a handful of services, not the whole cluster). */
 const PEER_SPREAD = 50;
-const PORTS: ReadonlyArray<[port: number, proto: number]> = [[80, 6], [443, 6], [8080, 6], [5432, 6], [6379, 6], [9090, 6], [53, 17], [8125, 17]];
+const PORTS: ReadonlyArray<[port: number, proto: number]> = [
+  [80, 6],
+  [443, 6],
+  [8080, 6],
+  [5432, 6],
+  [6379, 6],
+  [9090, 6],
+  [53, 17],
+  [8125, 17],
+];
 const NAMESPACES = ["default", "shop", "payments", "monitoring"];
 const APPS = ["web", "api", "cart", "checkout", "redis", "postgres", "prometheus", "worker"];
 const PROGRAMS_PER_MODULE = 2;
@@ -62,9 +71,24 @@ export function inventoryFor(interfaces: number): Inventory {
     btf: true,
     bpfStats: true,
     features: Object.fromEntries(
-      ["prog:sched_cls", "prog:xdp", "prog:tracepoint", "prog:sock_ops", "prog:sk_msg", "map:sockhash", "map:lru_hash", "map:percpu_hash", "map:ringbuf", "link:tcx"].map((f) => [f, true]),
+      [
+        "prog:sched_cls",
+        "prog:xdp",
+        "prog:tracepoint",
+        "prog:sock_ops",
+        "prog:sk_msg",
+        "map:sockhash",
+        "map:lru_hash",
+        "map:percpu_hash",
+        "map:ringbuf",
+        "link:tcx",
+      ].map((f) => [f, true]),
     ),
-    modules: [...modules.map((name) => ({ name, desired: true, state: "on" as const })), { name: "lb", desired: false, state: "off" }, { name: "accel", desired: false, state: "off" }],
+    modules: [...modules.map((name) => ({ name, desired: true, state: "on" as const })), {
+      name: "lb",
+      desired: false,
+      state: "off",
+    }, { name: "accel", desired: false, state: "off" }],
     programs: modules.flatMap((module, m) =>
       Array.from({ length: PROGRAMS_PER_MODULE }, (_, p) => ({
         id: 100 + m * 10 + p,
@@ -74,9 +98,16 @@ export function inventoryFor(interfaces: number): Inventory {
         attach: `tc ${p === 0 ? "ingress" : "egress"} on ${interfaces} interfaces`,
         runCount: 1_000_000 + m,
         runTimeNs: 85_000_000 + m,
-      })),
+      }))
     ),
-    maps: modules.map((module, m) => ({ id: 200 + m, name: `${module}_map`, type: "percpu_hash", module, maxEntries: 65_536, entries: 1_000 + m })),
+    maps: modules.map((module, m) => ({
+      id: 200 + m,
+      name: `${module}_map`,
+      type: "percpu_hash",
+      module,
+      maxEntries: 65_536,
+      entries: 1_000 + m,
+    })),
     spool: { pending: 0, dropped: 0 },
   };
 }
@@ -95,7 +126,9 @@ export function podsOf(node: number, seq: number, count: number): PodReport[] {
       hostVeth: podVeth(node, p),
       ifindex: 10 + p,
       netnsIno: 4026532000 + p,
-      cgroup: `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUid(node, p).replaceAll("-", "_")}.slice`,
+      cgroup: `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${
+        podUid(node, p).replaceAll("-", "_")
+      }.slice`,
       hostNetwork: false,
       rxPackets: seq * (1_000 + p),
       rxBytes: seq * (1_000 + p) * 800,
@@ -115,7 +148,11 @@ function conversation(slot: number, seq: number, nodes: number, pods: number) {
 }
 
 /** A conversation's two records as one end sees them: the client's node sends the request (tx) and gets the reply (rx), the server's the reverse. */
-function records(request: { src: string; dst: string; port: number; proto: number }, localIsClient: boolean, packets: number): FlowRecord[] {
+function records(
+  request: { src: string; dst: string; port: number; proto: number },
+  localIsClient: boolean,
+  packets: number,
+): FlowRecord[] {
   const { src, dst, port, proto } = request;
   const flags = proto === 6 ? 0x1a : 0;
   const fwd = { packets, bytes: packets * 120 }, rev = { packets: packets + 1, bytes: (packets + 1) * 900 };
@@ -126,7 +163,15 @@ function records(request: { src: string; dst: string; port: number; proto: numbe
 }
 
 /** Batch `seq` of node `node` (of `nodes`): pods' and interfaces' counters grow with seq; flows, TCP and drops are deltas. */
-export function batchFor(node: number, nodes: number, bootId: string, seq: number, intervalSeconds: number, inventory: Inventory, shape: NodeShape): Batch {
+export function batchFor(
+  node: number,
+  nodes: number,
+  bootId: string,
+  seq: number,
+  intervalSeconds: number,
+  inventory: Inventory,
+  shape: NodeShape,
+): Batch {
   const pods = podsOf(node, seq, shape.pods);
   const total = Math.floor(shape.flows / 2);
   const [clients, servers] = [Math.round(total * CONVERSATIONS.client), Math.round(total * CONVERSATIONS.server)];
@@ -136,27 +181,49 @@ export function batchFor(node: number, nodes: number, bootId: string, seq: numbe
 
   for (let slot = 0; slot < clients; slot++) {
     const c = conversation(slot, seq, nodes, shape.pods);
-    const request = { src: podIp(node, c.clientPod), dst: podIp((node + c.offset) % nodes, c.serverPod), port: c.port, proto: c.proto };
+    const request = {
+      src: podIp(node, c.clientPod),
+      dst: podIp((node + c.offset) % nodes, c.serverPod),
+      port: c.port,
+      proto: c.proto,
+    };
     flows.push(...records(request, true, packets(slot)));
-    if (tcp.length < TCP_RECORDS / 2 && c.proto === 6) tcp.push(tcpRecord(podUid(node, c.clientPod), request.src, request.dst, c.port, "client", seq));
+    if (tcp.length < TCP_RECORDS / 2 && c.proto === 6) {
+      tcp.push(tcpRecord(podUid(node, c.clientPod), request.src, request.dst, c.port, "client", seq));
+    }
   }
   for (let slot = 0; slot < servers; slot++) {
     const c = conversation(slot, seq, nodes, shape.pods);
-    const request = { src: podIp((node - c.offset + nodes) % nodes, c.clientPod), dst: podIp(node, c.serverPod), port: c.port, proto: c.proto };
+    const request = {
+      src: podIp((node - c.offset + nodes) % nodes, c.clientPod),
+      dst: podIp(node, c.serverPod),
+      port: c.port,
+      proto: c.proto,
+    };
     flows.push(...records(request, false, packets(clients + slot)));
-    if (tcp.length < TCP_RECORDS && c.proto === 6) tcp.push(tcpRecord(podUid(node, c.serverPod), request.dst, request.src, c.port, "server", seq));
+    if (tcp.length < TCP_RECORDS && c.proto === 6) {
+      tcp.push(tcpRecord(podUid(node, c.serverPod), request.dst, request.src, c.port, "server", seq));
+    }
   }
   for (let slot = 0; slot < total - clients - servers; slot++) {
     // Half the pods call out (e.g. an API on 443), half are called from outside (ingress on 80).
     const epoch = Math.floor((seq + slot) / CHURN_BATCHES);
     const pod = podIp(node, mix(node, slot, epoch) % shape.pods), world = worldIp(mix(slot, epoch, 3));
     const outgoing = slot % 2 === 0;
-    const request = outgoing ? { src: pod, dst: world, port: 443, proto: 6 } : { src: world, dst: pod, port: 80, proto: 6 };
+    const request = outgoing
+      ? { src: pod, dst: world, port: 443, proto: 6 }
+      : { src: world, dst: pod, port: 80, proto: 6 };
     flows.push(...records(request, outgoing, packets(clients + servers + slot)));
   }
 
   const drops: DropRecord[] = [
-    { pod: podUid(node, seq % shape.pods), ifname: podVeth(node, seq % shape.pods), reason: "TCP_INVALID_SEQUENCE", packets: 1 + (seq % 4), bytes: 66 * (1 + (seq % 4)) },
+    {
+      pod: podUid(node, seq % shape.pods),
+      ifname: podVeth(node, seq % shape.pods),
+      reason: "TCP_INVALID_SEQUENCE",
+      packets: 1 + (seq % 4),
+      bytes: 66 * (1 + (seq % 4)),
+    },
     { pod: podUid(node, 0), reason: "NETFILTER_DROP", packets: 2, bytes: 120 },
     { ifname: "eth0", reason: "NOT_SPECIFIED", packets: 1 + (seq % 2), bytes: 90 },
   ];
@@ -181,7 +248,21 @@ export function batchFor(node: number, nodes: number, bootId: string, seq: numbe
     tcpEvicted: 0,
     dropsOverflow: 0,
   };
-  return { v: WIRE_VERSION, node: nodeName(node), bootId, seq, ts: Date.now(), interval: intervalSeconds, interfaces, inventory, pods, flows, tcp, drops, monitoring };
+  return {
+    v: WIRE_VERSION,
+    node: nodeName(node),
+    bootId,
+    seq,
+    ts: Date.now(),
+    interval: intervalSeconds,
+    interfaces,
+    inventory,
+    pods,
+    flows,
+    tcp,
+    drops,
+    monitoring,
+  };
 }
 
 /** What the report counts as records: flow, TCP and drop records. */
@@ -189,12 +270,31 @@ export function recordsOf(batch: Batch): number {
   return (batch.flows?.length ?? 0) + (batch.tcp?.length ?? 0) + (batch.drops?.length ?? 0);
 }
 
-function tcpRecord(pod: string, local: string, remote: string, port: number, role: "client" | "server", seq: number): TcpRecord {
+function tcpRecord(
+  pod: string,
+  local: string,
+  remote: string,
+  port: number,
+  role: "client" | "server",
+  seq: number,
+): TcpRecord {
   const opened = 1 + (seq % 5);
   return {
-    pod, local, remote, port, role, opened,
-    failedRefused: seq % 7 === 0 ? 1 : 0, failedTimeout: 0, failedOther: 0,
-    closed: opened, durationMs: opened * 250, retransmits: seq % 3, resetsRx: 0, resetsTx: seq % 11 === 0 ? 1 : 0,
-    srttUsSum: opened * 4 * 180, srttSamples: opened * 4,
+    pod,
+    local,
+    remote,
+    port,
+    role,
+    opened,
+    failedRefused: seq % 7 === 0 ? 1 : 0,
+    failedTimeout: 0,
+    failedOther: 0,
+    closed: opened,
+    durationMs: opened * 250,
+    retransmits: seq % 3,
+    resetsRx: 0,
+    resetsTx: seq % 11 === 0 ? 1 : 0,
+    srttUsSum: opened * 4 * 180,
+    srttSamples: opened * 4,
   };
 }

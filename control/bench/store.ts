@@ -29,7 +29,11 @@ import { batchFor, inventoryFor, type NodeShape } from "./simulated-node.ts";
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const NODES = env("BENCH_STORE_NODES", 1000);
 const MINUTES = env("BENCH_STORE_MINUTES", 3);
-const SHAPE: NodeShape = { pods: env("BENCH_PODS", 20), flows: env("BENCH_FLOWS", 200), interfaces: env("BENCH_INTERFACES", 5) };
+const SHAPE: NodeShape = {
+  pods: env("BENCH_PODS", 20),
+  flows: env("BENCH_FLOWS", 200),
+  interfaces: env("BENCH_INTERFACES", 5),
+};
 const INTERVAL_S = 10;
 const ROUNDS_PER_MINUTE = 60 / INTERVAL_S;
 const TEN_MINUTES = 10 * 60_000;
@@ -48,10 +52,15 @@ try {
   const t0 = Math.floor((Date.now() - 86_400_000) / TEN_MINUTES) * TEN_MINUTES;
   const store = { ms: 0, cpu: 0, batches: 0 };
   const maintenance = { cpu: 0, rolled: 0, perMinute: [] as number[] };
-  console.log(`== store path: ${NODES} nodes, ${MINUTES} min of batches every ${INTERVAL_S} s, maintenance every minute ==`);
+  console.log(
+    `== store path: ${NODES} nodes, ${MINUTES} min of batches every ${INTERVAL_S} s, maintenance every minute ==`,
+  );
   for (let round = 1; round <= MINUTES * ROUNDS_PER_MINUTE; round++) {
     const ts = t0 + round * INTERVAL_S * 1000;
-    const batches = boots.map((bootId, n) => ({ ...batchFor(n, NODES, bootId, round, INTERVAL_S, inventory, SHAPE), ts }));
+    const batches = boots.map((bootId, n) => ({
+      ...batchFor(n, NODES, bootId, round, INTERVAL_S, inventory, SHAPE),
+      ts,
+    }));
     const [wall, cpu] = [performance.now(), process.cpuUsage()];
     await Promise.all(batches.map((batch) => storeBatch(db, batch, ts)));
     store.ms += performance.now() - wall;
@@ -68,10 +77,14 @@ try {
   }
   db.$client.close();
   console.log(
-    `store    ${(store.ms / store.batches).toFixed(2)} ms wall per batch (${(store.cpu / store.batches).toFixed(2)} ms CPU), ${store.batches} batches`,
+    `store    ${(store.ms / store.batches).toFixed(2)} ms wall per batch (${
+      (store.cpu / store.batches).toFixed(2)
+    } ms CPU), ${store.batches} batches`,
   );
   console.log(
-    `maintenance ${(maintenance.cpu / 1000 / MINUTES).toFixed(2)} s CPU per minute of data (${maintenance.rolled} raw rows; ` +
+    `maintenance ${
+      (maintenance.cpu / 1000 / MINUTES).toFixed(2)
+    } s CPU per minute of data (${maintenance.rolled} raw rows; ` +
       `per run: ${maintenance.perMinute.map((ms) => (ms / 1000).toFixed(2)).join(" ")} s)`,
   );
 } finally {

@@ -28,7 +28,9 @@ describe("openDb", () => {
     const second = await openDb(url);
     expect(await second.select({ name: nodes.name }).from(nodes)).toEqual([{ name: "n1" }]);
     const applied = await second.$client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
-    const journal = JSON.parse(readFileSync(new URL("./migrations/meta/_journal.json", import.meta.url), "utf8")) as { entries: unknown[] };
+    const journal = JSON.parse(readFileSync(new URL("./migrations/meta/_journal.json", import.meta.url), "utf8")) as {
+      entries: unknown[];
+    };
     expect(applied.rows[0]!.n).toBe(journal.entries.length);
     const mode = await second.$client.execute("PRAGMA journal_mode");
     expect(mode.rows[0]!.journal_mode).toBe("wal");
@@ -65,7 +67,8 @@ describe("migrations", () => {
     const { url, client } = await olderDb(2);
     const sample = (ifname: string, ts: number, rxBytes: number) =>
       client.execute({
-        sql: "INSERT INTO interface_samples (node, ifname, boot_id, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, rx_bytes_per_sec) VALUES ('n1', ?, 'b1', 2, ?, 1, ?, 3, 4, 5, ?)",
+        sql:
+          "INSERT INTO interface_samples (node, ifname, boot_id, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, rx_bytes_per_sec) VALUES ('n1', ?, 'b1', 2, ?, 1, ?, 3, 4, 5, ?)",
         args: [ifname, ts, rxBytes, ts === 1 ? null : 0.5],
       });
     await sample("eth0", 1, 100);
@@ -74,12 +77,16 @@ describe("migrations", () => {
     client.close();
 
     const db = await openDb(url);
-    const history = await db.$client.execute("SELECT node, boot_id, ts, json_array_length(interfaces) AS n FROM interface_history ORDER BY id");
+    const history = await db.$client.execute(
+      "SELECT node, boot_id, ts, json_array_length(interfaces) AS n FROM interface_history ORDER BY id",
+    );
     expect(history.rows.map((r) => ({ ...r }))).toEqual([
       { node: "n1", boot_id: "b1", ts: 1, n: 2 },
       { node: "n1", boot_id: "b1", ts: 2, n: 1 },
     ]);
-    const samples = await db.$client.execute("SELECT ifname, ts, rx_bytes, rx_bytes_per_sec, drops FROM interface_samples ORDER BY ts, ifname");
+    const samples = await db.$client.execute(
+      "SELECT ifname, ts, rx_bytes, rx_bytes_per_sec, drops FROM interface_samples ORDER BY ts, ifname",
+    );
     expect(samples.rows.map((r) => ({ ...r }))).toEqual([
       { ifname: "eth0", ts: 1, rx_bytes: 100, rx_bytes_per_sec: null, drops: 5 },
       { ifname: "veth1", ts: 1, rx_bytes: 200, rx_bytes_per_sec: null, drops: 5 },
@@ -93,7 +100,8 @@ describe("migrations", () => {
     const { url, client } = await olderDb(9);
     for (const [ts, rolled] of [[10, 0], [20, 1], [30, 2], [40, 3]] as const) {
       await client.execute({
-        sql: "INSERT INTO monitoring_raw (node, boot_id, ts, flows, tcp, drops, rolled) VALUES ('n1', 'b1', ?, ?, '[]', '[]', ?)",
+        sql:
+          "INSERT INTO monitoring_raw (node, boot_id, ts, flows, tcp, drops, rolled) VALUES ('n1', 'b1', ?, ?, '[]', '[]', ?)",
         args: [ts, `[["pod:u1","ip:1.1.1.1",443,6,${ts},1,0,0,2]]`, rolled],
       });
     }
@@ -101,22 +109,37 @@ describe("migrations", () => {
 
     const db = await openDb(url);
     const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
-    const raw = "SELECT id, node, boot_id, ts, flows ->> '$[0][4]' AS packets, tcp, drops, rolled FROM monitoring_raw ORDER BY id";
-    const row = (id: number, ts: number, rolled: number) => ({ id, node: "n1", boot_id: "b1", ts, packets: ts, tcp: "[]", drops: "[]", rolled });
+    const raw =
+      "SELECT id, node, boot_id, ts, flows ->> '$[0][4]' AS packets, tcp, drops, rolled FROM monitoring_raw ORDER BY id";
+    const row = (id: number, ts: number, rolled: number) => ({
+      id,
+      node: "n1",
+      boot_id: "b1",
+      ts,
+      packets: ts,
+      tcp: "[]",
+      drops: "[]",
+      rolled,
+    });
     expect(await read(raw)).toEqual([row(1, 10, 0), row(2, 20, 1), row(3, 30, 2), row(4, 40, 3)]);
-    expect(await read("SELECT id, rolled FROM monitoring_raw_marks ORDER BY id")).toEqual([1, 2, 3, 4].map((id, i) => ({ id, rolled: [0, 1, 2, 3][i] })));
+    expect(await read("SELECT id, rolled FROM monitoring_raw_marks ORDER BY id")).toEqual(
+      [1, 2, 3, 4].map((id, i) => ({ id, rolled: [0, 1, 2, 3][i] })),
+    );
 
     // The rollup adds each row into the levels it was not in yet, and only those.
     const r = await runMaintenance(db, 20 * 60_000, DEFAULT_MONITORING_SETTINGS);
     expect(r).toMatchObject({ rolledBatches: 2, deletedRaw: 0 });
-    expect(await read("SELECT level, sum(fwd_packets) AS packets FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
-      { level: "1h", packets: 10 + 20 },
-      { level: "1m", packets: 10 + 30 },
-    ]);
+    expect(await read("SELECT level, sum(fwd_packets) AS packets FROM flow_stats GROUP BY level ORDER BY level"))
+      .toEqual([
+        { level: "1h", packets: 10 + 20 },
+        { level: "1m", packets: 10 + 30 },
+      ]);
     expect(await read("SELECT count(*) AS n FROM monitoring_raw WHERE rolled != 3")).toEqual([{ n: 0 }]);
 
     // A row stored from now on gets its mark (in no level); a row deleted takes its mark along.
-    await db.$client.execute("INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', 50, '[]', '[]', '[]')");
+    await db.$client.execute(
+      "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', 50, '[]', '[]', '[]')",
+    );
     await db.$client.execute("DELETE FROM monitoring_raw_rows WHERE id = 4");
     expect(await read("SELECT id, ts, rolled FROM monitoring_raw ORDER BY id")).toEqual([
       { id: 1, ts: 10, rolled: 3 },
@@ -128,8 +151,15 @@ describe("migrations", () => {
 
     // Retention removes the rows once in both levels, and their marks with them.
     const retention = { ...DEFAULT_MONITORING_SETTINGS.retention, raw: 60_000 };
-    expect(await runMaintenance(db, 20 * 60_000, { ...DEFAULT_MONITORING_SETTINGS, retention })).toMatchObject({ rolledBatches: 1, deletedRaw: 4 });
-    expect(await read("SELECT (SELECT count(*) FROM monitoring_raw_rows) AS rows, (SELECT count(*) FROM monitoring_raw_marks) AS marks")).toEqual([{ rows: 0, marks: 0 }]);
+    expect(await runMaintenance(db, 20 * 60_000, { ...DEFAULT_MONITORING_SETTINGS, retention })).toMatchObject({
+      rolledBatches: 1,
+      deletedRaw: 4,
+    });
+    expect(
+      await read(
+        "SELECT (SELECT count(*) FROM monitoring_raw_rows) AS rows, (SELECT count(*) FROM monitoring_raw_marks) AS marks",
+      ),
+    ).toEqual([{ rows: 0, marks: 0 }]);
     db.$client.close();
   });
 });

@@ -21,7 +21,8 @@ function countTransactions(): { count: number } {
   return counter;
 }
 
-const stored = async () => (await t.db.$client.execute("SELECT n FROM items ORDER BY rowid")).rows.map((r) => Number(r.n));
+const stored = async () =>
+  (await t.db.$client.execute("SELECT n FROM items ORDER BY rowid")).rows.map((r) => Number(r.n));
 
 describe("groupCommit", () => {
   it("stores writes that wait together in one transaction, in arrival order, each with its own result", async () => {
@@ -38,7 +39,11 @@ describe("groupCommit", () => {
   });
 
   it("never puts more than maxGroup writes in one transaction", async () => {
-    const insert = groupCommit(t.db, (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }), 2);
+    const insert = groupCommit(
+      t.db,
+      (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }),
+      2,
+    );
     await insert(0);
     const transactions = countTransactions();
     await Promise.all([1, 2, 3, 4, 5].map(insert));
@@ -47,7 +52,11 @@ describe("groupCommit", () => {
   });
 
   it("a failing write fails alone: the rest of its group is stored", async () => {
-    const insert = groupCommit(t.db, (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }), 32);
+    const insert = groupCommit(
+      t.db,
+      (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }),
+      32,
+    );
     await insert(0);
     const results = await Promise.allSettled([1, -1, 2].map(insert));
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);

@@ -24,7 +24,14 @@ describe("insertJsonRows", () => {
     ]);
     await run(insertJsonRows(interfaces, { rows, shared }));
     expect(await read()).toEqual([
-      expect.objectContaining({ ifname: "123", ifindex: 1, rxPackets: Number.MAX_SAFE_INTEGER, rxBytesPerSec: 0.1, ts: 5, updatedAt: 6 }),
+      expect.objectContaining({
+        ifname: "123",
+        ifindex: 1,
+        rxPackets: Number.MAX_SAFE_INTEGER,
+        rxBytesPerSec: 0.1,
+        ts: 5,
+        updatedAt: 6,
+      }),
       expect.objectContaining({ ifname: "vé🙂\"'\\", ifindex: 2, rxBytesPerSec: null, txPacketsPerSec: null }),
     ]);
   });

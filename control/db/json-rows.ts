@@ -60,7 +60,10 @@ export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
   const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
   const sharedKeys = Object.keys(shared);
   const merge = { add: opts.add ?? [], or: opts.or ?? [], keep: opts.keep ?? [] };
-  return { sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge), args: [rows.json, ...sharedKeys.map((key) => shared[key] ?? null)] };
+  return {
+    sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge),
+    args: [rows.json, ...sharedKeys.map((key) => shared[key] ?? null)],
+  };
 }
 
 function statementText(
@@ -71,7 +74,9 @@ function statementText(
   merge: { add: readonly string[]; or: readonly string[]; keep: readonly string[] },
 ): string {
   const tableName = getTableName(table);
-  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${merge.add.join(",")}|${merge.or.join(",")}|${merge.keep.join(",")}`;
+  const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${
+    merge.add.join(",")
+  }|${merge.or.join(",")}|${merge.keep.join(",")}`;
   let text = texts.get(cacheKey);
   if (text === undefined) {
     const columns = getTableColumns(table);
@@ -88,13 +93,19 @@ function statementText(
       const [add, or, keep] = [merge.add.map(name), merge.or.map(name), merge.keep.map(name)];
       const updates = targets
         .filter((c) => !target.includes(c) && !keep.includes(c))
-        .map((c) => (add.includes(c) ? `${c} = ${c} + excluded.${c}` : or.includes(c) ? `${c} = ${c} | excluded.${c}` : `${c} = excluded.${c}`));
+        .map((
+          c,
+        ) => (add.includes(c)
+          ? `${c} = ${c} + excluded.${c}`
+          : or.includes(c)
+          ? `${c} = ${c} | excluded.${c}`
+          : `${c} = excluded.${c}`)
+        );
       conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
     }
     // The rows are the first parameter (the CTE comes first); "WHERE true" tells SQLite's parser
     // that ON CONFLICT belongs to the INSERT, not to a join.
-    text =
-      `WITH r (v) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?)) ` +
+    text = `WITH r (v) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?)) ` +
       `INSERT INTO "${tableName}" (${targets.join(", ")}) SELECT ${picks.join(", ")} FROM r WHERE true${conflict}`;
     texts.set(cacheKey, text);
   }

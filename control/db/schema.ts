@@ -114,7 +114,14 @@ export type InterfaceRowKey = (typeof INTERFACE_ROW_KEYS)[number];
  * negative: a counter that restarted counts from zero), and the ms that
  * growth covers. Rollups sum these, so buckets add up exactly.
  */
-export const INTERFACE_DELTA_KEYS = ["rxPacketsDelta", "rxBytesDelta", "txPacketsDelta", "txBytesDelta", "dropsDelta", "intervalMs"] as const;
+export const INTERFACE_DELTA_KEYS = [
+  "rxPacketsDelta",
+  "rxBytesDelta",
+  "txPacketsDelta",
+  "txBytesDelta",
+  "dropsDelta",
+  "intervalMs",
+] as const;
 export type InterfaceDeltaKey = (typeof INTERFACE_DELTA_KEYS)[number];
 /** The layout of an interface in `interface_history.interfaces`. */
 export const INTERFACE_HISTORY_KEYS = [...INTERFACE_ROW_KEYS, ...INTERFACE_DELTA_KEYS] as const;
@@ -162,7 +169,9 @@ export const interfaceHistory = sqliteTable(
 );
 
 const historyColumn = (key: (typeof INTERFACE_HISTORY_KEYS)[number]) =>
-  key in getTableColumns(interfaces) ? getTableColumns(interfaces)[key as InterfaceRowKey].name : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  key in getTableColumns(interfaces)
+    ? getTableColumns(interfaces)[key as InterfaceRowKey].name
+    : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** One row per interface per accepted batch: interface_history unpacked (filter by node and ts first). */
 export const interfaceSamples = sqliteView("interface_samples", {
@@ -412,7 +421,12 @@ export const tcpStats = sqliteTable(
     srttSamples: integer("srtt_samples").notNull(),
   },
   // By node too: a node's page reads its own rows over up to a day, which in key order lie among every node's.
-  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.local, t.remote, t.port, t.role] }), index("tcp_stats_node").on(t.node, t.level, t.bucket)],
+  (
+    t,
+  ) => [
+    primaryKey({ columns: [t.level, t.bucket, t.node, t.local, t.remote, t.port, t.role] }),
+    index("tcp_stats_node").on(t.node, t.level, t.bucket),
+  ],
 );
 
 export const dropStats = sqliteTable(
@@ -427,7 +441,12 @@ export const dropStats = sqliteTable(
     packets: integer("packets").notNull(),
     bytes: integer("bytes").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason] }), index("drop_stats_node").on(t.node, t.level, t.bucket)],
+  (
+    t,
+  ) => [
+    primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason] }),
+    index("drop_stats_node").on(t.node, t.level, t.bucket),
+  ],
 );
 
 /**
@@ -449,7 +468,12 @@ export const interfaceStats = sqliteTable(
     ...counterColumns(),
     intervalMs: integer("interval_ms").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.node, t.level, t.ifname, t.bucket] }), index("interface_stats_level_bucket").on(t.level, t.bucket)],
+  (
+    t,
+  ) => [
+    primaryKey({ columns: [t.node, t.level, t.ifname, t.bucket] }),
+    index("interface_stats_level_bucket").on(t.level, t.bucket),
+  ],
 );
 
 /**
@@ -614,7 +638,12 @@ export const services = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("services_name").on(t.namespace, t.name, t.portName), uniqueIndex("services_frontend").on(t.vip, t.port, t.protocol)],
+  (
+    t,
+  ) => [
+    uniqueIndex("services_name").on(t.namespace, t.name, t.portName),
+    uniqueIndex("services_frontend").on(t.vip, t.port, t.protocol),
+  ],
 );
 
 /**

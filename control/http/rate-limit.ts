@@ -51,7 +51,10 @@ export class TokenBuckets {
       bucket = { tokens: this.settings.burst, at: now };
       this.buckets.set(key, bucket);
     } else if (now > bucket.at) {
-      bucket.tokens = Math.min(this.settings.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.settings.ratePerSec);
+      bucket.tokens = Math.min(
+        this.settings.burst,
+        bucket.tokens + ((now - bucket.at) / 1000) * this.settings.ratePerSec,
+      );
       bucket.at = now;
     }
     return bucket;

@@ -5,7 +5,19 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../app.ts";
 import type { Db } from "../db/client.ts";
 import * as schema from "../db/schema.ts";
-import { ack, batch, bearer, credentialFor, dumpTables, getJson, openTestDb, postBatch, samplesOf, testApp, type TestDb } from "../test-support.ts";
+import {
+  ack,
+  batch,
+  bearer,
+  credentialFor,
+  dumpTables,
+  getJson,
+  openTestDb,
+  postBatch,
+  samplesOf,
+  testApp,
+  type TestDb,
+} from "../test-support.ts";
 
 let t: TestDb;
 beforeEach(async () => {
@@ -46,7 +58,11 @@ describe("request timeout", () => {
     const credential = await credentialFor(fast, "node-a");
 
     const slow = createApp(slowDb(t.db, 100), { settings: { requestTimeoutMs: 50 } });
-    const res = await slow.request("/api/v1/ingest", { method: "POST", headers: bearer(credential), body: JSON.stringify(batch()) });
+    const res = await slow.request("/api/v1/ingest", {
+      method: "POST",
+      headers: bearer(credential),
+      body: JSON.stringify(batch()),
+    });
     expect(res.status).toBe(503);
     // The request's work carries on after the answer and commits.
     await vi.waitFor(async () => expect((await dumpTables(t.db)).boots).toHaveLength(1), { timeout: 5_000 });

@@ -18,7 +18,9 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; response: Response 
  * zod's wording.
  */
 const errorMap: z.core.$ZodErrorMap = (issue) =>
-  issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value") ? "required" : undefined;
+  issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")
+    ? "required"
+    : undefined;
 
 /** Validates `input`; on failure answers 400 `{ error: what, issues }` (`what` may be made from the issues). */
 export function parseOr400<S extends z.ZodType>(
@@ -33,7 +35,10 @@ export function parseOr400<S extends z.ZodType>(
 }
 
 /** Validates `input` with the API's wording, for callers that answer otherwise (the pages' forms). */
-export function validate<S extends z.ZodType>(schema: S, input: unknown): { ok: true; data: z.output<S> } | { ok: false; issues: FieldIssue[] } {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): { ok: true; data: z.output<S> } | { ok: false; issues: FieldIssue[] } {
   const result = schema.safeParse(input, { error: errorMap });
   return result.success ? { ok: true, data: result.data } : { ok: false, issues: fieldIssues(result.error) };
 }
@@ -51,7 +56,7 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
     // Strict objects report unknown keys once for the object; name each key instead.
     issue.code === "unrecognized_keys"
       ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown field" }))
-      : [{ path: formatPath(issue.path), message: issue.message }],
+      : [{ path: formatPath(issue.path), message: issue.message }]
   );
 }
 

@@ -12,7 +12,20 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { T0, batch, bearer, credentialFor, dumpTables, getJson, iface, inventory, openTestDb, postBatch, testApp, type TestDb } from "../test-support.ts";
+import {
+  batch,
+  bearer,
+  credentialFor,
+  dumpTables,
+  getJson,
+  iface,
+  inventory,
+  openTestDb,
+  postBatch,
+  T0,
+  testApp,
+  type TestDb,
+} from "../test-support.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Path = Array<string | number>;
@@ -41,7 +54,12 @@ const VALID: Json = JSON.parse(
 function paths(value: Json, prefix: Path = []): Path[] {
   const here = prefix.length > 0 ? [prefix] : [];
   if (Array.isArray(value)) return [...here, ...value.flatMap((v, i) => paths(v, [...prefix, i]))];
-  if (value !== null && typeof value === "object") return [...here, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
+  if (value !== null && typeof value === "object") {
+    return [
+      ...here,
+      ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k])),
+    ];
+  }
   return here;
 }
 
@@ -52,14 +70,35 @@ const kind = (v: Json) => (v === null ? "null" : Array.isArray(v) ? "array" : ty
 const isUnder = (p: Path, key: string) => p.includes(key);
 
 /** Integer fields (counters, ids, seq, ts): all reject negatives, fractions and values past 2^53. */
-const INTEGER_KEYS = new Set(["seq", "ts", "ifindex", "rxPackets", "rxBytes", "txPackets", "txBytes", "drops", "id", "maxEntries", "entries", "runCount", "runTimeNs", "pending", "dropped"]);
+const INTEGER_KEYS = new Set([
+  "seq",
+  "ts",
+  "ifindex",
+  "rxPackets",
+  "rxBytes",
+  "txPackets",
+  "txBytes",
+  "drops",
+  "id",
+  "maxEntries",
+  "entries",
+  "runCount",
+  "runTimeNs",
+  "pending",
+  "dropped",
+]);
 const INTEGER_PATHS = ALL_PATHS.filter((p) => INTEGER_KEYS.has(String(last(p))) && !isUnder(p, "features"));
 const STRING_PATHS = ALL_PATHS.filter((p) => typeof get(VALID, p) === "string");
 /** Objects that refuse unknown keys (all but the features record). */
-const STRICT_OBJECTS: Path[] = [[], ...ALL_PATHS.filter((p) => kind(get(VALID, p)) === "object" && last(p) !== "features")];
+const STRICT_OBJECTS: Path[] = [
+  [],
+  ...ALL_PATHS.filter((p) => kind(get(VALID, p)) === "object" && last(p) !== "features"),
+];
 /** Keys whose absence makes the batch invalid. */
 const OPTIONAL_KEYS = new Set(["inventory", "error", "runCount", "runTimeNs"]);
-const REQUIRED_PATHS = ALL_PATHS.filter((p) => typeof last(p) === "string" && !OPTIONAL_KEYS.has(String(last(p))) && !isUnder(p, "features"));
+const REQUIRED_PATHS = ALL_PATHS.filter((p) =>
+  typeof last(p) === "string" && !OPTIONAL_KEYS.has(String(last(p))) && !isUnder(p, "features")
+);
 
 const anyJson: fc.Arbitrary<Json> = fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>;
 const valueOfOtherKind = (original: Json) => anyJson.filter((v) => kind(v) !== kind(original));
@@ -83,7 +122,9 @@ function setAt(root: Json, path: Path, value: Json | undefined): Json {
 const mutated: fc.Arbitrary<{ what: string; body: Json }> = fc.oneof(
   fc
     .constantFrom(...ALL_PATHS)
-    .chain((p) => valueOfOtherKind(get(VALID, p)).map((v) => ({ what: `wrong type at ${p.join(".")}`, body: setAt(VALID, p, v) }))),
+    .chain((p) =>
+      valueOfOtherKind(get(VALID, p)).map((v) => ({ what: `wrong type at ${p.join(".")}`, body: setAt(VALID, p, v) }))
+    ),
   fc
     .tuple(
       fc.constantFrom(...INTEGER_PATHS),
@@ -101,11 +142,18 @@ const mutated: fc.Arbitrary<{ what: string; body: Json }> = fc.oneof(
     .tuple(fc.constantFrom(...STRICT_OBJECTS), fc.string({ minLength: 1, maxLength: 20 }), anyJson)
     .map(([p, key, v]) => ({ what: `extra field at ${p.join(".")}`, body: setAt(VALID, [...p, `x_${key}`], v) })),
   fc
-    .tuple(fc.constantFrom(...STRING_PATHS), fc.integer({ min: 8_193, max: 40_000 }), fc.string({ minLength: 1, maxLength: 1, unit: "binary" }))
+    .tuple(
+      fc.constantFrom(...STRING_PATHS),
+      fc.integer({ min: 8_193, max: 40_000 }),
+      fc.string({ minLength: 1, maxLength: 1, unit: "binary" }),
+    )
     .map(([p, n, c]) => ({ what: `long string at ${p.join(".")}`, body: setAt(VALID, p, c.repeat(n)) })),
   fc
     .tuple(fc.constantFrom<Path>([], ...ALL_PATHS), fc.integer({ min: 50, max: 3_000 }), fc.boolean())
-    .map(([p, depth, asArray]) => ({ what: `nesting ${depth} at ${p.join(".")}`, body: setAt(VALID, p, nested(depth, asArray)) })),
+    .map(([p, depth, asArray]) => ({
+      what: `nesting ${depth} at ${p.join(".")}`,
+      body: setAt(VALID, p, nested(depth, asArray)),
+    })),
   fc.constantFrom(...REQUIRED_PATHS).map((p) => ({ what: `missing ${p.join(".")}`, body: setAt(VALID, p, undefined) })),
   fc
     .constantFrom<Json>(0, 2, -1, "1", null, 1.5, true, [1], {})
@@ -124,7 +172,12 @@ describe("ingest fuzzing (fast-check)", () => {
     ({ app } = testApp(t.db, { logError: (message, err) => console.error(message, err) }));
     auth = bearer(await credentialFor(app, "node-a"));
     // Something stored already (seq 1), so "unchanged" is not trivially "empty".
-    expect((await postBatch(app, batch({ interfaces: [iface(), iface({ ifname: "eth0", ifindex: 2 })], inventory: inventory() }))).status).toBe(200);
+    expect(
+      (await postBatch(
+        app,
+        batch({ interfaces: [iface(), iface({ ifname: "eth0", ifindex: 2 })], inventory: inventory() }),
+      )).status,
+    ).toBe(200);
     before = JSON.stringify(await dumpTables(t.db));
   });
   afterAll(() => t.close());
@@ -149,25 +202,37 @@ describe("ingest fuzzing (fast-check)", () => {
     }
   });
 
-  it(`answers ${RUNS.json + RUNS.mutated + RUNS.truncated} malformed batches with 4xx, keeps serving, and writes nothing`, async () => {
-    await fc.assert(
-      fc.asyncProperty(anyJson, (value) => expect4xx(JSON.stringify(value), `random JSON ${JSON.stringify(value).slice(0, 100)}`)),
-      { numRuns: RUNS.json },
-    );
-    await fc.assert(
-      fc.asyncProperty(mutated, ({ what, body }) => expect4xx(JSON.stringify(body), what)),
-      { numRuns: RUNS.mutated },
-    );
-    const text = JSON.stringify(VALID);
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: text.length - 1 }), (n) => expect4xx(text.slice(0, n), `truncated at ${n}`)),
-      { numRuns: RUNS.truncated },
-    );
+  it(
+    `answers ${
+      RUNS.json + RUNS.mutated + RUNS.truncated
+    } malformed batches with 4xx, keeps serving, and writes nothing`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          anyJson,
+          (value) => expect4xx(JSON.stringify(value), `random JSON ${JSON.stringify(value).slice(0, 100)}`),
+        ),
+        { numRuns: RUNS.json },
+      );
+      await fc.assert(
+        fc.asyncProperty(mutated, ({ what, body }) => expect4xx(JSON.stringify(body), what)),
+        { numRuns: RUNS.mutated },
+      );
+      const text = JSON.stringify(VALID);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: text.length - 1 }),
+          (n) => expect4xx(text.slice(0, n), `truncated at ${n}`),
+        ),
+        { numRuns: RUNS.truncated },
+      );
 
-    expect(sent).toBeGreaterThanOrEqual(10_000);
-    expect(await getJson(app, "/healthz")).toEqual({ status: 200, body: { ok: true } });
-    expect(JSON.stringify(await dumpTables(t.db))).toBe(before);
-    // And it still takes a good batch.
-    expect((await postBatch(app, VALID, auth)).status).toBe(200);
-  }, 120_000);
+      expect(sent).toBeGreaterThanOrEqual(10_000);
+      expect(await getJson(app, "/healthz")).toEqual({ status: 200, body: { ok: true } });
+      expect(JSON.stringify(await dumpTables(t.db))).toBe(before);
+      // And it still takes a good batch.
+      expect((await postBatch(app, VALID, auth)).status).toBe(200);
+    },
+    120_000,
+  );
 });

@@ -23,14 +23,20 @@ export const IngestBatch = Batch.superRefine((batch, ctx) => {
   // Pods are keyed by uid: a second report of one uid would contradict the first.
   const uids = new Set<string>();
   batch.pods?.forEach((pod, i) => {
-    if (uids.has(pod.uid)) ctx.addIssue({ code: "custom", path: ["pods", i, "uid"], message: `duplicate pod uid '${pod.uid}'` });
+    if (uids.has(pod.uid)) {
+      ctx.addIssue({ code: "custom", path: ["pods", i, "uid"], message: `duplicate pod uid '${pod.uid}'` });
+    }
     uids.add(pod.uid);
   });
   // The node page shows one state per module; two reports of one would contradict each other.
   const modules = new Set<string>();
   batch.inventory?.modules.forEach((module, i) => {
     if (modules.has(module.name)) {
-      ctx.addIssue({ code: "custom", path: ["inventory", "modules", i, "name"], message: `duplicate module '${module.name}'` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["inventory", "modules", i, "name"],
+        message: `duplicate module '${module.name}'`,
+      });
     }
     modules.add(module.name);
   });

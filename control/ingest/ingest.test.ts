@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDb } from "../db/client.ts";
 import {
-  BOOT_A,
-  BOOT_B,
-  T0,
   ack,
   batch,
   bearer,
+  BOOT_A,
+  BOOT_B,
   credentialFor,
   dumpTables,
   getJson,
@@ -18,9 +17,10 @@ import {
   openTestDb,
   postBatch,
   samplesOf,
+  T0,
   testApp,
-  useTestApp,
   type TestDb,
+  useTestApp,
 } from "../test-support.ts";
 
 const s = useTestApp();
@@ -36,7 +36,9 @@ const interfacesOf = async (node = "node-a") => (await getJson(s.app, `/api/v1/n
 describe("ingest", () => {
   it("stores a batch and serves its exact totals", async () => {
     const counters = { rxPackets: 12, rxBytes: 3456, txPackets: 7, txBytes: 890, drops: 2 };
-    expect(await ingest(batch({ interfaces: [iface({ ifname: "eth1", ifindex: 3, ...counters }), iface()] }))).toEqual(ack(1));
+    expect(await ingest(batch({ interfaces: [iface({ ifname: "eth1", ifindex: 3, ...counters }), iface()] }))).toEqual(
+      ack(1),
+    );
 
     expect(await interfacesOf()).toEqual([
       {
@@ -67,9 +69,19 @@ describe("ingest", () => {
   });
 
   it("computes per-second rates from two batches of the same boot", async () => {
-    await ingest(batch({ seq: 1, ts: T0, interfaces: [iface({ rxPackets: 100, rxBytes: 10_000, txPackets: 50, txBytes: 4_000 })] }));
     await ingest(
-      batch({ seq: 2, ts: T0 + 2_000, interfaces: [iface({ rxPackets: 300, rxBytes: 30_000, txPackets: 51, txBytes: 4_000, drops: 1 })] }),
+      batch({
+        seq: 1,
+        ts: T0,
+        interfaces: [iface({ rxPackets: 100, rxBytes: 10_000, txPackets: 50, txBytes: 4_000 })],
+      }),
+    );
+    await ingest(
+      batch({
+        seq: 2,
+        ts: T0 + 2_000,
+        interfaces: [iface({ rxPackets: 300, rxBytes: 30_000, txPackets: 51, txBytes: 4_000, drops: 1 })],
+      }),
     );
     const [veth] = await interfacesOf();
     expect(veth).toMatchObject({
@@ -104,11 +116,16 @@ describe("ingest", () => {
 
   it("starts over on a new bootId: totals replaced, rates unknown until the next batch", async () => {
     await ingest(batch({ seq: 1, interfaces: [iface({ rxBytes: 1_000 }), iface({ ifname: "old0", ifindex: 8 })] }));
-    await ingest(batch({ seq: 2, ts: T0 + 1_000, interfaces: [iface({ rxBytes: 2_000 }), iface({ ifname: "old0", ifindex: 8 })] }));
+    await ingest(
+      batch({ seq: 2, ts: T0 + 1_000, interfaces: [iface({ rxBytes: 2_000 }), iface({ ifname: "old0", ifindex: 8 })] }),
+    );
 
     // The agent restarted: seq and counters start again.
-    expect(await ingest(batch({ bootId: BOOT_B, seq: 1, ts: T0 + 5_000, interfaces: [iface({ rxBytes: 10 })] }))).toEqual(ack(1));
-    expect(await interfacesOf()).toEqual([expect.objectContaining({ ifname: "veth0", rxBytes: 10, rxBytesPerSec: null })]);
+    expect(await ingest(batch({ bootId: BOOT_B, seq: 1, ts: T0 + 5_000, interfaces: [iface({ rxBytes: 10 })] })))
+      .toEqual(ack(1));
+    expect(await interfacesOf()).toEqual([
+      expect.objectContaining({ ifname: "veth0", rxBytes: 10, rxBytesPerSec: null }),
+    ]);
     const { body: nodes } = await getJson(s.app, "/api/v1/nodes");
     expect(nodes[0]).toMatchObject({ bootId: BOOT_B, interfaces: 1 });
 
@@ -176,7 +193,10 @@ describe("ingest with concurrent requests (file database)", () => {
   it("stores a batch once even when it arrives many times at once", async () => {
     const { app } = testApp(f.db);
     const acks = await Promise.all(
-      Array.from({ length: 10 }, async () => (await postBatch(app, batch({ interfaces: [iface({ rxBytes: 100 })] }))).json()),
+      Array.from(
+        { length: 10 },
+        async () => (await postBatch(app, batch({ interfaces: [iface({ rxBytes: 100 })] }))).json(),
+      ),
     );
     expect(acks.filter((a) => !a.duplicate)).toHaveLength(1);
     expect(acks.every((a) => a.ok && a.seq === 1)).toBe(true);
@@ -208,8 +228,12 @@ describe("ingest across a control-plane restart", () => {
       const second = await openDb(url);
       const { app: after } = testApp(second);
       const auth = bearer(credential);
-      expect(await (await postBatch(after, batch({ bootId: BOOT_B, seq: 1, ts: T0 + 10_000 }), auth)).json()).toEqual(ack(1, true));
-      expect(await (await postBatch(after, batch({ bootId: BOOT_A, seq: 1, ts: T0 }), auth)).json()).toEqual(ack(1, true));
+      expect(await (await postBatch(after, batch({ bootId: BOOT_B, seq: 1, ts: T0 + 10_000 }), auth)).json()).toEqual(
+        ack(1, true),
+      );
+      expect(await (await postBatch(after, batch({ bootId: BOOT_A, seq: 1, ts: T0 }), auth)).json()).toEqual(
+        ack(1, true),
+      );
       const late = batch({ bootId: BOOT_A, seq: 2, ts: T0 + 1_000, interfaces: [iface({ rxBytes: 200 })] });
       expect(await (await postBatch(after, late, auth)).json()).toEqual(ack(2));
       expect((await getJson(after, "/api/v1/nodes/node-a/interfaces")).body[0]).toMatchObject({ rxBytes: 7 });
@@ -225,7 +249,13 @@ describe("history", () => {
   it("keeps each stored batch once, and the interface_samples view gives every column of every interface back", async () => {
     const counters = { rxPackets: 12, rxBytes: 3456, txPackets: 7, txBytes: 890, drops: 2 };
     await ingest(batch({ seq: 1, ts: T0, interfaces: [iface({ ifname: "eth1", ifindex: 3, ...counters })] }));
-    await ingest(batch({ seq: 2, ts: T0 + 2_000, interfaces: [iface({ ifname: "eth1", ifindex: 3, ...counters, rxBytes: 5456 })] }));
+    await ingest(
+      batch({
+        seq: 2,
+        ts: T0 + 2_000,
+        interfaces: [iface({ ifname: "eth1", ifindex: 3, ...counters, rxBytes: 5456 })],
+      }),
+    );
     expect((await dumpTables(s.db)).interface_history).toHaveLength(2);
     const [, second] = await samplesOf(s.db);
     expect(second).toEqual({

@@ -6,23 +6,36 @@
  * totals (control/ingest/store.ts).
  */
 import type { Transaction } from "@libsql/client";
-import { jsonRows, type JsonRows } from "../db/json-rows.ts";
+import { type JsonRows, jsonRows } from "../db/json-rows.ts";
 import { INTERFACE_HISTORY_KEYS } from "../db/schema.ts";
 import type { Batch } from "../wire/batch.ts";
-import { deltasBetween, NO_DELTAS, ratesBetween, type Deltas, type TimedCounters } from "./rates.ts";
+import { type Deltas, deltasBetween, NO_DELTAS, ratesBetween, type TimedCounters } from "./rates.ts";
 
 const SQL = {
   // The boot's sample before `ts`, for a batch that is not of the current boot (late, or a boot
   // seen before that is newer again): the (node, ts) index finds it in a step or two.
-  previousOfBoot: "SELECT ts, interfaces FROM interface_history WHERE node = ? AND ts <= ? AND boot_id = ? ORDER BY ts DESC, id DESC LIMIT 1",
+  previousOfBoot:
+    "SELECT ts, interfaces FROM interface_history WHERE node = ? AND ts <= ? AND boot_id = ? ORDER BY ts DESC, id DESC LIMIT 1",
   saveHistory:
     "INSERT INTO interface_history (node, boot_id, ts, interfaces, rx_packets, rx_bytes, tx_packets, tx_bytes, drops, interval_ms) " +
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 } as const;
 
 /** counters: rxPackets, rxBytes, txPackets, txBytes, drops, as in INTERFACE_ROW_KEYS. */
-export function timedCounters(ifindex: number, ts: number, [rxPackets, rxBytes, txPackets, txBytes, drops]: number[]): TimedCounters {
-  return { ifindex, ts, rxPackets: rxPackets!, rxBytes: rxBytes!, txPackets: txPackets!, txBytes: txBytes!, drops: drops! };
+export function timedCounters(
+  ifindex: number,
+  ts: number,
+  [rxPackets, rxBytes, txPackets, txBytes, drops]: number[],
+): TimedCounters {
+  return {
+    ifindex,
+    ts,
+    rxPackets: rxPackets!,
+    rxBytes: rxBytes!,
+    txPackets: txPackets!,
+    txBytes: txBytes!,
+    drops: drops!,
+  };
 }
 
 /**
@@ -33,7 +46,11 @@ export function timedCounters(ifindex: number, ts: number, [rxPackets, rxBytes, 
  * (retention removed it): its growth since then is unknown, so the batch
  * adds nothing. (The current boot's are its totals: control/ingest/node-state.ts.)
  */
-export async function previousOfBoot(tx: Transaction, bootSeen: boolean, batch: Batch): Promise<Map<string, TimedCounters> | undefined> {
+export async function previousOfBoot(
+  tx: Transaction,
+  bootSeen: boolean,
+  batch: Batch,
+): Promise<Map<string, TimedCounters> | undefined> {
   if (!bootSeen) return new Map();
   const row = (await tx.execute({ sql: SQL.previousOfBoot, args: [batch.node, batch.ts, batch.bootId] })).rows[0];
   if (row === undefined) return undefined;
@@ -62,9 +79,23 @@ export function interfaceRows(batch: Batch, previous: Map<string, TimedCounters>
     total.drops += d.drops;
     total.intervalMs = Math.max(total.intervalMs, d.intervalMs);
     return [
-      f.ifname, f.ifindex, f.rxPackets, f.rxBytes, f.txPackets, f.txBytes, f.drops,
-      r.rxPacketsPerSec, r.rxBytesPerSec, r.txPacketsPerSec, r.txBytesPerSec,
-      d.rxPackets, d.rxBytes, d.txPackets, d.txBytes, d.drops, d.intervalMs,
+      f.ifname,
+      f.ifindex,
+      f.rxPackets,
+      f.rxBytes,
+      f.txPackets,
+      f.txBytes,
+      f.drops,
+      r.rxPacketsPerSec,
+      r.rxBytesPerSec,
+      r.txPacketsPerSec,
+      r.txBytesPerSec,
+      d.rxPackets,
+      d.rxBytes,
+      d.txPackets,
+      d.txBytes,
+      d.drops,
+      d.intervalMs,
     ];
   });
   return { ...jsonRows(INTERFACE_HISTORY_KEYS, values), total };
@@ -74,6 +105,17 @@ export async function saveHistory(tx: Transaction, batch: Batch, rows: Interface
   const t = rows.total;
   await tx.execute({
     sql: SQL.saveHistory,
-    args: [batch.node, batch.bootId, batch.ts, rows.json, t.rxPackets, t.rxBytes, t.txPackets, t.txBytes, t.drops, t.intervalMs],
+    args: [
+      batch.node,
+      batch.bootId,
+      batch.ts,
+      rows.json,
+      t.rxPackets,
+      t.rxBytes,
+      t.txPackets,
+      t.txBytes,
+      t.drops,
+      t.intervalMs,
+    ],
   });
 }

@@ -35,8 +35,7 @@ export interface NodeState {
 
 // ?1 is the node, ?2 the batch's boot. Each subquery is a primary-key lookup (interfaces: the
 // node's range of it); the totals come as one JSON text, which libSQL hands over as one value.
-const SQL =
-  "SELECT (SELECT last_seq FROM boots WHERE node = ?1 AND boot_id = ?2) AS boot_last_seq, " +
+const SQL = "SELECT (SELECT last_seq FROM boots WHERE node = ?1 AND boot_id = ?2) AS boot_last_seq, " +
   "(SELECT json_array(boot_id, last_ts) FROM nodes WHERE name = ?1) AS node, " +
   "(SELECT json_group_array(json_array(ifname, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops)) FROM interfaces WHERE node = ?1) AS totals, " +
   "(SELECT json_array(version, json(modules)) FROM desired_states WHERE node = ?1) AS desired";
@@ -45,11 +44,15 @@ export async function readNodeState(tx: Transaction, batch: Batch): Promise<Node
   const row = (await tx.execute({ sql: SQL, args: [batch.node, batch.bootId] })).rows[0]!;
   const node = row.node === null ? undefined : (JSON.parse(String(row.node)) as [string, number]);
   const totals = JSON.parse(String(row.totals)) as Array<[string, ...number[]]>;
-  const [version, modules] = row.desired === null ? [0, {}] : (JSON.parse(String(row.desired)) as [number, Record<string, boolean>]);
+  const [version, modules] = row.desired === null
+    ? [0, {}]
+    : (JSON.parse(String(row.desired)) as [number, Record<string, boolean>]);
   return {
     bootLastSeq: row.boot_last_seq === null ? undefined : Number(row.boot_last_seq),
     node: node === undefined ? undefined : { bootId: node[0], lastTs: node[1] },
-    totals: new Map(totals.map(([ifname, ifindex, ts, ...counters]) => [ifname, timedCounters(ifindex!, ts!, counters)])),
+    totals: new Map(
+      totals.map(([ifname, ifindex, ts, ...counters]) => [ifname, timedCounters(ifindex!, ts!, counters)]),
+    ),
     desired: toDesiredState(version, modules),
   };
 }

@@ -16,7 +16,12 @@ describe("ratesBetween", () => {
   it("divides each counter's increase by the seconds between reads", () => {
     const prev = sample({ rxPackets: 10, rxBytes: 1_000, txPackets: 4, txBytes: 400 });
     const cur = sample({ ts: 12_500, rxPackets: 35, rxBytes: 6_000, txPackets: 4, txBytes: 1_400 });
-    expect(ratesBetween(prev, cur)).toEqual({ rxPacketsPerSec: 10, rxBytesPerSec: 2_000, txPacketsPerSec: 0, txBytesPerSec: 400 });
+    expect(ratesBetween(prev, cur)).toEqual({
+      rxPacketsPerSec: 10,
+      rxBytesPerSec: 2_000,
+      txPacketsPerSec: 0,
+      txBytesPerSec: 400,
+    });
   });
 
   it("has no rates without a previous sample", () => {

@@ -71,7 +71,9 @@ export const NO_DELTAS: Deltas = { rxPackets: 0, rxBytes: 0, txPackets: 0, txByt
  */
 export function deltasBetween(prev: TimedCounters | undefined, cur: TimedCounters, intervalMs: number): Deltas {
   const fresh = prev === undefined || cur.ifindex !== prev.ifindex;
-  const grown = (key: Exclude<keyof Deltas, "intervalMs">) => (fresh || cur[key] < prev[key] ? cur[key] : cur[key] - prev[key]);
+  const grown = (
+    key: Exclude<keyof Deltas, "intervalMs">,
+  ) => (fresh || cur[key] < prev[key] ? cur[key] : cur[key] - prev[key]);
   return {
     rxPackets: grown("rxPackets"),
     rxBytes: grown("rxBytes"),

@@ -22,7 +22,7 @@ import { storeAccelCounters } from "../accel/rules.ts";
 import { storeLbCounters } from "../services/counters.ts";
 import type { Batch, BatchAck } from "../wire/batch.ts";
 import { interfaceRows, previousOfBoot, saveHistory } from "./interface-samples.ts";
-import { readNodeState, type NodeState, type StoredNode } from "./node-state.ts";
+import { type NodeState, readNodeState, type StoredNode } from "./node-state.ts";
 
 /**
  * How a batch relates to what its node reported before:
@@ -39,8 +39,7 @@ const SQL = {
   insertNode: "INSERT INTO nodes (name, boot_id, last_seq, last_ts, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
   advanceNode: "UPDATE nodes SET boot_id = ?, last_seq = ?, last_ts = ?, last_seen = ? WHERE name = ?",
   touchNode: "UPDATE nodes SET last_seen = ? WHERE name = ?",
-  saveBoot:
-    "INSERT INTO boots (node, boot_id, last_seq, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) " +
+  saveBoot: "INSERT INTO boots (node, boot_id, last_seq, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) " +
     "ON CONFLICT (node, boot_id) DO UPDATE SET last_seq = excluded.last_seq, last_seen = excluded.last_seen",
   clearTotals: "DELETE FROM interfaces WHERE node = ?",
   saveInventory:
@@ -85,7 +84,11 @@ async function storeJob(tx: Transaction, job: Job): Promise<BatchAck> {
   return { ok: true, ...stored, desired: state.desired };
 }
 
-async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, monitoring }: Job, state: NodeState): Promise<{ seq: number; duplicate: boolean }> {
+async function storeInTransaction(
+  tx: Transaction,
+  { db, batch, receivedAt, monitoring }: Job,
+  state: NodeState,
+): Promise<{ seq: number; duplicate: boolean }> {
   const { bootLastSeq, node } = state;
   // Already stored (a resend after a lost acknowledgement, or an older batch): change nothing.
   // boots lives in the database, so this holds across control-plane restarts and replicas.
@@ -100,7 +103,10 @@ async function storeInTransaction(tx: Transaction, { db, batch, receivedAt, moni
 
   const directory = await podDirectory(db, tx);
   // The current boot's rates and deltas are taken against its totals; another boot's against its own history.
-  const rows = interfaceRows(batch, kind === "current" ? state.totals : await previousOfBoot(tx, bootLastSeq !== undefined, batch));
+  const rows = interfaceRows(
+    batch,
+    kind === "current" ? state.totals : await previousOfBoot(tx, bootLastSeq !== undefined, batch),
+  );
   if (kind === "late") {
     await saveHistory(tx, batch, rows);
     await storeMonitoring(db, tx, directory, batch, false, receivedAt, monitoring);
@@ -125,9 +131,18 @@ function classify(node: StoredNode | undefined, batch: Batch): BatchKind {
   return batch.ts > node.lastTs ? "new-boot" : "late";
 }
 
-async function saveNode(tx: Transaction, node: StoredNode | undefined, kind: BatchKind, batch: Batch, receivedAt: number) {
+async function saveNode(
+  tx: Transaction,
+  node: StoredNode | undefined,
+  kind: BatchKind,
+  batch: Batch,
+  receivedAt: number,
+) {
   if (node === undefined) {
-    await tx.execute({ sql: SQL.insertNode, args: [batch.node, batch.bootId, batch.seq, batch.ts, receivedAt, receivedAt] });
+    await tx.execute({
+      sql: SQL.insertNode,
+      args: [batch.node, batch.bootId, batch.seq, batch.ts, receivedAt, receivedAt],
+    });
   } else if (kind === "late") {
     // A late batch still shows the agent is alive, but says nothing about the current boot.
     await tx.execute({ sql: SQL.touchNode, args: [receivedAt, batch.node] });

@@ -26,8 +26,30 @@ function nextBatchWith(change: (b: any) => void): unknown {
   return b;
 }
 
-const POD = { uid: "u-1", namespace: "default", name: "web", labels: {}, ips: ["10.0.1.2"], hostNetwork: false, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 };
-const FLOW = { src: "10.0.1.2", dst: "10.0.1.3", port: 80, proto: 6, toServer: true, obs: "tx", packets: 1, bytes: 60, tcpFlags: 2 };
+const POD = {
+  uid: "u-1",
+  namespace: "default",
+  name: "web",
+  labels: {},
+  ips: ["10.0.1.2"],
+  hostNetwork: false,
+  rxPackets: 0,
+  rxBytes: 0,
+  txPackets: 0,
+  txBytes: 0,
+  drops: 0,
+};
+const FLOW = {
+  src: "10.0.1.2",
+  dst: "10.0.1.3",
+  port: 80,
+  proto: 6,
+  toServer: true,
+  obs: "tx",
+  packets: 1,
+  bytes: 60,
+  tcpFlags: 2,
+};
 
 const invalid: Array<[string, (b: any) => void, string, RegExp]> = [
   ["missing field", (b) => delete b.interfaces[0].rxBytes, "interfaces.0.rxBytes", /required/],
@@ -44,7 +66,12 @@ const invalid: Array<[string, (b: any) => void, string, RegExp]> = [
   ["duplicate pod", (b) => (b.pods = [POD, POD]), "pods.1.uid", /duplicate pod uid 'u-1'/],
   ["bad flow address", (b) => (b.flows = [{ ...FLOW, src: "10.0.0.300" }]), "flows.0.src", /IP/i],
   ["bad flow observation point", (b) => (b.flows = [{ ...FLOW, obs: "wire" }]), "flows.0.obs", /tx|rx|host|option/i],
-  ["empty drop reason", (b) => (b.drops = [{ reason: "", packets: 1, bytes: 1 }]), "drops.0.reason", /1 char|too small|least/i],
+  [
+    "empty drop reason",
+    (b) => (b.drops = [{ reason: "", packets: 1, bytes: 1 }]),
+    "drops.0.reason",
+    /1 char|too small|least/i,
+  ],
   ["empty object", (b) => Object.keys(b).forEach((k) => delete b[k]), "v", /required/],
 ];
 
@@ -76,7 +103,9 @@ describe("invalid batches", () => {
       }),
     );
     const { issues } = await res.json();
-    expect(issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(["node", "interfaces.0.rxBytes"]));
+    expect(issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(["node", "interfaces.0.rxBytes"]),
+    );
   });
 
   it("a JSON array is rejected at the root", async () => {
@@ -95,10 +124,16 @@ describe("invalid batches", () => {
   });
 
   it("a body over MAX_BATCH_BYTES → 413", async () => {
-    const huge = JSON.stringify(batch({ interfaces: [iface()] })).replace("}]", `}],"pad":"${"x".repeat(MAX_BATCH_BYTES)}"`);
+    const huge = JSON.stringify(batch({ interfaces: [iface()] })).replace(
+      "}]",
+      `}],"pad":"${"x".repeat(MAX_BATCH_BYTES)}"`,
+    );
     const res = await postBatch(app, huge);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: `batch larger than ${MAX_BATCH_BYTES} bytes`, maxBytes: MAX_BATCH_BYTES });
+    expect(await res.json()).toEqual({
+      error: `batch larger than ${MAX_BATCH_BYTES} bytes`,
+      maxBytes: MAX_BATCH_BYTES,
+    });
   });
 
   it("a Content-Length over the limit is refused before reading", async () => {

@@ -21,9 +21,23 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-kube-"));
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=kubernetes", "-addext", "subjectAltName=IP:127.0.0.1",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.crt"),
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=kubernetes",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-keyout",
+    join(dir, "key.pem"),
+    "-out",
+    join(dir, "ca.crt"),
   ], { stdio: "ignore" });
   writeFileSync(join(dir, "token"), "token-1\n");
 });
@@ -52,31 +66,67 @@ describe("kubeTarget", () => {
   });
 
   it("prefers an explicit API server, with its token and CA file", () => {
-    const t = kubeTarget(env({ KUBERNETES_SERVICE_HOST: "10.96.0.1", EBPF_K8S_KUBE_API: "http://127.0.0.1:8001/", EBPF_K8S_KUBE_TOKEN: "tok" }), dir)!;
-    expect([t.apiServer, t.token(), t.caPem, t.how]).toEqual(["http://127.0.0.1:8001", "tok", undefined, "EBPF_K8S_KUBE_API"]);
-    const withCa = kubeTarget(env({ EBPF_K8S_KUBE_API: "https://k8s.example:6443", EBPF_K8S_KUBE_CA: join(dir, "ca.crt") }), dir)!;
+    const t = kubeTarget(
+      env({
+        KUBERNETES_SERVICE_HOST: "10.96.0.1",
+        EBPF_K8S_KUBE_API: "http://127.0.0.1:8001/",
+        EBPF_K8S_KUBE_TOKEN: "tok",
+      }),
+      dir,
+    )!;
+    expect([t.apiServer, t.token(), t.caPem, t.how]).toEqual([
+      "http://127.0.0.1:8001",
+      "tok",
+      undefined,
+      "EBPF_K8S_KUBE_API",
+    ]);
+    const withCa = kubeTarget(
+      env({ EBPF_K8S_KUBE_API: "https://k8s.example:6443", EBPF_K8S_KUBE_CA: join(dir, "ca.crt") }),
+      dir,
+    )!;
     expect([withCa.token(), withCa.caPem]).toEqual(["", readFileSync(join(dir, "ca.crt"), "utf8")]);
   });
 });
 
 describe("in a cluster, under Node", () => {
   it("syncs over https trusting only the cluster CA, with a rotating token", async () => {
-    const api = await fakeKubeApi("token-1", { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "ca.crt"), "utf8") });
+    const api = await fakeKubeApi("token-1", {
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+      cert: readFileSync(join(dir, "ca.crt"), "utf8"),
+    });
     const t = await openTestDb();
     api.lists.services = { rv: "5", items: [kubeService("shop", "db", "10.96.0.11", [{ port: 5432 }])] };
-    api.lists.endpointslices = { rv: "5", items: [slice("shop", "db", "db-a", [{ port: 5432 }], [endpoint("10.244.1.1", "db-0")])] };
-    const target = kubeTarget(parseConfig({ KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: new URL(api.url).port }), dir)!;
+    api.lists.endpointslices = {
+      rv: "5",
+      items: [slice("shop", "db", "db-a", [{ port: 5432 }], [endpoint("10.244.1.1", "db-0")])],
+    };
+    const target = kubeTarget(
+      parseConfig({ KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: new URL(api.url).port }),
+      dir,
+    )!;
     const http = await kubeFetch(target.caPem);
     const untrusting = await kubeFetch(undefined);
-    const sync = new KubeServiceSync({ conn: { ...target, fetch: http.fetch }, db: t.db, debounceMs: 10, retryMs: 10, log: () => {} });
+    const sync = new KubeServiceSync({
+      conn: { ...target, fetch: http.fetch },
+      db: t.db,
+      debounceMs: 10,
+      retryMs: 10,
+      log: () => {},
+    });
     try {
-      await expect(untrusting.fetch(`${api.url}/api/v1/services`, { headers: {}, signal: new AbortController().signal })).rejects.toThrow();
+      await expect(
+        untrusting.fetch(`${api.url}/api/v1/services`, { headers: {}, signal: new AbortController().signal }),
+      ).rejects.toThrow();
       sync.start();
       const [services, slices] = await Promise.all([api.nextWatch("services"), api.nextWatch("endpointslices")]);
       services!.open();
       const stream = slices!.open();
       await vi.waitFor(() => expect(sync.stats.syncs).toBe(1));
-      expect((await loadStored(t.db)).map((s) => [s.row.name, s.row.vip, s.backends.map((b) => b.ip)])).toEqual([["db", "10.96.0.11", ["10.244.1.1"]]]);
+      expect((await loadStored(t.db)).map((s) => [s.row.name, s.row.vip, s.backends.map((b) => b.ip)])).toEqual([[
+        "db",
+        "10.96.0.11",
+        ["10.244.1.1"],
+      ]]);
 
       // The kubelet rotates the projected token; the next request carries the new one.
       writeFileSync(join(dir, "token"), "token-2\n");

@@ -33,7 +33,12 @@ export interface KubeTarget {
 
 type KubeSettings = Pick<
   Config,
-  "EBPF_K8S_KUBE_SYNC" | "EBPF_K8S_KUBE_API" | "EBPF_K8S_KUBE_TOKEN" | "EBPF_K8S_KUBE_CA" | "KUBERNETES_SERVICE_HOST" | "KUBERNETES_SERVICE_PORT"
+  | "EBPF_K8S_KUBE_SYNC"
+  | "EBPF_K8S_KUBE_API"
+  | "EBPF_K8S_KUBE_TOKEN"
+  | "EBPF_K8S_KUBE_CA"
+  | "KUBERNETES_SERVICE_HOST"
+  | "KUBERNETES_SERVICE_PORT"
 >;
 
 /** Null when there is no cluster to follow (or the sync is off). Throws when a file it needs cannot be read. */
@@ -56,7 +61,11 @@ export function kubeTarget(c: KubeSettings, serviceAccountDir = SERVICE_ACCOUNT_
     readFileSync(tokenFile); // fail at start, not at the first request
     caPem = readFileSync(`${serviceAccountDir}/ca.crt`, "utf8");
   } catch (e) {
-    throw new Error(`KUBERNETES_SERVICE_HOST is set but the service account cannot be read (or set EBPF_K8S_KUBE_SYNC=off): ${(e as Error).message}`);
+    throw new Error(
+      `KUBERNETES_SERVICE_HOST is set but the service account cannot be read (or set EBPF_K8S_KUBE_SYNC=off): ${
+        (e as Error).message
+      }`,
+    );
   }
   return {
     apiServer: `https://${host.includes(":") ? `[${host}]` : host}:${c.KUBERNETES_SERVICE_PORT ?? 443}`,
@@ -72,7 +81,10 @@ export interface DenoHttp {
 }
 
 /** A fetch that trusts `caPem`, and what to close when done with it. */
-export async function kubeFetch(caPem: string | undefined, deno?: DenoHttp): Promise<{ fetch: KubeFetch; close(): Promise<void> }> {
+export async function kubeFetch(
+  caPem: string | undefined,
+  deno?: DenoHttp,
+): Promise<{ fetch: KubeFetch; close(): Promise<void> }> {
   if (deno) {
     const client = caPem !== undefined ? deno.createHttpClient({ caCerts: [caPem] }) : undefined;
     return {
@@ -83,7 +95,8 @@ export async function kubeFetch(caPem: string | undefined, deno?: DenoHttp): Pro
   const undici = await import("undici");
   const dispatcher = caPem !== undefined ? new undici.Agent({ connect: { ca: caPem } }) : undefined;
   return {
-    fetch: (url, init) => undici.fetch(url, { ...init, ...(dispatcher ? { dispatcher } : {}) }) as unknown as Promise<Response>,
+    fetch: (url, init) =>
+      undici.fetch(url, { ...init, ...(dispatcher ? { dispatcher } : {}) }) as unknown as Promise<Response>,
     close: async () => dispatcher?.close(),
   };
 }

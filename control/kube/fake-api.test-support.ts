@@ -58,10 +58,11 @@ export async function fakeKubeApi(token: string, tls?: { key: string; cert: stri
       if (queued) return Promise.resolve(queued);
       return new Promise((resolve) => waiting.set(resource, [...(waiting.get(resource) ?? []), resolve]));
     },
-    close: () => new Promise((done) => {
-      server.closeAllConnections();
-      server.close(() => done());
-    }),
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -76,7 +77,11 @@ export async function fakeKubeApi(token: string, tls?: { key: string; cert: stri
       const from = Number(cont ?? 0);
       const limit = Number(u.searchParams.get("limit") ?? answer.items.length);
       const next = from + limit < answer.items.length ? String(from + limit) : undefined;
-      const body = { kind: "List", metadata: { resourceVersion: answer.rv, ...(next ? { continue: next } : {}) }, items: answer.items.slice(from, from + limit) };
+      const body = {
+        kind: "List",
+        metadata: { resourceVersion: answer.rv, ...(next ? { continue: next } : {}) },
+        items: answer.items.slice(from, from + limit),
+      };
       return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     }
     const rv = u.searchParams.get("resourceVersion") ?? "";
@@ -92,8 +97,10 @@ export async function fakeKubeApi(token: string, tls?: { key: string; cert: stri
         res.flushHeaders();
         return {
           send: (type, object) => line({ type, object }),
-          bookmark: (version) => line({ type: "BOOKMARK", object: { kind: "Bookmark", metadata: { resourceVersion: version } } }),
-          error: (code, message) => line({ type: "ERROR", object: { kind: "Status", status: "Failure", code, message } }),
+          bookmark: (version) =>
+            line({ type: "BOOKMARK", object: { kind: "Bookmark", metadata: { resourceVersion: version } } }),
+          error: (code, message) =>
+            line({ type: "ERROR", object: { kind: "Status", status: "Failure", code, message } }),
           raw: (text) => res.write(text),
           drop: () => res.socket?.destroy(),
           end: () => res.end(),

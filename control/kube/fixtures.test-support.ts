@@ -15,7 +15,10 @@ export function kubeService(
   extra: Partial<NonNullable<KubeService["spec"]>> = {},
   rv = "1",
 ): KubeService {
-  return { metadata: { namespace: ns, name, resourceVersion: rv }, spec: { type: "ClusterIP", clusterIP, clusterIPs: [clusterIP], ports, ...extra } };
+  return {
+    metadata: { namespace: ns, name, resourceVersion: rv },
+    spec: { type: "ClusterIP", clusterIP, clusterIPs: [clusterIP], ports, ...extra },
+  };
 }
 
 export function slice(
@@ -36,7 +39,11 @@ export function slice(
 }
 
 /** An endpoint backed by a pod; `conditions` as the EndpointSlice controller writes them. */
-export function endpoint(ip: string, pod: string | null, conditions: Endpoint["conditions"] = { ready: true, serving: true, terminating: false }): Endpoint {
+export function endpoint(
+  ip: string,
+  pod: string | null,
+  conditions: Endpoint["conditions"] = { ready: true, serving: true, terminating: false },
+): Endpoint {
   return { addresses: [ip], conditions, ...(pod ? { targetRef: { kind: "Pod", name: pod } } : {}) };
 }
 

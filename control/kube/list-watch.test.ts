@@ -6,8 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { kubeFetch } from "./connect.ts";
-import { fakeKubeApi, type FakeKubeApi } from "./fake-api.test-support.ts";
-import { ListWatch, type KubeObject, type ListWatchOptions } from "./list-watch.ts";
+import { type FakeKubeApi, fakeKubeApi } from "./fake-api.test-support.ts";
+import { type KubeObject, ListWatch, type ListWatchOptions } from "./list-watch.ts";
 
 const obj = (name: string, rv: string): KubeObject => ({ metadata: { namespace: "ns", name, resourceVersion: rv } });
 
@@ -81,7 +81,9 @@ describe("ListWatch", () => {
     const again = await api.nextWatch("things");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     expect(again.rv).toBe("10");
-    expect(logs).toEqual(["watch things (asked to end after 1 s): not done after 2 s, connection taken for dead; retrying in 10 ms"]);
+    expect(logs).toEqual([
+      "watch things (asked to end after 1 s): not done after 2 s, connection taken for dead; retrying in 10 ms",
+    ]);
   });
 
   it("relists at once on 410 Gone, but only after a backoff when the fresh list's watch is Gone too", async () => {
@@ -89,7 +91,14 @@ describe("ListWatch", () => {
     (await api.nextWatch("things")).answer(410);
     (await api.nextWatch("things")).open().error(410, "too old");
     (await api.nextWatch("things")).open();
-    expect(api.requests).toEqual(["things list", "things watch@10", "things list", "things watch@10", "things list", "things watch@10"]);
+    expect(api.requests).toEqual([
+      "things list",
+      "things watch@10",
+      "things list",
+      "things watch@10",
+      "things list",
+      "things watch@10",
+    ]);
     expect(logs).toEqual([
       "resourceVersion 10 too old (410 Gone): listing things again",
       "resourceVersion 10 too old (410 Gone): listing things again in 10 ms",

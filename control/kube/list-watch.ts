@@ -14,7 +14,10 @@
  */
 
 /** fetch as this needs it; the runtime's own, bound to the cluster CA. */
-export type KubeFetch = (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
+export type KubeFetch = (
+  url: string,
+  init: { headers: Record<string, string>; signal: AbortSignal },
+) => Promise<Response>;
 
 /** Where the API server is and how to talk to it. */
 export interface KubeConnection {
@@ -26,7 +29,13 @@ export interface KubeConnection {
 }
 
 export interface KubeObject {
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+  };
 }
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -116,7 +125,9 @@ export class ListWatch<T extends KubeObject> {
             this.stats.gone++;
             gones = this.stats.events > events ? 1 : gones + 1;
             const wait = gones > 1 ? ` in ${delay} ms` : "";
-            this.o.log(`resourceVersion ${this.resourceVersion} too old (410 Gone): listing ${this.o.what} again${wait}`);
+            this.o.log(
+              `resourceVersion ${this.resourceVersion} too old (410 Gone): listing ${this.o.what} again${wait}`,
+            );
             needList = true;
             if (gones > 1) delay = await this.backoff(delay);
             continue;
@@ -147,7 +158,9 @@ export class ListWatch<T extends KubeObject> {
   }
 
   private async failure(res: Response, verb: string): Promise<Error> {
-    const hint = res.status === 401 || res.status === 403 ? ` (may this service account list and watch ${this.o.what}?)` : "";
+    const hint = res.status === 401 || res.status === 403
+      ? ` (may this service account list and watch ${this.o.what}?)`
+      : "";
     return new Described(`${verb} ${this.o.what}: HTTP ${res.status}${hint}: ${(await res.text()).slice(0, 300)}`);
   }
 
@@ -159,7 +172,10 @@ export class ListWatch<T extends KubeObject> {
     let rv = "";
     do {
       const page = await this.bounded(LIST_PAGE_TIMEOUT_MS, `list ${this.o.what}`, async (signal) => {
-        const res = await this.request(this.url({ limit: String(this.o.pageSize ?? 500), ...(cont ? { continue: cont } : {}) }), signal);
+        const res = await this.request(
+          this.url({ limit: String(this.o.pageSize ?? 500), ...(cont ? { continue: cont } : {}) }),
+          signal,
+        );
         // A 410 here is an expired continue token: an error like any other (with backoff), then a fresh list.
         if (!res.ok) throw await this.failure(res, "list");
         return (await res.json()) as { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
@@ -176,35 +192,48 @@ export class ListWatch<T extends KubeObject> {
   private async watch(handlers: ListWatchHandlers<T>): Promise<void> {
     this.stats.watches++;
     const timeoutS = this.o.watchTimeoutS ?? 300;
-    const params = { watch: "1", allowWatchBookmarks: "true", timeoutSeconds: String(timeoutS), resourceVersion: this.resourceVersion };
+    const params = {
+      watch: "1",
+      allowWatchBookmarks: "true",
+      timeoutSeconds: String(timeoutS),
+      resourceVersion: this.resourceVersion,
+    };
     // The server ends the watch after timeoutS; one still open well past that is on a silently dead connection.
-    await this.bounded((timeoutS + Math.min(timeoutS, 30)) * 1000, `watch ${this.o.what} (asked to end after ${timeoutS} s)`, async (signal) => {
-      const res = await this.request(this.url(params), signal);
-      if (res.status === 410) throw new Gone();
-      if (!res.ok || !res.body) throw await this.failure(res, "watch");
-      const reader = res.body.getReader();
-      const decoder = new TextDecoder();
-      const opened = Date.now();
-      let buf = "";
-      let lines = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) {
-          // A server (or proxy) that ends every watch at once must not be asked again in a tight loop.
-          if (lines === 0 && Date.now() - opened < 1000) throw new Described(`watch ${this.o.what}: ended at once without an event`);
-          return;
+    await this.bounded(
+      (timeoutS + Math.min(timeoutS, 30)) * 1000,
+      `watch ${this.o.what} (asked to end after ${timeoutS} s)`,
+      async (signal) => {
+        const res = await this.request(this.url(params), signal);
+        if (res.status === 410) throw new Gone();
+        if (!res.ok || !res.body) throw await this.failure(res, "watch");
+        const reader = res.body.getReader();
+        const decoder = new TextDecoder();
+        const opened = Date.now();
+        let buf = "";
+        let lines = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            // A server (or proxy) that ends every watch at once must not be asked again in a tight loop.
+            if (lines === 0 && Date.now() - opened < 1000) {
+              throw new Described(
+                `watch ${this.o.what}: ended at once without an event`,
+              );
+            }
+            return;
+          }
+          buf += decoder.decode(value, { stream: true });
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            lines++;
+            this.apply(JSON.parse(line) as WatchEvent<T>, handlers);
+          }
         }
-        buf += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          lines++;
-          this.apply(JSON.parse(line) as WatchEvent<T>, handlers);
-        }
-      }
-    });
+      },
+    );
   }
 
   /**
@@ -223,7 +252,9 @@ export class ListWatch<T extends KubeObject> {
     try {
       return await work(ctl.signal);
     } catch (e) {
-      if (expired && !this.abort.signal.aborted) throw new Described(`${what}: not done after ${ms / 1000} s, connection taken for dead`);
+      if (expired && !this.abort.signal.aborted) {
+        throw new Described(`${what}: not done after ${ms / 1000} s, connection taken for dead`);
+      }
       throw e;
     } finally {
       clearTimeout(timer);
@@ -235,7 +266,10 @@ export class ListWatch<T extends KubeObject> {
   private apply(ev: WatchEvent<T>, handlers: ListWatchHandlers<T>): void {
     if (ev.type === "ERROR") {
       if (ev.object.code === 410) throw new Gone();
-      throw new Described(`watch ${this.o.what}: error event ${ev.object.code ?? ""} ${ev.object.reason ?? ""} ${ev.object.message ?? ""}`.trimEnd());
+      throw new Described(
+        `watch ${this.o.what}: error event ${ev.object.code ?? ""} ${ev.object.reason ?? ""} ${ev.object.message ?? ""}`
+          .trimEnd(),
+      );
     }
     if (ev.object.metadata?.resourceVersion) this.resourceVersion = ev.object.metadata.resourceVersion;
     if (ev.type === "BOOKMARK") return;

@@ -11,8 +11,8 @@ import { createService, inputOf } from "../services/model.ts";
 import { readVersion } from "../services/version.ts";
 import type { BackendState, ServiceInput } from "../wire/services.ts";
 import { kubeFetch } from "./connect.ts";
-import { fakeKubeApi, type FakeKubeApi } from "./fake-api.test-support.ts";
-import { NOT_READY, TERMINATING_SERVING, endpoint, kubeService, slice } from "./fixtures.test-support.ts";
+import { type FakeKubeApi, fakeKubeApi } from "./fake-api.test-support.ts";
+import { endpoint, kubeService, NOT_READY, slice, TERMINATING_SERVING } from "./fixtures.test-support.ts";
 import { KubeServiceSync } from "./services-watch.ts";
 
 const TOKEN = "sa-token";
@@ -29,7 +29,16 @@ const db = kubeService("shop", "db", "10.96.0.11", [{ port: 5432 }]);
 const dbSlice = slice("shop", "db", "db-a", [{ port: 5432 }], [endpoint("10.244.1.1", "db-0")]);
 
 /** A service as the database must hold it; backends [ip, state, pod?] on the service's target port. */
-function svc(name: string, portName: string, vip: string, port: number, protocol: "TCP" | "UDP", target: number, backends: [string, BackendState, string?][], affinity?: number): ServiceInput {
+function svc(
+  name: string,
+  portName: string,
+  vip: string,
+  port: number,
+  protocol: "TCP" | "UDP",
+  target: number,
+  backends: [string, BackendState, string?][],
+  affinity?: number,
+): ServiceInput {
   return {
     namespace: "shop",
     name,
@@ -39,7 +48,13 @@ function svc(name: string, portName: string, vip: string, port: number, protocol
     protocol,
     affinity: affinity ? "client" : "none",
     affinityTimeoutS: affinity ?? 10800,
-    backends: backends.map(([ip, state, pod]) => ({ ip, port: target, weight: 1, state, ...(pod ? { pod: { namespace: "shop", name: pod } } : {}) })),
+    backends: backends.map(([ip, state, pod]) => ({
+      ip,
+      port: target,
+      weight: 1,
+      state,
+      ...(pod ? { pod: { namespace: "shop", name: pod } } : {}),
+    })),
     type: "ClusterIP",
     externalIPs: [],
   };
@@ -91,10 +106,19 @@ describe("KubeServiceSync", () => {
   };
 
   it("follows list+watch through a burst, a dropped watch, 410 Gone and relists", async () => {
-    api.lists.services = { rv: "100", items: [web(), db, kubeService("kube-system", "kube-dns", "None", [{ name: "dns", protocol: "UDP", port: 53 }])] };
+    api.lists.services = {
+      rv: "100",
+      items: [web(), db, kubeService("kube-system", "kube-dns", "None", [{ name: "dns", protocol: "UDP", port: 53 }])],
+    };
     api.lists.endpointslices = {
       rv: "100",
-      items: [slice("shop", "web", "web-a", WEB_SLICE_PORTS, [endpoint("10.244.0.1", "web-1"), endpoint("10.244.0.2", "web-2")]), dbSlice],
+      items: [
+        slice("shop", "web", "web-a", WEB_SLICE_PORTS, [
+          endpoint("10.244.0.1", "web-1"),
+          endpoint("10.244.0.2", "web-2"),
+        ]),
+        dbSlice,
+      ],
     };
     const s = start();
     const svcWatch = await api.nextWatch("services");
@@ -114,14 +138,35 @@ describe("KubeServiceSync", () => {
     expect(s.stats.version).toBe(v1);
 
     // A burst on both watches: a new slice, an endpoint terminating, the Service made sticky; a bookmark.
-    slices.send("ADDED", slice("shop", "web", "web-b", WEB_SLICE_PORTS, [endpoint("10.244.0.3", "web-3")], "IPv4", "101"));
-    slices.send("MODIFIED", slice("shop", "web", "web-a", WEB_SLICE_PORTS, [endpoint("10.244.0.1", "web-1"), endpoint("10.244.0.2", "web-2", TERMINATING_SERVING)], "IPv4", "102"));
-    services.send("MODIFIED", web({ sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } } }, "103"));
+    slices.send(
+      "ADDED",
+      slice("shop", "web", "web-b", WEB_SLICE_PORTS, [endpoint("10.244.0.3", "web-3")], "IPv4", "101"),
+    );
+    slices.send(
+      "MODIFIED",
+      slice(
+        "shop",
+        "web",
+        "web-a",
+        WEB_SLICE_PORTS,
+        [endpoint("10.244.0.1", "web-1"), endpoint("10.244.0.2", "web-2", TERMINATING_SERVING)],
+        "IPv4",
+        "102",
+      ),
+    );
+    services.send(
+      "MODIFIED",
+      web({ sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } } }, "103"),
+    );
     slices.bookmark("105");
     await vi.waitFor(() => expect(s.stats.syncs).toBe(2));
     const afterBurst = [
       svc("db", "", "10.96.0.11", 5432, "TCP", 5432, [["10.244.1.1", "active", "db-0"]]),
-      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.2", "terminating", "web-2"], ["10.244.0.3", "active", "web-3"]], 300),
+      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.2", "terminating", "web-2"], [
+        "10.244.0.3",
+        "active",
+        "web-3",
+      ]], 300),
     ];
     expect(await kubernetesServices(t)).toEqual(afterBurst);
     expect(await readVersion(t.db)).toBe(v1 + 1); // one transaction for the whole burst
@@ -130,7 +175,10 @@ describe("KubeServiceSync", () => {
     api.lists.endpointslices = {
       rv: "200",
       items: [
-        slice("shop", "web", "web-a", WEB_SLICE_PORTS, [endpoint("10.244.0.1", "web-1"), endpoint("10.244.0.4", "web-4", NOT_READY)]),
+        slice("shop", "web", "web-a", WEB_SLICE_PORTS, [
+          endpoint("10.244.0.1", "web-1"),
+          endpoint("10.244.0.4", "web-4", NOT_READY),
+        ]),
         slice("shop", "web", "web-b", WEB_SLICE_PORTS, [endpoint("10.244.0.3", "web-3")]),
       ],
     };
@@ -144,7 +192,11 @@ describe("KubeServiceSync", () => {
     await vi.waitFor(() => expect(s.stats.syncs).toBe(3));
     expect(await kubernetesServices(t)).toEqual([
       svc("db", "", "10.96.0.11", 5432, "TCP", 5432, []), // its slice is gone: no backend
-      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.3", "active", "web-3"], ["10.244.0.4", "unhealthy", "web-4"]], 300),
+      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.3", "active", "web-3"], [
+        "10.244.0.4",
+        "unhealthy",
+        "web-4",
+      ]], 300),
     ]);
     expect(await readVersion(t.db)).toBe(v1 + 2);
 
@@ -164,7 +216,11 @@ describe("KubeServiceSync", () => {
     await vi.waitFor(() => expect(s.stats.syncs).toBe(4));
     const relisted = [
       svc("cache", "", "10.96.0.12", 6379, "TCP", 6379, []),
-      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.3", "active", "web-3"], ["10.244.0.4", "unhealthy", "web-4"]], 300),
+      ...webBoth([["10.244.0.1", "active", "web-1"], ["10.244.0.3", "active", "web-3"], [
+        "10.244.0.4",
+        "unhealthy",
+        "web-4",
+      ]], 300),
     ];
     expect(await kubernetesServices(t)).toEqual(relisted);
     expect(s.stats.skipped).toBe(1);
@@ -201,7 +257,9 @@ describe("KubeServiceSync", () => {
       "3 services from Kubernetes, 1 left out: 2 changed, lb version 4", // cache came, db went
       "3 services from Kubernetes, 1 left out: 2 changed, lb version 5",
     ]);
-    expect(logs.filter((l) => l.includes("retrying"))).toEqual(["watch endpointslices: terminated (UND_ERR_SOCKET); retrying in 20 ms"]); // the dropped watch
+    expect(logs.filter((l) => l.includes("retrying"))).toEqual([
+      "watch endpointslices: terminated (UND_ERR_SOCKET); retrying in 20 ms",
+    ]); // the dropped watch
     expect(logs.filter((l) => l.includes("410 Gone"))).toEqual([
       "resourceVersion 105 too old (410 Gone): listing endpointslices again",
       "resourceVersion 103 too old (410 Gone): listing services again",
@@ -213,7 +271,9 @@ describe("KubeServiceSync", () => {
     api.lists.endpointslices = { status: 403, body: '{"kind":"Status","reason":"Forbidden"}' };
     const s = start(20);
     await api.nextWatch("services").then((w) => w.open());
-    await vi.waitFor(() => expect(api.requests.filter((r) => r === "endpointslices list").length).toBeGreaterThanOrEqual(3));
+    await vi.waitFor(() =>
+      expect(api.requests.filter((r) => r === "endpointslices list").length).toBeGreaterThanOrEqual(3)
+    );
     expect(s.stats.syncs).toBe(0);
     expect(await kubernetesServices(t)).toEqual([]);
     expect(logs).toContain(
@@ -223,7 +283,9 @@ describe("KubeServiceSync", () => {
     api.lists.endpointslices = { rv: "8", items: [dbSlice] };
     await api.nextWatch("endpointslices").then((w) => w.open());
     await vi.waitFor(() => expect(s.stats.syncs).toBe(1));
-    expect(await kubernetesServices(t)).toEqual([svc("db", "", "10.96.0.11", 5432, "TCP", 5432, [["10.244.1.1", "active", "db-0"]])]);
+    expect(await kubernetesServices(t)).toEqual([
+      svc("db", "", "10.96.0.11", 5432, "TCP", 5432, [["10.244.1.1", "active", "db-0"]]),
+    ]);
   });
 
   it("leaves out what clashes with a service made through the admin API, and keeps the rest", async () => {
@@ -232,13 +294,15 @@ describe("KubeServiceSync", () => {
     api.lists.services = { rv: "1", items: [web(), db] };
     api.lists.endpointslices = { rv: "1", items: [dbSlice] };
     const s = start(20);
-    await Promise.all([api.nextWatch("services"), api.nextWatch("endpointslices")]).then((ws) => ws.forEach((w) => w.open()));
+    await Promise.all([api.nextWatch("services"), api.nextWatch("endpointslices")]).then((ws) =>
+      ws.forEach((w) => w.open())
+    );
     await vi.waitFor(() => expect(s.stats.syncs).toBe(1));
     expect(await kubernetesServices(t)).toEqual([svc("web", "dns", "10.96.0.10", 53, "UDP", 53, [])]);
     expect(s.stats.skipped).toBe(2);
     expect(logs.filter((l) => l.startsWith("left out"))).toEqual([
       "left out shop/db: the name is already used by the admin API",
-      'left out shop/web:http: 10.96.0.10:80/TCP is already the frontend of ops/manual (unnamed port) (made through the admin API)',
+      "left out shop/web:http: 10.96.0.10:80/TCP is already the frontend of ops/manual (unnamed port) (made through the admin API)",
     ]);
   });
 });

@@ -19,8 +19,16 @@ import type { Db } from "../db/client.ts";
 import { services as servicesTable } from "../db/schema.ts";
 import { loadStored } from "../services/apply.ts";
 import { syncServices } from "../services/model.ts";
-import { ListWatch, type KubeConnection, type KubeObject, type ListWatchHandlers } from "./list-watch.ts";
-import { translate, trimService, trimSlice, withoutClashes, type KubeEndpointSlice, type KubeService, type Skipped } from "./translate.ts";
+import { type KubeConnection, type KubeObject, ListWatch, type ListWatchHandlers } from "./list-watch.ts";
+import {
+  type KubeEndpointSlice,
+  type KubeService,
+  type Skipped,
+  translate,
+  trimService,
+  trimSlice,
+  withoutClashes,
+} from "./translate.ts";
 
 export interface KubeServiceSyncOptions {
   conn: KubeConnection;
@@ -95,7 +103,11 @@ export class KubeServiceSync {
   }
 
   /** Keeps `map` equal to the resource's current objects (trimmed to what translate reads), by namespace/name. */
-  private mirror<T extends KubeObject>(map: Map<string, T>, which: keyof KubeServiceSync["listed"], trim: (o: T) => T): ListWatchHandlers<T> {
+  private mirror<T extends KubeObject>(
+    map: Map<string, T>,
+    which: keyof KubeServiceSync["listed"],
+    trim: (o: T) => T,
+  ): ListWatchHandlers<T> {
     const key = (o: T) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
     return {
       replace: (items) => {
@@ -144,7 +156,12 @@ export class KubeServiceSync {
       const list = withoutClashes(services, held, skipped);
       const { version, changed } = await syncServices(this.o.db, "kubernetes", list, Date.now());
       const first = this.stats.syncs === 0;
-      Object.assign(this.stats, { syncs: this.stats.syncs + 1, version, services: list.length, skipped: skipped.length });
+      Object.assign(this.stats, {
+        syncs: this.stats.syncs + 1,
+        version,
+        services: list.length,
+        skipped: skipped.length,
+      });
       this.report(skipped);
       if (first || changed > 0) {
         const left = skipped.length > 0 ? `, ${skipped.length} left out` : "";

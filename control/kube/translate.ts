@@ -28,8 +28,8 @@
  *   backend, a bad service drops that service; past MAX_BACKENDS_PER_SERVICE
  *   the active backends are kept first and the cut is reported.
  */
-import { describeRef, frontendKey, refKey, type Frontend, type ServiceRef } from "../services/keys.ts";
-import { BackendInput, MAX_BACKENDS_PER_SERVICE, ServiceInput, type BackendState } from "../wire/services.ts";
+import { describeRef, type Frontend, frontendKey, refKey, type ServiceRef } from "../services/keys.ts";
+import { BackendInput, type BackendState, MAX_BACKENDS_PER_SERVICE, ServiceInput } from "../wire/services.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -70,7 +70,12 @@ export function trimService(s: KubeService): KubeService {
     spec: {
       clusterIP: spec.clusterIP,
       clusterIPs: spec.clusterIPs,
-      ports: spec.ports?.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port, ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) })),
+      ports: spec.ports?.map((p) => ({
+        name: p.name,
+        protocol: p.protocol,
+        port: p.port,
+        ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
+      })),
       sessionAffinity: spec.sessionAffinity,
       sessionAffinityConfig: spec.sessionAffinityConfig,
       ...(spec.type !== undefined ? { type: spec.type } : {}),
@@ -85,13 +90,19 @@ export function trimService(s: KubeService): KubeService {
 export function trimSlice(s: KubeEndpointSlice): KubeEndpointSlice {
   const service = s.metadata.labels?.[SERVICE_NAME_LABEL];
   return {
-    metadata: { name: s.metadata.name, namespace: s.metadata.namespace, ...(service !== undefined ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}) },
+    metadata: {
+      name: s.metadata.name,
+      namespace: s.metadata.namespace,
+      ...(service !== undefined ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}),
+    },
     addressType: s.addressType,
     ports: s.ports?.map((p) => ({ name: p.name, port: p.port })),
     endpoints: s.endpoints?.map((e) => ({
       addresses: e.addresses.slice(0, 1),
       conditions: { ready: e.conditions?.ready, terminating: e.conditions?.terminating },
-      ...(e.targetRef ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name, namespace: e.targetRef.namespace } } : {}),
+      ...(e.targetRef
+        ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name, namespace: e.targetRef.namespace } }
+        : {}),
     })),
   };
 }
@@ -156,7 +167,9 @@ export function translate(services: Iterable<KubeService>, slices: Iterable<Kube
       const backends = backendsOf(slicesOf.get(key) ?? [], portName, portKey, skipped);
       const type = spec.type === "NodePort" || spec.type === "LoadBalancer" ? spec.type : "ClusterIP";
       // LoadBalancer: the addresses the load balancer was given (status) are external IPs too, IPv4 ones only
-      const lbIps = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])) : [];
+      const lbIps = type === "LoadBalancer"
+        ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []))
+        : [];
       const externalIPs = [...new Set([...(spec.externalIPs ?? []), ...lbIps])].filter((ip) => IPV4.test(ip));
       const parsed = ServiceInput.safeParse({
         namespace,
@@ -185,7 +198,11 @@ export function translate(services: Iterable<KubeService>, slices: Iterable<Kube
  * holds: not one of `held` (the admin API's services, which the sync may not
  * touch) nor an earlier one of the list. The others are reported in `skipped`.
  */
-export function withoutClashes(list: ServiceInput[], held: (ServiceRef & Frontend)[], skipped: Skipped[]): ServiceInput[] {
+export function withoutClashes(
+  list: ServiceInput[],
+  held: (ServiceRef & Frontend)[],
+  skipped: Skipped[],
+): ServiceInput[] {
   const names = new Map(held.map((h) => [refKey(h), "the admin API"]));
   const frontends = new Map(held.map((h) => [frontendKey(h), `${describeRef(h)} (made through the admin API)`]));
   return list.filter((s) => {
@@ -206,7 +223,12 @@ export function withoutClashes(list: ServiceInput[], held: (ServiceRef & Fronten
   });
 }
 
-function backendsOf(slices: KubeEndpointSlice[], portName: string, portKey: string, skipped: Skipped[]): BackendInput[] {
+function backendsOf(
+  slices: KubeEndpointSlice[],
+  portName: string,
+  portKey: string,
+  skipped: Skipped[],
+): BackendInput[] {
   const byAddr = new Map<string, BackendInput>();
   for (const slice of slices) {
     const port = slice.ports?.find((sp) => (sp.name ?? "") === portName)?.port;
@@ -221,7 +243,10 @@ function backendsOf(slices: KubeEndpointSlice[], portName: string, portKey: stri
       const candidate = { ip, port, weight: 1, state: endpointState(ep.conditions), ...(ref ? { pod: ref } : {}) };
       let parsed = BackendInput.safeParse(candidate);
       if (!parsed.success && ref && parsed.error.issues.every((i) => i.path[0] === "pod")) {
-        skipped.push({ key: `${portKey} ${addr}`, reason: `pod ref ${ref.namespace}/${ref.name} left out: ${issueText(parsed.error)}` });
+        skipped.push({
+          key: `${portKey} ${addr}`,
+          reason: `pod ref ${ref.namespace}/${ref.name} left out: ${issueText(parsed.error)}`,
+        });
         parsed = BackendInput.safeParse({ ...candidate, pod: undefined });
       }
       if (!parsed.success) {
@@ -234,7 +259,12 @@ function backendsOf(slices: KubeEndpointSlice[], portName: string, portKey: stri
   }
   const backends = [...byAddr.values()].sort((a, b) => RANK[a.state] - RANK[b.state] || cmpAddr(a, b));
   if (backends.length > MAX_BACKENDS_PER_SERVICE) {
-    skipped.push({ key: portKey, reason: `${backends.length - MAX_BACKENDS_PER_SERVICE} of ${backends.length} backends cut (at most ${MAX_BACKENDS_PER_SERVICE}; active ones kept first)` });
+    skipped.push({
+      key: portKey,
+      reason: `${
+        backends.length - MAX_BACKENDS_PER_SERVICE
+      } of ${backends.length} backends cut (at most ${MAX_BACKENDS_PER_SERVICE}; active ones kept first)`,
+    });
     backends.length = MAX_BACKENDS_PER_SERVICE;
   }
   return backends.sort(cmpAddr);

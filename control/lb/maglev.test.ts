@@ -70,16 +70,19 @@ describe("maglev table", () => {
     for (const [id, w] of [[1, 1], [2, 2], [3, 3]]) expect(Math.abs(c.get(id)! / t.length - w / 6)).toBeLessThan(0.02);
   });
 
-  it.each([3, 5, 10, 100, 1000])("removing any one of %i backends at the same size moves under 5 %% of the others' slots", (n) => {
-    const size = maglevSize(n);
-    const all = backends(n);
-    const before = maglevTable(all, size);
-    for (const gone of n > 10 ? [1, Math.floor(n / 2), n] : all.map((b) => b.id)) {
-      const after = maglevTable(all.filter((b) => b.id !== gone), size);
-      expect(after.includes(gone)).toBe(false);
-      expect(movedOfOthers(before, after, gone), `removing ${gone}`).toBeLessThan(0.05);
-    }
-  });
+  it.each([3, 5, 10, 100, 1000])(
+    "removing any one of %i backends at the same size moves under 5 %% of the others' slots",
+    (n) => {
+      const size = maglevSize(n);
+      const all = backends(n);
+      const before = maglevTable(all, size);
+      for (const gone of n > 10 ? [1, Math.floor(n / 2), n] : all.map((b) => b.id)) {
+        const after = maglevTable(all.filter((b) => b.id !== gone), size);
+        expect(after.includes(gone)).toBe(false);
+        expect(movedOfOthers(before, after, gone), `removing ${gone}`).toBeLessThan(0.05);
+      }
+    },
+  );
 
   it("takes a new backend's slots mostly from the others without reshuffling them", () => {
     const size = maglevSize(11);
@@ -92,7 +95,9 @@ describe("maglev table", () => {
 
   it("rejects a size that is not prime, a backend twice and a weight below 1", () => {
     expect(() => maglevTable(backends(2), 250)).toThrow(/250 is not prime/);
-    expect(() => maglevTable([...backends(2), { id: 9, key: "10.0.0.0:8080", weight: 1 }])).toThrow(/10\.0\.0\.0:8080 listed twice/);
+    expect(() => maglevTable([...backends(2), { id: 9, key: "10.0.0.0:8080", weight: 1 }])).toThrow(
+      /10\.0\.0\.0:8080 listed twice/,
+    );
     expect(() => maglevTable(backends(2, () => 0))).toThrow(/weight 0/);
   });
 

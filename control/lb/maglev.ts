@@ -25,7 +25,13 @@ export const MIN_SLOTS_PER_BACKEND = 100;
 export function maglevSize(backendCount: number): number {
   if (backendCount === 0) return 0;
   const size = MAGLEV_SIZES.find((m) => m >= MIN_SLOTS_PER_BACKEND * backendCount);
-  if (size === undefined) throw new Error(`maglev: ${backendCount} backends is more than the largest table (${MAGLEV_SIZES.at(-1)} slots) can spread evenly`);
+  if (size === undefined) {
+    throw new Error(
+      `maglev: ${backendCount} backends is more than the largest table (${
+        MAGLEV_SIZES.at(-1)
+      } slots) can spread evenly`,
+    );
+  }
   return size;
 }
 
@@ -118,7 +124,8 @@ function murmur3(key: string, seed: number): number {
   const len = key.length;
   const blocks = len & ~3;
   for (let i = 0; i < blocks; i += 4) {
-    let k = (key.charCodeAt(i) & 0xff) | ((key.charCodeAt(i + 1) & 0xff) << 8) | ((key.charCodeAt(i + 2) & 0xff) << 16) | ((key.charCodeAt(i + 3) & 0xff) << 24);
+    let k = (key.charCodeAt(i) & 0xff) | ((key.charCodeAt(i + 1) & 0xff) << 8) |
+      ((key.charCodeAt(i + 2) & 0xff) << 16) | ((key.charCodeAt(i + 3) & 0xff) << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
@@ -128,8 +135,10 @@ function murmur3(key: string, seed: number): number {
   }
   let k = 0;
   switch (len & 3) {
-    case 3: k ^= (key.charCodeAt(blocks + 2) & 0xff) << 16; // falls through
-    case 2: k ^= (key.charCodeAt(blocks + 1) & 0xff) << 8; // falls through
+    case 3:
+      k ^= (key.charCodeAt(blocks + 2) & 0xff) << 16; // falls through
+    case 2:
+      k ^= (key.charCodeAt(blocks + 1) & 0xff) << 8; // falls through
     case 1:
       k ^= key.charCodeAt(blocks) & 0xff;
       k = Math.imul(k, 0xcc9e2d51);

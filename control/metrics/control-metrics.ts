@@ -8,12 +8,12 @@
  */
 import { count, eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
-import { requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { alerts, interfaces, pods, serviceBackends, services } from "../db/schema.ts";
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
-import { EXPOSITION_CONTENT_TYPE, exposition, type Family, INTERFACE_COUNTERS } from "./exposition.ts";
+import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "./exposition.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -24,10 +24,18 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
     listNodes(db, now, thresholds),
     db.select().from(interfaces),
     db.select({ node: pods.node, n: count() }).from(pods).where(isNull(pods.vanishedAt)).groupBy(pods.node),
-    db.select({ metric: alerts.metric, n: count() }).from(alerts).where(isNull(alerts.resolvedAt)).groupBy(alerts.metric),
+    db.select({ metric: alerts.metric, n: count() }).from(alerts).where(isNull(alerts.resolvedAt)).groupBy(
+      alerts.metric,
+    ),
     db.select({ source: services.source, n: count() }).from(services).groupBy(services.source),
     db
-      .select({ namespace: services.namespace, name: services.name, portName: services.portName, state: serviceBackends.state, n: count() })
+      .select({
+        namespace: services.namespace,
+        name: services.name,
+        portName: services.portName,
+        state: serviceBackends.state,
+        n: count(),
+      })
       .from(serviceBackends)
       .innerJoin(services, eq(services.id, serviceBackends.serviceId))
       .groupBy(services.namespace, services.name, services.portName, serviceBackends.state),
@@ -97,7 +105,10 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
   return families;
 }
 
-export function metricsRoutes(db: Db, o: { now: () => number; access: AccessSettings; thresholds: StatusThresholds }): Hono {
+export function metricsRoutes(
+  db: Db,
+  o: { now: () => number; access: AccessSettings; thresholds: StatusThresholds },
+): Hono {
   const routes = new Hono();
   routes.get(METRICS_PATH, requireReader(o.access), async () => {
     const body = exposition(await controlMetrics(db, o.now(), o.thresholds));

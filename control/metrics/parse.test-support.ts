@@ -26,7 +26,9 @@ export function parseExposition(text: string): { samples: Sample[]; types: Map<s
     const [, name, labelText, value] = m;
     if (!types.has(name!) || !helps.has(name!)) throw new Error(`sample of an undeclared family: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (labelText ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, "$1");
+    for (const l of (labelText ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, "$1");
+    }
     samples.push({ name: name!, labels, value: Number(value) });
   }
   return { samples, types };

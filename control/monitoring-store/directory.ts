@@ -25,12 +25,21 @@ export async function podDirectory(db: Db, tx: Transaction): Promise<PodDirector
   const held = directories.get(db);
   if (held) return held;
   const result = (await tx.execute(LOAD)).rows[0];
-  const rows = JSON.parse(String(result?.rows ?? "[]")) as Array<[string, number, string, string, string, string, number]>;
+  const rows = JSON.parse(String(result?.rows ?? "[]")) as Array<
+    [string, number, string, string, string, string, number]
+  >;
   const byNode = new Map<string, { ts: number; pods: PodInfo[] }>();
   for (const [node, ts, uid, namespace, name, ips, hostNetwork] of rows) {
     const entry = byNode.get(node) ?? { ts, pods: [] };
     entry.ts = Math.max(entry.ts, ts);
-    entry.pods.push({ uid, namespace, name, labels: {}, ips: JSON.parse(ips) as string[], hostNetwork: hostNetwork === 1 });
+    entry.pods.push({
+      uid,
+      namespace,
+      name,
+      labels: {},
+      ips: JSON.parse(ips) as string[],
+      hostNetwork: hostNetwork === 1,
+    });
     byNode.set(node, entry);
   }
   const directory = new PodDirectory();

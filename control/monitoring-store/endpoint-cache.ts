@@ -24,9 +24,14 @@ const caches = new WeakMap<Db, Map<string, Sent>>();
  * to write at `now`, recorded as written; a row is skipped while a write of
  * it as named (or it is still unnamed) is less than `refreshMs` old.
  */
-export function endpointsToWrite<R extends readonly unknown[]>(db: Db, rows: readonly R[], now: number, refreshMs: number): R[] {
+export function endpointsToWrite<R extends readonly unknown[]>(
+  db: Db,
+  rows: readonly R[],
+  now: number,
+  refreshMs: number,
+): R[] {
   let cache = caches.get(db);
-  if (cache === undefined || cache.size > MAX_KEYS) caches.set(db, (cache = new Map()));
+  if (cache === undefined || cache.size > MAX_KEYS) caches.set(db, cache = new Map());
   const out: R[] = [];
   for (const row of rows) {
     const key = String(row[0]);

@@ -25,8 +25,7 @@ export const ENDPOINT_REFRESH_MS = 60_000;
 const SQL = {
   // Its rolled marks (monitoring_raw_marks) are made by a trigger (control/db/schema.ts).
   raw: "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES (?, ?, ?, ?, ?, ?)",
-  endpoints:
-    "INSERT INTO endpoints (key, kind, namespace, name, node, ip, last_used) " +
+  endpoints: "INSERT INTO endpoints (key, kind, namespace, name, node, ip, last_used) " +
     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?) WHERE true " +
     "ON CONFLICT (key) DO UPDATE SET " +
     // A pod known only by its uid (it vanished before its node's next report) keeps the names it had.
@@ -69,22 +68,47 @@ export async function storeMonitoring(
   const { caps } = settings;
   // A raw bucket is one batch, so nothing is stored in it yet.
   const flows = capped(aggregateFlows(kept, directory), caps.flows, FLOW_ROWS, otherFlowRow(node));
-  const tcp = capped(aggregateTcp((batch.tcp ?? []).map((record) => ({ node, record })), directory), caps.tcp, TCP_ROWS, otherTcpRow(node));
-  const drops = capped(aggregateDrops((batch.drops ?? []).map((record) => ({ node, record })), directory), caps.drops, DROP_ROWS, otherDropRow(node));
+  const tcp = capped(
+    aggregateTcp((batch.tcp ?? []).map((record) => ({ node, record })), directory),
+    caps.tcp,
+    TCP_ROWS,
+    otherTcpRow(node),
+  );
+  const drops = capped(
+    aggregateDrops((batch.drops ?? []).map((record) => ({ node, record })), directory),
+    caps.drops,
+    DROP_ROWS,
+    otherDropRow(node),
+  );
 
   if (flows.rows.length + tcp.rows.length + drops.rows.length > 0) {
     const json = (rows: unknown[]) => JSON.stringify(rows);
     await tx.execute({
       sql: SQL.raw,
-      args: [node, batch.bootId, batch.ts, json(flows.rows.map(flowArray)), json(tcp.rows.map(tcpArray)), json(drops.rows.map(dropArray))],
+      args: [
+        node,
+        batch.bootId,
+        batch.ts,
+        json(flows.rows.map(flowArray)),
+        json(tcp.rows.map(tcpArray)),
+        json(drops.rows.map(dropArray)),
+      ],
     });
     // Half the refresh period: a row the cache skips was written recently enough for the SQL's own rule.
-    const endpoints = endpointsToWrite(db, endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray), receivedAt, ENDPOINT_REFRESH_MS / 2);
+    const endpoints = endpointsToWrite(
+      db,
+      endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray),
+      receivedAt,
+      ENDPOINT_REFRESH_MS / 2,
+    );
     if (endpoints.length > 0) await tx.execute({ sql: SQL.endpoints, args: [receivedAt, JSON.stringify(endpoints)] });
   }
   const agent = current && batch.monitoring !== undefined ? JSON.stringify(batch.monitoring) : null;
   if (agent !== null || flows.cutKeys + tcp.cutKeys + drops.cutKeys + duplicates > 0) {
-    await tx.execute({ sql: SQL.counters, args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt] });
+    await tx.execute({
+      sql: SQL.counters,
+      args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt],
+    });
   }
 }
 

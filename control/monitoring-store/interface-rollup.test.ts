@@ -7,7 +7,15 @@ import { describe, expect, it } from "vitest";
 import { storeBatch } from "../ingest/store.ts";
 import { batch, useTestDb } from "../test-support.ts";
 import type { Batch } from "../wire/batch.ts";
-import { grown, H, LATE, ON_TIME, sample, SCENARIO_BOOT_A, SCENARIO_BOOT_B } from "./interface-scenario.test-support.ts";
+import {
+  grown,
+  H,
+  LATE,
+  ON_TIME,
+  sample,
+  SCENARIO_BOOT_A,
+  SCENARIO_BOOT_B,
+} from "./interface-scenario.test-support.ts";
 import { HOUR_ROLLUP_EVERY_MS, runMaintenance } from "./maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "./settings.ts";
 
@@ -25,9 +33,17 @@ async function rows(sql: string) {
 
 /** interface_stats as (level, bucket, ifname, counters, interval_ms), in key order. */
 const stats = () =>
-  rows("SELECT level, bucket, ifname, rx_packets AS rxPackets, rx_bytes AS rxBytes, tx_packets AS txPackets, tx_bytes AS txBytes, drops, interval_ms FROM interface_stats ORDER BY level, bucket, ifname");
+  rows(
+    "SELECT level, bucket, ifname, rx_packets AS rxPackets, rx_bytes AS rxBytes, tx_packets AS txPackets, tx_bytes AS txBytes, drops, interval_ms FROM interface_stats ORDER BY level, bucket, ifname",
+  );
 
-const bucket = (level: "1m" | "1h", at: number, ifname: string, n: number, ms: number) => ({ level, bucket: at, ifname, ...grown(n), interval_ms: ms });
+const bucket = (level: "1m" | "1h", at: number, ifname: string, n: number, ms: number) => ({
+  level,
+  bucket: at,
+  ifname,
+  ...grown(n),
+  interval_ms: ms,
+});
 
 describe("deltas at ingest", () => {
   it("stores each interface's growth since the previous sample of its boot and ifindex, and the node's sum", async () => {
@@ -37,13 +53,31 @@ describe("deltas at ingest", () => {
     );
     expect(history.map((h) => ({ ...h, each: JSON.parse(String(h.each)) }))).toEqual([
       { boot_id: SCENARIO_BOOT_A, ts: H + 10_000, rx_bytes: 1000, interval_ms: 10_000, each: [["eth0", 1000, 10_000]] },
-      { boot_id: SCENARIO_BOOT_A, ts: H + 20_000, rx_bytes: 2100, interval_ms: 10_000, each: [["eth0", 2000, 10_000], ["veth1", 100, 10_000]] },
+      {
+        boot_id: SCENARIO_BOOT_A,
+        ts: H + 20_000,
+        rx_bytes: 2100,
+        interval_ms: 10_000,
+        each: [["eth0", 2000, 10_000], ["veth1", 100, 10_000]],
+      },
       // eth0 was recreated (ifindex 2 → 3): its new counters are its growth.
-      { boot_id: SCENARIO_BOOT_A, ts: H + 30_000, rx_bytes: 800, interval_ms: 10_000, each: [["eth0", 500, 10_000], ["veth1", 300, 10_000]] },
+      {
+        boot_id: SCENARIO_BOOT_A,
+        ts: H + 30_000,
+        rx_bytes: 800,
+        interval_ms: 10_000,
+        each: [["eth0", 500, 10_000], ["veth1", 300, 10_000]],
+      },
       { boot_id: SCENARIO_BOOT_B, ts: H + 70_000, rx_bytes: 7000, interval_ms: 10_000, each: [["eth0", 7000, 10_000]] },
       { boot_id: SCENARIO_BOOT_B, ts: H + 80_000, rx_bytes: 2000, interval_ms: 10_000, each: [["eth0", 2000, 10_000]] },
       // Late, from boot A's spool: against boot A's last sample, not boot B's totals.
-      { boot_id: SCENARIO_BOOT_A, ts: H + 40_000, rx_bytes: 300, interval_ms: 10_000, each: [["eth0", 300, 10_000], ["veth1", 0, 10_000]] },
+      {
+        boot_id: SCENARIO_BOOT_A,
+        ts: H + 40_000,
+        rx_bytes: 300,
+        interval_ms: 10_000,
+        each: [["eth0", 300, 10_000], ["veth1", 0, 10_000]],
+      },
     ]);
   });
 
@@ -111,11 +145,23 @@ describe("rollup into interface_stats", () => {
     const nodes = 110, batches = 3; // 330 rows: two chunks of CHUNK_HISTORY_ROWS
     for (let n = 0; n < nodes; n++) {
       for (let b = 1; b <= batches; b++) {
-        await store(batch({ node: `node-${n}`, seq: b, ts: H + b * 10_000, interval: 10, interfaces: [sample("eth0", 2, 100 * b)] }));
+        await store(
+          batch({
+            node: `node-${n}`,
+            seq: b,
+            ts: H + b * 10_000,
+            interval: 10,
+            interfaces: [sample("eth0", 2, 100 * b)],
+          }),
+        );
       }
     }
     expect((await maintain(H + HOUR_ROLLUP_EVERY_MS)).rolledHistory).toBe(nodes * batches);
-    expect(await rows("SELECT level, ifname, count(*) AS n, sum(rx_bytes) AS b FROM interface_stats GROUP BY level, ifname ORDER BY level, ifname")).toEqual([
+    expect(
+      await rows(
+        "SELECT level, ifname, count(*) AS n, sum(rx_bytes) AS b FROM interface_stats GROUP BY level, ifname ORDER BY level, ifname",
+      ),
+    ).toEqual([
       { level: "1h", ifname: "", n: nodes, b: nodes * 300 },
       { level: "1h", ifname: "eth0", n: nodes, b: nodes * 300 },
       { level: "1m", ifname: "", n: nodes, b: nodes * 300 },

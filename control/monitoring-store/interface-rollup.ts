@@ -41,7 +41,11 @@ export const CHUNK_HISTORY_ROWS = 300;
 /** [node, ifname, bucket, ...SUMS]: the upsert's layout, and the key's order after `level`. */
 type Row = [string, string, number, ...number[]];
 
-export async function rollupInterfaceChunk(tx: Transaction, plan: RollupPlan, chunk: RollupChunk): Promise<RollupResult> {
+export async function rollupInterfaceChunk(
+  tx: Transaction,
+  plan: RollupPlan,
+  chunk: RollupChunk,
+): Promise<RollupResult> {
   const raw = (await chunkRowsJson(tx, plan, chunk, VALUES)) as HistoryRow[];
   if (raw.length === 0) return { batches: 0, keysCut: 0 };
   const rows = new Map<string, Row>();
@@ -61,7 +65,10 @@ export async function rollupInterfaceChunk(tx: Transaction, plan: RollupPlan, ch
   }
   if (rows.size > 0) {
     // In primary-key order, so the upsert walks the index forwards.
-    const out = [...rows.values()].sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : a[2] - b[2]));
+    const out = [...rows.values()].sort((
+      a,
+      b,
+    ) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : a[2] - b[2]));
     await tx.execute(
       insertJsonRows(interfaceStats, {
         rows: { keys: ["node", "ifname", "bucket", ...SUMS], json: JSON.stringify(out) },

@@ -15,7 +15,7 @@
  * Minute H: eth0 3800 over 40 s, veth1 400 over 30 s, node 4200 over 40 s;
  * minute H+1: eth0 (and node) 9000 over 20 s; hour H: eth0 12800, veth1 400, node 13200 over 60 s.
  */
-import { T0, batch } from "../test-support.ts";
+import { batch, T0 } from "../test-support.ts";
 import type { Batch, InterfaceCounters } from "../wire/batch.ts";
 
 const HOUR = 3_600_000;

@@ -12,15 +12,38 @@ import type { FlowRow } from "../monitoring/flows.ts";
 import type { TcpRow } from "../monitoring/tcp.ts";
 
 export const FLOW_KEYS = [
-  "client", "server", "port", "proto", "fwdPackets", "fwdBytes", "revPackets", "revBytes", "tcpFlags",
+  "client",
+  "server",
+  "port",
+  "proto",
+  "fwdPackets",
+  "fwdBytes",
+  "revPackets",
+  "revBytes",
+  "tcpFlags",
 ] as const satisfies ReadonlyArray<keyof typeof flowStats.$inferSelect>;
 
 export const TCP_KEYS = [
-  "local", "remote", "port", "role", "opened", "failedRefused", "failedTimeout", "failedOther", "closed",
-  "durationMs", "retransmits", "resetsRx", "resetsTx", "srttUsSum", "srttSamples",
+  "local",
+  "remote",
+  "port",
+  "role",
+  "opened",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "closed",
+  "durationMs",
+  "retransmits",
+  "resetsRx",
+  "resetsTx",
+  "srttUsSum",
+  "srttSamples",
 ] as const satisfies ReadonlyArray<keyof typeof tcpStats.$inferSelect>;
 
-export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as const satisfies ReadonlyArray<keyof typeof dropStats.$inferSelect>;
+export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as const satisfies ReadonlyArray<
+  keyof typeof dropStats.$inferSelect
+>;
 
 /** How many leading keys identify a row (the rest are counters). */
 export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
@@ -51,13 +74,36 @@ export function notRolledInto(level: keyof typeof ROLLED_BIT, alias = ""): strin
 type Json = string | number;
 
 export function flowArray(r: FlowRow): Json[] {
-  return [endpointKey(r.client), endpointKey(r.server), r.port, r.proto, r.fwdPackets, r.fwdBytes, r.revPackets, r.revBytes, r.tcpFlags];
+  return [
+    endpointKey(r.client),
+    endpointKey(r.server),
+    r.port,
+    r.proto,
+    r.fwdPackets,
+    r.fwdBytes,
+    r.revPackets,
+    r.revBytes,
+    r.tcpFlags,
+  ];
 }
 
 export function tcpArray(r: TcpRow): Json[] {
   return [
-    endpointKey(r.local), endpointKey(r.remote), r.port, r.role, r.opened, r.failedRefused, r.failedTimeout, r.failedOther,
-    r.closed, r.durationMs, r.retransmits, r.resetsRx, r.resetsTx, r.srttUsSum, r.srttSamples,
+    endpointKey(r.local),
+    endpointKey(r.remote),
+    r.port,
+    r.role,
+    r.opened,
+    r.failedRefused,
+    r.failedTimeout,
+    r.failedOther,
+    r.closed,
+    r.durationMs,
+    r.retransmits,
+    r.resetsRx,
+    r.resetsTx,
+    r.srttUsSum,
+    r.srttSamples,
   ];
 }
 
@@ -82,7 +128,11 @@ export function endpointArray(e: StoredEndpoint): (string | null)[] {
 }
 
 /** Every endpoint some rows name, once. */
-export function endpointsOf(flows: readonly FlowRow[], tcp: readonly TcpRow[], drops: readonly DropRow[]): StoredEndpoint[] {
+export function endpointsOf(
+  flows: readonly FlowRow[],
+  tcp: readonly TcpRow[],
+  drops: readonly DropRow[],
+): StoredEndpoint[] {
   const out = new Map<string, StoredEndpoint>();
   const add = (e: StoredEndpoint) => {
     const key = endpointKey(e);

@@ -19,7 +19,15 @@ import { rawWriteTransaction } from "../db/write-queue.ts";
 import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
 import { CHUNK_HISTORY_ROWS, rollupInterfaceChunk } from "./interface-rollup.ts";
-import { deleteRolled, planChunks, type RawTable, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
+import {
+  deleteRolled,
+  planChunks,
+  type RawTable,
+  type RollupChunk,
+  type RollupLevel,
+  type RollupPlan,
+  type RollupResult,
+} from "./raw-chunks.ts";
 import { CHUNK_RAW_ROWS, rollupChunk } from "./rollup.ts";
 import type { MonitoringSettings } from "./settings.ts";
 
@@ -55,22 +63,40 @@ export interface MaintenanceResult {
 
 export async function runMaintenance(db: Db, now: number, settings: MonitoringSettings): Promise<MaintenanceResult> {
   const out: MaintenanceResult = {
-    rolledBatches: 0, rolledHistory: 0, keysCut: 0, deletedRaw: 0, deletedHistory: 0, deletedBuckets: 0, droppedPods: 0, forgottenEndpoints: 0,
+    rolledBatches: 0,
+    rolledHistory: 0,
+    keysCut: 0,
+    deletedRaw: 0,
+    deletedHistory: 0,
+    deletedBuckets: 0,
+    droppedPods: 0,
+    forgottenEndpoints: 0,
   };
-  const until: Record<RollupLevel, number> = { "1m": Number.MAX_SAFE_INTEGER, "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS };
+  const until: Record<RollupLevel, number> = {
+    "1m": Number.MAX_SAFE_INTEGER,
+    "1h": Math.floor(now / HOUR_ROLLUP_EVERY_MS) * HOUR_ROLLUP_EVERY_MS,
+  };
   const sources: Array<{
     table: RawTable;
     chunkRows: number;
     roll: (tx: Transaction, plan: RollupPlan, chunk: RollupChunk) => Promise<RollupResult>;
     rolled: "rolledBatches" | "rolledHistory";
   }> = [
-    { table: "monitoring_raw", chunkRows: CHUNK_RAW_ROWS, roll: (tx, plan, chunk) => rollupChunk(tx, plan, chunk, settings.caps, now), rolled: "rolledBatches" },
+    {
+      table: "monitoring_raw",
+      chunkRows: CHUNK_RAW_ROWS,
+      roll: (tx, plan, chunk) => rollupChunk(tx, plan, chunk, settings.caps, now),
+      rolled: "rolledBatches",
+    },
     { table: "interface_history", chunkRows: CHUNK_HISTORY_ROWS, roll: rollupInterfaceChunk, rolled: "rolledHistory" },
   ];
   for (const level of ["1m", "1h"] as const) {
     for (const source of sources) {
       // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
-      const plan = await rawWriteTransaction(db, (tx) => planChunks(tx, source.table, level, until[level], source.chunkRows));
+      const plan = await rawWriteTransaction(
+        db,
+        (tx) => planChunks(tx, source.table, level, until[level], source.chunkRows),
+      );
       for (const chunk of plan.chunks) {
         const started = performance.now();
         const rolled = await rawWriteTransaction(db, (tx) => source.roll(tx, plan, chunk));
@@ -98,7 +124,8 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
     // Every row naming an endpoint refreshed it within ENDPOINT_REFRESH_MS of being stored.
     const longest = Math.max(...(["raw", "1m", "1h"] as const).map((l) => settings.retention[l] + BUCKET_MS[l]));
     const endpointsSql = "DELETE FROM endpoints WHERE last_used <= ?";
-    out.forgottenEndpoints = (await tx.execute({ sql: endpointsSql, args: [now - longest - ENDPOINT_REFRESH_MS] })).rowsAffected;
+    out.forgottenEndpoints =
+      (await tx.execute({ sql: endpointsSql, args: [now - longest - ENDPOINT_REFRESH_MS] })).rowsAffected;
   });
   return out;
 }
@@ -113,7 +140,9 @@ export function startMaintenance(
   const logError = opts.logError ?? ((message, err) => console.error(message, err));
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => runMaintenance(db, now(), settings)).catch((err) => logError("monitoring maintenance failed:", err));
+    running = running.then(() => runMaintenance(db, now(), settings)).catch((err) =>
+      logError("monitoring maintenance failed:", err)
+    );
   }, settings.maintenanceIntervalMs);
   (timer as { unref?: () => void }).unref?.();
   return {

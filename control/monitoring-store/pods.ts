@@ -10,23 +10,46 @@ import type { Transaction } from "@libsql/client";
 import { insertJsonRows, jsonRows, type JsonScalar } from "../db/json-rows.ts";
 import { pods } from "../db/schema.ts";
 import { NO_RATES } from "../ingest/rates.ts";
-import { observePods, podRates, type PodPresence, type TimedPodCounters } from "../monitoring/pod-series.ts";
+import { observePods, type PodPresence, podRates, type TimedPodCounters } from "../monitoring/pod-series.ts";
 import type { Batch } from "../wire/batch.ts";
 import type { PodReport } from "../wire/monitoring.ts";
 
 const SQL = {
   // One JSON text rather than rows (see control/ingest/store.ts, previousTotals).
-  known:
-    "SELECT json_group_array(json_array(uid, node, first_seen, last_seen, vanished_ts, boot_id, ts, ifindex, " +
+  known: "SELECT json_group_array(json_array(uid, node, first_seen, last_seen, vanished_ts, boot_id, ts, ifindex, " +
     "rx_packets, rx_bytes, tx_packets, tx_bytes, drops)) AS rows FROM pods WHERE node = ? OR uid IN (SELECT value FROM json_each(?))",
-  vanish: "UPDATE pods SET vanished_ts = ?, vanished_at = ?, updated_at = ? WHERE uid IN (SELECT value FROM json_each(?))",
+  vanish:
+    "UPDATE pods SET vanished_ts = ?, vanished_at = ?, updated_at = ? WHERE uid IN (SELECT value FROM json_each(?))",
 } as const;
 
 const POD_KEYS = [
-  "uid", "node", "namespace", "name", "labels", "owner", "ips", "hostVeth", "ifindex", "netnsIno", "cgroup", "hostNetwork",
-  "bootId", "rxPackets", "rxBytes", "txPackets", "txBytes", "drops",
-  "rxPacketsPerSec", "rxBytesPerSec", "txPacketsPerSec", "txBytesPerSec",
-  "ts", "firstSeen", "lastSeen", "vanishedTs", "vanishedAt",
+  "uid",
+  "node",
+  "namespace",
+  "name",
+  "labels",
+  "owner",
+  "ips",
+  "hostVeth",
+  "ifindex",
+  "netnsIno",
+  "cgroup",
+  "hostNetwork",
+  "bootId",
+  "rxPackets",
+  "rxBytes",
+  "txPackets",
+  "txBytes",
+  "drops",
+  "rxPacketsPerSec",
+  "rxBytesPerSec",
+  "txPacketsPerSec",
+  "txBytesPerSec",
+  "ts",
+  "firstSeen",
+  "lastSeen",
+  "vanishedTs",
+  "vanishedAt",
 ] as const satisfies ReadonlyArray<keyof typeof pods.$inferSelect>;
 
 interface Known {
@@ -42,7 +65,11 @@ export interface PodChanges {
 }
 
 /** Stores the pods of a batch of the node's current boot (a late batch's pods are old news: not called). */
-export async function storePods(tx: Transaction, batch: Batch & { pods: PodReport[] }, receivedAt: number): Promise<PodChanges> {
+export async function storePods(
+  tx: Transaction,
+  batch: Batch & { pods: PodReport[] },
+  receivedAt: number,
+): Promise<PodChanges> {
   const uids = batch.pods.map((p) => p.uid);
   const known = await readKnown(tx, batch.node, uids);
   const update = observePods(
@@ -62,18 +89,47 @@ export async function storePods(tx: Transaction, batch: Batch & { pods: PodRepor
     const cur: TimedPodCounters = { ...pod, ts: batch.ts };
     const rates = had !== undefined && had.bootId === batch.bootId ? podRates(had.counters, cur) : NO_RATES;
     rows.push([
-      pod.uid, batch.node, pod.namespace, pod.name, JSON.stringify(pod.labels), pod.owner ? JSON.stringify(pod.owner) : null,
-      JSON.stringify(pod.ips), pod.hostVeth ?? null, pod.ifindex ?? null, pod.netnsIno ?? null, pod.cgroup ?? null, pod.hostNetwork ? 1 : 0,
-      batch.bootId, pod.rxPackets, pod.rxBytes, pod.txPackets, pod.txBytes, pod.drops,
-      rates.rxPacketsPerSec, rates.rxBytesPerSec, rates.txPacketsPerSec, rates.txBytesPerSec,
-      batch.ts, p.firstSeen, p.lastSeen, null, null,
+      pod.uid,
+      batch.node,
+      pod.namespace,
+      pod.name,
+      JSON.stringify(pod.labels),
+      pod.owner ? JSON.stringify(pod.owner) : null,
+      JSON.stringify(pod.ips),
+      pod.hostVeth ?? null,
+      pod.ifindex ?? null,
+      pod.netnsIno ?? null,
+      pod.cgroup ?? null,
+      pod.hostNetwork ? 1 : 0,
+      batch.bootId,
+      pod.rxPackets,
+      pod.rxBytes,
+      pod.txPackets,
+      pod.txBytes,
+      pod.drops,
+      rates.rxPacketsPerSec,
+      rates.rxBytesPerSec,
+      rates.txPacketsPerSec,
+      rates.txBytesPerSec,
+      batch.ts,
+      p.firstSeen,
+      p.lastSeen,
+      null,
+      null,
     ]);
   }
   if (rows.length > 0) {
     // A uid's namespace and name never change (Kubernetes makes a new pod, with a new uid, instead):
     // leaving them out of the update spares rewriting their index for every pod of every batch.
     const keep = ["namespace", "name"] as const;
-    await tx.execute(insertJsonRows(pods, { rows: jsonRows(POD_KEYS, rows), shared: { updatedAt: receivedAt }, upsertOn: ["uid"], keep }));
+    await tx.execute(
+      insertJsonRows(pods, {
+        rows: jsonRows(POD_KEYS, rows),
+        shared: { updatedAt: receivedAt },
+        upsertOn: ["uid"],
+        keep,
+      }),
+    );
   }
   if (update.vanished.length > 0) {
     await tx.execute({ sql: SQL.vanish, args: [batch.ts, receivedAt, receivedAt, JSON.stringify(update.vanished)] });
@@ -83,13 +139,49 @@ export async function storePods(tx: Transaction, batch: Batch & { pods: PodRepor
 
 async function readKnown(tx: Transaction, node: string, uids: string[]): Promise<Map<string, Known>> {
   const result = (await tx.execute({ sql: SQL.known, args: [node, JSON.stringify(uids)] })).rows[0];
-  type Row = [string, string, number, number, number | null, string, number, number | null, number, number, number, number, number];
+  type Row = [
+    string,
+    string,
+    number,
+    number,
+    number | null,
+    string,
+    number,
+    number | null,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const rows = JSON.parse(String(result?.rows ?? "[]")) as Row[];
   return new Map(
-    rows.map(([uid, rowNode, firstSeen, lastSeen, vanishedTs, bootId, ts, ifindex, rxPackets, rxBytes, txPackets, txBytes, drops]) => [
+    rows.map((
+      [
+        uid,
+        rowNode,
+        firstSeen,
+        lastSeen,
+        vanishedTs,
+        bootId,
+        ts,
+        ifindex,
+        rxPackets,
+        rxBytes,
+        txPackets,
+        txBytes,
+        drops,
+      ],
+    ) => [
       uid,
       {
-        presence: { uid, node: rowNode, firstSeen, lastSeen, ...(vanishedTs === null ? {} : { vanishedAt: vanishedTs }) },
+        presence: {
+          uid,
+          node: rowNode,
+          firstSeen,
+          lastSeen,
+          ...(vanishedTs === null ? {} : { vanishedAt: vanishedTs }),
+        },
         bootId,
         counters: { uid, ts, ...(ifindex === null ? {} : { ifindex }), rxPackets, rxBytes, txPackets, txBytes, drops },
       },

@@ -62,7 +62,9 @@ const SOURCES: Record<RawTable, { rows: string; marks: string; nodeTs: string }>
 function from(table: RawTable, marksFirst: boolean): string {
   const { rows, marks, nodeTs } = SOURCES[table];
   if (rows === marks) return marksFirst ? `${rows} AS r` : `${rows} AS r INDEXED BY ${nodeTs}`;
-  return marksFirst ? `${marks} AS m CROSS JOIN ${rows} AS r ON r.id = m.id` : `${rows} AS r INDEXED BY ${nodeTs} CROSS JOIN ${marks} AS m ON m.id = r.id`;
+  return marksFirst
+    ? `${marks} AS m CROSS JOIN ${rows} AS r ON r.id = m.id`
+    : `${rows} AS r INDEXED BY ${nodeTs} CROSS JOIN ${marks} AS m ON m.id = r.id`;
 }
 
 const notRolled = (p: Level) => notRolledInto(p.level, SOURCES[p.table].rows === SOURCES[p.table].marks ? "r." : "m.");
@@ -77,7 +79,8 @@ const SQL = {
   chunk: (p: Level) =>
     `FROM ${from(p.table, false)} ` +
     `WHERE r.node IN (SELECT value FROM json_each(?)) AND r.ts >= ? AND r.ts <= ? AND r.id <= ? AND ${notRolled(p)}`,
-  markRolled: (table: RawTable) => `UPDATE ${SOURCES[table].marks} SET rolled = rolled | ? WHERE id IN (SELECT value FROM json_each(?))`,
+  markRolled: (table: RawTable) =>
+    `UPDATE ${SOURCES[table].marks} SET rolled = rolled | ? WHERE id IN (SELECT value FROM json_each(?))`,
   deleteRolled: (table: RawTable) => {
     const { rows, marks } = SOURCES[table];
     const rolled = rows === marks ? "rolled" : `(SELECT rolled FROM ${marks} WHERE ${marks}.id = ${rows}.id)`;
@@ -94,7 +97,13 @@ export async function deleteRolled(tx: Transaction, table: RawTable, until: numb
  * The raw rows of `table` not in `level` yet and reported up to `until`,
  * cut into chunks of whole nodes of about `chunkRows` rows.
  */
-export async function planChunks(tx: Transaction, table: RawTable, level: RollupLevel, until: number, chunkRows: number): Promise<RollupPlan> {
+export async function planChunks(
+  tx: Transaction,
+  table: RawTable,
+  level: RollupLevel,
+  until: number,
+  chunkRows: number,
+): Promise<RollupPlan> {
   const upTo = Number((await tx.execute({ sql: SQL.upTo({ table, level }), args: [until] })).rows[0]?.id ?? 0);
   const chunks: RollupChunk[] = [];
   let current: RollupChunk = { nodes: [], since: Infinity }, size = 0;
@@ -113,7 +122,10 @@ export async function planChunks(tx: Transaction, table: RawTable, level: Rollup
 
 /** The plan's raw rows of the chunk's nodes (id, node, ts and `columns`), oldest first. */
 export async function chunkRows(tx: Transaction, plan: RollupPlan, chunk: RollupChunk, columns: string) {
-  return (await tx.execute({ sql: `SELECT r.id AS id, r.node AS node, r.ts AS ts, ${columns} ${SQL.chunk(plan)} ORDER BY r.id`, args: chunkArgs(plan, chunk) })).rows;
+  return (await tx.execute({
+    sql: `SELECT r.id AS id, r.node AS node, r.ts AS ts, ${columns} ${SQL.chunk(plan)} ORDER BY r.id`,
+    args: chunkArgs(plan, chunk),
+  })).rows;
 }
 
 /**
@@ -122,12 +134,22 @@ export async function chunkRows(tx: Transaction, plan: RollupPlan, chunk: Rollup
  * JavaScript on its own cost more than the query (interface history: 6 ms
  * for 300 rows, against ~2 ms for the query and one JSON.parse).
  */
-export async function chunkRowsJson(tx: Transaction, plan: RollupPlan, chunk: RollupChunk, values: string): Promise<unknown[][]> {
+export async function chunkRowsJson(
+  tx: Transaction,
+  plan: RollupPlan,
+  chunk: RollupChunk,
+  values: string,
+): Promise<unknown[][]> {
   const sql = `SELECT json_group_array(json_array(r.id, r.node, r.ts, ${values})) AS rows ${SQL.chunk(plan)}`;
-  return JSON.parse(String((await tx.execute({ sql, args: chunkArgs(plan, chunk) })).rows[0]?.rows ?? "[]")) as unknown[][];
+  return JSON.parse(
+    String((await tx.execute({ sql, args: chunkArgs(plan, chunk) })).rows[0]?.rows ?? "[]"),
+  ) as unknown[][];
 }
 
-const chunkArgs = (plan: RollupPlan, chunk: RollupChunk) => [JSON.stringify(chunk.nodes), chunk.since, plan.until, plan.upTo];
+const chunkArgs = (
+  plan: RollupPlan,
+  chunk: RollupChunk,
+) => [JSON.stringify(chunk.nodes), chunk.since, plan.until, plan.upTo];
 
 /** Marks raw rows as added into the plan's level. */
 export async function markRolled(tx: Transaction, plan: RollupPlan, ids: number[]) {

@@ -28,14 +28,28 @@ import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { insertJsonRows, type JsonScalar } from "../db/json-rows.ts";
 import { dropStats, flowStats, tcpStats } from "../db/schema.ts";
-import { capRows, OTHER_DROP_REASON, otherDropRow, otherFlowRow, otherTcpRow, type CardinalityCaps } from "../monitoring/cardinality.ts";
+import {
+  capRows,
+  type CardinalityCaps,
+  OTHER_DROP_REASON,
+  otherDropRow,
+  otherFlowRow,
+  otherTcpRow,
+} from "../monitoring/cardinality.ts";
 import { DROP_ROWS } from "../monitoring/drops.ts";
 import { FLOW_ROWS } from "../monitoring/flows.ts";
 import { bucketOfReport } from "../monitoring/rollup.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { TCP_ROWS } from "../monitoring/tcp.ts";
 import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, OR_KEYS, TCP_KEYS, tcpArray } from "./layouts.ts";
-import { chunkRows, markRolled, type RollupChunk, type RollupLevel, type RollupPlan, type RollupResult } from "./raw-chunks.ts";
+import {
+  chunkRows,
+  markRolled,
+  type RollupChunk,
+  type RollupLevel,
+  type RollupPlan,
+  type RollupResult,
+} from "./raw-chunks.ts";
 
 type Kind = "flows" | "tcp" | "drops";
 
@@ -74,7 +88,14 @@ function spec<R extends object>(
   const or: readonly string[] = OR_KEYS[kind];
   const counters = keys.map((k, i) => ({ k, at: i + 2 })).slice(identity);
   return {
-    kind, table, keys, identity, otherArray, notOther, cap, cutColumn,
+    kind,
+    table,
+    keys,
+    identity,
+    otherArray,
+    notOther,
+    cap,
+    cutColumn,
     sums: counters.filter((c) => !or.includes(c.k)).map((c) => c.at),
     ors: counters.filter((c) => or.includes(c.k)).map((c) => c.at),
     weight: (r) => typed.weight(Object.fromEntries(keys.map((k, i) => [k, r[i + 2]])) as R),
@@ -82,9 +103,36 @@ function spec<R extends object>(
 }
 
 const KINDS: readonly KindSpec[] = [
-  spec("flows", flowStats, FLOW_KEYS, FLOW_ROWS, (n) => flowArray(otherFlowRow(n)), "client != 'other'", (c) => c.flows, "flow_keys_cut"),
-  spec("tcp", tcpStats, TCP_KEYS, TCP_ROWS, (n) => tcpArray(otherTcpRow(n)), "local != 'other'", (c) => c.tcp, "tcp_keys_cut"),
-  spec("drops", dropStats, DROP_KEYS, DROP_ROWS, (n) => dropArray(otherDropRow(n)), `reason != '${OTHER_DROP_REASON}'`, (c) => c.drops, "drop_keys_cut"),
+  spec(
+    "flows",
+    flowStats,
+    FLOW_KEYS,
+    FLOW_ROWS,
+    (n) => flowArray(otherFlowRow(n)),
+    "client != 'other'",
+    (c) => c.flows,
+    "flow_keys_cut",
+  ),
+  spec(
+    "tcp",
+    tcpStats,
+    TCP_KEYS,
+    TCP_ROWS,
+    (n) => tcpArray(otherTcpRow(n)),
+    "local != 'other'",
+    (c) => c.tcp,
+    "tcp_keys_cut",
+  ),
+  spec(
+    "drops",
+    dropStats,
+    DROP_KEYS,
+    DROP_ROWS,
+    (n) => dropArray(otherDropRow(n)),
+    `reason != '${OTHER_DROP_REASON}'`,
+    (c) => c.drops,
+    "drop_keys_cut",
+  ),
 ];
 
 /** The identity part of a row (keys only, no node or bucket) as one string. */
@@ -114,9 +162,13 @@ const column = (table: SQLiteTable, key: string) => `"${getTableColumns(table)[k
 
 const SQL = {
   storedCounts: (k: KindSpec) =>
-    `SELECT node, count(*) AS n FROM "${getTableName(k.table)}" WHERE level = ? AND bucket = ? AND node IN (SELECT value FROM json_each(?)) AND ${k.notOther} GROUP BY node`,
+    `SELECT node, count(*) AS n FROM "${
+      getTableName(k.table)
+    }" WHERE level = ? AND bucket = ? AND node IN (SELECT value FROM json_each(?)) AND ${k.notOther} GROUP BY node`,
   storedKeys: (k: KindSpec) =>
-    `SELECT json_group_array(${k.keys.slice(0, k.identity).map((key) => column(k.table, key)).join(" || '|' || ")}) AS keys ` +
+    `SELECT json_group_array(${
+      k.keys.slice(0, k.identity).map((key) => column(k.table, key)).join(" || '|' || ")
+    }) AS keys ` +
     `FROM "${getTableName(k.table)}" WHERE level = ? AND bucket = ? AND node = ? AND ${k.notOther}`,
   cut: (col: string) =>
     `INSERT INTO node_monitoring (node, ${col}, updated_at) VALUES (?, ?, ?) ` +
@@ -127,7 +179,13 @@ const SQL = {
 export const CHUNK_RAW_ROWS = 30;
 
 /** Rolls one chunk of a plan: the nodes' raw rows of the plan into its level. */
-export async function rollupChunk(tx: Transaction, plan: RollupPlan, chunk: RollupChunk, caps: CardinalityCaps, now: number): Promise<RollupResult> {
+export async function rollupChunk(
+  tx: Transaction,
+  plan: RollupPlan,
+  chunk: RollupChunk,
+  caps: CardinalityCaps,
+  now: number,
+): Promise<RollupResult> {
   const { level } = plan;
   const raw = await chunkRows(tx, plan, chunk, "flows, tcp, drops");
   if (raw.length === 0) return { batches: 0, keysCut: 0 };
@@ -142,7 +200,7 @@ export async function rollupChunk(tx: Transaction, plan: RollupPlan, chunk: Roll
       const bucket = bucketOfReport(level, Number(r.ts));
       const groupKey = `${bucket}|${node}`;
       let group = groups.get(groupKey);
-      if (group === undefined) groups.set(groupKey, (group = new Map()));
+      if (group === undefined) groups.set(groupKey, group = new Map());
       for (const e of entries) {
         const id = identityOf(k, e, 0);
         const had = group.get(id);
@@ -162,7 +220,14 @@ function splitGroupKey(groupKey: string): { bucket: number; node: string } {
   return { bucket: Number(groupKey.slice(0, bar)), node: groupKey.slice(bar + 1) };
 }
 
-async function upsertLevel(tx: Transaction, k: KindSpec, level: RollupLevel, groups: Map<string, Map<string, Row>>, cap: number, now: number): Promise<number> {
+async function upsertLevel(
+  tx: Transaction,
+  k: KindSpec,
+  level: RollupLevel,
+  groups: Map<string, Map<string, Row>>,
+  cap: number,
+  now: number,
+): Promise<number> {
   if (groups.size === 0) return 0;
   // How many keys each (bucket, node) already stores, one query per bucket.
   const stored = new Map<string, number>();
@@ -170,11 +235,13 @@ async function upsertLevel(tx: Transaction, k: KindSpec, level: RollupLevel, gro
   for (const groupKey of groups.keys()) {
     const { bucket, node } = splitGroupKey(groupKey);
     let nodes = nodesByBucket.get(bucket);
-    if (nodes === undefined) nodesByBucket.set(bucket, (nodes = []));
+    if (nodes === undefined) nodesByBucket.set(bucket, nodes = []);
     nodes.push(node);
   }
   for (const [bucket, nodes] of nodesByBucket) {
-    for (const r of (await tx.execute({ sql: SQL.storedCounts(k), args: [level, bucket, JSON.stringify(nodes)] })).rows) {
+    for (
+      const r of (await tx.execute({ sql: SQL.storedCounts(k), args: [level, bucket, JSON.stringify(nodes)] })).rows
+    ) {
       stored.set(`${bucket}|${String(r.node)}`, Number(r.n));
     }
   }
@@ -195,7 +262,11 @@ async function upsertLevel(tx: Transaction, k: KindSpec, level: RollupLevel, gro
     group.delete(otherId);
     // capRows copies rows with object spread, so arrays travel wrapped.
     type Wrapped = { r: Row };
-    const ops: RowOps<Wrapped> = { key: (w) => identityOf(k, w.r, 2), add: (a, b) => (add(k, a.r, b.r), a), weight: (w) => k.weight(w.r) };
+    const ops: RowOps<Wrapped> = {
+      key: (w) => identityOf(k, w.r, 2),
+      add: (a, b) => (add(k, a.r, b.r), a),
+      weight: (w) => k.weight(w.r),
+    };
     const storedKeys = new Set(JSON.parse(String(storedJson ?? "[]")) as string[]);
     const result = capRows([...group.values()].map((r) => ({ r })), storedKeys, cap, ops, { r: otherRow });
     out.push(...result.kept.map((w) => w.r));

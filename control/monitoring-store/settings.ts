@@ -2,7 +2,7 @@
  * Settings of the monitoring store, in the units it works in (ms, counts).
  * The environment variables that set them are in control/config.ts.
  */
-import { DEFAULT_CAPS, type CardinalityCaps } from "../monitoring/cardinality.ts";
+import { type CardinalityCaps, DEFAULT_CAPS } from "../monitoring/cardinality.ts";
 import { DEFAULT_POD_GRACE_MS } from "../monitoring/pod-series.ts";
 import { DEFAULT_RETENTION, type RetentionSettings } from "../monitoring/rollup.ts";
 

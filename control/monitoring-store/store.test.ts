@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDb, type Db } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
 import { storeBatch } from "../ingest/store.ts";
-import { flow, pod, tcp, drop } from "../monitoring/fixtures.test-support.ts";
+import { drop, flow, pod, tcp } from "../monitoring/fixtures.test-support.ts";
 import { batch, openTestDb, T0, type TestDb } from "../test-support.ts";
 import type { Batch } from "../wire/batch.ts";
 import type { PodReport } from "../wire/monitoring.ts";
@@ -31,7 +31,14 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const report = (p: PodInfo, n = 0): PodReport => ({ ...p, rxPackets: n, rxBytes: 100 * n, txPackets: 2 * n, txBytes: 200 * n, drops: 0 });
+const report = (p: PodInfo, n = 0): PodReport => ({
+  ...p,
+  rxPackets: n,
+  rxBytes: 100 * n,
+  txPackets: 2 * n,
+  txBytes: 200 * n,
+  drops: 0,
+});
 const WEB = pod("u-web", "web", ["10.0.1.2"], { ifindex: 11 });
 const CACHE = pod("u-cache", "cache", ["10.0.1.3"], { ifindex: 12 });
 const DB = pod("u-db", "db", ["10.0.2.2"], { namespace: "data", ifindex: 21 });
@@ -39,7 +46,13 @@ const DB = pod("u-db", "db", ["10.0.2.2"], { namespace: "data", ifindex: 21 });
 let seqs = new Map<string, number>();
 beforeEach(() => (seqs = new Map()));
 /** Stores a batch of `node` at agent time ts, numbering seqs per node. */
-function store(node: string, ts: number, extra: Partial<Batch>, settings: MonitoringSettings = DEFAULT_MONITORING_SETTINGS, receivedAt = ts) {
+function store(
+  node: string,
+  ts: number,
+  extra: Partial<Batch>,
+  settings: MonitoringSettings = DEFAULT_MONITORING_SETTINGS,
+  receivedAt = ts,
+) {
   const seq = (seqs.get(node) ?? 0) + 1;
   seqs.set(node, seq);
   return storeBatch(db, batch({ node, seq, ts, interfaces: [], ...extra }), receivedAt, settings);
@@ -62,7 +75,15 @@ describe("pods", () => {
     const [cache, db_, web] = await rows(
       "SELECT uid, node, rx_bytes, rx_bytes_per_sec, tx_packets_per_sec, first_seen, last_seen, vanished_ts, vanished_at FROM pods ORDER BY uid",
     );
-    expect(web).toMatchObject({ uid: "u-web", rx_bytes: 1100, rx_bytes_per_sec: 100, tx_packets_per_sec: 2, first_seen: T0, last_seen: T0 + 10_000, vanished_ts: null });
+    expect(web).toMatchObject({
+      uid: "u-web",
+      rx_bytes: 1100,
+      rx_bytes_per_sec: 100,
+      tx_packets_per_sec: 2,
+      first_seen: T0,
+      last_seen: T0 + 10_000,
+      vanished_ts: null,
+    });
     expect(cache).toMatchObject({ uid: "u-cache", last_seen: T0, vanished_ts: T0 + 10_000, vanished_at: T0 + 10_500 });
     expect(db_).toMatchObject({ uid: "u-db", node: "node-b", vanished_ts: null }); // another node's pods are untouched
 
@@ -76,9 +97,10 @@ describe("pods", () => {
     await store("node-a", T0, { pods: [report(WEB, 1), report(CACHE, 1)] });
     await store("node-a", T0 + 10_000, { pods: [report(WEB, 2)] });
     await store("node-a", T0 + 20_000, { pods: [report(WEB, 3), report(CACHE, 3)] });
-    expect(await rows("SELECT first_seen, last_seen, vanished_ts, vanished_at FROM pods WHERE uid = 'u-cache'")).toEqual([
-      { first_seen: T0, last_seen: T0 + 20_000, vanished_ts: null, vanished_at: null },
-    ]);
+    expect(await rows("SELECT first_seen, last_seen, vanished_ts, vanished_at FROM pods WHERE uid = 'u-cache'"))
+      .toEqual([
+        { first_seen: T0, last_seen: T0 + 20_000, vanished_ts: null, vanished_at: null },
+      ]);
     // A batch of a later seq but an earlier agent time (clock stepped back) must not make web vanish or roll counters back.
     await store("node-a", T0 + 15_000, { pods: [report(CACHE, 9)] });
     expect(await rows("SELECT uid, rx_bytes, vanished_ts FROM pods ORDER BY uid")).toEqual([
@@ -89,8 +111,15 @@ describe("pods", () => {
 
   it("no rates across agent boots", async () => {
     await store("node-a", T0, { pods: [report(WEB, 1)] });
-    await store("node-a", T0 + 10_000, { bootId: "7a000000-0000-4000-8000-000000000001", seq: 1, pods: [report(WEB, 5)] });
-    expect(await rows("SELECT rx_bytes, rx_bytes_per_sec FROM pods")).toEqual([{ rx_bytes: 500, rx_bytes_per_sec: null }]);
+    await store("node-a", T0 + 10_000, {
+      bootId: "7a000000-0000-4000-8000-000000000001",
+      seq: 1,
+      pods: [report(WEB, 5)],
+    });
+    expect(await rows("SELECT rx_bytes, rx_bytes_per_sec FROM pods")).toEqual([{
+      rx_bytes: 500,
+      rx_bytes_per_sec: null,
+    }]);
   });
 });
 
@@ -100,7 +129,10 @@ describe("flows, tcp and drops at ingest", () => {
     // web → db: node-a saw it leave web (tx), node-b saw it enter db (rx): the same 5 packets.
     await store("node-a", T0 + 10_000, {
       pods: [report(WEB), report(CACHE)],
-      flows: [flow({ packets: 5, bytes: 500, tcpFlags: 2 }), flow({ src: "10.0.1.2", dst: "1.1.1.1", port: 443, packets: 2, bytes: 120 })],
+      flows: [
+        flow({ packets: 5, bytes: 500, tcpFlags: 2 }),
+        flow({ src: "10.0.1.2", dst: "1.1.1.1", port: 443, packets: 2, bytes: 120 }),
+      ],
     });
     await store("node-b", T0 + 10_000, { pods: [report(DB)], flows: [flow({ obs: "rx", packets: 5, bytes: 500 })] });
     const raw = await rows("SELECT node, ts, flows FROM monitoring_raw ORDER BY id");
@@ -115,7 +147,10 @@ describe("flows, tcp and drops at ingest", () => {
         ],
       },
     ]);
-    expect(await rows("SELECT node, flow_duplicates FROM node_monitoring ORDER BY node")).toEqual([{ node: "node-b", flow_duplicates: 1 }]);
+    expect(await rows("SELECT node, flow_duplicates FROM node_monitoring ORDER BY node")).toEqual([{
+      node: "node-b",
+      flow_duplicates: 1,
+    }]);
     expect(await rows("SELECT key, kind, namespace, name, node, ip FROM endpoints ORDER BY key")).toEqual([
       { key: "ip:1.1.1.1", kind: "world", namespace: null, name: null, node: null, ip: "1.1.1.1" },
       { key: "pod:u-db", kind: "pod", namespace: "data", name: "db", node: "node-b", ip: null },
@@ -125,14 +160,39 @@ describe("flows, tcp and drops at ingest", () => {
 
   it("stores tcp and drop rows and the agent's monitoring counters", async () => {
     await twoNodes(T0);
-    const monitoring = { flowEntries: 3, flowTableSize: 65536, flowsCreated: 9, flowsEvicted: 0, flowCreateFailed: 0, flowRecordsCut: 0, tcpRecordsCut: 0, dropRecordsCut: 0 };
+    const monitoring = {
+      flowEntries: 3,
+      flowTableSize: 65536,
+      flowsCreated: 9,
+      flowsEvicted: 0,
+      flowCreateFailed: 0,
+      flowRecordsCut: 0,
+      tcpRecordsCut: 0,
+      dropRecordsCut: 0,
+    };
     await store("node-a", T0 + 10_000, {
       tcp: [tcp({ opened: 2, failedRefused: 1, srttUsSum: 300, srttSamples: 2 })],
       drops: [drop({ pod: "u-web", ifname: "veth-web", reason: "NO_SOCKET", packets: 3, bytes: 180 })],
       monitoring,
     });
     const [raw] = await rows("SELECT tcp, drops FROM monitoring_raw");
-    expect(JSON.parse(String(raw!.tcp))).toEqual([["pod:u-web", "pod:u-db", 5432, "client", 2, 1, 0, 0, 0, 0, 0, 0, 0, 300, 2]]);
+    expect(JSON.parse(String(raw!.tcp))).toEqual([[
+      "pod:u-web",
+      "pod:u-db",
+      5432,
+      "client",
+      2,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      300,
+      2,
+    ]]);
     expect(JSON.parse(String(raw!.drops))).toEqual([["pod:u-web", "veth-web", "NO_SOCKET", 3, 180]]);
     expect(JSON.parse(String((await rows("SELECT agent FROM node_monitoring"))[0]!.agent))).toEqual(monitoring);
   });
@@ -165,7 +225,12 @@ describe("flows, tcp and drops at ingest", () => {
 
   it("a late batch (older boot, from the spool) still lands its flows but not its pods", async () => {
     await store("node-a", T0 + 60_000, { pods: [report(WEB, 7)] });
-    await store("node-a", T0, { bootId: "7a000000-0000-4000-8000-000000000002", seq: 1, pods: [report(CACHE, 1)], flows: [flow({ packets: 4, bytes: 40 })] });
+    await store("node-a", T0, {
+      bootId: "7a000000-0000-4000-8000-000000000002",
+      seq: 1,
+      pods: [report(CACHE, 1)],
+      flows: [flow({ packets: 4, bytes: 40 })],
+    });
     expect(await rows("SELECT uid FROM pods")).toEqual([{ uid: "u-web" }]);
     expect(await rows("SELECT node, ts FROM monitoring_raw")).toEqual([{ node: "node-a", ts: T0 }]);
   });
@@ -174,7 +239,10 @@ describe("flows, tcp and drops at ingest", () => {
 describe("rollups and retention", () => {
   const flowsAt = async (ts: number, bytes: number, extra: Partial<Batch> = {}, settings?: MonitoringSettings) =>
     store("node-a", ts, { flows: [flow({ packets: 1, bytes, tcpFlags: bytes === 100 ? 2 : 16 })], ...extra }, settings);
-  const stats = () => rows("SELECT level, bucket, client, server, fwd_packets, fwd_bytes, tcp_flags FROM flow_stats ORDER BY level, bucket");
+  const stats = () =>
+    rows(
+      "SELECT level, bucket, client, server, fwd_packets, fwd_bytes, tcp_flags FROM flow_stats ORDER BY level, bucket",
+    );
 
   it("adds every raw row once into its minute and hour (a batch at hh:01:00.000 counts for minute 00)", async () => {
     await twoNodes(H);
@@ -191,7 +259,10 @@ describe("rollups and retention", () => {
     // The hour waits for the first whole ten minutes, so that more batches merge before each upsert.
     expect(await stats()).toEqual(minutes);
     expect((await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(0);
-    expect(await stats()).toEqual([{ level: "1h", bucket: H, ...pair, fwd_packets: 3, fwd_bytes: 700, tcp_flags: 18 }, ...minutes]);
+    expect(await stats()).toEqual([
+      { level: "1h", bucket: H, ...pair, fwd_packets: 3, fwd_bytes: 700, tcp_flags: 18 },
+      ...minutes,
+    ]);
     // Nothing new: a second pass changes nothing. A late batch for minute 00 is added into it, and into the hour.
     await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS + 10_000, DEFAULT_MONITORING_SETTINGS);
     expect((await stats()).map((s) => s.fwd_bytes)).toEqual([700, 300, 400]);
@@ -221,7 +292,9 @@ describe("rollups and retention", () => {
       { server: "ip:1.1.1.2", fwd_bytes: 55 },
       { server: "other", fwd_bytes: 1000 },
     ]);
-    expect(await rows("SELECT flow_keys_cut FROM node_monitoring WHERE node = 'node-a'")).toEqual([{ flow_keys_cut: 2 }]);
+    expect(await rows("SELECT flow_keys_cut FROM node_monitoring WHERE node = 'node-a'")).toEqual([{
+      flow_keys_cut: 2,
+    }]);
     expect(await rows("SELECT server, fwd_bytes FROM flow_stats WHERE level = '1h' ORDER BY server")).toEqual([
       { server: "ip:1.1.1.1", fwd_bytes: 100 },
       { server: "ip:1.1.1.3", fwd_bytes: 1000 },
@@ -236,11 +309,12 @@ describe("rollups and retention", () => {
     await store("node-a", H + 10_000, { flows: [to(1, 100), to(2, 200), to(3, 1), to(4, 2)] }, settings); // 3 and 4 → raw other
     await store("node-a", H + 20_000, { flows: [to(5, 50)] }, settings);
     await runMaintenance(db, H + 25_000, settings);
-    expect(await rows("SELECT server, fwd_packets, fwd_bytes FROM flow_stats WHERE level = '1m' ORDER BY server")).toEqual([
-      { server: "ip:1.1.1.1", fwd_packets: 1, fwd_bytes: 100 },
-      { server: "ip:1.1.1.2", fwd_packets: 1, fwd_bytes: 200 },
-      { server: "other", fwd_packets: 3, fwd_bytes: 53 },
-    ]);
+    expect(await rows("SELECT server, fwd_packets, fwd_bytes FROM flow_stats WHERE level = '1m' ORDER BY server"))
+      .toEqual([
+        { server: "ip:1.1.1.1", fwd_packets: 1, fwd_bytes: 100 },
+        { server: "ip:1.1.1.2", fwd_packets: 1, fwd_bytes: 200 },
+        { server: "other", fwd_packets: 3, fwd_bytes: 53 },
+      ]);
   });
 
   it("rolls many nodes in chunks, each raw row once", async () => {
@@ -248,11 +322,19 @@ describe("rollups and retention", () => {
     for (let n = 0; n < nodes; n++) {
       const node = `node-${n}`;
       await store(node, H, { pods: [report(pod(`u-${n}`, `p-${n}`, [`10.1.${n}.2`]))] });
-      for (let b = 1; b <= batches; b++) await store(node, H + b * 10_000, { flows: [flow({ src: `10.1.${n}.2`, dst: "1.1.1.1", port: 443, packets: b, bytes: 10 * b })] });
+      for (let b = 1; b <= batches; b++) {
+        await store(node, H + b * 10_000, {
+          flows: [flow({ src: `10.1.${n}.2`, dst: "1.1.1.1", port: 443, packets: b, bytes: 10 * b })],
+        });
+      }
     }
     const r = await runMaintenance(db, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS);
     expect(r.rolledBatches).toBe(nodes * batches);
-    expect(await rows("SELECT level, count(*) AS n, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
+    expect(
+      await rows(
+        "SELECT level, count(*) AS n, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level",
+      ),
+    ).toEqual([
       { level: "1h", n: nodes, p: nodes * 10, b: nodes * 100 },
       { level: "1m", n: nodes, p: nodes * 10, b: nodes * 100 },
     ]);
@@ -304,7 +386,17 @@ describe("rolled marks", () => {
     const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-marks-"));
     const url = `file:${join(dir, "control.db")}`;
     const flowsAt = (db: Db, seq: number, ts: number) =>
-      storeBatch(db, batch({ node: "node-a", seq, ts, interfaces: [], flows: [flow({ dst: "1.1.1.1", port: 443, packets: seq, bytes: 10 * seq })] }), ts);
+      storeBatch(
+        db,
+        batch({
+          node: "node-a",
+          seq,
+          ts,
+          interfaces: [],
+          flows: [flow({ dst: "1.1.1.1", port: 443, packets: seq, bytes: 10 * seq })],
+        }),
+        ts,
+      );
     try {
       const before = await openDb(url);
       await flowsAt(before, 1, H + 10_000);
@@ -314,9 +406,15 @@ describe("rolled marks", () => {
       const after = await openDb(url);
       await flowsAt(after, 2, H + 20_000);
       expect((await runMaintenance(after, H + 30_000, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(1);
-      expect((await runMaintenance(after, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(0);
+      expect((await runMaintenance(after, H + HOUR_ROLLUP_EVERY_MS, DEFAULT_MONITORING_SETTINGS)).rolledBatches).toBe(
+        0,
+      );
       const read = async (sql: string) => (await after.$client.execute(sql)).rows.map((r) => ({ ...r }));
-      expect(await read("SELECT level, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level")).toEqual([
+      expect(
+        await read(
+          "SELECT level, sum(fwd_packets) AS p, sum(fwd_bytes) AS b FROM flow_stats GROUP BY level ORDER BY level",
+        ),
+      ).toEqual([
         { level: "1h", p: 3, b: 30 },
         { level: "1m", p: 3, b: 30 },
       ]);

@@ -23,7 +23,11 @@ describe("buildPodIndex", () => {
   });
 
   it("leaves host-network pods out of the IP index but finds them by uid", () => {
-    const ix = buildPodIndex([{ node: "n", ts: 1, pods: [pod("u-h", "kube-proxy", ["192.168.1.10"], { hostNetwork: true })] }]);
+    const ix = buildPodIndex([{
+      node: "n",
+      ts: 1,
+      pods: [pod("u-h", "kube-proxy", ["192.168.1.10"], { hostNetwork: true })],
+    }]);
     expect(ix.pod("192.168.1.10")).toBeUndefined();
     expect(ix.byUid("u-h")?.name).toBe("kube-proxy");
   });

@@ -124,7 +124,7 @@ class Claims {
 
   set(key: string, claim: Claim) {
     let claims = this.byKey.get(key);
-    if (claims === undefined) this.byKey.set(key, (claims = new Map()));
+    if (claims === undefined) this.byKey.set(key, claims = new Map());
     claims.set(claim.node, claim);
   }
 
@@ -137,7 +137,9 @@ class Claims {
     const claims = this.byKey.get(key);
     if (claims === undefined) return undefined;
     let best: Claim | undefined;
-    for (const c of claims.values()) if (best === undefined || c.ts > best.ts || (c.ts === best.ts && c.node < best.node)) best = c;
+    for (const c of claims.values()) {
+      if (best === undefined || c.ts > best.ts || (c.ts === best.ts && c.node < best.node)) best = c;
+    }
     return best?.pod;
   }
 
@@ -175,9 +177,13 @@ export class PodDirectory implements PodIndex {
     }
     this.reported.set(node, { ts, pods });
     for (const p of pods) {
-      const claim = { pod: { kind: "pod", uid: p.uid, namespace: p.namespace, name: p.name, node } as PodEndpoint, node, ts };
+      const claim = {
+        pod: { kind: "pod", uid: p.uid, namespace: p.namespace, name: p.name, node } as PodEndpoint,
+        node,
+        ts,
+      };
       this.uids.set(p.uid, claim);
-      if (!p.hostNetwork) for (const ip of p.ips) this.ips.set(normalizeIp(ip), claim);
+      if (!p.hostNetwork) { for (const ip of p.ips) this.ips.set(normalizeIp(ip), claim); }
     }
     return true;
   }

@@ -14,7 +14,7 @@
 import type { DropRow } from "./drops.ts";
 import type { FlowRow } from "./flows.ts";
 import type { RowOps } from "./rows.ts";
-import { zeroTcp, type TcpRow } from "./tcp.ts";
+import { type TcpRow, zeroTcp } from "./tcp.ts";
 
 /** Settings: distinct keys stored per node per bucket, "other" not included. */
 export interface CardinalityCaps {
@@ -38,7 +38,13 @@ export interface CapResult<R> {
  * them). `stored`: keys the node already has in that bucket ("other" excluded).
  * `otherRow`: the node's "other" row with zero counters.
  */
-export function capRows<R extends object>(rows: readonly R[], stored: ReadonlySet<string>, cap: number, ops: RowOps<R>, otherRow: R): CapResult<R> {
+export function capRows<R extends object>(
+  rows: readonly R[],
+  stored: ReadonlySet<string>,
+  cap: number,
+  ops: RowOps<R>,
+  otherRow: R,
+): CapResult<R> {
   const kept: R[] = [];
   const fresh: R[] = [];
   for (const r of rows) (stored.has(ops.key(r)) ? kept : fresh).push(r);
@@ -55,7 +61,18 @@ export function capRows<R extends object>(rows: readonly R[], stored: ReadonlySe
 const OTHER = { kind: "other" } as const;
 
 export function otherFlowRow(node: string): FlowRow {
-  return { node, client: OTHER, server: OTHER, port: 0, proto: 0, fwdPackets: 0, fwdBytes: 0, revPackets: 0, revBytes: 0, tcpFlags: 0 };
+  return {
+    node,
+    client: OTHER,
+    server: OTHER,
+    port: 0,
+    proto: 0,
+    fwdPackets: 0,
+    fwdBytes: 0,
+    revPackets: 0,
+    revBytes: 0,
+    tcpFlags: 0,
+  };
 }
 
 export function otherTcpRow(node: string): TcpRow {
@@ -68,4 +85,3 @@ export const OTHER_DROP_REASON = "(other)";
 export function otherDropRow(node: string): DropRow {
   return { node, reason: OTHER_DROP_REASON, packets: 0, bytes: 0 };
 }
-

@@ -6,9 +6,18 @@ describe("aggregateDrops", () => {
   it("sums per (node, pod, interface, reason); a record without pod is the node's", () => {
     const rows = aggregateDrops(
       [
-        { node: "node-a", record: drop({ pod: "u-web", ifname: "veth1", reason: "TCP_INVALID_SEQUENCE", packets: 2, bytes: 120 }) },
-        { node: "node-a", record: drop({ pod: "u-web", ifname: "veth1", reason: "TCP_INVALID_SEQUENCE", packets: 3, bytes: 180 }) },
-        { node: "node-a", record: drop({ pod: "u-web", ifname: "veth1", reason: "NETFILTER_DROP", packets: 1, bytes: 60 }) },
+        {
+          node: "node-a",
+          record: drop({ pod: "u-web", ifname: "veth1", reason: "TCP_INVALID_SEQUENCE", packets: 2, bytes: 120 }),
+        },
+        {
+          node: "node-a",
+          record: drop({ pod: "u-web", ifname: "veth1", reason: "TCP_INVALID_SEQUENCE", packets: 3, bytes: 180 }),
+        },
+        {
+          node: "node-a",
+          record: drop({ pod: "u-web", ifname: "veth1", reason: "NETFILTER_DROP", packets: 1, bytes: 60 }),
+        },
         { node: "node-a", record: drop({ ifname: "eth0", reason: "NETFILTER_DROP", packets: 7, bytes: 420 }) },
         { node: "node-b", record: drop({ reason: "NO_SOCKET", packets: 4, bytes: 240 }) },
       ],

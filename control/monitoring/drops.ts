@@ -4,7 +4,7 @@
  * own (a host interface, or a drop the kernel could not tie to a pod).
  */
 import type { DropRecord } from "../wire/monitoring.ts";
-import { podOfUid, type PodEndpoint, type PodIndex } from "./attribution.ts";
+import { type PodEndpoint, type PodIndex, podOfUid } from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 export interface NodeDrop {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../ingest/rates.ts";
-import { observePods, podRates, type PodPresence, type TimedPodCounters } from "./pod-series.ts";
+import { observePods, type PodPresence, podRates, type TimedPodCounters } from "./pod-series.ts";
 
 const MIN = 60_000;
 
@@ -24,7 +24,12 @@ describe("observePods", () => {
     // Back within the grace period: current again, first seen kept.
     u = observePods(s, "node-a", 16_000, ["a", "b"]);
     expect(u.returned).toEqual(["b"]);
-    expect(u.presence.find((p) => p.uid === "b")).toEqual({ uid: "b", node: "node-a", firstSeen: 1_000, lastSeen: 16_000 });
+    expect(u.presence.find((p) => p.uid === "b")).toEqual({
+      uid: "b",
+      node: "node-a",
+      firstSeen: 1_000,
+      lastSeen: 16_000,
+    });
   });
 
   it("an older batch arriving late neither resurrects nor vanishes", () => {
@@ -37,10 +42,25 @@ describe("observePods", () => {
 });
 
 describe("podRates", () => {
-  const c = (o: Partial<TimedPodCounters>): TimedPodCounters => ({ uid: "a", ifindex: 7, ts: 10_000, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0, ...o });
+  const c = (o: Partial<TimedPodCounters>): TimedPodCounters => ({
+    uid: "a",
+    ifindex: 7,
+    ts: 10_000,
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+    drops: 0,
+    ...o,
+  });
 
   it("rates from two cumulative reports", () => {
-    expect(podRates(c({ rxBytes: 1_000, txPackets: 2 }), c({ ts: 12_000, rxBytes: 5_000, rxPackets: 8, txPackets: 4, txBytes: 3_000 }))).toEqual({
+    expect(
+      podRates(
+        c({ rxBytes: 1_000, txPackets: 2 }),
+        c({ ts: 12_000, rxBytes: 5_000, rxPackets: 8, txPackets: 4, txBytes: 3_000 }),
+      ),
+    ).toEqual({
       rxPacketsPerSec: 4,
       rxBytesPerSec: 2_000,
       txPacketsPerSec: 1,

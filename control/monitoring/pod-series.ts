@@ -10,7 +10,7 @@
  * only changes entries it is not older than, so an old batch neither
  * resurrects a vanished pod nor makes a current one vanish.
  */
-import { NO_RATES, ratesBetween, type Rates } from "../ingest/rates.ts";
+import { NO_RATES, type Rates, ratesBetween } from "../ingest/rates.ts";
 import type { PodReport } from "../wire/monitoring.ts";
 
 /** Setting: how long a vanished pod stays listed (and its series kept) before it is dropped. */
@@ -36,7 +36,12 @@ export interface PresenceUpdate {
 const lastChange = (p: PodPresence) => Math.max(p.lastSeen, p.vanishedAt ?? -Infinity);
 
 /** Applies one batch of `node` at agent time `ts` listing `uids`; other nodes' entries are untouched. Sorted by uid. */
-export function observePods(prev: readonly PodPresence[], node: string, ts: number, uids: Iterable<string>): PresenceUpdate {
+export function observePods(
+  prev: readonly PodPresence[],
+  node: string,
+  ts: number,
+  uids: Iterable<string>,
+): PresenceUpdate {
   const now = new Set(uids);
   const out = new Map<string, PodPresence>();
   const appeared: string[] = [], vanished: string[] = [], returned: string[] = [];
@@ -76,7 +81,9 @@ export function observePods(prev: readonly PodPresence[], node: string, ts: numb
 }
 
 /** A PodReport's counters with the agent time of the batch that carried it. */
-export type TimedPodCounters = Pick<PodReport, "uid" | "rxPackets" | "rxBytes" | "txPackets" | "txBytes" | "drops" | "ifindex"> & { ts: number };
+export type TimedPodCounters =
+  & Pick<PodReport, "uid" | "rxPackets" | "rxBytes" | "txPackets" | "txBytes" | "drops" | "ifindex">
+  & { ts: number };
 
 /**
  * Pod RX/TX rates from two successive reports of the same pod and agent boot

@@ -127,10 +127,18 @@ export function topTalkers(rows: readonly FlowRow[], n: number, by: "pairs" | "p
   };
   for (const r of rows) {
     if (by === "pairs") add(`${endpointKey(r.client)}→${endpointKey(r.server)}`, r.client, r.server, r);
-    else
-      for (const e of r.client.kind === "pod" && endpointKey(r.client) === endpointKey(r.server) ? [r.client] : [r.client, r.server])
+    else {
+      for (
+        const e of r.client.kind === "pod" && endpointKey(r.client) === endpointKey(r.server)
+          ? [r.client]
+          : [r.client, r.server]
+      ) {
         if (e.kind === "pod") add(endpointKey(e), e, undefined, r);
+      }
+    }
   }
-  return [...out.values()].sort((x, y) => y.bytes - x.bytes || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).slice(0, Math.max(0, n));
+  return [...out.values()].sort((x, y) => y.bytes - x.bytes || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).slice(
+    0,
+    Math.max(0, n),
+  );
 }
-

@@ -4,14 +4,19 @@
  * /api/v1/ingest at a pinned control-plane time.
  */
 import { expect } from "vitest";
-import { T0, batch, postBatch, type TestContext } from "../test-support.ts";
+import { batch, postBatch, T0, type TestContext } from "../test-support.ts";
 import type { Batch } from "../wire/batch.ts";
 import type { PodReport } from "../wire/monitoring.ts";
 import type { PodInfo } from "../wire/pods.ts";
 import { pod } from "./fixtures.test-support.ts";
 
 /** node-a: web and cache; node-b: db. */
-export const WEB = pod("u-web", "web", ["10.0.1.2"], { hostVeth: "veth-web", ifindex: 11, labels: { app: "web", tier: "front" }, owner: { kind: "ReplicaSet", name: "web-7d9f" } });
+export const WEB = pod("u-web", "web", ["10.0.1.2"], {
+  hostVeth: "veth-web",
+  ifindex: 11,
+  labels: { app: "web", tier: "front" },
+  owner: { kind: "ReplicaSet", name: "web-7d9f" },
+});
 export const CACHE = pod("u-cache", "cache", ["10.0.1.3"]);
 export const DB_POD = pod("u-db", "db", ["10.0.2.2"], { namespace: "data" });
 

@@ -20,9 +20,22 @@ describe("serviceMap", () => {
       [
         { node: "node-a", record: tcp({ opened: 4, failedRefused: 1 }) },
         // the server's view of the same connections: not counted again
-        { node: "node-b", record: tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 4 }) },
+        {
+          node: "node-b",
+          record: tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 4 }),
+        },
         // a world client seen only by the server
-        { node: "node-b", record: tcp({ pod: "u-db", local: "10.0.2.2", remote: "203.0.113.1", role: "server", opened: 2, failedTimeout: 1 }) },
+        {
+          node: "node-b",
+          record: tcp({
+            pod: "u-db",
+            local: "10.0.2.2",
+            remote: "203.0.113.1",
+            role: "server",
+            opened: 2,
+            failedTimeout: 1,
+          }),
+        },
       ],
       ix,
     );

@@ -32,7 +32,9 @@ export function serviceMap(flows: readonly FlowRow[], tcp: readonly TcpRow[]): S
   const nodes = new Map<string, MapNode>();
   const edges = new Map<string, MapEdge>();
   const edge = (client: StoredEndpoint, server: StoredEndpoint): MapEdge => {
-    for (const e of [client, server]) nodes.set(endpointKey(e), { id: endpointKey(e), label: endpointLabel(e), kind: e.kind });
+    for (const e of [client, server]) {
+      nodes.set(endpointKey(e), { id: endpointKey(e), label: endpointLabel(e), kind: e.kind });
+    }
     const source = endpointKey(client), target = endpointKey(server);
     const id = `${source}→${target}`;
     const had = edges.get(id);

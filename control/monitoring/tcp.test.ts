@@ -11,14 +11,38 @@ describe("aggregateTcp", () => {
     const rows = aggregateTcp(
       [
         { node: "node-a", record: tcp({ opened: 2, closed: 1, durationMs: 300, srttUsSum: 400, srttSamples: 2 }) },
-        { node: "node-a", record: tcp({ opened: 1, failedRefused: 1, srttUsSum: 250, srttSamples: 1, retransmits: 3 }) },
-        { node: "node-b", record: tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 2, closed: 2, durationMs: 500 }) },
+        {
+          node: "node-a",
+          record: tcp({ opened: 1, failedRefused: 1, srttUsSum: 250, srttSamples: 1, retransmits: 3 }),
+        },
+        {
+          node: "node-b",
+          record: tcp({
+            pod: "u-db",
+            local: "10.0.2.2",
+            remote: "10.0.1.2",
+            role: "server",
+            opened: 2,
+            closed: 2,
+            durationMs: 500,
+          }),
+        },
       ],
       ix,
     );
     expect(rows).toHaveLength(2);
     const [client, server] = rows;
-    expect(client).toMatchObject({ node: "node-a", local: WEB, remote: DB, port: 5432, role: "client", opened: 3, closed: 1, failedRefused: 1, retransmits: 3 });
+    expect(client).toMatchObject({
+      node: "node-a",
+      local: WEB,
+      remote: DB,
+      port: 5432,
+      role: "client",
+      opened: 3,
+      closed: 1,
+      failedRefused: 1,
+      retransmits: 3,
+    });
     expect(avgSrttUs(client)).toBe(650 / 3);
     expect(avgDurationMs(client)).toBe(300);
     expect(failures(client)).toBe(1);
@@ -32,7 +56,10 @@ describe("aggregateTcp", () => {
 
   it("counts failures of every kind, and a refused connection to the world stays an IP", () => {
     const [row] = aggregateTcp(
-      [{ node: "node-a", record: tcp({ remote: "203.0.113.9", port: 80, opened: 0, failedRefused: 2, failedTimeout: 1, failedOther: 4 }) }],
+      [{
+        node: "node-a",
+        record: tcp({ remote: "203.0.113.9", port: 80, opened: 0, failedRefused: 2, failedTimeout: 1, failedOther: 4 }),
+      }],
       ix,
     );
     expect(row.remote).toEqual({ kind: "world", ip: "203.0.113.9" });
@@ -42,8 +69,21 @@ describe("aggregateTcp", () => {
   it("a server row with a world client is kept once; host sockets and vanished pods are named by address and uid", () => {
     const rows = aggregateTcp(
       [
-        { node: "node-a", record: tcp({ pod: "u-cache", local: "10.0.1.3", remote: "198.51.100.1", port: 6379, role: "server", opened: 5 }) },
-        { node: "node-a", record: tcp({ pod: undefined, local: "192.168.1.10", remote: "10.0.2.2", port: 5432, opened: 1 }) },
+        {
+          node: "node-a",
+          record: tcp({
+            pod: "u-cache",
+            local: "10.0.1.3",
+            remote: "198.51.100.1",
+            port: 6379,
+            role: "server",
+            opened: 5,
+          }),
+        },
+        {
+          node: "node-a",
+          record: tcp({ pod: undefined, local: "192.168.1.10", remote: "10.0.2.2", port: 5432, opened: 1 }),
+        },
         { node: "node-a", record: tcp({ pod: "u-gone", local: "10.0.1.9", opened: 1 }) },
       ],
       ix,
@@ -56,8 +96,17 @@ describe("aggregateTcp", () => {
   });
 
   it("the service hook names a client's remote VIP", () => {
-    const withSvc = buildPodIndex(REPORTS, (ip, port) => (ip === "10.96.0.5" && port === 80 ? { kind: "service", namespace: "default", name: "api" } : undefined));
-    const [row] = aggregateTcp([{ node: "node-a", record: tcp({ remote: "10.96.0.5", port: 80, opened: 1 }) }], withSvc);
+    const withSvc = buildPodIndex(
+      REPORTS,
+      (
+        ip,
+        port,
+      ) => (ip === "10.96.0.5" && port === 80 ? { kind: "service", namespace: "default", name: "api" } : undefined),
+    );
+    const [row] = aggregateTcp(
+      [{ node: "node-a", record: tcp({ remote: "10.96.0.5", port: 80, opened: 1 }) }],
+      withSvc,
+    );
     expect(row.remote).toEqual({ kind: "service", namespace: "default", name: "api" });
   });
 

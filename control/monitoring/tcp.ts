@@ -10,7 +10,7 @@
  * cluster totals) goes through `connectionView`.
  */
 import type { TcpRecord } from "../wire/monitoring.ts";
-import { endpointKey, podOfUid, type PodIndex, type StoredEndpoint } from "./attribution.ts";
+import { endpointKey, type PodIndex, podOfUid, type StoredEndpoint } from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 export interface NodeTcp {
@@ -33,8 +33,17 @@ export interface TcpCounters {
 }
 
 const COUNTERS: readonly (keyof TcpCounters)[] = [
-  "opened", "failedRefused", "failedTimeout", "failedOther", "closed", "durationMs",
-  "retransmits", "resetsRx", "resetsTx", "srttUsSum", "srttSamples",
+  "opened",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "closed",
+  "durationMs",
+  "retransmits",
+  "resetsRx",
+  "resetsTx",
+  "srttUsSum",
+  "srttSamples",
 ];
 
 export interface TcpRow extends TcpCounters {

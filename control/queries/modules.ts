@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { nodeInventories } from "../db/schema.ts";
 import { desiredStateOf } from "../registry/desired-state.ts";
-import { MODULES, type DesiredState, type Inventory, type ModuleName, type ModuleStatus } from "../wire/batch.ts";
+import { type DesiredState, type Inventory, type ModuleName, MODULES, type ModuleStatus } from "../wire/batch.ts";
 
 export interface ModuleView {
   name: ModuleName;
@@ -37,7 +37,8 @@ export function moduleViews(desired: DesiredState, inventory: Inventory | null):
 export async function listModules(db: Db, node: string): Promise<ModuleView[]> {
   const [desired, row] = await Promise.all([
     desiredStateOf(db, node),
-    db.select({ inventory: nodeInventories.inventory }).from(nodeInventories).where(eq(nodeInventories.node, node)).get(),
+    db.select({ inventory: nodeInventories.inventory }).from(nodeInventories).where(eq(nodeInventories.node, node))
+      .get(),
   ]);
   return moduleViews(desired, row?.inventory ?? null);
 }

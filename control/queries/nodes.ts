@@ -4,12 +4,12 @@
  */
 import { asc, count, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { interfaces, nodeInventories, nodeMonitoring, nodes, type InterfaceRow, type NodeRow } from "../db/schema.ts";
+import { type InterfaceRow, interfaces, nodeInventories, nodeMonitoring, type NodeRow, nodes } from "../db/schema.ts";
 import { desiredStateOf } from "../registry/desired-state.ts";
 import type { DesiredState, Inventory } from "../wire/batch.ts";
 import type { MonitoringStats } from "../wire/monitoring.ts";
-import { moduleViews, type ModuleView } from "./modules.ts";
-import { nodeStatus, type NodeStatus, type StatusThresholds } from "./node-status.ts";
+import { type ModuleView, moduleViews } from "./modules.ts";
+import { type NodeStatus, nodeStatus, type StatusThresholds } from "./node-status.ts";
 import { isoOrNull } from "./time.ts";
 
 export interface NodeSummary {
@@ -79,11 +79,18 @@ export async function listNodes(db: Db, now: number, thresholds: StatusThreshold
     .leftJoin(nodeInventories, eq(nodeInventories.node, nodes.name))
     .groupBy(nodes.name)
     .orderBy(asc(nodes.name));
-  return rows.map(({ node, interfaceCount, inventory }) => toNodeSummary(node, inventory, interfaceCount, now, thresholds));
+  return rows.map(({ node, interfaceCount, inventory }) =>
+    toNodeSummary(node, inventory, interfaceCount, now, thresholds)
+  );
 }
 
 /** Undefined when the node has never reported a batch (it may still have joined or been switched). */
-export async function nodeDetail(db: Db, name: string, now: number, thresholds: StatusThresholds): Promise<NodeDetail | undefined> {
+export async function nodeDetail(
+  db: Db,
+  name: string,
+  now: number,
+  thresholds: StatusThresholds,
+): Promise<NodeDetail | undefined> {
   const [row, interfaceStates, desired, monitoring] = await Promise.all([
     db
       .select({ node: nodes, inventory: nodeInventories })

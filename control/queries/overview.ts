@@ -15,9 +15,9 @@ import type { Db } from "../db/client.ts";
 import type { Rates } from "../ingest/rates.ts";
 import type { Window } from "../monitoring/rollup.ts";
 import { querySparklines, type SparkPoint } from "./monitoring/interfaces.ts";
-import { topPodsByRate, type PodRecord } from "./monitoring/pods.ts";
+import { type PodRecord, topPodsByRate } from "./monitoring/pods.ts";
 import type { NodeStatus, StatusThresholds } from "./node-status.ts";
-import { toNodeSummary, type NodeSummary } from "./nodes.ts";
+import { type NodeSummary, toNodeSummary } from "./nodes.ts";
 
 export interface OverviewNode extends NodeSummary {
   /** Current pods on the node (vanished ones not counted). */
@@ -75,8 +75,7 @@ export const OVERVIEW_TALKERS = 10;
  * seek into interfaces and one into the pods_node index (which holds vanished_at, so counting
  * reads no pod row).
  */
-const NODES_SQL =
-  "SELECT json_group_array(json_array(n.name, n.boot_id, n.last_seen, i.agent_version, i.kernel, " +
+const NODES_SQL = "SELECT json_group_array(json_array(n.name, n.boot_id, n.last_seen, i.agent_version, i.kernel, " +
   "json((SELECT json_array(count(*), sum(rx_bytes_per_sec), sum(tx_bytes_per_sec), sum(rx_packets_per_sec), sum(tx_packets_per_sec)) FROM interfaces f WHERE f.node = n.name)), " +
   "(SELECT count(*) FROM pods p WHERE p.node = n.name AND p.vanished_at IS NULL))) AS nodes " +
   "FROM nodes n LEFT JOIN node_inventories i ON i.node = n.name";
@@ -98,15 +97,35 @@ const ORDER: Record<OverviewSort, (a: OverviewNode, b: OverviewNode) => number> 
   tx: most((n) => n.rates.txBytesPerSec),
 };
 
-export async function clusterOverview(db: Db, now: number, thresholds: StatusThresholds, query: OverviewQuery = DEFAULT_OVERVIEW_QUERY): Promise<ClusterOverview> {
+export async function clusterOverview(
+  db: Db,
+  now: number,
+  thresholds: StatusThresholds,
+  query: OverviewQuery = DEFAULT_OVERVIEW_QUERY,
+): Promise<ClusterOverview> {
   const [json, talkers] = await Promise.all([db.$client.execute(NODES_SQL), topPodsByRate(db, OVERVIEW_TALKERS)]);
   const all = (JSON.parse(String(json.rows[0]?.nodes ?? "[]")) as NodeJson[]).map(
-    ([name, bootId, lastSeen, agentVersion, kernel, [interfaces, rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec], pods]): OverviewNode => {
+    (
+      [
+        name,
+        bootId,
+        lastSeen,
+        agentVersion,
+        kernel,
+        [interfaces, rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec],
+        pods,
+      ],
+    ): OverviewNode => {
       const summary = toNodeSummary({ name, bootId, lastSeen }, { agentVersion, kernel }, interfaces, now, thresholds);
       // A node that stopped reporting has no rate now: its last one would read
       // as traffic still flowing and swell the totals (alerts count it as none).
       const rates = summary.status === "Ready"
-        ? { rxBytesPerSec: rxBytesPerSec ?? null, txBytesPerSec: txBytesPerSec ?? null, rxPacketsPerSec: rxPacketsPerSec ?? null, txPacketsPerSec: txPacketsPerSec ?? null }
+        ? {
+          rxBytesPerSec: rxBytesPerSec ?? null,
+          txBytesPerSec: txBytesPerSec ?? null,
+          rxPacketsPerSec: rxPacketsPerSec ?? null,
+          txPacketsPerSec: txPacketsPerSec ?? null,
+        }
         : NO_RATES;
       return { ...summary, pods, rates, spark: [] };
     },
@@ -118,11 +137,24 @@ export async function clusterOverview(db: Db, now: number, thresholds: StatusThr
   const shown = all.slice(offset, offset + NODES_PER_PAGE);
   const sparks = await querySparklines(db, now, shown.map((n) => n.name));
   for (const n of shown) n.spark = sparks.byNode.get(n.name) ?? [];
-  return { nodes: shown, totals: totalsOf(all), talkers, spark: sparks.window, query: { sort: query.sort, page }, pages, offset };
+  return {
+    nodes: shown,
+    totals: totalsOf(all),
+    talkers,
+    spark: sparks.window,
+    query: { sort: query.sort, page },
+    pages,
+    offset,
+  };
 }
 
 const NO_RATES: Rates = { rxBytesPerSec: null, txBytesPerSec: null, rxPacketsPerSec: null, txPacketsPerSec: null };
-const RATE_KEYS = ["rxBytesPerSec", "txBytesPerSec", "rxPacketsPerSec", "txPacketsPerSec"] as const satisfies ReadonlyArray<keyof Rates>;
+const RATE_KEYS = [
+  "rxBytesPerSec",
+  "txBytesPerSec",
+  "rxPacketsPerSec",
+  "txPacketsPerSec",
+] as const satisfies ReadonlyArray<keyof Rates>;
 
 function totalsOf(list: readonly OverviewNode[]): ClusterTotals {
   const byStatus: Record<NodeStatus, number> = { Ready: 0, Stale: 0, Lost: 0 };

@@ -11,14 +11,20 @@ import { eq } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
 import { desiredStates } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
-import { DEFAULT_MODULES, MODULES, type DesiredState, type ModuleName } from "../wire/batch.ts";
+import { DEFAULT_MODULES, type DesiredState, type ModuleName, MODULES } from "../wire/batch.ts";
 
 export async function desiredStateOf(db: Queryable, node: string): Promise<DesiredState> {
   const row = await db.select().from(desiredStates).where(eq(desiredStates.node, node)).get();
   return toDesiredState(row?.version ?? 0, row?.modules ?? {});
 }
 
-export function switchModule(db: Db, node: string, module: ModuleName, enabled: boolean, now: number): Promise<DesiredState> {
+export function switchModule(
+  db: Db,
+  node: string,
+  module: ModuleName,
+  enabled: boolean,
+  now: number,
+): Promise<DesiredState> {
   return writeTransaction(db, async (tx) => {
     const row = await tx.select().from(desiredStates).where(eq(desiredStates.node, node)).get();
     const current = toDesiredState(row?.version ?? 0, row?.modules ?? {});

@@ -6,7 +6,7 @@
  */
 import { desc, eq, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
-import { joinTokens, type JoinTokenRow } from "../db/schema.ts";
+import { type JoinTokenRow, joinTokens } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { newId, newSecret, sha256Hex } from "../auth/secrets.ts";
 import { isoOrNull } from "../queries/time.ts";

@@ -20,7 +20,10 @@ import { checkJoinToken, recordJoinTokenUse } from "./join-tokens.ts";
 
 export const CREDENTIAL_PREFIX = "ek8s_node_";
 
-export type JoinOutcome = { ok: true; response: JoinResponse } | { ok: false; reason: "unknown" | "expired" | "revoked" };
+export type JoinOutcome = { ok: true; response: JoinResponse } | {
+  ok: false;
+  reason: "unknown" | "expired" | "revoked";
+};
 export type CredentialCheck = { ok: true; node: string } | { ok: false; reason: "invalid" | "revoked" };
 
 export async function joinNode(db: Db, request: JoinRequest, now: number): Promise<JoinOutcome> {

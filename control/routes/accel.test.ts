@@ -2,7 +2,18 @@
 import { describe, expect, it } from "vitest";
 import { createService } from "../services/model.ts";
 import { backends, service } from "../services/fixtures.test-support.ts";
-import { AS_ADMIN, READ_TOKEN, T0, batch, bearer, credentialFor, getJson, postBatch, send, useTestApp } from "../test-support.ts";
+import {
+  AS_ADMIN,
+  batch,
+  bearer,
+  credentialFor,
+  getJson,
+  postBatch,
+  READ_TOKEN,
+  send,
+  T0,
+  useTestApp,
+} from "../test-support.ts";
 
 const s = useTestApp();
 
@@ -34,13 +45,22 @@ describe("accel rules", () => {
     expect((await send(s.app, "DELETE", "/api/v1/accel/rules/1", undefined, AS_ADMIN)).status).toBe(404);
     const c = await send(s.app, "POST", "/api/v1/accel/rules", { ...REDIS, portName: "" }, AS_ADMIN);
     expect(await c.json()).toEqual({ ...REDIS, portName: "", id: 1 });
-    const put = await send(s.app, "PUT", "/api/v1/accel/rules/2", { ...NGINX_PODS, selector: { app: "nginx", tier: "edge" } }, AS_ADMIN);
+    const put = await send(s.app, "PUT", "/api/v1/accel/rules/2", {
+      ...NGINX_PODS,
+      selector: { app: "nginx", tier: "edge" },
+    }, AS_ADMIN);
     expect(await put.json()).toEqual({ ...NGINX_PODS, selector: { app: "nginx", tier: "edge" }, id: 2 });
     expect((await send(s.app, "PUT", "/api/v1/accel/rules/9", REDIS, AS_ADMIN)).status).toBe(404);
   });
 
   it("refuse bad input with a 400 naming the field, and writes without the admin token", async () => {
-    const bad = await send(s.app, "POST", "/api/v1/accel/rules", { kind: "pods", namespace: "default", selector: {} }, AS_ADMIN);
+    const bad = await send(
+      s.app,
+      "POST",
+      "/api/v1/accel/rules",
+      { kind: "pods", namespace: "default", selector: {} },
+      AS_ADMIN,
+    );
     expect(bad.status).toBe(400);
     expect((await bad.json()).issues.map((i: { path: string }) => i.path)).toEqual(["selector"]);
     const kind = await send(s.app, "POST", "/api/v1/accel/rules", { kind: "vip", namespace: "default" }, AS_ADMIN);

@@ -11,7 +11,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { createRule, deleteRule, replaceRule, RulesFull, ruleViews } from "../accel/rules.ts";
-import { requireAdmin, requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";

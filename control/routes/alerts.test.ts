@@ -2,11 +2,28 @@
 import { describe, expect, it } from "vitest";
 import { evaluateAlerts } from "../alerts/evaluate.ts";
 import { DEFAULT_RETENTION } from "../monitoring/rollup.ts";
-import { AS_ADMIN, READ_TOKEN, T0, batch, bearer, getJson, iface, postBatch, send, useTestApp } from "../test-support.ts";
+import {
+  AS_ADMIN,
+  batch,
+  bearer,
+  getJson,
+  iface,
+  postBatch,
+  READ_TOKEN,
+  send,
+  T0,
+  useTestApp,
+} from "../test-support.ts";
 
 const s = useTestApp();
 
-const WEB_RX = { metric: "rxBytesPerSec", scope: { kind: "pod", target: "default/web" }, upper: 1_000_000, holdSeconds: 30, description: "web flooded" };
+const WEB_RX = {
+  metric: "rxBytesPerSec",
+  scope: { kind: "pod", target: "default/web" },
+  upper: 1_000_000,
+  holdSeconds: 30,
+  description: "web flooded",
+};
 
 async function create(body: unknown) {
   const res = await send(s.app, "POST", "/api/v1/thresholds", body, AS_ADMIN);
@@ -37,13 +54,24 @@ describe("thresholds CRUD", () => {
     const { id } = created.body;
     // Defaults: hold 60 s, enabled.
     const second = (await create({ metric: "heartbeatAgeSeconds", scope: { kind: "all" }, upper: 90 })).body;
-    expect(second).toMatchObject({ scope: { kind: "all" }, holdSeconds: 60, enabled: true, description: null, unit: "s" });
+    expect(second).toMatchObject({
+      scope: { kind: "all" },
+      holdSeconds: 60,
+      enabled: true,
+      description: null,
+      unit: "s",
+    });
 
     expect((await getJson(s.app, "/api/v1/thresholds")).body.map((t: any) => t.id)).toEqual([id, second.id]);
     expect(await getJson(s.app, `/api/v1/thresholds/${id}`)).toEqual({ status: 200, body: created.body });
 
     s.clock.now += 1_000;
-    const replaced = await send(s.app, "PUT", `/api/v1/thresholds/${id}`, { metric: "txBytesPerSec", scope: { kind: "node", target: "node-a" }, lower: 10, enabled: false }, AS_ADMIN);
+    const replaced = await send(s.app, "PUT", `/api/v1/thresholds/${id}`, {
+      metric: "txBytesPerSec",
+      scope: { kind: "node", target: "node-a" },
+      lower: 10,
+      enabled: false,
+    }, AS_ADMIN);
     expect(replaced.status).toBe(200);
     // A whole replacement: what was left out is unset or its default.
     expect(await replaced.json()).toEqual({
@@ -81,7 +109,11 @@ describe("validation", () => {
     [{ ...WEB_RX, metric: "cpu" }, "metric", expect.stringMatching(/^must be one of rxBytesPerSec, /)],
     [{ ...WEB_RX, scope: { kind: "cluster" } }, "scope.kind", 'must be one of "all", "node", "pod", "all-pods"'],
     [{ ...WEB_RX, scope: { kind: "node" } }, "scope.target", "required"],
-    [{ ...WEB_RX, scope: { kind: "pod", target: "web" } }, "scope.target", 'must be "namespace/name" (two lowercase RFC 1123 names)'],
+    [
+      { ...WEB_RX, scope: { kind: "pod", target: "web" } },
+      "scope.target",
+      'must be "namespace/name" (two lowercase RFC 1123 names)',
+    ],
     [{ ...WEB_RX, scope: { kind: "all", target: "node-a" } }, "scope.target", "unknown field"],
     [{ ...WEB_RX, upper: undefined }, "upper", "give an upper or a lower limit (or both)"],
     [{ ...WEB_RX, upper: "lots" }, "upper", "must be a number"],
@@ -89,7 +121,11 @@ describe("validation", () => {
     [{ ...WEB_RX, lower: 1_000_000 }, "lower", "must be below the upper limit"],
     [{ ...WEB_RX, holdSeconds: 1.5 }, "holdSeconds", "must be whole seconds"],
     [{ ...WEB_RX, holdSeconds: 8 * 86_400 }, "holdSeconds", "must be at most 604800 (7 days)"],
-    [{ ...WEB_RX, metric: "heartbeatAgeSeconds" }, "scope.kind", 'heartbeatAgeSeconds applies to nodes only ("all" or "node")'],
+    [
+      { ...WEB_RX, metric: "heartbeatAgeSeconds" },
+      "scope.kind",
+      'heartbeatAgeSeconds applies to nodes only ("all" or "node")',
+    ],
     [{ ...WEB_RX, enabled: "yes" }, "enabled", expect.any(String)],
     [{ ...WEB_RX, severity: "high" }, "severity", "unknown field"],
   ])("400 naming the field: %o → %s", async (body, path, message) => {
@@ -145,7 +181,10 @@ describe("alerts", () => {
     await evaluate(T0 + 11_000);
     // node-b drops back to 1,000 B/s: its alert resolves.
     s.clock.now = T0 + 20_500;
-    await postBatch(s.app, batch({ node: "node-b", seq: 3, ts: T0 + 20_000, interfaces: [iface({ rxBytes: 110_000 })] }));
+    await postBatch(
+      s.app,
+      batch({ node: "node-b", seq: 3, ts: T0 + 20_000, interfaces: [iface({ rxBytes: 110_000 })] }),
+    );
     await evaluate(T0 + 21_000);
 
     const all = await alerts();
@@ -175,7 +214,13 @@ describe("alerts", () => {
         trough: 10_000,
         lastValue: 10_000,
       },
-      expect.objectContaining({ id: 2, state: "resolved", target: "node-b", resolvedAt: new Date(T0 + 21_000).toISOString(), resolvedReason: "recovered" }),
+      expect.objectContaining({
+        id: 2,
+        state: "resolved",
+        target: "node-b",
+        resolvedAt: new Date(T0 + 21_000).toISOString(),
+        resolvedReason: "recovered",
+      }),
     ]);
     expect((await alerts("?state=active")).map((a: any) => a.id)).toEqual([1]);
     expect((await alerts("?state=resolved")).map((a: any) => a.id)).toEqual([2]);
@@ -203,10 +248,12 @@ describe("alerts", () => {
     await busyNodes();
     const { id } = (await create(everyNode)).body;
     /** Evaluation and PUTs 1 s apart, so the history's order (latest resolved first) is the order of the steps. */
-    const step = () => evaluate((s.clock.now += 1_000));
+    const step = () => evaluate(s.clock.now += 1_000);
     const put = async (body: object) => {
       s.clock.now += 1_000;
-      expect((await send(s.app, "PUT", `/api/v1/thresholds/${id}`, { ...everyNode, ...body }, AS_ADMIN)).status).toBe(200);
+      expect((await send(s.app, "PUT", `/api/v1/thresholds/${id}`, { ...everyNode, ...body }, AS_ADMIN)).status).toBe(
+        200,
+      );
     };
     const latestReasons = async () => (await alerts("?state=resolved")).slice(0, 2).map((a: any) => a.resolvedReason);
 

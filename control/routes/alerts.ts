@@ -25,8 +25,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { listAlerts } from "../alerts/alerts.ts";
 import { ThresholdInput } from "../alerts/model.ts";
-import { createThreshold, deleteThreshold, getThreshold, listThresholds, updateThreshold } from "../alerts/thresholds.ts";
-import { requireAdmin, requireReader, type AccessSettings } from "../auth/access.ts";
+import {
+  createThreshold,
+  deleteThreshold,
+  getThreshold,
+  listThresholds,
+  updateThreshold,
+} from "../alerts/thresholds.ts";
+import { type AccessSettings, requireAdmin, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";

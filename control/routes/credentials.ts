@@ -4,7 +4,7 @@
  * to join again (which needs a valid join token).
  */
 import { Hono } from "hono";
-import { requireAdmin, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { jsonResponse } from "../http/json.ts";
 import { parseOr400 } from "../http/validation.ts";

@@ -1,15 +1,15 @@
 /** Who may send batches, and how fast: credentials, node match, size first, rate limit per node. */
 import { beforeEach, describe, expect, it } from "vitest";
 import {
-  AS_ADMIN,
-  T0,
   ack,
+  AS_ADMIN,
   batch,
   bearer,
   credentialFor,
   dumpTables,
   postBatch,
   send,
+  T0,
   useTestApp,
 } from "../test-support.ts";
 import { MAX_BATCH_BYTES } from "../wire/batch.ts";
@@ -24,12 +24,38 @@ describe("ingest auth matrix", () => {
     await send(s.app, "DELETE", "/api/v1/nodes/node-c/credentials", undefined, AS_ADMIN);
   });
 
-  const rows: Array<[credential: string, headers: () => Promise<Record<string, string>>, node: string, status: number, error: string | null]> = [
+  const rows: Array<
+    [
+      credential: string,
+      headers: () => Promise<Record<string, string>>,
+      node: string,
+      status: number,
+      error: string | null,
+    ]
+  > = [
     ["missing", async () => ({}), "node-a", 401, "node credential required (Authorization: Bearer); join first"],
-    ["invalid", async () => bearer("ek8s_node_made-up-made-up-made-up-made-up"), "node-a", 401, "invalid node credential; join again"],
-    ["not a bearer header", async () => ({ authorization: "Token abc" }), "node-a", 401, "invalid node credential; join again"],
+    [
+      "invalid",
+      async () => bearer("ek8s_node_made-up-made-up-made-up-made-up"),
+      "node-a",
+      401,
+      "invalid node credential; join again",
+    ],
+    [
+      "not a bearer header",
+      async () => ({ authorization: "Token abc" }),
+      "node-a",
+      401,
+      "invalid node credential; join again",
+    ],
     ["the admin token", async () => AS_ADMIN, "node-a", 401, "invalid node credential; join again"],
-    ["of another node", async () => bearer(await credentialFor(s.app, "node-b")), "node-a", 403, "this credential belongs to node 'node-b', not 'node-a'"],
+    [
+      "of another node",
+      async () => bearer(await credentialFor(s.app, "node-b")),
+      "node-a",
+      403,
+      "this credential belongs to node 'node-b', not 'node-a'",
+    ],
     ["revoked", async () => bearer(revoked), "node-c", 401, "node credential revoked; join again"],
     ["valid", async () => bearer(await credentialFor(s.app, "node-a")), "node-a", 200, null],
   ];
@@ -49,7 +75,13 @@ describe("ingest auth matrix", () => {
   });
 
   it("checks the credential before reading the body: garbage without a credential is 401, not 400", async () => {
-    const res = await send(s.app, "POST", "/api/v1/ingest", "{not json", bearer("ek8s_node_made-up-made-up-made-up-made-up"));
+    const res = await send(
+      s.app,
+      "POST",
+      "/api/v1/ingest",
+      "{not json",
+      bearer("ek8s_node_made-up-made-up-made-up-made-up"),
+    );
     expect(res.status).toBe(401);
   });
 
@@ -59,7 +91,11 @@ describe("ingest auth matrix", () => {
   });
 
   it("a malformed batch with a valid credential is 400, not 403, even if it names another node", async () => {
-    const res = await postBatch(s.app, { ...batch({ node: "node-b" }), seq: -1 }, bearer(await credentialFor(s.app, "node-a")));
+    const res = await postBatch(
+      s.app,
+      { ...batch({ node: "node-b" }), seq: -1 },
+      bearer(await credentialFor(s.app, "node-a")),
+    );
     expect(res.status).toBe(400);
   });
 });
@@ -78,7 +114,10 @@ describe("ingest rate limit per node", () => {
     const limited = await postBatch(s.app, seqBatch(4));
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("2");
-    expect(await limited.json()).toEqual({ error: "too many batches from node 'node-a'; retry in 2 s", retryAfterSeconds: 2 });
+    expect(await limited.json()).toEqual({
+      error: "too many batches from node 'node-a'; retry in 2 s",
+      retryAfterSeconds: 2,
+    });
     expect(await dumpTables(s.db)).toEqual(before);
 
     s.clock.now += 1_000;

@@ -7,11 +7,11 @@
  * stored or already stored. Nothing is written unless the answer is 200.
  */
 import { Hono } from "hono";
-import { requireNodeCredential, type NodeAuthEnv } from "../auth/node-auth.ts";
+import { type NodeAuthEnv, requireNodeCredential } from "../auth/node-auth.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
-import { tooManyRequests, TokenBuckets } from "../http/rate-limit.ts";
+import { TokenBuckets, tooManyRequests } from "../http/rate-limit.ts";
 import { parseOr400 } from "../http/validation.ts";
 import { IngestBatch, versionMismatch } from "../ingest/ingest-batch.ts";
 import { storeBatch } from "../ingest/store.ts";

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";

@@ -2,16 +2,16 @@
 import { describe, expect, it } from "vitest";
 import {
   AS_ADMIN,
-  DEFAULT_DESIRED,
-  T0,
   batch,
   bearer,
+  DEFAULT_DESIRED,
   dumpTables,
   getJson,
   newJoinToken,
   postBatch,
   postJoin,
   send,
+  T0,
   useTestApp,
 } from "../test-support.ts";
 import { JoinResponse } from "../wire/batch.ts";
@@ -25,7 +25,11 @@ describe("POST /api/v1/join-tokens", () => {
     const res = await send(s.app, "POST", "/api/v1/join-tokens", undefined, AS_ADMIN); // no body at all
     expect(res.status).toBe(201);
     const made = await res.json();
-    expect(made).toEqual({ id: expect.stringMatching(/^[0-9a-f]{16}$/), token: expect.stringMatching(/^ek8s_join_[\w-]{43}$/), expiresAt: new Date(s.clock.now + 86_400_000).toISOString() });
+    expect(made).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      token: expect.stringMatching(/^ek8s_join_[\w-]{43}$/),
+      expiresAt: new Date(s.clock.now + 86_400_000).toISOString(),
+    });
 
     const stored = JSON.stringify(await dumpTables(s.db));
     expect(stored).not.toContain(made.token);
@@ -76,7 +80,9 @@ describe("DELETE /api/v1/join-tokens/:id", () => {
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ id, revoked: true, revokedAt });
     s.clock.now += 5_000;
-    expect(await (await send(s.app, "DELETE", `/api/v1/join-tokens/${id}`, undefined, AS_ADMIN)).json()).toMatchObject({ revokedAt });
+    expect(await (await send(s.app, "DELETE", `/api/v1/join-tokens/${id}`, undefined, AS_ADMIN)).json()).toMatchObject({
+      revokedAt,
+    });
     expect((await listTokens())[0]).toMatchObject({ revoked: true, expired: false });
   });
 
@@ -94,7 +100,11 @@ describe("POST /api/v1/join", () => {
     const res = await postJoin(s.app, "node-a", token);
     expect(res.status).toBe(200);
     const body = JoinResponse.parse(await res.json());
-    expect(body).toEqual({ node: "node-a", credential: expect.stringMatching(/^ek8s_node_[\w-]{43}$/), desired: DEFAULT_DESIRED });
+    expect(body).toEqual({
+      node: "node-a",
+      credential: expect.stringMatching(/^ek8s_node_[\w-]{43}$/),
+      desired: DEFAULT_DESIRED,
+    });
     expect((await listTokens())[0]).toMatchObject({ uses: 1, lastUsedAt: new Date(s.clock.now).toISOString() });
     expect(JSON.stringify(await dumpTables(s.db))).not.toContain(body.credential);
 
@@ -163,12 +173,17 @@ describe("POST /api/v1/join", () => {
     const { token } = await newJoinToken(s.app);
     // Many good joins first: only failures count.
     for (let i = 0; i < 10; i++) expect((await postJoin(s.app, `node-${i}`, token)).status).toBe(200);
-    for (let i = 0; i < 3; i++) expect((await postJoin(s.app, "node-a", `ek8s_join_guess-number-${i}-xxxxxxx`)).status).toBe(401);
+    for (let i = 0; i < 3; i++) {
+      expect((await postJoin(s.app, "node-a", `ek8s_join_guess-number-${i}-xxxxxxx`)).status).toBe(401);
+    }
 
     const limited = await postJoin(s.app, "node-a", token);
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("5");
-    expect(await limited.json()).toEqual({ error: "too many failed joins from this address; retry in 5 s", retryAfterSeconds: 5 });
+    expect(await limited.json()).toEqual({
+      error: "too many failed joins from this address; retry in 5 s",
+      retryAfterSeconds: 5,
+    });
 
     s.clock.now += 5_000;
     expect((await postJoin(s.app, "node-a", token)).status).toBe(200);
@@ -178,7 +193,10 @@ describe("POST /api/v1/join", () => {
     s.rebuild({ settings: { authFailureBurst: 1 } });
     const from = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
     const guess = (address: string) =>
-      s.app.request("/api/v1/join", { method: "POST", body: JSON.stringify({ token: "ek8s_join_guess-guess-guess", node: "node-a" }) }, from(address));
+      s.app.request("/api/v1/join", {
+        method: "POST",
+        body: JSON.stringify({ token: "ek8s_join_guess-guess-guess", node: "node-a" }),
+      }, from(address));
     expect((await guess("10.0.0.1")).status).toBe(401);
     expect((await guess("10.0.0.1")).status).toBe(429);
     expect((await guess("10.0.0.2")).status).toBe(401);
@@ -194,7 +212,9 @@ describe("DELETE /api/v1/nodes/:node/credentials", () => {
     const res = await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, AS_ADMIN);
     expect(await res.json()).toEqual({ node: "node-a", revoked: 1 });
     expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000 }), bearer(credential))).status).toBe(401);
-    expect(await (await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, AS_ADMIN)).json()).toEqual({ node: "node-a", revoked: 0 });
+    expect(await (await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, AS_ADMIN)).json()).toEqual(
+      { node: "node-a", revoked: 0 },
+    );
 
     const again = (await (await postJoin(s.app, "node-a", token)).json()).credential;
     expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000 }), bearer(again))).status).toBe(200);

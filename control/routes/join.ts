@@ -10,7 +10,7 @@ import type { Db } from "../db/client.ts";
 import { clientAddress } from "../http/client-address.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
-import { tooManyRequests, TokenBuckets } from "../http/rate-limit.ts";
+import { TokenBuckets, tooManyRequests } from "../http/rate-limit.ts";
 import { parseOr400 } from "../http/validation.ts";
 import { joinNode } from "../registry/node-credentials.ts";
 import { JoinRequest } from "../wire/batch.ts";

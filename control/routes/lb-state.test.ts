@@ -4,7 +4,17 @@ import { openDb } from "../db/client.ts";
 import { createService, syncServices } from "../services/model.ts";
 import { lbState } from "../services/state.ts";
 import { endWaits } from "../services/watch.ts";
-import { AS_ADMIN, bearer, credentialFor, getJson, openTestDb, send, testApp, T0, useTestApp } from "../test-support.ts";
+import {
+  AS_ADMIN,
+  bearer,
+  credentialFor,
+  getJson,
+  openTestDb,
+  send,
+  T0,
+  testApp,
+  useTestApp,
+} from "../test-support.ts";
 import { backends, service } from "../services/fixtures.test-support.ts";
 import { LbState } from "../wire/services.ts";
 
@@ -24,7 +34,10 @@ async function stillWaiting(p: Promise<unknown>, ms = 200): Promise<boolean> {
 /** `p`, or a failure when it has not settled within `ms` (a bound, not a measurement). */
 function within<T>(ms: number, p: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not answered within ${ms} ms`)), ms)));
+  const late = new Promise<never>((
+    _,
+    reject,
+  ) => (timer = setTimeout(() => reject(new Error(`not answered within ${ms} ms`)), ms)));
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -71,15 +84,20 @@ describe("answers", () => {
   });
 
   it("400 naming a bad parameter", async () => {
-    for (const [query, path, message] of [
-      ["?after=x", "after", "must be a version (a whole number)"],
-      ["?after=-1", "after", "must be a version (a whole number)"],
-      ["?wait=61", "wait", "must be whole seconds from 0 to 60"],
-      ["?wait=1.5", "wait", "must be whole seconds from 0 to 60"],
-      ["?since=1h", "since", "unknown field"],
-    ]) {
+    for (
+      const [query, path, message] of [
+        ["?after=x", "after", "must be a version (a whole number)"],
+        ["?after=-1", "after", "must be a version (a whole number)"],
+        ["?wait=61", "wait", "must be whole seconds from 0 to 60"],
+        ["?wait=1.5", "wait", "must be whole seconds from 0 to 60"],
+        ["?since=1h", "since", "unknown field"],
+      ]
+    ) {
       const res = await poll(query!);
-      expect({ status: res.status, issues: (await res.json()).issues }, query).toEqual({ status: 400, issues: [{ path, message }] });
+      expect({ status: res.status, issues: (await res.json()).issues }, query).toEqual({
+        status: 400,
+        issues: [{ path, message }],
+      });
     }
   });
 });
@@ -155,17 +173,21 @@ describe("applied versions", () => {
     // A node that stopped polling longer ago than EBPF_K8S_LOST_AFTER no longer counts.
     s.clock.now += 120_001;
     await poll("?after=2&wait=0", "node-a");
-    expect((await getJson(s.app, "/api/v1/services")).body.nodes.map((n: { node: string }) => n.node)).toEqual(["node-a"]);
+    expect((await getJson(s.app, "/api/v1/services")).body.nodes.map((n: { node: string }) => n.node)).toEqual([
+      "node-a",
+    ]);
   });
 
   it("needs a node credential, refused like ingest", async () => {
     const node = await credentialFor(s.app, "node-c");
     await send(s.app, "DELETE", "/api/v1/nodes/node-c/credentials", undefined, AS_ADMIN);
-    for (const [headers, error] of [
-      [{}, "node credential required (Authorization: Bearer); join first"],
-      [AS_ADMIN, "invalid node credential; join again"],
-      [bearer(node), "node credential revoked; join again"],
-    ] as const) {
+    for (
+      const [headers, error] of [
+        [{}, "node credential required (Authorization: Bearer); join first"],
+        [AS_ADMIN, "invalid node credential; join again"],
+        [bearer(node), "node credential revoked; join again"],
+      ] as const
+    ) {
       const res = await s.app.request("/api/v1/lb/state", { headers });
       expect({ status: res.status, body: await res.json() }).toEqual({ status: 401, body: { error } });
       expect(res.headers.get("www-authenticate")).toBe('Bearer realm="ebpf-k8s"');

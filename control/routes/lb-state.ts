@@ -16,7 +16,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireNodeCredential, type NodeAuthEnv } from "../auth/node-auth.ts";
+import { type NodeAuthEnv, requireNodeCredential } from "../auth/node-auth.ts";
 import type { Db } from "../db/client.ts";
 import { invalidParameters, parseOr400 } from "../http/validation.ts";
 import { optionalParam } from "../queries/monitoring/window.ts";
@@ -36,7 +36,11 @@ const WholeNumber = (message: string) =>
 
 const StateQuery = z.strictObject({
   after: optionalParam(WholeNumber("must be a version (a whole number)")),
-  wait: optionalParam(WholeNumber(`must be whole seconds from 0 to ${MAX_WAIT_S}`).pipe(z.number().max(MAX_WAIT_S, `must be whole seconds from 0 to ${MAX_WAIT_S}`))),
+  wait: optionalParam(
+    WholeNumber(`must be whole seconds from 0 to ${MAX_WAIT_S}`).pipe(
+      z.number().max(MAX_WAIT_S, `must be whole seconds from 0 to ${MAX_WAIT_S}`),
+    ),
+  ),
 });
 
 export function lbStateRoutes(db: Db, { now }: { now: () => number }): Hono<NodeAuthEnv> {
@@ -48,7 +52,9 @@ export function lbStateRoutes(db: Db, { now }: { now: () => number }): Hono<Node
     const { after, wait = DEFAULT_WAIT_S } = query.data;
     await recordPoll(db, c.get("node"), after ?? null, now());
     let body = await lbStateJson(db, after);
-    if (body === undefined && wait > 0 && (await waitForChange(db, after!, wait * 1000, c.req.raw.signal))) body = await lbStateJson(db, after);
+    if (body === undefined && wait > 0 && (await waitForChange(db, after!, wait * 1000, c.req.raw.signal))) {
+      body = await lbStateJson(db, after);
+    }
     if (body === undefined) return c.body(null, 204);
     return c.body(body, 200, { "content-type": "application/json; charset=UTF-8" });
   });

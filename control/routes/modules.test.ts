@@ -2,15 +2,15 @@
 import { describe, expect, it } from "vitest";
 import {
   AS_ADMIN,
-  DEFAULT_DESIRED,
-  T0,
   batch,
+  DEFAULT_DESIRED,
   getJson,
   inventory,
   newJoinToken,
   postBatch,
   postJoin,
   send,
+  T0,
   useTestApp,
 } from "../test-support.ts";
 import { BatchAck, DEFAULT_MODULES, DesiredState, MODULES } from "../wire/batch.ts";
@@ -28,16 +28,23 @@ describe("PUT /api/v1/nodes/:node/modules/:module", () => {
       status: 200,
       body: { version: 1, modules: { ...DEFAULT_MODULES, lb: true } },
     });
-    expect((await setModule("node-a", "flows", false)).body).toEqual({ version: 2, modules: { ...DEFAULT_MODULES, lb: true, flows: false } });
+    expect((await setModule("node-a", "flows", false)).body).toEqual({
+      version: 2,
+      modules: { ...DEFAULT_MODULES, lb: true, flows: false },
+    });
     // Already off: nothing changes, the version stays.
     expect((await setModule("node-a", "flows", false)).body.version).toBe(2);
-    expect((await setModule("node-a", "lb", false)).body).toEqual({ version: 3, modules: { ...DEFAULT_MODULES, flows: false } });
+    expect((await setModule("node-a", "lb", false)).body).toEqual({
+      version: 3,
+      modules: { ...DEFAULT_MODULES, flows: false },
+    });
     DesiredState.parse((await setModule("node-a", "lb", false)).body);
   });
 
   it("keeps nodes apart", async () => {
     await setModule("node-a", "accel", true);
-    expect((await getJson(s.app, "/api/v1/nodes/node-b/modules")).body.find((m: any) => m.name === "accel").desired).toBe(false);
+    expect((await getJson(s.app, "/api/v1/nodes/node-b/modules")).body.find((m: any) => m.name === "accel").desired)
+      .toBe(false);
   });
 
   it.each([
@@ -57,13 +64,16 @@ describe("GET /api/v1/nodes/:node/modules", () => {
   it("lists every module with the defaults for a node nobody switched, even one never seen", async () => {
     const { status, body } = await getJson(s.app, "/api/v1/nodes/never-seen/modules");
     expect(status).toBe(200);
-    expect(body).toEqual(MODULES.map((name) => ({ name, desired: DEFAULT_MODULES[name], state: null, error: null, pending: false })));
+    expect(body).toEqual(
+      MODULES.map((name) => ({ name, desired: DEFAULT_MODULES[name], state: null, error: null, pending: false })),
+    );
   });
 
   it("shows the switch as pending until the agent reports it applied", async () => {
     await postBatch(s.app, batch({ seq: 1, inventory: inventory() }));
     await setModule("node-a", "lb", true);
-    const lb = async () => (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: any) => m.name === "lb");
+    const lb = async () =>
+      (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: any) => m.name === "lb");
     expect(await lb()).toEqual({ name: "lb", desired: true, state: "off", error: null, pending: true });
 
     const applied = inventory({ modules: [{ name: "lb", desired: true, state: "on" }] });

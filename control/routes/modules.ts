@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin, requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonResponse } from "../http/json.ts";

@@ -97,7 +97,13 @@ export function tcpJson(r: TcpRow) {
 }
 
 export function tcpTotalsJson(t: TcpCounters) {
-  return { opened: t.opened, failed: failures(t), closed: t.closed, retransmits: t.retransmits, resets: t.resetsRx + t.resetsTx };
+  return {
+    opened: t.opened,
+    failed: failures(t),
+    closed: t.closed,
+    retransmits: t.retransmits,
+    resets: t.resetsRx + t.resetsTx,
+  };
 }
 
 export function dropJson(d: DropRow) {

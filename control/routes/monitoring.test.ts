@@ -8,7 +8,7 @@ import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import { drop, flow, tcp } from "../monitoring/fixtures.test-support.ts";
 import { CACHE, DB_POD, NOW, post, report, VANISHED_AT, WEB } from "../monitoring/scenario.test-support.ts";
-import { T0, getJson, useTestApp } from "../test-support.ts";
+import { getJson, T0, useTestApp } from "../test-support.ts";
 import type { MonitoringStats } from "../wire/monitoring.ts";
 
 const s = useTestApp();
@@ -25,8 +25,6 @@ const AGENT: MonitoringStats = {
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-
 
 /**
  * Pods first on both nodes (so each knows the other's pods when records
@@ -49,8 +47,21 @@ async function scenario() {
       flow({ dst: "1.1.1.1", port: 53, proto: 17, packets: 2, bytes: 120 }),
       flow({ src: "192.168.1.50", dst: "10.0.1.3", port: 6379, obs: "rx", packets: 4, bytes: 400, tcpFlags: 0x02 }),
     ],
-    tcp: [tcp({ opened: 3, closed: 2, durationMs: 500, failedRefused: 1, retransmits: 1, srttUsSum: 3_000, srttSamples: 3 })],
-    drops: [drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }), drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 })],
+    tcp: [
+      tcp({
+        opened: 3,
+        closed: 2,
+        durationMs: 500,
+        failedRefused: 1,
+        retransmits: 1,
+        srttUsSum: 3_000,
+        srttSamples: 3,
+      }),
+    ],
+    drops: [
+      drop({ pod: "u-web", ifname: "veth-web", packets: 2, bytes: 120 }),
+      drop({ reason: "NO_SOCKET", packets: 5, bytes: 300 }),
+    ],
     monitoring: AGENT,
   });
   await post(s, {
@@ -63,10 +74,27 @@ async function scenario() {
       // web's request entering db: the duplicate of node-a's "tx", dropped
       flow({ obs: "rx", packets: 10, bytes: 1_000, tcpFlags: 0x12 }),
     ],
-    tcp: [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: 3, closed: 2, durationMs: 600, resetsTx: 1 })],
+    tcp: [
+      tcp({
+        pod: "u-db",
+        local: "10.0.2.2",
+        remote: "10.0.1.2",
+        role: "server",
+        opened: 3,
+        closed: 2,
+        durationMs: 600,
+        resetsTx: 1,
+      }),
+    ],
     drops: [drop({ pod: "u-db", reason: "TCP_CSUM", packets: 1, bytes: 60 })],
   });
-  await post(s, { node: "node-a", seq: 3, ts: T0 + 20_000, pods: [report(WEB, 3)], flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })] });
+  await post(s, {
+    node: "node-a",
+    seq: 3,
+    ts: T0 + 20_000,
+    pods: [report(WEB, 3)],
+    flows: [flow({ packets: 5, bytes: 500, tcpFlags: 0x10 })],
+  });
   s.clock.now = NOW;
 }
 
@@ -146,7 +174,10 @@ const SERVER_ROW = {
   avgSrttUs: null,
 };
 /** The connections once: the server's row of a pod-to-pod connection is not counted again. */
-const TCP = { connections: [CLIENT_ROW, SERVER_ROW], totals: { opened: 3, failed: 1, closed: 2, retransmits: 1, resets: 0 } };
+const TCP = {
+  connections: [CLIENT_ROW, SERVER_ROW],
+  totals: { opened: 3, failed: 1, closed: 2, retransmits: 1, resets: 0 },
+};
 
 const DROPS = {
   drops: [
@@ -182,11 +213,12 @@ describe("monitoring API on the raw level", () => {
   it("GET /pods: current and vanished pods with totals and rates, by namespace and name", async () => {
     const { status, body } = await get("/api/v1/pods");
     expect(status).toBe(200);
-    expect(body.pods.map((p: { namespace: string; name: string; state: string }) => [p.namespace, p.name, p.state])).toEqual([
-      ["data", "db", "current"],
-      ["default", "cache", "vanished"],
-      ["default", "web", "current"],
-    ]);
+    expect(body.pods.map((p: { namespace: string; name: string; state: string }) => [p.namespace, p.name, p.state]))
+      .toEqual([
+        ["data", "db", "current"],
+        ["default", "cache", "vanished"],
+        ["default", "web", "current"],
+      ]);
     expect(body.pods[2]).toEqual({
       uid: "u-web",
       namespace: "default",
@@ -211,7 +243,14 @@ describe("monitoring API on the raw level", () => {
       txPacketsPerSec: 10,
       txBytesPerSec: 1_000,
     });
-    expect(body.pods[1]).toMatchObject({ uid: "u-cache", state: "vanished", vanishedAt: iso(VANISHED_AT), lastSeen: iso(T0 + 10_000), hostVeth: null, owner: null });
+    expect(body.pods[1]).toMatchObject({
+      uid: "u-cache",
+      state: "vanished",
+      vanishedAt: iso(VANISHED_AT),
+      lastSeen: iso(T0 + 10_000),
+      hostVeth: null,
+      owner: null,
+    });
   });
 
   it("GET /pods filters by node and namespace; GET /pods/:namespace/:name is one pod", async () => {
@@ -221,7 +260,14 @@ describe("monitoring API on the raw level", () => {
     expect(await names("?node=node-b&namespace=default")).toEqual([]);
     const { status, body } = await get("/api/v1/pods/data/db");
     expect(status).toBe(200);
-    expect(body).toMatchObject({ uid: "u-db", node: "node-b", state: "current", rxPackets: 200, rxPacketsPerSec: 10, lastSeen: iso(T0 + 10_000) });
+    expect(body).toMatchObject({
+      uid: "u-db",
+      node: "node-b",
+      state: "current",
+      rxPackets: 200,
+      rxPacketsPerSec: 10,
+      lastSeen: iso(T0 + 10_000),
+    });
   });
 
   it("a vanished pod is listed until the grace period is over, then 404", async () => {
@@ -229,7 +275,10 @@ describe("monitoring API on the raw level", () => {
     s.clock.now = VANISHED_AT + grace - 1;
     expect((await get("/api/v1/pods/default/cache")).body.state).toBe("vanished");
     s.clock.now = VANISHED_AT + grace;
-    expect(await get("/api/v1/pods/default/cache")).toEqual({ status: 404, body: { error: "pod 'default/cache' not found" } });
+    expect(await get("/api/v1/pods/default/cache")).toEqual({
+      status: 404,
+      body: { error: "pod 'default/cache' not found" },
+    });
     expect((await get("/api/v1/pods")).body.pods.map((p: { name: string }) => p.name)).toEqual(["db", "web"]);
     // Maintenance drops its row; its flows keep its name (endpoints table), and pod= still finds them.
     await runMaintenance(s.db, s.clock.now, DEFAULT_MONITORING_SETTINGS);
@@ -248,7 +297,11 @@ describe("monitoring API on the raw level", () => {
       totals: { packets: 25, bytes: 5_620 },
     });
     expect((await get("/api/v1/flows?pod=data/db")).body.flows).toEqual([WEB_DB]);
-    expect((await get("/api/v1/flows?limit=1")).body).toEqual({ window: RAW_WINDOW, flows: [WEB_DB], totals: FLOWS.totals });
+    expect((await get("/api/v1/flows?limit=1")).body).toEqual({
+      window: RAW_WINDOW,
+      flows: [WEB_DB],
+      totals: FLOWS.totals,
+    });
   });
 
   it("GET /flows?node= shows what that node reported", async () => {
@@ -260,7 +313,12 @@ describe("monitoring API on the raw level", () => {
     ]);
     expect(a.totals).toEqual({ packets: 21, bytes: 2_020 });
     const b = (await get("/api/v1/flows?node=node-b")).body;
-    expect(b.flows).toEqual([{ ...WEB_DB, forward: { packets: 0, bytes: 0 }, tcpFlags: ["FIN", "ACK"], bytesPerSec: 4_000 / 300 }]);
+    expect(b.flows).toEqual([{
+      ...WEB_DB,
+      forward: { packets: 0, bytes: 0 },
+      tcpFlags: ["FIN", "ACK"],
+      bytesPerSec: 4_000 / 300,
+    }]);
     expect(b.totals).toEqual({ packets: 8, bytes: 4_000 });
   });
 
@@ -268,7 +326,13 @@ describe("monitoring API on the raw level", () => {
     // (T0 + 10 s, now]: only node-a's third batch.
     const late = (await get(`/api/v1/flows?since=${iso(T0 + 10_000)}`)).body;
     expect(late.window).toEqual({ since: iso(T0 + 10_000), until: iso(NOW), level: "raw", seconds: 20 });
-    expect(late.flows).toEqual([{ ...WEB_DB, forward: { packets: 5, bytes: 500 }, reverse: { packets: 0, bytes: 0 }, tcpFlags: ["ACK"], bytesPerSec: 500 / 20 }]);
+    expect(late.flows).toEqual([{
+      ...WEB_DB,
+      forward: { packets: 5, bytes: 500 },
+      reverse: { packets: 0, bytes: 0 },
+      tcpFlags: ["ACK"],
+      bytesPerSec: 500 / 20,
+    }]);
     // (.., T0 + 15 s]: everything but it; "15s" back from now.
     const early = (await get("/api/v1/flows?until=15s")).body;
     expect(early.window.until).toBe(iso(NOW - 15_000));
@@ -378,15 +442,22 @@ describe("monitoring API on the rollup levels", () => {
     await sameNumbers("3h", "1m", minute(NOW - 3 * 3_600_000), minute(NOW) + 60_000);
     await sameNumbers("7d", "1h", hour(NOW - 7 * 86_400_000), hour(NOW) + 3_600_000);
     // and the filters work there too
-    expect((await get("/api/v1/flows?since=3h&pod=data/db")).body.flows.map((f: { forward: unknown }) => f.forward)).toEqual([WEB_DB.forward]);
-    expect((await get("/api/v1/tcp?since=3h&node=node-b")).body.connections.map((c: { role: string }) => c.role)).toEqual(["server"]);
+    expect((await get("/api/v1/flows?since=3h&pod=data/db")).body.flows.map((f: { forward: unknown }) => f.forward))
+      .toEqual([WEB_DB.forward]);
+    expect((await get("/api/v1/tcp?since=3h&node=node-b")).body.connections.map((c: { role: string }) => c.role))
+      .toEqual(["server"]);
     expect((await get("/api/v1/drops?since=3h&pod=default/web")).body.drops).toEqual([DROPS.drops[1]]);
   });
 
   it("before maintenance, the rows not rolled up yet are counted; a batch arriving after the rollup counts once", async () => {
     await sameNumbers("3h", "1m", minute(NOW - 3 * 3_600_000), minute(NOW) + 60_000);
     await runMaintenance(s.db, NOW, DEFAULT_MONITORING_SETTINGS);
-    await post(s, { node: "node-b", seq: 3, ts: T0 + 25_000, drops: [drop({ reason: "NO_SOCKET", packets: 7, bytes: 70 })] });
+    await post(s, {
+      node: "node-b",
+      seq: 3,
+      ts: T0 + 25_000,
+      drops: [drop({ reason: "NO_SOCKET", packets: 7, bytes: 70 })],
+    });
     s.clock.now = NOW;
     const before = (await get("/api/v1/drops?since=3h")).body.byReason;
     await runMaintenance(s.db, NOW, DEFAULT_MONITORING_SETTINGS);
@@ -422,20 +493,30 @@ describe("monitoring API parameters", () => {
     await bad("/api/v1/drops?limit=5", "limit"); // drops take no limit
     await bad("/api/v1/flows?nod=node-a", "nod");
     await bad("/api/v1/pods/default/Web", "name");
-    expect((await get("/api/v1/tcp?since=1m&until=5m")).body.error).toBe("invalid query parameter 'since': must not be after until");
+    expect((await get("/api/v1/tcp?since=1m&until=5m")).body.error).toBe(
+      "invalid query parameter 'since': must not be after until",
+    );
   });
 
   it("accepts the limits of limit, empty parameters, and durations in every unit", async () => {
     expect((await get("/api/v1/flows?limit=5000")).status).toBe(200);
     expect((await get("/api/v1/flows?node=&pod=")).body.totals).toEqual(FLOWS.totals);
-    for (const since of ["90s", "5m", "2h", "7d", "1.5h", "2023-05-01"]) expect((await get(`/api/v1/flows?since=${since}`)).status).toBe(200);
+    for (const since of ["90s", "5m", "2h", "7d", "1.5h", "2023-05-01"]) {
+      expect((await get(`/api/v1/flows?since=${since}`)).status).toBe(200);
+    }
   });
 
   it("404 for a node that never reported and a pod nobody knows", async () => {
     expect(await get("/api/v1/flows?node=ghost")).toEqual({ status: 404, body: { error: "node 'ghost' not found" } });
     expect(await get("/api/v1/pods?node=ghost")).toEqual({ status: 404, body: { error: "node 'ghost' not found" } });
-    expect(await get("/api/v1/tcp?pod=default/ghost")).toEqual({ status: 404, body: { error: "pod 'default/ghost' not found" } });
-    expect(await get("/api/v1/pods/default/ghost")).toEqual({ status: 404, body: { error: "pod 'default/ghost' not found" } });
+    expect(await get("/api/v1/tcp?pod=default/ghost")).toEqual({
+      status: 404,
+      body: { error: "pod 'default/ghost' not found" },
+    });
+    expect(await get("/api/v1/pods/default/ghost")).toEqual({
+      status: 404,
+      body: { error: "pod 'default/ghost' not found" },
+    });
   });
 });
 

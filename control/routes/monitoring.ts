@@ -49,9 +49,9 @@
  * (null when seconds is 0) }; reports or buckets without data are absent.
  * 404 for an ifname the node neither has nor reported in the window.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { invalidParameters, parseOr400 } from "../http/validation.ts";
@@ -91,7 +91,9 @@ export const Limit = z
   .string()
   .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_FLOW_LIMIT}`)
   .transform(Number)
-  .pipe(z.number().min(1, `must be from 1 to ${MAX_FLOW_LIMIT}`).max(MAX_FLOW_LIMIT, `must be from 1 to ${MAX_FLOW_LIMIT}`));
+  .pipe(
+    z.number().min(1, `must be from 1 to ${MAX_FLOW_LIMIT}`).max(MAX_FLOW_LIMIT, `must be from 1 to ${MAX_FLOW_LIMIT}`),
+  );
 
 const node = optionalParam(NodeName);
 const pod = optionalParam(PodRef);
@@ -126,7 +128,9 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     }
     if (f.pod === undefined) return { ok: true, value: { node: f.node } };
     const keys = await podKeysNamed(db, f.pod.namespace, f.pod.name);
-    if (keys.length === 0) return { ok: false, response: jsonError(404, `pod '${f.pod.namespace}/${f.pod.name}' not found`) };
+    if (keys.length === 0) {
+      return { ok: false, response: jsonError(404, `pod '${f.pod.namespace}/${f.pod.name}' not found`) };
+    }
     return { ok: true, value: { node: f.node, pod: keys } };
   }
 
@@ -148,7 +152,11 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
   });
 
   /** GET `path` over a window, its node and pod filters checked (404) before `answer` adds its members to `window`. */
-  function windowedRoute<S extends z.ZodRawShape>(path: string, fields: S, answer: (q: Windowed<S>, f: Filters) => Promise<object>) {
+  function windowedRoute<S extends z.ZodRawShape>(
+    path: string,
+    fields: S,
+    answer: (q: Windowed<S>, f: Filters) => Promise<object>,
+  ) {
     routes.get(path, reader, async (c) => {
       const q = query(c, withWindow(fields, now(), monitoring.retention));
       if (!q.ok) return q.response;
@@ -185,10 +193,17 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     const f = await filters({ node });
     if (!f.ok) return f.response;
     const points = await queryInterfaceSeries(db, window, node, ifname);
-    if (ifname !== undefined && points.length === 0 && !(await listInterfaces(db, node))?.some((i) => i.ifname === ifname)) {
+    if (
+      ifname !== undefined && points.length === 0 && !(await listInterfaces(db, node))?.some((i) => i.ifname === ifname)
+    ) {
       return jsonError(404, `interface '${ifname}' not found on node '${node}'`);
     }
-    return jsonResponse({ window: windowJson(window), node, ifname: ifname ?? null, points: points.map(seriesPointJson) });
+    return jsonResponse({
+      window: windowJson(window),
+      node,
+      ifname: ifname ?? null,
+      points: points.map(seriesPointJson),
+    });
   });
 
   windowedRoute("/toptalkers", { by, limit }, async (q) => {

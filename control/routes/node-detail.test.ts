@@ -1,14 +1,14 @@
 /** Node health (Ready → Stale → Lost on a fake clock), inventory storage, and GET /api/v1/nodes/:node. */
 import { describe, expect, it } from "vitest";
 import {
+  batch,
   BOOT_A,
   BOOT_B,
   DEFAULT_DESIRED,
-  T0,
-  batch,
   getJson,
   inventory,
   postBatch,
+  T0,
   useTestApp,
 } from "../test-support.ts";
 
@@ -95,13 +95,24 @@ describe("inventory", () => {
     await postBatch(s.app, batch({ bootId: BOOT_A, seq: 2, ts: T0 + 1_000 }));
     expect((await listed())[0].agentVersion).toBe("1.0.0");
 
-    await postBatch(s.app, batch({ bootId: BOOT_B, seq: 1, ts: T0 + 10_000, inventory: inventory({ agentVersion: "2.0.0" }) }));
-    await postBatch(s.app, batch({ bootId: BOOT_A, seq: 3, ts: T0 + 2_000, inventory: inventory({ agentVersion: "1.0.0" }) }));
+    await postBatch(
+      s.app,
+      batch({ bootId: BOOT_B, seq: 1, ts: T0 + 10_000, inventory: inventory({ agentVersion: "2.0.0" }) }),
+    );
+    await postBatch(
+      s.app,
+      batch({ bootId: BOOT_A, seq: 3, ts: T0 + 2_000, inventory: inventory({ agentVersion: "1.0.0" }) }),
+    );
     expect((await listed())[0].agentVersion).toBe("2.0.0");
   });
 
   it("reports module errors with their text", async () => {
-    const modules = [{ name: "accel" as const, desired: true, state: "error" as const, error: "sockmap: kernel lacks BPF_SK_SKB_VERDICT" }];
+    const modules = [{
+      name: "accel" as const,
+      desired: true,
+      state: "error" as const,
+      error: "sockmap: kernel lacks BPF_SK_SKB_VERDICT",
+    }];
     await postBatch(s.app, batch({ inventory: inventory({ modules }) }));
     const { body } = await getJson(s.app, "/api/v1/nodes/node-a/modules");
     // The agent was asked for accel on; the control plane says off (the default): the switch is pending.
@@ -115,10 +126,15 @@ describe("inventory", () => {
   });
 
   it("refuses an inventory naming one module twice", async () => {
-    const twice = inventory({ modules: [{ name: "lb", desired: false, state: "off" }, { name: "lb", desired: false, state: "on" }] });
+    const twice = inventory({
+      modules: [{ name: "lb", desired: false, state: "off" }, { name: "lb", desired: false, state: "on" }],
+    });
     const res = await postBatch(s.app, batch({ inventory: twice }));
     expect(res.status).toBe(400);
-    expect((await res.json()).issues).toContainEqual({ path: "inventory.modules.1.name", message: "duplicate module 'lb'" });
+    expect((await res.json()).issues).toContainEqual({
+      path: "inventory.modules.1.name",
+      message: "duplicate module 'lb'",
+    });
   });
 
   it("a node without an inventory shows nulls, not errors", async () => {
@@ -131,7 +147,10 @@ describe("inventory", () => {
 
 describe("GET /api/v1/nodes/:node", () => {
   it("404 for a node that never reported, 400 for a bad name", async () => {
-    expect(await getJson(s.app, "/api/v1/nodes/ghost")).toEqual({ status: 404, body: { error: "node 'ghost' not found" } });
+    expect(await getJson(s.app, "/api/v1/nodes/ghost")).toEqual({
+      status: 404,
+      body: { error: "node 'ghost' not found" },
+    });
     expect((await getJson(s.app, "/api/v1/nodes/Bad_Name")).status).toBe(400);
   });
 });

@@ -1,6 +1,16 @@
 /** The read API, health check, unknown routes and the 500 path. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BOOT_A, batch, credentialFor, getJson, iface, openTestDb, postBatch, testApp, type TestDb } from "../test-support.ts";
+import {
+  batch,
+  BOOT_A,
+  credentialFor,
+  getJson,
+  iface,
+  openTestDb,
+  postBatch,
+  testApp,
+  type TestDb,
+} from "../test-support.ts";
 
 let t: TestDb;
 beforeEach(async () => {
@@ -59,7 +69,10 @@ describe("GET /api/v1/nodes", () => {
 describe("GET /api/v1/nodes/:node/interfaces", () => {
   it("lists interfaces by name", async () => {
     const { app } = testApp(t.db);
-    await postBatch(app, batch({ interfaces: [iface({ ifname: "veth9", ifindex: 9 }), iface({ ifname: "eth0", ifindex: 2 })] }));
+    await postBatch(
+      app,
+      batch({ interfaces: [iface({ ifname: "veth9", ifindex: 9 }), iface({ ifname: "eth0", ifindex: 2 })] }),
+    );
     const { body } = await getJson(app, "/api/v1/nodes/node-a/interfaces");
     expect(body.map((i: { ifname: string }) => i.ifname)).toEqual(["eth0", "veth9"]);
   });
@@ -88,7 +101,10 @@ describe("other routes", () => {
 
   it("unknown /api routes are 404 JSON", async () => {
     const { app } = testApp(t.db);
-    expect(await getJson(app, "/api/v1/nope")).toEqual({ status: 404, body: { error: "no route for GET /api/v1/nope" } });
+    expect(await getJson(app, "/api/v1/nope")).toEqual({
+      status: 404,
+      body: { error: "no route for GET /api/v1/nope" },
+    });
     const wrongMethod = await app.request("/api/v1/ingest");
     expect(wrongMethod.status).toBe(404);
     expect(await wrongMethod.json()).toEqual({ error: "no route for GET /api/v1/ingest" });

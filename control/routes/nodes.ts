@@ -6,7 +6,7 @@
  * 404 for a node that never reported a batch, 400 for a bad name.
  */
 import { Hono } from "hono";
-import { requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { parseOr400 } from "../http/validation.ts";

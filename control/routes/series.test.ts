@@ -1,7 +1,14 @@
 /** GET /api/v1/nodes/:node/series: exact points per level, before and after the rollup, per interface; errors. */
 import { beforeEach, describe, expect, it } from "vitest";
 import { storeBatch } from "../ingest/store.ts";
-import { grown, H, LATE, ON_TIME, sample, SCENARIO_BOOT_B } from "../monitoring-store/interface-scenario.test-support.ts";
+import {
+  grown,
+  H,
+  LATE,
+  ON_TIME,
+  sample,
+  SCENARIO_BOOT_B,
+} from "../monitoring-store/interface-scenario.test-support.ts";
 import { HOUR_ROLLUP_EVERY_MS, runMaintenance } from "../monitoring-store/maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { batch, getJson, useTestApp } from "../test-support.ts";
@@ -42,7 +49,11 @@ beforeEach(async () => {
 describe("levels", () => {
   it("raw (the last 5 minutes by default): every report of the node, its interfaces summed, in report time order", async () => {
     const body = await series("");
-    expect(body).toMatchObject({ node: "node-a", ifname: null, window: { level: "raw", since: iso(H + 90_000 - 5 * MIN), until: iso(H + 90_000) } });
+    expect(body).toMatchObject({
+      node: "node-a",
+      ifname: null,
+      window: { level: "raw", since: iso(H + 90_000 - 5 * MIN), until: iso(H + 90_000) },
+    });
     expect(body.points).toEqual([
       point(H + 10_000, 1000, 10),
       point(H + 20_000, 2100, 10),
@@ -66,7 +77,16 @@ describe("levels", () => {
     expect(before.points).toEqual(expected);
     await runMaintenance(s.db, s.clock.now, DEFAULT_MONITORING_SETTINGS);
     expect((await series("?since=3h")).points).toEqual(expected);
-    await store(batch({ node: "node-a", bootId: SCENARIO_BOOT_B, seq: 3, ts: H + 90_000, interval: 10, interfaces: [sample("eth0", 3, 9500)] }));
+    await store(
+      batch({
+        node: "node-a",
+        bootId: SCENARIO_BOOT_B,
+        seq: 3,
+        ts: H + 90_000,
+        interval: 10,
+        interfaces: [sample("eth0", 3, 9500)],
+      }),
+    );
     expect((await series("?since=3h")).points).toEqual([point(H, 4200, 40), point(H + MIN, 9500, 30)]);
     expect((await series("?since=3h&ifname=eth0")).points).toEqual([point(H, 3800, 40), point(H + MIN, 9500, 30)]);
   });
@@ -77,7 +97,11 @@ describe("levels", () => {
     expect((await series("?since=3d")).window.level).toBe("1h");
     expect((await series("?since=3d")).points).toEqual(expected);
     await runMaintenance(s.db, s.clock.now, DEFAULT_MONITORING_SETTINGS);
-    expect(await s.db.$client.execute("SELECT count(*) AS n FROM interface_stats WHERE level = '1h'").then((r) => r.rows[0]!.n)).toBe(3);
+    expect(
+      await s.db.$client.execute("SELECT count(*) AS n FROM interface_stats WHERE level = '1h'").then((r) =>
+        r.rows[0]!.n
+      ),
+    ).toBe(3);
     expect((await series("?since=3d")).points).toEqual(expected);
     expect((await series("?since=3d&ifname=veth1")).points).toEqual([point(H, 400, 30)]);
   });
@@ -106,7 +130,10 @@ describe("errors", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.issues[0].path).toBe("since");
     expect((await getJson(s.app, "/api/v1/nodes/node-a/series?ifname=a%2Fb")).body.issues[0].path).toBe("ifname");
-    expect((await getJson(s.app, "/api/v1/nodes/node-a/series?ifnam=eth0")).body.issues[0]).toEqual({ path: "ifnam", message: "unknown field" });
+    expect((await getJson(s.app, "/api/v1/nodes/node-a/series?ifnam=eth0")).body.issues[0]).toEqual({
+      path: "ifnam",
+      message: "unknown field",
+    });
     expect((await getJson(s.app, "/api/v1/nodes/Bad_Name/series")).status).toBe(400);
   });
 });

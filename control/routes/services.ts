@@ -21,19 +21,19 @@
  * (the same namespace, name and port name exists; another service has the
  * VIP:port/protocol; the service is managed by Kubernetes; no id is free).
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin, requireReader, type AccessSettings } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { limitBody, readJson, SMALL_BODY_BYTES } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
-import { invalidParameters, parseOr400, type Parsed } from "../http/validation.ts";
+import { invalidParameters, type Parsed, parseOr400 } from "../http/validation.ts";
 import { optionalParam, TimeParam, type TimeSpec } from "../queries/monitoring/window.ts";
 import type { ServiceFilter } from "../services/apply.ts";
 import { ServiceConflict } from "../services/errors.ts";
 import { describeRef, type ServiceRef } from "../services/keys.ts";
 import { createService, deleteService, replaceService, setBackendState, type Written } from "../services/model.ts";
-import { byId, byName, byRef, serviceViews, type ServicesView, type ServiceView } from "../services/views.ts";
+import { byId, byName, byRef, type ServicesView, type ServiceView, serviceViews } from "../services/views.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
 import { BackendState, MAX_BACKENDS_PER_SERVICE, PortName, ServiceInput } from "../wire/services.ts";
 
@@ -43,7 +43,10 @@ export const SERVICE_BODY_BYTES = 64 + MAX_BACKENDS_PER_SERVICE * 160;
 /** A port name in a path: "-" for the unnamed one. */
 export const PortNameParam = z
   .string()
-  .refine((v) => v === "-" || (v !== "" && PortName.safeParse(v).success), 'must be a lowercase port name, or "-" for the unnamed port')
+  .refine(
+    (v) => v === "-" || (v !== "" && PortName.safeParse(v).success),
+    'must be a lowercase port name, or "-" for the unnamed port',
+  )
   .transform((v) => (v === "-" ? "" : v));
 
 export const NameParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
@@ -72,12 +75,18 @@ export function serviceRoutes(db: Db, { now, access, lostAfterMs }: ServiceRoute
   const admin = requireAdmin(access);
   const body = limitBody(SERVICE_BODY_BYTES);
 
-  const views = (where: ServiceFilter | undefined, since?: TimeSpec) => serviceViews(db, { now: now(), since, nodesPolledWithinMs: lostAfterMs, where });
-  const oneView = async (where: Parameters<typeof views>[0], since?: TimeSpec): Promise<ServiceView | undefined> => (await views(where, since)).services[0];
+  const views = (where: ServiceFilter | undefined, since?: TimeSpec) =>
+    serviceViews(db, { now: now(), since, nodesPolledWithinMs: lostAfterMs, where });
+  const oneView = async (where: Parameters<typeof views>[0], since?: TimeSpec): Promise<ServiceView | undefined> =>
+    (await views(where, since)).services[0];
   const notFound = (ref: ServiceRef) => jsonError(404, `no service ${describeRef(ref)}`);
 
   /** Runs a write and answers the service written; 404 when `write` finds no service, 409 for a conflict. */
-  async function written(ref: ServiceRef, write: () => Promise<Written | undefined>, status: 200 | 201 = 200): Promise<Response> {
+  async function written(
+    ref: ServiceRef,
+    write: () => Promise<Written | undefined>,
+    status: 200 | 201 = 200,
+  ): Promise<Response> {
     const done = await conflictsAs409(write);
     if (done instanceof Response) return done;
     return done === undefined ? notFound(ref) : jsonResponse(await oneView(byId(done.id)), status);
@@ -90,7 +99,10 @@ export function serviceRoutes(db: Db, { now, access, lostAfterMs }: ServiceRoute
   });
 
   routes.get("/services/:namespace/:name", reader, async (c) => {
-    const [params, query] = [parseOr400(NameParams, c.req.param(), invalidParameters("path")), parseOr400(ViewQuery, c.req.query(), invalidParameters("query"))];
+    const [params, query] = [
+      parseOr400(NameParams, c.req.param(), invalidParameters("path")),
+      parseOr400(ViewQuery, c.req.query(), invalidParameters("query")),
+    ];
     if (!params.ok) return params.response;
     if (!query.ok) return query.response;
     const { namespace, name } = params.data;
@@ -99,7 +111,10 @@ export function serviceRoutes(db: Db, { now, access, lostAfterMs }: ServiceRoute
   });
 
   routes.get("/services/:namespace/:name/:portName", reader, async (c) => {
-    const [params, query] = [parseOr400(RefParams, c.req.param(), invalidParameters("path")), parseOr400(ViewQuery, c.req.query(), invalidParameters("query"))];
+    const [params, query] = [
+      parseOr400(RefParams, c.req.param(), invalidParameters("path")),
+      parseOr400(ViewQuery, c.req.query(), invalidParameters("query")),
+    ];
     if (!params.ok) return params.response;
     if (!query.ok) return query.response;
     const view = await oneView(byRef(params.data), query.data.since);
@@ -129,19 +144,26 @@ export function serviceRoutes(db: Db, { now, access, lostAfterMs }: ServiceRoute
     return done === undefined || before === undefined ? notFound(params.data) : jsonResponse(before);
   });
 
-  routes.patch("/services/:namespace/:name/:portName/backends/:endpoint", limitBody(SMALL_BODY_BYTES), admin, async (c) => {
-    const params = parseOr400(BackendParams, c.req.param(), invalidParameters("path"));
-    if (!params.ok) return params.response;
-    const json = await readJson(c);
-    if (!json.ok) return json.response;
-    const change = parseOr400(StateBody, json.data, "invalid backend state");
-    if (!change.ok) return change.response;
-    const { endpoint, ...ref } = params.data;
-    const done = await conflictsAs409(() => setBackendState(db, ref, endpoint, change.data.state, now()));
-    if (done instanceof Response) return done;
-    if (!("missing" in done)) return jsonResponse(await oneView(byId(done.id)));
-    return done.missing === "service" ? notFound(ref) : jsonError(404, `${describeRef(ref)} has no backend ${endpoint.ip}:${endpoint.port}`);
-  });
+  routes.patch(
+    "/services/:namespace/:name/:portName/backends/:endpoint",
+    limitBody(SMALL_BODY_BYTES),
+    admin,
+    async (c) => {
+      const params = parseOr400(BackendParams, c.req.param(), invalidParameters("path"));
+      if (!params.ok) return params.response;
+      const json = await readJson(c);
+      if (!json.ok) return json.response;
+      const change = parseOr400(StateBody, json.data, "invalid backend state");
+      if (!change.ok) return change.response;
+      const { endpoint, ...ref } = params.data;
+      const done = await conflictsAs409(() => setBackendState(db, ref, endpoint, change.data.state, now()));
+      if (done instanceof Response) return done;
+      if (!("missing" in done)) return jsonResponse(await oneView(byId(done.id)));
+      return done.missing === "service"
+        ? notFound(ref)
+        : jsonError(404, `${describeRef(ref)} has no backend ${endpoint.ip}:${endpoint.port}`);
+    },
+  );
 
   return routes;
 }
@@ -166,13 +188,12 @@ async function serviceBody(c: Context, ref?: ServiceRef): Promise<Parsed<Service
   if (!json.ok) return json;
   const isObject = typeof json.data === "object" && json.data !== null && !Array.isArray(json.data);
   const data = ref !== undefined && isObject ? { ...ref, ...(json.data as object) } : json.data;
-  const schema =
-    ref === undefined
-      ? ServiceInput
-      : ServiceInput.superRefine((s, ctx) => {
-          for (const key of ["namespace", "name", "portName"] as const) {
-            if (s[key] !== ref[key]) ctx.addIssue({ code: "custom", path: [key], message: `must be ${JSON.stringify(ref[key])} as in the path` });
-          }
-        });
+  const schema = ref === undefined ? ServiceInput : ServiceInput.superRefine((s, ctx) => {
+    for (const key of ["namespace", "name", "portName"] as const) {
+      if (s[key] !== ref[key]) {
+        ctx.addIssue({ code: "custom", path: [key], message: `must be ${JSON.stringify(ref[key])} as in the path` });
+      }
+    }
+  });
   return parseOr400(schema, data, "invalid service");
 }

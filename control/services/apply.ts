@@ -10,8 +10,16 @@
 import { and, eq, inArray, SQL, sql } from "drizzle-orm";
 import type { Queryable, Tx } from "../db/client.ts";
 import { nextTableSize } from "../lb/maglev.ts";
-import { gatewayStats, lbStats, serviceBackends, services, type BackendRow, type ServiceRow, type ServiceSource } from "../db/schema.ts";
-import { LB_MAX_BACKENDS, LB_MAX_SERVICES, type BackendInput, type ServiceInput } from "../wire/services.ts";
+import {
+  type BackendRow,
+  gatewayStats,
+  lbStats,
+  serviceBackends,
+  type ServiceRow,
+  services,
+  type ServiceSource,
+} from "../db/schema.ts";
+import { type BackendInput, LB_MAX_BACKENDS, LB_MAX_SERVICES, type ServiceInput } from "../wire/services.ts";
 import { ServiceConflict } from "./errors.ts";
 import { idAllocator } from "./ids.ts";
 import { describeRef, frontendKey, refKey, refOf } from "./keys.ts";
@@ -56,22 +64,52 @@ export interface ServiceFilter {
   source?: ServiceSource;
 }
 
-const FILTER_COLUMNS = { id: "id", namespace: "namespace", name: "name", portName: "port_name", source: "source" } as const;
+const FILTER_COLUMNS = {
+  id: "id",
+  namespace: "namespace",
+  name: "name",
+  portName: "port_name",
+  source: "source",
+} as const;
 
 /** What loadStored reads of each service and backend, in the order of its JSON arrays (serviceRow, backendRow). */
 const SERVICE_VALUES =
   "s.id, s.namespace, s.name, s.port_name, s.vip, s.port, s.protocol, s.affinity, s.affinity_timeout_s, s.table_size, " +
   "s.source, s.assigned_version, s.version, s.created_at, s.updated_at, s.type, s.node_port, json(s.external_ips)";
-const BACKEND_VALUES = "b.id, b.service_id, b.ip, b.port, b.weight, b.state, b.pod_namespace, b.pod_name, b.assigned_version";
+const BACKEND_VALUES =
+  "b.id, b.service_id, b.ip, b.port, b.weight, b.state, b.pod_namespace, b.pod_name, b.assigned_version";
 
 /** JSON arrays come back with the types the columns hold. */
 const serviceRow = (v: any[]): ServiceRow => ({
-  id: v[0], namespace: v[1], name: v[2], portName: v[3], vip: v[4], port: v[5], protocol: v[6], affinity: v[7], affinityTimeoutS: v[8],
-  tableSize: v[9], source: v[10], assignedVersion: v[11], version: v[12], createdAt: v[13], updatedAt: v[14],
-  type: v[15], nodePort: v[16], externalIps: v[17],
+  id: v[0],
+  namespace: v[1],
+  name: v[2],
+  portName: v[3],
+  vip: v[4],
+  port: v[5],
+  protocol: v[6],
+  affinity: v[7],
+  affinityTimeoutS: v[8],
+  tableSize: v[9],
+  source: v[10],
+  assignedVersion: v[11],
+  version: v[12],
+  createdAt: v[13],
+  updatedAt: v[14],
+  type: v[15],
+  nodePort: v[16],
+  externalIps: v[17],
 });
 const backendRow = (v: any[]): BackendRow => ({
-  id: v[0], serviceId: v[1], ip: v[2], port: v[3], weight: v[4], state: v[5], podNamespace: v[6], podName: v[7], assignedVersion: v[8],
+  id: v[0],
+  serviceId: v[1],
+  ip: v[2],
+  port: v[3],
+  weight: v[4],
+  state: v[5],
+  podNamespace: v[6],
+  podName: v[7],
+  assignedVersion: v[8],
 });
 
 /**
@@ -83,9 +121,12 @@ const backendRow = (v: any[]): BackendRow => ({
  */
 export async function loadStored(db: Queryable, filter: ServiceFilter | SQL = {}): Promise<Stored[]> {
   const where = filter instanceof SQL ? sql` WHERE ${filter}` : whereOf(filter);
-  const backends = `json((SELECT json_group_array(json_array(${BACKEND_VALUES})) FROM service_backends AS b WHERE b.service_id = s.id))`;
+  const backends =
+    `json((SELECT json_group_array(json_array(${BACKEND_VALUES})) FROM service_backends AS b WHERE b.service_id = s.id))`;
   const row = await db.get<{ rows: string }>(
-    sql`SELECT json_group_array(json_array(${sql.raw(SERVICE_VALUES)}, ${sql.raw(backends)})) AS rows FROM (SELECT * FROM services${where} ORDER BY id) AS s`,
+    sql`SELECT json_group_array(json_array(${sql.raw(SERVICE_VALUES)}, ${
+      sql.raw(backends)
+    })) AS rows FROM (SELECT * FROM services${where} ORDER BY id) AS s`,
   );
   const list = JSON.parse(row?.rows ?? "[]") as unknown[][];
   return list.map((values) => ({
@@ -96,9 +137,10 @@ export async function loadStored(db: Queryable, filter: ServiceFilter | SQL = {}
 
 function whereOf(filter: ServiceFilter): SQL {
   const given = (Object.keys(FILTER_COLUMNS) as Array<keyof ServiceFilter>).filter((k) => filter[k] !== undefined);
-  return given.length === 0 ? sql`` : sql` WHERE ${sql.join(given.map((k) => sql`${sql.raw(FILTER_COLUMNS[k])} = ${filter[k]}`), sql` AND `)}`;
+  return given.length === 0
+    ? sql``
+    : sql` WHERE ${sql.join(given.map((k) => sql`${sql.raw(FILTER_COLUMNS[k])} = ${filter[k]}`), sql` AND `)}`;
 }
-
 
 export async function applyPlan(tx: Tx, all: Stored[], plan: Plan, now: number): Promise<Applied> {
   checkFrontends(all, plan);
@@ -121,7 +163,9 @@ export async function applyPlan(tx: Tx, all: Stored[], plan: Plan, now: number):
   await removeServices(tx, [...removed]);
   await removeBackends(tx, backendPlan.removed);
   // A frontend moving to one another service leaves in this same change: park the moving ones first so the unique index never sees two at once.
-  const moving = changes.filter((p) => p.existing !== undefined && frontendKey(p.existing.row) !== frontendKey(p.input));
+  const moving = changes.filter((p) =>
+    p.existing !== undefined && frontendKey(p.existing.row) !== frontendKey(p.input)
+  );
   for (const p of moving) await tx.update(services).set({ port: -ids.get(p)! }).where(eq(services.id, ids.get(p)!));
 
   const created: Array<typeof services.$inferInsert> = [];
@@ -137,7 +181,12 @@ export async function applyPlan(tx: Tx, all: Stored[], plan: Plan, now: number):
   for (const b of backendPlan.updated) {
     await tx.update(serviceBackends).set(backendColumns(b.input)).where(eq(serviceBackends.id, b.id));
   }
-  const newBackends = backendPlan.created.map((b) => ({ id: b.id, serviceId: b.serviceId, ...backendColumns(b.input), assignedVersion: version }));
+  const newBackends = backendPlan.created.map((b) => ({
+    id: b.id,
+    serviceId: b.serviceId,
+    ...backendColumns(b.input),
+    assignedVersion: version,
+  }));
   for (const rows of chunks(newBackends)) await tx.insert(serviceBackends).values(rows);
 
   return { version, changed: changes.length + removed.size, ids: plan.put.map((p) => ids.get(p)!) };
@@ -145,10 +194,14 @@ export async function applyPlan(tx: Tx, all: Stored[], plan: Plan, now: number):
 
 /** The services left after the plan must have one frontend each. */
 function checkFrontends(all: Stored[], plan: Plan): void {
-  const replaced = new Set([...plan.remove, ...plan.put.flatMap((p) => (p.existing ? [p.existing] : []))].map((s) => s.row.id));
+  const replaced = new Set(
+    [...plan.remove, ...plan.put.flatMap((p) => (p.existing ? [p.existing] : []))].map((s) => s.row.id),
+  );
   const owner = new Map<string, { namespace: string; name: string; portName: string }>();
   for (const s of all) {
-    if (!replaced.has(s.row.id)) for (const key of frontendKeys({ ...s.row, externalIPs: s.row.externalIps })) owner.set(key, refOf(s.row));
+    if (!replaced.has(s.row.id)) {
+      for (const key of frontendKeys({ ...s.row, externalIPs: s.row.externalIps })) owner.set(key, refOf(s.row));
+    }
   }
   for (const { input } of plan.put) {
     for (const key of frontendKeys(input)) {
@@ -162,7 +215,9 @@ function checkFrontends(all: Stored[], plan: Plan): void {
 }
 
 /** Every frontend of a service: its VIP:port, its external IPs at that port, and its NodePort on any node address ("*"). */
-function frontendKeys(s: { vip: string; port: number; protocol: string; nodePort?: number | null; externalIPs: string[] }): string[] {
+function frontendKeys(
+  s: { vip: string; port: number; protocol: string; nodePort?: number | null; externalIPs: string[] },
+): string[] {
   return [
     frontendKey(s),
     ...s.externalIPs.map((ip) => frontendKey({ vip: ip, port: s.port, protocol: s.protocol })),
@@ -172,11 +227,30 @@ function frontendKeys(s: { vip: string; port: number; protocol: string; nodePort
 
 function serviceColumns(s: ServiceInput) {
   const { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, type } = s;
-  return { namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, type, nodePort: s.nodePort ?? null, externalIps: s.externalIPs };
+  return {
+    namespace,
+    name,
+    portName,
+    vip,
+    port,
+    protocol,
+    affinity,
+    affinityTimeoutS,
+    type,
+    nodePort: s.nodePort ?? null,
+    externalIps: s.externalIPs,
+  };
 }
 
 function backendColumns(b: BackendInput) {
-  return { ip: b.ip, port: b.port, weight: b.weight, state: b.state, podNamespace: b.pod?.namespace ?? null, podName: b.pod?.name ?? null };
+  return {
+    ip: b.ip,
+    port: b.port,
+    weight: b.weight,
+    state: b.state,
+    podNamespace: b.pod?.namespace ?? null,
+    podName: b.pod?.name ?? null,
+  };
 }
 
 const endpointKey = (b: { ip: string; port: number }) => `${b.ip}:${b.port}`;
@@ -189,7 +263,8 @@ function sameBackend(stored: BackendRow, input: BackendInput): boolean {
 function sameService(stored: Stored, input: ServiceInput, source: ServiceSource): boolean {
   const wanted = serviceColumns(input);
   if (stored.row.source !== source) return false;
-  const same = (k: keyof typeof wanted) => k === "externalIps" ? stored.row.externalIps.join() === wanted.externalIps.join() : stored.row[k] === wanted[k];
+  const same = (k: keyof typeof wanted) =>
+    k === "externalIps" ? stored.row.externalIps.join() === wanted.externalIps.join() : stored.row[k] === wanted[k];
   if (!(Object.keys(wanted) as Array<keyof typeof wanted>).every(same)) return false;
   if (stored.backends.length !== input.backends.length) return false;
   const byEndpoint = new Map(stored.backends.map((b) => [endpointKey(b), b]));
@@ -227,7 +302,9 @@ function planBackends(all: Stored[], removedServices: Set<number>, changes: Put[
       freed.add(gone.id);
     }
   }
-  const used = all.flatMap((s) => (removedServices.has(s.row.id) ? [] : s.backends.map((b) => b.id))).filter((id) => !freed.has(id));
+  const used = all.flatMap((s) => (removedServices.has(s.row.id) ? [] : s.backends.map((b) => b.id))).filter((id) =>
+    !freed.has(id)
+  );
   const nextBackend = idAllocator(used, LB_MAX_BACKENDS);
   for (const f of fresh) {
     const id = nextBackend();
@@ -248,8 +325,12 @@ async function removeServices(tx: Tx, all: number[]): Promise<void> {
 }
 
 async function removeBackends(tx: Tx, gone: BackendPlan["removed"]): Promise<void> {
-  for (const ids of chunks(gone.map((b) => b.id))) await tx.delete(serviceBackends).where(inArray(serviceBackends.id, ids));
-  for (const b of gone) await tx.delete(lbStats).where(and(eq(lbStats.serviceId, b.serviceId), eq(lbStats.backendId, b.id)));
+  for (const ids of chunks(gone.map((b) => b.id))) {
+    await tx.delete(serviceBackends).where(inArray(serviceBackends.id, ids));
+  }
+  for (const b of gone) {
+    await tx.delete(lbStats).where(and(eq(lbStats.serviceId, b.serviceId), eq(lbStats.backendId, b.id)));
+  }
 }
 
 function chunks<T>(items: T[], size = INSERT_CHUNK): T[][] {

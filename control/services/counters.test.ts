@@ -1,7 +1,7 @@
 /** lb counters from batches: exact sums per minute over nodes, duplicates once, unknown ids nowhere; the distribution shown; retention. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETENTION } from "../monitoring/rollup.ts";
-import { BOOT_B, T0, batch, getJson, postBatch, useTestApp } from "../test-support.ts";
+import { batch, BOOT_B, getJson, postBatch, T0, useTestApp } from "../test-support.ts";
 import type { LbCounters } from "../wire/services.ts";
 import { pruneLb } from "./counters.ts";
 import { backends, service } from "./fixtures.test-support.ts";
@@ -15,7 +15,9 @@ const WEB = service("web", "10.96.0.10", { backends: backends({ ip: "10.244.1.5"
 const MINUTE = T0 - 20_000;
 
 async function rows() {
-  const result = await s.db.$client.execute("SELECT bucket, service_id, backend_id, connections, refused FROM lb_stats ORDER BY bucket, service_id, backend_id");
+  const result = await s.db.$client.execute(
+    "SELECT bucket, service_id, backend_id, connections, refused FROM lb_stats ORDER BY bucket, service_id, backend_id",
+  );
   return result.rows.map((r) => ({ ...r }));
 }
 
@@ -29,7 +31,10 @@ describe("counters at ingest", () => {
     const a1 = batch({ node: "node-a", seq: 1, ts: T0 + 10_000, lb: lb([[1, 40, 2]], [[1, 30], [2, 10]]) });
     expect((await postBatch(s.app, a1)).status).toBe(200);
     expect((await postBatch(s.app, a1)).status).toBe(200); // the agent resends after a lost ack: a duplicate
-    await postBatch(s.app, batch({ node: "node-b", seq: 1, ts: T0 + 20_000, lb: lb([[1, 8, 0], [77, 5, 5]], [[1, 5], [2, 3], [999, 4]]) }));
+    await postBatch(
+      s.app,
+      batch({ node: "node-b", seq: 1, ts: T0 + 20_000, lb: lb([[1, 8, 0], [77, 5, 5]], [[1, 5], [2, 3], [999, 4]]) }),
+    );
     await postBatch(s.app, batch({ node: "node-a", seq: 2, ts: T0 + 50_000, lb: lb([[1, 4, 1]], [[2, 4]]) }));
     // A batch without lb counters, and one whose rows are all zero, add nothing.
     await postBatch(s.app, batch({ node: "node-b", seq: 2, ts: T0 + 51_000 }));
@@ -70,7 +75,10 @@ describe("counters at ingest", () => {
 
   it("a node counting under a version older than an id's ignores it: the id belonged to something else then", async () => {
     await createService(s.db, WEB, T0); // version 1: service 1, backends 1 and 2
-    await replaceService(s.db, { namespace: "default", name: "web", portName: "" }, { ...WEB, backends: [WEB.backends[0]!, { ...WEB.backends[1]!, ip: "10.244.3.3" }] }, T0); // version 2: backend 2 is 10.244.3.3
+    await replaceService(s.db, { namespace: "default", name: "web", portName: "" }, {
+      ...WEB,
+      backends: [WEB.backends[0]!, { ...WEB.backends[1]!, ip: "10.244.3.3" }],
+    }, T0); // version 2: backend 2 is 10.244.3.3
     await postBatch(s.app, batch({ node: "node-a", seq: 1, ts: T0 + 1_000, lb: lb([[1, 5, 0]], [[1, 3], [2, 2]], 1) }));
     await postBatch(s.app, batch({ node: "node-b", seq: 1, ts: T0 + 1_000, lb: lb([[1, 1, 0]], [[2, 1]], 2) }));
     expect(await rows()).toEqual([
@@ -83,7 +91,10 @@ describe("counters at ingest", () => {
   it("a deleted service or backend takes its counters along (its id may be handed out again)", async () => {
     await createService(s.db, WEB, T0);
     await postBatch(s.app, batch({ seq: 1, ts: T0 + 1_000, lb: lb([[1, 5, 0]], [[1, 3], [2, 2]]) }));
-    await replaceService(s.db, { namespace: "default", name: "web", portName: "" }, { ...WEB, backends: [WEB.backends[0]!] }, T0);
+    await replaceService(s.db, { namespace: "default", name: "web", portName: "" }, {
+      ...WEB,
+      backends: [WEB.backends[0]!],
+    }, T0);
     expect((await rows()).map((r) => r.backend_id)).toEqual([0, 1]);
     await deleteService(s.db, { namespace: "default", name: "web", portName: "" }, T0);
     expect(await rows()).toEqual([]);
@@ -91,13 +102,26 @@ describe("counters at ingest", () => {
 });
 
 describe("gateway counters at ingest", () => {
-  const gw = (services: [number, number, number, number, number][], version = 1) => ({ version, services, flows: 3, evicted: 0, noBackend: 0 });
+  const gw = (services: [number, number, number, number, number][], version = 1) => ({
+    version,
+    services,
+    flows: 3,
+    evicted: 0,
+    noBackend: 0,
+  });
   const gatewayRows = async () =>
-    (await s.db.$client.execute("SELECT bucket, service_id, packets_in, bytes_in, packets_out, bytes_out FROM gateway_stats ORDER BY bucket, service_id")).rows.map((r) => ({ ...r }));
+    (await s.db.$client.execute(
+      "SELECT bucket, service_id, packets_in, bytes_in, packets_out, bytes_out FROM gateway_stats ORDER BY bucket, service_id",
+    )).rows.map((r) => ({ ...r }));
 
   it("sums packets and bytes per service and minute over nodes, once per batch; unknown ids nowhere; shown with the service; deleted with it", async () => {
     await createService(s.db, { ...WEB, type: "LoadBalancer", nodePort: 30080, externalIPs: ["203.0.113.7"] }, T0);
-    const a = batch({ node: "node-a", seq: 1, ts: T0 + 10_000, gateway: gw([[1, 10, 1000, 8, 4000], [42, 1, 1, 1, 1]]) });
+    const a = batch({
+      node: "node-a",
+      seq: 1,
+      ts: T0 + 10_000,
+      gateway: gw([[1, 10, 1000, 8, 4000], [42, 1, 1, 1, 1]]),
+    });
     await postBatch(s.app, a);
     await postBatch(s.app, a); // resent: once
     await postBatch(s.app, batch({ node: "node-b", seq: 1, ts: T0 + 20_000, gateway: gw([[1, 5, 500, 5, 600]]) }));
@@ -119,10 +143,16 @@ describe("retention", () => {
     await createService(s.db, WEB, T0);
     await postBatch(s.app, batch({ seq: 1, ts: T0, lb: lb([[1, 1, 0]], []) }));
     await postBatch(s.app, batch({ seq: 2, ts: T0 + 60_000, lb: lb([[1, 2, 0]], []) }));
-    await s.db.$client.execute({ sql: "INSERT INTO lb_nodes (node, applied_version, polled_at) VALUES ('node-a', 1, ?), ('node-b', 1, ?)", args: [T0, T0 + 60_000] });
+    await s.db.$client.execute({
+      sql: "INSERT INTO lb_nodes (node, applied_version, polled_at) VALUES ('node-a', 1, ?), ('node-b', 1, ?)",
+      args: [T0, T0 + 60_000],
+    });
     const retention = { ...DEFAULT_RETENTION, "1m": 3_600_000 };
     // At T0 + 1 h + 40 s, the minute ending at T0 + 40 s is exactly out of the retention; the next is not.
-    expect(await pruneLb(s.db, MINUTE + 60_000 + 3_600_000, retention)).toEqual({ deletedBuckets: 1, forgottenNodes: 1 });
+    expect(await pruneLb(s.db, MINUTE + 60_000 + 3_600_000, retention)).toEqual({
+      deletedBuckets: 1,
+      forgottenNodes: 1,
+    });
     expect((await rows()).map((r) => r.connections)).toEqual([2]);
     expect((await s.db.$client.execute("SELECT count(*) AS n FROM gateway_stats")).rows[0]!.n).toBe(0);
   });

@@ -9,7 +9,8 @@ import { rawWriteTransaction } from "../db/write-queue.ts";
 import { bucketOfReport, expiredBuckets, type RetentionSettings } from "../monitoring/rollup.ts";
 import type { Batch } from "../wire/batch.ts";
 
-const ADD = "ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET connections = connections + excluded.connections, refused = refused + excluded.refused";
+const ADD =
+  "ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET connections = connections + excluded.connections, refused = refused + excluded.refused";
 
 /**
  * Rows join the service or backend they name, so a row whose id names none
@@ -18,21 +19,18 @@ const ADD = "ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET connecti
  * ignored: counted nowhere, as it belongs to no service shown.
  */
 const SQL = {
-  services:
-    "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
+  services: "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
     "SELECT ?1, s.id, 0, sum(j.value ->> 1), sum(j.value ->> 2) FROM json_each(?2) AS j " +
     "JOIN services AS s ON s.id = j.value ->> 0 AND s.assigned_version <= ?3 " +
     `GROUP BY s.id HAVING sum(j.value ->> 1) + sum(j.value ->> 2) > 0 ${ADD}`,
-  backends:
-    "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
+  backends: "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
     "SELECT ?1, b.service_id, b.id, sum(j.value ->> 1), 0 FROM json_each(?2) AS j " +
     "JOIN service_backends AS b ON b.id = j.value ->> 0 AND b.assigned_version <= ?3 " +
     `GROUP BY b.id HAVING sum(j.value ->> 1) > 0 ${ADD}`,
 } as const;
 
 /** Gateway rows, summed per service and minute, under the same rules as SQL.services. */
-const GATEWAY_SQL =
-  "INSERT INTO gateway_stats (bucket, service_id, packets_in, bytes_in, packets_out, bytes_out) " +
+const GATEWAY_SQL = "INSERT INTO gateway_stats (bucket, service_id, packets_in, bytes_in, packets_out, bytes_out) " +
   "SELECT ?1, s.id, sum(j.value ->> 1), sum(j.value ->> 2), sum(j.value ->> 3), sum(j.value ->> 4) FROM json_each(?2) AS j " +
   "JOIN services AS s ON s.id = j.value ->> 0 AND s.assigned_version <= ?3 GROUP BY s.id " +
   "ON CONFLICT (service_id, bucket) DO UPDATE SET packets_in = packets_in + excluded.packets_in, bytes_in = bytes_in + excluded.bytes_in, " +
@@ -43,10 +41,16 @@ export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<vo
   const lb = batch.lb;
   const bucket = bucketOfReport("1m", batch.ts);
   const gw = batch.gateway;
-  if (gw !== undefined && gw.services.length > 0) await tx.execute({ sql: GATEWAY_SQL, args: [bucket, JSON.stringify(gw.services), gw.version] });
+  if (gw !== undefined && gw.services.length > 0) {
+    await tx.execute({ sql: GATEWAY_SQL, args: [bucket, JSON.stringify(gw.services), gw.version] });
+  }
   if (lb === undefined) return;
-  if (lb.services.length > 0) await tx.execute({ sql: SQL.services, args: [bucket, JSON.stringify(lb.services), lb.version] });
-  if (lb.backends.length > 0) await tx.execute({ sql: SQL.backends, args: [bucket, JSON.stringify(lb.backends), lb.version] });
+  if (lb.services.length > 0) {
+    await tx.execute({ sql: SQL.services, args: [bucket, JSON.stringify(lb.services), lb.version] });
+  }
+  if (lb.backends.length > 0) {
+    await tx.execute({ sql: SQL.backends, args: [bucket, JSON.stringify(lb.backends), lb.version] });
+  }
 }
 
 /**
@@ -54,10 +58,20 @@ export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<vo
  * 1-minute level's retention (EBPF_K8S_RETENTION_1M), and nodes that have
  * not polled for as long.
  */
-export function pruneLb(db: Db, now: number, retention: RetentionSettings): Promise<{ deletedBuckets: number; forgottenNodes: number }> {
+export function pruneLb(
+  db: Db,
+  now: number,
+  retention: RetentionSettings,
+): Promise<{ deletedBuckets: number; forgottenNodes: number }> {
   return rawWriteTransaction(db, async (tx) => {
-    const buckets = await tx.execute({ sql: "DELETE FROM lb_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
-    await tx.execute({ sql: "DELETE FROM gateway_stats WHERE bucket <= ?", args: [expiredBuckets(now, retention)["1m"]] });
+    const buckets = await tx.execute({
+      sql: "DELETE FROM lb_stats WHERE bucket <= ?",
+      args: [expiredBuckets(now, retention)["1m"]],
+    });
+    await tx.execute({
+      sql: "DELETE FROM gateway_stats WHERE bucket <= ?",
+      args: [expiredBuckets(now, retention)["1m"]],
+    });
     const nodes = await tx.execute({ sql: "DELETE FROM lb_nodes WHERE polled_at <= ?", args: [now - retention["1m"]] });
     return { deletedBuckets: buckets.rowsAffected, forgottenNodes: nodes.rowsAffected };
   });

@@ -8,7 +8,20 @@ export function backends(...list: Array<string | (Partial<BackendInput> & { ip: 
 
 /** default/`name`, unnamed port, `vip`:80/TCP, no affinity, no backends unless given. */
 export function service(name: string, vip: string, more: Partial<ServiceInput> = {}): ServiceInput {
-  return { namespace: "default", name, portName: "", vip, port: 80, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800, backends: [], type: "ClusterIP", externalIPs: [], ...more };
+  return {
+    namespace: "default",
+    name,
+    portName: "",
+    vip,
+    port: 80,
+    protocol: "TCP",
+    affinity: "none",
+    affinityTimeoutS: 10800,
+    backends: [],
+    type: "ClusterIP",
+    externalIPs: [],
+    ...more,
+  };
 }
 
 /** default/web port "http" on 10.96.0.10:80/TCP: 10.244.1.5 (weight 3, pod default/web-1) and 10.244.2.7 (weight 1). */

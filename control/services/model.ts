@@ -10,8 +10,8 @@
 import type { Db } from "../db/client.ts";
 import type { ServiceSource } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
-import { ServiceInput, type BackendState } from "../wire/services.ts";
-import { applyPlan, loadStored, type Applied, type Plan, type Stored } from "./apply.ts";
+import { type BackendState, ServiceInput } from "../wire/services.ts";
+import { type Applied, applyPlan, loadStored, type Plan, type Stored } from "./apply.ts";
 import { ServiceConflict } from "./errors.ts";
 import { describeRef, refKey, refOf, type ServiceRef } from "./keys.ts";
 import { lbService } from "./state.ts";
@@ -61,15 +61,24 @@ export async function syncServices(
 export async function createService(db: Db, input: ServiceInput, now: number): Promise<Written> {
   const applied = await change(db, now, (all) => {
     const existing = all.find((s) => refKey(s.row) === refKey(input));
-    if (existing !== undefined) throw new ServiceConflict("name", `${describeRef(input)} already exists`, refOf(existing.row));
+    if (existing !== undefined) {
+      throw new ServiceConflict("name", `${describeRef(input)} already exists`, refOf(existing.row));
+    }
     return { put: [{ input, source: "api" }], remove: [] };
   });
   return { version: applied.version, id: applied.ids[0]! };
 }
 
 /** Replaces the API service `ref` (whose name `input` must carry); undefined when there is none. */
-export async function replaceService(db: Db, ref: ServiceRef, input: ServiceInput, now: number): Promise<Written | undefined> {
-  if (refKey(input) !== refKey(ref)) throw new Error(`replaceService: ${describeRef(input)} is not ${describeRef(ref)}`);
+export async function replaceService(
+  db: Db,
+  ref: ServiceRef,
+  input: ServiceInput,
+  now: number,
+): Promise<Written | undefined> {
+  if (refKey(input) !== refKey(ref)) {
+    throw new Error(`replaceService: ${describeRef(input)} is not ${describeRef(ref)}`);
+  }
   return changeOne(db, ref, now, (existing) => ({ put: [{ input, source: "api", existing }], remove: [] }));
 }
 
@@ -112,8 +121,16 @@ function ownedBy(s: Stored, source: ServiceSource): void {
   if (s.row.source === source) return;
   const what = describeRef(s.row);
   throw s.row.source === "kubernetes"
-    ? new ServiceConflict("managed", `${what} is managed by Kubernetes: change its Service or EndpointSlices instead`, refOf(s.row))
-    : new ServiceConflict("managed", `${what} was made through the API; Kubernetes cannot define it until it is deleted there`, refOf(s.row));
+    ? new ServiceConflict(
+      "managed",
+      `${what} is managed by Kubernetes: change its Service or EndpointSlices instead`,
+      refOf(s.row),
+    )
+    : new ServiceConflict(
+      "managed",
+      `${what} was made through the API; Kubernetes cannot define it until it is deleted there`,
+      refOf(s.row),
+    );
 }
 
 /** One transaction: plan against every stored service, apply, and after the commit wake the waiting agents. */
@@ -127,7 +144,12 @@ async function change(db: Db, now: number, plan: (all: Stored[]) => Plan): Promi
 }
 
 /** A change to the API service `ref`; undefined when there is none. */
-async function changeOne(db: Db, ref: ServiceRef, now: number, plan: (existing: Stored) => Plan): Promise<Written | undefined> {
+async function changeOne(
+  db: Db,
+  ref: ServiceRef,
+  now: number,
+  plan: (existing: Stored) => Plan,
+): Promise<Written | undefined> {
   let id: number | undefined;
   const applied = await change(db, now, (all) => {
     const existing = all.find((s) => refKey(s.row) === refKey(ref));

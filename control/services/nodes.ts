@@ -20,15 +20,14 @@ const written = new WeakMap<object, Map<string, { applied: number | null; at: nu
 /** Records that `node` polled at `now` having applied `applied` (null: none yet). */
 export async function recordPoll(db: Db, node: string, applied: number | null, now: number): Promise<void> {
   let seen = written.get(db.$client);
-  if (seen === undefined) written.set(db.$client, (seen = new Map()));
+  if (seen === undefined) written.set(db.$client, seen = new Map());
   const last = seen.get(node);
   if (last !== undefined && last.applied === applied && now - last.at < LB_POLL_REFRESH_MS) return;
   await writeTransaction(db, (tx) =>
     tx
       .insert(lbNodes)
       .values({ node, appliedVersion: applied, polledAt: now })
-      .onConflictDoUpdate({ target: lbNodes.node, set: { appliedVersion: applied, polledAt: now } }),
-  );
+      .onConflictDoUpdate({ target: lbNodes.node, set: { appliedVersion: applied, polledAt: now } }));
   seen.set(node, { applied, at: now });
 }
 

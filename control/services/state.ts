@@ -23,15 +23,43 @@ export async function lbState(db: Queryable): Promise<LbState> {
 }
 
 export function lbService({ row, backends }: Stored): LbService {
-  const { id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, tableSize, type, nodePort, externalIps } = row;
+  const {
+    id,
+    namespace,
+    name,
+    portName,
+    vip,
+    port,
+    protocol,
+    affinity,
+    affinityTimeoutS,
+    tableSize,
+    type,
+    nodePort,
+    externalIps,
+  } = row;
   return {
-    id, namespace, name, portName, vip, port, protocol, affinity, affinityTimeoutS, backends: backends.map(lbBackend), tableSize,
-    type, ...(nodePort !== null ? { nodePort } : {}), externalIPs: externalIps,
+    id,
+    namespace,
+    name,
+    portName,
+    vip,
+    port,
+    protocol,
+    affinity,
+    affinityTimeoutS,
+    backends: backends.map(lbBackend),
+    tableSize,
+    type,
+    ...(nodePort !== null ? { nodePort } : {}),
+    externalIPs: externalIps,
   };
 }
 
 export function lbBackend(b: Stored["backends"][number]): LbBackend {
-  const pod = b.podNamespace !== null && b.podName !== null ? { pod: { namespace: b.podNamespace, name: b.podName } } : {};
+  const pod = b.podNamespace !== null && b.podName !== null
+    ? { pod: { namespace: b.podNamespace, name: b.podName } }
+    : {};
   return { id: b.id, ip: b.ip, port: b.port, weight: b.weight, state: b.state, ...pod };
 }
 

@@ -8,10 +8,10 @@ import { sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.ts";
 import type { ServiceSource } from "../db/schema.ts";
 import { windowOn } from "../monitoring/rollup.ts";
-import { windowJson, type TimeSpec, type WindowJson } from "../queries/monitoring/window.ts";
+import { type TimeSpec, type WindowJson, windowJson } from "../queries/monitoring/window.ts";
 import type { LbBackend, LbService } from "../wire/services.ts";
 import { loadStored, type ServiceFilter, type Stored } from "./apply.ts";
-import { inSync, pollingNodes, type NodeSync } from "./nodes.ts";
+import { inSync, type NodeSync, pollingNodes } from "./nodes.ts";
 import { lbBackend } from "./state.ts";
 import { readVersion } from "./version.ts";
 
@@ -88,25 +88,38 @@ export interface ViewOptions {
 /** Services in namespace, name and port name order (code points: names are lowercase ASCII). */
 export async function serviceViews(db: Queryable, opts: ViewOptions): Promise<ServicesView> {
   const version = await readVersion(db);
-  const [stored, nodes] = await Promise.all([loadStored(db, opts.where), pollingNodes(db, opts.now - opts.nodesPolledWithinMs)]);
+  const [stored, nodes] = await Promise.all([
+    loadStored(db, opts.where),
+    pollingNodes(db, opts.now - opts.nodesPolledWithinMs),
+  ]);
   const since = opts.since ?? DEFAULT_SERVICE_WINDOW;
   const window = windowOn("1m", Math.min("at" in since ? since.at : opts.now - since.ago, opts.now), opts.now);
   const one = stored.length === 1 ? stored[0]!.row.id : undefined;
-  const [counts, gateway] = await Promise.all([countsIn(db, window.from, window.to, one), gatewayIn(db, window.from, window.to, one)]);
+  const [counts, gateway] = await Promise.all([
+    countsIn(db, window.from, window.to, one),
+    gatewayIn(db, window.from, window.to, one),
+  ]);
   const order = new Map(stored.map((s) => [s, `${s.row.namespace}/${s.row.name}/${s.row.portName}`]));
   stored.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : 1));
   return {
     version,
     window: windowJson(window),
-    nodes: nodes.map((n) => ({ ...n, polledAt: new Date(n.polledAt).toISOString(), inSync: n.appliedVersion !== null && n.appliedVersion >= version })),
+    nodes: nodes.map((n) => ({
+      ...n,
+      polledAt: new Date(n.polledAt).toISOString(),
+      inSync: n.appliedVersion !== null && n.appliedVersion >= version,
+    })),
     services: stored.map((s) => serviceView(s, counts, gateway, nodes)),
   };
 }
 
 export const byName = (namespace: string, name: string): ServiceFilter => ({ namespace, name });
-export const byRef = (ref: { namespace: string; name: string; portName: string }): ServiceFilter => ({ namespace: ref.namespace, name: ref.name, portName: ref.portName });
+export const byRef = (ref: { namespace: string; name: string; portName: string }): ServiceFilter => ({
+  namespace: ref.namespace,
+  name: ref.name,
+  portName: ref.portName,
+});
 export const byId = (id: number): ServiceFilter => ({ id });
-
 
 type Counts = Map<number, { connections: number; refused: number }>;
 /** One number for a (service, backend) pair: backend ids stay below 2^18 (LB_MAX_BACKENDS). */
@@ -119,17 +132,26 @@ async function countsIn(db: Queryable, from: number, to: number, serviceId?: num
     sql`SELECT json_group_array(json_array(service_id, backend_id, c, r)) AS rows FROM (SELECT service_id, backend_id, sum(connections) AS c, sum(refused) AS r FROM lb_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id, backend_id)`,
   );
   const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number]>;
-  return new Map(rows.map(([service, backend, connections, refused]) => [countKey(service, backend), { connections, refused }]));
+  return new Map(
+    rows.map(([service, backend, connections, refused]) => [countKey(service, backend), { connections, refused }]),
+  );
 }
 
 /** Gateway traffic summed over the window, by service id. */
-async function gatewayIn(db: Queryable, from: number, to: number, serviceId?: number): Promise<Map<number, GatewayTraffic>> {
+async function gatewayIn(
+  db: Queryable,
+  from: number,
+  to: number,
+  serviceId?: number,
+): Promise<Map<number, GatewayTraffic>> {
   const one = serviceId === undefined ? sql`` : sql` AND service_id = ${serviceId}`;
   const row = await db.get<{ rows: string }>(
     sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, sum(packets_in) AS pi, sum(bytes_in) AS bi, sum(packets_out) AS po, sum(bytes_out) AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
   );
   const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number, number]>;
-  return new Map(rows.map(([id, packetsIn, bytesIn, packetsOut, bytesOut]) => [id, { packetsIn, bytesIn, packetsOut, bytesOut }]));
+  return new Map(
+    rows.map(([id, packetsIn, bytesIn, packetsOut, bytesOut]) => [id, { packetsIn, bytesIn, packetsOut, bytesOut }]),
+  );
 }
 
 function serviceView(s: Stored, counts: Counts, gateway: Map<number, GatewayTraffic>, nodes: NodeSync[]): ServiceView {

@@ -27,7 +27,7 @@ const watches = new WeakMap<object, Watch>();
 
 function watchOf(db: Db): Watch {
   let watch = watches.get(db.$client);
-  if (watch === undefined) watches.set(db.$client, (watch = { waiters: new Set() }));
+  if (watch === undefined) watches.set(db.$client, watch = { waiters: new Set() });
   return watch;
 }
 
@@ -41,7 +41,7 @@ export function announceVersion(db: Db, version: number): void {
 /** Ends every wait at once (they answer 204): for shutting down without holding agents' requests for their whole wait. */
 export function endWaits(db: Db): void {
   const watch = watches.get(db.$client);
-  if (watch !== undefined) for (const waiter of watch.waiters) waiter.end();
+  if (watch !== undefined) { for (const waiter of watch.waiters) waiter.end(); }
 }
 
 /**

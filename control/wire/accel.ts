@@ -20,7 +20,10 @@ export const ACCEL_MAX_RULES = 1023;
 export const MAX_SELECTOR_LABELS = 16;
 
 /** Kubernetes label keys: an optional DNS-subdomain prefix and a name of at most 63 characters. */
-const LabelKey = z.string().min(1).max(317).regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key");
+const LabelKey = z.string().min(1).max(317).regex(
+  /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+  "must be a label key",
+);
 const LabelValue = z.string().max(63).regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value");
 
 const Description = z.string().max(256).optional();
@@ -51,7 +54,10 @@ export type AccelRuleInput = z.infer<typeof AccelRuleInput>;
 
 export const AccelRuleId = z.number().int().min(1).max(ACCEL_MAX_RULES);
 
-export const AccelRule = z.discriminatedUnion("kind", [ServiceRuleInput.extend({ id: AccelRuleId }), PodsRuleInput.extend({ id: AccelRuleId })]);
+export const AccelRule = z.discriminatedUnion("kind", [
+  ServiceRuleInput.extend({ id: AccelRuleId }),
+  PodsRuleInput.extend({ id: AccelRuleId }),
+]);
 export type AccelRule = z.infer<typeof AccelRule>;
 
 /**

@@ -50,7 +50,15 @@ export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel", "gate
 export const ModuleName = z.enum(MODULES);
 export type ModuleName = z.infer<typeof ModuleName>;
 /** What a node runs when nobody has switched anything: monitoring on, traffic-changing modules off. */
-export const DEFAULT_MODULES: Record<ModuleName, boolean> = { ifstats: true, flows: true, tcp: true, drops: true, lb: false, accel: false, gateway: false };
+export const DEFAULT_MODULES: Record<ModuleName, boolean> = {
+  ifstats: true,
+  flows: true,
+  tcp: true,
+  drops: true,
+  lb: false,
+  accel: false,
+  gateway: false,
+};
 
 export const ModuleStatus = z.strictObject({
   name: ModuleName,
@@ -95,7 +103,10 @@ export const Inventory = z.strictObject({
   btf: z.boolean(),
   bpfStats: z.boolean(),
   /** Probed kernel features, e.g. { "prog:sched_cls": true, "map:sockhash": true }. */
-  features: z.record(z.string().max(64), z.boolean()).refine((r) => Object.keys(r).length <= 128, "at most 128 features"),
+  features: z.record(z.string().max(64), z.boolean()).refine(
+    (r) => Object.keys(r).length <= 128,
+    "at most 128 features",
+  ),
   modules: z.array(ModuleStatus).max(MODULES.length),
   programs: z.array(ProgramInfo).max(1024),
   maps: z.array(MapInfo).max(1024),

@@ -13,7 +13,10 @@ export const PodInfo = z.strictObject({
   uid: z.string().min(1).max(64),
   namespace: K8sName,
   name: K8sName,
-  labels: z.record(z.string().max(317), z.string().max(63)).refine((r) => Object.keys(r).length <= MAX_POD_LABELS, `at most ${MAX_POD_LABELS} labels`),
+  labels: z.record(z.string().max(317), z.string().max(63)).refine(
+    (r) => Object.keys(r).length <= MAX_POD_LABELS,
+    `at most ${MAX_POD_LABELS} labels`,
+  ),
   /** Controller, e.g. { kind: "ReplicaSet", name: "web-7d9f" }. */
   owner: z.strictObject({ kind: z.string().max(63), name: z.string().max(253) }).optional(),
   ips: z.array(Ip).max(8),

@@ -17,4 +17,7 @@ export const Rfc1123Name = z
 export const Ip = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
 export const Port = z.number().int().min(0).max(65535);
 /** A Kubernetes port name (IANA_SVC_NAME), or "" for an unnamed port. */
-export const PortName = z.string().max(63).regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a lowercase port name or empty");
+export const PortName = z.string().max(63).regex(
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/,
+  "must be a lowercase port name or empty",
+);

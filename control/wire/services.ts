@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { MAGLEV_SIZES } from "../lb/maglev.ts";
-import { AccelRule, ACCEL_MAX_RULES } from "./accel.ts";
+import { ACCEL_MAX_RULES, AccelRule } from "./accel.ts";
 import { Counter, Port, PortName, Rfc1123Name } from "./scalars.ts";
 
 /** Largest service id (and size of the kernel's per-service arrays, id 0 unused). */
@@ -91,15 +91,29 @@ const ServiceInputObject = z.strictObject({
     .refine(uniqueBackends, "must not list the same ip:port twice"),
   type: ServiceType.default("ClusterIP"),
   /** NodePort and LoadBalancer: the port on every node's gateway addresses. */
-  nodePort: z.number().int().min(NODE_PORT_MIN, `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`).max(NODE_PORT_MAX, `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`).optional(),
+  nodePort: z.number().int().min(NODE_PORT_MIN, `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`).max(
+    NODE_PORT_MAX,
+    `must be a port from ${NODE_PORT_MIN} to ${NODE_PORT_MAX}`,
+  ).optional(),
   /** Addresses from outside the cluster that reach the service at `port` through the gateway. */
-  externalIPs: z.array(Ipv4).max(MAX_EXTERNAL_IPS).default([]).refine((a) => new Set(a).size === a.length, "must not list an address twice"),
+  externalIPs: z.array(Ipv4).max(MAX_EXTERNAL_IPS).default([]).refine(
+    (a) => new Set(a).size === a.length,
+    "must not list an address twice",
+  ),
 });
 
 /** A service as the admin API takes it (POST /api/v1/services, PUT /api/v1/services/:ns/:name[/:portName]). */
 export const ServiceInput = ServiceInputObject.superRefine((s, ctx) => {
-  if (s.type === "ClusterIP" && s.nodePort !== undefined) ctx.addIssue({ code: "custom", path: ["nodePort"], message: "only a NodePort or LoadBalancer service has a nodePort" });
-  if (s.type !== "ClusterIP" && s.nodePort === undefined) ctx.addIssue({ code: "custom", path: ["nodePort"], message: `a ${s.type} service needs a nodePort` });
+  if (s.type === "ClusterIP" && s.nodePort !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["nodePort"],
+      message: "only a NodePort or LoadBalancer service has a nodePort",
+    });
+  }
+  if (s.type !== "ClusterIP" && s.nodePort === undefined) {
+    ctx.addIssue({ code: "custom", path: ["nodePort"], message: `a ${s.type} service needs a nodePort` });
+  }
 });
 export type ServiceInput = z.infer<typeof ServiceInput>;
 
@@ -119,7 +133,10 @@ export const LbService = ServiceInputObject.extend({
    * removing a backend never changes the size (which would move every
    * client, not only that backend's).
    */
-  tableSize: z.number().int().refine((n) => (MAGLEV_SIZES as readonly number[]).includes(n), "must be one of the Maglev table sizes"),
+  tableSize: z.number().int().refine(
+    (n) => (MAGLEV_SIZES as readonly number[]).includes(n),
+    "must be one of the Maglev table sizes",
+  ),
 });
 export type LbService = z.infer<typeof LbService>;
 

@@ -11,12 +11,13 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../procs.ts";
-import { type BrowserSession, browserMissing, markDocument, openBrowser } from "./browser.ts";
+import { browserMissing, type BrowserSession, markDocument, openBrowser } from "./browser.ts";
 
 const missing = browserMissing();
 
 const HTMX = readFileSync(`${REPO}node_modules/htmx.org/dist/htmx.min.js`, "utf8");
-const page = (body: string) => `<!doctype html><html><head><title>t</title><script src="/htmx.js"></script></head><body>${body}</body></html>`;
+const page = (body: string) =>
+  `<!doctype html><html><head><title>t</title><script src="/htmx.js"></script></head><body>${body}</body></html>`;
 
 function listen(host: string, handler: RequestListener): Promise<Server> {
   const server = createServer(handler);
@@ -65,40 +66,53 @@ describe.skipIf(missing)("browser harness", () => {
     await closeServer(other);
   });
 
-  it("opens a clean page with no problems, records its requests, and tells in-place updates from a reload", async () => {
-    const p = await b.open("/");
-    const mark = await markDocument(p);
-    await p.waitForFunction(() => Number(document.getElementById("live")?.textContent) >= 2);
-    expect(await mark.sameDocument()).toBe(true);
-    await p.reload();
-    expect(await mark.sameDocument()).toBe(false);
-    expect(b.problems()).toEqual([]);
-    const paths = b.requests.map((r) => new URL(r.url).pathname);
-    expect(paths).toContain("/htmx.js");
-    expect(paths).toContain("/tick");
-    await p.close();
-  }, 30_000);
+  it(
+    "opens a clean page with no problems, records its requests, and tells in-place updates from a reload",
+    async () => {
+      const p = await b.open("/");
+      const mark = await markDocument(p);
+      await p.waitForFunction(() => Number(document.getElementById("live")?.textContent) >= 2);
+      expect(await mark.sameDocument()).toBe(true);
+      await p.reload();
+      expect(await mark.sameDocument()).toBe(false);
+      expect(b.problems()).toEqual([]);
+      const paths = b.requests.map((r) => new URL(r.url).pathname);
+      expect(paths).toContain("/htmx.js");
+      expect(paths).toContain("/tick");
+      await p.close();
+    },
+    30_000,
+  );
 
-  it("reports console errors, page errors, error answers and other origins, and lets nothing reach another origin", async () => {
-    b.reset();
-    const p = await b.open("/bad");
-    await expect.poll(() => b.problems().map((x) => x.kind).sort(), { timeout: 10_000 })
-      .toEqual(expect.arrayContaining(["console", "foreign", "http", "pageerror"]));
-    const text = b.problems().map((x) => `${x.kind}: ${x.text}`).join("\n");
-    expect(text).toMatch(/console: something broke/);
-    expect(text).toMatch(/pageerror: Error: uncaught here/);
-    expect(text).toMatch(/http: 404 GET .*\/missing/);
-    expect(text).toMatch(/foreign: GET http:\/\/127\.0\.0\.2:\d+\/pixel\.png/);
-    expect(otherHits).toBe(0);
-    await p.close();
-  }, 30_000);
+  it(
+    "reports console errors, page errors, error answers and other origins, and lets nothing reach another origin",
+    async () => {
+      b.reset();
+      const p = await b.open("/bad");
+      await expect.poll(() => b.problems().map((x) => x.kind).sort(), { timeout: 10_000 })
+        .toEqual(expect.arrayContaining(["console", "foreign", "http", "pageerror"]));
+      const text = b.problems().map((x) => `${x.kind}: ${x.text}`).join("\n");
+      expect(text).toMatch(/console: something broke/);
+      expect(text).toMatch(/pageerror: Error: uncaught here/);
+      expect(text).toMatch(/http: 404 GET .*\/missing/);
+      expect(text).toMatch(/foreign: GET http:\/\/127\.0\.0\.2:\d+\/pixel\.png/);
+      expect(otherHits).toBe(0);
+      await p.close();
+    },
+    30_000,
+  );
 
   it("lets an allowed status through, its answer and Chromium's console line about it, and nothing else", async () => {
     const allowing = await openBrowser(b.origin, { allowStatus: [404] });
     try {
       const p = await allowing.open("/bad");
       // the same page as above, less the 404 of /missing: no http problem, and no console line "… status of 404"
-      await expect.poll(() => allowing.problems().map((x) => x.kind).sort(), { timeout: 10_000 }).toEqual(["console", "console", "foreign", "pageerror"]);
+      await expect.poll(() => allowing.problems().map((x) => x.kind).sort(), { timeout: 10_000 }).toEqual([
+        "console",
+        "console",
+        "foreign",
+        "pageerror",
+      ]);
       const lines = allowing.problems().filter((x) => x.kind === "console").map((x) => x.text).sort();
       expect(lines).toEqual(["Failed to load resource: net::ERR_BLOCKED_BY_CLIENT.Inspector", "something broke"]);
       expect(allowing.requests.map((r) => new URL(r.url).pathname)).toContain("/missing");

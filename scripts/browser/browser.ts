@@ -62,7 +62,8 @@ export function browserMissing(): string | null {
     accessSync(CHROMIUM, constants.X_OK);
     return null;
   } catch {
-    const msg = `browser tests need Chromium at ${CHROMIUM} (Debian package 'chromium': run npm run setup, or set EBPF_K8S_CHROMIUM)`;
+    const msg =
+      `browser tests need Chromium at ${CHROMIUM} (Debian package 'chromium': run npm run setup, or set EBPF_K8S_CHROMIUM)`;
     if (process.env.CI === "true") throw new Error(`${msg} (CI=true: browser tests must run)`);
     console.warn(`skipping: ${msg}`);
     return msg;
@@ -100,7 +101,9 @@ export interface BrowserSession {
 
 /** Resolves once htmx is loaded and has processed the document. */
 export async function htmxReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => typeof (window as unknown as { htmx?: { version?: string } }).htmx?.version === "string");
+  await page.waitForFunction(() =>
+    typeof (window as unknown as { htmx?: { version?: string } }).htmx?.version === "string"
+  );
 }
 
 /**
@@ -110,7 +113,9 @@ export async function htmxReady(page: Page): Promise<void> {
 export async function markDocument(page: Page): Promise<{ sameDocument(): Promise<boolean> }> {
   const mark = `m${Math.random().toString(36).slice(2)}`;
   await page.evaluate((m) => ((window as unknown as Record<string, string>).__ek8sMark = m), mark);
-  return { sameDocument: () => page.evaluate((m) => (window as unknown as Record<string, string>).__ek8sMark === m, mark) };
+  return {
+    sameDocument: () => page.evaluate((m) => (window as unknown as Record<string, string>).__ek8sMark === m, mark),
+  };
 }
 
 /**
@@ -157,7 +162,9 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
   const watch = (page: Page) => {
     const where = () => page.url();
     page.on("console", (m) => {
-      if (m.type() === "error" && !allowedStatusLine(m.text())) problems.push({ kind: "console", page: where(), text: m.text() });
+      if (m.type() === "error" && !allowedStatusLine(m.text())) {
+        problems.push({ kind: "console", page: where(), text: m.text() });
+      }
     });
     page.on("pageerror", (e) => problems.push({ kind: "pageerror", page: where(), text: e.stack ?? e.message }));
     page.on("request", (r) => {
@@ -167,10 +174,14 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
     page.on("requestfailed", (r) => {
       // ERR_ABORTED: given up by the page or the browser (a tab closed mid-poll, a navigation), not refused or broken
       const why = r.failure()?.errorText ?? "";
-      if (isOurs(r.url()) && why !== "net::ERR_ABORTED") problems.push({ kind: "requestfailed", page: where(), text: `${r.method()} ${r.url()}: ${why}` });
+      if (isOurs(r.url()) && why !== "net::ERR_ABORTED") {
+        problems.push({ kind: "requestfailed", page: where(), text: `${r.method()} ${r.url()}: ${why}` });
+      }
     });
     page.on("response", (r) => {
-      if (r.status() >= 400 && !allowed.has(r.status())) problems.push({ kind: "http", page: where(), text: `${r.status()} ${r.request().method()} ${r.url()}` });
+      if (r.status() >= 400 && !allowed.has(r.status())) {
+        problems.push({ kind: "http", page: where(), text: `${r.status()} ${r.request().method()} ${r.url()}` });
+      }
     });
   };
   context.pages().forEach(watch);
@@ -190,7 +201,11 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
     async open(path, { status = 200 } = {}) {
       const page = await context.newPage();
       const res = await page.goto(new URL(path, origin).href, { waitUntil: "load" });
-      if (res?.status() !== status) throw new Error(`GET ${path}: status ${res?.status()}, expected ${status}\n${(await res?.text())?.slice(0, 2000)}`);
+      if (res?.status() !== status) {
+        throw new Error(
+          `GET ${path}: status ${res?.status()}, expected ${status}\n${(await res?.text())?.slice(0, 2000)}`,
+        );
+      }
       await htmxReady(page);
       return page;
     },

@@ -26,8 +26,14 @@ describe("control plane under Deno", () => {
       EBPF_K8S_ADMIN_TOKEN: admin,
       EBPF_K8S_KUBE_SYNC: "off",
     });
-    const port = await waitFor("the Deno control plane to listen", async () => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(proc!.output())?.[1], 60_000)
-      .catch((e) => { throw new Error(`${e.message}\n${proc!.output()}`); });
+    const port = await waitFor(
+      "the Deno control plane to listen",
+      async () => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(proc!.output())?.[1],
+      60_000,
+    )
+      .catch((e) => {
+        throw new Error(`${e.message}\n${proc!.output()}`);
+      });
     const base = `http://127.0.0.1:${port}`;
     expect(proc.output().replace(/\x1b\[[0-9;]*m/g, "")).toContain("Task control ./node_modules/deno/deno run");
 

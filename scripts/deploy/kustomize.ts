@@ -26,8 +26,14 @@ export const resourceId = (r: Resource) => `${r.kind}/${r.metadata?.namespace ??
 /** The resources `kubectl apply -k dir` would apply, in order. */
 export function build(dir: string): Resource[] {
   const [k] = loadYaml(`${dir}/kustomization.yaml`);
-  if (!k || k.apiVersion !== "kustomize.config.k8s.io/v1beta1" || k.kind !== "Kustomization") throw new Error(`${dir}: not a Kustomization`);
-  for (const key of Object.keys(k)) if (!KNOWN_KEYS.has(key)) throw new Error(`${dir}/kustomization.yaml: ${key} is not supported by scripts/deploy/kustomize.ts`);
+  if (!k || k.apiVersion !== "kustomize.config.k8s.io/v1beta1" || k.kind !== "Kustomization") {
+    throw new Error(`${dir}: not a Kustomization`);
+  }
+  for (const key of Object.keys(k)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new Error(`${dir}/kustomization.yaml: ${key} is not supported by scripts/deploy/kustomize.ts`);
+    }
+  }
   let out: Resource[] = [];
   for (const rel of (k.resources ?? []) as string[]) {
     const path = resolve(dir, rel);
@@ -63,7 +69,8 @@ function splitImage(image: string): [string, string] {
 }
 
 const isMap = (v: unknown): v is Resource => typeof v === "object" && v !== null && !Array.isArray(v);
-const named = (v: unknown): v is Resource[] => Array.isArray(v) && v.every((x) => isMap(x) && typeof x.name === "string");
+const named = (v: unknown): v is Resource[] =>
+  Array.isArray(v) && v.every((x) => isMap(x) && typeof x.name === "string");
 
 /** Strategic merge, as far as k8s/ uses it. */
 export function merge(base: unknown, patch: unknown): any {

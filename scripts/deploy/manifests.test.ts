@@ -33,8 +33,14 @@ const MODELS: Record<string, { module: string; type: string }> = {
   "v1/PersistentVolumeClaim": { module: "v1/PersistentVolumeClaim", type: "IPersistentVolumeClaim" },
   "apps/v1/DaemonSet": { module: "apps/v1/DaemonSet", type: "IDaemonSet" },
   "apps/v1/Deployment": { module: "apps/v1/Deployment", type: "IDeployment" },
-  "rbac.authorization.k8s.io/v1/ClusterRole": { module: "rbac.authorization.k8s.io/v1/ClusterRole", type: "IClusterRole" },
-  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": { module: "rbac.authorization.k8s.io/v1/ClusterRoleBinding", type: "IClusterRoleBinding" },
+  "rbac.authorization.k8s.io/v1/ClusterRole": {
+    module: "rbac.authorization.k8s.io/v1/ClusterRole",
+    type: "IClusterRole",
+  },
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": {
+    module: "rbac.authorization.k8s.io/v1/ClusterRoleBinding",
+    type: "IClusterRoleBinding",
+  },
 };
 const modelKey = (r: Resource) => `${r.apiVersion}/${r.kind}`;
 const one = (rs: Resource[], kind: string, name?: string) => {
@@ -51,7 +57,9 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
     expect(listed).toEqual(files);
     expect(BASE.map(resourceId)).toContain("DaemonSet/ebpf-k8s/ebpf-k8s-agent");
     // the overlay drops the volume claim and keeps everything else
-    expect(OVERLAY.map(resourceId)).toEqual(BASE.map(resourceId).filter((id) => !id.startsWith("PersistentVolumeClaim/")));
+    expect(OVERLAY.map(resourceId)).toEqual(
+      BASE.map(resourceId).filter((id) => !id.startsWith("PersistentVolumeClaim/")),
+    );
   });
 
   for (const [name, resources] of Object.entries(BUILDS)) {
@@ -59,7 +67,9 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       for (const r of resources) {
         const m = MODELS[modelKey(r)];
         expect(m, `no model for ${modelKey(r)}`).toBeDefined();
-        const Model = (await import(`kubernetes-models/${m!.module}`))[r.kind] as new (d: unknown) => { validate(): void };
+        const Model = (await import(`kubernetes-models/${m!.module}`))[r.kind] as new (
+          d: unknown,
+        ) => { validate(): void };
         expect(Model, r.kind).toBeTypeOf("function");
         expect(() => new Model(structuredClone(r)).validate(), resourceId(r)).not.toThrow();
       }
@@ -75,7 +85,9 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
           ? [...items].sort((a, b) => String((a as Resource).name).localeCompare(String((b as Resource).name)))
           : items;
       }
-      if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortNamed(x)]));
+      if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortNamed(x)]));
+      }
       return v;
     };
     for (const [dir, ours] of [["base", BASE], ["overlays/external-libsql", OVERLAY]] as const) {
@@ -103,12 +115,19 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       mkdirSync(dir, { recursive: true });
       const lines = resources.map((r, i) => {
         const m = MODELS[modelKey(r)]!;
-        return `import type { ${m.type} as T${i} } from "kubernetes-models/${m.module}";\nexport const r${i}: T${i} = ${JSON.stringify(r, null, 1)};`;
+        return `import type { ${m.type} as T${i} } from "kubernetes-models/${m.module}";\nexport const r${i}: T${i} = ${
+          JSON.stringify(r, null, 1)
+        };`;
       });
       writeFileSync(`${dir}/check.ts`, lines.join("\n"));
       const program = ts.createProgram([`${dir}/check.ts`], {
-        strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
-        module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, types: [],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        types: [],
       });
       return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     };
@@ -137,7 +156,12 @@ describe("k8s manifests against the code", () => {
       if (e.value !== undefined) return [e.name, e.value];
       if (e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName") return [e.name, "worker-1"];
       const key = e.valueFrom?.secretKeyRef?.key;
-      const stand: Record<string, string> = { "admin-token": tokens.admin, "join-token": tokens.join, url: "libsql://db.example:8080", "auth-token": "t" };
+      const stand: Record<string, string> = {
+        "admin-token": tokens.admin,
+        "join-token": tokens.join,
+        url: "libsql://db.example:8080",
+        "auth-token": "t",
+      };
       if (key && stand[key]) return [e.name, stand[key]!];
       throw new Error(`cannot stand in for ${e.name}`);
     }));
@@ -179,7 +203,10 @@ describe("k8s manifests against the code", () => {
     expect(ds.spec.template.spec.hostNetwork).toBe(true);
     expect(ds.spec.template.spec.hostPID).toBeUndefined();
     expect(ds.spec.template.spec.dnsPolicy).toBe("ClusterFirstWithHostNet");
-    expect(agent!.securityContext).toMatchObject({ privileged: false, capabilities: { drop: ["ALL"], add: ["BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"] } });
+    expect(agent!.securityContext).toMatchObject({
+      privileged: false,
+      capabilities: { drop: ["ALL"], add: ["BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"] },
+    });
     expect(agent!.resources.requests).toBeDefined();
     expect(agent!.resources.limits.memory).toBeDefined();
   });
@@ -198,7 +225,10 @@ describe("k8s manifests against the code", () => {
       expect(dep.spec.template.metadata.annotations["prometheus.io/port"]).toBe(String(cfg.PORT));
       // the agent's URL names this Service and port
       const url = new URL(parseAgentConfig([], (k) => materialize(envOf(agent!))[k]).control);
-      expect([url.hostname, Number(url.port)]).toEqual([`${svc.metadata.name}.${svc.metadata.namespace}.svc`, svc.spec.ports[0].port]);
+      expect([url.hostname, Number(url.port)]).toEqual([
+        `${svc.metadata.name}.${svc.metadata.namespace}.svc`,
+        svc.spec.ports[0].port,
+      ]);
 
       // probes and /metrics are routes of the app
       const t = await openTestDb();
@@ -215,21 +245,27 @@ describe("k8s manifests against the code", () => {
 
       if (name === "base") {
         expect(cfg.DATABASE_URL).toBe("file:/data/ebpf-k8s.db");
-        const claim = dep.spec.template.spec.volumes.find((v: Resource) => v.name === "data").persistentVolumeClaim.claimName;
+        const claim = dep.spec.template.spec.volumes.find((v: Resource) =>
+          v.name === "data"
+        ).persistentVolumeClaim.claimName;
         expect(one(resources, "PersistentVolumeClaim").metadata.name).toBe(claim);
         expect(dep.spec.replicas).toBe(1);
         expect(dep.spec.strategy.type).toBe("Recreate");
       } else {
         expect(cfg.DATABASE_URL).toBe("libsql://db.example:8080");
         expect(dep.spec.replicas).toBeGreaterThan(1);
-        expect(dep.spec.template.spec.volumes.find((v: Resource) => v.name === "data")).toEqual({ name: "data", emptyDir: {} });
+        expect(dep.spec.template.spec.volumes.find((v: Resource) => v.name === "data")).toEqual({
+          name: "data",
+          emptyDir: {},
+        });
       }
     });
   }
 
   it("secrets referenced are the ones the install script makes, with those keys", () => {
     const install = readFileSync(`${K8S}/scripts/install.sh`, "utf8");
-    const refs = [...BASE, ...OVERLAY].flatMap(containersOf).flatMap(envOf).map((e) => e.valueFrom?.secretKeyRef).filter(Boolean) as { name: string; key: string }[];
+    const refs = [...BASE, ...OVERLAY].flatMap(containersOf).flatMap(envOf).map((e) => e.valueFrom?.secretKeyRef)
+      .filter(Boolean) as { name: string; key: string }[];
     expect(refs.length).toBeGreaterThanOrEqual(4);
     for (const ref of refs) {
       expect(install).toContain(`secret generic ${ref.name}`);
@@ -238,10 +274,15 @@ describe("k8s manifests against the code", () => {
   });
 
   it("RBAC grants exactly the list and watch calls the code makes, to the service account that makes them", () => {
-    const rules = (role: string) => one(BASE, "ClusterRole", role).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-    const grants = (role: string) => rules(role).flatMap((r) => r.resources.map((res) => `${r.apiGroups[0] || "core"}/${res}:${r.verbs.sort().join(",")}`)).sort();
+    const rules = (role: string) =>
+      one(BASE, "ClusterRole", role).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const grants = (role: string) =>
+      rules(role).flatMap((r) =>
+        r.resources.map((res) => `${r.apiGroups[0] || "core"}/${res}:${r.verbs.sort().join(",")}`)
+      ).sort();
     // the API paths each side lists and watches, from its source
-    const paths = (file: string) => [...readFileSync(`${REPO}${file}`, "utf8").matchAll(/path: "(\/apis?\/[^"]+)"/g)].map((m) => m[1]!);
+    const paths = (file: string) =>
+      [...readFileSync(`${REPO}${file}`, "utf8").matchAll(/path: "(\/apis?\/[^"]+)"/g)].map((m) => m[1]!);
     const asGrant = (path: string) => {
       const core = /^\/api\/v1\/([a-z]+)$/.exec(path);
       const grouped = /^\/apis\/([^/]+)\/[^/]+\/([a-z]+)$/.exec(path);

@@ -24,7 +24,22 @@ const N = 20;
 const SIZE = 200;
 const AGENT_METRICS_PORT = 9810;
 /** Labels Prometheus may see on our series: ours (bounded) and the two it adds. */
-const ALLOWED_LABELS = ["__name__", "instance", "job", "node", "interface", "status", "metric", "source", "namespace", "service", "port_name", "state", "module", "version"];
+const ALLOWED_LABELS = [
+  "__name__",
+  "instance",
+  "job",
+  "node",
+  "interface",
+  "status",
+  "metric",
+  "source",
+  "namespace",
+  "service",
+  "port_name",
+  "state",
+  "module",
+  "version",
+];
 
 interface PromVector {
   metric: Record<string, string>;
@@ -41,7 +56,11 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
 
   const query = async (q: string): Promise<PromVector[]> => {
     const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; data: { resultType: string; result: PromVector[] }; error?: string };
+    const body = (await res.json()) as {
+      status: string;
+      data: { resultType: string; result: PromVector[] };
+      error?: string;
+    };
     if (body.status !== "success") throw new Error(`PromQL ${q}: ${body.error}`);
     return body.data.result;
   };
@@ -86,20 +105,29 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
     argv.splice(run + 1, argv.indexOf("agent/main.ts") - run - 1, ...flags);
     argv.push("--metrics-address", node.ip, "--metrics-port", String(AGENT_METRICS_PORT));
     agent = start("agent", argv);
-    await waitFor("the agent's first batch", async () => (await c.interfaces(node).catch(() => ({}) as Record<string, ApiIf>))[p2.hostVeth], 60_000)
-      .catch((e) => { throw new Error(`${e.message}\n${c.logs()}\n${agent!.output()}`); });
+    await waitFor(
+      "the agent's first batch",
+      async () => (await c.interfaces(node).catch(() => ({}) as Record<string, ApiIf>))[p2.hostVeth],
+      60_000,
+    )
+      .catch((e) => {
+        throw new Error(`${e.message}\n${c.logs()}\n${agent!.output()}`);
+      });
 
-    writeFileSync(`${promDir}/prometheus.yml`, [
-      "global:",
-      "  scrape_interval: 1s",
-      "  evaluation_interval: 1s",
-      "scrape_configs:",
-      "  - job_name: control",
-      `    static_configs: [{ targets: ["127.0.0.1:${c.port}"] }]`,
-      "  - job_name: agent",
-      `    static_configs: [{ targets: ["${node.ip}:${AGENT_METRICS_PORT}"] }]`,
-      "",
-    ].join("\n"));
+    writeFileSync(
+      `${promDir}/prometheus.yml`,
+      [
+        "global:",
+        "  scrape_interval: 1s",
+        "  evaluation_interval: 1s",
+        "scrape_configs:",
+        "  - job_name: control",
+        `    static_configs: [{ targets: ["127.0.0.1:${c.port}"] }]`,
+        "  - job_name: agent",
+        `    static_configs: [{ targets: ["${node.ip}:${AGENT_METRICS_PORT}"] }]`,
+        "",
+      ].join("\n"),
+    );
     prom = start("prometheus", [
       PROMETHEUS,
       `--config.file=${promDir}/prometheus.yml`,
@@ -108,7 +136,9 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
       "--storage.tsdb.retention.time=1h",
     ]);
     await waitFor("both targets up", async () => (await scalar('sum(up{job=~"control|agent"})')) === 2, 60_000)
-      .catch((e) => { throw new Error(`${e.message}\n${prom!.output().slice(-3000)}`); });
+      .catch((e) => {
+        throw new Error(`${e.message}\n${prom!.output().slice(-3000)}`);
+      });
 
     ping(p1, p2.ip, N, SIZE);
     // Counters settle once the traffic stopped: the API's value, unchanged over a few agent intervals.
@@ -139,7 +169,9 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
     // Nodes: the PromQL count of Ready nodes equals the API's.
     const nodes = await c.get<{ name: string; status: string }[]>("/api/v1/nodes");
     expect(await scalar('sum(ebpf_k8s_nodes{job="control"})')).toBe(nodes.length);
-    expect(await scalar('ebpf_k8s_nodes{job="control",status="Ready"}')).toBe(nodes.filter((n) => n.status === "Ready").length);
+    expect(await scalar('ebpf_k8s_nodes{job="control",status="Ready"}')).toBe(
+      nodes.filter((n) => n.status === "Ready").length,
+    );
     expect(await scalar(`ebpf_k8s_node_ready{node="${nodeName}"}`)).toBe(1);
     expect(await scalar(`ebpf_k8s_agent_module_enabled{node="${nodeName}",module="ifstats"}`)).toBe(1);
     expect(await scalar(`ebpf_k8s_agent_started{node="${nodeName}"}`)).toBe(1);
@@ -147,7 +179,9 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
     expect(await scalar(`ebpf_k8s_pods{node="${nodeName}"}`)).toBe(2);
 
     // Bounded labels: no label of any of our series is outside the documented set.
-    const labels = (await (await fetch(`${promUrl}/api/v1/labels?match[]=${encodeURIComponent('{__name__=~"ebpf_k8s_.+"}')}`)).json()) as { data: string[] };
+    const labels =
+      (await (await fetch(`${promUrl}/api/v1/labels?match[]=${encodeURIComponent('{__name__=~"ebpf_k8s_.+"}')}`))
+        .json()) as { data: string[] };
     expect(labels.data.filter((l) => !ALLOWED_LABELS.includes(l))).toEqual([]);
     // The agent's probes.
     expect((await fetch(`http://${node.ip}:${AGENT_METRICS_PORT}/readyz`)).status).toBe(200);

@@ -18,29 +18,41 @@ const SCRIPTS = [
   "scripts/systemd/install.sh",
 ];
 const run = (script: string, ...args: string[]) =>
-  spawnSync("bash", [`${REPO}${script}`, ...args], { encoding: "utf8", env: { ...process.env, PATH: "/usr/bin:/bin" } });
+  spawnSync("bash", [`${REPO}${script}`, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: "/usr/bin:/bin" },
+  });
 
 describe("set-up scripts", () => {
   it("are the expected ones", () => {
     expect(SCRIPTS.sort()).toEqual([
-      "k8s/scripts/build-images.sh", "k8s/scripts/cluster-init.sh", "k8s/scripts/cluster-join.sh",
-      "k8s/scripts/install.sh", "k8s/scripts/node-prep.sh", "scripts/systemd/install.sh",
+      "k8s/scripts/build-images.sh",
+      "k8s/scripts/cluster-init.sh",
+      "k8s/scripts/cluster-join.sh",
+      "k8s/scripts/install.sh",
+      "k8s/scripts/node-prep.sh",
+      "scripts/systemd/install.sh",
     ]);
   });
 
   it.skipIf(shellcheckMissing())("shellcheck finds nothing, at any severity", () => {
-    const r = spawnSync(SHELLCHECK, ["--severity=style", "--external-sources", ...SCRIPTS], { cwd: REPO, encoding: "utf8" });
+    const r = spawnSync(SHELLCHECK, ["--severity=style", "--external-sources", ...SCRIPTS], {
+      cwd: REPO,
+      encoding: "utf8",
+    });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
 
   it("say how to use them", () => {
-    for (const [script, words] of [
-      ["k8s/scripts/cluster-init.sh", "--advertise-address"],
-      ["k8s/scripts/install.sh", "--libsql-url"],
-      ["k8s/scripts/build-images.sh", "--push"],
-      ["scripts/systemd/install.sh", "--join-token"],
-    ] as const) {
+    for (
+      const [script, words] of [
+        ["k8s/scripts/cluster-init.sh", "--advertise-address"],
+        ["k8s/scripts/install.sh", "--libsql-url"],
+        ["k8s/scripts/build-images.sh", "--push"],
+        ["scripts/systemd/install.sh", "--join-token"],
+      ] as const
+    ) {
       const r = run(script, "--help");
       expect(r.status, script).toBe(0);
       expect(r.stdout, script).toContain(words);
@@ -55,14 +67,24 @@ describe("set-up scripts", () => {
     expect(noHash.status).not.toBe(0);
     expect(noHash.stderr).toMatch(/--discovery-token-ca-cert-hash|run as root/);
     expect(run("k8s/scripts/cluster-init.sh", "--bogus").status).toBe(2);
-    const prep = spawnSync("bash", [`${REPO}k8s/scripts/node-prep.sh`], { encoding: "utf8", env: { ...process.env, K8S_VERSION: "1.33.1" } });
+    const prep = spawnSync("bash", [`${REPO}k8s/scripts/node-prep.sh`], {
+      encoding: "utf8",
+      env: { ...process.env, K8S_VERSION: "1.33.1" },
+    });
     expect(prep.status).not.toBe(0);
     expect(prep.stderr).toMatch(/K8S_VERSION must look like v1\.33|run as root/);
     // no cluster here (and maybe no kubectl): the installer says so
     const install = run("k8s/scripts/install.sh");
     expect(install.status).not.toBe(0);
     expect(install.stderr).toMatch(/kubectl not found|kubectl cannot reach a cluster/);
-    const systemd = run("scripts/systemd/install.sh", "agent", "--root", "/nonexistent-ek8s-test", "--no-copy", "--bogus");
+    const systemd = run(
+      "scripts/systemd/install.sh",
+      "agent",
+      "--root",
+      "/nonexistent-ek8s-test",
+      "--no-copy",
+      "--bogus",
+    );
     expect(systemd.status).toBe(2);
   });
 });

@@ -12,7 +12,7 @@ import { Config as ControlConfig, parseConfig as parseControlConfig } from "../.
 import { parseConfig as parseAgentConfig, USAGE } from "../../agent/config.ts";
 import { REPO } from "../procs.ts";
 import { toolMissing } from "./tools.ts";
-import { agentUnitDenoFlags, execStart, UNITS, unitEnvironment, unitValues } from "./units.ts";
+import { agentUnitDenoFlags, execStart, unitEnvironment, UNITS, unitValues } from "./units.ts";
 
 const ANALYZE = "/usr/bin/systemd-analyze";
 const analyzeMissing = () => toolMissing(ANALYZE, "systemd");
@@ -21,45 +21,90 @@ const analyzeMissing = () => toolMissing(ANALYZE, "systemd");
 const RUNTIME_ENV = new Set(["DENO_DIR", "DENO_NO_UPDATE_CHECK"]);
 const agentEnvNames = new Set([...USAGE.matchAll(/\((EBPF_K8S_[A-Z_]+)/g)].map((m) => m[1]!));
 const readEnvFile = (path: string) =>
-  Object.fromEntries(readFileSync(path, "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  Object.fromEntries(
+    readFileSync(path, "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 
 describe("systemd units", () => {
   const root = mkdtempSync(`${tmpdir()}/ek8s-systemd-`);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const install = (...args: string[]) =>
-    execFileSync("bash", [`${REPO}scripts/systemd/install.sh`, ...args, "--root", root, "--prefix", REPO.replace(/\/$/, ""), "--no-copy"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("bash", [
+      `${REPO}scripts/systemd/install.sh`,
+      ...args,
+      "--root",
+      root,
+      "--prefix",
+      REPO.replace(/\/$/, ""),
+      "--no-copy",
+    ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
-  it.skipIf(analyzeMissing())("install.sh writes both units and their env files; systemd-analyze verify has nothing to say", () => {
-    install("control");
-    install("agent", "--control", "http://10.0.0.10:8080", "--join-token", "ek8s_join_0123456789abcdef0123456789abcdef", "--interfaces", "eth1", "--metrics-port", "9810");
-    const units = UNITS.map((u) => `${root}/etc/systemd/system/${u}`);
-    const verify = spawnSync(ANALYZE, ["verify", ...units], { encoding: "utf8" });
-    expect(verify.stdout + verify.stderr).toBe("");
-    expect(verify.status).toBe(0);
-    // the units point at the code where it is
-    expect(readFileSync(units[0]!, "utf8")).toContain(`ExecStart=${REPO}node_modules/.bin/deno run`);
+  it.skipIf(analyzeMissing())(
+    "install.sh writes both units and their env files; systemd-analyze verify has nothing to say",
+    () => {
+      install("control");
+      install(
+        "agent",
+        "--control",
+        "http://10.0.0.10:8080",
+        "--join-token",
+        "ek8s_join_0123456789abcdef0123456789abcdef",
+        "--interfaces",
+        "eth1",
+        "--metrics-port",
+        "9810",
+      );
+      const units = UNITS.map((u) => `${root}/etc/systemd/system/${u}`);
+      const verify = spawnSync(ANALYZE, ["verify", ...units], { encoding: "utf8" });
+      expect(verify.stdout + verify.stderr).toBe("");
+      expect(verify.status).toBe(0);
+      // the units point at the code where it is
+      expect(readFileSync(units[0]!, "utf8")).toContain(`ExecStart=${REPO}node_modules/.bin/deno run`);
 
-    // the env files: private, and what the code accepts
-    for (const f of ["agent.env", "control.env"]) expect(statSync(`${root}/etc/ebpf-k8s/${f}`).mode & 0o777).toBe(0o600);
-    const agentEnv = { ...unitEnvironment("ebpf-k8s-agent.service"), ...readEnvFile(`${root}/etc/ebpf-k8s/agent.env`) };
-    const agent = parseAgentConfig([], (k) => agentEnv[k]);
-    expect(agent).toMatchObject({ control: "http://10.0.0.10:8080", interfaces: ["eth1"], metricsPort: 9810, stateDir: "/var/lib/ebpf-k8s/agent", bpfDir: "/opt/ebpf-k8s/build/bpf" });
-    expect(agent.node).toMatch(/^[a-z0-9]/); // systemd sets no HOSTNAME: the installer names the node
-    const controlEnv = { ...unitEnvironment("ebpf-k8s-control.service"), ...readEnvFile(`${root}/etc/ebpf-k8s/control.env`) };
-    expect(parseControlConfig(controlEnv).EBPF_K8S_ADMIN_TOKEN).toHaveLength(32);
+      // the env files: private, and what the code accepts
+      for (const f of ["agent.env", "control.env"]) {
+        expect(statSync(`${root}/etc/ebpf-k8s/${f}`).mode & 0o777).toBe(
+          0o600,
+        );
+      }
+      const agentEnv = {
+        ...unitEnvironment("ebpf-k8s-agent.service"),
+        ...readEnvFile(`${root}/etc/ebpf-k8s/agent.env`),
+      };
+      const agent = parseAgentConfig([], (k) => agentEnv[k]);
+      expect(agent).toMatchObject({
+        control: "http://10.0.0.10:8080",
+        interfaces: ["eth1"],
+        metricsPort: 9810,
+        stateDir: "/var/lib/ebpf-k8s/agent",
+        bpfDir: "/opt/ebpf-k8s/build/bpf",
+      });
+      expect(agent.node).toMatch(/^[a-z0-9]/); // systemd sets no HOSTNAME: the installer names the node
+      const controlEnv = {
+        ...unitEnvironment("ebpf-k8s-control.service"),
+        ...readEnvFile(`${root}/etc/ebpf-k8s/control.env`),
+      };
+      expect(parseControlConfig(controlEnv).EBPF_K8S_ADMIN_TOKEN).toHaveLength(32);
 
-    // running it again keeps the admin token and replaces only what is given
-    const before = readEnvFile(`${root}/etc/ebpf-k8s/control.env`).EBPF_K8S_ADMIN_TOKEN;
-    install("control", "--port", "8081");
-    expect(readEnvFile(`${root}/etc/ebpf-k8s/control.env`)).toEqual({ EBPF_K8S_ADMIN_TOKEN: before, PORT: "8081" });
-  });
+      // running it again keeps the admin token and replaces only what is given
+      const before = readEnvFile(`${root}/etc/ebpf-k8s/control.env`).EBPF_K8S_ADMIN_TOKEN;
+      install("control", "--port", "8081");
+      expect(readEnvFile(`${root}/etc/ebpf-k8s/control.env`)).toEqual({ EBPF_K8S_ADMIN_TOKEN: before, PORT: "8081" });
+    },
+  );
 
   it("every variable the units and the installer set is read by the code", () => {
     const controlNames = new Set(Object.keys(ControlConfig.shape));
-    for (const name of Object.keys(unitEnvironment("ebpf-k8s-agent.service"))) expect(RUNTIME_ENV.has(name) || agentEnvNames.has(name), name).toBe(true);
-    for (const name of Object.keys(unitEnvironment("ebpf-k8s-control.service"))) expect(controlNames, name).toContain(name);
+    for (const name of Object.keys(unitEnvironment("ebpf-k8s-agent.service"))) {
+      expect(RUNTIME_ENV.has(name) || agentEnvNames.has(name), name).toBe(true);
+    }
+    for (const name of Object.keys(unitEnvironment("ebpf-k8s-control.service"))) {
+      expect(controlNames, name).toContain(name);
+    }
     const installer = readFileSync(`${REPO}scripts/systemd/install.sh`, "utf8");
-    for (const [, name] of installer.matchAll(/set\[([A-Z_0-9]+)\]=/g)) expect(agentEnvNames.has(name!) || controlNames.has(name!), name).toBe(true);
+    for (const [, name] of installer.matchAll(/set\[([A-Z_0-9]+)\]=/g)) {
+      expect(agentEnvNames.has(name!) || controlNames.has(name!), name).toBe(true);
+    }
   });
 
   it("the agent's Deno permissions are narrow: no --allow-all, no --allow-run, read/write/env/sys lists; the paths it needs are in them", () => {
@@ -73,7 +118,12 @@ describe("systemd units", () => {
     // the lab's and an operator's pods file live under the runtime directory
     expect(list("--allow-read")).toContain("/run/ebpf-k8s");
     expect(unitValues("ebpf-k8s-agent.service", "RuntimeDirectory")).toEqual(["ebpf-k8s"]);
-    expect(list("--allow-env")).toEqual(["EBPF_K8S_*", "HOSTNAME", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"]);
+    expect(list("--allow-env")).toEqual([
+      "EBPF_K8S_*",
+      "HOSTNAME",
+      "KUBERNETES_SERVICE_HOST",
+      "KUBERNETES_SERVICE_PORT",
+    ]);
     expect(list("--allow-sys")).toEqual(["osRelease"]);
     expect(execStart("ebpf-k8s-agent.service").at(-1)).toBe("agent/main.ts");
     expect(execStart("ebpf-k8s-control.service")).toEqual(["/opt/ebpf-k8s/node_modules/.bin/tsx", "control/main.ts"]);

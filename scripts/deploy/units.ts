@@ -32,7 +32,9 @@ export function execStart(name: string): string[] {
 export function unitEnvironment(name: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of unitValues(name, "Environment")) {
-    for (const pair of line.split(/\s+/).filter(Boolean)) env[pair.slice(0, pair.indexOf("="))] = pair.slice(pair.indexOf("=") + 1);
+    for (const pair of line.split(/\s+/).filter(Boolean)) {
+      env[pair.slice(0, pair.indexOf("="))] = pair.slice(pair.indexOf("=") + 1);
+    }
   }
   return env;
 }

@@ -41,8 +41,13 @@ export class BrowserLab {
       await c.startControl();
       await c.createJoinToken();
       for (const node of c.lab.topology.nodes) c.startAgent(node);
-      await waitFor("both pods listed", async () =>
-        (await c.get<{ pods: { state: string }[] }>("/api/v1/pods")).pods.filter((p) => p.state === "current").length === 2, 60_000);
+      await waitFor(
+        "both pods listed",
+        async () =>
+          (await c.get<{ pods: { state: string }[] }>("/api/v1/pods")).pods.filter((p) => p.state === "current")
+            .length === 2,
+        60_000,
+      );
       await more();
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${c.logs()}`);
@@ -62,7 +67,11 @@ export class BrowserLab {
       try {
         await fn();
       } catch (e) {
-        if (e instanceof Error) e.message += `\nbrowser problems: ${JSON.stringify(this.#sessions.flatMap((s) => s.problems()), null, 1)}\n${this.#c?.logs() ?? ""}`;
+        if (e instanceof Error) {
+          e.message += `\nbrowser problems: ${JSON.stringify(this.#sessions.flatMap((s) => s.problems()), null, 1)}\n${
+            this.#c?.logs() ?? ""
+          }`;
+        }
         throw e;
       }
     };

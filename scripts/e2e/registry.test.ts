@@ -44,7 +44,14 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
     (await c.get<{ name: string; status: string }[]>("/api/v1/nodes")).find((n) => n.name === node)?.status;
 
   beforeAll(async () => {
-    c = new Cluster({ name: "reg", index: 10, nodes: 2, pods: 1, port: 18_500 + (process.pid % 400), controlEnv: { EBPF_K8S_STALE_AFTER: "3", EBPF_K8S_LOST_AFTER: "6" } });
+    c = new Cluster({
+      name: "reg",
+      index: 10,
+      nodes: 2,
+      pods: 1,
+      port: 18_500 + (process.pid % 400),
+      controlEnv: { EBPF_K8S_STALE_AFTER: "3", EBPF_K8S_LOST_AFTER: "6" },
+    });
     await c.startControl();
     await c.createJoinToken();
   }, 60_000);
@@ -55,9 +62,14 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
 
   it("every node joins and registers; cross-node pod traffic is counted exactly on both nodes", async () => {
     for (const node of c.lab.topology.nodes) c.startAgent(node, podVethToo(node));
-    await waitFor("both nodes Ready", async () =>
-      (await statusOf("reg-n1")) === "Ready" && (await statusOf("reg-n2")) === "Ready", 60_000)
-      .catch((e) => { throw new Error(`${e.message}\n${c.logs()}`); });
+    await waitFor(
+      "both nodes Ready",
+      async () => (await statusOf("reg-n1")) === "Ready" && (await statusOf("reg-n2")) === "Ready",
+      60_000,
+    )
+      .catch((e) => {
+        throw new Error(`${e.message}\n${c.logs()}`);
+      });
     ping(c.node(0).pods[0], c.node(1).pods[0].ip, 30, SIZE);
     sent += 30;
     await expectExactTotals("cross-node totals");
@@ -86,7 +98,9 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
     c.startAgent(n2, podVethToo(n2));
     await expectExactTotals("totals after the agent restarted");
     const filters = (dir: string) =>
-      execFileSync("ip", ["netns", "exec", n2.netns, "tc", "filter", "show", "dev", n2.pods[0].hostVeth, dir], { encoding: "utf8" })
+      execFileSync("ip", ["netns", "exec", n2.netns, "tc", "filter", "show", "dev", n2.pods[0].hostVeth, dir], {
+        encoding: "utf8",
+      })
         .split("\n").filter((l) => l.includes(" handle ")).length;
     // One filter per module and direction (ifstats, flows): the restart replaced, it did not add.
     expect(filters("ingress")).toBe(2);
@@ -103,7 +117,8 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
     await waitFor("reg-n1 Lost", async () => (await statusOf("reg-n1")) === "Lost", 20_000);
     expect(await statusOf("reg-n2")).toBe("Ready");
     for (const dev of ["eth0", "cni0", n1.pods[0].hostVeth]) {
-      expect(execFileSync("ip", ["netns", "exec", n1.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" })).not.toMatch(/clsact/);
+      expect(execFileSync("ip", ["netns", "exec", n1.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" }))
+        .not.toMatch(/clsact/);
     }
     const pins = `${c.pinDir}/reg-n1`;
     expect(existsSync(pins) ? readdirSync(pins) : []).toEqual([]);

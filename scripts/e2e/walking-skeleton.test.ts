@@ -36,8 +36,14 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     const node = c.node(0);
     const [p1, p2] = node.pods;
     const agent = c.startAgent(node, ["cni0", p1.hostVeth, p2.hostVeth]);
-    await waitFor("the agent's first batch", async () => (await c.interfaces(node).catch(() => ({}) as Record<string, ApiIf>))[p2.hostVeth], 60_000)
-      .catch((e) => { throw new Error(`${e.message}\n${c.logs()}`); });
+    await waitFor(
+      "the agent's first batch",
+      async () => (await c.interfaces(node).catch(() => ({}) as Record<string, ApiIf>))[p2.hostVeth],
+      60_000,
+    )
+      .catch((e) => {
+        throw new Error(`${e.message}\n${c.logs()}`);
+      });
 
     const devs = [p1.hostVeth, p2.hostVeth, "cni0"];
     const before = devs.map((d) => kernelStats(node.netns, d));
@@ -52,7 +58,13 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     }, 20_000);
 
     // Exactly what we sent: requests enter the host side of pod 1's veth, replies leave it.
-    expect(byName[p1.hostVeth]).toMatchObject({ rxPackets: 2 * N, rxBytes: 2 * N * frame, txPackets: 2 * N, txBytes: 2 * N * frame, drops: 0 });
+    expect(byName[p1.hostVeth]).toMatchObject({
+      rxPackets: 2 * N,
+      rxBytes: 2 * N * frame,
+      txPackets: 2 * N,
+      txBytes: 2 * N * frame,
+      drops: 0,
+    });
     expect(byName[p2.hostVeth]).toMatchObject({ rxPackets: N, rxBytes: N * frame, txPackets: N, txBytes: N * frame });
     // A bridge's own RX statistics leave out the Ethernet header (br_pass_frame_up); the agent follows the kernel.
     expect(byName.cni0).toMatchObject({ rxPackets: N, rxBytes: N * (frame - 14), txPackets: N, txBytes: N * frame });
@@ -65,14 +77,22 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     // SIGTERM: the agent detaches everything it attached and exits 0.
     expect(await agent.stop()).toBe(0);
     for (const dev of devs) {
-      expect(execFileSync("ip", ["netns", "exec", node.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" })).not.toMatch(/clsact/);
-      expect(execFileSync("ip", ["netns", "exec", node.netns, "tc", "filter", "show", "dev", dev, "ingress"], { encoding: "utf8" })).toBe("");
+      expect(execFileSync("ip", ["netns", "exec", node.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" }))
+        .not.toMatch(/clsact/);
+      expect(
+        execFileSync("ip", ["netns", "exec", node.netns, "tc", "filter", "show", "dev", dev, "ingress"], {
+          encoding: "utf8",
+        }),
+      ).toBe("");
     }
     expect(ourPrograms()).toEqual([]);
   }, 120_000);
 
   it("refuses bad flags with a message naming the flag", async () => {
-    const bad = start("agent-bad", agentArgv({ control: "not-a-url", node: "Bad_Name", interfaces: ["lo"], interval: 1 }));
+    const bad = start(
+      "agent-bad",
+      agentArgv({ control: "not-a-url", node: "Bad_Name", interfaces: ["lo"], interval: 1 }),
+    );
     const code = await new Promise<number | null>((r) => bad.child.on("exit", r));
     expect(code).toBe(2);
     expect(bad.output()).toMatch(/--control: must be an http\(s\) URL/);
@@ -82,10 +102,19 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
   it("refuses an interface that does not exist, naming it, and leaves nothing attached", async () => {
     const node = c.node(0);
     const progsBefore = ourPrograms();
-    const bad = start("agent-noif", agentArgv({
-      netns: node.netns, control: c.url, node: "x", interfaces: ["cni0", "nosuch0"], interval: 1,
-      joinToken: c.joinToken, stateDir: `${c.dir}/state-noif`, pinDir: c.pinDir,
-    }));
+    const bad = start(
+      "agent-noif",
+      agentArgv({
+        netns: node.netns,
+        control: c.url,
+        node: "x",
+        interfaces: ["cni0", "nosuch0"],
+        interval: 1,
+        joinToken: c.joinToken,
+        stateDir: `${c.dir}/state-noif`,
+        pinDir: c.pinDir,
+      }),
+    );
     const code = await new Promise<number | null>((r) => bad.child.on("exit", r));
     expect(code).toBe(1);
     expect(bad.output()).toMatch(/interfaces not found in this network namespace: nosuch0/);

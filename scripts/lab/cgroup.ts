@@ -15,7 +15,9 @@ export function cgroup2Mount(): string {
 export const cgroupPath = (rel: string) => `${cgroup2Mount()}/${rel}`;
 
 export function makeCgroup(rel: string): string {
-  if (!rel || rel.startsWith("/") || rel.includes("..")) throw new Error(`refusing cgroup path '${rel}': must be a child path`);
+  if (!rel || rel.startsWith("/") || rel.includes("..")) {
+    throw new Error(`refusing cgroup path '${rel}': must be a child path`);
+  }
   const path = cgroupPath(rel);
   mkdirSync(path, { recursive: true });
   return path;
@@ -46,8 +48,11 @@ export function removeCgroupTree(path: string): void {
   throw new Error(`cannot remove cgroup ${path}: still busy`);
 }
 
-const readdirDirs = (path: string) => readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const readdirDirs = (path: string) =>
+  readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 
 /** argv prefix that moves the command into a cgroup before exec'ing it. */
-export const inCgroup = (path: string, argv: string[]) => ["sh", "-c", `echo $$ > "${path}/cgroup.procs" && exec "$@"`, "sh", ...argv];
-
+export const inCgroup = (
+  path: string,
+  argv: string[],
+) => ["sh", "-c", `echo $$ > "${path}/cgroup.procs" && exec "$@"`, "sh", ...argv];

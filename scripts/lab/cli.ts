@@ -22,7 +22,12 @@ const { positionals, values } = parseArgs({
 const cmd = positionals[0] ?? "status";
 try {
   if (cmd === "up") {
-    const lab = labUp({ name: values.name, index: Number(values.index), nodes: Number(values.nodes), podsPerNode: Number(values.pods) });
+    const lab = labUp({
+      name: values.name,
+      index: Number(values.index),
+      nodes: Number(values.nodes),
+      podsPerNode: Number(values.pods),
+    });
     if (values.traffic) startTraffic(lab);
     console.log(JSON.stringify(lab.topology, null, 1));
   } else if (cmd === "traffic") {

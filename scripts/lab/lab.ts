@@ -90,7 +90,9 @@ function wire(t: Topology): void {
     for (const pod of node.pods) {
       ipBatch(pod.netns, [
         `neigh replace ${node.gatewayIp} lladdr ${node.bridgeMac} dev eth0 nud permanent`,
-        ...node.pods.filter((p) => p !== pod).map((p) => `neigh replace ${p.ip} lladdr ${p.mac} dev eth0 nud permanent`),
+        ...node.pods.filter((p) => p !== pod).map((p) =>
+          `neigh replace ${p.ip} lladdr ${p.mac} dev eth0 nud permanent`
+        ),
       ]);
     }
   }
@@ -200,15 +202,26 @@ export function startTraffic(lab: Lab): void {
   for (const node of t.nodes) {
     const sink = node.pods[0];
     if (!sink) continue;
-    lab.spawnIn(sink.netns, ["sh", "-c", "while :; do nc -l -p 5001 >/dev/null 2>&1; done"], `tcp sink in ${sink.name}`, sink.cgroup);
+    lab.spawnIn(
+      sink.netns,
+      ["sh", "-c", "while :; do nc -l -p 5001 >/dev/null 2>&1; done"],
+      `tcp sink in ${sink.name}`,
+      sink.cgroup,
+    );
   }
   all.forEach((pod, idx) => {
     const peer = all[(idx + 1) % all.length];
     if (peer === pod) return;
-    lab.spawnIn(pod.netns, ["ping", "-q", "-i", "0.5", "-s", String(64 + 100 * idx), peer.ip], `ping ${pod.name}->${peer.name}`, pod.cgroup);
+    lab.spawnIn(
+      pod.netns,
+      ["ping", "-q", "-i", "0.5", "-s", String(64 + 100 * idx), peer.ip],
+      `ping ${pod.name}->${peer.name}`,
+      pod.cgroup,
+    );
     const sink = t.nodes[(idx + 1) % t.nodes.length].pods[0];
     if (sink && sink !== pod) {
-      const script = `while :; do head -c $(( (RANDOM % 64 + 1) * 16384 )) /dev/zero | nc -N -w 2 ${sink.ip} 5001; sleep $(( RANDOM % 3 + 1 )); done`;
+      const script =
+        `while :; do head -c $(( (RANDOM % 64 + 1) * 16384 )) /dev/zero | nc -N -w 2 ${sink.ip} 5001; sleep $(( RANDOM % 3 + 1 )); done`;
       lab.spawnIn(pod.netns, ["bash", "-c", script], `tcp bursts ${pod.name}->${sink.name}`, pod.cgroup);
     }
   });

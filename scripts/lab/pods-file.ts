@@ -33,7 +33,9 @@ export function podInfo(node: NodeSpec, pod: PodSpec, index: number): PodInfo {
 /** Writes every node's pods file from what exists now (pods whose netns is gone are left out). */
 export function writePodsFiles(t: Topology, removed: Set<string> = new Set()): void {
   for (const node of t.nodes) {
-    const pods = node.pods.map((p, i) => ({ p, i })).filter(({ p }) => !removed.has(p.name)).map(({ p, i }) => podInfo(node, p, i));
+    const pods = node.pods.map((p, i) => ({ p, i })).filter(({ p }) => !removed.has(p.name)).map(({ p, i }) =>
+      podInfo(node, p, i)
+    );
     const path = podsFilePath(t.options.name, node.name);
     mkdirSync(`${RECORDS_DIR}/lab-${t.options.name}`, { recursive: true });
     writeFileSync(`${path}.tmp`, JSON.stringify(pods, null, 1));

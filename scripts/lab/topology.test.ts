@@ -13,7 +13,11 @@ describe("lab topology", () => {
   it("keeps every address and MAC unique and every interface name within 15 bytes", () => {
     const pods = t.nodes.flatMap((n) => n.pods);
     const ips = [t.hostIp, ...t.nodes.flatMap((n) => [n.ip, n.gatewayIp]), ...pods.map((p) => p.ip)];
-    const macs = [t.hostBridgeMac, ...t.nodes.flatMap((n) => [n.mac, n.uplinkPeerMac, n.bridgeMac]), ...pods.flatMap((p) => [p.mac, p.hostVethMac])];
+    const macs = [
+      t.hostBridgeMac,
+      ...t.nodes.flatMap((n) => [n.mac, n.uplinkPeerMac, n.bridgeMac]),
+      ...pods.flatMap((p) => [p.mac, p.hostVethMac]),
+    ];
     expect(new Set(ips).size).toBe(ips.length);
     expect(new Set(macs).size).toBe(macs.length);
     for (const m of macs) expect(m).toMatch(/^02(:[0-9a-f]{2}){5}$/);

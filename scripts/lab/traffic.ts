@@ -57,14 +57,18 @@ function background(argv: string[]): { pid: number; done: Promise<{ code: number
     child.on("exit", (code) => {
       running.delete(pid);
       resolve({ code, out });
-    }));
+    })
+  );
   return { pid, done };
 }
 
 export async function waitListening(pod: PodSpec, proto: "tcp" | "udp", port: number): Promise<void> {
   const flag = proto === "tcp" ? "-tlnH" : "-ulnH";
-  await waitFor(`${proto} port ${port} listening in ${pod.name}`, async () =>
-    (await exec("ss", ["-N", pod.netns, flag, `sport = :${port}`])).stdout.trim() !== "", 5000);
+  await waitFor(
+    `${proto} port ${port} listening in ${pod.name}`,
+    async () => (await exec("ss", ["-N", pod.netns, flag, `sport = :${port}`])).stdout.trim() !== "",
+    5000,
+  );
 }
 
 /**
@@ -124,8 +128,16 @@ export interface UdpExchange {
  */
 export async function udpExchange(x: UdpExchange): Promise<void> {
   const { code, out } = await clientServer(
-    { pod: x.server, argv: ["python3", "-c", UDP_SERVER, String(x.port), String(x.n), String(x.rep)], proto: "udp", port: x.port },
-    { pod: x.client, argv: ["python3", "-c", UDP_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.req), String(x.rep)] },
+    {
+      pod: x.server,
+      argv: ["python3", "-c", UDP_SERVER, String(x.port), String(x.n), String(x.rep)],
+      proto: "udp",
+      port: x.port,
+    },
+    {
+      pod: x.client,
+      argv: ["python3", "-c", UDP_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.req), String(x.rep)],
+    },
   );
   if (code !== 0) throw new Error(`udp server in ${x.server.name}: exit ${code} ${out}`);
 }
@@ -175,12 +187,35 @@ export const streamRate = (x: Pick<UdpStream, "size" | "everyMs">) => ((x.size +
  */
 export async function udpStream(x: UdpStream): Promise<void> {
   const seconds = (x.n * x.everyMs) / 1000;
-  if (seconds > TIMEOUT_S - 5) throw new Error(`a stream of ${seconds} s is longer than a traffic command may run (${TIMEOUT_S - 5} s)`);
+  if (seconds > TIMEOUT_S - 5) {
+    throw new Error(`a stream of ${seconds} s is longer than a traffic command may run (${TIMEOUT_S - 5} s)`);
+  }
   const { code, out } = await clientServer(
-    { pod: x.server, argv: ["python3", "-c", STREAM_SERVER, String(x.port), String(x.n), "3"], proto: "udp", port: x.port },
-    { pod: x.client, argv: ["python3", "-c", STREAM_CLIENT, x.server.ip, String(x.port), String(x.n), String(x.size), String(x.everyMs)] },
+    {
+      pod: x.server,
+      argv: ["python3", "-c", STREAM_SERVER, String(x.port), String(x.n), "3"],
+      proto: "udp",
+      port: x.port,
+    },
+    {
+      pod: x.client,
+      argv: [
+        "python3",
+        "-c",
+        STREAM_CLIENT,
+        x.server.ip,
+        String(x.port),
+        String(x.n),
+        String(x.size),
+        String(x.everyMs),
+      ],
+    },
   );
-  if (code !== 0 || Number(out.trim()) !== x.n) throw new Error(`udp stream ${x.client.name} -> ${x.server.name}: the server received ${out.trim()} of ${x.n} datagrams (exit ${code})`);
+  if (code !== 0 || Number(out.trim()) !== x.n) {
+    throw new Error(
+      `udp stream ${x.client.name} -> ${x.server.name}: the server received ${out.trim()} of ${x.n} datagrams (exit ${code})`,
+    );
+  }
 }
 
 /**
@@ -192,15 +227,23 @@ export async function tcpTransfer(from: PodSpec, to: PodSpec, port: number, byte
     { pod: to, argv: ["sh", "-c", `nc -l -p ${port} < /dev/null | wc -c`], proto: "tcp", port },
     { pod: from, argv: ["sh", "-c", `head -c ${bytes} /dev/zero | nc -N ${to.ip} ${port}`] },
   );
-  if (Number(out.trim()) !== bytes) throw new Error(`tcp ${from.name} -> ${to.name}: the sink received ${out.trim()} of ${bytes} bytes`);
+  if (Number(out.trim()) !== bytes) {
+    throw new Error(`tcp ${from.name} -> ${to.name}: the sink received ${out.trim()} of ${bytes} bytes`);
+  }
   // the sink closed last (LAST_ACK): done when the client's final ACK closed its socket
-  await waitFor(`${to.name}'s socket on port ${port} closed`, async () =>
-    (await exec("ss", ["-N", to.netns, "-tanH", `sport = :${port}`])).stdout.trim() === "", 5000);
+  await waitFor(
+    `${to.name}'s socket on port ${port} closed`,
+    async () => (await exec("ss", ["-N", to.netns, "-tanH", `sport = :${port}`])).stdout.trim() === "",
+    5000,
+  );
 }
 
 /** A connection attempt to a port nothing listens on: one SYN, one reset back. */
 export async function refusedConnection(from: PodSpec, to: PodSpec, port: number): Promise<void> {
-  const r = await run(inPod(from, ["nc", "-z", "-w", "2", to.ip, String(port)])).then(() => "connected", (e: { stderr?: string }) => e.stderr ?? "");
+  const r = await run(inPod(from, ["nc", "-z", "-w", "2", to.ip, String(port)])).then(
+    () => "connected",
+    (e: { stderr?: string }) => e.stderr ?? "",
+  );
   if (r === "connected") throw new Error(`${to.name}:${port} accepted a connection`);
 }
 
@@ -216,7 +259,9 @@ export function tcpSnmp(pod: PodSpec, field: string): number {
 
 /** The pod's counters as its host veth's statistics say them (turned round: what the veth sends, the pod receives). */
 export function podView(node: NodeSpec, pod: PodSpec): Counters {
-  const [link] = JSON.parse(execFileSync("ip", ["-n", node.netns, "-s", "-j", "link", "show", pod.hostVeth], { encoding: "utf8" }));
+  const [link] = JSON.parse(
+    execFileSync("ip", ["-n", node.netns, "-s", "-j", "link", "show", pod.hostVeth], { encoding: "utf8" }),
+  );
   const s = link.stats64;
   return { rxPackets: s.tx.packets, rxBytes: s.tx.bytes, txPackets: s.rx.packets, txBytes: s.rx.bytes };
 }
@@ -238,14 +283,30 @@ export class Lossy {
   static compile(dir: string): string {
     const obj = `${dir}/lossy.bpf.o`;
     execFileSync("clang", [
-      "-target", "bpf", "-mcpu=v3", "-O2", "-g", "-Wall", `-D__TARGET_ARCH_${process.arch === "arm64" ? "arm64" : "x86"}`,
-      "-I", `${REPO}build/include`, "-I", `${REPO}bpf/include`, "-c", `${REPO}agent/testing/bpf/lossy.bpf.c`, "-o", obj,
+      "-target",
+      "bpf",
+      "-mcpu=v3",
+      "-O2",
+      "-g",
+      "-Wall",
+      `-D__TARGET_ARCH_${process.arch === "arm64" ? "arm64" : "x86"}`,
+      "-I",
+      `${REPO}build/include`,
+      "-I",
+      `${REPO}bpf/include`,
+      "-c",
+      `${REPO}agent/testing/bpf/lossy.bpf.c`,
+      "-o",
+      obj,
     ]);
     return obj;
   }
 
   #tc(...args: string[]): string {
-    return execFileSync("tc", ["-n", this.node.netns, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync("tc", ["-n", this.node.netns, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   }
 
   attach(): void {
@@ -253,17 +314,40 @@ export class Lossy {
       this.#tc("qdisc", "add", "dev", this.dev, "clsact");
       this.#createdQdisc = true;
     }
-    this.#tc("filter", "add", "dev", this.dev, "egress", "pref", "1", "handle", "1", "bpf", "da", "obj", this.obj, "sec", "tc");
+    this.#tc(
+      "filter",
+      "add",
+      "dev",
+      this.dev,
+      "egress",
+      "pref",
+      "1",
+      "handle",
+      "1",
+      "bpf",
+      "da",
+      "obj",
+      this.obj,
+      "sec",
+      "tc",
+    );
     this.#attached = true;
-    const filters = JSON.parse(this.#tc("-j", "filter", "show", "dev", this.dev, "egress")) as { pref: number; options?: { prog?: { id: number } } }[];
+    const filters = JSON.parse(this.#tc("-j", "filter", "show", "dev", this.dev, "egress")) as {
+      pref: number;
+      options?: { prog?: { id: number } };
+    }[];
     this.#progId = filters.find((f) => f.pref === 1 && f.options?.prog)?.options?.prog?.id ?? 0;
     if (!this.#progId) throw new Error(`lossy: no program at pref 1 of ${this.dev} egress`);
   }
 
   /** Packets the program dropped so far. */
   dropped(): number {
-    const prog = JSON.parse(execFileSync("bpftool", ["-j", "prog", "show", "id", String(this.#progId)], { encoding: "utf8" })) as { map_ids: number[] };
-    const [entry] = JSON.parse(execFileSync("bpftool", ["-j", "map", "dump", "id", String(prog.map_ids[0])], { encoding: "utf8" })) as { formatted: { value: number } }[];
+    const prog = JSON.parse(
+      execFileSync("bpftool", ["-j", "prog", "show", "id", String(this.#progId)], { encoding: "utf8" }),
+    ) as { map_ids: number[] };
+    const [entry] = JSON.parse(
+      execFileSync("bpftool", ["-j", "map", "dump", "id", String(prog.map_ids[0])], { encoding: "utf8" }),
+    ) as { formatted: { value: number } }[];
     return entry.formatted.value;
   }
 
@@ -286,7 +370,9 @@ export class Lossy {
   /** Whether a filter sits at pref 1 of the device's egress (false when the device is gone). */
   present(): boolean {
     try {
-      return (JSON.parse(this.#tc("-j", "filter", "show", "dev", this.dev, "egress")) as { pref: number }[]).some((f) => f.pref === 1);
+      return (JSON.parse(this.#tc("-j", "filter", "show", "dev", this.dev, "egress")) as { pref: number }[]).some((f) =>
+        f.pref === 1
+      );
     } catch {
       return false;
     }

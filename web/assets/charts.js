@@ -47,15 +47,31 @@
     var opts = {
       width: Math.max(300, target.clientWidth || el.clientWidth || 600),
       height: 200,
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      scales: {
+        x: { time: true },
+        y: {
+          range: function (u, min, max) {
+            return [0, max > 0 ? max * 1.1 : 1];
+          },
+        },
+      },
       series: [{}].concat(
         data.series.map(function (s) {
           return { label: s.label, stroke: s.color, width: 1.5, value: format, spanGaps: false };
         }),
       ),
-      axes: [{}, { size: 80, values: function (u, ticks) { return ticks.map(function (t) { return human(t, data.unit); }); } }],
+      axes: [{}, {
+        size: 80,
+        values: function (u, ticks) {
+          return ticks.map(function (t) {
+            return human(t, data.unit);
+          });
+        },
+      }],
     };
-    var columns = [data.x].concat(data.series.map(function (s) { return s.values; }));
+    var columns = [data.x].concat(data.series.map(function (s) {
+      return s.values;
+    }));
     charts.push({ el: el, target: target, plot: new uPlot(opts, columns, target) });
   }
 

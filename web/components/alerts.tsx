@@ -4,7 +4,7 @@
  * human unit; every alert says which limit it crossed and by how much.
  */
 import type { AlertView } from "../../control/alerts/alerts.ts";
-import { METRICS, type MetricInfo } from "../../control/alerts/model.ts";
+import { type MetricInfo, METRICS } from "../../control/alerts/model.ts";
 import { Panel } from "./panel.tsx";
 import { formatAgo, formatByteRate, formatCountOf, formatSpan } from "../format.ts";
 
@@ -23,7 +23,9 @@ export function formatMetricValue(unit: MetricInfo["unit"], value: number): stri
 /** Where a target is shown: its node or pod page. */
 export function targetPath(alert: Pick<AlertView, "targetKind" | "target">): string {
   const [a, b] = alert.target.split("/");
-  return alert.targetKind === "node" ? `/nodes/${encodeURIComponent(alert.target)}` : `/pods/${encodeURIComponent(a!)}/${encodeURIComponent(b ?? "")}`;
+  return alert.targetKind === "node"
+    ? `/nodes/${encodeURIComponent(alert.target)}`
+    : `/pods/${encodeURIComponent(a!)}/${encodeURIComponent(b ?? "")}`;
 }
 
 /** "RX bytes/s 9.77 KiB/s, above 4.88 KiB/s" */
@@ -32,8 +34,8 @@ function Reading(props: { alert: AlertView; value: number }) {
   const unit = alert.unit;
   return (
     <>
-      {METRICS[alert.metric].label} <strong>{formatMetricValue(unit, value)}</strong>, {alert.bound === "upper" ? "above" : "below"}{" "}
-      {formatMetricValue(unit, alert.limit)}
+      {METRICS[alert.metric].label} <strong>{formatMetricValue(unit, value)}</strong>,{" "}
+      {alert.bound === "upper" ? "above" : "below"} {formatMetricValue(unit, alert.limit)}
     </>
   );
 }
@@ -58,7 +60,8 @@ export function AlertBanner(props: { alerts: AlertView[]; now: number }) {
       <ul>
         {shown.map((a) => (
           <li>
-            <a href={targetPath(a)}>{a.target}</a>: <Reading alert={a} value={a.lastValue} /> · fired {formatAgo(ageOf(a.firedAt, now))}
+            <a href={targetPath(a)}>{a.target}</a>: <Reading alert={a} value={a.lastValue} /> · fired{" "}
+            {formatAgo(ageOf(a.firedAt, now))}
           </li>
         ))}
         {alerts.length > shown.length && <li>and {alerts.length - shown.length} more</li>}
@@ -71,7 +74,11 @@ export function AlertBanner(props: { alerts: AlertView[]; now: number }) {
 export function AlertCount(props: { node: string; count: number }) {
   if (props.count === 0) return <></>;
   return (
-    <a class="alert-count" href={`${ALERTS_PATH}?node=${encodeURIComponent(props.node)}`} title="active alerts on this node and its pods">
+    <a
+      class="alert-count"
+      href={`${ALERTS_PATH}?node=${encodeURIComponent(props.node)}`}
+      title="active alerts on this node and its pods"
+    >
       {formatCountOf(props.count, "alert")}
     </a>
   );
@@ -89,7 +96,11 @@ export function NodeAlerts(props: { node: string; alerts: AlertView[]; now: numb
   const history = `${ALERTS_PATH}?node=${encodeURIComponent(props.node)}`;
   return (
     <Panel title="Active alerts" meta={<a href={history}>history</a>} id="node-alerts">
-      <AlertTable alerts={props.alerts} now={props.now} empty={`Nothing on ${props.node} or its pods is out of its limits.`} />
+      <AlertTable
+        alerts={props.alerts}
+        now={props.now}
+        empty={`Nothing on ${props.node} or its pods is out of its limits.`}
+      />
     </Panel>
   );
 }
@@ -123,7 +134,10 @@ export function AlertTable(props: { alerts: AlertView[]; now: number; empty: str
           <tr class={resolved ? undefined : "alert-active"}>
             <td>
               <a href={targetPath(a)}>{a.target}</a>
-              <span class="sub">{a.targetKind === "pod" ? `pod on ${a.node}` : "node"}{a.description ? ` · ${a.description}` : ""}</span>
+              <span class="sub">
+                {a.targetKind === "pod" ? `pod on ${a.node}` : "node"}
+                {a.description ? ` · ${a.description}` : ""}
+              </span>
             </td>
             <td class="text">
               <Reading alert={a} value={resolved ? a.value : a.lastValue} />
@@ -132,14 +146,16 @@ export function AlertTable(props: { alerts: AlertView[]; now: number; empty: str
             <td>{formatMetricValue(a.unit, a.bound === "upper" ? a.peak : a.trough)}</td>
             <td title={a.firedAt}>{formatAgo(ageOf(a.firedAt, now))}</td>
             <td title={a.resolvedAt ?? a.breachedSince}>
-              {resolved ? (
-                <>
-                  {formatAgo(ageOf(a.resolvedAt!, now))}
-                  <span class="sub">{RESOLVED[a.resolvedReason!]}</span>
-                </>
-              ) : (
-                formatSpan(ageOf(a.breachedSince, now))
-              )}
+              {resolved
+                ? (
+                  <>
+                    {formatAgo(ageOf(a.resolvedAt!, now))}
+                    <span class="sub">{RESOLVED[a.resolvedReason!]}</span>
+                  </>
+                )
+                : (
+                  formatSpan(ageOf(a.breachedSince, now))
+                )}
             </td>
           </tr>
         ))}

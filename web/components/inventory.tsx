@@ -12,8 +12,8 @@ export function InventoryView(props: { inventory: Inventory | null; receivedAt: 
       <section class="panel">
         <h3>Programs, maps and kernel features</h3>
         <p class="none">
-          This agent has not sent an inventory yet. Agents send one with every batch; an agent that predates
-          inventories only reports interface counters.
+          This agent has not sent an inventory yet. Agents send one with every batch; an agent that predates inventories
+          only reports interface counters.
         </p>
       </section>
     );
@@ -26,7 +26,11 @@ export function InventoryView(props: { inventory: Inventory | null; receivedAt: 
         </h3>
         <p class="facts">
           <Flag on={inventory.btf} label="BTF" why="CO-RE programs need /sys/kernel/btf/vmlinux" />
-          <Flag on={inventory.bpfStats} label="bpf_stats" why="program run counts and times (kernel.bpf_stats_enabled)" />
+          <Flag
+            on={inventory.bpfStats}
+            label="bpf_stats"
+            why="program run counts and times (kernel.bpf_stats_enabled)"
+          />
           <Spool spool={inventory.spool} />
         </p>
         <FeatureList features={inventory.features} />
@@ -48,7 +52,10 @@ function Flag(props: { on: boolean; label: string; why: string }) {
 function Spool(props: { spool: Inventory["spool"] }) {
   const { pending, dropped } = props.spool;
   return (
-    <span class={dropped > 0 ? "flag flag-off" : "flag"} title="batches the agent keeps on disk until the control plane acknowledges them">
+    <span
+      class={dropped > 0 ? "flag flag-off" : "flag"}
+      title="batches the agent keeps on disk until the control plane acknowledges them"
+    >
       spool: {formatCount(pending)} pending, {formatCount(dropped)} dropped (spool full)
     </span>
   );
@@ -72,41 +79,41 @@ function ProgramTable(props: { programs: ProgramInfo[]; bpfStats: boolean }) {
   return (
     <section class="panel">
       <h3>eBPF programs</h3>
-      {props.programs.length === 0 ? (
-        <p class="none">No programs loaded: every module is off, or none could load (see the modules above).</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Program</th>
-              <th>Module</th>
-              <th>Attached to</th>
-              <th>Runs</th>
-              <th>Avg per run</th>
-              <th>Total run time</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.programs.map((p) => (
+      {props.programs.length === 0
+        ? <p class="none">No programs loaded: every module is off, or none could load (see the modules above).</p>
+        : (
+          <table>
+            <thead>
               <tr>
-                <td>
-                  {p.name}
-                  <span class="sub">
-                    {p.type} · id {p.id}
-                  </span>
-                </td>
-                <td>{p.module}</td>
-                <td class="text">{p.attach}</td>
-                <RunStats program={p} />
+                <th>Program</th>
+                <th>Module</th>
+                <th>Attached to</th>
+                <th>Runs</th>
+                <th>Avg per run</th>
+                <th>Total run time</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {props.programs.map((p) => (
+                <tr>
+                  <td>
+                    {p.name}
+                    <span class="sub">
+                      {p.type} · id {p.id}
+                    </span>
+                  </td>
+                  <td>{p.module}</td>
+                  <td class="text">{p.attach}</td>
+                  <RunStats program={p} />
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       {!props.bpfStats && props.programs.length > 0 && (
         <p class="note">
-          Run counts and times need <code>sysctl -w kernel.bpf_stats_enabled=1</code> on the node (off by default: it
-          adds a few ns to every run).
+          Run counts and times need <code>sysctl -w kernel.bpf_stats_enabled=1</code>{" "}
+          on the node (off by default: it adds a few ns to every run).
         </p>
       )}
     </section>
@@ -141,9 +148,7 @@ function MapTable(props: { maps: MapInfo[] }) {
   return (
     <section class="panel">
       <h3>eBPF maps</h3>
-      {props.maps.length === 0 ? (
-        <p class="none">No maps: no program is loaded.</p>
-      ) : (
+      {props.maps.length === 0 ? <p class="none">No maps: no program is loaded.</p> : (
         <table>
           <thead>
             <tr>

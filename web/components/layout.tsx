@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
-import { callerOf, type AccessSettings, type Role } from "../../control/auth/access.ts";
+import { type AccessSettings, callerOf, type Role } from "../../control/auth/access.ts";
 import { assetPath, CHARTS_ASSET, HTMX_ASSET, STYLE_ASSET, UPLOT_ASSET, UPLOT_STYLE_ASSET } from "../assets.ts";
 
 /** Who is looking, for the header and for showing admin controls. */

@@ -6,7 +6,12 @@ export const MONITORING_POLL_SECONDS = 5;
 
 export function Live(props: { id: string; src: string; seconds?: number; children: Child }) {
   return (
-    <div id={props.id} hx-get={props.src} hx-trigger={`every ${props.seconds ?? MONITORING_POLL_SECONDS}s`} hx-swap="innerHTML">
+    <div
+      id={props.id}
+      hx-get={props.src}
+      hx-trigger={`every ${props.seconds ?? MONITORING_POLL_SECONDS}s`}
+      hx-swap="innerHTML"
+    >
       {props.children}
     </div>
   );

@@ -24,7 +24,9 @@ export function switchPath(node: string, module: ModuleName): string {
   return `/nodes/${encodeURIComponent(node)}/modules/${module}`;
 }
 
-export function ModuleTable(props: { node: string; desired: DesiredState; modules: ModuleView[]; isAdmin: boolean; loginPath: string }) {
+export function ModuleTable(
+  props: { node: string; desired: DesiredState; modules: ModuleView[]; isAdmin: boolean; loginPath: string },
+) {
   return (
     <section class="panel" id="modules">
       <h3>
@@ -61,8 +63,9 @@ export function ModuleTable(props: { node: string; desired: DesiredState; module
       </table>
       {!props.isAdmin && (
         <p class="note">
-          Switching modules needs the admin token: <a href={props.loginPath}>log in</a> with it. It was printed once
-          when this control plane first started (or is whatever EBPF_K8S_ADMIN_TOKEN is set to).
+          Switching modules needs the admin token: <a href={props.loginPath}>log in</a>{" "}
+          with it. It was printed once when this control plane first started (or is whatever EBPF_K8S_ADMIN_TOKEN is set
+          to).
         </p>
       )}
     </section>
@@ -71,7 +74,9 @@ export function ModuleTable(props: { node: string; desired: DesiredState; module
 
 function AppliedState(props: { module: ModuleView }) {
   const m = props.module;
-  if (m.state === null) return <span class="na" title="no inventory from this agent mentions it yet">not reported</span>;
+  if (m.state === null) {
+    return <span class="na" title="no inventory from this agent mentions it yet">not reported</span>;
+  }
   return (
     <>
       <span class={`state state-${m.state}`}>{m.state}</span>
@@ -88,10 +93,9 @@ function AppliedState(props: { module: ModuleView }) {
 function SwitchForm(props: { node: string; module: ModuleView }) {
   const { node, module } = props;
   const turnOn = !module.desired;
-  const confirm =
-    turnOn && TRAFFIC_CHANGING.has(module.name)
-      ? `${module.name} changes how traffic flows on ${node}. Turn it on?`
-      : undefined;
+  const confirm = turnOn && TRAFFIC_CHANGING.has(module.name)
+    ? `${module.name} changes how traffic flows on ${node}. Turn it on?`
+    : undefined;
   return (
     <form hx-post={switchPath(node, module.name)} hx-target="#node-modules" hx-swap="innerHTML" hx-confirm={confirm}>
       <input type="hidden" name="enabled" value={String(turnOn)} />

@@ -9,11 +9,11 @@
  */
 import type { Child } from "hono/jsx";
 import {
+  type ClusterOverview,
+  type ClusterTotals,
   DEFAULT_OVERVIEW_QUERY,
   NODES_PER_PAGE,
   OVERVIEW_SORTS,
-  type ClusterOverview,
-  type ClusterTotals,
   type OverviewQuery,
   type OverviewSort,
 } from "../../control/queries/overview.ts";
@@ -41,7 +41,10 @@ export function NodeList(props: NodeListProps) {
     <>
       {props.banner}
       <Totals totals={overview.totals} />
-      <Panel title="Nodes" meta="RX/TX now: every interface the agent watches, summed (a packet crossing two counts on both)">
+      <Panel
+        title="Nodes"
+        meta="RX/TX now: every interface the agent watches, summed (a packet crossing two counts on both)"
+      >
         <NodeTable overview={overview} badge={props.badge} />
         <Pager overview={overview} />
       </Panel>
@@ -58,7 +61,9 @@ export function nodePath(name: string): string {
 
 /** ?sort= and ?page= as the overview takes them; anything else is the default. */
 export function parseOverviewQuery(params: Record<string, string | undefined>): OverviewQuery {
-  const sort = (OVERVIEW_SORTS as readonly string[]).includes(params.sort ?? "") ? (params.sort as OverviewSort) : DEFAULT_OVERVIEW_QUERY.sort;
+  const sort = (OVERVIEW_SORTS as readonly string[]).includes(params.sort ?? "")
+    ? (params.sort as OverviewSort)
+    : DEFAULT_OVERVIEW_QUERY.sort;
   const page = /^\d{1,6}$/.test(params.page ?? "") ? Math.max(1, Number(params.page)) : 1;
   return { sort, page };
 }
@@ -79,7 +84,8 @@ function Totals(props: { totals: ClusterTotals }) {
       <div>
         <span class="big">{formatCount(t.nodes)}</span> {t.nodes === 1 ? "node" : "nodes"}
         <span class="sub">
-          <span class="status-ready">{formatCount(t.byStatus.Ready)} Ready</span> · <span class="status-stale">{formatCount(t.byStatus.Stale)} Stale</span> ·{" "}
+          <span class="status-ready">{formatCount(t.byStatus.Ready)} Ready</span> ·{" "}
+          <span class="status-stale">{formatCount(t.byStatus.Stale)} Stale</span> ·{" "}
           <span class="status-lost">{formatCount(t.byStatus.Lost)} Lost</span>
         </span>
       </div>
@@ -129,7 +135,10 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
           {h("RX rate", "rx")}
           {h("TX rate", "tx")}
           <th>
-            Last hour <span class="spark-key"><span class="spark-rx">RX</span> <span class="spark-tx">TX</span></span>
+            Last hour{" "}
+            <span class="spark-key">
+              <span class="spark-rx">RX</span> <span class="spark-tx">TX</span>
+            </span>
           </th>
         </tr>
       </thead>
@@ -183,7 +192,7 @@ function Pager(props: { overview: ClusterOverview }) {
           </a>
         </>
       )}
-      <span class="meta"> · {formatCount(NODES_PER_PAGE)} a page</span>
+      <span class="meta">{" · "}{formatCount(NODES_PER_PAGE)} a page</span>
     </nav>
   );
 }
@@ -231,8 +240,8 @@ function EmptyState(props: { controlUrl: string }) {
   return (
     <div class="empty">
       <p>
-        No agent has reported yet. Agents join with a join token, which an admin makes (the admin token was printed
-        when this control plane first started, unless EBPF_K8S_ADMIN_TOKEN set it):
+        No agent has reported yet. Agents join with a join token, which an admin makes (the admin token was printed when
+        this control plane first started, unless EBPF_K8S_ADMIN_TOKEN set it):
       </p>
       <pre>
         <code>{`curl -s -X POST -H "Authorization: Bearer $ADMIN_TOKEN" ${props.controlUrl}/api/v1/join-tokens`}</code>

@@ -8,23 +8,48 @@
 import type { Child } from "hono/jsx";
 import { validate } from "../../control/http/validation.ts";
 import type { ServiceConflict } from "../../control/services/errors.ts";
-import { describeRef, frontendKey, type Frontend, type ServiceRef } from "../../control/services/keys.ts";
-import { AFFINITIES, DEFAULT_AFFINITY_TIMEOUT_S, LB_PROTOCOLS, NODE_PORT_MAX, NODE_PORT_MIN, SERVICE_TYPES, ServiceInput } from "../../control/wire/services.ts";
+import { describeRef, type Frontend, frontendKey, type ServiceRef } from "../../control/services/keys.ts";
+import {
+  AFFINITIES,
+  DEFAULT_AFFINITY_TIMEOUT_S,
+  LB_PROTOCOLS,
+  NODE_PORT_MAX,
+  NODE_PORT_MIN,
+  SERVICE_TYPES,
+  ServiceInput,
+} from "../../control/wire/services.ts";
 import { Field, invalid } from "./field.tsx";
 
 export const SERVICE_FORM_ID = "service-form";
 export const SERVICES_PATH = "/services";
 
 /** `default/web/http`, `default/web/-` for the unnamed port: a port of a service in a URL. */
-const refSegments = (s: ServiceRef) => `${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}/${s.portName === "" ? "-" : encodeURIComponent(s.portName)}`;
+const refSegments = (s: ServiceRef) =>
+  `${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}/${
+    s.portName === "" ? "-" : encodeURIComponent(s.portName)
+  }`;
 /** A service's page. */
-export const servicePath = (s: { namespace: string; name: string }) => `${SERVICES_PATH}/${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}`;
+export const servicePath = (s: { namespace: string; name: string }) =>
+  `${SERVICES_PATH}/${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}`;
 /** Where a port's admin actions post (its change, `/delete`, `/backends/…`). */
 export const portPath = (s: ServiceRef) => `${SERVICES_PATH}/${refSegments(s)}`;
 /** The services page with the form filled with that port (`?edit=namespace/name/port`). */
 export const editPath = (s: ServiceRef) => `${SERVICES_PATH}?edit=${refSegments(s)}`;
 
-const FIELDS = ["namespace", "name", "portName", "vip", "port", "protocol", "type", "nodePort", "externalIPs", "affinity", "affinityTimeoutS", "backends"] as const;
+const FIELDS = [
+  "namespace",
+  "name",
+  "portName",
+  "vip",
+  "port",
+  "protocol",
+  "type",
+  "nodePort",
+  "externalIPs",
+  "affinity",
+  "affinityTimeoutS",
+  "backends",
+] as const;
 export type ServiceField = (typeof FIELDS)[number];
 export type ServiceFormValues = Record<ServiceField, string>;
 /** Messages by field; "form" for one that belongs to no field. */
@@ -91,10 +116,14 @@ const BACKEND_LINE = /^(\S+):(\d+)(?:\s+(\d+))?$/;
 /** External IPs as typed: separated by commas or white space. */
 const splitList = (v: string) => v.split(/[\s,]+/).filter((a) => a !== "");
 
-export function parseServiceForm(v: ServiceFormValues): { ok: true; input: ServiceInput } | { ok: false; errors: ServiceFormErrors } {
+export function parseServiceForm(
+  v: ServiceFormValues,
+): { ok: true; input: ServiceInput } | { ok: false; errors: ServiceFormErrors } {
   const lines = v.backends.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   const bad = lines.findIndex((l) => !BACKEND_LINE.test(l));
-  if (bad >= 0) return { ok: false, errors: { backends: `line ${bad + 1}: write ip:port, optionally followed by a weight` } };
+  if (bad >= 0) {
+    return { ok: false, errors: { backends: `line ${bad + 1}: write ip:port, optionally followed by a weight` } };
+  }
   const backends = lines.map((l) => {
     const [, ip, port, weight] = BACKEND_LINE.exec(l)!;
     return { ip, port: Number(port), ...(weight === undefined ? {} : { weight: Number(weight) }) };
@@ -118,14 +147,13 @@ export function parseServiceForm(v: ServiceFormValues): { ok: true; input: Servi
   const errors: ServiceFormErrors = {};
   for (const issue of result.issues) {
     const [field, item, key] = issue.path.split(".");
-    const message =
-      item === undefined
-        ? issue.message
-        : field === "backends"
-          ? `line ${Number(item) + 1}${key ? ` (${key})` : ""}: ${issue.message}`
-          : field === "externalIPs"
-            ? `${input.externalIPs[Number(item)]}: ${issue.message}`
-            : issue.message;
+    const message = item === undefined
+      ? issue.message
+      : field === "backends"
+      ? `line ${Number(item) + 1}${key ? ` (${key})` : ""}: ${issue.message}`
+      : field === "externalIPs"
+      ? `${input.externalIPs[Number(item)]}: ${issue.message}`
+      : issue.message;
     errors[(FIELDS as readonly string[]).includes(field!) ? (field as ServiceField) : "form"] ??= message;
   }
   return { ok: false, errors };
@@ -159,7 +187,9 @@ export function ServiceForm(props: { state: ServiceFormState }) {
       {input}
     </Field>
   );
-  const text = (name: ServiceField, extra: Record<string, string | boolean> = {}) => <input name={name} id={`f-${name}`} value={v[name]} {...extra} {...invalid(name, errors)} />;
+  const text = (name: ServiceField, extra: Record<string, string | boolean> = {}) => (
+    <input name={name} id={`f-${name}`} value={v[name]} {...extra} {...invalid(name, errors)} />
+  );
   /** Changing a port keeps its name: those fields are shown, not changed. */
   const naming: Record<string, boolean> = editing === undefined ? {} : { readonly: true };
   const select = (name: ServiceField, options: readonly string[]) => (
@@ -174,7 +204,13 @@ export function ServiceForm(props: { state: ServiceFormState }) {
   return (
     <section class="panel" id={SERVICE_FORM_ID}>
       <h3>{editing === undefined ? "New service" : `Change ${describeRef(editing)}`}</h3>
-      <form class="threshold-form" hx-post={editing === undefined ? SERVICES_PATH : portPath(editing)} hx-target={`#${SERVICE_FORM_ID}`} hx-swap="outerHTML" novalidate>
+      <form
+        class="threshold-form"
+        hx-post={editing === undefined ? SERVICES_PATH : portPath(editing)}
+        hx-target={`#${SERVICE_FORM_ID}`}
+        hx-swap="outerHTML"
+        novalidate
+      >
         {errors.form && <p class="field-error">{errors.form}</p>}
         {field("namespace", "Namespace", text("namespace", naming))}
         {field("name", "Name", text("name", naming))}
@@ -182,15 +218,36 @@ export function ServiceForm(props: { state: ServiceFormState }) {
         {field("vip", "Virtual IP", text("vip", { placeholder: "10.96.0.10" }))}
         {field("port", "Port", text("port", { inputmode: "numeric" }))}
         {field("protocol", "Protocol", select("protocol", LB_PROTOCOLS))}
-        {field("type", "Type", select("type", SERVICE_TYPES), "NodePort, LoadBalancer: also on every node's gateway addresses")}
-        {field("nodePort", "NodePort", text("nodePort", { inputmode: "numeric", placeholder: String(NODE_PORT_MIN) }), `${NODE_PORT_MIN}–${NODE_PORT_MAX}; only for NodePort and LoadBalancer`)}
-        {field("externalIPs", "External IPs", text("externalIPs", { placeholder: "203.0.113.7, 203.0.113.8" }), "IPv4 addresses, separated by commas or spaces; reached at the port")}
+        {field(
+          "type",
+          "Type",
+          select("type", SERVICE_TYPES),
+          "NodePort, LoadBalancer: also on every node's gateway addresses",
+        )}
+        {field(
+          "nodePort",
+          "NodePort",
+          text("nodePort", { inputmode: "numeric", placeholder: String(NODE_PORT_MIN) }),
+          `${NODE_PORT_MIN}–${NODE_PORT_MAX}; only for NodePort and LoadBalancer`,
+        )}
+        {field(
+          "externalIPs",
+          "External IPs",
+          text("externalIPs", { placeholder: "203.0.113.7, 203.0.113.8" }),
+          "IPv4 addresses, separated by commas or spaces; reached at the port",
+        )}
         {field("affinity", "Affinity", select("affinity", AFFINITIES), "client: a client keeps its backend")}
         {field("affinityTimeoutS", "Affinity timeout (s)", text("affinityTimeoutS", { inputmode: "numeric" }))}
         {field(
           "backends",
           "Backends",
-          <textarea name="backends" id="f-backends" rows={4} placeholder={"10.244.1.5:8080\n10.244.2.7:8080 3"} {...invalid("backends", errors)}>
+          <textarea
+            name="backends"
+            id="f-backends"
+            rows={4}
+            placeholder={"10.244.1.5:8080\n10.244.2.7:8080 3"}
+            {...invalid("backends", errors)}
+          >
             {v.backends}
           </textarea>,
           "one per line: ip:port, optionally a weight",
@@ -202,10 +259,10 @@ export function ServiceForm(props: { state: ServiceFormState }) {
       </form>
       <p class="note">
         Connections to the virtual IP and port are sent, when the application connects, to one of the active backends in
-        proportion to their weights. Without an active backend they are refused at once. Backends' states are changed on the
-        service's page{editing !== undefined && "; a backend kept here keeps its state, a new one starts active"}. From outside
-        the cluster, packets to an external IP at the port, or (NodePort, LoadBalancer) to a node's gateway address at the
-        NodePort, go through the gateway to the same backends.
+        proportion to their weights. Without an active backend they are refused at once. Backends' states are changed on
+        the service's page{editing !== undefined && "; a backend kept here keeps its state, a new one starts active"}.
+        From outside the cluster, packets to an external IP at the port, or (NodePort, LoadBalancer) to a node's gateway
+        address at the NodePort, go through the gateway to the same backends.
       </p>
     </section>
   );

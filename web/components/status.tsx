@@ -13,7 +13,7 @@ export function StatusBadge(props: { node: Pick<NodeSummary, "status" | "lastSee
   return (
     <span class={`status status-${status.toLowerCase()}`} title={`${MEANING[status]}; last batch ${lastSeen}`}>
       {status}
-      <span class="seen"> · last seen {formatAgo(lastSeenAgoSeconds)}</span>
+      <span class="seen">{" · last seen "}{formatAgo(lastSeenAgoSeconds)}</span>
     </span>
   );
 }
@@ -23,11 +23,9 @@ export function NodeFacts(props: { node: Pick<NodeSummary, "agentVersion" | "ker
   const { agentVersion, kernel, bootId } = props.node;
   return (
     <>
-      {agentVersion === null ? (
-        <span class="meta na" title="this agent has not sent an inventory yet">agent version unknown</span>
-      ) : (
-        <span class="meta">agent {agentVersion}</span>
-      )}
+      {agentVersion === null
+        ? <span class="meta na" title="this agent has not sent an inventory yet">agent version unknown</span>
+        : <span class="meta">agent {agentVersion}</span>}
       {kernel !== null && <span class="meta">kernel {kernel}</span>}
       <span class="meta">
         boot <code title={bootId}>{bootId.slice(0, 8)}</code>

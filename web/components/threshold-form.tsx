@@ -35,7 +35,16 @@ export interface FormState {
 }
 
 export const BLANK_FORM: FormState = {
-  values: { metric: "rxBytesPerSec", scopeKind: "all", target: "", lower: "", upper: "", holdSeconds: "60", description: "", enabled: true },
+  values: {
+    metric: "rxBytesPerSec",
+    scopeKind: "all",
+    target: "",
+    lower: "",
+    upper: "",
+    holdSeconds: "60",
+    description: "",
+    enabled: true,
+  },
   errors: {},
 };
 
@@ -74,7 +83,11 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 const numberOrText = (v: string) => (v.trim() === "" ? undefined : NUMBER.test(v.trim()) ? Number(v.trim()) : v);
 
 /** Which form field an issue of ThresholdInput belongs to. */
-const FIELD_OF: Record<string, FieldName> = { "scope": "scopeKind", "scope.kind": "scopeKind", "scope.target": "target" };
+const FIELD_OF: Record<string, FieldName> = {
+  "scope": "scopeKind",
+  "scope.kind": "scopeKind",
+  "scope.target": "target",
+};
 
 export function parseForm(v: FormValues): { ok: true; input: ThresholdInput } | { ok: false; errors: FieldErrors } {
   const named = v.scopeKind === "node" || v.scopeKind === "pod";
@@ -124,7 +137,12 @@ export function ThresholdForm(props: { state: FormState; targets: string[] }) {
             ))}
           </select>
         </Field>
-        <Field name="target" label="Node or pod" error={errors.target} hint='only for "one node" (its name) or "one pod" (namespace/name)'>
+        <Field
+          name="target"
+          label="Node or pod"
+          error={errors.target}
+          hint='only for "one node" (its name) or "one pod" (namespace/name)'
+        >
           <input name="target" id="f-target" value={v.target} list="threshold-targets" {...invalid("target", errors)} />
         </Field>
         <Field name="lower" label="Lower limit" error={errors.lower}>
@@ -133,11 +151,28 @@ export function ThresholdForm(props: { state: FormState; targets: string[] }) {
         <Field name="upper" label="Upper limit" error={errors.upper}>
           <input name="upper" id="f-upper" value={v.upper} inputmode="decimal" {...invalid("upper", errors)} />
         </Field>
-        <Field name="holdSeconds" label="Hold (s)" error={errors.holdSeconds} hint="out of the limits this long before it fires">
-          <input name="holdSeconds" id="f-holdSeconds" value={v.holdSeconds} inputmode="numeric" {...invalid("holdSeconds", errors)} />
+        <Field
+          name="holdSeconds"
+          label="Hold (s)"
+          error={errors.holdSeconds}
+          hint="out of the limits this long before it fires"
+        >
+          <input
+            name="holdSeconds"
+            id="f-holdSeconds"
+            value={v.holdSeconds}
+            inputmode="numeric"
+            {...invalid("holdSeconds", errors)}
+          />
         </Field>
         <Field name="description" label="Description" error={errors.description}>
-          <input name="description" id="f-description" value={v.description} maxlength={256} {...invalid("description", errors)} />
+          <input
+            name="description"
+            id="f-description"
+            value={v.description}
+            maxlength={256}
+            {...invalid("description", errors)}
+          />
         </Field>
         <div class="field field-check">
           <label>
@@ -150,14 +185,13 @@ export function ThresholdForm(props: { state: FormState; targets: string[] }) {
         </div>
       </form>
       <datalist id="threshold-targets">
-        {props.targets.map((t) => (
-          <option value={t} />
-        ))}
+        {props.targets.map((t) => <option value={t} />)}
       </datalist>
       <p class="note">
-        Limits are in the metric's unit: bytes per second for RX and TX (1 MiB/s = 1048576), events per second for drops,
-        retransmits and failed connections (averaged over the last minute), seconds for heartbeat age. An alert fires when
-        the value is above the upper or below the lower limit at every evaluation for the hold time, and resolves when it is back.
+        Limits are in the metric's unit: bytes per second for RX and TX (1 MiB/s = 1048576), events per second for
+        drops, retransmits and failed connections (averaged over the last minute), seconds for heartbeat age. An alert
+        fires when the value is above the upper or below the lower limit at every evaluation for the hold time, and
+        resolves when it is back.
       </p>
     </section>
   );

@@ -29,7 +29,10 @@ const round = (v: number | null) => (v === null ? null : Number(v.toPrecision(4)
  * before one whose interval does not reach back to the report before it
  * (the agent was down, or a new boot began).
  */
-export function seriesColumns(points: readonly SeriesPoint[], w: Window): { x: number[]; points: Array<SeriesPoint | null> } {
+export function seriesColumns(
+  points: readonly SeriesPoint[],
+  w: Window,
+): { x: number[]; points: Array<SeriesPoint | null> } {
   const x: number[] = [];
   const out: Array<SeriesPoint | null> = [];
   const size = BUCKET_MS[w.level];
@@ -69,7 +72,11 @@ export function chartData(points: readonly SeriesPoint[], w: Window): Record<Cha
   const chart = (unit: ChartData["unit"]): ChartData => ({
     unit,
     x: columns.x,
-    series: LINES[unit].map(([label, color, key]) => ({ label, color, values: rates.map((r) => round(r === null ? null : r[key])) })),
+    series: LINES[unit].map(([label, color, key]) => ({
+      label,
+      color,
+      values: rates.map((r) => round(r === null ? null : r[key])),
+    })),
   });
   return { bytes: chart("bytes"), packets: chart("packets") };
 }

@@ -47,14 +47,23 @@ describe("serviceMapSvg", () => {
 
   it("lays out deterministically: pods, services, world, each by name, clockwise from the top", () => {
     expect(serviceMapSvg({ nodes: [...nodes].reverse(), edges: [...edges].reverse() })).toBe(svg);
-    const pos = layout([{ id: "a", label: "a", kind: "pod" }, { id: "b", label: "b", kind: "pod" }, { id: "c", label: "c", kind: "pod" }, { id: "d", label: "d", kind: "pod" }]);
+    const pos = layout([{ id: "a", label: "a", kind: "pod" }, { id: "b", label: "b", kind: "pod" }, {
+      id: "c",
+      label: "c",
+      kind: "pod",
+    }, { id: "d", label: "d", kind: "pod" }]);
     expect([...pos.values()]).toEqual([{ x: 400, y: 100 }, { x: 700, y: 400 }, { x: 400, y: 700 }, { x: 100, y: 400 }]);
     expect(svg.indexOf("data/db")).toBeLessThan(svg.indexOf("default/web"));
     expect(svg.indexOf("default/web")).toBeLessThan(svg.indexOf("default/&lt;script"));
   });
 
   it("draws endpoints an edge names without a node entry, and explains an empty map", () => {
-    expect(count(serviceMapSvg({ edges: [{ source: "a", target: "b", bytes: 1, connections: 0, failures: 0 }] }), '<g class="node ')).toBe(2);
+    expect(
+      count(
+        serviceMapSvg({ edges: [{ source: "a", target: "b", bytes: 1, connections: 0, failures: 0 }] }),
+        '<g class="node ',
+      ),
+    ).toBe(2);
     expect(serviceMapSvg({ edges: [] })).toContain("No traffic in this window.");
   });
 });

@@ -56,33 +56,44 @@ export function layout(nodes: readonly SvgNode[]): Map<string, { x: number; y: n
 
 function orderNodes(nodes: readonly SvgNode[], edges: readonly SvgEdge[]): SvgNode[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  for (const e of edges) for (const id of [e.source, e.target]) if (!byId.has(id)) byId.set(id, { id, label: id, kind: "other" });
+  for (const e of edges) {
+    for (const id of [e.source, e.target]) if (!byId.has(id)) byId.set(id, { id, label: id, kind: "other" });
+  }
   const rank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);
-  return [...byId.values()].sort((a, b) => rank(a.kind) - rank(b.kind) || (a.label < b.label ? -1 : a.label > b.label ? 1 : a.id < b.id ? -1 : 1));
+  return [...byId.values()].sort((a, b) =>
+    rank(a.kind) - rank(b.kind) || (a.label < b.label ? -1 : a.label > b.label ? 1 : a.id < b.id ? -1 : 1)
+  );
 }
 
 function edgeTitle(e: SvgEdge, label: (id: string) => string): string {
   const failed = e.failures > 0 ? `, ${formatCount(e.failures)} failed` : "";
-  return `${label(e.source)} → ${label(e.target)}: ${formatBytes(e.bytes)}, ${formatCount(e.connections)} connections${failed}`;
+  return `${label(e.source)} → ${label(e.target)}: ${formatBytes(e.bytes)}, ${
+    formatCount(e.connections)
+  } connections${failed}`;
 }
 
 export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readonly SvgEdge[] }): string {
   const nodes = orderNodes(input.nodes ?? [], input.edges);
-  const head = `<svg xmlns="http://www.w3.org/2000/svg" class="servicemap" viewBox="0 0 ${SIZE} ${SIZE}" width="${SIZE}" height="${SIZE}" role="img" aria-label="service map">`;
+  const head =
+    `<svg xmlns="http://www.w3.org/2000/svg" class="servicemap" viewBox="0 0 ${SIZE} ${SIZE}" width="${SIZE}" height="${SIZE}" role="img" aria-label="service map">`;
   if (nodes.length === 0) {
     return `${head}<text x="${CENTRE}" y="${CENTRE}" text-anchor="middle">No traffic in this window.</text></svg>`;
   }
   const pos = layout(nodes);
   const labels = new Map(nodes.map((n) => [n.id, n.label]));
   const label = (id: string) => labels.get(id) ?? id;
-  const defs =
-    `<defs>` +
+  const defs = `<defs>` +
     [["arrow", EDGE_COLOUR], ["arrow-fail", FAIL_COLOUR]]
-      .map(([id, c]) => `<marker id="${id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`)
+      .map(([id, c]) =>
+        `<marker id="${id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`
+      )
       .join("") +
     `</defs>`;
   const edges = [...input.edges]
-    .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
+    .sort((
+      a,
+      b,
+    ) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
     .map((e) => {
       const from = pos.get(e.source)!, to = pos.get(e.target)!;
       const failed = e.failures > 0;
@@ -92,7 +103,9 @@ export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readon
       let shape: string, mx: number, my: number;
       if (e.source === e.target) {
         // A pod talking to itself (e.g. through its own service): a loop above it.
-        shape = `<circle cx="${from.x}" cy="${r1(from.y - 18)}" r="14" fill="none" stroke="${colour}" stroke-width="${w}"/>`;
+        shape = `<circle cx="${from.x}" cy="${
+          r1(from.y - 18)
+        }" r="14" fill="none" stroke="${colour}" stroke-width="${w}"/>`;
         mx = from.x;
         my = r1(from.y - 36);
       } else {
@@ -101,12 +114,19 @@ export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readon
         const ux = dx / len, uy = dy / len;
         const ex = r1(to.x - ux * 12), ey = r1(to.y - uy * 12);
         const cx = r1((from.x + to.x) / 2 - uy * 30), cy = r1((from.y + to.y) / 2 + ux * 30);
-        shape = `<path d="M${from.x},${from.y}Q${cx},${cy} ${ex},${ey}" fill="none" stroke="${colour}" stroke-width="${w}" marker-end="url(#${failed ? "arrow-fail" : "arrow"})"/>`;
+        shape =
+          `<path d="M${from.x},${from.y}Q${cx},${cy} ${ex},${ey}" fill="none" stroke="${colour}" stroke-width="${w}" marker-end="url(#${
+            failed ? "arrow-fail" : "arrow"
+          })"/>`;
         mx = r1((from.x + 2 * cx + ex) / 4);
         my = r1((from.y + 2 * cy + ey) / 4);
       }
       const text = `${formatBytes(e.bytes)}${failed ? ` · ${formatCount(e.failures)} failed` : ""}`;
-      return `<g class="edge${failed ? " edge-fail" : ""}">${title}${shape}<text x="${mx}" y="${my}" font-size="11" text-anchor="middle" fill="${colour}">${escapeXml(text)}</text></g>`;
+      return `<g class="edge${
+        failed ? " edge-fail" : ""
+      }">${title}${shape}<text x="${mx}" y="${my}" font-size="11" text-anchor="middle" fill="${colour}">${
+        escapeXml(text)
+      }</text></g>`;
     });
   const circles = nodes.map((n) => {
     const p = pos.get(n.id)!;
@@ -115,7 +135,11 @@ export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readon
     const anchor = p.x < CENTRE - 1 ? "end" : p.x > CENTRE + 1 ? "start" : "middle";
     const lx = anchor === "end" ? r1(p.x - 14) : anchor === "start" ? r1(p.x + 14) : p.x;
     const ly = anchor === "middle" ? r1(p.y + (p.y <= CENTRE ? -14 : 24)) : r1(p.y + 4);
-    return `<g class="node node-${escapeXml(n.kind)}"><title>${escapeXml(n.label)}</title><circle cx="${p.x}" cy="${p.y}" r="10" fill="${colour}"/><text x="${lx}" y="${ly}" font-size="12" text-anchor="${anchor}">${escapeXml(n.label)}</text></g>`;
+    return `<g class="node node-${escapeXml(n.kind)}"><title>${
+      escapeXml(n.label)
+    }</title><circle cx="${p.x}" cy="${p.y}" r="10" fill="${colour}"/><text x="${lx}" y="${ly}" font-size="12" text-anchor="${anchor}">${
+      escapeXml(n.label)
+    }</text></g>`;
   });
   return `${head}${defs}${edges.join("")}${circles.join("")}</svg>`;
 }

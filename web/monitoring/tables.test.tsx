@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../../control/ingest/rates.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
-import { zeroTcp, type TcpRow } from "../../control/monitoring/tcp.ts";
+import { type TcpRow, zeroTcp } from "../../control/monitoring/tcp.ts";
 import {
   DropTable,
   FlowTable,
@@ -38,17 +38,47 @@ const pod = (o: Partial<PodView>): PodView => ({
 });
 
 const PODS = [
-  pod({ uid: "1", name: "web", ips: ["10.0.1.2"], rxBytes: 1_536, rxPackets: 3, txBytes: 10, rates: { rxBytesPerSec: 2_048, rxPacketsPerSec: 1_200, txBytesPerSec: 0, txPacketsPerSec: 0 } }),
+  pod({
+    uid: "1",
+    name: "web",
+    ips: ["10.0.1.2"],
+    rxBytes: 1_536,
+    rxPackets: 3,
+    txBytes: 10,
+    rates: { rxBytesPerSec: 2_048, rxPacketsPerSec: 1_200, txBytesPerSec: 0, txPacketsPerSec: 0 },
+  }),
   pod({ uid: "2", name: "cache", ips: ["10.0.1.3"], rxBytes: 100, txBytes: 5_000, drops: 2 }),
-  pod({ uid: "3", namespace: "data", name: "db", node: "node-b", ips: ["10.0.2.2", "fd00::2"], rxBytes: 50, vanishedAt: 10_000 }),
+  pod({
+    uid: "3",
+    namespace: "data",
+    name: "db",
+    node: "node-b",
+    ips: ["10.0.2.2", "fd00::2"],
+    rxBytes: 50,
+    vanishedAt: 10_000,
+  }),
 ];
 
 describe("pod query", () => {
   it("parses with defaults: text ascending, numbers descending; junk falls back", () => {
-    expect(parsePodQuery(new URLSearchParams(""))).toEqual({ sort: "namespace", dir: "asc", q: undefined, namespace: undefined, node: undefined });
+    expect(parsePodQuery(new URLSearchParams(""))).toEqual({
+      sort: "namespace",
+      dir: "asc",
+      q: undefined,
+      namespace: undefined,
+      node: undefined,
+    });
     expect(parsePodQuery({ sort: "rx" })).toMatchObject({ sort: "rx", dir: "desc" });
-    expect(parsePodQuery(new URLSearchParams("sort=evil&dir=up&q=%20web%20&node="))).toEqual({ sort: "namespace", dir: "asc", q: "web", namespace: undefined, node: undefined });
-    expect(podQueryString(parsePodQuery({ q: "a b", node: "n" }), { sort: "tx", dir: "desc" })).toBe("?q=a+b&node=n&sort=tx&dir=desc");
+    expect(parsePodQuery(new URLSearchParams("sort=evil&dir=up&q=%20web%20&node="))).toEqual({
+      sort: "namespace",
+      dir: "asc",
+      q: "web",
+      namespace: undefined,
+      node: undefined,
+    });
+    expect(podQueryString(parsePodQuery({ q: "a b", node: "n" }), { sort: "tx", dir: "desc" })).toBe(
+      "?q=a+b&node=n&sort=tx&dir=desc",
+    );
   });
 
   it("filters by text, IP, namespace, node; sorts with stable ties", () => {
@@ -69,7 +99,7 @@ describe("PodTable", () => {
     const html = render(<PodTable pods={PODS} query={parsePodQuery({})} now={40_000} />);
     expect(html).toContain('<a href="/pods/default/web">web</a>');
     expect(html).toContain("<td>10.0.2.2, fd00::2</td>");
-    expect(html).toContain("2.00 KiB/s<span class=\"sub\">1.20 kpps</span>");
+    expect(html).toContain('2.00 KiB/s<span class="sub">1.20 kpps</span>');
     expect(html).toContain('<td title="1,536 bytes">1.50 KiB<span class="sub">3 pkts</span></td>');
     expect(html).toContain('<td class="na" title="rate known after the next report">—</td>');
     expect(html).toContain('<tr class="vanished">');
@@ -79,7 +109,9 @@ describe("PodTable", () => {
 
   it("sort headers are links that keep the filter and flip the active direction", () => {
     const html = render(<PodTable pods={PODS} query={parsePodQuery({ q: "web", sort: "rx" })} />);
-    expect(html).toContain('<th aria-sort="descending"><a href="/pods?q=web&amp;sort=rx&amp;dir=asc">RX total ▼</a></th>');
+    expect(html).toContain(
+      '<th aria-sort="descending"><a href="/pods?q=web&amp;sort=rx&amp;dir=asc">RX total ▼</a></th>',
+    );
     expect(html).toContain('<a href="/pods?q=web&amp;sort=name&amp;dir=asc">Name</a>');
   });
 
@@ -98,10 +130,26 @@ describe("PodTable", () => {
 });
 
 describe("FlowTable", () => {
-  const flow = (o: Partial<FlowRow>): FlowRow => ({ node: "", client: WEB, server: DB, port: 5432, proto: 6, fwdPackets: 3, fwdBytes: 300, revPackets: 2, revBytes: 5_300, tcpFlags: 0x13, ...o });
+  const flow = (o: Partial<FlowRow>): FlowRow => ({
+    node: "",
+    client: WEB,
+    server: DB,
+    port: 5432,
+    proto: 6,
+    fwdPackets: 3,
+    fwdBytes: 300,
+    revPackets: 2,
+    revBytes: 5_300,
+    tcpFlags: 0x13,
+    ...o,
+  });
 
   it("client and server (pods linked, IPs named), port and protocol, both directions, flags", () => {
-    const html = render(<FlowTable flows={[flow({}), flow({ client: { kind: "world", ip: "203.0.113.1" }, proto: 17, port: 53, tcpFlags: 0 })]} />);
+    const html = render(
+      <FlowTable
+        flows={[flow({}), flow({ client: { kind: "world", ip: "203.0.113.1" }, proto: 17, port: 53, tcpFlags: 0 })]}
+      />,
+    );
     expect(html).toContain('<a href="/pods/default/web">default/web</a><span class="sub">pod on node-a</span>');
     expect(html).toContain("<td>5432/TCP</td>");
     expect(html).toContain('<td title="5,300 bytes">5.18 KiB<span class="sub">2 pkts</span></td>');
@@ -111,7 +159,9 @@ describe("FlowTable", () => {
   });
 
   it("explains an empty window with its filters", () => {
-    const html = render(<FlowTable flows={[]} filters={{ node: "node-a", pod: "default/web", since: "the last 5 min" }} />);
+    const html = render(
+      <FlowTable flows={[]} filters={{ node: "node-a", pod: "default/web", since: "the last 5 min" }} />,
+    );
     expect(html).toContain("No flows for node node-a, pod default/web, since the last 5 min.");
     expect(html).toContain("flows module");
   });
@@ -124,11 +174,34 @@ describe("FlowTable", () => {
 });
 
 describe("TcpTable", () => {
-  const row = (o: Partial<TcpRow>): TcpRow => ({ node: "node-a", local: WEB, remote: DB, port: 5432, role: "client", ...zeroTcp(), ...o });
+  const row = (o: Partial<TcpRow>): TcpRow => ({
+    node: "node-a",
+    local: WEB,
+    remote: DB,
+    port: 5432,
+    role: "client",
+    ...zeroTcp(),
+    ...o,
+  });
 
   it("counts, failures by kind, exact averages in human units", () => {
     const html = render(
-      <TcpTable rows={[row({ opened: 1_200, failedRefused: 2, failedTimeout: 1, closed: 4, durationMs: 6_000, retransmits: 7, resetsRx: 1, resetsTx: 2, srttUsSum: 1_500, srttSamples: 4 })]} />,
+      <TcpTable
+        rows={[
+          row({
+            opened: 1_200,
+            failedRefused: 2,
+            failedTimeout: 1,
+            closed: 4,
+            durationMs: 6_000,
+            retransmits: 7,
+            resetsRx: 1,
+            resetsTx: 2,
+            srttUsSum: 1_500,
+            srttSamples: 4,
+          }),
+        ]}
+      />,
     );
     expect(html).toContain("<td>1,200</td>");
     expect(html).toContain('3<span class="sub">2 refused · 1 timed out · 0 other</span>');

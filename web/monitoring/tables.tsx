@@ -34,7 +34,13 @@ function EndpointCell(props: { e: StoredEndpoint }) {
       </td>
     );
   }
-  const what = e.kind === "pod" ? "pod no longer listed" : e.kind === "service" ? "service" : e.kind === "world" ? "outside the pods" : "keys over the cap";
+  const what = e.kind === "pod"
+    ? "pod no longer listed"
+    : e.kind === "service"
+    ? "service"
+    : e.kind === "world"
+    ? "outside the pods"
+    : "keys over the cap";
   return (
     <td>
       {endpointLabel(e)}
@@ -48,7 +54,18 @@ function EndpointCell(props: { e: StoredEndpoint }) {
 /** What the pod table shows of a pod (control/queries/monitoring/pods.ts); vanishedAt is set while a vanished pod is kept for the grace period. */
 export type PodView = Pick<
   PodRecord,
-  "uid" | "namespace" | "name" | "node" | "ips" | "rxPackets" | "rxBytes" | "txPackets" | "txBytes" | "drops" | "rates" | "vanishedAt"
+  | "uid"
+  | "namespace"
+  | "name"
+  | "node"
+  | "ips"
+  | "rxPackets"
+  | "rxBytes"
+  | "txPackets"
+  | "txBytes"
+  | "drops"
+  | "rates"
+  | "vanishedAt"
 >;
 
 export const POD_SORTS = ["namespace", "name", "node", "rx", "tx", "rxRate", "txRate", "drops"] as const;
@@ -100,7 +117,8 @@ export function selectPods(pods: readonly PodView[], q: PodQuery): PodView[] {
     (p) =>
       (!q.namespace || p.namespace === q.namespace) &&
       (!q.node || p.node === q.node) &&
-      (!needle || `${p.namespace}/${p.name}`.toLowerCase().includes(needle) || p.ips.some((ip) => ip.toLowerCase() === needle)),
+      (!needle || `${p.namespace}/${p.name}`.toLowerCase().includes(needle) ||
+        p.ips.some((ip) => ip.toLowerCase() === needle)),
   );
   const key = sortValue[q.sort];
   const sign = q.dir === "asc" ? 1 : -1;
@@ -110,7 +128,9 @@ export function selectPods(pods: readonly PodView[], q: PodQuery): PodView[] {
     if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
     return sign * cmp(x, y);
   };
-  return chosen.sort((a, b) => byKey(a, b) || cmp(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`) || cmp(a.uid, b.uid));
+  return chosen.sort((a, b) =>
+    byKey(a, b) || cmp(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`) || cmp(a.uid, b.uid)
+  );
 }
 
 function SortHeader(props: { label: string; sort: PodSort; query: PodQuery; base: string }) {
@@ -149,8 +169,8 @@ export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; bas
   if (props.pods.length === 0) {
     return (
       <p class="none">
-        No pods reported. Agents list the pods of their node (from the Kubernetes API, or the lab) with the flows
-        module on; pods that vanished are kept for a grace period, then dropped.
+        No pods reported. Agents list the pods of their node (from the Kubernetes API, or the lab) with the flows module
+        on; pods that vanished are kept for a grace period, then dropped.
       </p>
     );
   }
@@ -186,7 +206,9 @@ export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; bas
               <a href={podPath(p)}>{p.name}</a>
               {p.vanishedAt !== undefined && (
                 <span class="sub">
-                  vanished{props.now !== undefined ? ` ${Math.max(0, Math.floor((props.now - p.vanishedAt) / 1000))} s ago` : ""}
+                  vanished{props.now !== undefined
+                    ? ` ${Math.max(0, Math.floor((props.now - p.vanishedAt) / 1000))} s ago`
+                    : ""}
                 </span>
               )}
             </td>
@@ -297,11 +319,15 @@ export function TcpTable(props: { rows: readonly TcpRow[]; filters?: FlowFilters
               <td>{r.port}</td>
               <td>{r.role}</td>
               <td>{formatCount(r.opened)}</td>
-              <td class={failed > 0 ? "bad" : undefined} title={`refused ${r.failedRefused}, timed out ${r.failedTimeout}, other ${r.failedOther}`}>
+              <td
+                class={failed > 0 ? "bad" : undefined}
+                title={`refused ${r.failedRefused}, timed out ${r.failedTimeout}, other ${r.failedOther}`}
+              >
                 {formatCount(failed)}
                 {failed > 0 && (
                   <span class="sub">
-                    {formatCount(r.failedRefused)} refused · {formatCount(r.failedTimeout)} timed out · {formatCount(r.failedOther)} other
+                    {formatCount(r.failedRefused)} refused · {formatCount(r.failedTimeout)} timed out ·{" "}
+                    {formatCount(r.failedOther)} other
                   </span>
                 )}
               </td>
@@ -343,7 +369,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
         </tr>
       </thead>
       <tbody>
-        {props.rows.map((d) =>
+        {props.rows.map((d) => (
           <tr>
             <td>{d.node}</td>
             {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
@@ -353,7 +379,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
             </td>
             <TotalCell bytes={d.bytes} packets={d.packets} />
           </tr>
-        )}
+        ))}
       </tbody>
     </table>
   );

@@ -5,7 +5,7 @@
 import type { AlertView } from "../../control/alerts/alerts.ts";
 import { ALERTS_PATH, AlertTable, THRESHOLDS_PATH } from "../components/alerts.tsx";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { formatCount } from "../format.ts";
 
@@ -29,7 +29,8 @@ export function AlertsPage(props: { view: AlertsView; session: Session }) {
       <p class="crumbs">
         {node !== undefined && (
           <>
-            On <a href={`/nodes/${encodeURIComponent(node)}`}>{node}</a> and its pods · <a href={ALERTS_PATH}>all nodes</a> ·{" "}
+            On <a href={`/nodes/${encodeURIComponent(node)}`}>{node}</a> and its pods ·{" "}
+            <a href={ALERTS_PATH}>all nodes</a> ·{" "}
           </>
         )}
         <a href={THRESHOLDS_PATH}>Thresholds</a>

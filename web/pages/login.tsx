@@ -26,9 +26,8 @@ export function LoginPage(props: { next: string; session: Session; error?: strin
           <button type="submit">Log in</button>
         </form>
         <p class="note">
-          The admin token was printed once when this control plane first started with an empty database (or is the
-          value of EBPF_K8S_ADMIN_TOKEN). It allows switching modules.{" "}
-          {props.readAuth === "token"
+          The admin token was printed once when this control plane first started with an empty database (or is the value
+          of EBPF_K8S_ADMIN_TOKEN). It allows switching modules. {props.readAuth === "token"
             ? "Reading needs the admin token or the read token (EBPF_K8S_READ_TOKEN)."
             : "Reading needs no token on this server."}
         </p>

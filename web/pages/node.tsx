@@ -96,7 +96,10 @@ export function NodePage(props: { view: NodeView; traffic: NodeTrafficView; sess
             <WindowLinks since={traffic.since} href={(s) => `${path}${nodeTrafficQuery(s, traffic.ifname)}`} />
             <InterfaceLinks view={traffic} href={(i) => `${path}${nodeTrafficQuery(traffic.since, i)}`} />
           </div>
-          <Live id="node-traffic" src={`${nodeFragmentPath(view.name)}/traffic${nodeTrafficQuery(traffic.since, traffic.ifname)}`}>
+          <Live
+            id="node-traffic"
+            src={`${nodeFragmentPath(view.name)}/traffic${nodeTrafficQuery(traffic.since, traffic.ifname)}`}
+          >
             <NodeTraffic view={traffic} />
           </Live>
         </section>
@@ -120,8 +123,8 @@ export function NodeDetailView(props: { view: NodeView }) {
           <span class="meta">has not reported yet</span>
         </header>
         <p class="none">
-          No batch from a node of this name has arrived. Module switches made here are kept and sent to it when it
-          joins (pre-provisioning).
+          No batch from a node of this name has arrived. Module switches made here are kept and sent to it when it joins
+          (pre-provisioning).
         </p>
       </section>
     );
@@ -147,8 +150,16 @@ export function NodeModulesView(props: { view: NodeView }) {
   const { view } = props;
   return (
     <>
-      <ModuleTable node={view.name} desired={view.desired} modules={view.modules} isAdmin={view.isAdmin} loginPath={view.loginPath} />
-      {view.detail !== undefined && <InventoryView inventory={view.detail.inventory} receivedAt={view.detail.inventoryReceivedAt} />}
+      <ModuleTable
+        node={view.name}
+        desired={view.desired}
+        modules={view.modules}
+        isAdmin={view.isAdmin}
+        loginPath={view.loginPath}
+      />
+      {view.detail !== undefined && (
+        <InventoryView inventory={view.detail.inventory} receivedAt={view.detail.inventoryReceivedAt} />
+      )}
     </>
   );
 }
@@ -178,10 +189,13 @@ export function NodeTraffic(props: { view: NodeTrafficView }) {
   const filters = { node, since: windowStart(since) };
   const dropped = drops.byReason.reduce((n, r) => n + r.packets, 0);
   const what = ifname === undefined ? `${node}, all interfaces summed` : `${ifname} on ${node}`;
-  const empty =
-    ifname === undefined
-      ? `No interface traffic reported by ${node} since ${windowStart(since)}. The ifstats module counts RX/TX on the interfaces the agent watches (--interfaces); check that it is on below, or choose a longer window.`
-      : `No traffic reported for ${ifname} on ${node} since ${windowStart(since)}: the interface was not watched then, or choose a longer window.`;
+  const empty = ifname === undefined
+    ? `No interface traffic reported by ${node} since ${
+      windowStart(since)
+    }. The ifstats module counts RX/TX on the interfaces the agent watches (--interfaces); check that it is on below, or choose a longer window.`
+    : `No traffic reported for ${ifname} on ${node} since ${
+      windowStart(since)
+    }: the interface was not watched then, or choose a longer window.`;
   return (
     <>
       <WindowNote since={since} window={window} />
@@ -190,7 +204,9 @@ export function NodeTraffic(props: { view: NodeTrafficView }) {
       </Panel>
       <Panel
         title="TCP health"
-        meta={`${formatCount(tcp.totals.opened)} opened · ${formatCount(failures(tcp.totals))} failed · ${formatCount(tcp.totals.retransmits)} retransmits${tcp.connections.length >= limit ? ` (the busiest ${formatCount(limit)} rows)` : ""}`}
+        meta={`${formatCount(tcp.totals.opened)} opened · ${formatCount(failures(tcp.totals))} failed · ${
+          formatCount(tcp.totals.retransmits)
+        } retransmits${tcp.connections.length >= limit ? ` (the busiest ${formatCount(limit)} rows)` : ""}`}
       >
         <TcpTable rows={tcp.connections} filters={filters} />
       </Panel>

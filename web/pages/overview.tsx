@@ -4,7 +4,7 @@
  * from /fragments/nodes.
  */
 import { Layout, type Session } from "../components/layout.tsx";
-import { NodeList, overviewQueryString, type NodeListProps } from "../components/node-list.tsx";
+import { NodeList, type NodeListProps, overviewQueryString } from "../components/node-list.tsx";
 
 export const NODES_FRAGMENT_PATH = "/fragments/nodes";
 
@@ -15,7 +15,12 @@ export function OverviewPage(props: NodeListProps & { session?: Session }) {
   const { session, ...list } = props;
   return (
     <Layout title="Nodes" hint={`updates every ${OVERVIEW_POLL_SECONDS} s`} session={session}>
-      <div id="nodes" hx-get={`${NODES_FRAGMENT_PATH}${overviewQueryString(list.overview.query)}`} hx-trigger={`every ${OVERVIEW_POLL_SECONDS}s`} hx-swap="innerHTML">
+      <div
+        id="nodes"
+        hx-get={`${NODES_FRAGMENT_PATH}${overviewQueryString(list.overview.query)}`}
+        hx-trigger={`every ${OVERVIEW_POLL_SECONDS}s`}
+        hx-swap="innerHTML"
+      >
         <NodeList {...list} />
       </div>
     </Layout>

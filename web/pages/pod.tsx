@@ -11,7 +11,7 @@ import type { Window } from "../../control/monitoring/rollup.ts";
 import { failures } from "../../control/monitoring/tcp.ts";
 import { formatAgo, formatBytes, formatCount, formatCountOf, formatSpan, MISSING } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { TrafficCells, TrafficHeaders } from "../components/traffic-cells.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
@@ -42,7 +42,8 @@ export function PodPage(props: { view: PodDetailView; session: Session }) {
   return (
     <Layout title={`${pod.namespace}/${pod.name}`} hint={LIVE_HINT} session={props.session}>
       <p class="crumbs">
-        <a href={PODS_PATH}>← all pods</a> · <a href={podsWhere("namespace", pod.namespace)}>namespace {pod.namespace}</a>
+        <a href={PODS_PATH}>← all pods</a> ·{" "}
+        <a href={podsWhere("namespace", pod.namespace)}>namespace {pod.namespace}</a>
       </p>
       <WindowLinks since={since} href={(s) => `${podPath(pod)}?since=${s}`} />
       <Live id="pod-detail" src={podFragmentPath(pod, since)}>
@@ -69,7 +70,9 @@ export function PodDetail(props: { view: PodDetailView }) {
       </Panel>
       <Panel
         title="TCP health"
-        meta={`${formatCount(tcp.totals.opened)} opened · ${formatCount(failures(tcp.totals))} failed · ${formatCount(tcp.totals.retransmits)} retransmits`}
+        meta={`${formatCount(tcp.totals.opened)} opened · ${formatCount(failures(tcp.totals))} failed · ${
+          formatCount(tcp.totals.retransmits)
+        } retransmits`}
       >
         <TcpTable rows={tcp.connections} filters={filters} />
       </Panel>
@@ -109,19 +112,24 @@ function PodFacts(props: { pod: PodRecord; now: number }) {
     <dl class="kv">
       <dt>Node</dt>
       <dd>
-        <a href={`/nodes/${encodeURIComponent(pod.node)}`}>{pod.node}</a> (<a href={podsWhere("node", pod.node)}>its pods</a>)
+        <a href={`/nodes/${encodeURIComponent(pod.node)}`}>{pod.node}</a>{" "}
+        (<a href={podsWhere("node", pod.node)}>its pods</a>)
       </dd>
       <dt>IPs</dt>
       <dd>{pod.ips.length ? pod.ips.join(", ") : MISSING}</dd>
       <dt>Labels</dt>
       <dd>
-        {labels.length === 0 ? <span class="na">none</span> : labels.map(([k, v]) => <code class="label">{`${k}=${v}`}</code>)}
+        {labels.length === 0
+          ? <span class="na">none</span>
+          : labels.map(([k, v]) => <code class="label">{`${k}=${v}`}</code>)}
       </dd>
       <dt>Owner</dt>
       <dd>{pod.owner ? `${pod.owner.kind} ${pod.owner.name}` : <span class="na">none (a bare pod)</span>}</dd>
       <dt>Host veth</dt>
       <dd>
-        {pod.hostVeth !== null ? <code>{pod.hostVeth}</code> : <span class="na">{pod.hostNetwork ? "none: on the host's network" : "not reported"}</span>}
+        {pod.hostVeth !== null
+          ? <code>{pod.hostVeth}</code>
+          : <span class="na">{pod.hostNetwork ? "none: on the host's network" : "not reported"}</span>}
       </dd>
       <dt>UID</dt>
       <dd>
@@ -129,7 +137,8 @@ function PodFacts(props: { pod: PodRecord; now: number }) {
       </dd>
       <dt>Listed</dt>
       <dd>
-        first {formatAgo((now - pod.firstSeen) / 1000)}, last {formatAgo((now - pod.lastSeen) / 1000)} (by its node's clock)
+        first {formatAgo((now - pod.firstSeen) / 1000)}, last {formatAgo((now - pod.lastSeen) / 1000)}{" "}
+        (by its node's clock)
       </dd>
     </dl>
   );

@@ -7,8 +7,8 @@
 import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
 import { formatCount, formatCountOf } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
-import { PodFilter, podQueryString, PodTable, selectPods, type PodQuery } from "../monitoring/tables.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
+import { PodFilter, type PodQuery, podQueryString, PodTable, selectPods } from "../monitoring/tables.tsx";
 
 export const PODS_PATH = "/pods";
 export const PODS_FRAGMENT_PATH = "/fragments/pods";

@@ -9,7 +9,7 @@
 import type { BackendView, ServicesView, ServiceView } from "../../control/services/views.ts";
 import { BACKEND_STATES } from "../../control/wire/services.ts";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { editPath, portPath, servicePath, SERVICES_PATH } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
@@ -58,9 +58,7 @@ export function ServiceDetail(props: { page: ServicePageView }) {
   }
   return (
     <>
-      {page.view.services.map((s) => (
-        <FrontendPanel service={s} page={page} />
-      ))}
+      {page.view.services.map((s) => <FrontendPanel service={s} page={page} />)}
     </>
   );
 }
@@ -74,25 +72,33 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
         <dt>Type</dt>
         <dd>
           {s.type}
-          {externalText(s) ? <span class="meta"> (from outside through the gateway: {externalText(s)})</span> : null}
+          {externalText(s)
+            ? <span class="meta">{" (from outside through the gateway: "}{externalText(s)})</span>
+            : null}
         </dd>
         <dt>Affinity</dt>
         <dd>{affinityText(s)}</dd>
         <dt>Defined by</dt>
-        <dd>{s.source === "kubernetes" ? "Kubernetes (its Service and EndpointSlices; read-only here)" : "the admin API"}</dd>
+        <dd>
+          {s.source === "kubernetes" ? "Kubernetes (its Service and EndpointSlices; read-only here)" : "the admin API"}
+        </dd>
         <dt>Nodes running it</dt>
         <dd>
           <SyncCell nodes={s.health.nodes} /> <span class="meta">(changed at version {formatCount(s.version)})</span>
         </dd>
         <dt>Since {windowStart(page.since)}</dt>
         <dd>
-          {formatCount(s.connections)} connections{s.refused > 0 && <strong class="error-text">, {formatCount(s.refused)} refused (no usable backend)</strong>}
+          {formatCount(s.connections)}{" "}
+          connections{s.refused > 0 && (
+            <strong class="error-text">, {formatCount(s.refused)} refused (no usable backend)</strong>
+          )}
         </dd>
         {externalText(s) && (
           <>
             <dt>Gateway since {windowStart(page.since)}</dt>
             <dd>
-              in {formatCount(s.gateway.packetsIn)} packets, {formatBytes(s.gateway.bytesIn)}; out {formatCount(s.gateway.packetsOut)} packets, {formatBytes(s.gateway.bytesOut)}
+              in {formatCount(s.gateway.packetsIn)} packets, {formatBytes(s.gateway.bytesIn)}; out{" "}
+              {formatCount(s.gateway.packetsOut)} packets, {formatBytes(s.gateway.bytesOut)}
             </dd>
           </>
         )}
@@ -101,7 +107,15 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
       {editable && (
         <p class="note">
           <a href={editPath(s)}>change this port</a>{" "}
-          <form class="inline" hx-post={`${portPath(s)}/delete`} hx-target={`#${SERVICE_DETAIL_ID}`} hx-swap="innerHTML" hx-confirm={`Delete ${frontendText(s)} (${s.namespace}/${s.name}${s.portName ? ` port ${s.portName}` : ""})? Connections to it stop being balanced at once.`}>
+          <form
+            class="inline"
+            hx-post={`${portPath(s)}/delete`}
+            hx-target={`#${SERVICE_DETAIL_ID}`}
+            hx-swap="innerHTML"
+            hx-confirm={`Delete ${frontendText(s)} (${s.namespace}/${s.name}${
+              s.portName ? ` port ${s.portName}` : ""
+            })? Connections to it stop being balanced at once.`}
+          >
             <button type="submit" class="link">delete this port</button>
           </form>
         </p>
@@ -155,13 +169,20 @@ const STATE_TEXT: Record<BackendView["state"], string> = {
 };
 
 function StateText(props: { state: BackendView["state"] }) {
-  return <span class={props.state === "active" ? "state state-on" : "state state-vanished"}>{STATE_TEXT[props.state]}</span>;
+  return (
+    <span class={props.state === "active" ? "state state-on" : "state state-vanished"}>{STATE_TEXT[props.state]}</span>
+  );
 }
 
 function StateSwitch(props: { service: ServiceView; backend: BackendView }) {
   const { service: s, backend: b } = props;
   return (
-    <form class="inline" hx-post={`${portPath(s)}/backends/${b.ip}:${b.port}/state`} hx-target={`#${SERVICE_DETAIL_ID}`} hx-swap="innerHTML">
+    <form
+      class="inline"
+      hx-post={`${portPath(s)}/backends/${b.ip}:${b.port}/state`}
+      hx-target={`#${SERVICE_DETAIL_ID}`}
+      hx-swap="innerHTML"
+    >
       <select name="state" aria-label={`state of ${b.ip}:${b.port}`}>
         {BACKEND_STATES.map((state) => (
           <option value={state} selected={state === b.state}>

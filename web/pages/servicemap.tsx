@@ -11,7 +11,7 @@ import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
 import type { MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
 import { formatBytes, formatCount } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
 import { serviceMapSvg } from "../monitoring/servicemap-svg.ts";
@@ -75,11 +75,15 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
   return (
     <>
       <WindowNote since={since} window={window} />
-      <Panel title="Service map" meta={`${formatCount(map.nodes.length)} endpoints, ${formatCount(map.edges.length)} edges${where}`}>
+      <Panel
+        title="Service map"
+        meta={`${formatCount(map.nodes.length)} endpoints, ${formatCount(map.edges.length)} edges${where}`}
+      >
         <div class="mapbox">{raw(serviceMapSvg(map))}</div>
         <p class="note">
           Arrows go from client to server, wider with more bytes (both ways); blue: pods, purple: services, grey:
-          addresses outside the pods. {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
+          addresses outside the pods.{" "}
+          {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
         </p>
       </Panel>
       <Panel title="Top talkers" meta="pods with the most bytes, sent and received">
@@ -93,7 +97,13 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
 }
 
 function TalkerTable(props: { talkers: readonly Talker[]; seconds: number }) {
-  if (props.talkers.length === 0) return <p class="empty">No pod sent or received anything in this window: the traffic above is between addresses outside the pods.</p>;
+  if (props.talkers.length === 0) {
+    return (
+      <p class="empty">
+        No pod sent or received anything in this window: the traffic above is between addresses outside the pods.
+      </p>
+    );
+  }
   const per = (n: number) => (props.seconds > 0 ? n / props.seconds : null);
   return (
     <table class="talkers">
@@ -107,7 +117,11 @@ function TalkerTable(props: { talkers: readonly Talker[]; seconds: number }) {
       <tbody>
         {props.talkers.map((t) => (
           <tr>
-            <td>{t.a.kind === "pod" && t.a.name !== "" ? <a href={podPath(t.a)}>{endpointLabel(t.a)}</a> : endpointLabel(t.a)}</td>
+            <td>
+              {t.a.kind === "pod" && t.a.name !== ""
+                ? <a href={podPath(t.a)}>{endpointLabel(t.a)}</a>
+                : endpointLabel(t.a)}
+            </td>
             <RateCell bytesPerSec={per(t.bytes)} packetsPerSec={per(t.packets)} />
             <TotalCell bytes={t.bytes} packets={t.packets} />
           </tr>

@@ -7,9 +7,9 @@
  */
 import type { ServicesView, ServiceView } from "../../control/services/views.ts";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
-import { ServiceForm, servicePath, SERVICES_PATH, type ServiceFormState } from "../components/service-form.tsx";
+import { ServiceForm, type ServiceFormState, servicePath, SERVICES_PATH } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatAgo, formatCount, formatCountOf, MISSING } from "../format.ts";
@@ -39,11 +39,10 @@ export function ServicesPage(props: { page: ServicesPageView; form: ServiceFormS
       <Live id={SERVICE_LIST_ID} src={withSince(SERVICES_FRAGMENT_PATH, page.since)}>
         <ServiceList page={page} />
       </Live>
-      {page.isAdmin ? (
-        <ServiceForm state={props.form} />
-      ) : (
+      {page.isAdmin ? <ServiceForm state={props.form} /> : (
         <p class="note">
-          Creating services and changing their backends needs the admin token: <a href={page.loginPath}>log in</a> with it.
+          Creating services and changing their backends needs the admin token: <a href={page.loginPath}>log in</a>{" "}
+          with it.
         </p>
       )}
     </Layout>
@@ -56,39 +55,42 @@ export function ServiceList(props: { page: ServicesPageView }) {
   const { services } = view;
   return (
     <>
-      {services.length === 0 ? (
-        <div class="empty">
-          <p>
-            No services yet. A service is a virtual IP and port (TCP or UDP) that the nodes' eBPF programs translate, when a pod
-            connects, into one of its backends, so no packet is rewritten on the way.
-          </p>
-          <p>
-            Services come from Kubernetes Services and EndpointSlices when the control plane runs in a cluster; an admin can also
-            create them here or through POST /api/v1/services.
-          </p>
-        </div>
-      ) : (
-        <Panel title={formatCountOf(services.length, "service")} meta={`connections since ${windowStart(since)} · version ${formatCount(view.version)}`}>
-          <table class="services">
-            <thead>
-              <tr>
-                <th>Service</th>
-                <th>Port</th>
-                <th>Frontend</th>
-                <th>Affinity</th>
-                <th>Backends</th>
-                <th>Connections</th>
-                <th>Nodes in sync</th>
-              </tr>
-            </thead>
-            <tbody>
-              {services.map((s) => (
-                <ServiceRow service={s} since={since} />
-              ))}
-            </tbody>
-          </table>
-        </Panel>
-      )}
+      {services.length === 0
+        ? (
+          <div class="empty">
+            <p>
+              No services yet. A service is a virtual IP and port (TCP or UDP) that the nodes' eBPF programs translate,
+              when a pod connects, into one of its backends, so no packet is rewritten on the way.
+            </p>
+            <p>
+              Services come from Kubernetes Services and EndpointSlices when the control plane runs in a cluster; an
+              admin can also create them here or through POST /api/v1/services.
+            </p>
+          </div>
+        )
+        : (
+          <Panel
+            title={formatCountOf(services.length, "service")}
+            meta={`connections since ${windowStart(since)} · version ${formatCount(view.version)}`}
+          >
+            <table class="services">
+              <thead>
+                <tr>
+                  <th>Service</th>
+                  <th>Port</th>
+                  <th>Frontend</th>
+                  <th>Affinity</th>
+                  <th>Backends</th>
+                  <th>Connections</th>
+                  <th>Nodes in sync</th>
+                </tr>
+              </thead>
+              <tbody>
+                {services.map((s) => <ServiceRow service={s} since={since} />)}
+              </tbody>
+            </table>
+          </Panel>
+        )}
       <NodeSyncPanel view={view} now={now} />
     </>
   );
@@ -113,7 +115,9 @@ function ServiceRow(props: { service: ServiceView; since: string }) {
       <td>{affinityText(s)}</td>
       <td class={s.health.active === 0 ? "bad" : undefined}>
         {formatCount(s.health.active)} / {formatCount(total)} active
-        {s.health.active === 0 && <span class="sub">{total === 0 ? "no backends: refused" : "none usable: refused"}</span>}
+        {s.health.active === 0 && (
+          <span class="sub">{total === 0 ? "no backends: refused" : "none usable: refused"}</span>
+        )}
       </td>
       <td class={s.refused > 0 ? "bad" : undefined}>
         {formatCount(s.connections)}
@@ -147,7 +151,11 @@ export function affinityText(s: Pick<ServiceView, "affinity" | "affinityTimeoutS
 export function SyncCell(props: { nodes: { inSync: number; total: number } }) {
   const { inSync, total } = props.nodes;
   if (total === 0) return <span class="na">no node polling</span>;
-  return <span class={inSync === total ? "state state-on" : "state state-vanished"}>{`${formatCount(inSync)} of ${formatCount(total)}`}</span>;
+  return (
+    <span class={inSync === total ? "state state-on" : "state state-vanished"}>
+      {`${formatCount(inSync)} of ${formatCount(total)}`}
+    </span>
+  );
 }
 
 /** Which version each node runs. */
@@ -156,13 +164,19 @@ function NodeSyncPanel(props: { view: ServicesView; now: number }) {
   if (nodes.length === 0) {
     return (
       <p class="note">
-        No node is polling for services: no agent runs with its lb module on, or none has reached the control plane lately.
+        No node is polling for services: no agent runs with its lb module on, or none has reached the control plane
+        lately.
       </p>
     );
   }
   const behind = nodes.filter((n) => !n.inSync).length;
   return (
-    <Panel title="Nodes" meta={behind === 0 ? `all run version ${formatCount(version)}` : `${formatCount(behind)} behind version ${formatCount(version)}`}>
+    <Panel
+      title="Nodes"
+      meta={behind === 0
+        ? `all run version ${formatCount(version)}`
+        : `${formatCount(behind)} behind version ${formatCount(version)}`}
+    >
       <table class="lb-nodes">
         <thead>
           <tr>
@@ -177,7 +191,9 @@ function NodeSyncPanel(props: { view: ServicesView; now: number }) {
               <td>
                 <a href={`/nodes/${encodeURIComponent(n.node)}`}>{n.node}</a>
               </td>
-              <td class={n.inSync ? undefined : "bad"}>{n.appliedVersion === null ? "none yet" : formatCount(n.appliedVersion)}</td>
+              <td class={n.inSync ? undefined : "bad"}>
+                {n.appliedVersion === null ? "none yet" : formatCount(n.appliedVersion)}
+              </td>
               <td>{formatAgo((props.now - Date.parse(n.polledAt)) / 1000)}</td>
             </tr>
           ))}

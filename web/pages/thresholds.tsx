@@ -8,8 +8,8 @@ import type { ThresholdView } from "../../control/alerts/thresholds.ts";
 import { METRICS, SCOPE_LABELS } from "../../control/alerts/model.ts";
 import { formatMetricValue, THRESHOLDS_PATH } from "../components/alerts.tsx";
 import { Layout, type Session } from "../components/layout.tsx";
-import { LIVE_HINT, Live } from "../components/live.tsx";
-import { ThresholdForm, type FormState } from "../components/threshold-form.tsx";
+import { Live, LIVE_HINT } from "../components/live.tsx";
+import { type FormState, ThresholdForm } from "../components/threshold-form.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatCount, MISSING } from "../format.ts";
 
@@ -30,9 +30,7 @@ export function ThresholdsPage(props: { view: ThresholdsView; form: FormState; t
       <Live id={LIST_ID} src={THRESHOLDS_FRAGMENT_PATH}>
         <ThresholdList view={view} />
       </Live>
-      {view.isAdmin ? (
-        <ThresholdForm state={props.form} targets={props.targets} />
-      ) : (
+      {view.isAdmin ? <ThresholdForm state={props.form} targets={props.targets} /> : (
         <p class="note">
           Creating, changing and deleting thresholds needs the admin token: <a href={view.loginPath}>log in</a> with it.
         </p>
@@ -48,9 +46,9 @@ export function ThresholdList(props: { view: ThresholdsView }) {
     return (
       <div class="empty">
         <p>
-          No thresholds yet. A threshold puts an upper or a lower limit (or both) on a metric of one node, one pod, every node
-          or every pod; an alert fires when the value stays out of the limits for the hold time, and shows on the overview,
-          the node's page and <a href="/alerts">Alerts</a>.
+          No thresholds yet. A threshold puts an upper or a lower limit (or both) on a metric of one node, one pod,
+          every node or every pod; an alert fires when the value stays out of the limits for the hold time, and shows on
+          the overview, the node's page and <a href="/alerts">Alerts</a>.
         </p>
         {!isAdmin && <p>An admin creates them here or through POST /api/v1/thresholds.</p>}
       </div>
@@ -72,9 +70,7 @@ export function ThresholdList(props: { view: ThresholdsView }) {
           </tr>
         </thead>
         <tbody>
-          {thresholds.map((t) => (
-            <ThresholdRow threshold={t} isAdmin={isAdmin} />
-          ))}
+          {thresholds.map((t) => <ThresholdRow threshold={t} isAdmin={isAdmin} />)}
         </tbody>
       </table>
     </section>
@@ -103,7 +99,15 @@ function ThresholdRow(props: { threshold: ThresholdView; isAdmin: boolean }) {
       {props.isAdmin && (
         <td>
           <a href={`${THRESHOLDS_PATH}?edit=${t.id}`}>edit</a>{" "}
-          <form class="inline" hx-post={`${THRESHOLDS_PATH}/${t.id}/delete`} hx-target={`#${LIST_ID}`} hx-swap="innerHTML" hx-confirm={`Delete the threshold on ${METRICS[t.metric].label} for ${"target" in t.scope ? t.scope.target : SCOPE_LABELS[t.scope.kind]}? Its alerts resolve and stay in the history.`}>
+          <form
+            class="inline"
+            hx-post={`${THRESHOLDS_PATH}/${t.id}/delete`}
+            hx-target={`#${LIST_ID}`}
+            hx-swap="innerHTML"
+            hx-confirm={`Delete the threshold on ${METRICS[t.metric].label} for ${
+              "target" in t.scope ? t.scope.target : SCOPE_LABELS[t.scope.kind]
+            }? Its alerts resolve and stay in the history.`}
+          >
             <button type="submit" class="link">delete</button>
           </form>
         </td>

@@ -122,10 +122,16 @@ export interface TransferResult {
 
 /** Deno.test for the accel kernel tests; skipped naming what is missing (failed under CI=true). */
 export function accelKernelTest(name: string, fn: () => Promise<void>, extra: { needs?: string[] } = {}): void {
-  const missing = [...requireKernel(["root", "btf", "libbpf", "objects", "bpffs", "cgroup2", "iproute2", "bpftool"]).missing];
-  if (!pathExists(ACCEL_OBJECT_PATH)) missing.push(`eBPF object not built: ${ACCEL_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
+  const missing = [
+    ...requireKernel(["root", "btf", "libbpf", "objects", "bpffs", "cgroup2", "iproute2", "bpftool"]).missing,
+  ];
+  if (!pathExists(ACCEL_OBJECT_PATH)) {
+    missing.push(`eBPF object not built: ${ACCEL_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
+  }
   for (const cmd of ["python3", ...(extra.needs ?? [])]) {
-    if (!["/usr/bin", "/usr/sbin", "/usr/local/bin"].some((d) => pathExists(`${d}/${cmd}`))) missing.push(`${cmd} not found (scripts/setup.sh installs it)`);
+    if (!["/usr/bin", "/usr/sbin", "/usr/local/bin"].some((d) => pathExists(`${d}/${cmd}`))) {
+      missing.push(`${cmd} not found (scripts/setup.sh installs it)`);
+    }
   }
   gatedTest("accel", name, missing, fn);
 }
@@ -150,9 +156,22 @@ export class AccelLab {
 
   /** The two pods as the pod directory lists them: "client" (app=client) and "server" (app=server), namespace test. */
   env(): ModuleEnv {
-    const pod = (name: string, ip: string): PodInfo => ({ uid: `uid-${name}`, namespace: "test", name, labels: { app: name }, ips: [ip], hostNetwork: false });
+    const pod = (name: string, ip: string): PodInfo => ({
+      uid: `uid-${name}`,
+      namespace: "test",
+      name,
+      labels: { app: name },
+      ips: [ip],
+      hostNetwork: false,
+    });
     const pods = [pod("client", CLIENT_IP), pod("server", SERVER_IP)];
-    return { ...this.lab.env("accel"), pods: new PodTable({ pods: () => pods, start() {}, stop: () => Promise.resolve(), description: "accel lab" }, true) };
+    return {
+      ...this.lab.env("accel"),
+      pods: new PodTable(
+        { pods: () => pods, start() {}, stop: () => Promise.resolve(), description: "accel lab" },
+        true,
+      ),
+    };
   }
 
   tmp(): string {
@@ -161,11 +180,20 @@ export class AccelLab {
   }
 
   /** Runs `argv` in the cgroup and the client ("a") or server ("b") namespace. */
-  spawn(side: "a" | "b", argv: string[], options: { stdout?: "piped" | "null"; inCgroup?: boolean } = {}): Deno.ChildProcess {
+  spawn(
+    side: "a" | "b",
+    argv: string[],
+    options: { stdout?: "piped" | "null"; inCgroup?: boolean } = {},
+  ): Deno.ChildProcess {
     const ns = side === "a" ? this.lab.net.nsA : this.lab.net.nsB;
     const inCgroup = options.inCgroup ?? true;
     const child = new Deno.Command("sh", {
-      args: ["-c", `${inCgroup ? `echo $$ > ${this.cgroup}/cgroup.procs && ` : ""}exec ip netns exec ${ns} "$@"`, "sh", ...argv],
+      args: [
+        "-c",
+        `${inCgroup ? `echo $$ > ${this.cgroup}/cgroup.procs && ` : ""}exec ip netns exec ${ns} "$@"`,
+        "sh",
+        ...argv,
+      ],
       stdin: "null",
       stdout: options.stdout ?? "piped",
       stderr: "piped",
@@ -179,21 +207,57 @@ export class AccelLab {
   async serve(port: number): Promise<void> {
     const child = this.spawn("b", ["python3", "-u", "-c", SERVER, SERVER_IP, String(port)]);
     const first = await firstLine(child.stdout);
-    if (first !== "ready") throw new Error(`transfer server did not start: ${first} ${await new Response(child.stderr).text()}`);
+    if (first !== "ready") {
+      throw new Error(`transfer server did not start: ${first} ${await new Response(child.stderr).text()}`);
+    }
   }
 
   /** `conns` concurrent connections, each sending `send` bytes and asking for `want`. */
-  async transfer(port: number, conns: number, send: number, want: number, to: { ip: string; port: number } = { ip: SERVER_IP, port }): Promise<TransferResult> {
-    const child = this.spawn("a", ["python3", "-u", "-c", CLIENT, to.ip, String(to.port), String(conns), String(send), String(want)]);
+  async transfer(
+    port: number,
+    conns: number,
+    send: number,
+    want: number,
+    to: { ip: string; port: number } = { ip: SERVER_IP, port },
+  ): Promise<TransferResult> {
+    const child = this.spawn("a", [
+      "python3",
+      "-u",
+      "-c",
+      CLIENT,
+      to.ip,
+      String(to.port),
+      String(conns),
+      String(send),
+      String(want),
+    ]);
     const out = await child.output();
-    if (out.code !== 0) throw new Error(`transfer client failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`);
+    if (out.code !== 0) {
+      throw new Error(`transfer client failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`);
+    }
     return JSON.parse(new TextDecoder().decode(out.stdout));
   }
 
   /** A client that connects first, waits for release(), then transfers: its sockets existed before whatever happens in between. */
-  async connectFirst(port: number, conns: number, send: number, want: number): Promise<{ release(): Promise<TransferResult> }> {
+  async connectFirst(
+    port: number,
+    conns: number,
+    send: number,
+    want: number,
+  ): Promise<{ release(): Promise<TransferResult> }> {
     const barrier = `${this.tmp()}/go-${crypto.randomUUID()}`;
-    const child = this.spawn("a", ["python3", "-u", "-c", CLIENT, SERVER_IP, String(port), String(conns), String(send), String(want), barrier]);
+    const child = this.spawn("a", [
+      "python3",
+      "-u",
+      "-c",
+      CLIENT,
+      SERVER_IP,
+      String(port),
+      String(conns),
+      String(send),
+      String(want),
+      barrier,
+    ]);
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     while (!buf.includes("\n")) {
@@ -222,9 +286,14 @@ export class AccelLab {
     await killAll(this.#procs);
     // what our processes forked (Nginx workers) is still in our cgroup, or (outside it) in our namespaces: ended by pid
     for (let i = 0; i < 50; i++) {
-      const pids = new Set((await Deno.readTextFile(`${this.cgroup}/cgroup.procs`).catch(() => "")).split("\n").filter(Boolean).map(Number));
+      const pids = new Set(
+        (await Deno.readTextFile(`${this.cgroup}/cgroup.procs`).catch(() => "")).split("\n").filter(Boolean).map(
+          Number,
+        ),
+      );
       for (const ns of [this.lab.net.nsA, this.lab.net.nsB]) {
-        const out = await new Deno.Command("ip", { args: ["netns", "pids", ns], stdout: "piped", stderr: "null" }).output();
+        const out = await new Deno.Command("ip", { args: ["netns", "pids", ns], stdout: "piped", stderr: "null" })
+          .output();
         for (const p of new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)) pids.add(Number(p));
       }
       if (!pids.size) break;

@@ -15,50 +15,75 @@ import { accelKernelTest, CLIENT, SERVER, type TransferResult } from "./accel_la
 
 const PORT = 7100;
 
-accelKernelTest("agent: accel switched on follows the rules by long-poll, accelerates pod to pod on the node, reports counters; a stop detaches everything", async () => {
-  const cg = await createTestCgroup();
-  const procs: Deno.ChildProcess[] = [];
-  try {
-    await withAgentRig({ pods: 2 }, async (r) => {
-      const [client, server] = r.pods.pods;
-      const inPod = (netns: string, argv: string[]) => {
-        const p = new Deno.Command("sh", {
-          args: ["-c", `echo $$ > ${cg.path}/cgroup.procs && exec ip netns exec ${netns} "$@"`, "sh", ...argv],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        procs.push(p);
-        return p;
-      };
-      r.control.setDesired({ accel: true });
-      const agent = await r.start({ extra: ["--lb-cgroup", cg.path] });
-      await waitFor("accel on", () => agent.modules.isOn("accel"));
-      await new Promise((res) => setTimeout(res, 100)); // the poll is held
-      const v = r.control.setLbServices([], [{ id: 9, kind: "pods", namespace: "test", selector: { app: server.name } }]).version;
-      await waitFor(`version ${v} applied`, () => r.logs.some((l) => l.startsWith(`accel: version ${v}: 1 rule(s), 1 endpoint(s), 2 local address(es)`)), 5000);
+accelKernelTest(
+  "agent: accel switched on follows the rules by long-poll, accelerates pod to pod on the node, reports counters; a stop detaches everything",
+  async () => {
+    const cg = await createTestCgroup();
+    const procs: Deno.ChildProcess[] = [];
+    try {
+      await withAgentRig({ pods: 2 }, async (r) => {
+        const [client, server] = r.pods.pods;
+        const inPod = (netns: string, argv: string[]) => {
+          const p = new Deno.Command("sh", {
+            args: ["-c", `echo $$ > ${cg.path}/cgroup.procs && exec ip netns exec ${netns} "$@"`, "sh", ...argv],
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          procs.push(p);
+          return p;
+        };
+        r.control.setDesired({ accel: true });
+        const agent = await r.start({ extra: ["--lb-cgroup", cg.path] });
+        await waitFor("accel on", () => agent.modules.isOn("accel"));
+        await new Promise((res) => setTimeout(res, 100)); // the poll is held
+        const v =
+          r.control.setLbServices([], [{ id: 9, kind: "pods", namespace: "test", selector: { app: server.name } }])
+            .version;
+        await waitFor(
+          `version ${v} applied`,
+          () => r.logs.some((l) => l.startsWith(`accel: version ${v}: 1 rule(s), 1 endpoint(s), 2 local address(es)`)),
+          5000,
+        );
 
-      const srv = inPod(server.netns, ["python3", "-u", "-c", SERVER, server.ip, String(PORT)]);
-      const reader = srv.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      assertEquals((await reader.read()).value?.trim(), "ready");
-      reader.releaseLock();
-      const out = await inPod(client.netns, ["python3", "-u", "-c", CLIENT, server.ip, String(PORT), "3", String(3 << 20), String(5 << 20)]).output();
-      const res: TransferResult = JSON.parse(new TextDecoder().decode(out.stdout));
-      assertEquals([res.ok, res.bad], [3, []]);
+        const srv = inPod(server.netns, ["python3", "-u", "-c", SERVER, server.ip, String(PORT)]);
+        const reader = srv.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        assertEquals((await reader.read()).value?.trim(), "ready");
+        reader.releaseLock();
+        const out = await inPod(client.netns, [
+          "python3",
+          "-u",
+          "-c",
+          CLIENT,
+          server.ip,
+          String(PORT),
+          "3",
+          String(3 << 20),
+          String(5 << 20),
+        ]).output();
+        const res: TransferResult = JSON.parse(new TextDecoder().decode(out.stdout));
+        assertEquals([res.ok, res.bad], [3, []]);
 
-      const b = await r.tick(agent);
-      assertEquals(b.accel, { version: v, rules: [[9, 3, res.bytesSent + res.bytesReceived]] });
-      const inv = b.inventory!;
-      assertEquals(inv.modules.find((m) => m.name === "accel")?.state, "on");
-      assertEquals(inv.programs.filter((p) => p.module === "accel").map((p) => p.attach).sort(), [`cgroup sockops ${cg.path}`, "sk_msg accel_sockets", "sk_skb verdict accel_sockets"]);
-      assertEquals(inv.maps.find((m) => m.name === "accel_endpoints")?.entries, 1);
-      assert((await r.tick(agent)).accel?.rules.length === 0, "deltas only");
-      await agent.stop();
-      const left = new TextDecoder().decode((await new Deno.Command("bpftool", { args: ["cgroup", "show", cg.path, "-j"] }).output()).stdout).trim();
-      assertEquals(left === "" ? [] : JSON.parse(left), []);
-    });
-  } finally {
-    await killAll(procs);
-    await cg.close();
-  }
-});
+        const b = await r.tick(agent);
+        assertEquals(b.accel, { version: v, rules: [[9, 3, res.bytesSent + res.bytesReceived]] });
+        const inv = b.inventory!;
+        assertEquals(inv.modules.find((m) => m.name === "accel")?.state, "on");
+        assertEquals(inv.programs.filter((p) => p.module === "accel").map((p) => p.attach).sort(), [
+          `cgroup sockops ${cg.path}`,
+          "sk_msg accel_sockets",
+          "sk_skb verdict accel_sockets",
+        ]);
+        assertEquals(inv.maps.find((m) => m.name === "accel_endpoints")?.entries, 1);
+        assert((await r.tick(agent)).accel?.rules.length === 0, "deltas only");
+        await agent.stop();
+        const left = new TextDecoder().decode(
+          (await new Deno.Command("bpftool", { args: ["cgroup", "show", cg.path, "-j"] }).output()).stdout,
+        ).trim();
+        assertEquals(left === "" ? [] : JSON.parse(left), []);
+      });
+    } finally {
+      await killAll(procs);
+      await cg.close();
+    }
+  },
+);

@@ -40,7 +40,8 @@ export interface Files {
 }
 
 async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /**
@@ -49,25 +50,41 @@ async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
  * connection), and the proxy Nginx in the client pod in front of it
  * (keep-alive to the upstream). Resolves once both answer.
  */
-export async function startNginx(lab: AccelLab, files: Record<string, number>, options: { upstreamInCgroup?: boolean } = {}): Promise<Files> {
+export async function startNginx(
+  lab: AccelLab,
+  files: Record<string, number>,
+  options: { upstreamInCgroup?: boolean } = {},
+): Promise<Files> {
   const base = `${lab.tmp()}/nginx-${crypto.randomUUID().slice(0, 8)}`;
   const sums = new Map<string, string>();
-  for (const dir of ["up/www", "up/body", "up/proxy", "px/body", "px/proxy"]) await Deno.mkdir(`${base}/${dir}`, { recursive: true });
+  for (const dir of ["up/www", "up/body", "up/proxy", "px/body", "px/proxy"]) {
+    await Deno.mkdir(`${base}/${dir}`, { recursive: true });
+  }
   for (const [name, size] of Object.entries(files)) {
     const data = new Uint8Array(size);
     for (let o = 0; o < size; o += 65536) crypto.getRandomValues(data.subarray(o, Math.min(size, o + 65536)));
     await Deno.writeFile(`${base}/up/www/${name}`, data);
     sums.set(name, await sha256(data));
   }
-  await Deno.writeTextFile(`${base}/up/nginx.conf`, nginxConf(`${base}/up`, `
+  await Deno.writeTextFile(
+    `${base}/up/nginx.conf`,
+    nginxConf(
+      `${base}/up`,
+      `
   log_format acc '$connection $request_length $bytes_sent';
   server {
     listen ${SERVER_IP}:${UPSTREAM_PORT} backlog=4096;
     access_log ${base}/up/access.log acc;
     root ${base}/up/www;
     sendfile off;
-  }`));
-  await Deno.writeTextFile(`${base}/px/nginx.conf`, nginxConf(`${base}/px`, `
+  }`,
+    ),
+  );
+  await Deno.writeTextFile(
+    `${base}/px/nginx.conf`,
+    nginxConf(
+      `${base}/px`,
+      `
   upstream up { server ${SERVER_IP}:${UPSTREAM_PORT}; keepalive 64; keepalive_timeout 1s; }
   server {
     listen ${CLIENT_IP}:${PROXY_PORT} backlog=4096;
@@ -77,8 +94,13 @@ export async function startNginx(lab: AccelLab, files: Record<string, number>, o
       proxy_set_header Connection "";
       proxy_read_timeout 20s;
     }
-  }`));
-  lab.spawn("b", ["nginx", "-c", `${base}/up/nginx.conf`, "-p", `${base}/up`], { stdout: "null", inCgroup: options.upstreamInCgroup ?? true });
+  }`,
+    ),
+  );
+  lab.spawn("b", ["nginx", "-c", `${base}/up/nginx.conf`, "-p", `${base}/up`], {
+    stdout: "null",
+    inCgroup: options.upstreamInCgroup ?? true,
+  });
   lab.spawn("a", ["nginx", "-c", `${base}/px/nginx.conf`, "-p", `${base}/px`], { stdout: "null" });
   await waitListening(lab, "b", UPSTREAM_PORT);
   await waitListening(lab, "a", PROXY_PORT);
@@ -89,7 +111,9 @@ export async function startNginx(lab: AccelLab, files: Record<string, number>, o
 const upstreamLogs = new WeakMap<AccelLab, string>();
 
 /** What the upstream Nginx logged: distinct connections, and bytes both ways (request lengths + bytes sent). */
-export async function upstreamTraffic(lab: AccelLab): Promise<{ connections: number; bytes: number; requests: number }> {
+export async function upstreamTraffic(
+  lab: AccelLab,
+): Promise<{ connections: number; bytes: number; requests: number }> {
   const text = await Deno.readTextFile(upstreamLogs.get(lab)!).catch(() => "");
   const conns = new Set<string>();
   let bytes = 0, requests = 0;
@@ -115,13 +139,35 @@ async function waitListening(lab: AccelLab, side: "a" | "b", port: number): Prom
 }
 
 /** GETs a file through the proxy with curl (in the client pod, at most `maxSeconds`); its sha256, or the failure. */
-export async function fetchSum(lab: AccelLab, name: string, maxSeconds: number, inCgroup = true): Promise<{ sum: string | null; bytes: number; error?: string }> {
+export async function fetchSum(
+  lab: AccelLab,
+  name: string,
+  maxSeconds: number,
+  inCgroup = true,
+): Promise<{ sum: string | null; bytes: number; error?: string }> {
   const file = `${lab.tmp()}/got-${crypto.randomUUID()}`;
-  const child = lab.spawn("a", ["curl", "-s", "-S", "--max-time", String(maxSeconds), "-o", file, "-w", "%{http_code} %{size_download}", `http://${CLIENT_IP}:${PROXY_PORT}/${name}`], { inCgroup });
+  const child = lab.spawn("a", [
+    "curl",
+    "-s",
+    "-S",
+    "--max-time",
+    String(maxSeconds),
+    "-o",
+    file,
+    "-w",
+    "%{http_code} %{size_download}",
+    `http://${CLIENT_IP}:${PROXY_PORT}/${name}`,
+  ], { inCgroup });
   const out = await child.output();
   const [code, size] = new TextDecoder().decode(out.stdout).split(" ");
   try {
-    if (out.code !== 0 || code !== "200") return { sum: null, bytes: Number(size ?? 0), error: `curl exit ${out.code}, HTTP ${code}: ${new TextDecoder().decode(out.stderr).trim()}` };
+    if (out.code !== 0 || code !== "200") {
+      return {
+        sum: null,
+        bytes: Number(size ?? 0),
+        error: `curl exit ${out.code}, HTTP ${code}: ${new TextDecoder().decode(out.stderr).trim()}`,
+      };
+    }
     return { sum: await sha256(await Deno.readFile(file)), bytes: Number(size) };
   } finally {
     await Deno.remove(file).catch(() => {});
@@ -137,8 +183,25 @@ export interface WrkResult {
 }
 
 /** wrk with keep-alive (HTTP/1.1) against the proxy from the client pod. */
-export async function wrk(lab: AccelLab, path: string, seconds: number, connections = 16, threads = 2): Promise<WrkResult> {
-  const child = lab.spawn("a", ["wrk", "-t", String(threads), "-c", String(connections), "-d", `${seconds}s`, "--timeout", "10s", `http://${CLIENT_IP}:${PROXY_PORT}${path}`]);
+export async function wrk(
+  lab: AccelLab,
+  path: string,
+  seconds: number,
+  connections = 16,
+  threads = 2,
+): Promise<WrkResult> {
+  const child = lab.spawn("a", [
+    "wrk",
+    "-t",
+    String(threads),
+    "-c",
+    String(connections),
+    "-d",
+    `${seconds}s`,
+    "--timeout",
+    "10s",
+    `http://${CLIENT_IP}:${PROXY_PORT}${path}`,
+  ]);
   const out = await child.output();
   const raw = new TextDecoder().decode(out.stdout);
   if (out.code !== 0) throw new Error(`wrk failed: ${raw} ${new TextDecoder().decode(out.stderr)}`);
@@ -155,7 +218,23 @@ export async function wrk(lab: AccelLab, path: string, seconds: number, connecti
 export async function startRedis(lab: AccelLab): Promise<void> {
   const dir = `${lab.tmp()}/redis`;
   await Deno.mkdir(dir, { recursive: true });
-  lab.spawn("b", ["redis-server", "--bind", SERVER_IP, "--port", String(REDIS_PORT), "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", "--loglevel", "warning"], { stdout: "null" });
+  lab.spawn("b", [
+    "redis-server",
+    "--bind",
+    SERVER_IP,
+    "--port",
+    String(REDIS_PORT),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--protected-mode",
+    "no",
+    "--loglevel",
+    "warning",
+  ], { stdout: "null" });
   await waitListening(lab, "b", REDIS_PORT);
 }
 
@@ -165,8 +244,30 @@ export interface RedisBench {
 }
 
 /** redis-benchmark from the client pod (CSV output). */
-export async function redisBenchmark(lab: AccelLab, requests: number, tests = "set,get", clients = 50, pipeline = 1): Promise<RedisBench> {
-  const child = lab.spawn("a", ["redis-benchmark", "-h", SERVER_IP, "-p", String(REDIS_PORT), "-n", String(requests), "-c", String(clients), "-P", String(pipeline), "-t", tests, "--csv", "-q"]);
+export async function redisBenchmark(
+  lab: AccelLab,
+  requests: number,
+  tests = "set,get",
+  clients = 50,
+  pipeline = 1,
+): Promise<RedisBench> {
+  const child = lab.spawn("a", [
+    "redis-benchmark",
+    "-h",
+    SERVER_IP,
+    "-p",
+    String(REDIS_PORT),
+    "-n",
+    String(requests),
+    "-c",
+    String(clients),
+    "-P",
+    String(pipeline),
+    "-t",
+    tests,
+    "--csv",
+    "-q",
+  ]);
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout);
   if (out.code !== 0) throw new Error(`redis-benchmark failed: ${text} ${new TextDecoder().decode(out.stderr)}`);
@@ -183,7 +284,12 @@ export async function redisBenchmark(lab: AccelLab, requests: number, tests = "s
 export async function redisCli(lab: AccelLab, args: string[], input?: Uint8Array): Promise<Uint8Array> {
   const ns = lab.lab.net.nsA;
   const child = new Deno.Command("sh", {
-    args: ["-c", `echo $$ > ${lab.cgroup}/cgroup.procs && exec ip netns exec ${ns} redis-cli -h ${SERVER_IP} -p ${REDIS_PORT} "$@"`, "sh", ...args],
+    args: [
+      "-c",
+      `echo $$ > ${lab.cgroup}/cgroup.procs && exec ip netns exec ${ns} redis-cli -h ${SERVER_IP} -p ${REDIS_PORT} "$@"`,
+      "sh",
+      ...args,
+    ],
     stdin: input ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",

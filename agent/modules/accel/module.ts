@@ -82,7 +82,11 @@ export class AccelModule implements Module {
   #run: Running | null = null;
   #stopping: Promise<void> = Promise.resolve();
 
-  constructor(private readonly env: ModuleEnv, private readonly settings: AccelSettings = DEFAULT_ACCEL, private readonly poll: LbPoll | null = null) {}
+  constructor(
+    private readonly env: ModuleEnv,
+    private readonly settings: AccelSettings = DEFAULT_ACCEL,
+    private readonly poll: LbPoll | null = null,
+  ) {}
 
   hasPins(): boolean {
     return false;
@@ -100,19 +104,34 @@ export class AccelModule implements Module {
     const obj = BpfObject.open(`${this.env.bpfDir}/${ACCEL_OBJECT}`);
     const run = setUpOrLeaveNothing(obj, () => {
       obj.load();
-      const verdict = this.settings.skbVerdict === "on" || (this.settings.skbVerdict === "auto" && kernelLosesWakeups(osRelease()));
+      const verdict = this.settings.skbVerdict === "on" ||
+        (this.settings.skbVerdict === "auto" && kernelLosesWakeups(osRelease()));
       const mapFd = obj.map("accel_sockets").fd;
       const onMap: MapAttachment[] = [];
       try {
-        onMap.push(new MapAttachment(obj.program("accel_msg").fd, mapFd, BPF_SK_MSG_VERDICT, "accel_msg to accel_sockets"));
-        if (verdict) onMap.push(new MapAttachment(obj.program("accel_skb").fd, mapFd, BPF_SK_SKB_VERDICT, "accel_skb to accel_sockets"));
+        onMap.push(
+          new MapAttachment(obj.program("accel_msg").fd, mapFd, BPF_SK_MSG_VERDICT, "accel_msg to accel_sockets"),
+        );
+        if (verdict) {
+          onMap.push(
+            new MapAttachment(obj.program("accel_skb").fd, mapFd, BPF_SK_SKB_VERDICT, "accel_skb to accel_sockets"),
+          );
+        }
       } catch (e) {
         for (const a of onMap) a.detach();
         throw e;
       }
       const run: Running = {
-        obj, cgroup, sockops: null as unknown as LinkAttachment, onMap, verdict, sync: null,
-        plan: { local: new Set(), endpoints: new Map() }, rules: [], services: [], version: 0,
+        obj,
+        cgroup,
+        sockops: null as unknown as LinkAttachment,
+        onMap,
+        verdict,
+        sync: null,
+        plan: { local: new Set(), endpoints: new Map() },
+        rules: [],
+        services: [],
+        version: 0,
         seen: new Float64Array((MAX_RULES + 1) * 2),
       };
       this.#program(run);
@@ -121,7 +140,11 @@ export class AccelModule implements Module {
       return run;
     }, () => {});
     this.#run = run;
-    this.env.log(`accel: attached to ${cgroup}${run.verdict ? " with the pass-through SK_SKB verdict (this kernel loses receive wake-ups without one)" : ""}`);
+    this.env.log(
+      `accel: attached to ${cgroup}${
+        run.verdict ? " with the pass-through SK_SKB verdict (this kernel loses receive wake-ups without one)" : ""
+      }`,
+    );
     if (this.poll) {
       run.sync = new LbSync(this.poll, (s) => this.apply(s), this.env.log);
       run.sync.start();
@@ -134,12 +157,14 @@ export class AccelModule implements Module {
     this.#run = null;
     this.#stopping = run.sync?.stop() ?? Promise.resolve();
     const errors: unknown[] = [];
-    for (const step of [
-      () => this.#setEnabled(run.obj, false),
-      () => run.sockops.detach(),
-      ...run.onMap.map((a) => () => a.detach()),
-      () => run.obj.close(),
-    ]) {
+    for (
+      const step of [
+        () => this.#setEnabled(run.obj, false),
+        () => run.sockops.detach(),
+        ...run.onMap.map((a) => () => a.detach()),
+        () => run.obj.close(),
+      ]
+    ) {
       try {
         step();
       } catch (e) {
@@ -176,7 +201,11 @@ export class AccelModule implements Module {
     run.services = state.services;
     run.version = state.version;
     const n = this.#program(run);
-    this.env.log(`accel: version ${state.version}: ${run.rules.length} rule(s), ${run.plan.endpoints.size} endpoint(s), ${run.plan.local.size} local address(es)${n ? `, ${n} change(s)` : ""}`);
+    this.env.log(
+      `accel: version ${state.version}: ${run.rules.length} rule(s), ${run.plan.endpoints.size} endpoint(s), ${run.plan.local.size} local address(es)${
+        n ? `, ${n} change(s)` : ""
+      }`,
+    );
   }
 
   podsChanged(): void {

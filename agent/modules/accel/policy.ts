@@ -22,9 +22,13 @@ export interface AccelPlan {
 
 const isV4 = (ip: string) => /^\d+\.\d+\.\d+\.\d+$/.test(ip);
 
-export function planAccel(rules: readonly AccelRule[], services: readonly LbService[], pods: readonly PodInfo[]): AccelPlan {
+export function planAccel(
+  rules: readonly AccelRule[],
+  services: readonly LbService[],
+  pods: readonly PodInfo[],
+): AccelPlan {
   const local = new Set<string>();
-  for (const p of pods) if (!p.hostNetwork) for (const ip of p.ips) if (isV4(ip)) local.add(ip);
+  for (const p of pods) if (!p.hostNetwork) { for (const ip of p.ips) if (isV4(ip)) local.add(ip); }
   const endpoints = new Map<EndpointKey, number>();
   const put = (k: EndpointKey, id: number) => {
     const had = endpoints.get(k);

@@ -4,7 +4,15 @@ import { assertEquals } from "../../testing/assert.ts";
 import { testService } from "../lb/fixtures.ts";
 import { diffPlan, kernelLosesWakeups, planAccel } from "./policy.ts";
 
-const pod = (name: string, ip: string, labels: Record<string, string>, extra: Partial<PodInfo> = {}): PodInfo => ({ uid: name, namespace: "test", name, labels, ips: [ip], hostNetwork: false, ...extra });
+const pod = (name: string, ip: string, labels: Record<string, string>, extra: Partial<PodInfo> = {}): PodInfo => ({
+  uid: name,
+  namespace: "test",
+  name,
+  labels,
+  ips: [ip],
+  hostNetwork: false,
+  ...extra,
+});
 
 Deno.test("planAccel: local addresses are the pods' IPv4 ones (not host-network); service rules give backends ip:port, pods rules ip:0; the smallest id wins", () => {
   const pods = [
@@ -13,15 +21,21 @@ Deno.test("planAccel: local addresses are the pods' IPv4 ones (not host-network)
     pod("host", "192.168.1.10", { app: "web", tier: "edge" }, { hostNetwork: true }),
     pod("other", "10.244.1.7", { app: "web", tier: "edge" }, { namespace: "prod" }),
   ];
-  const http = testService(1, "10.96.0.1", [{ id: 1, ip: "10.244.1.5" }, { id: 2, ip: "10.244.2.9" }], { portName: "http" }, 6379);
+  const http = testService(1, "10.96.0.1", [{ id: 1, ip: "10.244.1.5" }, { id: 2, ip: "10.244.2.9" }], {
+    portName: "http",
+  }, 6379);
   const admin = testService(2, "10.96.0.1", [{ id: 3, ip: "10.244.1.5" }], { portName: "admin", port: 81 }, 7000);
   const udp = testService(3, "10.96.0.2", [{ id: 4, ip: "10.244.1.5" }], { protocol: "UDP", name: "s1" }, 53);
-  const plan = planAccel([
-    { id: 7, kind: "service", namespace: "test", name: "s1" },
-    { id: 3, kind: "service", namespace: "test", name: "s2", portName: "admin" },
-    { id: 2, kind: "service", namespace: "test", name: "s1", portName: "http" },
-    { id: 4, kind: "pods", namespace: "test", selector: { app: "web", tier: "edge" } },
-  ], [http, { ...admin, name: "s2" }, udp], pods);
+  const plan = planAccel(
+    [
+      { id: 7, kind: "service", namespace: "test", name: "s1" },
+      { id: 3, kind: "service", namespace: "test", name: "s2", portName: "admin" },
+      { id: 2, kind: "service", namespace: "test", name: "s1", portName: "http" },
+      { id: 4, kind: "pods", namespace: "test", selector: { app: "web", tier: "edge" } },
+    ],
+    [http, { ...admin, name: "s2" }, udp],
+    pods,
+  );
   assertEquals([...plan.local].sort(), ["10.244.1.5", "10.244.1.6", "10.244.1.7"]);
   assertEquals(Object.fromEntries(plan.endpoints), {
     "10.244.1.5:6379": 2, // rules 7 and 2 both: the smaller
@@ -31,14 +45,30 @@ Deno.test("planAccel: local addresses are the pods' IPv4 ones (not host-network)
   });
   const after = planAccel([], [], pods.slice(0, 1));
   const d = diffPlan(plan, after);
-  assertEquals([d.localAdd, d.localDel.sort(), d.endpointPut, d.endpointDel.length], [[], ["10.244.1.6", "10.244.1.7"], [], 4]);
+  assertEquals([d.localAdd, d.localDel.sort(), d.endpointPut, d.endpointDel.length], [
+    [],
+    ["10.244.1.6", "10.244.1.7"],
+    [],
+    4,
+  ]);
 });
 
 Deno.test("kernelLosesWakeups: 6.6.128+, 6.12.75+, 6.18.14+ and 6.19 on", () => {
   const cases: [string, boolean][] = [
-    ["6.6.127", false], ["6.6.128", true], ["6.6.200-cloud", true], ["6.12.74", false], ["6.12.75", true],
-    ["6.18.13", false], ["6.18.14", true], ["6.18.44-fc-v595", true], ["6.19.0", true], ["7.1.2", true],
-    ["6.1.150", false], ["5.15.0-105-generic", false], ["6.17.9", false], ["weird", true],
+    ["6.6.127", false],
+    ["6.6.128", true],
+    ["6.6.200-cloud", true],
+    ["6.12.74", false],
+    ["6.12.75", true],
+    ["6.18.13", false],
+    ["6.18.14", true],
+    ["6.18.44-fc-v595", true],
+    ["6.19.0", true],
+    ["7.1.2", true],
+    ["6.1.150", false],
+    ["5.15.0-105-generic", false],
+    ["6.17.9", false],
+    ["weird", true],
   ];
   for (const [release, want] of cases) assertEquals(kernelLosesWakeups(release), want, release);
 });

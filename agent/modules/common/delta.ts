@@ -96,7 +96,10 @@ export class DeltaTracker {
   }
 
   /** Remembers the table as it is without reporting it: what it counted belongs to a predecessor that reported it. */
-  baseline(read: (see: (key: Uint8Array, counters: ArrayLike<number>, gen?: number) => void) => void, nowMs: number): void {
+  baseline(
+    read: (see: (key: Uint8Array, counters: ArrayLike<number>, gen?: number) => void) => void,
+    nowMs: number,
+  ): void {
     this.begin(nowMs);
     read((k, c, g) => void this.see(k, c, g));
     this.end();

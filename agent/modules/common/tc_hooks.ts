@@ -54,7 +54,11 @@ interface Hooked {
 export class TcHooks {
   readonly #hooked = new Map<number, Hooked>();
 
-  constructor(private readonly obj: BpfObject, private readonly slot: TcSlot, private readonly netns: string | undefined) {}
+  constructor(
+    private readonly obj: BpfObject,
+    private readonly slot: TcSlot,
+    private readonly netns: string | undefined,
+  ) {}
 
   /** Interfaces hooked now. */
   get interfaces(): NetIf[] {
@@ -98,7 +102,11 @@ export class TcHooks {
   }
 
   records(): HookRecord[] {
-    return this.interfaces.map((netif) => ({ ifname: netif.name, ifindex: netif.ifindex, ownQdisc: this.#hooked.get(netif.ifindex)!.att.ingress.createdQdisc }));
+    return this.interfaces.map((netif) => ({
+      ifname: netif.name,
+      ifindex: netif.ifindex,
+      ownQdisc: this.#hooked.get(netif.ifindex)!.att.ingress.createdQdisc,
+    }));
   }
 
   /** Kernel program id -> where it runs ("tc ingress vethp1"), for the inventory. */
@@ -111,19 +119,33 @@ export class TcHooks {
   }
 
   #attachOne(netif: NetIf, direction: TcDirection, claimQdisc: boolean): TcAttachment {
-    return attachInSlot(this.obj, this.slot, { ifname: netif.name, ifindex: netif.ifindex, netns: this.netns }, direction, claimQdisc);
+    return attachInSlot(
+      this.obj,
+      this.slot,
+      { ifname: netif.name, ifindex: netif.ifindex, netns: this.netns },
+      direction,
+      claimQdisc,
+    );
   }
 }
 
 /** Attaches the slot's program of `direction`, replacing ours in place; a filter of someone else's in the slot is refused. */
-export function attachInSlot(obj: BpfObject, slot: TcSlot, target: IfTarget, direction: TcDirection, claimQdisc = false): TcAttachment {
+export function attachInSlot(
+  obj: BpfObject,
+  slot: TcSlot,
+  target: IfTarget,
+  direction: TcDirection,
+  claimQdisc = false,
+): TcAttachment {
   const { handle, priority } = slot;
   const program = slot.programs[direction];
   if (!program) throw new Error(`tc ${direction}: the slot at handle 0x${handle.toString(16)} has no program for it`);
   const found = tcFilterProgram(target, direction, handle, priority);
   if (found && !slot.isOurs(found.name)) {
     throw new Error(
-      `tc ${direction} on ${target.ifname ?? target.ifindex}: handle 0x${handle.toString(16)} priority ${priority} holds program ` +
+      `tc ${direction} on ${target.ifname ?? target.ifindex}: handle 0x${
+        handle.toString(16)
+      } priority ${priority} holds program ` +
         `${found.name || "?"} (id ${found.id}), not ours: not replacing it`,
     );
   }

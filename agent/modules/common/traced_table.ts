@@ -32,13 +32,20 @@ export interface TracedTableSpec {
 }
 
 /** Cumulative counts a module keeps for the boot. */
-export const Totals = z.object({ recordsCut: z.number().int().nonnegative().default(0), lost: z.number().int().nonnegative().default(0) });
+export const Totals = z.object({
+  recordsCut: z.number().int().nonnegative().default(0),
+  lost: z.number().int().nonnegative().default(0),
+});
 export type Totals = z.infer<typeof Totals>;
 
 export class TracedTable {
   readonly tracker: DeltaTracker;
 
-  private constructor(readonly obj: BpfObject, readonly links: { link: LinkAttachment; where: string }[], private readonly spec: TracedTableSpec) {
+  private constructor(
+    readonly obj: BpfObject,
+    readonly links: { link: LinkAttachment; where: string }[],
+    private readonly spec: TracedTableSpec,
+  ) {
     this.tracker = new DeltaTracker(spec.fields);
   }
 
@@ -115,7 +122,9 @@ export abstract class TracedTableModule implements Module {
     protected readonly limits: { idleSeconds: number; maxRecords: number },
     wireMax: number,
   ) {
-    if (limits.maxRecords > wireMax) throw new Error(`${spec.object}: at most ${wireMax} records per batch, not ${limits.maxRecords}`);
+    if (limits.maxRecords > wireMax) {
+      throw new Error(`${spec.object}: at most ${wireMax} records per batch, not ${limits.maxRecords}`);
+    }
   }
 
   /** Entries the current table lost: evicted, or that did not fit (a kernel counter). */

@@ -37,13 +37,18 @@ export class DropsModule extends TracedTableModule {
   #reasons: Map<number, string> | null = null;
 
   constructor(env: ModuleEnv, settings: DropsSettings = DEFAULT_DROPS) {
-    super(env, {
-      object: "drops.bpf.o",
-      table: "drops",
-      tableSize: settings.tableSize,
-      fields: 2,
-      tracepoints: { drops_kfree_skb: ["skb", "kfree_skb"] },
-    }, settings, MAX_DROP_RECORDS);
+    super(
+      env,
+      {
+        object: "drops.bpf.o",
+        table: "drops",
+        tableSize: settings.tableSize,
+        fields: 2,
+        tracepoints: { drops_kfree_skb: ["skb", "kfree_skb"] },
+      },
+      settings,
+      MAX_DROP_RECORDS,
+    );
   }
 
   override start(options: StartOptions): void {
@@ -95,7 +100,9 @@ export class DropsModule extends TracedTableModule {
   #readReasons(): Map<number, string> {
     try {
       const reasons = kernelDropReasons();
-      if (!reasons.size) this.env.log("drops: the kernel's BTF has no enum skb_drop_reason: reasons are reported by number");
+      if (!reasons.size) {
+        this.env.log("drops: the kernel's BTF has no enum skb_drop_reason: reasons are reported by number");
+      }
       return reasons;
     } catch (e) {
       this.env.log(`drops: cannot read the kernel's BTF (${(e as Error).message}): reasons are reported by number`);

@@ -4,13 +4,26 @@
  */
 
 export const FLOW_KEY_FIELDS: [string, number][] = [
-  ["saddr", 0], ["daddr", 16], ["sport", 32], ["dport", 34], ["proto", 36], ["dir", 37], ["pad", 38], ["ifindex", 40],
+  ["saddr", 0],
+  ["daddr", 16],
+  ["sport", 32],
+  ["dport", 34],
+  ["proto", 36],
+  ["dir", 37],
+  ["pad", 38],
+  ["ifindex", 40],
 ];
 export const FLOW_KEY_SIZE = 44;
-export const FLOW_VALUE_FIELDS: [string, number][] = [["packets", 0], ["bytes", 8], ["first_seen_ns", 16], ["tcp_flags", 24]];
+export const FLOW_VALUE_FIELDS: [string, number][] = [["packets", 0], ["bytes", 8], ["first_seen_ns", 16], [
+  "tcp_flags",
+  24,
+]];
 export const FLOW_VALUE_SIZE = 32;
 /** Offsets of struct flow_value's u64 fields: values are read in place, a whole table every interval. */
-export const FLOW_VALUE_AT = Object.fromEntries(FLOW_VALUE_FIELDS) as Record<"packets" | "bytes" | "first_seen_ns" | "tcp_flags", number>;
+export const FLOW_VALUE_AT = Object.fromEntries(FLOW_VALUE_FIELDS) as Record<
+  "packets" | "bytes" | "first_seen_ns" | "tcp_flags",
+  number
+>;
 
 /** FLOW_FLAG_SYN_ONLY: a SYN without ACK went this way, so its sender is the client. */
 export const FLOW_FLAG_SYN_ONLY = 0x100;
@@ -38,10 +51,16 @@ export function addrText(b: Uint8Array): string {
   // Compress the longest run of zero groups (RFC 5952).
   let best = -1, bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (groups[i] !== "0") { i++; continue; }
+    if (groups[i] !== "0") {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(":");
@@ -55,7 +74,9 @@ export function addrText(b: Uint8Array): string {
 const v4Text = new Map<number, string>();
 function addrAt(k: Uint8Array, off: number): string {
   const dv = new DataView(k.buffer, k.byteOffset + off, 16);
-  if (dv.getUint32(0) !== 0 || dv.getUint32(4) !== 0 || dv.getUint32(8) !== 0xffff) return addrText(k.subarray(off, off + 16));
+  if (dv.getUint32(0) !== 0 || dv.getUint32(4) !== 0 || dv.getUint32(8) !== 0xffff) {
+    return addrText(k.subarray(off, off + 16));
+  }
   const n = dv.getUint32(12);
   let text = v4Text.get(n);
   if (text === undefined) {

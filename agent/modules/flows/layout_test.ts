@@ -1,7 +1,14 @@
 import { assertEquals } from "../../testing/assert.ts";
 import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { kernelTest, OBJECTS } from "../../testing/kernel.ts";
-import { addrText, decodeFlowKey, FLOW_KEY_FIELDS, FLOW_KEY_SIZE, FLOW_VALUE_FIELDS, FLOW_VALUE_SIZE } from "./layout.ts";
+import {
+  addrText,
+  decodeFlowKey,
+  FLOW_KEY_FIELDS,
+  FLOW_KEY_SIZE,
+  FLOW_VALUE_FIELDS,
+  FLOW_VALUE_SIZE,
+} from "./layout.ts";
 
 const FLOWS_OBJ = OBJECTS.ifstats.replace("ifstats.bpf.o", "flows.bpf.o");
 
@@ -31,5 +38,13 @@ Deno.test("a flow key decodes field by field", () => {
   k[36] = 6;
   k[37] = 1;
   dv.setUint32(40, 7, true);
-  assertEquals(decodeFlowKey(k), { saddr: "10.0.0.1", daddr: "10.0.0.2", sport: 40000, dport: 80, proto: 6, dir: 1, ifindex: 7 });
+  assertEquals(decodeFlowKey(k), {
+    saddr: "10.0.0.1",
+    daddr: "10.0.0.2",
+    sport: 40000,
+    dport: 80,
+    proto: 6,
+    dir: 1,
+    ifindex: 7,
+  });
 });

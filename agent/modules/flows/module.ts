@@ -34,7 +34,14 @@ import { closeAndUnpin, PinDir, setUpOrLeaveNothing } from "../common/lifecycle.
 import { HookRecord, removeLeftoverHooks, TcHooks, tcSlot } from "../common/tc_hooks.ts";
 import type { Module, ModuleEnv, PodTraffic, Reading, StartOptions } from "../module.ts";
 import { IFSTATS_ARRAY_SLOTS } from "../ifstats/layout.ts";
-import { FLOW_DIR_INGRESS, FLOW_KEY_SIZE, FLOW_STAT, FLOW_STAT_SLOTS, FLOW_VALUE_AT as AT, FLOW_VALUE_SIZE } from "./layout.ts";
+import {
+  FLOW_DIR_INGRESS,
+  FLOW_KEY_SIZE,
+  FLOW_STAT,
+  FLOW_STAT_SLOTS,
+  FLOW_VALUE_AT as AT,
+  FLOW_VALUE_SIZE,
+} from "./layout.ts";
 import { FlowDeltas, flowRecords, scratchDelta } from "./records.ts";
 
 export interface FlowsSettings {
@@ -107,7 +114,9 @@ export class FlowsModule implements Module {
   readonly #pins: PinDir;
 
   constructor(private readonly env: ModuleEnv, private readonly settings: FlowsSettings = DEFAULT_FLOWS) {
-    if (settings.maxRecords > MAX_FLOW_RECORDS) throw new Error(`flows: at most ${MAX_FLOW_RECORDS} records per batch, not ${settings.maxRecords}`);
+    if (settings.maxRecords > MAX_FLOW_RECORDS) {
+      throw new Error(`flows: at most ${MAX_FLOW_RECORDS} records per batch, not ${settings.maxRecords}`);
+    }
     this.#pins = new PinDir(env.pinDir, PINNED_MAPS);
   }
 
@@ -126,7 +135,10 @@ export class FlowsModule implements Module {
       obj.load();
       const tracker = new DeltaTracker(2);
       if (prev) {
-        tracker.baseline((see) => scanTable(obj, (key, dv, o) => see(key, flowCounters(dv, o), u64At(dv, o + AT.first_seen_ns))), Date.now());
+        tracker.baseline(
+          (see) => scanTable(obj, (key, dv, o) => see(key, flowCounters(dv, o), u64At(dv, o + AT.first_seen_ns))),
+          Date.now(),
+        );
         tracker.removedCount = prev.removedIdle;
       }
       this.#recordsCut = prev?.recordsCut ?? 0;
@@ -164,7 +176,11 @@ export class FlowsModule implements Module {
 
   record(): Record {
     const run = this.#run;
-    return { interfaces: run?.tc.records() ?? [], removedIdle: run?.tracker.removedCount ?? 0, recordsCut: this.#recordsCut };
+    return {
+      interfaces: run?.tc.records() ?? [],
+      removedIdle: run?.tracker.removedCount ?? 0,
+      recordsCut: this.#recordsCut,
+    };
   }
 
   podsChanged(): void {
@@ -236,7 +252,10 @@ export class FlowsModule implements Module {
     for (const key of run.tracker.end()) {
       const v = map.lookupAndDelete(key);
       const dv = v && new DataView(v.buffer, v.byteOffset, v.byteLength);
-      const late = run.tracker.removed(key, dv ? { counters: flowCounters(dv, 0), gen: u64At(dv, AT.first_seen_ns) } : null);
+      const late = run.tracker.removed(
+        key,
+        dv ? { counters: flowCounters(dv, 0), gen: u64At(dv, AT.first_seen_ns) } : null,
+      );
       if (late) out.add(key, late[0], late[1], dv!.getUint32(AT.tcp_flags, true));
     }
     return out;
@@ -299,7 +318,9 @@ export class FlowsModule implements Module {
       } catch (e) {
         // one bad interface (e.g. someone else's filter in our slot) must not keep the others unwatched
         if (starting && host.includes(w)) throw e;
-        if (!this.#failed.has(`${w.name}/${w.ifindex}`)) this.env.log(`flows: cannot attach to ${w.name}: ${(e as Error).message}`);
+        if (!this.#failed.has(`${w.name}/${w.ifindex}`)) {
+          this.env.log(`flows: cannot attach to ${w.name}: ${(e as Error).message}`);
+        }
         this.#failed.add(`${w.name}/${w.ifindex}`);
       }
     }
@@ -318,7 +339,9 @@ export class FlowsModule implements Module {
     } else {
       pods = allowed.filter((i) => !isHost(i) && this.#driver(i) === "veth");
     }
-    for (const i of this.#drivers.keys()) if (!present.some((p) => `${p.name}/${p.ifindex}` === i)) this.#drivers.delete(i);
+    for (const i of this.#drivers.keys()) {
+      if (!present.some((p) => `${p.name}/${p.ifindex}` === i)) this.#drivers.delete(i);
+    }
     return { present, pods, host };
   }
 

@@ -11,7 +11,14 @@
  */
 import type { FlowRecord } from "../../../control/wire/monitoring.ts";
 import { grown } from "../common/delta.ts";
-import { decodeFlowKeyInto, encodeFlowKey, FLOW_DIR_INGRESS, FLOW_FLAG_SYN_ONLY, FLOW_KEY_SIZE, type FlowKey } from "./layout.ts";
+import {
+  decodeFlowKeyInto,
+  encodeFlowKey,
+  FLOW_DIR_INGRESS,
+  FLOW_FLAG_SYN_ONLY,
+  FLOW_KEY_SIZE,
+  type FlowKey,
+} from "./layout.ts";
 
 /** What one flow-table entry counted over the interval. */
 export interface FlowDelta extends FlowKey {
@@ -67,7 +74,18 @@ export class FlowDeltas {
   }
 }
 
-export const scratchDelta = (): FlowDelta => ({ saddr: "", daddr: "", sport: 0, dport: 0, proto: 0, dir: 0, ifindex: 0, packets: 0, bytes: 0, tcpFlags: 0 });
+export const scratchDelta = (): FlowDelta => ({
+  saddr: "",
+  daddr: "",
+  sport: 0,
+  dport: 0,
+  proto: 0,
+  dir: 0,
+  ifindex: 0,
+  packets: 0,
+  bytes: 0,
+  tcpFlags: 0,
+});
 
 /** The connection a packet belongs to, the same from both directions. */
 const connId = (d: FlowDelta) => {
@@ -84,7 +102,11 @@ function toServerOf(d: FlowDelta, clientOf: Map<string, string>): boolean {
 
 const OBS = ["tx", "rx", "host"] as const;
 
-export function flowRecords(deltas: FlowDeltas, podVeths: Set<number>, cap: number): { records: FlowRecord[]; cut: number } {
+export function flowRecords(
+  deltas: FlowDeltas,
+  podVeths: Set<number>,
+  cap: number,
+): { records: FlowRecord[]; cut: number } {
   const d = scratchDelta();
   const clientOf = new Map<string, string>();
   for (let i = 0; i < deltas.length; i++) {
@@ -94,7 +116,11 @@ export function flowRecords(deltas: FlowDeltas, podVeths: Set<number>, cap: numb
   const index = new Map<string, number>();
   const src: string[] = [], dst: string[] = [];
   const n = deltas.length;
-  const port = new Uint16Array(n), proto = new Uint8Array(n), toServer = new Uint8Array(n), obs = new Uint8Array(n), flags = new Uint8Array(n);
+  const port = new Uint16Array(n),
+    proto = new Uint8Array(n),
+    toServer = new Uint8Array(n),
+    obs = new Uint8Array(n),
+    flags = new Uint8Array(n);
   const packets = new Float64Array(n), bytes = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     deltas.get(i, d);

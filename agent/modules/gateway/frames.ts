@@ -86,7 +86,11 @@ export function frame(o: FrameOptions): Uint8Array {
   f[ip] = 0x40 | (ihl / 4);
   dv.setUint16(ip + 2, ihl + l4.length);
   dv.setUint16(ip + 4, 0x4242);
-  dv.setUint16(ip + 6, ((o.moreFragments ? 0x2000 : 0) | (o.fragOffset ?? 0)) || (o.fragOffset === undefined && !o.moreFragments ? 0x4000 : 0));
+  dv.setUint16(
+    ip + 6,
+    ((o.moreFragments ? 0x2000 : 0) | (o.fragOffset ?? 0)) ||
+      (o.fragOffset === undefined && !o.moreFragments ? 0x4000 : 0),
+  );
   f[ip + 8] = o.ttl ?? 64;
   f[ip + 9] = o.proto === "tcp" ? 6 : o.proto === "udp" ? 17 : 1;
   f.set(ipBytes(o.src), ip + 12);

@@ -15,7 +15,9 @@ export function gatewayState(state: LbState): LbState {
   const services: LbService[] = [];
   for (const s of state.services) {
     for (const ip of s.externalIPs ?? []) services.push({ ...s, vip: ip });
-    if (s.nodePort !== undefined && s.type !== "ClusterIP") services.push({ ...s, vip: ANY_NODE_ADDRESS, port: s.nodePort });
+    if (s.nodePort !== undefined && s.type !== "ClusterIP") {
+      services.push({ ...s, vip: ANY_NODE_ADDRESS, port: s.nodePort });
+    }
   }
   return { version: state.version, services };
 }

@@ -4,8 +4,19 @@ import { assertEquals } from "../../testing/assert.ts";
 import { ANY_NODE_ADDRESS, externalAddresses, gatewayState } from "./frontends.ts";
 
 const base: LbService = {
-  id: 1, namespace: "d", name: "a", portName: "", vip: "10.96.0.1", port: 80, protocol: "TCP", affinity: "none", affinityTimeoutS: 10800,
-  tableSize: 251, backends: [], type: "ClusterIP", externalIPs: [],
+  id: 1,
+  namespace: "d",
+  name: "a",
+  portName: "",
+  vip: "10.96.0.1",
+  port: 80,
+  protocol: "TCP",
+  affinity: "none",
+  affinityTimeoutS: 10800,
+  tableSize: 251,
+  backends: [],
+  type: "ClusterIP",
+  externalIPs: [],
 };
 
 Deno.test("gatewayState: frontends of external IPs and NodePorts, same id, table size and backends", () => {
@@ -13,7 +24,14 @@ Deno.test("gatewayState: frontends of external IPs and NodePorts, same id, table
     version: 4,
     services: [
       base,
-      { ...base, id: 2, name: "b", type: "LoadBalancer" as const, nodePort: 30080, externalIPs: ["203.0.113.7", "203.0.113.8"] },
+      {
+        ...base,
+        id: 2,
+        name: "b",
+        type: "LoadBalancer" as const,
+        nodePort: 30080,
+        externalIPs: ["203.0.113.7", "203.0.113.8"],
+      },
       { ...base, id: 3, name: "c", type: "ClusterIP" as const, externalIPs: ["203.0.113.9"], protocol: "UDP" as const },
     ],
   };

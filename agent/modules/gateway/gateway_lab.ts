@@ -21,7 +21,12 @@ import { createNetns, deleteNetns, netnsPrefix } from "../../testing/netns.ts";
 import { inNs, run } from "../../testing/run.ts";
 import type { ModuleEnv } from "../module.ts";
 
-export const LAB = { client: "10.244.60.10", node: "10.244.60.1", external: "10.244.99.7", backends: ["10.244.61.2", "10.244.62.2", "10.244.63.2"] };
+export const LAB = {
+  client: "10.244.60.10",
+  node: "10.244.60.1",
+  external: "10.244.99.7",
+  backends: ["10.244.61.2", "10.244.62.2", "10.244.63.2"],
+};
 
 const SERVER = `
 import socket, sys, threading
@@ -132,8 +137,27 @@ export class GatewayLab {
     for (const ns of [this.outside, this.node, ...this.backendNs]) await createNetns(ns);
     const ip = (ns: string, ...args: string[]) => run(["ip", "-n", ns, ...args]);
     const link = async (nsA: string, ifA: string, ipA: string, nsB: string, ifB: string, ipB: string, n: number) => {
-      const macA = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0a`, macB = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0b`;
-      await run(["ip", "link", "add", `ek8sgw${n}a`, "address", macA, "netns", nsA, "type", "veth", "peer", "name", `ek8sgw${n}b`, "address", macB, "netns", nsB]);
+      const macA = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0a`,
+        macB = `02:e8:99:00:${n.toString(16).padStart(2, "0")}:0b`;
+      await run([
+        "ip",
+        "link",
+        "add",
+        `ek8sgw${n}a`,
+        "address",
+        macA,
+        "netns",
+        nsA,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        `ek8sgw${n}b`,
+        "address",
+        macB,
+        "netns",
+        nsB,
+      ]);
       await ip(nsA, "link", "set", `ek8sgw${n}a`, "name", ifA);
       await ip(nsB, "link", "set", `ek8sgw${n}b`, "name", ifB);
       await ip(nsA, "addr", "add", `${ipA}/24`, "dev", ifA);
@@ -155,7 +179,12 @@ export class GatewayLab {
   }
 
   async #server(i: number): Promise<void> {
-    const p = new Deno.Command("ip", { args: ["netns", "exec", this.backendNs[i]!, "python3", "-c", SERVER, `b${i + 1}`], stdout: "piped", stderr: "null", stdin: "null" }).spawn();
+    const p = new Deno.Command("ip", {
+      args: ["netns", "exec", this.backendNs[i]!, "python3", "-c", SERVER, `b${i + 1}`],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
     this.procs.push(p);
     const reader = p.stdout.getReader();
     const { value } = await reader.read();
@@ -184,13 +213,20 @@ export class GatewayLab {
 
   /** Runs the client in the outside namespace (to the end). */
   async client(mode: "many" | "hold" | "udp" | "bulk", ip: string, port: number, n: number): Promise<ClientResult> {
-    const r = await run(inNs(this.outside, ["timeout", "60", "python3", "-c", CLIENT, mode, ip, String(port), String(n)]));
+    const r = await run(
+      inNs(this.outside, ["timeout", "60", "python3", "-c", CLIENT, mode, ip, String(port), String(n)]),
+    );
     return JSON.parse(r.stdout.trim().split("\n").pop()!);
   }
 
   /** Starts the client and returns its result when it ends. */
   clientInBackground(mode: "hold", ip: string, port: number, seconds: number): Promise<ClientResult> {
-    const p = new Deno.Command("ip", { args: ["netns", "exec", this.outside, "python3", "-c", CLIENT, mode, ip, String(port), String(seconds)], stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+    const p = new Deno.Command("ip", {
+      args: ["netns", "exec", this.outside, "python3", "-c", CLIENT, mode, ip, String(port), String(seconds)],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
     this.procs.push(p);
     return p.output().then((o) => JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!));
   }

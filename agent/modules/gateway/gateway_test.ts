@@ -16,17 +16,47 @@ import { DEFAULT_GATEWAY, GATEWAY_TC_PROGRAM, GATEWAY_TC_SLOT, GatewayModule } f
 
 function state(version: number, backends: number[]): LbState {
   const svc: LbService = {
-    id: 7, namespace: "default", name: "web", portName: "", vip: "10.96.0.10", port: 80, protocol: "TCP", affinity: "none",
-    affinityTimeoutS: 10800, tableSize: 251, type: "LoadBalancer", nodePort: 30080, externalIPs: [LAB.external],
-    backends: backends.map((i) => ({ id: i, ip: LAB.backends[i - 1]!, port: 8080, weight: 1, state: "active" as const })),
+    id: 7,
+    namespace: "default",
+    name: "web",
+    portName: "",
+    vip: "10.96.0.10",
+    port: 80,
+    protocol: "TCP",
+    affinity: "none",
+    affinityTimeoutS: 10800,
+    tableSize: 251,
+    type: "LoadBalancer",
+    nodePort: 30080,
+    externalIPs: [LAB.external],
+    backends: backends.map((i) => ({
+      id: i,
+      ip: LAB.backends[i - 1]!,
+      port: 8080,
+      weight: 1,
+      state: "active" as const,
+    })),
   };
-  return { version, services: [svc, { ...svc, id: 8, name: "dns", protocol: "UDP", nodePort: 30053, backends: svc.backends.map((b) => ({ ...b, id: b.id + 10 })) }] };
+  return {
+    version,
+    services: [svc, {
+      ...svc,
+      id: 8,
+      name: "dns",
+      protocol: "UDP",
+      nodePort: 30053,
+      backends: svc.backends.map((b) => ({ ...b, id: b.id + 10 })),
+    }],
+  };
 }
 
 /** Whether the gateway's program is on an interface of the lab's node, in the hook's own place. */
 function attached(lab: GatewayLab, ifname: string, hook: GatewayHook): boolean {
   const target = { ifname, netns: lab.node };
-  if (hook === "tc") return tcFilterProgram(target, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority)?.name === GATEWAY_TC_PROGRAM;
+  if (hook === "tc") {
+    return tcFilterProgram(target, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority)?.name ===
+      GATEWAY_TC_PROGRAM;
+  }
   return queryXdpProgId(target, hook) > 0;
 }
 
@@ -39,13 +69,22 @@ function attached(lab: GatewayLab, ifname: string, hook: GatewayHook): boolean {
  */
 for (const hook of ["skb", "tc"] as const) {
   const where = hook === "tc" ? "tc ingress" : `XDP ${hook}`;
-  kernelTest(`gateway lab (${where}): outside client -> external IP and NodePort -> three backends; distribution, a connection keeps its backend, removal`, () => labTest(hook));
+  kernelTest(
+    `gateway lab (${where}): outside client -> external IP and NodePort -> three backends; distribution, a connection keeps its backend, removal`,
+    () => labTest(hook),
+  );
 }
 
 async function labTest(hook: GatewayHook): Promise<void> {
   const lab = await GatewayLab.create();
   const logs: string[] = [];
-  const gw = new GatewayModule(lab.env((m) => logs.push(m)), { ...DEFAULT_GATEWAY, interfaces: lab.interfaces, addresses: [LAB.node], hook, quarantineMs: 200 });
+  const gw = new GatewayModule(lab.env((m) => logs.push(m)), {
+    ...DEFAULT_GATEWAY,
+    interfaces: lab.interfaces,
+    addresses: [LAB.node],
+    hook,
+    quarantineMs: 200,
+  });
   try {
     gw.start({ adopt: false });
     for (const i of lab.interfaces) assert(attached(lab, i, hook), `${hook} on ${i}`);
@@ -74,7 +113,10 @@ async function labTest(hook: GatewayHook): Promise<void> {
     const reading = gw.read().gateway!;
     assert(reading.services.some(([id]) => id === 7), "counted for the TCP service");
     const [, pin, bin, pout, bout] = reading.services.find(([id]) => id === 7)!;
-    assert(pin > 300 * 3 && pout > 300 * 2 && bin > pin * 54 && bout > pout * 54, `packets and bytes both ways: ${reading.services}`);
+    assert(
+      pin > 300 * 3 && pout > 300 * 2 && bin > pin * 54 && bout > pout * 54,
+      `packets and bytes both ways: ${reading.services}`,
+    );
     assertEquals(reading.evicted, 0);
     assert(reading.flows >= 331, `flows ${reading.flows}`);
     gw.apply(state(2, [1, 3])); // backend 2 removed
@@ -84,7 +126,11 @@ async function labTest(hook: GatewayHook): Promise<void> {
     assert((after.names["b1"] ?? 0) > 10 && (after.names["b3"] ?? 0) > 10, JSON.stringify(after.names));
     const held = await hold;
     assertEquals(held.errors, {}, "the held connection never failed");
-    assertEquals(Object.keys(held.names).length, 1, `one backend for the whole connection: ${JSON.stringify(held.names)}`);
+    assertEquals(
+      Object.keys(held.names).length,
+      1,
+      `one backend for the whole connection: ${JSON.stringify(held.names)}`,
+    );
     assert(Object.values(held.names)[0]! > 30, "it kept talking through the removal");
 
     if (hook === "tc") {
@@ -93,7 +139,11 @@ async function labTest(hook: GatewayHook): Promise<void> {
       const bulk = await lab.client("bulk", LAB.external, 80, 4096);
       assertEquals(bulk.errors, {});
       assertEquals(bulk.peer, `${LAB.external}:80`);
-      assertEquals(Object.values(bulk.names), [4096], `every line answered, by one backend: ${JSON.stringify(bulk.names)}`);
+      assertEquals(
+        Object.values(bulk.names),
+        [4096],
+        `every line answered, by one backend: ${JSON.stringify(bulk.names)}`,
+      );
     }
 
     const c = gw.counters();

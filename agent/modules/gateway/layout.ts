@@ -8,23 +8,56 @@ import { putIpv4 } from "../lb/layout.ts";
 
 /** enum ek8s_gw_limits */
 export const GW_LIMITS = {
-  GW_ADDR_SLOTS: 16384, GW_MAX_DESTS: 4096, GW_ADDR_PROBES: 8, GW_FLOW_CACHE_SLOTS: 1024, GW_PCPU_STATS_IDS: 4096, GW_CT_DEFAULT_ENTRIES: 65536, GW_SNAT_TRIES: 8, GW_HOP_JIFFIES: 256,
+  GW_ADDR_SLOTS: 16384,
+  GW_MAX_DESTS: 4096,
+  GW_ADDR_PROBES: 8,
+  GW_FLOW_CACHE_SLOTS: 1024,
+  GW_PCPU_STATS_IDS: 4096,
+  GW_CT_DEFAULT_ENTRIES: 65536,
+  GW_SNAT_TRIES: 8,
+  GW_HOP_JIFFIES: 256,
 } as const;
 
 /** enum ek8s_gw_dest_flags */
 export const GW_DEST = { VIP: 1, NODE: 2, SNAT: 4 } as const;
 
-export const GW_COUNTER_NAMES = ["flows", "tracked", "replies", "icmp", "no_backend", "snat_busy", "fragments", "malformed", "to_stack", "ttl"] as const;
+export const GW_COUNTER_NAMES = [
+  "flows",
+  "tracked",
+  "replies",
+  "icmp",
+  "no_backend",
+  "snat_busy",
+  "fragments",
+  "malformed",
+  "to_stack",
+  "ttl",
+] as const;
 export type GwCounterName = (typeof GW_COUNTER_NAMES)[number];
 
 export const GW_STRUCTS = {
   gw_addr: { fields: [["addr", 0], ["flags", 4]], size: 8 },
   gw_config: { fields: [["snat_ip", 0], ["snat_port_min", 4], ["snat_port_max", 6]], size: 8 },
-  gw_ct_key: { fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["proto", 12], ["pad", 13]], size: 16 },
+  gw_ct_key: {
+    fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["proto", 12], ["pad", 13]],
+    size: 16,
+  },
   gw_hop: { fields: [["ifindex", 0], ["at", 4], ["dmac", 8], ["smac", 14]], size: 20 },
-  gw_ct: { fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["service_id", 8], ["backend_id", 12], ["hop", 16]], size: 36 },
-  gw_rev_key: { fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["proto", 8], ["pad", 9]], size: 12 },
-  gw_rev: { fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["service_id", 12], ["hop", 16]], size: 36 },
+  gw_ct: {
+    fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["service_id", 8], ["backend_id", 12], [
+      "hop",
+      16,
+    ]],
+    size: 36,
+  },
+  gw_rev_key: {
+    fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["proto", 8], ["pad", 9]],
+    size: 12,
+  },
+  gw_rev: {
+    fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["service_id", 12], ["hop", 16]],
+    size: 36,
+  },
   gw_flow_slot: { fields: [["key", 0], ["ct", 16], ["at", 52]], size: 56 },
   gw_svc_stats: { fields: [["packets_in", 0], ["bytes_in", 8], ["packets_out", 16], ["bytes_out", 24]], size: 32 },
   gw_counters: { fields: GW_COUNTER_NAMES.map((n, i) => [n, i * 8] as const), size: 8 * GW_COUNTER_NAMES.length },
@@ -56,7 +89,9 @@ export interface AddrSlot {
 export function placeAddresses(slots: readonly AddrSlot[], wanted: ReadonlyMap<string, number>): Map<number, AddrSlot> {
   const n = GW_LIMITS.GW_ADDR_SLOTS;
   if (slots.length !== n) throw new Error(`gateway: gw_addrs has ${slots.length} slots, not ${n}`);
-  if (wanted.size > GW_LIMITS.GW_MAX_DESTS) throw new Error(`gateway: ${wanted.size} addresses, more than the gateway answers on (${GW_LIMITS.GW_MAX_DESTS})`);
+  if (wanted.size > GW_LIMITS.GW_MAX_DESTS) {
+    throw new Error(`gateway: ${wanted.size} addresses, more than the gateway answers on (${GW_LIMITS.GW_MAX_DESTS})`);
+  }
   const next = slots.map((s) => ({ ...s }));
   const writes = new Map<number, AddrSlot>();
   const set = (i: number, s: AddrSlot) => {
@@ -83,7 +118,9 @@ export function placeAddresses(slots: readonly AddrSlot[], wanted: ReadonlyMap<s
         placed = true;
       }
     }
-    if (!placed) throw new Error(`gateway: no free slot for ${addr} within ${GW_LIMITS.GW_ADDR_PROBES} probes of gw_addrs`);
+    if (!placed) {
+      throw new Error(`gateway: no free slot for ${addr} within ${GW_LIMITS.GW_ADDR_PROBES} probes of gw_addrs`);
+    }
   }
   // a removed slot followed by an empty one ends every probe run through it: empty it (backwards)
   for (let i = n - 1; i >= 0; i--) {

@@ -48,7 +48,17 @@ import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
 import { externalAddresses, gatewayState } from "./frontends.ts";
 import type { GatewayHook } from "./hook.ts";
-import { type AddrSlot, encodeAddrSlot, encodeConfig, GW_COUNTER_NAMES, GW_DEST, GW_LIMITS, GW_STRUCTS, type GwCounterName, placeAddresses } from "./layout.ts";
+import {
+  type AddrSlot,
+  encodeAddrSlot,
+  encodeConfig,
+  GW_COUNTER_NAMES,
+  GW_DEST,
+  GW_LIMITS,
+  GW_STRUCTS,
+  type GwCounterName,
+  placeAddresses,
+} from "./layout.ts";
 
 export interface GatewaySettings {
   /** Interfaces XDP attaches to (--gateway-interfaces): where clients' packets and backends' replies come in. */
@@ -67,7 +77,6 @@ export interface GatewaySettings {
   hook: GatewayHook;
   quarantineMs: number;
 }
-
 
 export const DEFAULT_GATEWAY: GatewaySettings = {
   interfaces: [],
@@ -119,13 +128,19 @@ export class GatewayModule implements Module {
   #run: Running | null = null;
   #stopping: Promise<void> = Promise.resolve();
 
-  constructor(private readonly env: ModuleEnv, private readonly settings: GatewaySettings = DEFAULT_GATEWAY, private readonly poll: LbPoll | null = null) {
+  constructor(
+    private readonly env: ModuleEnv,
+    private readonly settings: GatewaySettings = DEFAULT_GATEWAY,
+    private readonly poll: LbPoll | null = null,
+  ) {
     const [min, max] = settings.snatPorts;
     if (!(Number.isInteger(min) && Number.isInteger(max) && 1024 <= min && min <= max && max <= 65535)) {
       throw new Error(`gateway: SNAT ports ${min}-${max}: must be a range within 1024-65535`);
     }
     if (settings.poolSlots % LB_MAGLEV_CHUNK || settings.poolSlots < LB_MAGLEV_CHUNK) {
-      throw new Error(`gateway: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`);
+      throw new Error(
+        `gateway: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`,
+      );
     }
   }
 
@@ -136,17 +151,30 @@ export class GatewayModule implements Module {
   start(_options: StartOptions): void {
     if (this.#run) return;
     const s = this.settings;
-    if (!s.interfaces.length) throw new Error("gateway: no interface to attach to: set --gateway-interfaces (EBPF_K8S_GATEWAY_INTERFACES)");
+    if (!s.interfaces.length) {
+      throw new Error("gateway: no interface to attach to: set --gateway-interfaces (EBPF_K8S_GATEWAY_INTERFACES)");
+    }
     const snatIp = s.snatIp ?? s.addresses[0];
     if (!snatIp) throw new Error("gateway: no SNAT address: set --gateway-snat-ip or --gateway-addresses");
     for (const ifname of s.interfaces) {
-      if (this.env.excludeInterfaces.includes(ifname)) throw new Error(`gateway: ${ifname} is excluded (--exclude-interfaces)`);
+      if (this.env.excludeInterfaces.includes(ifname)) {
+        throw new Error(`gateway: ${ifname} is excluded (--exclude-interfaces)`);
+      }
     }
     const { obj, programmer } = loadGateway(this.env.bpfDir, s, snatIp);
     const run = setUpOrLeaveNothing(obj, () => {
       const run: Running = {
-        obj, links: [], programmer, sync: null, version: 0, maxService: 0,
-        seen: new Float64Array((LB_MAX_SERVICES + 1) * 4), flows: 0, evicted: 0, noBackend: 0, purged: 0,
+        obj,
+        links: [],
+        programmer,
+        sync: null,
+        version: 0,
+        maxService: 0,
+        seen: new Float64Array((LB_MAX_SERVICES + 1) * 4),
+        flows: 0,
+        evicted: 0,
+        noBackend: 0,
+        purged: 0,
       };
       this.#writeDests(run, []);
       for (const ifname of s.interfaces) run.links.push(attach(obj, { ifname, netns: this.env.netns }, s.hook));
@@ -182,7 +210,9 @@ export class GatewayModule implements Module {
         return false;
       }
     });
-    for (const t of targets) removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, GATEWAY_TC_SLOT.isOurs);
+    for (const t of targets) {
+      removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, GATEWAY_TC_SLOT.isOurs);
+    }
     const xdp = targets.filter((t) => this.settings.hook !== "tc" && leftoverOurs(t, this.settings.hook));
     if (!xdp.length) return;
     const obj = BpfObject.open(`${this.env.bpfDir}/${GATEWAY_OBJECT}`);
@@ -191,7 +221,9 @@ export class GatewayModule implements Module {
       obj.map("gw_rev").setMaxEntries(16);
       obj.map("gw_maglev").setMaxEntries(1);
       obj.load();
-      for (const t of xdp) obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode: this.settings.hook as XdpMode, replace: true }).detach();
+      for (const t of xdp) {
+        obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode: this.settings.hook as XdpMode, replace: true }).detach();
+      }
     } finally {
       obj.close();
     }
@@ -221,7 +253,9 @@ export class GatewayModule implements Module {
     this.#schedule(run);
     this.env.log(
       `gateway: version ${state.version} programmed: ${gw.services.length} frontend(s), ${report.programmed} changed, ${report.removed} removed` +
-        (report.unplaced.length ? `; no room in the table pool (--gateway-table-pool) for ${report.unplaced.slice(0, 5).join(", ")}` : ""),
+        (report.unplaced.length
+          ? `; no room in the table pool (--gateway-table-pool) for ${report.unplaced.slice(0, 5).join(", ")}`
+          : ""),
     );
   }
 
@@ -230,7 +264,11 @@ export class GatewayModule implements Module {
   }
 
   #writeDests(run: Running, external: string[], keep = false): void {
-    writeDests(run.obj, { external, addresses: this.settings.addresses, snatIp: this.settings.snatIp ?? this.settings.addresses[0]! }, keep);
+    writeDests(run.obj, {
+      external,
+      addresses: this.settings.addresses,
+      snatIp: this.settings.snatIp ?? this.settings.addresses[0]!,
+    }, keep);
   }
 
   #schedule(run: Running): void {
@@ -267,7 +305,13 @@ export class GatewayModule implements Module {
     const c = readCounters(run.obj);
     // no program deletes from gw_ct: entries created, not present and not removed by us were evicted
     const evicted = Math.max(run.evicted, c.flows - run.purged - run.obj.map("gw_ct").countKeys());
-    const out = { version: run.version, services, flows: delta(c.flows, run.flows), evicted: evicted - run.evicted, noBackend: delta(c.no_backend, run.noBackend) };
+    const out = {
+      version: run.version,
+      services,
+      flows: delta(c.flows, run.flows),
+      evicted: evicted - run.evicted,
+      noBackend: delta(c.no_backend, run.noBackend),
+    };
     run.flows = c.flows;
     run.evicted = evicted;
     run.noBackend = c.no_backend;
@@ -311,7 +355,11 @@ export class GatewayModule implements Module {
  * gw_addrs: external IPs, node addresses, the SNAT address. `keep`: add only
  * (before the frontends change), else drop what is no longer wanted (after).
  */
-export function writeDests(obj: BpfObject, dests: { external: string[]; addresses: string[]; snatIp: string }, keep = false): void {
+export function writeDests(
+  obj: BpfObject,
+  dests: { external: string[]; addresses: string[]; snatIp: string },
+  keep = false,
+): void {
   const wanted = new Map<string, number>();
   const add = (ip: string, flag: number) => wanted.set(ip, (wanted.get(ip) ?? 0) | flag);
   for (const ip of dests.external) add(ip, GW_DEST.VIP);
@@ -326,7 +374,7 @@ export function writeDests(obj: BpfObject, dests: { external: string[]; addresse
       slots.push({ addr: dv.getUint32(o, true) ? ipv4At(values, o) : "", flags: dv.getUint32(o + 4, true) });
     }
   }, { batchSize: GW_LIMITS.GW_ADDR_SLOTS });
-  if (keep) for (const s of slots) if (s.addr && s.flags) add(s.addr, s.flags);
+  if (keep) { for (const s of slots) if (s.addr && s.flags) add(s.addr, s.flags); }
   const writes = placeAddresses(slots, wanted);
   if (!writes.size) return;
   const keys = new Uint8Array(writes.size * 4), values = new Uint8Array(writes.size * GW_STRUCTS.gw_addr.size);
@@ -360,7 +408,9 @@ export function readServiceStats(obj: BpfObject, maxService: number): Map<number
       for (let i = 0; i < n; i++) {
         id = kv.getUint32(i * 4, true);
         if (id > last) return false;
-        for (let cpu = 0; id && cpu < map.handle.cpus; cpu++) add(id, dv, i * map.handle.fullValueSize + cpu * map.handle.stride);
+        for (let cpu = 0; id && cpu < map.handle.cpus; cpu++) {
+          add(id, dv, i * map.handle.fullValueSize + cpu * map.handle.stride);
+        }
       }
       return id < last;
     }, { batchSize: Math.min(8192, last + 1) });
@@ -378,7 +428,9 @@ export function forgetFlows(obj: BpfObject, serviceIds: Set<number>): number {
     map.forEachBatch((keys, values, n) => {
       const dv = new DataView(values.buffer, values.byteOffset);
       for (let i = 0; i < n; i++) {
-        if (serviceIds.has(dv.getUint32(i * valueSize + at, true))) doomed.push(keys.slice(i * keySize, (i + 1) * keySize));
+        if (serviceIds.has(dv.getUint32(i * valueSize + at, true))) {
+          doomed.push(keys.slice(i * keySize, (i + 1) * keySize));
+        }
       }
     }, { batchSize: 4096 });
     for (const k of doomed) if (map.delete(k) && name === "gw_ct") removed++;
@@ -392,7 +444,11 @@ export function forgetFlows(obj: BpfObject, serviceIds: Set<number>): number {
 }
 
 /** Opens and loads the gateway object with its sizes and SNAT settings, and the programmer of its tables (nothing attached). */
-export function loadGateway(bpfDir: string, s: Pick<GatewaySettings, "flowEntries" | "poolSlots" | "snatPorts" | "quarantineMs">, snatIp: string): { obj: BpfObject; programmer: LbProgrammer } {
+export function loadGateway(
+  bpfDir: string,
+  s: Pick<GatewaySettings, "flowEntries" | "poolSlots" | "snatPorts" | "quarantineMs">,
+  snatIp: string,
+): { obj: BpfObject; programmer: LbProgrammer } {
   const obj = BpfObject.open(`${bpfDir}/${GATEWAY_OBJECT}`);
   return setUpOrLeaveNothing(obj, () => {
     obj.map("gw_ct").setMaxEntries(s.flowEntries);
@@ -400,14 +456,24 @@ export function loadGateway(bpfDir: string, s: Pick<GatewaySettings, "flowEntrie
     obj.map("gw_maglev").setMaxEntries(s.poolSlots / LB_MAGLEV_CHUNK);
     obj.load();
     obj.map("gw_config").update(u32(0), encodeConfig(snatIp, s.snatPorts[0], s.snatPorts[1]));
-    const programmer = new LbProgrammer(new KernelTarget(obj, MAP_NAMES), new PoolAllocator(s.poolSlots / LB_MAGLEV_CHUNK), s.quarantineMs);
+    const programmer = new LbProgrammer(
+      new KernelTarget(obj, MAP_NAMES),
+      new PoolAllocator(s.poolSlots / LB_MAGLEV_CHUNK),
+      s.quarantineMs,
+    );
     return { obj, programmer };
   }, () => {});
 }
 
 /** The gateway on one interface: XDP (replacing a gw_xdp left by an agent that died), or tc ingress in its slot. */
-function attach(obj: BpfObject, target: { ifname: string; netns?: string }, hook: GatewayHook): XdpAttachment | TcAttachment {
-  if (hook !== "tc") return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode: hook, replace: leftoverOurs(target, hook) });
+function attach(
+  obj: BpfObject,
+  target: { ifname: string; netns?: string },
+  hook: GatewayHook,
+): XdpAttachment | TcAttachment {
+  if (hook !== "tc") {
+    return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode: hook, replace: leftoverOurs(target, hook) });
+  }
   return attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress");
 }
 
@@ -417,12 +483,17 @@ function leftoverOurs(target: { ifname: string; netns?: string }, mode: XdpMode)
   if (!id) return false;
   const name = progInfoById(id)?.name;
   if (name === GATEWAY_PROGRAM) return true;
-  throw new Error(`gateway: ${target.ifname} already runs XDP program ${name ?? `id ${id}`} (not ours): not replacing it`);
+  throw new Error(
+    `gateway: ${target.ifname} already runs XDP program ${name ?? `id ${id}`} (not ours): not replacing it`,
+  );
 }
 
 export function readCounters(obj: BpfObject): Record<GwCounterName, number> {
   const sums = obj.map("gw_counters").sumU64(u32(0)) ?? [];
-  return Object.fromEntries(GW_COUNTER_NAMES.map((n, i) => [n, Number(sums[i] ?? 0n)])) as Record<GwCounterName, number>;
+  return Object.fromEntries(GW_COUNTER_NAMES.map((n, i) => [n, Number(sums[i] ?? 0n)])) as Record<
+    GwCounterName,
+    number
+  >;
 }
 
 function delta(now: number, before: number): number {

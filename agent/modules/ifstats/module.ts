@@ -86,7 +86,9 @@ export class IfStatsModule implements Module {
       const run: Running = { obj, tc: new TcHooks(obj, SLOT, this.env.netns), drop };
       for (const netif of this.env.interfaces) run.tc.attach(netif, before(netif)?.ownQdisc ?? false);
       for (const p of prev) {
-        if (!this.env.interfaces.some((i) => i.name === p.ifname && i.ifindex === p.ifindex)) removeLeftoverHooks(SLOT, this.env.netns, p);
+        if (!this.env.interfaces.some((i) => i.name === p.ifname && i.ifindex === p.ifindex)) {
+          removeLeftoverHooks(SLOT, this.env.netns, p);
+        }
       }
       return run;
     }, () => this.clean(previous));
@@ -139,7 +141,6 @@ export class IfStatsModule implements Module {
       ifstats_cfg: 1,
     });
   }
-
 
   #attachDrop(obj: BpfObject): LinkAttachment {
     const link = obj.program("ifstats_drop").attachTracepoint("skb", "kfree_skb");

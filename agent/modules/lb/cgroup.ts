@@ -28,18 +28,29 @@ export function cgroup2Mounts(mounts = readKernelFile("/proc/self/mounts", 1 << 
  * error that says what to do.
  */
 export function resolveLbCgroup(configured: string | undefined, mounts: string[] = cgroup2Mounts()): string {
-  const hint = "set --lb-cgroup (EBPF_K8S_LB_CGROUP) to the cgroup v2 directory the node's pods run under, e.g. kubepods.slice (never the root cgroup)";
+  const hint =
+    "set --lb-cgroup (EBPF_K8S_LB_CGROUP) to the cgroup v2 directory the node's pods run under, e.g. kubepods.slice (never the root cgroup)";
   if (!configured) throw new Error(`lb: no cgroup to attach to: ${hint}`);
-  if (!mounts.length) throw new Error("lb: cgroup v2 is not mounted (the socket load balancer attaches to a cgroup v2 directory)");
-  if (configured.split("/").some((p) => p === ".." || p === ".")) throw new Error(`lb: --lb-cgroup ${configured}: no "." or ".." components, please`);
+  if (!mounts.length) {
+    throw new Error("lb: cgroup v2 is not mounted (the socket load balancer attaches to a cgroup v2 directory)");
+  }
+  if (configured.split("/").some((p) => p === ".." || p === ".")) {
+    throw new Error(`lb: --lb-cgroup ${configured}: no "." or ".." components, please`);
+  }
   const candidates = configured.startsWith("/") ? [clean(configured)] : mounts.map((m) => clean(`${m}/${configured}`));
   for (const path of candidates) {
     const mount = mounts.find((m) => path === m || path.startsWith(`${m}/`));
     if (!mount) continue;
-    if (path === mount) throw new Error(`lb: --lb-cgroup ${configured} is the root of the cgroup v2 mount ${mount}: refused (every socket of the machine would be load balanced); ${hint}`);
+    if (path === mount) {
+      throw new Error(
+        `lb: --lb-cgroup ${configured} is the root of the cgroup v2 mount ${mount}: refused (every socket of the machine would be load balanced); ${hint}`,
+      );
+    }
     const ino = directoryInode(path);
     if (ino === null) continue;
-    if (ino === ROOT_CGROUP_INO) throw new Error(`lb: --lb-cgroup ${configured} (${path}) is the root cgroup: refused; ${hint}`);
+    if (ino === ROOT_CGROUP_INO) {
+      throw new Error(`lb: --lb-cgroup ${configured} (${path}) is the root cgroup: refused; ${hint}`);
+    }
     return path;
   }
   if (configured.startsWith("/") && !mounts.some((m) => clean(configured).startsWith(`${m}/`))) {

@@ -10,7 +10,13 @@ export interface TestBackend {
 }
 
 /** A service as GET /api/v1/lb/state has it (validated), backends on port 8080 unless `port` says otherwise, the table sized for them. */
-export function testService(id: number, vip: string, backends: TestBackend[], extra: Partial<LbService> = {}, port = 8080): LbService {
+export function testService(
+  id: number,
+  vip: string,
+  backends: TestBackend[],
+  extra: Partial<LbService> = {},
+  port = 8080,
+): LbService {
   return LbService.parse({
     id,
     namespace: "test",

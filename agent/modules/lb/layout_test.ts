@@ -38,7 +38,9 @@ async function btfEnum(name: string): Promise<Record<string, number>> {
 }
 
 kernelTest("lb structs match bpf/include/lb.h (BTF of sock_lb.bpf.o)", { needs: ["objects", "bpftool"] }, async () => {
-  for (const [name, s] of Object.entries(STRUCTS)) await assertStructLayout(LB_OBJ, name, s.fields.map(([f, o]) => [f, o]), s.size);
+  for (const [name, s] of Object.entries(STRUCTS)) {
+    await assertStructLayout(LB_OBJ, name, s.fields.map(([f, o]) => [f, o]), s.size);
+  }
   assertEquals(await btfEnum("ek8s_lb_limits"), LB_LIMITS);
   assertEquals(await btfEnum("ek8s_lb_svc_flags"), { LB_SVC_F_AFFINITY });
   assertEquals(await btfEnum("ek8s_lb_backend_state"), {
@@ -49,20 +51,24 @@ kernelTest("lb structs match bpf/include/lb.h (BTF of sock_lb.bpf.o)", { needs: 
   });
 });
 
-kernelTest("lb limits: the C constants and the kernel arrays' sizes are the wire's LB_MAX_SERVICES and LB_MAX_BACKENDS", { needs: ["objects", "bpftool", "libbpf"] }, async () => {
-  const limits = await btfEnum("ek8s_lb_limits");
-  assertEquals([limits.LB_MAX_SERVICES, limits.LB_MAX_BACKENDS], [LB_MAX_SERVICES, LB_MAX_BACKENDS]);
-  const obj = BpfObject.open(LB_OBJ); // opened, never loaded: the sizes are those of the ELF's map definitions
-  try {
-    assertEquals(obj.map("lb_services").maxEntries, LB_MAX_SERVICES);
-    assertEquals(obj.map("lb_svc_stats").maxEntries, LB_MAX_SERVICES + 1, "indexed by service id, 0 unused");
-    assertEquals(obj.map("lb_backends").maxEntries, LB_MAX_BACKENDS + 1, "indexed by backend id, 0 unused");
-    assertEquals(obj.map("lb_backend_stats").maxEntries, LB_MAX_BACKENDS + 1);
-    assertEquals(obj.map("lb_maglev").valueSize, 4 * LB_LIMITS.LB_MAGLEV_CHUNK);
-  } finally {
-    obj.close();
-  }
-});
+kernelTest(
+  "lb limits: the C constants and the kernel arrays' sizes are the wire's LB_MAX_SERVICES and LB_MAX_BACKENDS",
+  { needs: ["objects", "bpftool", "libbpf"] },
+  async () => {
+    const limits = await btfEnum("ek8s_lb_limits");
+    assertEquals([limits.LB_MAX_SERVICES, limits.LB_MAX_BACKENDS], [LB_MAX_SERVICES, LB_MAX_BACKENDS]);
+    const obj = BpfObject.open(LB_OBJ); // opened, never loaded: the sizes are those of the ELF's map definitions
+    try {
+      assertEquals(obj.map("lb_services").maxEntries, LB_MAX_SERVICES);
+      assertEquals(obj.map("lb_svc_stats").maxEntries, LB_MAX_SERVICES + 1, "indexed by service id, 0 unused");
+      assertEquals(obj.map("lb_backends").maxEntries, LB_MAX_BACKENDS + 1, "indexed by backend id, 0 unused");
+      assertEquals(obj.map("lb_backend_stats").maxEntries, LB_MAX_BACKENDS + 1);
+      assertEquals(obj.map("lb_maglev").valueSize, 4 * LB_LIMITS.LB_MAGLEV_CHUNK);
+    } finally {
+      obj.close();
+    }
+  },
+);
 
 Deno.test("lb encodings: keys in network order, the value repeats the key and carries a check word; backends round trip", () => {
   const f = { vip: "10.96.1.2", port: 8443, protocol: "UDP" as const };

@@ -19,7 +19,7 @@
 import { pathExists } from "../../libbpf/mod.ts";
 import { PodTable } from "../../pods/directory.ts";
 import { createTestCgroup, type TestCgroup } from "../../testing/bpf.ts";
-import { BPF_OBJ_DIR, failMissing, isCI, type Requirement, requireKernel } from "../../testing/kernel.ts";
+import { BPF_OBJ_DIR, failMissing, isCI, requireKernel, type Requirement } from "../../testing/kernel.ts";
 import { createVethPair, type VethPair } from "../../testing/netns.ts";
 import { run } from "../../testing/run.ts";
 import type { ModuleEnv } from "../module.ts";
@@ -166,8 +166,12 @@ const NEEDS: Requirement[] = ["root", "btf", "libbpf", "objects", "bpffs", "cgro
  */
 export function lbKernelTest(name: string, fn: () => Promise<void>): void {
   const missing = [...requireKernel(NEEDS).missing];
-  if (!pathExists(LB_OBJECT_PATH)) missing.push(`eBPF object not built: ${LB_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
-  if (!["/usr/bin/python3", "/usr/local/bin/python3"].some((p) => pathExists(p))) missing.push("python3 not found (the test's servers and clients)");
+  if (!pathExists(LB_OBJECT_PATH)) {
+    missing.push(`eBPF object not built: ${LB_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
+  }
+  if (!["/usr/bin/python3", "/usr/local/bin/python3"].some((p) => pathExists(p))) {
+    missing.push("python3 not found (the test's servers and clients)");
+  }
   gatedTest("lb", name, missing, fn);
 }
 
@@ -192,7 +196,12 @@ export class LbLab {
   readonly #procs = new Set<Deno.ChildProcess>();
   #tmp: string | null = null;
 
-  private constructor(readonly net: VethPair, readonly cgroup: TestCgroup, readonly backends: Backend[], readonly pinDir: string) {}
+  private constructor(
+    readonly net: VethPair,
+    readonly cgroup: TestCgroup,
+    readonly backends: Backend[],
+    readonly pinDir: string,
+  ) {}
 
   /** `backends` addresses on the server side, named b1, b2, ... */
   static async create(backends = 4): Promise<LbLab> {
@@ -206,7 +215,20 @@ export class LbLab {
         list.push({ name: `b${i + 1}`, ip });
         if (i > 0) {
           await run(["ip", "-n", net.nsB, "addr", "add", `${ip}/24`, "dev", net.ifB]);
-          await run(["ip", "-n", net.nsA, "neigh", "replace", ip, "lladdr", net.macB, "dev", net.ifA, "nud", "permanent"]);
+          await run([
+            "ip",
+            "-n",
+            net.nsA,
+            "neigh",
+            "replace",
+            ip,
+            "lladdr",
+            net.macB,
+            "dev",
+            net.ifA,
+            "nud",
+            "permanent",
+          ]);
         }
       }
       cgroup = await createTestCgroup();
@@ -288,7 +310,13 @@ export class LbLab {
   }
 
   /** Runs a client in the cgroup and the client namespace to completion. */
-  async client(mode: ClientMode, vip: string, port: number, n: number, options: { cgroup?: boolean } = {}): Promise<ClientResult> {
+  async client(
+    mode: ClientMode,
+    vip: string,
+    port: number,
+    n: number,
+    options: { cgroup?: boolean } = {},
+  ): Promise<ClientResult> {
     return await this.spawnClient(mode, vip, port, n, options).result();
   }
 
@@ -296,7 +324,13 @@ export class LbLab {
    * Starts a client (mode "loop": connects until `n` seconds passed or
    * stopLoop() was called). Outside the cgroup with `cgroup: false`.
    */
-  spawnClient(mode: ClientMode | "loop", vip: string, port: number, n: number, options: { cgroup?: boolean } = {}): { result(): Promise<ClientResult> } {
+  spawnClient(
+    mode: ClientMode | "loop",
+    vip: string,
+    port: number,
+    n: number,
+    options: { cgroup?: boolean } = {},
+  ): { result(): Promise<ClientResult> } {
     const inCgroup = options.cgroup ?? true;
     const stopFile = `${this.#tmpDir()}/stop-${crypto.randomUUID()}`;
     const py = ["python3", "-c", CLIENT, mode, vip, String(port), String(n), stopFile];
@@ -312,7 +346,9 @@ export class LbLab {
     const done = child.output().then((out) => {
       this.#procs.delete(child);
       const stdout = new TextDecoder().decode(out.stdout);
-      if (out.code !== 0) throw new Error(`client ${mode} failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr)}`);
+      if (out.code !== 0) {
+        throw new Error(`client ${mode} failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr)}`);
+      }
       return JSON.parse(stdout) as ClientResult;
     });
     done.catch(() => {}); // awaited by result(); not an unhandled rejection before that
@@ -341,7 +377,13 @@ export class LbLab {
   async close(): Promise<void> {
     await killAll(this.#procs);
     const errors: string[] = [];
-    for (const step of [() => this.cgroup.close(), () => this.net.close(), () => Deno.remove(this.pinDir, { recursive: true }).catch(() => {})]) {
+    for (
+      const step of [
+        () => this.cgroup.close(),
+        () => this.net.close(),
+        () => Deno.remove(this.pinDir, { recursive: true }).catch(() => {}),
+      ]
+    ) {
       try {
         await step();
       } catch (e) {

@@ -19,7 +19,13 @@
  */
 import { z } from "zod";
 import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
-import { LB_MAX_BACKENDS, LB_MAX_SERVICES, type LbCounters, type LbState, MAX_LB_COUNTER_ROWS } from "../../../control/wire/services.ts";
+import {
+  LB_MAX_BACKENDS,
+  LB_MAX_SERVICES,
+  type LbCounters,
+  type LbState,
+  MAX_LB_COUNTER_ROWS,
+} from "../../../control/wire/services.ts";
 import { BpfObject, type LinkAttachment, openPinnedLink } from "../../libbpf/mod.ts";
 import { u64At } from "../common/delta.ts";
 import { describeMaps, describePrograms } from "../common/inventory.ts";
@@ -44,7 +50,14 @@ import {
   type SvcValue,
 } from "./layout.ts";
 import { PoolAllocator } from "./pool.ts";
-import { type ApplyReport, DEFAULT_QUARANTINE_MS, LbProgrammer, type LbTarget, scheduleMaintenance, type TableWrite } from "./programmer.ts";
+import {
+  type ApplyReport,
+  DEFAULT_QUARANTINE_MS,
+  LbProgrammer,
+  type LbTarget,
+  scheduleMaintenance,
+  type TableWrite,
+} from "./programmer.ts";
 import { type LbPoll, LbSync } from "./sync.ts";
 
 export interface LbSettings {
@@ -60,10 +73,23 @@ export interface LbSettings {
   quarantineMs: number;
 }
 
-export const DEFAULT_LB: LbSettings = { poolSlots: 1 << 22, affinityEntries: 65536, reverseEntries: 65536, quarantineMs: DEFAULT_QUARANTINE_MS };
+export const DEFAULT_LB: LbSettings = {
+  poolSlots: 1 << 22,
+  affinityEntries: 65536,
+  reverseEntries: 65536,
+  quarantineMs: DEFAULT_QUARANTINE_MS,
+};
 
 export const LB_OBJECT = "sock_lb.bpf.o";
-const PINNED_MAPS = ["lb_services", "lb_backends", "lb_maglev", "lb_affinity", "lb_reverse", "lb_svc_stats", "lb_backend_stats"] as const;
+const PINNED_MAPS = [
+  "lb_services",
+  "lb_backends",
+  "lb_maglev",
+  "lb_affinity",
+  "lb_reverse",
+  "lb_svc_stats",
+  "lb_backend_stats",
+] as const;
 /** program -> its hook, as the inventory says it. */
 export const LB_PROGRAMS = {
   lb_connect4: "connect4",
@@ -111,9 +137,15 @@ export class LbModule implements Module {
   readonly #pins: PinDir;
 
   /** `poll`: how to ask the control plane for the services (null: only apply() programs them, e.g. tests). */
-  constructor(private readonly env: ModuleEnv, private readonly settings: LbSettings = DEFAULT_LB, private readonly poll: LbPoll | null = null) {
+  constructor(
+    private readonly env: ModuleEnv,
+    private readonly settings: LbSettings = DEFAULT_LB,
+    private readonly poll: LbPoll | null = null,
+  ) {
     if (settings.poolSlots % LB_MAGLEV_CHUNK || settings.poolSlots < LB_MAGLEV_CHUNK) {
-      throw new Error(`lb: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`);
+      throw new Error(
+        `lb: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`,
+      );
     }
     this.#pins = new PinDir(env.pinDir, [...PINNED_MAPS, ...PROGRAM_NAMES.map(linkPin)]);
   }
@@ -194,8 +226,16 @@ export class LbModule implements Module {
     this.env.log(
       `lb: version ${state.version} programmed: ${state.services.length} service(s), ${report.programmed} changed, ${report.removed} removed` +
         ` in ${Math.round(performance.now() - t0)} ms` +
-        (report.held.length ? `; no free backend slot for backend(s) ${report.held.slice(0, 10).join(", ")}: left out of the tables for now` : "") +
-        (report.unplaced.length ? `; no room in the table pool (--lb-table-pool) for ${report.unplaced.slice(0, 5).join(", ")}${report.unplaced.length > 5 ? ` and ${report.unplaced.length - 5} more` : ""}` : ""),
+        (report.held.length
+          ? `; no free backend slot for backend(s) ${
+            report.held.slice(0, 10).join(", ")
+          }: left out of the tables for now`
+          : "") +
+        (report.unplaced.length
+          ? `; no room in the table pool (--lb-table-pool) for ${report.unplaced.slice(0, 5).join(", ")}${
+            report.unplaced.length > 5 ? ` and ${report.unplaced.length - 5} more` : ""
+          }`
+          : ""),
     );
     return report;
   }
@@ -261,7 +301,11 @@ export class LbModule implements Module {
       obj.map("lb_reverse").setMaxEntries(this.settings.reverseEntries);
       this.#pins.pinMaps(obj, PINNED_MAPS); // pinned maps of another size do not fit: the adoption fails
       obj.load();
-      const programmer = new LbProgrammer(new KernelTarget(obj), new PoolAllocator(this.settings.poolSlots / LB_MAGLEV_CHUNK), this.settings.quarantineMs);
+      const programmer = new LbProgrammer(
+        new KernelTarget(obj),
+        new PoolAllocator(this.settings.poolSlots / LB_MAGLEV_CHUNK),
+        this.settings.quarantineMs,
+      );
       const stats = new LbStats(obj, programmer);
       if (adopting) {
         programmer.adopt(readServices(obj), readBackends(obj), poolReader(obj));
@@ -273,7 +317,12 @@ export class LbModule implements Module {
   }
 
   /** Attaches programs to the cgroup and pins their links (so that they outlive a crash). */
-  #attach(obj: BpfObject, cgroup: string, names: ProgramName[], links = new Map<ProgramName, LinkAttachment>()): Map<ProgramName, LinkAttachment> {
+  #attach(
+    obj: BpfObject,
+    cgroup: string,
+    names: ProgramName[],
+    links = new Map<ProgramName, LinkAttachment>(),
+  ): Map<ProgramName, LinkAttachment> {
     for (const p of names) {
       const link = obj.program(p).attachCgroup(cgroup);
       links.set(p, link);
@@ -311,8 +360,16 @@ export class LbModule implements Module {
 
   /** Runs maintain() when the programmer has something due (frees after quarantine, held backends). */
   #schedule(run: Running): void {
-    scheduleMaintenance(run, () => this.#run === run, "lb", this.env.log, (report) =>
-      this.env.log(`lb: version ${report.version}: ${report.programmed} service(s) reprogrammed after the quarantine`));
+    scheduleMaintenance(
+      run,
+      () => this.#run === run,
+      "lb",
+      this.env.log,
+      (report) =>
+        this.env.log(
+          `lb: version ${report.version}: ${report.programmed} service(s) reprogrammed after the quarantine`,
+        ),
+    );
   }
 }
 
@@ -346,7 +403,10 @@ export interface LbMapNames {
 
 /** The maps as the programmer writes them, in batches. */
 export class KernelTarget implements LbTarget {
-  constructor(private readonly obj: BpfObject, private readonly names: LbMapNames = { services: "lb_services", backends: "lb_backends", maglev: "lb_maglev" }) {}
+  constructor(
+    private readonly obj: BpfObject,
+    private readonly names: LbMapNames = { services: "lb_services", backends: "lb_backends", maglev: "lb_maglev" },
+  ) {}
 
   writeBackends(list: [number, BackendValue | null][]): void {
     const keys = new Uint8Array(list.length * 4);
@@ -367,7 +427,9 @@ export class KernelTarget implements LbTarget {
     const map = this.obj.map(this.names.maglev);
     let n = 0;
     const flush = () => {
-      if (n) map.updateBatch(new Uint8Array(keys.buffer, 0, n * 4), new Uint8Array(values.buffer, 0, n * CHUNK_SIZE), n);
+      if (n) {
+        map.updateBatch(new Uint8Array(keys.buffer, 0, n * 4), new Uint8Array(values.buffer, 0, n * CHUNK_SIZE), n);
+      }
       n = 0;
     };
     for (const { offset, table } of list) {
@@ -434,7 +496,12 @@ function poolReader(obj: BpfObject): (offset: number, size: number) => Uint32Arr
       map.forEachBatch((keys, values, n) => {
         const kv = new DataView(keys.buffer, keys.byteOffset);
         const ids = new Uint32Array(values.buffer, values.byteOffset, n * LB_MAGLEV_CHUNK);
-        for (let i = 0; i < n; i++) all.set(ids.subarray(i * LB_MAGLEV_CHUNK, (i + 1) * LB_MAGLEV_CHUNK), kv.getUint32(i * 4, true) * LB_MAGLEV_CHUNK);
+        for (let i = 0; i < n; i++) {
+          all.set(
+            ids.subarray(i * LB_MAGLEV_CHUNK, (i + 1) * LB_MAGLEV_CHUNK),
+            kv.getUint32(i * 4, true) * LB_MAGLEV_CHUNK,
+          );
+        }
       }, { batchSize: 16384 });
       pool = all;
     }

@@ -94,11 +94,17 @@ export class PoolAllocator {
 
   /** Gives a range back; it must be one alloc() or reserve() handed out (overlapping a free range throws). */
   free(start: number, n: number): void {
-    if (n < 1 || start < 0 || start + n > this.chunks) throw new Error(`pool: free of [${start}, +${n}) outside the pool`);
+    if (n < 1 || start < 0 || start + n > this.chunks) {
+      throw new Error(`pool: free of [${start}, +${n}) outside the pool`);
+    }
     let i = this.#floor(start) + 1; // the first free range after start
     const prev = i - 1;
-    if (prev >= 0 && this.#starts[prev] + this.#lens[prev] > start) throw new Error(`pool: [${start}, +${n}) is free already`);
-    if (i < this.#starts.length && this.#starts[i] < start + n) throw new Error(`pool: [${start}, +${n}) is free already`);
+    if (prev >= 0 && this.#starts[prev] + this.#lens[prev] > start) {
+      throw new Error(`pool: [${start}, +${n}) is free already`);
+    }
+    if (i < this.#starts.length && this.#starts[i] < start + n) {
+      throw new Error(`pool: [${start}, +${n}) is free already`);
+    }
     let s = start, len = n;
     if (prev >= 0 && this.#starts[prev] + this.#lens[prev] === start) {
       s = this.#starts[prev];
@@ -144,7 +150,7 @@ export class PoolAllocator {
     this.#starts.splice(i, 0, start);
     this.#lens.splice(i, 0, len);
     let set = this.#byLen.get(len);
-    if (!set) this.#byLen.set(len, (set = new Set()));
+    if (!set) this.#byLen.set(len, set = new Set());
     set.add(start);
   }
 

@@ -9,7 +9,9 @@ Deno.test("pool: size classes are the Maglev sizes in whole chunks", () => {
   assertEquals(chunksFor(251), 16);
   assertEquals(chunksFor(256), 16);
   assertEquals(chunksFor(257), 17);
-  for (const [i, slots] of MAGLEV_SIZES.entries()) assert(SIZE_CLASSES[i] * 16 >= slots && (SIZE_CLASSES[i] - 1) * 16 < slots);
+  for (const [i, slots] of MAGLEV_SIZES.entries()) {
+    assert(SIZE_CLASSES[i] * 16 >= slots && (SIZE_CLASSES[i] - 1) * 16 < slots);
+  }
 });
 
 Deno.test("pool: allocates from the bottom, refuses what does not fit, and counts", () => {
@@ -94,7 +96,9 @@ Deno.test("pool: churn of random classes keeps the books exact", () => {
     }
     if (i % 500 === 0) {
       const sorted = [...held].sort((x, y) => x[0] - y[0]);
-      for (let j = 1; j < sorted.length; j++) assert(sorted[j - 1][0] + sorted[j - 1][1] <= sorted[j][0], "no two ranges overlap");
+      for (let j = 1; j < sorted.length; j++) {
+        assert(sorted[j - 1][0] + sorted[j - 1][1] <= sorted[j][0], "no two ranges overlap");
+      }
       assertEquals(p.used, held.reduce((a, [, n]) => a + n, 0));
     }
   }

@@ -33,7 +33,15 @@
  */
 import { maglevTable } from "../../../control/lb/maglev.ts";
 import { LB_MAX_BACKENDS, type LbService, type LbState } from "../../../control/wire/services.ts";
-import { BACKEND_STATE, type BackendValue, type Frontend, frontendKey, LB_MAGLEV_CHUNK, LB_SVC_F_AFFINITY, type SvcValue } from "./layout.ts";
+import {
+  BACKEND_STATE,
+  type BackendValue,
+  type Frontend,
+  frontendKey,
+  LB_MAGLEV_CHUNK,
+  LB_SVC_F_AFFINITY,
+  type SvcValue,
+} from "./layout.ts";
 import { chunksFor, type PoolAllocator } from "./pool.ts";
 
 /** A table to write: `table` from pool slot `offset` (a multiple of LB_MAGLEV_CHUNK) on, the last chunk padded with zeros. */
@@ -99,7 +107,13 @@ export interface Maintained {
  * after the quarantine, held backends), again after each run, for as long as
  * `current()` says its module still runs this `run`.
  */
-export function scheduleMaintenance(run: Maintained, current: () => boolean, label: string, log: (m: string) => void, onReport?: (r: ApplyReport) => void): void {
+export function scheduleMaintenance(
+  run: Maintained,
+  current: () => boolean,
+  label: string,
+  log: (m: string) => void,
+  onReport?: (r: ApplyReport) => void,
+): void {
   clearTimeout(run.timer);
   const due = run.programmer.nextDue();
   if (due === null) return;
@@ -188,15 +202,26 @@ export class LbProgrammer {
    * equal to what that apply computes (`table` reads one back) stay as they
    * are. Throws when the services' ranges overlap or leave the pool.
    */
-  adopt(services: [Frontend, SvcValue][], backends: [number, BackendValue][], table: (offset: number, size: number) => Uint32Array | null): void {
+  adopt(
+    services: [Frontend, SvcValue][],
+    backends: [number, BackendValue][],
+    table: (offset: number, size: number) => Uint32Array | null,
+  ): void {
     for (const [slot, value] of backends) {
       this.#slots.set(slot, { value, owner: slot, refs: 0, unrefAt: -Infinity });
       const addr = `${value.ip}:${value.port}`;
       this.#adoptedFree.set(addr, [...(this.#adoptedFree.get(addr) ?? []), slot]);
     }
     for (const [frontend, value] of services) {
-      if (value.size && (value.offset % LB_MAGLEV_CHUNK || !this.pool.reserve(value.offset / LB_MAGLEV_CHUNK, chunksFor(value.size)))) {
-        throw new Error(`lb: the adopted table of ${frontendKey(frontend)} (slots ${value.offset}+${value.size}) overlaps another or leaves the pool`);
+      if (
+        value.size &&
+        (value.offset % LB_MAGLEV_CHUNK || !this.pool.reserve(value.offset / LB_MAGLEV_CHUNK, chunksFor(value.size)))
+      ) {
+        throw new Error(
+          `lb: the adopted table of ${
+            frontendKey(frontend)
+          } (slots ${value.offset}+${value.size}) overlaps another or leaves the pool`,
+        );
       }
       this.#services.set(frontendKey(frontend), { frontend, value, inputs: null, members: [] });
       this.#gen = Math.max(this.#gen, value.gen);
@@ -303,9 +328,13 @@ export class LbProgrammer {
       throw e;
     }
     // 4. quarantine what the swaps released
-    for (const v of freed) if (v.size) this.#quarantine.push({ start: v.offset / LB_MAGLEV_CHUNK, chunks: chunksFor(v.size), at: now });
+    for (const v of freed) {
+      if (v.size) this.#quarantine.push({ start: v.offset / LB_MAGLEV_CHUNK, chunks: chunksFor(v.size), at: now });
+    }
     this.#adoptedTable = null;
-    if (this.#unknownUntil === Infinity && ![...this.#services.values()].some((p) => p.inputs === null)) this.#unknownUntil = now;
+    if (this.#unknownUntil === Infinity && ![...this.#services.values()].some((p) => p.inputs === null)) {
+      this.#unknownUntil = now;
+    }
     this.#held = held.size;
     this.#unplaced = unplaced.length;
     return { version: state.version, programmed: values.length, removed: gone.length, held: [...held], unplaced };
@@ -330,7 +359,9 @@ export class LbProgrammer {
       this.target.writeBackends(clears);
       for (const [slot] of clears) this.#slots.delete(slot);
     }
-    if (this.#desired && ((this.#held && clears.length) || (this.#unplaced && freed.length))) return this.apply(this.#desired, now);
+    if (this.#desired && ((this.#held && clears.length) || (this.#unplaced && freed.length))) {
+      return this.apply(this.#desired, now);
+    }
     return null;
   }
 
@@ -340,7 +371,9 @@ export class LbProgrammer {
     for (const q of this.#quarantine) due = Math.min(due, q.at + this.quarantineMs);
     const live = new Set(this.#live.values());
     for (const [slot, k] of this.#slots) {
-      if (!live.has(slot) && k.refs === 0) due = Math.min(due, Math.max(k.unrefAt, this.#unknownUntil) + this.quarantineMs);
+      if (!live.has(slot) && k.refs === 0) {
+        due = Math.min(due, Math.max(k.unrefAt, this.#unknownUntil) + this.quarantineMs);
+      }
     }
     return Number.isFinite(due) ? due : null;
   }

@@ -11,7 +11,14 @@
 import { maglevTable } from "../../../control/lb/maglev.ts";
 import type { LbService, LbState } from "../../../control/wire/services.ts";
 import { assert, assertEquals } from "../../testing/assert.ts";
-import { BACKEND_STATE, type BackendValue, type Frontend, frontendKey, LB_MAGLEV_CHUNK, type SvcValue } from "./layout.ts";
+import {
+  BACKEND_STATE,
+  type BackendValue,
+  type Frontend,
+  frontendKey,
+  LB_MAGLEV_CHUNK,
+  type SvcValue,
+} from "./layout.ts";
 import { chunksFor, PoolAllocator } from "./pool.ts";
 import { LbProgrammer, type LbTarget, type TableWrite } from "./programmer.ts";
 import { seeded, testService } from "./fixtures.ts";
@@ -35,9 +42,11 @@ class CheckedMaps implements LbTarget {
 
   #namedNow(): Set<number> {
     const ids = new Set<number>();
-    for (const { v } of this.services.values()) for (const id of this.pool.subarray(v.offset, v.offset + v.size)) ids.add(id);
+    for (const { v } of this.services.values()) {
+      for (const id of this.pool.subarray(v.offset, v.offset + v.size)) ids.add(id);
+    }
     for (const [off, size, at] of this.released) {
-      if (this.now - at < Q) for (const id of this.pool.subarray(off, off + size)) ids.add(id);
+      if (this.now - at < Q) { for (const id of this.pool.subarray(off, off + size)) ids.add(id); }
     }
     return ids;
   }
@@ -52,7 +61,14 @@ class CheckedMaps implements LbTarget {
     for (const [slot, v] of list) {
       const old = this.backends.get(slot);
       const moves = old && (!v || v.ip !== old.ip || v.port !== old.port);
-      if (moves) assert(!named.has(slot), `slot ${slot} rewritten (${old.ip}:${old.port} -> ${v ? `${v.ip}:${v.port}` : "cleared"}) while a table may name it`);
+      if (moves) {
+        assert(
+          !named.has(slot),
+          `slot ${slot} rewritten (${old.ip}:${old.port} -> ${
+            v ? `${v.ip}:${v.port}` : "cleared"
+          }) while a table may name it`,
+        );
+      }
       if (v) this.backends.set(slot, { ...v });
       else this.backends.delete(slot);
     }
@@ -64,12 +80,22 @@ class CheckedMaps implements LbTarget {
       assertEquals(offset % LB_MAGLEV_CHUNK, 0, "tables start at a chunk");
       const span = chunksFor(table.length) * LB_MAGLEV_CHUNK;
       for (const { f, v } of this.services.values()) {
-        assert(!v.size || !this.#overlaps(offset, span, v.offset, chunksFor(v.size) * LB_MAGLEV_CHUNK), `table at ${offset} overwrites the live table of ${frontendKey(f)}`);
+        assert(
+          !v.size || !this.#overlaps(offset, span, v.offset, chunksFor(v.size) * LB_MAGLEV_CHUNK),
+          `table at ${offset} overwrites the live table of ${frontendKey(f)}`,
+        );
       }
       for (const [off, size, at] of this.released) {
-        if (this.now - at < Q) assert(!this.#overlaps(offset, span, off, size), `table at ${offset} overwrites a table released ${this.now - at} ms ago`);
+        if (this.now - at < Q) {
+          assert(
+            !this.#overlaps(offset, span, off, size),
+            `table at ${offset} overwrites a table released ${this.now - at} ms ago`,
+          );
+        }
       }
-      for (const id of table) assertEquals(this.backends.get(id)?.state, BACKEND_STATE.active, `slot ${id} written before its table`);
+      for (const id of table) {
+        assertEquals(this.backends.get(id)?.state, BACKEND_STATE.active, `slot ${id} written before its table`);
+      }
       this.pool.set(table, offset);
       this.pool.fill(0, offset + table.length, offset + span);
       for (let c = offset / LB_MAGLEV_CHUNK; c < (offset + span) / LB_MAGLEV_CHUNK; c++) this.fresh.add(c);
@@ -81,10 +107,16 @@ class CheckedMaps implements LbTarget {
     for (const [f, v] of list) {
       const old = this.services.get(frontendKey(f));
       if (v.size && (!old || old.v.offset !== v.offset)) {
-        for (let c = v.offset / LB_MAGLEV_CHUNK; c < (v.offset + v.size) / LB_MAGLEV_CHUNK; c++) assert(this.fresh.has(c), `${frontendKey(f)} swapped to a range not written`);
+        for (let c = v.offset / LB_MAGLEV_CHUNK; c < (v.offset + v.size) / LB_MAGLEV_CHUNK; c++) {
+          assert(this.fresh.has(c), `${frontendKey(f)} swapped to a range not written`);
+        }
       }
       for (const id of this.pool.subarray(v.offset, v.offset + v.size)) {
-        assertEquals(this.backends.get(id)?.state, BACKEND_STATE.active, `${frontendKey(f)} goes live naming slot ${id}, which is not active`);
+        assertEquals(
+          this.backends.get(id)?.state,
+          BACKEND_STATE.active,
+          `${frontendKey(f)} goes live naming slot ${id}, which is not active`,
+        );
       }
       if (old && old.v.size && old.v.offset !== v.offset) this.#release(old.v);
       this.services.set(frontendKey(f), { f, v: { ...v } });
@@ -148,7 +180,12 @@ Deno.test("programmer: first state: backends, Maglev tables and services exactly
   const { maps, prog, apply } = setup();
   const a: B[] = [[1, "10.244.1.1"], [2, "10.244.1.2"], [3, "10.244.1.3", "terminating"]];
   const b: B[] = [[4, "10.244.2.1", "active", 3], [5, "10.244.2.2"]];
-  const services = () => state(service(1, "10.96.0.1", a), service(2, "10.96.0.2", b, { affinity: "client", affinityTimeoutS: 60 }), service(3, "10.96.0.3", []));
+  const services = () =>
+    state(
+      service(1, "10.96.0.1", a),
+      service(2, "10.96.0.2", b, { affinity: "client", affinityTimeoutS: 60 }),
+      service(3, "10.96.0.3", []),
+    );
   const r = apply(services());
   assertEquals([r.programmed, r.removed, r.held, r.unplaced], [3, 0, [], []]);
   assertEquals(maps.value("10.96.0.1").size, 509, "the service's tableSize");
@@ -174,7 +211,11 @@ Deno.test("programmer: a removed backend: new table and generation, old range an
   assert(v2.offset !== v1.offset, "a new range");
   assert(v2.gen !== v1.gen, "lost a backend: new generation");
   assertEquals([...maps.table("10.96.0.1")], [...maglev(all.slice(0, 2), 509)]);
-  assertEquals(maps.backends.get(3), { ip: "10.244.1.3", port: 8080, state: BACKEND_STATE.none }, "removed: not pickable at once, address kept");
+  assertEquals(
+    maps.backends.get(3),
+    { ip: "10.244.1.3", port: 8080, state: BACKEND_STATE.none },
+    "removed: not pickable at once, address kept",
+  );
   assertEquals(prog.poolSlots, 1024, "old range quarantined");
   assertEquals(prog.nextDue(), Q);
   assertEquals(at(Q - 1), null);
@@ -193,7 +234,14 @@ Deno.test("programmer: settings alone change the value in place; terminating and
   apply(state(service(1, "10.96.0.1", b, { affinity: "client", affinityTimeoutS: 5 })));
   const w = maps.value("10.96.0.1");
   assertEquals([w.offset, w.gen, w.flags, w.timeoutS], [v.offset, v.gen, 1, 5]);
-  apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1", "unhealthy"], [2, "10.244.1.2"]], { affinity: "client", affinityTimeoutS: 5 })));
+  apply(
+    state(
+      service(1, "10.96.0.1", [[1, "10.244.1.1", "unhealthy"], [2, "10.244.1.2"]], {
+        affinity: "client",
+        affinityTimeoutS: 5,
+      }),
+    ),
+  );
   assertEquals(new Set(maps.table("10.96.0.1")), new Set([2]));
   assertEquals(maps.backends.get(1)?.state, BACKEND_STATE.unhealthy);
   apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1", "unhealthy"], [2, "10.244.1.2", "terminating"]])));
@@ -209,8 +257,16 @@ Deno.test("programmer: an id back at once with another address takes a spare slo
   assertEquals(r.held, []);
   const spare = prog.slotOf(2, { ip: "10.244.9.9", port: 8080 })!;
   assertEquals([spare, prog.ownerOf(spare)], [4, 2], "the lowest free slot above the ids in use");
-  assertEquals([...maps.table("10.96.0.2")], [...maglev(s2, 251, (id) => (id === 2 ? spare : id))], "in the table at once");
-  assertEquals(maps.backends.get(2), { ip: "10.244.1.2", port: 8080, state: BACKEND_STATE.none }, "the old slot keeps its address, not pickable");
+  assertEquals(
+    [...maps.table("10.96.0.2")],
+    [...maglev(s2, 251, (id) => (id === 2 ? spare : id))],
+    "in the table at once",
+  );
+  assertEquals(
+    maps.backends.get(2),
+    { ip: "10.244.1.2", port: 8080, state: BACKEND_STATE.none },
+    "the old slot keeps its address, not pickable",
+  );
   at(Q);
   assertEquals([maps.backends.has(2), maps.backends.get(4)?.ip], [false, "10.244.9.9"]);
   // later versions keep the backend in its slot
@@ -221,7 +277,12 @@ Deno.test("programmer: an id back at once with another address takes a spare slo
 Deno.test("programmer: with every slot taken, a backend is held out of the tables until a slot is cleared", () => {
   const { maps, prog, apply, at } = setup(1 << 16, 3);
   apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1"], [2, "10.244.1.2"]])));
-  const r = apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1"]]), service(2, "10.96.0.2", [[2, "10.244.9.9"], [3, "10.244.9.3"]])));
+  const r = apply(
+    state(
+      service(1, "10.96.0.1", [[1, "10.244.1.1"]]),
+      service(2, "10.96.0.2", [[2, "10.244.9.9"], [3, "10.244.9.3"]]),
+    ),
+  );
   assertEquals(r.held, [2]);
   assertEquals(new Set(maps.table("10.96.0.2")), new Set([3]));
   const late = at(Q);
@@ -274,10 +335,15 @@ for (const seed of [11, 12, 13]) {
         for (let k = 0; k < 1 + rnd(4); k++) {
           const id = 1 + rnd(20); // ids moving between services with other addresses, as reused ids do
           const ip = `10.244.${s}.${1 + rnd(3)}`;
-          if (backends.some((b) => b[0] === id || b[1] === ip) || services.some((x) => x.backends.some((b) => b.id === id))) continue;
+          if (
+            backends.some((b) => b[0] === id || b[1] === ip) ||
+            services.some((x) => x.backends.some((b) => b.id === id))
+          ) continue;
           backends.push([id, ip, (["active", "active", "terminating"] as const)[rnd(3)], 1 + rnd(3)]);
         }
-        services.push(service(s, `10.96.0.${s + (rnd(8) === 0 ? 10 : 0)}`, backends, { affinity: rnd(2) ? "client" : "none" }));
+        services.push(
+          service(s, `10.96.0.${s + (rnd(8) === 0 ? 10 : 0)}`, backends, { affinity: rnd(2) ? "client" : "none" }),
+        );
       }
       const vips = new Set<string>();
       last = state(...services.filter((s) => !vips.has(s.vip) && vips.add(s.vip)));
@@ -302,21 +368,36 @@ for (const seed of [11, 12, 13]) {
         assertEquals(prog.ownerOf(slot(x.id, x.ip)), x.id);
       }
     }
-    assertEquals(maps.backends.size, last.services.reduce((n, s) => n + s.backends.length, 0), "the other slots cleared");
-    assertEquals(prog.poolSlots, last.services.reduce((n, s) => n + chunksFor(maps.value(s.vip).size) * LB_MAGLEV_CHUNK, 0));
+    assertEquals(
+      maps.backends.size,
+      last.services.reduce((n, s) => n + s.backends.length, 0),
+      "the other slots cleared",
+    );
+    assertEquals(
+      prog.poolSlots,
+      last.services.reduce((n, s) => n + chunksFor(maps.value(s.vip).size) * LB_MAGLEV_CHUNK, 0),
+    );
   });
 }
 
 function adoptFrom(maps: CheckedMaps): LbProgrammer {
   const next = new LbProgrammer(maps, new PoolAllocator((1 << 16) / LB_MAGLEV_CHUNK), Q);
-  next.adopt([...maps.services.values()].map(({ f, v }) => [f, v]), [...maps.backends], (o, n) => maps.pool.slice(o, o + n));
+  next.adopt(
+    [...maps.services.values()].map(({ f, v }) => [f, v]),
+    [...maps.backends],
+    (o, n) => maps.pool.slice(o, o + n),
+  );
   return next;
 }
 
 Deno.test("programmer: adopting what a predecessor programmed rewrites nothing that is already right", () => {
   const { maps, apply } = setup();
   const a: B[] = [[1, "10.244.1.1"], [2, "10.244.1.2"]];
-  const s = state(service(1, "10.96.0.1", a, { affinity: "client" }), service(2, "10.96.0.2", [[3, "10.244.2.1"]]), service(3, "10.96.0.3", []));
+  const s = state(
+    service(1, "10.96.0.1", a, { affinity: "client" }),
+    service(2, "10.96.0.2", [[3, "10.244.2.1"]]),
+    service(3, "10.96.0.3", []),
+  );
   apply(s);
   const gens = [...maps.services.values()].map(({ v }) => v.gen);
   const next = adoptFrom(maps);
@@ -324,17 +405,30 @@ Deno.test("programmer: adopting what a predecessor programmed rewrites nothing t
   assertEquals(next.apply({ ...s, version: s.version + 1 }, 0).programmed, 0);
   assertEquals(maps.writes, w, "no write at all");
   assertEquals([...maps.services.values()].map(({ v }) => v.gen), gens, "affinity generations kept");
-  next.apply(state(service(1, "10.96.0.1", [a[0]], { affinity: "client" }), service(2, "10.96.0.2", [[3, "10.244.2.1"]]), service(3, "10.96.0.3", [])), 0);
+  next.apply(
+    state(
+      service(1, "10.96.0.1", [a[0]], { affinity: "client" }),
+      service(2, "10.96.0.2", [[3, "10.244.2.1"]]),
+      service(3, "10.96.0.3", []),
+    ),
+    0,
+  );
   assertEquals(new Set(maps.table("10.96.0.1")), new Set([1]), "and from there on by difference");
   assertEquals(maps.writes.services, w.services + 1);
 });
 
 Deno.test("programmer: an adopted table that differs is replaced; adopted slots nobody claims are cleared after its quarantine", () => {
   const { maps } = setup();
-  new LbProgrammer(maps, new PoolAllocator((1 << 16) / LB_MAGLEV_CHUNK), Q).apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1"], [2, "10.244.1.2"]])), 0);
+  new LbProgrammer(maps, new PoolAllocator((1 << 16) / LB_MAGLEV_CHUNK), Q).apply(
+    state(service(1, "10.96.0.1", [[1, "10.244.1.1"], [2, "10.244.1.2"]])),
+    0,
+  );
   const next = adoptFrom(maps);
   // while the agent was away, backend 2 went and its id came back with another address in another service
-  const r = next.apply(state(service(1, "10.96.0.1", [[1, "10.244.1.1"]]), service(2, "10.96.0.2", [[2, "10.244.7.7"]])), 0);
+  const r = next.apply(
+    state(service(1, "10.96.0.1", [[1, "10.244.1.1"]]), service(2, "10.96.0.2", [[2, "10.244.7.7"]])),
+    0,
+  );
   assertEquals([r.programmed, r.held], [2, []]);
   assertEquals([...maps.table("10.96.0.2")], [...maglev([[2, "10.244.7.7"]], 251, () => 3)], "a spare slot, at once");
   assertEquals(maps.backends.get(2)?.state, BACKEND_STATE.none);
@@ -347,7 +441,12 @@ Deno.test("programmer: 10,000 services in a few batched writes", () => {
   const { maps, prog, apply } = setup(1 << 22);
   const services: LbService[] = [];
   for (let i = 1; i <= 10_000; i++) {
-    services.push(service(i, `10.${96 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`, [[2 * i - 1, `10.244.${i >> 8}.${i & 0xff}`], [2 * i, `10.245.${i >> 8}.${i & 0xff}`]]));
+    services.push(
+      service(i, `10.${96 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`, [[2 * i - 1, `10.244.${i >> 8}.${i & 0xff}`], [
+        2 * i,
+        `10.245.${i >> 8}.${i & 0xff}`,
+      ]]),
+    );
   }
   const r = apply(state(...services));
   assertEquals([r.programmed, prog.services, prog.backends], [10_000, 10_000, 20_000]);

@@ -79,10 +79,15 @@ export class LbSync {
         }
       }
       this.#failures++;
-      const what = a.kind === "unauthorized" ? `the credential was refused (${a.message}); the next batch joins again if a join token is configured` : a.message;
+      const what = a.kind === "unauthorized"
+        ? `the credential was refused (${a.message}); the next batch joins again if a join token is configured`
+        : a.message;
       if (this.#failures === 1) this.log(`lb: cannot follow the services: ${what}; retrying with backoff`);
-      const backoff = Math.min(this.#maxBackoffMs, this.#minBackoffMs * 2 ** (this.#failures - 1)) * (0.5 + Math.random() / 2);
-      await this.#sleep(a.kind === "retry" && a.retryAfterMs !== undefined ? Math.max(a.retryAfterMs, backoff) : backoff);
+      const backoff = Math.min(this.#maxBackoffMs, this.#minBackoffMs * 2 ** (this.#failures - 1)) *
+        (0.5 + Math.random() / 2);
+      await this.#sleep(
+        a.kind === "retry" && a.retryAfterMs !== undefined ? Math.max(a.retryAfterMs, backoff) : backoff,
+      );
     }
   }
 

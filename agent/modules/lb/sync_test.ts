@@ -22,7 +22,11 @@ interface Run {
 }
 
 /** A joined node's poll against a fake control plane serving service 1; `apply` programs (or throws). */
-async function withSync(apply: (s: LbState) => void, options: LbSyncOptions & { waitMs?: number }, fn: (r: Run) => Promise<void>): Promise<void> {
+async function withSync(
+  apply: (s: LbState) => void,
+  options: LbSyncOptions & { waitMs?: number },
+  fn: (r: Run) => Promise<void>,
+): Promise<void> {
   const control = FakeControl.start();
   if (options.waitMs !== undefined) control.lbWaitMs = options.waitMs;
   const api = new ControlApi(control.url);
@@ -70,18 +74,22 @@ Deno.test("lb poll: 204 when nothing changed within the wait, then polls again w
 
 Deno.test("lb poll: refused credential and server errors back off, logged once, and recover", async () => {
   const applied: LbState[] = [];
-  await withSync((s) => void applied.push(s), { minBackoffMs: 20, maxBackoffMs: 200 }, async ({ control, sync, logs }) => {
-    control.failLbNext(401);
-    control.failLbNext(503, 2);
-    sync.start();
-    await waitFor("the state after the errors", () => applied.length === 1);
-    const polls = control.lbPolls();
-    assertEquals(polls.slice(0, 4).map((p) => p.status), [401, 503, 503, 200]);
-    assert(polls[2].at! - polls[1].at! >= 10, "backing off between errors");
-    assertEquals(logs.length, 2, logs.join("\n"));
-    assertStringIncludes(logs[0], "credential was refused");
-    assertStringIncludes(logs[1], "following the services again (version 1 programmed)");
-  });
+  await withSync(
+    (s) => void applied.push(s),
+    { minBackoffMs: 20, maxBackoffMs: 200 },
+    async ({ control, sync, logs }) => {
+      control.failLbNext(401);
+      control.failLbNext(503, 2);
+      sync.start();
+      await waitFor("the state after the errors", () => applied.length === 1);
+      const polls = control.lbPolls();
+      assertEquals(polls.slice(0, 4).map((p) => p.status), [401, 503, 503, 200]);
+      assert(polls[2].at! - polls[1].at! >= 10, "backing off between errors");
+      assertEquals(logs.length, 2, logs.join("\n"));
+      assertStringIncludes(logs[0], "credential was refused");
+      assertStringIncludes(logs[1], "following the services again (version 1 programmed)");
+    },
+  );
 });
 
 Deno.test("lb poll: a state that could not be programmed is not taken as applied: asked for again", async () => {
@@ -93,7 +101,10 @@ Deno.test("lb poll: a state that could not be programmed is not taken as applied
     sync.start();
     await waitFor("the third attempt", () => sync.applied === 1);
     assertEquals(calls, 3);
-    assertEquals(control.lbPolls().slice(0, 3).map((p) => [p.after, p.status]), [[null, 200], [null, 200], [null, 200]]);
+    assertEquals(control.lbPolls().slice(0, 3).map((p) => [p.after, p.status]), [[null, 200], [null, 200], [
+      null,
+      200,
+    ]]);
   });
 });
 

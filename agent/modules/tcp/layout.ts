@@ -4,11 +4,23 @@
  */
 import { addrText } from "../flows/layout.ts";
 
-export const TCP_KEY_FIELDS: [string, number][] = [["netns_ino", 0], ["laddr", 4], ["raddr", 20], ["port", 36], ["role", 38], ["pad", 39]];
+export const TCP_KEY_FIELDS: [string, number][] = [["netns_ino", 0], ["laddr", 4], ["raddr", 20], ["port", 36], [
+  "role",
+  38,
+], ["pad", 39]];
 export const TCP_KEY_SIZE = 40;
 export const TCP_STATS_FIELDS = [
-  "opened", "failed_refused", "failed_timeout", "failed_other", "closed", "duration_ns",
-  "retransmits", "resets_rx", "resets_tx", "srtt_us_sum", "srtt_samples",
+  "opened",
+  "failed_refused",
+  "failed_timeout",
+  "failed_other",
+  "closed",
+  "duration_ns",
+  "retransmits",
+  "resets_rx",
+  "resets_tx",
+  "srtt_us_sum",
+  "srtt_samples",
 ] as const;
 export const TCP_STATS_SIZE = TCP_STATS_FIELDS.length * 8;
 export const TCP_ROLES = ["client", "server", "unknown"] as const;

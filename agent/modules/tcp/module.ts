@@ -31,25 +31,34 @@ export class TcpModule extends TracedTableModule {
   readonly name = "tcp" as const;
 
   constructor(env: ModuleEnv, settings: TcpSettings = DEFAULT_TCP) {
-    super(env, {
-      object: "tcp.bpf.o",
-      table: "tcp_stats",
-      tableSize: settings.tableSize,
-      sizes: { tcp_socks: settings.socketTableSize },
-      fields: TCP_STATS_FIELDS.length,
-      tracepoints: {
-        tcp_state: ["sock", "inet_sock_set_state"],
-        tcp_retransmit: ["tcp", "tcp_retransmit_skb"],
-        tcp_rst_rx: ["tcp", "tcp_receive_reset"],
-        tcp_rst_tx: ["tcp", "tcp_send_reset"],
+    super(
+      env,
+      {
+        object: "tcp.bpf.o",
+        table: "tcp_stats",
+        tableSize: settings.tableSize,
+        sizes: { tcp_socks: settings.socketTableSize },
+        fields: TCP_STATS_FIELDS.length,
+        tracepoints: {
+          tcp_state: ["sock", "inet_sock_set_state"],
+          tcp_retransmit: ["tcp", "tcp_retransmit_skb"],
+          tcp_rst_rx: ["tcp", "tcp_receive_reset"],
+          tcp_rst_tx: ["tcp", "tcp_send_reset"],
+        },
       },
-    }, settings, MAX_TCP_RECORDS);
+      settings,
+      MAX_TCP_RECORDS,
+    );
   }
 
   read(): Reading {
     const table = this.table;
     if (!table) return {};
-    const { records, cut } = tcpRecords(this.deltas(table), { nodeNetns: this.env.netnsIno, pods: this.env.pods }, this.limits.maxRecords);
+    const { records, cut } = tcpRecords(
+      this.deltas(table),
+      { nodeNetns: this.env.netnsIno, pods: this.env.pods },
+      this.limits.maxRecords,
+    );
     this.totals.recordsCut += cut;
     return { tcp: records, monitoring: { tcpRecordsCut: this.totals.recordsCut, tcpEvicted: this.lost() } };
   }

@@ -24,7 +24,10 @@ export function tcpRecords(
       if (!pod) continue;
       ctx.pods.learnNetns(pod, key.netnsIno);
     }
-    const f = Object.fromEntries(TCP_STATS_FIELDS.map((name, i) => [name, v[i]])) as Record<(typeof TCP_STATS_FIELDS)[number], number>;
+    const f = Object.fromEntries(TCP_STATS_FIELDS.map((name, i) => [name, v[i]])) as Record<
+      (typeof TCP_STATS_FIELDS)[number],
+      number
+    >;
     all.push({
       ...(pod ? { pod } : {}),
       local: key.laddr,
@@ -45,7 +48,9 @@ export function tcpRecords(
     });
   }
   // Keep what matters most when capped: failures and retransmits first, then activity.
-  const weight = (r: TcpRecord) => (r.failedRefused + r.failedTimeout + r.failedOther + r.retransmits + r.resetsRx + r.resetsTx) * 1e6 + r.opened + r.closed;
+  const weight = (r: TcpRecord) =>
+    (r.failedRefused + r.failedTimeout + r.failedOther + r.retransmits + r.resetsRx + r.resetsTx) * 1e6 + r.opened +
+    r.closed;
   all.sort((a, b) => weight(b) - weight(a));
   return { records: all.slice(0, cap), cut: Math.max(0, all.length - cap) };
 }

@@ -4,7 +4,7 @@
  */
 import type { Db } from "../../db/client.ts";
 import type { PodEndpoint } from "../../monitoring/attribution.ts";
-import { dropsByReason, type DropRow, type ReasonTotal } from "../../monitoring/drops.ts";
+import { type DropRow, dropsByReason, type ReasonTotal } from "../../monitoring/drops.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { podCondition, selectSummed, statsSql } from "./stats.ts";
 

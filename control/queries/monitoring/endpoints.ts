@@ -14,8 +14,7 @@ const SQL = {
     "SELECT j.value AS key, coalesce(p.namespace, e.namespace, '') AS namespace, coalesce(p.name, e.name, '') AS name, " +
     "coalesce(p.node, e.node, '') AS node FROM json_each(?) j " +
     "LEFT JOIN pods p ON p.uid = substr(j.value, 5) LEFT JOIN endpoints e ON e.key = j.value",
-  named:
-    "SELECT 'pod:' || uid AS key FROM pods WHERE namespace = ?1 AND name = ?2 " +
+  named: "SELECT 'pod:' || uid AS key FROM pods WHERE namespace = ?1 AND name = ?2 " +
     "UNION SELECT key FROM endpoints WHERE kind = 'pod' AND namespace = ?1 AND name = ?2",
 } as const;
 

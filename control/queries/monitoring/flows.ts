@@ -36,7 +36,10 @@ const BYTES = `g."fwdBytes" + g."revBytes"`;
 export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, limit?: number): Promise<FlowsResult> {
   const inner = statsSql("flows", w, { node: filter.node, ...podCondition(["client", "server"], filter.pod) });
   const { rows, endpoint } = await selectSummed(db, inner, {
-    extra: [`sum(g."fwdPackets" + g."revPackets") OVER () AS "total.packets"`, `sum(${BYTES}) OVER () AS "total.bytes"`],
+    extra: [
+      `sum(g."fwdPackets" + g."revPackets") OVER () AS "total.packets"`,
+      `sum(${BYTES}) OVER () AS "total.bytes"`,
+    ],
     orderBy: `${BYTES} DESC, g."client", g."server", g."port", g."proto"`,
     limit,
     endpoints: ["client", "server"],
@@ -51,5 +54,8 @@ export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, lim
       ...(counters("flows", r) as unknown as FlowCounters),
     }),
   );
-  return { flows, totals: { packets: Number(rows[0]?.["total.packets"] ?? 0), bytes: Number(rows[0]?.["total.bytes"] ?? 0) } };
+  return {
+    flows,
+    totals: { packets: Number(rows[0]?.["total.packets"] ?? 0), bytes: Number(rows[0]?.["total.bytes"] ?? 0) },
+  };
 }

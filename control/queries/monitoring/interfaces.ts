@@ -11,7 +11,7 @@ import type { InValue } from "@libsql/client";
 import type { Db } from "../../db/client.ts";
 import { INTERFACE_DELTA_KEYS, INTERFACE_HISTORY_KEYS, type InterfaceDeltaKey } from "../../db/schema.ts";
 import { notRolledInto } from "../../monitoring-store/layouts.ts";
-import { BUCKET_MS, windowOn, type Window } from "../../monitoring/rollup.ts";
+import { BUCKET_MS, type Window, windowOn } from "../../monitoring/rollup.ts";
 
 /** Growth over a report (raw) or a bucket (1m, 1h). */
 export interface SeriesPoint {
@@ -49,7 +49,10 @@ export function pointRates(p: SeriesPoint): SeriesRates {
 /** Column names of the sums, in SeriesPoint's order after t and seconds (interface_history and interface_stats alike). */
 const SUM_COLUMNS = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "drops", "interval_ms"] as const;
 /** An interface's growth in its interface_history array. */
-const DELTA_AT = Object.fromEntries(INTERFACE_DELTA_KEYS.map((k) => [k, INTERFACE_HISTORY_KEYS.indexOf(k)])) as Record<InterfaceDeltaKey, number>;
+const DELTA_AT = Object.fromEntries(INTERFACE_DELTA_KEYS.map((k) => [k, INTERFACE_HISTORY_KEYS.indexOf(k)])) as Record<
+  InterfaceDeltaKey,
+  number
+>;
 const JSON_SUMS = [
   `j.value ->> ${DELTA_AT.rxPacketsDelta}`,
   `j.value ->> ${DELTA_AT.rxBytesDelta}`,
@@ -68,7 +71,11 @@ const HAS_INTERFACES = "h.interfaces != '[]'";
 function historySql(ifname: string | undefined, notRolled?: "1m" | "1h"): string {
   const rolled = notRolled === undefined ? "" : ` AND ${notRolledInto(notRolled, "h.")}`;
   const where = `h.node = :node AND h.ts > :from AND h.ts <= :to${rolled}`;
-  if (ifname === undefined) return `SELECT h.id AS id, h.ts AS t, ${SUM_COLUMNS.map((c) => `h.${c} AS ${c}`).join(", ")} FROM interface_history h WHERE ${where} AND ${HAS_INTERFACES}`;
+  if (ifname === undefined) {
+    return `SELECT h.id AS id, h.ts AS t, ${
+      SUM_COLUMNS.map((c) => `h.${c} AS ${c}`).join(", ")
+    } FROM interface_history h WHERE ${where} AND ${HAS_INTERFACES}`;
+  }
   const sums = JSON_SUMS.map((e, i) => `${e} AS ${SUM_COLUMNS[i]}`).join(", ");
   return `SELECT h.id AS id, h.ts AS t, ${sums} FROM interface_history h, json_each(h.interfaces) j WHERE ${where} AND j.value ->> 0 = :ifname`;
 }
@@ -88,14 +95,20 @@ export async function queryInterfaceSeries(db: Db, w: Window, node: string, ifna
   if (w.level === "raw") {
     sql = `SELECT t, ${SELECT_SUMS} FROM (${historySql(ifname)}) ORDER BY t, id`;
   } else {
-    const stored = `SELECT bucket AS t, ${SELECT_SUMS} FROM interface_stats WHERE node = :node AND level = :level AND ifname = :ifname AND bucket >= :from AND bucket < :to`;
-    const pending = `SELECT ${bucketOf("t", BUCKET_MS[w.level])} AS t, ${SELECT_SUMS} FROM (${historySql(ifname, w.level)})`;
+    const stored =
+      `SELECT bucket AS t, ${SELECT_SUMS} FROM interface_stats WHERE node = :node AND level = :level AND ifname = :ifname AND bucket >= :from AND bucket < :to`;
+    const pending = `SELECT ${bucketOf("t", BUCKET_MS[w.level])} AS t, ${SELECT_SUMS} FROM (${
+      historySql(ifname, w.level)
+    })`;
     sql = `SELECT t, ${SUMMED} FROM (${stored} UNION ALL ${pending}) GROUP BY t ORDER BY t`;
     args.level = w.level;
   }
   // One JSON text: libSQL turns every value of every row into a JavaScript value one by one, which for
   // a day of minutes (1,440 rows) cost ten times the query.
-  const json = (await db.$client.execute({ sql: `SELECT json_group_array(json_array(t, ${SELECT_SUMS})) AS points FROM (${sql})`, args })).rows[0]?.points;
+  const json = (await db.$client.execute({
+    sql: `SELECT json_group_array(json_array(t, ${SELECT_SUMS})) AS points FROM (${sql})`,
+    args,
+  })).rows[0]?.points;
   const rows = JSON.parse(String(json ?? "[]")) as number[][];
   return rows.map(([t, rxPackets, rxBytes, txPackets, txBytes, drops, ms]) => ({
     t: t!,
@@ -127,7 +140,11 @@ export const SPARK_SPAN_MS = 3_600_000;
  * SQL: at a thousand nodes the grouping cost five times the reading. A
  * report without interfaces adds nothing (no bytes, no time).
  */
-export async function querySparklines(db: Db, now: number, nodes: readonly string[]): Promise<{ window: Window; byNode: Map<string, SparkPoint[]> }> {
+export async function querySparklines(
+  db: Db,
+  now: number,
+  nodes: readonly string[],
+): Promise<{ window: Window; byNode: Map<string, SparkPoint[]> }> {
   const window = windowOn("1m", now - SPARK_SPAN_MS, now, now);
   const byNode = new Map<string, SparkPoint[]>();
   if (nodes.length === 0) return { window, byNode };
@@ -136,10 +153,17 @@ export async function querySparklines(db: Db, now: number, nodes: readonly strin
     "SELECT s.node AS node, s.bucket AS t, s.rx_bytes AS rx, s.tx_bytes AS tx, s.interval_ms AS ms FROM json_each(:nodes) n CROSS JOIN interface_stats s " +
     "ON s.node = n.value AND s.level = '1m' AND s.ifname = '' AND s.bucket >= :from AND s.bucket < :to";
   const pending =
-    `SELECT h.node AS node, ${bucketOf("h.ts", size)} AS t, h.rx_bytes AS rx, h.tx_bytes AS tx, h.interval_ms AS ms FROM json_each(:nodes) n ` +
-    `CROSS JOIN interface_history h ON h.node = n.value AND h.ts > :from AND h.ts <= :to WHERE ${notRolledInto("1m", "h.")}`;
-  const sql = `SELECT json_group_array(json_array(node, t, rx, tx, ms)) AS points FROM (${stored} UNION ALL ${pending})`;
-  const json = (await db.$client.execute({ sql, args: { nodes: JSON.stringify(nodes), from: window.from, to: window.to } })).rows[0]?.points;
+    `SELECT h.node AS node, ${
+      bucketOf("h.ts", size)
+    } AS t, h.rx_bytes AS rx, h.tx_bytes AS tx, h.interval_ms AS ms FROM json_each(:nodes) n ` +
+    `CROSS JOIN interface_history h ON h.node = n.value AND h.ts > :from AND h.ts <= :to WHERE ${
+      notRolledInto("1m", "h.")
+    }`;
+  const sql =
+    `SELECT json_group_array(json_array(node, t, rx, tx, ms)) AS points FROM (${stored} UNION ALL ${pending})`;
+  const json =
+    (await db.$client.execute({ sql, args: { nodes: JSON.stringify(nodes), from: window.from, to: window.to } }))
+      .rows[0]?.points;
   const buckets = new Map<string, SparkPoint>();
   for (const [node, t, rx, tx, ms] of JSON.parse(String(json ?? "[]")) as [string, number, number, number, number][]) {
     const key = `${node}|${t}`;
@@ -149,7 +173,7 @@ export async function querySparklines(db: Db, now: number, nodes: readonly strin
       const point = { t, rxBytes: rx, txBytes: tx, seconds: ms / 1000 };
       buckets.set(key, point);
       let points = byNode.get(node);
-      if (points === undefined) byNode.set(node, (points = []));
+      if (points === undefined) byNode.set(node, points = []);
       points.push(point);
     }
   }

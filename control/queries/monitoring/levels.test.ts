@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_MONITORING_SETTINGS } from "../../monitoring-store/settings.ts";
 import { runMaintenance } from "../../monitoring-store/maintenance.ts";
 import { drop, flow, pod, tcp } from "../../monitoring/fixtures.test-support.ts";
-import { windowOn, withHourParts, type Level, type Window } from "../../monitoring/rollup.ts";
+import { type Level, type Window, windowOn, withHourParts } from "../../monitoring/rollup.ts";
 import { batch, postBatch, useTestApp } from "../../test-support.ts";
 import { queryDrops } from "./drops.ts";
 import { queryFlows } from "./flows.ts";
@@ -27,7 +27,17 @@ const PODS = {
 };
 
 /** Report times: on the window's edges, on minute boundaries, and in between; one before the window. */
-const TIMES = [H, H + 1, H + 60_000, H + 60_001, H + 59 * 60_000 + 30_000, H + HOUR, H + HOUR + 1, H + HOUR + 45 * 60_000, UNTIL];
+const TIMES = [
+  H,
+  H + 1,
+  H + 60_000,
+  H + 60_001,
+  H + 59 * 60_000 + 30_000,
+  H + HOUR,
+  H + HOUR + 1,
+  H + HOUR + 45 * 60_000,
+  UNTIL,
+];
 
 async function store() {
   let seq = 0;
@@ -45,12 +55,27 @@ async function store() {
           ts,
           pods: PODS[node],
           flows: mine
-            ? [flow({ packets: n, bytes: 100 * n, tcpFlags: 1 << (i % 8) }), flow({ dst: "1.1.1.1", port: 53, proto: 17, packets: 1, bytes: 60 + n })]
+            ? [
+              flow({ packets: n, bytes: 100 * n, tcpFlags: 1 << (i % 8) }),
+              flow({ dst: "1.1.1.1", port: 53, proto: 17, packets: 1, bytes: 60 + n }),
+            ]
             : [flow({ src: "10.0.2.2", dst: "10.0.1.2", toServer: false, packets: 2 * n, bytes: 1_000 * n })],
           tcp: mine
-            ? [tcp({ opened: n, closed: n - 1, durationMs: 10 * n, srttUsSum: 500 * n, srttSamples: n, failedTimeout: i % 2 })]
+            ? [
+              tcp({
+                opened: n,
+                closed: n - 1,
+                durationMs: 10 * n,
+                srttUsSum: 500 * n,
+                srttSamples: n,
+                failedTimeout: i % 2,
+              }),
+            ]
             : [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: n, resetsRx: i % 3 })],
-          drops: [drop({ pod: mine ? "u-web" : "u-db", packets: n, bytes: 60 * n }), drop({ reason: "NO_SOCKET", packets: 1, bytes: 40 })],
+          drops: [
+            drop({ pod: mine ? "u-web" : "u-db", packets: n, bytes: 60 * n }),
+            drop({ reason: "NO_SOCKET", packets: 1, bytes: 40 }),
+          ],
         }),
       );
       expect(res.status).toBe(200);
@@ -106,10 +131,14 @@ describe("stored levels", () => {
     const expected = await everything(windowOn("raw", since, until));
     expect(await everything(minutes)).toEqual(expected);
     expect(await everything(mixed)).toEqual(expected);
-    await runMaintenance(s.db, until + 1, { ...DEFAULT_MONITORING_SETTINGS, retention: { ...DEFAULT_MONITORING_SETTINGS.retention, raw: 24 * HOUR } });
+    await runMaintenance(s.db, until + 1, {
+      ...DEFAULT_MONITORING_SETTINGS,
+      retention: { ...DEFAULT_MONITORING_SETTINGS.retention, raw: 24 * HOUR },
+    });
     expect(await everything(mixed)).toEqual(expected);
     // Not when the hours are gone from 1h, nor for a window without a whole hour.
-    expect(withHourParts(minutes, until, { ...DEFAULT_MONITORING_SETTINGS.retention, "1h": HOUR }).parts).toBeUndefined();
+    expect(withHourParts(minutes, until, { ...DEFAULT_MONITORING_SETTINGS.retention, "1h": HOUR }).parts)
+      .toBeUndefined();
     expect(withHourParts(windowOn("1m", H + 60_000, H + HOUR + 60_000), H + HOUR).parts).toBeUndefined();
   });
 });

@@ -5,9 +5,9 @@
  * Shaped like the pages' PodView (web/monitoring/tables.tsx), so the pages
  * can show these rows as they are.
  */
-import { and, asc, desc, eq, gt, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
-import { pods, type PodRow } from "../../db/schema.ts";
+import { type PodRow, pods } from "../../db/schema.ts";
 import type { Rates } from "../../ingest/rates.ts";
 
 export interface PodRecord {
@@ -59,7 +59,13 @@ export async function listPods(db: Db, now: number, graceMs: number, filter: Pod
 }
 
 /** The listed pod called namespace/name (the current one when a vanished one shares its name); undefined when none. */
-export async function findPod(db: Db, namespace: string, name: string, now: number, graceMs: number): Promise<PodRecord | undefined> {
+export async function findPod(
+  db: Db,
+  namespace: string,
+  name: string,
+  now: number,
+  graceMs: number,
+): Promise<PodRecord | undefined> {
   const row = await db
     .select()
     .from(pods)

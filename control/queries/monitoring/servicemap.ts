@@ -5,7 +5,7 @@
 import type { Db } from "../../db/client.ts";
 import { endpointKey, type StoredEndpoint } from "../../monitoring/attribution.ts";
 import type { Window } from "../../monitoring/rollup.ts";
-import { serviceMap, type ServiceMap } from "../../monitoring/servicemap.ts";
+import { type ServiceMap, serviceMap } from "../../monitoring/servicemap.ts";
 import { queryFlows } from "./flows.ts";
 import { queryTcp } from "./tcp.ts";
 

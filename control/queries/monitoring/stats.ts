@@ -19,7 +19,15 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client.ts";
 import type { StoredEndpoint } from "../../monitoring/attribution.ts";
 import { dropStats, flowStats, tcpStats } from "../../db/schema.ts";
-import { DROP_KEYS, FLOW_KEYS, IDENTITY, notRolledInto, OR_KEYS, orAggregate, TCP_KEYS } from "../../monitoring-store/layouts.ts";
+import {
+  DROP_KEYS,
+  FLOW_KEYS,
+  IDENTITY,
+  notRolledInto,
+  OR_KEYS,
+  orAggregate,
+  TCP_KEYS,
+} from "../../monitoring-store/layouts.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { decodeEndpoints } from "./endpoints.ts";
 
@@ -82,8 +90,7 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
   const or: readonly string[] = OR_KEYS[kind];
   const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
   const sums = counterKeys(kind).map((k) => `${or.includes(k) ? orAggregate(col(k)) : `sum(${col(k)})`} AS ${col(k)}`);
-  const sql =
-    `SELECT ${[...group, ...sums].join(", ")} FROM (${source}) s` +
+  const sql = `SELECT ${[...group, ...sums].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
     ` GROUP BY ${group.join(", ")}`;
   if (q.node !== undefined) args.node = q.node;
@@ -91,7 +98,10 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
 }
 
 /** Rows with one of a pod's endpoint keys (podKeysNamed) in any of `columns`; no condition without keys. */
-export function podCondition(columns: readonly string[], pod: readonly string[] | undefined): Pick<StatsQuery, "where" | "args"> {
+export function podCondition(
+  columns: readonly string[],
+  pod: readonly string[] | undefined,
+): Pick<StatsQuery, "where" | "args"> {
   if (pod === undefined) return {};
   const where = columns.map((c) => `${col(c)} IN (SELECT value FROM json_each(:pod))`).join(" OR ");
   return { where: `(${where})`, args: { pod: JSON.stringify(pod) } };
@@ -116,7 +126,8 @@ export async function selectSummed(
   opts: { extra?: readonly string[]; orderBy: string; limit?: number; endpoints: readonly string[] },
 ): Promise<Summed> {
   const select = ["g.*", ...(opts.extra ?? [])].join(", ");
-  const sql = `SELECT ${select} FROM (${inner.sql}) g ORDER BY ${opts.orderBy}` + (opts.limit === undefined ? "" : " LIMIT :limit");
+  const sql = `SELECT ${select} FROM (${inner.sql}) g ORDER BY ${opts.orderBy}` +
+    (opts.limit === undefined ? "" : " LIMIT :limit");
   const args = opts.limit === undefined ? inner.args : { ...inner.args, limit: opts.limit };
   const rows = (await db.$client.execute({ sql, args })).rows as unknown as SummedRow[];
   const keys = rows.flatMap((r) => opts.endpoints.map((c) => String(r[c]))).filter((k) => k !== "");

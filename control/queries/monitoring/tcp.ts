@@ -29,16 +29,29 @@ export interface TcpResult {
 /** connectionView (control/monitoring/tcp.ts) as SQL: client rows, and others whose remote is not a pod. */
 const CONNECTION_VIEW = `g."role" = 'client' OR g."remote" NOT LIKE 'pod:%'`;
 /** Counters of a connection, seen by both of its ends: counted once, through CONNECTION_VIEW. */
-const PER_CONNECTION: readonly string[] = ["opened", "failedRefused", "failedTimeout", "failedOther", "closed", "durationMs", "resetsRx", "resetsTx"];
+const PER_CONNECTION: readonly string[] = [
+  "opened",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "closed",
+  "durationMs",
+  "resetsRx",
+  "resetsTx",
+];
 /** How caps weigh TCP rows (TCP_ROWS.weight): the busiest first. */
-const WEIGHT = ["opened", "closed", "failedRefused", "failedTimeout", "failedOther", "retransmits"].map((k) => `g.${col(k)}`).join(" + ");
+const WEIGHT = ["opened", "closed", "failedRefused", "failedTimeout", "failedOther", "retransmits"].map((k) =>
+  `g.${col(k)}`
+).join(" + ");
 
 /** Busiest first, then by key; at most `limit` rows. */
 export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
   const inner = statsSql("tcp", w, { node: filter.node, ...podCondition(["local"], filter.pod) });
   const counted = (k: string) => (filter.pod === undefined && PER_CONNECTION.includes(k) ? CONNECTION_VIEW : "1");
   const { rows, endpoint } = await selectSummed(db, inner, {
-    extra: counterKeys("tcp").map((k) => `sum(CASE WHEN ${counted(k)} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`),
+    extra: counterKeys("tcp").map((k) =>
+      `sum(CASE WHEN ${counted(k)} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`
+    ),
     orderBy: `${WEIGHT} DESC, g."local", g."remote", g."port", g."role"`,
     limit,
     endpoints: ["local", "remote"],
@@ -53,6 +66,8 @@ export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?
       ...(counters("tcp", r) as unknown as TcpCounters),
     }),
   );
-  const totals = Object.fromEntries(counterKeys("tcp").map((k) => [k, Number(rows[0]?.[`total.${k}`] ?? 0)])) as unknown as TcpCounters;
+  const totals = Object.fromEntries(
+    counterKeys("tcp").map((k) => [k, Number(rows[0]?.[`total.${k}`] ?? 0)]),
+  ) as unknown as TcpCounters;
   return { connections, totals };
 }

@@ -4,7 +4,7 @@
  * over every node (control/monitoring/rollup.ts, topTalkers).
  */
 import type { Db } from "../../db/client.ts";
-import { topTalkers, type Talker, type Window } from "../../monitoring/rollup.ts";
+import { type Talker, topTalkers, type Window } from "../../monitoring/rollup.ts";
 import { queryFlows } from "./flows.ts";
 
 export type TalkerMode = "pods" | "pairs";

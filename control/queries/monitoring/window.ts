@@ -8,7 +8,7 @@
  * and the JSON shows the widened bounds, which are what the numbers cover.
  */
 import { z } from "zod";
-import { levelFor, windowOn, withHourParts, type RetentionSettings, type Window } from "../../monitoring/rollup.ts";
+import { levelFor, type RetentionSettings, type Window, windowOn, withHourParts } from "../../monitoring/rollup.ts";
 
 /** An instant, or a duration back from the time of the request. */
 export type TimeSpec = { at: number } | { ago: number };
@@ -17,7 +17,8 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
 const DURATION = /^(\d+(?:\.\d+)?)([smhd])$/;
 /** A date, or a date and time with its zone (a time without one would depend on the server's zone). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
-const TIME_HELP = 'must be an ISO 8601 time such as "2024-05-01T12:00:00Z" or a duration back from now such as "90s", "5m", "2h" or "7d"';
+const TIME_HELP =
+  'must be an ISO 8601 time such as "2024-05-01T12:00:00Z" or a duration back from now such as "90s", "5m", "2h" or "7d"';
 
 export const TimeParam = z.string().transform((v, ctx): TimeSpec => {
   const d = DURATION.exec(v);
@@ -51,7 +52,11 @@ export function windowBounds(p: WindowParams, now: number): { since: number; unt
  * after it), so `seconds` divides by time that has passed. Sums over a 1m
  * window read its whole hours from 1h (withHourParts).
  */
-export function queryWindow(bounds: { since: number; until: number }, now: number, retention: RetentionSettings): Window {
+export function queryWindow(
+  bounds: { since: number; until: number },
+  now: number,
+  retention: RetentionSettings,
+): Window {
   const until = Math.max(bounds.since, Math.min(bounds.until, now));
   return withHourParts(windowOn(levelFor(bounds.since, now, retention), bounds.since, until, now), now, retention);
 }
@@ -88,5 +93,10 @@ export interface WindowJson {
 }
 
 export function windowJson(w: Window): WindowJson {
-  return { since: new Date(w.from).toISOString(), until: new Date(w.to).toISOString(), level: w.level, seconds: w.seconds };
+  return {
+    since: new Date(w.from).toISOString(),
+    until: new Date(w.to).toISOString(),
+    level: w.level,
+    seconds: w.seconds,
+  };
 }
