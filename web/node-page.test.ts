@@ -152,7 +152,10 @@ describe("switching a module from the page", () => {
     );
     expect(body).toContain("desired state version 1");
     expect(body).toContain("waiting for the agent to apply &quot;on&quot;");
-    expect((await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: any) => m.name === "lb").desired).toBe(
+    expect(
+      (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: { name: string }) => m.name === "lb")
+        .desired,
+    ).toBe(
       true,
     );
   });

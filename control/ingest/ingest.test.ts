@@ -178,7 +178,7 @@ describe("ingest", () => {
     await ingest(batch({ seq: 2, ts: T0 + 1_000, interfaces: many.map((x) => ({ ...x, rxBytes: x.rxBytes + 10 })) }));
     const states = await interfacesOf();
     expect(states).toHaveLength(4096);
-    expect(states.every((s: any) => s.rxBytesPerSec === 10)).toBe(true);
+    expect(states.every((s: { rxBytesPerSec: number }) => s.rxBytesPerSec === 10)).toBe(true);
     expect(await samplesOf(s.db)).toHaveLength(8192);
   });
 });
@@ -208,7 +208,9 @@ describe("ingest with concurrent requests (file database)", () => {
     const names = Array.from({ length: 20 }, (_, i) => `node-${i}`);
     const responses = await Promise.all(names.map((node) => postBatch(app, batch({ node }))));
     expect(responses.map((r) => r.status)).toEqual(names.map(() => 200));
-    expect((await getJson(app, "/api/v1/nodes")).body.map((n: any) => n.name).sort()).toEqual([...names].sort());
+    expect((await getJson(app, "/api/v1/nodes")).body.map((n: { name: string }) => n.name).sort()).toEqual(
+      [...names].sort(),
+    );
   });
 });
 

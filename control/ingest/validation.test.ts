@@ -19,9 +19,13 @@ afterEach(async () => {
   t.close();
 });
 
+/** A batch as JSON, open to any change a case makes to it (the point is to break its shape). */
+// deno-lint-ignore no-explicit-any
+type Mutable = any;
+
 /** A valid next batch with one change applied to its JSON form. */
-function nextBatchWith(change: (b: any) => void): unknown {
-  const b: any = structuredClone(batch({ seq: 2, ts: batch().ts + 1_000 }));
+function nextBatchWith(change: (b: Mutable) => void): unknown {
+  const b: Mutable = structuredClone(batch({ seq: 2, ts: batch().ts + 1_000 }));
   change(b);
   return b;
 }
@@ -51,7 +55,7 @@ const FLOW = {
   tcpFlags: 2,
 };
 
-const invalid: Array<[string, (b: any) => void, string, RegExp]> = [
+const invalid: Array<[string, (b: Mutable) => void, string, RegExp]> = [
   ["missing field", (b) => delete b.interfaces[0].rxBytes, "interfaces.0.rxBytes", /required/],
   ["missing top-level field", (b) => delete b.bootId, "bootId", /required/],
   ["wrong type", (b) => (b.seq = "2"), "seq", /number/],

@@ -2,8 +2,6 @@ import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../ingest/rates.ts";
 import { observePods, type PodPresence, podRates, type TimedPodCounters } from "./pod-series.ts";
 
-const MIN = 60_000;
-
 describe("observePods", () => {
   it("pods appear, vanish at the first batch without them, and return", () => {
     let s: PodPresence[] = [];

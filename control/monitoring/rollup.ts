@@ -11,9 +11,8 @@
  * bucket is exact however its batches are merged into it
  * (control/monitoring-store/rollup.ts adds them in, late ones included).
  */
-import { addFlowCounters, type FlowCounters, type FlowRow } from "./flows.ts";
+import type { FlowRow } from "./flows.ts";
 import { endpointKey, type StoredEndpoint } from "./attribution.ts";
-import { mergeRows, type RowOps } from "./rows.ts";
 
 export const LEVELS = ["raw", "1m", "1h"] as const;
 export type Level = (typeof LEVELS)[number];

@@ -62,7 +62,7 @@ describe("thresholds CRUD", () => {
       unit: "s",
     });
 
-    expect((await getJson(s.app, "/api/v1/thresholds")).body.map((t: any) => t.id)).toEqual([id, second.id]);
+    expect((await getJson(s.app, "/api/v1/thresholds")).body.map((t: { id: number }) => t.id)).toEqual([id, second.id]);
     expect(await getJson(s.app, `/api/v1/thresholds/${id}`)).toEqual({ status: 200, body: created.body });
 
     s.clock.now += 1_000;
@@ -222,13 +222,16 @@ describe("alerts", () => {
         resolvedReason: "recovered",
       }),
     ]);
-    expect((await alerts("?state=active")).map((a: any) => a.id)).toEqual([1]);
-    expect((await alerts("?state=resolved")).map((a: any) => a.id)).toEqual([2]);
-    expect((await alerts("?node=node-b")).map((a: any) => a.id)).toEqual([2]);
-    expect((await alerts(`?threshold=${t.id}&limit=1`)).map((a: any) => a.id)).toEqual([1]);
+    expect((await alerts("?state=active")).map((a: { id: number }) => a.id)).toEqual([1]);
+    expect((await alerts("?state=resolved")).map((a: { id: number }) => a.id)).toEqual([2]);
+    expect((await alerts("?node=node-b")).map((a: { id: number }) => a.id)).toEqual([2]);
+    expect((await alerts(`?threshold=${t.id}&limit=1`)).map((a: { id: number }) => a.id)).toEqual([1]);
     s.clock.now = T0 + 30_000;
-    expect((await alerts("?since=5s")).map((a: any) => a.id)).toEqual([1]); // node-b's ended 9 s ago
-    expect((await alerts(`?since=${new Date(T0 + 21_000).toISOString()}`)).map((a: any) => a.id)).toEqual([1, 2]);
+    expect((await alerts("?since=5s")).map((a: { id: number }) => a.id)).toEqual([1]); // node-b's ended 9 s ago
+    expect((await alerts(`?since=${new Date(T0 + 21_000).toISOString()}`)).map((a: { id: number }) => a.id)).toEqual([
+      1,
+      2,
+    ]);
     expect((await getJson(s.app, `/api/v1/thresholds/${t.id}`)).body).toMatchObject({ active: 1, pending: 0 });
   });
 
@@ -241,7 +244,7 @@ describe("alerts", () => {
   ])("400 naming the parameter: %s", async (query, path) => {
     const { status, body } = await getJson(s.app, `/api/v1/alerts${query}`);
     expect(status).toBe(400);
-    expect(body.issues.map((i: any) => i.path)).toEqual([path]);
+    expect(body.issues.map((i: { path: string }) => i.path)).toEqual([path]);
   });
 
   it("new limits keep an alert for the next evaluation to judge; another metric, switching off or deleting resolve it", async () => {
@@ -255,11 +258,15 @@ describe("alerts", () => {
         200,
       );
     };
-    const latestReasons = async () => (await alerts("?state=resolved")).slice(0, 2).map((a: any) => a.resolvedReason);
+    const latestReasons = async () =>
+      (await alerts("?state=resolved")).slice(0, 2).map((a: { resolvedReason: string }) => a.resolvedReason);
 
     await step();
     await put({ upper: 20_000 });
-    expect((await alerts()).map((a: any) => [a.target, a.state])).toEqual([["node-b", "active"], ["node-a", "active"]]);
+    expect((await alerts()).map((a: { target: string; state: string }) => [a.target, a.state])).toEqual([[
+      "node-b",
+      "active",
+    ], ["node-a", "active"]]);
     await step();
     expect(await latestReasons()).toEqual(["recovered", "recovered"]);
 

@@ -43,7 +43,10 @@ describe("PUT /api/v1/nodes/:node/modules/:module", () => {
 
   it("keeps nodes apart", async () => {
     await setModule("node-a", "accel", true);
-    expect((await getJson(s.app, "/api/v1/nodes/node-b/modules")).body.find((m: any) => m.name === "accel").desired)
+    expect(
+      (await getJson(s.app, "/api/v1/nodes/node-b/modules")).body.find((m: { name: string }) => m.name === "accel")
+        .desired,
+    )
       .toBe(false);
   });
 
@@ -73,7 +76,7 @@ describe("GET /api/v1/nodes/:node/modules", () => {
     await postBatch(s.app, batch({ seq: 1, inventory: inventory() }));
     await setModule("node-a", "lb", true);
     const lb = async () =>
-      (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: any) => m.name === "lb");
+      (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: { name: string }) => m.name === "lb");
     expect(await lb()).toEqual({ name: "lb", desired: true, state: "off", error: null, pending: true });
 
     const applied = inventory({ modules: [{ name: "lb", desired: true, state: "on" }] });

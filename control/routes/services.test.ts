@@ -111,7 +111,10 @@ describe("create, read, replace, delete", () => {
     await create();
     await create({ ...WEB, name: "api", vip: "10.96.0.11" });
     const { body } = await getJson(s.app, "/api/v1/services/default/web");
-    expect(body.services.map((v: any) => [v.portName, v.port])).toEqual([["http", 80], ["https", 443]]);
+    expect(body.services.map((v: { portName: string; port: number }) => [v.portName, v.port])).toEqual([["http", 80], [
+      "https",
+      443,
+    ]]);
   });
 
   it("PUT replaces the whole service; the unnamed port is '-' or no segment; names may be left out of the body", async () => {
@@ -144,7 +147,7 @@ describe("create, read, replace, delete", () => {
       health: { active: 0, terminating: 1, unhealthy: 0, nodes: { inSync: 0, total: 0 } },
     });
     const again = await send(s.app, "PUT", "/api/v1/services/default/web", unnamed, AS_ADMIN);
-    expect((await again.json()).backends.map((b: any) => b.id)).toEqual([1, 2]);
+    expect((await again.json()).backends.map((b: { id: number }) => b.id)).toEqual([1, 2]);
     expect((await getJson(s.app, "/api/v1/services/default/web/-")).body.version).toBe(3);
   });
 
@@ -187,7 +190,10 @@ describe("create, read, replace, delete", () => {
     }, AS_ADMIN);
     expect(patched.status).toBe(200);
     const view = await patched.json();
-    expect(view.backends.map((b: any) => [b.state, b.expectedShare])).toEqual([["unhealthy", 0], ["active", 1]]);
+    expect(view.backends.map((b: { state: string; expectedShare: number }) => [b.state, b.expectedShare])).toEqual([[
+      "unhealthy",
+      0,
+    ], ["active", 1]]);
     expect(view).toMatchObject({ version: 2, health: { active: 1, unhealthy: 1 } });
 
     const deleted = await send(s.app, "DELETE", "/api/v1/services/default/web/http", undefined, AS_ADMIN);

@@ -51,7 +51,11 @@ describe("counters at ingest", () => {
     s.clock.now = T0 + 60_000;
     const view = (await getJson(s.app, "/api/v1/services?since=1h")).body.services[0];
     expect({ connections: view.connections, refused: view.refused }).toEqual({ connections: 52, refused: 3 });
-    expect(view.backends.map((b: any) => [b.id, b.connections, b.share, b.expectedShare])).toEqual([
+    expect(
+      view.backends.map((
+        b: { id: number; connections: number; share: number; expectedShare: number },
+      ) => [b.id, b.connections, b.share, b.expectedShare]),
+    ).toEqual([
       [1, 35, 35 / 52, 0.75],
       [2, 17, 17 / 52, 0.25],
     ]);

@@ -10,6 +10,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 
+/** A parsed YAML document: untyped by nature, read field by field by the checks. */
+// deno-lint-ignore no-explicit-any
 export type Resource = Record<string, any>;
 
 const KNOWN_KEYS = new Set(["apiVersion", "kind", "resources", "patches", "images"]);
@@ -73,6 +75,7 @@ const named = (v: unknown): v is Resource[] =>
   Array.isArray(v) && v.every((x) => isMap(x) && typeof x.name === "string");
 
 /** Strategic merge, as far as k8s/ uses it. */
+// deno-lint-ignore no-explicit-any -- returns whatever shape the merged YAML has
 export function merge(base: unknown, patch: unknown): any {
   if (isMap(base) && isMap(patch)) {
     const out: Resource = { ...base };

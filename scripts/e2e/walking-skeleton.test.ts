@@ -5,6 +5,7 @@
  * interface statistics.
  */
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentArgv, start, waitFor } from "../procs.ts";
 import { type ApiIf, Cluster, delta, kernelStats, pick, ping } from "../cluster.ts";
@@ -14,10 +15,30 @@ const missing = kernelMissing();
 const N = 25; // packets each way
 const SIZE = 300; // ICMP payload
 
-/** ids of loaded ifstats programs, machine-wide. */
-const ourPrograms = () =>
-  (JSON.parse(execFileSync("bpftool", ["-j", "prog", "show"], { encoding: "utf8" })) as { id: number; name?: string }[])
-    .filter((p) => p.name?.startsWith("ifstats_")).map((p) => p.id);
+/** Program ids attached as tc filters on this test's own devices (never a machine-wide list:
+ * other test files load ifstats programs of their own at the same time). */
+function attachedPrograms(netns: string, devs: string[]): number[] {
+  return devs.flatMap((dev) =>
+    (["ingress", "egress"] as const).flatMap((dir) =>
+      (JSON.parse(
+        execFileSync("ip", ["netns", "exec", netns, "tc", "-j", "filter", "show", "dev", dev, dir], {
+          encoding: "utf8",
+        })
+          .trim() || "[]",
+      ) as { options?: { prog?: { id: number } } }[]).flatMap((f) => f.options?.prog ? [f.options.prog.id] : [])
+    )
+  );
+}
+
+/** Whether the kernel still holds program `id` (loaded by anyone, attached or pinned). */
+function programExists(id: number): boolean {
+  try {
+    execFileSync("bpftool", ["prog", "show", "id", String(id)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe.skipIf(missing)("walking skeleton end to end", () => {
   let c: Cluster;
@@ -46,6 +67,8 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
       });
 
     const devs = [p1.hostVeth, p2.hostVeth, "cni0"];
+    const ours = attachedPrograms(node.netns, devs);
+    expect(ours.length, "the agent's tc programs on our devices").toBeGreaterThan(0);
     const before = devs.map((d) => kernelStats(node.netns, d));
     // pod 1 -> pod 2 (bridged: the two veths only) and pod 1 -> gateway (reaches cni0 itself).
     const frame = ping(p1, p2.ip, N, SIZE);
@@ -85,7 +108,8 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
         }),
       ).toBe("");
     }
-    expect(ourPrograms()).toEqual([]);
+    // ...and the programs it had attached there are gone from the kernel, not only detached.
+    expect(ours.filter(programExists)).toEqual([]);
   }, 120_000);
 
   it("refuses bad flags with a message naming the flag", async () => {
@@ -101,7 +125,7 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
 
   it("refuses an interface that does not exist, naming it, and leaves nothing attached", async () => {
     const node = c.node(0);
-    const progsBefore = ourPrograms();
+    const cniBefore = attachedPrograms(node.netns, ["cni0"]);
     const bad = start(
       "agent-noif",
       agentArgv({
@@ -118,6 +142,7 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     const code = await new Promise<number | null>((r) => bad.child.on("exit", r));
     expect(code).toBe(1);
     expect(bad.output()).toMatch(/interfaces not found in this network namespace: nosuch0/);
-    expect(ourPrograms()).toEqual(progsBefore);
+    expect(attachedPrograms(node.netns, ["cni0"]).filter((id) => !cniBefore.includes(id))).toEqual([]);
+    expect(existsSync(`${c.pinDir}/x`), "no pins of node x").toBe(false);
   }, 60_000);
 });

@@ -12,7 +12,7 @@
 (function () {
   "use strict";
 
-  var UNITS = {
+  const UNITS = {
     bytes: { step: 1024, names: ["B/s", "KiB/s", "MiB/s", "GiB/s", "TiB/s"] },
     packets: { step: 1000, names: ["pps", "kpps", "Mpps", "Gpps"] },
   };
@@ -20,37 +20,37 @@
   /** 1536 → "1.50 KiB/s", as the pages' tables write rates (web/format.ts). */
   function human(value, unit) {
     if (value === null || value === undefined) return "—";
-    var u = UNITS[unit] || UNITS.bytes;
-    var v = value;
-    var i = 0;
+    const u = UNITS[unit] || UNITS.bytes;
+    let v = value;
+    let i = 0;
     while (Math.abs(v) >= u.step && i < u.names.length - 1) {
       v /= u.step;
       i++;
     }
-    var abs = Math.abs(v);
-    var text = i === 0 && Number.isInteger(v) ? String(v) : v.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
+    const abs = Math.abs(v);
+    const text = i === 0 && Number.isInteger(v) ? String(v) : v.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
     return text + " " + u.names[i];
   }
 
-  var charts = [];
+  let charts = [];
 
   function draw(el) {
     if (el.getAttribute("data-drawn") !== null || typeof uPlot === "undefined") return;
-    var source = el.querySelector('script[type="application/json"]');
-    var target = el.querySelector(".plot");
+    const source = el.querySelector('script[type="application/json"]');
+    const target = el.querySelector(".plot");
     if (!source || !target) return;
-    var data = JSON.parse(source.textContent);
+    const data = JSON.parse(source.textContent);
     el.setAttribute("data-drawn", "");
-    var format = function (u, v) {
+    const format = function (_u, v) {
       return human(v, data.unit);
     };
-    var opts = {
+    const opts = {
       width: Math.max(300, target.clientWidth || el.clientWidth || 600),
       height: 200,
       scales: {
         x: { time: true },
         y: {
-          range: function (u, min, max) {
+          range: function (_u, _min, max) {
             return [0, max > 0 ? max * 1.1 : 1];
           },
         },
@@ -62,14 +62,14 @@
       ),
       axes: [{}, {
         size: 80,
-        values: function (u, ticks) {
+        values: function (_u, ticks) {
           return ticks.map(function (t) {
             return human(t, data.unit);
           });
         },
       }],
     };
-    var columns = [data.x].concat(data.series.map(function (s) {
+    const columns = [data.x].concat(data.series.map(function (s) {
       return s.values;
     }));
     charts.push({ el: el, target: target, plot: new uPlot(opts, columns, target) });
@@ -82,8 +82,8 @@
       c.plot.destroy();
       return false;
     });
-    var found = root.querySelectorAll ? root.querySelectorAll("[data-chart]") : [];
-    for (var i = 0; i < found.length; i++) draw(found[i]);
+    const found = root.querySelectorAll ? root.querySelectorAll("[data-chart]") : [];
+    for (const el of found) draw(el);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -92,7 +92,7 @@
   document.addEventListener("htmx:afterSettle", function (e) {
     drawIn(e.target || document);
   });
-  window.addEventListener("resize", function () {
+  globalThis.addEventListener("resize", function () {
     charts.forEach(function (c) {
       c.plot.setSize({ width: Math.max(300, c.target.clientWidth || c.el.clientWidth), height: 200 });
     });

@@ -72,7 +72,7 @@ export function AlertBanner(props: { alerts: AlertView[]; now: number }) {
 
 /** A node card's badge: its active alerts (its own and its pods'); nothing when none. */
 export function AlertCount(props: { node: string; count: number }) {
-  if (props.count === 0) return <></>;
+  if (props.count === 0) return null;
   return (
     <a
       class="alert-count"

@@ -167,7 +167,7 @@ export function NodeModulesView(props: { view: NodeView }) {
 /** "Chart: node total · eth0 · cni0": which series the charts show. */
 function InterfaceLinks(props: { view: NodeTrafficView; href: (ifname?: string) => string }) {
   const { view } = props;
-  if (view.interfaces.length === 0) return <></>;
+  if (view.interfaces.length === 0) return null;
   return (
     <nav class="windows" aria-label="interface">
       <span class="meta">Chart</span>

@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../../testing/assert.ts";
 import { assertNoLeftovers, waitProgramsGone } from "../../testing/bpf.ts";
 import { testService, waitFor } from "../lb/fixtures.ts";
 import { DEFAULT_LB, LbModule } from "../lb/module.ts";
-import { accelKernelTest, type AccelLab, CLIENT_IP, SERVER_IP, withAccelLab } from "./accel_lab.ts";
+import { accelKernelTest, type AccelLab, SERVER_IP, withAccelLab } from "./accel_lab.ts";
 import { AccelModule, type AccelSettings, DEFAULT_ACCEL } from "./module.ts";
 
 const PORT = 7000;

@@ -9,7 +9,7 @@ import type { LbState } from "../../../control/wire/services.ts";
 import { assert, assertEquals } from "../../testing/assert.ts";
 import { assertNoLeftovers } from "../../testing/bpf.ts";
 import { testService } from "../lb/fixtures.ts";
-import { accelKernelTest, type AccelLab, CLIENT_IP, SERVER_IP, withAccelLab } from "./accel_lab.ts";
+import { accelKernelTest, type AccelLab, SERVER_IP, withAccelLab } from "./accel_lab.ts";
 import {
   fetchSum,
   REDIS_PORT,
