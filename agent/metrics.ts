@@ -7,7 +7,7 @@
  * Labels are bounded: node, interface, module. No per-flow, per-pod or per-IP label.
  */
 import { MODULES } from "../control/wire/batch.ts";
-import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../control/metrics/exposition.ts";
+import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../control/wire/exposition.ts";
 import type { Agent } from "./agent.ts";
 import { AGENT_VERSION } from "./config.ts";
 

@@ -1,7 +1,7 @@
 /** The agent's /metrics, /healthz and /readyz, served on loopback before and without a started agent. */
 import { assertEquals, assertMatch } from "./testing/assert.ts";
 import { agentMetrics, readyWithinMs, serveMetrics } from "./metrics.ts";
-import { exposition } from "../control/metrics/exposition.ts";
+import { exposition } from "../control/wire/exposition.ts";
 import { parseConfig } from "./config.ts";
 
 Deno.test("metrics: probes answer before the agent started: alive, not ready; /metrics says started 0", async () => {

@@ -1,6 +1,7 @@
 // The checks that keep the code honest without running it: the type checker over
-// everything vitest runs (the agent is type-checked by `deno test` itself), the
-// formatter and the linter, one configuration each (tsconfig.json, deno.json).
+// everything vitest runs, Deno's type check of the two programs it runs (the
+// agent and the control plane under Deno; `deno test` checks the agent's tests),
+// the formatter and the linter, one configuration each (tsconfig.json, deno.json).
 // Runs them all, prints each one's output, and writes a JUnit report with one
 // case per check so the closing line of `npm test` counts them with the tests.
 //
@@ -12,6 +13,10 @@ import { dirname } from "node:path";
 const BIN = new URL("../node_modules/.bin/", import.meta.url).pathname;
 const CHECKS = [
   { name: "tsc --noEmit (control, web, scripts)", argv: [`${BIN}tsc`, "--noEmit", "-p", "tsconfig.json"] },
+  {
+    name: "deno check agent/main.ts control/main.ts",
+    argv: [`${BIN}deno`, "check", "agent/main.ts", "control/main.ts"],
+  },
   { name: "deno fmt --check", argv: [`${BIN}deno`, "fmt", "--check"] },
   { name: "deno lint", argv: [`${BIN}deno`, "lint"] },
 ];

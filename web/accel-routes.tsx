@@ -10,7 +10,7 @@
 import { type Context, Hono } from "hono";
 import { createRule, deleteRule, RulesFull, type RuleView, ruleViews } from "../control/accel/rules.ts";
 import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { type AccelRule, AccelRuleInput } from "../control/wire/accel.ts";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";

@@ -16,14 +16,13 @@ import { METRICS, SCOPE_LABELS } from "../control/alerts/model.ts";
 import {
   createThreshold,
   deleteThreshold,
-  getThreshold,
   knownTargets,
   listThresholds,
   type ThresholdView,
   updateThreshold,
 } from "../control/alerts/thresholds.ts";
 import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam } from "../control/queries/monitoring/window.ts";
 import { ThresholdId } from "../control/routes/alerts.ts";

@@ -1,7 +1,7 @@
 /**
  * Static files the pages need, read once when the app is created and then
  * served from memory: htmx and uPlot from node_modules (no CDN), our
- * stylesheet and the script that draws the charts.
+ * stylesheet, the script that draws the charts, and the icon.
  *
  * Paths are resolved from this module, not the working directory. node:fs
  * works under Node and, through its Node compatibility layer, under Deno.
@@ -22,9 +22,13 @@ export const STYLE_ASSET = "style.css";
 export const UPLOT_ASSET = "uPlot.iife.min.js";
 export const UPLOT_STYLE_ASSET = "uPlot.min.css";
 export const CHARTS_ASSET = "charts.js";
+export const ICON_ASSET = "icon.svg";
+/** Where browsers ask for an icon on their own, whatever the page links; served the same icon (web/routes.tsx). */
+export const FAVICON_PATH = "/favicon.ico";
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
+const SVG = "image/svg+xml; charset=utf-8";
 
 const SOURCES: Record<string, { url: URL; contentType: string }> = {
   [HTMX_ASSET]: { url: new URL("../node_modules/htmx.org/dist/htmx.min.js", import.meta.url), contentType: JS },
@@ -32,6 +36,7 @@ const SOURCES: Record<string, { url: URL; contentType: string }> = {
   [UPLOT_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.iife.min.js", import.meta.url), contentType: JS },
   [UPLOT_STYLE_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.min.css", import.meta.url), contentType: CSS },
   [CHARTS_ASSET]: { url: new URL("./assets/charts.js", import.meta.url), contentType: JS },
+  [ICON_ASSET]: { url: new URL("./assets/icon.svg", import.meta.url), contentType: SVG },
 };
 
 export function loadAssets(): Assets {

@@ -12,7 +12,7 @@ import { type Context, Hono } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { z } from "zod";
 import { type AccessSettings, requireReader } from "../control/auth/access.ts";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import type { Window } from "../control/monitoring/rollup.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
 import { queryDrops } from "../control/queries/monitoring/drops.ts";

@@ -4,7 +4,7 @@
  * health and drops of what the node reported, over the same window.
  */
 import { z } from "zod";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import type { RetentionSettings } from "../control/monitoring/rollup.ts";
 import { queryDrops } from "../control/queries/monitoring/drops.ts";
 import { DEFAULT_FLOW_LIMIT } from "../control/queries/monitoring/flows.ts";

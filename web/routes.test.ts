@@ -99,6 +99,18 @@ describe("assets", () => {
     expect(res.headers.get("content-type")).toBe("text/css; charset=utf-8");
   });
 
+  it("serves the icon the pages link, and the same at /favicon.ico, which browsers ask for on their own", async () => {
+    expect(await html("/")).toContain('<link rel="icon" type="image/svg+xml" href="/assets/icon.svg"/>');
+    const svg = readFileSync(new URL("./assets/icon.svg", import.meta.url), "utf8");
+    for (const path of ["/assets/icon.svg", "/favicon.ico"]) {
+      const res = await s.app.request(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type"), path).toBe("image/svg+xml; charset=utf-8");
+      expect(res.headers.get("etag"), path).toBeTruthy();
+      expect(await res.text(), path).toBe(svg);
+    }
+  });
+
   it("404 for anything else", async () => {
     expect((await s.app.request("/assets/nope.js")).status).toBe(404);
     expect((await s.app.request("/assets/..%2Fpackage.json")).status).toBe(404);

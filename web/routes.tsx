@@ -6,7 +6,7 @@ import { type Context, Hono } from "hono";
 import { etag } from "hono/etag";
 import { z } from "zod";
 import { type AccessSettings, callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
 import { moduleViews } from "../control/queries/modules.ts";
@@ -16,7 +16,7 @@ import { nodeDetail } from "../control/queries/nodes.ts";
 import { clusterOverview } from "../control/queries/overview.ts";
 import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
-import { ASSET_PREFIX, type Assets } from "./assets.ts";
+import { ASSET_PREFIX, type Assets, FAVICON_PATH, ICON_ASSET } from "./assets.ts";
 import { Layout, loginPath, type Session, sessionOf } from "./components/layout.tsx";
 import { NodeList, parseOverviewQuery } from "./components/node-list.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
@@ -163,12 +163,15 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
     );
   });
 
-  routes.get(`${ASSET_PREFIX}:name`, etag(), (c) => {
+  const serveAsset = (c: Context, name: string) => {
     // Only names in the asset map are served, so no path can escape it.
-    const asset = assets.get(c.req.param("name"));
+    const asset = assets.get(name);
     if (asset === undefined) return c.notFound();
     return c.body(asset.body, 200, { "content-type": asset.contentType, "cache-control": "no-cache" });
-  });
+  };
+  routes.get(`${ASSET_PREFIX}:name`, etag(), (c) => serveAsset(c, c.req.param("name")));
+  // The pages link the SVG icon; a browser may still ask for /favicon.ico on its own, and gets it rather than a 404.
+  routes.get(FAVICON_PATH, etag(), (c) => serveAsset(c, ICON_ASSET));
 
   return routes;
 }

@@ -14,7 +14,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { callerOf, requireAdmin, requireReader } from "../control/auth/access.ts";
-import type { Db } from "../control/db/client.ts";
+import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam, TimeParam } from "../control/queries/monitoring/window.ts";
 import {

@@ -3,10 +3,10 @@
  * resourceVersion, with the service-account token and CA. A watch that ends
  * (the API server closes them routinely, or the connection drops) resumes from
  * the last resourceVersion seen; "410 Gone" (too old) means list again. The
- * list+watch itself is control/kube/list-watch.ts, shared with the control
+ * list+watch itself is control/wire/list-watch.ts, shared with the control
  * plane's Service sync. Plain fetch, no client library and no kubectl.
  */
-import { ListWatch } from "../../control/kube/list-watch.ts";
+import { ListWatch } from "../../control/wire/list-watch.ts";
 import { MAX_POD_LABELS, type PodInfo } from "../../control/wire/pods.ts";
 import type { PodSource } from "./source.ts";
 

@@ -39,7 +39,7 @@ import {
 import { writeTransaction } from "../db/write-queue.ts";
 import { type Periodic, repeatEvery } from "../periodic.ts";
 import { crossed, targetKindOf } from "./model.ts";
-import { readValues, type TargetValue, type Values, type ValueSettings } from "./values.ts";
+import { readValues, type TargetValue, type ValueSettings } from "./values.ts";
 
 export interface EvaluationResult {
   fired: number;

@@ -625,7 +625,7 @@ export const services = sqliteTable(
     protocol: text("protocol").$type<LbProtocol>().notNull(),
     affinity: text("affinity").$type<Affinity>().notNull(),
     affinityTimeoutS: integer("affinity_timeout_s").notNull(),
-    /** Slots of its Maglev table (control/lb/maglev.ts, nextTableSize): grows with the backends, never shrinks. */
+    /** Slots of its Maglev table (control/wire/maglev.ts, nextTableSize): grows with the backends, never shrinks. */
     tableSize: integer("table_size").notNull(),
     /** ClusterIP, NodePort or LoadBalancer (control/wire/services.ts); the gateway module serves nodePort and externalIps. */
     type: text("type").$type<ServiceType>().notNull().default("ClusterIP"),

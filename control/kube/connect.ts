@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import type { KubeConnection, KubeFetch } from "./list-watch.ts";
+import type { KubeConnection, KubeFetch } from "../wire/list-watch.ts";
 import { KubeServiceSync } from "./services-watch.ts";
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { kubeFetch } from "./connect.ts";
 import { type FakeKubeApi, fakeKubeApi } from "./fake-api.test-support.ts";
-import { type KubeObject, ListWatch, type ListWatchOptions } from "./list-watch.ts";
+import { type KubeObject, ListWatch, type ListWatchOptions } from "../wire/list-watch.ts";
 
 const obj = (name: string, rv: string): KubeObject => ({ metadata: { namespace: "ns", name, resourceVersion: rv } });
 

@@ -1,6 +1,6 @@
 /**
  * Services from Kubernetes: list+watch Services and EndpointSlices
- * (control/kube/list-watch.ts), keep the current objects in memory, and
+ * (control/wire/list-watch.ts), keep the current objects in memory, and
  * after each change make the "kubernetes" services in the database equal to
  * their translation (translate.ts) with syncServices, one transaction.
  *
@@ -19,7 +19,7 @@ import type { Db } from "../db/client.ts";
 import { services as servicesTable } from "../db/schema.ts";
 import { loadStored } from "../services/apply.ts";
 import { syncServices } from "../services/model.ts";
-import { type KubeConnection, type KubeObject, ListWatch, type ListWatchHandlers } from "./list-watch.ts";
+import { type KubeConnection, type KubeObject, ListWatch, type ListWatchHandlers } from "../wire/list-watch.ts";
 import {
   type KubeEndpointSlice,
   type KubeService,

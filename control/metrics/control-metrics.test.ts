@@ -12,7 +12,7 @@ import {
   testApp,
   useTestDb,
 } from "../test-support.ts";
-import { exposition } from "./exposition.ts";
+import { exposition } from "../wire/exposition.ts";
 import { parseExposition, valueOf } from "./parse.test-support.ts";
 
 const s = useTestDb();

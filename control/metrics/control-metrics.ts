@@ -13,7 +13,7 @@ import type { Db } from "../db/client.ts";
 import { alerts, interfaces, pods, serviceBackends, services } from "../db/schema.ts";
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
-import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "./exposition.ts";
+import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../wire/exposition.ts";
 
 export const METRICS_PATH = "/metrics";
 

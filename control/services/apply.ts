@@ -9,7 +9,7 @@
  */
 import { and, eq, inArray, SQL, sql } from "drizzle-orm";
 import type { Queryable, Tx } from "../db/client.ts";
-import { nextTableSize } from "../lb/maglev.ts";
+import { nextTableSize } from "../wire/maglev.ts";
 import {
   type BackendRow,
   gatewayStats,
@@ -79,8 +79,12 @@ const SERVICE_VALUES =
 const BACKEND_VALUES =
   "b.id, b.service_id, b.ip, b.port, b.weight, b.state, b.pod_namespace, b.pod_name, b.assigned_version";
 
+/** A row read as one JSON array: each element has the type its column holds (SERVICE_VALUES, BACKEND_VALUES). */
+// deno-lint-ignore no-explicit-any
+type JsonRow = any[];
+
 /** JSON arrays come back with the types the columns hold. */
-const serviceRow = (v: any[]): ServiceRow => ({
+const serviceRow = (v: JsonRow): ServiceRow => ({
   id: v[0],
   namespace: v[1],
   name: v[2],
@@ -100,7 +104,7 @@ const serviceRow = (v: any[]): ServiceRow => ({
   nodePort: v[16],
   externalIps: v[17],
 });
-const backendRow = (v: any[]): BackendRow => ({
+const backendRow = (v: JsonRow): BackendRow => ({
   id: v[0],
   serviceId: v[1],
   ip: v[2],

@@ -12,7 +12,7 @@
  * LB_MAX_SERVICES and LB_MAX_BACKENDS (mirrored in bpf/include/lb.h).
  */
 import { z } from "zod";
-import { MAGLEV_SIZES } from "../lb/maglev.ts";
+import { MAGLEV_SIZES } from "./maglev.ts";
 import { ACCEL_MAX_RULES, AccelRule } from "./accel.ts";
 import { Counter, Port, PortName, Rfc1123Name } from "./scalars.ts";
 
@@ -127,7 +127,7 @@ export const LbService = ServiceInputObject.extend({
   id: ServiceId,
   backends: z.array(LbBackend).max(MAX_BACKENDS_PER_SERVICE),
   /**
-   * Slots of the service's Maglev table (control/lb/maglev.ts): one of
+   * Slots of the service's Maglev table (control/wire/maglev.ts): one of
    * MAGLEV_SIZES, chosen by the control plane with nextTableSize() and
    * stored with the service, so that every node builds the same table and
    * removing a backend never changes the size (which would move every

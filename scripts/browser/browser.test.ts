@@ -1,10 +1,12 @@
 /**
  * The browser harness itself, against a tiny server on loopback (no kernel,
  * no control plane): what the page tests rely on to fail must really fail —
- * console errors, page errors, error answers and requests to another origin
- * are reported, and the other origin never receives anything; a reload is
- * told from an in-place update; screenshots are PNG files; the profile goes
- * with the session.
+ * console errors, page errors, error answers (a missing icon's 404 and
+ * Chromium's line about it included) and requests to another origin are
+ * reported, and the other origin never receives anything; only an error
+ * answer a test declares, on its URL, is not; a reload is told from an
+ * in-place update; screenshots are PNG files; the profile goes with the
+ * session.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type RequestListener, type Server } from "node:http";
@@ -16,8 +18,9 @@ import { browserMissing, type BrowserSession, markDocument, openBrowser } from "
 const missing = browserMissing();
 
 const HTMX = readFileSync(`${REPO}node_modules/htmx.org/dist/htmx.min.js`, "utf8");
-const page = (body: string) =>
-  `<!doctype html><html><head><title>t</title><script src="/htmx.js"></script></head><body>${body}</body></html>`;
+const page = (body: string, icon = "/icon.svg") =>
+  `<!doctype html><html><head><title>t</title><link rel="icon" href="${icon}"><script src="/htmx.js"></script></head><body>${body}</body></html>`;
+const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>';
 
 function listen(host: string, handler: RequestListener): Promise<Server> {
   const server = createServer(handler);
@@ -35,6 +38,9 @@ describe.skipIf(missing)("browser harness", () => {
   /** Requests the other origin received: must stay 0. */
   let otherHits = 0;
   let ticks = 0;
+  let refusals = 0;
+  const form = (errors: string) =>
+    `<form id="f" hx-post="/form?step=1" hx-swap="outerHTML">${errors}<button>send</button></form>`;
 
   beforeAll(async () => {
     // Another origin on loopback (127.0.0.2): if the harness let a request through, it would land here.
@@ -46,8 +52,17 @@ describe.skipIf(missing)("browser harness", () => {
     server = await listen("127.0.0.1", (req, res) => {
       const html = (s: string) => res.writeHead(200, { "content-type": "text/html" }).end(s);
       if (req.url === "/htmx.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(HTMX);
+      if (req.url === "/icon.svg") return res.writeHead(200, { "content-type": "image/svg+xml" }).end(ICON);
       if (req.url === "/") return html(page(`<p id="live" hx-get="/tick" hx-trigger="every 200ms">0</p>`));
       if (req.url === "/tick") return html(String(++ticks));
+      if (req.url === "/no-icon") return html(page("<p>an icon linked but missing</p>", "/missing-icon.svg"));
+      // a form answered 422, sent back with its errors, which htmx swaps in: as the pages' forms do
+      if (req.url === "/form") {
+        return html(page(`${form("")}<script>htmx.config.responseHandling = [{ code: "422", swap: true }];</script>`));
+      }
+      if (req.method === "POST" && req.url === "/form?step=1") {
+        return res.writeHead(422, { "content-type": "text/html" }).end(form(`<p class="refused">${++refusals}</p>`));
+      }
       if (req.url === "/bad") {
         return html(page(`<img src="${foreign}/pixel.png"><script>
           console.error("something broke");
@@ -102,24 +117,46 @@ describe.skipIf(missing)("browser harness", () => {
     30_000,
   );
 
-  it("lets an allowed status through, its answer and Chromium's console line about it, and nothing else", async () => {
-    const allowing = await openBrowser(b.origin, { allowStatus: [404] });
-    try {
-      const p = await allowing.open("/bad");
-      // the same page as above, less the 404 of /missing: no http problem, and no console line "… status of 404"
-      await expect.poll(() => allowing.problems().map((x) => x.kind).sort(), { timeout: 10_000 }).toEqual([
-        "console",
-        "console",
-        "foreign",
-        "pageerror",
+  it("reports a linked icon that is missing: its 404 and Chromium's console line about it", async () => {
+    b.reset();
+    const p = await b.open("/no-icon");
+    await expect.poll(() => b.problems().map((x) => `${x.kind}: ${x.text}`).sort(), { timeout: 10_000 }).toEqual([
+      expect.stringMatching(
+        /^console: Failed to load resource: the server responded with a status of 404 .*\/missing-icon\.svg$/,
+      ),
+      expect.stringMatching(/^http: 404 GET .*\/missing-icon\.svg$/),
+    ]);
+    await p.close();
+  }, 30_000);
+
+  it("excuses a declared error answer on its URL, and Chromium's line about it, once; nothing else", async () => {
+    b.reset();
+    const p = await b.open("/form");
+    /** Submits the form; its answer's status, once the form it sent back is in place. */
+    const send = async () => {
+      const [res] = await Promise.all([
+        p.waitForResponse((r) => r.request().method() === "POST"),
+        p.click("#f button"),
       ]);
-      const lines = allowing.problems().filter((x) => x.kind === "console").map((x) => x.text).sort();
-      expect(lines).toEqual(["Failed to load resource: net::ERR_BLOCKED_BY_CLIENT.Inspector", "something broke"]);
-      expect(allowing.requests.map((r) => new URL(r.url).pathname)).toContain("/missing");
-      await p.close();
-    } finally {
-      await allowing.close();
-    }
+      await p.locator("#f .refused", { hasText: String(refusals) }).waitFor();
+      return res.status();
+    };
+    // declared for another URL, or another status: still problems
+    b.expectError("POST", "/form?step=2", 422);
+    b.expectError("POST", "/form?step=1", 400);
+    expect(await send()).toBe(422);
+    await expect.poll(() => b.problems().map((x) => x.kind).sort(), { timeout: 10_000 }).toEqual(["console", "http"]);
+    // declared as it comes: no problem, its console line neither; the second, undeclared, is one again
+    b.reset();
+    b.expectError("POST", "/form?step=1", 422);
+    expect(await send()).toBe(422);
+    expect(await send()).toBe(422);
+    await expect.poll(() => b.problems().map((x) => `${x.kind}: ${x.text}`).sort(), { timeout: 10_000 }).toEqual([
+      expect.stringMatching(/^console: Failed to load resource: .* status of 422 .*\/form\?step=1$/),
+      expect.stringMatching(/^http: 422 POST .*\/form\?step=1$/),
+    ]);
+    expect(b.requests.filter((r) => r.method === "POST")).toHaveLength(2);
+    await p.close();
   }, 30_000);
 
   it("writes screenshots as PNG files and removes its profile on close", async () => {

@@ -12,6 +12,7 @@
  *       await b.login(cluster.adminToken);          // optional: the session cookie, through /login
  *       const page = await b.open("/pods");         // loaded, htmx ready
  *       await b.screenshot(page, "pods");            // artifacts/screenshots/pods.png
+ *       b.expectError("POST", "/thresholds", 422);   // optional: the one error answer the next step provokes
  *       expect(b.problems()).toEqual([]);            // console errors, page errors, failed or foreign requests
  *     });
  *   });
@@ -21,6 +22,11 @@
  * ends first). Every request of every page is recorded; a request to any
  * origin but the control plane's is refused before it is sent, so a page can
  * never reach outside the machine (and the test sees it in `problems()`).
+ *
+ * Strict: every console error, page error, failed request and error answer is
+ * a problem, Chromium's own lines included. A test that provokes an error
+ * answer on purpose declares that one request (expectError); nothing else is
+ * excused.
  */
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,11 +91,19 @@ export interface BrowserSession {
   readonly profileDir: string;
   /** Every request any page made, in order: method and full URL. */
   readonly requests: { method: string; url: string; page: string }[];
-  /** Console errors, uncaught page errors, failed requests (not merely aborted), refused foreign requests, HTTP answers ≥ 400 (unless allowed: then neither the answer nor Chromium's console line about it). */
+  /** Console errors, uncaught page errors, failed requests (not merely aborted), refused foreign requests, HTTP answers ≥ 400 (but those declared by expectError). */
   problems(): Problem[];
-  /** Forgets what was recorded so far (requests and problems). */
+  /**
+   * Declares one error answer the test provokes on purpose: `status` for
+   * `method path` (the path with its query, as the page sends it). That
+   * answer and the one console line Chromium logs about it ("Failed to load
+   * resource: … status of 422") are no problem; a second one is, and so is
+   * any other status or URL.
+   */
+  expectError(method: string, path: string, status: number): void;
+  /** Forgets what was recorded so far (requests and problems), and the error answers declared. */
   reset(): void;
-  /** A new tab at `path`, after its load event, with htmx loaded. `status` is the answer the page must have (200). */
+  /** A new tab at `path`, after its load event, with htmx loaded. `status` is the answer the page must have (200); an error status is declared as expected (expectError). */
   open(path: string, opts?: { status?: number }): Promise<Page>;
   /** Logs in through /login with a token (stored as the session cookie for this session's later pages). */
   login(token: string): Promise<void>;
@@ -119,10 +133,29 @@ export async function markDocument(page: Page): Promise<{ sameDocument(): Promis
 }
 
 /**
- * Opens a session against the control plane at `baseUrl`. `allowStatus`:
- * HTTP statuses that are not problems (e.g. a test that expects a 401 page).
+ * An error answer a test declared, and whether it came and whether Chromium's
+ * console line about it did (each excused once).
+ *
+ * Declared per request rather than as a status for the whole session: a
+ * blanket "422 is fine" would also hide a 422 (or, for 404, a missing asset)
+ * that nobody meant, on any page. Chromium logs "Failed to load resource: the
+ * server responded with a status of N" for every error answer a page loads,
+ * htmx's requests included, and a page cannot silence it; the line carries
+ * the request's URL as its location, so it is matched to exactly the request
+ * the test declared, and to no other.
  */
-export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[] } = {}): Promise<BrowserSession> {
+interface ExpectedError {
+  method: string;
+  url: string;
+  status: number;
+  answered: boolean;
+  logged: boolean;
+}
+
+const STATUS_LINE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
+
+/** Opens a session against the control plane at `baseUrl`. */
+export async function openBrowser(baseUrl: string): Promise<BrowserSession> {
   const origin = new URL(baseUrl).origin;
   const profile = mkdtempSync(`${tmpdir()}/ek8s-chromium-`);
   const removeProfile = () => rmSync(profile, { recursive: true, force: true });
@@ -145,11 +178,16 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
 
   const requests: BrowserSession["requests"] = [];
   let problems: Problem[] = [];
-  const allowed = new Set(opts.allowStatus ?? []);
-  /** Chromium's own console line for an error answer, which an allowed status makes no problem either. */
-  const allowedStatusLine = (text: string) => {
-    const status = /^Failed to load resource: the server responded with a status of (\d{3})\b/.exec(text)?.[1];
-    return status !== undefined && allowed.has(Number(status));
+  const expected: ExpectedError[] = [];
+  /** Marks the first declared error that `match`es and is not yet `seen` so: true when there is one. */
+  const excuse = (seen: "answered" | "logged", match: (e: ExpectedError) => boolean) => {
+    const found = expected.find((e) => !e[seen] && match(e));
+    if (found !== undefined) found[seen] = true;
+    return found !== undefined;
+  };
+  const expectedLine = (text: string, url: string) => {
+    const status = Number(STATUS_LINE.exec(text)?.[1]);
+    return excuse("logged", (e) => e.url === url && e.status === status);
   };
   const isOurs = (url: string) => url.startsWith("data:") || url.startsWith("about:") || new URL(url).origin === origin;
 
@@ -162,9 +200,12 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
   const watch = (page: Page) => {
     const where = () => page.url();
     page.on("console", (m) => {
-      if (m.type() === "error" && !allowedStatusLine(m.text())) {
-        problems.push({ kind: "console", page: where(), text: m.text() });
-      }
+      if (m.type() !== "error") return;
+      const { url } = m.location();
+      if (expectedLine(m.text(), url)) return;
+      // Chromium's line about a resource does not name it; its location does.
+      const text = m.text().startsWith("Failed to load resource") ? `${m.text()}: ${url}` : m.text();
+      problems.push({ kind: "console", page: where(), text });
     });
     page.on("pageerror", (e) => problems.push({ kind: "pageerror", page: where(), text: e.stack ?? e.message }));
     page.on("request", (r) => {
@@ -179,9 +220,11 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
       }
     });
     page.on("response", (r) => {
-      if (r.status() >= 400 && !allowed.has(r.status())) {
-        problems.push({ kind: "http", page: where(), text: `${r.status()} ${r.request().method()} ${r.url()}` });
+      const [method, url, status] = [r.request().method(), r.url(), r.status()];
+      if (status < 400 || excuse("answered", (e) => e.method === method && e.url === url && e.status === status)) {
+        return;
       }
+      problems.push({ kind: "http", page: where(), text: `${status} ${method} ${url}` });
     });
   };
   context.pages().forEach(watch);
@@ -197,8 +240,13 @@ export async function openBrowser(baseUrl: string, opts: { allowStatus?: number[
     reset() {
       requests.length = 0;
       problems = [];
+      expected.length = 0;
+    },
+    expectError(method, path, status) {
+      expected.push({ method, url: new URL(path, origin).href, status, answered: false, logged: false });
     },
     async open(path, { status = 200 } = {}) {
+      if (status >= 400) session.expectError("GET", path, status);
       const page = await context.newPage();
       const res = await page.goto(new URL(path, origin).href, { waitUntil: "load" });
       if (res?.status() !== status) {

@@ -55,8 +55,8 @@ export class BrowserLab {
   }
 
   /** A Chromium session on the control plane, closed by down(). */
-  async browser(opts?: Parameters<typeof openBrowser>[1]): Promise<BrowserSession> {
-    const session = await openBrowser(this.c.url, opts);
+  async browser(): Promise<BrowserSession> {
+    const session = await openBrowser(this.c.url);
     this.#sessions.push(session);
     return session;
   }

@@ -13,7 +13,7 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { maglevTable } from "../../control/lb/maglev.ts";
+import { maglevTable } from "../../control/wire/maglev.ts";
 import type { ServicesView, ServiceView } from "../../control/services/views.ts";
 import type { BackendInput, ServiceInput } from "../../control/wire/services.ts";
 import { Cluster } from "../cluster.ts";

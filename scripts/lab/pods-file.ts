@@ -10,7 +10,9 @@ import { RECORDS_DIR } from "./records.ts";
 import { ip } from "./shell.ts";
 import type { NodeSpec, PodSpec, Topology } from "./topology.ts";
 
-export const podsFilePath = (lab: string, node: string) => `${RECORDS_DIR}/lab-${lab}/pods-${node}.json`;
+/** Where a lab's pods files are (removed with the lab). */
+export const podsDir = (lab: string) => `${RECORDS_DIR}/lab-${lab}`;
+export const podsFilePath = (lab: string, node: string) => `${podsDir(lab)}/pods-${node}.json`;
 
 const APPS = ["web", "api", "db"];
 
@@ -37,12 +39,12 @@ export function writePodsFiles(t: Topology, removed: Set<string> = new Set()): v
       podInfo(node, p, i)
     );
     const path = podsFilePath(t.options.name, node.name);
-    mkdirSync(`${RECORDS_DIR}/lab-${t.options.name}`, { recursive: true });
+    mkdirSync(podsDir(t.options.name), { recursive: true });
     writeFileSync(`${path}.tmp`, JSON.stringify(pods, null, 1));
     renameSync(`${path}.tmp`, path);
   }
 }
 
 export function removePodsFiles(lab: string): void {
-  rmSync(`${RECORDS_DIR}/lab-${lab}`, { recursive: true, force: true });
+  rmSync(podsDir(lab), { recursive: true, force: true });
 }

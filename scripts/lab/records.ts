@@ -42,3 +42,17 @@ export function writeRecord(rec: LabRecord): void {
 export function forgetRecord(name: string): void {
   rmSync(recordPath(name), { force: true });
 }
+
+/** Whether a process runs: a zombie (exited, not yet reaped by whoever adopted it) does not. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8"); // "pid (comm) state …", comm may hold anything
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** The processes the lab started (traffic), with whether each still runs. */
+export const labProcesses = (rec: LabRecord): { pid: number; what: string; alive: boolean }[] =>
+  rec.created.flatMap((c) => c.kind === "pid" ? [{ pid: c.pid, what: c.what, alive: alive(c.pid) }] : []);

@@ -3,7 +3,15 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { type AccessSettings, callerOf, type Role } from "../../control/auth/access.ts";
-import { assetPath, CHARTS_ASSET, HTMX_ASSET, STYLE_ASSET, UPLOT_ASSET, UPLOT_STYLE_ASSET } from "../assets.ts";
+import {
+  assetPath,
+  CHARTS_ASSET,
+  HTMX_ASSET,
+  ICON_ASSET,
+  STYLE_ASSET,
+  UPLOT_ASSET,
+  UPLOT_STYLE_ASSET,
+} from "../assets.ts";
 
 /** Who is looking, for the header and for showing admin controls. */
 export interface Session {
@@ -68,6 +76,7 @@ export function Layout(props: { title: string; hint?: string; session?: Session;
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title>{props.title} · ebpf-k8s</title>
+          <link rel="icon" type="image/svg+xml" href={assetPath(ICON_ASSET)} />
           <link rel="stylesheet" href={assetPath(STYLE_ASSET)} />
           <script src={assetPath(HTMX_ASSET)} defer></script>
           {props.charts && (

@@ -171,7 +171,7 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
 /** "Nodes 51–100 of 1,000 · ← previous · next →", when there is more than one page. */
 function Pager(props: { overview: ClusterOverview }) {
   const { query, pages, offset, nodes, totals } = props.overview;
-  if (pages <= 1) return <></>;
+  if (pages <= 1) return null;
   const to = (page: number) => `/${overviewQueryString({ ...query, page })}`;
   return (
     <nav class="pager note" aria-label="pages of nodes">

@@ -1,5 +1,5 @@
 /** What the lb tests share: services as the control plane sends them, a seeded PRNG, polling. */
-import { maglevSize } from "../../../control/lb/maglev.ts";
+import { maglevSize } from "../../../control/wire/maglev.ts";
 import { type BackendState, LbService } from "../../../control/wire/services.ts";
 
 export interface TestBackend {

@@ -10,7 +10,7 @@
  * Pure bookkeeping: what may be freed when (the quarantine) is the
  * programmer's business.
  */
-import { MAGLEV_SIZES } from "../../../control/lb/maglev.ts";
+import { MAGLEV_SIZES } from "../../../control/wire/maglev.ts";
 import { LB_MAGLEV_CHUNK } from "./layout.ts";
 
 /** Chunks a table of `slots` slots occupies. */

@@ -1,5 +1,5 @@
 /** The Maglev pool's range allocator: exact reuse per size class, merging, splitting, reservations, refusals. */
-import { MAGLEV_SIZES } from "../../../control/lb/maglev.ts";
+import { MAGLEV_SIZES } from "../../../control/wire/maglev.ts";
 import { assert, assertEquals, assertThrows } from "../../testing/assert.ts";
 import { chunksFor, PoolAllocator, SIZE_CLASSES } from "./pool.ts";
 import { seeded } from "./fixtures.ts";

@@ -31,7 +31,7 @@
  * The clock is the caller's (milliseconds, monotonic); nothing here waits
  * or sets timers: the module calls maintain() at nextDue().
  */
-import { maglevTable } from "../../../control/lb/maglev.ts";
+import { maglevTable } from "../../../control/wire/maglev.ts";
 import { LB_MAX_BACKENDS, type LbService, type LbState } from "../../../control/wire/services.ts";
 import {
   BACKEND_STATE,

@@ -8,7 +8,7 @@
  *   - a backend slot changes its address, or is cleared, only when no table
  *     live or released less than a quarantine ago names it.
  */
-import { maglevTable } from "../../../control/lb/maglev.ts";
+import { maglevTable } from "../../../control/wire/maglev.ts";
 import type { LbService, LbState } from "../../../control/wire/services.ts";
 import { assert, assertEquals } from "../../testing/assert.ts";
 import {
