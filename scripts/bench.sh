@@ -3,7 +3,7 @@
 # measured side by side in the same run (the machine is noisy).
 set -uo pipefail
 # One benchmark missing its target or failing does not stop the others; each says so itself.
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== eBPF programs (BPF_PROG_TEST_RUN) =="

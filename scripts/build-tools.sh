@@ -2,7 +2,7 @@
 # Compiles the test and bench tools in scripts/tools/*.c into build/tools/.
 # Rebuilds a tool only when its source is newer than the binary.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 mkdir -p build/tools
 for src in scripts/tools/*.c; do
   bin=build/tools/$(basename "${src%.c}")

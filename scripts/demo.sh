@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run demo: set up this machine, then run the system with a lab cluster.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh
 exec node_modules/.bin/tsx scripts/demo.ts

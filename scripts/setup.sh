@@ -4,7 +4,6 @@
 # when it cannot fix it itself (not root, no BTF, no bpf()).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }

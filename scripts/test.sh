@@ -4,7 +4,7 @@
 # end-to-end) and deno test (the agent's FFI and kernel side).
 # All three always run; the exit code is non-zero if any failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || exit 1
 mkdir -p artifacts
 export PATH="$PWD/node_modules/.bin:$PATH"

@@ -13,10 +13,10 @@ import { toolMissing } from "./tools.ts";
 const SHELLCHECK = "/usr/bin/shellcheck";
 const shellcheckMissing = () => toolMissing(SHELLCHECK, "shellcheck");
 
-const SCRIPTS = [
-  ...readdirSync(`${REPO}k8s/scripts`).filter((f) => f.endsWith(".sh")).map((f) => `k8s/scripts/${f}`),
-  "scripts/systemd/install.sh",
-];
+const shellIn = (dir: string) =>
+  readdirSync(`${REPO}${dir}`).filter((f) => f.endsWith(".sh")).map((f) => `${dir}/${f}`);
+/** Every shell script of the repository: the cluster set-up, the installers, and npm's scripts and CI. */
+const SCRIPTS = [...shellIn("k8s/scripts"), "scripts/systemd/install.sh", ...shellIn("scripts"), ".ci/run"];
 const run = (script: string, ...args: string[]) =>
   spawnSync("bash", [`${REPO}${script}`, ...args], {
     encoding: "utf8",
@@ -26,12 +26,20 @@ const run = (script: string, ...args: string[]) =>
 describe("set-up scripts", () => {
   it("are the expected ones", () => {
     expect(SCRIPTS.sort()).toEqual([
+      ".ci/run",
       "k8s/scripts/build-images.sh",
       "k8s/scripts/cluster-init.sh",
       "k8s/scripts/cluster-join.sh",
       "k8s/scripts/install.sh",
       "k8s/scripts/node-prep.sh",
+      "scripts/bench.sh",
+      "scripts/build-bpf.sh",
+      "scripts/build-tools.sh",
+      "scripts/ci-repeat.sh",
+      "scripts/demo.sh",
+      "scripts/setup.sh",
       "scripts/systemd/install.sh",
+      "scripts/test.sh",
     ]);
   });
 
@@ -60,6 +68,11 @@ describe("set-up scripts", () => {
   });
 
   it("refuse bad input before touching the machine", () => {
+    for (const bad of [["0"], ["five"], ["2", "--bogus"]]) {
+      const r = run("scripts/ci-repeat.sh", ...bad);
+      expect(r.status, bad.join(" ")).toBe(2);
+      expect(r.stderr, bad.join(" ")).toMatch(/ci-repeat: (N must be a positive whole number|unknown option)/);
+    }
     const join = run("k8s/scripts/cluster-join.sh", "echo hello");
     expect(join.status).not.toBe(0);
     expect(join.stderr).toMatch(/not a kubeadm join command|run as root/);

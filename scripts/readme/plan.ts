@@ -74,6 +74,10 @@ const SKIPPED: Step[] = [
   },
   { cmd: "npx vitest run scripts/browser/", skip: "test files of npm test, which runs them" },
   {
+    cmd: "bash scripts/ci-repeat.sh 5",
+    skip: "runs CI itself, five times over (about 40 minutes): what a developer runs before landing, not a test",
+  },
+  {
     cmd: "npm run bench",
     skip: "minutes of timed measurements that need a quiet machine, while test files run in parallel; " +
       "its BENCH_* settings shorten each benchmark by hand",
