@@ -59,6 +59,15 @@ export interface TestAppOptions {
 }
 
 type App = ReturnType<typeof createApp>;
+
+/** What answers like app.request(): an app in-process, or a control plane reached over HTTP (`overHttp`). */
+export interface Requester {
+  request(path: string, init?: RequestInit): Response | Promise<Response>;
+}
+
+/** A control plane running as its own process, for the helpers that take an app. */
+export const overHttp = (base: string): Requester => ({ request: (path, init) => fetch(new URL(path, base), init) });
+
 /** Which database each test app serves, so helpers can cache per database. */
 const dbOfApp = new WeakMap<App, Db>();
 
@@ -119,7 +128,13 @@ export function useTestDb(): { db: Db } {
 }
 
 /** Sends a JSON body (a string as-is) with the given method and headers. */
-export function send(app: App, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+export function send(
+  app: Requester,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   return app.request(path, {
     method,
     headers: { "content-type": "application/json", ...headers },
@@ -129,7 +144,7 @@ export function send(app: App, method: string, path: string, body?: unknown, hea
 
 /** A new join token made through the admin API. */
 export async function newJoinToken(
-  app: App,
+  app: Requester,
   body: unknown = {},
 ): Promise<{ id: string; token: string; expiresAt: string }> {
   const res = await send(app, "POST", "/api/v1/join-tokens", body, AS_ADMIN);
@@ -137,7 +152,7 @@ export async function newJoinToken(
   return res.json();
 }
 
-export async function postJoin(app: App, node: string, token: string) {
+export async function postJoin(app: Requester, node: string, token: string) {
   return send(app, "POST", "/api/v1/join", { token, node });
 }
 
@@ -234,9 +249,10 @@ export function inventory(overrides: Partial<Inventory> = {}): Inventory {
 }
 
 export async function getJson(
-  app: App,
+  app: Requester,
   path: string,
   headers: Record<string, string> = {},
+  // deno-lint-ignore no-explicit-any -- tests read answers' fields directly; the API's schema tests check shapes
 ): Promise<{ status: number; body: any }> {
   const res = await app.request(path, { headers });
   return { status: res.status, body: await res.json() };
@@ -249,7 +265,7 @@ export async function samplesOf(db: Db): Promise<Array<Record<string, unknown>>>
 }
 
 /** Every row of every table (migrations bookkeeping included), in insertion order. */
-export async function dumpTables(db: Db): Promise<Record<string, unknown[]>> {
+export async function dumpTables(db: Pick<Db, "$client">): Promise<Record<string, unknown[]>> {
   const tables = await db.$client.execute(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
   );

@@ -86,6 +86,17 @@ export async function waitFor<T>(
 
 export const controlArgv = () => [`${BIN}/tsx`, "control/main.ts"];
 
+/** Where a control plane started with PORT=0 (a free port) listens: the URL its start-up line names. */
+export function listeningUrl(proc: Proc, timeoutMs = 60_000): Promise<string> {
+  return waitFor(
+    `${proc.name} to listen`,
+    async () => /listening on (http:\/\/\S+:\d+)/.exec(proc.output())?.[1],
+    timeoutMs,
+  ).catch((e) => {
+    throw new Error(`${e.message}\n${proc.output()}`);
+  });
+}
+
 export interface AgentOptions {
   /** Lab node netns to run in (nsenter keeps /sys/fs/bpf and the cgroup mount visible). */
   netns?: string;

@@ -6,8 +6,9 @@
  * summed per rule and minute over nodes, kept as long as the lb counters.
  */
 import type { Transaction } from "@libsql/client";
-import { asc, eq, gte, sql } from "drizzle-orm";
+import { asc, eq, gte } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
+import { addExcluded, sumCounters, sumOf } from "../db/counter-sums.ts";
 import { accelRules, accelStats } from "../db/schema.ts";
 import { rawWriteTransaction, writeTransaction } from "../db/write-queue.ts";
 import { bucketOfReport, expiredBuckets, type RetentionSettings } from "../monitoring/rollup.ts";
@@ -88,8 +89,11 @@ export async function deleteRule(db: Db, id: number, now: number): Promise<Accel
   return done.rule;
 }
 
+const [CONNECTIONS, BYTES] = [sumCounters("j.value ->> 1"), sumCounters("j.value ->> 2")];
+
 /**
- * Adds a batch's accel counters into the minute its interval ends in.
+ * Adds a batch's accel counters into the minute its interval ends in
+ * (saturating: db/counter-sums.ts).
  * Rows of an id no rule has, or that a rule got after the version the node
  * counted under, are ignored (they belong to no rule shown).
  */
@@ -98,10 +102,10 @@ export async function storeAccelCounters(tx: Transaction, batch: Batch): Promise
   if (accel === undefined || accel.rules.length === 0) return;
   await tx.execute({
     sql: "INSERT INTO accel_stats (bucket, rule_id, connections, bytes) " +
-      "SELECT ?1, r.id, sum(j.value ->> 1), sum(j.value ->> 2) FROM json_each(?2) AS j " +
+      `SELECT ?1, r.id, ${CONNECTIONS}, ${BYTES} FROM json_each(?2) AS j ` +
       "JOIN accel_rules AS r ON r.id = j.value ->> 0 AND r.assigned_version <= ?3 " +
-      "GROUP BY r.id HAVING sum(j.value ->> 1) + sum(j.value ->> 2) > 0 " +
-      "ON CONFLICT (rule_id, bucket) DO UPDATE SET connections = connections + excluded.connections, bytes = bytes + excluded.bytes",
+      `GROUP BY r.id HAVING ${CONNECTIONS} + ${BYTES} > 0 ` +
+      `ON CONFLICT (rule_id, bucket) DO UPDATE SET ${addExcluded("connections", "bytes")}`,
     args: [bucketOfReport("1m", batch.ts), JSON.stringify(accel.rules), accel.version],
   });
 }
@@ -119,8 +123,8 @@ export async function ruleViews(db: Queryable, since: number): Promise<RuleView[
   const sums = await db
     .select({
       ruleId: accelStats.ruleId,
-      connections: sql<number>`sum(${accelStats.connections})`,
-      bytes: sql<number>`sum(${accelStats.bytes})`,
+      connections: sumOf(accelStats.connections),
+      bytes: sumOf(accelStats.bytes),
     })
     .from(accelStats)
     .where(gte(accelStats.bucket, bucketOfReport("1m", since)))

@@ -13,12 +13,32 @@ export const SMALL_BODY_BYTES = 16 * 1024;
 /**
  * Refuses bodies over `maxBytes` with 413: by Content-Length up front, and by
  * counting when the body is streamed without one.
+ *
+ * A Content-Length over the limit is answered without touching the body, so
+ * that the server reads the rest and drops it (@hono/node-server does) and
+ * the connection serves the client's next request. Hono's bodyLimit opens
+ * the body first, which stops that reading: the connection was dropped after
+ * an answer that said keep-alive, and the client's next request on it failed.
+ * A streamed body refused part-way is not read to its end either: that
+ * answer says `Connection: close`.
  */
 export function limitBody(maxBytes: number, what = "body"): MiddlewareHandler {
-  return bodyLimit({
+  const tooLarge = () => jsonError(413, `${what} larger than ${maxBytes} bytes`, { maxBytes });
+  const counting = bodyLimit({
     maxSize: maxBytes,
-    onError: () => jsonError(413, `${what} larger than ${maxBytes} bytes`, { maxBytes }),
+    onError: () => {
+      const res = tooLarge();
+      res.headers.set("connection", "close");
+      return res;
+    },
   });
+  return async (c, next) => {
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined && Number(length) > maxBytes) {
+      return tooLarge();
+    }
+    return counting(c, next);
+  };
 }
 
 /**

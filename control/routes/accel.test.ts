@@ -85,4 +85,18 @@ describe("accel rules", () => {
     const bad = await postBatch(s.app, batch({ seq: 2, ts: T0 + 1000, accel: { version, rules: [[0, 1, 1]] } }));
     expect(bad.status).toBe(400);
   });
+
+  it("counters saturate at 2^53 - 1, where libSQL could no longer read them back", async () => {
+    await send(s.app, "POST", "/api/v1/accel/rules", REDIS, AS_ADMIN);
+    const { version } = await state();
+    const max = Number.MAX_SAFE_INTEGER;
+    const rules = Array<[number, number, number]>(1_023).fill([1, max, max]);
+    for (const seq of [1, 2]) {
+      expect((await postBatch(s.app, batch({ seq, ts: T0, accel: { version, rules } }))).status).toBe(200);
+    }
+    expect(await getJson(s.app, "/api/v1/accel/rules/1")).toEqual({
+      status: 200,
+      body: { rule: { ...REDIS, id: 1 }, connections: max, bytes: max },
+    });
+  });
 });

@@ -140,6 +140,35 @@ describe("gateway counters at ingest", () => {
     await deleteService(s.db, { namespace: "default", name: "web", portName: "" }, T0);
     expect(await gatewayRows()).toEqual([]);
   });
+
+  it("lb and gateway counters saturate at 2^53 - 1 instead of failing the batch, and are shown", async () => {
+    await createService(s.db, WEB, T0);
+    // 1,025 rows at the most a counter holds: their sum passes 2^63 (SQLite's sum() fails) and 2^53 (not readable).
+    const many = <T>(row: T) => Array<T>(1_025).fill(row);
+    const max = Number.MAX_SAFE_INTEGER;
+    for (const seq of [1, 2]) {
+      const res = await postBatch(
+        s.app,
+        batch({
+          seq,
+          ts: T0 + seq * 1_000,
+          lb: lb(many([1, max, max]), many([1, max])),
+          gateway: gw(many([1, max, max, max, max])),
+        }),
+      );
+      expect(res.status, await res.text()).toBe(200);
+    }
+    expect(await rows()).toEqual([
+      { bucket: MINUTE, service_id: 1, backend_id: 0, connections: max, refused: max },
+      { bucket: MINUTE, service_id: 1, backend_id: 1, connections: max, refused: 0 },
+    ]);
+    expect(await gatewayRows()).toEqual([
+      { bucket: MINUTE, service_id: 1, packets_in: max, bytes_in: max, packets_out: max, bytes_out: max },
+    ]);
+    s.clock.now = T0 + 60_000;
+    const view = (await getJson(s.app, "/api/v1/services?since=1h")).body.services[0];
+    expect(view).toMatchObject({ connections: max, refused: max, gateway: { packetsIn: max, bytesOut: max } });
+  });
 });
 
 describe("retention", () => {

@@ -1,16 +1,18 @@
 /**
  * Load-balancing counters: stored from each batch (inside the batch's own
  * transaction, control/ingest/store.ts, after duplicates were dropped), summed
- * per minute over every node into lb_stats; and their retention.
+ * per minute over every node into lb_stats (saturating: db/counter-sums.ts);
+ * and their retention.
  */
 import type { Transaction } from "@libsql/client";
 import type { Db } from "../db/client.ts";
+import { addExcluded, sumCounters } from "../db/counter-sums.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { bucketOfReport, expiredBuckets, type RetentionSettings } from "../monitoring/rollup.ts";
 import type { Batch } from "../wire/batch.ts";
 
-const ADD =
-  "ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET connections = connections + excluded.connections, refused = refused + excluded.refused";
+const ADD = `ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET ${addExcluded("connections", "refused")}`;
+const [c1, c2, c3, c4] = [1, 2, 3, 4].map((i) => sumCounters(`j.value ->> ${i}`));
 
 /**
  * Rows join the service or backend they name, so a row whose id names none
@@ -20,21 +22,20 @@ const ADD =
  */
 const SQL = {
   services: "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
-    "SELECT ?1, s.id, 0, sum(j.value ->> 1), sum(j.value ->> 2) FROM json_each(?2) AS j " +
+    `SELECT ?1, s.id, 0, ${c1}, ${c2} FROM json_each(?2) AS j ` +
     "JOIN services AS s ON s.id = j.value ->> 0 AND s.assigned_version <= ?3 " +
-    `GROUP BY s.id HAVING sum(j.value ->> 1) + sum(j.value ->> 2) > 0 ${ADD}`,
+    `GROUP BY s.id HAVING ${c1} + ${c2} > 0 ${ADD}`,
   backends: "INSERT INTO lb_stats (bucket, service_id, backend_id, connections, refused) " +
-    "SELECT ?1, b.service_id, b.id, sum(j.value ->> 1), 0 FROM json_each(?2) AS j " +
+    `SELECT ?1, b.service_id, b.id, ${c1}, 0 FROM json_each(?2) AS j ` +
     "JOIN service_backends AS b ON b.id = j.value ->> 0 AND b.assigned_version <= ?3 " +
-    `GROUP BY b.id HAVING sum(j.value ->> 1) > 0 ${ADD}`,
+    `GROUP BY b.id HAVING ${c1} > 0 ${ADD}`,
 } as const;
 
 /** Gateway rows, summed per service and minute, under the same rules as SQL.services. */
 const GATEWAY_SQL = "INSERT INTO gateway_stats (bucket, service_id, packets_in, bytes_in, packets_out, bytes_out) " +
-  "SELECT ?1, s.id, sum(j.value ->> 1), sum(j.value ->> 2), sum(j.value ->> 3), sum(j.value ->> 4) FROM json_each(?2) AS j " +
+  `SELECT ?1, s.id, ${c1}, ${c2}, ${c3}, ${c4} FROM json_each(?2) AS j ` +
   "JOIN services AS s ON s.id = j.value ->> 0 AND s.assigned_version <= ?3 GROUP BY s.id " +
-  "ON CONFLICT (service_id, bucket) DO UPDATE SET packets_in = packets_in + excluded.packets_in, bytes_in = bytes_in + excluded.bytes_in, " +
-  "packets_out = packets_out + excluded.packets_out, bytes_out = bytes_out + excluded.bytes_out";
+  `ON CONFLICT (service_id, bucket) DO UPDATE SET ${addExcluded("packets_in", "bytes_in", "packets_out", "bytes_out")}`;
 
 /** Adds the batch's lb counters into the minute its interval ends in (agent clock, as the monitoring rollups). */
 export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.ts";
+import { sumCounters } from "../db/counter-sums.ts";
 import type { ServiceSource } from "../db/schema.ts";
 import { windowOn } from "../monitoring/rollup.ts";
 import { type TimeSpec, type WindowJson, windowJson } from "../queries/monitoring/window.ts";
@@ -125,11 +126,18 @@ type Counts = Map<number, { connections: number; refused: number }>;
 /** One number for a (service, backend) pair: backend ids stay below 2^18 (LB_MAX_BACKENDS). */
 const countKey = (serviceId: number, backendId: number) => serviceId * 262_144 + backendId;
 
-/** Counters summed over the window, by countKey (backend 0: the service's own); one JSON text, as in loadStored. */
+/** A counter column summed, saturating (db/counter-sums.ts). */
+const summed = (column: string) => sql.raw(sumCounters(column));
+
+/** Counters summed over the window (saturating), by countKey (backend 0: the service's own); one JSON text, as in loadStored. */
 async function countsIn(db: Queryable, from: number, to: number, serviceId?: number): Promise<Counts> {
   const one = serviceId === undefined ? sql`` : sql` AND service_id = ${serviceId}`;
   const row = await db.get<{ rows: string }>(
-    sql`SELECT json_group_array(json_array(service_id, backend_id, c, r)) AS rows FROM (SELECT service_id, backend_id, sum(connections) AS c, sum(refused) AS r FROM lb_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id, backend_id)`,
+    sql`SELECT json_group_array(json_array(service_id, backend_id, c, r)) AS rows FROM (SELECT service_id, backend_id, ${
+      summed("connections")
+    } AS c, ${
+      summed("refused")
+    } AS r FROM lb_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id, backend_id)`,
   );
   const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number]>;
   return new Map(
@@ -137,7 +145,7 @@ async function countsIn(db: Queryable, from: number, to: number, serviceId?: num
   );
 }
 
-/** Gateway traffic summed over the window, by service id. */
+/** Gateway traffic summed over the window (saturating), by service id. */
 async function gatewayIn(
   db: Queryable,
   from: number,
@@ -146,7 +154,11 @@ async function gatewayIn(
 ): Promise<Map<number, GatewayTraffic>> {
   const one = serviceId === undefined ? sql`` : sql` AND service_id = ${serviceId}`;
   const row = await db.get<{ rows: string }>(
-    sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, sum(packets_in) AS pi, sum(bytes_in) AS bi, sum(packets_out) AS po, sum(bytes_out) AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
+    sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, ${
+      summed("packets_in")
+    } AS pi, ${summed("bytes_in")} AS bi, ${summed("packets_out")} AS po, ${
+      summed("bytes_out")
+    } AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
   );
   const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number, number]>;
   return new Map(

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, type Proc, start, waitFor } from "../procs.ts";
+import { BIN, listeningUrl, type Proc, start } from "../procs.ts";
 
 describe("control plane under Deno", () => {
   const dir = mkdtempSync(`${tmpdir()}/ek8s-deno-control-`);
@@ -26,15 +26,9 @@ describe("control plane under Deno", () => {
       EBPF_K8S_ADMIN_TOKEN: admin,
       EBPF_K8S_KUBE_SYNC: "off",
     });
-    const port = await waitFor(
-      "the Deno control plane to listen",
-      async () => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(proc!.output())?.[1],
-      60_000,
-    )
-      .catch((e) => {
-        throw new Error(`${e.message}\n${proc!.output()}`);
-      });
-    const base = `http://127.0.0.1:${port}`;
+    const base = await listeningUrl(proc);
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // deno-lint-ignore no-control-regex -- strips the ANSI colours of deno task's banner
     expect(proc.output().replace(/\x1b\[[0-9;]*m/g, "")).toContain("Task control ./node_modules/deno/deno run");
 
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });

@@ -4,6 +4,7 @@
  * packet counts once: the ingest kept one observation of it (flows.ts).
  */
 import type { Db } from "../../db/client.ts";
+import { sumCounters } from "../../db/counter-sums.ts";
 import type { FlowCounters, FlowRow } from "../../monitoring/flows.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { counters, podCondition, selectSummed, statsSql } from "./stats.ts";
@@ -37,8 +38,8 @@ export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, lim
   const inner = statsSql("flows", w, { node: filter.node, ...podCondition(["client", "server"], filter.pod) });
   const { rows, endpoint } = await selectSummed(db, inner, {
     extra: [
-      `sum(g."fwdPackets" + g."revPackets") OVER () AS "total.packets"`,
-      `sum(${BYTES}) OVER () AS "total.bytes"`,
+      `${sumCounters(`g."fwdPackets" + g."revPackets"`, "OVER ()")} AS "total.packets"`,
+      `${sumCounters(BYTES, "OVER ()")} AS "total.bytes"`,
     ],
     orderBy: `${BYTES} DESC, g."client", g."server", g."port", g."proto"`,
     limit,

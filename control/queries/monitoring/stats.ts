@@ -17,6 +17,7 @@ import type { InValue } from "@libsql/client";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client.ts";
+import { sumCounters } from "../../db/counter-sums.ts";
 import type { StoredEndpoint } from "../../monitoring/attribution.ts";
 import { dropStats, flowStats, tcpStats } from "../../db/schema.ts";
 import {
@@ -89,7 +90,10 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
 
   const or: readonly string[] = OR_KEYS[kind];
   const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
-  const sums = counterKeys(kind).map((k) => `${or.includes(k) ? orAggregate(col(k)) : `sum(${col(k)})`} AS ${col(k)}`);
+  // Saturating: counters of up to 2^53 - 1 each add up past what sum() and libSQL take (db/counter-sums.ts).
+  const sums = counterKeys(kind).map((k) =>
+    `${or.includes(k) ? orAggregate(col(k)) : sumCounters(col(k))} AS ${col(k)}`
+  );
   const sql = `SELECT ${[...group, ...sums].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
     ` GROUP BY ${group.join(", ")}`;

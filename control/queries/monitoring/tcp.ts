@@ -9,6 +9,7 @@
  * (retransmits, RTT samples).
  */
 import type { Db } from "../../db/client.ts";
+import { sumCounters } from "../../db/counter-sums.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import type { TcpCounters, TcpRow } from "../../monitoring/tcp.ts";
 import { col, counterKeys, counters, podCondition, selectSummed, statsSql } from "./stats.ts";
@@ -50,7 +51,7 @@ export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?
   const counted = (k: string) => (filter.pod === undefined && PER_CONNECTION.includes(k) ? CONNECTION_VIEW : "1");
   const { rows, endpoint } = await selectSummed(db, inner, {
     extra: counterKeys("tcp").map((k) =>
-      `sum(CASE WHEN ${counted(k)} THEN g.${col(k)} ELSE 0 END) OVER () AS ${col(`total.${k}`)}`
+      `${sumCounters(`CASE WHEN ${counted(k)} THEN g.${col(k)} ELSE 0 END`, "OVER ()")} AS ${col(`total.${k}`)}`
     ),
     orderBy: `${WEIGHT} DESC, g."local", g."remote", g."port", g."role"`,
     limit,
