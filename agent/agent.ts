@@ -14,7 +14,7 @@
  * exactly. Any other start, and switching a counting module back on, begins
  * a new epoch: a new bootId, seq 0, counters from zero.
  */
-import { Batch, type DesiredState, MAX_BATCH_BYTES, WIRE_VERSION } from "../control/wire/batch.ts";
+import { Batch, type DesiredState, MAX_BATCH_BYTES } from "../control/wire/batch.ts";
 import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
 import { fitBatch } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
@@ -38,6 +38,8 @@ import { PodTable } from "./pods/directory.ts";
 import { FilePodSource } from "./pods/file-pods.ts";
 import { inClusterOptions, KubePodWatcher } from "./pods/kube-pods.ts";
 import { Spool } from "./spool/spool.ts";
+import { Quarantine, QUARANTINE_MAX_BATCHES } from "./spool/quarantine.ts";
+import { Refusals } from "./refusals.ts";
 import { StateDir } from "./state/state_dir.ts";
 
 export interface AgentOptions {
@@ -77,7 +79,10 @@ export class Agent {
     private readonly finalPushMs: number,
     readonly pods: PodTable,
   ) {
-    this.delivery = new Delivery(spool, api, credentials, (ack) => this.#offer(ack.desired), log);
+    // refused batches are kept beside the spool, never deleted (refusals.ts)
+    const quarantine = Quarantine.open(`${state.path}/quarantine`, QUARANTINE_MAX_BATCHES, log);
+    const refusals = new Refusals(quarantine, api, log);
+    this.delivery = new Delivery(spool, api, credentials, (ack) => this.#offer(ack.desired), log, refusals);
   }
 
   /**
@@ -115,6 +120,8 @@ export class Agent {
         if (joined.kind === "retry") {
           log(`${joined.message}; starting anyway: batches are spooled until the join succeeds`);
         }
+        // "taken" (the node name has a live credential): logged by Credentials with what an admin must do;
+        // the agent starts and spools, and delivery asks again on a slow backoff.
       }
 
       const netnsIno = netnsInode(cfg.netns);
@@ -250,7 +257,7 @@ export class Agent {
     if (this.modules.apply(() => this.#newEpoch())) this.#saveEpoch();
     const reading = this.modules.read();
     const batch: Batch = {
-      v: WIRE_VERSION,
+      v: this.cfg.wireVersion,
       node: this.cfg.node,
       bootId: this.epoch.bootId,
       seq: this.epoch.nextSeq,
@@ -261,7 +268,7 @@ export class Agent {
       ...(reading.lb ? { lb: reading.lb } : {}),
       ...(reading.accel ? { accel: reading.accel } : {}),
       ...(reading.gateway ? { gateway: reading.gateway } : {}),
-      inventory: inventory(this.host, this.modules, this.spool),
+      inventory: inventory(this.host, this.modules, this.spool, this.delivery.refusals.quarantine),
     };
     const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
     for (const [kind, n] of Object.entries(cut)) this.modules.recordsCut(kind as keyof typeof cut, n);

@@ -5,6 +5,7 @@
  * desired state switching ifstats off and on, and a module that fails to
  * load. The agent watches a veth of its own in a namespace of its own.
  */
+import { RETRY_JITTER } from "../control/wire/retry.ts";
 import { Agent } from "./agent.ts";
 import { ConfigError } from "./config.ts";
 import { BpfObject, makeDirs, pathExists } from "./libbpf/mod.ts";
@@ -95,7 +96,7 @@ kernelTest(
           ["ifstats_cfg", "array", 1, 1],
         ],
       );
-      assertEquals(inv.spool, { pending: 0, dropped: 0 });
+      assertEquals(inv.spool, { pending: 0, dropped: 0, merged: 0, quarantined: 0, quarantineDropped: 0 });
       const progIds = inv.programs.map((p) => p.id);
       assertEquals(
         new Set(inv.programs.map((p) => p.module)),
@@ -155,6 +156,24 @@ kernelTest(
 );
 
 kernelTest(
+  "join 409 at the first start (the node name is live elsewhere): the agent starts and spools, says once what an admin must do, and does not ask again at every interval",
+  () =>
+    withRig(async (r) => {
+      r.control.nodeTaken = true;
+      const agent = await r.start();
+      for (let i = 0; i < 4; i++) await r.tick(agent);
+      const joinAsks = r.control.requests.filter((q) => q.path === "/api/v1/join");
+      assertEquals([agent.spool.pending, joinAsks.map((q) => q.status)], [4, [409]]);
+      assertEquals(r.control.requests.filter((q) => q.path === "/api/v1/ingest"), []);
+      const said = r.logs.filter((l) => l.includes("join refused"));
+      assertEquals(said.length, 1, r.logs.join("\n"));
+      assertStringIncludes(said[0], `an admin approves its re-join (POST /api/v1/nodes/${r.node}/rejoin)`);
+      assertStringIncludes(said[0], "Batches stay spooled; asking again in 30 s");
+      assert(!pathExists(`${r.stateDir}/credential.json`));
+    }),
+);
+
+kernelTest(
   "401: joins again once and resends the same batch; without a token the batches stay spooled and it says so",
   () =>
     withRig(async (r) => {
@@ -187,25 +206,41 @@ kernelTest(
 );
 
 kernelTest(
-  "400 drops the batch (it would fail the same way again); 429 waits for Retry-After",
+  "400 moves the batch to the quarantine with its reason, never deletes it, and the next goes out; 429 waits for Retry-After",
   () =>
     withRig(async (r) => {
       const agent = await r.start();
       r.control.failNext(400);
       await r.tick(agent);
-      assertEquals([agent.spool.pending, agent.delivery.rejected, r.control.batches.length], [0, 1, 0]);
+      const { refusals } = agent.delivery;
+      const counts = () => [agent.spool.pending, refusals.counts.invalid, refusals.quarantine.count];
+      assertEquals([...counts(), r.control.batches.length], [0, 1, 1, 0]);
+      const kept = [...Deno.readDirSync(`${r.stateDir}/quarantine`)].map((e) => e.name).sort();
+      assertEquals(kept.length, 2, kept.join(" "));
+      assertEquals(JSON.parse(Deno.readTextFileSync(`${r.stateDir}/quarantine/${kept[0]}`)).seq, 0);
+      assertEquals(JSON.parse(Deno.readTextFileSync(`${r.stateDir}/quarantine/${kept[1]}`)).status, 400);
       assertStringIncludes(r.logs.join("\n"), "batch 0 of boot");
       await r.tick(agent);
       assertEquals(r.control.seqs(agent.bootId), [1]);
+      assertEquals(r.control.last(agent.bootId)!.inventory!.spool.quarantined, 1, "reported in the inventory");
+      await r.tick(agent);
+      assertEquals(refusals.quarantine.count, 1, "not resent to the same control plane at once");
+      r.control.wire = { ...r.control.wire, started: r.control.wire.started! + 1 }; // it restarted (with a fix)
+      const duplicates = r.control.duplicates;
+      await r.tick(agent);
+      assertEquals([refusals.quarantine.count, r.control.duplicates], [0, duplicates + 1], "resent, acknowledged");
+      assertEquals([...Deno.readDirSync(`${r.stateDir}/quarantine`)].length, 0);
+      assertStringIncludes(r.logs.join("\n"), "accepted by the control plane now: removed");
 
       r.control.failNext(429, 1, { "retry-after": "1" });
       await r.tick(agent);
       const asked = r.control.requests.length;
       await r.tick(agent); // within the second: not even asked
       assertEquals([r.control.requests.length, agent.spool.pending], [asked, 2]);
-      await new Promise((ok) => setTimeout(ok, 1100));
+      // Retry-After plus its jitter at most (control/wire/retry.ts).
+      await new Promise((ok) => setTimeout(ok, 1000 * (1 + RETRY_JITTER) + 100));
       await agent.deliver();
-      assertEquals([r.control.seqs(agent.bootId), agent.spool.pending], [[1, 2, 3], 0]);
+      assertEquals([r.control.seqs(agent.bootId), agent.spool.pending], [[1, 2, 3, 4, 5], 0]);
     }),
 );
 
@@ -247,20 +282,26 @@ kernelTest(
 );
 
 kernelTest(
-  "a full spool drops the oldest batches and says how many; the newest still carries the exact totals",
+  "a full spool merges the oldest batches (not the one being sent), drops none; what arrives carries the exact totals",
   () =>
     withRig(async (r) => {
       const agent = await r.start({ extra: ["--spool-max-batches", "3"] });
       await r.control.down();
       await ping(r.net.nsA, r.net.ipB, { count: 5, size: PING_SIZE });
       for (let i = 0; i < 6; i++) await r.tick(agent);
-      assertEquals([agent.spool.pending, agent.spool.dropped], [3, 3]);
+      // 0 was sent without an answer (it may have been stored): apart; 1 to 4 merged into one, carrying seq 4
+      assertEquals([agent.spool.pending, agent.spool.merged, agent.spool.dropped], [3, 3, 0]);
+      assertEquals(agent.spool.entries().map((e) => [e.firstSeq, e.seq]), [[0, 0], [1, 4], [5, 5]]);
       r.control.up();
-      await r.tick(agent); // spools seq 6, dropping seq 3, then sends
-      assertEquals(agent.spool.dropped, 4);
-      assertEquals(r.control.seqs(agent.bootId), [4, 5, 6]);
+      await r.tick(agent); // spools seq 6, merging 5 into 1-4, then sends
+      assertEquals([agent.spool.merged, agent.spool.dropped, agent.spool.pending], [4, 0, 0]);
+      assertEquals(r.control.seqs(agent.bootId), [0, 5, 6]);
       const last = r.control.last(agent.bootId)!;
-      assertEquals(last.inventory!.spool, { pending: 3, dropped: 3 }, "as it was when the batch was made");
+      assertEquals(
+        [last.inventory!.spool.pending, last.inventory!.spool.merged, last.inventory!.spool.dropped],
+        [3, 3, 0],
+        "as it was when the batch was made",
+      );
       assertEquals(last.interfaces[0].rxPackets, 5);
     }),
 );

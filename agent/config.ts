@@ -7,6 +7,10 @@ import { z } from "zod";
 import { IfName, JoinRequest, NodeName } from "../control/wire/batch.ts";
 import { GATEWAY_HOOKS } from "./modules/gateway/hook.ts";
 import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/wire/monitoring.ts";
+import { MIN_DROP_RECORDS } from "./modules/drops/records.ts";
+import { MIN_FLOW_RECORDS } from "./modules/flows/records.ts";
+import { MIN_TCP_RECORDS } from "./modules/tcp/records.ts";
+import { TEST_WIRE_VERSION_ENV, WireVersion, wireVersionFromEnv } from "../control/wire/version.ts";
 
 export const AGENT_VERSION = "0.2.0";
 
@@ -72,7 +76,9 @@ export const AgentConfig = z.strictObject({
   bpfPinDir: AbsolutePath,
   /** Credential, epoch and spool of this node. */
   stateDir: AbsolutePath,
-  spoolMaxBatches: z.coerce.number().int().min(1).max(1_000_000),
+  /** At least 3: the batch being sent, which is never merged, and two to merge. */
+  spoolMaxBatches: z.coerce.number().int().min(3, "must be at least 3 (the batch being sent and two to merge)")
+    .max(1_000_000),
   /** Pods of this node from a JSON file of PodInfo (the lab); otherwise from Kubernetes when in a cluster. */
   podsFile: AbsolutePath.optional(),
   /** Host interfaces (of --netns) to count flows on, besides pod veths. */
@@ -80,12 +86,13 @@ export const AgentConfig = z.strictObject({
   // In-kernel table sizes and per-batch record caps: what bounds memory, whatever the traffic.
   flowTableSize: tableSize,
   flowIdleSeconds: z.coerce.number().int().min(1).max(86_400),
-  maxFlowRecords: z.coerce.number().int().min(0).max(MAX_FLOW_RECORDS),
+  // A cap sums what does not fit into "other" records, which need room of their own (the minimums).
+  maxFlowRecords: z.coerce.number().int().min(MIN_FLOW_RECORDS).max(MAX_FLOW_RECORDS),
   tcpTableSize: tableSize,
   tcpSocketTableSize: tableSize,
-  maxTcpRecords: z.coerce.number().int().min(0).max(MAX_TCP_RECORDS),
+  maxTcpRecords: z.coerce.number().int().min(MIN_TCP_RECORDS).max(MAX_TCP_RECORDS),
   dropTableSize: tableSize,
-  maxDropRecords: z.coerce.number().int().min(0).max(MAX_DROP_RECORDS),
+  maxDropRecords: z.coerce.number().int().min(MIN_DROP_RECORDS).max(MAX_DROP_RECORDS),
   /**
    * The cgroup v2 directory the node's pods run under, where the lb module
    * attaches (absolute, or relative to the cgroup2 mount); required to switch
@@ -109,6 +116,8 @@ export const AgentConfig = z.strictObject({
   /** Where /metrics, /healthz and /readyz listen; port 0: not served. */
   metricsAddress: z.string().min(1),
   metricsPort: z.coerce.number().int().min(0).max(65535),
+  /** The wire version batches are written in: WIRE_VERSION, or EBPF_K8S_TEST_WIRE_VERSION in version-skew tests. */
+  wireVersion: WireVersion,
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -129,7 +138,8 @@ export const USAGE =
                              (${ENV["bpf-pin-dir"]}); pins go to DIR/<node>/<module>/
   --state-dir DIR            credential, epoch and spool, default /var/lib/ebpf-k8s/<node>
                              (${ENV["state-dir"]})
-  --spool-max-batches N      unacknowledged batches kept on disk, default 1000 (${ENV["spool-max-batches"]})
+  --spool-max-batches N      unacknowledged batches kept on disk, default 1000, at least 3; when full, the
+                             oldest are merged, their counts summed (${ENV["spool-max-batches"]})
 
 pods (whose veths get the flow programs, and to whom flows, TCP health and drops are charged):
   --pods-file PATH           JSON list of this node's pods (PodInfo, with host veth, ifindex and
@@ -140,18 +150,21 @@ pods (whose veths get the flow programs, and to whom flows, TCP health and drops
                              its IP. Otherwise no pods.
   --flow-interfaces LIST     host interfaces to count flows on too (${ENV["flow-interfaces"]}; default none)
 
-tables and caps (memory stays within these whatever the traffic; what they evict or cut is reported):
+tables and caps (memory stays within these whatever the traffic; what they evict is reported; records over
+a cap are summed per pod, then per node, into "other" records that count against it):
   --flow-table-size N        in-kernel flow table entries, default 65536 (${ENV["flow-table-size"]})
   --flow-idle-seconds N      flows (and TCP/drop aggregates) unchanged this long leave the tables,
                              default 60 (${ENV["flow-idle-seconds"]})
-  --max-flow-records N       flow records per batch, default 5000, at most ${MAX_FLOW_RECORDS} (${
+  --max-flow-records N       flow records per batch, default 5000, ${MIN_FLOW_RECORDS} to ${MAX_FLOW_RECORDS} (${
     ENV["max-flow-records"]
   })
   --tcp-table-size N         TCP stats table entries, default 16384 (${ENV["tcp-table-size"]})
   --tcp-socket-table-size N  sockets followed for role and lifetime, default 65536 (${ENV["tcp-socket-table-size"]})
-  --max-tcp-records N        TCP records per batch, default 5000, at most ${MAX_TCP_RECORDS} (${ENV["max-tcp-records"]})
+  --max-tcp-records N        TCP records per batch, default 5000, ${MIN_TCP_RECORDS} to ${MAX_TCP_RECORDS} (${
+    ENV["max-tcp-records"]
+  })
   --drop-table-size N        drops table entries, default 8192 (${ENV["drop-table-size"]})
-  --max-drop-records N       drop records per batch, default 2000, at most ${MAX_DROP_RECORDS} (${
+  --max-drop-records N       drop records per batch, default 2000, ${MIN_DROP_RECORDS} to ${MAX_DROP_RECORDS} (${
     ENV["max-drop-records"]
   })
 
@@ -234,6 +247,7 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     gatewayHook: get("gateway-hook") || "auto",
     metricsAddress: get("metrics-address") || "0.0.0.0",
     metricsPort: get("metrics-port") || String(DEFAULT_METRICS_PORT),
+    wireVersion: testWireVersion(env),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
@@ -244,6 +258,15 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}\n\n${USAGE}`);
   }
   return parsed.data;
+}
+
+/** Not a flag: only version-skew tests write another wire version (control/wire/version.ts). */
+function testWireVersion(env: (k: string) => string | undefined): number {
+  try {
+    return wireVersionFromEnv(env(TEST_WIRE_VERSION_ENV));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 /** A problem the operator has to fix (flags, credentials); the agent exits with status 2. */

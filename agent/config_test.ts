@@ -24,12 +24,12 @@ Deno.test("config: monitoring defaults; flags and their environment variables", 
     EBPF_K8S_PODS_FILE: "/run/ebpf-k8s/lab-a/pods-n1.json",
     EBPF_K8S_FLOW_TABLE_SIZE: "1024",
   };
-  const e = parseConfig([...base, "--flow-interfaces", "eth1,cni0", "--max-drop-records", "0"], (k) => env[k]);
+  const e = parseConfig([...base, "--flow-interfaces", "eth1,cni0", "--max-drop-records", "1"], (k) => env[k]);
   assertEquals([e.podsFile, e.flowTableSize, e.flowInterfaces, e.maxDropRecords], [
     "/run/ebpf-k8s/lab-a/pods-n1.json",
     1024,
     ["eth1", "cni0"],
-    0,
+    1,
   ]);
 });
 
@@ -45,6 +45,13 @@ Deno.test("config: caps above the wire's limits and tiny tables are refused, nam
   assertStringIncludes(err.message, "--max-flow-records:");
   assertStringIncludes(err.message, "--flow-table-size:");
   assertStringIncludes(err.message, "--pods-file: must be an absolute path");
+  // below the room the "other" records need
+  const low = assertThrows(
+    () => parseConfig([...base, "--max-flow-records", "9", "--max-drop-records", "0"], () => undefined),
+    ConfigError,
+  );
+  assertStringIncludes(low.message, "--max-flow-records:");
+  assertStringIncludes(low.message, "--max-drop-records:");
 });
 
 Deno.test("config: lb flags, their defaults and limits (the cgroup itself is checked when the module starts)", () => {
@@ -65,4 +72,14 @@ Deno.test("config: lb flags, their defaults and limits (the cgroup itself is che
   assertStringIncludes(err.message, "--lb-table-pool: must be a multiple of 16");
   assertStringIncludes(err.message, "--lb-reverse-table-size:");
   assertStringIncludes(err.message, "--lb-cgroup PATH", "the usage names the flag");
+});
+
+Deno.test("config: the spool keeps at least 3 batches (the one being sent, never merged, and two to merge)", () => {
+  assertEquals(parseConfig(base, () => undefined).spoolMaxBatches, 1000);
+  assertEquals(
+    parseConfig(base, (k) => ({ EBPF_K8S_SPOOL_MAX_BATCHES: "3" } as Record<string, string>)[k]).spoolMaxBatches,
+    3,
+  );
+  const err = assertThrows(() => parseConfig([...base, "--spool-max-batches", "2"], () => undefined), ConfigError);
+  assertStringIncludes(err.message, "--spool-max-batches: must be at least 3");
 });

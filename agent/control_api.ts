@@ -13,14 +13,27 @@
  *   200 (204)    acked / joined / the services (unchanged)
  *   401, 403     unauthorized: the credential (or token) is refused; 403 is a
  *                credential of another node. Re-join if a token is configured.
+ *   409 (join)   taken: the node name has a live credential on the control
+ *                plane; an admin has to approve the re-join or revoke it, or
+ *                the node has to turn Lost. Ask again on a slow backoff.
+ *   409 (ingest) unsupported: the batch's wire version is not accepted; the
+ *                answer says which are (refusals.ts: rewrite it or hold it)
  *   400, 413     rejected: the batch is invalid or too large and would fail
- *                the same way every time: drop it (logged)
+ *                the same way every time: quarantined (refusals.ts), never dropped
  *   429          retry after Retry-After (seconds or an HTTP date)
+ *   503          the control plane is at capacity (it sheds): retry after
+ *                Retry-After, plus jitter (control/wire/retry.ts)
  *   other, 5xx,
  *   network      retry later with the same batch (same seq)
  */
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
 import { LbState } from "../control/wire/services.ts";
+import {
+  UNSUPPORTED_WIRE_VERSION,
+  UNSUPPORTED_WIRE_VERSION_STATUS,
+  WIRE_VERSIONS_PATH,
+  WireVersions,
+} from "../control/wire/version.ts";
 
 /** How long the control plane may hold a long-poll of the lb state, in seconds. */
 export const LB_POLL_WAIT_S = 25;
@@ -31,18 +44,37 @@ export type Answer<T> =
   | { kind: "ok"; value: T }
   | { kind: "unauthorized"; status: number; message: string }
   | { kind: "rejected"; status: number; message: string }
-  | { kind: "retry"; message: string; retryAfterMs?: number };
+  | { kind: "retry"; message: string; retryAfterMs?: number; status?: number; error?: string; body?: string };
+
+/** A batch also learns that its wire version is not accepted (409), and which are. */
+export type IngestAnswer = Answer<BatchAck> | { kind: "unsupported"; message: string; versions: WireVersions };
+
+/** A join also learns that the node name is taken: its credential is live (409). `error` is the control plane's explanation. */
+export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
 
 export class ControlApi {
   constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
 
-  join(token: string, node: string, signal?: AbortSignal): Promise<Answer<JoinResponse>> {
-    return this.#post("/api/v1/join", JSON.stringify({ token, node }), {}, JoinResponse, signal);
+  async join(token: string, node: string, signal?: AbortSignal): Promise<JoinAnswer> {
+    const a = await this.#post("/api/v1/join", JSON.stringify({ token, node }), {}, JoinResponse, signal);
+    return a.kind === "retry" && a.status === 409 ? { kind: "taken", message: a.message, error: a.error } : a;
   }
 
   /** `body` is the batch's JSON exactly as spooled. */
-  ingest(body: string, credential: string, signal?: AbortSignal): Promise<Answer<BatchAck>> {
-    return this.#post("/api/v1/ingest", body, { authorization: `Bearer ${credential}` }, BatchAck, signal);
+  async ingest(body: string, credential: string, signal?: AbortSignal): Promise<IngestAnswer> {
+    const a = await this.#post("/api/v1/ingest", body, { authorization: `Bearer ${credential}` }, BatchAck, signal);
+    if (a.kind !== "retry" || a.status !== UNSUPPORTED_WIRE_VERSION_STATUS || a.error !== UNSUPPORTED_WIRE_VERSION) {
+      return a;
+    }
+    const versions = WireVersions.safeParse(JSON.parse(a.body!)); // the body is JSON: it had an error
+    return versions.success ? { kind: "unsupported", message: a.message, versions: versions.data } : a;
+  }
+
+  /** The wire versions the control plane accepts (unauthenticated; a control plane older than the rule answers 404: retry). */
+  wireVersions(signal?: AbortSignal): Promise<Answer<WireVersions>> {
+    return this.#request("GET", WIRE_VERSIONS_PATH, undefined, {}, WireVersions, signal, this.timeoutMs) as Promise<
+      Answer<WireVersions>
+    >;
   }
 
   /**
@@ -131,7 +163,19 @@ export class ControlApi {
     if (res.status === 429) {
       return { kind: "retry", message, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) ?? 1000 };
     }
-    return { kind: "retry", message };
+    // 503 with Retry-After: the control plane is at capacity and sheds (control/ingest/admission.ts).
+    const after = retryAfterMs(res.headers.get("retry-after"));
+    return { kind: "retry", message, status: res.status, error: errorOf(text), retryAfterMs: after, body: text };
+  }
+}
+
+/** The `error` of the control plane's JSON error shape, if the body is one. */
+function errorOf(text: string): string | undefined {
+  try {
+    const error = JSON.parse(text)?.error;
+    return typeof error === "string" ? error : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -11,18 +11,20 @@ Deno.test("Retry-After: seconds or an HTTP date", () => {
   assertEquals(retryAfterMs(null, now), undefined);
 });
 
-Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry after, 5xx and others retry, no listener retry", async () => {
+Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 and 503 retry after, 5xx and others retry, no listener retry", async () => {
   let status = 200;
   let body = "";
+  let retryAfter: string | undefined;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => new Response(body, { status, headers: status === 429 ? { "retry-after": "3" } : {} }),
+    () => new Response(body, { status, headers: retryAfter ? { "retry-after": retryAfter } : {} }),
   );
   try {
     const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
-    const kind = async (s: number, b = "{}") => {
+    const kind = async (s: number, b = "{}", after?: string) => {
       status = s;
       body = b;
+      retryAfter = after;
       const a = await api.ingest("{}", "c");
       return a.kind === "retry" ? `retry${a.retryAfterMs ? ` ${a.retryAfterMs}` : ""}` : a.kind;
     };
@@ -33,7 +35,9 @@ Deno.test("answers: 200 ok, 401/403 unauthorized, 400/413 rejected, 429 retry af
     assertEquals(await kind(403), "unauthorized");
     assertEquals(await kind(400), "rejected");
     assertEquals(await kind(413), "rejected");
-    assertEquals(await kind(429), "retry 3000");
+    assertEquals(await kind(429, "{}", "3"), "retry 3000");
+    assertEquals(await kind(429), "retry 1000", "429 without Retry-After: a second");
+    assertEquals(await kind(503, "{}", "2"), "retry 2000", "a control plane at capacity says when to come back");
     assertEquals(await kind(503), "retry");
     assertEquals(await kind(404), "retry");
   } finally {
@@ -66,6 +70,57 @@ Deno.test("lb state long-poll: 200 state, 204 unchanged, asked with after and wa
     assertEquals((await api.lbState("cred", 4)).kind, "retry");
     status = 401;
     assertEquals((await api.lbState("cred", 4)).kind, "unauthorized");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("join: 409 is the node name taken (with the control plane's explanation), never a retry", async () => {
+  let status = 409;
+  let body = JSON.stringify({ error: "node 'n1' already has a live credential", conflict: "node", node: "n1" });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body, { status }),
+  );
+  try {
+    const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
+    const taken = await api.join("ek8s_join_token-token-token", "n1");
+    assertEquals(taken.kind, "taken");
+    assertEquals(taken.kind === "taken" && taken.error, "node 'n1' already has a live credential");
+    body = "<html>conflict</html>";
+    const bare = await api.join("ek8s_join_token-token-token", "n1");
+    assertEquals([bare.kind, bare.kind === "taken" && bare.error], ["taken", undefined]);
+    status = 401;
+    assertEquals((await api.join("ek8s_join_token-token-token", "n1")).kind, "unauthorized");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ingest: 409 unsupported wire version says which are accepted; another 409 is a retry; GET /api/v1/wire", async () => {
+  let status = 409;
+  let body = "";
+  const paths: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    paths.push(`${req.method} ${new URL(req.url).pathname}`);
+    return new Response(body, { status });
+  });
+  try {
+    const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
+    body = JSON.stringify({ error: "unsupported wire version", version: 2, accepts: [1, 2], started: 5, issues: [] });
+    const a = await api.ingest("{}", "c");
+    assertEquals(a.kind === "unsupported" && a.versions, { version: 2, accepts: [1, 2], started: 5 });
+    body = JSON.stringify({ error: "something else" });
+    assertEquals((await api.ingest("{}", "c")).kind, "retry");
+    body = JSON.stringify({ error: "unsupported wire version" }); // no versions: cannot be acted on
+    assertEquals((await api.ingest("{}", "c")).kind, "retry");
+    status = 200;
+    body = JSON.stringify({ version: 3, accepts: [2, 3], later: "fields a newer control plane adds are ignored" });
+    const w = await api.wireVersions();
+    assertEquals(w.kind === "ok" && w.value, { version: 3, accepts: [2, 3] });
+    status = 404;
+    assertEquals((await api.wireVersions()).kind, "retry", "a control plane older than the rule");
+    assertEquals(paths.at(-1), "GET /api/v1/wire");
   } finally {
     await server.shutdown();
   }

@@ -3,10 +3,13 @@
  * first batch that cannot be delivered now so that the order is kept: the
  * control plane sees the seqs of a boot strictly increasing. Runs apart from
  * reading: a slow or absent control plane never delays the next read.
+ * A batch the control plane refuses is never deleted: refusals.ts.
  */
 import type { BatchAck } from "../control/wire/batch.ts";
+import { jitteredRetryMs } from "../control/wire/retry.ts";
 import type { ControlApi } from "./control_api.ts";
 import type { Credentials } from "./credentials.ts";
+import type { Refusals } from "./refusals.ts";
 import type { Spool } from "./spool/spool.ts";
 
 /** Longest Retry-After honoured; a larger one is taken as this. */
@@ -17,7 +20,6 @@ type Link = "up" | "down" | "unauthorized";
 export class Delivery {
   #notBefore = 0;
   #link: Link = "up";
-  #rejected = 0;
 
   constructor(
     private readonly spool: Spool,
@@ -25,39 +27,46 @@ export class Delivery {
     private readonly credentials: Credentials,
     private readonly onAck: (ack: BatchAck) => void,
     private readonly log: (msg: string) => void,
+    readonly refusals: Refusals,
   ) {}
-
-  /** Batches the control plane refused as invalid (400/413) and that were dropped. */
-  get rejected(): number {
-    return this.#rejected;
-  }
 
   /** Sends pending batches until the spool is empty or one cannot be delivered now. */
   async drain(signal?: AbortSignal): Promise<void> {
     if (Date.now() < this.#notBefore) return;
     if (!this.credentials.current && !(await this.#join(signal))) return;
+    const due = await this.refusals.check(signal);
+    if (due.spool && !(await this.#drainSpool(signal))) return;
+    if (due.quarantine) await this.#retryQuarantine(signal);
+  }
+
+  /** True when the spool is empty now. */
+  async #drainSpool(signal?: AbortSignal): Promise<boolean> {
     let rejoined = false;
     for (let entry = this.spool.oldest(); entry && !signal?.aborted; entry = this.spool.oldest()) {
       const body = this.spool.read(entry);
       if (body === null) continue; // dropped by a full spool meanwhile
-      const a = await this.api.ingest(body, this.credentials.current!, signal);
+      const sent = this.refusals.sendable(body, this.spool.pending);
+      if (sent === null) return false; // held: no version the control plane accepts can carry it
+      const a = await this.api.ingest(sent, this.credentials.current!, signal);
       switch (a.kind) {
         case "ok":
           this.spool.remove(entry); // a duplicate is acknowledged too: it is stored already
           this.#setLink("up", `control plane reachable again; sending ${this.spool.pending} spooled batch(es)`);
+          this.refusals.released();
           this.onAck(a.value);
           break;
+        case "unsupported":
+          if (this.refusals.versionRefused(sent, a.versions, a.message)) break; // the same batch again: rewritten, or held
+          return false;
         case "rejected":
-          this.#rejected++;
-          this.log(`batch ${entry.seq} of boot ${entry.bootId} refused and dropped (${a.message})`);
-          this.spool.remove(entry);
+          this.refusals.quarantineBatch(entry, a.status, a.message, () => this.spool.remove(entry));
           break;
         case "unauthorized":
           if (this.credentials.canJoin && !rejoined) {
             rejoined = true;
             this.log(`credential refused (${a.message}); joining again with the join token`);
             if (await this.#join(signal)) break; // and retry the same batch
-            return;
+            return false;
           }
           this.#setLink(
             "unauthorized",
@@ -66,15 +75,34 @@ export class Delivery {
             }: ` +
               `batches stay spooled (${this.spool.pending}, at most ${this.spool.maxBatches}) until a new credential or join token is configured`,
           );
-          return;
+          return false;
         case "retry":
-          if (a.retryAfterMs !== undefined) this.#notBefore = Date.now() + Math.min(a.retryAfterMs, MAX_RETRY_AFTER_MS);
+          // Jittered, so a fleet refused together (a control plane at capacity) does not come back together.
+          if (a.retryAfterMs !== undefined) {
+            this.#notBefore = Date.now() + jitteredRetryMs(Math.min(a.retryAfterMs, MAX_RETRY_AFTER_MS));
+          }
           this.#setLink(
             "down",
             `cannot deliver (${a.message}); spooling (${this.spool.pending} pending), retrying every interval`,
           );
-          return;
+          return false;
       }
+    }
+    return this.spool.pending === 0;
+  }
+
+  /** Sends the quarantined batches again, oldest first, until one is still refused or cannot go now. */
+  async #retryQuarantine(signal?: AbortSignal): Promise<void> {
+    const q = this.refusals.quarantine;
+    for (const entry of [...q.entries()]) {
+      if (signal?.aborted) return;
+      const body = q.read(entry);
+      if (body === null) continue;
+      const a = await this.api.ingest(body, this.credentials.current!, signal);
+      if (a.kind !== "ok") return;
+      q.remove(entry);
+      this.log(`quarantined batch ${q.dir}/${entry.name} accepted by the control plane now: removed`);
+      this.onAck(a.value);
     }
   }
 
@@ -85,6 +113,8 @@ export class Delivery {
     }
     const r = await this.credentials.join(signal);
     if (r.kind === "joined") return true;
+    // The node name is taken (409): Credentials said so once and asks again on its own slow backoff.
+    if (r.kind === "taken") return false;
     if (r.kind === "refused") {
       this.#setLink(
         "unauthorized",

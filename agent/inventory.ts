@@ -9,6 +9,7 @@ import { MapType, pathExists, probeMapType, probeProgType, ProgType, readKernelF
 import { AGENT_VERSION } from "./config.ts";
 import type { ModuleManager } from "./modules/manager.ts";
 import type { Spool } from "./spool/spool.ts";
+import type { Quarantine } from "./spool/quarantine.ts";
 
 /** Program and map types the project's modules use or will; keys as reported ("prog:sched_cls"). */
 const PROG_FEATURES = {
@@ -67,7 +68,7 @@ function kernelRelease(): string {
 /** Largest number of programs and of maps one inventory reports (the wire allows 1024). */
 const MAX_LISTED = 1024;
 
-export function inventory(host: HostFacts, modules: ModuleManager, spool: Spool): Inventory {
+export function inventory(host: HostFacts, modules: ModuleManager, spool: Spool, quarantine: Quarantine): Inventory {
   const bpfStats = bpfStatsEnabled();
   return {
     agentVersion: AGENT_VERSION,
@@ -78,6 +79,12 @@ export function inventory(host: HostFacts, modules: ModuleManager, spool: Spool)
     modules: modules.statuses().slice(0, MODULES.length),
     programs: modules.programs(bpfStats).slice(0, MAX_LISTED),
     maps: modules.maps().slice(0, MAX_LISTED),
-    spool: { pending: spool.pending, dropped: spool.dropped },
+    spool: {
+      pending: spool.pending,
+      dropped: spool.dropped,
+      merged: spool.merged,
+      quarantined: quarantine.count,
+      quarantineDropped: quarantine.dropped,
+    },
   };
 }

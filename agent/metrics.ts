@@ -4,12 +4,21 @@
  *   GET /healthz  200 while the process serves (liveness)
  *   GET /readyz   200 once the agent has started and made a batch within
  *                 max(3 intervals, 30 s); 503 before and when it is stuck (readiness)
- * Labels are bounded: node, interface, module. No per-flow, per-pod or per-IP label.
+ * Labels are bounded: node, interface, module, reason (of a refusal: two values). No per-flow, per-pod or
+ * per-IP label.
  */
-import { MODULES } from "../control/wire/batch.ts";
+import { type ModuleName, MODULES } from "../control/wire/batch.ts";
+import type { MonitoringStats } from "../control/wire/monitoring.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../control/wire/exposition.ts";
 import type { Agent } from "./agent.ts";
 import { AGENT_VERSION } from "./config.ts";
+
+/** Per module with records: its MonitoringStats fields of keys summed and records cut. */
+const RECORD_COUNTS = [
+  ["flows", "flowKeysSummed", "flowRecordsCut"],
+  ["tcp", "tcpKeysSummed", "tcpRecordsCut"],
+  ["drops", "dropKeysSummed", "dropRecordsCut"],
+] as const satisfies readonly (readonly [ModuleName, keyof MonitoringStats, keyof MonitoringStats])[];
 
 /** Readiness: a batch made within this long. */
 export function readyWithinMs(intervalSeconds: number): number {
@@ -63,10 +72,45 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
       samples: [{ labels, value: agent?.spool.pending ?? 0 }],
     },
     {
+      name: "ebpf_k8s_agent_spool_merged_total",
+      help: "Batches merged into a neighbour (deltas summed) because the spool was full, since this process started",
+      type: "counter",
+      samples: [{ labels, value: agent?.spool.merged ?? 0 }],
+    },
+    {
       name: "ebpf_k8s_agent_spool_dropped_total",
-      help: "Batches dropped because the spool was full, since this process started",
+      help: "Batches lost because the spool was full and no two could be merged, since this process started",
       type: "counter",
       samples: [{ labels, value: agent?.spool.dropped ?? 0 }],
+    },
+    // refused batches are kept, never deleted (agent/refusals.ts)
+    {
+      name: "ebpf_k8s_agent_batches_refused_total",
+      help: "Batches the control plane refused, since this process started: reason=version (409, kept spooled), " +
+        "reason=invalid (400/413, moved to the quarantine)",
+      type: "counter",
+      samples: (["version", "invalid"] as const).map((reason) => ({
+        labels: { node, reason },
+        value: agent?.delivery.refusals.counts[reason] ?? 0,
+      })),
+    },
+    {
+      name: "ebpf_k8s_agent_wire_version_held",
+      help: "1 while spooled batches wait for a control plane that accepts their wire version",
+      type: "gauge",
+      samples: [{ labels, value: agent?.delivery.refusals.held ? 1 : 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_quarantined_batches",
+      help: "Batches the control plane refused as invalid, kept in the quarantine and resent now and then",
+      type: "gauge",
+      samples: [{ labels, value: agent?.delivery.refusals.quarantine.count ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_quarantine_dropped_total",
+      help: "Quarantined batches dropped because the quarantine was full, since this process started",
+      type: "counter",
+      samples: [{ labels, value: agent?.delivery.refusals.quarantine.dropped ?? 0 }],
     },
     {
       name: "ebpf_k8s_agent_pods",
@@ -85,6 +129,19 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
       help: "Flows evicted from the full in-kernel flow table",
       type: "counter",
       samples: [{ labels, value: mon?.flowsEvicted ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_record_keys_summed_total",
+      help:
+        'Records over a cap summed into "other" records (totals stay exact), as of the latest batch, since the boot',
+      type: "counter",
+      samples: RECORD_COUNTS.map(([module, summed]) => ({ labels: { node, module }, value: mon?.[summed] ?? 0 })),
+    },
+    {
+      name: "ebpf_k8s_agent_records_cut_total",
+      help: "Records left out of a batch too big for the control plane, as of the latest batch, since the boot",
+      type: "counter",
+      samples: RECORD_COUNTS.map(([module, , cut]) => ({ labels: { node, module }, value: mon?.[cut] ?? 0 })),
     },
     {
       name: "ebpf_k8s_agent_last_batch_timestamp_seconds",

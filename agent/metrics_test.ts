@@ -33,10 +33,11 @@ Deno.test("metrics: probes answer before the agent started: alive, not ready; /m
   }
 });
 
-Deno.test("metrics: families are the documented ones, labels bounded to node, interface, module, version", () => {
+Deno.test("metrics: families are the documented ones, labels bounded to node, interface, module, reason, version", () => {
   const text = exposition(agentMetrics("n1", undefined));
   const labels = new Set([...text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]));
-  assertEquals([...labels].sort(), ["module", "node", "version"]);
+  assertEquals([...labels].sort(), ["module", "node", "reason", "version"]);
+  assertMatch(text, /^ebpf_k8s_agent_batches_refused_total\{node="n1",reason="version"\} 0$/m);
   assertEquals(readyWithinMs(0.5), 30_000);
   assertEquals(readyWithinMs(60), 180_000);
 });

@@ -222,8 +222,11 @@ kernelTest(
         m.flowRecordsCut,
         m.tcpRecordsCut,
         m.dropRecordsCut,
+        m.flowKeysSummed,
+        m.tcpKeysSummed,
+        m.dropKeysSummed,
         m.dropsOverflow,
-      ], [65536, 0, 0, 0, 0, 0, 0]);
+      ], [65536, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
       assertEquals(m.flowsCreated, m.flowEntries + m.flowsEvicted, "every entry made is in the table (none idle yet)");
       assertEquals(b.inventory!.maps.find((x) => x.name === "flows")!.entries, m.flowEntries);
 

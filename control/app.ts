@@ -10,8 +10,11 @@ import { timeout } from "hono/timeout";
 import type { AccessSettings } from "./auth/access.ts";
 import { type AppSettings, DEFAULT_APP_SETTINGS } from "./config.ts";
 import type { Db } from "./db/client.ts";
-import { jsonError, jsonResponse } from "./http/json.ts";
+import { jsonError } from "./http/json.ts";
+import { IngestAdmission } from "./ingest/admission.ts";
+import type { LeaseStatus } from "./lease/keeper.ts";
 import { metricsRoutes } from "./metrics/control-metrics.ts";
+import { healthRoutes } from "./routes/health.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -37,6 +40,8 @@ export interface AppOptions {
   tokens?: Omit<AccessSettings, "readAuth">;
   /** Defaults are those of an empty environment (control/config.ts). */
   settings?: Partial<AppSettings>;
+  /** This replica's side of the lease of the once-only work (control/lease/keeper.ts); absent where none runs. */
+  lease?: () => LeaseStatus;
 }
 
 export function createApp(db: Db, opts: AppOptions = {}): Hono {
@@ -46,6 +51,8 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   const access: AccessSettings = { ...opts.tokens, readAuth: settings.readAuth };
   const thresholds = { staleAfterMs: settings.staleAfterMs, lostAfterMs: settings.lostAfterMs };
   const app = new Hono();
+  // This process's bound on ingest work: the route sheds by it, /metrics and the overview show it.
+  const admission = new IngestAdmission(settings.ingestAdmission, now);
 
   // A request that takes too long (a locked or slow database) is answered 503
   // instead of holding the client. Its work may still finish afterwards; for
@@ -58,7 +65,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   });
   app.use("*", (c, next) => (c.req.path === LB_STATE_PATH ? next() : requestTimeout(c, next)));
 
-  app.get("/healthz", () => jsonResponse({ ok: true }));
+  app.route("/", healthRoutes(db, { now, lease: opts.lease }));
   app.route(
     "/api/v1",
     ingestRoutes(db, {
@@ -66,11 +73,18 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
       ratePerSec: settings.ingestRatePerSec,
       burst: settings.ingestBurst,
       monitoring: settings.monitoring,
+      wireVersion: settings.wireVersion,
+      admission,
     }),
   );
   app.route(
     "/api/v1",
-    joinRoutes(db, { now, failureRatePerSec: settings.authFailureRatePerSec, failureBurst: settings.authFailureBurst }),
+    joinRoutes(db, {
+      now,
+      failureRatePerSec: settings.authFailureRatePerSec,
+      failureBurst: settings.authFailureBurst,
+      lostAfterMs: settings.lostAfterMs,
+    }),
   );
   app.route("/api/v1", joinTokenRoutes(db, { now, access }));
   app.route("/api/v1", nodeRoutes(db, { now, access, thresholds }));
@@ -81,7 +95,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
   app.route("/api/v1", lbStateRoutes(db, { now }));
   app.route("/api/v1", accelRoutes(db, { now, access }));
-  app.route("/", metricsRoutes(db, { now, access, thresholds }));
+  app.route("/", metricsRoutes(db, { now, access, thresholds, admission, lease: opts.lease }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route(
     "/",
@@ -92,6 +106,8 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
       loginFailures,
       monitoring: settings.monitoring,
       assets: opts.assets ?? loadAssets(),
+      admission,
+      lease: opts.lease,
     }),
   );
 

@@ -4,7 +4,9 @@
  */
 import { z } from "zod";
 import { DEFAULT_DATABASE_URL } from "./db/client.ts";
+import type { AdmissionSettings } from "./ingest/admission.ts";
 import type { MonitoringSettings } from "./monitoring-store/settings.ts";
+import { WIRE_VERSION, wireVersionFromEnv } from "./wire/version.ts";
 
 /** An unset variable and an empty one (`PORT= npm run control`) both mean "use the default". */
 const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
@@ -45,6 +47,15 @@ export const Config = z
     EBPF_K8S_INGEST_RATE: withDefault(z.coerce.number().positive().default(5)),
     EBPF_K8S_INGEST_BURST: withDefault(z.coerce.number().int().min(1).default(20)),
     EBPF_K8S_REQUEST_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(10_000)),
+    /**
+     * Overload shedding (control/ingest/admission.ts): batches read, parsed and stored at once, how many more may
+     * wait for a slot and for how long; beyond that a batch is answered 503 with this Retry-After (seconds).
+     * Defaults measured with control/bench/ingest.ts on 2 cores (README "Control-plane settings").
+     */
+    EBPF_K8S_INGEST_MAX_IN_FLIGHT: withDefault(z.coerce.number().int().min(1).default(4)),
+    EBPF_K8S_INGEST_MAX_QUEUED: withDefault(z.coerce.number().int().min(0).default(16)),
+    EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(50)),
+    EBPF_K8S_INGEST_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(2)),
     /** How long flow, TCP and drop statistics are kept per level: per batch, per minute, per hour. */
     EBPF_K8S_RETENTION_RAW: withDefault(Duration.prefault("2h")),
     EBPF_K8S_RETENTION_1M: withDefault(Duration.prefault("48h")),
@@ -59,6 +70,9 @@ export const Config = z
     EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
     /** How often thresholds are evaluated: a hold time is only as precise as this. */
     EBPF_K8S_ALERT_INTERVAL: withDefault(Duration.prefault("5s")),
+    /** Replicas on one database: how long the lease of the once-only work lasts, and how often it is renewed (control/lease/). */
+    EBPF_K8S_LEASE: withDefault(Duration.prefault("15s")),
+    EBPF_K8S_LEASE_RENEW: withDefault(Duration.prefault("5s")),
     /** Services from Kubernetes (control/kube/): "auto" syncs when in a cluster or EBPF_K8S_KUBE_API is set; "off" never. */
     EBPF_K8S_KUBE_SYNC: withDefault(z.enum(["auto", "off"]).default("auto")),
     /** An API server to use instead of the in-cluster one (`kubectl proxy`, tests), with its bearer token and CA (a PEM file). */
@@ -67,6 +81,17 @@ export const Config = z
     ),
     EBPF_K8S_KUBE_TOKEN: withDefault(z.string().optional()),
     EBPF_K8S_KUBE_CA: withDefault(z.string().optional()),
+    /** Tests only (version-skew tests): the wire version this control plane speaks instead of WIRE_VERSION. */
+    EBPF_K8S_TEST_WIRE_VERSION: withDefault(
+      z.string().optional().transform((v, ctx) => {
+        try {
+          return v === undefined ? undefined : wireVersionFromEnv(v);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message });
+          return z.NEVER;
+        }
+      }),
+    ),
     /** Set by Kubernetes in every pod: the API server's service address. */
     KUBERNETES_SERVICE_HOST: withDefault(z.string().optional()),
     KUBERNETES_SERVICE_PORT: withDefault(z.coerce.number().int().min(1).max(65535).optional()),
@@ -74,6 +99,10 @@ export const Config = z
   .refine((c) => c.EBPF_K8S_RETENTION_RAW > c.EBPF_K8S_MAINTENANCE_INTERVAL, {
     path: ["EBPF_K8S_RETENTION_RAW"],
     message: "must be longer than EBPF_K8S_MAINTENANCE_INTERVAL (raw rows are kept until they are rolled up)",
+  })
+  .refine((c) => c.EBPF_K8S_LEASE >= 3 * c.EBPF_K8S_LEASE_RENEW, {
+    path: ["EBPF_K8S_LEASE_RENEW"],
+    message: "must be at most a third of EBPF_K8S_LEASE (a holder stops its work one renewal before the lease expires)",
   })
   .refine((c) => c.EBPF_K8S_LOST_AFTER > c.EBPF_K8S_STALE_AFTER, {
     path: ["EBPF_K8S_LOST_AFTER"],
@@ -109,12 +138,16 @@ export interface AppSettings {
   ingestRatePerSec: number;
   ingestBurst: number;
   requestTimeoutMs: number;
+  /** The bound on ingest work in progress, and the refusal beyond it. */
+  ingestAdmission: AdmissionSettings;
   /** Failed joins and logins per client address (token guessing): sustained per second, and burst. */
   authFailureRatePerSec: number;
   authFailureBurst: number;
   monitoring: MonitoringSettings;
   /** How often thresholds are evaluated (control/alerts/evaluate.ts). */
   alertIntervalMs: number;
+  /** The wire version spoken: batches of it and the one before are accepted (control/wire/version.ts). */
+  wireVersion: number;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -125,6 +158,12 @@ export function appSettings(config: Config): AppSettings {
     ingestRatePerSec: config.EBPF_K8S_INGEST_RATE,
     ingestBurst: config.EBPF_K8S_INGEST_BURST,
     requestTimeoutMs: config.EBPF_K8S_REQUEST_TIMEOUT_MS,
+    ingestAdmission: {
+      maxInFlight: config.EBPF_K8S_INGEST_MAX_IN_FLIGHT,
+      maxQueued: config.EBPF_K8S_INGEST_MAX_QUEUED,
+      maxQueueMs: config.EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS,
+      retryAfterSeconds: config.EBPF_K8S_INGEST_RETRY_AFTER,
+    },
     // Ten wrong tokens at once, then one every 5 s: harmless to a person's typo, useless for guessing 256 bits.
     authFailureRatePerSec: 0.2,
     authFailureBurst: 10,
@@ -143,6 +182,7 @@ export function appSettings(config: Config): AppSettings {
       maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
     },
     alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,
+    wireVersion: config.EBPF_K8S_TEST_WIRE_VERSION ?? WIRE_VERSION,
   };
 }
 

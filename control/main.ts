@@ -10,6 +10,10 @@
  * In a cluster (or with EBPF_K8S_KUBE_API) it syncs services from Kubernetes
  * Services and EndpointSlices (control/kube/).
  *
+ * Replicas on one database all serve; the work that must run once (that
+ * sync, rollups and retention, alert evaluation) runs only on the replica
+ * holding the lease (control/lease/, EBPF_K8S_LEASE and _RENEW).
+ *
  * Without EBPF_K8S_ADMIN_TOKEN, the first start on an empty database
  * generates an admin token and prints it to stdout, once; later starts only
  * say that one exists.
@@ -23,7 +27,9 @@ import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, type Config, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
-import { startKubeServiceSync } from "./kube/connect.ts";
+import { kubeServiceSync } from "./kube/connect.ts";
+import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
+import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
 import { startMaintenance } from "./monitoring-store/maintenance.ts";
 import { repeatEvery } from "./periodic.ts";
 import { pruneLb } from "./services/counters.ts";
@@ -66,22 +72,45 @@ async function main() {
     ? undefined
     : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
   const settings = appSettings(config);
-  const app = createApp(db, { tokens: { adminTokenHash: admin.hash, readTokenHash }, settings });
-  const maintenance = startMaintenance(db, settings.monitoring);
-  // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
-  const lbRetention = repeatEvery(
-    settings.monitoring.maintenanceIntervalMs,
-    () =>
-      Promise.all([
-        pruneLb(db, Date.now(), settings.monitoring.retention),
-        pruneAccel(db, Date.now(), settings.monitoring.retention),
-      ]),
-    (err) => console.error("lb retention failed:", err),
-  );
-  const alerting = startAlerting(db, {
-    intervalMs: settings.alertIntervalMs,
-    staleAfterMs: settings.staleAfterMs,
-    retention: settings.monitoring.retention,
+  const kubeServices = kubeServiceSync(db, config, deno); // says now whether it will sync, and fails now if it cannot
+  const onceOnly: OnceOnlyJob[] = [
+    { name: "rollups and retention", start: () => startMaintenance(db, settings.monitoring) },
+    {
+      name: "lb retention",
+      // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
+      start: () =>
+        repeatEvery(
+          settings.monitoring.maintenanceIntervalMs,
+          () =>
+            Promise.all([
+              pruneLb(db, Date.now(), settings.monitoring.retention),
+              pruneAccel(db, Date.now(), settings.monitoring.retention),
+            ]),
+          (err) => console.error("lb retention failed:", err),
+        ),
+    },
+    {
+      name: "alert evaluation",
+      start: ({ fence }) =>
+        startAlerting(db, {
+          intervalMs: settings.alertIntervalMs,
+          staleAfterMs: settings.staleAfterMs,
+          retention: settings.monitoring.retention,
+        }, { fence }),
+    },
+  ];
+  if (kubeServices) onceOnly.push({ name: "Kubernetes service sync", start: ({ fence }) => kubeServices.start(fence) });
+  const lease = new LeaseKeeper({
+    db,
+    replica: replicaId(),
+    name: ONCE_ONLY_LEASE,
+    leaseMs: config.EBPF_K8S_LEASE * 1000,
+    renewMs: config.EBPF_K8S_LEASE_RENEW * 1000,
+  }, onceOnly);
+  const app = createApp(db, {
+    tokens: { adminTokenHash: admin.hash, readTokenHash },
+    settings,
+    lease: () => lease.status(),
   });
   const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, config));
 
@@ -98,7 +127,8 @@ async function main() {
         : "need the admin or the read token"
     }`,
   );
-  const kubeServices = await startKubeServiceSync(db, config, deno);
+  console.log(`replica: ${lease.status().replica} (once-only work while it holds the lease)`);
+  lease.start();
 
   let stopping = false, stoppingAt = 0;
   onSignals(async (signal) => {
@@ -115,7 +145,8 @@ async function main() {
     const closed = server.close();
     endWaits(db); // agents' long polls for lb state answer now instead of holding the shutdown
     await closed;
-    await Promise.all([maintenance.stop(), alerting.stop(), lbRetention.stop(), kubeServices?.stop()]);
+    await lease.stop(); // stops the once-only work, then hands the lease on
+
     db.$client.close();
     exit(0);
   });

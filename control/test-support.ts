@@ -73,8 +73,8 @@ const dbOfApp = new WeakMap<App, Db>();
 
 /**
  * An app whose clock the test moves by assigning `clock.now`, knowing the
- * test admin and read tokens. Rate limits are raised far out of the way;
- * tests of the limits set their own.
+ * test admin and read tokens. Rate limits and the ingest admission bound
+ * are raised far out of the way; tests of the limits set their own.
  */
 export function testApp(db: Db, opts: TestAppOptions = {}) {
   const clock = { now: T0 + 500 };
@@ -82,7 +82,12 @@ export function testApp(db: Db, opts: TestAppOptions = {}) {
     now: () => clock.now,
     logError: opts.logError,
     tokens: TOKENS,
-    settings: { ingestRatePerSec: 1e6, ingestBurst: 1e6, ...opts.settings },
+    settings: {
+      ingestRatePerSec: 1e6,
+      ingestBurst: 1e6,
+      ingestAdmission: { maxInFlight: 1e6, maxQueued: 0, maxQueueMs: 1, retryAfterSeconds: 1 },
+      ...opts.settings,
+    },
   });
   dbOfApp.set(app, db);
   return { app, clock };
@@ -156,7 +161,7 @@ export async function postJoin(app: Requester, node: string, token: string) {
   return send(app, "POST", "/api/v1/join", { token, node });
 }
 
-/** Per database: one join token, and one credential per node (joining again would revoke the earlier one). */
+/** Per database: one join token, and one credential per node (a second join of a live node is refused: 409). */
 const credentials = new WeakMap<object, { joinToken?: Promise<string>; nodes: Map<string, Promise<string>> }>();
 
 /** A credential of `node`, joined once per database and reused (so reusing it writes nothing). */

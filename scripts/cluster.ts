@@ -35,6 +35,8 @@ export interface ClusterOptions {
   controlEnv?: Record<string, string>;
   /** Agents' read and push period, seconds. */
   interval?: number;
+  /** Extra environment of every agent (its EBPF_K8S_* settings, agent/config.ts). */
+  agentEnv?: Record<string, string>;
   /** Echo every process's output with a [name] prefix. */
   echo?: boolean;
 }
@@ -117,7 +119,7 @@ export class Cluster {
         // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
         lbCgroup: cgroupPath(node.cgroup),
       }),
-      {},
+      this.o.agentEnv ?? {},
       this.o.echo,
     );
     this.agents.set(node.name, proc);
@@ -162,23 +164,14 @@ export function kernelStats(netns: string, ifname: string): Counters {
 
 /** N pings of payload SIZE from a pod; returns the Ethernet frame size of each packet. */
 export function ping(from: PodSpec, to: string, n: number, size: number): number {
-  execFileSync("ip", [
-    "netns",
-    "exec",
-    from.netns,
-    "ping",
-    "-q",
-    "-c",
-    String(n),
-    "-i",
-    "0.01",
-    "-s",
-    String(size),
-    "-W",
-    "2",
-    to,
-  ]);
+  execFileSync("ip", pingArgs(from, to, n, size));
   return size + 8 + 20 + 14;
+}
+
+/** `ip` arguments for N pings of payload SIZE from a pod, `intervalS` apart. */
+export function pingArgs(from: PodSpec, to: string, n: number, size: number, intervalS = 0.01): string[] {
+  const ping = ["ping", "-q", "-c", String(n), "-i", String(intervalS), "-s", String(size), "-W", "2", to];
+  return ["netns", "exec", from.netns, ...ping];
 }
 
 export const pick = (i: Counters): Counters => ({

@@ -127,6 +127,31 @@ describe("GET /nodes/:node", () => {
     expect(await html("/nodes/node-c")).toContain("sysctl -w kernel.bpf_stats_enabled=1");
   });
 
+  it("the spool: merged batches (nothing lost) apart from dropped ones, which alone flag the node", async () => {
+    const spool = (s: Partial<ReturnType<typeof inventory>["spool"]>) =>
+      inventory({ spool: { pending: 3, dropped: 0, ...s } });
+    await postBatch(s.app, batch({ node: "node-m", inventory: spool({ merged: 1234 }) }));
+    expect(await html("/nodes/node-m")).toContain('<span class="flag" title="batches the agent keeps on disk');
+    expect(await html("/nodes/node-m")).toMatch(/spool: 3 pending, 1,234 merged, 0 dropped \(spool full\)/);
+    await postBatch(s.app, batch({ node: "node-d", inventory: spool({ merged: 2, dropped: 5 }) }));
+    expect(await html("/nodes/node-d")).toMatch(
+      /<span class="flag flag-off"[^>]*>spool: 3 pending, 2 merged, 5 dropped/,
+    );
+    // an agent from before merging does not send the count
+    await postBatch(s.app, batch({ node: "node-o", inventory: spool({}) }));
+    expect(await html("/nodes/node-o")).toMatch(/spool: 3 pending, 0 dropped/);
+  });
+
+  it("refused batches the agent keeps in quarantine flag the node; none, nothing shown", async () => {
+    const spool = (q: number) => inventory({ spool: { pending: 0, dropped: 0, quarantined: q, quarantineDropped: 0 } });
+    await postBatch(s.app, batch({ node: "node-q", inventory: spool(2) }));
+    expect(await html("/nodes/node-q")).toMatch(
+      /<span class="flag flag-off"[^>]*>quarantine: 2 refused batches kept, 0 dropped \(full\)/,
+    );
+    await postBatch(s.app, batch({ node: "node-r", inventory: spool(0) }));
+    expect(await html("/nodes/node-r")).not.toContain("quarantine:");
+  });
+
   it("renders for a node that has not reported yet, with its switches (pre-provisioning)", async () => {
     const page = await html("/nodes/future-node", ADMIN_COOKIE);
     expect(page).toContain("has not reported yet");

@@ -14,11 +14,16 @@ import type { StatusThresholds } from "../control/queries/node-status.ts";
 import { listAlerts } from "../control/alerts/alerts.ts";
 import { nodeDetail } from "../control/queries/nodes.ts";
 import { clusterOverview } from "../control/queries/overview.ts";
+import { type IngestAdmission, recentShedding } from "../control/queries/ingest-load.ts";
 import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
 import { ASSET_PREFIX, type Assets, FAVICON_PATH, ICON_ASSET } from "./assets.ts";
 import { Layout, loginPath, type Session, sessionOf } from "./components/layout.tsx";
 import { NodeList, parseOverviewQuery } from "./components/node-list.tsx";
+import { SheddingLine } from "./components/shedding.tsx";
+import { LeaseLine } from "./components/lease-line.tsx";
+import type { LeaseStatus } from "../control/lease/keeper.ts";
+import { leaseView } from "../control/lease/status.ts";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { alertPageRoutes } from "./alert-routes.tsx";
 import { AlertBanner, AlertCount, ALERTS_LISTED, countByNode } from "./components/alerts.tsx";
@@ -39,12 +44,19 @@ export interface WebOptions {
   loginFailures: { ratePerSec: number; burst: number };
   /** Pod grace period and retention, for the monitoring pages. */
   monitoring: MonitoringSettings;
+  /** This process's ingest admission: the overview says when it refused batches recently. */
+  admission?: IngestAdmission;
+  /** This replica's side of the lease (control/lease/); the overview says which replica runs the once-only work. */
+  lease?: () => LeaseStatus;
 }
 
 /** The switch form's field: "true" or "false", as HTML forms send it. */
 const SwitchForm = z.object({ enabled: z.enum(["true", "false"]).transform((v) => v === "true") });
 
-export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailures, monitoring }: WebOptions): Hono {
+export function webRoutes(
+  db: Db,
+  { now, assets, access, thresholds, loginFailures, monitoring, admission, lease }: WebOptions,
+): Hono {
   const routes = new Hono();
   const reader = requireReader(access, denyPage);
   const admin = requireAdmin(access, denyPage);
@@ -54,15 +66,18 @@ export function webRoutes(db: Db, { now, assets, access, thresholds, loginFailur
   /** What the overview and its fragment show; the URL is the one agents should use too. */
   const overview = async (c: Context) => {
     const at = now();
-    const [cluster, alerts] = await Promise.all([
+    const [cluster, alerts, replicas] = await Promise.all([
       clusterOverview(db, at, thresholds, parseOverviewQuery(c.req.query())),
       listAlerts(db, { state: "active", limit: ALERTS_LISTED }),
+      leaseView(db, at, lease),
     ]);
     const perNode = countByNode(alerts);
     return {
       overview: cluster,
       controlUrl: new URL(c.req.url).origin,
       banner: <AlertBanner alerts={alerts} now={at} />,
+      load: <SheddingLine shedding={recentShedding(admission, at)} now={at} />,
+      status: <LeaseLine view={replicas} />,
       badge: (node: string) => <AlertCount node={node} count={perNode.get(node) ?? 0} />,
     };
   };

@@ -96,7 +96,9 @@ export async function benchAgentFootprint(): Promise<void> {
     row(
       "active flows (5-tuples) / flow table entries",
       `${FLOWS} / ${m?.flowEntries ?? "?"}`,
-      `flow records per batch ${last?.flows?.length ?? "?"}, cut so far ${m?.flowRecordsCut ?? "?"}`,
+      `flow records per batch ${last?.flows?.length ?? "?"}, keys summed into "other" so far ${
+        m?.flowKeysSummed ?? "?"
+      }, cut ${m?.flowRecordsCut ?? "?"}`,
     );
     row(
       "agent RSS (now / peak)",

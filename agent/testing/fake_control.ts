@@ -11,6 +11,7 @@
 import type { AccelRule } from "../../control/wire/accel.ts";
 import { Batch, DEFAULT_MODULES, type DesiredState, type ModuleName } from "../../control/wire/batch.ts";
 import { LbService, type LbState } from "../../control/wire/services.ts";
+import { acceptedWireVersions, WIRE_VERSION, type WireVersions } from "../../control/wire/version.ts";
 
 export interface Received {
   path: string;
@@ -31,7 +32,11 @@ export class FakeControl {
   /** Every request with the status it got. */
   readonly requests: Received[] = [];
   joins = 0;
+  /** While set, a join is answered 409 as the control plane does for a node name whose credential is live. */
+  nodeTaken = false;
   duplicates = 0;
+  /** What GET /api/v1/wire answers; a new `started` is how a test says "the control plane restarted". */
+  wire: WireVersions = { version: WIRE_VERSION, accepts: acceptedWireVersions(WIRE_VERSION), started: Date.now() };
   desired: DesiredState = { version: 1, modules: { ...DEFAULT_MODULES } };
   /** The services served to lb polls; setLbServices() raises the version. */
   lbState: LbState = { version: 0, services: [] };
@@ -144,10 +149,14 @@ export class FakeControl {
       return Response.json(json, { status, headers });
     };
     if (req.method === "GET" && path === "/api/v1/lb/state") return this.#lbPoll(req);
+    if (req.method === "GET" && path === "/api/v1/wire") return answer(200, this.wire);
     if (req.method !== "POST") return answer(405, { error: "method" });
     if (path === "/api/v1/join") {
       const { token, node } = JSON.parse(body);
       if (token !== this.token) return answer(401, { error: "bad token" });
+      if (this.nodeTaken) {
+        return answer(409, { error: `node '${node}' already has a live credential`, conflict: "node", node });
+      }
       const credential = `cred-${crypto.randomUUID()}-${++this.joins}`;
       this.#credentials.set(credential, node);
       return answer(200, { node, credential, desired: this.desired });

@@ -87,3 +87,36 @@ export async function tcpSnmp(netns: string, field: string): Promise<number> {
   if (i < 0) throw new Error(`no Tcp field ${field} in /proc/net/snmp`);
   return Number(values[i]);
 }
+
+/**
+ * A UDP socket bound to `port` inside a namespace that reads and discards
+ * whatever arrives, until close(): datagrams to it get no ICMP "port
+ * unreachable", so a test sends exactly the packets it counts.
+ */
+export async function udpSink(netns: string, port: number, ms = 5000): Promise<{ close(): Promise<void> }> {
+  const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(("0.0.0.0", ${port}))\n` +
+    `while True:\n s.recv(65536)\n`;
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", netns, "python3", "-c", py],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const close = async () => {
+    try {
+      child.kill("SIGKILL"); // ip netns exec execs python: this is its pid
+    } catch { /* gone already */ }
+    await child.status;
+  };
+  try {
+    const end = Date.now() + ms;
+    while (!(await output(["ip", "netns", "exec", netns, "ss", "-ulnH", `sport = :${port}`])).trim()) {
+      if (Date.now() > end) throw new Error(`no UDP socket on port ${port} in ${netns} after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { close };
+}

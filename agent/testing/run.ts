@@ -50,7 +50,16 @@ export function inNs(ns: string | null | undefined, cmd: string[]): string[] {
  * benchmarks run the agent with exactly its permissions and V8 settings.
  */
 export function agentTaskFlags(): string[] {
-  const task: string = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks.agent;
+  return taskFlags("agent", "agent/main.ts");
+}
+
+/** The `deno run` flags of `deno task control` (deno.json): the control plane as it runs under Deno. */
+export function controlTaskFlags(): string[] {
+  return taskFlags("control", "control/main.ts");
+}
+
+function taskFlags(name: string, entry: string): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks[name];
   const argv = task.split(/\s+/);
-  return argv.slice(argv.indexOf("run") + 1, argv.indexOf("agent/main.ts"));
+  return argv.slice(argv.indexOf("run") + 1, argv.indexOf(entry));
 }

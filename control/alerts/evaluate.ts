@@ -22,7 +22,8 @@
  * changes them, so a restart continues a hold where it was (a value out of
  * the limits before and after counts as out meanwhile) and replicas
  * evaluating at once neither fire twice nor lose one (the unique index on
- * active alerts backs this up). The values are read before it, outside the
+ * active alerts backs this up). With replicas only the holder of the lease
+ * evaluates (control/lease/). The values are read before it, outside the
  * write queue.
  */
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
@@ -37,6 +38,7 @@ import {
   thresholds,
 } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
+import type { Fence } from "../lease/lease.ts";
 import { type Periodic, repeatEvery } from "../periodic.ts";
 import { crossed, targetKindOf } from "./model.ts";
 import { readValues, type TargetValue, type ValueSettings } from "./values.ts";
@@ -48,7 +50,16 @@ export interface EvaluationResult {
   pending: number;
 }
 
-export async function evaluateAlerts(db: Db, now: number, settings: ValueSettings): Promise<EvaluationResult> {
+/**
+ * `fence` runs first in the write transaction: with replicas, the lease's
+ * check (control/lease/), so a replica that lost the lease writes nothing.
+ */
+export async function evaluateAlerts(
+  db: Db,
+  now: number,
+  settings: ValueSettings,
+  fence?: Fence,
+): Promise<EvaluationResult> {
   // One read per metric and kind of target, shared by the thresholds that need it.
   const keyOf = (t: Pick<ThresholdRow, "metric" | "scopeKind">) => `${t.metric}:${targetKindOf(t.scopeKind)}`;
   const wanted = new Map(
@@ -63,6 +74,7 @@ export async function evaluateAlerts(db: Db, now: number, settings: ValueSetting
   );
 
   return writeTransaction(db, async (tx) => {
+    await fence?.(tx);
     const result: EvaluationResult = { fired: 0, resolved: 0, pending: 0 };
     // Read again in the queue: a threshold changed or deleted meanwhile is judged as it is now
     // (one whose metric was not read above waits for the next evaluation).
@@ -194,13 +206,17 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 export function startAlerting(
   db: Db,
   settings: ValueSettings & { intervalMs: number },
-  opts: { now?: () => number; logError?: (message: string, err: unknown) => void } = {},
+  opts: {
+    now?: () => number;
+    logError?: (message: string, err: unknown) => void;
+    fence?: Fence;
+  } = {},
 ): Periodic {
   const now = opts.now ?? Date.now;
   const logError = opts.logError ?? ((message, err) => console.error(message, err));
   return repeatEvery(
     settings.intervalMs,
-    () => evaluateAlerts(db, now(), settings),
+    () => evaluateAlerts(db, now(), settings, opts.fence),
     (err) => logError("alert evaluation failed:", err),
   );
 }

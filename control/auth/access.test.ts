@@ -31,6 +31,7 @@ const ADMIN_ENDPOINTS: Array<[method: string, path: string, body: unknown, okSta
   ["DELETE", "/api/v1/join-tokens/0123456789abcdef", undefined, 404], // authorised, then: no such token
   ["PUT", "/api/v1/nodes/node-a/modules/lb", { enabled: true }, 200],
   ["DELETE", "/api/v1/nodes/node-a/credentials", undefined, 200],
+  ["POST", "/api/v1/nodes/node-a/rejoin", {}, 404], // authorised, then: no live credential to approve replacing
 ];
 
 const CALLERS: Array<[who: string, headers: Record<string, string>, status: number, error: RegExp]> = [

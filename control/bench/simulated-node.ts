@@ -16,7 +16,7 @@
  * CHURN_BATCHES batches, staggered by slot: the set of flow keys is mostly
  * stable, a tenth of it new in each batch, like real traffic.
  */
-import { type Batch, type Inventory, WIRE_VERSION } from "../wire/batch.ts";
+import { type Batch, type InterfaceCounters, type Inventory, WIRE_VERSION } from "../wire/batch.ts";
 import type { DropRecord, FlowRecord, PodReport, TcpRecord } from "../wire/monitoring.ts";
 
 export interface NodeShape {
@@ -216,26 +216,8 @@ export function batchFor(
     flows.push(...records(request, outgoing, packets(clients + servers + slot)));
   }
 
-  const drops: DropRecord[] = [
-    {
-      pod: podUid(node, seq % shape.pods),
-      ifname: podVeth(node, seq % shape.pods),
-      reason: "TCP_INVALID_SEQUENCE",
-      packets: 1 + (seq % 4),
-      bytes: 66 * (1 + (seq % 4)),
-    },
-    { pod: podUid(node, 0), reason: "NETFILTER_DROP", packets: 2, bytes: 120 },
-    { ifname: "eth0", reason: "NOT_SPECIFIED", packets: 1 + (seq % 2), bytes: 90 },
-  ];
-  const interfaces = Array.from({ length: shape.interfaces }, (_, i) => ({
-    ifname: i === 0 ? "eth0" : i === 1 ? "cni0" : podVeth(node, i - 2),
-    ifindex: i + 2,
-    rxPackets: seq * (1_000 + i),
-    rxBytes: seq * (1_000 + i) * 800,
-    txPackets: seq * (900 + i),
-    txBytes: seq * (900 + i) * 600,
-    drops: seq % 3,
-  }));
+  const drops = dropsOf(node, seq, shape.pods);
+  const interfaces = interfacesOf(node, seq, shape.interfaces);
   const monitoring = {
     flowEntries: flows.length,
     flowTableSize: 65_536,
@@ -263,6 +245,34 @@ export function batchFor(
     drops,
     monitoring,
   };
+}
+
+/** Batch `seq`'s drop records (deltas): a few per batch, of a pod, the node and an interface. */
+export function dropsOf(node: number, seq: number, pods: number): DropRecord[] {
+  return [
+    {
+      pod: podUid(node, seq % pods),
+      ifname: podVeth(node, seq % pods),
+      reason: "TCP_INVALID_SEQUENCE",
+      packets: 1 + (seq % 4),
+      bytes: 66 * (1 + (seq % 4)),
+    },
+    { pod: podUid(node, 0), reason: "NETFILTER_DROP", packets: 2, bytes: 120 },
+    { ifname: "eth0", reason: "NOT_SPECIFIED", packets: 1 + (seq % 2), bytes: 90 },
+  ];
+}
+
+/** Batch `seq`'s interface counters: cumulative since the boot, so the latest batch holds the totals. */
+export function interfacesOf(node: number, seq: number, count: number): InterfaceCounters[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ifname: i === 0 ? "eth0" : i === 1 ? "cni0" : podVeth(node, i - 2),
+    ifindex: i + 2,
+    rxPackets: seq * (1_000 + i),
+    rxBytes: seq * (1_000 + i) * 800,
+    txPackets: seq * (900 + i),
+    txBytes: seq * (900 + i) * 600,
+    drops: seq % 3,
+  }));
 }
 
 /** What the report counts as records: flow, TCP and drop records. */

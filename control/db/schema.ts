@@ -240,6 +240,8 @@ export const joinTokens = sqliteTable("join_tokens", {
 /**
  * Node credentials, one issued per join. No foreign key to `nodes`: a node
  * joins before its first batch. Only the SHA-256 of the secret is kept.
+ * A join for a node whose credential is live is refused unless that node is
+ * Lost or an admin approved the re-join (control/registry/node-credentials.ts).
  */
 export const nodeCredentials = sqliteTable(
   "node_credentials",
@@ -251,6 +253,12 @@ export const nodeCredentials = sqliteTable(
     joinTokenId: text("join_token_id").notNull(),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /**
+     * Until when an admin lets the next join of this node replace this live
+     * credential (POST /api/v1/nodes/:node/rejoin); null when not approved.
+     * That join revokes the credential, which ends the approval with it.
+     */
+    rejoinApprovedUntil: integer("rejoin_approved_until"),
   },
   (t) => [index("node_credentials_node").on(t.node)],
 );
@@ -752,6 +760,22 @@ export const accelStats = sqliteTable(
   (t) => [primaryKey({ columns: [t.ruleId, t.bucket] }), index("accel_stats_bucket").on(t.bucket)],
 );
 
+/**
+ * Leases between control-plane replicas on one database (control/lease/): the
+ * work that must run once (Kubernetes sync, rollups and retention, alert
+ * evaluation) runs only on the replica named in the row, while `expires_at`
+ * (holder's clock, ms) lies ahead. Taken and renewed by one conditional
+ * upsert, so two replicas never hold it at once.
+ */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  /** Replica id: host name and a random suffix per process start. */
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  /** When this holder took it (unchanged by renewals). */
+  acquiredAt: integer("acquired_at").notNull(),
+});
+
 export type NodeRow = typeof nodes.$inferSelect;
 export type InterfaceRow = typeof interfaces.$inferSelect;
 export type JoinTokenRow = typeof joinTokens.$inferSelect;
@@ -759,5 +783,6 @@ export type PodRow = typeof pods.$inferSelect;
 export type ThresholdRow = typeof thresholds.$inferSelect;
 export type AlertRow = typeof alerts.$inferSelect;
 export type PendingRow = typeof alertPending.$inferSelect;
+export type LeaseRow = typeof leases.$inferSelect;
 export type ServiceRow = typeof services.$inferSelect;
 export type BackendRow = typeof serviceBackends.$inferSelect;

@@ -329,9 +329,12 @@ describe("ingest fuzzing, against the control plane as its own process", () => {
       EBPF_K8S_KUBE_SYNC: "off",
       EBPF_K8S_INGEST_RATE: "1000000",
       EBPF_K8S_INGEST_BURST: "1000000",
-      // Nothing but the requests may write while the database is watched: no alert evaluation, no retention.
+      // Nothing but the requests may write while the database is watched: no alert evaluation, no retention,
+      // and the once-only work's lease taken at start and not renewed during the run.
       EBPF_K8S_ALERT_INTERVAL: "1h",
       EBPF_K8S_MAINTENANCE_INTERVAL: "1h",
+      EBPF_K8S_LEASE: "3h",
+      EBPF_K8S_LEASE_RENEW: "1h",
     });
     base = await listeningUrl(proc);
     const remote = overHttp(base);
@@ -348,7 +351,9 @@ describe("ingest fuzzing, against the control plane as its own process", () => {
       expect(res.status).toBe(200);
       return (await res.json()).credential as string;
     };
-    const revoked = await credential(NODE); // joining again revokes it
+    const revoked = await credential(NODE);
+    // revoked by the admin: a join cannot take over a node whose credential is live
+    expect((await send(remote, "DELETE", `/api/v1/nodes/${NODE}/credentials`, undefined, AS_ADMIN)).status).toBe(200);
     const credentials = { own: await credential(NODE), other: await credential("node-b"), revoked, admin: ADMIN_TOKEN };
     const lb = await getJson(remote, "/api/v1/lb/state", bearer(credentials.own));
     seeds = fuzzSeeds(lb.body.version);

@@ -3,10 +3,15 @@
  */
 import { z } from "zod";
 import type { FieldIssue } from "../http/validation.ts";
-import { Batch, WIRE_VERSION } from "../wire/batch.ts";
+import { Batch } from "../wire/batch.ts";
+import { fieldsNewerThan } from "../wire/version.ts";
 
 /** The wire `Batch` plus checks across its entries that storing it relies on. */
 export const IngestBatch = Batch.superRefine((batch, ctx) => {
+  // A batch says which version it is written in; a field a later version added would be read as that version's.
+  for (const path of fieldsNewerThan(batch, batch.v)) {
+    ctx.addIssue({ code: "custom", path, message: `not part of wire version ${batch.v} (added later)` });
+  }
   // Totals are keyed by (node, ifname): two entries for one name would make
   // one silently overwrite the other.
   const seen = new Set<string>();
@@ -44,14 +49,18 @@ export const IngestBatch = Batch.superRefine((batch, ctx) => {
 export type IngestBatch = z.output<typeof IngestBatch>;
 
 /**
- * A batch of another wire version cannot be judged field by field against
- * this one, so it gets a single, plain answer instead of a list of field
- * errors. Undefined when `body` has no `v` (then the schema reports it missing).
+ * A batch of a version this control plane does not accept cannot be judged
+ * field by field, so it gets a single, plain answer (409, with the versions
+ * accepted) instead of a list of field errors. Undefined when `body` has no
+ * `v` or an accepted one (the schema then reports what is wrong).
  */
-export function versionMismatch(body: unknown): FieldIssue | undefined {
-  if (typeof body !== "object" || body === null || !("v" in body) || body.v === WIRE_VERSION) return undefined;
+export function versionMismatch(body: unknown, accepts: readonly number[]): FieldIssue | undefined {
+  if (typeof body !== "object" || body === null || !("v" in body)) return undefined;
+  if (typeof body.v === "number" && accepts.includes(body.v)) return undefined;
   return {
     path: "v",
-    message: `this control plane speaks wire version ${WIRE_VERSION}, not ${JSON.stringify(body.v)}`,
+    message: `this control plane accepts wire version${accepts.length > 1 ? "s" : ""} ${accepts.join(" and ")}, not ${
+      JSON.stringify(body.v)
+    }`,
   };
 }

@@ -1,6 +1,6 @@
 /** Every kind of bad batch gets a 4xx naming the problem, and the database stays exactly as it was. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_BATCH_BYTES } from "../wire/batch.ts";
+import { MAX_BATCH_BYTES, WIRE_VERSION } from "../wire/batch.ts";
 import { batch, dumpTables, iface, openTestDb, postBatch, testApp, type TestDb } from "../test-support.ts";
 
 let t: TestDb;
@@ -89,12 +89,20 @@ describe("invalid batches", () => {
     expect(body.issues).toContainEqual({ path, message: expect.stringMatching(message) });
   });
 
-  it("wrong version → 400 unsupported wire version", async () => {
-    const res = await postBatch(app, nextBatchWith((b) => (b.v = 2)));
-    expect(res.status).toBe(400);
+  it("a version not accepted → 409 unsupported wire version, saying which are (wire-versions.test.ts has the rest)", async () => {
+    const res = await postBatch(app, nextBatchWith((b) => (b.v = WIRE_VERSION + 1)));
+    expect(res.status).toBe(409);
     expect(await res.json()).toEqual({
       error: "unsupported wire version",
-      issues: [{ path: "v", message: "this control plane speaks wire version 1, not 2" }],
+      version: WIRE_VERSION,
+      accepts: [WIRE_VERSION - 1, WIRE_VERSION],
+      started: expect.any(Number),
+      issues: [{
+        path: "v",
+        message: `this control plane accepts wire versions ${WIRE_VERSION - 1} and ${WIRE_VERSION}, not ${
+          WIRE_VERSION + 1
+        }`,
+      }],
     });
   });
 

@@ -17,6 +17,7 @@
 import { readFileSync } from "node:fs";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import type { Fence } from "../lease/lease.ts";
 import type { KubeConnection, KubeFetch } from "../wire/list-watch.ts";
 import { KubeServiceSync } from "./services-watch.ts";
 
@@ -101,13 +102,17 @@ export async function kubeFetch(
   };
 }
 
-/** Starts the Service sync when there is a cluster to follow, saying what it does; null when there is none. */
-export async function startKubeServiceSync(
+/**
+ * The Service sync, ready to start, when there is a cluster to follow (saying so, and failing now when a file it
+ * needs cannot be read); null when there is none. With replicas it runs on the lease holder only: `start` with
+ * the lease's fence, once per tenure (control/lease/).
+ */
+export function kubeServiceSync(
   db: Db,
   config: KubeSettings,
   deno?: DenoHttp,
   log: (msg: string) => void = (m) => console.log(`kubernetes services: ${m}`),
-): Promise<{ stop(): Promise<void> } | null> {
+): { start(fence?: Fence): Promise<{ stop(): Promise<void> }> } | null {
   const target = kubeTarget(config);
   if (target === null) {
     log(
@@ -117,15 +122,19 @@ export async function startKubeServiceSync(
     );
     return null;
   }
-  const http = await kubeFetch(target.caPem, deno);
-  const conn: KubeConnection = { apiServer: target.apiServer, token: target.token, fetch: http.fetch };
-  const sync = new KubeServiceSync({ conn, db, log });
-  log(`following ${sync.description}, reached through ${target.how}`);
-  sync.start();
   return {
-    async stop() {
-      await sync.stop();
-      await http.close();
+    async start(fence) {
+      const http = await kubeFetch(target.caPem, deno);
+      const conn: KubeConnection = { apiServer: target.apiServer, token: target.token, fetch: http.fetch };
+      const sync = new KubeServiceSync({ conn, db, log, fence });
+      log(`following ${sync.description}, reached through ${target.how}`);
+      sync.start();
+      return {
+        async stop() {
+          await sync.stop();
+          await http.close();
+        },
+      };
     },
   };
 }

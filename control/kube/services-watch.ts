@@ -17,6 +17,7 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { services as servicesTable } from "../db/schema.ts";
+import type { Fence } from "../lease/lease.ts";
 import { loadStored } from "../services/apply.ts";
 import { syncServices } from "../services/model.ts";
 import { type KubeConnection, type KubeObject, ListWatch, type ListWatchHandlers } from "../wire/list-watch.ts";
@@ -41,6 +42,8 @@ export interface KubeServiceSyncOptions {
   pageSize?: number;
   watchTimeoutS?: number;
   log?: (msg: string) => void;
+  /** Run first in each write's transaction: the lease's check, so only the replica holding it writes (control/lease/). */
+  fence?: Fence;
 }
 
 /** Skipped entries logged per write, at most; the rest are summed up in one line. */
@@ -154,7 +157,7 @@ export class KubeServiceSync {
       // The admin API's services are few and rarely change; an API change racing this one makes the write throw, and the retry sees it.
       const held = (await loadStored(this.o.db, eq(servicesTable.source, "api"))).map((s) => s.row);
       const list = withoutClashes(services, held, skipped);
-      const { version, changed } = await syncServices(this.o.db, "kubernetes", list, Date.now());
+      const { version, changed } = await syncServices(this.o.db, "kubernetes", list, Date.now(), this.o.fence);
       const first = this.stats.syncs === 0;
       Object.assign(this.stats, {
         syncs: this.stats.syncs + 1,

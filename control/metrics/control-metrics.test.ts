@@ -27,6 +27,9 @@ const ALLOWED_LABELS = new Set([
   "service",
   "port_name",
   "state",
+  "reason",
+  "le",
+  "replica", // the lease holder: one series per control-plane replica, bounded by the replicas
 ]);
 
 describe("GET /metrics (control plane)", () => {

@@ -1,19 +1,26 @@
 /**
  * GET /metrics of the control plane: the cluster as the database knows it, in
  * the Prometheus text format, read at scrape time (no counters kept in the
- * process, so every replica answers the same). Labels are bounded by the
+ * process, so every replica answers the same), and after it this replica's
+ * own ingest load (ingest-load.ts). Labels are bounded by the
  * cluster's size, never by traffic: node, interface, node status, module,
- * alert metric, service namespace/name/port and backend state. No per-flow,
+ * alert metric, service namespace/name/port and backend state (and the
+ * ingest load's fixed shed reasons and histogram bounds). No per-flow,
  * per-pod or per-IP label. Names and meanings: README "Prometheus".
  */
 import { count, eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { type AccessSettings, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
+import type { IngestAdmission } from "../ingest/admission.ts";
 import { alerts, interfaces, pods, serviceBackends, services } from "../db/schema.ts";
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../wire/exposition.ts";
+import { ingestLoadFamilies } from "./ingest-load.ts";
+import type { LeaseStatus } from "../lease/keeper.ts";
+import { leaseView } from "../lease/status.ts";
+import { leaseFamilies } from "./lease.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -107,11 +114,20 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
 
 export function metricsRoutes(
   db: Db,
-  o: { now: () => number; access: AccessSettings; thresholds: StatusThresholds },
+  o: {
+    now: () => number;
+    access: AccessSettings;
+    thresholds: StatusThresholds;
+    admission?: IngestAdmission;
+    lease?: () => LeaseStatus;
+  },
 ): Hono {
   const routes = new Hono();
   routes.get(METRICS_PATH, requireReader(o.access), async () => {
-    const body = exposition(await controlMetrics(db, o.now(), o.thresholds));
+    const load = o.admission ? ingestLoadFamilies(o.admission.snapshot()) : [];
+    const now = o.now();
+    const [cluster, lease] = await Promise.all([controlMetrics(db, now, o.thresholds), leaseView(db, now, o.lease)]);
+    const body = exposition([...cluster, ...leaseFamilies(lease), ...load]);
     return new Response(body, { headers: { "content-type": EXPOSITION_CONTENT_TYPE } });
   });
   return routes;

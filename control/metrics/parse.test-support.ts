@@ -16,7 +16,7 @@ export function parseExposition(text: string): { samples: Sample[]; types: Map<s
       helps.add(m[1]!);
       continue;
     }
-    m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line);
+    m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$/.exec(line);
     if (m) {
       types.set(m[1]!, m[2]!);
       continue;
@@ -24,7 +24,12 @@ export function parseExposition(text: string): { samples: Sample[]; types: Map<s
     m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m) throw new Error(`not a metric line: ${line}`);
     const [, name, labelText, value] = m;
-    if (!types.has(name!) || !helps.has(name!)) throw new Error(`sample of an undeclared family: ${line}`);
+    // A histogram's samples are its name plus _bucket, _sum or _count.
+    const family = /^(.*)(_bucket|_sum|_count)$/.exec(name!)?.[1];
+    const declared = (f: string | undefined) => f !== undefined && types.has(f) && helps.has(f);
+    if (!declared(name) && !(declared(family) && types.get(family!) === "histogram")) {
+      throw new Error(`sample of an undeclared family: ${line}`);
+    }
     const labels: Record<string, string> = {};
     for (const l of (labelText ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
       labels[l[1]!] = l[2]!.replace(/\\(.)/g, "$1");

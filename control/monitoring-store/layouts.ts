@@ -10,6 +10,7 @@ import { endpointKey, type StoredEndpoint } from "../monitoring/attribution.ts";
 import type { DropRow } from "../monitoring/drops.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
 import type { TcpRow } from "../monitoring/tcp.ts";
+import { TCP_COUNTERS } from "../wire/monitoring.ts";
 
 export const FLOW_KEYS = [
   "client",
@@ -23,23 +24,9 @@ export const FLOW_KEYS = [
   "tcpFlags",
 ] as const satisfies ReadonlyArray<keyof typeof flowStats.$inferSelect>;
 
-export const TCP_KEYS = [
-  "local",
-  "remote",
-  "port",
-  "role",
-  "opened",
-  "failedRefused",
-  "failedTimeout",
-  "failedOther",
-  "closed",
-  "durationMs",
-  "retransmits",
-  "resetsRx",
-  "resetsTx",
-  "srttUsSum",
-  "srttSamples",
-] as const satisfies ReadonlyArray<keyof typeof tcpStats.$inferSelect>;
+export const TCP_KEYS = ["local", "remote", "port", "role", ...TCP_COUNTERS] as const satisfies ReadonlyArray<
+  keyof typeof tcpStats.$inferSelect
+>;
 
 export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as const satisfies ReadonlyArray<
   keyof typeof dropStats.$inferSelect

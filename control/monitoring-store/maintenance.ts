@@ -61,7 +61,16 @@ export interface MaintenanceResult {
   forgottenEndpoints: number;
 }
 
-export async function runMaintenance(db: Db, now: number, settings: MonitoringSettings): Promise<MaintenanceResult> {
+/**
+ * One run. `signal` ends it between two transactions (the replica lost its
+ * lease, or is stopping): each is whole, and the next run goes on from there.
+ */
+export async function runMaintenance(
+  db: Db,
+  now: number,
+  settings: MonitoringSettings,
+  signal?: AbortSignal,
+): Promise<MaintenanceResult> {
   const out: MaintenanceResult = {
     rolledBatches: 0,
     rolledHistory: 0,
@@ -92,12 +101,14 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
   ];
   for (const level of ["1m", "1h"] as const) {
     for (const source of sources) {
+      signal?.throwIfAborted();
       // Rows that arrive while this runs wait for the next run: the plan is fixed at its start.
       const plan = await rawWriteTransaction(
         db,
         (tx) => planChunks(tx, source.table, level, until[level], source.chunkRows),
       );
       for (const chunk of plan.chunks) {
+        signal?.throwIfAborted();
         const started = performance.now();
         const rolled = await rawWriteTransaction(db, (tx) => source.roll(tx, plan, chunk));
         if (level === "1m") out[source.rolled] += rolled.batches;
@@ -110,6 +121,7 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
     }
   }
   const expired = expiredBuckets(now, settings.retention);
+  signal?.throwIfAborted();
   await rawWriteTransaction(db, async (tx) => {
     out.deletedRaw = await deleteRolled(tx, "monitoring_raw", expired.raw);
     out.deletedHistory = await deleteRolled(tx, "interface_history", expired.raw);
@@ -130,7 +142,10 @@ export async function runMaintenance(db: Db, now: number, settings: MonitoringSe
   return out;
 }
 
-/** Runs maintenance every interval until stopped; failures are reported and the next run tries again. */
+/**
+ * Runs maintenance every interval until stopped; failures are reported and the next run tries again.
+ * stop() ends a run in progress between two of its transactions.
+ */
 export function startMaintenance(
   db: Db,
   settings: MonitoringSettings,
@@ -138,16 +153,18 @@ export function startMaintenance(
 ): { stop(): Promise<void> } {
   const now = opts.now ?? Date.now;
   const logError = opts.logError ?? ((message, err) => console.error(message, err));
+  const stopping = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => runMaintenance(db, now(), settings)).catch((err) =>
-      logError("monitoring maintenance failed:", err)
-    );
+    running = running.then(() => runMaintenance(db, now(), settings, stopping.signal)).catch((err) => {
+      if (!stopping.signal.aborted) logError("monitoring maintenance failed:", err);
+    });
   }, settings.maintenanceIntervalMs);
   (timer as { unref?: () => void }).unref?.();
   return {
     async stop() {
       clearInterval(timer);
+      stopping.abort();
       await running;
     },
   };

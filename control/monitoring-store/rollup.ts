@@ -109,7 +109,8 @@ const KINDS: readonly KindSpec[] = [
     FLOW_KEYS,
     FLOW_ROWS,
     (n) => flowArray(otherFlowRow(n)),
-    "client != 'other'",
+    // A pod's "other" row (an agent's cap summed its peers) has one "other" end: a key like any other.
+    "(client != 'other' OR server != 'other')",
     (c) => c.flows,
     "flow_keys_cut",
   ),
@@ -129,7 +130,7 @@ const KINDS: readonly KindSpec[] = [
     DROP_KEYS,
     DROP_ROWS,
     (n) => dropArray(otherDropRow(n)),
-    `reason != '${OTHER_DROP_REASON}'`,
+    `(reason != '${OTHER_DROP_REASON}' OR pod != '' OR ifname != '')`,
     (c) => c.drops,
     "drop_keys_cut",
   ),

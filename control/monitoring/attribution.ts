@@ -6,6 +6,7 @@
  * Pure and database-free: the ingest builds one from what it stored and
  * passes it to flows.ts, tcp.ts and drops.ts.
  */
+import { isOtherPeer } from "../wire/monitoring.ts";
 import type { PodInfo } from "../wire/pods.ts";
 
 /** A pod as records name it. Pods are keyed by uid: a pod with two IPs is one endpoint. */
@@ -37,6 +38,16 @@ export interface OtherEndpoint {
   kind: "other";
 }
 export type StoredEndpoint = Endpoint | OtherEndpoint;
+export const OTHER_ENDPOINT: OtherEndpoint = Object.freeze({ kind: "other" });
+
+/**
+ * An address of a record as rows store it: the wire's reserved "other" ends
+ * (what an agent's cap summed: OTHER_PEER, OTHER_POD_PEER) are "other", like
+ * what the control plane's own caps sum; any other address resolves.
+ */
+export function resolveStored(index: PodIndex, ip: string, port?: number): StoredEndpoint {
+  return isOtherPeer(ip) ? OTHER_ENDPOINT : index.resolve(ip, port);
+}
 
 /** One stable string per endpoint, for grouping: "pod:<uid>", "svc:<ns>/<name>", "ip:<ip>", "other". */
 export function endpointKey(e: StoredEndpoint): string {

@@ -11,6 +11,8 @@
  * gathers several, so a batch can be cut differently per level; each
  * level's totals stay exact.
  */
+import { OTHER_DROP_REASON } from "../wire/monitoring.ts";
+import { OTHER_ENDPOINT } from "./attribution.ts";
 import type { DropRow } from "./drops.ts";
 import type { FlowRow } from "./flows.ts";
 import type { RowOps } from "./rows.ts";
@@ -58,7 +60,7 @@ export function capRows<R extends object>(
   return { kept, other, cutKeys: cut.length };
 }
 
-const OTHER = { kind: "other" } as const;
+const OTHER = OTHER_ENDPOINT;
 
 export function otherFlowRow(node: string): FlowRow {
   return {
@@ -79,8 +81,8 @@ export function otherTcpRow(node: string): TcpRow {
   return { node, local: OTHER, remote: OTHER, port: 0, role: "unknown", ...zeroTcp() };
 }
 
-/** Kernel reason names are upper case; this one cannot clash. */
-export const OTHER_DROP_REASON = "(other)";
+/** The wire's: an agent's cap sums into the same reason. */
+export { OTHER_DROP_REASON };
 
 export function otherDropRow(node: string): DropRow {
   return { node, reason: OTHER_DROP_REASON, packets: 0, bytes: 0 };

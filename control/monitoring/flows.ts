@@ -18,6 +18,13 @@
  * Replies are records like any other: their sender is the server, so a
  * reply from pod B to pod A is kept as B's "tx" and A's "rx" is dropped.
  *
+ * Records an agent's cap summed (wire OTHER_PEER) keep their own end and
+ * name "other" at the far one; a sender OTHER_POD_PEER stands for pods of
+ * the reporting node, so such an "rx" or "host" record is set aside like one
+ * from a pod. Limit: the agent cannot tell a pod of another node from the
+ * world, so packets from one into a pod whose node summed their "rx" count
+ * twice (its sender's "tx" and that "other").
+ *
  * Limits (by construction of the rules, documented rather than guessed
  * around): traffic between two nodes' own addresses seen on both nodes' host
  * interfaces is counted by each; a pod whose node runs without the flows
@@ -30,8 +37,8 @@
  * service port. The reporting node stays in the key so caps apply per node
  * (cardinality.ts); queries sum over nodes.
  */
-import type { FlowRecord } from "../wire/monitoring.ts";
-import { endpointKey, type PodIndex, type StoredEndpoint } from "./attribution.ts";
+import { type FlowRecord, OTHER_POD_PEER } from "../wire/monitoring.ts";
+import { endpointKey, type PodIndex, resolveStored, type StoredEndpoint } from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 /** A record with the node whose batch carried it. */
@@ -61,7 +68,7 @@ export interface FlowRow extends FlowCounters {
 /** Whether this record is the one observation of its packets to keep (the rules above). */
 export function keepFlow(r: FlowRecord, index: PodIndex): boolean {
   if (r.obs === "tx") return true;
-  if (index.pod(r.src)) return false;
+  if (r.src === OTHER_POD_PEER || index.pod(r.src)) return false;
   if (r.obs === "rx") return true;
   return index.pod(r.dst) === undefined;
 }
@@ -102,8 +109,8 @@ export function aggregateFlows(flows: readonly NodeFlow[], index: PodIndex, opts
   return mergeRows(
     input.map(({ node, record: r }): FlowRow => ({
       node,
-      client: index.resolve(r.toServer ? r.src : r.dst),
-      server: index.resolve(r.toServer ? r.dst : r.src, r.port),
+      client: resolveStored(index, r.toServer ? r.src : r.dst),
+      server: resolveStored(index, r.toServer ? r.dst : r.src, r.port),
       port: r.port,
       proto: r.proto,
       fwdPackets: r.toServer ? r.packets : 0,

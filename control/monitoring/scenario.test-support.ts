@@ -37,6 +37,12 @@ export async function post(s: TestContext, b: Partial<Batch>) {
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
+/** Each node's first batch, at T0: its pods only (node-a: web and cache; node-b: db), so records after it are attributed. */
+export async function postPods(s: TestContext) {
+  await post(s, { node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1), report(CACHE, 1)] });
+  await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
+}
+
 /** When node-a's third batch (T0 + 20 s) was received, in scenarios where it no longer lists cache. */
 export const VANISHED_AT = T0 + 20_500;
 /** Query time: 10 s after the last batch. */

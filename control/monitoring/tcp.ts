@@ -9,8 +9,8 @@
  * pod's page shows its own view). Counting connections once (service map,
  * cluster totals) goes through `connectionView`.
  */
-import type { TcpRecord } from "../wire/monitoring.ts";
-import { endpointKey, type PodIndex, podOfUid, type StoredEndpoint } from "./attribution.ts";
+import { addTcpCounters, TCP_COUNTERS, type TcpCounters, type TcpRecord, zeroTcpCounters } from "../wire/monitoring.ts";
+import { endpointKey, type PodIndex, podOfUid, resolveStored, type StoredEndpoint } from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 export interface NodeTcp {
@@ -18,33 +18,9 @@ export interface NodeTcp {
   record: TcpRecord;
 }
 
-export interface TcpCounters {
-  opened: number;
-  failedRefused: number;
-  failedTimeout: number;
-  failedOther: number;
-  closed: number;
-  durationMs: number;
-  retransmits: number;
-  resetsRx: number;
-  resetsTx: number;
-  srttUsSum: number;
-  srttSamples: number;
-}
-
-const COUNTERS: readonly (keyof TcpCounters)[] = [
-  "opened",
-  "failedRefused",
-  "failedTimeout",
-  "failedOther",
-  "closed",
-  "durationMs",
-  "retransmits",
-  "resetsRx",
-  "resetsTx",
-  "srttUsSum",
-  "srttSamples",
-];
+/** The counters, and how they add up, are the wire's: the agent sums records over its cap the same way. */
+export { addTcpCounters, type TcpCounters };
+export const zeroTcp = zeroTcpCounters;
 
 export interface TcpRow extends TcpCounters {
   node: string;
@@ -59,20 +35,11 @@ export function tcpRowKey(r: Pick<TcpRow, "node" | "local" | "remote" | "port" |
   return `${r.node}|${endpointKey(r.local)}|${endpointKey(r.remote)}|${r.port}|${r.role}`;
 }
 
-export function addTcpCounters<T extends TcpCounters>(a: T, b: TcpCounters): T {
-  for (const k of COUNTERS) a[k] += b[k];
-  return a;
-}
-
 export const TCP_ROWS: RowOps<TcpRow> = {
   key: tcpRowKey,
   add: addTcpCounters,
   weight: (r) => r.opened + r.closed + failures(r) + r.retransmits,
 };
-
-export function zeroTcp(): TcpCounters {
-  return Object.fromEntries(COUNTERS.map((k) => [k, 0])) as unknown as TcpCounters;
-}
 
 /**
  * Rows from records. The local side: the pod of the record's uid (see
@@ -84,11 +51,11 @@ export function aggregateTcp(records: readonly NodeTcp[], index: PodIndex): TcpR
   return mergeRows(
     records.map(({ node, record: r }): TcpRow => {
       const counters = zeroTcp();
-      for (const k of COUNTERS) counters[k] = r[k];
+      for (const k of TCP_COUNTERS) counters[k] = r[k];
       return {
         node,
-        local: r.pod !== undefined ? podOfUid(index, r.pod, node) : index.resolve(r.local),
-        remote: index.resolve(r.remote, r.role === "client" ? r.port : undefined),
+        local: r.pod !== undefined ? podOfUid(index, r.pod, node) : resolveStored(index, r.local),
+        remote: resolveStored(index, r.remote, r.role === "client" ? r.port : undefined),
         port: r.port,
         role: r.role,
         ...counters,

@@ -1,4 +1,4 @@
-/** Join tokens (admin), joining, credentials and their revocation. */
+/** Join tokens (admin), joining, credentials, their revocation, and re-joins (refused while live, unless Lost, revoked or approved). */
 import { describe, expect, it } from "vitest";
 import {
   AS_ADMIN,
@@ -10,10 +10,12 @@ import {
   newJoinToken,
   postBatch,
   postJoin,
+  READ_TOKEN,
   send,
   T0,
   useTestApp,
 } from "../test-support.ts";
+import { DEFAULT_APP_SETTINGS } from "../config.ts";
 import { JoinResponse } from "../wire/batch.ts";
 
 const s = useTestApp();
@@ -146,20 +148,6 @@ describe("POST /api/v1/join", () => {
     expect((await res.json()).issues).toContainEqual(expect.objectContaining({ path }));
   });
 
-  it("joining again replaces the node's credential: the old one is revoked, other nodes are untouched", async () => {
-    const { token } = await newJoinToken(s.app);
-    const first = (await (await postJoin(s.app, "node-a", token)).json()).credential;
-    const other = (await (await postJoin(s.app, "node-b", token)).json()).credential;
-    const second = (await (await postJoin(s.app, "node-a", token)).json()).credential;
-    expect(second).not.toBe(first);
-
-    const old = await postBatch(s.app, batch(), bearer(first));
-    expect(old.status).toBe(401);
-    expect(await old.json()).toEqual({ error: "node credential revoked; join again" });
-    expect((await postBatch(s.app, batch(), bearer(second))).status).toBe(200);
-    expect((await postBatch(s.app, batch({ node: "node-b" }), bearer(other))).status).toBe(200);
-  });
-
   it("a credential made with a token stays valid after that token is revoked or expires", async () => {
     const { id, token } = await newJoinToken(s.app, { ttlSeconds: 60 });
     const { credential } = await (await postJoin(s.app, "node-a", token)).json();
@@ -200,6 +188,200 @@ describe("POST /api/v1/join", () => {
     expect((await guess("10.0.0.1")).status).toBe(401);
     expect((await guess("10.0.0.1")).status).toBe(429);
     expect((await guess("10.0.0.2")).status).toBe(401);
+  });
+});
+
+/** Joins `node` with `token`; the credential, failing the test on anything but 200. */
+async function joinOk(node: string, token: string): Promise<string> {
+  const res = await postJoin(s.app, node, token);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return JoinResponse.parse(await res.json()).credential;
+}
+
+const LOST_AFTER_MS = DEFAULT_APP_SETTINGS.lostAfterMs;
+
+describe("joining cannot take a node whose credential is live", () => {
+  it("409 naming the node and the ways on; nothing written, the node's credential keeps working", async () => {
+    const { token } = await newJoinToken(s.app);
+    const credential = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 1 }), bearer(credential))).status).toBe(200);
+    const lastBatch = s.clock.now;
+    s.clock.now += 60_000;
+
+    const before = await dumpTables(s.db);
+    const res = await postJoin(s.app, "node-a", token);
+    expect(res.status).toBe(409);
+    const body = await res.json();
+    expect(body).toEqual({
+      error: expect.stringContaining(
+        "node 'node-a' already has a live credential (its agent was last heard from 60 s ago)",
+      ),
+      conflict: "node",
+      node: "node-a",
+      lastActiveAt: new Date(lastBatch).toISOString(),
+      lostAt: new Date(lastBatch + LOST_AFTER_MS).toISOString(),
+    });
+    expect(body.error).toContain("an admin approves the re-join (POST /api/v1/nodes/node-a/rejoin)");
+    expect(body.error).toContain("revokes the old credential (DELETE /api/v1/nodes/node-a/credentials)");
+    expect(body.error).toContain("once the node is Lost (nothing heard from it for 120 s)");
+    expect(await dumpTables(s.db)).toEqual(before); // no credential, no revocation, the token's uses unchanged
+
+    expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 60_000 }), bearer(credential))).status).toBe(200);
+    expect((await postJoin(s.app, "node-b", token)).status).toBe(200); // other names are free as ever
+  });
+
+  it("a node that joined and sent nothing yet is live from its join; an lb-state poll keeps it live too", async () => {
+    const { token } = await newJoinToken(s.app);
+    const credential = await joinOk("node-a", token);
+    s.clock.now += LOST_AFTER_MS - 1;
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+    expect((await getJson(s.app, "/api/v1/lb/state?wait=0", bearer(credential))).status).toBe(200);
+    const polled = s.clock.now;
+    s.clock.now += LOST_AFTER_MS - 1;
+    const res = await postJoin(s.app, "node-a", token);
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ lastActiveAt: new Date(polled).toISOString() });
+  });
+
+  it("two joins racing for a free name: exactly one gets it", async () => {
+    const { token } = await newJoinToken(s.app);
+    const statuses = await Promise.all([1, 2, 3].map(async () => (await postJoin(s.app, "node-a", token)).status));
+    expect(statuses.sort()).toEqual([200, 409, 409]);
+    const live = await s.db.$client.execute("SELECT count(*) AS n FROM node_credentials WHERE revoked_at IS NULL");
+    expect(live.rows[0]!.n).toBe(1);
+  });
+
+  it("a 409 is no failed join: it does not count towards the per-address limit", async () => {
+    s.rebuild({ settings: { authFailureBurst: 1 } });
+    const { token } = await newJoinToken(s.app);
+    await joinOk("node-a", token);
+    for (let i = 0; i < 5; i++) expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+    expect((await postJoin(s.app, "node-b", token)).status).toBe(200);
+  });
+
+  it("allowed once the node is Lost (EBPF_K8S_LOST_AFTER without a batch): the old credential is revoked", async () => {
+    s.rebuild({ settings: { staleAfterMs: 5_000, lostAfterMs: 10_000 } });
+    const { token } = await newJoinToken(s.app);
+    const old = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 1 }), bearer(old))).status).toBe(200);
+    s.clock.now += 9_999;
+    expect((await getJson(s.app, "/api/v1/nodes/node-a")).body.status).toBe("Stale");
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+    s.clock.now += 1;
+    expect((await getJson(s.app, "/api/v1/nodes/node-a")).body.status).toBe("Lost");
+
+    const fresh = await joinOk("node-a", token);
+    const refused = await postBatch(s.app, batch({ seq: 2, ts: T0 + 10_000 }), bearer(old));
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: "node credential revoked; join again" });
+    expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 10_000 }), bearer(fresh))).status).toBe(200);
+    // the new holder is live now: the next join is refused again
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+  });
+
+  it("allowed after an admin revoked the node's credentials", async () => {
+    const { token } = await newJoinToken(s.app);
+    const old = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 1 }), bearer(old))).status).toBe(200);
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+    await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, AS_ADMIN);
+    const fresh = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000 }), bearer(fresh))).status).toBe(200);
+  });
+});
+
+describe("POST /api/v1/nodes/:node/rejoin", () => {
+  const approve = (node: string, body?: unknown) => send(s.app, "POST", `/api/v1/nodes/${node}/rejoin`, body, AS_ADMIN);
+
+  it("lets exactly the next join replace the credential, which works until then; the approval is used up", async () => {
+    const { token } = await newJoinToken(s.app);
+    const old = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 1 }), bearer(old))).status).toBe(200);
+
+    const res = await approve("node-a"); // no body: the default window
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ node: "node-a", approvedUntil: new Date(s.clock.now + 900_000).toISOString() });
+    s.clock.now += 1_000;
+    expect((await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000 }), bearer(old))).status).toBe(200);
+
+    s.clock.now += 60_000;
+    const fresh = await joinOk("node-a", token);
+    expect((await postBatch(s.app, batch({ seq: 3, ts: T0 + 61_000 }), bearer(old))).status).toBe(401);
+    expect((await postBatch(s.app, batch({ seq: 3, ts: T0 + 61_000 }), bearer(fresh))).status).toBe(200);
+
+    // single use: a second join within the window meets the new, unapproved credential
+    const again = await postJoin(s.app, "node-a", token);
+    expect(again.status).toBe(409);
+    expect((await postBatch(s.app, batch({ seq: 4, ts: T0 + 62_000 }), bearer(fresh))).status).toBe(200);
+  });
+
+  it("expires after ttlSeconds; approving again sets a new deadline", async () => {
+    const { token } = await newJoinToken(s.app);
+    const old = await joinOk("node-a", token);
+    expect(await (await approve("node-a", { ttlSeconds: 30 })).json()).toMatchObject({
+      approvedUntil: new Date(s.clock.now + 30_000).toISOString(),
+    });
+    s.clock.now += 30_000;
+    expect((await postBatch(s.app, batch({ seq: 1 }), bearer(old))).status).toBe(200); // live
+    const before = await dumpTables(s.db);
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409);
+    expect(await dumpTables(s.db)).toEqual(before);
+
+    expect((await approve("node-a", { ttlSeconds: 60 })).status).toBe(200);
+    s.clock.now += 59_999;
+    await joinOk("node-a", token);
+  });
+
+  it("approves only that node", async () => {
+    const { token } = await newJoinToken(s.app);
+    await joinOk("node-a", token);
+    await joinOk("node-b", token);
+    expect((await approve("node-a")).status).toBe(200);
+    expect((await postJoin(s.app, "node-b", token)).status).toBe(409);
+    await joinOk("node-a", token);
+  });
+
+  it("404 when the node has no live credential (never joined, or revoked): any join may take it", async () => {
+    const never = await approve("node-z");
+    expect(never.status).toBe(404);
+    expect(await never.json()).toEqual({
+      error:
+        "node 'node-z' has no live credential: any join with a valid join token may take the name, nothing to approve",
+    });
+    const { token } = await newJoinToken(s.app);
+    await joinOk("node-a", token);
+    await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, AS_ADMIN);
+    expect((await approve("node-a")).status).toBe(404);
+  });
+
+  it.each([
+    [{ ttlSeconds: 0 }, "ttlSeconds"],
+    [{ ttlSeconds: 86_401 }, "ttlSeconds"],
+    [{ ttlSeconds: "60" }, "ttlSeconds"],
+    [{ until: 5 }, "until"],
+  ])("400 naming the field for %o", async (body, path) => {
+    const res = await approve("node-a", body);
+    expect(res.status).toBe(400);
+    expect((await res.json()).issues).toContainEqual(expect.objectContaining({ path }));
+  });
+
+  it("400 for a bad node name; only the admin may approve or revoke (the read token gets 403, nobody else 401)", async () => {
+    expect((await approve("Bad_Name")).status).toBe(400);
+    const { token } = await newJoinToken(s.app);
+    const credential = await joinOk("node-a", token);
+    const callers: Array<[Record<string, string>, number]> = [
+      [bearer(READ_TOKEN), 403],
+      [bearer(credential), 401], // the node itself
+      [bearer(token), 401], // whoever holds the join token
+      [{}, 401],
+    ];
+    for (const [headers, status] of callers) {
+      const approval = await send(s.app, "POST", "/api/v1/nodes/node-a/rejoin", {}, headers);
+      const revoke = await send(s.app, "DELETE", "/api/v1/nodes/node-a/credentials", undefined, headers);
+      expect([approval.status, revoke.status]).toEqual([status, status]);
+    }
+    expect((await postJoin(s.app, "node-a", token)).status).toBe(409); // nothing was approved
+    expect((await postBatch(s.app, batch(), bearer(credential))).status).toBe(200); // nothing was revoked
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   AS_ADMIN,
   batch,
+  bearer,
   DEFAULT_DESIRED,
   getJson,
   inventory,
@@ -104,7 +105,7 @@ describe("desired state reaches the agent", () => {
     const { token } = await newJoinToken(s.app);
     const joined = await (await postJoin(s.app, "new-node", token)).json();
     expect(joined.desired).toEqual({ version: 1, modules: { ...DEFAULT_MODULES, accel: true } });
-    const ack = await (await postBatch(s.app, batch({ node: "new-node" }))).json();
+    const ack = await (await postBatch(s.app, batch({ node: "new-node" }), bearer(joined.credential))).json();
     expect(ack.desired).toEqual(joined.desired);
   });
 

@@ -8,6 +8,7 @@
  * changed only through the API, those from Kubernetes only by the sync.
  */
 import type { Db } from "../db/client.ts";
+import type { Fence } from "../lease/lease.ts";
 import type { ServiceSource } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { type BackendState, ServiceInput } from "../wire/services.ts";
@@ -32,16 +33,18 @@ export interface Written {
  * Throws ServiceConflict (nothing written) when the list names a service
  * twice, claims a service of the other source, or gives two services one
  * frontend (including one of the other source's); throws a ZodError for an
- * entry that is not a valid ServiceInput.
+ * entry that is not a valid ServiceInput. `fence` runs first in the
+ * transaction (the lease's check: a replica that lost it writes nothing).
  */
 export async function syncServices(
   db: Db,
   source: ServiceSource,
   list: ServiceInput[],
   now: number,
+  fence?: Fence,
 ): Promise<{ version: number; changed: number }> {
   const inputs = list.map((s) => ServiceInput.parse(s));
-  const applied = await change(db, now, (all) => {
+  const applied = await change(db, now, fence, (all) => {
     const byName = new Map(all.map((s) => [refKey(s.row), s]));
     const wanted = new Set<string>();
     const put = inputs.map((input) => {
@@ -59,7 +62,7 @@ export async function syncServices(
 
 /** A new service through the API; ServiceConflict when its name or frontend is taken. */
 export async function createService(db: Db, input: ServiceInput, now: number): Promise<Written> {
-  const applied = await change(db, now, (all) => {
+  const applied = await change(db, now, undefined, (all) => {
     const existing = all.find((s) => refKey(s.row) === refKey(input));
     if (existing !== undefined) {
       throw new ServiceConflict("name", `${describeRef(input)} already exists`, refOf(existing.row));
@@ -134,8 +137,14 @@ function ownedBy(s: Stored, source: ServiceSource): void {
 }
 
 /** One transaction: plan against every stored service, apply, and after the commit wake the waiting agents. */
-async function change(db: Db, now: number, plan: (all: Stored[]) => Plan): Promise<Applied> {
+async function change(
+  db: Db,
+  now: number,
+  fence: Fence | undefined,
+  plan: (all: Stored[]) => Plan,
+): Promise<Applied> {
   const applied = await writeTransaction(db, async (tx) => {
+    await fence?.(tx);
     const all = await loadStored(tx);
     return applyPlan(tx, all, plan(all), now);
   });
@@ -151,7 +160,7 @@ async function changeOne(
   plan: (existing: Stored) => Plan,
 ): Promise<Written | undefined> {
   let id: number | undefined;
-  const applied = await change(db, now, (all) => {
+  const applied = await change(db, now, undefined, (all) => {
     const existing = all.find((s) => refKey(s.row) === refKey(ref));
     if (existing === undefined) return { put: [], remove: [] };
     ownedBy(existing, "api");

@@ -11,12 +11,16 @@ import { MonitoringFields } from "./monitoring.ts";
 import { Counter, Rfc1123Name } from "./scalars.ts";
 import { AccelCounters } from "./accel.ts";
 import { GatewayCounters, LbCounters } from "./services.ts";
+import { WIRE_VERSION, WireVersion } from "./version.ts";
 
-/** Bump when a change is not backwards compatible; the control plane rejects others. */
-export const WIRE_VERSION = 1;
+/** The version an agent writes; what changes it and what each side accepts: version.ts and README.md here. */
+export { WIRE_VERSION };
 
 /** Largest batch the control plane accepts, in bytes of JSON. */
 export const MAX_BATCH_BYTES = 1 << 20;
+
+/** Longest interval a batch may say it covers, in seconds. */
+export const MAX_INTERVAL_S = 3600;
 
 export { Counter };
 
@@ -110,13 +114,26 @@ export const Inventory = z.strictObject({
   modules: z.array(ModuleStatus).max(MODULES.length),
   programs: z.array(ProgramInfo).max(1024),
   maps: z.array(MapInfo).max(1024),
-  /** Batches waiting in the agent's on-disk spool, and batches it had to drop because the spool was full. */
-  spool: z.strictObject({ pending: Counter, dropped: Counter }),
+  /**
+   * The agent's on-disk spool: batches waiting; batches lost because the spool was full and none could be
+   * merged; and (optional: agents before issue 16 do not send it) batches merged into a neighbour to make room.
+   * The optional fields were added in wire version 2 (version.ts ADDED_IN).
+   */
+  spool: z.strictObject({
+    pending: Counter,
+    dropped: Counter,
+    merged: Counter.optional(),
+    /** Batches the control plane refused as invalid (400/413), kept in the agent's quarantine. */
+    quarantined: Counter.optional(),
+    /** Quarantined batches dropped because the quarantine was full, since the agent started. */
+    quarantineDropped: Counter.optional(),
+  }),
 });
 export type Inventory = z.infer<typeof Inventory>;
 
 export const Batch = z.strictObject({
-  v: z.literal(WIRE_VERSION),
+  /** The wire version the batch is written in; the control plane checks it before the fields (version.ts). */
+  v: WireVersion,
   node: NodeName,
   /** Random per agent start: counters restart from zero when it changes. */
   bootId: z.uuid(),
@@ -125,7 +142,7 @@ export const Batch = z.strictObject({
   /** When the counters were read, ms since the epoch (agent clock). */
   ts: z.number().int().positive(),
   /** Seconds between reads. */
-  interval: z.number().positive().max(3600),
+  interval: z.number().positive().max(MAX_INTERVAL_S),
   interfaces: z.array(InterfaceCounters).max(4096),
   inventory: Inventory.optional(),
   /** Pods, flows, TCP health, drops and table statistics (monitoring.ts); absent when the modules are off. */

@@ -6,14 +6,15 @@
 
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-export type MetricType = "counter" | "gauge";
+export type MetricType = "counter" | "gauge" | "histogram";
 export type Labels = Record<string, string>;
 
 export interface Family {
   name: string;
   help: string;
   type: MetricType;
-  samples: { labels?: Labels; value: number }[];
+  /** A histogram's samples carry their suffix (`_bucket` with an `le` label, `_sum`, `_count`). */
+  samples: { suffix?: "_bucket" | "_sum" | "_count"; labels?: Labels; value: number }[];
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -39,7 +40,7 @@ export function exposition(families: Family[]): string {
       const labels = Object.entries(s.labels ?? {});
       for (const [k] of labels) if (!LABEL.test(k)) throw new Error(`bad label name ${k} on ${f.name}`);
       const text = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}` : "";
-      out.push(`${f.name}${text} ${formatValue(s.value)}`);
+      out.push(`${f.name}${s.suffix ?? ""}${text} ${formatValue(s.value)}`);
     }
   }
   return out.join("\n") + "\n";

@@ -8,11 +8,38 @@ import { z } from "zod";
 import { PodInfo } from "./pods.ts";
 import { Counter, Ip, Port } from "./scalars.ts";
 
-/** Caps per batch: agent memory and control-plane cardinality are bounded by settings, and what is cut is counted. */
+/**
+ * Caps per batch: agent memory and control-plane cardinality are bounded by settings. Records over an agent's
+ * cap are summed into "other" records (below), never dropped; how many keys went into them is counted.
+ */
 export const MAX_FLOW_RECORDS = 5000;
 export const MAX_TCP_RECORDS = 5000;
 export const MAX_DROP_RECORDS = 2000;
 export const MAX_PODS = 1000;
+
+/**
+ * "Other" records: what a record cap summed, in the schema every version reads. An agent with more records than
+ * its cap keeps the biggest and sums the rest per pod into records whose far end is a reserved address, with
+ * port 0 and protocol 0 (a TcpRecord: remote OTHER_PEER, port 0; a DropRecord: reason OTHER_DROP_REASON); past
+ * a pod's worth, per node (both ends reserved). The control plane stores them as its own "other" endpoint, so
+ * totals per pod and per node stay exact, and sums its own excess into the same node "other" keys.
+ *
+ * 0.0.0.0/8 is "this network" (RFC 1122): never the address of a peer a packet is counted for.
+ */
+export const OTHER_PEER = "0.0.0.0";
+/**
+ * The sender end of summed "rx" (and "host") flow records whose senders were pods of the reporting node: their
+ * packets are also in those pods' own "tx" records, so the control plane sets them aside like any record sent
+ * by a pod (see FlowRecord), instead of counting them twice.
+ */
+export const OTHER_POD_PEER = "0.0.0.1";
+/** Kernel drop reasons are upper-case names: this one cannot clash. */
+export const OTHER_DROP_REASON = "(other)";
+
+/** Whether an address in a record is one of the reserved "other" ends. */
+export function isOtherPeer(ip: string): boolean {
+  return ip === OTHER_PEER || ip === OTHER_POD_PEER;
+}
 
 /** A pod with its traffic, from the pod's point of view (RX: what it received), cumulative for the batch's boot. */
 export const PodReport = PodInfo.extend({
@@ -71,6 +98,32 @@ export const TcpRecord = z.strictObject({
 });
 export type TcpRecord = z.infer<typeof TcpRecord>;
 
+/** The counters of a TcpRecord: what sums of records (the agent's and the control plane's "other") add up. */
+export const TCP_COUNTERS = [
+  "opened",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "closed",
+  "durationMs",
+  "retransmits",
+  "resetsRx",
+  "resetsTx",
+  "srttUsSum",
+  "srttSamples",
+] as const satisfies readonly (keyof TcpRecord)[];
+export type TcpCounters = Record<(typeof TCP_COUNTERS)[number], number>;
+
+export function zeroTcpCounters(): TcpCounters {
+  return Object.fromEntries(TCP_COUNTERS.map((k) => [k, 0])) as TcpCounters;
+}
+
+/** Adds b's counters into a (in place); returns a. */
+export function addTcpCounters<T extends TcpCounters>(a: T, b: TcpCounters): T {
+  for (const k of TCP_COUNTERS) a[k] += b[k];
+  return a;
+}
+
 /** Drops over one interval, with the kernel's reason (enum skb_drop_reason, named from the kernel's BTF). */
 export const DropRecord = z.strictObject({
   pod: z.string().max(64).optional(),
@@ -81,17 +134,24 @@ export const DropRecord = z.strictObject({
 });
 export type DropRecord = z.infer<typeof DropRecord>;
 
-/** Table fill and what caps cut: never silent. */
+/** Table fill, what caps summed and what a batch left out: never silent. */
 export const MonitoringStats = z.strictObject({
   flowEntries: Counter,
   flowTableSize: Counter,
   flowsCreated: Counter,
   flowsEvicted: Counter,
   flowCreateFailed: Counter,
-  /** Records dropped because a batch cap was reached (cumulative per boot). */
+  /**
+   * Records left out of a batch (cumulative per boot): since the caps sum (…KeysSummed), only those a batch too
+   * big for MAX_BATCH_BYTES had to leave out; agents before that counted the caps' cuts here too.
+   */
   flowRecordsCut: Counter,
   tcpRecordsCut: Counter,
   dropRecordsCut: Counter,
+  /** Keys (records) the caps summed into "other" records, cumulative per boot; optional (agents before lack it). */
+  flowKeysSummed: Counter.optional(),
+  tcpKeysSummed: Counter.optional(),
+  dropKeysSummed: Counter.optional(),
   /** Entries the TCP stats table (an LRU) evicted, cumulative per boot; optional (added by the agent side of issue 4). */
   tcpEvicted: Counter.optional(),
   /** Drops that did not fit the drops table (counted, not attributed), cumulative per boot; optional (likewise). */

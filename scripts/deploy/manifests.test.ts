@@ -16,8 +16,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Config as ControlConfig, parseConfig as parseControlConfig } from "../../control/config.ts";
 import { openTestDb } from "../../control/test-support.ts";
 import { createApp } from "../../control/app.ts";
+import { READY_TIMEOUT_MS } from "../../control/routes/health.ts";
 import { parseConfig as parseAgentConfig, USAGE } from "../../agent/config.ts";
 import { REPO } from "../procs.ts";
+import { moduleGraph } from "../deps/module-graph.ts";
 import { build, containersOf, loadYaml, type Resource, resourceId } from "./kustomize.ts";
 
 const K8S = `${REPO}k8s`;
@@ -258,6 +260,10 @@ describe("k8s manifests against the code", () => {
           name: "data",
           emptyDir: {},
         });
+        // Replicas: alive is /healthz, ready (taking traffic) needs the shared database too (control/routes/health.ts).
+        expect(control!.livenessProbe.httpGet.path).toBe("/healthz");
+        expect(control!.readinessProbe.httpGet.path).toBe("/readyz");
+        expect(control!.readinessProbe.timeoutSeconds * 1000).toBeGreaterThan(READY_TIMEOUT_MS);
       }
     });
   }
@@ -312,8 +318,28 @@ describe("k8s manifests against the code", () => {
     expect(controlFile).toMatch(/^ENTRYPOINT \["node_modules\/\.bin\/tsx", "control\/main\.ts"\]$/m);
     expect(controlFile).toMatch(/^USER 1000:1000$/m);
     expect(one(BASE, "Deployment").spec.template.spec.securityContext.runAsUser).toBe(1000);
-    // the agent's module graph stays inside what its image copies (agent/, control/, node_modules)
-    expect(agentFile).toMatch(/^COPY agent \.\/agent$/m);
-    expect(agentFile).toMatch(/^COPY control \.\/control$/m);
+  });
+
+  it("the agent image holds the agent, the wire contract (control/wire/) and the eBPF objects, and its whole module graph", () => {
+    const agentFile = readFileSync(`${K8S}/images/agent.Containerfile`, "utf8");
+    // what its final stage copies from the build context (not from the deps stage): sources, each to the same path
+    const finalStage = agentFile.slice(agentFile.search(/^FROM (?![\s\S]*^FROM )/m));
+    const copied = [...finalStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => {
+      const words = m[1]!.trim().split(/\s+/);
+      const to = words.pop()!;
+      return words.map((from) => ({ from, to }));
+    });
+    expect(copied.map((c) => c.from).sort()).toEqual([
+      "agent",
+      "build/bpf",
+      "control/wire",
+      "deno.json",
+      "package.json",
+    ]);
+    for (const c of copied) expect([`./${c.from}`, "./"], c.from).toContain(c.to);
+    const inImage = (file: string) => copied.some((c) => file === c.from || file.startsWith(`${c.from}/`));
+    const graph = moduleGraph(REPO, "agent/main.ts");
+    expect(graph).toContain("control/wire/batch.ts");
+    expect(graph.filter((f) => !inImage(f))).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_APP_SETTINGS } from "../../control/config.ts";
 import { type ApiIf, Cluster, ping } from "../cluster.ts";
 import { kernelMissing } from "../e2e/kernel.ts";
 import { podsFilePath } from "../lab/pods-file.ts";
@@ -39,6 +40,9 @@ const ALLOWED_LABELS = [
   "state",
   "module",
   "version",
+  "reason",
+  "le",
+  "replica", // the lease holder: one series per control-plane replica, bounded by the replicas
 ];
 
 interface PromVector {
@@ -177,6 +181,15 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
     expect(await scalar(`ebpf_k8s_agent_started{node="${nodeName}"}`)).toBe(1);
     expect(await scalar(`ebpf_k8s_agent_pods{node="${nodeName}"}`)).toBe(2); // from the pods file
     expect(await scalar(`ebpf_k8s_pods{node="${nodeName}"}`)).toBe(2);
+    // The ingest load, a histogram among them, as Prometheus read it: nothing shed, every admitted batch's wait observed.
+    expect(await scalar('ebpf_k8s_ingest_in_flight_limit{job="control"}')).toBe(
+      DEFAULT_APP_SETTINGS.ingestAdmission.maxInFlight,
+    );
+    expect(await scalar('sum(ebpf_k8s_ingest_shed_total{job="control"})')).toBe(0);
+    expect(await scalar('ebpf_k8s_ingest_admitted_total{job="control"}')).toBeGreaterThan(0);
+    expect(await scalar('ebpf_k8s_ingest_queue_wait_seconds_bucket{job="control",le="+Inf"}')).toBe(
+      await scalar('ebpf_k8s_ingest_admitted_total{job="control"}'),
+    );
 
     // Bounded labels: no label of any of our series is outside the documented set.
     const labels =

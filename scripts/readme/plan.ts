@@ -300,6 +300,12 @@ const SESSION: Step[] = [
       expect(out).toContain("ebpf-k8s-agent.service");
     },
   },
+  // an approval leaves the credential of the agent running on n1 live (the DELETE below still revokes one)
+  curl(
+    `curl -s -X POST ${BEARER} localhost:8080/api/v1/nodes/n1/rejoin -d '{"ttlSeconds":900}'`,
+    200,
+    { node: "n1", approvedUntil: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+  ),
   // last of the API examples: it takes the credential from the agent running on n1
   curl(`curl -s -X DELETE ${BEARER} localhost:8080/api/v1/nodes/n1/credentials`, 200, { node: "n1", revoked: 1 }),
   {

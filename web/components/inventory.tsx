@@ -32,6 +32,7 @@ export function InventoryView(props: { inventory: Inventory | null; receivedAt: 
             why="program run counts and times (kernel.bpf_stats_enabled)"
           />
           <Spool spool={inventory.spool} />
+          <Quarantined spool={inventory.spool} />
         </p>
         <FeatureList features={inventory.features} />
       </section>
@@ -49,14 +50,30 @@ function Flag(props: { on: boolean; label: string; why: string }) {
   );
 }
 
+/** Merged batches lose nothing (their deltas are summed); dropped ones do, so only those flag the node. */
 function Spool(props: { spool: Inventory["spool"] }) {
-  const { pending, dropped } = props.spool;
+  const { pending, dropped, merged } = props.spool;
   return (
     <span
       class={dropped > 0 ? "flag flag-off" : "flag"}
-      title="batches the agent keeps on disk until the control plane acknowledges them"
+      title="batches the agent keeps on disk until the control plane acknowledges them; when the spool is full the oldest are merged (their counts summed), and dropped only if none can be"
     >
-      spool: {formatCount(pending)} pending, {formatCount(dropped)} dropped (spool full)
+      spool: {formatCount(pending)} pending{merged === undefined ? "" : `, ${formatCount(merged)} merged`},{" "}
+      {formatCount(dropped)} dropped (spool full)
+    </span>
+  );
+}
+
+/** Refused batches the agent keeps (agent/refusals.ts); shown only when there are some: they wait for a fix. */
+function Quarantined(props: { spool: Inventory["spool"] }) {
+  const { quarantined = 0, quarantineDropped = 0 } = props.spool;
+  if (quarantined === 0 && quarantineDropped === 0) return null;
+  return (
+    <span
+      class="flag flag-off"
+      title="batches this control plane refused as invalid (400/413); the agent keeps them in <state-dir>/quarantine/ with the reason and sends them again every 10 min and after a control plane restart"
+    >
+      quarantine: {formatCount(quarantined)} refused batches kept, {formatCount(quarantineDropped)} dropped (full)
     </span>
   );
 }

@@ -32,14 +32,26 @@ export interface NodeListProps {
   badge?: (node: string) => Child;
   /** Shown above the totals (the active alerts), refreshed with them. */
   banner?: Child;
+  /** Shown below the banner: the line about recent ingest overload (SheddingLine), if any. */
+  load?: Child;
+  /** Shown at the end, also with no nodes: which replica runs the once-only work (LeaseLine). */
+  status?: Child;
 }
 
 export function NodeList(props: NodeListProps) {
   const { overview } = props;
-  if (overview.nodes.length === 0) return <EmptyState controlUrl={props.controlUrl} />;
+  if (overview.nodes.length === 0) {
+    return (
+      <>
+        <EmptyState controlUrl={props.controlUrl} />
+        {props.status}
+      </>
+    );
+  }
   return (
     <>
       {props.banner}
+      {props.load}
       <Totals totals={overview.totals} />
       <Panel
         title="Nodes"
@@ -51,6 +63,7 @@ export function NodeList(props: NodeListProps) {
       <Panel title="Top talkers" meta="pods with the most bytes per second now, both ways">
         <TalkerTable pods={overview.talkers} />
       </Panel>
+      {props.status}
     </>
   );
 }

@@ -3,7 +3,7 @@
  * aggregate into one hash table of u64 counters, read whole every interval
  * into deltas (idle entries removed), plus the counts that must stay
  * cumulative for the boot although the module may be switched off and on
- * (records cut, entries lost): kept on the module object, and in record()
+ * (keys summed, records cut, entries lost): kept on the module object, and in record()
  * for a successor that adopts the boot.
  *
  * Nothing is pinned: the records are deltas, so a restarted agent starts a
@@ -17,6 +17,7 @@ import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
 import { DeltaTracker, u64Fields } from "./delta.ts";
 import { describeMaps, describePrograms } from "./inventory.ts";
 import { setUpOrLeaveNothing } from "./lifecycle.ts";
+import { checkCap } from "./sum_over_cap.ts";
 
 export interface TracedTableSpec {
   object: string;
@@ -35,7 +36,10 @@ export interface TracedTableSpec {
 export const Totals = z.object({
   recordsCut: z.number().int().nonnegative().default(0),
   lost: z.number().int().nonnegative().default(0),
+  /** Keys the cap summed into "other" records. */
+  keysSummed: z.number().int().nonnegative().default(0),
 });
+const NO_TOTALS: Totals = { recordsCut: 0, lost: 0, keysSummed: 0 };
 export type Totals = z.infer<typeof Totals>;
 
 export class TracedTable {
@@ -114,17 +118,15 @@ export abstract class TracedTableModule implements Module {
   readonly counting = false;
   protected table: TracedTable | null = null;
   /** Cumulative for the boot, across switching off and on; `lost` is what earlier runs' tables lost. */
-  protected totals: Totals = { recordsCut: 0, lost: 0 };
+  protected totals: Totals = { ...NO_TOTALS };
 
   constructor(
     protected readonly env: ModuleEnv,
     private readonly spec: TracedTableSpec,
     protected readonly limits: { idleSeconds: number; maxRecords: number },
-    wireMax: number,
+    caps: { min: number; max: number },
   ) {
-    if (limits.maxRecords > wireMax) {
-      throw new Error(`${spec.object}: at most ${wireMax} records per batch, not ${limits.maxRecords}`);
-    }
+    checkCap(spec.object, limits.maxRecords, caps.min, caps.max);
   }
 
   /** Entries the current table lost: evicted, or that did not fit (a kernel counter). */
@@ -145,7 +147,7 @@ export abstract class TracedTableModule implements Module {
 
   /** Takes over what a predecessor of the same boot recorded. */
   protected adopt(previous: unknown): void {
-    this.totals = Totals.catch({ recordsCut: 0, lost: 0 }).parse(previous);
+    this.totals = Totals.catch({ ...NO_TOTALS }).parse(previous);
   }
 
   stop(): void {
@@ -159,7 +161,7 @@ export abstract class TracedTableModule implements Module {
   clean(): void {}
 
   record(): unknown {
-    return { recordsCut: this.totals.recordsCut, lost: this.lost() };
+    return { ...this.totals, lost: this.lost() };
   }
 
   recordsCut(n: number): void {

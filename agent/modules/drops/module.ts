@@ -15,14 +15,14 @@ import { kernelDropReasons } from "../../btf/enums.ts";
 import { listInterfaces } from "../../netif.ts";
 import { Totals, type TracedTable, TracedTableModule } from "../common/traced_table.ts";
 import type { ModuleEnv, Reading, StartOptions } from "../module.ts";
-import { dropRecords } from "./records.ts";
+import { dropRecords, MIN_DROP_RECORDS } from "./records.ts";
 
 export interface DropsSettings {
   /** Entries of the drops table (--drop-table-size). */
   tableSize: number;
   /** An entry unchanged this long is removed from the table (--flow-idle-seconds). */
   idleSeconds: number;
-  /** Drop records per batch, at most MAX_DROP_RECORDS (--max-drop-records). */
+  /** Drop records per batch, MIN_DROP_RECORDS to MAX_DROP_RECORDS (--max-drop-records). */
   maxRecords: number;
 }
 
@@ -47,7 +47,7 @@ export class DropsModule extends TracedTableModule {
         tracepoints: { drops_kfree_skb: ["skb", "kfree_skb"] },
       },
       settings,
-      MAX_DROP_RECORDS,
+      { min: MIN_DROP_RECORDS, max: MAX_DROP_RECORDS },
     );
   }
 
@@ -59,31 +59,35 @@ export class DropsModule extends TracedTableModule {
   protected override adopt(previous: unknown): void {
     const r = Record.safeParse(previous);
     if (!r.success) return;
-    this.totals = { recordsCut: r.data.recordsCut, lost: r.data.lost };
+    this.totals = { recordsCut: r.data.recordsCut, lost: r.data.lost, keysSummed: r.data.keysSummed };
     this.#podDrops = new Map(Object.entries(r.data.podDrops));
   }
 
   override record(): z.infer<typeof Record> {
-    return { recordsCut: this.totals.recordsCut, lost: this.lost(), podDrops: Object.fromEntries(this.#podDrops) };
+    return { ...this.totals, lost: this.lost(), podDrops: Object.fromEntries(this.#podDrops) };
   }
 
   read(): Reading {
     const table = this.table;
     if (!table) return {};
     const ifnames = new Map(listInterfaces(this.env.netns).map((i) => [i.ifindex, i.name]));
-    const { records, cut, podDrops } = dropRecords(
+    const { records, keysSummed, podDrops } = dropRecords(
       this.deltas(table),
       { nodeNetns: this.env.netnsIno, pods: this.env.pods, ifnames, reasons: this.#reasons ?? new Map() },
       this.limits.maxRecords,
     );
-    this.totals.recordsCut += cut;
+    this.totals.keysSummed += keysSummed;
     const present = new Set(this.env.pods.list().map((p) => p.uid));
     for (const uid of this.#podDrops.keys()) if (!present.has(uid)) this.#podDrops.delete(uid);
     for (const [uid, n] of podDrops) this.#podDrops.set(uid, (this.#podDrops.get(uid) ?? 0) + n);
     return {
       drops: records,
       podDrops: new Map(this.#podDrops),
-      monitoring: { dropRecordsCut: this.totals.recordsCut, dropsOverflow: this.lost() },
+      monitoring: {
+        dropRecordsCut: this.totals.recordsCut,
+        dropKeysSummed: this.totals.keysSummed,
+        dropsOverflow: this.lost(),
+      },
     };
   }
 

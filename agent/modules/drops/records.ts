@@ -2,10 +2,13 @@
  * Drop deltas -> the wire's DropRecords: reason named from the kernel's BTF,
  * charged to a pod by its network namespace or by its host-side veth, and to
  * the interface when it is one of this node's. Also what each pod lost, for
- * its cumulative drop count (before the cap: a cut record still counts).
+ * its cumulative drop count. Over the cap, the smallest are summed into
+ * "other" records (reason OTHER_DROP_REASON) per pod (or, for the node's own,
+ * per interface), then into one for the node.
  */
-import type { DropRecord } from "../../../control/wire/monitoring.ts";
+import { type DropRecord, OTHER_DROP_REASON } from "../../../control/wire/monitoring.ts";
 import type { PodDirectory } from "../../pods/directory.ts";
+import { sumOverCap } from "../common/sum_over_cap.ts";
 import { decodeDropKey } from "./layout.ts";
 
 export interface DropContext {
@@ -18,11 +21,14 @@ export interface DropContext {
   reasons: Map<number, string>;
 }
 
+/** The fewest records a cap must allow: the node's one "other" record. */
+export const MIN_DROP_RECORDS = 1;
+
 export function dropRecords(
   deltas: [Uint8Array, number[]][],
   ctx: DropContext,
   cap: number,
-): { records: DropRecord[]; cut: number; podDrops: Map<string, number> } {
+): { records: DropRecord[]; keysSummed: number; podDrops: Map<string, number> } {
   const byKey = new Map<string, DropRecord>();
   const podDrops = new Map<string, number>();
   for (const [k, [packets, bytes]] of deltas) {
@@ -44,5 +50,23 @@ export function dropRecords(
     }
   }
   const all = [...byKey.values()].sort((a, b) => b.packets - a.packets);
-  return { records: all.slice(0, cap), cut: Math.max(0, all.length - cap), podDrops };
+  const own = (r: DropRecord) => (r.pod ? { pod: r.pod } : r.ifname ? { ifname: r.ifname } : {});
+  const summed = sumOverCap<DropRecord>({
+    order: all.map((_, i) => i),
+    cap,
+    levels: [(i) => `${all[i].pod ?? ""}|${all[i].pod ? "" : all[i].ifname ?? ""}`, () => ""],
+    record: (i) => all[i],
+    other: (level, i) => ({
+      ...(level === 0 ? own(all[i]) : {}),
+      reason: OTHER_DROP_REASON,
+      packets: all[i].packets,
+      bytes: all[i].bytes,
+    }),
+    add(o, i) {
+      o.packets += all[i].packets;
+      o.bytes += all[i].bytes;
+    },
+    weight: (r) => r.packets,
+  });
+  return { ...summed, podDrops };
 }

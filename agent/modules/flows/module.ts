@@ -5,8 +5,9 @@
  *   - per-pod RX/TX: the veth's counters turned round (what the veth sends is
  *     what the pod receives), cumulative;
  *   - flows: deltas of the in-kernel flow table, folded into records per
- *     service port, capped; idle entries removed with lookup-and-delete;
- *   - the table's fill, insertions, evictions and what the cap cut.
+ *     service port, capped (the excess summed per pod); idle entries removed
+ *     with lookup-and-delete;
+ *   - the table's fill, insertions, evictions and how many keys the cap summed.
  *
  * Which veths: the lab's pods file names each pod's host veth. The
  * Kubernetes API does not, so there every veth of the node's namespace
@@ -18,13 +19,14 @@
  * Pod totals survive an agent crash like interface totals do (ifstats):
  * the maps are pinned under <pin dir>/, filters sit at a fixed slot and are
  * replaced in place, record() keeps the hooked veths and the counts that
- * live only in the agent (entries removed as idle, records cut). After an
+ * live only in the agent (entries removed as idle, keys summed, records cut). After an
  * adoption the flow table is a baseline: flow deltas resume from there (what
  * the dead agent had not reported yet is not reported twice, nor at all).
  */
 import { z } from "zod";
 import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
 import { MAX_FLOW_RECORDS } from "../../../control/wire/monitoring.ts";
+import { checkCap } from "../common/sum_over_cap.ts";
 import { BpfObject, netnsExists, u32Key } from "../../libbpf/mod.ts";
 import { driverOf, listInterfaces, type NetIf } from "../../netif.ts";
 import { DeltaTracker, u64At } from "../common/delta.ts";
@@ -42,14 +44,14 @@ import {
   FLOW_VALUE_AT as AT,
   FLOW_VALUE_SIZE,
 } from "./layout.ts";
-import { FlowDeltas, flowRecords, scratchDelta } from "./records.ts";
+import { FlowDeltas, flowRecords, MIN_FLOW_RECORDS, scratchDelta } from "./records.ts";
 
 export interface FlowsSettings {
   /** Entries of the in-kernel flow table (--flow-table-size). */
   tableSize: number;
   /** A flow unchanged this long is removed from the table (--flow-idle-seconds). */
   idleSeconds: number;
-  /** Flow records per batch, at most MAX_FLOW_RECORDS (--max-flow-records). */
+  /** Flow records per batch, MIN_FLOW_RECORDS to MAX_FLOW_RECORDS (--max-flow-records). */
   maxRecords: number;
   /** Host interfaces of the node's namespace to count flows on too (--flow-interfaces). */
   hostInterfaces: string[];
@@ -73,6 +75,8 @@ const Record = z.object({
   interfaces: z.array(HookRecord),
   removedIdle: z.number().int().nonnegative(),
   recordsCut: z.number().int().nonnegative(),
+  /** Absent in records of agents before the caps summed. */
+  keysSummed: z.number().int().nonnegative().default(0),
 });
 type Record = z.infer<typeof Record>;
 
@@ -105,8 +109,10 @@ export class FlowsModule implements Module {
   readonly name = "flows" as const;
   readonly counting = true;
   #run: Running | null = null;
-  /** Records the caps cut, cumulative for the boot (kept across an adoption by record()). */
+  /** Records left out of a batch too big, cumulative for the boot (kept across an adoption by record()). */
   #recordsCut = 0;
+  /** Keys the cap summed into "other" records, likewise. */
+  #keysSummed = 0;
   /** Interfaces a failed attach was logged for (said once, not at every read). */
   readonly #failed = new Set<string>();
   /** ifname/ifindex -> driver: one ioctl per new interface. */
@@ -114,9 +120,7 @@ export class FlowsModule implements Module {
   readonly #pins: PinDir;
 
   constructor(private readonly env: ModuleEnv, private readonly settings: FlowsSettings = DEFAULT_FLOWS) {
-    if (settings.maxRecords > MAX_FLOW_RECORDS) {
-      throw new Error(`flows: at most ${MAX_FLOW_RECORDS} records per batch, not ${settings.maxRecords}`);
-    }
+    checkCap("flows", settings.maxRecords, MIN_FLOW_RECORDS, MAX_FLOW_RECORDS);
     this.#pins = new PinDir(env.pinDir, PINNED_MAPS);
   }
 
@@ -142,6 +146,7 @@ export class FlowsModule implements Module {
         tracker.removedCount = prev.removedIdle;
       }
       this.#recordsCut = prev?.recordsCut ?? 0;
+      this.#keysSummed = prev?.keysSummed ?? 0;
       const run: Running = {
         obj,
         tc: new TcHooks(obj, SLOT, this.env.netns),
@@ -180,6 +185,7 @@ export class FlowsModule implements Module {
       interfaces: run?.tc.records() ?? [],
       removedIdle: run?.tracker.removedCount ?? 0,
       recordsCut: this.#recordsCut,
+      keysSummed: this.#keysSummed,
     };
   }
 
@@ -198,8 +204,9 @@ export class FlowsModule implements Module {
     const deltas = this.#deltas(run);
     if (!this.env.pods.namesVeths) this.#learnVeths(run, deltas);
     const podVeths = new Set(run.tc.interfaces.filter((i) => !run.host.has(i.ifindex)).map((i) => i.ifindex));
-    const { records, cut } = flowRecords(deltas, podVeths, this.settings.maxRecords);
-    this.#recordsCut += cut;
+    const pods = this.env.pods;
+    const { records, keysSummed } = flowRecords(deltas, podVeths, this.settings.maxRecords, (ip) => !!pods.byIp(ip));
+    this.#keysSummed += keysSummed;
     const stat = (slot: number) => Number(run.obj.map("flow_stats").sumU64(u32Key(slot))?.[0] ?? 0n);
     const created = stat(FLOW_STAT.created);
     return {
@@ -212,6 +219,7 @@ export class FlowsModule implements Module {
         flowsEvicted: run.tracker.evicted(created),
         flowCreateFailed: stat(FLOW_STAT.createFailed),
         flowRecordsCut: this.#recordsCut,
+        flowKeysSummed: this.#keysSummed,
       },
     };
   }

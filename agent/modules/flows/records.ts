@@ -2,15 +2,17 @@
  * Per-interval flow deltas -> the wire's FlowRecords: which side is the
  * server (so ephemeral client ports fold into one record per service port),
  * where the packets were observed (tx/rx at a pod's veth, or a host
- * interface), and a cap on the number of records with a count of what it cut.
+ * interface), and a cap on the number of records: what does not fit is summed
+ * into "other" records per pod (then per node), so totals stay exact.
  *
  * A busy table changes whole every interval (tens of thousands of entries):
  * deltas and the records they fold into are kept in columns, and objects are
  * made only for the records that go into the batch. Objects made for every
  * entry would outlive the young generation and grow the agent's heap.
  */
-import type { FlowRecord } from "../../../control/wire/monitoring.ts";
+import { type FlowRecord, OTHER_PEER, OTHER_POD_PEER } from "../../../control/wire/monitoring.ts";
 import { grown } from "../common/delta.ts";
+import { sumOverCap } from "../common/sum_over_cap.ts";
 import {
   decodeFlowKeyInto,
   encodeFlowKey,
@@ -101,12 +103,32 @@ function toServerOf(d: FlowDelta, clientOf: Map<string, string>): boolean {
 }
 
 const OBS = ["tx", "rx", "host"] as const;
+const TX = 0, RX = 1, HOST = 2;
 
+/**
+ * The fewest records a cap must allow: the per-node "other" records, at most
+ * 2 (toServer) for "tx" + 2 × 2 (sender a pod of the node or not) for "rx"
+ * and as many for "host".
+ */
+export const MIN_FLOW_RECORDS = 10;
+
+const NO_PODS = () => false;
+
+/**
+ * Records of the interval, at most `cap`; the rest summed (keysSummed: how
+ * many). `isPodIp`: an address of a pod of this node. Summed per pod, a
+ * record's own end stays (the sender of a "tx", the receiver of an "rx") and
+ * the far end becomes OTHER_PEER, or OTHER_POD_PEER for senders that are
+ * pods of this node: the control plane keeps only the sender's observation
+ * of pod-to-pod packets and must be able to tell. "host" records are summed
+ * per node only (they belong to no pod).
+ */
 export function flowRecords(
   deltas: FlowDeltas,
   podVeths: Set<number>,
   cap: number,
-): { records: FlowRecord[]; cut: number } {
+  isPodIp: (ip: string) => boolean = NO_PODS,
+): { records: FlowRecord[]; keysSummed: number } {
   const d = scratchDelta();
   const clientOf = new Map<string, string>();
   for (let i = 0; i < deltas.length; i++) {
@@ -125,7 +147,7 @@ export function flowRecords(
   for (let i = 0; i < n; i++) {
     deltas.get(i, d);
     const server = toServerOf(d, clientOf);
-    const o = podVeths.has(d.ifindex) ? (d.dir === FLOW_DIR_INGRESS ? 0 : 1) : 2;
+    const o = podVeths.has(d.ifindex) ? (d.dir === FLOW_DIR_INGRESS ? TX : RX) : HOST;
     const p = server ? d.dport : d.sport;
     const id = `${d.saddr}|${d.daddr}|${p}|${d.proto}|${server ? 1 : 0}|${o}`;
     let r = index.get(id);
@@ -143,18 +165,44 @@ export function flowRecords(
     bytes[r] += d.bytes;
     flags[r] |= d.tcpFlags & 0xff;
   }
-  // the biggest first: those the cap keeps
-  const order = Uint32Array.from({ length: index.size }, (_, i) => i).sort((a, b) => bytes[b] - bytes[a]);
-  const records = Array.from(order.subarray(0, cap), (r): FlowRecord => ({
-    src: src[r],
-    dst: dst[r],
-    port: port[r],
-    proto: proto[r],
+  const podIp = new Map<string, boolean>();
+  const isPod = (ip: string) => {
+    let v = podIp.get(ip);
+    if (v === undefined) podIp.set(ip, v = isPodIp(ip));
+    return v;
+  };
+  // The sender end of a summed "rx" or "host" record, as the control plane's de-duplication needs it: a "host"
+  // record with a pod at either end is set aside there (that pod's veth counts it), as is one sent by a pod.
+  const sender = (r: number) => isPod(src[r]) || (obs[r] !== RX && isPod(dst[r])) ? OTHER_POD_PEER : OTHER_PEER;
+  // The ends of the "other" record of record r: its own end stays per pod (level 0), not per node (level 1).
+  const own = (level: number, r: number) => level > 0 || obs[r] === HOST ? OTHER_PEER : obs[r] === TX ? src[r] : dst[r];
+  const far = (r: number) => obs[r] === TX ? OTHER_PEER : sender(r);
+  const make = (r: number, s: string, t: string, p: number, pr: number): FlowRecord => ({
+    src: s,
+    dst: t,
+    port: p,
+    proto: pr,
     toServer: toServer[r] === 1,
     obs: OBS[obs[r]],
     packets: packets[r],
     bytes: bytes[r],
     tcpFlags: flags[r],
-  }));
-  return { records, cut: Math.max(0, index.size - cap) };
+  });
+  const levelKey = (level: number) => (r: number) => `${own(level, r)}|${far(r)}|${toServer[r]}|${obs[r]}`;
+  // the biggest first: those the cap keeps whole
+  const order = Uint32Array.from({ length: index.size }, (_, i) => i).sort((a, b) => bytes[b] - bytes[a]);
+  return sumOverCap<FlowRecord>({
+    order,
+    cap,
+    levels: [levelKey(0), levelKey(1)],
+    record: (r) => make(r, src[r], dst[r], port[r], proto[r]),
+    // a "tx" record's own end is its sender; an "rx" record's, its receiver
+    other: (level, r) => obs[r] === TX ? make(r, own(level, r), far(r), 0, 0) : make(r, far(r), own(level, r), 0, 0),
+    add(o, r) {
+      o.packets += packets[r];
+      o.bytes += bytes[r];
+      o.tcpFlags |= flags[r];
+    },
+    weight: (r) => r.bytes,
+  });
 }

@@ -12,7 +12,7 @@ import { MAX_TCP_RECORDS } from "../../../control/wire/monitoring.ts";
 import { type TracedTable, TracedTableModule } from "../common/traced_table.ts";
 import type { ModuleEnv, Reading } from "../module.ts";
 import { TCP_STATS_FIELDS } from "./layout.ts";
-import { tcpRecords } from "./records.ts";
+import { MIN_TCP_RECORDS, tcpRecords } from "./records.ts";
 
 export interface TcpSettings {
   /** Entries of the stats table (--tcp-table-size). */
@@ -21,7 +21,7 @@ export interface TcpSettings {
   socketTableSize: number;
   /** An aggregate unchanged this long is removed from the table (--flow-idle-seconds). */
   idleSeconds: number;
-  /** TCP records per batch, at most MAX_TCP_RECORDS (--max-tcp-records). */
+  /** TCP records per batch, MIN_TCP_RECORDS to MAX_TCP_RECORDS (--max-tcp-records). */
   maxRecords: number;
 }
 
@@ -47,20 +47,27 @@ export class TcpModule extends TracedTableModule {
         },
       },
       settings,
-      MAX_TCP_RECORDS,
+      { min: MIN_TCP_RECORDS, max: MAX_TCP_RECORDS },
     );
   }
 
   read(): Reading {
     const table = this.table;
     if (!table) return {};
-    const { records, cut } = tcpRecords(
+    const { records, keysSummed } = tcpRecords(
       this.deltas(table),
       { nodeNetns: this.env.netnsIno, pods: this.env.pods },
       this.limits.maxRecords,
     );
-    this.totals.recordsCut += cut;
-    return { tcp: records, monitoring: { tcpRecordsCut: this.totals.recordsCut, tcpEvicted: this.lost() } };
+    this.totals.keysSummed += keysSummed;
+    return {
+      tcp: records,
+      monitoring: {
+        tcpRecordsCut: this.totals.recordsCut,
+        tcpKeysSummed: this.totals.keysSummed,
+        tcpEvicted: this.lost(),
+      },
+    };
   }
 
   /** The LRU's evictions. */

@@ -4,17 +4,22 @@
  * its IP: the namespace is then learned for drops). The tracepoints see
  * every namespace of the machine: sockets of neither this node's namespace
  * nor one of its pods belong to someone else (another lab node) and are left
- * out.
+ * out. Over the cap, the least important are summed into "other" records per
+ * local pod (or local address) and role, then into one for the node.
  */
-import type { TcpRecord } from "../../../control/wire/monitoring.ts";
+import { addTcpCounters, OTHER_PEER, type TcpRecord, zeroTcpCounters } from "../../../control/wire/monitoring.ts";
 import type { PodDirectory } from "../../pods/directory.ts";
+import { sumOverCap } from "../common/sum_over_cap.ts";
 import { decodeTcpKey, TCP_STATS_FIELDS } from "./layout.ts";
+
+/** The fewest records a cap must allow: the node's one "other" record. */
+export const MIN_TCP_RECORDS = 1;
 
 export function tcpRecords(
   deltas: [Uint8Array, number[]][],
   ctx: { nodeNetns: number; pods: PodDirectory },
   cap: number,
-): { records: TcpRecord[]; cut: number } {
+): { records: TcpRecord[]; keysSummed: number } {
   const all: TcpRecord[] = [];
   for (const [k, v] of deltas) {
     const key = decodeTcpKey(k);
@@ -52,5 +57,21 @@ export function tcpRecords(
     (r.failedRefused + r.failedTimeout + r.failedOther + r.retransmits + r.resetsRx + r.resetsTx) * 1e6 + r.opened +
     r.closed;
   all.sort((a, b) => weight(b) - weight(a));
-  return { records: all.slice(0, cap), cut: Math.max(0, all.length - cap) };
+  return sumOverCap<TcpRecord>({
+    order: all.map((_, i) => i),
+    cap,
+    levels: [(i) => `${all[i].pod ?? ""}|${all[i].pod ? "" : all[i].local}|${all[i].role}`, () => ""],
+    record: (i) => all[i],
+    other: (level, i) => {
+      const r = all[i];
+      const own = level === 0
+        ? { ...(r.pod ? { pod: r.pod } : {}), local: r.local, role: r.role }
+        : { local: OTHER_PEER, role: "unknown" as const };
+      const o: TcpRecord = { ...own, remote: OTHER_PEER, port: 0, ...zeroTcpCounters() };
+      addTcpCounters(o, r);
+      return o;
+    },
+    add: (o, i) => addTcpCounters(o, all[i]),
+    weight,
+  });
 }

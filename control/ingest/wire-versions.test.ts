@@ -1,0 +1,73 @@
+/**
+ * The compatibility rule on the control plane's side (control/wire/version.ts):
+ * it accepts its own wire version and the one before, answers any other 409
+ * with the versions it accepts, says the same at GET /api/v1/wire, and holds a
+ * batch to the version it declares (no field a later version added).
+ */
+import { describe, expect, it } from "vitest";
+import { ack, batch, getJson, inventory, postBatch, T0, useTestApp } from "../test-support.ts";
+import { WIRE_VERSION } from "../wire/batch.ts";
+import { downgradeBatch } from "../wire/version.ts";
+
+const N = WIRE_VERSION;
+/** A batch of this version carrying every field it may. */
+const full = (seq: number) =>
+  batch({ seq, ts: T0 + seq, inventory: inventory({ spool: { pending: 1, dropped: 0, quarantined: 2, merged: 0 } }) });
+
+describe("a control plane of the current wire version", () => {
+  const s = useTestApp();
+
+  it("says what it accepts: its version and the one before", async () => {
+    expect(await getJson(s.app, "/api/v1/wire")).toEqual({
+      status: 200,
+      body: { version: N, accepts: [N - 1, N], started: T0 + 500 },
+    });
+  });
+
+  it("stores batches of both, the older one without the fields added since", async () => {
+    const older = { ...batch({ seq: 1, inventory: inventory() }), v: N - 1 };
+    expect(await (await postBatch(s.app, older)).json()).toEqual(ack(1));
+    expect(await (await postBatch(s.app, full(2))).json()).toEqual(ack(2));
+  });
+
+  it("refuses (400, naming it) a field of a later version in a batch that says it is older", async () => {
+    const res = await postBatch(s.app, { ...full(1), v: N - 1 });
+    expect(res.status).toBe(400);
+    expect((await res.json()).issues).toContainEqual({
+      path: "inventory.spool.quarantined",
+      message: `not part of wire version ${N - 1} (added later)`,
+    });
+  });
+
+  it("refuses a newer version, and any v that is no version, with 409 and the versions it accepts", async () => {
+    for (const v of [N + 1, 0, "2", null]) {
+      const res = await postBatch(s.app, { ...batch(), v });
+      expect(res.status, `v: ${JSON.stringify(v)}`).toBe(409);
+      expect(await res.json()).toMatchObject({ error: "unsupported wire version", version: N, accepts: [N - 1, N] });
+    }
+  });
+});
+
+describe("a control plane one version behind the agents (N−1)", () => {
+  const s = useTestApp({ settings: { wireVersion: N - 1 } });
+
+  it("refuses version N with 409, and takes the same batch written as N−1 by the agent's downgrade", async () => {
+    const res = await postBatch(s.app, full(1));
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ version: N - 1, accepts: N - 1 > 1 ? [N - 2, N - 1] : [N - 1] });
+    const written = downgradeBatch(full(1), N - 1)!;
+    expect(written.v).toBe(N - 1);
+    expect(await (await postBatch(s.app, written)).json()).toEqual(ack(1));
+  });
+});
+
+describe("a control plane one version ahead of the agents (N+1)", () => {
+  const s = useTestApp({ settings: { wireVersion: N + 1 } });
+
+  it("accepts N and N+1, and refuses N−1", async () => {
+    expect((await getJson(s.app, "/api/v1/wire")).body).toMatchObject({ version: N + 1, accepts: [N, N + 1] });
+    expect(await (await postBatch(s.app, full(1))).json()).toEqual(ack(1));
+    expect(await (await postBatch(s.app, { ...batch({ seq: 2 }), v: N + 1 })).json()).toEqual(ack(2));
+    expect((await postBatch(s.app, { ...batch({ seq: 3 }), v: N - 1 })).status).toBe(409);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The ingest load families of /metrics: this process's admission state
+ * (control/ingest/admission.ts). Unlike the rest of /metrics these are not
+ * read from the database: they are the replica's own, which is what a
+ * scrape per replica (a pod each) wants. Names and meanings: README "Prometheus".
+ */
+import { type AdmissionSnapshot, QUEUE_WAIT_BUCKETS, SHED_REASONS } from "../ingest/admission.ts";
+import type { Family } from "../wire/exposition.ts";
+
+export function ingestLoadFamilies(s: AdmissionSnapshot): Family[] {
+  return [
+    {
+      name: "ebpf_k8s_ingest_in_flight",
+      help: "Batches being read, parsed and stored now by this replica",
+      type: "gauge",
+      samples: [{ value: s.inFlight }],
+    },
+    {
+      name: "ebpf_k8s_ingest_in_flight_limit",
+      help: "Most batches this replica works on at once (EBPF_K8S_INGEST_MAX_IN_FLIGHT)",
+      type: "gauge",
+      samples: [{ value: s.settings.maxInFlight }],
+    },
+    {
+      name: "ebpf_k8s_ingest_queued",
+      help: "Batches waiting for a slot now (at most EBPF_K8S_INGEST_MAX_QUEUED)",
+      type: "gauge",
+      samples: [{ value: s.queued }],
+    },
+    {
+      name: "ebpf_k8s_ingest_admitted_total",
+      help: "Batches given a slot by this replica since it started",
+      type: "counter",
+      samples: [{ value: s.admitted }],
+    },
+    {
+      name: "ebpf_k8s_ingest_shed_total",
+      help: "Batches refused with 503 and Retry-After (the agent keeps and resends them), by reason: " +
+        "queue_full (no slot nor queue place), queue_timeout (no slot within EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS)",
+      type: "counter",
+      samples: SHED_REASONS.map((reason) => ({ labels: { reason }, value: s.shed[reason] })),
+    },
+    {
+      name: "ebpf_k8s_ingest_queue_wait_seconds",
+      help: "Time a batch waited for a slot (0 when one was free), or until refused for waiting too long",
+      type: "histogram",
+      samples: [
+        ...QUEUE_WAIT_BUCKETS.map((le, i) => ({
+          suffix: "_bucket" as const,
+          labels: { le: String(le) },
+          value: s.queueWait.buckets[i]!,
+        })),
+        { suffix: "_bucket", labels: { le: "+Inf" }, value: s.queueWait.count },
+        { suffix: "_sum", value: s.queueWait.sum },
+        { suffix: "_count", value: s.queueWait.count },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,137 @@
+/**
+ * Wire versions and the compatibility rule between agents and control planes
+ * (written out in README.md of this folder). In short:
+ *
+ * - Every change of what an agent sends bumps WIRE_VERSION, and a change adds
+ *   optional fields only, listed in ADDED_IN under the version that added them.
+ * - A control plane of version N accepts batches of N−1 and N (the fields N
+ *   added are optional, so an N−1 batch is a valid N batch) and answers any
+ *   other version 409 `{error: "unsupported wire version", version, accepts}`;
+ *   GET /api/v1/wire answers `{version, accepts}` too.
+ * - An agent rewrites a batch into the newest accepted version it can reach by
+ *   leaving out added fields (downgradeBatch). When it cannot, it keeps the
+ *   batch spooled and sends it once the control plane accepts it: a batch the
+ *   control plane refuses is never deleted.
+ *
+ * So either side can be upgraded first by one version; upgrading the control
+ * plane first never holds a batch back.
+ */
+import { z } from "zod";
+
+/** The version this code writes (and, on the control plane, the newest it reads). */
+export const WIRE_VERSION = 2;
+
+/** The first wire version there was: nothing older exists to accept. */
+const FIRST_WIRE_VERSION = 1;
+
+export const WireVersion = z.number().int().min(FIRST_WIRE_VERSION).max(1_000_000);
+
+/**
+ * Per version, the fields it added (paths into a batch), all optional: a batch
+ * of that version is written as the version before by leaving them out, and a
+ * batch of an older version must not carry them. A version without an entry
+ * changed something that cannot be written the old way: a batch of it cannot be
+ * downgraded and waits for a control plane that accepts it.
+ */
+export const ADDED_IN: Readonly<Record<number, readonly (readonly string[])[]>> = {
+  2: [
+    ["inventory", "spool", "merged"],
+    ["inventory", "spool", "quarantined"],
+    ["inventory", "spool", "quarantineDropped"],
+    ["monitoring", "flowKeysSummed"],
+    ["monitoring", "tcpKeysSummed"],
+    ["monitoring", "dropKeysSummed"],
+  ],
+};
+
+/** The versions a control plane of version `v` accepts: v−1 and v. */
+export function acceptedWireVersions(v: number): number[] {
+  return v > FIRST_WIRE_VERSION ? [v - 1, v] : [v];
+}
+
+/** What a control plane says it reads: GET /api/v1/wire, and the 409 to a batch of another version. */
+export const WireVersions = z.object({
+  /** The version it writes and reads natively. */
+  version: WireVersion,
+  /** Every version of batch it accepts, oldest first. */
+  accepts: z.array(WireVersion).min(1).max(16),
+  /** When this control plane process started (ms since the epoch): a change tells an agent it restarted. */
+  started: z.number().int().nonnegative().optional(),
+});
+export type WireVersions = z.infer<typeof WireVersions>;
+
+/** The status and error text of the answer to a batch of a version the control plane does not accept. */
+export const UNSUPPORTED_WIRE_VERSION_STATUS = 409;
+export const UNSUPPORTED_WIRE_VERSION = "unsupported wire version";
+
+/** GET: the control plane's WireVersions; unauthenticated, so that an agent can ask before anything else. */
+export const WIRE_VERSIONS_PATH = "/api/v1/wire";
+
+type Json = Record<string, unknown>;
+
+/** Paths of fields that `batch` (of version `v`) carries although a later version added them. */
+export function fieldsNewerThan(batch: unknown, v: number, added = ADDED_IN): string[][] {
+  return Object.entries(added)
+    .filter(([w]) => Number(w) > v)
+    .flatMap(([, paths]) => paths.filter((p) => has(batch, p)).map((p) => [...p]));
+}
+
+/**
+ * `batch` (parsed JSON, of version `batch.v`) written as version `to`, or
+ * undefined when a version in between changed more than add fields. A new
+ * object: the spooled original stays as it was.
+ */
+export function downgradeBatch(batch: Json, to: number, added = ADDED_IN): Json | undefined {
+  const from = batch.v;
+  if (typeof from !== "number" || to > from) return undefined;
+  const out = structuredClone(batch);
+  for (let v = from; v > to; v--) {
+    const paths = added[v];
+    if (!paths) return undefined;
+    for (const p of paths) remove(out, p);
+  }
+  out.v = to;
+  return out;
+}
+
+/** The newest of `accepts` that a batch of version `v` can be written as (itself or by downgrading), if any. */
+export function reachableVersion(v: number, accepts: readonly number[], added = ADDED_IN): number | undefined {
+  let reach = v;
+  while (reach > FIRST_WIRE_VERSION && added[reach]) reach--;
+  const candidates = accepts.filter((a) => a <= v && a >= reach);
+  return candidates.length ? Math.max(...candidates) : undefined;
+}
+
+function has(value: unknown, path: readonly string[]): boolean {
+  let v = value;
+  for (const k of path) {
+    if (typeof v !== "object" || v === null || !(k in v)) return false;
+    v = (v as Json)[k];
+  }
+  return true;
+}
+
+function remove(value: Json, path: readonly string[]): void {
+  const parent = path.slice(0, -1).reduce<unknown>(
+    (v, k) => (typeof v === "object" && v !== null ? (v as Json)[k] : undefined),
+    value,
+  );
+  if (typeof parent === "object" && parent !== null) delete (parent as Json)[path[path.length - 1]];
+}
+
+/**
+ * For tests only: EBPF_K8S_TEST_WIRE_VERSION makes an agent write, or a control
+ * plane speak, another version than WIRE_VERSION, standing in for an older or
+ * newer build in version-skew tests (scripts/e2e/version-skew.test.ts). Both
+ * sides read it through this one function. Unset: WIRE_VERSION.
+ */
+export const TEST_WIRE_VERSION_ENV = "EBPF_K8S_TEST_WIRE_VERSION";
+
+export function wireVersionFromEnv(value: string | undefined): number {
+  if (value === undefined || value === "") return WIRE_VERSION;
+  const v = WireVersion.safeParse(Number(value));
+  if (!v.success || !/^\d+$/.test(value)) {
+    throw new Error(`${TEST_WIRE_VERSION_ENV}: must be a wire version (a whole number from 1), not '${value}'`);
+  }
+  return v.data;
+}

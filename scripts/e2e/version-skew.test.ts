@@ -1,0 +1,170 @@
+/**
+ * Version skew between agents and the control plane, with real processes on
+ * the real kernel (the rule: control/wire/version.ts). Builds of other wire
+ * versions are stood in for by EBPF_K8S_TEST_WIRE_VERSION, which makes an
+ * agent write, or a control plane speak, another version; the control plane
+ * is "upgraded" by restarting it on the same database with another one.
+ *
+ *   1. control plane N−1, agent N: the agent learns from the 409 and writes
+ *      its batches as N−1 at once (leaving out the fields N added).
+ *   2. control plane N, agent N+1 (which cannot be written as N): every batch
+ *      stays spooled, reported in logs and metrics; the control plane
+ *      upgraded to N+1 gets all of them: every seq stored, totals exact.
+ *   3. control plane N+1, agent N (one behind): accepted.
+ */
+import { createClient } from "@libsql/client";
+import { readdirSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NodeSpec, PodSpec } from "../lab/topology.ts";
+import { type ApiIf, Cluster, ping } from "../cluster.ts";
+import { waitFor } from "../procs.ts";
+import { WIRE_VERSION } from "../../control/wire/batch.ts";
+import { TEST_WIRE_VERSION_ENV } from "../../control/wire/version.ts";
+import { kernelMissing } from "./kernel.ts";
+
+const missing = kernelMissing();
+const N = WIRE_VERSION;
+const SIZE = 200; // ICMP payload
+/** The agent's default metrics port (agent/config.ts), served in its node's netns at the node's address. */
+const METRICS_PORT = 9810;
+
+describe.skipIf(missing)("version skew: either side upgraded first, no batch lost", () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = new Cluster({ name: "skew", index: 2, nodes: 2, pods: 2, port: 21_000 + (process.pid % 400) });
+    await controlSpeaking(N - 1);
+    await c.createJoinToken();
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.down();
+  });
+
+  /** (Re)starts the control plane on the same database and port, speaking wire version `v`. */
+  async function controlSpeaking(v: number): Promise<void> {
+    await c.control?.stop();
+    c.o.controlEnv = v === N ? {} : { [TEST_WIRE_VERSION_ENV]: String(v) };
+    await c.startControl();
+    expect(await c.get<{ version: number }>("/api/v1/wire")).toMatchObject({ version: v });
+  }
+
+  /** Starts the node's agent writing wire version `v`, counting its first pod's veth. */
+  function agentWriting(node: NodeSpec, v: number) {
+    c.o.agentEnv = v === N ? {} : { [TEST_WIRE_VERSION_ENV]: String(v) };
+    return c.startAgent(node, [node.pods[0].hostVeth]);
+  }
+
+  /** The control plane's totals of the pod's host veth (undefined before the first stored batch). */
+  async function stored(node: NodeSpec, pod: PodSpec): Promise<ApiIf | undefined> {
+    const res = await fetch(`${c.url}/api/v1/nodes/${c.nodeName(node)}/interfaces`);
+    if (res.status === 404) return undefined;
+    const ifs = (await res.json()) as ApiIf[];
+    return ifs.find((i) => i.ifname === pod.hostVeth);
+  }
+
+  /** Waits until the control plane holds exactly `pings` echo requests and replies on the pod's veth. */
+  async function totalsReach(node: NodeSpec, pings: number, timeoutMs = 30_000): Promise<ApiIf> {
+    const pod = node.pods[0];
+    return await waitFor(`${pings} pings stored for ${pod.name}`, async () => {
+      const t = await stored(node, pod);
+      return t && t.rxPackets === pings && t.txPackets === pings ? t : null;
+    }, timeoutMs).catch((e) => {
+      throw new Error(`${e.message}\n${c.logs()}`);
+    });
+  }
+
+  async function agentMetric(node: NodeSpec, line: string): Promise<number> {
+    const text = await (await fetch(`http://${node.ip}:${METRICS_PORT}/metrics`)).text();
+    const found = text.split("\n").find((l) => l.startsWith(`${line} `));
+    if (found === undefined) throw new Error(`no ${line} in the agent's metrics:\n${text}`);
+    return Number(found.slice(line.length + 1));
+  }
+
+  const spooled = (node: NodeSpec) =>
+    readdirSync(`${c.dir}/state-${node.name}/spool`).filter((f) => f.endsWith(".json"));
+  const frame = SIZE + 8 + 20 + 14;
+  const pingPods = (node: NodeSpec, n: number) => ping(node.pods[0], node.pods[1].ip, n, SIZE);
+
+  it("a control plane one version behind: the agent learns it from the 409 and writes N−1 at once", async () => {
+    const node = c.node(1);
+    agentWriting(node, N);
+    await waitFor("the agent's first batch", () => stored(node, node.pods[0]), 60_000).catch((e) => {
+      throw new Error(`${e.message}\n${c.logs()}`);
+    });
+    pingPods(node, 12);
+    const t = await totalsReach(node, 12);
+    expect(t).toMatchObject({ rxBytes: 12 * frame, txBytes: 12 * frame, drops: 0 });
+    const nodeName = `skew-${node.name}`;
+    const { inventory } = await c.get<{ inventory: { spool: Record<string, number> } }>(`/api/v1/nodes/${nodeName}`);
+    expect(inventory.spool.quarantined, "written as N−1: without the fields N added").toBeUndefined();
+    const labels = `{node="${nodeName}",reason="version"}`;
+    expect(await agentMetric(node, `ebpf_k8s_agent_batches_refused_total${labels}`)).toBeGreaterThanOrEqual(1);
+    expect(await agentMetric(node, `ebpf_k8s_agent_wire_version_held{node="${nodeName}"}`)).toBe(0);
+  }, 120_000);
+
+  it(
+    "an agent one version ahead: its batches stay spooled, reported; the upgraded control plane gets every one",
+    async () => {
+      await controlSpeaking(N);
+      const node = c.node(0);
+      const nodeName = `skew-${node.name}`;
+      const agent = agentWriting(node, N + 1);
+      await waitFor(
+        "the agent to hold its batches",
+        async () => (await agentMetric(node, `ebpf_k8s_agent_wire_version_held{node="${nodeName}"}`)) === 1,
+        60_000,
+      ).catch((e) => {
+        throw new Error(`${e.message}\n${c.logs()}`);
+      });
+      pingPods(node, 15);
+      // a few more reads, all of them refused and kept: the last ones carry the pings
+      const before = spooled(node).length;
+      await waitFor("more batches spooled", async () => spooled(node).length >= before + 4, 20_000);
+      expect(await stored(node, node.pods[0]), "nothing of this agent stored").toBeUndefined();
+      expect(agent.output()).toContain(`stay spooled until it accepts version ${N + 1}`);
+      expect(await agentMetric(node, `ebpf_k8s_agent_spool_batches{node="${nodeName}"}`)).toBeGreaterThanOrEqual(
+        before + 4,
+      );
+
+      await controlSpeaking(N + 1); // the upgrade: the agent asks GET /api/v1/wire every interval
+      const t = await totalsReach(node, 15);
+      expect(t).toMatchObject({ rxBytes: 15 * frame, txBytes: 15 * frame, drops: 0 });
+      pingPods(node, 5);
+      await totalsReach(node, 20);
+      expect(agent.output()).toContain("now accepts wire version");
+
+      // Every batch of the boot is stored, none dropped: one history row per seq, 0..last.
+      expect(await agent.stop()).toBe(0); // its last batch delivered too
+      expect(spooled(node)).toEqual([]);
+      const db = createClient({ url: `file:${c.dir}/db.sqlite` });
+      try {
+        const boots = await db.execute({ sql: "SELECT boot_id, last_seq FROM boots WHERE node = ?", args: [nodeName] });
+        expect(boots.rows.length).toBe(1);
+        const rows = await db.execute({
+          sql: "SELECT count(*) AS n FROM interface_history WHERE node = ? AND boot_id = ?",
+          args: [nodeName, boots.rows[0].boot_id],
+        });
+        expect(Number(rows.rows[0].n)).toBe(Number(boots.rows[0].last_seq) + 1);
+        expect(Number(boots.rows[0].last_seq)).toBeGreaterThanOrEqual(before + 4);
+      } finally {
+        db.close();
+      }
+    },
+    180_000,
+  );
+
+  it(
+    "an agent one version behind the (upgraded) control plane: accepted, totals exact across both restarts",
+    async () => {
+      const node = c.node(1); // its agent has run since the first test, now writing its own version again
+      pingPods(node, 8);
+      await totalsReach(node, 12 + 8);
+      const { inventory } = await c.get<{ inventory: { spool: Record<string, number> } }>(
+        `/api/v1/nodes/skew-${node.name}`,
+      );
+      expect(inventory.spool.quarantined, "written as N: with its fields").toBe(0);
+    },
+    60_000,
+  );
+});
