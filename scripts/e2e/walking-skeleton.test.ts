@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentArgv, start, waitFor } from "../procs.ts";
 import { type ApiIf, Cluster, delta, kernelStats, pick, ping } from "../cluster.ts";
 import { kernelMissing } from "./kernel.ts";
+import { programExists } from "../lab/traffic.ts";
 
 const missing = kernelMissing();
 const N = 25; // packets each way
@@ -28,16 +29,6 @@ function attachedPrograms(netns: string, devs: string[]): number[] {
       ) as { options?: { prog?: { id: number } } }[]).flatMap((f) => f.options?.prog ? [f.options.prog.id] : [])
     )
   );
-}
-
-/** Whether the kernel still holds program `id` (loaded by anyone, attached or pinned). */
-function programExists(id: number): boolean {
-  try {
-    execFileSync("bpftool", ["prog", "show", "id", String(id)], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe.skipIf(missing)("walking skeleton end to end", () => {
@@ -108,7 +99,10 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
         }),
       ).toBe("");
     }
-    // ...and the programs it had attached there are gone from the kernel, not only detached.
+    // ...and the programs it had attached there are gone from the kernel, not only detached (a tc filter frees
+    // its program after an RCU grace period, not at once).
+    await waitFor("the agent's programs freed", async () => ours.every((id) => !programExists(id)), 10_000)
+      .catch(() => {});
     expect(ours.filter(programExists)).toEqual([]);
   }, 120_000);
 
