@@ -11,8 +11,8 @@ import { defineConfig } from "vitest/config";
  *    (its program ids, pins, netns, cgroups, ports), so they would be correct side by side; they run
  *    one file at a time anyway because they are timing-sensitive on a 2-core machine (agents on a
  *    0.5 s interval, alerts with 2 s holds, Chromium polls): two of them at once, plus vitest's
- *    workers, starve each other into timeouts. Sequential keeps CI repeatable at little cost:
- *    the group takes about three minutes either way.
+ *    workers, starve each other into timeouts. Sequential keeps CI repeatable: the group takes
+ *    about five minutes, and the whole of npm test stays under ten.
  *
  * A new test that starts a process or touches the kernel belongs in SYSTEM.
  */
