@@ -9,9 +9,9 @@
  *
  * Epoch: counters are cumulative per (node, bootId). bootId and the next seq
  * are kept in <state-dir>/epoch.json. A start that finds epoch.json and the
- * pinned maps (the previous agent died without cleaning up) adopts them and
- * continues the same bootId and seq, so the control plane's totals continue
- * exactly. Any other start, and switching a counting module back on, begins
+ * pinned maps (the previous agent handed over at SIGTERM, or died) adopts
+ * them and continues the same bootId and seq, so the control plane's totals
+ * continue exactly. Any other start, and switching a counting module back on, begins
  * a new epoch: a new bootId, seq 0, counters from zero.
  */
 import { Batch, type DesiredState, MAX_BATCH_BYTES } from "../control/wire/batch.ts";
@@ -31,7 +31,7 @@ import { AccelModule, DEFAULT_ACCEL } from "./modules/accel/module.ts";
 import { DEFAULT_GATEWAY, GatewayModule } from "./modules/gateway/module.ts";
 import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
-import type { ModuleEnv } from "./modules/module.ts";
+import type { Module, ModuleEnv } from "./modules/module.ts";
 import { TcpModule } from "./modules/tcp/module.ts";
 import { netnsInode, resolveInterfaces } from "./netif.ts";
 import { PodTable } from "./pods/directory.ts";
@@ -128,7 +128,7 @@ export class Agent {
       const env = (name: string): ModuleEnv => ({
         node: cfg.node,
         bpfDir: cfg.bpfDir,
-        pinDir: `${cfg.bpfPinDir}/${cfg.node}/${name}`,
+        pinDir: modulePinDir(cfg, name),
         interfaces,
         netns: cfg.netns,
         netnsIno,
@@ -136,44 +136,7 @@ export class Agent {
         pods,
         log,
       });
-      const idleSeconds = cfg.flowIdleSeconds;
-      modules = new ModuleManager(
-        [
-          new IfStatsModule(env("ifstats")),
-          new FlowsModule(env("flows"), {
-            tableSize: cfg.flowTableSize,
-            idleSeconds,
-            maxRecords: cfg.maxFlowRecords,
-            hostInterfaces: cfg.flowInterfaces,
-          }),
-          new TcpModule(env("tcp"), {
-            tableSize: cfg.tcpTableSize,
-            socketTableSize: cfg.tcpSocketTableSize,
-            idleSeconds,
-            maxRecords: cfg.maxTcpRecords,
-          }),
-          new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
-          new LbModule(env("lb"), {
-            ...DEFAULT_LB,
-            cgroup: cfg.lbCgroup,
-            poolSlots: cfg.lbTablePool,
-            affinityEntries: cfg.lbAffinityTableSize,
-            reverseEntries: cfg.lbReverseTableSize,
-          }, lbPoll(api, credentials)),
-          new AccelModule(env("accel"), { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup }, lbPoll(api, credentials)),
-          new GatewayModule(env("gateway"), {
-            ...DEFAULT_GATEWAY,
-            interfaces: cfg.gatewayInterfaces,
-            addresses: cfg.gatewayAddresses,
-            snatIp: cfg.gatewaySnatIp,
-            snatPorts: cfg.gatewaySnatPorts,
-            flowEntries: cfg.gatewayFlowTableSize,
-            hook: cfg.gatewayHook,
-          }, lbPoll(api, credentials)),
-        ],
-        inbox.desired,
-        log,
-      );
+      modules = new ModuleManager(nodeModules(cfg, env, () => lbPoll(api, credentials)), inbox.desired, log);
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
       const running = modules;
@@ -332,10 +295,15 @@ export class Agent {
 
   /**
    * Clean stop: a last batch with the final totals (pushed within
-   * finalPushMs), then detach everything, remove the pins and epoch.json.
-   * Batches not acknowledged stay spooled for the next start.
+   * finalPushMs), then the modules. `handOver` (main.ts on SIGTERM/SIGINT:
+   * an upgrade, a rollout, a restart): the modules with pins stay attached
+   * and pinned (ModuleManager.releaseAll) and epoch.json stays, so the next
+   * agent adopts them and continues this epoch, as after a crash; the
+   * datapath never stops. Otherwise (an agent run in-process, as tests do)
+   * detach everything, remove the pins and epoch.json; uninstall.ts is the
+   * operator's way. Batches not acknowledged stay spooled for the next start.
    */
-  async stop(): Promise<void> {
+  async stop(options: { handOver?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#running = false;
@@ -350,6 +318,15 @@ export class Agent {
       this.log(`last push failed: ${(e as Error).message}`);
     }
     try {
+      if (options.handOver) {
+        this.#saveEpoch(true); // the records of what stays (interfaces hooked, cgroup, counts), for the successor
+        try {
+          this.modules.releaseAll();
+        } finally {
+          await this.modules.settled();
+        }
+        return;
+      }
       try {
         this.modules.stopAll();
       } finally {
@@ -400,9 +377,71 @@ export class Agent {
     this.log(`new epoch: boot ${this.epoch.bootId} (counters start from zero)`);
   }
 
-  #saveEpoch(): void {
-    this.state.saveEpoch({ node: this.cfg.node, ...this.epoch, modules: this.modules.records() });
+  #saveEpoch(handOver = false): void {
+    this.state.saveEpoch({ node: this.cfg.node, ...this.epoch, modules: this.modules.records(handOver) });
   }
+}
+
+/** A module's pin directory: <bpf pin dir>/<node>/<module>. */
+export function modulePinDir(cfg: Pick<AgentConfig, "bpfPinDir" | "node">, name: string): string {
+  return `${cfg.bpfPinDir}/${cfg.node}/${name}`;
+}
+
+/**
+ * The node's modules, in start order (monitoring first: its filters see a
+ * packet before the gateway's). `poll`: how the load-balancing modules
+ * follow the services (null: they do not, e.g. for uninstall).
+ */
+export function nodeModules(
+  cfg: AgentConfig,
+  env: (name: string) => ModuleEnv,
+  poll: (() => LbPoll) | null,
+): Module[] {
+  const idleSeconds = cfg.flowIdleSeconds;
+  const lbPoll = () => poll?.() ?? null;
+  return [
+    new IfStatsModule(env("ifstats")),
+    new FlowsModule(env("flows"), {
+      tableSize: cfg.flowTableSize,
+      idleSeconds,
+      maxRecords: cfg.maxFlowRecords,
+      hostInterfaces: cfg.flowInterfaces,
+    }),
+    new TcpModule(env("tcp"), {
+      tableSize: cfg.tcpTableSize,
+      socketTableSize: cfg.tcpSocketTableSize,
+      idleSeconds,
+      maxRecords: cfg.maxTcpRecords,
+    }),
+    new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
+    new LbModule(env("lb"), {
+      ...DEFAULT_LB,
+      cgroup: cfg.lbCgroup,
+      poolSlots: cfg.lbTablePool,
+      affinityEntries: cfg.lbAffinityTableSize,
+      reverseEntries: cfg.lbReverseTableSize,
+    }, lbPoll()),
+    new AccelModule(
+      env("accel"),
+      { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup, skbVerdict: cfg.accelSockmapWorkaround },
+      lbPoll(),
+    ),
+    new GatewayModule(env("gateway"), {
+      ...DEFAULT_GATEWAY,
+      interfaces: cfg.gatewayInterfaces,
+      addresses: cfg.gatewayAddresses,
+      snatIp: cfg.gatewaySnatIp,
+      snatPorts: cfg.gatewaySnatPorts,
+      flowEntries: cfg.gatewayFlowTableSize,
+      hook: cfg.gatewayHook,
+      timeouts: {
+        synS: cfg.gatewayTimeoutTcpSyn,
+        establishedS: cfg.gatewayTimeoutTcpEstablished,
+        closingS: cfg.gatewayTimeoutTcpClosing,
+        udpS: cfg.gatewayTimeoutUdp,
+      },
+    }, lbPoll()),
+  ];
 }
 
 const NO_MONITORING: MonitoringStats = {

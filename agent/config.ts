@@ -6,6 +6,8 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { IfName, JoinRequest, NodeName } from "../control/wire/batch.ts";
 import { GATEWAY_HOOKS } from "./modules/gateway/hook.ts";
+import { DEFAULT_FLOW_TIMEOUTS, MAX_FLOW_TIMEOUT_S, MIN_FLOW_TIMEOUT_S } from "./modules/gateway/timeouts.ts";
+import { SOCKMAP_WORKAROUNDS } from "./modules/accel/policy.ts";
 import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/wire/monitoring.ts";
 import { MIN_DROP_RECORDS } from "./modules/drops/records.ts";
 import { MIN_FLOW_RECORDS } from "./modules/flows/records.ts";
@@ -41,12 +43,17 @@ const ENV = {
   "lb-table-pool": "EBPF_K8S_LB_TABLE_POOL",
   "lb-affinity-table-size": "EBPF_K8S_LB_AFFINITY_TABLE_SIZE",
   "lb-reverse-table-size": "EBPF_K8S_LB_REVERSE_TABLE_SIZE",
+  "accel-sockmap-workaround": "EBPF_K8S_ACCEL_SOCKMAP_WORKAROUND",
   "gateway-interfaces": "EBPF_K8S_GATEWAY_INTERFACES",
   "gateway-addresses": "EBPF_K8S_GATEWAY_ADDRESSES",
   "gateway-snat-ip": "EBPF_K8S_GATEWAY_SNAT_IP",
   "gateway-snat-ports": "EBPF_K8S_GATEWAY_SNAT_PORTS",
   "gateway-flow-table-size": "EBPF_K8S_GATEWAY_FLOW_TABLE_SIZE",
   "gateway-hook": "EBPF_K8S_GATEWAY_HOOK",
+  "gateway-timeout-tcp-syn": "EBPF_K8S_GATEWAY_TIMEOUT_TCP_SYN",
+  "gateway-timeout-tcp-established": "EBPF_K8S_GATEWAY_TIMEOUT_TCP_ESTABLISHED",
+  "gateway-timeout-tcp-closing": "EBPF_K8S_GATEWAY_TIMEOUT_TCP_CLOSING",
+  "gateway-timeout-udp": "EBPF_K8S_GATEWAY_TIMEOUT_UDP",
   "metrics-address": "EBPF_K8S_METRICS_ADDRESS",
   "metrics-port": "EBPF_K8S_METRICS_PORT",
 } as const;
@@ -58,6 +65,7 @@ const csv = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).fi
 
 const AbsolutePath = z.string().regex(/^\//, "must be an absolute path");
 const tableSize = z.coerce.number().int().min(16).max(1 << 22);
+const flowTimeout = z.coerce.number().int().min(MIN_FLOW_TIMEOUT_S).max(MAX_FLOW_TIMEOUT_S);
 
 export const AgentConfig = z.strictObject({
   control: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of the control plane" }),
@@ -103,6 +111,8 @@ export const AgentConfig = z.strictObject({
   lbTablePool: z.coerce.number().int().min(131072).max(1 << 26).multipleOf(16, "must be a multiple of 16"),
   lbAffinityTableSize: tableSize,
   lbReverseTableSize: tableSize,
+  /** The accel module's pass-through SK_SKB verdict program (kernels with commit 929e30f93125): by release, or forced. */
+  accelSockmapWorkaround: z.enum(SOCKMAP_WORKAROUNDS),
   /** Gateway (XDP): the only interfaces it attaches to; the node addresses NodePorts answer on; SNAT. */
   gatewayInterfaces: z.array(IfName).default([]),
   gatewayAddresses: z.array(z.ipv4({ error: "must be IPv4 addresses" })).default([]),
@@ -113,6 +123,11 @@ export const AgentConfig = z.strictObject({
     .refine(([a, b]) => a >= 1024 && a <= b && b <= 65535, "must be a range within 1024-65535"),
   gatewayFlowTableSize: tableSize,
   gatewayHook: z.enum(GATEWAY_HOOKS),
+  /** Seconds a gateway flow may stay idle (see MIN_FLOW_TIMEOUT_S). */
+  gatewayTimeoutTcpSyn: flowTimeout,
+  gatewayTimeoutTcpEstablished: flowTimeout,
+  gatewayTimeoutTcpClosing: flowTimeout,
+  gatewayTimeoutUdp: flowTimeout,
   /** Where /metrics, /healthz and /readyz listen; port 0: not served. */
   metricsAddress: z.string().min(1),
   metricsPort: z.coerce.number().int().min(0).max(65535),
@@ -182,6 +197,13 @@ service load balancing (module lb, off unless the control plane switches it on):
     ENV["lb-reverse-table-size"]
   })
 
+socket acceleration (module accel, off unless the control plane switches it on; attaches to --lb-cgroup):
+  --accel-sockmap-workaround auto|on|off
+                             the pass-through SK_SKB verdict program on the sockhash, without which kernels
+                             with commit 929e30f93125 lose receive wake-ups (stalls); auto: by the kernel
+                             release (6.6.128+, 6.12.75+, 6.18.14+, 6.19 on); on/off: for kernels whose
+                             release says otherwise (backports), default auto (${ENV["accel-sockmap-workaround"]})
+
 gateway (module gateway, XDP; off unless the control plane switches it on):
   --gateway-interfaces LIST  the only interfaces it attaches to: where outside clients' packets and the
                              backends' replies come in (${ENV["gateway-interfaces"]}); required for gateway
@@ -190,8 +212,21 @@ gateway (module gateway, XDP; off unless the control plane switches it on):
                              backends must route it back through a gateway interface (${ENV["gateway-snat-ip"]})
   --gateway-snat-ports A-B   its ports, default 61000-65535 (${ENV["gateway-snat-ports"]})
   --gateway-flow-table-size N  tracked flows (each of two LRU tables), default 65536 (${ENV["gateway-flow-table-size"]})
-  --gateway-hook HOOK        XDP in mode auto, native or skb (generic), or tc (clsact ingress, where XDP
-                             cannot run or take the traffic whole), default auto (${ENV["gateway-hook"]})
+  --gateway-hook HOOK        native or skb (generic) XDP, or tc (clsact ingress, where XDP cannot run or
+                             take the traffic whole); auto (default): native where every interface's driver
+                             has it and takes redirected frames (no veth), else tc (${ENV["gateway-hook"]})
+  --gateway-timeout-tcp-syn S          idle seconds of a TCP flow the backend has not answered, default ${DEFAULT_FLOW_TIMEOUTS.synS}
+                                       (${ENV["gateway-timeout-tcp-syn"]})
+  --gateway-timeout-tcp-established S  of an answered TCP flow, default ${DEFAULT_FLOW_TIMEOUTS.establishedS} (${
+    ENV["gateway-timeout-tcp-established"]
+  })
+  --gateway-timeout-tcp-closing S      after a FIN each way or an RST, default ${DEFAULT_FLOW_TIMEOUTS.closingS} (${
+    ENV["gateway-timeout-tcp-closing"]
+  })
+  --gateway-timeout-udp S              of a UDP flow, default ${DEFAULT_FLOW_TIMEOUTS.udpS} (${
+    ENV["gateway-timeout-udp"]
+  });
+                                       a flow that ends frees both its entries and its SNAT port
 
 Memory: deno task agent runs deno with --v8-flags=--max-semi-space-size=2, which keeps the
 agent's resident size down (the flow table is read whole every interval); run it so elsewhere.
@@ -201,11 +236,29 @@ metrics and probes (agent/metrics.ts; Prometheus text format, labels node, inter
                              (${ENV["metrics-address"]})
   --metrics-port N           their port, default ${DEFAULT_METRICS_PORT}; 0: not served (${ENV["metrics-port"]})
 
-SIGINT/SIGTERM: push a last batch, detach everything, remove the pins; unacknowledged
-batches stay spooled for the next start. After a crash (kill -9) a new start adopts the
-pinned maps and attachments and continues the same totals.`;
+SIGINT/SIGTERM (an upgrade, a rollout, a restart): push a last batch and leave the datapath
+to the next agent: load balancing, the gateway and the pinned counters (ifstats, flows) stay
+attached and pinned, tcp, drops and accel stop. The next start adopts them (as after a crash,
+kill -9) and continues the same totals; unacknowledged batches stay spooled for it.
 
-export function parseConfig(args: string[], env: (k: string) => string | undefined): AgentConfig {
+usage: deno task agent uninstall [--node NAME] [--bpf-pin-dir DIR] [--state-dir DIR] [--netns NAME]
+                                 [--gateway-interfaces LIST] [--gateway-hook HOOK]
+  The only removal: detaches every program of this node, removes its tc filters (and the
+  clsact qdiscs it created), XDP programs, cgroup links and pins, as recorded in
+  <state-dir>/epoch.json, plus the gateway on --gateway-interfaces. Takes the agent's own
+  flags or environment (--control is not needed: nothing is contacted); refused while an
+  agent runs with the state directory; running it again does nothing. The credential and
+  unsent batches stay in the state directory.`;
+
+/**
+ * `command` "uninstall" (main.ts uninstall): the same flags and environment,
+ * but the control plane is never contacted, so --control may be left out.
+ */
+export function parseConfig(
+  args: string[],
+  env: (k: string) => string | undefined,
+  command: "run" | "uninstall" = "run",
+): AgentConfig {
   const { values } = parseArgs({
     args,
     options: Object.fromEntries(Object.keys(ENV).map((k) => [k, { type: "string" as const }])),
@@ -214,7 +267,7 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
   const get = (k: keyof typeof ENV) => (values[k] as string | undefined) ?? env(ENV[k]);
   const node = get("node") ?? env("HOSTNAME")?.toLowerCase();
   const parsed = AgentConfig.safeParse({
-    control: get("control"),
+    control: get("control") ?? (command === "uninstall" ? UNINSTALL_CONTROL : undefined),
     node,
     joinToken: get("join-token") || undefined,
     interfaces: csv(get("interfaces")),
@@ -239,12 +292,17 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
     lbTablePool: get("lb-table-pool") ?? "4194304",
     lbAffinityTableSize: get("lb-affinity-table-size") ?? "65536",
     lbReverseTableSize: get("lb-reverse-table-size") ?? "65536",
+    accelSockmapWorkaround: get("accel-sockmap-workaround") || "auto",
     gatewayInterfaces: csv(get("gateway-interfaces")),
     gatewayAddresses: csv(get("gateway-addresses")),
     gatewaySnatIp: get("gateway-snat-ip") || undefined,
     gatewaySnatPorts: get("gateway-snat-ports") || "61000-65535",
     gatewayFlowTableSize: get("gateway-flow-table-size") ?? "65536",
     gatewayHook: get("gateway-hook") || "auto",
+    gatewayTimeoutTcpSyn: get("gateway-timeout-tcp-syn") || String(DEFAULT_FLOW_TIMEOUTS.synS),
+    gatewayTimeoutTcpEstablished: get("gateway-timeout-tcp-established") || String(DEFAULT_FLOW_TIMEOUTS.establishedS),
+    gatewayTimeoutTcpClosing: get("gateway-timeout-tcp-closing") || String(DEFAULT_FLOW_TIMEOUTS.closingS),
+    gatewayTimeoutUdp: get("gateway-timeout-udp") || String(DEFAULT_FLOW_TIMEOUTS.udpS),
     metricsAddress: get("metrics-address") || "0.0.0.0",
     metricsPort: get("metrics-port") || String(DEFAULT_METRICS_PORT),
     wireVersion: testWireVersion(env),
@@ -259,6 +317,9 @@ export function parseConfig(args: string[], env: (k: string) => string | undefin
   }
   return parsed.data;
 }
+
+/** Stands for --control in an uninstall, which never contacts the control plane. */
+const UNINSTALL_CONTROL = "http://uninstall.invalid";
 
 /** Not a flag: only version-skew tests write another wire version (control/wire/version.ts). */
 function testWireVersion(env: (k: string) => string | undefined): number {

@@ -83,3 +83,56 @@ Deno.test("config: the spool keeps at least 3 batches (the one being sent, never
   const err = assertThrows(() => parseConfig([...base, "--spool-max-batches", "2"], () => undefined), ConfigError);
   assertStringIncludes(err.message, "--spool-max-batches: must be at least 3");
 });
+
+Deno.test("config: --accel-sockmap-workaround auto (default), on, off, from the flag or EBPF_K8S_ACCEL_SOCKMAP_WORKAROUND; anything else refused", () => {
+  assertEquals(parseConfig(base, () => undefined).accelSockmapWorkaround, "auto");
+  assertEquals(
+    parseConfig([...base, "--accel-sockmap-workaround", "off"], () => undefined).accelSockmapWorkaround,
+    "off",
+  );
+  const env: Record<string, string> = { EBPF_K8S_ACCEL_SOCKMAP_WORKAROUND: "on" };
+  assertEquals(parseConfig(base, (k) => env[k]).accelSockmapWorkaround, "on");
+  assertEquals(
+    parseConfig([...base, "--accel-sockmap-workaround", "off"], (k) => env[k]).accelSockmapWorkaround,
+    "off",
+    "the flag wins over the environment",
+  );
+  const err = assertThrows(
+    () => parseConfig([...base, "--accel-sockmap-workaround", "yes"], () => undefined),
+    ConfigError,
+  );
+  assertStringIncludes(err.message, "--accel-sockmap-workaround:");
+  assertStringIncludes(err.message, "--accel-sockmap-workaround auto|on|off", "the usage names the flag");
+});
+
+Deno.test("config: gateway flow timeouts, their defaults, flags and environment variables; out of range refused, naming the flag", () => {
+  const timeouts = (c: ReturnType<typeof parseConfig>) => [
+    c.gatewayTimeoutTcpSyn,
+    c.gatewayTimeoutTcpEstablished,
+    c.gatewayTimeoutTcpClosing,
+    c.gatewayTimeoutUdp,
+  ];
+  assertEquals(timeouts(parseConfig(base, () => undefined)), [60, 21600, 10, 60]);
+  const env: Record<string, string> = { EBPF_K8S_GATEWAY_TIMEOUT_UDP: "30" };
+  assertEquals(
+    timeouts(
+      parseConfig([...base, "--gateway-timeout-tcp-closing", "5", "--gateway-timeout-tcp-syn", "20"], (k) => env[k]),
+    ),
+    [20, 21600, 5, 30],
+  );
+  for (const bad of ["4", "604801", "5.5", "x"]) {
+    assertThrows(
+      () => parseConfig([...base, "--gateway-timeout-tcp-established", bad], () => undefined),
+      ConfigError,
+      "--gateway-timeout-tcp-established:",
+    );
+  }
+});
+
+Deno.test("config: uninstall takes the agent's flags and environment without --control; the agent itself needs it", () => {
+  const env: Record<string, string> = { EBPF_K8S_NODE: "n2", EBPF_K8S_BPF_PIN_DIR: "/sys/fs/bpf/x" };
+  const c = parseConfig(["--state-dir", "/var/lib/s"], (k) => env[k], "uninstall");
+  assertEquals([c.node, c.bpfPinDir, c.stateDir], ["n2", "/sys/fs/bpf/x", "/var/lib/s"]);
+  assertThrows(() => parseConfig([], (k) => env[k]), ConfigError, "--control:");
+  assertThrows(() => parseConfig(["--bogus", "1"], () => undefined, "uninstall"), TypeError, "bogus");
+});

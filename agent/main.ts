@@ -4,16 +4,30 @@
  * Joins the control plane (once; the credential is kept in the state
  * directory), attaches the eBPF programs, reads their maps every interval,
  * spools and pushes a batch; on SIGINT/SIGTERM pushes a last batch and
- * detaches everything it attached. See USAGE in config.ts.
+ * leaves the datapath (load balancing, gateway, the pinned counters)
+ * attached for the next agent to adopt. `main.ts uninstall` removes
+ * everything (uninstall.ts). See USAGE in config.ts.
  */
 import { ConfigError, parseConfig, USAGE } from "./config.ts";
 import { Agent } from "./agent.ts";
 import { type MetricsServer, serveMetrics } from "./metrics.ts";
 import { StateDirBusyError } from "./state/state_dir.ts";
+import { runUninstall } from "./uninstall.ts";
+
+const log = (m: string) => console.error(`agent: ${m}`);
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(USAGE);
   Deno.exit(0);
+}
+
+if (Deno.args[0] === "uninstall") {
+  try {
+    Deno.exit(runUninstall(parseConfig(Deno.args.slice(1), (k) => Deno.env.get(k), "uninstall"), log));
+  } catch (e) {
+    log((e as Error).message);
+    Deno.exit(e instanceof ConfigError || e instanceof StateDirBusyError ? 2 : 1);
+  }
 }
 
 let agent: Agent;
@@ -40,9 +54,9 @@ let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.error(`agent: ${signal}: pushing a last batch, then detaching`);
+  console.error(`agent: ${signal}: pushing a last batch, then leaving the datapath to the next agent`);
   try {
-    await agent.stop();
+    await agent.stop({ handOver: true });
     await metrics?.close();
     Deno.exit(0);
   } catch (e) {

@@ -4,13 +4,14 @@
  * killed with SIGKILL (no cleanup at all), and a new agent adopts the pinned
  * maps and the attachments: one filter each way, the same bootId, seqs
  * continuing without a gap, and totals equal to every packet sent, also
- * those sent while no agent ran. SIGTERM then leaves nothing behind. The
+ * those sent while no agent ran. SIGTERM hands over (the filters stay) and
+ * the uninstall command then leaves nothing behind. The
  * same with pods: their RX/TX (pinned like interface counters) and drops
  * (kept in epoch.json) continue in the same boot.
  */
-import { AgentRig, PING_FRAME, PING_SIZE } from "./testing/agent_rig.ts";
+import { AgentRig, assertPingTotals, PING_FRAME, PING_SIZE } from "./testing/agent_rig.ts";
+import { AgentProcess } from "./testing/agent_process.ts";
 import {
-  agentTaskFlags,
   assert,
   assertEquals,
   assertNoLeftovers,
@@ -18,50 +19,11 @@ import {
   interfaceStats,
   kernelTest,
   ping,
-  REPO_ROOT,
   statsDelta,
   waitProgramsGone,
 } from "./testing/mod.ts";
 import type { Batch } from "../control/wire/batch.ts";
 import { pathExists } from "./libbpf/mod.ts";
-
-/** The flags of `deno task agent` (deno.json): no --allow-all. */
-const AGENT_FLAGS = agentTaskFlags();
-
-class AgentProcess {
-  readonly child: Deno.ChildProcess;
-  #output = "";
-  readonly #done: Promise<void>;
-
-  constructor(args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...AGENT_FLAGS, "agent/main.ts", ...args],
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const collect = async (s: ReadableStream<Uint8Array>) => {
-      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-        this.#output = (this.#output + chunk).slice(-100_000);
-      }
-    };
-    this.#done = Promise.all([collect(this.child.stdout), collect(this.child.stderr)]).then(() => {});
-  }
-
-  get output(): string {
-    return this.#output;
-  }
-
-  async kill(signal: Deno.Signal): Promise<Deno.CommandStatus> {
-    try {
-      this.child.kill(signal);
-    } catch { /* exited already */ }
-    const status = await this.child.status;
-    await this.#done;
-    return status;
-  }
-}
 
 async function waitFor<T>(
   what: string,
@@ -75,6 +37,12 @@ async function waitFor<T>(
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The uninstall command with the agent's own flags; it must succeed. */
+async function uninstall(args: string[]): Promise<void> {
+  const u = await AgentProcess.uninstall(args);
+  assertEquals(u.code, 0, u.output);
 }
 
 /** Runs `fn` with a rig and the agent processes it starts (killed at the end); a failure shows their output. */
@@ -101,67 +69,79 @@ async function withAgents(
   }
 }
 
-kernelTest(
-  "kill -9 and restart: the new agent adopts pins and filters, same bootId, seqs and totals continue exactly; SIGTERM leaves nothing",
-  () =>
-    withAgents({}, async (r, start) => {
-      const N = 15, M1 = 6, M2 = 9;
-      const rx = (b: Batch | undefined) => b?.interfaces[0]?.rxPackets;
-      const before = await interfaceStats(r.net.nsA, r.net.ifA);
-      const args = r.args({ interval: 0.3 });
-      const first = start(args);
-      const boot = await waitFor("the first batch", () =>
-        r.control.batches.find((b) => b.interfaces.length === 1)?.bootId);
-      await ping(r.net.nsA, r.net.ipB, { count: N, size: PING_SIZE });
-      await waitFor(`rx ${N}`, () =>
-        rx(r.control.last(boot)) === N);
-      const firstProgs = r.control.last(boot)!.inventory!.programs.map((p) => p.id);
+for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+  kernelTest(
+    `${signal} and restart: the new agent adopts pins and filters, same bootId, seqs and totals continue exactly; uninstall leaves nothing`,
+    () => withAgents({}, (r, start) => restartContinues(r, start, signal)),
+  );
+}
 
-      assertEquals((await first.kill("SIGKILL")).signal, "SIGKILL");
-      // nothing was cleaned up: the filters keep counting into the pinned maps
-      assertEquals([(await r.filters("ingress")).length, (await r.filters("egress")).length], [1, 1]);
-      assert(pathExists(`${r.pinDir}/ifstats`) && pathExists(`${r.stateDir}/epoch.json`), "pins and epoch.json left");
-      await ping(r.net.nsA, r.net.ipB, { count: M1, size: PING_SIZE }); // while no agent runs
+/** A crash (SIGKILL) and a hand-over (SIGTERM) leave the same: the successor continues the boot exactly. */
+async function restartContinues(
+  r: AgentRig,
+  start: (args: string[]) => AgentProcess,
+  signal: "SIGKILL" | "SIGTERM",
+): Promise<void> {
+  const N = 15, M1 = 6, M2 = 9;
+  const rx = (b: Batch | undefined) => b?.interfaces[0]?.rxPackets;
+  const before = await interfaceStats(r.net.nsA, r.net.ifA);
+  const args = r.args({ interval: 0.3 });
+  const first = start(args);
+  const boot = await waitFor(
+    "the first batch",
+    () => r.control.batches.find((b) => b.interfaces.length === 1)?.bootId,
+  );
+  await ping(r.net.nsA, r.net.ipB, { count: N, size: PING_SIZE });
+  await waitFor(`rx ${N}`, () => rx(r.control.last(boot)) === N);
+  const firstProgs = r.control.last(boot)!.inventory!.programs.map((p) => p.id);
 
-      const second = start(args);
-      await waitFor(`rx ${N + M1} from the restarted agent`, () => rx(r.control.last(boot)) === N + M1);
-      assertStringIncludes(second.output, `adopted boot ${boot}`);
-      assertEquals(
-        [(await r.filters("ingress")).length, (await r.filters("egress")).length],
-        [1, 1],
-        "replaced in place, never two",
-      );
+  const ended = await first.kill(signal);
+  assertEquals(
+    signal === "SIGKILL" ? ended.signal : ended.code,
+    signal === "SIGKILL" ? "SIGKILL" : 0,
+    first.output,
+  );
+  // nothing was detached: the filters keep counting into the pinned maps
+  assertEquals([(await r.filters("ingress")).length, (await r.filters("egress")).length], [1, 1]);
+  assert(pathExists(`${r.pinDir}/ifstats`) && pathExists(`${r.stateDir}/epoch.json`), "pins and epoch.json left");
+  await ping(r.net.nsA, r.net.ipB, { count: M1, size: PING_SIZE }); // while no agent runs
 
-      await ping(r.net.nsA, r.net.ipB, { count: M2, size: PING_SIZE });
-      const total = N + M1 + M2;
-      await waitFor(`rx ${total}`, () => rx(r.control.last(boot)) === total);
-      const last = r.control.last(boot)!;
-      const c = last.interfaces[0];
-      assertEquals([c.rxPackets, c.txPackets, c.rxBytes, c.txBytes], [
-        total,
-        total,
-        total * PING_FRAME,
-        total * PING_FRAME,
-      ]);
-      const d = statsDelta(before, await interfaceStats(r.net.nsA, r.net.ifA));
-      assertEquals([d.rxPackets, d.txPackets, d.rxBytes, d.txBytes], [c.rxPackets, c.txPackets, c.rxBytes, c.txBytes]);
-      // one boot, its seqs strictly increasing from 0 without a gap (a resent duplicate is not stored twice)
-      assertEquals(new Set(r.control.batches.map((b) => b.bootId)), new Set([boot]));
-      const seqs = r.control.seqs(boot);
-      assertEquals(seqs, seqs.map((_, i) => i));
-      const secondProgs = last.inventory!.programs.map((p) => p.id);
-      assertEquals(
-        last.inventory!.programs.find((p) => p.name === "ifstats_drop")!.id,
-        firstProgs[2],
-        "the pinned drop link kept its program",
-      );
+  const second = start(args);
+  await waitFor(`rx ${N + M1} from the restarted agent`, () => rx(r.control.last(boot)) === N + M1);
+  assertStringIncludes(second.output, `adopted boot ${boot}`);
+  assertEquals(
+    [(await r.filters("ingress")).length, (await r.filters("egress")).length],
+    [1, 1],
+    "replaced in place, never two",
+  );
 
-      assertEquals((await second.kill("SIGTERM")).code, 0, second.output);
-      assertEquals(await r.assertCleanedUp(), []);
-      assertEquals(await waitProgramsGone([...firstProgs, ...secondProgs]), []);
-      assertEquals(rx(r.control.last(boot)), total, "the last batch at SIGTERM");
-    }),
-);
+  await ping(r.net.nsA, r.net.ipB, { count: M2, size: PING_SIZE });
+  const total = N + M1 + M2;
+  await waitFor(`rx ${total}`, () => rx(r.control.last(boot)) === total);
+  const last = r.control.last(boot)!;
+  await assertPingTotals(r, last.interfaces[0], total, before);
+  // one boot, its seqs strictly increasing from 0 without a gap (a resent duplicate is not stored twice)
+  assertEquals(new Set(r.control.batches.map((b) => b.bootId)), new Set([boot]));
+  const seqs = r.control.seqs(boot);
+  assertEquals(seqs, seqs.map((_, i) => i));
+  const secondProgs = last.inventory!.programs.map((p) => p.id);
+  assertEquals(
+    last.inventory!.programs.find((p) => p.name === "ifstats_drop")!.id,
+    firstProgs[2],
+    "the pinned drop link kept its program",
+  );
+
+  assertEquals((await second.kill("SIGTERM")).code, 0, second.output);
+  assertEquals(rx(r.control.last(boot)), total, "the last batch at SIGTERM");
+  assertEquals(
+    [(await r.filters("ingress")).length, (await r.filters("egress")).length],
+    [1, 1],
+    "SIGTERM hands over: the filters stay for the next agent",
+  );
+  await uninstall(args);
+  assertEquals(await r.assertCleanedUp(), []);
+  assertEquals(await waitProgramsGone([...firstProgs, ...secondProgs]), []);
+}
 
 kernelTest(
   "kill -9 and restart with pods: pod RX/TX continue exactly (also what passed while no agent ran), pod drops continue, flow filters replaced in place",
@@ -219,6 +199,7 @@ kernelTest(
       );
 
       assertEquals((await second.kill("SIGTERM")).code, 0, second.output);
+      await uninstall(args);
       assertEquals(await r.assertCleanedUp(), []);
     }),
 );

@@ -14,8 +14,10 @@
  *
  * so the outside only ever sees the address it used. Flows are tracked in two
  * LRU maps of explicit size (gw_ct by what the client sends, gw_rev by what
- * the backend sends back); a new flow takes a SNAT port from the configured
- * range (hash of the flow, GW_SNAT_TRIES probes). ICMP errors (destination
+ * the backend sends back) and end by per-protocol timeouts (gw_expire); a
+ * new flow takes a free SNAT port of the configured range (GW_SNAT_TRIES by
+ * its hash, then a scan of the range: see new_flow()), or is dropped when the
+ * range has none for its backend. ICMP errors (destination
  * unreachable, time exceeded, parameter problem) about a tracked flow are
  * translated the same way, inner header included. Checksums are updated
  * incrementally (RFC 1624); a UDP checksum of 0 stays 0. In tc the L4
@@ -26,8 +28,13 @@
  * too.
  *
  * After translation the packet is sent on by bpf_fib_lookup + bpf_redirect;
- * when the kernel knows no route or neighbour yet it is passed to the stack
- * (counted as to_stack).
+ * when the kernel knows no route yet it is passed to the stack (counted as
+ * to_stack). When it knows the route but not the next hop's neighbour entry
+ * (bpf_fib_lookup: NO_NEIGH) the packet goes by bpf_redirect_neigh, which
+ * makes the kernel resolve it (ARP) and queue the packet meanwhile: in tc
+ * directly; XDP has no such helper, so gw_xdp passes the translated packet
+ * with the next hop in its metadata to gw_tc_neigh, on tc ingress of the
+ * same device, which sends it so (see send_on()).
  *
  * Anything else passes untouched: a packet whose destination is not a
  * gateway address costs a header check and a probe of gw_addrs (an array
@@ -66,6 +73,7 @@ enum gw_verdict {
 	GW_DROP,
 	GW_REDIRECT, /* bpf_redirect() was called */
 	GW_NOT_OURS, /* forward(): no flow or frontend (the packet may still be a reply) */
+	GW_NEIGH, /* XDP: translated, no neighbour known; passed with a struct gw_neigh_meta for gw_tc_neigh */
 };
 
 /* The packet being handled, in either hook. */
@@ -109,6 +117,14 @@ struct {
 	__type(value, struct gw_rev);
 } gw_rev SEC(".maps");
 
+/* Backends (gw_rev_key with snat_port 0) whose SNAT range a scan found full, at gw_config.clock_ms (see new_flow()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GW_SNAT_FULL_ENTRIES);
+	__type(key, struct gw_rev_key);
+	__type(value, __u32);
+} gw_snat_full SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, GW_FLOW_CACHE_SLOTS);
@@ -137,8 +153,30 @@ struct {
 	__type(value, struct gw_counters);
 } gw_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, GW_FE_STATS_ENTRIES);
+	__type(key, struct lb_svc_key);
+	__type(value, struct gw_fe_stats);
+} gw_fe_stats SEC(".maps");
+
 const volatile enum ek8s_gw_limits gw_limits_btf;
 const volatile enum ek8s_gw_dest_flags gw_flags_btf;
+const volatile enum ek8s_gw_neigh gw_neigh_btf;
+const volatile struct gw_neigh_meta gw_neigh_meta_btf; /* in the BTF for the layout test: only pointers to it in the code */
+const volatile enum ek8s_gw_flow_flags gw_flow_flags_btf;
+
+/*
+ * Flow lifetimes (see gw_expire): every packet's bookkeeping is a TCP flags
+ * test and, on the table path, a store of the clock and of FIN/RST when they
+ * changed. GW_NO_EXPIRY (scripts/build-bpf.sh builds gateway_noexpiry.bpf.o with it, for the bench only)
+ * compiles it out, to measure what it costs.
+ */
+#ifdef GW_NO_EXPIRY
+#define GW_EXPIRY 0
+#else
+#define GW_EXPIRY 1
+#endif
 
 #define COUNT(field)                                                         \
 	do {                                                                 \
@@ -302,6 +340,33 @@ static __always_inline void count_svc(__u32 id, bool in, __u64 bytes)
 	}
 }
 
+/* A frontend's event counters (gw_fe_stats), looked up only when an event happens; NULL: not counted one by one. */
+static __always_inline struct gw_fe_stats *fe_stats(__be32 vip, __be16 port, __u8 proto)
+{
+	struct lb_svc_key key = { .vip = vip, .port = port, .proto = proto };
+
+	return bpf_map_lookup_elem(&gw_fe_stats, &key);
+}
+
+/*
+ * send_on()'s verdict, a pass (to the stack) counted for the frontend the
+ * client used (dst: the address and port it sent to): the external IP's
+ * frontend, else the NodePort's, as first_packet() chose.
+ */
+static __always_inline enum gw_verdict fe_to_stack(enum gw_verdict v, __be32 dst, __be16 port, __u8 proto)
+{
+	struct gw_fe_stats *fe;
+
+	if (v != GW_PASS)
+		return v;
+	fe = fe_stats(dst, port, proto);
+	if (!fe)
+		fe = fe_stats(0, port, proto);
+	if (fe)
+		fe->to_stack++;
+	return v;
+}
+
 /* ---- sending on ---- */
 
 /* TTL minus one (the gateway forwards); the caller checked TTL > 1. */
@@ -324,9 +389,51 @@ static __always_inline enum gw_verdict redirect_to(struct pkt *p, __u32 ifindex,
 }
 
 /*
+ * A translated packet whose next hop (ifindex, nexthop: what bpf_fib_lookup
+ * answered with NO_NEIGH) has no neighbour entry: in tc, bpf_redirect_neigh
+ * (the kernel resolves the neighbour, queues the packet until it answers,
+ * and writes the Ethernet header); in XDP, the next hop into the metadata
+ * and the packet passed to gw_tc_neigh, which does the same. The stack would
+ * drop the translated packet as a martian (its source is the node's own),
+ * and nothing would ever resolve the neighbour. Metadata refused by the
+ * driver: passed to the stack (to_stack).
+ */
+static __always_inline enum gw_verdict via_neigh(struct pkt *p, __u32 ifindex, __be32 nexthop)
+{
+	if (p->tc) {
+		struct bpf_redir_neigh nh = { .nh_family = AF_INET, .ipv4_nh = nexthop };
+
+		ttl_dec(p->ip);
+		COUNT(neigh_redirects);
+		bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
+		return GW_REDIRECT;
+	}
+
+	struct xdp_md *ctx = p->ctx;
+	struct gw_neigh_meta *m;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m))) {
+		COUNT(to_stack);
+		return GW_PASS;
+	}
+	ctx_barrier(ctx);
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data) {
+		COUNT(to_stack);
+		return GW_PASS;
+	}
+	m->magic = GW_NEIGH_MAGIC;
+	m->ifindex = ifindex;
+	m->nexthop = nexthop;
+	COUNT(neigh_to_tc);
+	return GW_NEIGH;
+}
+
+/*
  * Sends a translated packet on: to the flow's cached next hop while it is
  * fresh, else by bpf_fib_lookup (caching the answer in `hop`, a map value,
- * when given). No route or neighbour known: passed to the stack.
+ * when given). A route but no neighbour entry: via_neigh(). No route:
+ * passed to the stack.
  */
 static __always_inline enum gw_verdict send_on(struct pkt *p, struct gw_hop *hop, __u32 now)
 {
@@ -345,6 +452,8 @@ static __always_inline enum gw_verdict send_on(struct pkt *p, struct gw_hop *hop
 	fib.ipv4_dst = ip->daddr;
 	fib.ifindex = p->tc ? ((struct __sk_buff *)p->ctx)->ingress_ifindex : ((struct xdp_md *)p->ctx)->ingress_ifindex;
 	rc = bpf_fib_lookup(p->ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return via_neigh(p, fib.ifindex, fib.ipv4_dst); /* nothing cached: the next packets look again */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		COUNT(to_stack); /* the stack routes it, and decrements the TTL */
 		return GW_PASS;
@@ -390,56 +499,110 @@ static __always_inline bool l4_of(struct pkt *p, __u8 proto, struct l4 *out)
 	return false;
 }
 
-/* A new flow (h: its flow_hash): backend by the table, SNAT port, both entries. False: not made (*verdict set). */
-static __always_inline bool new_flow(const struct lb_svc *s, const struct gw_ct_key *k, __u32 h, const struct gw_config *cfg, struct gw_ct *out,
-				     enum gw_verdict *verdict)
+/*
+ * SNAT ports. gw_rev is the one record of the ports in use, per backend
+ * address, port and protocol (a port serves one flow to each backend at a
+ * time). A new flow tries GW_SNAT_TRIES ports by its hash (spread: nearly
+ * always enough), then scans the whole range from its hash on (bpf_loop),
+ * each a lookup, and an insert only where the port is free (a failing LRU
+ * insert would cost a free node, or an eviction), so it finds a free port at
+ * any fill level, in at most range steps. A scan that finds none marks the
+ * backend in gw_snat_full at the clock: until gw_expire next advances the
+ * clock (and frees what has ended), new flows to it are refused at once,
+ * not scanned again. Refused: dropped, never passed untranslated (the
+ * client's SYN or datagram is retried by the client).
+ */
+enum gw_new {
+	GW_NEW_FLOW,
+	GW_NEW_NO_BACKEND,
+	GW_NEW_SNAT_BUSY,
+};
+
+struct snat_scan {
+	struct gw_rev_key rk;
+	struct gw_rev rv;
+	__u32 min, range, start; /* start < range */
+	bool placed;
+};
+
+static long snat_try(__u32 i, void *ctx)
+{
+	struct snat_scan *c = ctx;
+	__u32 off = c->start + i;
+
+	if (off >= c->range)
+		off -= c->range;
+	c->rk.snat_port = bpf_htons((__u16)(c->min + off));
+	if (bpf_map_lookup_elem(&gw_rev, &c->rk) || bpf_map_update_elem(&gw_rev, &c->rk, &c->rv, BPF_NOEXIST))
+		return 0;
+	c->placed = true;
+	return 1;
+}
+
+/* A new flow (h: its flow_hash; tcpf: FIN/RST of its first packet): backend by the table, SNAT port, both entries. */
+static __always_inline enum gw_new new_flow(const struct lb_svc *s, const struct gw_ct_key *k, __u32 h, const struct gw_config *cfg, __u8 tcpf,
+					    struct gw_ct *out)
 {
 	struct lb_backend be;
 	__u32 id = s->table_size ? table_slot(s, h % s->table_size) : 0;
+	__u32 clock = cfg->clock_ms;
 
 	if (!backend_of(id, &be)) {
 		COUNT(no_backend);
-		*verdict = GW_DROP;
-		return false;
+		return GW_NEW_NO_BACKEND;
 	}
-	__u32 min = cfg->snat_port_min, range = (__u32)cfg->snat_port_max - min + 1;
-	struct gw_rev_key rk = { .backend_ip = be.ip, .backend_port = be.port, .proto = k->proto };
-	struct gw_rev rv = { .client_ip = k->client_ip, .dst_ip = k->dst_ip, .client_port = k->client_port, .dst_port = k->dst_port,
-			     .service_id = s->id };
-	bool placed = false;
+	struct snat_scan c = {
+		.rk = { .backend_ip = be.ip, .backend_port = be.port, .proto = k->proto },
+		.rv = { .client_ip = k->client_ip, .dst_ip = k->dst_ip, .client_port = k->client_port, .dst_port = k->dst_port,
+			.service_id = s->id, .seen = clock },
+		.min = cfg->snat_port_min,
+		.range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1,
+	};
 
 	if (cfg->snat_port_max < cfg->snat_port_min || !cfg->snat_ip)
-		range = 0;
-	for (int i = 0; i < GW_SNAT_TRIES && range; i++) {
-		rk.snat_port = bpf_htons((__u16)(min + (h >> 8 ^ (__u32)i * 40503u) % range));
-		if (!bpf_map_update_elem(&gw_rev, &rk, &rv, BPF_NOEXIST)) {
-			placed = true;
-			break;
+		c.range = 0;
+	/* a lookup before each insert: a failing insert into an LRU map takes a free node first (and may evict for it) */
+	for (int i = 0; i < GW_SNAT_TRIES && c.range && !c.placed; i++) {
+		c.rk.snat_port = bpf_htons((__u16)(c.min + (h >> 8 ^ (__u32)i * 40503u) % c.range));
+		if (!bpf_map_lookup_elem(&gw_rev, &c.rk) && !bpf_map_update_elem(&gw_rev, &c.rk, &c.rv, BPF_NOEXIST))
+			c.placed = true;
+	}
+	if (!c.placed && c.range) {
+		struct gw_rev_key full = { .backend_ip = be.ip, .backend_port = be.port, .proto = k->proto };
+		__u32 *marked = bpf_map_lookup_elem(&gw_snat_full, &full);
+
+		if (!marked || *marked != clock) {
+			COUNT(snat_scans);
+			c.start = (h >> 8) % c.range;
+			bpf_loop(c.range, snat_try, &c, 0);
+			if (!c.placed)
+				bpf_map_update_elem(&gw_snat_full, &full, &clock, BPF_ANY);
 		}
 	}
-	if (!placed) {
+	if (!c.placed) {
 		COUNT(snat_busy);
-		*verdict = GW_PASS;
-		return false;
+		return GW_NEW_SNAT_BUSY;
 	}
 	out->backend_ip = be.ip;
 	out->backend_port = be.port;
-	out->snat_port = rk.snat_port;
+	out->snat_port = c.rk.snat_port;
 	out->service_id = s->id;
 	out->backend_id = id;
+	out->seen = clock;
+	out->flags = tcpf;
 	bpf_map_update_elem(&gw_ct, k, out, BPF_ANY);
 	COUNT(flows);
-	return true;
+	return GW_NEW_FLOW;
 }
 
-/* Rewrites client -> frontend into SNAT -> backend and sends it on. */
-static __always_inline enum gw_verdict forward_as(struct pkt *p, struct l4 *l, const struct gw_ct *ct, __be32 snat, struct gw_hop *hop,
-						  __u32 now)
+/* Rewrites client -> frontend (k: as the client sent it) into SNAT -> backend and sends it on. */
+static __always_inline enum gw_verdict forward_as(struct pkt *p, struct l4 *l, const struct gw_ct_key *k, const struct gw_ct *ct, __be32 snat,
+						  struct gw_hop *hop, __u32 now)
 {
 	count_svc(ct->service_id, true, p->len);
 	if (!translate(p, l, snat, ct->backend_ip, ct->snat_port, ct->backend_port))
 		return GW_PASS;
-	return send_on(p, hop, now);
+	return fe_to_stack(send_on(p, hop, now), k->dst_ip, k->dst_port, k->proto);
 }
 
 static __always_inline bool same_flow(const struct gw_ct_key *a, const struct gw_ct_key *b)
@@ -447,6 +610,27 @@ static __always_inline bool same_flow(const struct gw_ct_key *a, const struct gw
 	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
 
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* A TCP packet's FIN and RST (GW_FLOW_FIN, GW_FLOW_RST); 0 for UDP, or without expiry bookkeeping. */
+static __always_inline __u8 tcp_flags(const struct pkt *p, const struct l4 *l, __u8 proto)
+{
+	const __u8 *f = (const __u8 *)l->sport + 13; /* the flags byte of the TCP header (l4_of() checked it whole) */
+
+	if (!GW_EXPIRY || proto != IPPROTO_TCP || (const void *)(f + 1) > p->end) /* a bound the verifier sees */
+		return 0;
+	return *f & (GW_FLOW_FIN | GW_FLOW_RST);
+}
+
+/* A flow's entry seen now, with these flags: written only when that changes (once a sweep interval at most). */
+static __always_inline void stamp(__u32 *seen, __u8 *flags, __u32 clock, __u8 add)
+{
+	if (!GW_EXPIRY)
+		return;
+	if (*seen != clock)
+		*seen = clock;
+	if ((*flags | add) != *flags)
+		*flags |= add;
 }
 
 /* This CPU's gw_flow_cache slot for a flow of hash h (see gateway.h). */
@@ -472,10 +656,10 @@ static __always_inline struct gw_ct *cache_flow(struct gw_flow_slot *slot, const
  * NodePort), a new flow, and the packet sent on as its first.
  */
 static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l, __u32 flags, const struct gw_ct_key *k, __u32 h, const struct gw_config *cfg,
-						    struct gw_flow_slot *slot, __u32 now)
+						    struct gw_flow_slot *slot, __u32 now, __u8 tcpf)
 {
 	struct lb_svc_key key = { .vip = (flags & GW_DEST_VIP) ? k->dst_ip : 0, .port = k->dst_port, .proto = k->proto };
-	enum gw_verdict verdict;
+	enum gw_new made;
 	struct lb_svc s;
 	struct gw_ct ct;
 
@@ -487,14 +671,23 @@ static __always_inline enum gw_verdict first_packet(struct pkt *p, struct l4 *l,
 			return GW_NOT_OURS;
 	}
 	__builtin_memset(&ct, 0, sizeof(ct));
-	if (!new_flow(&s, k, h, cfg, &ct, &verdict)) {
-		if (verdict == GW_DROP)
-			count_svc(s.id, true, p->len);
-		return verdict;
+	/* the frontend that matched (key), counted here: no backend, or no free SNAT port (both dropped) */
+	struct gw_fe_stats *fe = bpf_map_lookup_elem(&gw_fe_stats, &key);
+
+	made = new_flow(&s, k, h, cfg, tcpf, &ct);
+	if (made != GW_NEW_FLOW) {
+		count_svc(s.id, true, p->len);
+		if (fe && made == GW_NEW_NO_BACKEND)
+			fe->no_backend++;
+		else if (fe)
+			fe->snat_busy++;
+		return GW_DROP;
 	}
+	if (fe)
+		fe->flows++;
 	if (slot)
-		return forward_as(p, l, cache_flow(slot, k, &ct, now), cfg->snat_ip, &slot->ct.hop, now);
-	return forward_as(p, l, &ct, cfg->snat_ip, NULL, now);
+		return forward_as(p, l, k, cache_flow(slot, k, &ct, now), cfg->snat_ip, &slot->ct.hop, now);
+	return forward_as(p, l, k, &ct, cfg->snat_ip, NULL, now);
 }
 
 /*
@@ -512,22 +705,24 @@ static __always_inline enum gw_verdict forward(struct pkt *p, struct l4 *l, __u3
 			       .proto = ip->protocol };
 	__u32 h = flow_hash(&k);
 	struct gw_flow_slot *slot = flow_slot(h);
+	__u8 tcpf = tcp_flags(p, l, k.proto);
 	struct gw_ct *found;
 
 	if (!cfg)
 		return GW_NOT_OURS;
-	if (slot && now - slot->at < GW_HOP_JIFFIES && slot->ct.backend_ip && same_flow(&slot->key, &k)) {
+	if (slot && !tcpf && now - slot->at < GW_HOP_JIFFIES && slot->ct.backend_ip && same_flow(&slot->key, &k)) {
 		COUNT(tracked);
-		return forward_as(p, l, &slot->ct, cfg->snat_ip, &slot->ct.hop, now);
+		return forward_as(p, l, &k, &slot->ct, cfg->snat_ip, &slot->ct.hop, now);
 	}
 	found = bpf_map_lookup_elem(&gw_ct, &k);
 	if (found) {
 		COUNT(tracked);
+		stamp(&found->seen, &found->flags, cfg->clock_ms, tcpf);
 		if (slot)
 			found = cache_flow(slot, &k, found, now);
-		return forward_as(p, l, found, cfg->snat_ip, &found->hop, now);
+		return forward_as(p, l, &k, found, cfg->snat_ip, &found->hop, now);
 	}
-	return first_packet(p, l, flags, &k, h, cfg, slot, now);
+	return first_packet(p, l, flags, &k, h, cfg, slot, now, tcpf);
 }
 
 /* Backend -> SNAT address: back to the client, from the address it used. */
@@ -539,10 +734,164 @@ static __always_inline enum gw_verdict reply(struct pkt *p, struct l4 *l)
 	if (!rv)
 		return GW_PASS;
 	COUNT(replies);
+	if (GW_EXPIRY) {
+		__u32 k0 = 0;
+		struct gw_config *cfg = bpf_map_lookup_elem(&gw_config, &k0);
+
+		if (cfg)
+			stamp(&rv->seen, &rv->flags, cfg->clock_ms, GW_FLOW_REPLIED | tcp_flags(p, l, rk.proto));
+	}
 	count_svc(rv->service_id, false, p->len);
 	if (!translate(p, l, rv->dst_ip, rv->client_ip, rv->dst_port, rv->client_port))
 		return GW_PASS;
-	return send_on(p, &rv->hop, (__u32)bpf_jiffies64());
+	return fe_to_stack(send_on(p, &rv->hop, (__u32)bpf_jiffies64()), rv->dst_ip, rv->dst_port, rk.proto);
+}
+
+/* ---- flow lifetimes ---- */
+
+/*
+ * gw_expire, run by the agent every sweep interval through BPF_PROG_TEST_RUN
+ * (never attached; a 14-byte dummy frame): advances gw_config.clock_ms, then walks gw_ct and ends
+ * every flow idle (by the later stamp of its two entries) for longer than
+ * its timeout, like a conntrack: TCP without a reply yet (SYN), TCP replied
+ * (established), TCP after a FIN each way or an RST either way (closing),
+ * UDP. Ending a flow deletes its gw_rev entry (which frees its SNAT port:
+ * gw_rev is the record of ports in use), its gw_ct entry, and its copy in
+ * gw_flow_cache on every CPU. A removed backend's flows end once idle for
+ * the closing timeout (backend_gone()). A flow whose gw_rev entry is gone (evicted)
+ * ends at once (its replies could not come back); a gw_rev entry whose flow
+ * is gone ends after the closing timeout. Cost: per packet, see GW_EXPIRY;
+ * per sweep, one pass over both tables in the kernel (no copy to the
+ * agent). Returns the flows it ended.
+ */
+struct expiry {
+	__u32 clock, syn, established, closing, udp;
+	__u32 ended;
+};
+
+/* How long a flow may stay idle: by protocol and, for TCP, by what each direction showed. */
+static __always_inline __u32 timeout_of(const struct expiry *e, __u8 proto, __u8 fwd, __u8 back)
+{
+	if (proto != IPPROTO_TCP)
+		return e->udp;
+	if (((fwd | back) & GW_FLOW_RST) || (fwd & back & GW_FLOW_FIN))
+		return e->closing;
+	return (back & GW_FLOW_REPLIED) ? e->established : e->syn;
+}
+
+/* Idle for `timeout` ms since `seen` (clock differences: right across the clock's wrap; the agent keeps timeouts < 2^31 ms). */
+static __always_inline bool idle_for(const struct expiry *e, __u32 seen, __u32 timeout)
+{
+	return (__s32)(e->clock - seen) >= (__s32)timeout;
+}
+
+struct uncache_ctx {
+	struct gw_ct_key k;
+	__u32 slot;
+};
+
+static long uncache_on(__u32 cpu, void *ctx)
+{
+	struct uncache_ctx *c = ctx;
+	struct gw_flow_slot *slot = bpf_map_lookup_percpu_elem(&gw_flow_cache, &c->slot, cpu);
+
+	if (!slot)
+		return 1; /* no such CPU: done */
+	if (same_flow(&slot->key, &c->k))
+		slot->ct.backend_ip = 0;
+	return 0;
+}
+
+/* Clears a flow's copy in gw_flow_cache on every CPU (up to GW_EXPIRE_CPUS; others' copies go stale within GW_HOP_JIFFIES). */
+static __always_inline void uncache(const struct gw_ct_key *k)
+{
+	struct uncache_ctx c = { .k = *k, .slot = flow_hash(k) & (GW_FLOW_CACHE_SLOTS - 1) };
+
+	bpf_loop(GW_EXPIRE_CPUS, uncache_on, &c, 0);
+}
+
+/*
+ * Whether a flow's backend is no longer listed: its slot marked none (removed,
+ * in quarantine), cleared, or given to another address. Its flows then end
+ * once idle for the closing timeout: a connection still talking goes on (a
+ * backend removed while it drains), an idle or dead one does not wait hours.
+ */
+static __always_inline bool backend_gone(const struct gw_ct *ct)
+{
+	struct lb_backend be;
+
+	if (!backend_of(ct->backend_id, &be))
+		return true;
+	return be.state == LB_BACKEND_NONE || be.ip != ct->backend_ip || be.port != ct->backend_port;
+}
+
+static long expire_flow(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	struct expiry *e = ctx;
+	struct gw_ct_key k = *(const struct gw_ct_key *)key; /* a copy: an LRU element is reused at once when deleted */
+	struct gw_ct *ct = value;
+	struct gw_rev_key rk = { .backend_ip = ct->backend_ip, .backend_port = ct->backend_port, .snat_port = ct->snat_port, .proto = k.proto };
+	struct gw_rev *rv = bpf_map_lookup_elem(&gw_rev, &rk);
+
+	if (rv && rv->client_ip == k.client_ip && rv->dst_ip == k.dst_ip && rv->client_port == k.client_port && rv->dst_port == k.dst_port) {
+		__u32 seen = (__s32)(rv->seen - ct->seen) > 0 ? rv->seen : ct->seen;
+		__u32 timeout = timeout_of(e, k.proto, ct->flags, rv->flags);
+
+		if (timeout > e->closing && backend_gone(ct))
+			timeout = e->closing;
+		if (!idle_for(e, seen, timeout))
+			return 0;
+		bpf_map_delete_elem(&gw_rev, &rk);
+	}
+	bpf_map_delete_elem(&gw_ct, &k);
+	uncache(&k);
+	COUNT(expired);
+	e->ended++;
+	/* its frontend: the address and port the client used, else the NodePort's (as first_packet() chose) */
+	struct gw_fe_stats *fe = fe_stats(k.dst_ip, k.dst_port, k.proto);
+
+	if (!fe)
+		fe = fe_stats(0, k.dst_port, k.proto);
+	if (fe)
+		fe->expired++;
+	return 0;
+}
+
+static long expire_orphan(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	struct expiry *e = ctx;
+	struct gw_rev_key rk = *(const struct gw_rev_key *)key;
+	struct gw_rev *rv = value;
+	struct gw_ct_key k = { .client_ip = rv->client_ip, .dst_ip = rv->dst_ip, .client_port = rv->client_port, .dst_port = rv->dst_port,
+			       .proto = rk.proto };
+	struct gw_ct *ct = bpf_map_lookup_elem(&gw_ct, &k);
+
+	if (ct && ct->snat_port == rk.snat_port && ct->backend_ip == rk.backend_ip && ct->backend_port == rk.backend_port)
+		return 0; /* its flow's: ends with it */
+	if (idle_for(e, rv->seen, e->closing))
+		bpf_map_delete_elem(&gw_rev, &rk);
+	return 0;
+}
+
+/* A tc program: its test_run takes no RCU grace period (an XDP program's swaps the XDP dispatcher, twice per run). */
+SEC("tc")
+int gw_expire(struct __sk_buff *skb)
+{
+	__u32 k0 = 0;
+	struct gw_config *cfg = bpf_map_lookup_elem(&gw_config, &k0);
+	struct expiry e = {};
+
+	if (!cfg)
+		return 0;
+	e.clock = (__u32)(bpf_ktime_get_coarse_ns() / 1000000);
+	cfg->clock_ms = e.clock;
+	e.syn = cfg->timeout_syn_ms;
+	e.established = cfg->timeout_established_ms;
+	e.closing = cfg->timeout_closing_ms;
+	e.udp = cfg->timeout_udp_ms;
+	bpf_for_each_map_elem(&gw_ct, expire_flow, &e, 0);
+	bpf_for_each_map_elem(&gw_rev, expire_orphan, &e, 0);
+	return e.ended;
 }
 
 /* ---- ICMP errors ---- */
@@ -611,7 +960,7 @@ static __always_inline enum gw_verdict icmp_error(struct pkt *p, __u32 flags)
 		inner_rewrite(&icmp->checksum, in, ports, rv.client_ip, rv.dst_ip, rv.client_port, rv.dst_port);
 		outer_rewrite(p->ip, rv.dst_ip, rv.client_ip);
 		COUNT(icmp);
-		return send_on(p, NULL, 0);
+		return fe_to_stack(send_on(p, NULL, 0), rv.dst_ip, rv.dst_port, rk.proto);
 	}
 	if (flags & (GW_DEST_VIP | GW_DEST_NODE)) {
 		/* about a reply we sent a client (d:dp -> c:cp): to the backend, about b:bp -> snat:sp */
@@ -626,7 +975,7 @@ static __always_inline enum gw_verdict icmp_error(struct pkt *p, __u32 flags)
 		inner_rewrite(&icmp->checksum, in, ports, ct.backend_ip, cfg->snat_ip, ct.backend_port, ct.snat_port);
 		outer_rewrite(p->ip, cfg->snat_ip, ct.backend_ip);
 		COUNT(icmp);
-		return send_on(p, NULL, 0);
+		return fe_to_stack(send_on(p, NULL, 0), k.dst_ip, k.dst_port, k.proto);
 	}
 	return GW_PASS;
 malformed:
@@ -732,6 +1081,24 @@ int gw_tc(struct __sk_buff *skb)
 	default:
 		return TC_ACT_UNSPEC;
 	}
+}
+
+/*
+ * With gw_xdp, on tc ingress of the same devices: sends on the packets gw_xdp
+ * translated but found no neighbour for (struct gw_neigh_meta), by
+ * bpf_redirect_neigh. Any other packet goes on to the next filter untouched.
+ */
+SEC("tc")
+int gw_tc_neigh(struct __sk_buff *skb)
+{
+	struct gw_neigh_meta *m = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+	struct pkt p = { .ctx = skb, .eth = data, .ip = data + sizeof(struct ethhdr), .end = (void *)(long)skb->data_end, .len = skb->len,
+			 .tc = true };
+
+	if ((void *)(m + 1) > data || m->magic != GW_NEIGH_MAGIC || (void *)(p.ip + 1) > p.end)
+		return TC_ACT_UNSPEC;
+	return via_neigh(&p, m->ifindex, m->nexthop) == GW_REDIRECT ? TC_ACT_REDIRECT : TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";

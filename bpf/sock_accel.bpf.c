@@ -31,6 +31,7 @@
 #include "accel.h"
 
 #define AF_INET 2
+#define AF_INET6 10
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -114,17 +115,40 @@ static __always_inline struct accel_stats *stats_of(__u32 rule)
 	return bpf_map_lookup_elem(&accel_stats, &rule);
 }
 
+/*
+ * A connection's IPv4 ends: an AF_INET socket's, or an AF_INET6 socket's
+ * whose both addresses are IPv4-mapped (::ffff:a.b.c.d: what a dual-stack
+ * server listening on [::] accepts from an IPv4 client, or an IPv6 socket
+ * connected to ::ffff:a.b.c.d). Such a socket goes through the IPv4 path
+ * and keeps its IPv4 addresses where an AF_INET socket does (local_ip4 and
+ * remote_ip4 of bpf_sock_ops and sk_msg_md read them), so its key and its
+ * peer's are the same 4-tuples as for AF_INET sockets.
+ */
+#define V4_MAPPED(a0, a1, a2) (!(a0) && !(a1) && (a2) == bpf_htonl(0xffff))
+
 SEC("sockops")
 int accel_sockops(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
 	if (op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-	if (skops->family != AF_INET || !enabled())
+	__u32 family = skops->family;
+	__be32 local_ip = skops->local_ip4, remote_ip = skops->remote_ip4;
+	if (family == AF_INET6) {
+		/* each field read on its own: the verifier refuses a pointer computed into the context */
+		__u32 l0 = skops->local_ip6[0], l1 = skops->local_ip6[1], l2 = skops->local_ip6[2];
+		__u32 r0 = skops->remote_ip6[0], r1 = skops->remote_ip6[1], r2 = skops->remote_ip6[2];
+		if (!V4_MAPPED(l0, l1, l2) || !V4_MAPPED(r0, r1, r2))
+			return 1;
+		/* local_ip4/remote_ip4 (skc_rcv_saddr, skc_daddr) already hold the mapped addresses' IPv4 part */
+	} else if (family != AF_INET) {
+		return 1;
+	}
+	if (!enabled())
 		return 1;
 	struct accel_sock_key key = {
-		.local_ip = skops->local_ip4,
-		.remote_ip = skops->remote_ip4,
+		.local_ip = local_ip,
+		.remote_ip = remote_ip,
 		.local_port = skops->local_port,
 		.remote_port = bpf_ntohl(skops->remote_port),
 	};

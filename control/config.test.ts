@@ -13,10 +13,11 @@ describe("parseConfig", () => {
       EBPF_K8S_INGEST_RATE: 5,
       EBPF_K8S_INGEST_BURST: 20,
       EBPF_K8S_REQUEST_TIMEOUT_MS: 10_000,
-      EBPF_K8S_INGEST_MAX_IN_FLIGHT: 4,
+      EBPF_K8S_INGEST_MAX_IN_FLIGHT: undefined,
       EBPF_K8S_INGEST_MAX_QUEUED: 16,
       EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: 50,
       EBPF_K8S_INGEST_RETRY_AFTER: 2,
+      EBPF_K8S_INGEST_MAX_RETRY_AFTER: 60,
       EBPF_K8S_RETENTION_RAW: 7200,
       EBPF_K8S_RETENTION_1M: 172_800,
       EBPF_K8S_RETENTION_1H: 2_592_000,
@@ -86,6 +87,7 @@ describe("parseConfig", () => {
       EBPF_K8S_INGEST_MAX_QUEUED: 0,
       EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: 50,
       EBPF_K8S_INGEST_RETRY_AFTER: 30,
+      EBPF_K8S_INGEST_MAX_RETRY_AFTER: 60,
       EBPF_K8S_RETENTION_RAW: 1800,
       EBPF_K8S_RETENTION_1M: 129_600,
       EBPF_K8S_RETENTION_1H: 604_800,
@@ -136,6 +138,16 @@ describe("parseConfig", () => {
 });
 
 describe("appSettings", () => {
+  it("stores one batch at a time on an embedded database, four on a libSQL server, unless told", () => {
+    const inFlight = (env: Record<string, string>) => appSettings(parseConfig(env)).ingestAdmission.maxInFlight;
+    expect(inFlight({})).toBe(1);
+    expect(inFlight({ DATABASE_URL: "file:/var/lib/ebpf-k8s/control.db" })).toBe(1);
+    expect(inFlight({ DATABASE_URL: ":memory:" })).toBe(1);
+    expect(inFlight({ DATABASE_URL: "libsql://db.example:8080" })).toBe(4);
+    expect(inFlight({ DATABASE_URL: "http://127.0.0.1:8080" })).toBe(4);
+    expect(inFlight({ DATABASE_URL: "libsql://db.example:8080", EBPF_K8S_INGEST_MAX_IN_FLIGHT: "2" })).toBe(2);
+  });
+
   it("converts to the app's units", () => {
     expect(appSettings(parseConfig({ EBPF_K8S_STALE_AFTER: "10", EBPF_K8S_LOST_AFTER: "60" }))).toMatchObject({
       readAuth: "open",
@@ -144,7 +156,14 @@ describe("appSettings", () => {
       ingestRatePerSec: 5,
       ingestBurst: 20,
       requestTimeoutMs: 10_000,
-      ingestAdmission: { maxInFlight: 4, maxQueued: 16, maxQueueMs: 50, retryAfterSeconds: 2 },
+      // The longest Retry-After, 60, with the agent's jitter would outlast EBPF_K8S_LOST_AFTER=60: 60 / 1.5 - 1.
+      ingestAdmission: {
+        maxInFlight: 1,
+        maxQueued: 16,
+        maxQueueMs: 50,
+        retryAfterSeconds: 2,
+        maxRetryAfterSeconds: 39,
+      },
       alertIntervalMs: 5_000,
     });
   });

@@ -7,6 +7,7 @@ import { DEFAULT_DATABASE_URL } from "./db/client.ts";
 import type { AdmissionSettings } from "./ingest/admission.ts";
 import type { MonitoringSettings } from "./monitoring-store/settings.ts";
 import { WIRE_VERSION, wireVersionFromEnv } from "./wire/version.ts";
+import { RETRY_JITTER } from "./wire/retry.ts";
 
 /** An unset variable and an empty one (`PORT= npm run control`) both mean "use the default". */
 const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
@@ -49,13 +50,17 @@ export const Config = z
     EBPF_K8S_REQUEST_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(10_000)),
     /**
      * Overload shedding (control/ingest/admission.ts): batches read, parsed and stored at once, how many more may
-     * wait for a slot and for how long; beyond that a batch is answered 503 with this Retry-After (seconds).
-     * Defaults measured with control/bench/ingest.ts on 2 cores (README "Control-plane settings").
+     * wait for a slot and for how long; beyond that a batch is answered 503 with a Retry-After (seconds) of at
+     * least EBPF_K8S_INGEST_RETRY_AFTER, spread up to EBPF_K8S_INGEST_MAX_RETRY_AFTER while refusals run
+     * (control/ingest/retry-schedule.ts). Defaults measured with control/bench/ingest.ts on 2 cores (README
+     * "Control-plane settings").
      */
-    EBPF_K8S_INGEST_MAX_IN_FLIGHT: withDefault(z.coerce.number().int().min(1).default(4)),
+    /** Default: by the database (ingestInFlight below). */
+    EBPF_K8S_INGEST_MAX_IN_FLIGHT: withDefault(z.coerce.number().int().min(1).optional()),
     EBPF_K8S_INGEST_MAX_QUEUED: withDefault(z.coerce.number().int().min(0).default(16)),
     EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(50)),
     EBPF_K8S_INGEST_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(2)),
+    EBPF_K8S_INGEST_MAX_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(60)),
     /** How long flow, TCP and drop statistics are kept per level: per batch, per minute, per hour. */
     EBPF_K8S_RETENTION_RAW: withDefault(Duration.prefault("2h")),
     EBPF_K8S_RETENTION_1M: withDefault(Duration.prefault("48h")),
@@ -159,10 +164,11 @@ export function appSettings(config: Config): AppSettings {
     ingestBurst: config.EBPF_K8S_INGEST_BURST,
     requestTimeoutMs: config.EBPF_K8S_REQUEST_TIMEOUT_MS,
     ingestAdmission: {
-      maxInFlight: config.EBPF_K8S_INGEST_MAX_IN_FLIGHT,
+      maxInFlight: config.EBPF_K8S_INGEST_MAX_IN_FLIGHT ?? ingestInFlight(config.DATABASE_URL),
       maxQueued: config.EBPF_K8S_INGEST_MAX_QUEUED,
       maxQueueMs: config.EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS,
       retryAfterSeconds: config.EBPF_K8S_INGEST_RETRY_AFTER,
+      maxRetryAfterSeconds: maxRetryAfter(config),
     },
     // Ten wrong tokens at once, then one every 5 s: harmless to a person's typo, useless for guessing 256 bits.
     authFailureRatePerSec: 0.2,
@@ -187,3 +193,23 @@ export function appSettings(config: Config): AppSettings {
 }
 
 export const DEFAULT_APP_SETTINGS: AppSettings = appSettings(parseConfig({}));
+
+/**
+ * The longest Retry-After: as configured, but never so long that a refused agent, which waits up to half as long
+ * again (control/wire/retry.ts), would count as Lost before it is back; never shorter than the first.
+ */
+function maxRetryAfter(c: Config): number {
+  const backBeforeLost = Math.floor(c.EBPF_K8S_LOST_AFTER / (1 + RETRY_JITTER)) - 1;
+  return Math.max(c.EBPF_K8S_INGEST_RETRY_AFTER, Math.min(c.EBPF_K8S_INGEST_MAX_RETRY_AFTER, backBeforeLost));
+}
+
+/**
+ * Batches stored at once, by default. An embedded database (file:, :memory:) runs every statement on the event
+ * loop: a second batch at once only interleaves with the first, and both take twice as long. Measured with the ingest
+ * bench at three times capacity on 2 cores (README "Control-plane settings"): accepted p99 146 ms with 1, 246 ms
+ * with 2, 335 ms with 4. A libSQL server (libsql://, http(s)://) answers over the network: batches at once overlap
+ * their round trips.
+ */
+export function ingestInFlight(databaseUrl: string): number {
+  return databaseUrl.startsWith("file:") || databaseUrl === ":memory:" ? 1 : 4;
+}

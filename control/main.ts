@@ -27,6 +27,7 @@ import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, type Config, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
+import { type FetchHandler, type Listening, listenNode } from "./http/node-listen.ts";
 import { kubeServiceSync } from "./kube/connect.ts";
 import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
 import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
@@ -35,13 +36,6 @@ import { repeatEvery } from "./periodic.ts";
 import { pruneLb } from "./services/counters.ts";
 import { pruneAccel } from "./accel/rules.ts";
 import { endWaits } from "./services/watch.ts";
-
-type FetchHandler = (request: Request) => Response | Promise<Response>;
-
-interface Listening {
-  port: number;
-  close(): Promise<void>;
-}
 
 /** The parts of the Deno namespace used here (tsc type-checks this file with Node types). */
 interface DenoRuntime {
@@ -112,7 +106,10 @@ async function main() {
     settings,
     lease: () => lease.status(),
   });
-  const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, config));
+  const server =
+    await (deno
+      ? listenDeno(deno, app.fetch, config)
+      : listenNode(app.fetch, { port: config.PORT, hostname: config.HOST }));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${shown}:${server.port}`;
@@ -186,25 +183,6 @@ function keepServingOnUnhandledRejections() {
   } else {
     process.on("unhandledRejection", log);
   }
-}
-
-function listenNode(fetch: FetchHandler, config: Config): Promise<Listening> {
-  return import("@hono/node-server").then(
-    ({ serve }) =>
-      new Promise((resolve, reject) => {
-        const server = serve({ fetch, port: config.PORT, hostname: config.HOST }, (info) =>
-          resolve({
-            port: info.port,
-            close: () =>
-              new Promise<void>((done) => {
-                server.close(() => done());
-                // Idle keep-alive connections would otherwise hold close() open.
-                if ("closeIdleConnections" in server) server.closeIdleConnections();
-              }),
-          }));
-        server.once("error", reject);
-      }),
-  );
 }
 
 function listenDeno(deno: DenoRuntime, fetch: FetchHandler, config: Config): Promise<Listening> {

@@ -12,7 +12,7 @@ import { cgroupPath } from "./lab/cgroup.ts";
 import { type Lab, labUp } from "./lab/lab.ts";
 import { podsFilePath } from "./lab/pods-file.ts";
 import type { NodeSpec, PodSpec } from "./lab/topology.ts";
-import { agentArgv, controlArgv, type Proc, start, waitFor } from "./procs.ts";
+import { agentArgv, type AgentOptions, controlArgv, type Proc, start, waitFor } from "./procs.ts";
 
 export interface Counters {
   rxPackets: number;
@@ -105,25 +105,42 @@ export class Cluster {
   startAgent(node: NodeSpec, interfaces = ["eth0", "cni0"]): Proc {
     const proc = start(
       `agent ${node.name}`,
-      agentArgv({
-        netns: node.netns,
-        cgroup: cgroupPath(node.cgroup),
-        control: `http://${this.lab.topology.hostIp}:${this.port}`,
-        node: this.nodeName(node),
-        interfaces,
-        interval: this.o.interval ?? 0.5,
-        joinToken: this.joinToken,
-        stateDir: `${this.dir}/state-${node.name}`,
-        pinDir: this.pinDir,
-        podsFile: podsFilePath(this.name, node.name),
-        // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
-        lbCgroup: cgroupPath(node.cgroup),
-      }),
+      agentArgv(this.#agentOptions(node, interfaces)),
       this.o.agentEnv ?? {},
       this.o.echo,
     );
     this.agents.set(node.name, proc);
     return proc;
+  }
+
+  /**
+   * The agent's uninstall command for a node, with the flags its agent ran
+   * with: SIGTERM leaves the datapath for a successor, this removes it.
+   * Resolves with the exit code.
+   */
+  async uninstallAgent(node: NodeSpec, interfaces = ["eth0", "cni0"]): Promise<number | null> {
+    const argv = agentArgv({ ...this.#agentOptions(node, interfaces), command: "uninstall" });
+    const proc = start(`uninstall ${node.name}`, argv, this.o.agentEnv ?? {}, this.o.echo);
+    const code = await new Promise<number | null>((r) => proc.child.on("exit", r));
+    if (code !== 0) throw new Error(`uninstall of ${node.name} exited ${code}:\n${proc.output()}`);
+    return code;
+  }
+
+  #agentOptions(node: NodeSpec, interfaces: string[]): AgentOptions {
+    return {
+      netns: node.netns,
+      cgroup: cgroupPath(node.cgroup),
+      control: `http://${this.lab.topology.hostIp}:${this.port}`,
+      node: this.nodeName(node),
+      interfaces,
+      interval: this.o.interval ?? 0.5,
+      joinToken: this.joinToken,
+      stateDir: `${this.dir}/state-${node.name}`,
+      pinDir: this.pinDir,
+      podsFile: podsFilePath(this.name, node.name),
+      // the node's cgroup holds its pods' cgroups (and the agent's own process, which the lb programs leave alone: it dials no VIP)
+      lbCgroup: cgroupPath(node.cgroup),
+    };
   }
 
   async get<T>(path: string): Promise<T> {
@@ -146,6 +163,12 @@ export class Cluster {
 
   async down(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
+    // SIGTERM left each node's datapath attached for a successor: removed the way an operator does
+    for (const name of this.agents.keys()) {
+      await this.uninstallAgent(this.lab.topology.nodes.find((n) => n.name === name)!).catch((e) =>
+        console.error((e as Error).message)
+      );
+    }
     await this.control?.stop();
     this.lab.down();
     rmSync(this.pinDir, { recursive: true, force: true });

@@ -113,6 +113,8 @@ export interface AgentOptions {
   podsFile?: string;
   /** Absolute cgroup v2 directory the node's pods run under: where the lb module attaches when switched on. */
   lbCgroup?: string;
+  /** "uninstall": the agent's removal of everything it left attached and pinned (SIGTERM leaves the datapath). */
+  command?: "uninstall";
 }
 
 /** argv of an agent process, optionally inside a lab node's netns and cgroup. */
@@ -130,6 +132,7 @@ export function agentArgv(opts: AgentOptions): string[] {
     "--allow-sys",
     "--allow-run",
     "agent/main.ts",
+    ...(opts.command ? [opts.command] : []),
     "--control",
     opts.control,
     "--node",

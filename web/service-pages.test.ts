@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../control/auth/access.ts";
+import { createRule, deleteRule } from "../control/accel/rules.ts";
 import { createService, syncServices } from "../control/services/model.ts";
+import { readVersion } from "../control/services/version.ts";
 import {
   batch,
   bearer,
@@ -487,6 +489,24 @@ describe("/services/:namespace/:name", () => {
     expect(html).toMatch(/<dt>Gateway since [^<]*<\/dt><dd>in 12 packets, 2\.93 KiB; out 10 packets, 2\.00 KiB<\/dd>/);
     expect(await page("/services")).toContain(
       '<code>10.96.0.10:80/TCP</code><span class="sub">LoadBalancer: 203.0.113.7:80, any node :30080</span>',
+    );
+  });
+
+  it("shows what the acceleration rules naming a port accelerated over the window, with links to the rules; a port no rule names says so", async () => {
+    await createService(s.db, WEB, T0);
+    await createService(s.db, { ...WEB, portName: "admin", port: 81 }, T0);
+    await createRule(s.db, { kind: "service", namespace: "default", name: "web" }, T0);
+    await createRule(s.db, { kind: "service", namespace: "default", name: "web", portName: "http" }, T0);
+    await createRule(s.db, { kind: "service", namespace: "default", name: "web", portName: "none" }, T0);
+    await deleteRule(s.db, 1, T0);
+    const version = await readVersion(s.db);
+    await postBatch(s.app, batch({ ts: T0 + 1_000, accel: { version, rules: [[2, 21, 3 * 1024 * 1024], [3, 5, 5]] } }));
+    const html = await page("/services/default/web");
+    expect(html).toMatch(
+      /<dt>Accelerated since [^<]*<\/dt><dd>21 connections, 3\.00 MiB <span class="meta">\(same-node connections to its backends, by rule <a href="\/accel#accel-rule-2">2<\/a>\)<\/span><\/dd>/,
+    );
+    expect(html).toMatch(
+      /<dt>Accelerated since [^<]*<\/dt><dd><span class="meta">no <a href="\/accel">acceleration rule<\/a> names this port<\/span><\/dd>/,
     );
   });
 

@@ -12,6 +12,7 @@
  *   deno run --allow-all agent/bench/agent_footprint.ts
  *   (BENCH_FLOWS, BENCH_INTERVAL, BENCH_INTERVALS; BENCH_AGENT_ARGS="--flow-table-size 32768" adds agent flags)
  */
+import { AgentProcess } from "../testing/agent_process.ts";
 import { FakeControl } from "../testing/fake_control.ts";
 import { PodNet } from "../testing/pod_net.ts";
 import { REPO_ROOT } from "../testing/kernel.ts";
@@ -49,31 +50,29 @@ export async function benchAgentFootprint(): Promise<void> {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const agentArgs = [
+    "--control",
+    control.url,
+    "--node",
+    "bench-footprint",
+    "--join-token",
+    control.token,
+    "--netns",
+    net.node,
+    "--interfaces",
+    net.bridge,
+    "--pods-file",
+    net.podsFile,
+    "--interval",
+    String(INTERVAL),
+    "--state-dir",
+    stateDir,
+    "--bpf-pin-dir",
+    pinDir,
+    ...(Deno.env.get("BENCH_AGENT_ARGS")?.split(" ").filter(Boolean) ?? []),
+  ];
   const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...agentTaskFlags(),
-      "agent/main.ts",
-      "--control",
-      control.url,
-      "--node",
-      "bench-footprint",
-      "--join-token",
-      control.token,
-      "--netns",
-      net.node,
-      "--interfaces",
-      net.bridge,
-      "--pods-file",
-      net.podsFile,
-      "--interval",
-      String(INTERVAL),
-      "--state-dir",
-      stateDir,
-      "--bpf-pin-dir",
-      pinDir,
-      ...(Deno.env.get("BENCH_AGENT_ARGS")?.split(" ").filter(Boolean) ?? []),
-    ],
+    args: ["run", ...agentTaskFlags(), "agent/main.ts", ...agentArgs],
     cwd: REPO_ROOT,
     stdout: "null",
     stderr: "piped",
@@ -117,6 +116,9 @@ export async function benchAgentFootprint(): Promise<void> {
     const status = await agent.status;
     await logged;
     if (!status.success || !control.batches.length) console.error(`agent (exit ${status.code}):\n${log}`);
+    // SIGTERM left the datapath for a successor: removed as an operator does
+    const u = await AgentProcess.uninstall(agentArgs);
+    if (u.code !== 0) console.error(`uninstall (exit ${u.code}):\n${u.output}`);
     try {
       sender.kill("SIGTERM");
     } catch { /* gone */ }

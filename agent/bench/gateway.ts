@@ -8,6 +8,11 @@
  *      inserts; each frame a new flow, so one run each, both programs timed
  *      by the kernel alike), and a packet for no gateway address.
  *      Targets: tracked <= 100 ns/packet; non-VIP <= 1.5x the empty program.
+ *      The tracked flow also through gateway_noexpiry.bpf.o (the same program
+ *      without its per-packet expiry bookkeeping), side by side: its cost.
+ *      New flows to one backend until the default SNAT range is full, with
+ *      and without that bookkeeping: flows/s while it fills, a flow when it
+ *      is nearly full (the scan), a refusal when it is full.
  *   2. iperf3 (one stream) from the lab's outside namespace to a backend,
  *      straight (routed by the node, no gateway program) and through the
  *      gateway (external IP) in XDP generic mode and in tc on the lab's
@@ -17,17 +22,26 @@
  *   deno run --allow-all agent/bench/gateway.ts
  */
 import type { LbState } from "../../control/wire/services.ts";
-import { BpfObject, withNetns } from "../libbpf/mod.ts";
+import { BpfObject, type BpfProgram, withNetns } from "../libbpf/mod.ts";
 import { frame, XDP, xdpCtx } from "../modules/gateway/frames.ts";
 import { gatewayState } from "../modules/gateway/frontends.ts";
 import { GatewayLab, LAB } from "../modules/gateway/gateway_lab.ts";
-import { DEFAULT_GATEWAY, GatewayModule, loadGateway, readCounters, writeDests } from "../modules/gateway/module.ts";
+import {
+  DEFAULT_GATEWAY,
+  GATEWAY_OBJECT,
+  GatewayModule,
+  loadGateway,
+  readCounters,
+  writeDests,
+} from "../modules/gateway/module.ts";
 import { createVethPair } from "../testing/netns.ts";
 import { run } from "../testing/run.ts";
 import { median, row, verdict } from "./report.ts";
 import { BPF_DIR, REPEAT, ROUNDS } from "./test_runs.ts";
 
 const EXT = "10.244.99.7", NODE = "10.244.250.1";
+/** bpf/gateway.bpf.c built with GW_NO_EXPIRY (scripts/build-bpf.sh): the gateway without its per-packet expiry bookkeeping, to measure what it costs. */
+const NOEXPIRY_OBJECT = "gateway_noexpiry.bpf.o";
 // new flows to one service's three backends: each backend takes at most the SNAT range's 4536 flows at once
 const NEW_FLOWS = Number(Deno.env.get("BENCH_GW_NEW_FLOWS") ?? 3000);
 const IPERF_ROUNDS = Number(Deno.env.get("BENCH_GW_IPERF_ROUNDS") ?? 3);
@@ -140,13 +154,19 @@ async function testRuns(): Promise<void> {
     // client's own address and port, the backend at the external IP:port), so the frame stays a tracked
     // VIP packet through every repetition while the program does all of its work: filter, gw_dests,
     // gw_services, gw_ct, counters, both checksums, the FIB lookup, MACs, TTL, redirect.
-    const id = loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 1024, snatPorts: [40000, 40000] }, "192.0.2.10");
+    // The same with the gateway built without its per-packet expiry bookkeeping (gateway_noexpiry.bpf.o),
+    // all three taking turns in every round: what flow lifetimes cost a tracked packet.
+    const builds = [GATEWAY_OBJECT, NOEXPIRY_OBJECT].map((object) =>
+      loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 1024, snatPorts: [40000, 40000], object }, "192.0.2.10")
+    );
     try {
-      writeDests(id.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" }, true);
-      id.programmer.apply(gatewayState(benchState([EXT], 80, 80)), performance.now());
-      writeDests(id.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" });
+      for (const b of builds) {
+        writeDests(b.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" }, true);
+        b.programmer.apply(gatewayState(benchState([EXT], 80, 80)), performance.now());
+        writeDests(b.obj, { external: [EXT], addresses: [], snatIp: "192.0.2.10" });
+      }
       await run(["ip", "-n", net.nsA, "route", "add", `${EXT}/32`, "via", net.ipB]);
-      const prog = id.obj.program("gw_xdp");
+      const idProgs = builds.map((b) => b.obj.program("gw_xdp"));
       // each pass takes one off the TTL: frames start at 255 and run 250 times per call
       const fresh = frame({
         src: "192.0.2.10",
@@ -158,40 +178,50 @@ async function testRuns(): Promise<void> {
         payload: new Uint8Array(10),
         ttl: 255,
       });
-      const idRun = (repeat: number) =>
-        withNetns(net.nsA, () => prog.testRun({ data: fresh, repeat, ctx: xdpCtx(fresh.length, net.ifindexA) }));
-      const warm = idRun(1);
-      if (warm.retval !== XDP.REDIRECT) {
-        throw new Error(`gateway bench: identity flow not redirected (verdict ${warm.retval})`);
+      const ctx = xdpCtx(fresh.length, net.ifindexA);
+      for (const prog of idProgs) {
+        const warm = withNetns(net.nsA, () => prog.testRun({ data: fresh, repeat: 1, ctx }));
+        if (warm.retval !== XDP.REDIRECT) {
+          throw new Error(`gateway bench: identity flow not redirected (verdict ${warm.retval})`);
+        }
       }
       const PER_CALL = 250, CALLS = Math.min(400, Math.max(1, Math.round(REPEAT / PER_CALL)));
-      const tr: number[] = [], em: number[] = [];
-      const ctx = xdpCtx(fresh.length, net.ifindexA);
+      const tr: number[] = [], tn: number[] = [], em: number[] = [];
+      // each program runs its calls of a round in a block: test_run swaps the XDP dispatcher's program (an RCU
+      // grace period) whenever the program changes, which would dominate calls alternating one by one
+      const block = (p: BpfProgram) => {
+        let t = 0;
+        for (let i = 0; i < CALLS; i++) t += p.testRun({ data: fresh, repeat: PER_CALL, ctx }).durationNs;
+        return t / CALLS;
+      };
       withNetns(net.nsA, () => {
         for (let r = 0; r < ROUNDS; r++) {
-          let a = 0, b = 0;
-          for (let i = 0; i < CALLS; i++) {
-            a += progs.empty.testRun({ data: fresh, repeat: PER_CALL, ctx }).durationNs;
-            b += prog.testRun({ data: fresh, repeat: PER_CALL, ctx }).durationNs;
-          }
-          em.push(a / CALLS);
-          tr.push(b / CALLS);
+          em.push(block(progs.empty));
+          tr.push(block(idProgs[0]!));
+          tn.push(block(idProgs[1]!));
         }
       });
-      const c = readCounters(id.obj);
-      if (c.flows !== 1 || c.tracked !== ROUNDS * CALLS * PER_CALL || c.ttl !== 0) {
-        throw new Error(`gateway bench: repetitions were not all tracked hits (${JSON.stringify(c)})`);
+      for (const b of builds) {
+        const c = readCounters(b.obj);
+        if (c.flows !== 1 || c.tracked !== ROUNDS * CALLS * PER_CALL || c.ttl !== 0) {
+          throw new Error(`gateway bench: repetitions were not all tracked hits (${JSON.stringify(c)})`);
+        }
       }
-      const te = median(em), tt = median(tr);
+      const te = median(em), tt = median(tr), tnx = median(tn);
       row(
         "gateway: tracked flow, translated + redirected",
         `${tt.toFixed(1)} ns/pkt`,
-        `${verdict(tt, 100, "lower")} ns; empty ${
+        `${verdict(tt, 100, "lower")} ns; ${(tt / te).toFixed(2)}x the empty program (${
           te.toFixed(1)
-        } ns alongside; median of ${ROUNDS} x ${CALLS} x ${PER_CALL}`,
+        } ns) alongside; median of ${ROUNDS} x ${CALLS} x ${PER_CALL}`,
+      );
+      row(
+        "gateway: the same without expiry bookkeeping",
+        `${tnx.toFixed(1)} ns/pkt`,
+        `with bookkeeping ${(tt / tnx).toFixed(3)}x (${(tt - tnx).toFixed(1)} ns), side by side`,
       );
     } finally {
-      id.obj.close();
+      for (const b of builds) b.obj.close();
     }
 
     const n = one(
@@ -210,10 +240,92 @@ async function testRuns(): Promise<void> {
       `${(n.gw - n.empty).toFixed(1)} ns`,
       `over the empty program run alike (${n.empty.toFixed(1)} ns); median of ${NEW_FLOWS}`,
     );
+    await untilExhaustion(net.nsA, net.ifindexA, progs.empty);
   } finally {
     gw?.close();
     empty?.close();
     await net.close();
+  }
+}
+
+/**
+ * New flows to one backend through the default SNAT range (4,536 ports) until it is exhausted, in the gateway
+ * with and without expiry bookkeeping, one run each, the two builds and the empty program taking turns on
+ * every frame: the rate while the range fills (the hashed tries, then the scan as it fills up), the cost of a
+ * flow when the range is nearly full (the scan), and of a refusal when it is full (one scan, then the mark).
+ */
+async function untilExhaustion(ns: string, ifindex: number, empty: BpfProgram): Promise<void> {
+  const [min, max] = DEFAULT_GATEWAY.snatPorts, range = max - min + 1;
+  const builds = [GATEWAY_OBJECT, NOEXPIRY_OBJECT].map((object) =>
+    loadGateway(BPF_DIR, { ...DEFAULT_GATEWAY, flowEntries: 2 * range, object }, NODE)
+  );
+  try {
+    for (const b of builds) {
+      writeDests(b.obj, { external: [EXT], addresses: [NODE], snatIp: NODE }, true);
+      b.programmer.apply(gatewayState(benchState(["10.244.7.11"], 80, 8080)), performance.now());
+      writeDests(b.obj, { external: [EXT], addresses: [NODE], snatIp: NODE });
+    }
+    const progs = builds.map((b) => b.obj.program("gw_xdp"));
+    const REFUSED = 200;
+    const ns3 = [[], [], []] as number[][]; // empty, with, without: per frame
+    const frames = Array.from({ length: range + REFUSED }, (_, i) =>
+      frame({
+        src: `192.0.${4 + (i >> 16)}.${(i >> 8) & 255}`,
+        dst: EXT,
+        proto: "tcp",
+        sport: 1024 + (i & 255),
+        dport: 80,
+      }));
+    // the three take turns in blocks of 64 frames (a program change costs test_run an RCU grace period)
+    withNetns(ns, () => {
+      for (let from = 0; from < frames.length; from += 64) {
+        for (const [j, p] of [empty, ...progs].entries()) {
+          for (let i = from; i < Math.min(from + 64, frames.length); i++) {
+            const r = p.testRun({ data: frames[i]!, repeat: 1, ctx: xdpCtx(frames[i]!.length, ifindex) });
+            const expected = j === 0 ? XDP.PASS : i < range ? XDP.REDIRECT : XDP.DROP;
+            if (r.retval !== expected) {
+              throw new Error(`gateway bench: frame ${i} of a ${range}-port range: verdict ${r.retval}`);
+            }
+            ns3[j]!.push(r.durationNs);
+          }
+        }
+      }
+    });
+    for (const b of builds) {
+      const c = readCounters(b.obj);
+      if (c.flows !== range || c.snat_busy !== REFUSED) {
+        throw new Error(`gateway bench: ${c.flows} flows, ${c.snat_busy} refused of ${range} + ${REFUSED}`);
+      }
+    }
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const [e, w, wo] = ns3.map((xs) => ({
+      fill: sum(xs.slice(0, range)) / range,
+      last: median(xs.slice(range - range / 10, range)),
+      refused: median(xs.slice(range + 1)),
+      firstRefused: xs[range]!,
+    }));
+    const perS = (ns: number) => `${(1e9 / ns / 1e6).toFixed(2)} M flows/s`;
+    row(
+      `gateway: new flows until the ${range}-port range is full`,
+      perS(w!.fill - e!.fill),
+      `${(w!.fill - e!.fill).toFixed(0)} ns/flow over the empty program; without expiry bookkeeping ${
+        perS(wo!.fill - e!.fill)
+      } (with/without ${((w!.fill - e!.fill) / (wo!.fill - e!.fill)).toFixed(2)}x); single runs, mean`,
+    );
+    row(
+      "gateway: new flow, last tenth of the range (scan)",
+      `${(w!.last - e!.last).toFixed(0)} ns`,
+      `without expiry bookkeeping ${(wo!.last - e!.last).toFixed(0)} ns; median`,
+    );
+    row(
+      "gateway: refused, range full",
+      `${(w!.refused - e!.refused).toFixed(0)} ns`,
+      `the hashed tries, then marked full: no scan (the first refusal scans the whole range: ${
+        (w!.firstRefused - e!.firstRefused).toFixed(0)
+      } ns); without expiry bookkeeping ${(wo!.refused - e!.refused).toFixed(0)} ns; median of ${REFUSED - 1}`,
+    );
+  } finally {
+    for (const b of builds) b.obj.close();
   }
 }
 

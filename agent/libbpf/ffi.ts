@@ -124,6 +124,8 @@ const LIBC_SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // netlink requests (xdp_features.ts)
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // bpffs and /proc, /sys: Deno refuses these paths without --allow-all (fs.ts)
   access: { parameters: ["buffer", "i32"], result: "i32" },
   mkdir: { parameters: ["buffer", "u32"], result: "i32" },

@@ -43,6 +43,7 @@ export {
   tcFilterProgram,
 } from "./tc.ts";
 export { attachXdp, queryXdpProgId, XdpAttachment, type XdpAttachOptions, type XdpMode } from "./xdp.ts";
+export { NETDEV_XDP_ACT, xdpFeatures } from "./xdp_features.ts";
 export { attachAuto, attachCgroup, attachTracepoint, LinkAttachment, openPinnedLink } from "./links.ts";
 export { type TestRunOptions, type TestRunResult } from "./test_run.ts";
 export { type Attachment, type AttachmentKind, detachAll, type DetachReport, listAttachments } from "./registry.ts";

@@ -107,10 +107,23 @@ export class ModuleManager {
 
   /** Stops every running module; throws an AggregateError naming each that failed. */
   stopAll(): void {
+    this.#endAll(() => false);
+  }
+
+  /**
+   * The hand-over to the next agent (SIGTERM): modules with pins let go and
+   * stay attached (Module.release), the others stop. Throws like stopAll.
+   */
+  releaseAll(): void {
+    this.#endAll((m) => m.release !== undefined);
+  }
+
+  #endAll(keep: (m: Module) => boolean): void {
     const errors: Error[] = [];
     for (const m of this.modules) {
       if (this.#states.get(m.name)!.state !== "on") continue;
-      if (!this.#stop(m)) errors.push(new Error(`${m.name}: ${(this.#states.get(m.name) as { error: string }).error}`));
+      const ended = keep(m) ? this.#release(m) : this.#stop(m);
+      if (!ended) errors.push(new Error(`${m.name}: ${(this.#states.get(m.name) as { error: string }).error}`));
     }
     if (errors.length) {
       throw new AggregateError(
@@ -164,6 +177,7 @@ export class ModuleManager {
       if (r.monitoring) out.monitoring = { ...out.monitoring, ...r.monitoring };
       if (on && r.lb) out.lb = r.lb; // deltas: never repeated from a module that is off
       if (on && r.accel) out.accel = r.accel;
+      if (on && r.gateway) out.gateway = r.gateway;
     }
     return out;
   }
@@ -197,9 +211,9 @@ export class ModuleManager {
     return this.#running().flatMap((m) => this.#inventory(m, () => m.maps()));
   }
 
-  /** What each running module recorded for a successor (epoch.json). */
-  records(): Record<string, unknown> {
-    return Object.fromEntries(this.#running().map((m) => [m.name, m.record()]));
+  /** What each running module recorded for a successor (epoch.json); `handOver`: see Module.record. */
+  records(handOver = false): Record<string, unknown> {
+    return Object.fromEntries(this.#running().map((m) => [m.name, m.record(handOver)]));
   }
 
   #running(): Module[] {
@@ -217,6 +231,13 @@ export class ModuleManager {
     if (!this.#guard(m, "stop", () => m.stop())) return false;
     this.#states.set(m.name, { state: "off" });
     this.log(`module ${m.name}: off`);
+    return true;
+  }
+
+  #release(m: Module): boolean {
+    if (!this.#guard(m, "let go of", () => m.release!())) return false;
+    this.#states.set(m.name, { state: "off" });
+    this.log(`module ${m.name}: left attached and pinned for the next agent`);
     return true;
   }
 

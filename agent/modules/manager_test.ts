@@ -1,11 +1,11 @@
 /** The module manager with stand-in modules: versions applied once, errors reported, unsupported names. */
-import { DEFAULT_MODULES, type DesiredState, MODULES } from "../../control/wire/batch.ts";
+import { DEFAULT_MODULES, type DesiredState, type ModuleName, MODULES } from "../../control/wire/batch.ts";
 import { assertEquals, assertStringIncludes } from "../testing/assert.ts";
 import { describeError, ModuleManager } from "./manager.ts";
 import type { Module, Reading, StartOptions } from "./module.ts";
 
 class StandIn implements Module {
-  readonly name = "ifstats" as const;
+  constructor(readonly name: ModuleName = "ifstats") {}
   readonly counting = true;
   calls: string[] = [];
   failStart: Error | null = null;
@@ -26,7 +26,7 @@ class StandIn implements Module {
   record() {
     return { r: 1 };
   }
-  read() {
+  read(): Reading {
     return {
       interfaces: [{ ifname: "ek8s0", ifindex: 2, rxPackets: 1, rxBytes: 2, txPackets: 3, txBytes: 4, drops: 0 }],
     };
@@ -191,4 +191,49 @@ Deno.test("manager: readings merge; a module switched off (or failing to read) k
 Deno.test("describeError: an AggregateError lists every cause", () => {
   const e = new AggregateError([new Error("first"), new Error("second")], "two things");
   assertEquals(describeError(e), "two things\nfirst\nsecond");
+});
+
+/** A stand-in module with release() (its pins outlive the agent). */
+class Keeper extends StandIn {
+  handOver: boolean[] = [];
+  release() {
+    this.calls.push("release");
+  }
+  override record(handOver = false) {
+    this.handOver.push(handOver);
+    return { r: 2 };
+  }
+}
+
+Deno.test("manager: releaseAll lets modules with release() go attached, stops the others; records(true) asks for the hand-over record", () => {
+  const stopped = new StandIn(), kept = new Keeper("lb");
+  const mgr = new ModuleManager([stopped, kept], desired(1, true), () => {});
+  mgr.offer({ version: 2, modules: { ...DEFAULT_MODULES, ifstats: true, lb: true } });
+  mgr.apply(() => {});
+  assertEquals(mgr.records(true), { ifstats: { r: 1 }, lb: { r: 2 } });
+  assertEquals(kept.handOver, [true]);
+  mgr.releaseAll();
+  assertEquals([stopped.calls.at(-1), kept.calls.at(-1)], ["stop", "release"]);
+  assertEquals(kept.calls.includes("stop"), false, "a released module is never detached");
+  assertEquals(mgr.statuses().filter((s) => s.state === "on"), [], "both off: nothing read or recorded any more");
+  assertEquals(mgr.records(), {});
+});
+
+Deno.test("manager: the deltas of the load-balancing modules (lb, accel, gateway) reach the batch while they run", () => {
+  class Delta extends StandIn {
+    override read(): Reading {
+      const version = 3;
+      if (this.name === "lb") return { lb: { version, services: [[1, 2, 0]], backends: [] } } as Reading;
+      if (this.name === "accel") return { accel: { version, rules: [[1, 1, 10]] } } as Reading;
+      return { gateway: { version, services: [[1, 1, 2, 3, 4]], flows: 1, evicted: 0, noBackend: 0 } } as Reading;
+    }
+  }
+  const mods = (["lb", "accel", "gateway"] as const).map((n) => new Delta(n));
+  const mgr = new ModuleManager(mods, {
+    version: 1,
+    modules: { ...DEFAULT_MODULES, lb: true, accel: true, gateway: true },
+  }, () => {});
+  mgr.startAll(false);
+  const r = mgr.read();
+  assertEquals([r.lb?.services, r.accel?.rules, r.gateway?.services], [[[1, 2, 0]], [[1, 1, 10]], [[1, 1, 2, 3, 4]]]);
 });

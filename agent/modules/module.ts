@@ -81,10 +81,22 @@ export interface Module {
   start(options: StartOptions): void;
   /** Detaches everything, unpins, removes its pin directory. */
   stop(): void;
+  /**
+   * Lets go without detaching (the agent's SIGTERM: an upgrade, a rollout, a
+   * restart): what it attached keeps running and its pins stay for the next
+   * agent to adopt, exactly as after a crash. Only modules with pins have
+   * it; the manager stops the others (nothing of theirs could be adopted).
+   */
+  release?(): void;
   /** Removes what a predecessor left (attachments recorded in `previous`, pins) without starting. */
   clean(previous?: unknown): void;
-  /** What a successor needs to adopt or clean up after us; stored in epoch.json. */
-  record(): unknown;
+  /**
+   * What a successor needs to adopt or clean up after us; stored in
+   * epoch.json. `handOver`: the last record before release() (SIGTERM),
+   * which may add what only a clean hand-over can give, e.g. the counts
+   * reported so far, so that the successor reports exactly the rest.
+   */
+  record(handOver?: boolean): unknown;
   read(): Reading;
   /** The pod list changed: attach to new pods' interfaces now rather than at the next read. */
   podsChanged?(): void;

@@ -78,6 +78,8 @@ export function mergeBatches(older: Batch, newer: Batch): Batch {
       flows: a.flows + b.flows,
       evicted: a.evicted + b.evicted,
       noBackend: a.noBackend + b.noBackend,
+      // rows [serviceId, address, port, ...counters]: one per frontend
+      ...(a.frontends || b.frontends ? { frontends: sumRows(a.frontends ?? [], b.frontends ?? [], 3) } : {}),
     })),
   );
   set("accel", both(older.accel, newer.accel, (a, b) => ({ version: b.version, rules: sumRows(a.rules, b.rules) })));
@@ -126,13 +128,14 @@ function sumRecords<T extends Record<S, number>, S extends string>(
   return [...out.values()];
 }
 
-/** Positional counter rows [id, ...counters]: rows of one id summed column by column. */
-function sumRows<R extends [number, ...number[]]>(a: R[], b: R[]): R[] {
-  const out = new Map<number, R>();
+/** Positional counter rows [...key (keyLength fields), ...counters]: rows of one key summed column by column. */
+function sumRows<R extends (number | string)[]>(a: R[], b: R[], keyLength = 1): R[] {
+  const out = new Map<string, R>();
   for (const r of [...a, ...b]) {
-    const into = out.get(r[0]);
-    if (into === undefined) out.set(r[0], [...r] as R);
-    else for (let i = 1; i < r.length; i++) into[i] += r[i];
+    const k = JSON.stringify(r.slice(0, keyLength));
+    const into = out.get(k);
+    if (into === undefined) out.set(k, [...r] as R);
+    else for (let i = keyLength; i < r.length; i++) (into[i] as number) += r[i] as number;
   }
   return [...out.values()];
 }

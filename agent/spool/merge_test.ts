@@ -103,7 +103,14 @@ const older: Batch = {
   tcp: [tcp(undefined, 1), tcp("p1", 2)],
   drops: [{ pod: "p1", reason: "NO_SOCKET", packets: 1, bytes: 60 }, { reason: "NO_SOCKET", packets: 2, bytes: 120 }],
   lb: { version: 7, services: [[1, 5, 1], [2, 1, 0]], backends: [[10, 5]] },
-  gateway: { version: 7, services: [[1, 1, 100, 1, 200]], flows: 1, evicted: 0, noBackend: 2 },
+  gateway: {
+    version: 7,
+    services: [[1, 1, 100, 1, 200]],
+    flows: 1,
+    evicted: 0,
+    noBackend: 2,
+    frontends: [[1, "203.0.113.7", 80, 1, 0, 0, 2, 0, 0], [1, "0.0.0.0", 30080, 3, 1, 0, 0, 0, 1]],
+  },
   accel: { version: 7, rules: [[3, 1, 1000]] },
 };
 const newer: Batch = {
@@ -117,7 +124,14 @@ const newer: Batch = {
   tcp: [tcp("p1", 3)],
   drops: [{ pod: "p1", reason: "NO_SOCKET", packets: 4, bytes: 240 }],
   lb: { version: 7, services: [[2, 2, 3]], backends: [[10, 1], [11, 2]] },
-  gateway: { version: 7, services: [[1, 2, 300, 2, 400], [4, 1, 1, 1, 1]], flows: 2, evicted: 1, noBackend: 0 },
+  gateway: {
+    version: 7,
+    services: [[1, 2, 300, 2, 400], [4, 1, 1, 1, 1]],
+    flows: 2,
+    evicted: 1,
+    noBackend: 0,
+    frontends: [[1, "203.0.113.7", 80, 2, 1, 1, 0, 4, 2], [1, "203.0.113.8", 80, 1, 0, 0, 0, 0, 0]],
+  },
   accel: { version: 7, rules: [[3, 2, 500]] },
 };
 
@@ -145,6 +159,12 @@ Deno.test("merge: deltas summed exactly per record key; cumulative state from th
     flows: 3,
     evicted: 1,
     noBackend: 2,
+    // per frontend (service, address, port), summed
+    frontends: [
+      [1, "203.0.113.7", 80, 3, 1, 1, 2, 4, 2],
+      [1, "0.0.0.0", 30080, 3, 1, 0, 0, 0, 1],
+      [1, "203.0.113.8", 80, 1, 0, 0, 0, 0, 0],
+    ],
   });
   assertEquals(m.accel, { version: 7, rules: [[3, 3, 1500]] });
   assert(Batch.safeParse(m).success, "a valid batch");

@@ -11,7 +11,9 @@ import { type AgentConfig, parseConfig } from "../config.ts";
 import { pathExists } from "../libbpf/mod.ts";
 import { FakeControl } from "./fake_control.ts";
 import { BPF_OBJ_DIR } from "./kernel.ts";
-import { createVethPair, type VethPair } from "./netns.ts";
+import { createVethPair, type InterfaceStats, interfaceStats, statsDelta, type VethPair } from "./netns.ts";
+import { assertEquals } from "./assert.ts";
+import type { InterfaceCounters } from "../../control/wire/batch.ts";
 import { PodNet } from "./pod_net.ts";
 import { tc } from "./bpf.ts";
 
@@ -20,6 +22,26 @@ export const PING_SIZE = 200;
 export const PING_FRAME = PING_SIZE + 8 + 20 + 14;
 
 let rigs = 0;
+
+/**
+ * The batch's counters of the rig's watched interface are `total` test pings each way, and equal to what
+ * the kernel's own statistics of that interface counted since `before`.
+ */
+export async function assertPingTotals(
+  r: AgentRig,
+  c: InterfaceCounters,
+  total: number,
+  before: InterfaceStats,
+): Promise<void> {
+  assertEquals([c.rxPackets, c.txPackets, c.rxBytes, c.txBytes], [
+    total,
+    total,
+    total * PING_FRAME,
+    total * PING_FRAME,
+  ]);
+  const d = statsDelta(before, await interfaceStats(r.net.nsA, r.net.ifA));
+  assertEquals([d.rxPackets, d.txPackets, d.rxBytes, d.txBytes], [c.rxPackets, c.txPackets, c.rxBytes, c.txBytes]);
+}
 
 export class AgentRig {
   readonly logs: string[] = [];

@@ -67,6 +67,8 @@ export function udpFrame(o: UdpFrameOptions = {}): Uint8Array {
 /** Size of struct __sk_buff (linux/bpf.h; 192 bytes since 5.x) and the offset of its ifindex. */
 export const SK_BUFF_CTX_SIZE = 192;
 export const SK_BUFF_IFINDEX_OFFSET = 40;
+/** Offset of struct __sk_buff's ingress_ifindex (test_run sets the skb's input interface from it). */
+export const SK_BUFF_INGRESS_IFINDEX_OFFSET = 36;
 
 /** A struct __sk_buff context for test_run with only ifindex set. */
 export function skbCtx(ifindex: number): Uint8Array {

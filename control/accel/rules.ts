@@ -6,7 +6,7 @@
  * summed per rule and minute over nodes, kept as long as the lb counters.
  */
 import type { Transaction } from "@libsql/client";
-import { asc, eq, gte } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
 import { addExcluded, sumCounters, sumOf } from "../db/counter-sums.ts";
 import { accelRules, accelStats } from "../db/schema.ts";
@@ -110,16 +110,21 @@ export async function storeAccelCounters(tx: Transaction, batch: Batch): Promise
   });
 }
 
-export interface RuleView {
-  rule: AccelRule;
-  /** Over the window: connections accelerated and bytes sent through the accelerated path, summed over nodes. */
+/** Over a window: connections accelerated and bytes sent through the accelerated path, summed over nodes. */
+export interface AccelCounts {
   connections: number;
   bytes: number;
 }
 
-/** Every rule with its counters since `since` (ms, agent clock of the minutes). */
-export async function ruleViews(db: Queryable, since: number): Promise<RuleView[]> {
-  const rules = await listRules(db);
+export interface RuleView extends AccelCounts {
+  rule: AccelRule;
+}
+
+const NO_COUNTS: AccelCounts = { connections: 0, bytes: 0 };
+
+/** Counters per rule id over the minute buckets from `from` up to `to` (exclusive; open without). */
+export async function ruleCounts(db: Queryable, from: number, to?: number): Promise<Map<number, AccelCounts>> {
+  const since = gte(accelStats.bucket, from);
   const sums = await db
     .select({
       ruleId: accelStats.ruleId,
@@ -127,14 +132,44 @@ export async function ruleViews(db: Queryable, since: number): Promise<RuleView[
       bytes: sumOf(accelStats.bytes),
     })
     .from(accelStats)
-    .where(gte(accelStats.bucket, bucketOfReport("1m", since)))
+    .where(to === undefined ? since : and(since, lt(accelStats.bucket, to)))
     .groupBy(accelStats.ruleId);
-  const by = new Map(sums.map((s) => [s.ruleId, s]));
-  return rules.map((rule) => ({
-    rule,
-    connections: Number(by.get(rule.id)?.connections ?? 0),
-    bytes: Number(by.get(rule.id)?.bytes ?? 0),
-  }));
+  return new Map(sums.map((s) => [s.ruleId, { connections: Number(s.connections), bytes: Number(s.bytes) }]));
+}
+
+/** Every rule with its counters since `since` (ms, agent clock of the minutes). */
+export async function ruleViews(db: Queryable, since: number): Promise<RuleView[]> {
+  const [rules, counts] = await Promise.all([listRules(db), ruleCounts(db, bucketOfReport("1m", since))]);
+  return rules.map((rule) => ({ rule, ...(counts.get(rule.id) ?? NO_COUNTS) }));
+}
+
+/** What a service's port got accelerated: the service rules that cover it, and their counters summed. */
+export interface ServiceAccel extends AccelCounts {
+  /** Ids of the rules of kind service that cover the port (naming it, or no port: every port of the service). */
+  rules: number[];
+}
+
+/**
+ * The counters of the rules that name the service and cover `portName`. A
+ * rule naming no port covers every port of the service and its counters are
+ * not kept per port: they show on each port it covers. Pods rules are not
+ * attributed to services (they opt pods in, whoever connects to them).
+ */
+export function serviceAccel(
+  rules: readonly AccelRule[],
+  counts: ReadonlyMap<number, AccelCounts>,
+  port: { namespace: string; name: string; portName: string },
+): ServiceAccel {
+  const out: ServiceAccel = { connections: 0, bytes: 0, rules: [] };
+  for (const r of rules) {
+    if (r.kind !== "service" || r.namespace !== port.namespace || r.name !== port.name) continue;
+    if (r.portName !== undefined && r.portName !== port.portName) continue;
+    const c = counts.get(r.id) ?? NO_COUNTS;
+    out.rules.push(r.id);
+    out.connections += c.connections;
+    out.bytes += c.bytes;
+  }
+  return out;
 }
 
 /** Retention with the lb counters (EBPF_K8S_RETENTION_1M). */

@@ -17,6 +17,7 @@
  *   batch from the node (its own clock); keeps growing while the node is silent.
  */
 import type { Db } from "../db/client.ts";
+import { sumCounters } from "../db/counter-sums.ts";
 import type { RetentionSettings } from "../monitoring/rollup.ts";
 import { decodeEndpoints } from "../queries/monitoring/endpoints.ts";
 import { type Args, type StatsKind, statsSql } from "../queries/monitoring/stats.ts";
@@ -122,7 +123,7 @@ async function statsPerNode(db: Db, stat: Stat, now: number, settings: ValueSett
   const inner = statsSql(stat.kind, w, { byNode: true });
   const found = await rows(
     db,
-    `SELECT node AS target, sum(${stat.sum}) AS v FROM (${inner.sql}) GROUP BY node`,
+    `SELECT node AS target, ${sumCounters(stat.sum)} AS v FROM (${inner.sql}) GROUP BY node`,
     inner.args,
   );
   return new Map(found.map((r) => [String(r.target), Number(r.v) / w.seconds]));
@@ -132,8 +133,9 @@ async function statsPerNode(db: Db, stat: Stat, now: number, settings: ValueSett
 async function statsPerPod(db: Db, stat: Stat, now: number, settings: ValueSettings): Promise<Map<string, number>> {
   const w = rateWindow(now, settings);
   const inner = statsSql(stat.kind, w);
-  const sql =
-    `SELECT ${stat.podColumn} AS key, sum(${stat.sum}) AS v FROM (${inner.sql}) WHERE ${stat.podColumn} LIKE 'pod:%' GROUP BY ${stat.podColumn}`;
+  const sql = `SELECT ${stat.podColumn} AS key, ${
+    sumCounters(stat.sum)
+  } AS v FROM (${inner.sql}) WHERE ${stat.podColumn} LIKE 'pod:%' GROUP BY ${stat.podColumn}`;
   const found = await rows(db, sql, inner.args);
   const names = await decodeEndpoints(db, found.map((r) => String(r.key)));
   const out = new Map<string, number>();

@@ -18,6 +18,11 @@ export interface ScenarioResult {
   maintenanceMs: number;
   maintenanceRuns: number;
   rolledRows: number;
+  /**
+   * Ingest answers timed inside the server (from the app receiving the request to its answer), while batches
+   * were made: what the client's latencies are, less the load generator's own lag and the HTTP layer.
+   */
+  server: { acceptedMs: number[]; refusedMs: number[] };
   /** What the load generator saw, whole. */
   client: ClientResult;
   totals: TotalsCheck;

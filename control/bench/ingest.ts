@@ -38,11 +38,11 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { appSettings, parseConfig } from "../config.ts";
 import { openDb } from "../db/client.ts";
+import { listenNode } from "../http/node-listen.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import type { ClientJob, ClientResult } from "./ingest-clients.ts";
 import { CAPACITY_NODES, overloadReport } from "./ingest-overload.ts";
@@ -80,11 +80,20 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
     settings: SETTINGS,
     logError: (message, err) => console.error(message, err),
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const timed = { on: false, acceptedMs: [] as number[], refusedMs: [] as number[], open: 0 };
+  const fetch = async (req: Request, env?: unknown) => {
+    const start = performance.now();
+    timed.open++;
+    const res = await Promise.resolve(app.fetch(req, env)).finally(() => timed.open--);
+    if (timed.on && req.url.endsWith("/api/v1/ingest")) {
+      if (res.status === 200) timed.acceptedMs.push(performance.now() - start);
+      else if (res.status === 503 || res.status === 429) timed.refusedMs.push(performance.now() - start);
+    }
+    return res;
+  };
+  // The control plane's own server settings (keep-alive, accept backlog), as control/main.ts runs it.
+  const server = await listenNode(fetch, { port: 0, hostname: "127.0.0.1" });
+  const port = server.port;
   const url = `http://127.0.0.1:${port}`;
 
   try {
@@ -126,11 +135,13 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
           // Every node has joined: measure the server from here on.
           cpuAtStart = process.cpuUsage();
           loop.enable();
+          timed.on = true;
           timer = setInterval(maintain, MAINTENANCE_S * 1000);
         } else if ("phase" in m) {
           // No more batches are made: the server's figures are those of the load (the spools drain after).
           cpu = process.cpuUsage(cpuAtStart);
           loop.disable();
+          timed.on = false;
         } else if ("fatal" in m) reject(new Error(m.fatal));
         else resolve(m);
       });
@@ -171,14 +182,14 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
       maintenanceMs: maintenance.ms,
       maintenanceRuns: maintenance.runs,
       rolledRows: maintenance.rolled,
+      server: timed,
       client: result,
       totals,
     };
   } finally {
-    await new Promise<void>((done) => {
-      server.close(() => done());
-      if ("closeIdleConnections" in server) server.closeIdleConnections();
-    });
+    await server.close();
+    // A request the load generator gave up on may still be at work: the database stays open until it ends.
+    while (timed.open > 0) await new Promise((ok) => setTimeout(ok, 20));
     db.$client.close();
     rmSync(dir, { recursive: true, force: true });
   }

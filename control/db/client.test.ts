@@ -37,6 +37,24 @@ describe("openDb", () => {
     second.$client.close();
   });
 
+  it("lets replicas opening a new database at once all start, with each migration applied once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ebpf-k8s-db-"));
+    dirs.push(dir);
+    const url = `file:${join(dir, "control.db")}`;
+    // Four handles interleave at every await as four processes would: each reads what is applied before any applies.
+    const opened = await Promise.allSettled(Array.from({ length: 4 }, () => openDb(url)));
+    expect(opened.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+    const dbs = opened.map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof openDb>>>).value);
+    const applied = await dbs[0]!.$client.execute(
+      "SELECT count(*) AS n, count(DISTINCT hash) AS d FROM __drizzle_migrations",
+    );
+    const journal = JSON.parse(readFileSync(new URL("./migrations/meta/_journal.json", import.meta.url), "utf8")) as {
+      entries: unknown[];
+    };
+    expect(applied.rows[0]).toMatchObject({ n: journal.entries.length, d: journal.entries.length });
+    for (const db of dbs) db.$client.close();
+  });
+
   it("works in memory", async () => {
     const db = await openDb(":memory:");
     expect(await db.select().from(nodes)).toEqual([]);

@@ -27,6 +27,16 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url)
  */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/**
+ * Replicas started together on a new database race to apply the same
+ * migrations: each reads which are applied, then applies the rest in one
+ * transaction, and all but the first fail ("table already exists"). A failed
+ * transaction rolls back whole, so the losers look again after a pause and
+ * find nothing left to do. Tries, and the longest pause (ms, jittered).
+ */
+const MIGRATE_TRIES = 6;
+const MIGRATE_PAUSE_MS = 500;
+
 /** Page cache per connection, KiB. */
 const CACHE_KIB = 128 * 1024;
 
@@ -56,11 +66,22 @@ export async function openDb(url: string = DEFAULT_DATABASE_URL, opts: OpenDbOpt
     // back. Per connection, so set on every open.
     await client.execute(`PRAGMA cache_size = -${CACHE_KIB}`);
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrateRacingReplicas(db);
     return db;
   } catch (err) {
     client.close();
     throw err;
+  }
+}
+
+async function migrateRacingReplicas(db: Db): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    } catch (err) {
+      if (attempt >= MIGRATE_TRIES) throw err;
+      await new Promise((ok) => setTimeout(ok, Math.random() * MIGRATE_PAUSE_MS * Math.min(1, attempt / 3)));
+    }
   }
 }
 

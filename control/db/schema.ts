@@ -734,6 +734,49 @@ export const gatewayStats = sqliteTable(
 );
 
 /**
+ * A gateway frontend of a service and its flow events (control/wire/services.ts
+ * GATEWAY_FRONTEND_COUNTERS): address an external IP, or 0.0.0.0 for the
+ * NodePort (port: the NodePort). The columns of the two tables below (fresh
+ * builders for each).
+ */
+const gatewayFrontendColumns = () => ({
+  serviceId: integer("service_id").notNull(),
+  address: text("address").notNull(),
+  port: integer("port").notNull(),
+  flows: integer("flows").notNull(),
+  evicted: integer("evicted").notNull(),
+  snatBusy: integer("snat_busy").notNull(),
+  noBackend: integer("no_backend").notNull(),
+  toStack: integer("to_stack").notNull(),
+  expired: integer("expired").notNull(),
+});
+
+/**
+ * Gateway flow events per frontend and minute, summed over nodes (bucket as
+ * in lb_stats). A service's own are the sums of its frontends. Retention
+ * follows EBPF_K8S_RETENTION_1M.
+ */
+export const gatewayFrontendStats = sqliteTable(
+  "gateway_frontend_stats",
+  { bucket: integer("bucket").notNull(), ...gatewayFrontendColumns() },
+  (t) => [
+    primaryKey({ columns: [t.serviceId, t.address, t.port, t.bucket] }),
+    index("gateway_frontend_stats_bucket").on(t.bucket),
+  ],
+);
+
+/**
+ * The same events since the service was made, never pruned (one row per
+ * frontend of a service: bounded by the services): the counters of
+ * /metrics, which must only grow. Deleted with the service.
+ */
+export const gatewayFrontendTotals = sqliteTable(
+  "gateway_frontend_totals",
+  gatewayFrontendColumns(),
+  (t) => [primaryKey({ columns: [t.serviceId, t.address, t.port] })],
+);
+
+/**
  * Socket acceleration rules (control/wire/accel.ts): `id` the smallest free
  * (agents index a kernel array with it), `rule` the rule as the API took it
  * (JSON, without the id). A change raises the lb version (lb_version), so

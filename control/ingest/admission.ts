@@ -17,6 +17,7 @@
  * bounds its own work, and /metrics of each says its own load.
  */
 import { jsonError } from "../http/json.ts";
+import { RetrySchedule } from "./retry-schedule.ts";
 
 export interface AdmissionSettings {
   /** Batches being read, parsed and stored at once. */
@@ -25,8 +26,10 @@ export interface AdmissionSettings {
   maxQueued: number;
   /** Longest a batch waits for a slot before it is refused. */
   maxQueueMs: number;
-  /** The refusal's Retry-After, whole seconds. */
+  /** The shortest Retry-After of a refusal, whole seconds; under a run of refusals they are spread further out. */
   retryAfterSeconds: number;
+  /** The longest Retry-After (retry-schedule.ts). Default: retryAfterSeconds, which makes it fixed. */
+  maxRetryAfterSeconds?: number;
 }
 
 /** Why a batch was refused: every slot and queue place taken, or no slot within maxQueueMs. */
@@ -58,6 +61,9 @@ export interface AdmissionSnapshot {
   queueWait: { buckets: number[]; sum: number; count: number };
   /** The latest run of refusals, if any. */
   episode: SheddingEpisode | null;
+  /** Admissions per second (the last few seconds), and the Retry-After a refusal would get now. */
+  admitRate: number;
+  retryAfterSeconds: number;
 }
 
 interface Waiter {
@@ -76,9 +82,15 @@ export class IngestAdmission {
   #waitSum = 0;
   #waitCount = 0;
   #episode: SheddingEpisode | null = null;
+  readonly #retry: RetrySchedule;
 
-  /** `now`: the app's clock, for the shedding episode (the queue itself runs on the monotonic clock). */
-  constructor(readonly settings: AdmissionSettings, private readonly now: () => number = Date.now) {}
+  /** `now`: the app's clock, for the shedding episode (the queue and the retry slots run on the monotonic clock). */
+  constructor(readonly settings: AdmissionSettings, private readonly now: () => number = Date.now) {
+    this.#retry = new RetrySchedule(
+      settings.retryAfterSeconds,
+      Math.max(settings.retryAfterSeconds, settings.maxRetryAfterSeconds ?? settings.retryAfterSeconds),
+    );
+  }
 
   /**
    * Runs `work` (read, parse and store one batch) in a slot, waiting for one
@@ -118,13 +130,15 @@ export class IngestAdmission {
         count: this.#waitCount,
       },
       episode: this.#episode && { ...this.#episode },
+      admitRate: this.#retry.rate(performance.now()),
+      retryAfterSeconds: this.#retry.peek(performance.now()),
     };
   }
 
   #enter(): Promise<"admitted" | ShedReason> | "admitted" | ShedReason {
     if (this.#inFlight < this.settings.maxInFlight && this.#queue.length === 0) {
       this.#inFlight++;
-      this.#admitted++;
+      this.#admit();
       this.#observeWait(0);
       return "admitted";
     }
@@ -150,9 +164,14 @@ export class IngestAdmission {
     clearTimeout(next.timer);
     // The slot passes straight to the oldest waiter: a newcomer cannot overtake it.
     this.#inFlight++;
-    this.#admitted++;
+    this.#admit();
     this.#observeWait(performance.now() - next.enqueuedAt);
     next.settle("admitted");
+  }
+
+  #admit(): void {
+    this.#admitted++;
+    this.#retry.admitted(performance.now());
   }
 
   #refuse(reason: ShedReason): Response {
@@ -163,7 +182,8 @@ export class IngestAdmission {
     }
     this.#episode.lastAt = at;
     this.#episode.refused++;
-    const { maxInFlight, maxQueued, retryAfterSeconds } = this.settings;
+    const { maxInFlight, maxQueued } = this.settings;
+    const retryAfterSeconds = this.#retry.refused(performance.now());
     const res = jsonError(
       503,
       `control plane at capacity (${maxInFlight} batches in progress, ${maxQueued} waiting); ` +

@@ -63,7 +63,14 @@ function parts(lbVersion: number): Required<Pick<Batch, Part>> {
       dropsOverflow: 1,
     },
     lb: { version: lbVersion, services: [[1, 5, 1]], backends: [[1, 3], [2, 2]] },
-    gateway: { version: lbVersion, services: [[1, 10, 1_500, 9, 12_000]], flows: 4, evicted: 1, noBackend: 1 },
+    gateway: {
+      version: lbVersion,
+      services: [[1, 10, 1_500, 9, 12_000]],
+      flows: 4,
+      evicted: 1,
+      noBackend: 1,
+      frontends: [[1, "0.0.0.0", 30080, 4, 1, 0, 1, 0, 2]],
+    },
     accel: { version: lbVersion, rules: [[1, 2, 4_096]] },
   };
 }

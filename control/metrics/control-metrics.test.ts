@@ -30,6 +30,7 @@ const ALLOWED_LABELS = new Set([
   "reason",
   "le",
   "replica", // the lease holder: one series per control-plane replica, bounded by the replicas
+  "frontend", // a gateway frontend of a service: at most MAX_FRONTEND_SERIES per service, the rest "other" (gateway.ts)
 ]);
 
 describe("GET /metrics (control plane)", () => {

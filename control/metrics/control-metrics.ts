@@ -4,7 +4,8 @@
  * process, so every replica answers the same), and after it this replica's
  * own ingest load (ingest-load.ts). Labels are bounded by the
  * cluster's size, never by traffic: node, interface, node status, module,
- * alert metric, service namespace/name/port and backend state (and the
+ * alert metric, service namespace/name/port, backend state and gateway
+ * frontend (bounded per service, gateway.ts) (and the
  * ingest load's fixed shed reasons and histogram bounds). No per-flow,
  * per-pod or per-IP label. Names and meanings: README "Prometheus".
  */
@@ -17,6 +18,7 @@ import { alerts, interfaces, pods, serviceBackends, services } from "../db/schem
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../wire/exposition.ts";
+import { gatewayFamilies } from "./gateway.ts";
 import { ingestLoadFamilies } from "./ingest-load.ts";
 import type { LeaseStatus } from "../lease/keeper.ts";
 import { leaseView } from "../lease/status.ts";
@@ -102,6 +104,7 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
         value: r.n,
       })),
     },
+    ...(await gatewayFamilies(db)),
     {
       name: "ebpf_k8s_scrape_timestamp_seconds",
       help: "When this answer was computed (control plane clock)",

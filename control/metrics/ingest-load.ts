@@ -41,6 +41,19 @@ export function ingestLoadFamilies(s: AdmissionSnapshot): Family[] {
       samples: SHED_REASONS.map((reason) => ({ labels: { reason }, value: s.shed[reason] })),
     },
     {
+      name: "ebpf_k8s_ingest_admission_rate",
+      help: "Batches given a slot per second, over the last few seconds: the pace refused batches are asked back at",
+      type: "gauge",
+      samples: [{ value: s.admitRate }],
+    },
+    {
+      name: "ebpf_k8s_ingest_retry_after_seconds",
+      help: "The Retry-After a batch refused now would get: EBPF_K8S_INGEST_RETRY_AFTER, more while refusals run " +
+        "(each takes the next retry slot), at most EBPF_K8S_INGEST_MAX_RETRY_AFTER",
+      type: "gauge",
+      samples: [{ value: s.retryAfterSeconds }],
+    },
+    {
       name: "ebpf_k8s_ingest_queue_wait_seconds",
       help: "Time a batch waited for a slot (0 when one was free), or until refused for waiting too long",
       type: "histogram",

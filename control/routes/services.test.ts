@@ -61,7 +61,15 @@ const WEB_VIEW = {
   refused: 0,
   type: "ClusterIP",
   externalIPs: [],
-  gateway: { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 },
+  gateway: {
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    bytesOut: 0,
+    events: { flows: 0, evicted: 0, snatBusy: 0, noBackend: 0, toStack: 0, expired: 0 },
+    frontends: [],
+  },
+  accel: { connections: 0, bytes: 0, rules: [] },
   backends: [
     {
       id: 1,

@@ -12,6 +12,8 @@ import type { Queryable, Tx } from "../db/client.ts";
 import { nextTableSize } from "../wire/maglev.ts";
 import {
   type BackendRow,
+  gatewayFrontendStats,
+  gatewayFrontendTotals,
   gatewayStats,
   lbStats,
   serviceBackends,
@@ -324,6 +326,8 @@ async function removeServices(tx: Tx, all: number[]): Promise<void> {
     await tx.delete(serviceBackends).where(inArray(serviceBackends.serviceId, ids));
     await tx.delete(lbStats).where(inArray(lbStats.serviceId, ids));
     await tx.delete(gatewayStats).where(inArray(gatewayStats.serviceId, ids));
+    await tx.delete(gatewayFrontendStats).where(inArray(gatewayFrontendStats.serviceId, ids));
+    await tx.delete(gatewayFrontendTotals).where(inArray(gatewayFrontendTotals.serviceId, ids));
     await tx.delete(services).where(inArray(services.id, ids));
   }
 }

@@ -10,6 +10,7 @@ import { addExcluded, sumCounters } from "../db/counter-sums.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { bucketOfReport, expiredBuckets, type RetentionSettings } from "../monitoring/rollup.ts";
 import type { Batch } from "../wire/batch.ts";
+import { GATEWAY_FRONTEND_MINUTES, storeGatewayFrontends } from "./gateway-events.ts";
 
 const ADD = `ON CONFLICT (service_id, bucket, backend_id) DO UPDATE SET ${addExcluded("connections", "refused")}`;
 const [c1, c2, c3, c4] = [1, 2, 3, 4].map((i) => sumCounters(`j.value ->> ${i}`));
@@ -45,6 +46,7 @@ export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<vo
   if (gw !== undefined && gw.services.length > 0) {
     await tx.execute({ sql: GATEWAY_SQL, args: [bucket, JSON.stringify(gw.services), gw.version] });
   }
+  if (gw !== undefined) await storeGatewayFrontends(tx, bucket, gw);
   if (lb === undefined) return;
   if (lb.services.length > 0) {
     await tx.execute({ sql: SQL.services, args: [bucket, JSON.stringify(lb.services), lb.version] });
@@ -69,10 +71,9 @@ export function pruneLb(
       sql: "DELETE FROM lb_stats WHERE bucket <= ?",
       args: [expiredBuckets(now, retention)["1m"]],
     });
-    await tx.execute({
-      sql: "DELETE FROM gateway_stats WHERE bucket <= ?",
-      args: [expiredBuckets(now, retention)["1m"]],
-    });
+    for (const table of ["gateway_stats", GATEWAY_FRONTEND_MINUTES]) {
+      await tx.execute({ sql: `DELETE FROM ${table} WHERE bucket <= ?`, args: [expiredBuckets(now, retention)["1m"]] });
+    }
     const nodes = await tx.execute({ sql: "DELETE FROM lb_nodes WHERE polled_at <= ?", args: [now - retention["1m"]] });
     return { deletedBuckets: buckets.rowsAffected, forgottenNodes: nodes.rowsAffected };
   });

@@ -5,6 +5,7 @@
  * states, nodes that have applied it).
  */
 import { sql } from "drizzle-orm";
+import { listRules, ruleCounts, type ServiceAccel, serviceAccel } from "../accel/rules.ts";
 import type { Queryable } from "../db/client.ts";
 import { sumCounters } from "../db/counter-sums.ts";
 import type { ServiceSource } from "../db/schema.ts";
@@ -12,6 +13,13 @@ import { windowOn } from "../monitoring/rollup.ts";
 import { type TimeSpec, type WindowJson, windowJson } from "../queries/monitoring/window.ts";
 import type { LbBackend, LbService } from "../wire/services.ts";
 import { loadStored, type ServiceFilter, type Stored } from "./apply.ts";
+import {
+  type GatewayEvents,
+  gatewayEventsIn,
+  type GatewayFrontendEvents,
+  NO_GATEWAY_EVENTS,
+  serviceEvents,
+} from "./gateway-events.ts";
 import { inSync, type NodeSync, pollingNodes } from "./nodes.ts";
 import { lbBackend } from "./state.ts";
 import { readVersion } from "./version.ts";
@@ -37,6 +45,11 @@ export interface ServiceView extends Omit<LbService, "backends"> {
   backends: BackendView[];
   /** Over the window, every node: what the gateway (XDP) passed for it, whole frames, from clients (in) and back (out). */
   gateway: GatewayTraffic;
+  /**
+   * Over the window, every node: socket acceleration by the rules of kind service that cover this port
+   * (accel/rules.ts serviceAccel: a rule naming no port shows on each port of the service).
+   */
+  accel: ServiceAccel;
   health: {
     active: number;
     terminating: number;
@@ -51,9 +64,20 @@ export interface GatewayTraffic {
   bytesIn: number;
   packetsOut: number;
   bytesOut: number;
+  /** Flow events over the window, every node: its frontends' summed (gateway-events.ts). */
+  events: GatewayEvents;
+  /** Its frontends (NodePort first, then external IPs) that had any flow event in the window, with theirs. */
+  frontends: GatewayFrontendEvents[];
 }
 
-const NO_GATEWAY_TRAFFIC: GatewayTraffic = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
+const NO_GATEWAY_TRAFFIC: GatewayTraffic = {
+  packetsIn: 0,
+  bytesIn: 0,
+  packetsOut: 0,
+  bytesOut: 0,
+  events: NO_GATEWAY_EVENTS,
+  frontends: [],
+};
 
 export interface NodeSyncView {
   node: string;
@@ -96,9 +120,11 @@ export async function serviceViews(db: Queryable, opts: ViewOptions): Promise<Se
   const since = opts.since ?? DEFAULT_SERVICE_WINDOW;
   const window = windowOn("1m", Math.min("at" in since ? since.at : opts.now - since.ago, opts.now), opts.now);
   const one = stored.length === 1 ? stored[0]!.row.id : undefined;
-  const [counts, gateway] = await Promise.all([
+  const [counts, gateway, rules, accel] = await Promise.all([
     countsIn(db, window.from, window.to, one),
     gatewayIn(db, window.from, window.to, one),
+    listRules(db),
+    ruleCounts(db, window.from, window.to),
   ]);
   const order = new Map(stored.map((s) => [s, `${s.row.namespace}/${s.row.name}/${s.row.portName}`]));
   stored.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : 1));
@@ -110,7 +136,7 @@ export async function serviceViews(db: Queryable, opts: ViewOptions): Promise<Se
       polledAt: new Date(n.polledAt).toISOString(),
       inSync: n.appliedVersion !== null && n.appliedVersion >= version,
     })),
-    services: stored.map((s) => serviceView(s, counts, gateway, nodes)),
+    services: stored.map((s) => serviceView(s, counts, gateway, serviceAccel(rules, accel, s.row), nodes)),
   };
 }
 
@@ -145,7 +171,7 @@ async function countsIn(db: Queryable, from: number, to: number, serviceId?: num
   );
 }
 
-/** Gateway traffic summed over the window (saturating), by service id. */
+/** Gateway traffic and flow events summed over the window (saturating), by service id. */
 async function gatewayIn(
   db: Queryable,
   from: number,
@@ -153,20 +179,39 @@ async function gatewayIn(
   serviceId?: number,
 ): Promise<Map<number, GatewayTraffic>> {
   const one = serviceId === undefined ? sql`` : sql` AND service_id = ${serviceId}`;
-  const row = await db.get<{ rows: string }>(
-    sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, ${
-      summed("packets_in")
-    } AS pi, ${summed("bytes_in")} AS bi, ${summed("packets_out")} AS po, ${
-      summed("bytes_out")
-    } AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
-  );
+  const [row, events] = await Promise.all([
+    db.get<{ rows: string }>(
+      sql`SELECT json_group_array(json_array(service_id, pi, bi, po, bo)) AS rows FROM (SELECT service_id, ${
+        summed("packets_in")
+      } AS pi, ${summed("bytes_in")} AS bi, ${summed("packets_out")} AS po, ${
+        summed("bytes_out")
+      } AS bo FROM gateway_stats WHERE bucket >= ${from} AND bucket < ${to}${one} GROUP BY service_id)`,
+    ),
+    gatewayEventsIn(db, from, to, serviceId),
+  ]);
   const rows = JSON.parse(row?.rows ?? "[]") as Array<[number, number, number, number, number]>;
-  return new Map(
-    rows.map(([id, packetsIn, bytesIn, packetsOut, bytesOut]) => [id, { packetsIn, bytesIn, packetsOut, bytesOut }]),
+  const out = new Map<number, GatewayTraffic>(
+    rows.map(([id, packetsIn, bytesIn, packetsOut, bytesOut]) => [id, {
+      ...NO_GATEWAY_TRAFFIC,
+      packetsIn,
+      bytesIn,
+      packetsOut,
+      bytesOut,
+    }]),
   );
+  for (const [id, frontends] of events) {
+    out.set(id, { ...(out.get(id) ?? NO_GATEWAY_TRAFFIC), events: serviceEvents(frontends), frontends });
+  }
+  return out;
 }
 
-function serviceView(s: Stored, counts: Counts, gateway: Map<number, GatewayTraffic>, nodes: NodeSync[]): ServiceView {
+function serviceView(
+  s: Stored,
+  counts: Counts,
+  gateway: Map<number, GatewayTraffic>,
+  accel: ServiceAccel,
+  nodes: NodeSync[],
+): ServiceView {
   const { row } = s;
   const own = counts.get(countKey(row.id, 0));
   const chosen = s.backends.map((b) => counts.get(countKey(row.id, b.id))?.connections ?? 0);
@@ -205,6 +250,7 @@ function serviceView(s: Stored, counts: Counts, gateway: Map<number, GatewayTraf
       expectedShare: activeWeight === 0 ? null : b.state === "active" ? b.weight / activeWeight : 0,
     })),
     gateway: gateway.get(row.id) ?? NO_GATEWAY_TRAFFIC,
+    accel,
     health: { ...states, nodes: { inSync: inSync(nodes, row.version), total: nodes.length } },
   };
 }

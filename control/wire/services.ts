@@ -172,10 +172,43 @@ export const LbCounters = z.strictObject({
 export type LbCounters = z.infer<typeof LbCounters>;
 
 /**
+ * A gateway frontend's flow events over one batch interval (deltas), after
+ * [serviceId, address, port]: address an external IP (port: the service's
+ * port), or 0.0.0.0 for the NodePort on any node address (port: the
+ * NodePort). In this order (GatewayFrontendRow); a new counter is appended
+ * here and as an optional element there (added in a later wire version).
+ * - flows: flows tracked anew;
+ * - evicted: tracked flows pushed out of the full flow table (LRU) before they ended;
+ * - snatBusy: first packets dropped because the SNAT range had no free port for the backend (exhausted);
+ * - noBackend: first packets dropped because the service had no usable backend;
+ * - toStack: translated packets passed to the stack (no route known);
+ * - expired: tracked flows ended by the node's flow expiry (idle past their timeout).
+ */
+export const GATEWAY_FRONTEND_COUNTERS = ["flows", "evicted", "snatBusy", "noBackend", "toStack", "expired"] as const;
+export type GatewayFrontendCounter = (typeof GATEWAY_FRONTEND_COUNTERS)[number];
+/** Where a frontend's counters start in its row. */
+export const GATEWAY_FRONTEND_FIRST_COUNTER = 3;
+/** The address of a NodePort frontend (any node address). */
+export const NODE_PORT_FRONTEND = "0.0.0.0";
+export const GatewayFrontendRow = z.tuple([
+  ServiceId,
+  Ipv4,
+  ServicePort,
+  Counter,
+  Counter,
+  Counter,
+  Counter,
+  Counter,
+  Counter,
+]);
+export type GatewayFrontendRow = z.infer<typeof GatewayFrontendRow>;
+
+/**
  * What a node's gateway module (XDP) counted over one batch interval
  * (deltas): per service [serviceId, packetsIn, bytesIn, packetsOut,
  * bytesOut] (whole frames: from clients in, replies out), only the services
- * that moved; and the flow table's events.
+ * that moved; per frontend its flow events (GatewayFrontendRow), only the
+ * frontends with any; and the flow table's events.
  */
 export const GatewayCounters = z.strictObject({
   /** The LbState version the node had programmed when it read the counters. */
@@ -186,5 +219,7 @@ export const GatewayCounters = z.strictObject({
   evicted: Counter,
   /** VIP hits without a usable backend (dropped). */
   noBackend: Counter,
+  /** Per frontend (wire version 3; absent from older agents). */
+  frontends: z.array(GatewayFrontendRow).max(MAX_LB_COUNTER_ROWS).optional(),
 });
 export type GatewayCounters = z.infer<typeof GatewayCounters>;

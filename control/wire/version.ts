@@ -19,7 +19,7 @@
 import { z } from "zod";
 
 /** The version this code writes (and, on the control plane, the newest it reads). */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 
 /** The first wire version there was: nothing older exists to accept. */
 const FIRST_WIRE_VERSION = 1;
@@ -42,6 +42,7 @@ export const ADDED_IN: Readonly<Record<number, readonly (readonly string[])[]>> 
     ["monitoring", "tcpKeysSummed"],
     ["monitoring", "dropKeysSummed"],
   ],
+  3: [["gateway", "frontends"]],
 };
 
 /** The versions a control plane of version `v` accepts: v−1 and v. */

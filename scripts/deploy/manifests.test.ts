@@ -25,6 +25,8 @@ import { build, containersOf, loadYaml, type Resource, resourceId } from "./kust
 const K8S = `${REPO}k8s`;
 const BASE = build(`${K8S}/base`);
 const OVERLAY = build(`${K8S}/overlays/external-libsql`);
+/** Applied by hand after the agent is deleted (not part of a kustomization): the agent's uninstall on every node. */
+const CLEANUP = loadYaml(`${K8S}/cleanup/agent-uninstall.yaml`);
 const BUILDS = { base: BASE, "external-libsql": OVERLAY };
 
 /** apiVersion/kind → the kubernetes-models module and type name. */
@@ -64,7 +66,7 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
     );
   });
 
-  for (const [name, resources] of Object.entries(BUILDS)) {
+  for (const [name, resources] of Object.entries({ ...BUILDS, cleanup: CLEANUP })) {
     it(`${name}: every resource passes the schema's validation`, async () => {
       for (const r of resources) {
         const m = MODELS[modelKey(r)];
@@ -134,8 +136,8 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     };
 
-    it("base and overlay type-check", () => {
-      expect(typeCheck([...BASE, ...OVERLAY])).toEqual([]);
+    it("base, overlay and cleanup type-check", () => {
+      expect(typeCheck([...BASE, ...OVERLAY, ...CLEANUP])).toEqual([]);
     }, 60_000);
 
     it("and a misspelt field fails", () => {
@@ -199,6 +201,31 @@ describe("k8s manifests against the code", () => {
     expect(cfg.bpfDir).toBe("/opt/ebpf-k8s/build/bpf");
     // every volume is mounted, every mount has a volume
     expect(mounts.map((m) => m.name).sort()).toEqual(volumes.map((v) => v.name).sort());
+  });
+
+  it("the cleanup DaemonSet runs the agent's uninstall with the agent's image, settings, mounts and capabilities", () => {
+    const cleanup = one(CLEANUP, "DaemonSet", "ebpf-k8s-agent-uninstall");
+    const [uninstall] = cleanup.spec.template.spec.initContainers as Resource[];
+    expect([uninstall!.image, uninstall!.args]).toEqual([agent!.image, ["uninstall"]]);
+    expect(uninstall!.securityContext).toEqual(agent!.securityContext);
+    expect(cleanup.spec.template.spec.hostNetwork).toBe(ds.spec.template.spec.hostNetwork);
+    for (const e of envOf(uninstall!)) expect(envOf(agent!), e.name).toContainEqual(e);
+    // the same node, state directory and pins as the agent's, with no control plane to name
+    const cfg = parseAgentConfig([], (k) => materialize(envOf(uninstall!))[k], "uninstall");
+    const agentCfg = parseAgentConfig([], (k) => materialize(envOf(agent!))[k]);
+    expect([cfg.node, cfg.stateDir, cfg.bpfPinDir, cfg.bpfDir]).toEqual([
+      agentCfg.node,
+      agentCfg.stateDir,
+      agentCfg.bpfPinDir,
+      agentCfg.bpfDir,
+    ]);
+    const hostPaths = (r: Resource, c: Resource) =>
+      (c.volumeMounts as { name: string; mountPath: string }[]).map((m) => [
+        m.mountPath,
+        (r.spec.template.spec.volumes as { name: string; hostPath: { path: string } }[]).find((v) => v.name === m.name)!
+          .hostPath.path,
+      ]);
+    for (const mount of hostPaths(cleanup, uninstall!)) expect(hostPaths(ds, agent!)).toContainEqual(mount);
   });
 
   it("the agent runs with the capabilities it needs and no more: not privileged, BPF, PERFMON, NET_ADMIN, SYS_ADMIN", () => {

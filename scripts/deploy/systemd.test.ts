@@ -130,4 +130,18 @@ describe("systemd units", () => {
     // configuration errors (exit 2) are not restarted
     expect(unitValues("ebpf-k8s-agent.service", "RestartPreventExitStatus")).toEqual(["2"]);
   });
+
+  it("the uninstall unit runs `agent/main.ts uninstall` as the agent runs: same settings, flags and capabilities; it stops the agent first", () => {
+    const [agent, removal] = ["ebpf-k8s-agent.service", "ebpf-k8s-agent-uninstall.service"] as const;
+    expect(execStart(removal).slice(-2)).toEqual(["agent/main.ts", "uninstall"]);
+    expect(agentUnitDenoFlags(removal)).toEqual(agentUnitDenoFlags(agent));
+    expect(unitEnvironment(removal)).toEqual(unitEnvironment(agent));
+    for (const key of ["EnvironmentFile", "WorkingDirectory", "CapabilityBoundingSet", "AmbientCapabilities"]) {
+      expect(unitValues(removal, key), key).toEqual(unitValues(agent, key));
+    }
+    expect(unitValues(removal, "Type")).toEqual(["oneshot"]);
+    expect(unitValues(removal, "Conflicts")).toEqual([agent]);
+    // no removal on the agent's own stop: a restart must leave the datapath in place
+    expect(unitValues(agent, "ExecStopPost")).toEqual([]);
+  });
 });

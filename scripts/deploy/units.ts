@@ -6,7 +6,11 @@ import { readFileSync } from "node:fs";
 import { REPO } from "../procs.ts";
 
 export const UNIT_DIR = `${REPO}scripts/systemd`;
-export const UNITS = ["ebpf-k8s-agent.service", "ebpf-k8s-control.service"] as const;
+export const UNITS = [
+  "ebpf-k8s-agent.service",
+  "ebpf-k8s-control.service",
+  "ebpf-k8s-agent-uninstall.service",
+] as const;
 
 /** Every `Key=value` of a unit, in order, with `\`-continued lines joined. */
 export function unitSettings(name: string): { key: string; value: string }[] {
@@ -39,8 +43,8 @@ export function unitEnvironment(name: string): Record<string, string> {
   return env;
 }
 
-/** The Deno permission flags of the agent unit: the words between `run` and `agent/main.ts`. */
-export function agentUnitDenoFlags(): string[] {
-  const argv = execStart("ebpf-k8s-agent.service");
+/** The Deno permission flags of the agent unit (or its uninstall unit): the words between `run` and `agent/main.ts`. */
+export function agentUnitDenoFlags(unit = "ebpf-k8s-agent.service"): string[] {
+  const argv = execStart(unit);
   return argv.slice(argv.indexOf("run") + 1, argv.indexOf("agent/main.ts"));
 }

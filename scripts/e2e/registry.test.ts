@@ -110,12 +110,15 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
     await expectExactTotals("totals after more traffic");
   }, 120_000);
 
-  it("a node whose agent stopped turns Stale, then Lost; a clean stop leaves nothing behind", async () => {
+  it("a node whose agent stopped turns Stale, then Lost; uninstall after the stop leaves nothing behind", async () => {
     const n1 = c.node(0);
     expect(await c.agents.get(n1.name)!.stop()).toBe(0);
     await waitFor("reg-n1 Stale", async () => (await statusOf("reg-n1")) === "Stale", 20_000);
     await waitFor("reg-n1 Lost", async () => (await statusOf("reg-n1")) === "Lost", 20_000);
     expect(await statusOf("reg-n2")).toBe("Ready");
+    // SIGTERM handed the datapath over to a successor that never came; the operator's removal
+    expect(existsSync(`${c.pinDir}/reg-n1`), "SIGTERM leaves the pins").toBe(true);
+    expect(await c.uninstallAgent(n1)).toBe(0);
     for (const dev of ["eth0", "cni0", n1.pods[0].hostVeth]) {
       expect(execFileSync("ip", ["netns", "exec", n1.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" }))
         .not.toMatch(/clsact/);

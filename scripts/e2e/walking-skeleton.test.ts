@@ -44,7 +44,7 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     await c?.down();
   });
 
-  it("counts exactly what was sent, as the kernel does, and cleans up on SIGTERM", async () => {
+  it("counts exactly what was sent, as the kernel does; SIGTERM hands over, uninstall cleans up", async () => {
     const node = c.node(0);
     const [p1, p2] = node.pods;
     const agent = c.startAgent(node, ["cni0", p1.hostVeth, p2.hostVeth]);
@@ -88,8 +88,11 @@ describe.skipIf(missing)("walking skeleton end to end", () => {
     const nodes = await c.get<{ name: string; lastSeen: string }[]>("/api/v1/nodes");
     expect(nodes.map((n) => n.name)).toContain("e2e-n1");
 
-    // SIGTERM: the agent detaches everything it attached and exits 0.
+    // SIGTERM: a last batch, exit 0, and the programs stay attached for the next agent (the datapath outlives it)...
     expect(await agent.stop()).toBe(0);
+    expect(attachedPrograms(node.netns, devs).sort(), "left attached for a successor").toEqual([...ours].sort());
+    // ...until the uninstall command removes every filter and qdisc it made, with no agent running.
+    expect(await c.uninstallAgent(node, ["cni0", p1.hostVeth, p2.hostVeth])).toBe(0);
     for (const dev of devs) {
       expect(execFileSync("ip", ["netns", "exec", node.netns, "tc", "qdisc", "show", "dev", dev], { encoding: "utf8" }))
         .not.toMatch(/clsact/);

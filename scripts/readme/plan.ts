@@ -5,6 +5,7 @@
  * control plane, join token, lab, an agent on a lab node, then the API examples
  * against what that agent reported.
  */
+import { existsSync } from "node:fs";
 import { expect } from "vitest";
 import { REPO, waitFor } from "../procs.ts";
 import { labProcesses, readRecord } from "../lab/records.ts";
@@ -68,6 +69,23 @@ const SKIPPED: Step[] = [
     cmd: "bash k8s/scripts/install.sh",
     skip: "needs a Kubernetes cluster kubectl can reach; the manifests are checked in scripts/deploy/manifests.test.ts",
   },
+  ...[
+    "kubectl delete -k k8s/base",
+    "kubectl apply -f k8s/cleanup/agent-uninstall.yaml",
+    "kubectl rollout status -n kube-system daemonset/ebpf-k8s-agent-uninstall",
+    "kubectl delete -f k8s/cleanup/agent-uninstall.yaml",
+  ].map((cmd) => ({
+    cmd,
+    skip: "needs a Kubernetes cluster kubectl can reach; the cleanup DaemonSet is checked against the schema and " +
+      "the agent's manifest in scripts/deploy/manifests.test.ts, and the uninstall it runs in agent/handover_test.ts",
+  })),
+  ...["systemctl disable --now ebpf-k8s-agent.service", "systemctl start ebpf-k8s-agent-uninstall.service"].map((
+    cmd,
+  ) => ({
+    cmd,
+    skip: "systemd is not PID 1 here; the units pass systemd-analyze verify and the uninstall unit's settings are " +
+      "checked against the agent's in scripts/deploy/systemd.test.ts",
+  })),
   {
     cmd: "npx vitest run scripts/e2e/browser.test.ts",
     skip: "a test file of npm test, which runs it: from here it would run twice at once on the same lab",
@@ -308,6 +326,18 @@ const SESSION: Step[] = [
   ),
   // last of the API examples: it takes the credential from the agent running on n1
   curl(`curl -s -X DELETE ${BEARER} localhost:8080/api/v1/nodes/n1/credentials`, 200, { node: "n1", revoked: 1 }),
+  {
+    // SIGTERM leaves the datapath for a successor; the uninstall command removes it, with the agent's environment
+    cmd: "npx deno task agent uninstall --node NAME",
+    async run(s, c) {
+      for (const p of s.procs.filter((p) => p.name === "agent")) await p.stop(); // SIGTERM (bash's code: null)
+      expect(existsSync(`${s.pinDir}/${s.node}`), "SIGTERM hands the pins over").toBe(true);
+      const u = s.background("uninstall", c, s.agentEnv(s.writePodsFile()), s.lab().nodes[0].netns);
+      const code = await new Promise<number | null>((r) => u.child.on("exit", r));
+      expect(code, u.output()).toBe(0);
+      expect(existsSync(`${s.pinDir}/${s.node}`), "no pins of the node left").toBe(false);
+    },
+  },
   {
     cmd: "npm run lab -- down",
     async run(s, c) {

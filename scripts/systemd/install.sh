@@ -87,9 +87,14 @@ else
   fi
 fi
 
-sed "s@/opt/ebpf-k8s@$PREFIX@g" "$UNITS/$unit" > "$unitdir/$unit"
-chmod 644 "$unitdir/$unit"
-say "installed $unitdir/$unit and $envfile"
+# the agent's removal unit goes with it, installed but not enabled (started by hand: see the unit)
+units=("$unit")
+if [ "$what" = agent ]; then units+=(ebpf-k8s-agent-uninstall.service); fi
+for u in "${units[@]}"; do
+  sed "s@/opt/ebpf-k8s@$PREFIX@g" "$UNITS/$u" > "$unitdir/$u"
+  chmod 644 "$unitdir/$u"
+done
+say "installed ${units[*]/#/$unitdir/} and $envfile"
 if [ "$START" = 1 ]; then
   systemctl daemon-reload
   systemctl enable --now "$unit"

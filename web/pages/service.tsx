@@ -1,7 +1,8 @@
 /**
  * `/services/:namespace/:name`: each frontend (port) of the service with its
  * backends: state, weight, connections over the window and the share they
- * took next to the share their weight asks for. For an admin, services made
+ * took next to the share their weight asks for; and what the acceleration
+ * rules naming the port accelerated over the window. For an admin, services made
  * through the API get a state switch per backend and a delete button; those
  * from Kubernetes are read-only here. Refreshed in place from
  * /fragments/services/:namespace/:name.
@@ -10,9 +11,11 @@ import type { BackendView, ServicesView, ServiceView } from "../../control/servi
 import { BACKEND_STATES } from "../../control/wire/services.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
+import { GatewayEventsText, GatewayFrontendTable } from "../components/gateway-events.tsx";
 import { Panel } from "../components/panel.tsx";
 import { editPath, portPath, servicePath, SERVICES_PATH } from "../components/service-form.tsx";
 import { WindowLinks, windowStart } from "../components/window-links.tsx";
+import { ACCEL_PATH } from "../accel-routes.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
 import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
@@ -93,6 +96,10 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
             <strong class="error-text">, {formatCount(s.refused)} refused (no usable backend)</strong>
           )}
         </dd>
+        <dt>Accelerated since {windowStart(page.since)}</dt>
+        <dd>
+          <AccelText service={s} />
+        </dd>
         {externalText(s) && (
           <>
             <dt>Gateway since {windowStart(page.since)}</dt>
@@ -100,9 +107,14 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
               in {formatCount(s.gateway.packetsIn)} packets, {formatBytes(s.gateway.bytesIn)}; out{" "}
               {formatCount(s.gateway.packetsOut)} packets, {formatBytes(s.gateway.bytesOut)}
             </dd>
+            <dt>Gateway flows since {windowStart(page.since)}</dt>
+            <dd>
+              <GatewayEventsText gateway={s.gateway} />
+            </dd>
           </>
         )}
       </dl>
+      {externalText(s) && <GatewayFrontendTable gateway={s.gateway} />}
       <BackendTable service={s} editable={editable} />
       {editable && (
         <p class="note">
@@ -121,6 +133,32 @@ function FrontendPanel(props: { service: ServiceView; page: ServicePageView }) {
         </p>
       )}
     </Panel>
+  );
+}
+
+/** What the service rules covering the port accelerated (socket acceleration of same-node connections). */
+function AccelText(props: { service: ServiceView }) {
+  const { accel } = props.service;
+  if (accel.rules.length === 0) {
+    return (
+      <span class="meta">
+        no <a href={ACCEL_PATH}>acceleration rule</a> names this port
+      </span>
+    );
+  }
+  return (
+    <>
+      {formatCount(accel.connections)} connections, {formatBytes(accel.bytes)}{" "}
+      <span class="meta">
+        (same-node connections to its backends, by {accel.rules.length === 1 ? "rule" : "rules"}{" "}
+        {accel.rules.map((id, i) => (
+          <>
+            {i > 0 && ", "}
+            <a href={`${ACCEL_PATH}#accel-rule-${id}`}>{id}</a>
+          </>
+        ))})
+      </span>
+    </>
   );
 }
 

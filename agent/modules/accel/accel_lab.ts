@@ -5,7 +5,8 @@
  * of our own that every server and client is moved into before it enters its
  * namespace, and the module with both addresses taken as this node's pods.
  *
- * The transfer server and client (python3) check every byte: the client
+ * The transfer server (python3; on "::" a dual-stack AF_INET6 listener
+ * whose IPv4 connections are IPv4-mapped) and client check every byte: the client
  * sends a header (how much it wants back) and a random payload, then
  * half-closes; the server answers with the SHA-256 and length of what it
  * received, then the random response and its SHA-256, and closes. The client
@@ -26,7 +27,9 @@ export const ACCEL_OBJECT_PATH = `${BPF_OBJ_DIR}/sock_accel.bpf.o`;
 export const SERVER = `
 import hashlib, os, socket, struct, sys, threading
 port = int(sys.argv[2])
-ls = socket.socket()
+ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+if ls.family == socket.AF_INET6:
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((sys.argv[1], port))
 ls.listen(4096)
@@ -203,9 +206,9 @@ export class AccelLab {
     return child;
   }
 
-  /** Starts the transfer server on SERVER_IP:port; resolves once it listens. */
-  async serve(port: number): Promise<void> {
-    const child = this.spawn("b", ["python3", "-u", "-c", SERVER, SERVER_IP, String(port)]);
+  /** Starts the transfer server on SERVER_IP:port (or `bind`:port, e.g. "::"); resolves once it listens. */
+  async serve(port: number, bind = SERVER_IP): Promise<void> {
+    const child = this.spawn("b", ["python3", "-u", "-c", SERVER, bind, String(port)]);
     const first = await firstLine(child.stdout);
     if (first !== "ready") {
       throw new Error(`transfer server did not start: ${first} ${await new Response(child.stderr).text()}`);

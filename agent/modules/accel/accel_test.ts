@@ -11,6 +11,7 @@ import { testService, waitFor } from "../lb/fixtures.ts";
 import { DEFAULT_LB, LbModule } from "../lb/module.ts";
 import { accelKernelTest, type AccelLab, SERVER_IP, withAccelLab } from "./accel_lab.ts";
 import { AccelModule, type AccelSettings, DEFAULT_ACCEL } from "./module.ts";
+import { kernelLosesWakeups } from "./policy.ts";
 
 const PORT = 7000;
 let version = 0;
@@ -48,8 +49,8 @@ accelKernelTest(
   () =>
     withAccelLab(async (lab) => {
       await lab.serve(PORT);
-      const ids = await withModule(lab, {}, async (m) => {
-        assert(m.verdict, "this kernel (6.18.x) gets the pass-through SK_SKB verdict");
+      const ids = await withModule(lab, { skbVerdict: "on" }, async (m) => {
+        assert(m.verdict, "forced on: the pass-through SK_SKB verdict is attached");
         const attached = await lab.lab.cgroupPrograms();
         assertEquals(attached.map((p) => p.attach_type), ["cgroup_sock_ops"]);
         m.apply(serviceState());
@@ -198,6 +199,61 @@ accelKernelTest(
         lb.stop();
         await lb.settled();
       }
+    }),
+);
+
+accelKernelTest(
+  "accel: --accel-sockmap-workaround on, off and auto: the SK_SKB verdict program attached or not as asked, the choice and its reason in the log and the inventory",
+  () =>
+    withAccelLab(async (lab) => {
+      const release = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
+      const affected = kernelLosesWakeups(release);
+      const cases = [
+        ["on", true, "sockmap workaround on (forced on)"],
+        ["off", false, "sockmap workaround off (forced off)"],
+        [
+          "auto",
+          affected,
+          `sockmap workaround ${affected ? "on" : "off"} (auto: kernel ${release} is ${
+            affected ? "" : "not "
+          }among those with commit 929e30f93125)`,
+        ],
+      ] as const;
+      for (const [skbVerdict, attached, text] of cases) {
+        // Only that the setting is applied: whether this kernel really loses wake-ups is apps_test.ts's to show.
+        await withModule(lab, { skbVerdict }, (m) => {
+          assertEquals([m.verdict, m.workaround?.on], [attached, attached], skbVerdict);
+          const attach = m.programs(false).map((p) => `${p.name}: ${p.attach}`).sort();
+          assertEquals(attach, [
+            `accel_msg: sk_msg accel_sockets; ${text}`,
+            ...(attached ? ["accel_skb: sk_skb verdict accel_sockets"] : []),
+            `accel_sockops: cgroup sockops ${lab.cgroup}`,
+          ]);
+          assertEquals(
+            lab.logs.filter((l) => l.includes("accel: attached")).at(-1),
+            `accel: attached to ${lab.cgroup}; ${text}`,
+          );
+          return Promise.resolve();
+        });
+      }
+    }),
+);
+
+accelKernelTest(
+  "accel: a dual-stack server listening on [::] gets IPv4-mapped sockets (::ffff:a.b.c.d): 12 connections of an IPv4 client and 5 of an IPv6 one to ::ffff:SERVER_IP are accelerated, counters exact",
+  () =>
+    withAccelLab(async (lab) => {
+      await lab.serve(PORT, "::");
+      await withModule(lab, {}, async (m) => {
+        m.apply(serviceState());
+        const v4 = await lab.transfer(PORT, 12, 100_003, 300_007);
+        assertEquals([v4.ok, v4.bad], [12, []]);
+        assertEquals(m.read().accel!.rules, [[1, 12, v4.bytesSent + v4.bytesReceived]], "IPv4 client, [::] server");
+        const v6 = await lab.transfer(PORT, 5, 200_001, 70_001, { ip: `::ffff:${SERVER_IP}`, port: PORT });
+        assertEquals([v6.ok, v6.bad], [5, []]);
+        assertEquals(m.read().accel!.rules, [[1, 5, v6.bytesSent + v6.bytesReceived]], "both ends IPv4-mapped");
+        assertEquals(m.totals().get(1)![3], 0, "nothing of an accelerated socket went the normal way");
+      });
     }),
 );
 

@@ -34,8 +34,13 @@ accelKernelTest(
           return p;
         };
         r.control.setDesired({ accel: true });
-        const agent = await r.start({ extra: ["--lb-cgroup", cg.path] });
+        // forced on (the flag as an operator gives it), so the inventory below holds on any kernel
+        const agent = await r.start({ extra: ["--lb-cgroup", cg.path, "--accel-sockmap-workaround", "on"] });
         await waitFor("accel on", () => agent.modules.isOn("accel"));
+        assert(
+          r.logs.some((l) => l.endsWith(`accel: attached to ${cg.path}; sockmap workaround on (forced on)`)),
+          "the choice and its reason logged",
+        );
         await new Promise((res) => setTimeout(res, 100)); // the poll is held
         const v =
           r.control.setLbServices([], [{ id: 9, kind: "pods", namespace: "test", selector: { app: server.name } }])
@@ -70,7 +75,7 @@ accelKernelTest(
         assertEquals(inv.modules.find((m) => m.name === "accel")?.state, "on");
         assertEquals(inv.programs.filter((p) => p.module === "accel").map((p) => p.attach).sort(), [
           `cgroup sockops ${cg.path}`,
-          "sk_msg accel_sockets",
+          "sk_msg accel_sockets; sockmap workaround on (forced on)",
           "sk_skb verdict accel_sockets",
         ]);
         assertEquals(inv.maps.find((m) => m.name === "accel_endpoints")?.entries, 1);

@@ -239,17 +239,18 @@ export async function startRedis(lab: AccelLab): Promise<void> {
 }
 
 export interface RedisBench {
-  /** per test name: requests per second and p50 latency (ms) */
-  tests: Map<string, { rps: number; p50: number }>;
+  /** per test name: requests per second, mean and p50 latency (ms) */
+  tests: Map<string, { rps: number; avg: number; p50: number }>;
 }
 
-/** redis-benchmark from the client pod (CSV output). */
+/** redis-benchmark from the client pod (CSV output); `dataSize`: bytes of a SET value (-d, redis-benchmark's default 3). */
 export async function redisBenchmark(
   lab: AccelLab,
   requests: number,
   tests = "set,get",
   clients = 50,
   pipeline = 1,
+  dataSize = 3,
 ): Promise<RedisBench> {
   const child = lab.spawn("a", [
     "redis-benchmark",
@@ -263,6 +264,8 @@ export async function redisBenchmark(
     String(clients),
     "-P",
     String(pipeline),
+    "-d",
+    String(dataSize),
     "-t",
     tests,
     "--csv",
@@ -271,11 +274,12 @@ export async function redisBenchmark(
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout);
   if (out.code !== 0) throw new Error(`redis-benchmark failed: ${text} ${new TextDecoder().decode(out.stderr)}`);
-  const tests_ = new Map<string, { rps: number; p50: number }>();
+  const tests_ = new Map<string, { rps: number; avg: number; p50: number }>();
   for (const line of text.split("\n").slice(1)) {
     const f = line.split(",").map((x) => x.replace(/"/g, ""));
     if (f.length < 5) continue;
-    tests_.set(f[0], { rps: Number(f[1]), p50: Number(f[4]) });
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    tests_.set(f[0], { rps: Number(f[1]), avg: Number(f[2]), p50: Number(f[4]) });
   }
   return { tests: tests_ };
 }

@@ -22,7 +22,6 @@ import {
   wrk,
 } from "./apps.ts";
 import { AccelModule, type AccelSettings, DEFAULT_ACCEL } from "./module.ts";
-import { kernelLosesWakeups } from "./policy.ts";
 
 let version = 0;
 function state(
@@ -80,17 +79,14 @@ accelKernelTest(
   { needs: ["nginx", "curl"] },
 );
 
-for (const skbVerdict of ["auto", "off"] as const) {
+for (const skbVerdict of ["on", "off"] as const) {
   accelKernelTest(
     `accel/nginx (SK_SKB verdict ${skbVerdict}): the client's connection to the proxy accelerated too (pods rule app=client): 64 MiB arrives intact, also for a client outside the cgroup whose peer socket alone is in the sockhash`,
     () =>
       withAccelLab(async (lab) => {
         await withModule(lab, { skbVerdict }, async (m) => {
-          assertEquals(
-            m.verdict,
-            skbVerdict === "auto",
-            "auto: attached on this kernel (6.18.x has commit 929e30f93125)",
-          );
+          // forced, so that the test holds whether or not this kernel has commit 929e30f93125
+          assertEquals(m.verdict, skbVerdict === "on", "the setting is applied");
           m.apply(
             state(UPSTREAM_PORT, [{ id: 4, kind: "service", namespace: "test", name: "s1" }, {
               id: 5,
@@ -119,24 +115,25 @@ for (const skbVerdict of ["auto", "off"] as const) {
 }
 
 accelKernelTest(
-  "accel/nginx: the 929e30f93125 stall: the proxy's upstream socket in the sockhash, the upstream outside the cgroup (its answer arrives the normal way): without the pass-through SK_SKB verdict the response stalls (bounded: curl gives up after 5 s); with it 1 MiB and 64 MiB arrive intact",
+  "accel/nginx: the 929e30f93125 stall: the proxy's upstream socket in the sockhash, the upstream outside the cgroup (its answer arrives the normal way): with the pass-through SK_SKB verdict forced on 1 MiB and 64 MiB arrive intact; forced off, what happens is reported (a kernel with the commit stalls, bounded: curl gives up after 5 s)",
   () =>
     withAccelLab(async (lab) => {
-      const affected = kernelLosesWakeups(Deno.osRelease());
-      for (const skbVerdict of ["off", "auto"] as const) {
+      for (const skbVerdict of ["off", "on"] as const) {
         await withModule(lab, { skbVerdict }, async (m) => {
           m.apply(state(UPSTREAM_PORT));
           const files = await startNginx(lab, { "1m.bin": MB, "64m.bin": 64 * MB }, { upstreamInCgroup: false });
           if (skbVerdict === "off") {
             const got = await fetchSum(lab, "1m.bin", 5);
+            // Stalled or complete depends on whether this kernel has the commit, which its release
+            // number alone does not tell (backports): only that the setting is applied is asserted.
             console.error(
               `without the verdict program on ${Deno.osRelease()}: ${
                 got.error ?? "completed"
               } (${got.bytes} of ${MB} bytes)`,
             );
-            if (affected) assert(got.sum === null && got.bytes < MB, `stalled: ${got.bytes} of ${MB} bytes in 5 s`);
+            assert(!m.verdict, "forced off: no verdict program");
           } else {
-            assert(m.verdict === affected);
+            assert(m.verdict, "forced on: the verdict program attached");
             for (const name of ["1m.bin", "64m.bin"]) {
               const got = await fetchSum(lab, name, 20);
               assertEquals([got.error, got.sum], [undefined, files.sums.get(name)], name);
@@ -208,13 +205,17 @@ accelKernelTest(
         assertEquals(back, `(integer) ${hex.length}`);
         const got = new TextDecoder().decode(await redisCli(lab, ["get", "blob"])).trim();
         assertEquals(got === hex, true, "the value came back byte for byte");
-        const b = await redisBenchmark(lab, 20_000, "set,get", 20);
-        assert(b.tests.get("SET")!.rps > 0 && b.tests.get("GET")!.rps > 0, JSON.stringify([...b.tests]));
+        const b = await redisBenchmark(lab, 20_000, "set,get", 20, 1, 100);
+        for (const t of ["SET", "GET"]) {
+          const r = b.tests.get(t)!;
+          assert(r.rps > 0 && r.avg > 0 && r.p50 > 0, JSON.stringify([...b.tests]));
+        }
         const c = m.read().accel!;
         // redis-cli three times, redis-benchmark 20 clients per test plus one to read the configuration
         assertEquals(c.rules.length, 1);
         assert(c.rules[0][1] >= 3 + 40 && c.rules[0][1] <= 3 + 40 + 2, `connections ${c.rules[0][1]}`);
-        assert(c.rules[0][2] > 2 * hex.length, `bytes ${c.rules[0][2]}`);
+        // the blob both ways, and 20,000 SET values of 100 bytes (-d) sent and as many GET answers back
+        assert(c.rules[0][2] > 2 * hex.length + 2 * 20_000 * 100, `bytes ${c.rules[0][2]}`);
         console.error(`redis accelerated: ${JSON.stringify([...b.tests])}, counted ${JSON.stringify(c.rules)}`);
       });
     }),

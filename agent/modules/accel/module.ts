@@ -3,7 +3,8 @@
  * (bpf/sock_accel.bpf.c). Loads the object, attaches the sockops program to
  * the pods' cgroup (--lb-cgroup: the same cgroup the socket load balancer
  * uses, never the root) and the sk_msg program, plus, on kernels that lose
- * receive wake-ups without one (policy.ts kernelLosesWakeups), the
+ * receive wake-ups without one (--accel-sockmap-workaround: auto goes by
+ * policy.ts kernelLosesWakeups, on and off are the operator's), the
  * pass-through SK_SKB verdict program, to the sockhash. It follows the
  * control plane's rules and services by the lb long-poll (the rules come
  * with the lb state) and the node's pods, and programs by difference the
@@ -28,7 +29,15 @@ import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
 import { resolveLbCgroup } from "../lb/cgroup.ts";
 import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
-import { type AccelPlan, diffPlan, type EndpointKey, kernelLosesWakeups, planAccel } from "./policy.ts";
+import {
+  type AccelPlan,
+  chooseSockmapWorkaround,
+  diffPlan,
+  type EndpointKey,
+  planAccel,
+  type SockmapWorkaround,
+  type WorkaroundChoice,
+} from "./policy.ts";
 
 export const ACCEL_OBJECT = "sock_accel.bpf.o";
 const BPF_SK_MSG_VERDICT = 7;
@@ -40,8 +49,8 @@ const MAX_RULES = 1023;
 export interface AccelSettings {
   /** The pods' cgroup (--lb-cgroup). */
   cgroup?: string;
-  /** The pass-through SK_SKB verdict program: "auto" attaches it on kernels that need it. */
-  skbVerdict: "auto" | "on" | "off";
+  /** The pass-through SK_SKB verdict program (--accel-sockmap-workaround): "auto" attaches it on kernels that need it. */
+  skbVerdict: SockmapWorkaround;
   /** Extra addresses taken as this node's pods (tests; the lab's pods come from the pod directory). */
   localIps?: string[];
 }
@@ -66,7 +75,7 @@ interface Running {
   cgroup: string;
   sockops: LinkAttachment;
   onMap: MapAttachment[];
-  verdict: boolean;
+  verdict: WorkaroundChoice;
   sync: LbSync | null;
   plan: AccelPlan;
   rules: AccelRule[];
@@ -104,15 +113,14 @@ export class AccelModule implements Module {
     const obj = BpfObject.open(`${this.env.bpfDir}/${ACCEL_OBJECT}`);
     const run = setUpOrLeaveNothing(obj, () => {
       obj.load();
-      const verdict = this.settings.skbVerdict === "on" ||
-        (this.settings.skbVerdict === "auto" && kernelLosesWakeups(osRelease()));
+      const verdict = chooseSockmapWorkaround(this.settings.skbVerdict, osRelease());
       const mapFd = obj.map("accel_sockets").fd;
       const onMap: MapAttachment[] = [];
       try {
         onMap.push(
           new MapAttachment(obj.program("accel_msg").fd, mapFd, BPF_SK_MSG_VERDICT, "accel_msg to accel_sockets"),
         );
-        if (verdict) {
+        if (verdict.on) {
           onMap.push(
             new MapAttachment(obj.program("accel_skb").fd, mapFd, BPF_SK_SKB_VERDICT, "accel_skb to accel_sockets"),
           );
@@ -140,11 +148,7 @@ export class AccelModule implements Module {
       return run;
     }, () => {});
     this.#run = run;
-    this.env.log(
-      `accel: attached to ${cgroup}${
-        run.verdict ? " with the pass-through SK_SKB verdict (this kernel loses receive wake-ups without one)" : ""
-      }`,
-    );
+    this.env.log(`accel: attached to ${cgroup}; ${workaroundText(run.verdict)}`);
     if (this.poll) {
       run.sync = new LbSync(this.poll, (s) => this.apply(s), this.env.log);
       run.sync.start();
@@ -190,7 +194,12 @@ export class AccelModule implements Module {
 
   /** Whether the pass-through SK_SKB verdict program is attached. */
   get verdict(): boolean {
-    return this.#run?.verdict ?? false;
+    return this.#run?.verdict.on ?? false;
+  }
+
+  /** Whether and why the pass-through SK_SKB verdict program is attached; null while stopped. */
+  get workaround(): WorkaroundChoice | null {
+    return this.#run?.verdict ?? null;
   }
 
   /** Takes the rules and services of a state (the poll calls this with every answer). */
@@ -242,8 +251,9 @@ export class AccelModule implements Module {
     if (!run) return [];
     const sites = new Map<number, string[]>();
     sites.set(run.sockops.progId, [`cgroup sockops ${run.cgroup}`]);
-    sites.set(run.obj.program("accel_msg").id, ["sk_msg accel_sockets"]);
-    if (run.verdict) sites.set(run.obj.program("accel_skb").id, ["sk_skb verdict accel_sockets"]);
+    // the sk_msg program is there whenever the module runs: its line carries the workaround's choice and reason
+    sites.set(run.obj.program("accel_msg").id, [`sk_msg accel_sockets; ${workaroundText(run.verdict)}`]);
+    if (run.verdict.on) sites.set(run.obj.program("accel_skb").id, ["sk_skb verdict accel_sockets"]);
     return describePrograms(this.name, sites, bpfStats);
   }
 
@@ -309,6 +319,11 @@ export class AccelModule implements Module {
     });
     return { version: run.version, rules };
   }
+}
+
+/** "sockmap workaround on (auto: kernel 6.18.4 is among those with commit 929e30f93125)". */
+export function workaroundText(c: WorkaroundChoice): string {
+  return `sockmap workaround ${c.on ? "on" : "off"} (${c.why})`;
 }
 
 function osRelease(): string {

@@ -82,3 +82,25 @@ export function kernelLosesWakeups(release: string): boolean {
   const from: Record<number, number> = { 6: 128, 12: 75, 18: 14 };
   return from[min] !== undefined && patch >= from[min];
 }
+
+/** --accel-sockmap-workaround: the pass-through SK_SKB verdict program forced on or off, or chosen by kernelLosesWakeups. */
+export const SOCKMAP_WORKAROUNDS = ["auto", "on", "off"] as const;
+export type SockmapWorkaround = (typeof SOCKMAP_WORKAROUNDS)[number];
+
+/** Whether the workaround is attached, and why (for the log and the inventory). */
+export interface WorkaroundChoice {
+  on: boolean;
+  why: string;
+}
+
+/**
+ * "on" and "off" are the operator's (a distribution kernel may carry the
+ * commit, or its fix, under a release number the table does not know);
+ * "auto" goes by the table.
+ */
+export function chooseSockmapWorkaround(setting: SockmapWorkaround, release: string): WorkaroundChoice {
+  if (setting !== "auto") return { on: setting === "on", why: `forced ${setting}` };
+  const on = kernelLosesWakeups(release);
+  if (!/^\d+\.\d+/.test(release)) return { on, why: `auto: kernel release '${release}' not understood, so on` };
+  return { on, why: `auto: kernel ${release} is ${on ? "" : "not "}among those with commit 929e30f93125` };
+}

@@ -2,7 +2,7 @@
 import type { PodInfo } from "../../../control/wire/pods.ts";
 import { assertEquals } from "../../testing/assert.ts";
 import { testService } from "../lb/fixtures.ts";
-import { diffPlan, kernelLosesWakeups, planAccel } from "./policy.ts";
+import { chooseSockmapWorkaround, diffPlan, kernelLosesWakeups, planAccel } from "./policy.ts";
 
 const pod = (name: string, ip: string, labels: Record<string, string>, extra: Partial<PodInfo> = {}): PodInfo => ({
   uid: name,
@@ -71,4 +71,23 @@ Deno.test("kernelLosesWakeups: 6.6.128+, 6.12.75+, 6.18.14+ and 6.19 on", () => 
     ["weird", true],
   ];
   for (const [release, want] of cases) assertEquals(kernelLosesWakeups(release), want, release);
+});
+
+Deno.test("chooseSockmapWorkaround: on and off are forced whatever the release; auto follows the table and says why", () => {
+  for (const release of ["6.18.44", "6.1.150", "weird"]) {
+    assertEquals(chooseSockmapWorkaround("on", release), { on: true, why: "forced on" });
+    assertEquals(chooseSockmapWorkaround("off", release), { on: false, why: "forced off" });
+  }
+  assertEquals(chooseSockmapWorkaround("auto", "6.18.44-fc"), {
+    on: true,
+    why: "auto: kernel 6.18.44-fc is among those with commit 929e30f93125",
+  });
+  assertEquals(chooseSockmapWorkaround("auto", "6.1.150"), {
+    on: false,
+    why: "auto: kernel 6.1.150 is not among those with commit 929e30f93125",
+  });
+  assertEquals(chooseSockmapWorkaround("auto", "weird"), {
+    on: true,
+    why: "auto: kernel release 'weird' not understood, so on",
+  });
 });

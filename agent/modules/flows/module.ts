@@ -16,7 +16,8 @@
  * brought up to date when the pod list changes and at every read; a pod's
  * veth vanishes with its namespace, taking its filters along.
  *
- * Pod totals survive an agent crash like interface totals do (ifstats):
+ * Pod totals survive an agent crash and its SIGTERM hand-over (release())
+ * like interface totals do (ifstats):
  * the maps are pinned under <pin dir>/, filters sit at a fixed slot and are
  * replaced in place, record() keeps the hooked veths and the counts that
  * live only in the agent (entries removed as idle, keys summed, records cut). After an
@@ -172,6 +173,13 @@ export class FlowsModule implements Module {
     const present = netnsExists(this.env.netns) ? listInterfaces(this.env.netns) : [];
     for (const i of run.tc.interfaces) run.tc.detach(i.ifindex, present); // a vanished veth's filters are only forgotten
     closeAndUnpin(run.obj, this.#pins);
+  }
+
+  /** The hand-over (SIGTERM): filters and pins stay, as after a crash; the next agent adopts them. */
+  release(): void {
+    const run = this.#run;
+    this.#run = null;
+    run?.obj.close({ keepAttachments: true });
   }
 
   clean(previous?: unknown): void {

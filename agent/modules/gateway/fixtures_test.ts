@@ -19,11 +19,13 @@ import {
   deleteNetns,
   kernelTest,
   netnsPrefix,
+  SK_BUFF_INGRESS_IFINDEX_OFFSET,
+  skbCtx,
   track,
 } from "../../testing/mod.ts";
 import { gatewayState } from "./frontends.ts";
 import { frame, ipAt, portsOf, quote, XDP, xdpCtx } from "./frames.ts";
-import { GW_LIMITS } from "./layout.ts";
+import { GW_LIMITS, GW_NEIGH_MAGIC, GW_STRUCTS } from "./layout.ts";
 import { forgetFlows, loadGateway, readCounters, readServiceStats, writeDests } from "./module.ts";
 
 const CLIENT = "192.0.2.10";
@@ -511,6 +513,47 @@ kernelTest(
 );
 
 kernelTest(
+  "gateway fixtures: a route but no neighbour: tc sends by bpf_redirect_neigh (TTL - 1), XDP passes the translated packet on to gw_tc_neigh",
+  async () => {
+    const [x, t] = [await rig(), await rig(1024, "gw_tc")];
+    // the backend network behind 10.244.250.9, a next hop nobody has resolved (no neighbour entry)
+    const net = await createVethPair();
+    try {
+      const { run } = await import("../../testing/run.ts");
+      await run(["ip", "-n", net.nsA, "route", "add", "10.244.7.0/24", "via", "10.244.250.9"]);
+      await run(["ip", "netns", "exec", net.nsA, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+      const input = syn(40400);
+      const inNet = (r: Rig, ctx: Uint8Array) =>
+        withNetns(net.nsA, () => r.obj.program(r === x ? "gw_xdp" : "gw_tc").testRun({ data: input, ctx }));
+      const skb = skbCtx(net.ifindexA);
+      new DataView(skb.buffer).setUint32(SK_BUFF_INGRESS_IFINDEX_OFFSET, net.ifindexA, true);
+      for (let i = 1; i <= 3; i++) {
+        const a = inNet(x, xdpCtx(input.length, net.ifindexA)), b = inNet(t, skb);
+        assertEquals(a.retval, XDP.PASS, "XDP: passed (with the next hop in its metadata)");
+        assertEquals(b.retval, TC.REDIRECT, "tc: redirected by bpf_redirect_neigh");
+        // test_run hands back the metadata before the frame: struct gw_neigh_meta { magic, ifindex, nexthop }
+        const metaSize = GW_STRUCTS.gw_neigh_meta.size, out = a.dataOut.subarray(metaSize);
+        const meta = new DataView(a.dataOut.buffer, a.dataOut.byteOffset, metaSize);
+        assertEquals([meta.getUint32(0, true), meta.getUint32(4, true)], [GW_NEIGH_MAGIC, net.ifindexA]);
+        assertEquals(ipAt(a.dataOut, 8), "10.244.250.9", "the next hop to resolve: the route's gateway");
+        const backend = ipAt(out, 30);
+        const [sp] = portsOf(out);
+        const translated = { src: NODE, dst: backend, proto: "tcp" as const, sport: sp, dport: 8080 };
+        assertEquals(out, frame(translated), "XDP: translated, TTL as it was (gw_tc_neigh decrements it)");
+        assertEquals(b.dataOut, frame({ ...translated, ttl: 63 }), "tc: translated, TTL - 1, MACs left to the kernel");
+        // nothing cached from a lookup without a neighbour: every packet looks again until the kernel resolved it
+        assertEquals([x.counters().neigh_to_tc, x.counters().neigh_redirects, x.counters().to_stack], [i, 0, 0]);
+        assertEquals([t.counters().neigh_redirects, t.counters().neigh_to_tc, t.counters().to_stack], [i, 0, 0]);
+      }
+    } finally {
+      await net.close();
+      await x.close();
+      await t.close();
+    }
+  },
+);
+
+kernelTest(
   "gateway fixtures: a SYN flood fills the LRU flow table to its size and no further; evictions are counted",
   async () => {
     const size = 512;
@@ -554,5 +597,9 @@ function zero() {
     malformed: 0,
     to_stack: 0,
     ttl: 0,
+    neigh_redirects: 0,
+    neigh_to_tc: 0,
+    expired: 0,
+    snat_scans: 0,
   };
 }

@@ -6,10 +6,10 @@
  * the socket load balancer's table would make for the same hash). Services
  * with neither are not the gateway's.
  */
-import type { LbService, LbState } from "../../../control/wire/services.ts";
+import { type LbService, type LbState, NODE_PORT_FRONTEND } from "../../../control/wire/services.ts";
 
-/** The frontend key of a NodePort in gw_services. */
-export const ANY_NODE_ADDRESS = "0.0.0.0";
+/** The frontend key of a NodePort in gw_services (and its address in the wire's frontend rows). */
+export const ANY_NODE_ADDRESS = NODE_PORT_FRONTEND;
 
 export function gatewayState(state: LbState): LbState {
   const services: LbService[] = [];

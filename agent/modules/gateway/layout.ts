@@ -5,6 +5,7 @@
  * SNAT port range in host order.
  */
 import { putIpv4 } from "../lb/layout.ts";
+import type { FlowTimeouts } from "./timeouts.ts";
 
 /** enum ek8s_gw_limits */
 export const GW_LIMITS = {
@@ -15,11 +16,20 @@ export const GW_LIMITS = {
   GW_PCPU_STATS_IDS: 4096,
   GW_CT_DEFAULT_ENTRIES: 65536,
   GW_SNAT_TRIES: 8,
+  GW_SNAT_FULL_ENTRIES: 4096,
+  GW_EXPIRE_CPUS: 1024,
   GW_HOP_JIFFIES: 256,
+  GW_FE_STATS_ENTRIES: 8192,
 } as const;
 
 /** enum ek8s_gw_dest_flags */
 export const GW_DEST = { VIP: 1, NODE: 2, SNAT: 4 } as const;
+
+/** enum ek8s_gw_neigh: struct gw_neigh_meta's mark (gw_xdp -> gw_tc_neigh). */
+export const GW_NEIGH_MAGIC = 0x65b8e1a5;
+
+/** enum ek8s_gw_flow_flags: gw_ct.flags and gw_rev.flags (what each direction of a flow showed). */
+export const GW_FLOW = { FIN: 1, RST: 4, REPLIED: 64 } as const;
 
 export const GW_COUNTER_NAMES = [
   "flows",
@@ -32,35 +42,77 @@ export const GW_COUNTER_NAMES = [
   "malformed",
   "to_stack",
   "ttl",
+  "neigh_redirects",
+  "neigh_to_tc",
+  "expired",
+  "snat_scans",
 ] as const;
 export type GwCounterName = (typeof GW_COUNTER_NAMES)[number];
 
+/** struct gw_fe_stats: a frontend's events (gw_fe_stats, per CPU), in field order. */
+export const GW_FE_COUNTER_NAMES = ["flows", "no_backend", "snat_busy", "to_stack", "expired"] as const;
+export type GwFeCounterName = (typeof GW_FE_COUNTER_NAMES)[number];
+
 export const GW_STRUCTS = {
   gw_addr: { fields: [["addr", 0], ["flags", 4]], size: 8 },
-  gw_config: { fields: [["snat_ip", 0], ["snat_port_min", 4], ["snat_port_max", 6]], size: 8 },
+  gw_config: {
+    fields: [
+      ["snat_ip", 0],
+      ["snat_port_min", 4],
+      ["snat_port_max", 6],
+      ["clock_ms", 8],
+      ["timeout_syn_ms", 12],
+      ["timeout_established_ms", 16],
+      ["timeout_closing_ms", 20],
+      ["timeout_udp_ms", 24],
+    ],
+    size: 28,
+  },
   gw_ct_key: {
     fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["proto", 12], ["pad", 13]],
     size: 16,
   },
   gw_hop: { fields: [["ifindex", 0], ["at", 4], ["dmac", 8], ["smac", 14]], size: 20 },
   gw_ct: {
-    fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["service_id", 8], ["backend_id", 12], [
-      "hop",
-      16,
-    ]],
-    size: 36,
+    fields: [
+      ["backend_ip", 0],
+      ["backend_port", 4],
+      ["snat_port", 6],
+      ["service_id", 8],
+      ["backend_id", 12],
+      ["hop", 16],
+      ["seen", 36],
+      ["flags", 40],
+      ["pad", 41],
+    ],
+    size: 44,
   },
   gw_rev_key: {
     fields: [["backend_ip", 0], ["backend_port", 4], ["snat_port", 6], ["proto", 8], ["pad", 9]],
     size: 12,
   },
   gw_rev: {
-    fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["service_id", 12], ["hop", 16]],
-    size: 36,
+    fields: [
+      ["client_ip", 0],
+      ["dst_ip", 4],
+      ["client_port", 8],
+      ["dst_port", 10],
+      ["service_id", 12],
+      ["hop", 16],
+      ["seen", 36],
+      ["flags", 40],
+      ["pad", 41],
+    ],
+    size: 44,
   },
-  gw_flow_slot: { fields: [["key", 0], ["ct", 16], ["at", 52]], size: 56 },
+  gw_flow_slot: { fields: [["key", 0], ["ct", 16], ["at", 60]], size: 64 },
   gw_svc_stats: { fields: [["packets_in", 0], ["bytes_in", 8], ["packets_out", 16], ["bytes_out", 24]], size: 32 },
   gw_counters: { fields: GW_COUNTER_NAMES.map((n, i) => [n, i * 8] as const), size: 8 * GW_COUNTER_NAMES.length },
+  gw_neigh_meta: { fields: [["magic", 0], ["ifindex", 4], ["nexthop", 8]], size: 12 },
+  gw_fe_stats: {
+    fields: GW_FE_COUNTER_NAMES.map((n, i) => [n, i * 8] as const),
+    size: 8 * GW_FE_COUNTER_NAMES.length,
+  },
 } as const satisfies Record<string, { fields: readonly (readonly [string, number])[]; size: number }>;
 
 /** The first slot of gw_addrs an address probes: dest_flags() of gateway.bpf.c over the address as the kernel loads it (little-endian u32). */
@@ -137,11 +189,13 @@ export function encodeAddrSlot(s: AddrSlot): Uint8Array {
   return b;
 }
 
-export function encodeConfig(snatIp: string, portMin: number, portMax: number): Uint8Array {
+/** gw_config: the SNAT address and ports, and the flow timeouts (seconds, written in ms); clock_ms 0 (gw_expire's to write). */
+export function encodeConfig(snatIp: string, portMin: number, portMax: number, t: FlowTimeouts): Uint8Array {
   const b = new Uint8Array(GW_STRUCTS.gw_config.size);
   putIpv4(b, 0, snatIp);
   const dv = new DataView(b.buffer);
   dv.setUint16(4, portMin, true);
   dv.setUint16(6, portMax, true);
+  [t.synS, t.establishedS, t.closingS, t.udpS].forEach((s, i) => dv.setUint32(12 + i * 4, Math.round(s * 1000), true));
   return b;
 }

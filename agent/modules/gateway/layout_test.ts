@@ -7,7 +7,16 @@ import { assertEquals, assertThrows } from "../../testing/assert.ts";
 import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { BPF_OBJ_DIR, kernelTest } from "../../testing/kernel.ts";
 import { run } from "../../testing/run.ts";
-import { addrHome, type AddrSlot, GW_DEST, GW_LIMITS, GW_STRUCTS, placeAddresses } from "./layout.ts";
+import {
+  addrHome,
+  type AddrSlot,
+  GW_DEST,
+  GW_FLOW,
+  GW_LIMITS,
+  GW_NEIGH_MAGIC,
+  GW_STRUCTS,
+  placeAddresses,
+} from "./layout.ts";
 
 const GW_OBJ = `${BPF_OBJ_DIR}/gateway.bpf.o`;
 
@@ -36,6 +45,12 @@ kernelTest(
       GW_DEST_VIP: GW_DEST.VIP,
       GW_DEST_NODE: GW_DEST.NODE,
       GW_DEST_SNAT: GW_DEST.SNAT,
+    });
+    assertEquals(await btfEnum("ek8s_gw_neigh"), { GW_NEIGH_MAGIC });
+    assertEquals(await btfEnum("ek8s_gw_flow_flags"), {
+      GW_FLOW_FIN: GW_FLOW.FIN,
+      GW_FLOW_RST: GW_FLOW.RST,
+      GW_FLOW_REPLIED: GW_FLOW.REPLIED,
     });
   },
 );

@@ -16,21 +16,34 @@
  * through a gateway interface; SNAT ports come from --gateway-snat-ports
  * (default 61000-65535, outside Linux's ephemeral range and the NodePort
  * range, so the node's own connections never collide with a translated one).
+ * Tracked flows end by per-protocol timeouts (--gateway-timeout-*): every
+ * sweep interval the module runs gw_expire, which ends idle flows in the
+ * kernel and frees their SNAT ports (expiry.ts).
  *
- * Flow tables are not pinned: after an agent restart a flow's backend is
- * chosen again by the same hash over the same table (the same backend while
- * the service did not change) and its SNAT port again by the same hash.
- * An XDP program left attached by a crashed agent (gw_xdp) is replaced in
- * place at start, or removed by clean().
+ * The datapath outlives the agent: the maps (services, tables, flows and
+ * their SNAT ports, counters; not the per-CPU flow cache) are pinned under
+ * the module's pin directory, and the agent's SIGTERM (release()) leaves the
+ * program attached, as a crash does. The next agent reuses the pinned maps
+ * (tracked flows go on), takes the programmed services over (../lb's
+ * adoption) and swaps its program in place (XDP or tc replace: never a
+ * moment without), so connections through the gateway never notice the
+ * restart. Pins that do not fit (another layout) are removed and the
+ * gateway starts from empty maps. stop() (switched off, uninstall) detaches
+ * and unpins; clean() removes what a predecessor left.
  */
 import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
 import type { GatewayCounters, LbState } from "../../../control/wire/services.ts";
 import { LB_MAX_SERVICES } from "../../../control/wire/services.ts";
+import { z } from "zod";
 import {
   BpfObject,
   ifindexOf,
+  makeDirs,
+  pathExists,
   progInfoById,
   queryXdpProgId,
+  removeEmptyDir,
+  removeFile,
   removeTcFilter,
   TcAttachment,
   type XdpAttachment,
@@ -39,15 +52,18 @@ import {
 import { u64At } from "../common/delta.ts";
 import { describeMaps, describePrograms } from "../common/inventory.ts";
 import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
-import { attachInSlot, tcSlot } from "../common/tc_hooks.ts";
+import { attachInSlot, HookRecord, removeLeftoverHooks, tcSlot } from "../common/tc_hooks.ts";
 import { ipv4At, LB_MAGLEV_CHUNK } from "../lb/layout.ts";
-import { KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
+import { adoptTables, KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
 import { PoolAllocator } from "../lb/pool.ts";
 import { DEFAULT_QUARANTINE_MS, LbProgrammer, scheduleMaintenance } from "../lb/programmer.ts";
 import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
+import { checkTimeouts, DEFAULT_FLOW_TIMEOUTS, DEFAULT_SWEEP_MS, type FlowTimeouts, sweepFlows } from "./expiry.ts";
+import { FrontendStats } from "./frontend_stats.ts";
 import { externalAddresses, gatewayState } from "./frontends.ts";
-import type { GatewayHook } from "./hook.ts";
+import { chooseHook, hookSites } from "./choose_hook.ts";
+import { GATEWAY_HOOKS, type GatewayHook, type GatewayRunHook } from "./hook.ts";
 import {
   type AddrSlot,
   encodeAddrSlot,
@@ -76,6 +92,10 @@ export interface GatewaySettings {
   /** Where it runs (--gateway-hook, see hook.ts). */
   hook: GatewayHook;
   quarantineMs: number;
+  /** How long a flow may stay idle (--gateway-timeout-*; see expiry.ts). */
+  timeouts: FlowTimeouts;
+  /** How often gw_expire runs: the precision of the timeouts. */
+  sweepMs: number;
 }
 
 export const DEFAULT_GATEWAY: GatewaySettings = {
@@ -86,11 +106,15 @@ export const DEFAULT_GATEWAY: GatewaySettings = {
   poolSlots: 1 << 20,
   hook: "auto",
   quarantineMs: DEFAULT_QUARANTINE_MS,
+  timeouts: DEFAULT_FLOW_TIMEOUTS,
+  sweepMs: DEFAULT_SWEEP_MS,
 };
 
 export const GATEWAY_OBJECT = "gateway.bpf.o";
 export const GATEWAY_PROGRAM = "gw_xdp";
 export const GATEWAY_TC_PROGRAM = "gw_tc";
+/** With XDP, in the same tc slot: sends on what gw_xdp translated but found no neighbour for (bpf_redirect_neigh). */
+export const GATEWAY_TC_NEIGH_PROGRAM = "gw_tc_neigh";
 /**
  * The tc filter slot (handle and priority) on clsact ingress: after the
  * monitoring filters (ifstats 0xeb8, flows 0xeb9), which see a packet before
@@ -101,13 +125,43 @@ export const GATEWAY_TC_SLOT = tcSlot({
   handle: 0xeba,
   priority: 0xeba,
   programs: { ingress: GATEWAY_TC_PROGRAM },
-  isOurs: (name) => name === GATEWAY_TC_PROGRAM,
+  isOurs: (name) => name === GATEWAY_TC_PROGRAM || name === GATEWAY_TC_NEIGH_PROGRAM,
 });
+/** The same slot holding gw_tc_neigh, with XDP (one of the two programs is there, never both). */
+const GATEWAY_TC_NEIGH_SLOT = { ...GATEWAY_TC_SLOT, programs: { ingress: GATEWAY_TC_NEIGH_PROGRAM } };
 const MAP_NAMES = { services: "gw_services", backends: "gw_backends", maglev: "gw_maglev" };
+/** Maps not pinned: a per-CPU cache of gw_ct entries, which a new program starts empty (it falls back to gw_ct). */
+const UNPINNED_MAPS = new Set(["gw_flow_cache"]);
+
+/** What epoch.json keeps of a running gateway: where it is attached, for a successor's clean() (and uninstall). */
+const GatewayRecord = z.object({
+  hook: z.enum(GATEWAY_HOOKS),
+  interfaces: z.array(HookRecord),
+  /** The version programmed: an adopting agent's counts are of it until its own first apply. */
+  version: z.number().int().nonnegative().optional(),
+  /**
+   * At a hand-over (SIGTERM): the kernel totals reported so far, per service [id, packets in, bytes in,
+   * packets out, bytes out], and of the flow events. The successor takes them as its baseline, so that what
+   * was counted after the last batch is reported once (after a crash it baselines the kernel: lost, never twice).
+   */
+  reported: z.object({
+    services: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number()])),
+    flows: z.number(),
+    evicted: z.number(),
+    noBackend: z.number(),
+    /** Flows the agents removed (services gone): not evictions. */
+    purged: z.number(),
+  }).optional(),
+});
+type GatewayRecord = z.infer<typeof GatewayRecord>;
 
 interface Running {
   obj: BpfObject;
+  /** Where it runs: --gateway-hook, auto resolved at start (chooseHook). */
+  hook: GatewayRunHook;
+  /** Per interface: gw_xdp or gw_tc; with XDP also gw_tc_neigh in `neigh`, same order. */
   links: (XdpAttachment | TcAttachment)[];
+  neigh: TcAttachment[];
   programmer: LbProgrammer;
   sync: LbSync | null;
   timer?: ReturnType<typeof setTimeout>;
@@ -120,6 +174,10 @@ interface Running {
   noBackend: number;
   /** Flows the agent removed (of services gone): not evictions. */
   purged: number;
+  /** Per frontend: gw_fe_stats' entries and what was read of them. */
+  frontends: FrontendStats;
+  /** Runs gw_expire every sweep interval. */
+  sweeper?: ReturnType<typeof setInterval>;
 }
 
 export class GatewayModule implements Module {
@@ -137,6 +195,7 @@ export class GatewayModule implements Module {
     if (!(Number.isInteger(min) && Number.isInteger(max) && 1024 <= min && min <= max && max <= 65535)) {
       throw new Error(`gateway: SNAT ports ${min}-${max}: must be a range within 1024-65535`);
     }
+    checkTimeouts(settings.timeouts, settings.sweepMs);
     if (settings.poolSlots % LB_MAGLEV_CHUNK || settings.poolSlots < LB_MAGLEV_CHUNK) {
       throw new Error(
         `gateway: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`,
@@ -145,10 +204,10 @@ export class GatewayModule implements Module {
   }
 
   hasPins(): boolean {
-    return false;
+    return pathExists(`${this.env.pinDir}/${MAP_NAMES.services}`);
   }
 
-  start(_options: StartOptions): void {
+  start({ adopt, previous }: StartOptions): void {
     if (this.#run) return;
     const s = this.settings;
     if (!s.interfaces.length) {
@@ -161,48 +220,135 @@ export class GatewayModule implements Module {
         throw new Error(`gateway: ${ifname} is excluded (--exclude-interfaces)`);
       }
     }
-    const { obj, programmer } = loadGateway(this.env.bpfDir, s, snatIp);
-    const run = setUpOrLeaveNothing(obj, () => {
+    let run: Running | null = null;
+    if (adopt && this.hasPins()) {
+      try {
+        run = this.#open(snatIp, GatewayRecord.safeParse(previous).data ?? { hook: s.hook, interfaces: [] });
+      } catch (e) {
+        this.env.log(`gateway: cannot adopt the pinned maps (${(e as Error).message}): starting from empty maps`);
+      }
+    }
+    if (!run) {
+      this.clean(previous);
+      run = this.#open(snatIp, null);
+    }
+    this.#run = run;
+    const swept = run;
+    swept.sweeper = setInterval(() => this.#sweep(swept), s.sweepMs);
+    if (this.poll) {
+      const started = run;
+      started.sync = new LbSync(this.poll, (st) => this.apply(st), this.env.log);
+      started.sync.start();
+    }
+  }
+
+  /**
+   * Loads with the maps pinned (reused when `adopting`: services, flows and
+   * counters as the predecessor left them, its counts a baseline) and
+   * attaches, replacing a predecessor's program in place.
+   */
+  #open(snatIp: string, adopting: GatewayRecord | null): Running {
+    const s = this.settings;
+    const choice = chooseHook(s.hook, hookSites(s.interfaces, this.env.netns));
+    this.env.log(`gateway: hook ${choice.hook}${s.hook === "auto" ? " (auto)" : ""}: ${choice.why}`);
+    const { obj, programmer } = loadGateway(this.env.bpfDir, s, snatIp, this.env.pinDir);
+    return setUpOrLeaveNothing(obj, () => {
       const run: Running = {
         obj,
+        hook: choice.hook,
         links: [],
+        neigh: [],
         programmer,
         sync: null,
-        version: 0,
+        version: adopting?.version ?? 0,
         maxService: 0,
         seen: new Float64Array((LB_MAX_SERVICES + 1) * 4),
         flows: 0,
         evicted: 0,
         noBackend: 0,
         purged: 0,
+        frontends: new FrontendStats(),
       };
-      this.#writeDests(run, []);
-      for (const ifname of s.interfaces) run.links.push(attach(obj, { ifname, netns: this.env.netns }, s.hook));
+      if (adopting) {
+        adoptTables(programmer, obj, MAP_NAMES);
+        for (const id of programmer.ids().services) run.maxService = Math.max(run.maxService, id);
+        const r = adopting.reported;
+        if (r) {
+          for (const [id, ...totals] of r.services) if (id >= 1 && id <= LB_MAX_SERVICES) run.seen.set(totals, id * 4);
+          Object.assign(run, { flows: r.flows, evicted: r.evicted, noBackend: r.noBackend, purged: r.purged });
+        } else {
+          this.#take(run); // after a crash: what the predecessor counted was its to report
+        }
+        // adopted dests stay until the first state says otherwise (the VIPs answer meanwhile)
+      }
+      this.#writeDests(run, [], adopting !== null);
+      for (const ifname of s.interfaces) {
+        // a clsact qdisc the predecessor created is ours to remove at the end
+        const claim = adopting?.interfaces.some((p) => p.ifname === ifname && p.ownQdisc) ?? false;
+        const target = { ifname, netns: this.env.netns };
+        if (run.hook === "tc") run.links.push(attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress", claim));
+        else {
+          run.links.push(attachXdp(obj, target, run.hook));
+          run.neigh.push(attachInSlot(obj, GATEWAY_TC_NEIGH_SLOT, target, "ingress", claim));
+        }
+      }
       return run;
     }, () => {});
-    this.#run = run;
-    if (this.poll) {
-      run.sync = new LbSync(this.poll, (st) => this.apply(st), this.env.log);
-      run.sync.start();
-    }
   }
 
   stop(): void {
-    const run = this.#run;
+    const run = this.#letGo();
     if (!run) return;
+    try {
+      run.obj.close(); // detaches the programs it attached
+    } finally {
+      removePins(this.env.pinDir, this.env.bpfDir);
+    }
+  }
+
+  /** The hand-over to the next agent (SIGTERM): the program stays attached and the maps pinned, as after a crash. */
+  release(): void {
+    this.#letGo()?.obj.close({ keepAttachments: true });
+  }
+
+  /** Ends the poll and the maintenance timer; returns what ran. */
+  #letGo(): Running | null {
+    const run = this.#run;
+    if (!run) return null;
     this.#run = null;
     clearTimeout(run.timer);
+    clearInterval(run.sweeper);
     this.#stopping = run.sync?.stop() ?? Promise.resolve();
-    run.obj.close(); // detaches the XDP programs it attached
+    return run;
+  }
+
+  /** One gw_expire run (a failure is logged: the next interval tries again). */
+  #sweep(run: Running): void {
+    if (this.#run !== run) return;
+    try {
+      sweepFlows(run.obj);
+    } catch (e) {
+      this.env.log(`gateway: flow expiry failed: ${(e as Error).message}`);
+    }
   }
 
   settled(): Promise<void> {
     return this.#stopping;
   }
 
-  /** A gw_xdp or gw_tc left attached by an agent that died: removed (a clsact qdisc it created stays: nothing says it was its). */
-  clean(_previous?: unknown): void {
-    const targets = this.settings.interfaces.map((ifname) => ({ ifname, netns: this.env.netns })).filter((t) => {
+  /**
+   * A gw_xdp or gw_tc a predecessor left attached (on the interfaces it
+   * recorded and those configured) and its pins: removed (a clsact qdisc it
+   * created stays: nothing says it was its).
+   */
+  clean(previous?: unknown): void {
+    removePins(this.env.pinDir, this.env.bpfDir);
+    const prev = GatewayRecord.safeParse(previous).data;
+    // the filters and the qdiscs it created where the predecessor recorded them, then any of ours where configured
+    for (const p of prev?.interfaces ?? []) removeLeftoverHooks(GATEWAY_TC_SLOT, this.env.netns, p);
+    const interfaces = new Set([...(prev?.interfaces ?? []).map((p) => p.ifname), ...this.settings.interfaces]);
+    const hooks = new Set([this.settings.hook, ...(prev ? [prev.hook] : [])]);
+    const targets = [...interfaces].map((ifname) => ({ ifname, netns: this.env.netns })).filter((t) => {
       try {
         ifindexOf(t.ifname, t.netns);
         return true;
@@ -213,7 +359,8 @@ export class GatewayModule implements Module {
     for (const t of targets) {
       removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, GATEWAY_TC_SLOT.isOurs);
     }
-    const xdp = targets.filter((t) => this.settings.hook !== "tc" && leftoverOurs(t, this.settings.hook));
+    const mode = [...hooks].find((h) => h !== "tc") as XdpMode | undefined;
+    const xdp = mode ? targets.filter((t) => leftoverOurs(t, mode)) : [];
     if (!xdp.length) return;
     const obj = BpfObject.open(`${this.env.bpfDir}/${GATEWAY_OBJECT}`);
     try {
@@ -222,15 +369,26 @@ export class GatewayModule implements Module {
       obj.map("gw_maglev").setMaxEntries(1);
       obj.load();
       for (const t of xdp) {
-        obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode: this.settings.hook as XdpMode, replace: true }).detach();
+        obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode, replace: true }).detach();
       }
     } finally {
       obj.close();
     }
   }
 
-  record(): undefined {
-    return undefined;
+  record(handOver = false): GatewayRecord | undefined {
+    const run = this.#run;
+    if (!run) return undefined;
+    return {
+      hook: run.hook,
+      version: run.version,
+      ...(handOver ? { reported: reportedTotals(run) } : {}),
+      interfaces: run.links.map((l, i) => ({
+        ifname: this.settings.interfaces[i]!,
+        ifindex: l.ifindex,
+        ownQdisc: [l, run.neigh[i]].some((a) => a instanceof TcAttachment && a.createdQdisc),
+      })),
+    };
   }
 
   /** Programs a state now (the poll calls this for every answer). */
@@ -248,6 +406,7 @@ export class GatewayModule implements Module {
     const after = new Set(gw.services.map((s) => s.id));
     const gone = new Set([...before].filter((id) => !after.has(id)));
     if (gone.size) run.purged += forgetFlows(run.obj, gone);
+    run.frontends.sync(run.obj, gw);
     run.version = state.version;
     for (const s of gw.services) run.maxService = Math.max(run.maxService, s.id);
     this.#schedule(run);
@@ -255,6 +414,9 @@ export class GatewayModule implements Module {
       `gateway: version ${state.version} programmed: ${gw.services.length} frontend(s), ${report.programmed} changed, ${report.removed} removed` +
         (report.unplaced.length
           ? `; no room in the table pool (--gateway-table-pool) for ${report.unplaced.slice(0, 5).join(", ")}`
+          : "") +
+        (run.frontends.uncounted
+          ? `; ${run.frontends.uncounted} frontend(s) over ${GW_LIMITS.GW_FE_STATS_ENTRIES} counted per node only`
           : ""),
     );
   }
@@ -303,15 +465,17 @@ export class GatewayModule implements Module {
       }
     }
     const c = readCounters(run.obj);
-    // no program deletes from gw_ct: entries created, not present and not removed by us were evicted
-    const evicted = Math.max(run.evicted, c.flows - run.purged - run.obj.map("gw_ct").countKeys());
-    const out = {
+    // entries created, not present, not ended by gw_expire nor removed by us were evicted
+    const evicted = Math.max(run.evicted, c.flows - run.purged - c.expired - run.obj.map("gw_ct").countKeys());
+    const out: GatewayCounters = {
       version: run.version,
       services,
       flows: delta(c.flows, run.flows),
       evicted: evicted - run.evicted,
       noBackend: delta(c.no_backend, run.noBackend),
     };
+    const frontends = run.frontends.take(run.obj, LB_ROWS_PER_BATCH);
+    if (frontends.length) out.frontends = frontends;
     run.flows = c.flows;
     run.evicted = evicted;
     run.noBackend = c.no_backend;
@@ -321,12 +485,18 @@ export class GatewayModule implements Module {
   programs(bpfStats: boolean): ProgramInfo[] {
     const run = this.#run;
     if (!run) return [];
-    const where = run.links.map((l, i) => {
-      const at = `${l.netns ? `${l.netns}:` : ""}${this.settings.interfaces[i]}`;
-      return l instanceof TcAttachment ? `tc ingress ${at}` : `xdp ${at} (${l.mode})`;
-    });
-    const prog = run.obj.program(this.settings.hook === "tc" ? GATEWAY_TC_PROGRAM : GATEWAY_PROGRAM);
-    return describePrograms(this.name, new Map([[prog.id, where]]), bpfStats);
+    const at = (l: XdpAttachment | TcAttachment, i: number) =>
+      `${l.netns ? `${l.netns}:` : ""}${this.settings.interfaces[i]}`;
+    const sites = new Map<number, string[]>();
+    const main = run.obj.program(run.hook === "tc" ? GATEWAY_TC_PROGRAM : GATEWAY_PROGRAM);
+    sites.set(
+      main.id,
+      run.links.map((l, i) => l instanceof TcAttachment ? `tc ingress ${at(l, i)}` : `xdp ${at(l, i)} (${l.mode})`),
+    );
+    if (run.neigh.length) {
+      sites.set(run.obj.program(GATEWAY_TC_NEIGH_PROGRAM).id, run.neigh.map((l, i) => `tc ingress ${at(l, i)}`));
+    }
+    return describePrograms(this.name, sites, bpfStats);
   }
 
   maps(): MapInfo[] {
@@ -343,6 +513,11 @@ export class GatewayModule implements Module {
 
   get hook(): GatewayHook {
     return this.settings.hook;
+  }
+
+  /** Where it runs now (auto resolved); null when not running. */
+  get runningHook(): GatewayRunHook | null {
+    return this.#run?.hook ?? null;
   }
 
   /** Test hook. */
@@ -443,19 +618,39 @@ export function forgetFlows(obj: BpfObject, serviceIds: Set<number>): number {
   return removed;
 }
 
-/** Opens and loads the gateway object with its sizes and SNAT settings, and the programmer of its tables (nothing attached). */
+/**
+ * Opens and loads the gateway object with its sizes and SNAT settings, and
+ * the programmer of its tables (nothing attached). With `pinDir` its maps
+ * are pinned there, or reused from there when pinned already.
+ */
 export function loadGateway(
   bpfDir: string,
-  s: Pick<GatewaySettings, "flowEntries" | "poolSlots" | "snatPorts" | "quarantineMs">,
+  s: Pick<GatewaySettings, "flowEntries" | "poolSlots" | "snatPorts" | "quarantineMs"> & {
+    timeouts?: FlowTimeouts;
+    /** Another build of the program (the bench's gateway_noexpiry.bpf.o). */
+    object?: string;
+  },
   snatIp: string,
+  pinDir?: string,
 ): { obj: BpfObject; programmer: LbProgrammer } {
-  const obj = BpfObject.open(`${bpfDir}/${GATEWAY_OBJECT}`);
+  const obj = BpfObject.open(`${bpfDir}/${s.object ?? GATEWAY_OBJECT}`);
   return setUpOrLeaveNothing(obj, () => {
     obj.map("gw_ct").setMaxEntries(s.flowEntries);
     obj.map("gw_rev").setMaxEntries(s.flowEntries);
     obj.map("gw_maglev").setMaxEntries(s.poolSlots / LB_MAGLEV_CHUNK);
+    if (pinDir) {
+      makeDirs(pinDir);
+      // pinned maps of another size or layout do not fit: the load fails (the adoption with it)
+      for (const m of obj.maps) {
+        if (pinnedMap(m.name)) m.setPinPath(`${pinDir}/${m.name}`);
+      }
+    }
     obj.load();
-    obj.map("gw_config").update(u32(0), encodeConfig(snatIp, s.snatPorts[0], s.snatPorts[1]));
+    const config = encodeConfig(snatIp, s.snatPorts[0], s.snatPorts[1], s.timeouts ?? DEFAULT_FLOW_TIMEOUTS);
+    // an adopted gw_config keeps its clock (a running program stamps flows with it); gw_expire then advances it
+    config.set(obj.map("gw_config").lookup(u32(0))?.subarray(8, 12) ?? new Uint8Array(4), 8);
+    obj.map("gw_config").update(u32(0), config);
+    sweepFlows(obj);
     const programmer = new LbProgrammer(
       new KernelTarget(obj, MAP_NAMES),
       new PoolAllocator(s.poolSlots / LB_MAGLEV_CHUNK),
@@ -465,16 +660,9 @@ export function loadGateway(
   }, () => {});
 }
 
-/** The gateway on one interface: XDP (replacing a gw_xdp left by an agent that died), or tc ingress in its slot. */
-function attach(
-  obj: BpfObject,
-  target: { ifname: string; netns?: string },
-  hook: GatewayHook,
-): XdpAttachment | TcAttachment {
-  if (hook !== "tc") {
-    return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode: hook, replace: leftoverOurs(target, hook) });
-  }
-  return attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress");
+/** gw_xdp on one interface in a mode (replacing a gw_xdp left by an agent that died). */
+function attachXdp(obj: BpfObject, target: { ifname: string; netns?: string }, mode: XdpMode): XdpAttachment {
+  return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode, replace: leftoverOurs(target, mode) });
 }
 
 /** Whether the XDP program on the interface is a gateway program (ours, left by an agent that died). */
@@ -498,6 +686,34 @@ export function readCounters(obj: BpfObject): Record<GwCounterName, number> {
 
 function delta(now: number, before: number): number {
   return now >= before ? now - before : now;
+}
+
+/** Removes the module's pins (every entry of its own pin directory) and the directory. */
+/** The totals a hand-over record carries (GatewayRecord.reported): what the batches so far reported. */
+function reportedTotals(run: Running): NonNullable<GatewayRecord["reported"]> {
+  const services: [number, number, number, number, number][] = [];
+  for (let id = 1; id <= run.maxService; id++) {
+    const t = run.seen.subarray(id * 4, id * 4 + 4);
+    if (t.some((x) => x > 0)) services.push([id, t[0]!, t[1]!, t[2]!, t[3]!]);
+  }
+  return { services, flows: run.flows, evicted: run.evicted, noBackend: run.noBackend, purged: run.purged };
+}
+
+/** Whether the module pins a map of the object: every gw_ map but the per-CPU flow cache. */
+function pinnedMap(name: string): boolean {
+  return name.startsWith("gw_") && !UNPINNED_MAPS.has(name);
+}
+
+/** Removes the module's pins (the object's pinned maps, read from the file: nothing loaded) and the directory. */
+function removePins(dir: string, bpfDir: string): void {
+  if (!pathExists(dir)) return;
+  const obj = BpfObject.open(`${bpfDir}/${GATEWAY_OBJECT}`);
+  try {
+    for (const m of obj.maps) if (pinnedMap(m.name)) removeFile(`${dir}/${m.name}`);
+  } finally {
+    obj.close();
+  }
+  removeEmptyDir(dir);
 }
 
 function u32(n: number): Uint8Array {

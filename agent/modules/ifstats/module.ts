@@ -3,7 +3,8 @@
  * programs to each watched interface (ingress and egress) and its drop
  * tracepoint, and reads the per-CPU counters on the agent's timer.
  *
- * Surviving a crash of the agent without losing or double counting:
+ * Surviving a crash of the agent, and its SIGTERM (release(): the hand-over
+ * leaves the same as a crash), without losing or double counting:
  *  - the maps are pinned in <pin dir>/ (ifstats, ifstats_big, ifstats_cfg),
  *    so a restarted agent reuses them and the counters continue;
  *  - the tc filters sit at a fixed handle and priority and are attached with
@@ -99,6 +100,13 @@ export class IfStatsModule implements Module {
     if (!run) return;
     this.#run = null;
     closeAndUnpin(run.obj, this.#pins); // detaches filters (and our qdiscs) and the drop link (unpinning it)
+  }
+
+  /** The hand-over (SIGTERM): filters, drop link and pins stay, as after a crash; the next agent adopts them. */
+  release(): void {
+    const run = this.#run;
+    this.#run = null;
+    run?.obj.close({ keepAttachments: true });
   }
 
   clean(previous?: unknown): void {

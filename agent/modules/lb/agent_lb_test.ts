@@ -10,8 +10,7 @@ import type { LbService } from "../../../control/wire/services.ts";
 import { pathExists } from "../../libbpf/mod.ts";
 import { withAgentRig } from "../../testing/agent_rig.ts";
 import { assert, assertEquals, assertStringIncludes } from "../../testing/assert.ts";
-import { REPO_ROOT } from "../../testing/kernel.ts";
-import { agentTaskFlags } from "../../testing/run.ts";
+import { AgentProcess } from "../../testing/agent_process.ts";
 import { testService, waitFor } from "./fixtures.ts";
 import { lbKernelTest, type LbLab, withLbLab } from "./lb_lab.ts";
 
@@ -30,36 +29,6 @@ function service(
     {},
     PORT,
   );
-}
-
-/** `deno run agent/main.ts` with the task's permissions (no --allow-all), its output kept. */
-function spawnAgent(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...agentTaskFlags(), "agent/main.ts", ...args],
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const read = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      output = (output + chunk).slice(-200_000);
-    }
-  })();
-  return {
-    get output() {
-      return output;
-    },
-    async kill(signal: Deno.Signal) {
-      try {
-        child.kill(signal);
-      } catch { /* exited */ }
-      const status = await child.status;
-      await read;
-      return status;
-    },
-  };
 }
 
 lbKernelTest(
@@ -150,7 +119,7 @@ lbKernelTest(
 );
 
 lbKernelTest(
-  "agent process: after kill -9 the pinned links keep balancing; the restart adopts them and reprograms nothing; SIGTERM leaves nothing",
+  "agent process: after kill -9 the pinned links keep balancing; the restart adopts them and reprograms nothing; SIGTERM hands over, uninstall leaves nothing",
   () =>
     withLbLab(2, (lab) =>
       withAgentRig({}, async (r) => {
@@ -159,9 +128,9 @@ lbKernelTest(
         r.control.setLbServices([service(lab, 1, vip, [[1, "b1", "active"], [2, "b2", "active"]])]);
         const server = await lab.serve(PORT);
         const args = r.args({ interval: 0.3, extra: ["--lb-cgroup", lab.cgroup.path] });
-        const agents: ReturnType<typeof spawnAgent>[] = [];
+        const agents: AgentProcess[] = [];
         try {
-          const first = spawnAgent(args);
+          const first = new AgentProcess(args);
           agents.push(first);
           await waitFor(
             "version 1 programmed",
@@ -177,7 +146,7 @@ lbKernelTest(
           assertEquals([gap.errors, gap.peers], [{}, { [`${vip}:80`]: 10 }], "balanced while no agent runs");
 
           const seen = r.control.batches.length;
-          const second = spawnAgent(args);
+          const second = new AgentProcess(args);
           agents.push(second);
           await waitFor("the adoption", () => /adopted boot/.test(second.output), 20_000);
           await waitFor(
@@ -196,6 +165,10 @@ lbKernelTest(
           assertEquals(reported(), 10, "what the dead agent's programs counted is not reported again");
 
           assertEquals((await second.kill("SIGTERM")).code, 0, second.output);
+          assertEquals((await lab.cgroupPrograms()).length, 7, "SIGTERM hands over: the links stay");
+          assertEquals((await lab.client("tcp", vip, 80, 10)).errors, {}, "balanced after the hand-over");
+          const u = await AgentProcess.uninstall(args);
+          assertEquals(u.code, 0, u.output);
           assertEquals(await lab.cgroupPrograms(), []);
           assertEquals(await r.assertCleanedUp(), []);
           await server.stop();

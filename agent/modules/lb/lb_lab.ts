@@ -66,6 +66,7 @@ const CLIENT = `
 import errno, json, os, socket, sys, time
 mode, vip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 stop_file = sys.argv[5] if len(sys.argv) > 5 else None
+rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0
 family = socket.AF_INET
 if mode.endswith("6"):  # an AF_INET6 socket reaching the IPv4 address as ::ffff:a.b.c.d
     mode, family, vip = mode[:-1], socket.AF_INET6, "::ffff:" + vip
@@ -93,9 +94,11 @@ if mode == "tcp":
     for i in range(int(n)):
         tcp_once()
 elif mode == "loop":
-    end = time.monotonic() + n
-    while time.monotonic() < end and not (stop_file and os.path.exists(stop_file)):
+    t0 = time.monotonic()
+    while time.monotonic() < t0 + n and not (stop_file and os.path.exists(stop_file)):
         tcp_once()
+        if rate:
+            time.sleep(max(0, t0 + out["count"] / rate - time.monotonic()))
 elif mode == "udp":
     s = socket.socket(family, socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -322,18 +325,19 @@ export class LbLab {
 
   /**
    * Starts a client (mode "loop": connects until `n` seconds passed or
-   * stopLoop() was called). Outside the cgroup with `cgroup: false`.
+   * stopLoop() was called, `rate` connections a second, default as fast as
+   * it can). Outside the cgroup with `cgroup: false`.
    */
   spawnClient(
     mode: ClientMode | "loop",
     vip: string,
     port: number,
     n: number,
-    options: { cgroup?: boolean } = {},
+    options: { cgroup?: boolean; rate?: number } = {},
   ): { result(): Promise<ClientResult> } {
     const inCgroup = options.cgroup ?? true;
     const stopFile = `${this.#tmpDir()}/stop-${crypto.randomUUID()}`;
-    const py = ["python3", "-c", CLIENT, mode, vip, String(port), String(n), stopFile];
+    const py = ["python3", "-c", CLIENT, mode, vip, String(port), String(n), stopFile, String(options.rate ?? 0)];
     const child = new Deno.Command(inCgroup ? "sh" : "ip", {
       args: inCgroup
         ? ["-c", `echo $$ > ${this.cgroup.path}/cgroup.procs && exec ip netns exec ${this.net.nsA} "$@"`, "sh", ...py]

@@ -337,7 +337,7 @@ lbKernelTest(
         const before = await lab.cgroupPrograms();
         const record = first.record();
         const r1 = await lab.client("tcp", vip, 80, 10);
-        first.abandon(); // as kill -9 would: nothing detached, nothing unpinned
+        first.release(); // as kill -9 would: nothing detached, nothing unpinned
 
         assertEquals(await lab.cgroupPrograms(), before, "still attached");
         const gap = await lab.client("tcp", vip, 80, 10); // no agent runs
@@ -368,7 +368,7 @@ lbKernelTest(
         await assertNothingLeft(lab, ids);
       } finally {
         second?.stop();
-        first.stop(); // harmless after abandon
+        first.stop(); // harmless after release
       }
     }),
 );
@@ -381,7 +381,7 @@ lbKernelTest(
       first.start({ adopt: false });
       first.apply(state(svc(lab, 7, "10.96.0.16", [[71, "b1"]])));
       const record = first.record();
-      first.abandon();
+      first.release();
       await withModule(lab, { poolSlots: 1 << 17 }, async (m) => {
         assertStringIncludes(lab.logs.join("\n"), "cannot adopt the pinned maps and links");
         assertEquals((await lab.cgroupPrograms()).length, 7);

@@ -14,8 +14,9 @@
  * runs; a restarted agent reuses the maps, swaps its freshly loaded programs
  * into the pinned links (BPF_LINK_UPDATE: never a moment without), takes the
  * programmed services over (tables equal to what it computes stay as they
- * are) and counts from where the kernel's counters are. A clean stop
- * detaches and unpins everything.
+ * are) and counts from where the kernel's counters are. The agent's
+ * SIGTERM does the same on purpose (release()); stop() (switched off,
+ * uninstall) detaches and unpins everything.
  */
 import { z } from "zod";
 import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
@@ -113,7 +114,24 @@ const PROGRAM_NAMES = Object.keys(LB_PROGRAMS) as ProgramName[];
  */
 export const LB_ROWS_PER_BATCH = Math.min(5000, MAX_LB_COUNTER_ROWS);
 
-const Record = z.object({ cgroup: z.string() });
+/**
+ * epoch.json: the cgroup the links are on; at a hand-over also the counts
+ * reported so far (service id -> connections, refused; backend slot ->
+ * connections), which the successor takes as its baseline instead of the
+ * kernel's counts, so that what was counted after the last batch is
+ * reported by it (after a crash that part is lost, never counted twice).
+ */
+const Reported = z.object({
+  services: z.array(z.tuple([z.number(), z.number(), z.number()])),
+  backends: z.array(z.tuple([z.number(), z.number()])),
+});
+type Reported = z.infer<typeof Reported>;
+const Record = z.object({
+  cgroup: z.string(),
+  /** The version programmed: an adopting agent's counts are of it until its own first apply. */
+  version: z.number().int().nonnegative().optional(),
+  reported: Reported.optional(),
+});
 type Record = z.infer<typeof Record>;
 
 interface Running {
@@ -204,8 +222,10 @@ export class LbModule implements Module {
     this.#pins.removeAll();
   }
 
-  record(): Record | undefined {
-    return this.#run ? { cgroup: this.#run.cgroup } : undefined;
+  record(handOver = false): Record | undefined {
+    const run = this.#run;
+    if (!run) return undefined;
+    return { cgroup: run.cgroup, version: run.version, ...(handOver ? { reported: run.stats.reported() } : {}) };
   }
 
   /**
@@ -284,11 +304,11 @@ export class LbModule implements Module {
   }
 
   /**
-   * Test hook for a crash: lets go of everything without detaching or
-   * unpinning (the pinned links keep the programs attached, the pinned maps
-   * keep the services), as a process killed with SIGKILL would.
+   * The hand-over to the next agent (SIGTERM), and what a crash amounts to:
+   * lets go of everything without detaching or unpinning (the pinned links
+   * keep the programs attached, the pinned maps keep the services).
    */
-  abandon(): void {
+  release(): void {
     this.#letGo()?.obj.close({ keepAttachments: true });
   }
 
@@ -308,11 +328,11 @@ export class LbModule implements Module {
       );
       const stats = new LbStats(obj, programmer);
       if (adopting) {
-        programmer.adopt(readServices(obj), readBackends(obj), poolReader(obj));
-        stats.baseline(); // what the predecessor counted was its to report
+        adoptTables(programmer, obj, LB_MAPS);
+        stats.baseline(adopting.reported); // what the predecessor reported (or, after a crash, counted) was its
       }
       const links = adopting ? this.#adoptLinks(obj, cgroup, adopting) : this.#attach(obj, cgroup, PROGRAM_NAMES);
-      return { obj, cgroup, links, programmer, stats, sync: null, version: 0 };
+      return { obj, cgroup, links, programmer, stats, sync: null, version: adopting?.version ?? 0 };
     }, () => {});
   }
 
@@ -401,11 +421,13 @@ export interface LbMapNames {
   maglev: string;
 }
 
+const LB_MAPS: LbMapNames = { services: "lb_services", backends: "lb_backends", maglev: "lb_maglev" };
+
 /** The maps as the programmer writes them, in batches. */
 export class KernelTarget implements LbTarget {
   constructor(
     private readonly obj: BpfObject,
-    private readonly names: LbMapNames = { services: "lb_services", backends: "lb_backends", maglev: "lb_maglev" },
+    private readonly names: LbMapNames = LB_MAPS,
   ) {}
 
   writeBackends(list: [number, BackendValue | null][]): void {
@@ -461,22 +483,27 @@ export class KernelTarget implements LbTarget {
   }
 }
 
+/** Hands what a predecessor programmed into the pinned maps `names` over to `programmer` (an adoption). */
+export function adoptTables(programmer: LbProgrammer, obj: BpfObject, names: LbMapNames): void {
+  programmer.adopt(readServices(obj, names.services), readBackends(obj, names.backends), poolReader(obj, names.maglev));
+}
+
 /** The services a predecessor programmed; throws on a value that does not hold together. */
-function readServices(obj: BpfObject): [Frontend, SvcValue][] {
+function readServices(obj: BpfObject, map: string): [Frontend, SvcValue][] {
   const out: [Frontend, SvcValue][] = [];
-  obj.map("lb_services").forEachBatch((_keys, values, n) => {
+  obj.map(map).forEachBatch((_keys, values, n) => {
     for (let i = 0; i < n; i++) {
       const s = decodeSvc(values, i * SVC_SIZE);
-      if (!s) throw new Error("lb_services holds a value whose check word does not match (another layout?)");
+      if (!s) throw new Error(`${map} holds a value whose check word does not match (another layout?)`);
       out.push([s.frontend, s.value]);
     }
   }, { batchSize: 4096 });
   return out;
 }
 
-function readBackends(obj: BpfObject): [number, BackendValue][] {
+function readBackends(obj: BpfObject, map: string): [number, BackendValue][] {
   const out: [number, BackendValue][] = [];
-  obj.map("lb_backends").forEachBatch((keys, values, n) => {
+  obj.map(map).forEachBatch((keys, values, n) => {
     const kv = new DataView(keys.buffer, keys.byteOffset);
     for (let i = 0; i < n; i++) {
       const b = decodeBackend(values, i * BACKEND_SIZE);
@@ -487,11 +514,11 @@ function readBackends(obj: BpfObject): [number, BackendValue][] {
 }
 
 /** Reads a table back from the pool: the whole pool once, at the first call (adoption only). */
-function poolReader(obj: BpfObject): (offset: number, size: number) => Uint32Array | null {
+function poolReader(obj: BpfObject, name: string): (offset: number, size: number) => Uint32Array | null {
   let pool: Uint32Array | null = null;
   return (offset, size) => {
     if (!pool) {
-      const map = obj.map("lb_maglev");
+      const map = obj.map(name);
       const all = new Uint32Array(map.handle.maxEntries * LB_MAGLEV_CHUNK);
       map.forEachBatch((keys, values, n) => {
         const kv = new DataView(keys.buffer, keys.byteOffset);
@@ -530,10 +557,31 @@ class LbStats {
     for (const s of state.services) this.#maxService = Math.max(this.#maxService, s.id);
   }
 
-  /** Takes the kernel's counters as they are, reporting nothing (after an adoption). */
-  baseline(): void {
+  /**
+   * After an adoption: what the predecessor reported at its hand-over, or
+   * (after a crash) the kernel's counters as they are, reporting nothing.
+   */
+  baseline(reported?: Reported): void {
     for (const id of this.programmer.ids().services) this.#maxService = Math.max(this.#maxService, id);
-    this.#read(Infinity);
+    if (!reported) {
+      this.#read(Infinity);
+      return;
+    }
+    for (const [id, c, r] of reported.services) {
+      if (id >= 1 && id <= LB_MAX_SERVICES) [this.#svc[id * 2], this.#svc[id * 2 + 1]] = [c, r];
+    }
+    for (const [slot, c] of reported.backends) if (slot >= 1 && slot <= LB_MAX_BACKENDS) this.#be[slot] = c;
+  }
+
+  /** The counts reported so far, where not zero (for a successor's baseline). */
+  reported(): Reported {
+    const services: [number, number, number][] = [], backends: [number, number][] = [];
+    for (let id = 1; id <= this.#maxService; id++) {
+      const c = this.#svc[id * 2], r = this.#svc[id * 2 + 1];
+      if (c || r) services.push([id, c, r]);
+    }
+    for (let slot = 1; slot < this.#be.length; slot++) if (this.#be[slot]) backends.push([slot, this.#be[slot]]);
+    return { services, backends };
   }
 
   /** Sets the counts so far aside, reported with `version` at the next take(). */

@@ -9,6 +9,7 @@
  */
 import type { InValue } from "@libsql/client";
 import type { Db } from "../../db/client.ts";
+import { sumCounters } from "../../db/counter-sums.ts";
 import { INTERFACE_DELTA_KEYS, INTERFACE_HISTORY_KEYS, type InterfaceDeltaKey } from "../../db/schema.ts";
 import { notRolledInto } from "../../monitoring-store/layouts.ts";
 import { BUCKET_MS, type Window, windowOn } from "../../monitoring/rollup.ts";
@@ -62,7 +63,7 @@ const JSON_SUMS = [
   `j.value ->> ${DELTA_AT.intervalMs}`,
 ];
 const SELECT_SUMS = SUM_COLUMNS.join(", ");
-const SUMMED = SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ");
+const SUMMED = SUM_COLUMNS.map((c) => `${sumCounters(c)} AS ${c}`).join(", ");
 
 /** A batch without interfaces (ifstats off) is no data, not zero traffic. */
 const HAS_INTERFACES = "h.interfaces != '[]'";
