@@ -27,7 +27,7 @@ import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, type Config, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
-import { type FetchHandler, type Listening, listenNode } from "./http/node-listen.ts";
+import { type FetchHandler, keepAliveMs, type Listening, listenNode } from "./http/node-listen.ts";
 import { kubeServiceSync } from "./kube/connect.ts";
 import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
 import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
@@ -106,10 +106,13 @@ async function main() {
     settings,
     lease: () => lease.status(),
   });
-  const server =
-    await (deno
-      ? listenDeno(deno, app.fetch, config)
-      : listenNode(app.fetch, { port: config.PORT, hostname: config.HOST }));
+  const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, {
+    port: config.PORT,
+    hostname: config.HOST,
+    keepAliveMs: keepAliveMs(
+      settings.ingestAdmission.maxRetryAfterSeconds ?? settings.ingestAdmission.retryAfterSeconds,
+    ),
+  }));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${shown}:${server.port}`;

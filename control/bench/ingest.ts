@@ -42,7 +42,7 @@ import { createApp } from "../app.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { appSettings, parseConfig } from "../config.ts";
 import { openDb } from "../db/client.ts";
-import { listenNode } from "../http/node-listen.ts";
+import { keepAliveMs, listenNode } from "../http/node-listen.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import type { ClientJob, ClientResult } from "./ingest-clients.ts";
 import { CAPACITY_NODES, overloadReport } from "./ingest-overload.ts";
@@ -92,7 +92,12 @@ async function scenario(nodes: number): Promise<ScenarioResult> {
     return res;
   };
   // The control plane's own server settings (keep-alive, accept backlog), as control/main.ts runs it.
-  const server = await listenNode(fetch, { port: 0, hostname: "127.0.0.1" });
+  const { maxRetryAfterSeconds, retryAfterSeconds } = SETTINGS.ingestAdmission;
+  const server = await listenNode(fetch, {
+    port: 0,
+    hostname: "127.0.0.1",
+    keepAliveMs: keepAliveMs(maxRetryAfterSeconds ?? retryAfterSeconds),
+  });
   const port = server.port;
   const url = `http://127.0.0.1:${port}`;
 

@@ -13,14 +13,21 @@
  * their retransmits. Idle connections are cheap; new ones under load are
  * not. So: idle connections stay open longer than any wait an agent is
  * asked for, and the accept queue is as long as the kernel allows
- * (net.core.somaxconn caps it).
+ * (net.core.somaxconn caps it). Each agent holds a file descriptor: the
+ * systemd unit raises LimitNOFILE.
  *
  * @hono/node-server is imported when called: under Deno (control/main.ts's
  * other path) it is never loaded.
  */
+import { RETRY_JITTER } from "../wire/retry.ts";
 
-/** Longer than an agent's longest wait between two batches: the longest Retry-After with its jitter. */
-export const KEEP_ALIVE_MS = 100_000;
+/**
+ * How long an idle connection stays open: longer than an agent's longest wait between two batches, the longest
+ * Retry-After with the agent's jitter (control/wire/retry.ts), and a margin for its interval.
+ */
+export function keepAliveMs(maxRetryAfterSeconds: number): number {
+  return Math.ceil(maxRetryAfterSeconds * (1 + RETRY_JITTER) * 1000) + 15_000;
+}
 /** Asked of listen(); the kernel caps it at net.core.somaxconn. */
 export const ACCEPT_BACKLOG = 4096;
 
@@ -31,12 +38,15 @@ export interface Listening {
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
-export async function listenNode(fetch: FetchHandler, at: { port: number; hostname: string }): Promise<Listening> {
+export async function listenNode(
+  fetch: FetchHandler,
+  at: { port: number; hostname: string; keepAliveMs: number },
+): Promise<Listening> {
   const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({
     fetch,
     // headersTimeout bounds the wait for the next request's headers on a kept connection too: above keep-alive.
-    serverOptions: { keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 5_000 },
+    serverOptions: { keepAliveTimeout: at.keepAliveMs, headersTimeout: at.keepAliveMs + 5_000 },
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -11,6 +11,9 @@
  * 1 / (admission rate) apart, never sooner than the base Retry-After and
  * never later than the cap, so the retries arrive at about the rate they can
  * be taken. The agent adds its own jitter (control/wire/retry.ts) on top.
+ * When the slots reach the cap (more refused than the cap's worth of
+ * admissions), every refusal gets the cap, and that jitter, up to half as
+ * long again, spreads their return over the following cap / 2 seconds.
  *
  * The admission rate is measured over the last RATE_WINDOW_S seconds of this
  * process's admissions; below one a second it counts as one (a control plane
