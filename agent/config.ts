@@ -6,7 +6,12 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { IfName, JoinRequest, NodeName } from "../control/wire/batch.ts";
 import { GATEWAY_HOOKS } from "./modules/gateway/hook.ts";
-import { DEFAULT_FLOW_TIMEOUTS, MAX_FLOW_TIMEOUT_S, MIN_FLOW_TIMEOUT_S } from "./modules/gateway/timeouts.ts";
+import {
+  DEFAULT_FLOW_TIMEOUTS,
+  MAX_FLOW_ENTRIES,
+  MAX_FLOW_TIMEOUT_S,
+  MIN_FLOW_TIMEOUT_S,
+} from "./modules/gateway/timeouts.ts";
 import { SOCKMAP_WORKAROUNDS } from "./modules/accel/policy.ts";
 import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/wire/monitoring.ts";
 import { MIN_DROP_RECORDS } from "./modules/drops/records.ts";
@@ -121,7 +126,8 @@ export const AgentConfig = z.strictObject({
     r.split("-").map(Number) as [number, number]
   )
     .refine(([a, b]) => a >= 1024 && a <= b && b <= 65535, "must be a range within 1024-65535"),
-  gatewayFlowTableSize: tableSize,
+  // Each gateway sweep walks both tables whole (timeouts.ts): a smaller bound than the monitoring tables'.
+  gatewayFlowTableSize: z.coerce.number().int().min(16).max(MAX_FLOW_ENTRIES),
   gatewayHook: z.enum(GATEWAY_HOOKS),
   /** Seconds a gateway flow may stay idle (see MIN_FLOW_TIMEOUT_S). */
   gatewayTimeoutTcpSyn: flowTimeout,
@@ -211,7 +217,9 @@ gateway (module gateway, XDP; off unless the control plane switches it on):
   --gateway-snat-ip IP       source of translated packets towards backends, default the first address;
                              backends must route it back through a gateway interface (${ENV["gateway-snat-ip"]})
   --gateway-snat-ports A-B   its ports, default 61000-65535 (${ENV["gateway-snat-ports"]})
-  --gateway-flow-table-size N  tracked flows (each of two LRU tables), default 65536 (${ENV["gateway-flow-table-size"]})
+  --gateway-flow-table-size N  tracked flows (each of two LRU tables), 16-${MAX_FLOW_ENTRIES}, default 65536 (${
+    ENV["gateway-flow-table-size"]
+  })
   --gateway-hook HOOK        native or skb (generic) XDP, or tc (clsact ingress, where XDP cannot run or
                              take the traffic whole); auto (default): native where every interface's driver
                              has it and takes redirected frames (no veth), else tc (${ENV["gateway-hook"]})

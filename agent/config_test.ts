@@ -84,6 +84,18 @@ Deno.test("config: the spool keeps at least 3 batches (the one being sent, never
   assertStringIncludes(err.message, "--spool-max-batches: must be at least 3");
 });
 
+Deno.test("config: --gateway-flow-table-size is refused past what one sweep can walk, before anything starts", () => {
+  assertEquals(
+    parseConfig([...base, "--gateway-flow-table-size", "262144"], () => undefined).gatewayFlowTableSize,
+    262144,
+  );
+  const err = assertThrows(
+    () => parseConfig([...base, "--gateway-flow-table-size", "262145"], () => undefined),
+    ConfigError,
+  );
+  assertStringIncludes(err.message, "--gateway-flow-table-size");
+});
+
 Deno.test("config: --accel-sockmap-workaround auto (default), on, off, from the flag or EBPF_K8S_ACCEL_SOCKMAP_WORKAROUND; anything else refused", () => {
   assertEquals(parseConfig(base, () => undefined).accelSockmapWorkaround, "auto");
   assertEquals(

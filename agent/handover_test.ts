@@ -9,7 +9,9 @@
  * answered by one of the service's backends (the answer names it), also
  * those made while no agent runs, and every successor adopts the boot. The
  * connections the load balancer counted reach the control plane exactly
- * once: its per-service totals equal what the client made. Then the
+ * once: its per-service totals equal what the client made, and the
+ * gateway's flows of the external IP's frontend equal the connections made
+ * through it (each a new flow). Then the
  * uninstall command (no agent, the agent's own flags) leaves nothing
  * attached to our cgroup and devices and nothing pinned, and a second
  * uninstall finds nothing to do; while an agent runs it is refused.
@@ -21,6 +23,8 @@ import { tc } from "./testing/bpf.ts";
 import { run } from "./testing/run.ts";
 import { pathExists } from "./libbpf/mod.ts";
 import { GatewayLab, LAB } from "./modules/gateway/gateway_lab.ts";
+import { GW_FE_COUNTER_NAMES } from "./modules/gateway/layout.ts";
+import { encodeSvcKey } from "./modules/lb/layout.ts";
 import { lbKernelTest, withLbLab } from "./modules/lb/lb_lab.ts";
 import { waitFor } from "./modules/lb/fixtures.ts";
 
@@ -51,41 +55,48 @@ interface GatewayTotals {
   bytesOut: number;
 }
 
+interface ServiceView {
+  name: string;
+  connections: number;
+  /** With the flows of each of its frontends (`address:port`). */
+  gateway: GatewayTotals & { frontends: { frontend: string; flows: number }[] };
+}
+
 /** A service as the control plane shows it (its totals over the default window, the last hour). */
-async function service(
-  control: ControlProcess,
-  name: string,
-): Promise<{ connections: number; gateway: GatewayTotals }> {
+async function service(control: ControlProcess, name: string): Promise<ServiceView> {
   const res = await control.admin("GET", "/api/v1/services");
   assertEquals(res.status, 200, JSON.stringify(res.body));
-  const list = (res.body as { services: { name: string; connections: number; gateway: GatewayTotals }[] }).services;
-  const s = list.find((x) => x.name === name)!;
-  return { connections: s.connections, gateway: s.gateway };
+  return (res.body as { services: ServiceView[] }).services.find((x) => x.name === name)!;
+}
+
+/** The first `fields` u64 of a pinned map's value at `key` (bytes), summed over CPUs for a per-CPU map. */
+async function pinnedSums(path: string, key: number[], fields: number): Promise<number[]> {
+  const out = await run(["bpftool", "-j", "map", "lookup", "pinned", path, "key", ...key.map(String)]);
+  const found = JSON.parse(out.stdout) as { value?: string[]; values?: { value: string[] }[] };
+  const t = Array.from({ length: fields }, () => 0);
+  for (const bytes of found.values?.map((v) => v.value) ?? [found.value!]) {
+    for (let f = 0; f < fields; f++) {
+      t[f] += bytes.slice(f * 8, f * 8 + 8).reduce((n, b, i) => n + Number(b) * 256 ** i, 0);
+    }
+  }
+  return t;
 }
 
 /** What the gateway's kernel counted for service `id`: its pinned gw_svc_stats_pcpu (every CPU) and gw_svc_stats. */
 async function gatewayTotals(pinRoot: string, node: string, id: number): Promise<GatewayTotals> {
   const t = [0, 0, 0, 0];
   for (const map of ["gw_svc_stats_pcpu", "gw_svc_stats"]) {
-    const key = [id & 255, (id >> 8) & 255, 0, 0].map(String);
-    const out = await run([
-      "bpftool",
-      "-j",
-      "map",
-      "lookup",
-      "pinned",
-      `${pinRoot}/${node}/gateway/${map}`,
-      "key",
-      ...key,
-    ]);
-    const found = JSON.parse(out.stdout) as { value?: string[]; values?: { value: string[] }[] };
-    for (const bytes of found.values?.map((v) => v.value) ?? [found.value!]) {
-      for (let f = 0; f < 4; f++) {
-        t[f] += bytes.slice(f * 8, f * 8 + 8).reduce((n, b, i) => n + Number(b) * 256 ** i, 0);
-      }
-    }
+    const sums = await pinnedSums(`${pinRoot}/${node}/gateway/${map}`, [id & 255, (id >> 8) & 255, 0, 0], 4);
+    sums.forEach((v, f) => t[f] += v);
   }
   return { packetsIn: t[0]!, bytesIn: t[1]!, packetsOut: t[2]!, bytesOut: t[3]! };
+}
+
+/** The flows the gateway's kernel counted for a TCP frontend: its pinned gw_fe_stats entry (every CPU). */
+async function frontendFlows(pinRoot: string, node: string, vip: string, port: number): Promise<number> {
+  const key = [...encodeSvcKey({ vip, port, protocol: "TCP" })];
+  const i = GW_FE_COUNTER_NAMES.indexOf("flows");
+  return (await pinnedSums(`${pinRoot}/${node}/gateway/gw_fe_stats`, key, i + 1))[i]!;
 }
 
 lbKernelTest(
@@ -200,14 +211,23 @@ lbKernelTest(
 
           // counted once: the last agent's batches carry what the clients made and the gateway's kernel counted
           // (the hand-overs lose and repeat nothing)
+          const external = `${LAB.external}:${PORT}`;
           const counted = async () => {
-            const { packetsIn, bytesIn, packetsOut, bytesOut } = (await service(control, "outside")).gateway;
+            const { packetsIn, bytesIn, packetsOut, bytesOut, frontends } = (await service(control, "outside")).gateway;
             return {
               connections: (await service(control, "inside")).connections,
               gateway: { packetsIn, bytesIn, packetsOut, bytesOut },
+              flows: frontends.find((f) => f.frontend === external)?.flows ?? 0,
             };
           };
-          const truth = async () => ({ connections: a.count, gateway: await gatewayTotals(pinRoot, node, outsideId) });
+          const made = Object.values(b.names).reduce((x, y) => x + y, 0);
+          // each connection through the gateway a new flow of its frontend, counted by the kernel once
+          assertEquals(await frontendFlows(pinRoot, node, LAB.external, PORT), made, "the kernel's flows");
+          const truth = async () => ({
+            connections: a.count,
+            gateway: await gatewayTotals(pinRoot, node, outsideId),
+            flows: made,
+          });
           const end = Date.now() + 10_000;
           while (Date.now() < end && JSON.stringify(await counted()) !== JSON.stringify(await truth())) {
             await new Promise((r) => setTimeout(r, 200));

@@ -61,6 +61,7 @@
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
+#define TCP_FLAG_ACK 0x10
 /* tc: headers up to here are pulled into the linear data (Ethernet, IP with options, ICMP with the inner IP and ports) */
 #define GW_TC_PULL 128
 
@@ -589,7 +590,7 @@ static __always_inline enum gw_new new_flow(const struct lb_svc *s, const struct
 	out->service_id = s->id;
 	out->backend_id = id;
 	out->seen = clock;
-	out->flags = tcpf;
+	out->flags = tcpf & (GW_FLOW_FIN | GW_FLOW_RST);
 	bpf_map_update_elem(&gw_ct, k, out, BPF_ANY);
 	COUNT(flows);
 	return GW_NEW_FLOW;
@@ -612,25 +613,62 @@ static __always_inline bool same_flow(const struct gw_ct_key *a, const struct gw
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* A TCP packet's FIN and RST (GW_FLOW_FIN, GW_FLOW_RST); 0 for UDP, or without expiry bookkeeping. */
+/*
+ * A TCP packet's FIN and RST (GW_FLOW_FIN, GW_FLOW_RST), and GW_FLOW_SYN for
+ * a SYN without ACK; 0 for UDP, or without expiry bookkeeping.
+ */
 static __always_inline __u8 tcp_flags(const struct pkt *p, const struct l4 *l, __u8 proto)
 {
 	const __u8 *f = (const __u8 *)l->sport + 13; /* the flags byte of the TCP header (l4_of() checked it whole) */
+	__u8 b;
 
 	if (!GW_EXPIRY || proto != IPPROTO_TCP || (const void *)(f + 1) > p->end) /* a bound the verifier sees */
 		return 0;
-	return *f & (GW_FLOW_FIN | GW_FLOW_RST);
+	b = *f;
+	return (b & (GW_FLOW_FIN | GW_FLOW_RST)) | ((b & (GW_FLOW_SYN | TCP_FLAG_ACK)) == GW_FLOW_SYN ? GW_FLOW_SYN : 0);
 }
 
-/* A flow's entry seen now, with these flags: written only when that changes (once a sweep interval at most). */
+/* A flow's entry seen now, with these flags (GW_FLOW_SYN is not kept): written only when that changes (once a sweep interval at most). */
 static __always_inline void stamp(__u32 *seen, __u8 *flags, __u32 clock, __u8 add)
 {
 	if (!GW_EXPIRY)
 		return;
+	add &= (__u8)~GW_FLOW_SYN;
 	if (*seen != clock)
 		*seen = clock;
 	if ((*flags | add) != *flags)
 		*flags |= add;
+}
+
+/* A flow's gw_rev entry (k: its gw_ct key), NULL when gone (evicted, or its port reused by another flow since). */
+static __always_inline struct gw_rev *rev_of(const struct gw_ct_key *k, const struct gw_ct *ct)
+{
+	struct gw_rev_key rk = { .backend_ip = ct->backend_ip, .backend_port = ct->backend_port, .snat_port = ct->snat_port, .proto = k->proto };
+	struct gw_rev *rv = bpf_map_lookup_elem(&gw_rev, &rk);
+
+	if (rv && rv->client_ip == k->client_ip && rv->dst_ip == k->dst_ip && rv->client_port == k->client_port && rv->dst_port == k->dst_port)
+		return rv;
+	return NULL;
+}
+
+/*
+ * A SYN without ACK on a tracked flow: the client opens a new connection on
+ * the same tuple, so a FIN or RST the old one showed (either way) is stale.
+ * Both entries' flags are cleared: the new connection has the SYN timeout
+ * until the backend answers, then the established one, not the old one's
+ * closing timeout (after which its replies would find no flow). A SYN
+ * retransmitted before any FIN or RST changes nothing.
+ */
+static __always_inline void restart(const struct gw_ct_key *k, struct gw_ct *ct)
+{
+	struct gw_rev *rv = rev_of(k, ct);
+	__u8 stale = ct->flags | (rv ? rv->flags : 0);
+
+	if (!(stale & (GW_FLOW_FIN | GW_FLOW_RST)))
+		return;
+	ct->flags = 0;
+	if (rv)
+		rv->flags = 0;
 }
 
 /* This CPU's gw_flow_cache slot for a flow of hash h (see gateway.h). */
@@ -717,6 +755,8 @@ static __always_inline enum gw_verdict forward(struct pkt *p, struct l4 *l, __u3
 	found = bpf_map_lookup_elem(&gw_ct, &k);
 	if (found) {
 		COUNT(tracked);
+		if (tcpf & GW_FLOW_SYN)
+			restart(&k, found);
 		stamp(&found->seen, &found->flags, cfg->clock_ms, tcpf);
 		if (slot)
 			found = cache_flow(slot, &k, found, now);
@@ -751,7 +791,8 @@ static __always_inline enum gw_verdict reply(struct pkt *p, struct l4 *l)
 
 /*
  * gw_expire, run by the agent every sweep interval through BPF_PROG_TEST_RUN
- * (never attached; a 14-byte dummy frame): advances gw_config.clock_ms, then walks gw_ct and ends
+ * (never attached; a 14-byte dummy frame): advances gw_config.clock_ms by the
+ * time since its last run, then walks gw_ct and ends
  * every flow idle (by the later stamp of its two entries) for longer than
  * its timeout, like a conntrack: TCP without a reply yet (SYN), TCP replied
  * (established), TCP after a FIN each way or an RST either way (closing),
@@ -760,9 +801,18 @@ static __always_inline enum gw_verdict reply(struct pkt *p, struct l4 *l)
  * gw_flow_cache on every CPU. A removed backend's flows end once idle for
  * the closing timeout (backend_gone()). A flow whose gw_rev entry is gone (evicted)
  * ends at once (its replies could not come back); a gw_rev entry whose flow
- * is gone ends after the closing timeout. Cost: per packet, see GW_EXPIRY;
+ * is gone ends after the closing timeout. The clock counts time swept, not
+ * time passed: a gap between two runs longer than clock_step_max_ms (a few
+ * sweep intervals, set by the agent) counts as that much. While no agent runs
+ * (a restart, a crash) packets stamp the clock that stopped, so a flow that
+ * talked through the pause looks idle for all of it; counted whole, the
+ * successor's first run would end every live flow with a shorter timeout.
+ * An idle flow ends that much later instead. Cost: per packet, see GW_EXPIRY;
  * per sweep, one pass over both tables in the kernel (no copy to the
- * agent). Returns the flows it ended.
+ * agent), in one run that cannot stop and resume (bpf_for_each_map_elem
+ * always starts at the first entry): the agent bounds the tables' size for
+ * it (MAX_FLOW_ENTRIES in agent/modules/gateway/expiry.ts). Returns the
+ * flows it ended.
  */
 struct expiry {
 	__u32 clock, syn, established, closing, udp;
@@ -831,9 +881,9 @@ static long expire_flow(struct bpf_map *map, const void *key, void *value, void 
 	struct gw_ct_key k = *(const struct gw_ct_key *)key; /* a copy: an LRU element is reused at once when deleted */
 	struct gw_ct *ct = value;
 	struct gw_rev_key rk = { .backend_ip = ct->backend_ip, .backend_port = ct->backend_port, .snat_port = ct->snat_port, .proto = k.proto };
-	struct gw_rev *rv = bpf_map_lookup_elem(&gw_rev, &rk);
+	struct gw_rev *rv = rev_of(&k, ct);
 
-	if (rv && rv->client_ip == k.client_ip && rv->dst_ip == k.dst_ip && rv->client_port == k.client_port && rv->dst_port == k.dst_port) {
+	if (rv) {
 		__u32 seen = (__s32)(rv->seen - ct->seen) > 0 ? rv->seen : ct->seen;
 		__u32 timeout = timeout_of(e, k.proto, ct->flags, rv->flags);
 
@@ -880,10 +930,17 @@ int gw_expire(struct __sk_buff *skb)
 	__u32 k0 = 0;
 	struct gw_config *cfg = bpf_map_lookup_elem(&gw_config, &k0);
 	struct expiry e = {};
+	__u32 now, step;
 
 	if (!cfg)
 		return 0;
-	e.clock = (__u32)(bpf_ktime_get_coarse_ns() / 1000000);
+	now = (__u32)(bpf_ktime_get_coarse_ns() / 1000000);
+	step = now - cfg->swept_ms;
+	/* a pause: its packets stamped the stuck clock, so its length tells nothing of how long a flow was idle */
+	if (!cfg->swept_ms || step > cfg->clock_step_max_ms)
+		step = cfg->clock_step_max_ms;
+	cfg->swept_ms = now;
+	e.clock = cfg->clock_ms + step;
 	cfg->clock_ms = e.clock;
 	e.syn = cfg->timeout_syn_ms;
 	e.established = cfg->timeout_established_ms;

@@ -42,7 +42,14 @@ export {
   type TcDirection,
   tcFilterProgram,
 } from "./tc.ts";
-export { attachXdp, queryXdpProgId, XdpAttachment, type XdpAttachOptions, type XdpMode } from "./xdp.ts";
+export {
+  attachXdp,
+  queryXdpProgId,
+  removeXdpProgram,
+  XdpAttachment,
+  type XdpAttachOptions,
+  type XdpMode,
+} from "./xdp.ts";
 export { NETDEV_XDP_ACT, xdpFeatures } from "./xdp_features.ts";
 export { attachAuto, attachCgroup, attachTracepoint, LinkAttachment, openPinnedLink } from "./links.ts";
 export { type TestRunOptions, type TestRunResult } from "./test_run.ts";

@@ -7,7 +7,8 @@
  * our own program is ever removed.
  */
 import { libbpf } from "./ffi.ts";
-import { checkInt, ENODEV, ENOENT, LibbpfError } from "./errors.ts";
+import { checkInt, EEXIST, ENODEV, ENOENT, LibbpfError } from "./errors.ts";
+import { closeFd, progInfoByFd } from "./info.ts";
 import { netnsExists, withNetns } from "./netns.ts";
 import { type Attachment, registerAttachment, unregisterAttachment } from "./registry.ts";
 import { type AttachableProgram, type IfTarget, resolveTarget } from "./tc.ts";
@@ -117,4 +118,35 @@ export function queryXdpProgId(target: IfTarget, mode: XdpMode = "auto"): number
     checkInt("bpf_xdp_query_id", label, () => libbpf().bpf_xdp_query_id(ifindex, modeFlags(mode), id));
     return readU32(id);
   });
+}
+
+/**
+ * Removes the XDP program attached to an interface in one mode when `isOurs(its name)`: one an earlier
+ * process left. Detached only if it is still that program (its fd as old_prog_fd), so a program someone
+ * else attached is never removed, not even one that replaced ours meanwhile. Returns whether it removed one.
+ */
+export function removeXdpProgram(
+  target: IfTarget,
+  mode: "native" | "skb",
+  isOurs: (progName: string) => boolean,
+): boolean {
+  const id = queryXdpProgId(target, mode);
+  if (!id) return false;
+  const fd = libbpf().bpf_prog_get_fd_by_id(id);
+  if (fd === -ENOENT) return false; // detached and freed meanwhile
+  if (fd < 0) throw new LibbpfError("bpf_prog_get_fd_by_id", `program id ${id}`, -fd);
+  try {
+    const name = progInfoByFd(fd, `program id ${id}`).name;
+    if (!isOurs(name)) return false;
+    const { ifindex, label } = resolveTarget(target, "bpf_xdp_detach", "%s");
+    return withNetns(target.netns, () => {
+      const ret = libbpf().bpf_xdp_detach(ifindex, modeFlags(mode), xdpAttachOpts(fd));
+      if (ret < 0 && ret !== -ENODEV && ret !== -ENOENT && ret !== -EEXIST) {
+        throw new LibbpfError("bpf_xdp_detach", `${name} on ${label} (${mode})`, -ret);
+      }
+      return ret === 0;
+    });
+  } finally {
+    closeFd(fd);
+  }
 }

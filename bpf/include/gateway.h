@@ -60,24 +60,33 @@ struct gw_addr {
 /*
  * gw_config, one element. Flow lifetimes: packets stamp their flow with
  * clock_ms (a load, no helper call); gw_expire, run by the agent every
- * sweep interval (BPF_PROG_TEST_RUN), advances clock_ms from
- * bpf_ktime_get_coarse_ns() and ends the flows idle longer than their
- * timeout (milliseconds; see gw_expire in gateway.bpf.c).
+ * sweep interval (BPF_PROG_TEST_RUN), advances clock_ms by the time since
+ * its last run (bpf_ktime_get_coarse_ns(), at most clock_step_max_ms) and
+ * ends the flows idle longer than their timeout (milliseconds; see gw_expire
+ * in gateway.bpf.c).
  */
 struct gw_config {
 	__be32 snat_ip; /* source of translated packets towards backends */
 	__u16 snat_port_min; /* host byte order, inclusive */
 	__u16 snat_port_max;
-	__u32 clock_ms; /* written by gw_expire only: the flows' clock (ms, wraps after 49 days; compared as differences) */
+	__u32 clock_ms; /* written by gw_expire only: the flows' clock (ms of sweeping, wraps after 49 days; compared as differences) */
 	__u32 timeout_syn_ms; /* TCP, no reply from the backend yet */
 	__u32 timeout_established_ms; /* TCP, replied, not closing */
 	__u32 timeout_closing_ms; /* TCP after a FIN each way, or an RST either way */
 	__u32 timeout_udp_ms;
+	__u32 swept_ms; /* written by gw_expire only: bpf_ktime_get_coarse_ns() in ms at its last run (0: never) */
+	/*
+	 * The most one gw_expire run advances clock_ms by (a few sweep intervals):
+	 * a longer gap is a pause (no agent ran; packets stamped the stuck clock
+	 * meanwhile), not time the flows were idle.
+	 */
+	__u32 clock_step_max_ms;
 };
 
 /* gw_ct.flags, gw_rev.flags: what a flow's packets showed in that direction (FIN and RST are the TCP header's bits). */
 enum ek8s_gw_flow_flags {
 	GW_FLOW_FIN = 1,
+	GW_FLOW_SYN = 2, /* never stored: a packet's SYN without ACK (a new connection on the tuple; see restart()) */
 	GW_FLOW_RST = 4,
 	GW_FLOW_REPLIED = 64, /* gw_rev: a packet came back from the backend */
 };
@@ -133,7 +142,8 @@ struct gw_rev {
  * recently used in the LRU, stamps its seen time, and ends a flow the agent
  * removed within a second; the agent also clears the cache when it removes
  * flows, and gw_expire clears an expired flow's copy on every CPU). A TCP
- * FIN or RST always goes to the table, to be recorded there.
+ * FIN or RST (or a SYN without ACK) always goes to the table, to be
+ * recorded there.
  */
 struct gw_flow_slot {
 	struct gw_ct_key key;

@@ -154,14 +154,19 @@ export function attachInSlot(
 
 /** Removes a predecessor's filters (and the qdisc it created) from an interface no longer hooked. */
 export function removeLeftoverHooks(slot: TcSlot, netns: string | undefined, p: HookRecord): void {
-  if (!netnsExists(netns)) return;
-  const now = listInterfaces(netns).find((i) => i.ifindex === p.ifindex);
-  if (now?.name !== p.ifname) return; // the interface is gone, and its filters with it
-  const target = { ifname: p.ifname, ifindex: p.ifindex, netns };
+  const target = recordedTarget(netns, p);
+  if (!target) return; // the interface is gone, and its filters with it
   for (const d of DIRECTIONS) removeTcFilter(target, d, slot.handle, slot.priority, slot.isOurs);
   // another module of ours may have adopted a filter on the same qdisc
   const ours = SLOTS.some((s) => DIRECTIONS.some((d) => tcFilterProgram(target, d, s.handle, s.priority)));
   if (p.ownQdisc && !ours) destroyClsact(target);
+}
+
+/** A recorded interface as a target, when it is still there (same ifindex and name); else null. */
+export function recordedTarget(netns: string | undefined, p: HookRecord): IfTarget | null {
+  if (!netnsExists(netns)) return null;
+  const now = listInterfaces(netns).find((i) => i.ifindex === p.ifindex);
+  return now?.name === p.ifname ? { ifname: p.ifname, ifindex: p.ifindex, netns } : null;
 }
 
 /** "tc ingress a, b, c" style text for the inventory, at most 256 characters. */

@@ -8,13 +8,30 @@
  * ports in use) and its copy in the per-CPU flow cache. Timeouts are
  * therefore kept to within a sweep interval (and the flow cache's refresh,
  * under a second): set them well above it.
+ *
+ * The clock counts time swept, not time passed: one run advances it by the
+ * time since the last one, at most PAUSE_SWEEPS sweep intervals. While no
+ * agent runs (a restart, a crash, a stopped process) packets keep stamping
+ * the clock that stopped, so a flow that talked all through the pause looks
+ * idle for all of it; the successor's first sweep would end every live flow
+ * whose timeout is shorter than the pause, and free its SNAT port. Counted
+ * as at most PAUSE_SWEEPS intervals, a pause delays the end of an idle flow
+ * by its length instead (an adopting agent keeps the clock, see loadGateway).
  */
 import type { BpfObject } from "../../libbpf/mod.ts";
 import { type FlowTimeouts, MAX_FLOW_TIMEOUT_S } from "./timeouts.ts";
+export { checkFlowEntries, MAX_FLOW_ENTRIES } from "./timeouts.ts";
 
 export { DEFAULT_FLOW_TIMEOUTS, type FlowTimeouts, MAX_FLOW_TIMEOUT_S, MIN_FLOW_TIMEOUT_S } from "./timeouts.ts";
 
 export const DEFAULT_SWEEP_MS = 1000;
+/** A gap between two sweeps counts as this many sweep intervals at most: a late timer counts whole, a pause not. */
+export const PAUSE_SWEEPS = 3;
+
+/** gw_config.clock_step_max_ms for a sweep interval. */
+export function clockStepMaxMs(sweepMs: number): number {
+  return PAUSE_SWEEPS * sweepMs;
+}
 export const EXPIRE_PROGRAM = "gw_expire";
 
 /** Throws, naming the timeout, unless each is within (0, MAX_FLOW_TIMEOUT_S] and longer than the sweep interval. */

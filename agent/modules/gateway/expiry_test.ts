@@ -6,15 +6,26 @@
  * UDP), that an ended flow frees both entries, its port and its copies in
  * the per-CPU flow cache, that a removed backend's idle flow ends after the
  * closing timeout, that a range is filled to its last port, and the
- * refusal (a drop) when it is full.
+ * refusal (a drop) when it is full; that a pause of the sweeps (no agent
+ * running) is not idle time, and that a new connection on a closed flow's
+ * tuple is not closing.
  */
 import type { LbState } from "../../../control/wire/services.ts";
 import { type BpfObject, withNetns } from "../../libbpf/mod.ts";
-import { assert, assertEquals } from "../../testing/assert.ts";
-import { BPF_OBJ_DIR, createNetns, deleteNetns, kernelTest, netnsPrefix, track } from "../../testing/mod.ts";
-import { type FlowTimeouts, sweepFlows } from "./expiry.ts";
+import { assert, assertEquals, assertThrows } from "../../testing/assert.ts";
+import {
+  BPF_OBJ_DIR,
+  createNetns,
+  createPinDir,
+  deleteNetns,
+  kernelTest,
+  netnsPrefix,
+  track,
+} from "../../testing/mod.ts";
+import { checkFlowEntries, type FlowTimeouts, MAX_FLOW_ENTRIES, sweepFlows } from "./expiry.ts";
 import { frame, type FrameOptions, portsOf, XDP } from "./frames.ts";
 import { gatewayState } from "./frontends.ts";
+import { GW_FLOW, GW_STRUCTS } from "./layout.ts";
 import type { LbProgrammer } from "../lb/programmer.ts";
 import { loadGateway, readCounters, readServiceStats, writeDests } from "./module.ts";
 
@@ -60,19 +71,35 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(snatPorts: [number, number], timeouts: FlowTimeouts): Promise<Rig> {
-  const ns = `${netnsPrefix()}gwex${Math.floor(Math.random() * 1e6)}`;
-  await createNetns(ns);
-  let obj: BpfObject | null = null;
-  let g: ReturnType<typeof loadGateway>;
-  try {
-    g = loadGateway(BPF_OBJ_DIR, {
+/** The gateway object as the module loads it (maps pinned in, or adopted from, `pinDir` when given). */
+function load(snatPorts: [number, number], timeouts: FlowTimeouts, sweepMs?: number, pinDir?: string) {
+  return loadGateway(
+    BPF_OBJ_DIR,
+    {
       flowEntries: 1024,
       poolSlots: 1 << 12,
       snatPorts,
       quarantineMs: 1000,
       timeouts,
-    }, NODE);
+      sweepMs,
+    },
+    NODE,
+    pinDir,
+  );
+}
+
+async function rig(
+  snatPorts: [number, number],
+  timeouts: FlowTimeouts,
+  sweepMs?: number,
+  pinDir?: string,
+): Promise<Rig> {
+  const ns = `${netnsPrefix()}gwex${Math.floor(Math.random() * 1e6)}`;
+  await createNetns(ns);
+  let obj: BpfObject | null = null;
+  let g: ReturnType<typeof loadGateway>;
+  try {
+    g = load(snatPorts, timeouts, sweepMs, pinDir);
     obj = track(g.obj);
     writeDests(obj, { external: [EXT], addresses: [NODE], snatIp: NODE }, true);
     g.programmer.apply(gatewayState(state()), performance.now());
@@ -100,6 +127,9 @@ async function rig(snatPorts: [number, number], timeouts: FlowTimeouts): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const entries = (r: Rig) => [r.obj.map("gw_ct").countKeys(), r.obj.map("gw_rev").countKeys()];
+const FLAGS_AT = Object.fromEntries(GW_STRUCTS.gw_ct.fields)["flags"]!;
+/** The flags of every entry of gw_ct, then of gw_rev. */
+const flags = (r: Rig) => ["gw_ct", "gw_rev"].map((m) => [...r.obj.map(m).entries()].map(([, v]) => v[FLAGS_AT]));
 
 kernelTest(
   "gateway expiry: SYN, established, closing (FIN both ways, RST) and UDP timeouts end flows; both entries, the port and the flow cache's copy go",
@@ -223,3 +253,95 @@ kernelTest(
     }
   },
 );
+
+kernelTest(
+  "gateway expiry: a pause of the sweeps (no agent running) is not idle time: the successor's first sweep ends no flow that talked through it; an idle one ends on a later sweep",
+  async () => {
+    // UDP 2 s: above the flow cache's refresh (256 jiffies, ~1 s at HZ=250), within which a busy flow's entry is stamped
+    const timeouts = { synS: 2, establishedS: 30, closingS: 0.05, udpS: 2 }, range: [number, number] = [61000, 61063];
+    const pins = await createPinDir();
+    let first: Rig | null = null, next: BpfObject | null = null;
+    try {
+      first = await rig(range, timeouts, 100, pins.path);
+      const r = first, talk = () => assertEquals(r.send({ proto: "udp", sport: 5000, dport: 53 }).verdict, XDP.PASS);
+      talk();
+      r.send({ proto: "udp", sport: 5001, dport: 53 }); // idle from here on
+      assertEquals(sweepFlows(r.obj), 0);
+      // the agent is gone for 3 s, longer than the UDP timeout: nothing sweeps; the program (still attached) carries
+      // the first flow's packets, stamped with the clock that stopped
+      for (let i = 0; i < 30; i++) {
+        await sleep(100);
+        talk();
+      }
+      // the successor adopts the pinned maps; loading sweeps at once
+      next = track(load(range, timeouts, 100, pins.path).obj);
+      assertEquals([entries(r), r.count().expired], [[2, 2], 0], "the pause ended no flow");
+      // sweeping every 100 ms again for 2.5 s: the idle flow ends (the pause counted 300 ms); the talking one lives on
+      for (let i = 0; i < 25; i++) {
+        talk();
+        await sleep(100);
+        sweepFlows(next);
+      }
+      assertEquals([entries(r), r.count().expired], [[1, 1], 1]);
+      const before = r.count();
+      talk();
+      assertEquals(
+        [r.count().flows, r.count().tracked],
+        [before.flows, before.tracked + 1],
+        "the talking flow is left",
+      );
+    } finally {
+      next?.close();
+      await first?.close();
+      await pins.close();
+    }
+  },
+);
+
+kernelTest(
+  "gateway expiry: a SYN on the tuple of a flow closed by RST or by FIN both ways starts it over (SYN, then established timeout), not closing; a retransmitted SYN changes nothing",
+  async () => {
+    const r = await rig([61000, 61000], { synS: 0.4, establishedS: 30, closingS: 0.05, udpS: 0.4 });
+    try {
+      const syn = () => assertEquals(r.send({ sport: 40000, tcpFlags: TCP.SYN }).verdict, XDP.PASS);
+      const back = (f: number) => r.send({ src: BACKEND, dst: NODE, sport: 8080, dport: 61000, tcpFlags: f });
+      syn();
+      back(TCP.SYN | TCP.ACK);
+      syn(); // retransmitted (its SYN-ACK lost): still the one connection, replied
+      assertEquals(flags(r), [[0], [GW_FLOW.REPLIED]]);
+
+      r.send({ sport: 40000, tcpFlags: TCP.RST });
+      assertEquals(flags(r), [[GW_FLOW.RST], [GW_FLOW.REPLIED]]);
+      syn(); // the client reuses its port at once
+      assertEquals(flags(r), [[0], [0]], "a new connection: nothing of the old one's");
+      await sleep(100);
+      assertEquals(sweepFlows(r.obj), 0, "past the closing timeout, within the SYN timeout");
+      back(TCP.SYN | TCP.ACK);
+      r.send({ sport: 40000, tcpFlags: TCP.ACK });
+      await sleep(450);
+      assertEquals(sweepFlows(r.obj), 0, "replied: established");
+
+      r.send({ sport: 40000, tcpFlags: TCP.FIN | TCP.ACK });
+      back(TCP.FIN | TCP.ACK);
+      assertEquals(flags(r), [[GW_FLOW.FIN], [GW_FLOW.REPLIED | GW_FLOW.FIN]]);
+      syn();
+      assertEquals(flags(r), [[0], [0]]);
+      await sleep(100);
+      assertEquals(sweepFlows(r.obj), 0, "not closing");
+      await sleep(350);
+      assertEquals(sweepFlows(r.obj), 1, "no reply: the SYN timeout");
+      const c = r.count();
+      assertEquals([c.flows, c.expired, entries(r)], [1, 1, [0, 0]], "one flow throughout, over one SNAT port");
+    } finally {
+      await r.close();
+    }
+  },
+);
+
+Deno.test("gateway flow tables: up to MAX_FLOW_ENTRIES entries each (a sweep walks them whole); more is refused, naming the bound", () => {
+  checkFlowEntries(16);
+  checkFlowEntries(MAX_FLOW_ENTRIES);
+  for (const n of [15, MAX_FLOW_ENTRIES + 1, 1 << 22, 1.5]) {
+    assertThrows(() => checkFlowEntries(n), Error, `flow table size ${n}: must be within 16-${MAX_FLOW_ENTRIES}`);
+  }
+});

@@ -9,13 +9,18 @@
  * gw_expire ended, minus its flows still in gw_ct. A frontend removed, or given to another service, is read
  * and removed in one step (lookup-and-delete): its last events go out with
  * the next read, under the service it had. Entries a predecessor left
- * (pinned maps, adopted) count on: what they hold when first seen is a
- * baseline (the predecessor's to report), and entries of no frontend go.
+ * (pinned maps, adopted) count on from the adoption, before any state comes:
+ * from what the predecessor reported when it handed over (handOver(), kept
+ * in its record: the rest is reported once, by the successor), or after a
+ * crash from what they hold (the predecessor's last interval is lost, never
+ * counted twice, as per service); entries of no frontend go.
  */
+import { z } from "zod";
 import {
   GATEWAY_FRONTEND_COUNTERS,
   type GatewayFrontendCounter,
-  type GatewayFrontendRow,
+  GatewayFrontendRow,
+  LbProtocol,
   type LbState,
 } from "../../../control/wire/services.ts";
 import type { BpfObject } from "../../libbpf/mod.ts";
@@ -49,9 +54,21 @@ interface Counted {
   /** Flows of it evicted since its entry was made (never decreases), and as sent. */
   evicted: number;
   evictedSent: number;
-  /** Its entry was a predecessor's (pinned): what it counted so far is a baseline, evictions included. */
-  adopted: boolean;
 }
+
+const count = z.number().int().nonnegative();
+/**
+ * What a hand-over record keeps of the frontends (handOver()): per counted
+ * frontend what went out so far, [service id, address, port, protocol,
+ * evictions sent, kernel totals seen in GW_FE_COUNTER_NAMES order] (only
+ * those not all zero: a frontend not listed reported nothing yet), and the
+ * last rows of removed frontends that had not gone out yet.
+ */
+export const FrontendHandOver = z.object({
+  counted: z.array(z.tuple([count, z.string(), count, LbProtocol, count]).rest(count)),
+  pending: z.array(GatewayFrontendRow),
+});
+export type FrontendHandOver = z.infer<typeof FrontendHandOver>;
 
 /** The wire row of one frontend: its counters' deltas in GATEWAY_FRONTEND_COUNTERS order. */
 function row(c: Counted, totals: readonly number[], evicted: number): GatewayFrontendRow {
@@ -62,6 +79,11 @@ function row(c: Counted, totals: readonly number[], evicted: number): GatewayFro
     return Math.max(0, totals[i]! - c.seen[i]!);
   });
   return [c.serviceId, c.frontend.vip, c.frontend.port, ...counters] as GatewayFrontendRow;
+}
+
+/** A frontend's flows evicted by now: made, not ended by gw_expire and not in the table (never fewer than before). */
+function evictedOf(c: Counted, totals: readonly number[], present: ReadonlyMap<string, number>): number {
+  return Math.max(c.evicted, totals[FLOWS]! - totals[EXPIRED]! - (present.get(frontendKey(c.frontend)) ?? 0));
 }
 
 /** Whether a row counted anything. */
@@ -106,28 +128,80 @@ export class FrontendStats {
     const kernel = this.#totals(obj);
     for (const [k, { frontend }] of kernel) if (!wanted.has(k)) map.delete(encodeSvcKey(frontend));
     const zero = new Uint8Array(GW_STRUCTS.gw_fe_stats.size);
+    const found: Counted[] = [];
     for (const [k, w] of wanted) {
       if (this.#counted.has(k)) continue;
       const adopted = kernel.get(k)?.totals;
       // every CPU's copy zeroed: a frontend's entry starts at 0
       if (!adopted) map.update(encodeSvcKey(w.frontend), zero);
-      const seen = adopted ?? GW_FE_COUNTER_NAMES.map(() => 0);
-      this.#counted.set(k, { ...w, seen, evicted: 0, evictedSent: 0, adopted: adopted !== undefined });
+      const c = { ...w, seen: adopted ?? GW_FE_COUNTER_NAMES.map(() => 0), evicted: 0, evictedSent: 0 };
+      this.#counted.set(k, c);
+      if (adopted) found.push(c);
     }
+    // entries there already that no adoption took over (not programmed then): a baseline, evictions included
+    if (found.length) this.#baseline(obj, found);
+  }
+
+  /**
+   * Takes over the entries a predecessor left (an adopting start, before any
+   * state): those of the frontends programmed (`programmed`: the service id
+   * of each, by frontendKey(); the adopted gw_services) count on under their
+   * service. `handOver`: what the predecessor reported (its record at
+   * SIGTERM), the baseline, so that what it counted since its last read goes
+   * out with our first; none (a crash, an older agent): what they hold is
+   * the baseline, the predecessor's last interval is lost, never counted twice.
+   */
+  adopt(obj: BpfObject, programmed: ReadonlyMap<string, number>, handOver?: FrontendHandOver): void {
+    const reported = new Map(
+      handOver?.counted.map(([serviceId, vip, port, protocol, evictedSent, ...seen]) => [
+        frontendKey({ vip, port, protocol }),
+        { serviceId, evictedSent, seen },
+      ]),
+    );
+    const guessed: Counted[] = [];
+    for (const [k, { frontend, totals }] of this.#totals(obj)) {
+      const serviceId = programmed.get(k);
+      if (serviceId === undefined) continue; // of no frontend: the first sync removes it
+      const r = handOver && reported.get(k);
+      const c: Counted = { serviceId, frontend, seen: totals, evicted: 0, evictedSent: 0 };
+      if (r && r.serviceId === serviceId && r.seen.length === c.seen.length) {
+        [c.seen, c.evicted, c.evictedSent] = [r.seen, r.evictedSent, r.evictedSent];
+      } else if (handOver && !r) c.seen = GW_FE_COUNTER_NAMES.map(() => 0); // not listed: nothing reported yet
+      else guessed.push(c);
+      this.#counted.set(k, c);
+    }
+    if (guessed.length) this.#baseline(obj, guessed);
+    this.#pending.push(...handOver?.pending ?? []);
+  }
+
+  /** What went out so far, for the successor's adopt() (the hand-over record). */
+  handOver(): FrontendHandOver {
+    const counted: FrontendHandOver["counted"] = [];
+    for (const c of this.#counted.values()) {
+      if (!c.evictedSent && c.seen.every((x) => !x)) continue;
+      const { vip, port, protocol } = c.frontend;
+      counted.push([c.serviceId, vip, port, protocol, c.evictedSent, ...c.seen]);
+    }
+    return { counted, pending: [...this.#pending] };
+  }
+
+  /** These entries' evictions so far as sent (counted already; their totals are their `seen`). */
+  #baseline(obj: BpfObject, list: Counted[]): void {
+    const present = this.#present(obj);
+    for (const c of list) c.evicted = c.evictedSent = evictedOf(c, c.seen, present);
   }
 
   /** The rows of every frontend that counted anything since the last read (at most `maxRows`; the rest go out with the next). */
   take(obj: BpfObject, maxRows: number): GatewayFrontendRow[] {
     if (!this.#counted.size) return this.#pending.splice(0, maxRows);
-    const present = this.#present(obj);
+    // the totals first: a flow made between the two reads is then in gw_ct and not yet counted (not evicted)
     const totals = this.#totals(obj);
+    const present = this.#present(obj);
     const rows = this.#pending.splice(0, maxRows);
     for (const [k, c] of this.#counted) {
       const now = totals.get(k)?.totals;
       if (!now) continue;
-      // made, not ended by gw_expire and not in the table, means evicted
-      c.evicted = Math.max(c.evicted, now[FLOWS]! - now[EXPIRED]! - (present.get(k) ?? 0));
-      if (c.adopted) [c.evictedSent, c.adopted] = [c.evicted, false];
+      c.evicted = evictedOf(c, now, present);
       const r = row(c, now, c.evicted - c.evictedSent);
       if (!moved(r) || rows.length >= maxRows) continue;
       rows.push(r);

@@ -5,17 +5,23 @@
  * first packets without a backend, translated packets passed to the stack,
  * and evictions from a full flow table. And gw_fe_stats' entries follow the
  * frontends through a thousand changes, a removed frontend's last counts
- * going out with the next read.
+ * going out with the next read. Across hand-overs (a thousand in a row) the
+ * events after the last read are reported once, by the successor, from its
+ * adoption on; after a crash never twice; and a flow made during a read is
+ * not taken for an eviction.
  */
 import type { GatewayFrontendRow, LbService, LbState } from "../../../control/wire/services.ts";
 import { assert, assertEquals } from "../../testing/assert.ts";
 import { BPF_OBJ_DIR, kernelTest } from "../../testing/kernel.ts";
+import { createNetns, deleteNetns, netnsPrefix } from "../../testing/netns.ts";
+import { type BpfObject, withNetns } from "../../libbpf/mod.ts";
+import { frame } from "./frames.ts";
 import { encodeSvcKey } from "../lb/layout.ts";
-import { FrontendStats } from "./frontend_stats.ts";
+import { FrontendHandOver, FrontendStats } from "./frontend_stats.ts";
 import { gatewayState } from "./frontends.ts";
 import { GatewayLab, LAB, labService } from "./gateway_lab.ts";
 import { GW_FE_COUNTER_NAMES, GW_STRUCTS } from "./layout.ts";
-import { DEFAULT_GATEWAY, GatewayModule, type GatewaySettings, loadGateway } from "./module.ts";
+import { DEFAULT_GATEWAY, GatewayModule, type GatewaySettings, loadGateway, writeDests } from "./module.ts";
 
 const ANY = "0.0.0.0";
 /** 10.244.64.0/24 is on no link of the lab's node: translated packets to it have no route (to_stack). */
@@ -193,4 +199,174 @@ kernelTest(
       obj.close();
     }
   },
+);
+
+/**
+ * The gateway program loaded (nothing attached, no pins) in a namespace of
+ * our own with the lab's state programmed: `syn` and `udp` run a client's
+ * packet through gw_xdp (BPF_PROG_TEST_RUN; the namespace has no route, the
+ * translated packet goes nowhere), so flows are made and counted by the
+ * real datapath, one per source port.
+ */
+async function withPackets(
+  flowEntries: number,
+  fn: (r: {
+    obj: BpfObject;
+    gw: LbState;
+    programmed: () => Map<string, number>;
+    syn: (ports: number[]) => void;
+    udp: (port: number, n: number) => void;
+  }) => void,
+): Promise<void> {
+  const ns = `${netnsPrefix()}gwfe${Math.floor(Math.random() * 1e6)}`;
+  await createNetns(ns);
+  try {
+    const { obj, programmer } = loadGateway(BPF_OBJ_DIR, { ...DEFAULT_GATEWAY, flowEntries }, LAB.node);
+    try {
+      const gw = gatewayState(labState(1));
+      const dests = { external: [LAB.external], addresses: [LAB.node], snatIp: LAB.node };
+      writeDests(obj, dests, true);
+      programmer.apply(gw, performance.now());
+      writeDests(obj, dests);
+      const prog = obj.program("gw_xdp");
+      const send = (f: Uint8Array) => withNetns(ns, () => prog.testRun({ data: f }));
+      fn({
+        obj,
+        gw,
+        programmed: () => programmer.serviceIds(),
+        syn: (ports) => {
+          for (const sport of ports) {
+            send(frame({ src: LAB.client, dst: LAB.external, proto: "tcp", sport, dport: 80 }));
+          }
+        },
+        udp: (dport, n) => {
+          for (let i = 0; i < n; i++) {
+            send(frame({ src: LAB.client, dst: LAB.external, proto: "udp", sport: 5000, dport }));
+          }
+        },
+      });
+    } finally {
+      obj.close();
+    }
+  } finally {
+    await deleteNetns(ns);
+  }
+}
+
+/** Source ports from..from+n-1: a new flow each. */
+const ports = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+/** What the record in epoch.json gives back (JSON and the record's schema). */
+const throughRecord = (h: FrontendHandOver) => FrontendHandOver.parse(JSON.parse(JSON.stringify(h)));
+
+kernelTest(
+  "gateway frontends: a hand-over passes what was reported; the successor reports the rest from its adoption, before any state, exactly once",
+  () =>
+    withPackets(16, ({ obj, gw, programmed, syn, udp }) => {
+      const web = `7 ${LAB.external}:80`, empty = `9 ${LAB.external}:81`;
+      const before = new FrontendStats();
+      before.sync(obj, gw);
+      syn(ports(40000, 10));
+      const first = before.take(obj, 100);
+      assertEquals(byFrontend(first).get(web)?.[0], 10);
+      // after its last read: more flows (the table of 16 evicts some), and a frontend removed whose last row
+      // does not fit in that read
+      syn(ports(41000, 20));
+      udp(81, 3);
+      before.sync(obj, gatewayState({ version: 2, services: labState(2).services.filter((s) => s.id !== 9) }));
+      assertEquals(before.take(obj, 0), [], "no room: the removed frontend's row waits");
+      const record = throughRecord(before.handOver());
+
+      const after = new FrontendStats();
+      after.adopt(obj, programmed(), record);
+      syn(ports(42000, 5)); // before the successor's first state
+      const second = after.take(obj, 100);
+      after.sync(obj, gatewayState({ version: 2, services: labState(2).services.filter((s) => s.id !== 9) }));
+      syn(ports(43000, 4));
+      const third = after.take(obj, 100);
+      assertEquals(after.take(obj, 100), [], "nothing twice");
+
+      const got = byFrontend([...second, ...third]);
+      assertEquals(got.get(empty), [0, 0, 0, 3, 0, 0], "the removed frontend's last row, carried over");
+      const made = 10 + 20 + 5 + 4;
+      const all = byFrontend([...first, ...second, ...third]).get(web)!;
+      assertEquals(all[0], made, "flows: each once");
+      assertEquals(all[1], made - obj.map("gw_ct").countKeys(), "evictions: each once");
+      assertEquals(got.get(web)?.[0], 20 + 5 + 4, "the successor's: from the predecessor's last read on");
+    }),
+);
+
+kernelTest(
+  "gateway frontends: after a crash (no record) the successor counts from its adoption, never what the predecessor counted",
+  () =>
+    withPackets(16, ({ obj, gw, programmed, syn }) => {
+      const web = `7 ${LAB.external}:80`;
+      const before = new FrontendStats();
+      before.sync(obj, gw);
+      syn(ports(40000, 10));
+      const first = before.take(obj, 100);
+      syn(ports(41000, 20)); // counted, never read: lost with the predecessor
+      const evictedThen = 30 - obj.map("gw_ct").countKeys();
+
+      const after = new FrontendStats();
+      after.adopt(obj, programmed());
+      syn(ports(42000, 5)); // before the successor's first state
+      const second = after.take(obj, 100);
+      after.sync(obj, gw);
+      syn(ports(43000, 4));
+      const third = after.take(obj, 100);
+      const got = byFrontend([...second, ...third]).get(web)!;
+      assertEquals(got[0], 5 + 4, "flows since the adoption");
+      assertEquals(got[1], 39 - obj.map("gw_ct").countKeys() - evictedThen, "evictions since the adoption");
+      assertEquals(byFrontend(first).get(web)![0], 10, "the predecessor's: its own read only");
+    }),
+);
+
+kernelTest(
+  "gateway frontends: a flow made while a read is under way is not counted as evicted",
+  () =>
+    withPackets(1024, ({ obj, gw, syn }) => {
+      const stats = new FrontendStats();
+      stats.sync(obj, gw);
+      syn(ports(40000, 3));
+      // the program makes a flow between the read's two looks at the kernel (gw_fe_stats, gw_ct): whichever is first
+      let last = "", made = 0;
+      const racing = new Proxy(obj, {
+        get(target, p) {
+          if (p !== "map") return Reflect.get(target, p, target);
+          return (name: string) => {
+            if (last && name !== last && !made++) syn([50000]);
+            last = name;
+            return target.map(name);
+          };
+        },
+      });
+      // [flows, evicted, snatBusy, noBackend, toStack (no route here), expired]
+      const rows = [...stats.take(racing, 100), ...stats.take(obj, 100), ...stats.take(obj, 100)];
+      assertEquals(made, 1, "a flow made between the reads");
+      assertEquals(byFrontend(rows).get(`7 ${LAB.external}:80`), [4, 0, 0, 0, 4, 0], "4 flows, none evicted");
+    }),
+);
+
+kernelTest(
+  "gateway frontends: a thousand hand-overs in a row, each with events after the last read: every flow and eviction reported once",
+  () =>
+    withPackets(16, ({ obj, gw, programmed, syn, udp }) => {
+      const rows: GatewayFrontendRow[] = [];
+      let stats = new FrontendStats();
+      stats.sync(obj, gw);
+      for (let i = 0; i < 1000; i++) {
+        syn([10000 + i * 2]);
+        rows.push(...stats.take(obj, 100));
+        syn([10001 + i * 2]); // after the last read
+        udp(81, 1);
+        const next = new FrontendStats();
+        next.adopt(obj, programmed(), throughRecord(stats.handOver()));
+        if (i % 3 === 0) next.sync(obj, gw); // the state comes before the next hand-over, or not
+        stats = next;
+      }
+      rows.push(...stats.take(obj, 100));
+      const got = byFrontend(rows);
+      assertEquals(got.get(`7 ${LAB.external}:80`)?.slice(0, 2), [2000, 2000 - obj.map("gw_ct").countKeys()]);
+      assertEquals(got.get(`9 ${LAB.external}:81`), [0, 0, 0, 1000, 0, 0]);
+    }),
 );

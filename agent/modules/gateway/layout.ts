@@ -29,7 +29,7 @@ export const GW_DEST = { VIP: 1, NODE: 2, SNAT: 4 } as const;
 export const GW_NEIGH_MAGIC = 0x65b8e1a5;
 
 /** enum ek8s_gw_flow_flags: gw_ct.flags and gw_rev.flags (what each direction of a flow showed). */
-export const GW_FLOW = { FIN: 1, RST: 4, REPLIED: 64 } as const;
+export const GW_FLOW = { FIN: 1, SYN: 2, RST: 4, REPLIED: 64 } as const;
 
 export const GW_COUNTER_NAMES = [
   "flows",
@@ -65,8 +65,10 @@ export const GW_STRUCTS = {
       ["timeout_established_ms", 16],
       ["timeout_closing_ms", 20],
       ["timeout_udp_ms", 24],
+      ["swept_ms", 28],
+      ["clock_step_max_ms", 32],
     ],
-    size: 28,
+    size: 36,
   },
   gw_ct_key: {
     fields: [["client_ip", 0], ["dst_ip", 4], ["client_port", 8], ["dst_port", 10], ["proto", 12], ["pad", 13]],
@@ -189,13 +191,29 @@ export function encodeAddrSlot(s: AddrSlot): Uint8Array {
   return b;
 }
 
-/** gw_config: the SNAT address and ports, and the flow timeouts (seconds, written in ms); clock_ms 0 (gw_expire's to write). */
-export function encodeConfig(snatIp: string, portMin: number, portMax: number, t: FlowTimeouts): Uint8Array {
+/**
+ * gw_config: the SNAT address and ports, the flow timeouts (seconds, written in ms) and the most one gw_expire run
+ * advances the clock by; the clock (clock_ms, swept_ms: gw_expire's to write) from `running`, the config a running
+ * program uses (adopted), else 0.
+ */
+export function encodeConfig(
+  snatIp: string,
+  portMin: number,
+  portMax: number,
+  t: FlowTimeouts,
+  clockStepMaxMs: number,
+  running?: Uint8Array,
+): Uint8Array {
   const b = new Uint8Array(GW_STRUCTS.gw_config.size);
   putIpv4(b, 0, snatIp);
   const dv = new DataView(b.buffer);
   dv.setUint16(4, portMin, true);
   dv.setUint16(6, portMax, true);
   [t.synS, t.establishedS, t.closingS, t.udpS].forEach((s, i) => dv.setUint32(12 + i * 4, Math.round(s * 1000), true));
+  dv.setUint32(32, clockStepMaxMs, true);
+  if (running?.length === b.length) {
+    b.set(running.subarray(8, 12), 8);
+    b.set(running.subarray(28, 32), 28);
+  }
   return b;
 }

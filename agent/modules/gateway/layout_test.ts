@@ -49,6 +49,7 @@ kernelTest(
     assertEquals(await btfEnum("ek8s_gw_neigh"), { GW_NEIGH_MAGIC });
     assertEquals(await btfEnum("ek8s_gw_flow_flags"), {
       GW_FLOW_FIN: GW_FLOW.FIN,
+      GW_FLOW_SYN: GW_FLOW.SYN,
       GW_FLOW_RST: GW_FLOW.RST,
       GW_FLOW_REPLIED: GW_FLOW.REPLIED,
     });

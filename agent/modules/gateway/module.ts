@@ -38,6 +38,7 @@ import { z } from "zod";
 import {
   BpfObject,
   ifindexOf,
+  type IfTarget,
   makeDirs,
   pathExists,
   progInfoById,
@@ -45,22 +46,30 @@ import {
   removeEmptyDir,
   removeFile,
   removeTcFilter,
+  removeXdpProgram,
   TcAttachment,
   type XdpAttachment,
-  type XdpMode,
 } from "../../libbpf/mod.ts";
 import { u64At } from "../common/delta.ts";
 import { describeMaps, describePrograms } from "../common/inventory.ts";
 import { setUpOrLeaveNothing } from "../common/lifecycle.ts";
-import { attachInSlot, HookRecord, removeLeftoverHooks, tcSlot } from "../common/tc_hooks.ts";
+import { attachInSlot, HookRecord, recordedTarget, removeLeftoverHooks, tcSlot } from "../common/tc_hooks.ts";
 import { ipv4At, LB_MAGLEV_CHUNK } from "../lb/layout.ts";
 import { adoptTables, KernelTarget, LB_ROWS_PER_BATCH } from "../lb/module.ts";
 import { PoolAllocator } from "../lb/pool.ts";
 import { DEFAULT_QUARANTINE_MS, LbProgrammer, scheduleMaintenance } from "../lb/programmer.ts";
 import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { Module, ModuleEnv, Reading, StartOptions } from "../module.ts";
-import { checkTimeouts, DEFAULT_FLOW_TIMEOUTS, DEFAULT_SWEEP_MS, type FlowTimeouts, sweepFlows } from "./expiry.ts";
-import { FrontendStats } from "./frontend_stats.ts";
+import {
+  checkFlowEntries,
+  checkTimeouts,
+  clockStepMaxMs,
+  DEFAULT_FLOW_TIMEOUTS,
+  DEFAULT_SWEEP_MS,
+  type FlowTimeouts,
+  sweepFlows,
+} from "./expiry.ts";
+import { FrontendHandOver, FrontendStats } from "./frontend_stats.ts";
 import { externalAddresses, gatewayState } from "./frontends.ts";
 import { chooseHook, hookSites } from "./choose_hook.ts";
 import { GATEWAY_HOOKS, type GatewayHook, type GatewayRunHook } from "./hook.ts";
@@ -141,8 +150,9 @@ const GatewayRecord = z.object({
   version: z.number().int().nonnegative().optional(),
   /**
    * At a hand-over (SIGTERM): the kernel totals reported so far, per service [id, packets in, bytes in,
-   * packets out, bytes out], and of the flow events. The successor takes them as its baseline, so that what
-   * was counted after the last batch is reported once (after a crash it baselines the kernel: lost, never twice).
+   * packets out, bytes out], of the flow events, and per frontend (FrontendHandOver). The successor takes them
+   * as its baseline, so that what was counted after the last batch is reported once (after a crash it baselines
+   * the kernel: lost, never twice).
    */
   reported: z.object({
     services: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number()])),
@@ -151,6 +161,8 @@ const GatewayRecord = z.object({
     noBackend: z.number(),
     /** Flows the agents removed (services gone): not evictions. */
     purged: z.number(),
+    /** Optional: an older agent's record has none (the successor then baselines gw_fe_stats, as after a crash). */
+    frontends: FrontendHandOver.optional(),
   }).optional(),
 });
 type GatewayRecord = z.infer<typeof GatewayRecord>;
@@ -196,6 +208,7 @@ export class GatewayModule implements Module {
       throw new Error(`gateway: SNAT ports ${min}-${max}: must be a range within 1024-65535`);
     }
     checkTimeouts(settings.timeouts, settings.sweepMs);
+    checkFlowEntries(settings.flowEntries);
     if (settings.poolSlots % LB_MAGLEV_CHUNK || settings.poolSlots < LB_MAGLEV_CHUNK) {
       throw new Error(
         `gateway: the table pool must be a positive multiple of ${LB_MAGLEV_CHUNK} slots, not ${settings.poolSlots}`,
@@ -223,7 +236,8 @@ export class GatewayModule implements Module {
     let run: Running | null = null;
     if (adopt && this.hasPins()) {
       try {
-        run = this.#open(snatIp, GatewayRecord.safeParse(previous).data ?? { hook: s.hook, interfaces: [] });
+        // no record: the predecessor's hook is unknown ("auto": its gw_xdp is looked for in either mode)
+        run = this.#open(snatIp, GatewayRecord.safeParse(previous).data ?? { hook: "auto", interfaces: [] });
       } catch (e) {
         this.env.log(`gateway: cannot adopt the pinned maps (${(e as Error).message}): starting from empty maps`);
       }
@@ -273,6 +287,7 @@ export class GatewayModule implements Module {
         adoptTables(programmer, obj, MAP_NAMES);
         for (const id of programmer.ids().services) run.maxService = Math.max(run.maxService, id);
         const r = adopting.reported;
+        run.frontends.adopt(obj, programmer.serviceIds(), r?.frontends);
         if (r) {
           for (const [id, ...totals] of r.services) if (id >= 1 && id <= LB_MAX_SERVICES) run.seen.set(totals, id * 4);
           Object.assign(run, { flows: r.flows, evicted: r.evicted, noBackend: r.noBackend, purged: r.purged });
@@ -282,15 +297,29 @@ export class GatewayModule implements Module {
         // adopted dests stay until the first state says otherwise (the VIPs answer meanwhile)
       }
       this.#writeDests(run, [], adopting !== null);
+      // where the predecessor's gw_xdp may run (none when it ran in tc)
+      const before = adopting ? xdpModes(adopting.hook) : [];
       for (const ifname of s.interfaces) {
         // a clsact qdisc the predecessor created is ours to remove at the end
         const claim = adopting?.interfaces.some((p) => p.ifname === ifname && p.ownQdisc) ?? false;
         const target = { ifname, netns: this.env.netns };
-        if (run.hook === "tc") run.links.push(attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress", claim));
-        else {
+        if (run.hook === "tc") {
+          run.links.push(attachInSlot(obj, GATEWAY_TC_SLOT, target, "ingress", claim));
+          // XDP runs before tc: the predecessor's gw_xdp would go on translating, and outlive our stop()
+          removeOurXdp(target, before);
+        } else {
+          // a device holds native or generic XDP, not both: the other mode's goes first (a moment without)
+          removeOurXdp(target, before.filter((m) => m !== run.hook));
           run.links.push(attachXdp(obj, target, run.hook));
           run.neigh.push(attachInSlot(obj, GATEWAY_TC_NEIGH_SLOT, target, "ingress", claim));
         }
+      }
+      // interfaces no longer configured: nothing of ours stays there (record() no longer lists them)
+      for (const p of adopting?.interfaces ?? []) {
+        if (s.interfaces.includes(p.ifname)) continue;
+        removeLeftoverHooks(GATEWAY_TC_SLOT, this.env.netns, p);
+        const target = recordedTarget(this.env.netns, p);
+        if (target) removeOurXdp(target, before);
       }
       return run;
     }, () => {});
@@ -339,7 +368,10 @@ export class GatewayModule implements Module {
   /**
    * A gw_xdp or gw_tc a predecessor left attached (on the interfaces it
    * recorded and those configured) and its pins: removed (a clsact qdisc it
-   * created stays: nothing says it was its).
+   * created stays: nothing says it was its). gw_xdp is looked for where the
+   * predecessor ran it: its recorded hook (uninstall has no --gateway-hook),
+   * without a record the configured one; "auto" in either XDP mode. An XDP
+   * program that is not ours is left alone.
    */
   clean(previous?: unknown): void {
     removePins(this.env.pinDir, this.env.bpfDir);
@@ -347,7 +379,6 @@ export class GatewayModule implements Module {
     // the filters and the qdiscs it created where the predecessor recorded them, then any of ours where configured
     for (const p of prev?.interfaces ?? []) removeLeftoverHooks(GATEWAY_TC_SLOT, this.env.netns, p);
     const interfaces = new Set([...(prev?.interfaces ?? []).map((p) => p.ifname), ...this.settings.interfaces]);
-    const hooks = new Set([this.settings.hook, ...(prev ? [prev.hook] : [])]);
     const targets = [...interfaces].map((ifname) => ({ ifname, netns: this.env.netns })).filter((t) => {
       try {
         ifindexOf(t.ifname, t.netns);
@@ -356,23 +387,10 @@ export class GatewayModule implements Module {
         return false;
       }
     });
+    const modes = xdpModes(prev?.hook ?? this.settings.hook);
     for (const t of targets) {
       removeTcFilter(t, "ingress", GATEWAY_TC_SLOT.handle, GATEWAY_TC_SLOT.priority, GATEWAY_TC_SLOT.isOurs);
-    }
-    const mode = [...hooks].find((h) => h !== "tc") as XdpMode | undefined;
-    const xdp = mode ? targets.filter((t) => leftoverOurs(t, mode)) : [];
-    if (!xdp.length) return;
-    const obj = BpfObject.open(`${this.env.bpfDir}/${GATEWAY_OBJECT}`);
-    try {
-      obj.map("gw_ct").setMaxEntries(16);
-      obj.map("gw_rev").setMaxEntries(16);
-      obj.map("gw_maglev").setMaxEntries(1);
-      obj.load();
-      for (const t of xdp) {
-        obj.program(GATEWAY_PROGRAM).attachXdp(t, { mode, replace: true }).detach();
-      }
-    } finally {
-      obj.close();
+      removeOurXdp(t, modes);
     }
   }
 
@@ -627,6 +645,7 @@ export function loadGateway(
   bpfDir: string,
   s: Pick<GatewaySettings, "flowEntries" | "poolSlots" | "snatPorts" | "quarantineMs"> & {
     timeouts?: FlowTimeouts;
+    sweepMs?: number;
     /** Another build of the program (the bench's gateway_noexpiry.bpf.o). */
     object?: string;
   },
@@ -646,9 +665,16 @@ export function loadGateway(
       }
     }
     obj.load();
-    const config = encodeConfig(snatIp, s.snatPorts[0], s.snatPorts[1], s.timeouts ?? DEFAULT_FLOW_TIMEOUTS);
-    // an adopted gw_config keeps its clock (a running program stamps flows with it); gw_expire then advances it
-    config.set(obj.map("gw_config").lookup(u32(0))?.subarray(8, 12) ?? new Uint8Array(4), 8);
+    // an adopted gw_config keeps its clock (a running program stamps flows with it); gw_expire then advances it,
+    // counting the time since the predecessor's last sweep as a pause (expiry.ts)
+    const config = encodeConfig(
+      snatIp,
+      s.snatPorts[0],
+      s.snatPorts[1],
+      s.timeouts ?? DEFAULT_FLOW_TIMEOUTS,
+      clockStepMaxMs(s.sweepMs ?? DEFAULT_SWEEP_MS),
+      obj.map("gw_config").lookup(u32(0)) ?? undefined,
+    );
     obj.map("gw_config").update(u32(0), config);
     sweepFlows(obj);
     const programmer = new LbProgrammer(
@@ -661,19 +687,31 @@ export function loadGateway(
 }
 
 /** gw_xdp on one interface in a mode (replacing a gw_xdp left by an agent that died). */
-function attachXdp(obj: BpfObject, target: { ifname: string; netns?: string }, mode: XdpMode): XdpAttachment {
+function attachXdp(obj: BpfObject, target: { ifname: string; netns?: string }, mode: GatewayXdpMode): XdpAttachment {
   return obj.program(GATEWAY_PROGRAM).attachXdp(target, { mode, replace: leftoverOurs(target, mode) });
 }
 
-/** Whether the XDP program on the interface is a gateway program (ours, left by an agent that died). */
-function leftoverOurs(target: { ifname: string; netns?: string }, mode: XdpMode): boolean {
-  const id = queryXdpProgId(target, mode === "auto" ? "auto" : mode);
+/** Whether the XDP program on the interface in that mode is gw_xdp (ours, left by an agent that died). */
+function leftoverOurs(target: { ifname: string; netns?: string }, mode: GatewayXdpMode): boolean {
+  const id = queryXdpProgId(target, mode);
   if (!id) return false;
   const name = progInfoById(id)?.name;
   if (name === GATEWAY_PROGRAM) return true;
   throw new Error(
     `gateway: ${target.ifname} already runs XDP program ${name ?? `id ${id}`} (not ours): not replacing it`,
   );
+}
+
+type GatewayXdpMode = Exclude<GatewayRunHook, "tc">;
+
+/** The XDP modes a gw_xdp of this hook can be attached in: none for tc, either for "auto" (not known which). */
+export function xdpModes(hook: GatewayHook): GatewayXdpMode[] {
+  return hook === "tc" ? [] : hook === "auto" ? ["native", "skb"] : [hook];
+}
+
+/** Detaches a gw_xdp from the interface in these modes; any other XDP program stays. */
+function removeOurXdp(target: IfTarget, modes: readonly GatewayXdpMode[]): void {
+  for (const mode of modes) removeXdpProgram(target, mode, (name) => name === GATEWAY_PROGRAM);
 }
 
 export function readCounters(obj: BpfObject): Record<GwCounterName, number> {
@@ -688,7 +726,6 @@ function delta(now: number, before: number): number {
   return now >= before ? now - before : now;
 }
 
-/** Removes the module's pins (every entry of its own pin directory) and the directory. */
 /** The totals a hand-over record carries (GatewayRecord.reported): what the batches so far reported. */
 function reportedTotals(run: Running): NonNullable<GatewayRecord["reported"]> {
   const services: [number, number, number, number, number][] = [];
@@ -696,7 +733,8 @@ function reportedTotals(run: Running): NonNullable<GatewayRecord["reported"]> {
     const t = run.seen.subarray(id * 4, id * 4 + 4);
     if (t.some((x) => x > 0)) services.push([id, t[0]!, t[1]!, t[2]!, t[3]!]);
   }
-  return { services, flows: run.flows, evicted: run.evicted, noBackend: run.noBackend, purged: run.purged };
+  const { flows, evicted, noBackend, purged } = run;
+  return { services, flows, evicted, noBackend, purged, frontends: run.frontends.handOver() };
 }
 
 /** Whether the module pins a map of the object: every gw_ map but the per-CPU flow cache. */

@@ -195,6 +195,11 @@ export class LbProgrammer {
     };
   }
 
+  /** The service id of each frontend programmed, by frontendKey(). */
+  serviceIds(): Map<string, number> {
+    return new Map([...this.#services].map(([k, p]) => [k, p.value.id]));
+  }
+
   /**
    * Takes over what a previous agent programmed (read back from the pinned
    * maps). Slots are claimed by the backends of the first apply() (the slot
