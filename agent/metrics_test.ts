@@ -3,6 +3,7 @@ import { assertEquals, assertMatch } from "./testing/assert.ts";
 import { agentMetrics, readyWithinMs, serveMetrics } from "./metrics.ts";
 import { exposition } from "../control/wire/exposition.ts";
 import { parseConfig } from "./config.ts";
+import { METRIC_LABELS } from "../control/wire/metric-labels.ts";
 
 Deno.test("metrics: probes answer before the agent started: alive, not ready; /metrics says started 0", async () => {
   const logs: string[] = [];
@@ -37,6 +38,8 @@ Deno.test("metrics: families are the documented ones, labels bounded to node, in
   const text = exposition(agentMetrics("n1", undefined));
   const labels = new Set([...text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]));
   assertEquals([...labels].sort(), ["module", "node", "reason", "version"]);
+  // And every one in the contract's list, which Prometheus's test holds all our series to.
+  for (const l of labels) assertEquals((METRIC_LABELS as readonly string[]).includes(l!), true, `label ${l}`);
   assertMatch(text, /^ebpf_k8s_agent_batches_refused_total\{node="n1",reason="version"\} 0$/m);
   assertEquals(readyWithinMs(0.5), 30_000);
   assertEquals(readyWithinMs(60), 180_000);

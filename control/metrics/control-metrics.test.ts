@@ -13,25 +13,12 @@ import {
   useTestDb,
 } from "../test-support.ts";
 import { exposition } from "../wire/exposition.ts";
+import { METRIC_LABELS } from "../wire/metric-labels.ts";
 import { parseExposition, valueOf } from "./parse.test-support.ts";
 
 const s = useTestDb();
 
-const ALLOWED_LABELS = new Set([
-  "node",
-  "interface",
-  "status",
-  "metric",
-  "source",
-  "namespace",
-  "service",
-  "port_name",
-  "state",
-  "reason",
-  "le",
-  "replica", // the lease holder: one series per control-plane replica, bounded by the replicas
-  "frontend", // a gateway frontend of a service: at most MAX_FRONTEND_SERIES per service, the rest "other" (gateway.ts)
-]);
+const ALLOWED_LABELS = new Set<string>(METRIC_LABELS);
 
 describe("GET /metrics (control plane)", () => {
   it("says the nodes by status and each interface's counters, equal to the JSON API", async () => {

@@ -16,6 +16,7 @@ import { podsFilePath } from "../lab/pods-file.ts";
 import { agentArgv, type Proc, start, waitFor } from "../procs.ts";
 import { toolMissing } from "./tools.ts";
 import { agentUnitDenoFlags } from "./units.ts";
+import { METRIC_LABELS, PROMETHEUS_LABELS } from "../../control/wire/metric-labels.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const prometheusMissing = () => toolMissing(PROMETHEUS, "prometheus");
@@ -24,26 +25,8 @@ const missing = kernelMissing() ?? prometheusMissing();
 const N = 20;
 const SIZE = 200;
 const AGENT_METRICS_PORT = 9810;
-/** Labels Prometheus may see on our series: ours (bounded) and the two it adds. */
-const ALLOWED_LABELS = [
-  "__name__",
-  "instance",
-  "job",
-  "node",
-  "interface",
-  "status",
-  "metric",
-  "source",
-  "namespace",
-  "service",
-  "port_name",
-  "state",
-  "module",
-  "version",
-  "reason",
-  "le",
-  "replica", // the lease holder: one series per control-plane replica, bounded by the replicas
-];
+/** Labels Prometheus may see on our series: ours (bounded) and those it adds. */
+const ALLOWED_LABELS: readonly string[] = [...PROMETHEUS_LABELS, ...METRIC_LABELS];
 
 interface PromVector {
   metric: Record<string, string>;
