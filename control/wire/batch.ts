@@ -27,6 +27,9 @@ export { Counter };
 /** Kubernetes node names are DNS subdomains (RFC 1123). */
 export const NodeName = Rfc1123Name;
 
+/** Most interfaces one batch may report. */
+export const MAX_INTERFACES = 4096;
+
 /** Linux interface names: at most 15 bytes, no '/' or whitespace. */
 export const IfName = z
   .string()
@@ -143,7 +146,7 @@ export const Batch = z.strictObject({
   ts: z.number().int().positive(),
   /** Seconds between reads. */
   interval: z.number().positive().max(MAX_INTERVAL_S),
-  interfaces: z.array(InterfaceCounters).max(4096),
+  interfaces: z.array(InterfaceCounters).max(MAX_INTERFACES),
   inventory: Inventory.optional(),
   /** Pods, flows, TCP health, drops and table statistics (monitoring.ts); absent when the modules are off. */
   ...MonitoringFields,
