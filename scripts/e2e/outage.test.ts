@@ -203,8 +203,10 @@ describe.skipIf(missing)(
         const lbConns = sumOf(Object.values(lbSeen), (n) => n);
         expect(lbConns).toBe(10 * transfers);
         const files = spoolFiles();
-        // bounded: the spool's limit (one more while a batch is being added)
-        expect(mostFiles, "spool files at most").toBeLessThanOrEqual(SPOOL_MAX + 1);
+        // Bounded: the spool's limit, and two more for an instant. A new batch is written first (limit + 1), then the
+        // merge writes its file before it removes the two it replaces (limit + 2), so a crash between leaves both
+        // (agent/spool/spool.ts). A read of the directory can fall in that instant (seen: 22 files of a limit of 20).
+        expect(mostFiles, "spool files at most").toBeLessThanOrEqual(SPOOL_MAX + 2);
         expect(files.some((f) => /-\d+-\d+\.json$/.test(f)), `a merged batch among ${files.join(" ")}`).toBe(true);
         expect(c.agents.get(node.name)!.output()).not.toContain("dropping batch");
 
