@@ -330,7 +330,12 @@ const SESSION: Step[] = [
     // SIGTERM leaves the datapath for a successor; the uninstall command removes it, with the agent's environment
     cmd: "npx deno task agent uninstall --node NAME",
     async run(s, c) {
-      for (const p of s.procs.filter((p) => p.name === "agent")) await p.stop(); // SIGTERM (bash's code: null)
+      for (const p of s.procs.filter((p) => p.name === "agent")) {
+        await p.stop(); // SIGTERM (bash's code: null)
+        // The wrapper (npx, deno task) can exit before the agent under it has pushed its last batch and let go of
+        // its state directory's lock; uninstall rightly refuses while it holds it. Wait for the whole group.
+        await waitFor("the stopped agent's processes to end", async () => !groupAlive(p.child.pid!), 15_000);
+      }
       expect(existsSync(`${s.pinDir}/${s.node}`), "SIGTERM hands the pins over").toBe(true);
       const u = s.background("uninstall", c, s.agentEnv(s.writePodsFile()), s.lab().nodes[0].netns);
       const code = await new Promise<number | null>((r) => u.child.on("exit", r));
@@ -350,3 +355,13 @@ const SESSION: Step[] = [
 ];
 
 export const PLAN: Step[] = [...SKIPPED, ...SESSION];
+
+/** Whether any process of the group `pgid` (a process started detached by scripts/procs.ts) is still running. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
