@@ -40,6 +40,7 @@ import { inClusterOptions, KubePodWatcher } from "./pods/kube-pods.ts";
 import { Spool } from "./spool/spool.ts";
 import { Quarantine, QUARANTINE_MAX_BATCHES } from "./spool/quarantine.ts";
 import { Refusals } from "./refusals.ts";
+import { WireEncoding } from "./wire_encoding.ts";
 import { StateDir } from "./state/state_dir.ts";
 
 export interface AgentOptions {
@@ -82,7 +83,8 @@ export class Agent {
     // refused batches are kept beside the spool, never deleted (refusals.ts)
     const quarantine = Quarantine.open(`${state.path}/quarantine`, QUARANTINE_MAX_BATCHES, log);
     const refusals = new Refusals(quarantine, api, log);
-    this.delivery = new Delivery(spool, api, credentials, (ack) => this.#offer(ack.desired), log, refusals);
+    const encoding = new WireEncoding(api, cfg.wireEncoding);
+    this.delivery = new Delivery(spool, api, credentials, (ack) => this.#offer(ack.desired), log, refusals, encoding);
   }
 
   /**

@@ -58,6 +58,8 @@ kernelTest(
       assertEquals(r.control.seqs(agent.bootId), [0]);
       const got = r.control.last(agent.bootId)!;
       assertEquals(got, b);
+      // compact by default (the control plane said it accepts the version), and read back exactly
+      assertEquals(r.control.ingests().map((q) => `${q.encoding} ${q.status}`), ["compact 200"]);
       const { ifname, rxPackets, rxBytes, txPackets, txBytes } = got.interfaces[0];
       assertEquals([ifname, rxPackets, rxBytes, txPackets, txBytes], [r.net.ifA, N, N * PING_FRAME, N, N * PING_FRAME]);
       const d = statsDelta(before, await interfaceStats(r.net.nsA, r.net.ifA));

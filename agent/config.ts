@@ -18,6 +18,7 @@ import { MIN_DROP_RECORDS } from "./modules/drops/records.ts";
 import { MIN_FLOW_RECORDS } from "./modules/flows/records.ts";
 import { MIN_TCP_RECORDS } from "./modules/tcp/records.ts";
 import { TEST_WIRE_VERSION_ENV, WireVersion, wireVersionFromEnv } from "../control/wire/version.ts";
+import { WIRE_ENCODINGS } from "./wire_encoding.ts";
 
 export const AGENT_VERSION = "0.2.0";
 
@@ -61,6 +62,7 @@ const ENV = {
   "gateway-timeout-udp": "EBPF_K8S_GATEWAY_TIMEOUT_UDP",
   "metrics-address": "EBPF_K8S_METRICS_ADDRESS",
   "metrics-port": "EBPF_K8S_METRICS_PORT",
+  "wire-encoding": "EBPF_K8S_WIRE_ENCODING",
 } as const;
 
 /** The agent's /metrics, /healthz and /readyz (agent/metrics.ts). */
@@ -139,6 +141,8 @@ export const AgentConfig = z.strictObject({
   metricsPort: z.coerce.number().int().min(0).max(65535),
   /** The wire version batches are written in: WIRE_VERSION, or EBPF_K8S_TEST_WIRE_VERSION in version-skew tests. */
   wireVersion: WireVersion,
+  /** How batches travel: compact where the control plane reads it, or always plain JSON (agent/wire_encoding.ts). */
+  wireEncoding: z.enum(WIRE_ENCODINGS),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -161,6 +165,10 @@ export const USAGE =
                              (${ENV["state-dir"]})
   --spool-max-batches N      unacknowledged batches kept on disk, default 1000, at least 3; when full, the
                              oldest are merged, their counts summed (${ENV["spool-max-batches"]})
+  --wire-encoding compact|json
+                             how batches travel: compact (columnar, gzipped, unchanged inventory by hash)
+                             where the control plane reads it, else plain JSON; json: always plain JSON,
+                             e.g. to read them with tcpdump; default compact (${ENV["wire-encoding"]})
 
 pods (whose veths get the flow programs, and to whom flows, TCP health and drops are charged):
   --pods-file PATH           JSON list of this node's pods (PodInfo, with host veth, ifindex and
@@ -314,6 +322,7 @@ export function parseConfig(
     metricsAddress: get("metrics-address") || "0.0.0.0",
     metricsPort: get("metrics-port") || String(DEFAULT_METRICS_PORT),
     wireVersion: testWireVersion(env),
+    wireEncoding: get("wire-encoding") || "compact",
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {

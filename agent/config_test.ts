@@ -148,3 +148,14 @@ Deno.test("config: uninstall takes the agent's flags and environment without --c
   assertThrows(() => parseConfig([], (k) => env[k]), ConfigError, "--control:");
   assertThrows(() => parseConfig(["--bogus", "1"], () => undefined, "uninstall"), TypeError, "bogus");
 });
+
+Deno.test("config: --wire-encoding compact (default) or json, from the flag or EBPF_K8S_WIRE_ENCODING; anything else refused", () => {
+  assertEquals(parseConfig(base, () => undefined).wireEncoding, "compact");
+  assertEquals(parseConfig([...base, "--wire-encoding", "json"], () => undefined).wireEncoding, "json");
+  const env: Record<string, string> = { EBPF_K8S_WIRE_ENCODING: "json" };
+  assertEquals(parseConfig(base, (k) => env[k]).wireEncoding, "json");
+  assertEquals(parseConfig([...base, "--wire-encoding", "compact"], (k) => env[k]).wireEncoding, "compact");
+  const err = assertThrows(() => parseConfig([...base, "--wire-encoding", "gzip"], () => undefined), ConfigError);
+  assertStringIncludes(err.message, "--wire-encoding:");
+  assertStringIncludes(err.message, "--wire-encoding compact|json", "the usage names the flag");
+});

@@ -18,8 +18,12 @@
  *                the node has to turn Lost. Ask again on a slow backoff.
  *   409 (ingest) unsupported: the batch's wire version is not accepted; the
  *                answer says which are (refusals.ts: rewrite it or hold it)
+ *   412 (ingest) unknown part: a compact batch named a part by a hash the
+ *                control plane does not hold; sent again whole (wire_encoding.ts)
  *   400, 413     rejected: the batch is invalid or too large and would fail
- *                the same way every time: quarantined (refusals.ts), never dropped
+ *                the same way every time: quarantined (refusals.ts), never dropped;
+ *                415 (ingest) too: its encoding is not read there (delivery.ts
+ *                asks first whether the control plane was rolled back)
  *   429          retry after Retry-After (seconds or an HTTP date)
  *   503          the control plane is at capacity (it sheds): retry after
  *                Retry-After, plus jitter (control/wire/retry.ts)
@@ -27,6 +31,8 @@
  *   network      retry later with the same batch (same seq)
  */
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
+import type { CompactBody } from "../control/wire/compact/held-hashes.ts";
+import { type HeldPart, UNKNOWN_PART, UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../control/wire/compact/http.ts";
 import { LbState } from "../control/wire/services.ts";
 import {
   UNSUPPORTED_WIRE_VERSION,
@@ -46,8 +52,17 @@ export type Answer<T> =
   | { kind: "rejected"; status: number; message: string }
   | { kind: "retry"; message: string; retryAfterMs?: number; status?: number; error?: string; body?: string };
 
-/** A batch also learns that its wire version is not accepted (409), and which are. */
-export type IngestAnswer = Answer<BatchAck> | { kind: "unsupported"; message: string; versions: WireVersions };
+/**
+ * A batch also learns that its wire version is not accepted (409), and which are; a compact one that the
+ * control plane does not hold a part it sent by hash (412), and which.
+ */
+export type IngestAnswer =
+  | Answer<BatchAck>
+  | { kind: "unsupported"; message: string; versions: WireVersions }
+  | { kind: "unknownPart"; message: string; parts: HeldPart[] };
+
+/** Unsupported media type: a control plane that cannot read the encoding sent (one rolled back, a proxy). */
+const UNSUPPORTED_MEDIA_TYPE = 415;
 
 /** A join also learns that the node name is taken: its credential is live (409). `error` is the control plane's explanation. */
 export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
@@ -60,14 +75,30 @@ export class ControlApi {
     return a.kind === "retry" && a.status === 409 ? { kind: "taken", message: a.message, error: a.error } : a;
   }
 
-  /** `body` is the batch's JSON exactly as spooled. */
-  async ingest(body: string, credential: string, signal?: AbortSignal): Promise<IngestAnswer> {
-    const a = await this.#post("/api/v1/ingest", body, { authorization: `Bearer ${credential}` }, BatchAck, signal);
-    if (a.kind !== "retry" || a.status !== UNSUPPORTED_WIRE_VERSION_STATUS || a.error !== UNSUPPORTED_WIRE_VERSION) {
-      return a;
+  /** `body` is the batch's JSON (as spooled, or rewritten into another version), or its compact body. */
+  async ingest(body: string | CompactBody, credential: string, signal?: AbortSignal): Promise<IngestAnswer> {
+    const auth = { authorization: `Bearer ${credential}` };
+    const a = typeof body === "string"
+      ? await this.#post("/api/v1/ingest", body, auth, BatchAck, signal)
+      : await this.#post(
+        "/api/v1/ingest",
+        body.body as Uint8Array<ArrayBuffer>,
+        { ...body.headers, ...auth },
+        BatchAck,
+        signal,
+      );
+    if (a.kind !== "retry" || !a.status) return a;
+    if (a.status === UNSUPPORTED_MEDIA_TYPE) return { kind: "rejected", status: a.status, message: a.message };
+    // the bodies below are JSON: they had an error
+    if (a.status === UNSUPPORTED_WIRE_VERSION_STATUS && a.error === UNSUPPORTED_WIRE_VERSION) {
+      const versions = WireVersions.safeParse(JSON.parse(a.body!));
+      return versions.success ? { kind: "unsupported", message: a.message, versions: versions.data } : a;
     }
-    const versions = WireVersions.safeParse(JSON.parse(a.body!)); // the body is JSON: it had an error
-    return versions.success ? { kind: "unsupported", message: a.message, versions: versions.data } : a;
+    if (a.status === UNKNOWN_PART_STATUS && a.error === UNKNOWN_PART) {
+      const unknown = UnknownPartAnswer.safeParse(JSON.parse(a.body!));
+      if (unknown.success) return { kind: "unknownPart", message: a.message, parts: unknown.data.parts };
+    }
+    return a;
   }
 
   /** The wire versions the control plane accepts (unauthenticated; a control plane older than the rule answers 404: retry). */
@@ -103,7 +134,7 @@ export class ControlApi {
 
   #post<T>(
     path: string,
-    body: string,
+    body: string | Uint8Array<ArrayBuffer>,
     headers: Record<string, string>,
     schema: Schema<T>,
     signal?: AbortSignal,
@@ -123,7 +154,7 @@ export class ControlApi {
   async #request<T>(
     method: "GET" | "POST",
     path: string,
-    body: string | undefined,
+    body: string | Uint8Array<ArrayBuffer> | undefined,
     headers: Record<string, string>,
     schema: Schema<T>,
     signal: AbortSignal | undefined,

@@ -2,6 +2,8 @@
 import { assertEquals } from "./testing/assert.ts";
 import { DEFAULT_MODULES } from "../control/wire/batch.ts";
 import { ControlApi, retryAfterMs } from "./control_api.ts";
+import { COMPACT_CONTENT_TYPE, compactBody, UNKNOWN_PART } from "../control/wire/compact/http.ts";
+import { interfacesOnly } from "../control/wire/compact/fixtures.test-support.ts";
 
 Deno.test("Retry-After: seconds or an HTTP date", () => {
   const now = Date.parse("2025-01-01T00:00:00Z");
@@ -121,6 +123,36 @@ Deno.test("ingest: 409 unsupported wire version says which are accepted; another
     status = 404;
     assertEquals((await api.wireVersions()).kind, "retry", "a control plane older than the rule");
     assertEquals(paths.at(-1), "GET /api/v1/wire");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ingest compact: sent with its Content-Type and Content-Encoding; 412 unknown part names the parts, another 412 is a retry; 415 rejected", async () => {
+  let status = 412;
+  let body = "";
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    seen.push(`${req.headers.get("content-type")} ${req.headers.get("content-encoding")} ${bytes.byteLength}`);
+    return new Response(body, { status });
+  });
+  try {
+    const api = new ControlApi(`http://127.0.0.1:${server.addr.port}`);
+    const compact = await compactBody(interfacesOnly());
+    body = JSON.stringify({ error: UNKNOWN_PART, parts: ["inventory", "pods"], later: "ignored" });
+    assertEquals(await api.ingest(compact, "c"), {
+      kind: "unknownPart",
+      message: `/api/v1/ingest answered 412: ${body}`,
+      parts: ["inventory", "pods"],
+    });
+    assertEquals(seen, [`${COMPACT_CONTENT_TYPE} gzip ${compact.body.byteLength}`]);
+    body = JSON.stringify({ error: "precondition failed" }); // not the contract's: a proxy's
+    assertEquals((await api.ingest(compact, "c")).kind, "retry");
+    status = 415;
+    assertEquals((await api.ingest(compact, "c")).kind, "rejected");
+    assertEquals((await api.ingest("{}", "c")).kind, "rejected");
+    assertEquals(seen.at(-1), "application/json null 2");
   } finally {
     await server.shutdown();
   }

@@ -3,7 +3,8 @@
  * first batch that cannot be delivered now so that the order is kept: the
  * control plane sees the seqs of a boot strictly increasing. Runs apart from
  * reading: a slow or absent control plane never delays the next read.
- * A batch the control plane refuses is never deleted: refusals.ts.
+ * A batch the control plane refuses is never deleted: refusals.ts. How a
+ * batch travels (compact or plain JSON): wire_encoding.ts.
  */
 import type { BatchAck } from "../control/wire/batch.ts";
 import { jitteredRetryMs } from "../control/wire/retry.ts";
@@ -11,6 +12,7 @@ import type { ControlApi } from "./control_api.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Refusals } from "./refusals.ts";
 import type { Spool } from "./spool/spool.ts";
+import { WireEncoding } from "./wire_encoding.ts";
 
 /** Longest Retry-After honoured; a larger one is taken as this. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -28,6 +30,7 @@ export class Delivery {
     private readonly onAck: (ack: BatchAck) => void,
     private readonly log: (msg: string) => void,
     readonly refusals: Refusals,
+    readonly encoding = new WireEncoding(api),
   ) {}
 
   /** Sends pending batches until the spool is empty or one cannot be delivered now. */
@@ -47,7 +50,8 @@ export class Delivery {
       if (body === null) continue; // dropped by a full spool meanwhile
       const sent = this.refusals.sendable(body, this.spool.pending);
       if (sent === null) return false; // held: no version the control plane accepts can carry it
-      const a = await this.api.ingest(sent, this.credentials.current!, signal);
+      const accepts = (v: number) => this.refusals.accepts(v);
+      const { answer: a, compactVersion } = await this.encoding.send(sent, accepts, this.credentials.current!, signal);
       switch (a.kind) {
         case "ok":
           this.spool.remove(entry); // a duplicate is acknowledged too: it is stored already
@@ -59,6 +63,19 @@ export class Delivery {
           if (this.refusals.versionRefused(sent, a.versions, a.message)) break; // the same batch again: rewritten, or held
           return false;
         case "rejected":
+          if (compactVersion !== undefined) {
+            // Refused compact: a control plane rolled back to a version before it reads the encoding? Then the
+            // same batch goes again, written in a version it accepts and plain; never quarantined for its encoding.
+            const still = await this.refusals.stillAccepts(compactVersion, signal);
+            if (still === undefined) return false; // it cannot say now: the same batch at the next interval
+            if (!still) {
+              this.log(
+                `compact batch ${entry.seq} refused (${a.message}), and the control plane no longer accepts ` +
+                  `wire version ${compactVersion}: sending it again in a version it accepts`,
+              );
+              break;
+            }
+          }
           this.refusals.quarantineBatch(entry, a.status, a.message, () => this.spool.remove(entry));
           break;
         case "unauthorized":
@@ -98,7 +115,7 @@ export class Delivery {
       if (signal?.aborted) return;
       const body = q.read(entry);
       if (body === null) continue;
-      const a = await this.api.ingest(body, this.credentials.current!, signal);
+      const a = await this.encoding.plain(body, this.credentials.current!, signal); // rare: plain is simple
       if (a.kind !== "ok") return;
       q.remove(entry);
       this.log(`quarantined batch ${q.dir}/${entry.name} accepted by the control plane now: removed`);

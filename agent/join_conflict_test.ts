@@ -31,7 +31,7 @@ class CountingApi extends ControlApi {
     this.calls.push("join");
     return super.join(token, node, signal);
   }
-  override ingest(body: string, credential: string, signal?: AbortSignal) {
+  override ingest(body: Parameters<ControlApi["ingest"]>[0], credential: string, signal?: AbortSignal) {
     this.calls.push("ingest");
     return super.ingest(body, credential, signal);
   }

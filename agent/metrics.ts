@@ -4,14 +4,15 @@
  *   GET /healthz  200 while the process serves (liveness)
  *   GET /readyz   200 once the agent has started and made a batch within
  *                 max(3 intervals, 30 s); 503 before and when it is stuck (readiness)
- * Labels are bounded: node, interface, module, reason (of a refusal: two values). No per-flow, per-pod or
- * per-IP label.
+ * Labels are bounded: node, interface, module, reason (of a refusal: two values), encoding (of a batch: two
+ * values). No per-flow, per-pod or per-IP label.
  */
 import { type ModuleName, MODULES } from "../control/wire/batch.ts";
 import type { MonitoringStats } from "../control/wire/monitoring.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../control/wire/exposition.ts";
 import type { Agent } from "./agent.ts";
 import { AGENT_VERSION } from "./config.ts";
+import { WIRE_ENCODINGS } from "./wire_encoding.ts";
 
 /** Per module with records: its MonitoringStats fields of keys summed and records cut. */
 const RECORD_COUNTS = [
@@ -19,6 +20,22 @@ const RECORD_COUNTS = [
   ["tcp", "tcpKeysSummed", "tcpRecordsCut"],
   ["drops", "dropKeysSummed", "dropRecordsCut"],
 ] as const satisfies readonly (readonly [ModuleName, keyof MonitoringStats, keyof MonitoringStats])[];
+
+/** Per encoding (agent/wire_encoding.ts): what was sent. */
+const BATCH_SENT = [
+  [
+    "ebpf_k8s_agent_batch_bytes_total",
+    "bytes",
+    "Bytes of the batch bodies sent to the control plane as they travel (compact: gzipped), by encoding, since " +
+    "this process started",
+  ],
+  [
+    "ebpf_k8s_agent_batch_sends_total",
+    "requests",
+    "Batch requests sent to the control plane, by encoding, since this process started (batch_bytes_total over " +
+    "this: bytes per batch)",
+  ],
+] as const;
 
 /** Readiness: a batch made within this long. */
 export function readyWithinMs(intervalSeconds: number): number {
@@ -94,6 +111,15 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
         value: agent?.delivery.refusals.counts[reason] ?? 0,
       })),
     },
+    ...BATCH_SENT.map(([name, key, help]): Family => ({
+      name,
+      help,
+      type: "counter",
+      samples: WIRE_ENCODINGS.map((encoding) => ({
+        labels: { node, encoding },
+        value: agent?.delivery.encoding.sent[encoding][key] ?? 0,
+      })),
+    })),
     {
       name: "ebpf_k8s_agent_wire_version_held",
       help: "1 while spooled batches wait for a control plane that accepts their wire version",

@@ -34,13 +34,14 @@ Deno.test("metrics: probes answer before the agent started: alive, not ready; /m
   }
 });
 
-Deno.test("metrics: families are the documented ones, labels bounded to node, interface, module, reason, version", () => {
+Deno.test("metrics: families are the documented ones, labels bounded to node, interface, module, reason, version, encoding", () => {
   const text = exposition(agentMetrics("n1", undefined));
   const labels = new Set([...text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]));
-  assertEquals([...labels].sort(), ["module", "node", "reason", "version"]);
+  assertEquals([...labels].sort(), ["encoding", "module", "node", "reason", "version"]);
   // And every one in the contract's list, which Prometheus's test holds all our series to.
   for (const l of labels) assertEquals((METRIC_LABELS as readonly string[]).includes(l!), true, `label ${l}`);
   assertMatch(text, /^ebpf_k8s_agent_batches_refused_total\{node="n1",reason="version"\} 0$/m);
+  assertMatch(text, /^ebpf_k8s_agent_batch_bytes_total\{node="n1",encoding="compact"\} 0$/m);
   assertEquals(readyWithinMs(0.5), 30_000);
   assertEquals(readyWithinMs(60), 180_000);
 });

@@ -17,6 +17,11 @@
  *
  * Every refusal is logged, counted (agent metrics) and the quarantine's size
  * is reported in the inventory.
+ *
+ * What the control plane accepts is also asked before the first batch and
+ * again once that answer is VERSIONS_TTL_MS old: a batch is then written in
+ * an accepted version before it is sent (no 409 round trip), and may travel
+ * compact only when its version is known to be accepted (wire_encoding.ts).
  */
 import {
   downgradeBatch,
@@ -24,7 +29,7 @@ import {
   UNSUPPORTED_WIRE_VERSION,
   type WireVersions,
 } from "../control/wire/version.ts";
-import type { ControlApi } from "./control_api.ts";
+import type { Answer, ControlApi } from "./control_api.ts";
 import type { SpoolEntry } from "./spool/spool.ts";
 import type { Quarantine } from "./spool/quarantine.ts";
 
@@ -32,16 +37,20 @@ import type { Quarantine } from "./spool/quarantine.ts";
 export const HELD_RESEND_MS = 60_000;
 /** How often quarantined batches are sent again (and at once after a control plane restart). */
 export const QUARANTINE_RETRY_MS = 10 * 60_000;
-/** What a 409 taught is trusted this long; then batches are first sent as written again (the control plane may have been upgraded). */
-const VERSIONS_TTL_MS = 5 * 60_000;
+/**
+ * What the control plane said it accepts (GET /api/v1/wire, a 409) is trusted this long; then it is asked again
+ * (it may have been upgraded or rolled back), and if it cannot say, batches are sent as written.
+ */
+export const VERSIONS_TTL_MS = 5 * 60_000;
 
 export class Refusals {
   #versions?: { value: WireVersions; at: number };
   /** The oldest spooled batch cannot be written in a version the control plane accepts. */
   #held?: { v: number; resendAt: number };
   #quarantineRetryAt = 0;
-  /** The control plane's start time, as GET /api/v1/wire last said. */
+  /** The control plane's start time, as GET /api/v1/wire last said, and whether it changed since check() looked. */
   #controlStarted?: number;
+  #restarted = false;
   /** Refusals since this agent started, by reason. */
   readonly counts = { version: 0, invalid: 0 };
 
@@ -59,19 +68,16 @@ export class Refusals {
 
   /**
    * Before sending: asks the control plane what it accepts when something
-   * waits on that (held batches, quarantined ones). Returns whether the spool
-   * may be sent now and whether the quarantine is due for a retry.
+   * waits on that (held batches, quarantined ones) or when its last answer is
+   * older than VERSIONS_TTL_MS (or there is none yet). Returns whether the
+   * spool may be sent now and whether the quarantine is due for a retry.
    */
   async check(signal?: AbortSignal): Promise<{ spool: boolean; quarantine: boolean }> {
-    if (!this.#held && !this.quarantine.count) return { spool: true, quarantine: false };
-    const a = await this.api.wireVersions(signal);
+    if (!this.#held && !this.quarantine.count && this.#fresh()) return { spool: true, quarantine: false };
+    const a = await this.#ask(signal);
+    const restarted = this.#restarted;
+    this.#restarted = false;
     const now = this.now();
-    let restarted = false;
-    if (a.kind === "ok") {
-      this.#versions = { value: a.value, at: now };
-      restarted = this.#controlStarted !== undefined && a.value.started !== this.#controlStarted;
-      this.#controlStarted = a.value.started;
-    }
     let spool = true;
     if (this.#held) {
       const accepted = a.kind === "ok" && reachableVersion(this.#held.v, a.value.accepts) !== undefined;
@@ -87,6 +93,36 @@ export class Refusals {
     const quarantine = this.quarantine.count > 0 && (restarted || now >= this.#quarantineRetryAt);
     if (quarantine) this.#quarantineRetryAt = now + QUARANTINE_RETRY_MS;
     return { spool, quarantine };
+  }
+
+  /** Whether the control plane said, within VERSIONS_TTL_MS, that it accepts batches of version `v`. */
+  accepts(v: number): boolean {
+    const learned = this.#versions;
+    return learned !== undefined && this.#fresh() && learned.value.accepts.includes(v);
+  }
+
+  /**
+   * Asks the control plane now whether it still accepts version `v` (after it refused a compact batch: it may
+   * have been rolled back). Undefined when it cannot say.
+   */
+  async stillAccepts(v: number, signal?: AbortSignal): Promise<boolean | undefined> {
+    const a = await this.#ask(signal);
+    return a.kind === "ok" ? a.value.accepts.includes(v) : undefined;
+  }
+
+  #fresh(): boolean {
+    return this.#versions !== undefined && this.now() - this.#versions.at <= VERSIONS_TTL_MS;
+  }
+
+  /** GET /api/v1/wire: remembers the answer, and whether the control plane restarted since it was last asked. */
+  async #ask(signal?: AbortSignal): Promise<Answer<WireVersions>> {
+    const a = await this.api.wireVersions(signal);
+    if (a.kind === "ok") {
+      this.#versions = { value: a.value, at: this.now() };
+      if (this.#controlStarted !== undefined && a.value.started !== this.#controlStarted) this.#restarted = true;
+      this.#controlStarted = a.value.started;
+    }
+    return a;
   }
 
   /**

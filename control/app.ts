@@ -74,6 +74,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
       burst: settings.ingestBurst,
       monitoring: settings.monitoring,
       wireVersion: settings.wireVersion,
+      heldPartsNodes: settings.heldPartsNodes,
       admission,
     }),
   );

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { DEFAULT_DATABASE_URL } from "./db/client.ts";
 import type { AdmissionSettings } from "./ingest/admission.ts";
+import { HELD_PARTS_NODES } from "./ingest/held-parts.ts";
 import type { MonitoringSettings } from "./monitoring-store/settings.ts";
 import { WIRE_VERSION, wireVersionFromEnv } from "./wire/version.ts";
 import { RETRY_JITTER } from "./wire/retry.ts";
@@ -153,6 +154,8 @@ export interface AppSettings {
   alertIntervalMs: number;
   /** The wire version spoken: batches of it and the one before are accepted (control/wire/version.ts). */
   wireVersion: number;
+  /** Nodes whose inventory and pods' metadata are held for compact batches (control/ingest/held-parts.ts). */
+  heldPartsNodes: number;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -189,6 +192,7 @@ export function appSettings(config: Config): AppSettings {
     },
     alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,
     wireVersion: config.EBPF_K8S_TEST_WIRE_VERSION ?? WIRE_VERSION,
+    heldPartsNodes: HELD_PARTS_NODES,
   };
 }
 

@@ -21,29 +21,21 @@
  * The only module that knows which runtime it is in; everything else is a
  * plain fetch handler.
  */
-import { startAlerting } from "./alerts/evaluate.ts";
 import { createApp } from "./app.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
-import { appSettings, type Config, parseConfig } from "./config.ts";
+import { appSettings, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
-import { type FetchHandler, keepAliveMs, type Listening, listenNode } from "./http/node-listen.ts";
+import { type DenoServe, listenDeno } from "./http/deno-listen.ts";
+import { keepAliveMs, listenNode } from "./http/node-listen.ts";
 import { kubeServiceSync } from "./kube/connect.ts";
-import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
-import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
-import { startMaintenance } from "./monitoring-store/maintenance.ts";
-import { repeatEvery } from "./periodic.ts";
-import { pruneLb } from "./services/counters.ts";
-import { pruneAccel } from "./accel/rules.ts";
+import { onceOnlyJobs, onceOnlyKeeper } from "./once-only.ts";
 import { endWaits } from "./services/watch.ts";
 
 /** The parts of the Deno namespace used here (tsc type-checks this file with Node types). */
 interface DenoRuntime {
   env: { toObject(): Record<string, string> };
-  serve(
-    options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void },
-    handler: FetchHandler,
-  ): { shutdown(): Promise<void> };
+  serve: DenoServe;
   addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   createHttpClient(options: { caCerts: string[] }): { close(): void };
   exit(code: number): never;
@@ -67,48 +59,17 @@ async function main() {
     : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
   const settings = appSettings(config);
   const kubeServices = kubeServiceSync(db, config, deno); // says now whether it will sync, and fails now if it cannot
-  const onceOnly: OnceOnlyJob[] = [
-    { name: "rollups and retention", start: () => startMaintenance(db, settings.monitoring) },
-    {
-      name: "lb retention",
-      // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
-      start: () =>
-        repeatEvery(
-          settings.monitoring.maintenanceIntervalMs,
-          () =>
-            Promise.all([
-              pruneLb(db, Date.now(), settings.monitoring.retention),
-              pruneAccel(db, Date.now(), settings.monitoring.retention),
-            ]),
-          (err) => console.error("lb retention failed:", err),
-        ),
-    },
-    {
-      name: "alert evaluation",
-      start: ({ fence }) =>
-        startAlerting(db, {
-          intervalMs: settings.alertIntervalMs,
-          staleAfterMs: settings.staleAfterMs,
-          retention: settings.monitoring.retention,
-        }, { fence }),
-    },
-  ];
+  const onceOnly = onceOnlyJobs(db, settings);
   if (kubeServices) onceOnly.push({ name: "Kubernetes service sync", start: ({ fence }) => kubeServices.start(fence) });
-  const lease = new LeaseKeeper({
-    db,
-    replica: replicaId(),
-    name: ONCE_ONLY_LEASE,
-    leaseMs: config.EBPF_K8S_LEASE * 1000,
-    renewMs: config.EBPF_K8S_LEASE_RENEW * 1000,
-  }, onceOnly);
+  const lease = onceOnlyKeeper(db, config, onceOnly);
   const app = createApp(db, {
     tokens: { adminTokenHash: admin.hash, readTokenHash },
     settings,
     lease: () => lease.status(),
   });
-  const server = await (deno ? listenDeno(deno, app.fetch, config) : listenNode(app.fetch, {
-    port: config.PORT,
-    hostname: config.HOST,
+  const at = { port: config.PORT, hostname: config.HOST };
+  const server = await (deno ? listenDeno(deno, app.fetch, at) : listenNode(app.fetch, {
+    ...at,
     keepAliveMs: keepAliveMs(
       settings.ingestAdmission.maxRetryAfterSeconds ?? settings.ingestAdmission.retryAfterSeconds,
     ),
@@ -186,19 +147,6 @@ function keepServingOnUnhandledRejections() {
   } else {
     process.on("unhandledRejection", log);
   }
-}
-
-function listenDeno(deno: DenoRuntime, fetch: FetchHandler, config: Config): Promise<Listening> {
-  return new Promise((resolve) => {
-    const server = deno.serve(
-      {
-        port: config.PORT,
-        hostname: config.HOST,
-        onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
-      },
-      fetch,
-    );
-  });
 }
 
 /** A signal this soon after the first is the same stop delivered twice, not an impatient second one. */

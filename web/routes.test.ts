@@ -71,6 +71,8 @@ describe("GET /fragments/nodes", () => {
     await postBatch(s.app, batch());
     const fragment = await html("/fragments/nodes");
     expect(fragment).toContain('<td class="na" title="rate known after the next report">—</td>');
+    // Nor in the totals: no interface knows a rate yet, which is not zero.
+    expect(fragment).toContain('<th>RX now</th><td class="na" title="rate known after the next report">—</td>');
   });
 
   it("has the empty state too", async () => {

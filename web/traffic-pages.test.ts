@@ -155,6 +155,37 @@ describe("overview of many nodes", () => {
     expect(formatByteRate(rx + 800)).not.toBe(formatByteRate(rx));
   });
 
+  it("finds nodes by a part of their name, keeping the search in the sort links, the pages and the refresh", async () => {
+    const page = await html("/?q=N-4&sort=rx");
+    const rows = [...page.matchAll(/<tr><td><a href="\/nodes\/([^"]+)">/g)].map((m) => m[1]);
+    expect(rows).toEqual(["n-49", "n-48", "n-47", "n-46", "n-45", "n-44", "n-43", "n-42", "n-41", "n-40"]);
+    expect(page).toContain("Nodes 1–10 of 10 whose name contains “n-4”");
+    // The search form sits outside what htmx refreshes, and keeps the order.
+    expect(page).toContain('<input type="search" name="q" value="n-4"');
+    expect(page).toContain('<input type="hidden" name="sort" value="rx"/>');
+    expect(page.indexOf('role="search"')).toBeLessThan(page.indexOf('<div id="nodes"'));
+    expect(page).toContain('hx-get="/fragments/nodes?q=n-4&amp;sort=rx"');
+    expect(page).toContain('<a href="/?q=n-4&amp;sort=pods">Pods</a>');
+    expect(page).toContain('<a href="/?sort=rx">every node</a>');
+    // Totals stay the cluster's.
+    expect(page).toContain('<span class="big">52</span> nodes');
+    // A page past the last shows the last: here the only one.
+    expect(await html("/fragments/nodes?q=n-&page=2")).toContain("Nodes 1–50 of 50 whose name contains “n-”");
+  });
+
+  it("says so when no node name contains the text", async () => {
+    const page = await html("/?q=nothing-like-it");
+    expect(page).toContain("No node name contains “nothing-like-it” (52 nodes in all).");
+    expect(page).toContain('<a href="/">Show every node</a>');
+    expect(page).toContain('<span class="big">52</span> nodes');
+  });
+
+  it("sorts by pods: the most first, ties by name", async () => {
+    const page = await html("/?sort=pods");
+    const rows = [...page.matchAll(/<tr><td><a href="\/nodes\/([^"]+)">/g)].map((m) => m[1]);
+    expect(rows.slice(0, 4)).toEqual(["node-a", "node-b", "n-00", "n-01"]);
+  });
+
   it("sorts by any column: the most RX first", async () => {
     const page = await html("/?sort=rx");
     const rows = [...page.matchAll(/<tr><td><a href="\/nodes\/([^"]+)">/g)].map((m) => m[1]);

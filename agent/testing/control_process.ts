@@ -13,31 +13,40 @@ export const CONTROL_ADMIN_TOKEN = "ek8s_admin_agent-test-admin-token-0123";
 
 export class ControlProcess {
   #output = "";
-  readonly #done: Promise<void>;
+  #child!: Deno.ChildProcess;
+  #done!: Promise<void>;
+  url = "";
 
-  private constructor(
-    private readonly child: Deno.ChildProcess,
-    private readonly dir: string,
-    public url = "",
-  ) {
-    const collect = async (s: ReadableStream<Uint8Array>) => {
-      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-        this.#output = (this.#output + chunk).slice(-100_000);
-      }
-    };
-    this.#done = Promise.all([collect(child.stdout), collect(child.stderr)]).then(() => {});
-  }
+  private constructor(private readonly dir: string) {}
 
   /** Starts it and waits until it listens; `env` adds to (or overrides) the settings. */
   static async start(env: Record<string, string> = {}): Promise<ControlProcess> {
-    const dir = await Deno.makeTempDir({ prefix: "ek8s-agent-control-" });
+    const control = new ControlProcess(await Deno.makeTempDir({ prefix: "ek8s-agent-control-" }));
+    try {
+      await control.#spawn({ PORT: "0", ...env });
+    } catch (e) {
+      await control.stop();
+      throw e;
+    }
+    return control;
+  }
+
+  /**
+   * Stops it (SIGTERM) and starts a new process on the same database and port, with `env` instead of the
+   * first one's additions: a restart, an upgrade or a rollback, as an agent meets it.
+   */
+  async restart(env: Record<string, string> = {}): Promise<void> {
+    await this.#exit();
+    await this.#spawn({ PORT: new URL(this.url).port, ...env });
+  }
+
+  async #spawn(env: Record<string, string>): Promise<void> {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", ...controlTaskFlags(), "control/main.ts"],
       cwd: REPO_ROOT,
       env: {
         HOST: "127.0.0.1",
-        PORT: "0",
-        DATABASE_URL: `file:${dir}/control.db`,
+        DATABASE_URL: `file:${this.dir}/control.db`,
         EBPF_K8S_ADMIN_TOKEN: CONTROL_ADMIN_TOKEN,
         EBPF_K8S_KUBE_SYNC: "off",
         ...env,
@@ -46,18 +55,22 @@ export class ControlProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const control = new ControlProcess(child, dir);
+    this.#child = child;
+    const collect = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
+        this.#output = (this.#output + chunk).slice(-100_000);
+      }
+    };
+    this.#done = Promise.all([collect(child.stdout), collect(child.stderr)]).then(() => {});
+    const from = this.#output.length;
     const end = Date.now() + 30_000;
     for (;;) {
-      const url = /listening on (http:\/\/\S+:\d+)/.exec(control.output)?.[1];
+      const url = /listening on (http:\/\/\S+:\d+)/.exec(this.#output.slice(from))?.[1];
       if (url) {
-        control.url = url;
-        return control;
+        this.url = url;
+        return;
       }
-      if (Date.now() > end) {
-        await control.stop();
-        throw new Error(`the control plane did not start within 30 s:\n${control.output}`);
-      }
+      if (Date.now() > end) throw new Error(`the control plane did not start within 30 s:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -85,12 +98,17 @@ export class ControlProcess {
 
   /** SIGTERM, waits for the exit, removes the database. */
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* exited already */ }
-    await this.child.status;
-    await this.#done;
+    await this.#exit();
     await Deno.remove(this.dir, { recursive: true });
+  }
+
+  async #exit(): Promise<void> {
+    if (!this.#child) return;
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* exited already */ }
+    await this.#child.status;
+    await this.#done;
   }
 }
 

@@ -6,10 +6,30 @@
  * /api/v1/lb/state?after=&wait=: 200 with the state when its version is not
  * `after`, else 204 once nothing changed for the wait). Tests make it fail on
  * purpose (status codes, going away and coming back on the same port) and
- * read what it stored.
+ * read what it stored. It reads compact batches as the control plane does
+ * (control/wire/compact/http.ts): gzipped, the inventory and pods' metadata
+ * by hash when it holds them for the node (since its last stored batch),
+ * else 412 naming the parts to send whole.
  */
 import type { AccelRule } from "../../control/wire/accel.ts";
-import { Batch, DEFAULT_MODULES, type DesiredState, type ModuleName } from "../../control/wire/batch.ts";
+import {
+  Batch,
+  DEFAULT_MODULES,
+  type DesiredState,
+  type Inventory,
+  type ModuleName,
+} from "../../control/wire/batch.ts";
+import { decodeCompact, type Held } from "../../control/wire/compact/decode.ts";
+import { podInfo } from "../../control/wire/compact/encode.ts";
+import {
+  COMPACT_CONTENT_TYPE,
+  gunzipCapped,
+  type HeldPart,
+  UNKNOWN_PART,
+  UNKNOWN_PART_STATUS,
+} from "../../control/wire/compact/http.ts";
+import type { CompactBatch } from "../../control/wire/compact/shape.ts";
+import type { PodInfo } from "../../control/wire/pods.ts";
 import { LbService, type LbState } from "../../control/wire/services.ts";
 import { acceptedWireVersions, WIRE_VERSION, type WireVersions } from "../../control/wire/version.ts";
 
@@ -22,6 +42,9 @@ export interface Received {
   after?: number | null;
   /** When it was answered (Date.now()). */
   at?: number;
+  /** Ingest: how the batch travelled, and the bytes of its body as sent. */
+  encoding?: "compact" | "json";
+  bytes?: number;
 }
 
 export class FakeControl {
@@ -32,6 +55,10 @@ export class FakeControl {
   /** Every request with the status it got. */
   readonly requests: Received[] = [];
   joins = 0;
+  /** Cleared: a control plane older than GET /api/v1/wire (404), which cannot say what it accepts. */
+  wireAnswers = true;
+  /** Cleared: a control plane built before compact batches (a rollback): their gzipped body is not JSON, 400. */
+  readsCompact = true;
   /** While set, a join is answered 409 as the control plane does for a node name whose credential is live. */
   nodeTaken = false;
   duplicates = 0;
@@ -46,7 +73,9 @@ export class FakeControl {
   readonly #lbFailures: number[] = [];
   readonly #credentials = new Map<string, string>(); // credential -> node
   readonly #lastSeq = new Map<string, number>(); // node/bootId -> seq
-  readonly #failures: { status: number; headers?: Record<string, string> }[] = [];
+  /** Per node, the parts of its last stored compact batch; forgetHeldParts() stands for a restart. */
+  readonly #held = new Map<string, { inventory?: Held<Inventory>; pods?: Held<PodInfo[]> }>();
+  readonly #failures: { status: number; headers?: Record<string, string>; body?: unknown }[] = [];
   #failAll: number | null = null;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #port: number;
@@ -65,13 +94,23 @@ export class FakeControl {
   }
 
   /** The next `count` ingest requests answer `status` (with `headers`). */
-  failNext(status: number, count = 1, headers?: Record<string, string>): void {
-    for (let i = 0; i < count; i++) this.#failures.push({ status, headers });
+  failNext(status: number, count = 1, headers?: Record<string, string>, body?: unknown): void {
+    for (let i = 0; i < count; i++) this.#failures.push({ status, headers, body });
   }
 
   /** Every ingest answers `status` until called with null. */
   failAll(status: number | null): void {
     this.#failAll = status;
+  }
+
+  /** Holds no node's parts any more, as after a restart: the next hash-only batch gets 412. */
+  forgetHeldParts(): void {
+    this.#held.clear();
+  }
+
+  /** Ingest requests, with how they travelled. */
+  ingests(): Received[] {
+    return this.requests.filter((r) => r.path === "/api/v1/ingest");
   }
 
   /** Every credential issued so far is refused from now on (401). */
@@ -138,7 +177,9 @@ export class FakeControl {
 
   async #handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
-    const body = await req.text();
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    const compact = this.readsCompact && req.headers.get("content-type") === COMPACT_CONTENT_TYPE;
+    const body = compact ? await gunzipCapped(bytes) : new TextDecoder().decode(bytes);
     const answer = (
       status: number,
       json: unknown,
@@ -149,7 +190,9 @@ export class FakeControl {
       return Response.json(json, { status, headers });
     };
     if (req.method === "GET" && path === "/api/v1/lb/state") return this.#lbPoll(req);
-    if (req.method === "GET" && path === "/api/v1/wire") return answer(200, this.wire);
+    if (req.method === "GET" && path === "/api/v1/wire") {
+      return this.wireAnswers ? answer(200, this.wire) : answer(404, { error: "not found" });
+    }
     if (req.method !== "POST") return answer(405, { error: "method" });
     if (path === "/api/v1/join") {
       const { token, node } = JSON.parse(body);
@@ -162,15 +205,29 @@ export class FakeControl {
       return answer(200, { node, credential, desired: this.desired });
     }
     if (path !== "/api/v1/ingest") return answer(404, { error: "not found" });
-    const parsed = Batch.safeParse(JSON.parse(body));
-    const extra = parsed.success ? { seq: parsed.data.seq, bootId: parsed.data.bootId } : {};
     const node = this.#credentials.get((req.headers.get("authorization") ?? "").replace(/^Bearer /, ""));
+    let json;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return answer(400, { error: "body is not JSON" }); // what a control plane that does not read compact says
+    }
+    const travelled = { encoding: compact ? "compact" : "json", bytes: bytes.byteLength } as const;
+    if (compact && node) {
+      const unknown = this.#unknownParts(node, json);
+      if (unknown.length) {
+        return answer(UNKNOWN_PART_STATUS, { error: UNKNOWN_PART, parts: unknown }, { ...travelled, seq: json.seq });
+      }
+    }
+    const parsed = compact ? this.#decode(node, json) : Batch.safeParse(json);
+    // Its heading is the same plain or compact: a batch refused before it is decoded is still named.
+    const extra = { ...travelled, ...(typeof json.seq === "number" ? { seq: json.seq, bootId: json.bootId } : {}) };
     if (!node) return answer(401, { error: "credential" }, extra);
-    if (!parsed.success) return answer(400, { error: parsed.error.message });
+    if (!parsed.success) return answer(400, { error: parsed.error.message }, extra);
     const b = parsed.data;
     if (b.node !== node) return answer(403, { error: "credential of another node" }, extra);
     const fail = this.#failures.shift() ?? (this.#failAll !== null ? { status: this.#failAll } : undefined);
-    if (fail) return answer(fail.status, { error: "injected" }, extra, fail.headers);
+    if (fail) return answer(fail.status, fail.body ?? { error: "injected" }, extra, fail.headers);
     const key = `${b.node}/${b.bootId}`;
     const last = this.#lastSeq.get(key) ?? -1;
     const duplicate = b.seq <= last;
@@ -179,7 +236,37 @@ export class FakeControl {
       this.#lastSeq.set(key, b.seq);
       this.batches.push(b);
     }
+    if (compact) this.#remember(node, json, b);
     return answer(200, { ok: true, seq: Math.max(last, b.seq), duplicate, desired: this.desired }, extra);
+  }
+
+  /** A compact batch as the control plane reads it, with the parts held for its node. */
+  #decode(node: string | undefined, json: unknown): { success: true; data: Batch } | { success: false; error: Error } {
+    const held = node === undefined ? undefined : this.#held.get(node);
+    try {
+      return Batch.safeParse(decodeCompact(json, { knownInventory: held?.inventory, knownPods: held?.pods }));
+    } catch (e) {
+      return { success: false, error: e as Error };
+    }
+  }
+
+  /** The parts a compact batch names by hash alone that are not the ones held for `node`. */
+  #unknownParts(node: string, json: CompactBatch): HeldPart[] {
+    const held = this.#held.get(node);
+    const parts: HeldPart[] = [];
+    if (json.inventory === undefined && json.inventoryHash && held?.inventory?.hash !== json.inventoryHash) {
+      parts.push("inventory");
+    }
+    if (json.pods && json.pods.info === undefined && held?.pods?.hash !== json.pods.infoHash) parts.push("pods");
+    return parts;
+  }
+
+  /** After a compact batch is stored: the parts it carried are held for its node. */
+  #remember(node: string, json: CompactBatch, b: Batch): void {
+    const held = { ...this.#held.get(node) };
+    if (b.inventory && json.inventoryHash) held.inventory = { hash: json.inventoryHash, value: b.inventory };
+    if (b.pods && json.pods) held.pods = { hash: json.pods.infoHash, value: b.pods.map(podInfo) };
+    this.#held.set(node, held);
   }
 
   async #lbPoll(req: Request): Promise<Response> {

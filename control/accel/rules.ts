@@ -5,7 +5,7 @@
  * agents waiting for a change. Counters come with the batches (`accel`),
  * summed per rule and minute over nodes, kept as long as the lb counters.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { and, asc, eq, gte, lt } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
 import { addExcluded, sumCounters, sumOf } from "../db/counter-sums.ts";
@@ -97,7 +97,7 @@ const [CONNECTIONS, BYTES] = [sumCounters("j.value ->> 1"), sumCounters("j.value
  * Rows of an id no rule has, or that a rule got after the version the node
  * counted under, are ignored (they belong to no rule shown).
  */
-export async function storeAccelCounters(tx: Transaction, batch: Batch): Promise<void> {
+export async function storeAccelCounters(tx: SqlTransaction, batch: Batch): Promise<void> {
   const accel = batch.accel;
   if (accel === undefined || accel.rules.length === 0) return;
   await tx.execute({

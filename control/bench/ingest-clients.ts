@@ -17,8 +17,18 @@
  * (control/wire/retry.ts); a connection error waits for the next tick. After
  * `durationMs` no batch is made, and the nodes go on until their spools are
  * empty (at most `drainMs`): the control plane must then hold every batch.
+ *
+ * Batches travel as the agent sends them (agent/wire_encoding.ts), in the
+ * job's encoding: compact + gzip, each node with the hashes of its last
+ * acknowledged batch's inventory and pods' metadata, and on 412 the same
+ * batch again at once whole (the exchange both share:
+ * control/wire/compact/held-hashes.ts); or plain JSON, as wire version 3 and
+ * before, to measure both side by side.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { Batch } from "../wire/batch.ts";
+import { type CompactBody, type CompactOutcome, HeldHashes, sendCompact } from "../wire/compact/held-hashes.ts";
+import { UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../wire/compact/http.ts";
 import { jitteredRetryMs } from "../wire/retry.ts";
 import { batchFor, inventoryFor, nodeName, type NodeShape, recordsOf } from "./simulated-node.ts";
 
@@ -31,6 +41,8 @@ export interface ClientJob {
   durationMs: number;
   /** After the last batch is made, how long the nodes may take to deliver their spools. */
   drainMs: number;
+  /** How batches travel: compact + gzip as the agent sends them (the default), or plain JSON (wire version 3). */
+  encoding?: "json" | "compact";
 }
 
 /** What one node made and got acknowledged: the control plane must hold seqs 1..made of bootId. */
@@ -53,6 +65,19 @@ export interface ClientResult {
   drainMs: number | null;
   /** Flow, TCP and drop records in the batches accepted during the posting phase. */
   recordsAccepted: number;
+  /**
+   * During the posting phase, per batch sent and answered (a 412 and the batch's whole resend are one): the
+   * bytes of its request bodies as they travelled (gzipped when compact), and its flow records. Their ratio is
+   * the bytes per flow record on the wire.
+   */
+  bodyBytesSent: number;
+  flowRecordsSent: number;
+  /**
+   * The same for the batches after each node's first acknowledged one: the steady state, where a compact batch
+   * names the inventory and pods' metadata by hash (the first, after an agent starts, carries them whole).
+   */
+  steadyBodyBytesSent: number;
+  steadyFlowRecordsSent: number;
   /** Batches accepted during the posting phase. */
   acceptedWhilePosting: number;
   /** Requests that got no HTTP answer (refused connection, reset, no answer within the agent's timeout). */
@@ -77,8 +102,10 @@ interface SimNode {
   credential: string;
   /** Seqs made and not acknowledged, oldest first, with the agent clock they were made at (resent as they were). */
   spool: Array<{ seq: number; ts: number }>;
-  /** The head of the spool as sent, kept while it is refused: resent as it was, and not built again. */
-  head?: { seq: number; body: string; records: number };
+  /** The head of the spool, kept while it is refused: resent as it was, and not built again. */
+  head?: { seq: number; batch: Batch; json?: string; records: number; flows: number };
+  /** What the control plane holds for this node (compact): the hashes of its last acknowledged batch. */
+  held: HeldHashes;
   made: number;
   acked: number;
   notBefore: number;
@@ -87,6 +114,21 @@ interface SimNode {
   done: boolean;
   /** When its spool was last emptied (performance.now()). */
   emptiedAt: number;
+}
+
+/** An answer read whole, or the error that left a request without one. */
+type Reply = { status: number; text: string; retryAfter: string | null } | { error: Error };
+
+/** What an answer means to the compact exchange: a 412 is the contract's only when its body says so. */
+function outcome(reply: Reply): CompactOutcome {
+  if ("error" in reply) return "other";
+  if (reply.status === 200) return "acknowledged";
+  if (reply.status !== UNKNOWN_PART_STATUS) return "other";
+  try {
+    return UnknownPartAnswer.safeParse(JSON.parse(reply.text)).success ? "unknown part" : "other";
+  } catch {
+    return "other";
+  }
 }
 
 async function joinAll(job: ClientJob): Promise<string[]> {
@@ -117,6 +159,10 @@ async function run(job: ClientJob): Promise<ClientResult> {
     elapsedMs: 0,
     drainMs: null,
     recordsAccepted: 0,
+    bodyBytesSent: 0,
+    flowRecordsSent: 0,
+    steadyBodyBytesSent: 0,
+    steadyFlowRecordsSent: 0,
     acceptedWhilePosting: 0,
     connectionErrors: 0,
     unexpectedAnswers: 0,
@@ -140,32 +186,73 @@ async function run(job: ClientJob): Promise<ClientResult> {
   const giveUp = end + job.drainMs;
   let posting = true;
 
+  /** One request; its answer read whole, or the error that left it without one. */
+  const post = async (n: SimNode, body: string | CompactBody): Promise<Reply> => {
+    const plain = typeof body === "string";
+    try {
+      const res = await fetch(`${job.url}/api/v1/ingest`, {
+        method: "POST",
+        headers: {
+          ...(plain ? { "content-type": "application/json" } : body.headers),
+          authorization: `Bearer ${n.credential}`,
+        },
+        body: plain ? body : body.body as Uint8Array<ArrayBuffer>,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const reply = { status: res.status, text: await res.text(), retryAfter: res.headers.get("retry-after") };
+      r.statuses[res.status] = (r.statuses[res.status] ?? 0) + 1;
+      return reply;
+    } catch (e) {
+      return { error: e as Error };
+    }
+  };
+
+  /**
+   * The head batch as the job's encoding sends it: the last answer, the bytes of every body sent, and the ms
+   * from sending to the answer, summed over its requests (making the body is not the server's time).
+   */
+  const send = async (n: SimNode): Promise<{ reply: Reply; bytes: number; ms: number; protocolError: boolean }> => {
+    const head = n.head!;
+    let ms = 0;
+    const timed = async (body: string | CompactBody) => {
+      const at = performance.now();
+      const reply = await post(n, body);
+      ms += performance.now() - at;
+      return reply;
+    };
+    if (job.encoding === "json") {
+      head.json ??= JSON.stringify(head.batch);
+      return { reply: await timed(head.json), bytes: Buffer.byteLength(head.json), ms, protocolError: false };
+    }
+    const sent = await sendCompact(head.batch, n.held, timed, outcome);
+    return { reply: sent.answer, bytes: sent.bytes, ms, protocolError: sent.protocolError };
+  };
+
   /** One batch from the head of the spool: true to go on with the next. */
   const sendOldest = async (n: SimNode): Promise<boolean> => {
     const { seq, ts } = n.spool[0]!;
     if (n.head?.seq !== seq) {
       const batch = { ...batchFor(n.index, job.nodes, n.bootId, seq, job.intervalMs / 1000, inventory, job.shape), ts };
-      n.head = { seq, body: JSON.stringify(batch), records: recordsOf(batch) };
+      n.head = { seq, batch, records: recordsOf(batch), flows: batch.flows?.length ?? 0 };
     }
-    const { body, records } = n.head;
-    const sent = performance.now();
-    let res: Response, text: string;
-    try {
-      res = await fetch(`${job.url}/api/v1/ingest`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${n.credential}` },
-        body,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      text = await res.text();
-    } catch (e) {
+    const { records, flows } = n.head;
+    const steady = n.acked > 0;
+    const { reply, bytes, ms, protocolError } = await send(n);
+    if ("error" in reply) {
       r.connectionErrors++;
-      note(`${nodeName(n.index)} seq ${seq}: ${(e as Error).message} ${String((e as Error).cause ?? "")}`);
+      note(`${nodeName(n.index)} seq ${seq}: ${reply.error.message} ${String(reply.error.cause ?? "")}`);
       return false;
     }
-    const ms = performance.now() - sent;
-    r.statuses[res.status] = (r.statuses[res.status] ?? 0) + 1;
-    if (res.status === 200) {
+    if (posting) {
+      r.bodyBytesSent += bytes;
+      r.flowRecordsSent += flows;
+      if (steady) {
+        r.steadyBodyBytesSent += bytes;
+        r.steadyFlowRecordsSent += flows;
+      }
+    }
+    if (protocolError) note(`${nodeName(n.index)} seq ${seq}: 412 for a batch sent whole`);
+    if (reply.status === 200) {
       n.spool.shift();
       n.acked++;
       if (n.spool.length === 0) n.emptiedAt = performance.now();
@@ -176,14 +263,14 @@ async function run(job: ClientJob): Promise<ClientResult> {
       }
       return true;
     }
-    if (res.status === 503 || res.status === 429) {
+    if (reply.status === 503 || reply.status === 429) {
       r.refusedMs.push(ms);
-      const after = Number(res.headers.get("retry-after") ?? "1");
+      const after = Number(reply.retryAfter ?? "1");
       n.notBefore = performance.now() + jitteredRetryMs((Number.isFinite(after) ? after : 1) * 1000);
       return false;
     }
     r.unexpectedAnswers++;
-    note(`${nodeName(n.index)} seq ${seq}: ${res.status} ${text.slice(0, 200)}`);
+    note(`${nodeName(n.index)} seq ${seq}: ${reply.status} ${reply.text.slice(0, 200)}`);
     return false;
   };
 
@@ -217,6 +304,7 @@ async function run(job: ClientJob): Promise<ClientResult> {
     sending: false,
     done: false,
     emptiedAt: 0,
+    held: new HeldHashes(),
   }));
 
   for (const n of nodes) {

@@ -11,6 +11,7 @@
  * - nothing is lost: once the load drops, the nodes deliver their spools
  *   and every node's totals in the database are exact (ingest-totals.ts).
  */
+import { formatQuantiles } from "./ingest-boundary.ts";
 import { quantile, type ScenarioResult } from "./ingest-result.ts";
 
 /**
@@ -64,11 +65,9 @@ export function overloadReport(
         ratio(refusedMax, REFUSED_MAX_TARGET_MS)
       } of the ${REFUSED_MAX_TARGET_MS} ms target (${slowRefusals} slower), ${word(checks.refused)}` +
       (refused === 0 ? " (nothing was refused: not overloaded)" : ""),
-      `  in the server (request in to answer out, no client lag): accepted p50 ${
-        quantile(r.server.acceptedMs, 0.5).toFixed(1)
-      } ms  p99 ${quantile(r.server.acceptedMs, 0.99).toFixed(1)} ms; refused p99 ${
-        quantile(r.server.refusedMs, 0.99).toFixed(1)
-      } ms  max ${quantile(r.server.refusedMs, 1).toFixed(1)} ms`,
+      `  in the server (request in to answer out, no client lag): accepted ${
+        formatQuantiles(r.server.acceptedMs)
+      }; refused ${formatQuantiles(r.server.refusedMs)}`,
       `  connection errors ${c.connectionErrors}, unexpected answers ${c.unexpectedAnswers}: ${
         word(checks.connections)
       }`,

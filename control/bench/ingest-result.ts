@@ -1,28 +1,45 @@
 /** What one scenario of the ingest benchmark (ingest.ts) measured, for its reports. */
 import type { ClientResult } from "./ingest-clients.ts";
+import type { ServerResult, ServerRuntime } from "./ingest-server-process.ts";
 import type { TotalsCheck } from "./ingest-totals.ts";
 
-export interface ScenarioResult {
+/** How the simulated agents encode their batches: plain JSON (wire version 3 and before) or compact + gzip. */
+export type Encoding = "json" | "compact";
+
+export interface Scenario {
   nodes: number;
+  encoding: Encoding;
+  /** The control plane's runtime (the load generator is a Node process either way). */
+  runtime: ServerRuntime;
+  /** How long batches are made. */
+  seconds: number;
+}
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  nodes: number;
+  /** Client-measured, per accepted batch (ms): what an agent waits. */
   p50: number;
   p99: number;
   max: number;
+  /** Batches and flow + TCP + drop records accepted per second while batches were made. */
+  batchesPerSec: number;
   recordsPerSec: number;
   batches: number;
+  /** Answers other than 200 (refusals included) and requests with no answer. */
   failed: number;
+  /** The server's CPU time while batches were made ÷ the batches it accepted meanwhile, ms. */
+  cpuPerBatchMs: number;
+  /** The same CPU time as a share of one core. */
   serverCpu: number;
   loopP99: number;
-  dbBytes: number;
+  /** Database and WAL growth ÷ node-hours of batches stored. */
+  dbBytesPerNodeHour: number;
+  /** Request bodies ÷ flow records, as the load generator sent them (null when it does not say). */
+  wireBytesPerFlow: number | null;
   joinMs: number;
   runMs: number;
-  maintenanceMs: number;
-  maintenanceRuns: number;
-  rolledRows: number;
-  /**
-   * Ingest answers timed inside the server (from the app receiving the request to its answer), while batches
-   * were made: what the client's latencies are, less the load generator's own lag and the HTTP layer.
-   */
-  server: { acceptedMs: number[]; refusedMs: number[] };
+  server: ServerResult;
   /** What the load generator saw, whole. */
   client: ClientResult;
   totals: TotalsCheck;

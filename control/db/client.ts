@@ -14,6 +14,7 @@ import { type Client, createClient, type ResultSet } from "@libsql/client";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { PreparedConnection } from "./prepared.ts";
 import * as schema from "./schema.ts";
 
 export const DEFAULT_DATABASE_URL = "file:./data/ebpf-k8s.db";
@@ -67,11 +68,31 @@ export async function openDb(url: string = DEFAULT_DATABASE_URL, opts: OpenDbOpt
     await client.execute(`PRAGMA cache_size = -${CACHE_KIB}`);
     const db = drizzle(client, { schema });
     await migrateRacingReplicas(db);
+    if (filePath !== undefined) keepPrepared(client, filePath);
     return db;
   } catch (err) {
     client.close();
     throw err;
   }
+}
+
+const prepared = new WeakMap<Client, PreparedConnection>();
+
+/** The connection whose statements stay prepared, for the raw write transactions of an embedded database. */
+export function preparedConnectionOf(client: Client): PreparedConnection | undefined {
+  return prepared.get(client);
+}
+
+/** Opened after the migrations (statements prepared against the final schema), closed with the client. */
+function keepPrepared(client: Client, filePath: string): void {
+  const connection = new PreparedConnection(filePath, { busyTimeoutMs: BUSY_TIMEOUT_MS, cacheKib: CACHE_KIB });
+  prepared.set(client, connection);
+  const close = client.close.bind(client);
+  client.close = () => {
+    prepared.delete(client);
+    connection.close();
+    close();
+  };
 }
 
 async function migrateRacingReplicas(db: Db): Promise<void> {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openTestDb, type TestDb } from "../test-support.ts";
+import { preparedConnectionOf } from "./client.ts";
 import { groupCommit } from "./group-commit.ts";
 
 let t: TestDb;
@@ -9,15 +10,16 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-/** Counts transactions by wrapping the client's transaction(). */
+/** Counts transactions by wrapping transaction() of the connection that runs them (prepared.ts on a file database). */
 function countTransactions(): { count: number } {
   const counter = { count: 0 };
-  const client = t.db.$client;
-  const original = client.transaction.bind(client);
-  client.transaction = ((mode) => {
+  const connection = preparedConnectionOf(t.db.$client);
+  if (connection === undefined) throw new Error("a file database has a prepared connection");
+  const original = connection.transaction.bind(connection);
+  connection.transaction = (work) => {
     counter.count++;
-    return original(mode);
-  }) as typeof client.transaction;
+    return original(work);
+  };
   return counter;
 }
 

@@ -15,7 +15,7 @@
  * that is not on disk. If a group fails, each of its writes is retried alone
  * in its own transaction, so one bad write fails only itself.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "./prepared.ts";
 import type { Db } from "./client.ts";
 import { enqueueWrite, rawTransaction } from "./write-queue.ts";
 
@@ -36,7 +36,7 @@ interface Pending<I, O> {
  */
 export function groupCommit<I, O>(
   db: Db,
-  work: (tx: Transaction, item: I) => Promise<O>,
+  work: (tx: SqlTransaction, item: I) => Promise<O>,
   maxGroup: number,
   onRollback: () => void = () => {},
 ): (item: I) => Promise<O> {

@@ -276,6 +276,23 @@ export const desiredStates = sqliteTable("desired_states", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/** Bytes per second both ways at the pod's latest report (an unknown rate counts as none). */
+export const POD_BYTE_RATE = "coalesce(rx_bytes_per_sec, 0) + coalesce(tx_bytes_per_sec, 0)";
+const WHOLE_RATE = `CAST(CAST(${POD_BYTE_RATE} AS INTEGER) AS TEXT)`;
+/**
+ * POD_BYTE_RATE's class: its count of decimal digits, then its leading
+ * digit (1–2 MB/s is 71, 2–3 MB/s 72, …, 10–20 MB/s 81), so never lower for
+ * a higher rate. What the pods_rate_class index holds: indexing the rate
+ * itself moved each pod's entry to a new place in the index with every
+ * batch, and the ingest's pods upsert cost 1.5 to 2 times as much (5,000
+ * nodes × 20 pods, rates varying ±20 % between reports); a class changes
+ * less, its entries stay in the order the pods were inserted, and the
+ * upsert costs 1.2 times as much.
+ */
+export const POD_RATE_CLASS = `length(${WHOLE_RATE}) * 10 + CAST(substr(${WHOLE_RATE}, 1, 1) AS INTEGER)`;
+/** The pods pods_rate_class holds: current, with traffic now. */
+export const POD_TALKING = `vanished_at IS NULL AND ${POD_BYTE_RATE} > 0`;
+
 /**
  * Pods as their nodes report them: the current ones and, for the grace
  * period (EBPF_K8S_POD_GRACE), the vanished ones. Counters are cumulative
@@ -309,9 +326,20 @@ export const pods = sqliteTable(
     vanishedTs: integer("vanished_ts"),
     vanishedAt: integer("vanished_at"),
     updatedAt: integer("updated_at").notNull(),
+    /**
+     * Hash of the row's metadata (namespace … bootId) as last written: a report with the same hash changes only
+     * counters and presence, and is stored with a narrow update (control/monitoring-store/pods.ts).
+     */
+    metaHash: text("meta_hash"),
   },
   // vanished_at in pods_node: the overview counts each node's current pods from the index alone.
-  (t) => [index("pods_node").on(t.node, t.vanishedAt), index("pods_namespace_name").on(t.namespace, t.name)],
+  (t) => [
+    index("pods_node").on(t.node, t.vanishedAt),
+    index("pods_namespace_name").on(t.namespace, t.name),
+    // The overview's top talkers (topPodsByRate) read the pods of the highest classes rather than every pod
+    // (100,000 at 5,000 nodes: 110 ms); the same expressions as the query's, so SQLite matches them.
+    index("pods_rate_class").on(sql.raw(POD_RATE_CLASS)).where(sql.raw(POD_TALKING)),
+  ],
 );
 
 /**

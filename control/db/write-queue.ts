@@ -9,8 +9,8 @@
  * avoids that; across processes and replicas, SQLite's own locking (or sqld)
  * still serialises writers.
  */
-import type { Transaction } from "@libsql/client";
-import type { Db, Tx } from "./client.ts";
+import { type Db, preparedConnectionOf, type Tx } from "./client.ts";
+import { clientTransaction, type SqlTransaction } from "./prepared.ts";
 
 const tails = new WeakMap<object, Promise<unknown>>();
 
@@ -34,20 +34,23 @@ export function writeTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promi
 }
 
 /**
- * The same, on libSQL's own transaction with hand-written statements: for
- * the ingest path, where building each statement through drizzle measured
- * ~0.1 ms more per statement than the statement itself. Not committed unless
- * `work` resolves.
+ * The same, with hand-written statements: for the ingest path, where
+ * building each statement through drizzle measured ~0.1 ms more per
+ * statement than the statement itself. On an embedded database the
+ * statements stay prepared (prepared.ts). Not committed unless `work`
+ * resolves.
  */
-export function rawWriteTransaction<T>(db: Db, work: (tx: Transaction) => Promise<T>): Promise<T> {
+export function rawWriteTransaction<T>(db: Db, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   return enqueueWrite(db.$client, () => rawTransaction(db, work));
 }
 
 /** One libSQL write transaction, not queued: only for work that already runs in the queue. */
-export async function rawTransaction<T>(db: Db, work: (tx: Transaction) => Promise<T>): Promise<T> {
+export async function rawTransaction<T>(db: Db, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  const prepared = preparedConnectionOf(db.$client);
+  if (prepared !== undefined) return prepared.transaction(work);
   const tx = await db.$client.transaction("write");
   try {
-    const result = await work(tx);
+    const result = await work(clientTransaction(tx));
     await tx.commit();
     return result;
   } finally {

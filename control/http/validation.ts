@@ -12,6 +12,11 @@ export interface FieldIssue {
 
 export type Parsed<T> = { ok: true; data: T } | { ok: false; response: Response };
 
+/** `parsed` with its data made into another value (a failure as it is). */
+export function mapParsed<T, U>(parsed: Parsed<T>, f: (data: T) => U): Parsed<U> {
+  return parsed.ok ? { ok: true, data: f(parsed.data) } : parsed;
+}
+
 /**
  * Says "required" for a missing field instead of zod's "expected number,
  * received undefined" (or "expected 1" for a literal); everything else keeps

@@ -6,45 +6,52 @@ import type { FieldIssue } from "../http/validation.ts";
 import { Batch } from "../wire/batch.ts";
 import { fieldsNewerThan } from "../wire/version.ts";
 
-/** The wire `Batch` plus checks across its entries that storing it relies on. */
-export const IngestBatch = Batch.superRefine((batch, ctx) => {
+/** A problem across a batch's entries, at its path in the batch (`["interfaces", 3, "ifname"]`). */
+export interface EntryIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * The checks across a batch's entries that storing it relies on, for a batch already valid for `Batch`: the
+ * same for a plain JSON batch (IngestBatch) and a compact one (compact-body.ts), which is not re-validated
+ * record by record.
+ */
+export function entryIssues(batch: Batch): EntryIssue[] {
+  const issues: EntryIssue[] = [];
   // A batch says which version it is written in; a field a later version added would be read as that version's.
   for (const path of fieldsNewerThan(batch, batch.v)) {
-    ctx.addIssue({ code: "custom", path, message: `not part of wire version ${batch.v} (added later)` });
+    issues.push({ path, message: `not part of wire version ${batch.v} (added later)` });
   }
   // Totals are keyed by (node, ifname): two entries for one name would make
   // one silently overwrite the other.
   const seen = new Set<string>();
   batch.interfaces.forEach((iface, i) => {
     if (seen.has(iface.ifname)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["interfaces", i, "ifname"],
-        message: `duplicate interface name '${iface.ifname}'`,
-      });
+      issues.push({ path: ["interfaces", i, "ifname"], message: `duplicate interface name '${iface.ifname}'` });
     }
     seen.add(iface.ifname);
   });
   // Pods are keyed by uid: a second report of one uid would contradict the first.
   const uids = new Set<string>();
   batch.pods?.forEach((pod, i) => {
-    if (uids.has(pod.uid)) {
-      ctx.addIssue({ code: "custom", path: ["pods", i, "uid"], message: `duplicate pod uid '${pod.uid}'` });
-    }
+    if (uids.has(pod.uid)) issues.push({ path: ["pods", i, "uid"], message: `duplicate pod uid '${pod.uid}'` });
     uids.add(pod.uid);
   });
   // The node page shows one state per module; two reports of one would contradict each other.
   const modules = new Set<string>();
   batch.inventory?.modules.forEach((module, i) => {
     if (modules.has(module.name)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["inventory", "modules", i, "name"],
-        message: `duplicate module '${module.name}'`,
-      });
+      issues.push({ path: ["inventory", "modules", i, "name"], message: `duplicate module '${module.name}'` });
     }
     modules.add(module.name);
   });
+  return issues;
+}
+
+/** The wire `Batch` plus checks across its entries that storing it relies on. */
+export const IngestBatch = Batch.superRefine((batch, ctx) => {
+  for (const { path, message } of entryIssues(batch)) ctx.addIssue({ code: "custom", path, message });
 });
 export type IngestBatch = z.output<typeof IngestBatch>;
 

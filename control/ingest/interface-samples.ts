@@ -5,7 +5,7 @@
  * stored as-is as the batch's history row and unpacked by SQLite into the
  * totals (control/ingest/store.ts).
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { type JsonRows, jsonRows } from "../db/json-rows.ts";
 import { INTERFACE_HISTORY_KEYS } from "../db/schema.ts";
 import type { Batch } from "../wire/batch.ts";
@@ -47,7 +47,7 @@ export function timedCounters(
  * adds nothing. (The current boot's are its totals: control/ingest/node-state.ts.)
  */
 export async function previousOfBoot(
-  tx: Transaction,
+  tx: SqlTransaction,
   bootSeen: boolean,
   batch: Batch,
 ): Promise<Map<string, TimedCounters> | undefined> {
@@ -101,7 +101,7 @@ export function interfaceRows(batch: Batch, previous: Map<string, TimedCounters>
   return { ...jsonRows(INTERFACE_HISTORY_KEYS, values), total };
 }
 
-export async function saveHistory(tx: Transaction, batch: Batch, rows: InterfaceRows) {
+export async function saveHistory(tx: SqlTransaction, batch: Batch, rows: InterfaceRows) {
   const t = rows.total;
   await tx.execute({
     sql: SQL.saveHistory,

@@ -12,7 +12,7 @@
  * nodes, which made these four reads as costly as the pods upsert's
  * writing; as subqueries of one statement they cost about one.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { toDesiredState } from "../registry/desired-state.ts";
 import type { Batch, DesiredState } from "../wire/batch.ts";
 import { timedCounters } from "./interface-samples.ts";
@@ -40,7 +40,7 @@ const SQL = "SELECT (SELECT last_seq FROM boots WHERE node = ?1 AND boot_id = ?2
   "(SELECT json_group_array(json_array(ifname, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops)) FROM interfaces WHERE node = ?1) AS totals, " +
   "(SELECT json_array(version, json(modules)) FROM desired_states WHERE node = ?1) AS desired";
 
-export async function readNodeState(tx: Transaction, batch: Batch): Promise<NodeState> {
+export async function readNodeState(tx: SqlTransaction, batch: Batch): Promise<NodeState> {
   const row = (await tx.execute({ sql: SQL, args: [batch.node, batch.bootId] })).rows[0]!;
   const node = row.node === null ? undefined : (JSON.parse(String(row.node)) as [string, number]);
   const totals = JSON.parse(String(row.totals)) as Array<[string, ...number[]]>;

@@ -9,7 +9,7 @@
  * (control/db/group-commit.ts). The statements follow control/db/schema.ts;
  * the ingest tests exercise every one of them.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { insertJsonRows } from "../db/json-rows.ts";
 import { INTERFACE_ROW_KEYS, interfaces } from "../db/schema.ts";
@@ -78,14 +78,14 @@ export function storeBatch(
   return store({ db, batch, receivedAt, monitoring });
 }
 
-async function storeJob(tx: Transaction, job: Job): Promise<BatchAck> {
+async function storeJob(tx: SqlTransaction, job: Job): Promise<BatchAck> {
   const state = await readNodeState(tx, job.batch);
   const stored = await storeInTransaction(tx, job, state);
   return { ok: true, ...stored, desired: state.desired };
 }
 
 async function storeInTransaction(
-  tx: Transaction,
+  tx: SqlTransaction,
   { db, batch, receivedAt, monitoring }: Job,
   state: NodeState,
 ): Promise<{ seq: number; duplicate: boolean }> {
@@ -132,7 +132,7 @@ function classify(node: StoredNode | undefined, batch: Batch): BatchKind {
 }
 
 async function saveNode(
-  tx: Transaction,
+  tx: SqlTransaction,
   node: StoredNode | undefined,
   kind: BatchKind,
   batch: Batch,
@@ -151,7 +151,7 @@ async function saveNode(
   }
 }
 
-async function saveInventory(tx: Transaction, batch: Batch, receivedAt: number) {
+async function saveInventory(tx: SqlTransaction, batch: Batch, receivedAt: number) {
   const { inventory } = batch;
   if (inventory === undefined) return;
   await tx.execute({

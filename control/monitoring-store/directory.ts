@@ -10,7 +10,7 @@
  * batches it stores: attribution there is as fresh as the latest batch of
  * each node that replica received (a known limit; one replica is the default).
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { PodDirectory } from "../monitoring/attribution.ts";
 import type { PodInfo } from "../wire/pods.ts";
@@ -21,7 +21,7 @@ const LOAD =
   "SELECT json_group_array(json_array(node, ts, uid, namespace, name, ips, host_network)) AS rows FROM pods WHERE vanished_ts IS NULL";
 
 /** The directory of `db`, loading it through `tx` when not held yet. */
-export async function podDirectory(db: Db, tx: Transaction): Promise<PodDirectory> {
+export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirectory> {
   const held = directories.get(db);
   if (held) return held;
   const result = (await tx.execute(LOAD)).rows[0];

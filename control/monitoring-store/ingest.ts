@@ -5,7 +5,7 @@
  * and the node's monitoring counters. Records are de-duplicated, attributed
  * and capped by the pure code in control/monitoring/.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import type { PodDirectory } from "../monitoring/attribution.ts";
 import { capRows, otherDropRow, otherFlowRow, otherTcpRow } from "../monitoring/cardinality.ts";
@@ -50,7 +50,7 @@ const NOTHING_STORED: ReadonlySet<string> = new Set();
  */
 export async function storeMonitoring(
   db: Db,
-  tx: Transaction,
+  tx: SqlTransaction,
   directory: PodDirectory,
   batch: Batch,
   current: boolean,

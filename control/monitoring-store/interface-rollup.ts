@@ -15,7 +15,7 @@
  * Same shape as rollup.ts (chunks of whole nodes, raw-chunks.ts, one
  * transaction each, rows marked rolled per level), run by maintenance.ts.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { insertJsonRows, type JsonScalar } from "../db/json-rows.ts";
 import { INTERFACE_DELTA_KEYS, INTERFACE_HISTORY_KEYS, interfaceStats } from "../db/schema.ts";
 import { bucketOfReport } from "../monitoring/rollup.ts";
@@ -42,7 +42,7 @@ export const CHUNK_HISTORY_ROWS = 300;
 type Row = [string, string, number, ...number[]];
 
 export async function rollupInterfaceChunk(
-  tx: Transaction,
+  tx: SqlTransaction,
   plan: RollupPlan,
   chunk: RollupChunk,
 ): Promise<RollupResult> {

@@ -13,7 +13,7 @@
  * Each step runs in short transactions through the write queue, behind and
  * between ingest's, so batches keep flowing while it works.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
 import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
@@ -88,7 +88,7 @@ export async function runMaintenance(
   const sources: Array<{
     table: RawTable;
     chunkRows: number;
-    roll: (tx: Transaction, plan: RollupPlan, chunk: RollupChunk) => Promise<RollupResult>;
+    roll: (tx: SqlTransaction, plan: RollupPlan, chunk: RollupChunk) => Promise<RollupResult>;
     rolled: "rolledBatches" | "rolledHistory";
   }> = [
     {

@@ -11,7 +11,7 @@
  * 1,000 nodes, 200 chunks × 6,000 rows for a minute, and for the 1 h level
  * (ten minutes pending, a node a chunk) 1,000 chunks × 60,000 rows.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { notRolledInto, ROLLED_ALL, ROLLED_BIT } from "./layouts.ts";
 
 export type RollupLevel = "1m" | "1h";
@@ -89,7 +89,7 @@ const SQL = {
 } as const;
 
 /** Deletes the table's rows rolled into every level and reported up to `until`; how many. */
-export async function deleteRolled(tx: Transaction, table: RawTable, until: number): Promise<number> {
+export async function deleteRolled(tx: SqlTransaction, table: RawTable, until: number): Promise<number> {
   return (await tx.execute({ sql: SQL.deleteRolled(table), args: [until] })).rowsAffected;
 }
 
@@ -98,7 +98,7 @@ export async function deleteRolled(tx: Transaction, table: RawTable, until: numb
  * cut into chunks of whole nodes of about `chunkRows` rows.
  */
 export async function planChunks(
-  tx: Transaction,
+  tx: SqlTransaction,
   table: RawTable,
   level: RollupLevel,
   until: number,
@@ -121,7 +121,7 @@ export async function planChunks(
 }
 
 /** The plan's raw rows of the chunk's nodes (id, node, ts and `columns`), oldest first. */
-export async function chunkRows(tx: Transaction, plan: RollupPlan, chunk: RollupChunk, columns: string) {
+export async function chunkRows(tx: SqlTransaction, plan: RollupPlan, chunk: RollupChunk, columns: string) {
   return (await tx.execute({
     sql: `SELECT r.id AS id, r.node AS node, r.ts AS ts, ${columns} ${SQL.chunk(plan)} ORDER BY r.id`,
     args: chunkArgs(plan, chunk),
@@ -135,7 +135,7 @@ export async function chunkRows(tx: Transaction, plan: RollupPlan, chunk: Rollup
  * for 300 rows, against ~2 ms for the query and one JSON.parse).
  */
 export async function chunkRowsJson(
-  tx: Transaction,
+  tx: SqlTransaction,
   plan: RollupPlan,
   chunk: RollupChunk,
   values: string,
@@ -152,6 +152,6 @@ const chunkArgs = (
 ) => [JSON.stringify(chunk.nodes), chunk.since, plan.until, plan.upTo];
 
 /** Marks raw rows as added into the plan's level. */
-export async function markRolled(tx: Transaction, plan: RollupPlan, ids: number[]) {
+export async function markRolled(tx: SqlTransaction, plan: RollupPlan, ids: number[]) {
   await tx.execute({ sql: SQL.markRolled(plan.table), args: [ROLLED_BIT[plan.level], JSON.stringify(ids)] });
 }

@@ -23,7 +23,7 @@
  * Caps (control/monitoring/cardinality.ts) apply per (node, bucket) against
  * the keys the bucket already holds.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { insertJsonRows, type JsonScalar } from "../db/json-rows.ts";
@@ -181,7 +181,7 @@ export const CHUNK_RAW_ROWS = 30;
 
 /** Rolls one chunk of a plan: the nodes' raw rows of the plan into its level. */
 export async function rollupChunk(
-  tx: Transaction,
+  tx: SqlTransaction,
   plan: RollupPlan,
   chunk: RollupChunk,
   caps: CardinalityCaps,
@@ -222,7 +222,7 @@ function splitGroupKey(groupKey: string): { bucket: number; node: string } {
 }
 
 async function upsertLevel(
-  tx: Transaction,
+  tx: SqlTransaction,
   k: KindSpec,
   level: RollupLevel,
   groups: Map<string, Map<string, Row>>,

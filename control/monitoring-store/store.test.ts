@@ -68,7 +68,35 @@ async function twoNodes(ts: number, n = 1) {
   await store("node-b", ts, { pods: [report(DB, n)] });
 }
 
-describe("pods", () => {
+// Both connections a raw transaction may run on: libSQL's client (memory, remote) and the prepared one (file).
+describe.each(["memory", "file"] as const)("pods (%s database)", (kind) => {
+  beforeEach(async () => {
+    t.close();
+    t = await openTestDb(kind);
+    db = t.db;
+  });
+
+  it("a report that changes only counters updates them (and the rates) in place; one that changes metadata rewrites the row", async () => {
+    await store("node-a", T0, { pods: [report(WEB, 1)] });
+    const before = await rows("SELECT meta_hash FROM pods WHERE uid = 'u-web'");
+    await store("node-a", T0 + 10_000, { pods: [report(WEB, 3)] });
+    expect(await rows("SELECT rx_bytes, tx_packets, rx_bytes_per_sec, ts, last_seen, meta_hash FROM pods")).toEqual([
+      { rx_bytes: 300, tx_packets: 6, rx_bytes_per_sec: 20, ts: T0 + 10_000, last_seen: T0 + 10_000, ...before[0] },
+    ]);
+    // A new label and a new IP: metadata, so the whole row is written again, counters and rates too.
+    const relabelled = { ...WEB, labels: { ...WEB.labels, version: "2" }, ips: ["10.0.1.9"] };
+    await store("node-a", T0 + 20_000, { pods: [report(relabelled, 4)] });
+    const [after] = await rows("SELECT labels, ips, rx_bytes, rx_bytes_per_sec, meta_hash FROM pods");
+    expect(after).toMatchObject({ rx_bytes: 400, rx_bytes_per_sec: 10, ips: JSON.stringify(["10.0.1.9"]) });
+    expect(JSON.parse(String(after!.labels))).toEqual(relabelled.labels);
+    expect(after!.meta_hash).not.toEqual(before[0]!.meta_hash);
+    // And back to counters only, against the new metadata.
+    await store("node-a", T0 + 30_000, { pods: [report(relabelled, 6)] });
+    expect(await rows("SELECT rx_bytes, ips, meta_hash FROM pods")).toEqual([
+      { rx_bytes: 600, ips: JSON.stringify(["10.0.1.9"]), meta_hash: after!.meta_hash },
+    ]);
+  });
+
   it("stores pods with counters and rates, marks vanished ones, and drops them after the grace period", async () => {
     await twoNodes(T0, 1);
     await store("node-a", T0 + 10_000, { pods: [report(WEB, 11)] }, DEFAULT_MONITORING_SETTINGS, T0 + 10_500);

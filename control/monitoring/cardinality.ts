@@ -49,8 +49,13 @@ export function capRows<R extends object>(
 ): CapResult<R> {
   const kept: R[] = [];
   const fresh: R[] = [];
-  for (const r of rows) (stored.has(ops.key(r)) ? kept : fresh).push(r);
-  fresh.sort((a, b) => ops.weight(b) - ops.weight(a) || (ops.key(a) < ops.key(b) ? -1 : 1));
+  if (stored.size === 0) fresh.push(...rows);
+  else for (const r of rows) (stored.has(ops.key(r)) ? kept : fresh).push(r);
+  // Heaviest first, ties by key (so the order never depends on the input's); keys built only for ties.
+  const weights = new Map(fresh.map((r) => [r, ops.weight(r)]));
+  const keys = new Map<R, string>();
+  const key = (r: R) => keys.get(r) ?? (keys.set(r, ops.key(r)), keys.get(r)!);
+  fresh.sort((a, b) => weights.get(b)! - weights.get(a)! || (key(a) < key(b) ? -1 : 1));
   const room = Math.max(0, cap - stored.size);
   kept.push(...fresh.slice(0, room));
   const cut = fresh.slice(room);

@@ -10,6 +10,11 @@
  * node against the credential's (403). Answers 200 BatchAck when stored or
  * already stored. Nothing is written unless the answer is 200.
  *
+ * A compact batch (Content-Type COMPACT_CONTENT_TYPE, wire version 4 on:
+ * control/ingest/compact-body.ts) may be gzipped and may name the node's
+ * inventory and pods' metadata by hash: the parts this process holds for the
+ * node since its last stored batch (HeldParts), or 412 asking for them whole.
+ *
  * GET /api/v1/wire: the wire versions accepted (WireVersions), unauthenticated:
  * an agent holding batches of a refused version asks it to learn when to resend.
  */
@@ -19,8 +24,10 @@ import type { Db } from "../db/client.ts";
 import { limitBody, readJson } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { TokenBuckets, tooManyRequests } from "../http/rate-limit.ts";
-import { parseOr400 } from "../http/validation.ts";
+import { mapParsed, parseOr400 } from "../http/validation.ts";
 import type { IngestAdmission } from "../ingest/admission.ts";
+import { decodeCompactBatch, isCompact, readCompactJson } from "../ingest/compact-body.ts";
+import { HeldParts } from "../ingest/held-parts.ts";
 import { IngestBatch, versionMismatch } from "../ingest/ingest-batch.ts";
 import { storeBatch } from "../ingest/store.ts";
 import type { MonitoringSettings } from "../monitoring-store/settings.ts";
@@ -42,15 +49,18 @@ export interface IngestOptions {
   admission: IngestAdmission;
   /** The wire version spoken; it and the one before are accepted. */
   wireVersion: number;
+  /** Nodes whose inventory and pods' metadata are held for compact batches (held-parts.ts; its default). */
+  heldPartsNodes?: number;
 }
 
 export function ingestRoutes(
   db: Db,
-  { now, ratePerSec, burst, monitoring, admission, wireVersion }: IngestOptions,
+  { now, ratePerSec, burst, monitoring, admission, wireVersion, heldPartsNodes }: IngestOptions,
 ): Hono<NodeAuthEnv> {
   const routes = new Hono<NodeAuthEnv>();
   const perNode = new TokenBuckets({ ratePerSec, burst, now });
   const versions: WireVersions = { version: wireVersion, accepts: acceptedWireVersions(wireVersion), started: now() };
+  const held = new HeldParts(heldPartsNodes);
 
   routes.get("/wire", () => jsonResponse(versions));
 
@@ -76,7 +86,8 @@ export function ingestRoutes(
     sizeLimit,
     async (c) => {
       const node = c.get("node");
-      const body = await readJson(c);
+      const compact = isCompact(c.req.header("content-type"));
+      const body = compact ? await readCompactJson(c) : await readJson(c);
       if (!body.ok) return body.response;
       const mismatch = versionMismatch(body.data, versions.accepts);
       if (mismatch) {
@@ -85,12 +96,16 @@ export function ingestRoutes(
           issues: [mismatch],
         });
       }
-      const batch = parseOr400(IngestBatch, body.data, "invalid batch");
-      if (!batch.ok) return batch.response;
-      if (batch.data.node !== node) {
-        return jsonError(403, `this credential belongs to node '${node}', not '${batch.data.node}'`);
-      }
-      return jsonResponse(await storeBatch(db, batch.data, now(), monitoring));
+      const decoded = compact
+        ? decodeCompactBatch(body.data, node, held)
+        : mapParsed(parseOr400(IngestBatch, body.data, "invalid batch"), (batch) => ({ batch, parts: undefined }));
+      if (!decoded.ok) return decoded.response;
+      const { batch, parts } = decoded.data;
+      if (batch.node !== node) return jsonError(403, `this credential belongs to node '${node}', not '${batch.node}'`);
+      const ack = await storeBatch(db, batch, now(), monitoring);
+      // Only once stored: a batch that failed to store leaves the parts held as they were.
+      if (parts) held.remember(node, parts);
+      return jsonResponse(ack);
     },
   );
   return routes;

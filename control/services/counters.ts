@@ -4,7 +4,7 @@
  * per minute over every node into lb_stats (saturating: db/counter-sums.ts);
  * and their retention.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { addExcluded, sumCounters } from "../db/counter-sums.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
@@ -39,7 +39,7 @@ const GATEWAY_SQL = "INSERT INTO gateway_stats (bucket, service_id, packets_in, 
   `ON CONFLICT (service_id, bucket) DO UPDATE SET ${addExcluded("packets_in", "bytes_in", "packets_out", "bytes_out")}`;
 
 /** Adds the batch's lb counters into the minute its interval ends in (agent clock, as the monitoring rollups). */
-export async function storeLbCounters(tx: Transaction, batch: Batch): Promise<void> {
+export async function storeLbCounters(tx: SqlTransaction, batch: Batch): Promise<void> {
   const lb = batch.lb;
   const bucket = bucketOfReport("1m", batch.ts);
   const gw = batch.gateway;

@@ -76,7 +76,7 @@ describe("gateway frontend events", () => {
     expect((await postBatch(s.app, a)).status).toBe(200); // resent after a lost ack: once
     const b = batch({ node: "node-b", seq: 1, ts: T0 + 20_000, gateway: gw([[1, EXT[0]!, 80, 5, 1, 0, 2, 0, 1]]) });
     expect((await postBatch(s.app, b)).status).toBe(200);
-    // an agent of the version before sends no frontends: taken, adds nothing here
+    // a batch without frontends (they are optional; agents before version 3 sent none): taken, adds nothing here
     const old = batch({ v: WIRE_VERSION - 1, node: "node-b", seq: 2, ts: T0 + 30_000, gateway: gw(undefined) });
     expect((await postBatch(s.app, old)).status).toBe(200);
     const c = batch({ node: "node-a", seq: 2, ts: T0 + 50_000, gateway: gw([[1, EXT[1]!, 80, 7, 0, 0, 0, 1, 0]]) });

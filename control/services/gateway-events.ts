@@ -6,7 +6,7 @@
  * over a window (the API and the pages) and as totals (/metrics). A
  * service's own events are the sums of its frontends'.
  */
-import type { Transaction } from "@libsql/client";
+import type { SqlTransaction } from "../db/prepared.ts";
 import { sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.ts";
 import { addExcluded, MAX_COUNT, sumCounters } from "../db/counter-sums.ts";
@@ -68,7 +68,7 @@ const STORE = {
 };
 
 /** Adds a batch's frontend rows into their minute and the totals (inside the batch's transaction). */
-export async function storeGatewayFrontends(tx: Transaction, bucket: number, gw: GatewayCounters): Promise<void> {
+export async function storeGatewayFrontends(tx: SqlTransaction, bucket: number, gw: GatewayCounters): Promise<void> {
   if (!gw.frontends?.length) return;
   const rows = JSON.stringify(gw.frontends);
   await tx.execute({ sql: STORE.minute, args: [bucket, rows, gw.version] });

@@ -23,6 +23,7 @@ export const METRIC_LABELS = [
   "frontend", // a gateway frontend of a service: at most MAX_FRONTEND_SERIES per service, the rest "other"
   "module", // an agent module
   "version", // the agent's version
+  "encoding", // how an agent's batches travel: compact or json
 ] as const;
 
 /** What Prometheus adds to every series it scrapes. */

@@ -114,8 +114,13 @@ export const TCP_COUNTERS = [
 ] as const satisfies readonly (keyof TcpRecord)[];
 export type TcpCounters = Record<(typeof TCP_COUNTERS)[number], number>;
 
+const ZERO_TCP_COUNTERS: Readonly<TcpCounters> = Object.freeze(
+  Object.fromEntries(TCP_COUNTERS.map((k) => [k, 0])) as TcpCounters,
+);
+
+/** A fresh set of zeros (a copy of one template: the control plane makes one per TCP record it stores). */
 export function zeroTcpCounters(): TcpCounters {
-  return Object.fromEntries(TCP_COUNTERS.map((k) => [k, 0])) as TcpCounters;
+  return { ...ZERO_TCP_COUNTERS };
 }
 
 /** Adds b's counters into a (in place); returns a. */

@@ -19,7 +19,7 @@
 import { z } from "zod";
 
 /** The version this code writes (and, on the control plane, the newest it reads). */
-export const WIRE_VERSION = 3;
+export const WIRE_VERSION = 4;
 
 /** The first wire version there was: nothing older exists to accept. */
 const FIRST_WIRE_VERSION = 1;
@@ -43,6 +43,9 @@ export const ADDED_IN: Readonly<Record<number, readonly (readonly string[])[]>> 
     ["monitoring", "dropKeysSummed"],
   ],
   3: [["gateway", "frontends"]],
+  // Version 4 added no field: its content is version 3's. What it adds is that it may travel compact
+  // (compact/http.ts), which the sender chooses per request; written as version 3 it travels as plain JSON.
+  4: [],
 };
 
 /** The versions a control plane of version `v` accepts: v−1 and v. */

@@ -117,6 +117,30 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
   );
 
   it(
+    "finds nodes by name from the overview's search box, and the live list keeps the search",
+    logged(async () => {
+      const page = await b.open("/");
+      const listed = () => page.locator("table.nodes tbody td:first-child > a").allInnerTexts();
+      expect((await listed()).sort()).toEqual(["brw-n1", "brw-n2"]);
+      await page.locator("form[role=search] input[name=q]").fill("N2");
+      await Promise.all([page.waitForURL((u) => u.search === "?q=N2&sort=status"), page.keyboard.press("Enter")]);
+      expect(await listed()).toEqual(["brw-n2"]);
+      expect(await page.locator("nav.pager").innerText()).toContain("Nodes 1–1 of 1 whose name contains “n2”");
+      // the next poll asks for the same search, and its swap keeps one node listed
+      const poll = await page.waitForResponse((r) => new URL(r.url()).pathname === "/fragments/nodes" && r.ok(), {
+        timeout: 12_000,
+      });
+      expect(new URL(poll.url()).searchParams.get("q")).toBe("n2");
+      await page.waitForTimeout(200);
+      expect(await listed()).toEqual(["brw-n2"]);
+      await b.screenshot(page, "overview-search");
+      expect(b.problems()).toEqual([]);
+      await page.close();
+    }),
+    60_000,
+  );
+
+  it(
     "updates a pod's RX total on /pods in place when traffic arrives, without reloading",
     logged(async () => {
       const page = await b.open("/pods");

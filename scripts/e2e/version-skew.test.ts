@@ -5,12 +5,15 @@
  * agent write, or a control plane speak, another version; the control plane
  * is "upgraded" by restarting it on the same database with another one.
  *
- *   1. control plane N−1, agent N: the agent learns from the 409 and writes
- *      its batches as N−1 at once (leaving out the fields N added).
+ *   1. control plane N−1, agent N: the agent asks GET /api/v1/wire before
+ *      its first batch and writes its batches as N−1 at once (leaving out
+ *      the fields N added), as plain JSON (compact batches are version 4 on).
  *   2. control plane N, agent N+1 (which cannot be written as N): every batch
  *      stays spooled, reported in logs and metrics; the control plane
  *      upgraded to N+1 gets all of them: every seq stored, totals exact.
  *   3. control plane N+1, agent N (one behind): accepted.
+ *   4. both at once: control plane N, one agent of N−1 (plain JSON) and one
+ *      of N (compact, gzipped), each node's batches all stored, totals exact.
  */
 import { createClient } from "@libsql/client";
 import { readdirSync } from "node:fs";
@@ -20,6 +23,7 @@ import { type ApiIf, Cluster, ping } from "../cluster.ts";
 import { waitFor } from "../procs.ts";
 import { WIRE_VERSION } from "../../control/wire/batch.ts";
 import { ADDED_IN, TEST_WIRE_VERSION_ENV } from "../../control/wire/version.ts";
+import { COMPACT_SINCE_VERSION } from "../../control/wire/compact/http.ts";
 import { kernelMissing } from "./kernel.ts";
 
 const missing = kernelMissing();
@@ -97,7 +101,32 @@ describe.skipIf(missing)("version skew: either side upgraded first, no batch los
   const frame = SIZE + 8 + 20 + 14;
   const pingPods = (node: NodeSpec, n: number) => ping(node.pods[0], node.pods[1].ip, n, SIZE);
 
-  it("a control plane one version behind: the agent learns it from the 409 and writes N−1 at once", async () => {
+  /** The agent's bytes sent per encoding (ebpf_k8s_agent_batch_bytes_total). */
+  async function bytesSent(node: NodeSpec) {
+    const at = async (encoding: string) =>
+      await agentMetric(node, `ebpf_k8s_agent_batch_bytes_total{node="skew-${node.name}",encoding="${encoding}"}`);
+    return { compact: await at("compact"), json: await at("json") };
+  }
+
+  /** Every batch of the node's one boot is stored, none dropped: one history row per seq, 0..last. Its last seq. */
+  async function everySeqStored(nodeName: string): Promise<number> {
+    const db = createClient({ url: `file:${c.dir}/db.sqlite` });
+    try {
+      // One statement, one snapshot: an agent still running may store its next batch meanwhile.
+      const boots = await db.execute({
+        sql: "SELECT b.last_seq, (SELECT count(*) FROM interface_history h WHERE h.node = b.node AND " +
+          "h.boot_id = b.boot_id) AS n FROM boots b WHERE b.node = ?",
+        args: [nodeName],
+      });
+      expect(boots.rows.length).toBe(1);
+      expect(Number(boots.rows[0].n)).toBe(Number(boots.rows[0].last_seq) + 1);
+      return Number(boots.rows[0].last_seq);
+    } finally {
+      db.close();
+    }
+  }
+
+  it("a control plane one version behind: the agent asks what it accepts first and writes N−1 at once", async () => {
     const node = c.node(1);
     agentWriting(node, N);
     await waitFor("the agent's first batch", () => stored(node, node.pods[0]), 60_000).catch((e) => {
@@ -111,9 +140,13 @@ describe.skipIf(missing)("version skew: either side upgraded first, no batch los
     for (const p of INVENTORY_ADDED) {
       expect(fieldAt(inventory, p), `written as N−1: without ${p.join(".")}, added by N`).toBeUndefined();
     }
+    // Asked before its first batch (GET /api/v1/wire): written as N−1 without a 409 round trip.
     const labels = `{node="${nodeName}",reason="version"}`;
-    expect(await agentMetric(node, `ebpf_k8s_agent_batches_refused_total${labels}`)).toBeGreaterThanOrEqual(1);
+    expect(await agentMetric(node, `ebpf_k8s_agent_batches_refused_total${labels}`)).toBe(0);
     expect(await agentMetric(node, `ebpf_k8s_agent_wire_version_held{node="${nodeName}"}`)).toBe(0);
+    const sent = await bytesSent(node);
+    expect(sent.json).toBeGreaterThan(0);
+    if (N - 1 < COMPACT_SINCE_VERSION) expect(sent.compact, "N−1 travels as plain JSON").toBe(0);
   }, 120_000);
 
   it(
@@ -147,22 +180,10 @@ describe.skipIf(missing)("version skew: either side upgraded first, no batch los
       await totalsReach(node, 20);
       expect(agent.output()).toContain("now accepts wire version");
 
-      // Every batch of the boot is stored, none dropped: one history row per seq, 0..last.
+      // Every batch of the boot is stored, none dropped.
       expect(await agent.stop()).toBe(0); // its last batch delivered too
       expect(spooled(node)).toEqual([]);
-      const db = createClient({ url: `file:${c.dir}/db.sqlite` });
-      try {
-        const boots = await db.execute({ sql: "SELECT boot_id, last_seq FROM boots WHERE node = ?", args: [nodeName] });
-        expect(boots.rows.length).toBe(1);
-        const rows = await db.execute({
-          sql: "SELECT count(*) AS n FROM interface_history WHERE node = ? AND boot_id = ?",
-          args: [nodeName, boots.rows[0].boot_id],
-        });
-        expect(Number(rows.rows[0].n)).toBe(Number(boots.rows[0].last_seq) + 1);
-        expect(Number(boots.rows[0].last_seq)).toBeGreaterThanOrEqual(before + 4);
-      } finally {
-        db.close();
-      }
+      expect(await everySeqStored(nodeName)).toBeGreaterThanOrEqual(before + 4);
     },
     180_000,
   );
@@ -177,5 +198,36 @@ describe.skipIf(missing)("version skew: either side upgraded first, no batch los
       for (const p of INVENTORY_ADDED) expect(fieldAt(inventory, p), `written as N: with ${p.join(".")}`).toBeDefined();
     },
     60_000,
+  );
+
+  it(
+    "both at once: a control plane of N takes an agent of N−1 (plain JSON) and one of N (compact) side by side, every batch of each",
+    async () => {
+      await controlSpeaking(N); // rolled back from N+1: node 1's agent (N) meets a process that holds nothing
+      const older = c.node(0); // its agent of N+1 stopped in the second test; one of N−1 adopts its boot
+      const newer = c.node(1); // its agent of N has run since the first test
+      const agent = agentWriting(older, N - 1);
+      await totalsReach(older, 20, 60_000); // what it counted before, delivered again by the successor's batches
+      const compactBefore = (await bytesSent(newer)).compact;
+      pingPods(older, 7);
+      pingPods(newer, 6);
+      expect(await totalsReach(older, 27)).toMatchObject({ rxBytes: 27 * frame, txBytes: 27 * frame, drops: 0 });
+      expect(await totalsReach(newer, 26)).toMatchObject({ rxBytes: 26 * frame, txBytes: 26 * frame, drops: 0 });
+
+      const sentOlder = await bytesSent(older), sentNewer = await bytesSent(newer);
+      expect(sentOlder.compact, "N−1 travels as plain JSON").toBe(0);
+      expect(sentOlder.json).toBeGreaterThan(0);
+      expect(sentNewer.compact, "N travels compact").toBeGreaterThan(compactBefore);
+      for (const node of [older, newer]) {
+        const name = `skew-${node.name}`;
+        expect(await agentMetric(node, `ebpf_k8s_agent_quarantined_batches{node="${name}"}`)).toBe(0);
+        expect(await agentMetric(node, `ebpf_k8s_agent_wire_version_held{node="${name}"}`)).toBe(0);
+      }
+      expect(await agent.stop()).toBe(0);
+      expect(spooled(older)).toEqual([]);
+      await everySeqStored(`skew-${older.name}`);
+      await everySeqStored(`skew-${newer.name}`);
+    },
+    120_000,
   );
 });

@@ -2,10 +2,11 @@
  * The overview's body, which htmx re-fetches from /fragments/nodes (same
  * query) and swaps in place: cluster totals, a page of nodes, one row each
  * (status, pods, RX/TX rate now, the last hour as a sparkline), sorted by
- * any column (?sort=, worst status first by default) and paged (?page=),
- * and the pods talking most right now. One row per node rather than a
- * card, so a thousand nodes stay readable and the page light; a node's
- * interfaces are on its page.
+ * any column (?sort=, worst status first by default), narrowed to the
+ * nodes whose name contains a text (?q=, from NodeSearch) and paged
+ * (?page=), and the pods talking most right now. One row per node rather
+ * than a card, and fifty a page, so five thousand nodes stay readable and
+ * the page light; a node's interfaces are on its page.
  */
 import type { Child } from "hono/jsx";
 import {
@@ -18,7 +19,7 @@ import {
   type OverviewSort,
 } from "../../control/queries/overview.ts";
 import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
-import { formatCount } from "../format.ts";
+import { formatCount, formatCountOf } from "../format.ts";
 import { podPath } from "../monitoring/tables.tsx";
 import { Panel } from "./panel.tsx";
 import { Sparkline } from "./sparkline.tsx";
@@ -40,7 +41,7 @@ export interface NodeListProps {
 
 export function NodeList(props: NodeListProps) {
   const { overview } = props;
-  if (overview.nodes.length === 0) {
+  if (overview.totals.nodes === 0) {
     return (
       <>
         <EmptyState controlUrl={props.controlUrl} />
@@ -72,18 +73,23 @@ export function nodePath(name: string): string {
   return `/nodes/${encodeURIComponent(name)}`;
 }
 
-/** ?sort= and ?page= as the overview takes them; anything else is the default. */
+/** The longest text ?q= takes: a node name's longest (an RFC 1123 subdomain); a longer one finds everything. */
+const FIND_MAX = 253;
+
+/** ?q=, ?sort= and ?page= as the overview takes them; anything else is the default. */
 export function parseOverviewQuery(params: Record<string, string | undefined>): OverviewQuery {
   const sort = (OVERVIEW_SORTS as readonly string[]).includes(params.sort ?? "")
     ? (params.sort as OverviewSort)
     : DEFAULT_OVERVIEW_QUERY.sort;
   const page = /^\d{1,6}$/.test(params.page ?? "") ? Math.max(1, Number(params.page)) : 1;
-  return { sort, page };
+  const text = (params.q ?? "").trim().toLowerCase();
+  return { sort, page, find: text.length <= FIND_MAX ? text : "" };
 }
 
-/** "?sort=rx&page=2", leaving out what is the default. */
+/** "?q=web&sort=rx&page=2", leaving out what is the default. */
 export function overviewQueryString(q: OverviewQuery): string {
   const p = new URLSearchParams();
+  if (q.find !== "") p.set("q", q.find);
   if (q.sort !== DEFAULT_OVERVIEW_QUERY.sort) p.set("sort", q.sort);
   if (q.page > 1) p.set("page", String(q.page));
   const text = p.toString();
@@ -122,12 +128,32 @@ function Totals(props: { totals: ClusterTotals }) {
   );
 }
 
-/** A column header that sorts by it (from the first page). */
-function SortHeader(props: { label: string; sort: OverviewSort; current: OverviewSort }) {
-  const active = props.sort === props.current;
+/**
+ * Finds nodes by a part of their name: a GET to the overview, keeping the
+ * order. Outside the region htmx refreshes, so a refresh never replaces
+ * what is being typed.
+ */
+export function NodeSearch(props: { query: OverviewQuery }) {
+  const { query } = props;
+  return (
+    <form method="get" action="/" class="filter" role="search">
+      <input type="search" name="q" value={query.find} placeholder="node name" aria-label="find nodes by name" />
+      <input type="hidden" name="sort" value={query.sort} />
+      <button type="submit">Find</button>
+      {query.find !== "" && <a href={everyNode(query)}>every node</a>}
+    </form>
+  );
+}
+
+/** The overview in the same order without the search. */
+const everyNode = (query: OverviewQuery) => `/${overviewQueryString({ ...query, find: "", page: 1 })}`;
+
+/** A column header that sorts by it (from the first page), keeping the search. */
+function SortHeader(props: { label: string; sort: OverviewSort; current: OverviewQuery }) {
+  const active = props.sort === props.current.sort;
   return (
     <th aria-sort={active ? (props.sort === "name" ? "ascending" : "descending") : undefined}>
-      <a href={`/${overviewQueryString({ sort: props.sort, page: 1 })}`}>
+      <a href={`/${overviewQueryString({ ...props.current, sort: props.sort, page: 1 })}`}>
         {props.label}
         {active ? (props.sort === "name" ? " ▲" : " ▼") : ""}
       </a>
@@ -136,8 +162,16 @@ function SortHeader(props: { label: string; sort: OverviewSort; current: Overvie
 }
 
 function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["badge"] }) {
-  const { nodes, spark, query } = props.overview;
-  const h = (label: string, sort: OverviewSort) => <SortHeader label={label} sort={sort} current={query.sort} />;
+  const { nodes, spark, query, totals } = props.overview;
+  if (nodes.length === 0) {
+    return (
+      <p class="none">
+        No node name contains “{query.find}” ({formatCountOf(totals.nodes, "node")} in all).{" "}
+        <a href={everyNode(query)}>Show every node</a>
+      </p>
+    );
+  }
+  const h = (label: string, sort: OverviewSort) => <SortHeader label={label} sort={sort} current={query} />;
   return (
     <table class="nodes">
       <thead>
@@ -181,14 +215,18 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
   );
 }
 
-/** "Nodes 51–100 of 1,000 · ← previous · next →", when there is more than one page. */
+/**
+ * "Nodes 51–100 of 1,000 · ← previous · next →" when there is more than one
+ * page; with a search, also on one page: "… of 12 whose name contains “web”".
+ */
 function Pager(props: { overview: ClusterOverview }) {
-  const { query, pages, offset, nodes, totals } = props.overview;
-  if (pages <= 1) return null;
+  const { query, pages, offset, nodes, matching } = props.overview;
+  if (nodes.length === 0 || (pages <= 1 && query.find === "")) return null;
   const to = (page: number) => `/${overviewQueryString({ ...query, page })}`;
   return (
     <nav class="pager note" aria-label="pages of nodes">
-      Nodes {formatCount(offset + 1)}–{formatCount(offset + nodes.length)} of {formatCount(totals.nodes)}
+      Nodes {formatCount(offset + 1)}–{formatCount(offset + nodes.length)} of {formatCount(matching)}
+      {query.find !== "" && <>{" whose name contains “"}{query.find}”</>}
       {query.page > 1 && (
         <>
           {" · "}

@@ -1,10 +1,10 @@
 /**
- * `/`: the cluster at a glance (totals, every node with its status, pods,
- * RX/TX now and its last hour, the top talkers), refreshed in place by htmx
- * from /fragments/nodes.
+ * `/`: the cluster at a glance (totals, a page of nodes with their status,
+ * pods, RX/TX now and last hour, the top talkers), refreshed in place by
+ * htmx from /fragments/nodes; above it, the search by node name.
  */
 import { Layout, type Session } from "../components/layout.tsx";
-import { NodeList, type NodeListProps, overviewQueryString } from "../components/node-list.tsx";
+import { NodeList, type NodeListProps, NodeSearch, overviewQueryString } from "../components/node-list.tsx";
 
 export const NODES_FRAGMENT_PATH = "/fragments/nodes";
 
@@ -15,6 +15,7 @@ export function OverviewPage(props: NodeListProps & { session?: Session }) {
   const { session, ...list } = props;
   return (
     <Layout title="Nodes" hint={`updates every ${OVERVIEW_POLL_SECONDS} s`} session={session}>
+      {list.overview.totals.nodes > 0 && <NodeSearch query={list.overview.query} />}
       <div
         id="nodes"
         hx-get={`${NODES_FRAGMENT_PATH}${overviewQueryString(list.overview.query)}`}

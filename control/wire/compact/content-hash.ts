@@ -7,7 +7,11 @@
 export const CONTENT_HASH = /^[0-9a-f]{16}$/;
 
 export function contentHash(value: unknown): string {
-  const text = canonicalJson(value);
+  return hashText(canonicalJson(value));
+}
+
+/** The same 64-bit hash of a text as it is (no canonical form): for callers that build a stable text themselves. */
+export function hashText(text: string): string {
   let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -15,10 +15,13 @@ import { type Columns, CompactBatch } from "./shape.ts";
 export class CompactBatchError extends Error {
   /** Where: "flows.src[17]", "inventoryHash". */
   readonly path: string;
+  /** What is wrong there (the message without the path). */
+  readonly problem: string;
   constructor(path: string, problem: string) {
     super(`${path}: ${problem}`);
     this.name = "CompactBatchError";
     this.path = path;
+    this.problem = problem;
   }
 }
 

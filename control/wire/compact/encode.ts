@@ -39,7 +39,7 @@ export function encodeCompact(batch: Batch, opts: EncodeOptions = {}): CompactBa
 }
 
 /** A pod's metadata: its report without the counters (which travel as columns). */
-function podInfo(pod: NonNullable<Batch["pods"]>[number]): PodInfo {
+export function podInfo(pod: NonNullable<Batch["pods"]>[number]): PodInfo {
   return Object.fromEntries(Object.entries(pod).filter(([k]) => !(k in TABLES.pods.columns))) as PodInfo;
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE `pods` ADD `meta_hash` text;

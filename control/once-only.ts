@@ -1,0 +1,56 @@
+/**
+ * The work that runs once among replicas, on the replica holding the lease (control/lease/): rollups and
+ * retention of the monitoring store, lb and accel retention, alert evaluation. control/main.ts runs it (with the
+ * Kubernetes sync when it has one), and so does the ingest bench (control/bench/ingest-server.ts), so that the
+ * bench measures ingest beside what a real control plane does meanwhile.
+ */
+import { pruneAccel } from "./accel/rules.ts";
+import { startAlerting } from "./alerts/evaluate.ts";
+import type { AppSettings, Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
+import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
+import { startMaintenance } from "./monitoring-store/maintenance.ts";
+import { repeatEvery } from "./periodic.ts";
+import { pruneLb } from "./services/counters.ts";
+
+/** `now` is the maintenance's clock (the bench watches it to see when each run starts). */
+export function onceOnlyJobs(db: Db, settings: AppSettings, opts: { now?: () => number } = {}): OnceOnlyJob[] {
+  return [
+    { name: "rollups and retention", start: () => startMaintenance(db, settings.monitoring, { now: opts.now }) },
+    {
+      name: "lb retention",
+      // lb counters follow the 1-minute retention, pruned as often as the monitoring store.
+      start: () =>
+        repeatEvery(
+          settings.monitoring.maintenanceIntervalMs,
+          () =>
+            Promise.all([
+              pruneLb(db, Date.now(), settings.monitoring.retention),
+              pruneAccel(db, Date.now(), settings.monitoring.retention),
+            ]),
+          (err) => console.error("lb retention failed:", err),
+        ),
+    },
+    {
+      name: "alert evaluation",
+      start: ({ fence }) =>
+        startAlerting(db, {
+          intervalMs: settings.alertIntervalMs,
+          staleAfterMs: settings.staleAfterMs,
+          retention: settings.monitoring.retention,
+        }, { fence }),
+    },
+  ];
+}
+
+/** The lease keeper that runs `jobs` while this replica holds the lease (start() it). */
+export function onceOnlyKeeper(db: Db, config: Config, jobs: OnceOnlyJob[]): LeaseKeeper {
+  return new LeaseKeeper({
+    db,
+    replica: replicaId(),
+    name: ONCE_ONLY_LEASE,
+    leaseMs: config.EBPF_K8S_LEASE * 1000,
+    renewMs: config.EBPF_K8S_LEASE_RENEW * 1000,
+  }, jobs);
+}
