@@ -20,6 +20,7 @@ import { HOUR_ROLLUP_EVERY_MS, runMaintenance } from "../monitoring-store/mainte
 import { onceOnlyJobs, onceOnlyKeeper } from "../once-only.ts";
 import { rollupBoundaries, summary, type Timed } from "./ingest-boundary.ts";
 import type { ServerFinish, ServerJob, ServerMessage, ServerResult } from "./ingest-server-process.ts";
+import { startCpuProfile } from "./cpu-profile.ts";
 import { checkTotals } from "./ingest-totals.ts";
 import { sampleLoopDelay } from "./loop-delay.ts";
 
@@ -90,6 +91,7 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
 
     const measured = { from: 0, to: 0, cpu: process.cpuUsage(), loopP99: NaN };
     let loop: ReturnType<typeof sampleLoopDelay> | undefined;
+    let stopProfile = () => {};
     const finish = await new Promise<ServerFinish>((resolve) => {
       process.on("message", (m: { measure: boolean } | { finish: ServerFinish }) => {
         if ("finish" in m) resolve(m.finish);
@@ -98,10 +100,13 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
           Object.assign(measured, { from: Date.now(), cpu: process.cpuUsage() });
           loop = sampleLoopDelay();
           timing = true;
+          void startCpuProfile(`server-${new Date().toISOString().slice(11, 19).replaceAll(":", "")}-${process.pid}`)
+            .then((stop) => (stopProfile = stop));
         } else {
           // No more batches are made: the server's figures are those of the load (the spools drain after).
           Object.assign(measured, { to: Date.now(), cpu: process.cpuUsage(measured.cpu), loopP99: loop!.stop(0.99) });
           timing = false;
+          stopProfile();
         }
       });
     });

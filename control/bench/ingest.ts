@@ -29,9 +29,10 @@
  * (750; 0 skips it), BENCH_PODS (20), BENCH_FLOWS (200 flow records per batch), BENCH_INTERFACES (5),
  * BENCH_INTERVAL (10); for the overload scenario BENCH_CAPACITY_NODES (what this machine holds, see
  * ingest-overload.ts), BENCH_OVERLOAD (the multiple of it offered, 3; 0 skips it) and BENCH_DRAIN_SECONDS (600:
- * how long the nodes may take to deliver their spools once the load drops). The control plane runs with its
- * defaults, but EBPF_K8S_* are taken as it takes them (control/config.ts), to try other settings (e.g.
- * EBPF_K8S_MAINTENANCE_INTERVAL, EBPF_K8S_INGEST_*).
+ * how long the nodes may take to deliver their spools once the load drops); BENCH_PROFILE_DIR=dir writes a CPU
+ * profile of the control plane over each scenario's measured part (Node only: cpu-profile.ts). The control
+ * plane runs with its defaults, but EBPF_K8S_* are taken as it takes them (control/config.ts), to try other
+ * settings (e.g. EBPF_K8S_MAINTENANCE_INTERVAL, EBPF_K8S_INGEST_*).
  */
 import { CAPACITY_NODES, overloadReport } from "./ingest-overload.ts";
 import { type Comparison, scenarioLines, targetLines } from "./ingest-report.ts";
