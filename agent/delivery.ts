@@ -51,7 +51,19 @@ export class Delivery {
       const sent = this.refusals.sendable(body, this.spool.pending);
       if (sent === null) return false; // held: no version the control plane accepts can carry it
       const accepts = (v: number) => this.refusals.accepts(v);
-      const { answer: a, compactVersion } = await this.encoding.send(sent, accepts, this.credentials.current!, signal);
+      let { answer: a, compactVersion } = await this.encoding.send(sent, accepts, this.credentials.current!, signal);
+      if (a.kind === "rejected" && compactVersion !== undefined) {
+        // Refused compact. A control plane rolled back to a version before compact batches: the same batch again,
+        // written in a version it accepts (and so plain). Otherwise, or when it cannot say (GET /api/v1/wire may
+        // be answered by another replica than the POST, mid-rollout; an encoder and decoder may disagree): the
+        // same batch plain, at once, judged on its content. Never quarantined for its encoding.
+        const still = await this.refusals.stillAccepts(compactVersion, signal);
+        const again = still === false ? "in a version it accepts" : "as plain JSON";
+        this.log(`compact batch ${entry.seq} refused (${a.message}): sending it again ${again}`);
+        if (still === false) continue;
+        compactVersion = undefined;
+        a = await this.encoding.plain(sent, this.credentials.current!, signal);
+      }
       switch (a.kind) {
         case "ok":
           this.spool.remove(entry); // a duplicate is acknowledged too: it is stored already
@@ -63,19 +75,6 @@ export class Delivery {
           if (this.refusals.versionRefused(sent, a.versions, a.message)) break; // the same batch again: rewritten, or held
           return false;
         case "rejected":
-          if (compactVersion !== undefined) {
-            // Refused compact: a control plane rolled back to a version before it reads the encoding? Then the
-            // same batch goes again, written in a version it accepts and plain; never quarantined for its encoding.
-            const still = await this.refusals.stillAccepts(compactVersion, signal);
-            if (still === undefined) return false; // it cannot say now: the same batch at the next interval
-            if (!still) {
-              this.log(
-                `compact batch ${entry.seq} refused (${a.message}), and the control plane no longer accepts ` +
-                  `wire version ${compactVersion}: sending it again in a version it accepts`,
-              );
-              break;
-            }
-          }
           this.refusals.quarantineBatch(entry, a.status, a.message, () => this.spool.remove(entry));
           break;
         case "unauthorized":

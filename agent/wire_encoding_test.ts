@@ -316,7 +316,7 @@ Deno.test("--wire-encoding json: plain JSON of the batch's own version to a v4 c
     })
   ));
 
-Deno.test("refused compact: by a control plane rolled back to before compact batches, sent again plain as v3 at once; by one that reads them, quarantined; a 412 for a whole batch, quarantined", () =>
+Deno.test("refused compact: by a control plane rolled back to before compact batches, sent again plain as v3 at once; by one that says it reads them, sent again plain at once (quarantined only if refused plain too); a 412 for a whole batch, sent plain", () =>
   withFake("wire-n5", async (control, side, clock) => {
     await side.sendEach(1);
     // Rolled back, and the agent's answer from GET /api/v1/wire still fresh: it sends compact, gets 400 (the
@@ -338,21 +338,33 @@ Deno.test("refused compact: by a control plane rolled back to before compact bat
     await side.sendEach(1);
     assertEquals(said(side.api.sent).slice(4), ["compact 412", "compact 200"]);
 
-    // A 400 from a control plane that still reads version 4 is the batch's own fault: quarantined.
+    // A compact batch refused although the control plane says it reads version 4 (another replica of an older
+    // version took the POST, or encoder and decoder disagree): the same batch plain, at once, and taken.
     control.failNext(400);
     await side.sendEach(1);
-    // A control plane answering 412 to a batch sent whole contradicts the contract: quarantined, not looped.
+    // A control plane answering 412 to a batch sent whole contradicts the contract: not looped; sent plain.
     control.failNext(UNKNOWN_PART_STATUS, 2, undefined, { error: UNKNOWN_PART, parts: ["inventory"] });
     await side.sendEach(1);
-    assertEquals(said(side.api.sent).slice(6), ["compact 400", "compact 412", "compact 412"]);
-    assertEquals([side.refusals.quarantine.count, side.refusals.counts.invalid, side.spool.pending], [2, 2, 0]);
-    assertEquals(control.seqs(side.bootId), [0, 1, 2, 3]);
+    // Refused plain too: the batch's own fault, quarantined.
+    control.failNext(400, 2);
+    await side.sendEach(1);
+    assertEquals(said(side.api.sent).slice(6), [
+      "compact 400",
+      "json 200",
+      "compact 412",
+      "compact 412",
+      "json 200",
+      "compact 400",
+      "json 400",
+    ]);
+    assertEquals([side.refusals.quarantine.count, side.refusals.counts.invalid, side.spool.pending], [1, 1, 0]);
+    assertEquals(control.seqs(side.bootId), [0, 1, 2, 3, 4, 5]);
 
     // The quarantine's retries go as plain JSON (rare: simple), and are taken.
     clock.now += QUARANTINE_RETRY_MS;
     await side.delivery.drain();
-    assertEquals(said(side.api.sent).slice(9), ["json 200", "json 200"]);
-    assertEquals([side.refusals.quarantine.count, control.seqs(side.bootId)], [0, [0, 1, 2, 3, 4, 5]]);
+    assertEquals(said(side.api.sent).slice(13), ["json 200"]);
+    assertEquals([side.refusals.quarantine.count, control.seqs(side.bootId)], [0, [0, 1, 2, 3, 4, 5, 6]]);
   }));
 
 Deno.test("a control plane that cannot say what it accepts (older than GET /api/v1/wire): plain JSON as spooled; compact once it says", () =>

@@ -119,8 +119,8 @@ export async function storePods(
     const cur: TimedPodCounters = { ...pod, ts: batch.ts };
     const rates = had !== undefined && had.bootId === batch.bootId ? podRates(had.counters, cur) : NO_RATES;
     const meta = metadata(pod, batch.bootId);
-    // Joined with a separator no value holds (JSON escapes control characters): cheaper than JSON of the array.
-    const metaHash = hashText(meta.join("\u0001"));
+    // JSON of the values, so that null and "" (a pod without a host veth, one with an empty one) differ.
+    const metaHash = hashText(JSON.stringify(meta));
     const moving = [
       pod.rxPackets,
       pod.rxBytes,

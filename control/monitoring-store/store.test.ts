@@ -97,6 +97,22 @@ describe.each(["memory", "file"] as const)("pods (%s database)", (kind) => {
     ]);
   });
 
+  it("metadata written by a control plane that knows no meta_hash (a rollout, a rollback) is never trusted to a stale hash", async () => {
+    await store("node-a", T0, { pods: [report(WEB, 1)] });
+    // What a control plane from before migration 0014 does: the whole row, without meta_hash.
+    await db.$client.execute({
+      sql: "UPDATE pods SET labels = ?, ips = ? WHERE uid = 'u-web'",
+      args: ['{"app":"x"}', '["10.9.9.9"]'],
+    });
+    expect(await rows("SELECT meta_hash FROM pods")).toEqual([{ meta_hash: null }]);
+    // The next report, with the metadata of before: written whole again, not narrowly over the other one's values.
+    await store("node-a", T0 + 10_000, { pods: [report(WEB, 2)] });
+    const [row] = await rows("SELECT labels, ips, rx_bytes, meta_hash FROM pods");
+    expect(JSON.parse(String(row!.labels))).toEqual(WEB.labels);
+    expect(row).toMatchObject({ ips: JSON.stringify(WEB.ips), rx_bytes: 200 });
+    expect(row!.meta_hash).not.toBeNull();
+  });
+
   it("stores pods with counters and rates, marks vanished ones, and drops them after the grace period", async () => {
     await twoNodes(T0, 1);
     await store("node-a", T0 + 10_000, { pods: [report(WEB, 11)] }, DEFAULT_MONITORING_SETTINGS, T0 + 10_500);
