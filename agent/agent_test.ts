@@ -212,7 +212,7 @@ kernelTest(
   () =>
     withRig(async (r) => {
       const agent = await r.start();
-      r.control.failNext(400);
+      r.control.failNext(400, 2); // compact, then the same batch as plain JSON (delivery.ts): both refused
       await r.tick(agent);
       const { refusals } = agent.delivery;
       const counts = () => [agent.spool.pending, refusals.counts.invalid, refusals.quarantine.count];
