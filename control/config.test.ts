@@ -15,6 +15,7 @@ describe("parseConfig", () => {
       EBPF_K8S_REQUEST_TIMEOUT_MS: 10_000,
       EBPF_K8S_INGEST_MAX_IN_FLIGHT: undefined,
       EBPF_K8S_INGEST_MAX_QUEUED: 16,
+      EBPF_K8S_INGEST_MAX_STORING: 2,
       EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: 50,
       EBPF_K8S_INGEST_RETRY_AFTER: 2,
       EBPF_K8S_INGEST_MAX_RETRY_AFTER: 60,
@@ -85,6 +86,7 @@ describe("parseConfig", () => {
       EBPF_K8S_REQUEST_TIMEOUT_MS: 2500,
       EBPF_K8S_INGEST_MAX_IN_FLIGHT: 4,
       EBPF_K8S_INGEST_MAX_QUEUED: 0,
+      EBPF_K8S_INGEST_MAX_STORING: 2,
       EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: 50,
       EBPF_K8S_INGEST_RETRY_AFTER: 30,
       EBPF_K8S_INGEST_MAX_RETRY_AFTER: 60,
@@ -159,6 +161,7 @@ describe("appSettings", () => {
       // The longest Retry-After, 60, with the agent's jitter would outlast EBPF_K8S_LOST_AFTER=60: 60 / 1.5 - 1.
       ingestAdmission: {
         maxInFlight: 1,
+        maxStoring: 2,
         maxQueued: 16,
         maxQueueMs: 50,
         retryAfterSeconds: 2,

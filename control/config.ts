@@ -59,6 +59,8 @@ export const Config = z
     /** Default: by the database (ingestInFlight below). */
     EBPF_K8S_INGEST_MAX_IN_FLIGHT: withDefault(z.coerce.number().int().min(1).optional()),
     EBPF_K8S_INGEST_MAX_QUEUED: withDefault(z.coerce.number().int().min(0).default(16)),
+    /** Batches read and valid that hand their slot on while they wait to share a commit (0: they keep it). */
+    EBPF_K8S_INGEST_MAX_STORING: withDefault(z.coerce.number().int().min(0).default(2)),
     EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(50)),
     EBPF_K8S_INGEST_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(2)),
     EBPF_K8S_INGEST_MAX_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(60)),
@@ -168,6 +170,7 @@ export function appSettings(config: Config): AppSettings {
     requestTimeoutMs: config.EBPF_K8S_REQUEST_TIMEOUT_MS,
     ingestAdmission: {
       maxInFlight: config.EBPF_K8S_INGEST_MAX_IN_FLIGHT ?? ingestInFlight(config.DATABASE_URL),
+      maxStoring: config.EBPF_K8S_INGEST_MAX_STORING,
       maxQueued: config.EBPF_K8S_INGEST_MAX_QUEUED,
       maxQueueMs: config.EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS,
       retryAfterSeconds: config.EBPF_K8S_INGEST_RETRY_AFTER,

@@ -24,7 +24,8 @@ const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
 function label(r: ScenarioResult): string {
   const s = r.scenario;
-  return `${String(r.nodes).padStart(5)} nodes ${s.encoding.padEnd(7)} ${s.runtime.padEnd(4)}`;
+  const env = Object.entries(s.env ?? {}).map(([k, v]) => ` ${k}=${v}`).join("");
+  return `${String(r.nodes).padStart(5)} nodes ${s.encoding.padEnd(7)} ${s.runtime.padEnd(4)}${env}`;
 }
 
 function boundaryLine(b: Boundary, from: number): string {
@@ -58,7 +59,8 @@ export function scenarioLines(r: ScenarioResult): string[] {
     `${r.batchesPerSec.toFixed(1)} batches/s  ${int(r.recordsPerSec)} records/s  ${r.failed} failed${failures(r)}`,
     `  server (${r.server.runtime}): CPU ${r.cpuPerBatchMs.toFixed(2)} ms per batch (${
       (r.serverCpu * 100).toFixed(0)
-    } % of a core), loop delay p99 ${ms(r.loopP99)}; in the server p99 ${ms(r.server.acceptedMs.p99)}; ` +
+    } % of a core), ${r.server.batchesPerCommit.toFixed(2)} batches per commit, loop delay p99 ${ms(r.loopP99)}; ` +
+    `in the server p99 ${ms(r.server.acceptedMs.p99)}; ` +
     `database ${int(r.dbBytesPerNodeHour / 1024)} KiB per node-hour${wire}; joins ${(r.joinMs / 1000).toFixed(1)} s; ` +
     `maintenance ran ${runsWhilePosting(r)} times meanwhile; ` +
     `totals exact on ${t.exact} of ${t.nodes} nodes${t.differences.length ? `: ${t.differences.join("; ")}` : ""}`,

@@ -13,6 +13,8 @@ export interface Scenario {
   runtime: ServerRuntime;
   /** How long batches are made. */
   seconds: number;
+  /** EBPF_K8S_* settings of this scenario's control plane beyond the bench's own. */
+  env?: Record<string, string>;
 }
 
 export interface ScenarioResult {

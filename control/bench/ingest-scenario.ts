@@ -22,7 +22,7 @@ export interface ScenarioSettings {
 const HOUR_MS = 3_600_000;
 
 export async function runScenario(scenario: Scenario, s: ScenarioSettings): Promise<ScenarioResult> {
-  const server = await BenchServer.start(scenario.runtime, { env: s.env });
+  const server = await BenchServer.start(scenario.runtime, { env: { ...s.env, ...scenario.env } });
   try {
     const job: ClientJob = {
       url: server.url,

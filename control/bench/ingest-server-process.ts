@@ -41,6 +41,8 @@ export interface ServerResult {
   measuredMs: number;
   /** Ingest requests answered 200. */
   accepted: number;
+  /** Batches stored per commit, on average (batches that wait together share one: control/db/group-commit.ts). */
+  batchesPerCommit: number;
   /** Event loop delay p99, ms (loop-delay.ts: the same measure in both runtimes). */
   loopP99: number;
   /** Growth of the database file and its WAL, each time after a checkpoint, from before the joins to the end of the drain. */

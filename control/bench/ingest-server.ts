@@ -14,6 +14,7 @@ import { createApp } from "../app.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { appSettings, parseConfig } from "../config.ts";
 import { openDb } from "../db/client.ts";
+import { storeCommits } from "../ingest/store.ts";
 import { type DenoServe, listenDeno } from "../http/deno-listen.ts";
 import { keepAliveMs, listenNode } from "../http/node-listen.ts";
 import { HOUR_ROLLUP_EVERY_MS, runMaintenance } from "../monitoring-store/maintenance.ts";
@@ -89,7 +90,8 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
     const dbBytesAtStart = await dbBytes(); // the joins' few rows count as growth
     await send({ ready: { url: `http://${at.hostname}:${server.port}`, joinToken: (await made.json()).token } });
 
-    const measured = { from: 0, to: 0, cpu: process.cpuUsage(), loopP99: NaN };
+    const measured = { from: 0, to: 0, cpu: process.cpuUsage(), loopP99: NaN, commits: { commits: 0, batches: 0 } };
+    const commits = storeCommits(db);
     let loop: ReturnType<typeof sampleLoopDelay> | undefined;
     let stopProfile = () => {};
     const finish = await new Promise<ServerFinish>((resolve) => {
@@ -97,14 +99,22 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
         if ("finish" in m) resolve(m.finish);
         else if (m.measure) {
           // Every node has joined: measure from here on.
-          Object.assign(measured, { from: Date.now(), cpu: process.cpuUsage() });
+          Object.assign(measured, { from: Date.now(), cpu: process.cpuUsage(), commits: { ...commits } });
           loop = sampleLoopDelay();
           timing = true;
           void startCpuProfile(`server-${new Date().toISOString().slice(11, 19).replaceAll(":", "")}-${process.pid}`)
             .then((stop) => (stopProfile = stop));
         } else {
           // No more batches are made: the server's figures are those of the load (the spools drain after).
-          Object.assign(measured, { to: Date.now(), cpu: process.cpuUsage(measured.cpu), loopP99: loop!.stop(0.99) });
+          Object.assign(measured, {
+            to: Date.now(),
+            cpu: process.cpuUsage(measured.cpu),
+            loopP99: loop!.stop(0.99),
+            commits: {
+              commits: commits.commits - measured.commits.commits,
+              batches: commits.batches - measured.commits.batches,
+            },
+          });
           timing = false;
           stopProfile();
         }
@@ -120,6 +130,7 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
       measuredFrom: measured.from,
       measuredMs: measured.to - measured.from,
       accepted: answers.accepted.at.length,
+      batchesPerCommit: measured.commits.batches / measured.commits.commits,
       loopP99: measured.loopP99,
       dbBytesGrowth,
       acceptedMs: summary(answers.accepted.ms),

@@ -93,6 +93,29 @@ if (first !== undefined) {
   results.push(comparison.json, comparison.compact, comparison.deno);
 }
 for (const nodes of others) results.push(await run({ nodes, seconds: SECONDS, encoding: "compact", runtime: "node" }));
+const busiest = others.at(-1);
+if (busiest !== undefined) {
+  // A batch read and valid hands its admission slot on while it waits for its commit (control/ingest/admission.ts),
+  // so that batches share commits; side by side, the same load with the slot held to the commit.
+  const handed = results.at(-1)!;
+  const held = await run({
+    nodes: busiest,
+    seconds: SECONDS,
+    encoding: "compact",
+    runtime: "node",
+    env: { EBPF_K8S_INGEST_MAX_STORING: "0" },
+  });
+  results.push(held);
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  console.log(
+    `   slot handed on while a batch waits for its commit ÷ held to the commit, ${busiest} nodes: ` +
+      `batches/s ${x(handed.batchesPerSec, held.batchesPerSec)}, CPU per batch ${
+        x(handed.cpuPerBatchMs, held.cpuPerBatchMs)
+      }, p99 ${x(handed.p99, held.p99)}, refused ${x(handed.failed, held.failed)}, loop delay p99 ${
+        x(handed.loopP99, held.loopP99)
+      }`,
+  );
+}
 let longRun: ScenarioResult | undefined;
 if (long !== "") {
   if (LONG_SECONDS < 720) console.log(`   (${LONG_SECONDS} s: too short to be sure of a ten-minute boundary inside)`);

@@ -28,15 +28,17 @@ const stored = async () =>
 
 describe("groupCommit", () => {
   it("stores writes that wait together in one transaction, in arrival order, each with its own result", async () => {
+    const commits: number[] = [];
     const insert = groupCommit(t.db, async (tx, n: number) => {
       await tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] });
       return n * 10;
-    }, 32);
+    }, { maxGroup: 32, onCommit: (n) => commits.push(n) });
     expect(await insert(0)).toBe(0); // a lone write
     const transactions = countTransactions();
     // Right after a write the database counts as busy, so these wait one turn of the loop and go together.
     expect(await Promise.all([1, 2, 3, 4, 5].map(insert))).toEqual([10, 20, 30, 40, 50]);
     expect(transactions.count).toBe(1);
+    expect(commits).toEqual([1, 5]);
     expect(await stored()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
@@ -44,7 +46,7 @@ describe("groupCommit", () => {
     const insert = groupCommit(
       t.db,
       (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }),
-      2,
+      { maxGroup: 2 },
     );
     await insert(0);
     const transactions = countTransactions();
@@ -57,7 +59,7 @@ describe("groupCommit", () => {
     const insert = groupCommit(
       t.db,
       (tx, n: number) => tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] }),
-      32,
+      { maxGroup: 32 },
     );
     await insert(0);
     const results = await Promise.allSettled([1, -1, 2].map(insert));
@@ -71,13 +73,12 @@ describe("groupCommit", () => {
     const insert = groupCommit(
       t.db,
       (tx, n: number) => (events.push(`work ${n}`), tx.execute({ sql: "INSERT INTO items (n) VALUES (?)", args: [n] })),
-      32,
-      () => events.push("rollback"),
+      { maxGroup: 32, onRollback: () => events.push("rollback"), onCommit: (n) => events.push(`commit ${n}`) },
     );
     await insert(0);
     events.length = 0;
     await Promise.allSettled([1, -1].map(insert));
     // The group of both fails and is rolled back; each is retried alone; -1 fails again.
-    expect(events).toEqual(["work 1", "work -1", "rollback", "work 1", "work -1", "rollback"]);
+    expect(events).toEqual(["work 1", "work -1", "rollback", "work 1", "commit 1", "work -1", "rollback"]);
   });
 });

@@ -28,17 +28,26 @@ interface Pending<I, O> {
   reject(err: unknown): void;
 }
 
+export interface GroupCommitOptions {
+  /** Items stored under one commit at most. */
+  maxGroup: number;
+  /**
+   * Runs whenever a transaction fails, before anything is retried: for state
+   * `work` keeps in memory beside the database, which may now be ahead of it.
+   */
+  onRollback?: () => void;
+  /** Runs after each commit with the number of items it stored (for /metrics). */
+  onCommit?: (items: number) => void;
+}
+
 /**
  * Returns a function that stores one item with `work`, together with
- * whatever else is waiting (at most `maxGroup`). `onRollback` runs whenever
- * a transaction fails, before anything is retried: for state `work` keeps
- * in memory beside the database, which may now be ahead of it.
+ * whatever else is waiting (at most `maxGroup`).
  */
 export function groupCommit<I, O>(
   db: Db,
   work: (tx: SqlTransaction, item: I) => Promise<O>,
-  maxGroup: number,
-  onRollback: () => void = () => {},
+  { maxGroup, onRollback = () => {}, onCommit = () => {} }: GroupCommitOptions,
 ): (item: I) => Promise<O> {
   const pending: Array<Pending<I, O>> = [];
   let drainQueued = false;
@@ -68,12 +77,16 @@ export function groupCommit<I, O>(
         for (const { item } of group) out.push(await work(tx, item));
         return out;
       });
+      onCommit(group.length);
       group.forEach((p, i) => p.resolve(values[i]!));
     } catch (err) {
       onRollback();
       if (group.length === 1) return group[0]!.reject(err);
       for (const p of group) {
-        await rawTransaction(db, (tx) => work(tx, p.item)).then(p.resolve, (e) => {
+        await rawTransaction(db, (tx) => work(tx, p.item)).then((value) => {
+          onCommit(1);
+          p.resolve(value);
+        }, (e) => {
           onRollback();
           p.reject(e);
         });

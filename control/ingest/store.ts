@@ -59,6 +59,19 @@ interface Job {
 }
 const stores = new WeakMap<Db, (job: Job) => Promise<BatchAck>>();
 
+/** Commits of batches and the batches they stored, per database, since this process started (for /metrics). */
+export interface StoreCommits {
+  commits: number;
+  batches: number;
+}
+const commitCounts = new WeakMap<Db, StoreCommits>();
+
+export function storeCommits(db: Db): StoreCommits {
+  let counts = commitCounts.get(db);
+  if (counts === undefined) commitCounts.set(db, counts = { commits: 0, batches: 0 });
+  return counts;
+}
+
 /** Stores `batch` and answers with its acknowledgement, which carries the node's desired state. */
 export function storeBatch(
   db: Db,
@@ -69,9 +82,17 @@ export function storeBatch(
   let store = stores.get(db);
   if (store === undefined) {
     // What is held in memory beside the database may include writes that were rolled back.
-    store = groupCommit(db, storeJob, MAX_BATCHES_PER_COMMIT, () => {
-      forgetPodDirectory(db);
-      forgetEndpointCache(db);
+    const counts = storeCommits(db);
+    store = groupCommit(db, storeJob, {
+      maxGroup: MAX_BATCHES_PER_COMMIT,
+      onRollback: () => {
+        forgetPodDirectory(db);
+        forgetEndpointCache(db);
+      },
+      onCommit: (batches) => {
+        counts.commits++;
+        counts.batches += batches;
+      },
     });
     stores.set(db, store);
   }

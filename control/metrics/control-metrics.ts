@@ -14,6 +14,7 @@ import { Hono } from "hono";
 import { type AccessSettings, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import type { IngestAdmission } from "../ingest/admission.ts";
+import { storeCommits } from "../ingest/store.ts";
 import { alerts, interfaces, pods, serviceBackends, services } from "../db/schema.ts";
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
@@ -127,7 +128,7 @@ export function metricsRoutes(
 ): Hono {
   const routes = new Hono();
   routes.get(METRICS_PATH, requireReader(o.access), async () => {
-    const load = o.admission ? ingestLoadFamilies(o.admission.snapshot()) : [];
+    const load = o.admission ? ingestLoadFamilies(o.admission.snapshot(), storeCommits(db)) : [];
     const now = o.now();
     const [cluster, lease] = await Promise.all([controlMetrics(db, now, o.thresholds), leaseView(db, now, o.lease)]);
     const body = exposition([...cluster, ...leaseFamilies(lease), ...load]);

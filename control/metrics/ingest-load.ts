@@ -5,9 +5,10 @@
  * scrape per replica (a pod each) wants. Names and meanings: README "Prometheus".
  */
 import { type AdmissionSnapshot, QUEUE_WAIT_BUCKETS, SHED_REASONS } from "../ingest/admission.ts";
+import type { StoreCommits } from "../ingest/store.ts";
 import type { Family } from "../wire/exposition.ts";
 
-export function ingestLoadFamilies(s: AdmissionSnapshot): Family[] {
+export function ingestLoadFamilies(s: AdmissionSnapshot, stored: StoreCommits): Family[] {
   return [
     {
       name: "ebpf_k8s_ingest_in_flight",
@@ -20,6 +21,13 @@ export function ingestLoadFamilies(s: AdmissionSnapshot): Family[] {
       help: "Most batches this replica works on at once (EBPF_K8S_INGEST_MAX_IN_FLIGHT)",
       type: "gauge",
       samples: [{ value: s.settings.maxInFlight }],
+    },
+    {
+      name: "ebpf_k8s_ingest_storing",
+      help: "Batches read and valid that handed their slot on and wait to share a commit now " +
+        "(at most EBPF_K8S_INGEST_MAX_STORING)",
+      type: "gauge",
+      samples: [{ value: s.storing }],
     },
     {
       name: "ebpf_k8s_ingest_queued",
@@ -67,6 +75,18 @@ export function ingestLoadFamilies(s: AdmissionSnapshot): Family[] {
         { suffix: "_sum", value: s.queueWait.sum },
         { suffix: "_count", value: s.queueWait.count },
       ],
+    },
+    {
+      name: "ebpf_k8s_ingest_commits_total",
+      help: "Commits of stored batches by this replica since it started (batches that wait together share one)",
+      type: "counter",
+      samples: [{ value: stored.commits }],
+    },
+    {
+      name: "ebpf_k8s_ingest_committed_batches_total",
+      help: "Batches those commits stored; divided by ebpf_k8s_ingest_commits_total: batches per commit",
+      type: "counter",
+      samples: [{ value: stored.batches }],
     },
   ];
 }

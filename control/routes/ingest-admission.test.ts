@@ -26,8 +26,15 @@ import {
   useTestApp,
 } from "../test-support.ts";
 import type { Batch } from "../wire/batch.ts";
+import { enqueueWrite } from "../db/write-queue.ts";
 
-const LIMITS: AdmissionSettings = { maxInFlight: 1, maxQueued: 1, maxQueueMs: 150, retryAfterSeconds: 3 };
+const LIMITS: AdmissionSettings = {
+  maxInFlight: 1,
+  maxStoring: 1,
+  maxQueued: 1,
+  maxQueueMs: 150,
+  retryAfterSeconds: 3,
+};
 const s = useTestApp({ settings: { ingestAdmission: LIMITS } });
 
 /** "At once": far below the queue timeout, so a refusal that waited for anything would show. */
@@ -75,14 +82,15 @@ async function metrics() {
   return parseExposition(await res.text()).samples;
 }
 
-/** Until the app has `inFlight` batches in progress and `queued` waiting (read from /metrics). */
-async function untilLoad(inFlight: number, queued: number) {
+/** Until the app has `inFlight` batches in progress, `queued` waiting and `storing` handed on (from /metrics). */
+async function untilLoad(inFlight: number, queued: number, storing = 0) {
   for (let i = 0; i < 100; i++) {
     const m = await metrics();
-    if (valueOf(m, "ebpf_k8s_ingest_in_flight") === inFlight && valueOf(m, "ebpf_k8s_ingest_queued") === queued) return;
+    const load = ["in_flight", "queued", "storing"].map((g) => valueOf(m, `ebpf_k8s_ingest_${g}`));
+    if (load.join() === [inFlight, queued, storing].join()) return;
     await new Promise((ok) => setTimeout(ok, 5));
   }
-  throw new Error(`never reached ${inFlight} in flight and ${queued} queued`);
+  throw new Error(`never reached ${inFlight} in flight, ${queued} queued and ${storing} storing`);
 }
 
 describe("ingest admission", () => {
@@ -169,6 +177,36 @@ describe("ingest admission", () => {
     expect(valueOf(m, "ebpf_k8s_ingest_queue_wait_seconds_bucket", { le: "0.01" })).toBe(1);
     expect(valueOf(m, "ebpf_k8s_ingest_queue_wait_seconds_count")).toBe(2);
     expect(valueOf(m, "ebpf_k8s_ingest_queue_wait_seconds_sum")).toBeGreaterThanOrEqual(0.02);
+  });
+
+  it("a batch read and valid hands its slot on while it waits for the database, at most maxStoring of them; nothing is stored twice", async () => {
+    for (const node of ["node-a", "node-b", "node-c", "node-d"]) await credentialFor(s.app, node);
+    let unblock!: () => void;
+    const blocked = enqueueWrite(s.db.$client, () => new Promise<void>((ok) => (unblock = ok)));
+
+    const a = postBatch(s.app, batch({ node: "node-a" }));
+    await untilLoad(0, 0, 1); // node-a waits for the database without its slot
+    const b = postBatch(s.app, batch({ node: "node-b" }));
+    await untilLoad(1, 0, 1); // node-b is read and valid too, but maxStoring is taken: it keeps its slot
+    const c = await postHeld(batch({ node: "node-c" }));
+    await untilLoad(1, 1, 1);
+    const d = await postHeld(batch({ node: "node-d" }));
+    expect([(await d.response).res.status, (await c.response).res.status]).toEqual([503, 503]);
+
+    unblock();
+    await blocked;
+    const answers = await Promise.all([a, b]);
+    expect(await Promise.all(answers.map(async (r) => [r.status, await r.json()]))).toEqual([
+      [200, ack(1)],
+      [200, ack(1)],
+    ]);
+    await untilLoad(0, 0, 0);
+    const samples = await samplesOf(s.db);
+    expect(["node-a", "node-b", "node-c"].map((node) => samples.filter((r) => r.node === node).length)).toEqual([
+      1,
+      1,
+      0,
+    ]);
   });
 
   it("says on the overview that batches were refused, while it is recent", async () => {

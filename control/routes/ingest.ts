@@ -39,6 +39,9 @@ import {
   type WireVersions,
 } from "../wire/version.ts";
 
+/** The admission slot's hand-off travels to the handler that knows when the batch is read and valid. */
+type IngestEnv = { Variables: NodeAuthEnv["Variables"] & { handOff: () => void } };
+
 export interface IngestOptions {
   now: () => number;
   /** Per node: sustained batches per second and burst. */
@@ -56,8 +59,8 @@ export interface IngestOptions {
 export function ingestRoutes(
   db: Db,
   { now, ratePerSec, burst, monitoring, admission, wireVersion, heldPartsNodes }: IngestOptions,
-): Hono<NodeAuthEnv> {
-  const routes = new Hono<NodeAuthEnv>();
+): Hono<IngestEnv> {
+  const routes = new Hono<IngestEnv>();
   const perNode = new TokenBuckets({ ratePerSec, burst, now });
   const versions: WireVersions = { version: wireVersion, accepts: acceptedWireVersions(wireVersion), started: now() };
   const held = new HeldParts(heldPartsNodes);
@@ -78,7 +81,8 @@ export function ingestRoutes(
       const wait = perNode.take(node);
       if (wait > 0) return tooManyRequests(`batches from node '${node}'`, wait);
       // Reading the body is part of the work bounded: a refusal comes before it.
-      return admission.run(async () => {
+      return admission.run(async (handOff) => {
+        c.set("handOff", handOff);
         await next();
         return c.res;
       });
@@ -102,6 +106,7 @@ export function ingestRoutes(
       if (!decoded.ok) return decoded.response;
       const { batch, parts } = decoded.data;
       if (batch.node !== node) return jsonError(403, `this credential belongs to node '${node}', not '${batch.node}'`);
+      c.get("handOff")(); // read and valid: the next batch may be read while this one waits to share a commit
       const ack = await storeBatch(db, batch, now(), monitoring);
       // Only once stored: a batch that failed to store leaves the parts held as they were.
       if (parts) held.remember(node, parts);
