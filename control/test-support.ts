@@ -85,7 +85,7 @@ export function testApp(db: Db, opts: TestAppOptions = {}) {
     settings: {
       ingestRatePerSec: 1e6,
       ingestBurst: 1e6,
-      ingestAdmission: { maxInFlight: 1e6, maxStoring: 0, maxQueued: 0, maxQueueMs: 1, retryAfterSeconds: 1 },
+      ingestAdmission: { maxInFlight: 1e6, maxStoring: 2, maxQueued: 0, maxQueueMs: 1, retryAfterSeconds: 1 },
       ...opts.settings,
     },
   });

@@ -130,7 +130,7 @@ async function serveFrom(dbPath: string, job: ServerJob): Promise<ServerResult> 
       measuredFrom: measured.from,
       measuredMs: measured.to - measured.from,
       accepted: answers.accepted.at.length,
-      batchesPerCommit: measured.commits.batches / measured.commits.commits,
+      batchesPerCommit: measured.commits.commits > 0 ? measured.commits.batches / measured.commits.commits : 0,
       loopP99: measured.loopP99,
       dbBytesGrowth,
       acceptedMs: summary(answers.accepted.ms),

@@ -106,7 +106,7 @@ if (busiest !== undefined) {
     env: { EBPF_K8S_INGEST_MAX_STORING: "0" },
   });
   results.push(held);
-  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : `${a} ÷ ${b}`);
   console.log(
     `   slot handed on while a batch waits for its commit ÷ held to the commit, ${busiest} nodes: ` +
       `batches/s ${x(handed.batchesPerSec, held.batchesPerSec)}, CPU per batch ${

@@ -71,29 +71,32 @@ export function groupCommit<I, O>(
     const group = pending.splice(0, maxGroup);
     if (pending.length > 0) queueDrain();
     if (group.length === 0) return;
+    let values: O[];
     try {
-      const values = await rawTransaction(db, async (tx) => {
+      values = await rawTransaction(db, async (tx) => {
         const out: O[] = [];
         for (const { item } of group) out.push(await work(tx, item));
         return out;
       });
-      onCommit(group.length);
-      group.forEach((p, i) => p.resolve(values[i]!));
     } catch (err) {
       onRollback();
       if (group.length === 1) return group[0]!.reject(err);
       for (const p of group) {
         await rawTransaction(db, (tx) => work(tx, p.item)).then((value) => {
-          onCommit(1);
           p.resolve(value);
+          onCommit(1);
         }, (e) => {
           onRollback();
           p.reject(e);
         });
       }
+      return;
     } finally {
       lastDrainEnd = performance.now();
     }
+    // Answered once committed, outside the try: nothing after the commit can make it count as rolled back.
+    group.forEach((p, i) => p.resolve(values[i]!));
+    onCommit(group.length);
   };
 
   return (item) =>

@@ -28,7 +28,7 @@ import { jsonError } from "../http/json.ts";
 import { RetrySchedule } from "./retry-schedule.ts";
 
 export interface AdmissionSettings {
-  /** Batches being read, parsed and stored at once. */
+  /** Slots: batches read and parsed at once (each also stored in its slot, unless it hands the slot on). */
   maxInFlight: number;
   /** Batches read and valid that have handed their slot on and wait for their commit; 0: never handed on. */
   maxStoring: number;
@@ -211,7 +211,8 @@ export class IngestAdmission {
     const retryAfterSeconds = this.#retry.refused(performance.now());
     const res = jsonError(
       503,
-      `control plane at capacity (${maxInFlight} batches in progress, ${maxQueued} waiting); ` +
+      `control plane at capacity (${maxInFlight} slot(s) taken, ${maxQueued} waiting; ` +
+        `${this.#storing} more waiting to be stored); ` +
         `keep the batch and retry in ${retryAfterSeconds} s`,
       { reason, retryAfterSeconds },
     );

@@ -57,20 +57,38 @@ interface Job {
   receivedAt: number;
   monitoring: MonitoringSettings;
 }
-const stores = new WeakMap<Db, (job: Job) => Promise<BatchAck>>();
 
 /** Commits of batches and the batches they stored, per database, since this process started (for /metrics). */
 export interface StoreCommits {
   commits: number;
   batches: number;
 }
-const commitCounts = new WeakMap<Db, StoreCommits>();
 
-export function storeCommits(db: Db): StoreCommits {
-  let counts = commitCounts.get(db);
-  if (counts === undefined) commitCounts.set(db, counts = { commits: 0, batches: 0 });
-  return counts;
+/** Per database: its group commit of batches, and what it committed. */
+const stores = new WeakMap<Db, { store: (job: Job) => Promise<BatchAck>; commits: StoreCommits }>();
+
+function storeOf(db: Db) {
+  let entry = stores.get(db);
+  if (entry === undefined) {
+    const commits: StoreCommits = { commits: 0, batches: 0 };
+    const store = groupCommit(db, storeJob, {
+      maxGroup: MAX_BATCHES_PER_COMMIT,
+      // What is held in memory beside the database may include writes that were rolled back.
+      onRollback: () => {
+        forgetPodDirectory(db);
+        forgetEndpointCache(db);
+      },
+      onCommit: (batches) => {
+        commits.commits++;
+        commits.batches += batches;
+      },
+    });
+    stores.set(db, entry = { store, commits });
+  }
+  return entry;
 }
+
+export const storeCommits = (db: Db): StoreCommits => storeOf(db).commits;
 
 /** Stores `batch` and answers with its acknowledgement, which carries the node's desired state. */
 export function storeBatch(
@@ -79,24 +97,7 @@ export function storeBatch(
   receivedAt: number,
   monitoring: MonitoringSettings = DEFAULT_MONITORING_SETTINGS,
 ): Promise<BatchAck> {
-  let store = stores.get(db);
-  if (store === undefined) {
-    // What is held in memory beside the database may include writes that were rolled back.
-    const counts = storeCommits(db);
-    store = groupCommit(db, storeJob, {
-      maxGroup: MAX_BATCHES_PER_COMMIT,
-      onRollback: () => {
-        forgetPodDirectory(db);
-        forgetEndpointCache(db);
-      },
-      onCommit: (batches) => {
-        counts.commits++;
-        counts.batches += batches;
-      },
-    });
-    stores.set(db, store);
-  }
-  return store({ db, batch, receivedAt, monitoring });
+  return storeOf(db).store({ db, batch, receivedAt, monitoring });
 }
 
 async function storeJob(tx: SqlTransaction, job: Job): Promise<BatchAck> {

@@ -12,13 +12,13 @@ export function ingestLoadFamilies(s: AdmissionSnapshot, stored: StoreCommits): 
   return [
     {
       name: "ebpf_k8s_ingest_in_flight",
-      help: "Batches being read, parsed and stored now by this replica",
+      help: "Batches holding a slot of this replica now: being read, parsed, or stored",
       type: "gauge",
       samples: [{ value: s.inFlight }],
     },
     {
       name: "ebpf_k8s_ingest_in_flight_limit",
-      help: "Most batches this replica works on at once (EBPF_K8S_INGEST_MAX_IN_FLIGHT)",
+      help: "Slots of this replica (EBPF_K8S_INGEST_MAX_IN_FLIGHT)",
       type: "gauge",
       samples: [{ value: s.settings.maxInFlight }],
     },

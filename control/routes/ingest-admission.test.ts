@@ -179,7 +179,7 @@ describe("ingest admission", () => {
     expect(valueOf(m, "ebpf_k8s_ingest_queue_wait_seconds_sum")).toBeGreaterThanOrEqual(0.02);
   });
 
-  it("a batch read and valid hands its slot on while it waits for the database, at most maxStoring of them; nothing is stored twice", async () => {
+  it("a batch read and valid hands its slot on while it waits for the database, at most maxStoring of them; those waiting share a commit", async () => {
     for (const node of ["node-a", "node-b", "node-c", "node-d"]) await credentialFor(s.app, node);
     let unblock!: () => void;
     const blocked = enqueueWrite(s.db.$client, () => new Promise<void>((ok) => (unblock = ok)));
@@ -191,7 +191,11 @@ describe("ingest admission", () => {
     const c = await postHeld(batch({ node: "node-c" }));
     await untilLoad(1, 1, 1);
     const d = await postHeld(batch({ node: "node-d" }));
-    expect([(await d.response).res.status, (await c.response).res.status]).toEqual([503, 503]);
+    const refused = await Promise.all([d, c].map(async (x) => {
+      const { res } = await x.response;
+      return [res.status, (await res.json()).reason];
+    }));
+    expect(refused).toEqual([[503, "queue_full"], [503, "queue_timeout"]]);
 
     unblock();
     await blocked;
@@ -201,6 +205,10 @@ describe("ingest admission", () => {
       [200, ack(1)],
     ]);
     await untilLoad(0, 0, 0);
+    const m = await metrics();
+    // node-a and node-b waited for the database together: one commit stored both
+    expect([valueOf(m, "ebpf_k8s_ingest_commits_total"), valueOf(m, "ebpf_k8s_ingest_committed_batches_total")])
+      .toEqual([1, 2]);
     const samples = await samplesOf(s.db);
     expect(["node-a", "node-b", "node-c"].map((node) => samples.filter((r) => r.node === node).length)).toEqual([
       1,

@@ -48,7 +48,7 @@ export interface IngestOptions {
   ratePerSec: number;
   burst: number;
   monitoring: MonitoringSettings;
-  /** The bound on batches in progress at once (one per app: it is the process's load). */
+  /** The bound on batches worked on at once (one per app: it is the process's load). */
   admission: IngestAdmission;
   /** The wire version spoken; it and the one before are accepted. */
   wireVersion: number;
