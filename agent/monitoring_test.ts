@@ -25,9 +25,13 @@ import {
   tcpSnmp,
   tcpTransfer,
   track,
+  waitListening,
   waitProgramsGone,
 } from "./testing/mod.ts";
 import { u32Key } from "./libbpf/mod.ts";
+
+/** The compiled TCP/UDP client and server of the lb tests (scripts/tools/lbprobe.c). */
+const LBPROBE = new URL("../build/tools/lbprobe", import.meta.url).pathname;
 
 /** ICMP echo of 200 payload bytes: 242-byte frames. */
 const PING = 200, PING_FRAME = PING + 8 + 20 + 14;
@@ -112,6 +116,7 @@ kernelTest(
           ["tcp", "tcp_retransmit", "tracepoint tcp/tcp_retransmit_skb"],
           ["tcp", "tcp_rst_rx", "tracepoint tcp/tcp_receive_reset"],
           ["tcp", "tcp_rst_tx", "tracepoint tcp/tcp_send_reset"],
+          ["tcp", "tcp_destroy", "tracepoint tcp/tcp_destroy_sock"],
           ["drops", "drops_kfree_skb", "tracepoint skb/kfree_skb"],
         ],
       );
@@ -311,6 +316,50 @@ kernelTest(
         "NO_SOCKET",
         1,
       ]]);
+      await agent.stop();
+    }),
+);
+
+kernelTest(
+  "TCP: an abortive close (SO_LINGER 0): the reset the client sends is on its client row, the one the server receives on its server row; no row of unknown role",
+  () =>
+    withPods(async (r) => {
+      const [p1, p2] = ["p1", "p2"].map((n) => r.pods.pod(n));
+      const N = 5, PORT = 5003;
+      const agent = await r.start();
+      await r.tick(agent);
+      // lbprobe: each connection reads the server's name, then closes with SO_LINGER 0 (a reset, no FIN)
+      const server = new Deno.Command("ip", {
+        args: ["netns", "exec", p2.netns, LBPROBE, "serve-tcp", String(PORT), "p2"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        await waitListening(p2.netns, PORT);
+        const report = JSON.parse(
+          (await run(["ip", "netns", "exec", p1.netns, LBPROBE, "tcp", p2.ip, String(PORT), String(N)])).stdout,
+        );
+        assertEquals(report.errors, {}, "every connection answered");
+        const sum = new Map<string, number[]>();
+        const row = (t: TcpRecord) => `${t.pod === p1.uid ? "p1" : "p2"} ${t.role} ${t.local}>${t.remote}:${t.port}`;
+        // the server closes its side when it reads the reset: until both sides counted every close
+        for (let i = 0; i < 20 && (sum.get(`p2 server ${p2.ip}>${p1.ip}:${PORT}`)?.[1] ?? 0) < N; i++) {
+          const b = await r.tick(agent);
+          for (const t of b.tcp!.filter((t) => t.pod === p1.uid || t.pod === p2.uid)) {
+            const c = [t.opened, t.closed, t.resetsTx, t.resetsRx, t.failedRefused + t.failedTimeout + t.failedOther];
+            sum.set(row(t), (sum.get(row(t)) ?? [0, 0, 0, 0, 0]).map((x, k) => x + c[k]!));
+          }
+        }
+        // [opened, closed, resets sent, resets received, failed]
+        assertEquals(Object.fromEntries(sum), {
+          [`p1 client ${p1.ip}>${p2.ip}:${PORT}`]: [N, N, N, 0, 0],
+          [`p2 server ${p2.ip}>${p1.ip}:${PORT}`]: [N, N, 0, N, 0],
+        });
+      } finally {
+        server.kill("SIGKILL");
+        await server.status;
+      }
       await agent.stop();
     }),
 );

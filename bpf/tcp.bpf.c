@@ -158,8 +158,19 @@ int tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 				__sync_fetch_and_add(&s->duration_ns, bpf_ktime_get_ns() - info->established_ns);
 			sample_srtt(sk, s);
 		}
-		bpf_map_delete_elem(&tcp_socks, &key);
+		/* The socket's role stays until it is destroyed (tcp_destroy):
+		 * the reset of an abortive close (SO_LINGER 0, data left unread)
+		 * is sent after this transition and belongs to the same row. */
 	}
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int tcp_destroy(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+
+	bpf_map_delete_elem(&tcp_socks, &key);
 	return 0;
 }
 

@@ -38,7 +38,8 @@ export function tcpRowKey(r: Pick<TcpRow, "node" | "local" | "remote" | "port" |
 export const TCP_ROWS: RowOps<TcpRow> = {
   key: tcpRowKey,
   add: addTcpCounters,
-  weight: (r) => r.opened + r.closed + failures(r) + r.retransmits,
+  // resets too: a row of resets alone (e.g. aborts of connections the kernel did not see open) is a failure signal
+  weight: (r) => r.opened + r.closed + failures(r) + r.retransmits + r.resetsRx + r.resetsTx,
 };
 
 /**

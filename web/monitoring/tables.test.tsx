@@ -217,6 +217,14 @@ describe("TcpTable", () => {
     expect(html).not.toContain("failing");
     expect(render(<TcpTable rows={[]} />)).toContain("No TCP activity. ");
   });
+
+  it("an unknown role says why on hover; a known one needs no explaining", () => {
+    const html = render(
+      <TcpTable rows={[row({ role: "unknown", resetsTx: 1 }), row({ role: "server", opened: 1 })]} />,
+    );
+    expect(html).toMatch(/<td title="the kernel did not see this connection open [^"]*">unknown<\/td>/);
+    expect(html).toContain("<td>server</td>");
+  });
 });
 
 describe("DropTable", () => {

@@ -283,6 +283,10 @@ export function FlowTable(props: { flows: readonly FlowRow[]; filters?: FlowFilt
 const usText = (us: number | null) => (us === null ? MISSING : formatNanos(Math.round(us * 1000)));
 const msText = (ms: number | null) => (ms === null ? MISSING : formatNanos(Math.round(ms * 1_000_000)));
 
+/** Why a row's role is unknown (bpf/tcp.bpf.c: the socket's role is learnt as it is established). */
+const UNKNOWN_ROLE = "the kernel did not see this connection open (it predates the tcp module, or the socket is " +
+  "a listener or in TIME_WAIT), so its side is unknown; the port is the remote one. Also the summed other rows";
+
 export function TcpTable(props: { rows: readonly TcpRow[]; filters?: FlowFilters }) {
   if (props.rows.length === 0) {
     return (
@@ -317,7 +321,7 @@ export function TcpTable(props: { rows: readonly TcpRow[]; filters?: FlowFilters
               <EndpointCell e={r.local} />
               <EndpointCell e={r.remote} />
               <td>{r.port}</td>
-              <td>{r.role}</td>
+              <td title={r.role === "unknown" ? UNKNOWN_ROLE : undefined}>{r.role}</td>
               <td>{formatCount(r.opened)}</td>
               <td
                 class={failed > 0 ? "bad" : undefined}

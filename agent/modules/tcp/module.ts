@@ -1,6 +1,6 @@
 /**
  * The TCP health module: bpf/tcp.bpf.c on the sock:inet_sock_set_state and
- * tcp:{tcp_retransmit_skb,tcp_receive_reset,tcp_send_reset} tracepoints,
+ * tcp:{tcp_retransmit_skb,tcp_receive_reset,tcp_send_reset,tcp_destroy_sock} tracepoints,
  * aggregated in the kernel per (netns, local, remote, service port, role);
  * each interval's deltas become TcpRecords charged to the local pod.
  *
@@ -44,6 +44,7 @@ export class TcpModule extends TracedTableModule {
           tcp_retransmit: ["tcp", "tcp_retransmit_skb"],
           tcp_rst_rx: ["tcp", "tcp_receive_reset"],
           tcp_rst_tx: ["tcp", "tcp_send_reset"],
+          tcp_destroy: ["tcp", "tcp_destroy_sock"],
         },
       },
       settings,

@@ -41,9 +41,17 @@ const PER_CONNECTION: readonly string[] = [
   "resetsTx",
 ];
 /** How caps weigh TCP rows (TCP_ROWS.weight): the busiest first. */
-const WEIGHT = ["opened", "closed", "failedRefused", "failedTimeout", "failedOther", "retransmits"].map((k) =>
-  `g.${col(k)}`
-).join(" + ");
+const WEIGHT = [
+  "opened",
+  "closed",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "retransmits",
+  "resetsRx",
+  "resetsTx",
+]
+  .map((k) => `g.${col(k)}`).join(" + ");
 
 /** Busiest first, then by key; at most `limit` rows. */
 export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
