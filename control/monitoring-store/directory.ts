@@ -9,19 +9,47 @@
  * With several control-plane replicas each keeps its own, fed only by the
  * batches it stores: attribution there is as fresh as the latest batch of
  * each node that replica received (a known limit; one replica is the default).
+ *
+ * Addresses that are no pod's resolve, with their port, to the load-balanced
+ * service of that frontend (its VIP or an external IP), else to the world.
+ * The services are read again whenever the lb version moved (one read of the
+ * version per batch), so every replica names a VIP as the registry does.
  */
 import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
-import { PodDirectory } from "../monitoring/attribution.ts";
+import { normalizeIp, PodDirectory, type ServiceEndpoint } from "../monitoring/attribution.ts";
 import type { PodInfo } from "../wire/pods.ts";
 
 const directories = new WeakMap<Db, PodDirectory>();
+
+/** Per database: the services by frontend ("ip|port"), as of lb version `version`. */
+const frontends = new WeakMap<Db, { version: number; byFrontend: Map<string, ServiceEndpoint> }>();
+
+const LB_VERSION = "SELECT version FROM lb_version WHERE id = 1";
+const SERVICES =
+  "SELECT json_group_array(json_array(namespace, name, vip, port, json(external_ips))) AS rows FROM services";
+
+/** Reads the services again when the lb version moved since they were read. */
+async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
+  const version = Number((await tx.execute(LB_VERSION)).rows[0]?.version ?? 0);
+  if (frontends.get(db)?.version === version) return;
+  const rows = JSON.parse(String((await tx.execute(SERVICES)).rows[0]?.rows ?? "[]")) as Array<
+    [string, string, string, number, string[]]
+  >;
+  const byFrontend = new Map<string, ServiceEndpoint>();
+  for (const [namespace, name, vip, port, externalIps] of rows) {
+    const service: ServiceEndpoint = { kind: "service", namespace, name };
+    for (const ip of [vip, ...externalIps]) byFrontend.set(`${normalizeIp(ip)}|${port}`, service);
+  }
+  frontends.set(db, { version, byFrontend });
+}
 
 const LOAD =
   "SELECT json_group_array(json_array(node, ts, uid, namespace, name, ips, host_network)) AS rows FROM pods WHERE vanished_ts IS NULL";
 
 /** The directory of `db`, loading it through `tx` when not held yet. */
 export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirectory> {
+  await refreshFrontends(db, tx);
   const held = directories.get(db);
   if (held) return held;
   const result = (await tx.execute(LOAD)).rows[0];
@@ -42,7 +70,7 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
     });
     byNode.set(node, entry);
   }
-  const directory = new PodDirectory();
+  const directory = new PodDirectory((ip, port) => frontends.get(db)?.byFrontend.get(`${ip}|${port}`));
   for (const [node, { ts, pods }] of byNode) directory.setNode(node, ts, pods);
   directories.set(db, directory);
   return directory;
@@ -50,4 +78,5 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
 
 export function forgetPodDirectory(db: Db): void {
   directories.delete(db);
+  frontends.delete(db);
 }
