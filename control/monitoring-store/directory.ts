@@ -10,36 +10,41 @@
  * batches it stores: attribution there is as fresh as the latest batch of
  * each node that replica received (a known limit; one replica is the default).
  *
- * Addresses that are no pod's resolve, with their port, to the load-balanced
- * service of that frontend (its VIP or an external IP), else to the world.
- * The services are read again whenever the lb version moved (one read of the
- * version per batch), so every replica names a VIP as the registry does.
+ * Addresses that are no pod's resolve, with their port and protocol, to the
+ * load-balanced service of that frontend (its VIP or an external IP), else to
+ * the world. The services are read again whenever the lb version moved (one
+ * read of the version per batch; backend and acceleration changes move it
+ * too), so every replica names a VIP as the registry does when the batch is
+ * stored. Only where the VIP is seen: a connection the socket load balancer
+ * translated at connect time shows its backend pod. NodePorts are not mapped.
  */
 import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { normalizeIp, PodDirectory, type ServiceEndpoint } from "../monitoring/attribution.ts";
+import { IPPROTO } from "../monitoring/names.ts";
 import type { PodInfo } from "../wire/pods.ts";
+import type { LbProtocol } from "../wire/services.ts";
 
 const directories = new WeakMap<Db, PodDirectory>();
 
-/** Per database: the services by frontend ("ip|port"), as of lb version `version`. */
+/** Per database: the services by frontend ("ip|port|IP protocol number"), as of lb version `version`. */
 const frontends = new WeakMap<Db, { version: number; byFrontend: Map<string, ServiceEndpoint> }>();
 
 const LB_VERSION = "SELECT version FROM lb_version WHERE id = 1";
 const SERVICES =
-  "SELECT json_group_array(json_array(namespace, name, vip, port, json(external_ips))) AS rows FROM services";
+  "SELECT json_group_array(json_array(namespace, name, vip, port, protocol, json(external_ips))) AS rows FROM services";
 
 /** Reads the services again when the lb version moved since they were read. */
 async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
   const version = Number((await tx.execute(LB_VERSION)).rows[0]?.version ?? 0);
   if (frontends.get(db)?.version === version) return;
   const rows = JSON.parse(String((await tx.execute(SERVICES)).rows[0]?.rows ?? "[]")) as Array<
-    [string, string, string, number, string[]]
+    [string, string, string, number, LbProtocol, string[]]
   >;
   const byFrontend = new Map<string, ServiceEndpoint>();
-  for (const [namespace, name, vip, port, externalIps] of rows) {
+  for (const [namespace, name, vip, port, protocol, externalIps] of rows) {
     const service: ServiceEndpoint = { kind: "service", namespace, name };
-    for (const ip of [vip, ...externalIps]) byFrontend.set(`${normalizeIp(ip)}|${port}`, service);
+    for (const ip of [vip, ...externalIps]) byFrontend.set(`${normalizeIp(ip)}|${port}|${IPPROTO[protocol]}`, service);
   }
   frontends.set(db, { version, byFrontend });
 }
@@ -70,7 +75,7 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
     });
     byNode.set(node, entry);
   }
-  const directory = new PodDirectory((ip, port) => frontends.get(db)?.byFrontend.get(`${ip}|${port}`));
+  const directory = new PodDirectory((ip, port, proto) => frontends.get(db)?.byFrontend.get(`${ip}|${port}|${proto}`));
   for (const [node, { ts, pods }] of byNode) directory.setNode(node, ts, pods);
   directories.set(db, directory);
   return directory;

@@ -45,8 +45,8 @@ export const OTHER_ENDPOINT: OtherEndpoint = Object.freeze({ kind: "other" });
  * (what an agent's cap summed: OTHER_PEER, OTHER_POD_PEER) are "other", like
  * what the control plane's own caps sum; any other address resolves.
  */
-export function resolveStored(index: PodIndex, ip: string, port?: number): StoredEndpoint {
-  return isOtherPeer(ip) ? OTHER_ENDPOINT : index.resolve(ip, port);
+export function resolveStored(index: PodIndex, ip: string, port?: number, proto?: number): StoredEndpoint {
+  return isOtherPeer(ip) ? OTHER_ENDPOINT : index.resolve(ip, port, proto);
 }
 
 /** One stable string per endpoint, for grouping: "pod:<uid>", "svc:<ns>/<name>", "ip:<ip>", "other". */
@@ -84,8 +84,8 @@ export interface NodePods {
   pods: readonly PodInfo[];
 }
 
-/** Hook for the service registry: the service behind a virtual IP and port, or undefined. */
-export type ServiceLookup = (ip: string, port: number) => ServiceEndpoint | undefined;
+/** Hook for the service registry: the service behind a virtual IP, port and IP protocol (6, 17), or undefined. */
+export type ServiceLookup = (ip: string, port: number, proto?: number) => ServiceEndpoint | undefined;
 
 export const NO_SERVICES: ServiceLookup = () => undefined;
 
@@ -99,8 +99,8 @@ export interface PodIndex {
   pod(ip: string): PodEndpoint | undefined;
   /** By uid (TCP and drop records name their local pod by uid). */
   byUid(uid: string): PodEndpoint | undefined;
-  /** pod → service (with the port: a service is an IP *and* a port) → world. */
-  resolve(ip: string, port?: number): Endpoint;
+  /** pod → service (with the port and protocol: a service is an IP *and* a port) → world. */
+  resolve(ip: string, port?: number, proto?: number): Endpoint;
   /** Every pod of the index, sorted by namespace, name. */
   pods(): PodEndpoint[];
   /**
@@ -207,10 +207,10 @@ export class PodDirectory implements PodIndex {
     return this.uids.best(uid);
   }
 
-  resolve(ip: string, port?: number): Endpoint {
+  resolve(ip: string, port?: number, proto?: number): Endpoint {
     const p = this.pod(ip);
     if (p) return p;
-    const s = port === undefined ? undefined : this.services(normalizeIp(ip), port);
+    const s = port === undefined ? undefined : this.services(normalizeIp(ip), port, proto);
     return s ?? { kind: "world", ip: normalizeIp(ip) };
   }
 

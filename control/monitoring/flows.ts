@@ -110,7 +110,7 @@ export function aggregateFlows(flows: readonly NodeFlow[], index: PodIndex, opts
     input.map(({ node, record: r }): FlowRow => ({
       node,
       client: resolveStored(index, r.toServer ? r.src : r.dst),
-      server: resolveStored(index, r.toServer ? r.dst : r.src, r.port),
+      server: resolveStored(index, r.toServer ? r.dst : r.src, r.port, r.proto),
       port: r.port,
       proto: r.proto,
       fwdPackets: r.toServer ? r.packets : 0,

@@ -5,6 +5,9 @@
 
 const PROTOCOLS: Record<number, string> = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP" };
 
+/** IP protocol numbers of the protocols services balance (records carry the number). */
+export const IPPROTO = { TCP: 6, UDP: 17 } as const;
+
 /** For people: 6 → "TCP", 47 → "proto 47". */
 export function protoName(proto: number): string {
   return PROTOCOLS[proto] ?? `proto ${proto}`;

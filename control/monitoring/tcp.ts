@@ -11,6 +11,7 @@
  */
 import { addTcpCounters, TCP_COUNTERS, type TcpCounters, type TcpRecord, zeroTcpCounters } from "../wire/monitoring.ts";
 import { endpointKey, type PodIndex, podOfUid, resolveStored, type StoredEndpoint } from "./attribution.ts";
+import { IPPROTO } from "./names.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 export interface NodeTcp {
@@ -56,7 +57,7 @@ export function aggregateTcp(records: readonly NodeTcp[], index: PodIndex): TcpR
       return {
         node,
         local: r.pod !== undefined ? podOfUid(index, r.pod, node) : resolveStored(index, r.local),
-        remote: resolveStored(index, r.remote, r.role === "client" ? r.port : undefined),
+        remote: resolveStored(index, r.remote, r.role === "client" ? r.port : undefined, IPPROTO.TCP),
         port: r.port,
         role: r.role,
         ...counters,

@@ -1,6 +1,6 @@
 /**
  * Flows and TCP connections addressed to a load-balanced service's frontend (its VIP or an external IP, with
- * its port) name the service on the flows, TCP and service map APIs (control/monitoring-store/directory.ts),
+ * its port and protocol) name the service on the flows and TCP APIs (control/monitoring-store/directory.ts),
  * as the registry says at the time the batch is stored: a service made later, or deleted, changes what later
  * batches name.
  */
@@ -9,22 +9,27 @@ import { flow, tcp } from "../monitoring/fixtures.test-support.ts";
 import { post, report, WEB } from "../monitoring/scenario.test-support.ts";
 import { service } from "../services/fixtures.test-support.ts";
 import { AS_ADMIN, getJson, send, T0, useTestApp } from "../test-support.ts";
+import type { Batch } from "../wire/batch.ts";
 
 const s = useTestApp();
 
 const ECHO = service("echo", "10.96.0.20", { namespace: "demo", externalIPs: ["192.0.2.7"] });
 const echo = { kind: "service", label: "demo/echo", namespace: "demo", name: "echo" };
+/** Another service on the same VIP and port, over UDP. */
+const ECHO_UDP = service("echo-udp", "10.96.0.20", { namespace: "demo", protocol: "UDP" });
+const echoUdp = { kind: "service", label: "demo/echo-udp", namespace: "demo", name: "echo-udp" };
 const world = (ip: string) => ({ kind: "world", label: ip, ip });
 
-/** node-a's batch `seq` (10 s apart): web → `dst`:80, 3 packets and a TCP connection opened. */
-const batch = (seq: number, dst: string) =>
+/** node-a's batch `seq` (10 s apart): web → `dst`:`port`, 3 TCP packets and a TCP connection opened. */
+const batch = (seq: number, dst: string, port = 80, more: Partial<Batch> = {}) =>
   post(s, {
     node: "node-a",
     seq,
     ts: T0 + seq * 10_000,
     pods: [report(WEB, seq)],
-    flows: [flow({ dst, port: 80, packets: 3, bytes: 300 })],
-    tcp: [tcp({ remote: dst, port: 80, opened: 1 })],
+    flows: [flow({ dst, port, packets: 3, bytes: 300 })],
+    tcp: [tcp({ remote: dst, port, opened: 1 })],
+    ...more,
   });
 
 const destinations = async () => {
@@ -40,19 +45,26 @@ const destinations = async () => {
 describe("services on the monitoring APIs", () => {
   it("a frontend (VIP or external IP, and port) names its service; not before it exists, not after it is deleted", async () => {
     await batch(1, "10.96.0.20"); // before the service exists: an address outside the pods
-    expect((await send(s.app, "POST", "/api/v1/services", ECHO, AS_ADMIN)).status).toBe(201);
+    for (const svc of [ECHO_UDP, ECHO]) {
+      expect((await send(s.app, "POST", "/api/v1/services", svc, AS_ADMIN)).status).toBe(201);
+    }
     await batch(2, "10.96.0.20");
     await batch(3, "192.0.2.7");
+    await batch(4, "10.96.0.20", 81); // another port of the VIP: no service
+    // UDP to the VIP's port 80: the UDP service, not the TCP one
+    await batch(5, "10.96.0.20", 80, {
+      flows: [flow({ dst: "10.96.0.20", port: 80, proto: 17, packets: 2, bytes: 100 })],
+      tcp: [],
+    });
     expect(await destinations()).toEqual({
-      flows: [[echo, 6], [world("10.96.0.20"), 3]],
-      tcp: [[echo, 2], [world("10.96.0.20"), 1]],
+      flows: [[echo, 6], [world("10.96.0.20"), 3], [world("10.96.0.20"), 3], [echoUdp, 2]],
+      tcp: [[echo, 2], [world("10.96.0.20"), 1], [world("10.96.0.20"), 1]],
     });
 
     expect((await send(s.app, "DELETE", "/api/v1/services/demo/echo", undefined, AS_ADMIN)).status).toBe(200);
-    await batch(4, "10.96.0.20");
-    expect(await destinations()).toEqual({
-      flows: [[world("10.96.0.20"), 6], [echo, 6]],
-      tcp: [[world("10.96.0.20"), 2], [echo, 2]],
-    });
+    await batch(6, "10.96.0.20");
+    const after = await destinations();
+    expect(after.flows.filter(([, n]: [unknown, number]) => n === 6)).toEqual([[world("10.96.0.20"), 6], [echo, 6]]);
+    expect(after.tcp.slice(0, 2)).toEqual([[world("10.96.0.20"), 2], [echo, 2]]);
   });
 });
