@@ -14,7 +14,9 @@ import { jsonError } from "./http/json.ts";
 import { IngestAdmission } from "./ingest/admission.ts";
 import type { LeaseStatus } from "./lease/keeper.ts";
 import { metricsRoutes } from "./metrics/control-metrics.ts";
+import { FlowStreamHub } from "./flows-stream/hub.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { flowStreamRoutes } from "./routes/flows-stream.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -53,6 +55,8 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   const app = new Hono();
   // This process's bound on ingest work: the route sheds by it, /metrics and the overview show it.
   const admission = new IngestAdmission(settings.ingestAdmission, now);
+  // This replica's live flows: the ingest publishes to it, the stream routes follow it.
+  const flowStream = new FlowStreamHub(settings.flowStream, now, db);
 
   // A request that takes too long (a locked or slow database) is answered 503
   // instead of holding the client. Its work may still finish afterwards; for
@@ -76,6 +80,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
       wireVersion: settings.wireVersion,
       heldPartsNodes: settings.heldPartsNodes,
       admission,
+      flowStream,
     }),
   );
   app.route(
@@ -89,6 +94,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   );
   app.route("/api/v1", joinTokenRoutes(db, { now, access }));
   app.route("/api/v1", nodeRoutes(db, { now, access, thresholds }));
+  app.route("/api/v1", flowStreamRoutes(flowStream, { access }));
   app.route("/api/v1", monitoringRoutes(db, { now, access, monitoring: settings.monitoring }));
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
@@ -96,7 +102,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
   app.route("/api/v1", lbStateRoutes(db, { now }));
   app.route("/api/v1", accelRoutes(db, { now, access }));
-  app.route("/", metricsRoutes(db, { now, access, thresholds, admission, lease: opts.lease }));
+  app.route("/", metricsRoutes(db, { now, access, thresholds, admission, lease: opts.lease, flowStream }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route(
     "/",
@@ -109,6 +115,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
       assets: opts.assets ?? loadAssets(),
       admission,
       lease: opts.lease,
+      flowStream,
     }),
   );
 

@@ -26,6 +26,8 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_FLOW_KEYS: 2000,
       EBPF_K8S_MAX_TCP_KEYS: 2000,
       EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_STREAM_MAX_FOLLOWERS: 100,
+      EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 60,
       EBPF_K8S_ALERT_INTERVAL: 5,
       EBPF_K8S_LEASE: 15,
@@ -60,6 +62,8 @@ describe("parseConfig", () => {
         EBPF_K8S_MAX_FLOW_KEYS: "100",
         EBPF_K8S_MAX_TCP_KEYS: "200",
         EBPF_K8S_MAX_DROP_KEYS: "",
+        EBPF_K8S_STREAM_MAX_FOLLOWERS: "5",
+        EBPF_K8S_STREAM_MAX_QUEUED: "",
         EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
         EBPF_K8S_ALERT_INTERVAL: "2s",
         EBPF_K8S_LEASE: "1.5s",
@@ -97,6 +101,8 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_FLOW_KEYS: 100,
       EBPF_K8S_MAX_TCP_KEYS: 200,
       EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_STREAM_MAX_FOLLOWERS: 5,
+      EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
       EBPF_K8S_ALERT_INTERVAL: 2,
       EBPF_K8S_LEASE: 1.5,
@@ -148,6 +154,17 @@ describe("appSettings", () => {
     expect(inFlight({ DATABASE_URL: "libsql://db.example:8080" })).toBe(4);
     expect(inFlight({ DATABASE_URL: "http://127.0.0.1:8080" })).toBe(4);
     expect(inFlight({ DATABASE_URL: "libsql://db.example:8080", EBPF_K8S_INGEST_MAX_IN_FLIGHT: "2" })).toBe(2);
+  });
+
+  it("bounds live flows per replica as configured, keep-alive and grace as built in", () => {
+    const env = { EBPF_K8S_STREAM_MAX_FOLLOWERS: "7", EBPF_K8S_STREAM_MAX_QUEUED: "300" };
+    expect(appSettings(parseConfig(env)).flowStream).toEqual({
+      maxFollowers: 7,
+      maxQueued: 300,
+      keepAliveMs: 15_000,
+      dropGraceMs: 5_000,
+    });
+    expect(() => parseConfig({ EBPF_K8S_STREAM_MAX_QUEUED: "0" })).toThrow(/EBPF_K8S_STREAM_MAX_QUEUED/);
   });
 
   it("converts to the app's units", () => {

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_DATABASE_URL } from "./db/client.ts";
+import { DEFAULT_FLOW_STREAM_SETTINGS, type FlowStreamSettings } from "./flows-stream/hub.ts";
 import type { AdmissionSettings } from "./ingest/admission.ts";
 import { HELD_PARTS_NODES } from "./ingest/held-parts.ts";
 import type { MonitoringSettings } from "./monitoring-store/settings.ts";
@@ -64,6 +65,13 @@ export const Config = z
     EBPF_K8S_INGEST_QUEUE_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1).default(50)),
     EBPF_K8S_INGEST_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(2)),
     EBPF_K8S_INGEST_MAX_RETRY_AFTER: withDefault(z.coerce.number().int().min(1).max(3600).default(60)),
+    /** Live flows (GET /api/v1/flows/stream): followers at once per replica, records queued for a slow one before it is dropped. */
+    EBPF_K8S_STREAM_MAX_FOLLOWERS: withDefault(
+      z.coerce.number().int().min(1).default(DEFAULT_FLOW_STREAM_SETTINGS.maxFollowers),
+    ),
+    EBPF_K8S_STREAM_MAX_QUEUED: withDefault(
+      z.coerce.number().int().min(1).default(DEFAULT_FLOW_STREAM_SETTINGS.maxQueued),
+    ),
     /** How long flow, TCP and drop statistics are kept per level: per batch, per minute, per hour. */
     EBPF_K8S_RETENTION_RAW: withDefault(Duration.prefault("2h")),
     EBPF_K8S_RETENTION_1M: withDefault(Duration.prefault("48h")),
@@ -158,6 +166,8 @@ export interface AppSettings {
   wireVersion: number;
   /** Nodes whose inventory and pods' metadata are held for compact batches (control/ingest/held-parts.ts). */
   heldPartsNodes: number;
+  /** Live flows' bounds (control/flows-stream/hub.ts). */
+  flowStream: FlowStreamSettings;
 }
 
 export function appSettings(config: Config): AppSettings {
@@ -196,6 +206,11 @@ export function appSettings(config: Config): AppSettings {
     alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,
     wireVersion: config.EBPF_K8S_TEST_WIRE_VERSION ?? WIRE_VERSION,
     heldPartsNodes: HELD_PARTS_NODES,
+    flowStream: {
+      ...DEFAULT_FLOW_STREAM_SETTINGS,
+      maxFollowers: config.EBPF_K8S_STREAM_MAX_FOLLOWERS,
+      maxQueued: config.EBPF_K8S_STREAM_MAX_QUEUED,
+    },
   };
 }
 

@@ -31,6 +31,7 @@ import { keepAliveMs, listenNode } from "./http/node-listen.ts";
 import { kubeServiceSync } from "./kube/connect.ts";
 import { onceOnlyJobs, onceOnlyKeeper } from "./once-only.ts";
 import { endWaits } from "./services/watch.ts";
+import { endFollowers } from "./flows-stream/hub.ts";
 
 /** The parts of the Deno namespace used here (tsc type-checks this file with Node types). */
 interface DenoRuntime {
@@ -105,6 +106,7 @@ async function main() {
     setTimeout(() => exit(1), SHUTDOWN_GRACE_MS).unref?.();
     const closed = server.close();
     endWaits(db); // agents' long polls for lb state answer now instead of holding the shutdown
+    endFollowers(db); // live flows' followers get a last line and their streams end
     await closed;
     await lease.stop(); // stops the once-only work, then hands the lease on
 

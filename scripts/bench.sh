@@ -26,5 +26,11 @@ echo
 echo "== control plane ingest (simulated agents, embedded libSQL; control plane under Node and Deno; 5,000 nodes for 12.5 minutes) =="
 tsx control/bench/ingest.ts
 echo
+echo "== flow stream fan-out (1,000 simulated nodes without and with 50 followers of /api/v1/flows/stream) =="
+tsx control/bench/flow-stream.ts
+echo
 echo "== page render (overview and host page over a day of rollups of 1,000 nodes) =="
 tsx control/bench/render.ts
+echo
+echo "== flow explorer (GET /api/v1/flows with verdicts, against the plain flows query; 200 nodes, 5 minutes raw) =="
+tsx control/bench/flow-explorer.ts

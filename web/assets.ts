@@ -1,6 +1,6 @@
 /**
  * Static files the pages need, read once when the app is created and then
- * served from memory: htmx and uPlot from node_modules (no CDN), our
+ * served from memory: htmx, its SSE extension and uPlot from node_modules (no CDN), our
  * stylesheet, the script that draws the charts, and the icon.
  *
  * Paths are resolved from this module, not the working directory. node:fs
@@ -18,6 +18,8 @@ export type Assets = ReadonlyMap<string, Asset>;
 
 export const ASSET_PREFIX = "/assets/";
 export const HTMX_ASSET = "htmx.min.js";
+/** htmx's server-sent events extension (the /flows page's live mode), from its npm package like htmx. */
+export const HTMX_SSE_ASSET = "htmx-ext-sse.min.js";
 export const STYLE_ASSET = "style.css";
 export const UPLOT_ASSET = "uPlot.iife.min.js";
 export const UPLOT_STYLE_ASSET = "uPlot.min.css";
@@ -32,6 +34,10 @@ const SVG = "image/svg+xml; charset=utf-8";
 
 const SOURCES: Record<string, { url: URL; contentType: string }> = {
   [HTMX_ASSET]: { url: new URL("../node_modules/htmx.org/dist/htmx.min.js", import.meta.url), contentType: JS },
+  [HTMX_SSE_ASSET]: {
+    url: new URL("../node_modules/htmx-ext-sse/dist/sse.min.js", import.meta.url),
+    contentType: JS,
+  },
   [STYLE_ASSET]: { url: new URL("./assets/style.css", import.meta.url), contentType: CSS },
   [UPLOT_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.iife.min.js", import.meta.url), contentType: JS },
   [UPLOT_STYLE_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.min.css", import.meta.url), contentType: CSS },

@@ -21,6 +21,7 @@ import { DEFAULT_FLOW_LIMIT, queryFlows } from "../control/queries/monitoring/fl
 import { findPod, listPods } from "../control/queries/monitoring/pods.ts";
 import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
 import { queryTopTalkers } from "../control/queries/monitoring/toptalkers.ts";
+import { NamespacedName } from "../control/routes/flow-params.ts";
 import { DEFAULT_TALKERS } from "../control/routes/monitoring.ts";
 import { queryTcp } from "../control/queries/monitoring/tcp.ts";
 import { optionalParam } from "../control/queries/monitoring/window.ts";
@@ -52,7 +53,11 @@ const refuse = (status: 400 | 404, title: string, message: string): Loaded<never
 
 const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
 const PodQuery = z.object({ since: sinceParam });
-const MapQuery = z.object({ since: sinceParam, namespace: optionalParam(Rfc1123Name) });
+const MapQuery = z.object({
+  since: sinceParam,
+  namespace: optionalParam(Rfc1123Name),
+  service: optionalParam(NamespacedName),
+});
 
 const badParameter = (error: z.ZodError): Loaded<never> => refuse(400, "Bad request", badParameterText(error));
 
@@ -148,12 +153,12 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
       if (!query.success) return badParameter(query.error);
       const w = windowOf(c.req.query("since"), query.data.since, at);
       if (!w.ok) return w;
-      const { namespace } = query.data;
+      const { namespace, service } = query.data;
       const [map, talkers] = await Promise.all([
-        queryServiceMap(db, w.view.window, { namespace }),
+        queryServiceMap(db, w.view.window, { namespace, service }),
         queryTopTalkers(db, w.view.window, "pods", DEFAULT_TALKERS),
       ]);
-      return { ok: true, view: { map, talkers, ...w.view, namespace } };
+      return { ok: true, view: { map, talkers, ...w.view, namespace, service } };
     },
     (view, session) => <ServiceMapPage view={view} session={session} />,
     (view) => <ServiceMapDetail view={view} />,

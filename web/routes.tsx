@@ -27,6 +27,9 @@ import { leaseView } from "../control/lease/status.ts";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { alertPageRoutes } from "./alert-routes.tsx";
 import { AlertBanner, AlertCount, ALERTS_LISTED, countByNode } from "./components/alerts.tsx";
+import type { FlowStreamHub } from "../control/flows-stream/hub.ts";
+import { flowLiveRoutes } from "./flow-live-routes.tsx";
+import { flowPageRoutes } from "./flow-routes.tsx";
 import { monitoringPageRoutes } from "./monitoring-routes.tsx";
 import { loadNodeTraffic } from "./node-traffic.ts";
 import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
@@ -48,6 +51,8 @@ export interface WebOptions {
   admission?: IngestAdmission;
   /** This replica's side of the lease (control/lease/); the overview says which replica runs the once-only work. */
   lease?: () => LeaseStatus;
+  /** This replica's live flows, for the /flows page's live mode (web/flow-live-routes.tsx). */
+  flowStream?: FlowStreamHub;
 }
 
 /** The switch form's field: "true" or "false", as HTML forms send it. */
@@ -55,7 +60,7 @@ const SwitchForm = z.object({ enabled: z.enum(["true", "false"]).transform((v) =
 
 export function webRoutes(
   db: Db,
-  { now, assets, access, thresholds, loginFailures, monitoring, admission, lease }: WebOptions,
+  { now, assets, access, thresholds, loginFailures, monitoring, admission, lease, flowStream }: WebOptions,
 ): Hono {
   const routes = new Hono();
   const reader = requireReader(access, denyPage);
@@ -111,8 +116,13 @@ export function webRoutes(
   );
 
   routes.route("/", monitoringPageRoutes(db, { now, access, monitoring }));
+  if (flowStream) routes.route("/", flowLiveRoutes(flowStream, { access }));
+  routes.route("/", flowPageRoutes(db, { now, access, monitoring }));
   routes.route("/", alertPageRoutes(db, { now, access }));
-  routes.route("/", servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs }));
+  routes.route(
+    "/",
+    servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs, retention: monitoring.retention }),
+  );
   routes.route("/", accelPageRoutes(db, { now, access }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));

@@ -17,6 +17,9 @@ import { callerOf, requireAdmin, requireReader } from "../control/auth/access.ts
 import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam, TimeParam } from "../control/queries/monitoring/window.ts";
+import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
+import { DEFAULT_RETENTION, type RetentionSettings } from "../control/monitoring/rollup.ts";
+import { pageWindow } from "./page-params.ts";
 import {
   BackendParams,
   NameParams,
@@ -98,7 +101,11 @@ function pageQuery(url: string | undefined): URLSearchParams {
   }
 }
 
-export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceRouteOptions): Hono {
+/** `retention`: of the monitoring data, for the window of a service's traffic (its clients and backends). */
+export function servicePageRoutes(
+  db: Db,
+  { now, access, lostAfterMs, retention = DEFAULT_RETENTION }: ServiceRouteOptions & { retention?: RetentionSettings },
+): Hono {
   const routes = new Hono();
   const reader = requireReader(access, denyPage);
   const admin = requireAdmin(access, denyPage);
@@ -130,13 +137,19 @@ export function servicePageRoutes(db: Db, { now, access, lostAfterMs }: ServiceR
     name: { namespace: string; name: string },
     since: { raw: string; spec: z.output<typeof SinceQuery>["since"] },
   ): Promise<ServicePageView> {
-    const view = await serviceViews(db, {
-      now: now(),
-      since: since.spec,
-      nodesPolledWithinMs: lostAfterMs,
-      where: byName(name.namespace, name.name),
-    });
-    return { ...name, view, since: since.raw, isAdmin: await isAdmin(c) };
+    const at = now();
+    const w = pageWindow(since.raw, since.spec, at, retention);
+    const [view, traffic] = await Promise.all([
+      serviceViews(db, {
+        now: at,
+        since: since.spec,
+        nodesPolledWithinMs: lostAfterMs,
+        where: byName(name.namespace, name.name),
+      }),
+      // sinceOf refused a since in the future already, so the window exists.
+      w.ok ? queryServiceMap(db, w.window, { service: name }) : undefined,
+    ]);
+    return { ...name, view, traffic, since: since.raw, isAdmin: await isAdmin(c) };
   }
 
   /** The stored port `ref`, if there is one. */

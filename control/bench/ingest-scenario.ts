@@ -21,9 +21,16 @@ export interface ScenarioSettings {
 
 const HOUR_MS = 3_600_000;
 
-export async function runScenario(scenario: Scenario, s: ScenarioSettings): Promise<ScenarioResult> {
+/** Work beside a scenario (followers of the flow stream: flow-stream.ts): from when the server listens until batches stop. */
+export interface Beside {
+  start(url: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runScenario(scenario: Scenario, s: ScenarioSettings, beside?: Beside): Promise<ScenarioResult> {
   const server = await BenchServer.start(scenario.runtime, { env: { ...s.env, ...scenario.env } });
   try {
+    await beside?.start(server.url);
     const job: ClientJob = {
       url: server.url,
       joinToken: server.joinToken,
@@ -48,6 +55,7 @@ export async function runScenario(scenario: Scenario, s: ScenarioSettings): Prom
       child.once("exit", (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
       child.send(job);
     }).finally(() => child.exitCode === null && child.kill());
+    await beside?.stop();
     if (client.errors.length > 0) console.error(`  client errors: ${client.errors.join("; ")}`);
     const result = await server.finish({ nodes: client.nodes, shape: s.shape, since: postingSince - 60_000 });
 

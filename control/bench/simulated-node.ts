@@ -30,6 +30,18 @@ export interface NodeShape {
 const CONVERSATIONS = { client: 0.4, server: 0.4 } as const;
 const TCP_RECORDS = 20;
 const CHURN_BATCHES = 10;
+
+/** A number from the environment (the benches' BENCH_* settings), else `fallback`. */
+export const benchEnv = (name: string, fallback: number): number =>
+  process.env[name] ? Number(process.env[name]) : fallback;
+
+/** The node shape the benches make, from BENCH_PODS (20), BENCH_FLOWS (200) and BENCH_INTERFACES (5). */
+export const benchShape = (): NodeShape => ({
+  pods: benchEnv("BENCH_PODS", 20),
+  flows: benchEnv("BENCH_FLOWS", 200),
+  interfaces: benchEnv("BENCH_INTERFACES", 5),
+});
+
 /** Peers are among the next PEER_SPREAD nodes (a real pod talks to a handful of services, not the whole cluster). */
 const PEER_SPREAD = 50;
 const PORTS: ReadonlyArray<[port: number, proto: number]> = [
@@ -42,7 +54,8 @@ const PORTS: ReadonlyArray<[port: number, proto: number]> = [
   [53, 17],
   [8125, 17],
 ];
-const NAMESPACES = ["default", "shop", "payments", "monitoring"];
+/** The simulated pods' namespaces. */
+export const NAMESPACES = ["default", "shop", "payments", "monitoring"];
 const APPS = ["web", "api", "cart", "checkout", "redis", "postgres", "prometheus", "worker"];
 const PROGRAMS_PER_MODULE = 2;
 

@@ -182,6 +182,52 @@ describe("migrations", () => {
   });
 });
 
+describe("migration 0015", () => {
+  it("adds the service after the counters: rows stored before read as no service, raw and rolled, and nothing is rewritten", async () => {
+    const { url, client } = await olderDb(15);
+    // A raw row as a control plane of before wrote it (and as one still writes during a rolling upgrade).
+    await client.execute({
+      sql: "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', ?, ?, ?, '[]')",
+      args: [
+        90_000,
+        `[["pod:u1","ip:1.1.1.1",443,6,5,500,4,400,18]]`,
+        `[["pod:u1","ip:1.1.1.1",443,"client",2,1,0,0,1,30,0,0,1,300,2]]`,
+      ],
+    });
+    await client.execute(
+      "INSERT INTO flow_stats VALUES ('1m', 0, 'n1', 'pod:u1', 'ip:1.1.1.1', 443, 6, 5, 500, 4, 400, 18)",
+    );
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect(await read("SELECT flows FROM monitoring_raw_rows")).toEqual([
+      { flows: `[["pod:u1","ip:1.1.1.1",443,6,5,500,4,400,18]]` },
+    ]);
+    expect(await read("SELECT service, fwd_bytes FROM flow_stats")).toEqual([{ service: "", fwd_bytes: 500 }]);
+    // A raw row of now, with its service last, for the same key in the same minute.
+    await db.$client.execute({
+      sql:
+        "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', ?, ?, '[]', '[]')",
+      args: [100_000, `[["pod:u1","ip:1.1.1.1",443,6,1,100,0,0,2,"svc:shop/web"]]`],
+    });
+
+    // The rollup reads both layouts: the old row's missing service is "", the later batch's service is kept.
+    await runMaintenance(db, 3 * 3_600_000, DEFAULT_MONITORING_SETTINGS);
+    expect(
+      await read("SELECT level, bucket, service, fwd_packets, fwd_bytes FROM flow_stats ORDER BY level, bucket"),
+    ).toEqual([
+      { level: "1h", bucket: 0, service: "svc:shop/web", fwd_packets: 6, fwd_bytes: 600 },
+      { level: "1m", bucket: 0, service: "", fwd_packets: 5, fwd_bytes: 500 },
+      { level: "1m", bucket: 60_000, service: "svc:shop/web", fwd_packets: 6, fwd_bytes: 600 },
+    ]);
+    expect(await read("SELECT service, opened, srtt_samples FROM tcp_stats WHERE level = '1m'")).toEqual([
+      { service: "", opened: 2, srtt_samples: 2 },
+    ]);
+    db.$client.close();
+  });
+});
+
 describe("localFilePath", () => {
   it.each([
     ["file:./data/ebpf-k8s.db", "./data/ebpf-k8s.db"],

@@ -432,6 +432,11 @@ export const flowStats = sqliteTable(
     revPackets: integer("rev_packets").notNull(),
     revBytes: integer("rev_bytes").notNull(),
     tcpFlags: integer("tcp_flags").notNull(),
+    /**
+     * endpointKey of the service the client addressed (its VIP, or one of its backends), "" for none: not in
+     * the key (it follows from server, port and protocol), the latest batch's for the bucket.
+     */
+    service: text("service").notNull().default(""),
   },
   (t) => [primaryKey({ columns: [t.level, t.bucket, t.node, t.client, t.server, t.port, t.proto] })],
 );
@@ -455,6 +460,8 @@ export const tcpStats = sqliteTable(
     resetsTx: integer("resets_tx").notNull(),
     srttUsSum: integer("srtt_us_sum").notNull(),
     srttSamples: integer("srtt_samples").notNull(),
+    /** As flow_stats.service: the service of the connection's server end. */
+    service: text("service").notNull().default(""),
   },
   // By node too: a node's page reads its own rows over up to a day, which in key order lie among every node's.
   (

@@ -20,6 +20,7 @@ import { storeMonitoring } from "../monitoring-store/ingest.ts";
 import { DEFAULT_MONITORING_SETTINGS, type MonitoringSettings } from "../monitoring-store/settings.ts";
 import { storeAccelCounters } from "../accel/rules.ts";
 import { storeLbCounters } from "../services/counters.ts";
+import type { FlowRow } from "../monitoring/flows.ts";
 import type { Batch, BatchAck } from "../wire/batch.ts";
 import { interfaceRows, previousOfBoot, saveHistory } from "./interface-samples.ts";
 import { type NodeState, readNodeState, type StoredNode } from "./node-state.ts";
@@ -58,6 +59,19 @@ interface Job {
   monitoring: MonitoringSettings;
 }
 
+/** What a job stored: the acknowledgement, and the flow rows for the live stream (none for a duplicate). */
+interface Stored {
+  ack: BatchAck;
+  flows: FlowRow[];
+}
+
+/**
+ * Told a batch's flow rows once its transaction has committed, never for a
+ * rolled-back one nor for a duplicate; batches in commit order (a group's
+ * results are handed out in order, each reaction runs in the order resolved).
+ */
+export type OnFlowsStored = (flows: FlowRow[]) => void;
+
 /** Commits of batches and the batches they stored, per database, since this process started (for /metrics). */
 export interface StoreCommits {
   commits: number;
@@ -65,7 +79,7 @@ export interface StoreCommits {
 }
 
 /** Per database: its group commit of batches, and what it committed. */
-const stores = new WeakMap<Db, { store: (job: Job) => Promise<BatchAck>; commits: StoreCommits }>();
+const stores = new WeakMap<Db, { store: (job: Job) => Promise<Stored>; commits: StoreCommits }>();
 
 function storeOf(db: Db) {
   let entry = stores.get(db);
@@ -96,25 +110,30 @@ export function storeBatch(
   batch: Batch,
   receivedAt: number,
   monitoring: MonitoringSettings = DEFAULT_MONITORING_SETTINGS,
+  onFlowsStored?: OnFlowsStored,
 ): Promise<BatchAck> {
-  return storeOf(db).store({ db, batch, receivedAt, monitoring });
+  // Attached before the group can resolve, so reactions of one group run in its commit order.
+  return storeOf(db).store({ db, batch, receivedAt, monitoring }).then(({ ack, flows }) => {
+    if (!ack.duplicate && flows.length > 0) onFlowsStored?.(flows);
+    return ack;
+  });
 }
 
-async function storeJob(tx: SqlTransaction, job: Job): Promise<BatchAck> {
+async function storeJob(tx: SqlTransaction, job: Job): Promise<Stored> {
   const state = await readNodeState(tx, job.batch);
-  const stored = await storeInTransaction(tx, job, state);
-  return { ok: true, ...stored, desired: state.desired };
+  const { flows, ...stored } = await storeInTransaction(tx, job, state);
+  return { ack: { ok: true, ...stored, desired: state.desired }, flows };
 }
 
 async function storeInTransaction(
   tx: SqlTransaction,
   { db, batch, receivedAt, monitoring }: Job,
   state: NodeState,
-): Promise<{ seq: number; duplicate: boolean }> {
+): Promise<{ seq: number; duplicate: boolean; flows: FlowRow[] }> {
   const { bootLastSeq, node } = state;
   // Already stored (a resend after a lost acknowledgement, or an older batch): change nothing.
   // boots lives in the database, so this holds across control-plane restarts and replicas.
-  if (bootLastSeq !== undefined && batch.seq <= bootLastSeq) return { seq: bootLastSeq, duplicate: true };
+  if (bootLastSeq !== undefined && batch.seq <= bootLastSeq) return { seq: bootLastSeq, duplicate: true, flows: [] };
   const kind = classify(node, batch);
 
   await saveNode(tx, node, kind, batch, receivedAt);
@@ -131,8 +150,8 @@ async function storeInTransaction(
   );
   if (kind === "late") {
     await saveHistory(tx, batch, rows);
-    await storeMonitoring(db, tx, directory, batch, false, receivedAt, monitoring);
-    return { seq: batch.seq, duplicate: false };
+    const flows = await storeMonitoring(db, tx, directory, batch, false, receivedAt, monitoring);
+    return { seq: batch.seq, duplicate: false, flows };
   }
   // Totals of a replaced boot would mix two counting epochs; its history stays in interface_history.
   if (kind === "new-boot") await tx.execute({ sql: SQL.clearTotals, args: [batch.node] });
@@ -143,8 +162,8 @@ async function storeInTransaction(
   await saveHistory(tx, batch, rows);
   // Only here: a late batch's inventory is older than the one stored, so it must not replace it.
   await saveInventory(tx, batch, receivedAt);
-  await storeMonitoring(db, tx, directory, batch, true, receivedAt, monitoring);
-  return { seq: batch.seq, duplicate: false };
+  const flows = await storeMonitoring(db, tx, directory, batch, true, receivedAt, monitoring);
+  return { seq: batch.seq, duplicate: false, flows };
 }
 
 function classify(node: StoredNode | undefined, batch: Batch): BatchKind {

@@ -19,6 +19,8 @@ import { alerts, interfaces, pods, serviceBackends, services } from "../db/schem
 import { listNodes } from "../queries/nodes.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../wire/exposition.ts";
+import type { FlowStreamHub } from "../flows-stream/hub.ts";
+import { flowStreamFamilies } from "./flow-stream.ts";
 import { gatewayFamilies } from "./gateway.ts";
 import { ingestLoadFamilies } from "./ingest-load.ts";
 import type { LeaseStatus } from "../lease/keeper.ts";
@@ -124,6 +126,7 @@ export function metricsRoutes(
     thresholds: StatusThresholds;
     admission?: IngestAdmission;
     lease?: () => LeaseStatus;
+    flowStream?: FlowStreamHub;
   },
 ): Hono {
   const routes = new Hono();
@@ -131,7 +134,8 @@ export function metricsRoutes(
     const load = o.admission ? ingestLoadFamilies(o.admission.snapshot(), storeCommits(db)) : [];
     const now = o.now();
     const [cluster, lease] = await Promise.all([controlMetrics(db, now, o.thresholds), leaseView(db, now, o.lease)]);
-    const body = exposition([...cluster, ...leaseFamilies(lease), ...load]);
+    const stream = o.flowStream ? flowStreamFamilies(o.flowStream.snapshot()) : [];
+    const body = exposition([...cluster, ...leaseFamilies(lease), ...load, ...stream]);
     return new Response(body, { headers: { "content-type": EXPOSITION_CONTENT_TYPE } });
   });
   return routes;

@@ -67,11 +67,11 @@ describe("an agent's other records", () => {
     const raw = (await s.db.$client.execute("SELECT flows, tcp, drops FROM monitoring_raw")).rows;
     expect(raw).toHaveLength(1);
     expect(JSON.parse(String(raw[0]!.flows))).toEqual([
-      ["pod:u-web", "pod:u-db", 5432, 6, 10, 1000, 0, 0, 0],
-      ["pod:u-web", "other", 0, 0, 7, 700, 0, 0, 0x12],
-      ["other", "pod:u-cache", 0, 0, 4, 400, 0, 0, 0],
-      ["other", "pod:u-web", 0, 0, 0, 0, 3, 300, 0],
-      ["other", "other", 0, 0, 2, 200, 0, 0, 0],
+      ["pod:u-web", "pod:u-db", 5432, 6, 10, 1000, 0, 0, 0, ""],
+      ["pod:u-web", "other", 0, 0, 7, 700, 0, 0, 0x12, ""],
+      ["other", "pod:u-cache", 0, 0, 4, 400, 0, 0, 0, ""],
+      ["other", "pod:u-web", 0, 0, 0, 0, 3, 300, 0, ""],
+      ["other", "other", 0, 0, 2, 200, 0, 0, 0, ""],
     ]);
     expect(JSON.parse(String(raw[0]!.tcp))[0].slice(0, 6)).toEqual(["pod:u-web", "other", 0, "client", 4, 1]);
     expect(JSON.parse(String(raw[0]!.drops))).toEqual([["pod:u-web", "", OTHER_DROP_REASON, 6, 360]]);

@@ -12,11 +12,16 @@
  *
  * Addresses that are no pod's resolve, with their port and protocol, to the
  * load-balanced service of that frontend (its VIP or an external IP), else to
- * the world. The services are read again whenever the lb version moved (one
- * read of the version per batch; backend and acceleration changes move it
- * too), so every replica names a VIP as the registry does when the batch is
- * stored. Only where the VIP is seen: a connection the socket load balancer
- * translated at connect time shows its backend pod. NodePorts are not mapped.
+ * the world. A row's service (PodIndex.service) is that frontend's service,
+ * or the service listing the server's ip:port as a backend: a connection the
+ * socket load balancer translated at connect time, one the gateway sent to a
+ * backend, and one made straight to a backend pod all name it. Of two services
+ * listing one backend, the first by namespace and name is named, the same on
+ * every replica. The services are read again whenever the lb version moved
+ * (one read of the version per batch; backend and acceleration changes move
+ * it too), so every replica names them as the registry does when the batch is
+ * stored. NodePorts are not mapped (the gateway translates them to backends,
+ * which are).
  */
 import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
@@ -27,12 +32,19 @@ import type { LbProtocol } from "../wire/services.ts";
 
 const directories = new WeakMap<Db, PodDirectory>();
 
-/** Per database: the services by frontend ("ip|port|IP protocol number"), as of lb version `version`. */
-const frontends = new WeakMap<Db, { version: number; byFrontend: Map<string, ServiceEndpoint> }>();
+/** Per database: the services by frontend and by backend ("ip|port|IP protocol number"), as of lb version `version`. */
+const frontends = new WeakMap<
+  Db,
+  { version: number; byFrontend: Map<string, ServiceEndpoint>; byBackend: Map<string, ServiceEndpoint> }
+>();
 
 const LB_VERSION = "SELECT version FROM lb_version WHERE id = 1";
 const SERVICES =
   "SELECT json_group_array(json_array(namespace, name, vip, port, protocol, json(external_ips))) AS rows FROM services";
+// Ordered so that a backend two services share is named, on every replica, after the first by namespace and name.
+const BACKENDS = "SELECT json_group_array(json_array(namespace, name, ip, port, protocol)) AS rows FROM " +
+  "(SELECT s.namespace, s.name, b.ip, b.port, s.protocol FROM service_backends b JOIN services s ON s.id = b.service_id " +
+  "ORDER BY s.namespace DESC, s.name DESC, s.port_name DESC)";
 
 /** Reads the services again when the lb version moved since they were read. */
 async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
@@ -46,7 +58,15 @@ async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
     const service: ServiceEndpoint = { kind: "service", namespace, name };
     for (const ip of [vip, ...externalIps]) byFrontend.set(`${normalizeIp(ip)}|${port}|${IPPROTO[protocol]}`, service);
   }
-  frontends.set(db, { version, byFrontend });
+  const backends = JSON.parse(String((await tx.execute(BACKENDS)).rows[0]?.rows ?? "[]")) as Array<
+    [string, string, string, number, LbProtocol]
+  >;
+  const byBackend = new Map<string, ServiceEndpoint>();
+  // Later rows win: the query lists the first service by name last.
+  for (const [namespace, name, ip, port, protocol] of backends) {
+    byBackend.set(`${normalizeIp(ip)}|${port}|${IPPROTO[protocol]}`, { kind: "service", namespace, name });
+  }
+  frontends.set(db, { version, byFrontend, byBackend });
 }
 
 const LOAD =
@@ -75,7 +95,10 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
     });
     byNode.set(node, entry);
   }
-  const directory = new PodDirectory((ip, port, proto) => frontends.get(db)?.byFrontend.get(`${ip}|${port}|${proto}`));
+  const directory = new PodDirectory(
+    (ip, port, proto) => frontends.get(db)?.byFrontend.get(`${ip}|${port}|${proto}`),
+    (ip, port, proto) => frontends.get(db)?.byBackend.get(`${ip}|${port}|${proto}`),
+  );
   for (const [node, { ts, pods }] of byNode) directory.setNode(node, ts, pods);
   directories.set(db, directory);
   return directory;

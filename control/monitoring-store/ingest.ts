@@ -10,7 +10,7 @@ import type { Db } from "../db/client.ts";
 import type { PodDirectory } from "../monitoring/attribution.ts";
 import { capRows, otherDropRow, otherFlowRow, otherTcpRow } from "../monitoring/cardinality.ts";
 import { aggregateDrops, DROP_ROWS } from "../monitoring/drops.ts";
-import { aggregateFlows, dedupFlows, FLOW_ROWS } from "../monitoring/flows.ts";
+import { aggregateFlows, dedupFlows, FLOW_ROWS, type FlowRow } from "../monitoring/flows.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { aggregateTcp, TCP_ROWS } from "../monitoring/tcp.ts";
 import type { Batch } from "../wire/batch.ts";
@@ -46,7 +46,9 @@ const NOTHING_STORED: ReadonlySet<string> = new Set();
 
 /**
  * `current`: the batch is from the node's current boot (not a late one from
- * the spool), so its pods and agent counters are the latest word.
+ * the spool), so its pods and agent counters are the latest word. Returns the
+ * flow rows stored (de-duplicated, attributed, capped): the ingest streams them
+ * to followers once the transaction has committed (control/flows-stream/).
  */
 export async function storeMonitoring(
   db: Db,
@@ -56,7 +58,7 @@ export async function storeMonitoring(
   current: boolean,
   receivedAt: number,
   settings: MonitoringSettings,
-): Promise<void> {
+): Promise<FlowRow[]> {
   const { node } = batch;
   // Pods first, so that this batch's own records are attributed to this batch's pods.
   if (current && batch.pods !== undefined) {
@@ -110,6 +112,7 @@ export async function storeMonitoring(
       args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt],
     });
   }
+  return flows.rows;
 }
 
 function capped<R extends object>(rows: R[], cap: number, ops: RowOps<R>, otherRow: R): { rows: R[]; cutKeys: number } {

@@ -3,10 +3,11 @@
  * order of the *_KEYS below (names as in control/db/schema.ts). The raw level
  * (monitoring_raw) stores them as they are; rollups and queries unpack them
  * with `value ->> i`. Endpoints are stored as endpointKey strings; their
- * names go to the `endpoints` table (endpointRows).
+ * names go to the `endpoints` table (endpointRows). A row's service is an
+ * endpointKey too, "" for none (LABEL_KEYS).
  */
 import type { dropStats, flowStats, tcpStats } from "../db/schema.ts";
-import { endpointKey, type StoredEndpoint } from "../monitoring/attribution.ts";
+import { endpointKey, serviceKey, type StoredEndpoint } from "../monitoring/attribution.ts";
 import type { DropRow } from "../monitoring/drops.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
 import type { TcpRow } from "../monitoring/tcp.ts";
@@ -22,9 +23,17 @@ export const FLOW_KEYS = [
   "revPackets",
   "revBytes",
   "tcpFlags",
+  "service",
 ] as const satisfies ReadonlyArray<keyof typeof flowStats.$inferSelect>;
 
-export const TCP_KEYS = ["local", "remote", "port", "role", ...TCP_COUNTERS] as const satisfies ReadonlyArray<
+export const TCP_KEYS = [
+  "local",
+  "remote",
+  "port",
+  "role",
+  ...TCP_COUNTERS,
+  "service",
+] as const satisfies ReadonlyArray<
   keyof typeof tcpStats.$inferSelect
 >;
 
@@ -34,6 +43,16 @@ export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as cons
 
 /** How many leading keys identify a row (the rest are counters). */
 export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
+/**
+ * Attributes after the counters: neither key nor counter, a value that
+ * depends on the key (a row's service follows from its server's address and
+ * port, as the registry was). Queries group by them; a stored 1m/1h row keeps
+ * the latest one a batch gave it. They come last so that raw rows written
+ * before them (migration 0015), and control planes that know them not yet
+ * (a rolling upgrade, a rollback), read every other position as before; a
+ * missing one reads as "".
+ */
+export const LABEL_KEYS = { flows: ["service"], tcp: ["service"], drops: [] } as const;
 /** Counters merged by OR rather than summed. */
 export const OR_KEYS = { flows: ["tcpFlags"], tcp: [], drops: [] } as const;
 
@@ -71,6 +90,7 @@ export function flowArray(r: FlowRow): Json[] {
     r.revPackets,
     r.revBytes,
     r.tcpFlags,
+    serviceKey(r.service),
   ];
 }
 
@@ -91,6 +111,7 @@ export function tcpArray(r: TcpRow): Json[] {
     r.resetsTx,
     r.srttUsSum,
     r.srttSamples,
+    serviceKey(r.service),
   ];
 }
 
@@ -127,6 +148,7 @@ export function endpointsOf(
     // A pod known only by uid (empty names) gives way to the same pod with its names.
     if (had === undefined || (had.kind === "pod" && had.name === "")) out.set(key, e);
   };
+  for (const r of [...flows, ...tcp]) if (r.service) add(r.service);
   for (const r of flows) (add(r.client), add(r.server));
   for (const r of tcp) (add(r.local), add(r.remote));
   for (const r of drops) if (r.pod) add(r.pod);

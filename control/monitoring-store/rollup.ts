@@ -41,7 +41,17 @@ import { FLOW_ROWS } from "../monitoring/flows.ts";
 import { bucketOfReport } from "../monitoring/rollup.ts";
 import type { RowOps } from "../monitoring/rows.ts";
 import { TCP_ROWS } from "../monitoring/tcp.ts";
-import { DROP_KEYS, dropArray, FLOW_KEYS, flowArray, IDENTITY, OR_KEYS, TCP_KEYS, tcpArray } from "./layouts.ts";
+import {
+  DROP_KEYS,
+  dropArray,
+  FLOW_KEYS,
+  flowArray,
+  IDENTITY,
+  LABEL_KEYS,
+  OR_KEYS,
+  TCP_KEYS,
+  tcpArray,
+} from "./layouts.ts";
 import {
   chunkRows,
   markRolled,
@@ -61,9 +71,10 @@ interface KindSpec {
   table: SQLiteTable;
   keys: readonly string[];
   identity: number;
-  /** Positions in a Row of the counters to sum and to OR. */
+  /** Positions in a Row of the counters to sum and to OR, and of the labels (LABEL_KEYS: the latest batch's). */
   sums: number[];
   ors: number[];
+  labels: number[];
   /** SQL condition true for every row but the node's "other" row. */
   notOther: string;
   /** The node's "other" row as keys (no node, bucket). */
@@ -86,7 +97,8 @@ function spec<R extends object>(
 ): KindSpec {
   const identity = IDENTITY[kind];
   const or: readonly string[] = OR_KEYS[kind];
-  const counters = keys.map((k, i) => ({ k, at: i + 2 })).slice(identity);
+  const labels: readonly string[] = LABEL_KEYS[kind];
+  const counters = keys.map((k, i) => ({ k, at: i + 2 })).slice(identity).filter((c) => !labels.includes(c.k));
   return {
     kind,
     table,
@@ -98,6 +110,7 @@ function spec<R extends object>(
     cutColumn,
     sums: counters.filter((c) => !or.includes(c.k)).map((c) => c.at),
     ors: counters.filter((c) => or.includes(c.k)).map((c) => c.at),
+    labels: keys.map((k, i) => ({ k, at: i + 2 })).filter((c) => labels.includes(c.k)).map((c) => c.at),
     weight: (r) => typed.weight(Object.fromEntries(keys.map((k, i) => [k, r[i + 2]])) as R),
   };
 }
@@ -203,10 +216,16 @@ export async function rollupChunk(
       let group = groups.get(groupKey);
       if (group === undefined) groups.set(groupKey, group = new Map());
       for (const e of entries) {
+        // An entry stored before a label existed lacks it (LABEL_KEYS): "" as the column's default.
+        for (const i of k.labels) e[i - 2] ??= "";
         const id = identityOf(k, e, 0);
         const had = group.get(id);
         if (had === undefined) group.set(id, [node, bucket, ...e]);
-        else add(k, had, e, 2);
+        else {
+          add(k, had, e, 2);
+          // The same key's later batch: its labels, as the upsert does (rows come in id order).
+          for (const i of k.labels) had[i] = e[i - 2]!;
+        }
       }
     }
     keysCut += await upsertLevel(tx, k, level, groups, k.cap(caps), now);

@@ -186,8 +186,8 @@ describe("flows, tcp and drops at ingest", () => {
         ts: T0 + 10_000,
         // Heaviest first (the order caps rank them in).
         flows: [
-          ["pod:u-web", "pod:u-db", 5432, 6, 5, 500, 0, 0, 2],
-          ["pod:u-web", "ip:1.1.1.1", 443, 6, 2, 120, 0, 0, 0],
+          ["pod:u-web", "pod:u-db", 5432, 6, 5, 500, 0, 0, 2, ""],
+          ["pod:u-web", "ip:1.1.1.1", 443, 6, 2, 120, 0, 0, 0, ""],
         ],
       },
     ]);
@@ -236,6 +236,7 @@ describe("flows, tcp and drops at ingest", () => {
       0,
       300,
       2,
+      "",
     ]]);
     expect(JSON.parse(String(raw!.drops))).toEqual([["pod:u-web", "veth-web", "NO_SOCKET", 3, 180]]);
     expect(JSON.parse(String((await rows("SELECT agent FROM node_monitoring"))[0]!.agent))).toEqual(monitoring);
@@ -252,9 +253,9 @@ describe("flows, tcp and drops at ingest", () => {
     );
     const [raw] = await rows("SELECT flows FROM monitoring_raw");
     expect(JSON.parse(String(raw!.flows))).toEqual([
-      ["pod:u-web", "ip:1.1.1.4", 80, 6, 4, 400, 0, 0, 0],
-      ["pod:u-web", "ip:1.1.1.3", 80, 6, 3, 300, 0, 0, 0],
-      ["other", "other", 0, 0, 3, 300, 0, 0, 0],
+      ["pod:u-web", "ip:1.1.1.4", 80, 6, 4, 400, 0, 0, 0, ""],
+      ["pod:u-web", "ip:1.1.1.3", 80, 6, 3, 300, 0, 0, 0, ""],
+      ["other", "other", 0, 0, 3, 300, 0, 0, 0, ""],
     ]);
     expect(await rows("SELECT flow_keys_cut FROM node_monitoring")).toEqual([{ flow_keys_cut: 2 }]);
   });

@@ -49,6 +49,16 @@ export function resolveStored(index: PodIndex, ip: string, port?: number, proto?
   return isOtherPeer(ip) ? OTHER_ENDPOINT : index.resolve(ip, port, proto);
 }
 
+/** The service of a server address and port (PodIndex.service); none for the wire's reserved "other" ends. */
+export function serviceOf(index: PodIndex, ip: string, port: number, proto?: number): ServiceEndpoint | undefined {
+  return isOtherPeer(ip) ? undefined : index.service(ip, port, proto);
+}
+
+/** A row's service as stored: its endpointKey, "" for none. */
+export function serviceKey(s: ServiceEndpoint | undefined): string {
+  return s === undefined ? "" : endpointKey(s);
+}
+
 /** One stable string per endpoint, for grouping: "pod:<uid>", "svc:<ns>/<name>", "ip:<ip>", "other". */
 export function endpointKey(e: StoredEndpoint): string {
   switch (e.kind) {
@@ -101,6 +111,13 @@ export interface PodIndex {
   byUid(uid: string): PodEndpoint | undefined;
   /** pod → service (with the port and protocol: a service is an IP *and* a port) → world. */
   resolve(ip: string, port?: number, proto?: number): Endpoint;
+  /**
+   * The service a connection to ip:port was addressed to: the service of
+   * that frontend (VIP, external IP), else the service that lists ip:port
+   * as a backend (reached through the socket load balancer, the gateway, or
+   * straight to the pod).
+   */
+  service(ip: string, port: number, proto?: number): ServiceEndpoint | undefined;
   /** Every pod of the index, sorted by namespace, name. */
   pods(): PodEndpoint[];
   /**
@@ -117,8 +134,12 @@ export interface PodIndex {
  * by uid. When two reports claim an IP the newer one (larger ts) wins; on a
  * tie the node whose name sorts first, so the result never depends on order.
  */
-export function buildPodIndex(reports: readonly NodePods[], services: ServiceLookup = NO_SERVICES): PodIndex {
-  const directory = new PodDirectory(services);
+export function buildPodIndex(
+  reports: readonly NodePods[],
+  services: ServiceLookup = NO_SERVICES,
+  backends: ServiceLookup = NO_SERVICES,
+): PodIndex {
+  const directory = new PodDirectory(services, backends);
   for (const r of reports) directory.setNode(r.node, r.ts, r.pods);
   return directory;
 }
@@ -176,7 +197,11 @@ export class PodDirectory implements PodIndex {
   private readonly ips = new Claims();
   private readonly uids = new Claims();
 
-  constructor(private readonly services: ServiceLookup = NO_SERVICES) {}
+  /** `services` finds a service by frontend, `backends` by one of its backends. */
+  constructor(
+    private readonly services: ServiceLookup = NO_SERVICES,
+    private readonly backends: ServiceLookup = NO_SERVICES,
+  ) {}
 
   /** `node`'s pods as of agent time `ts`; false (and nothing changes) when an newer report of the node is held. */
   setNode(node: string, ts: number, pods: readonly PodInfo[]): boolean {
@@ -212,6 +237,11 @@ export class PodDirectory implements PodIndex {
     if (p) return p;
     const s = port === undefined ? undefined : this.services(normalizeIp(ip), port, proto);
     return s ?? { kind: "world", ip: normalizeIp(ip) };
+  }
+
+  service(ip: string, port: number, proto?: number): ServiceEndpoint | undefined {
+    const at = normalizeIp(ip);
+    return this.services(at, port, proto) ?? this.backends(at, port, proto);
   }
 
   pods(): PodEndpoint[] {

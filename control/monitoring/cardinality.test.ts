@@ -66,7 +66,7 @@ describe("capRows", () => {
   });
 
   it("'other' rows of TCP and drops key apart from real ones", () => {
-    expect(TCP_ROWS.key(otherTcpRow("n"))).toBe("n|other|other|0|unknown");
+    expect(TCP_ROWS.key(otherTcpRow("n"))).toBe("n|other|other|0|unknown|");
     const drops: DropRow[] = [
       { node: "n", reason: "A", packets: 5, bytes: 1 },
       { node: "n", reason: "B", packets: 3, bytes: 2 },

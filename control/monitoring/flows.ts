@@ -33,12 +33,21 @@
  * Aggregation: per (reporting node, client, server, service port, protocol),
  * with client = the src of a toServer record (the dst of a reply), packets
  * and bytes per direction (forward = toServer, reverse = replies) and the OR
- * of the TCP flags. The agent already folds ephemeral client ports into the
- * service port. The reporting node stays in the key so caps apply per node
+ * of the TCP flags, and the service the client addressed (by the server's
+ * address and port: a VIP, or a backend of a service). The agent already
+ * folds ephemeral client ports into the service port. The reporting node stays in the key so caps apply per node
  * (cardinality.ts); queries sum over nodes.
  */
 import { type FlowRecord, OTHER_POD_PEER } from "../wire/monitoring.ts";
-import { endpointKey, type PodIndex, resolveStored, type StoredEndpoint } from "./attribution.ts";
+import {
+  endpointKey,
+  type PodIndex,
+  resolveStored,
+  type ServiceEndpoint,
+  serviceKey,
+  serviceOf,
+  type StoredEndpoint,
+} from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 /** A record with the node whose batch carried it. */
@@ -63,6 +72,8 @@ export interface FlowRow extends FlowCounters {
   server: StoredEndpoint;
   port: number;
   proto: number;
+  /** The service the client addressed (PodIndex.service): the server itself when it is a VIP, else the backend's. */
+  service?: ServiceEndpoint;
 }
 
 /** Whether this record is the one observation of its packets to keep (the rules above). */
@@ -84,9 +95,9 @@ export function dedupFlows(flows: readonly NodeFlow[], index: PodIndex): DedupRe
   return { kept, duplicates: flows.length - kept.length };
 }
 
-/** The key of a row: node, client, server, port, protocol. */
-export function flowRowKey(r: Pick<FlowRow, "node" | "client" | "server" | "port" | "proto">): string {
-  return `${r.node}|${endpointKey(r.client)}|${endpointKey(r.server)}|${r.port}|${r.proto}`;
+/** The key of a row: node, client, server, port, protocol, service. */
+export function flowRowKey(r: Pick<FlowRow, "node" | "client" | "server" | "port" | "proto" | "service">): string {
+  return `${r.node}|${endpointKey(r.client)}|${endpointKey(r.server)}|${r.port}|${r.proto}|${serviceKey(r.service)}`;
 }
 
 /** Adds b's counters into a (in place); returns a. */
@@ -113,6 +124,7 @@ export function aggregateFlows(flows: readonly NodeFlow[], index: PodIndex, opts
       server: resolveStored(index, r.toServer ? r.dst : r.src, r.port, r.proto),
       port: r.port,
       proto: r.proto,
+      service: serviceOf(index, r.toServer ? r.dst : r.src, r.port, r.proto),
       fwdPackets: r.toServer ? r.packets : 0,
       fwdBytes: r.toServer ? r.bytes : 0,
       revPackets: r.toServer ? 0 : r.packets,

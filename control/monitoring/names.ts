@@ -18,7 +18,17 @@ export function protocolKeyword(proto: number): string {
   return proto === 1 || proto === 6 || proto === 17 ? PROTOCOLS[proto]!.toLowerCase() : String(proto);
 }
 
+/** The inverse of protocolKeyword: "tcp" → 6, "58" → 58; undefined for anything else (a number past 255 too). */
+export function protocolOfKeyword(keyword: string): number | undefined {
+  if (/^\d{1,3}$/.test(keyword)) return Number(keyword) <= 255 ? Number(keyword) : undefined;
+  return [1, 6, 17].find((p) => protocolKeyword(p) === keyword);
+}
+
+/** TCP flag bits, lowest first (the order of tcpFlagList). */
 const FLAGS = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"] as const;
+
+/** The bit of a TCP flag in an OR of flags: "RST" → 0x04. */
+export const tcpFlagBit = (flag: (typeof FLAGS)[number]): number => 1 << FLAGS.indexOf(flag);
 
 /** OR of TCP flags as a list, lowest bit first: 0x13 → ["FIN", "SYN", "ACK"]. */
 export function tcpFlagList(flags: number): string[] {

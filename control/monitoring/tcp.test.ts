@@ -122,4 +122,9 @@ describe("aggregateTcp", () => {
     expect(merged).toHaveLength(1);
     expect([merged[0]!.opened, avgSrttUs(merged[0]!), avgDurationMs(merged[0]!)]).toEqual([2, 1_400 / 5, 60 / 4]);
   });
+
+  it("records of zeros (an older agent's rounding of a sub-millisecond duration) make no row", () => {
+    expect(aggregateTcp([{ node: "node-a", record: tcp({}) }], index())).toEqual([]);
+    expect(aggregateTcp([{ node: "node-a", record: tcp({ durationMs: 1 }) }], index())).toHaveLength(1);
+  });
 });

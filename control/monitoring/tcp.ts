@@ -9,8 +9,24 @@
  * pod's page shows its own view). Counting connections once (service map,
  * cluster totals) goes through `connectionView`.
  */
-import { addTcpCounters, TCP_COUNTERS, type TcpCounters, type TcpRecord, zeroTcpCounters } from "../wire/monitoring.ts";
-import { endpointKey, type PodIndex, podOfUid, resolveStored, type StoredEndpoint } from "./attribution.ts";
+import {
+  addTcpCounters,
+  isEmptyTcp,
+  TCP_COUNTERS,
+  type TcpCounters,
+  type TcpRecord,
+  zeroTcpCounters,
+} from "../wire/monitoring.ts";
+import {
+  endpointKey,
+  type PodIndex,
+  podOfUid,
+  resolveStored,
+  type ServiceEndpoint,
+  serviceKey,
+  serviceOf,
+  type StoredEndpoint,
+} from "./attribution.ts";
 import { IPPROTO } from "./names.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
@@ -30,28 +46,49 @@ export interface TcpRow extends TcpCounters {
   remote: StoredEndpoint;
   port: number;
   role: TcpRecord["role"];
+  /** The service the connection was addressed to (PodIndex.service of the server's address and port), if any. */
+  service?: ServiceEndpoint;
 }
 
-export function tcpRowKey(r: Pick<TcpRow, "node" | "local" | "remote" | "port" | "role">): string {
-  return `${r.node}|${endpointKey(r.local)}|${endpointKey(r.remote)}|${r.port}|${r.role}`;
+export function tcpRowKey(r: Pick<TcpRow, "node" | "local" | "remote" | "port" | "role" | "service">): string {
+  return `${r.node}|${endpointKey(r.local)}|${endpointKey(r.remote)}|${r.port}|${r.role}|${serviceKey(r.service)}`;
 }
+
+/**
+ * What a row weighs, for caps and for "busiest first" in queries (which sum
+ * these columns in SQL): activity and every failure signal. Resets too: a
+ * row of resets alone (e.g. aborts of connections the kernel did not see
+ * open) is a failure signal.
+ */
+export const TCP_WEIGHT_KEYS = [
+  "opened",
+  "closed",
+  "failedRefused",
+  "failedTimeout",
+  "failedOther",
+  "retransmits",
+  "resetsRx",
+  "resetsTx",
+] as const satisfies ReadonlyArray<keyof TcpCounters>;
 
 export const TCP_ROWS: RowOps<TcpRow> = {
   key: tcpRowKey,
   add: addTcpCounters,
-  // resets too: a row of resets alone (e.g. aborts of connections the kernel did not see open) is a failure signal
-  weight: (r) => r.opened + r.closed + failures(r) + r.retransmits + r.resetsRx + r.resetsTx,
+  weight: (r) => TCP_WEIGHT_KEYS.reduce((n, k) => n + r[k], 0),
 };
 
 /**
  * Rows from records. The local side: the pod of the record's uid (see
  * podOfUid), else the pod owning the local address, else that address. The
  * remote side resolves with the port when it is the server (role "client"),
- * so a service VIP names the service.
+ * so a service VIP names the service. The service is the server's: of the
+ * remote address for a client, of the local one for a server (a backend);
+ * none for an unknown role, whose port may be either end's.
  */
 export function aggregateTcp(records: readonly NodeTcp[], index: PodIndex): TcpRow[] {
   return mergeRows(
-    records.map(({ node, record: r }): TcpRow => {
+    // An older agent may send records of zeros (a sub-millisecond duration rounded away): no row says nothing.
+    records.filter(({ record }) => !isEmptyTcp(record)).map(({ node, record: r }): TcpRow => {
       const counters = zeroTcp();
       for (const k of TCP_COUNTERS) counters[k] = r[k];
       return {
@@ -60,6 +97,9 @@ export function aggregateTcp(records: readonly NodeTcp[], index: PodIndex): TcpR
         remote: resolveStored(index, r.remote, r.role === "client" ? r.port : undefined, IPPROTO.TCP),
         port: r.port,
         role: r.role,
+        service: r.role === "unknown"
+          ? undefined
+          : serviceOf(index, r.role === "client" ? r.remote : r.local, r.port, IPPROTO.TCP),
         ...counters,
       };
     }),
@@ -73,7 +113,7 @@ export function failures(c: TcpCounters): number {
 }
 
 /** Average smoothed RTT in µs (sum / samples), null without samples. */
-export function avgSrttUs(c: TcpCounters): number | null {
+export function avgSrttUs(c: Pick<TcpCounters, "srttUsSum" | "srttSamples">): number | null {
   return c.srttSamples === 0 ? null : c.srttUsSum / c.srttSamples;
 }
 

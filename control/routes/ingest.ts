@@ -21,6 +21,7 @@
 import { Hono } from "hono";
 import { type NodeAuthEnv, requireNodeCredential } from "../auth/node-auth.ts";
 import type { Db } from "../db/client.ts";
+import type { FlowStreamHub } from "../flows-stream/hub.ts";
 import { limitBody, readJson } from "../http/body.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { TokenBuckets, tooManyRequests } from "../http/rate-limit.ts";
@@ -54,11 +55,13 @@ export interface IngestOptions {
   wireVersion: number;
   /** Nodes whose inventory and pods' metadata are held for compact batches (held-parts.ts; its default). */
   heldPartsNodes?: number;
+  /** This replica's live flows: told each stored batch's flow rows once committed. */
+  flowStream?: FlowStreamHub;
 }
 
 export function ingestRoutes(
   db: Db,
-  { now, ratePerSec, burst, monitoring, admission, wireVersion, heldPartsNodes }: IngestOptions,
+  { now, ratePerSec, burst, monitoring, admission, wireVersion, heldPartsNodes, flowStream }: IngestOptions,
 ): Hono<IngestEnv> {
   const routes = new Hono<IngestEnv>();
   const perNode = new TokenBuckets({ ratePerSec, burst, now });
@@ -107,7 +110,13 @@ export function ingestRoutes(
       const { batch, parts } = decoded.data;
       if (batch.node !== node) return jsonError(403, `this credential belongs to node '${node}', not '${batch.node}'`);
       c.get("handOff")(); // read and valid: the next batch may be read while this one waits to share a commit
-      const ack = await storeBatch(db, batch, now(), monitoring);
+      const ack = await storeBatch(
+        db,
+        batch,
+        now(),
+        monitoring,
+        flowStream && ((flows) => flowStream.publish(batch.node, batch.ts, flows)),
+      );
       // Only once stored: a batch that failed to store leaves the parts held as they were.
       if (parts) held.remember(node, parts);
       return jsonResponse(ack);

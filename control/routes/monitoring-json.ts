@@ -69,6 +69,7 @@ export function flowJson(f: FlowRow, seconds: number) {
   return {
     source: endpointJson(f.client),
     destination: endpointJson(f.server),
+    service: f.service === undefined ? null : endpointJson(f.service),
     port: f.port,
     proto: f.proto,
     protocol: protocolKeyword(f.proto),
@@ -84,6 +85,7 @@ export function tcpJson(r: TcpRow) {
   return {
     local: endpointJson(r.local),
     remote: endpointJson(r.remote),
+    service: r.service === undefined ? null : endpointJson(r.service),
     port: r.port,
     role: r.role,
     opened: r.opened,

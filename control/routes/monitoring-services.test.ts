@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { flow, tcp } from "../monitoring/fixtures.test-support.ts";
-import { post, report, WEB } from "../monitoring/scenario.test-support.ts";
-import { service } from "../services/fixtures.test-support.ts";
+import { DB_POD, post, report, WEB } from "../monitoring/scenario.test-support.ts";
+import { dbService, service } from "../services/fixtures.test-support.ts";
 import { AS_ADMIN, getJson, send, T0, useTestApp } from "../test-support.ts";
 import type { Batch } from "../wire/batch.ts";
 
@@ -66,5 +66,52 @@ describe("services on the monitoring APIs", () => {
     const after = await destinations();
     expect(after.flows.filter(([, n]: [unknown, number]) => n === 6)).toEqual([[world("10.96.0.20"), 6], [echo, 6]]);
     expect(after.tcp.slice(0, 2)).toEqual([[world("10.96.0.20"), 2], [echo, 2]]);
+  });
+
+  it("a connection to a backend (socket LB, gateway, or straight to the pod) names the backend's service beside the pod", async () => {
+    // data/db on 10.96.0.30:5432 with one backend, the db pod 10.0.2.2:5432; data/db-admin lists the same backend.
+    const DB_SVC = dbService();
+    const ADMIN = dbService("db-admin", "10.96.0.31");
+    for (const svc of [ADMIN, DB_SVC]) {
+      expect((await send(s.app, "POST", "/api/v1/services", svc, AS_ADMIN)).status).toBe(201);
+    }
+    await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
+    await post(s, {
+      node: "node-a",
+      seq: 1,
+      ts: T0 + 10_000,
+      pods: [report(WEB, 1)],
+      flows: [
+        flow({ dst: "10.0.2.2", port: 5432, packets: 3, bytes: 300 }), // translated by the socket LB, or direct
+        flow({ dst: "10.96.0.30", port: 5432, packets: 2, bytes: 200 }), // the VIP itself
+        flow({ dst: "10.0.2.2", port: 9000, packets: 1, bytes: 100 }), // not a backend port
+      ],
+      tcp: [tcp({ remote: "10.0.2.2", port: 5432, opened: 4 })],
+    });
+    // Through the gateway: a client outside the cluster, seen entering the backend pod on node-b.
+    await post(s, {
+      node: "node-b",
+      seq: 2,
+      ts: T0 + 10_000,
+      pods: [report(DB_POD, 2)],
+      flows: [flow({ src: "192.0.2.50", dst: "10.0.2.2", port: 5432, obs: "rx", packets: 5, bytes: 500 })],
+      tcp: [tcp({ pod: "u-db", local: "10.0.2.2", remote: "192.0.2.50", port: 5432, role: "server", opened: 1 })],
+    });
+    s.clock.now = T0 + 60_000;
+    const flows = (await getJson(s.app, "/api/v1/flows?since=10m")).body.flows as Array<
+      { source: { label: string }; destination: { label: string }; port: number; service: unknown }
+    >;
+    // Of two services listing one backend, the first by namespace and name.
+    const db = { kind: "service", label: "data/db", namespace: "data", name: "db" };
+    expect(flows.map((f) => [f.source.label, f.destination.label, f.port, f.service])).toEqual([
+      ["192.0.2.50", "data/db", 5432, db],
+      ["default/web", "data/db", 5432, db],
+      ["default/web", "data/db", 5432, db],
+      ["default/web", "data/db", 9000, null],
+    ]);
+    const tcpRows = (await getJson(s.app, "/api/v1/tcp?since=10m")).body.connections as Array<
+      { role: string; opened: number; service: unknown }
+    >;
+    expect(tcpRows.map((t) => [t.role, t.opened, t.service])).toEqual([["client", 4, db], ["server", 1, db]]);
   });
 });

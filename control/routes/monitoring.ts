@@ -2,13 +2,17 @@
  * Read API of data monitoring (open, or token-protected like the node routes):
  *   GET /api/v1/pods?node=&namespace=          → { pods: Pod[] } current and vanished (grace period), by namespace, name
  *   GET /api/v1/pods/:namespace/:name          → Pod (404 when unknown or its grace period is over)
- *   GET /api/v1/flows?node=&pod=&since=&until=&limit=
- *                                              → { window, flows: Flow[], totals: { packets, bytes } }, most bytes first
+ *   GET /api/v1/flows?node=&pod=&since=&until=&limit=, and namespace=&service=&port=&protocol=&failures=
+ *                      &sort=&order=&offset= (the flow explorer: flow-params.ts, queries/monitoring/flow-explorer.ts)
+ *                                              → { window, flows: Flow[], total, totals: { packets, bytes } }, most bytes first
  *   GET /api/v1/tcp?node=&pod=&since=&until=&limit=
  *                                              → { window, connections: Connection[], totals }
  *   GET /api/v1/drops?node=&pod=&since=&until= → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
- *   GET /api/v1/servicemap?since=&until=&namespace=
- *                                              → { window, nodes: [{ id, label, kind }], edges: [{ source, target, bytes, connections, failures }] }
+ *   GET /api/v1/servicemap?since=&until=&namespace=&service=
+ *                                              → { window, nodes: [{ id, label, kind, namespace? }],
+ *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }] }
+ *                                                clients → service → backends where a flow names its service;
+ *                                                service ("namespace/name") keeps that service's edges
  *   GET /api/v1/nodes/:node/series?since=&until=&ifname=
  *                                              → { window, node, ifname, points: Point[] }, oldest first: RX/TX of the node
  *                                                (its interfaces summed) or of one interface, per report (raw) or bucket (1m, 1h)
@@ -30,7 +34,12 @@
  * Endpoint = { kind "pod"|"service"|"world"|"other", label, and where known
  * uid, namespace, name, node (pods), ip (world) }. Flow = { source (client),
  * destination (server), port, proto, protocol, forward (source → destination)
- * and reverse { packets, bytes }, tcpFlags ["SYN", ...], bytesPerSec }.
+ * and reverse { packets, bytes }, tcpFlags ["SYN", ...], bytesPerSec,
+ * service (Endpoint the client addressed, or null), firstSeen, lastSeen (ISO;
+ * raw: report times, 1m/1h: bucket bounds), verdict "ok"|"refused"|
+ * "timed_out"|"failed"|"reset"|"no_reply", connections { opened, refused,
+ * timedOut, failed, resets }, avgSrttUs (from the connection's TCP rows) };
+ * total counts the matching flows, totals sum them, also past the page.
  * Connection = { local, remote, port, role, opened, failed { refused,
  * timeout, other }, closed, avgDurationMs, retransmits, resets { received,
  * sent }, avgSrttUs }; totals { opened, failed, closed, retransmits, resets }
@@ -59,7 +68,8 @@ import type { MonitoringSettings } from "../monitoring-store/settings.ts";
 import { podKeysNamed } from "../queries/monitoring/endpoints.ts";
 import { queryDrops } from "../queries/monitoring/drops.ts";
 import { queryInterfaceSeries } from "../queries/monitoring/interfaces.ts";
-import { DEFAULT_FLOW_LIMIT, MAX_FLOW_LIMIT, queryFlows } from "../queries/monitoring/flows.ts";
+import { queryFlowExplorer } from "../queries/monitoring/flow-explorer.ts";
+import { DEFAULT_FLOW_LIMIT } from "../queries/monitoring/flows.ts";
 import { findPod, listPods } from "../queries/monitoring/pods.ts";
 import { queryServiceMap } from "../queries/monitoring/servicemap.ts";
 import { queryTcp } from "../queries/monitoring/tcp.ts";
@@ -68,7 +78,9 @@ import { optionalParam, windowJson, withWindow } from "../queries/monitoring/win
 import { listInterfaces, nodeKnown } from "../queries/nodes.ts";
 import { IfName, NodeName } from "../wire/batch.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
-import { dropJson, flowJson, podJson, seriesPointJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
+import { explorerFlowJson } from "./flow-explorer-json.ts";
+import { explorerFilter, explorerPage, FLOW_QUERY_FIELDS, Limit, NamespacedName } from "./flow-params.ts";
+import { dropJson, podJson, seriesPointJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
 import { NodeParams } from "./params.ts";
 
 export interface MonitoringRouteOptions {
@@ -77,26 +89,11 @@ export interface MonitoringRouteOptions {
   monitoring: MonitoringSettings;
 }
 
-const PodRef = z.string().transform((v, ctx) => {
-  const parts = v.split("/");
-  const [namespace, name] = parts;
-  if (parts.length === 2 && Rfc1123Name.safeParse(namespace).success && Rfc1123Name.safeParse(name).success) {
-    return { namespace: namespace!, name: name! };
-  }
-  ctx.addIssue({ code: "custom", message: 'must be "namespace/name" (two lowercase RFC 1123 names)' });
-  return z.NEVER;
-});
-
-export const Limit = z
-  .string()
-  .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_FLOW_LIMIT}`)
-  .transform(Number)
-  .pipe(
-    z.number().min(1, `must be from 1 to ${MAX_FLOW_LIMIT}`).max(MAX_FLOW_LIMIT, `must be from 1 to ${MAX_FLOW_LIMIT}`),
-  );
+/** Where alerts.ts takes its limit from. */
+export { Limit };
 
 const node = optionalParam(NodeName);
-const pod = optionalParam(PodRef);
+const pod = optionalParam(NamespacedName);
 const namespace = optionalParam(Rfc1123Name);
 const limit = optionalParam(Limit);
 const by = optionalParam(z.enum(["pods", "pairs"], { error: 'must be "pods" or "pairs"' }));
@@ -166,9 +163,14 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     });
   }
 
-  windowedRoute("/flows", { node, pod, limit }, async (q, f) => {
-    const { flows, totals } = await queryFlows(db, q.window, f, q.limit ?? DEFAULT_FLOW_LIMIT);
-    return { flows: flows.map((r) => flowJson(r, q.window.seconds)), totals };
+  windowedRoute("/flows", FLOW_QUERY_FIELDS, async (q, f) => {
+    const { flows, total, totals } = await queryFlowExplorer(
+      db,
+      q.window,
+      { ...explorerFilter(q), pod: f.pod },
+      explorerPage(q),
+    );
+    return { flows: flows.map((r) => explorerFlowJson(r, q.window.seconds)), total, totals };
   });
 
   windowedRoute("/tcp", { node, pod, limit }, async (q, f) => {
@@ -181,7 +183,11 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     return { drops: drops.map(dropJson), byReason };
   });
 
-  windowedRoute("/servicemap", { namespace }, (q) => queryServiceMap(db, q.window, { namespace: q.namespace }));
+  windowedRoute(
+    "/servicemap",
+    { namespace, service: optionalParam(NamespacedName) },
+    (q) => queryServiceMap(db, q.window, { namespace: q.namespace, service: q.service }),
+  );
 
   routes.get("/nodes/:node/series", reader, async (c) => {
     const params = parseOr400(NodeParams, c.req.param(), invalidPath);

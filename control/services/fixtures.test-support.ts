@@ -29,3 +29,10 @@ export const WEB = service("web", "10.96.0.10", {
   portName: "http",
   backends: backends({ ip: "10.244.1.5", weight: 3, pod: { namespace: "default", name: "web-1" } }, "10.244.2.7"),
 });
+
+/**
+ * data/`name` on `vip`:5432/TCP whose one backend is the monitoring scenario's
+ * db pod (10.0.2.2:5432, control/monitoring/scenario.test-support.ts).
+ */
+export const dbService = (name = "db", vip = "10.96.0.30"): ServiceInput =>
+  service(name, vip, { namespace: "data", port: 5432, backends: backends({ ip: "10.0.2.2", port: 5432 }) });

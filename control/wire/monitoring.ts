@@ -129,6 +129,11 @@ export function addTcpCounters<T extends TcpCounters>(a: T, b: TcpCounters): T {
   return a;
 }
 
+/** Whether every counter is 0: a record that says nothing (agents leave them out; the control plane too, for older agents). */
+export function isEmptyTcp(c: TcpCounters): boolean {
+  return TCP_COUNTERS.every((k) => c[k] === 0);
+}
+
 /** Drops over one interval, with the kernel's reason (enum skb_drop_reason, named from the kernel's BTF). */
 export const DropRecord = z.strictObject({
   pod: z.string().max(64).optional(),

@@ -77,6 +77,16 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
         backends: [{ ip: server.ip, port: 8080 }],
       });
       if (res.status !== 201) throw new Error(`creating a service: ${res.status} ${await res.text()}`);
+      // a connection straight to its backend: the flows name the service, the map draws it
+      await tcpTransfer(client, server, 8080, 20_000);
+      await waitFor(
+        "a flow naming shop/web",
+        async () =>
+          (await c.get<{ flows: { service: { label: string } | null }[] }>("/api/v1/flows")).flows.some((f) =>
+            f.service?.label === "shop/web"
+          ),
+        20_000,
+      );
       b = await lab.browser();
     });
   }, 90_000);
@@ -205,6 +215,28 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
       expect(await doc.sameDocument(), "the switch swapped in place: no reload").toBe(true);
       expect(admin.problems()).toEqual([]);
       expect(b.problems()).toEqual([]);
+    }),
+    60_000,
+  );
+
+  it(
+    "draws the service between its client and its backend on /servicemap, and lists both on the service's page",
+    logged(async () => {
+      const map = await b.open("/servicemap?service=shop/web");
+      expect(await map.locator("svg.servicemap g.node-service title").allTextContents()).toEqual(["shop/web"]);
+      const edges = await map.locator("table.edges tbody tr").evaluateAll((rows) =>
+        rows.map((r) => [...r.querySelectorAll("td")].slice(0, 2).map((td) => td.firstChild?.textContent ?? ""))
+      );
+      expect(edges.sort()).toEqual([[`lab/${client.name}`, "shop/web"], ["shop/web", `lab/${server.name}`]].sort());
+      await b.screenshot(map, "servicemap-service");
+      await map.close();
+
+      const page = await b.open("/services/shop/web");
+      const traffic = page.locator("#traffic");
+      expect(await traffic.locator("table.edges").first().innerText()).toContain(`lab/${client.name}`);
+      expect(await traffic.locator("table.edges").nth(1).innerText()).toContain(`lab/${server.name}`);
+      expect(b.problems()).toEqual([]);
+      await page.close();
     }),
     60_000,
   );

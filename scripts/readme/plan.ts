@@ -227,6 +227,20 @@ const SESSION: Step[] = [
     window: { level: "raw" },
     flows: expect.arrayContaining([expect.anything()]),
   }),
+  // the second page of default's failing flows: nothing, or what the lab's traffic failed at; each with its verdict
+  curl(
+    "curl -s 'localhost:8080/api/v1/flows?namespace=default&failures=true&sort=last_seen&limit=20&offset=20'",
+    200,
+    { window: { level: "raw" }, total: expect.any(Number), flows: expect.any(Array) },
+  ),
+  {
+    // Streams until Ctrl-C: here until its first flow record (the lab's traffic, reported every 10 s).
+    cmd: "curl -sN 'localhost:8080/api/v1/flows/stream?namespace=default'",
+    async run(s, c) {
+      const line = await ok(s, `timeout 60 ${c} | grep -m1 '"type":"flow"'`);
+      expect(JSON.parse(line.split("\n")[0]!)).toMatchObject({ type: "flow", seq: expect.any(Number), node: "n1" });
+    },
+  },
   curl("curl -s 'localhost:8080/api/v1/tcp?node=n1&since=15m'", 200, {
     connections: expect.arrayContaining([expect.anything()]),
   }),

@@ -29,6 +29,7 @@ export async function sessionOf(c: Context, access: AccessSettings): Promise<Ses
 const SECTIONS = [
   { href: "/", label: "Nodes", below: "/nodes/" },
   { href: "/pods", label: "Pods", below: "/pods/" },
+  { href: "/flows", label: "Flows", below: "/flows/" },
   { href: "/servicemap", label: "Service map", below: "/servicemap/" },
   { href: "/services", label: "Services", below: "/services/" },
   { href: "/accel", label: "Acceleration", below: "/accel/" },

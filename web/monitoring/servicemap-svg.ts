@@ -1,8 +1,9 @@
 /**
  * The service map as a server-rendered SVG string: no script, no layout
  * engine. Endpoints sit on a circle in a fixed order (pods, then services,
- * then the world, each by name), so the same data always draws the same
- * picture. An edge is an arrow from client to server, its width growing
+ * then the world, each by name), or, once services are on the map, in three
+ * columns (clients → services → backends), so the same data always draws
+ * the same picture. An edge is an arrow from client to server, its width growing
  * with the log of its bytes; edges with failed connections are red. Every
  * text is escaped.
  */
@@ -54,6 +55,27 @@ export function layout(nodes: readonly SvgNode[]): Map<string, { x: number; y: n
   return out;
 }
 
+/**
+ * With services on the map: three columns, clients on the left, services in
+ * the middle, servers and backends on the right (a node that is both client
+ * and server goes right), each column top to bottom in the fixed order.
+ */
+export function layeredLayout(
+  nodes: readonly SvgNode[],
+  edges: readonly SvgEdge[],
+): Map<string, { x: number; y: number }> {
+  const servers = new Set(edges.map((e) => e.target));
+  const column = (n: SvgNode) => (n.kind === "service" ? 1 : servers.has(n.id) ? 2 : 0);
+  const columns: SvgNode[][] = [[], [], []];
+  for (const n of nodes) columns[column(n)]!.push(n);
+  const out = new Map<string, { x: number; y: number }>();
+  columns.forEach((list, c) => {
+    const x = CENTRE + (c - 1) * RADIUS * 0.85;
+    list.forEach((n, i) => out.set(n.id, { x: r1(x), y: r1((SIZE * (i + 1)) / (list.length + 1)) }));
+  });
+  return out;
+}
+
 function orderNodes(nodes: readonly SvgNode[], edges: readonly SvgEdge[]): SvgNode[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   for (const e of edges) {
@@ -79,7 +101,7 @@ export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readon
   if (nodes.length === 0) {
     return `${head}<text x="${CENTRE}" y="${CENTRE}" text-anchor="middle">No traffic in this window.</text></svg>`;
   }
-  const pos = layout(nodes);
+  const pos = nodes.some((n) => n.kind === "service") ? layeredLayout(nodes, input.edges) : layout(nodes);
   const labels = new Map(nodes.map((n) => [n.id, n.label]));
   const label = (id: string) => labels.get(id) ?? id;
   const defs = `<defs>` +

@@ -12,6 +12,7 @@ import type { FlowRow } from "../../control/monitoring/flows.ts";
 import { protoName, tcpFlagNames } from "../../control/monitoring/names.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
 import { formatCount, formatNanos, MISSING } from "../format.ts";
+import { servicePath } from "../components/service-form.tsx";
 import { TotalCell, TrafficCells } from "../components/traffic-cells.tsx";
 
 /* ---------- shared ---------- */
@@ -24,7 +25,8 @@ export function podPath(p: { namespace: string; name: string }): string {
   return `/pods/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.name)}`;
 }
 
-function EndpointCell(props: { e: StoredEndpoint }) {
+/** An endpoint as a cell: a pod or a service links to its page. */
+export function EndpointCell(props: { e: StoredEndpoint }) {
   const { e } = props;
   if (e.kind === "pod" && e.name !== "") {
     return (
@@ -34,10 +36,16 @@ function EndpointCell(props: { e: StoredEndpoint }) {
       </td>
     );
   }
+  if (e.kind === "service") {
+    return (
+      <td>
+        <a href={servicePath(e)}>{endpointLabel(e)}</a>
+        <span class="sub">service</span>
+      </td>
+    );
+  }
   const what = e.kind === "pod"
     ? "pod no longer listed"
-    : e.kind === "service"
-    ? "service"
     : e.kind === "world"
     ? "outside the pods"
     : "keys over the cap";
@@ -280,7 +288,7 @@ export function FlowTable(props: { flows: readonly FlowRow[]; filters?: FlowFilt
 
 /* ---------- TCP ---------- */
 
-const usText = (us: number | null) => (us === null ? MISSING : formatNanos(Math.round(us * 1000)));
+export const usText = (us: number | null) => (us === null ? MISSING : formatNanos(Math.round(us * 1000)));
 const msText = (ms: number | null) => (ms === null ? MISSING : formatNanos(Math.round(ms * 1_000_000)));
 
 /** Why a row's role is unknown (bpf/tcp.bpf.c: the socket's role is learnt as it is established). */

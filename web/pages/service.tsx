@@ -18,6 +18,8 @@ import { WindowLinks, windowStart } from "../components/window-links.tsx";
 import { ACCEL_PATH } from "../accel-routes.tsx";
 import { FLASH_ID } from "../deny.tsx";
 import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
+import type { MapEdge, ServiceMap } from "../../control/monitoring/servicemap.ts";
+import { EdgeNumberHeads, EdgeNumbers, SERVICEMAP_PATH } from "./servicemap.tsx";
 import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
@@ -26,6 +28,8 @@ export interface ServicePageView {
   namespace: string;
   name: string;
   view: ServicesView;
+  /** The service's edges on the service map over the window: clients → service → backends. */
+  traffic?: ServiceMap;
   since: string;
   isAdmin: boolean;
 }
@@ -62,7 +66,73 @@ export function ServiceDetail(props: { page: ServicePageView }) {
   return (
     <>
       {page.view.services.map((s) => <FrontendPanel service={s} page={page} />)}
+      {page.traffic && <TrafficPanel page={page} traffic={page.traffic} />}
     </>
+  );
+}
+
+/**
+ * Who uses the service and where its traffic goes, from the monitoring
+ * modules (flows, tcp) rather than the load balancer's own counters: also
+ * connections straight to a backend pod and through the gateway.
+ */
+function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
+  const { page, traffic } = props;
+  const id = `svc:${page.namespace}/${page.name}`;
+  const label = new Map(traffic.nodes.map((n) => [n.id, n.label]));
+  const clients = traffic.edges.filter((e) => e.target === id);
+  const backends = traffic.edges.filter((e) => e.source === id);
+  const mapLink = `${SERVICEMAP_PATH}?service=${encodeURIComponent(`${page.namespace}/${page.name}`)}&since=${
+    encodeURIComponent(page.since)
+  }`;
+  return (
+    <Panel title="Traffic" meta={`since ${windowStart(page.since)}, from the flows and tcp modules`} id="traffic">
+      {clients.length === 0 && backends.length === 0
+        ? (
+          <p class="empty">
+            No flow or connection named this service since{" "}
+            {windowStart(page.since)}. Traffic is seen where the flows and tcp modules run, on the nodes of its clients
+            and backends.
+          </p>
+        )
+        : (
+          <>
+            <EdgeList title="Clients" ends={clients.map((e) => ({ ...e, end: label.get(e.source) ?? e.source }))} />
+            <EdgeList title="Backends" ends={backends.map((e) => ({ ...e, end: label.get(e.target) ?? e.target }))} />
+          </>
+        )}
+      <p class="note">
+        <a href={mapLink}>On the service map</a> ·{" "}
+        <a href={`/flows?service=${encodeURIComponent(`${page.namespace}/${page.name}`)}`}>Its flows</a>
+      </p>
+    </Panel>
+  );
+}
+
+function EdgeList(props: { title: string; ends: Array<MapEdge & { end: string }> }) {
+  const ends = [...props.ends].sort((a, b) => b.bytes - a.bytes || b.connections - a.connections);
+  return (
+    <table class="edges">
+      <thead>
+        <tr>
+          <th>{props.title}</th>
+          <EdgeNumberHeads />
+        </tr>
+      </thead>
+      <tbody>
+        {ends.length === 0 && (
+          <tr>
+            <td colspan={5} class="empty">none seen</td>
+          </tr>
+        )}
+        {ends.map((e) => (
+          <tr class={e.failures > 0 ? "failing" : undefined}>
+            <td>{e.end}</td>
+            <EdgeNumbers edge={e} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

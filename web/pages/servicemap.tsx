@@ -15,7 +15,8 @@ import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
 import { serviceMapSvg } from "../monitoring/servicemap-svg.ts";
-import { podPath } from "../monitoring/tables.tsx";
+import { podPath, usText } from "../monitoring/tables.tsx";
+import { servicePath } from "../components/service-form.tsx";
 
 export const SERVICEMAP_PATH = "/servicemap";
 export const SERVICEMAP_FRAGMENT_PATH = "/fragments/servicemap";
@@ -27,27 +28,34 @@ export interface ServiceMapView {
   since: string;
   window: Window;
   namespace?: string;
+  /** Only this service's edges: its clients and its backends. */
+  service?: { namespace: string; name: string };
 }
 
-function mapQuery(since: string, namespace: string | undefined): string {
+const serviceText = (s: ServiceMapView["service"]) => (s === undefined ? undefined : `${s.namespace}/${s.name}`);
+
+function mapQuery(since: string, namespace: string | undefined, service: string | undefined): string {
   const p = new URLSearchParams({ since });
   if (namespace !== undefined) p.set("namespace", namespace);
+  if (service !== undefined) p.set("service", service);
   return `?${p.toString()}`;
 }
 
 export function ServiceMapPage(props: { view: ServiceMapView; session: Session }) {
   const { since, namespace } = props.view;
+  const service = serviceText(props.view.service);
   return (
     <Layout title="Service map" hint={LIVE_HINT} session={props.session}>
       <div class="toolbar">
-        <WindowLinks since={since} href={(s) => `${SERVICEMAP_PATH}${mapQuery(s, namespace)}`} />
+        <WindowLinks since={since} href={(s) => `${SERVICEMAP_PATH}${mapQuery(s, namespace, service)}`} />
         <form method="get" action={SERVICEMAP_PATH} class="filter">
           <input type="hidden" name="since" value={since} />
           <input type="text" name="namespace" value={namespace ?? ""} placeholder="namespace" />
+          <input type="text" name="service" value={service ?? ""} placeholder="service (namespace/name)" />
           <button type="submit">Filter</button>
         </form>
       </div>
-      <Live id="servicemap" src={`${SERVICEMAP_FRAGMENT_PATH}${mapQuery(since, namespace)}`}>
+      <Live id="servicemap" src={`${SERVICEMAP_FRAGMENT_PATH}${mapQuery(since, namespace, service)}`}>
         <ServiceMapDetail view={props.view} />
       </Live>
     </Layout>
@@ -57,7 +65,9 @@ export function ServiceMapPage(props: { view: ServiceMapView; session: Session }
 /** The polled part: the picture and the edge table, or why there is nothing to draw. */
 export function ServiceMapDetail(props: { view: ServiceMapView }) {
   const { map, since, window, namespace } = props.view;
-  const where = namespace === undefined ? "" : ` touching namespace ${namespace}`;
+  const service = serviceText(props.view.service);
+  const where = (namespace === undefined ? "" : ` touching namespace ${namespace}`) +
+    (service === undefined ? "" : ` of service ${service}`);
   if (map.edges.length === 0) {
     return (
       <div class="empty">
@@ -82,7 +92,9 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
         <div class="mapbox">{raw(serviceMapSvg(map))}</div>
         <p class="note">
           Arrows go from client to server, wider with more bytes (both ways); blue: pods, purple: services, grey:
-          addresses outside the pods.{" "}
+          addresses outside the pods (grouped by subnet when there are many). A connection to a service (its VIP, or one
+          of its backends: through the socket load balancer, the gateway, or straight to the pod) goes client → service
+          → backend; one to the VIP itself, whose backend is not seen, stops at the service.{" "}
           {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
         </p>
       </Panel>
@@ -140,9 +152,7 @@ function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[]
         <tr>
           <th>Client</th>
           <th>Server</th>
-          <th>Bytes</th>
-          <th>Connections</th>
-          <th>Failed</th>
+          <EdgeNumberHeads />
         </tr>
       </thead>
       <tbody>
@@ -150,9 +160,7 @@ function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[]
           <tr class={e.failures > 0 ? "failing" : undefined}>
             <EndpointName node={byId.get(e.source)} id={e.source} />
             <EndpointName node={byId.get(e.target)} id={e.target} />
-            <td title={`${formatCount(e.bytes)} bytes`}>{formatBytes(e.bytes)}</td>
-            <td>{formatCount(e.connections)}</td>
-            <td class={e.failures > 0 ? "bad" : undefined}>{formatCount(e.failures)}</td>
+            <EdgeNumbers edge={e} />
           </tr>
         ))}
       </tbody>
@@ -160,14 +168,46 @@ function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[]
   );
 }
 
-/** A pod's label ("namespace/name") links to its page; other endpoints are text. */
+/** The headers of EdgeNumbers' cells. */
+export function EdgeNumberHeads() {
+  return (
+    <>
+      <th>Bytes</th>
+      <th>Connections</th>
+      <th>Failed</th>
+      <th>RTT</th>
+    </>
+  );
+}
+
+/** An edge's bytes (both ways), connections, failed connections and mean smoothed RTT, as table cells. */
+export function EdgeNumbers(props: { edge: MapEdge }) {
+  const e = props.edge;
+  return (
+    <>
+      <td title={`${formatCount(e.bytes)} bytes`}>{formatBytes(e.bytes)}</td>
+      <td>{formatCount(e.connections)}</td>
+      <td class={e.failures > 0 ? "bad" : undefined}>{formatCount(e.failures)}</td>
+      <td title="mean smoothed RTT of the edge's connections">{usText(e.avgSrttUs)}</td>
+    </>
+  );
+}
+
+/** A pod's or a service's label ("namespace/name") links to its page; other endpoints are text. */
 function EndpointName(props: { node: MapNode | undefined; id: string }) {
   const label = props.node?.label ?? props.id;
   const [namespace, name, ...rest] = label.split("/");
-  const isPod = props.node?.kind === "pod" && name !== undefined && rest.length === 0;
+  const named = name !== undefined && rest.length === 0;
+  const href = !named
+    ? undefined
+    : props.node?.kind === "pod"
+    ? podPath({ namespace: namespace!, name })
+    : props.node?.kind === "service"
+    ? servicePath({ namespace: namespace!, name })
+    : undefined;
   return (
     <td>
-      {isPod ? <a href={podPath({ namespace: namespace!, name })}>{label}</a> : label}
+      {href !== undefined ? <a href={href}>{label}</a> : label}
       <span class="sub">{props.node?.kind === "world" ? "outside the pods" : (props.node?.kind ?? "other")}</span>
     </td>
   );

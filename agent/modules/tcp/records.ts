@@ -7,7 +7,13 @@
  * out. Over the cap, the least important are summed into "other" records per
  * local pod (or local address) and role, then into one for the node.
  */
-import { addTcpCounters, OTHER_PEER, type TcpRecord, zeroTcpCounters } from "../../../control/wire/monitoring.ts";
+import {
+  addTcpCounters,
+  isEmptyTcp,
+  OTHER_PEER,
+  type TcpRecord,
+  zeroTcpCounters,
+} from "../../../control/wire/monitoring.ts";
 import type { PodDirectory } from "../../pods/directory.ts";
 import { sumOverCap } from "../common/sum_over_cap.ts";
 import { decodeTcpKey, TCP_STATS_FIELDS } from "./layout.ts";
@@ -33,7 +39,7 @@ export function tcpRecords(
       (typeof TCP_STATS_FIELDS)[number],
       number
     >;
-    all.push({
+    const record: TcpRecord = {
       ...(pod ? { pod } : {}),
       local: key.laddr,
       remote: key.raddr,
@@ -50,7 +56,11 @@ export function tcpRecords(
       resetsTx: f.resets_tx,
       srttUsSum: f.srtt_us_sum,
       srttSamples: f.srtt_samples,
-    });
+    };
+    // A delta of less than half a millisecond of duration alone (the program adds a closed connection's
+    // lifetime apart from counting it closed, so a read can fall in between) rounds to a record of zeros:
+    // it says nothing, and is not sent.
+    if (!isEmptyTcp(record)) all.push(record);
   }
   // Keep what matters most when capped: failures and retransmits first, then activity.
   const weight = (r: TcpRecord) =>

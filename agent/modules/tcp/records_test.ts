@@ -84,3 +84,13 @@ Deno.test("tcp: summed into one node record when the pods' do not fit; the small
   assertEquals(keysSummed, 6);
   assertThrows(() => tcpRecords(deltas, ctx, 0), Error, "below");
 });
+
+Deno.test("tcp: a delta of a sub-millisecond duration alone makes no record of zeros; half a millisecond is one", () => {
+  const durationOnly = (ns: number): [Uint8Array, number[]] => {
+    const [k] = delta(10, "10.0.0.1", "10.0.1.1", 80, "client", 0);
+    return [k, TCP_STATS_FIELDS.map((f) => (f === "duration_ns" ? ns : 0))];
+  };
+  const ctx = { nodeNetns: NODE_NS, pods };
+  assertEquals(tcpRecords([durationOnly(400_000)], ctx, 10).records, []);
+  assertEquals(tcpRecords([durationOnly(600_000)], ctx, 10).records.map((r) => r.durationMs), [1]);
+});

@@ -7,7 +7,7 @@ import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { FlowCounters, FlowRow } from "../../monitoring/flows.ts";
 import type { Window } from "../../monitoring/rollup.ts";
-import { counters, podCondition, selectSummed, statsSql } from "./stats.ts";
+import { counters, podCondition, selectSummed, serviceOfRow, statsSql, type Summed, type SummedRow } from "./stats.ts";
 
 export interface FlowFilter {
   /** Only what this node reported. */
@@ -31,32 +31,41 @@ export interface FlowsResult {
 export const DEFAULT_FLOW_LIMIT = 500;
 export const MAX_FLOW_LIMIT = 5_000;
 
-const BYTES = `g."fwdBytes" + g."revBytes"`;
+export const BYTES = `g."fwdBytes" + g."revBytes"`;
+export const PACKETS = `g."fwdPackets" + g."revPackets"`;
+/** selectSummed's extra columns: the totals of every matching row (flowTotalsOf reads them back). */
+export const FLOW_TOTALS = [
+  `${sumCounters(PACKETS, "OVER ()")} AS "total.packets"`,
+  `${sumCounters(BYTES, "OVER ()")} AS "total.bytes"`,
+];
+
+/** The totals of FLOW_TOTALS, from any row (zero without rows). */
+export function flowTotalsOf(row: SummedRow | undefined): FlowTotals {
+  return { packets: Number(row?.["total.packets"] ?? 0), bytes: Number(row?.["total.bytes"] ?? 0) };
+}
 
 /** Sorted by bytes (both directions) descending, then client, server, port, protocol; at most `limit` rows. */
 export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, limit?: number): Promise<FlowsResult> {
   const inner = statsSql("flows", w, { node: filter.node, ...podCondition(["client", "server"], filter.pod) });
   const { rows, endpoint } = await selectSummed(db, inner, {
-    extra: [
-      `${sumCounters(`g."fwdPackets" + g."revPackets"`, "OVER ()")} AS "total.packets"`,
-      `${sumCounters(BYTES, "OVER ()")} AS "total.bytes"`,
-    ],
+    extra: FLOW_TOTALS,
     orderBy: `${BYTES} DESC, g."client", g."server", g."port", g."proto"`,
     limit,
-    endpoints: ["client", "server"],
+    endpoints: ["client", "server", "service"],
   });
-  const flows = rows.map(
-    (r): FlowRow => ({
-      node: filter.node ?? "",
-      client: endpoint(r.client),
-      server: endpoint(r.server),
-      port: Number(r.port),
-      proto: Number(r.proto),
-      ...(counters("flows", r) as unknown as FlowCounters),
-    }),
-  );
+  const flows = rows.map((r) => flowOfRow(r, endpoint, filter.node));
+  return { flows, totals: flowTotalsOf(rows[0]) };
+}
+
+/** A summed flows row (statsSql("flows")) as a FlowRow; `node` is the filter's, or none when summed over nodes. */
+export function flowOfRow(r: SummedRow, endpoint: Summed["endpoint"], node: string | undefined): FlowRow {
   return {
-    flows,
-    totals: { packets: Number(rows[0]?.["total.packets"] ?? 0), bytes: Number(rows[0]?.["total.bytes"] ?? 0) },
+    node: node ?? "",
+    client: endpoint(r.client),
+    server: endpoint(r.server),
+    port: Number(r.port),
+    proto: Number(r.proto),
+    service: serviceOfRow(endpoint(r.service)),
+    ...(counters("flows", r) as unknown as FlowCounters),
   };
 }

@@ -18,18 +18,19 @@ import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
-import type { StoredEndpoint } from "../../monitoring/attribution.ts";
+import type { ServiceEndpoint, StoredEndpoint } from "../../monitoring/attribution.ts";
 import { dropStats, flowStats, tcpStats } from "../../db/schema.ts";
 import {
   DROP_KEYS,
   FLOW_KEYS,
   IDENTITY,
+  LABEL_KEYS,
   notRolledInto,
   OR_KEYS,
   orAggregate,
   TCP_KEYS,
 } from "../../monitoring-store/layouts.ts";
-import type { Window } from "../../monitoring/rollup.ts";
+import { BUCKET_MS, type Level, type Window } from "../../monitoring/rollup.ts";
 import { decodeEndpoints } from "./endpoints.ts";
 
 export type StatsKind = "flows" | "tcp" | "drops";
@@ -50,18 +51,38 @@ export interface StatsQuery {
   args?: Args;
   /** Keep the reporting node in the key (else rows are summed over nodes). */
   byNode?: boolean;
+  /**
+   * Also "firstSeen" and "lastSeen" (ms): the earliest and latest time a
+   * row's key was reported in the window. A raw row counts at its report
+   * time (its packets were counted in the interval before it); a stored
+   * 1m/1h row at its bucket's start (first) and end (last), so on those
+   * levels both are known to the bucket only.
+   */
+  seen?: boolean;
 }
 
 /** A layout key as an SQL identifier. */
 export const col = (key: string) => `"${key}"`;
 
-/** The key columns of a kind (the rest are counters). */
+/** The key columns of a kind. */
 export function identityKeys(kind: StatsKind): readonly string[] {
   return LAYOUT[kind].keys.slice(0, IDENTITY[kind]);
 }
 
+/** The attributes of a kind (LABEL_KEYS: last in the layout): queries group by them too. */
+export function labelKeys(kind: StatsKind): readonly string[] {
+  return LABEL_KEYS[kind];
+}
+
+/** The counters: what lies between the keys and the labels. */
 export function counterKeys(kind: StatsKind): readonly string[] {
-  return LAYOUT[kind].keys.slice(IDENTITY[kind]);
+  const { keys } = LAYOUT[kind];
+  return keys.slice(IDENTITY[kind], keys.length - LABEL_KEYS[kind].length);
+}
+
+/** Position `i` of a raw row's entry: a label a row written before it existed lacks reads as "". */
+function rawValue(kind: StatsKind, key: string, i: number): string {
+  return (LABEL_KEYS[kind] as readonly string[]).includes(key) ? `coalesce(j.value ->> ${i}, '')` : `j.value ->> ${i}`;
 }
 
 /** `kind`'s rows over `w`, one per key (and node with byNode), counters summed (flags OR-ed). */
@@ -69,13 +90,17 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
   const { table, keys } = LAYOUT[kind];
   const nodeCond = (c: string) => (q.node === undefined ? "" : ` AND ${c} = :node`);
   // Each part of the window (Window.parts: a 1m window's whole hours come from 1h) has its own bounds.
+  const seen = (first: string, last: string) => (q.seen ? `, ${first} AS "seenFrom", ${last} AS "seenTo"` : "");
   const raw = (i: number, notIn?: "1m" | "1h") =>
-    `SELECT r.node AS node, ${keys.map((k, i) => `j.value ->> ${i} AS ${col(k)}`).join(", ")} ` +
+    `SELECT r.node AS node, ${keys.map((k, i) => `${rawValue(kind, k, i)} AS ${col(k)}`).join(", ")}${
+      seen("r.ts", "r.ts")
+    } ` +
     `FROM monitoring_raw r, json_each(r.${kind}) j WHERE r.ts > :from${i} AND r.ts <= :to${i}${nodeCond("r.node")}` +
     (notIn ? ` AND ${notRolledInto(notIn, "r.")}` : "");
   const columns = getTableColumns(table);
-  const stored = (i: number) =>
-    `SELECT node, ${keys.map((k) => `"${columns[k]!.name}" AS ${col(k)}`).join(", ")} FROM "${getTableName(table)}" ` +
+  const stored = (i: number, level: Level) =>
+    `SELECT node, ${keys.map((k) => `"${columns[k]!.name}" AS ${col(k)}`).join(", ")}` +
+    `${seen("bucket", `bucket + ${BUCKET_MS[level]}`)} FROM "${getTableName(table)}" ` +
     `WHERE level = :level${i} AND bucket >= :from${i} AND bucket < :to${i}${nodeCond("node")}`;
   const parts = w.parts ?? [w];
   const args: Args = { ...q.args };
@@ -84,17 +109,18 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
       Object.assign(args, { [`from${i}`]: p.from, [`to${i}`]: p.to });
       if (p.level === "raw") return raw(i);
       args[`level${i}`] = p.level;
-      return `${stored(i)} UNION ALL ${raw(i, p.level)}`;
+      return `${stored(i, p.level)} UNION ALL ${raw(i, p.level)}`;
     })
     .join(" UNION ALL ");
 
   const or: readonly string[] = OR_KEYS[kind];
-  const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
+  const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col), ...labelKeys(kind).map(col)];
   // Saturating: counters of up to 2^53 - 1 each add up past what sum() and libSQL take (db/counter-sums.ts).
   const sums = counterKeys(kind).map((k) =>
     `${or.includes(k) ? orAggregate(col(k)) : sumCounters(col(k))} AS ${col(k)}`
   );
-  const sql = `SELECT ${[...group, ...sums].join(", ")} FROM (${source}) s` +
+  const seenCols = q.seen ? [`min("seenFrom") AS "firstSeen"`, `max("seenTo") AS "lastSeen"`] : [];
+  const sql = `SELECT ${[...group, ...sums, ...seenCols].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
     ` GROUP BY ${group.join(", ")}`;
   if (q.node !== undefined) args.node = q.node;
@@ -115,28 +141,39 @@ export type SummedRow = Record<string, unknown>;
 
 export interface Summed {
   rows: SummedRow[];
-  /** The endpoint of a key found in the `endpoints` columns. */
+  /** The endpoint of a key found in the `endpoints` columns (undefined for "", no endpoint). */
   endpoint(key: unknown): StoredEndpoint;
 }
 
 /**
  * Runs `inner` (statsSql) as `g`, with `extra` columns (window functions
- * over every row: totals) in `orderBy` order, at most `limit` rows, and
+ * over every row: totals) in `orderBy` order, at most `limit` rows after
+ * skipping `offset`, and
  * decodes the endpoint keys of the `endpoints` columns ("" is none).
  */
 export async function selectSummed(
   db: Db,
   inner: { sql: string; args: Args },
-  opts: { extra?: readonly string[]; orderBy: string; limit?: number; endpoints: readonly string[] },
+  opts: { extra?: readonly string[]; orderBy: string; limit?: number; offset?: number; endpoints: readonly string[] },
 ): Promise<Summed> {
   const select = ["g.*", ...(opts.extra ?? [])].join(", ");
   const sql = `SELECT ${select} FROM (${inner.sql}) g ORDER BY ${opts.orderBy}` +
-    (opts.limit === undefined ? "" : " LIMIT :limit");
-  const args = opts.limit === undefined ? inner.args : { ...inner.args, limit: opts.limit };
+    (opts.limit === undefined ? "" : " LIMIT :limit") +
+    (opts.offset === undefined ? "" : opts.limit === undefined ? " LIMIT -1 OFFSET :offset" : " OFFSET :offset");
+  const args = {
+    ...inner.args,
+    ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+    ...(opts.offset === undefined ? {} : { offset: opts.offset }),
+  };
   const rows = (await db.$client.execute({ sql, args })).rows as unknown as SummedRow[];
   const keys = rows.flatMap((r) => opts.endpoints.map((c) => String(r[c]))).filter((k) => k !== "");
   const names = await decodeEndpoints(db, keys);
   return { rows, endpoint: (key) => names.get(String(key))! };
+}
+
+/** A row's service column decoded (Summed.endpoint; "" decodes to none). */
+export function serviceOfRow(e: StoredEndpoint | undefined): ServiceEndpoint | undefined {
+  return e?.kind === "service" ? e : undefined;
 }
 
 /** An aggregated row's counters, read back as numbers. */

@@ -11,8 +11,8 @@
 import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { Window } from "../../monitoring/rollup.ts";
-import type { TcpCounters, TcpRow } from "../../monitoring/tcp.ts";
-import { col, counterKeys, counters, podCondition, selectSummed, statsSql } from "./stats.ts";
+import { TCP_WEIGHT_KEYS, type TcpCounters, type TcpRow } from "../../monitoring/tcp.ts";
+import { col, counterKeys, counters, podCondition, selectSummed, serviceOfRow, statsSql } from "./stats.ts";
 
 export interface TcpFilter {
   node?: string;
@@ -40,17 +40,8 @@ const PER_CONNECTION: readonly string[] = [
   "resetsRx",
   "resetsTx",
 ];
-/** How caps weigh TCP rows (TCP_ROWS.weight): the busiest first. */
-const WEIGHT = [
-  "opened",
-  "closed",
-  "failedRefused",
-  "failedTimeout",
-  "failedOther",
-  "retransmits",
-  "resetsRx",
-  "resetsTx",
-]
+/** Busiest first, as caps weigh TCP rows (TCP_ROWS.weight). */
+const WEIGHT = TCP_WEIGHT_KEYS
   .map((k) => `g.${col(k)}`).join(" + ");
 
 /** Busiest first, then by key; at most `limit` rows. */
@@ -63,7 +54,7 @@ export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?
     ),
     orderBy: `${WEIGHT} DESC, g."local", g."remote", g."port", g."role"`,
     limit,
-    endpoints: ["local", "remote"],
+    endpoints: ["local", "remote", "service"],
   });
   const connections = rows.map(
     (r): TcpRow => ({
@@ -72,6 +63,7 @@ export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?
       remote: endpoint(r.remote),
       port: Number(r.port),
       role: String(r.role) as TcpRow["role"],
+      service: serviceOfRow(endpoint(r.service)),
       ...(counters("tcp", r) as unknown as TcpCounters),
     }),
   );

@@ -1,0 +1,257 @@
+/**
+ * Services in the monitoring views (issue 19), end to end on the real
+ * kernel: a client pod reaches a service by its VIP through the socket load
+ * balancer (its connections are translated to a backend at connect time, so
+ * the flow programs see the backend's address), another pod dials a backend
+ * pod straight; the flows API, the TCP API and the service map name the
+ * service for both, with bytes equal to the kernel's veth statistics of the
+ * client pods and connections equal to what the clients made; followers of
+ * the live stream, filtered by service and by pod, receive each record once,
+ * in order, and only what their filter asks for.
+ *
+ * The gateway's leg (a client outside the cluster reaching a backend through
+ * the node) is attributed by the same backend lookup; it is covered by the
+ * control plane's tests (control/routes/monitoring-services.test.ts), this
+ * lab having no outside namespace.
+ *
+ * Pods (lab "svf"): A = n1-p1 (through the VIP), B = n1-p2 (straight to a
+ * backend) on svf-n1; the backends C = n2-p1, D = n2-p2 on svf-n2, each
+ * running build/tools/lbprobe as a TCP server that answers with its name.
+ */
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cluster, type Counters, delta } from "../cluster.ts";
+import { cgroupPath, inCgroup } from "../lab/cgroup.ts";
+import type { NodeSpec, PodSpec } from "../lab/topology.ts";
+import { inPod, killRunning, podView, run, waitListening } from "../lab/traffic.ts";
+import { waitFor } from "../procs.ts";
+import { kernelMissing } from "./kernel.ts";
+
+const LBPROBE = `${process.cwd()}/build/tools/lbprobe`;
+const missing = kernelMissing() ??
+  (existsSync(LBPROBE) ? undefined : `${LBPROBE} is not built (npm run setup builds it)`);
+
+const VIP = "10.96.0.10";
+const PORT = 80, BACKEND = 8080;
+const VIA_VIP = 20, DIRECT = 10;
+
+interface Endpoint {
+  kind: string;
+  label: string;
+  namespace?: string;
+  name?: string;
+}
+interface Dir {
+  packets: number;
+  bytes: number;
+}
+interface ApiFlow {
+  source: Endpoint;
+  destination: Endpoint;
+  service: Endpoint | null;
+  port: number;
+  forward: Dir;
+  reverse: Dir;
+}
+interface ApiConn {
+  local: Endpoint;
+  remote: Endpoint;
+  service: Endpoint | null;
+  role: string;
+  opened: number;
+}
+/** A line of /api/v1/flows/stream (NDJSON). */
+interface StreamLine extends ApiFlow {
+  type: "flow" | "keepalive" | "dropped";
+  seq: number;
+  node: string;
+}
+interface MapEdge {
+  source: string;
+  target: string;
+  bytes: number;
+  connections: number;
+  failures: number;
+}
+
+describe.skipIf(missing)("services named in flows, TCP and the service map, on a two-node lab", () => {
+  let c: Cluster;
+  let A: PodSpec, B: PodSpec, C: PodSpec, D: PodSpec;
+  let n1: NodeSpec;
+  const base = new Map<string, Counters>();
+  let t0 = 0;
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const key = (p: PodSpec) => `pod:lab-${p.netns}`;
+  const SVC = "svc:shop/web";
+
+  beforeAll(async () => {
+    c = new Cluster({ name: "svf", index: 7, nodes: 2, pods: 2, port: 24_000 + (process.pid % 400) });
+    n1 = c.node(0);
+    [A, B] = n1.pods;
+    [C, D] = c.node(1).pods;
+    try {
+      await c.startControl();
+      await c.createJoinToken();
+      for (const node of c.lab.topology.nodes) {
+        c.startAgent(node);
+        const res = await c.admin("PUT", `/api/v1/nodes/${c.nodeName(node)}/modules/lb`, { enabled: true });
+        if (!res.ok) throw new Error(`switching lb on: ${res.status} ${await res.text()}`);
+      }
+      for (const b of [C, D]) {
+        c.lab.spawnIn(b.netns, [LBPROBE, "serve-tcp", String(BACKEND), b.name], `tcp backend ${b.name}`, b.cgroup);
+      }
+      for (const b of [C, D]) await waitListening(b, "tcp", BACKEND);
+      const res = await c.admin("POST", "/api/v1/services", {
+        namespace: "shop",
+        name: "web",
+        vip: VIP,
+        port: PORT,
+        protocol: "TCP",
+        backends: [C, D].map((b) => ({ ip: b.ip, port: BACKEND, weight: 1, state: "active" })),
+      });
+      if (!res.ok) throw new Error(`creating shop/web: ${res.status} ${await res.text()}`);
+      const { version } = (await res.json()) as { version: number };
+      await waitFor(`both nodes at lb version ${version} with their pods known`, async () => {
+        const v = await c.get<{ nodes: { appliedVersion: number | null }[] }>("/api/v1/services");
+        const pods = await c.get<{ pods: unknown[] }>("/api/v1/pods");
+        return v.nodes.length === 2 && v.nodes.every((n) => (n.appliedVersion ?? -1) >= version) &&
+          pods.pods.length === 4;
+      }, 60_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${c?.logs()}`);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    killRunning();
+    await c?.down();
+  }, 60_000);
+
+  /** lbprobe's TCP client in `p`'s netns and cgroup (the socket LB acts on sockets by cgroup). */
+  async function dial(p: PodSpec, ip: string, port: number, n: number): Promise<Record<string, number>> {
+    const out = await run(inPod(p, inCgroup(cgroupPath(p.cgroup), [LBPROBE, "tcp", ip, String(port), String(n)])));
+    const probe = JSON.parse(out.stdout) as { backends: Record<string, number>; errors: Record<string, number> };
+    expect(probe.errors).toEqual({});
+    return probe.backends;
+  }
+
+  /**
+   * A follower of /api/v1/flows/stream with `query`, reading NDJSON lines into
+   * `lines` until stopped (fetch's body, line by line: what `curl -N` shows).
+   */
+  function follow(query: string) {
+    const lines: StreamLine[] = [];
+    const abort = new AbortController();
+    const done = (async () => {
+      const res = await fetch(`${c.url}/api/v1/flows/stream?${query}`, { signal: abort.signal });
+      expect(res.status, query).toBe(200);
+      const decoder = new TextDecoder();
+      let held = "";
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        held += decoder.decode(chunk, { stream: true });
+        let nl;
+        while ((nl = held.indexOf("\n")) >= 0) {
+          lines.push(JSON.parse(held.slice(0, nl)) as StreamLine);
+          held = held.slice(nl + 1);
+        }
+      }
+    })().catch((e) => {
+      if ((e as Error).name !== "AbortError") throw e;
+    });
+    return { lines, flows: () => lines.filter((l) => l.type === "flow"), stop: () => (abort.abort(), done) };
+  }
+
+  it("flows, TCP rows and the service map name the service, with bytes equal to the veth statistics", async () => {
+    // Followers from before the traffic: one of the service, one of B alone.
+    const ofService = follow("service=shop/web");
+    const ofB = follow(`pod=lab/${B.name}`);
+    await waitFor("both followers connected", async () => {
+      const text = await (await fetch(`${c.url}/metrics`)).text();
+      return /^ebpf_k8s_flow_stream_followers\s+2$/m.test(text);
+    }, 10_000);
+    for (const p of [A, B]) base.set(p.name, podView(n1, p));
+    t0 = Date.now() - 1_000;
+    const viaVip = await dial(A, VIP, PORT, VIA_VIP);
+    expect(Object.values(viaVip).reduce((a, b) => a + b, 0)).toBe(VIA_VIP);
+    expect(await dial(B, C.ip, BACKEND, DIRECT)).toEqual({ [C.name]: DIRECT });
+    // The lab is silent but for the test: all A and B sent and received since is these connections.
+    const sent = new Map([A, B].map((p) => [p.name, delta(base.get(p.name)!, podView(n1, p))]));
+
+    const q = `since=${iso(t0)}`;
+    const of = (fs: ApiFlow[], p: PodSpec) => fs.filter((f) => f.source.label === `lab/${p.name}`);
+    const sum = (fs: ApiFlow[], d: "forward" | "reverse") => fs.reduce((s, f) => s + f[d].bytes, 0);
+    const flows = await waitFor("the clients' flows reported, whole", async () => {
+      const got = (await c.get<{ flows: ApiFlow[] }>(`/api/v1/flows?${q}`)).flows;
+      const whole = [A, B].every((p) =>
+        sum(of(got, p), "forward") === sent.get(p.name)!.txBytes &&
+        sum(of(got, p), "reverse") === sent.get(p.name)!.rxBytes
+      );
+      return whole ? got : null;
+    }, 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\nveth: ${JSON.stringify([...sent])}\n${c.logs()}`);
+    });
+    const web = { kind: "service", label: "shop/web", namespace: "shop", name: "web" };
+    for (const p of [A, B]) {
+      const rows = of(flows, p);
+      expect(rows.length, `${p.name}'s flows`).toBeGreaterThan(0);
+      for (const f of rows) {
+        expect([f.destination.kind, f.port, f.service], `${p.name} → ${f.destination.label}`).toEqual([
+          "pod",
+          BACKEND,
+          web,
+        ]);
+      }
+    }
+    // A's connections went to the backends the socket LB chose, as the probe saw them.
+    expect(of(flows, A).map((f) => f.destination.label).sort()).toEqual(
+      Object.keys(viaVip).map((n) => `lab/${n}`).sort(),
+    );
+
+    const conns = await waitFor("the clients' connections reported", async () => {
+      const got = (await c.get<{ connections: ApiConn[] }>(`/api/v1/tcp?${q}`)).connections
+        .filter((r) => r.role === "client" && [A, B].some((p) => r.local.label === `lab/${p.name}`));
+      const opened = (p: PodSpec) =>
+        got.filter((r) => r.local.label === `lab/${p.name}`).reduce((s, r) => s + r.opened, 0);
+      return opened(A) === VIA_VIP && opened(B) === DIRECT ? got : null;
+    }, 30_000);
+    for (const r of conns) expect(r.service, `${r.local.label} → ${r.remote.label}`).toEqual(web);
+
+    const map = await c.get<{ edges: MapEdge[] }>(`/api/v1/servicemap?${q}&service=shop/web`);
+    const edge = (s: string, t: string) => map.edges.find((e) => e.source === s && e.target === t);
+    const total = (p: PodSpec) => sent.get(p.name)!.txBytes + sent.get(p.name)!.rxBytes;
+    expect(edge(key(A), SVC)).toMatchObject({ bytes: total(A), connections: VIA_VIP, failures: 0 });
+    expect(edge(key(B), SVC)).toMatchObject({ bytes: total(B), connections: DIRECT, failures: 0 });
+    const toBackends = map.edges.filter((e) => e.source === SVC);
+    expect(toBackends.map((e) => e.target).sort()).toEqual(
+      [...new Set([...Object.keys(viaVip), C.name])].map((n) => key(n === C.name ? C : D)).sort(),
+    );
+    expect(toBackends.reduce((s, e) => s + e.bytes, 0)).toBe(total(A) + total(B));
+    expect(toBackends.reduce((s, e) => s + e.connections, 0)).toBe(VIA_VIP + DIRECT);
+
+    // The stream: every record of the service once (its bytes add up to the veths'), in order, filtered.
+    const streamed = (f: { flows: () => StreamLine[] }, p: PodSpec, d: "forward" | "reverse") =>
+      f.flows().filter((l) => l.source.label === `lab/${p.name}`).reduce((s, l) => s + l[d].bytes, 0);
+    await waitFor(
+      "the streams delivered every record",
+      async () =>
+        [A, B].every((p) =>
+          streamed(ofService, p, "forward") === sent.get(p.name)!.txBytes &&
+          streamed(ofService, p, "reverse") === sent.get(p.name)!.rxBytes
+        ) &&
+        streamed(ofB, B, "forward") === sent.get(B.name)!.txBytes,
+      20_000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${JSON.stringify(ofService.lines.slice(-20))}`);
+    });
+    await Promise.all([ofService.stop(), ofB.stop()]);
+    for (const f of [ofService, ofB]) {
+      const seqs = f.flows().map((l) => l.seq);
+      expect(seqs.every((q, i) => i === 0 || q > seqs[i - 1]!), `strictly increasing: ${seqs}`).toBe(true);
+      expect(f.lines.filter((l) => l.type === "dropped")).toEqual([]);
+    }
+    expect(new Set(ofService.flows().map((l) => JSON.stringify(l.service)))).toEqual(new Set([JSON.stringify(web)]));
+    expect(new Set(ofB.flows().map((l) => [l.source.label, l.destination.label].includes(`lab/${B.name}`))))
+      .toEqual(new Set([true]));
+  }, 120_000);
+});

@@ -1,0 +1,64 @@
+/**
+ * Services on the monitoring pages: the service map draws a service node
+ * between its clients and its backends and filters by service; a service's
+ * page lists its clients and backends with bytes, connections, failures and
+ * RTT from the flows and tcp modules.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { flow, tcp } from "../control/monitoring/fixtures.test-support.ts";
+import { DB_POD, post, report, WEB } from "../control/monitoring/scenario.test-support.ts";
+import { dbService } from "../control/services/fixtures.test-support.ts";
+import { AS_ADMIN, send, T0, useTestApp } from "../control/test-support.ts";
+import { pageRequests } from "./pages.test-support.ts";
+
+const s = useTestApp();
+const { page } = pageRequests(s);
+
+/** data/db on 10.96.0.30:5432, its backend the db pod (10.0.2.2:5432); web connects to it, 4 times (1 refused). */
+async function scenario() {
+  expect((await send(s.app, "POST", "/api/v1/services", dbService(), AS_ADMIN)).status).toBe(201);
+  await post(s, { node: "node-b", seq: 1, ts: T0, pods: [report(DB_POD, 1)] });
+  await post(s, {
+    node: "node-a",
+    seq: 1,
+    ts: T0 + 10_000,
+    pods: [report(WEB, 1)],
+    flows: [flow({ dst: "10.0.2.2", port: 5432, packets: 3, bytes: 3_000 })],
+    tcp: [tcp({ remote: "10.0.2.2", port: 5432, opened: 4, failedRefused: 1, srttUsSum: 2_000, srttSamples: 4 })],
+  });
+  s.clock.now = T0 + 30_000;
+}
+
+describe("services on the service map and the service page", () => {
+  beforeEach(scenario);
+
+  it("the map has a service node between client and backend, linked to the service's page", async () => {
+    const html = await page("/servicemap?since=5m");
+    expect(html).toContain('<g class="node node-service"><title>data/db</title>');
+    // The edge table: web → data/db (the service) → data/db (the pod), each with the same bytes and connections.
+    const edgeTable = html.slice(html.indexOf('<table class="edges">'));
+    const rows = [
+      ...edgeTable.matchAll(
+        /<tr[^>]*>\s*<td>(.*?)<span class="sub">(\w+)<\/span><\/td>\s*<td>(.*?)<span class="sub">(\w+)<\/span><\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>/g,
+      ),
+    ]
+      .map((m) => m.slice(1).map((c) => c.replace(/<[^>]+>/g, "")));
+    expect(rows).toEqual([
+      ["default/web", "pod", "data/db", "service", "2.93 KiB", "4", "1", "500 µs"],
+      ["data/db", "service", "data/db", "pod", "2.93 KiB", "4", "1", "500 µs"],
+    ]);
+    expect(html).toContain('<a href="/services/data/db">data/db</a>');
+
+    const other = await page("/servicemap?since=5m&service=data/other");
+    expect(other).toContain("No traffic of service data/other");
+    expect(await page("/servicemap?service=nope", {}, 400)).toContain("service");
+  });
+
+  it("the service page lists its clients and its backends", async () => {
+    const html = await page("/services/data/db?since=5m");
+    const traffic = html.slice(html.indexOf('id="traffic"'));
+    expect(traffic).toMatch(/<th>Clients<\/th>[\s\S]*<td>default\/web<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
+    expect(traffic).toMatch(/<th>Backends<\/th>[\s\S]*<td>data\/db<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
+    expect(traffic).toContain('href="/flows?service=data%2Fdb"');
+  });
+});
