@@ -11,12 +11,11 @@
  */
 import { Hono } from "hono";
 import { type AccessSettings, requireReader } from "../control/auth/access.ts";
-import { flowMatcher, FlowStreamQuery, showsFailure } from "../control/flows-stream/filters.ts";
+import { flowMatcher, FlowStreamQuery, rowVerdict } from "../control/flows-stream/filters.ts";
 import type { FlowStreamHub } from "../control/flows-stream/hub.ts";
 import { sseFormat, type StreamedFlow } from "../control/flows-stream/record.ts";
 import { followerResponse } from "../control/flows-stream/response.ts";
-import { tcpFlagBit } from "../control/monitoring/names.ts";
-import type { ExplorerFlow, FlowVerdict } from "../control/queries/monitoring/flow-explorer.ts";
+import type { ExplorerFlow } from "../control/queries/monitoring/flow-explorer.ts";
 import { validate } from "../control/http/validation.ts";
 import { assetPath, HTMX_SSE_ASSET } from "./assets.ts";
 import { denyPage } from "./deny.tsx";
@@ -43,18 +42,21 @@ const STREAM_PARAMS = ["node", "namespace", "pod", "service", "port", "protocol"
 const streamParams = (p: FlowParams): FlowParams =>
   Object.fromEntries(STREAM_PARAMS.flatMap((k) => p[k] ? [[k, p[k]]] : []));
 
-const RST = tcpFlagBit("RST");
-
 /** A streamed row as the explorer's: seen once, at its batch's time; what it shows of a failure (filters.ts). */
 export function liveFlow(r: StreamedFlow): ExplorerFlow {
-  const verdict: FlowVerdict = (r.row.tcpFlags & RST) !== 0 ? "reset" : showsFailure(r.row) ? "no_reply" : "ok";
   const connections = { opened: 0, refused: 0, timedOut: 0, failed: 0, resets: 0, srttUsSum: 0, srttSamples: 0 };
-  return { ...r.row, firstSeen: r.batch.ts, lastSeen: r.batch.ts, verdict, connections };
+  return { ...r.row, firstSeen: r.batch.ts, lastSeen: r.batch.ts, verdict: rowVerdict(r.row), connections };
 }
 
+/** Each record's row HTML, made once however many live pages follow it (let go with the record). */
+const rowHtmls = new WeakMap<StreamedFlow, string>();
+
 function rowHtml(r: StreamedFlow): string {
-  const html = (<FlowTableRow flow={liveFlow(r)} />).toString();
-  if (typeof html !== "string") throw new Error("FlowTableRow must render synchronously");
+  let html = rowHtmls.get(r);
+  if (html !== undefined) return html;
+  const out = (<FlowTableRow flow={liveFlow(r)} />).toString();
+  if (typeof out !== "string") throw new Error("FlowTableRow must render synchronously");
+  rowHtmls.set(r, html = out);
   return html;
 }
 
@@ -94,17 +96,25 @@ export function LiveToggle(props: { params: FlowParams }) {
   return (
     <>
       <script src={assetPath(HTMX_SSE_ASSET)} defer></script>
-      <button
-        type="button"
-        id="flow-live-start"
-        hx-get={flowsUrl(FLOWS_LIVE_FRAGMENT_PATH, props.params)}
-        hx-target={`#${FLOW_RESULTS_ID}`}
-        hx-swap="outerHTML"
-        title="show flow rows as the control plane stores them, newest first"
-      >
-        Follow live
-      </button>
+      <LiveButton params={props.params} />
     </>
+  );
+}
+
+/** "Follow live" with the view's filters; `oob`: sent beside the results of a change, to replace the page's. */
+export function LiveButton(props: { params: FlowParams; oob?: boolean }) {
+  return (
+    <button
+      type="button"
+      id="flow-live-start"
+      hx-get={flowsUrl(FLOWS_LIVE_FRAGMENT_PATH, props.params)}
+      hx-target={`#${FLOW_RESULTS_ID}`}
+      hx-swap="outerHTML"
+      hx-swap-oob={props.oob ? "true" : undefined}
+      title="show flow rows as the control plane stores them, newest first"
+    >
+      Follow live
+    </button>
   );
 }
 

@@ -10,7 +10,9 @@
  *
  * The fragment's answer to a change (a filter, a sort, a page) pushes the
  * page's URL (HX-Push-Url), so the address bar, reloads and history follow
- * the view; its answer to the results' own poll does not.
+ * the view, and replaces the controls outside the results that carry the
+ * view (window links, the form's hidden fields, "Follow live") out of band;
+ * its answer to the results' own poll does neither.
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -21,12 +23,13 @@ import { podKeysNamed } from "../control/queries/monitoring/endpoints.ts";
 import { queryFlowExplorer } from "../control/queries/monitoring/flow-explorer.ts";
 import { explorerFilter, explorerPage, FLOW_QUERY_FIELDS } from "../control/routes/flow-params.ts";
 import { Layout, sessionOf } from "./components/layout.tsx";
-import { LiveToggle } from "./flow-live-routes.tsx";
+import { LiveButton, LiveToggle } from "./flow-live-routes.tsx";
 import { denyPage } from "./deny.tsx";
 import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
 import {
   FLOW_PAGE_SIZE,
   FLOW_RESULTS_ID,
+  FlowFilterState,
   flowParamsOf,
   FlowResults,
   FLOWS_FRAGMENT_PATH,
@@ -34,6 +37,7 @@ import {
   FlowsPage,
   flowsUrl,
   type FlowsView,
+  FlowWindowLinks,
 } from "./pages/flows.tsx";
 
 export interface FlowPageOptions {
@@ -83,9 +87,19 @@ export function flowPageRoutes(db: Db, { now, access, monitoring }: FlowPageOpti
   routes.get(FLOWS_FRAGMENT_PATH, reader, async (c) => {
     const loaded = await load(c);
     if (!loaded.ok) return c.html(<Refusal message={loaded.message} />, 400);
-    const polled = c.req.header("hx-trigger") === FLOW_RESULTS_ID;
-    const push: Record<string, string> = polled ? {} : { "HX-Push-Url": flowsUrl(FLOWS_PATH, loaded.view.params) };
-    return c.html(<FlowResults view={loaded.view} />, 200, push);
+    const { view } = loaded;
+    if (c.req.header("hx-trigger") === FLOW_RESULTS_ID) return c.html(<FlowResults view={view} />);
+    // A change: the page's URL follows, and so do the controls outside the results (out of band).
+    return c.html(
+      <>
+        <FlowResults view={view} />
+        <FlowWindowLinks params={view.params} since={view.since} oob />
+        <FlowFilterState params={view.params} oob />
+        <LiveButton params={view.params} oob />
+      </>,
+      200,
+      { "HX-Push-Url": flowsUrl(FLOWS_PATH, view.params) },
+    );
   });
 
   return routes;

@@ -138,7 +138,9 @@ export function servicePageRoutes(
     since: { raw: string; spec: z.output<typeof SinceQuery>["since"] },
   ): Promise<ServicePageView> {
     const at = now();
-    const w = pageWindow(since.raw, since.spec, at, retention);
+    // The page's window (1 h unless ?since= says otherwise), not the monitoring API's default of 5 min.
+    const spec = since.spec ?? SinceQuery.parse({ since: DEFAULT_SERVICE_SINCE }).since;
+    const w = pageWindow(since.raw, spec, at, retention);
     const [view, traffic] = await Promise.all([
       serviceViews(db, {
         now: at,

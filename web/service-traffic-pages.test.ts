@@ -54,11 +54,12 @@ describe("services on the service map and the service page", () => {
     expect(await page("/servicemap?service=nope", {}, 400)).toContain("service");
   });
 
-  it("the service page lists its clients and its backends", async () => {
-    const html = await page("/services/data/db?since=5m");
+  it("the service page lists its clients and its backends, over its own window (1 h by default)", async () => {
+    s.clock.now = T0 + 20 * 60_000; // past the monitoring API's default window of 5 min
+    const html = await page("/services/data/db");
     const traffic = html.slice(html.indexOf('id="traffic"'));
     expect(traffic).toMatch(/<th>Clients<\/th>[\s\S]*<td>default\/web<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
     expect(traffic).toMatch(/<th>Backends<\/th>[\s\S]*<td>data\/db<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
-    expect(traffic).toContain('href="/flows?service=data%2Fdb"');
+    expect(traffic).toContain('href="/flows?service=data%2Fdb&amp;since=1h"');
   });
 });

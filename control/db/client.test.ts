@@ -212,14 +212,29 @@ describe("migration 0015", () => {
       args: [100_000, `[["pod:u1","ip:1.1.1.1",443,6,1,100,0,0,2,"svc:shop/web"]]`],
     });
 
-    // The rollup reads both layouts: the old row's missing service is "", the later batch's service is kept.
+    // A replica of before (a rolling upgrade) stores the same key later in that minute, with no service.
+    const oldReplica = (ts: number) =>
+      db.$client.execute({
+        sql:
+          "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', ?, ?, '[]', '[]')",
+        args: [ts, `[["pod:u1","ip:1.1.1.1",443,6,2,200,0,0,2]]`],
+      });
+    await oldReplica(105_000);
+
+    // The rollup reads both layouts: the old row's missing service is "", a named service is kept over none.
     await runMaintenance(db, 3 * 3_600_000, DEFAULT_MONITORING_SETTINGS);
     expect(
       await read("SELECT level, bucket, service, fwd_packets, fwd_bytes FROM flow_stats ORDER BY level, bucket"),
     ).toEqual([
-      { level: "1h", bucket: 0, service: "svc:shop/web", fwd_packets: 6, fwd_bytes: 600 },
+      { level: "1h", bucket: 0, service: "svc:shop/web", fwd_packets: 8, fwd_bytes: 800 },
       { level: "1m", bucket: 0, service: "", fwd_packets: 5, fwd_bytes: 500 },
-      { level: "1m", bucket: 60_000, service: "svc:shop/web", fwd_packets: 6, fwd_bytes: 600 },
+      { level: "1m", bucket: 60_000, service: "svc:shop/web", fwd_packets: 8, fwd_bytes: 800 },
+    ]);
+    // And one that arrives after the minute was rolled up: added in, the service kept (the upsert's fill).
+    await oldReplica(110_000);
+    await runMaintenance(db, 3 * 3_600_000 + 60_000, DEFAULT_MONITORING_SETTINGS);
+    expect(await read("SELECT service, fwd_packets FROM flow_stats WHERE level = '1m' AND bucket = 60000")).toEqual([
+      { service: "svc:shop/web", fwd_packets: 10 },
     ]);
     expect(await read("SELECT service, opened, srtt_samples FROM tcp_stats WHERE level = '1m'")).toEqual([
       { service: "", opened: 2, srtt_samples: 2 },

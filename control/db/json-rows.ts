@@ -41,9 +41,10 @@ const texts = new Map<string, string>();
  * `table`; `shared` holds columns with one value for every row (sent once,
  * not per row). With `upsertOn`, a row whose key exists replaces every other
  * column, except those in `add` (summed into the stored value), `or`
- * (bitwise OR: how counters accumulate into a time bucket) and `keep`
+ * (bitwise OR: how counters accumulate into a time bucket), `keep`
  * (written only by the insert: columns that never change for a key, so an
- * index on them is not rewritten).
+ * index on them is not rewritten) and `fill` (replaced only by a value that
+ * is not empty: a label that a writer of an older version leaves '').
  */
 export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
   table: T,
@@ -54,12 +55,13 @@ export function insertJsonRows<T extends SQLiteTable, K extends Key<T>>(
     add?: ReadonlyArray<Key<T>>;
     or?: ReadonlyArray<Key<T>>;
     keep?: ReadonlyArray<Key<T>>;
+    fill?: ReadonlyArray<Key<T>>;
   },
 ): InStatement {
   const { rows, upsertOn } = opts;
   const shared: Record<string, JsonScalar | undefined> = opts.shared ?? {};
   const sharedKeys = Object.keys(shared);
-  const merge = { add: opts.add ?? [], or: opts.or ?? [], keep: opts.keep ?? [] };
+  const merge = { add: opts.add ?? [], or: opts.or ?? [], keep: opts.keep ?? [], fill: opts.fill ?? [] };
   return {
     sql: statementText(table, rows.keys, sharedKeys, upsertOn, merge),
     args: [rows.json, ...sharedKeys.map((key) => shared[key] ?? null)],
@@ -71,12 +73,12 @@ function statementText(
   keys: readonly string[],
   sharedKeys: readonly string[],
   upsertOn: readonly string[] | undefined,
-  merge: { add: readonly string[]; or: readonly string[]; keep: readonly string[] },
+  merge: { add: readonly string[]; or: readonly string[]; keep: readonly string[]; fill: readonly string[] },
 ): string {
   const tableName = getTableName(table);
   const cacheKey = `${tableName}|${keys.join(",")}|${sharedKeys.join(",")}|${upsertOn?.join(",") ?? ""}|${
     merge.add.join(",")
-  }|${merge.or.join(",")}|${merge.keep.join(",")}`;
+  }|${merge.or.join(",")}|${merge.keep.join(",")}|${merge.fill.join(",")}`;
   let text = texts.get(cacheKey);
   if (text === undefined) {
     const columns = getTableColumns(table);
@@ -90,7 +92,7 @@ function statementText(
     let conflict = "";
     if (upsertOn !== undefined) {
       const target = upsertOn.map(name);
-      const [add, or, keep] = [merge.add.map(name), merge.or.map(name), merge.keep.map(name)];
+      const [add, or, keep, fill] = [merge.add, merge.or, merge.keep, merge.fill].map((l) => l.map(name));
       const updates = targets
         .filter((c) => !target.includes(c) && !keep.includes(c))
         .map((
@@ -99,6 +101,8 @@ function statementText(
           ? `${c} = ${c} + excluded.${c}`
           : or.includes(c)
           ? `${c} = ${c} | excluded.${c}`
+          : fill.includes(c)
+          ? `${c} = CASE WHEN excluded.${c} <> '' THEN excluded.${c} ELSE ${c} END`
           : `${c} = excluded.${c}`)
         );
       conflict = ` ON CONFLICT (${target.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;

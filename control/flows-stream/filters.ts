@@ -21,18 +21,22 @@ const RST = tcpFlagBit("RST");
 const SYN = tcpFlagBit("SYN");
 
 /**
- * What one row of one batch shows of a failure: a reset, or a TCP connection
+ * What one row of one batch shows of a failure, as the explorer's verdicts
+ * name it (flow-explorer.ts; a row alone has no TCP rows): a reset, or a TCP connection
  * attempt (SYN) that got no packet back. "No packet back" is only judged where
  * the reply would be in the same batch: not when the server is a pod of
  * another node, whose node reports the reply (flows.ts keeps the sender's
  * observation). A row is one interval: a reply that comes in the next one
  * makes this one look unanswered.
  */
-export function showsFailure(row: FlowRow): boolean {
-  if ((row.tcpFlags & RST) !== 0) return true;
+export function rowVerdict(row: FlowRow): "reset" | "no_reply" | "ok" {
+  if ((row.tcpFlags & RST) !== 0) return "reset";
   const replyElsewhere = row.server.kind === "pod" && row.server.node !== row.node;
-  return row.proto === IPPROTO.TCP && (row.tcpFlags & SYN) !== 0 && row.revPackets === 0 && !replyElsewhere;
+  const unanswered = row.proto === IPPROTO.TCP && (row.tcpFlags & SYN) !== 0 && row.revPackets === 0;
+  return unanswered && !replyElsewhere ? "no_reply" : "ok";
 }
+
+export const showsFailure = (row: FlowRow): boolean => rowVerdict(row) !== "ok";
 
 const inNamespace = (e: StoredEndpoint, namespace: string) =>
   (e.kind === "pod" || e.kind === "service") && e.namespace === namespace;

@@ -33,7 +33,7 @@ import type { LbProtocol } from "../wire/services.ts";
 const directories = new WeakMap<Db, PodDirectory>();
 
 /** Per database: the services by frontend and by backend ("ip|port|IP protocol number"), as of lb version `version`. */
-const frontends = new WeakMap<
+const serviceLookups = new WeakMap<
   Db,
   { version: number; byFrontend: Map<string, ServiceEndpoint>; byBackend: Map<string, ServiceEndpoint> }
 >();
@@ -41,15 +41,13 @@ const frontends = new WeakMap<
 const LB_VERSION = "SELECT version FROM lb_version WHERE id = 1";
 const SERVICES =
   "SELECT json_group_array(json_array(namespace, name, vip, port, protocol, json(external_ips))) AS rows FROM services";
-// Ordered so that a backend two services share is named, on every replica, after the first by namespace and name.
-const BACKENDS = "SELECT json_group_array(json_array(namespace, name, ip, port, protocol)) AS rows FROM " +
-  "(SELECT s.namespace, s.name, b.ip, b.port, s.protocol FROM service_backends b JOIN services s ON s.id = b.service_id " +
-  "ORDER BY s.namespace DESC, s.name DESC, s.port_name DESC)";
+const BACKENDS = "SELECT json_group_array(json_array(s.namespace, s.name, b.ip, b.port, s.protocol)) AS rows " +
+  "FROM service_backends b JOIN services s ON s.id = b.service_id";
 
 /** Reads the services again when the lb version moved since they were read. */
-async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
+async function refreshServices(db: Db, tx: SqlTransaction): Promise<void> {
   const version = Number((await tx.execute(LB_VERSION)).rows[0]?.version ?? 0);
-  if (frontends.get(db)?.version === version) return;
+  if (serviceLookups.get(db)?.version === version) return;
   const rows = JSON.parse(String((await tx.execute(SERVICES)).rows[0]?.rows ?? "[]")) as Array<
     [string, string, string, number, LbProtocol, string[]]
   >;
@@ -62,11 +60,13 @@ async function refreshFrontends(db: Db, tx: SqlTransaction): Promise<void> {
     [string, string, string, number, LbProtocol]
   >;
   const byBackend = new Map<string, ServiceEndpoint>();
-  // Later rows win: the query lists the first service by name last.
+  // A backend two services share is named, on every replica, after the first by namespace and name.
+  backends.sort(([ns1, n1], [ns2, n2]) => (ns1 < ns2 ? -1 : ns1 > ns2 ? 1 : n1 < n2 ? -1 : n1 > n2 ? 1 : 0));
   for (const [namespace, name, ip, port, protocol] of backends) {
-    byBackend.set(`${normalizeIp(ip)}|${port}|${IPPROTO[protocol]}`, { kind: "service", namespace, name });
+    const key = `${normalizeIp(ip)}|${port}|${IPPROTO[protocol]}`;
+    if (!byBackend.has(key)) byBackend.set(key, { kind: "service", namespace, name });
   }
-  frontends.set(db, { version, byFrontend, byBackend });
+  serviceLookups.set(db, { version, byFrontend, byBackend });
 }
 
 const LOAD =
@@ -74,7 +74,7 @@ const LOAD =
 
 /** The directory of `db`, loading it through `tx` when not held yet. */
 export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirectory> {
-  await refreshFrontends(db, tx);
+  await refreshServices(db, tx);
   const held = directories.get(db);
   if (held) return held;
   const result = (await tx.execute(LOAD)).rows[0];
@@ -96,8 +96,8 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
     byNode.set(node, entry);
   }
   const directory = new PodDirectory(
-    (ip, port, proto) => frontends.get(db)?.byFrontend.get(`${ip}|${port}|${proto}`),
-    (ip, port, proto) => frontends.get(db)?.byBackend.get(`${ip}|${port}|${proto}`),
+    (ip, port, proto) => serviceLookups.get(db)?.byFrontend.get(`${ip}|${port}|${proto}`),
+    (ip, port, proto) => serviceLookups.get(db)?.byBackend.get(`${ip}|${port}|${proto}`),
   );
   for (const [node, { ts, pods }] of byNode) directory.setNode(node, ts, pods);
   directories.set(db, directory);
@@ -106,5 +106,5 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
 
 export function forgetPodDirectory(db: Db): void {
   directories.delete(db);
-  frontends.delete(db);
+  serviceLookups.delete(db);
 }

@@ -46,8 +46,9 @@ export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
 /**
  * Attributes after the counters: neither key nor counter, a value that
  * depends on the key (a row's service follows from its server's address and
- * port, as the registry was). Queries group by them; a stored 1m/1h row keeps
- * the latest one a batch gave it. They come last so that raw rows written
+ * port, as the registry was). A query's row has one per key (the largest: a
+ * named service over none); a stored 1m/1h row keeps the latest non-empty one
+ * a batch gave it. They come last so that raw rows written
  * before them (migration 0015), and control planes that know them not yet
  * (a rolling upgrade, a rollback), read every other position as before; a
  * missing one reads as "".

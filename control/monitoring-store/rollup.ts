@@ -71,7 +71,7 @@ interface KindSpec {
   table: SQLiteTable;
   keys: readonly string[];
   identity: number;
-  /** Positions in a Row of the counters to sum and to OR, and of the labels (LABEL_KEYS: the latest batch's). */
+  /** Positions in a Row of the counters to sum and to OR, and of the labels (LABEL_KEYS: the latest batch's that has one). */
   sums: number[];
   ors: number[];
   labels: number[];
@@ -223,8 +223,9 @@ export async function rollupChunk(
         if (had === undefined) group.set(id, [node, bucket, ...e]);
         else {
           add(k, had, e, 2);
-          // The same key's later batch: its labels, as the upsert does (rows come in id order).
-          for (const i of k.labels) had[i] = e[i - 2]!;
+          // The same key's later batch: its labels, as the upsert does (rows come in id order), unless empty
+          // (a replica of an older version, during a rolling upgrade, stores none).
+          for (const i of k.labels) had[i] = e[i - 2] || had[i]!;
         }
       }
     }
@@ -306,6 +307,7 @@ async function upsertLevel(
       upsertOn: ["level", "bucket", "node", ...k.keys.slice(0, k.identity)] as Key[],
       add: k.sums.map((i) => k.keys[i - 2]) as Key[],
       or: k.ors.map((i) => k.keys[i - 2]) as Key[],
+      fill: k.labels.map((i) => k.keys[i - 2]) as Key[],
     }),
   );
   for (const [node, n] of cuts) await tx.execute({ sql: SQL.cut(k.cutColumn), args: [node, n, now] });

@@ -138,6 +138,20 @@ describe("serviceMap", () => {
       kind: "world",
     });
 
+    // Grouped after filtering: a namespace's few outside clients stay themselves, whatever the cluster holds.
+    const others = aggregateFlows(
+      [...Array(8).keys()].map((i) => ({
+        node: "node-a",
+        record: flow({ src: "10.0.1.2", dst: `203.0.113.${i + 1}`, port: 443 }),
+      })),
+      ix,
+    );
+    const data = serviceMap([...clients(2, (i) => `198.51.100.${i + 1}`), ...others], [], {
+      maxWorldNodes: 3,
+      namespace: "data",
+    });
+    expect(data.nodes.map((n) => n.id)).toEqual(["ip:198.51.100.1", "ip:198.51.100.2", "pod:u-db"]);
+
     const world = serviceMap(clients(8, (i) => `198.51.${100 + i}.1`), [], { maxWorldNodes: 3 });
     expect(world.edges).toEqual([
       { source: "world", target: "pod:u-db", bytes: 80, connections: 0, failures: 0, avgSrttUs: null },

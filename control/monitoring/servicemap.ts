@@ -99,8 +99,9 @@ export function serviceMap(
       e.srttSamples += r.srttSamples;
     }
   }
-  const grouped = groupWorld(nodes, edges, filter.maxWorldNodes ?? MAX_WORLD_NODES);
-  return filterMap(finish(grouped.nodes, grouped.edges), filter);
+  const shown = filterEdges(nodes, edges, filter);
+  const grouped = groupWorld(shown.nodes, shown.edges, filter.maxWorldNodes ?? MAX_WORLD_NODES);
+  return finish(grouped.nodes, grouped.edges);
 }
 
 function finish(nodes: Map<string, MapNode>, edges: Map<string, Acc>): ServiceMap {
@@ -170,17 +171,15 @@ function groupWorld(nodes: Map<string, MapNode>, edges: Map<string, Acc>, max: n
   return { nodes: grouped, edges: merged };
 }
 
-/** The edges the filter keeps, and the nodes they touch. */
-export function filterMap(map: ServiceMap, filter: ServiceMapFilter): ServiceMap {
+/** The edges the filter keeps, and the nodes they touch (before grouping: groups count only what is shown). */
+function filterEdges(nodes: Map<string, MapNode>, edges: Map<string, Acc>, filter: ServiceMapFilter) {
   const { namespace, service } = filter;
-  if (namespace === undefined && service === undefined) return map;
-  const byId = new Map(map.nodes.map((n) => [n.id, n]));
+  if (namespace === undefined && service === undefined) return { nodes, edges };
   const serviceId = service && endpointKey({ kind: "service", ...service });
-  const keep = (id: string) => {
-    const n = byId.get(id);
-    return (namespace === undefined || n?.namespace === namespace) && (serviceId === undefined || id === serviceId);
-  };
-  const edges = map.edges.filter((e) => keep(e.source) || keep(e.target));
-  const used = new Set(edges.flatMap((e) => [e.source, e.target]));
-  return { nodes: map.nodes.filter((n) => used.has(n.id)), edges };
+  const keep = (id: string) =>
+    (namespace === undefined || nodes.get(id)?.namespace === namespace) &&
+    (serviceId === undefined || id === serviceId);
+  const kept = new Map([...edges].filter(([, e]) => keep(e.source) || keep(e.target)));
+  const used = new Set([...kept.values()].flatMap((e) => [e.source, e.target]));
+  return { nodes: new Map([...nodes].filter(([id]) => used.has(id))), edges: kept };
 }

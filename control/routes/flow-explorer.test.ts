@@ -9,6 +9,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
+import { flow, tcp } from "../monitoring/fixtures.test-support.ts";
 import { post } from "../monitoring/scenario.test-support.ts";
 import { AS_ADMIN, getJson, send, T0, useTestApp } from "../test-support.ts";
 import { BY_BYTES, ECHO, EXPLORER_TOTALS, explorerBatches, VERDICTS } from "./flow-explorer.test-support.ts";
@@ -106,6 +107,13 @@ describe("the flow explorer: GET /api/v1/flows", () => {
     expect(await labels("protocol=17")).toEqual(["default/web → 1.1.1.1:53"]);
     expect(await labels("protocol=tcp")).toEqual(BY_BYTES.filter((l) => !l.endsWith(":53")));
     expect(await labels("protocol=icmp")).toEqual([]);
+    // node-a's rows alone: db (node-b) sends its replies, node-b counts them, so no reply here is not "no reply";
+    // cache is node-a's own pod, so its missing replies are
+    const onA = await flows("node=node-a&port=6379");
+    expect(onA.flows.map((f) => [label(f), f.verdict])).toEqual([
+      ["192.168.1.50 → default/cache:6379", "no_reply"],
+      ["default/cache → data/db:6379", "ok"],
+    ]);
     const narrow = await flows("namespace=data&protocol=tcp&port=5432&failures=true&node=node-a");
     expect(narrow.flows.map(label)).toEqual(["default/web → data/db:5432"]);
     expect(narrow.totals).toEqual({ packets: 15, bytes: 1_500 });
@@ -207,5 +215,19 @@ describe("the flow explorer: GET /api/v1/flows", () => {
     expect(await labels("node=&namespace=&pod=&service=&port=&protocol=&failures=&sort=&order=&offset=")).toEqual(
       BY_BYTES,
     );
+  });
+
+  it("saturates counters summed for a row at Number.MAX_SAFE_INTEGER (resets are two counters)", async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    await post(s, {
+      node: "node-a",
+      seq: 10,
+      ts: NOW - 5_000,
+      flows: [flow({ dst: "10.0.2.2", port: 7777, packets: 1, bytes: MAX })],
+      tcp: [tcp({ remote: "10.0.2.2", port: 7777, opened: 1, resetsRx: MAX, resetsTx: MAX })],
+    });
+    s.clock.now = NOW;
+    const row = (await flows("port=7777")).flows[0]!;
+    expect([row.connections.opened, row.connections.resets]).toEqual([1, MAX]);
   });
 });

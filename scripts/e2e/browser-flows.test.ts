@@ -90,6 +90,17 @@ describe.skipIf(missing)("the flow explorer in headless Chromium", () => {
     expect(await page.locator("th:has(a[data-sort=packets])").getAttribute("aria-sort")).toBe("ascending");
     expect(await verdicts(page)).toEqual(["ok", "failed", "timed_out", "no_reply", "reset", "ok", "ok", "refused"]);
     expect(new URL(page.url()).search).toBe("?sort=packets&order=asc");
+
+    // a filter after the sort keeps it; the controls outside the results follow the view
+    await swapped(page, () => page.locator("#flow-filter [name=failures]").check());
+    expect(new URL(page.url()).search).toBe("?failures=true&sort=packets&order=asc");
+    expect(await verdicts(page)).toEqual(["failed", "timed_out", "no_reply", "reset", "refused"]);
+    expect(await page.locator("#flow-window a", { hasText: "1 h" }).getAttribute("href")).toBe(
+      "/flows?failures=true&sort=packets&order=asc&since=1h",
+    );
+    expect(await page.locator("#flow-live-start").getAttribute("hx-get")).toBe(
+      "/fragments/flows/live?failures=true&sort=packets&order=asc",
+    );
     expect(await doc.sameDocument(), "all in place").toBe(true);
     expect(b.problems()).toEqual([]);
     await page.close();

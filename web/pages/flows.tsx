@@ -87,7 +87,7 @@ export function FlowsPage(props: { view: FlowsView; session: Session; live?: Chi
   return (
     <Layout title="Flows" session={props.session}>
       <div class="toolbar">
-        <WindowLinks since={since} href={(s) => flowsUrl(FLOWS_PATH, params, { since: s, offset: undefined })} />
+        <FlowWindowLinks params={params} since={since} />
         <label class="flow-refresh">
           <input type="checkbox" id={FLOW_REFRESH_ID} checked />
           {` refresh every ${MONITORING_POLL_SECONDS} s`}
@@ -147,11 +147,37 @@ export function FlowFilter(props: { params: FlowParams }) {
         <input type="checkbox" name="failures" value="true" checked={p.failures === "true"} />
         {" only failures"}
       </label>
+      <FlowFilterState params={p} />
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+/**
+ * The window links, with the view's filters. `oob`: sent beside the results
+ * of a change (a filter, a sort, a page), so the controls outside the results
+ * follow the view (htmx swaps them by id, out of band).
+ */
+export function FlowWindowLinks(props: { params: FlowParams; since: string; oob?: boolean }) {
+  return (
+    <span id="flow-window" hx-swap-oob={props.oob ? "true" : undefined}>
+      <WindowLinks
+        since={props.since}
+        href={(s) => flowsUrl(FLOWS_PATH, props.params, { since: s, offset: undefined })}
+      />
+    </span>
+  );
+}
+
+/** The form's hidden part: what a filter change keeps of the view (sort, order, page size, window); `oob` as above. */
+export function FlowFilterState(props: { params: FlowParams; oob?: boolean }) {
+  const p = props.params;
+  return (
+    <span id="flow-filter-state" hx-swap-oob={props.oob ? "true" : undefined}>
       {(["sort", "order", "limit", "since"] as const).map((k) =>
         p[k] !== undefined && <input type="hidden" name={k} value={p[k]} />
       )}
-      <button type="submit">Filter</button>
-    </form>
+    </span>
   );
 }
 

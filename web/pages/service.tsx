@@ -20,6 +20,8 @@ import { FLASH_ID } from "../deny.tsx";
 import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
 import type { MapEdge, ServiceMap } from "../../control/monitoring/servicemap.ts";
 import { EdgeNumberHeads, EdgeNumbers, SERVICEMAP_PATH } from "./servicemap.tsx";
+import { FLOWS_PATH, flowsUrl } from "./flows.tsx";
+import { endpointKey } from "../../control/monitoring/attribution.ts";
 import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
@@ -78,7 +80,7 @@ export function ServiceDetail(props: { page: ServicePageView }) {
  */
 function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
   const { page, traffic } = props;
-  const id = `svc:${page.namespace}/${page.name}`;
+  const id = endpointKey({ kind: "service", namespace: page.namespace, name: page.name });
   const label = new Map(traffic.nodes.map((n) => [n.id, n.label]));
   const clients = traffic.edges.filter((e) => e.target === id);
   const backends = traffic.edges.filter((e) => e.source === id);
@@ -103,7 +105,7 @@ function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
         )}
       <p class="note">
         <a href={mapLink}>On the service map</a> ·{" "}
-        <a href={`/flows?service=${encodeURIComponent(`${page.namespace}/${page.name}`)}`}>Its flows</a>
+        <a href={flowsUrl(FLOWS_PATH, { service: `${page.namespace}/${page.name}`, since: page.since })}>Its flows</a>
       </p>
     </Panel>
   );

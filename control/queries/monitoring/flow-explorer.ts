@@ -19,7 +19,8 @@
  *   timed_out  a connection attempt timed out (failedTimeout)
  *   failed     a connection attempt failed otherwise (failedOther)
  *   reset      an RST was seen on the flow (its OR of TCP flags)
- *   no_reply   TCP packets went to the server and none came back
+ *   no_reply   TCP packets went to the server and none came back (with a
+ *              node filter: only where that node would have seen them)
  *   ok         none of the above
  * with the counts beside it (connections), so a row with 99 good
  * connections and one refused says both. Drops cannot give a verdict: they
@@ -28,6 +29,7 @@
  * pod's page show them.
  */
 import type { Db } from "../../db/client.ts";
+import { MAX_COUNT } from "../../db/counter-sums.ts";
 import { serviceKey } from "../../monitoring/attribution.ts";
 import type { FlowRow } from "../../monitoring/flows.ts";
 import { IPPROTO, tcpFlagBit } from "../../monitoring/names.ts";
@@ -105,14 +107,26 @@ const JOINED: Record<keyof FlowConnections, readonly string[]> = {
 };
 const joined = (k: keyof FlowConnections) => col(`tcp.${k}`);
 
-const VERDICT_SQL = "CASE " +
-  [
-    `WHEN ${joined("refused")} > 0 THEN 'refused'`,
-    `WHEN ${joined("timedOut")} > 0 THEN 'timed_out'`,
-    `WHEN ${joined("failed")} > 0 THEN 'failed'`,
-    `WHEN ("tcpFlags" & ${tcpFlagBit("RST")}) <> 0 THEN 'reset'`,
-    `WHEN "proto" = ${IPPROTO.TCP} AND "fwdPackets" > 0 AND "revPackets" = 0 THEN 'no_reply'`,
-  ].join(" ") + " ELSE 'ok' END";
+/**
+ * With a node filter a flow's replies may be another node's to report (a
+ * server pod elsewhere sends them, and its node counts them): no_reply is
+ * judged only where this node would have seen them, the server being no pod
+ * or one of this node's (the endpoints table names a pod's node).
+ */
+const REPLIES_SEEN_HERE = `("server" NOT LIKE 'pod:%' OR ` +
+  `(SELECT e."node" FROM endpoints e WHERE e."key" = "server") = :node)`;
+
+function verdictSql(f: FlowExplorerFilter): string {
+  return "CASE " +
+    [
+      `WHEN ${joined("refused")} > 0 THEN 'refused'`,
+      `WHEN ${joined("timedOut")} > 0 THEN 'timed_out'`,
+      `WHEN ${joined("failed")} > 0 THEN 'failed'`,
+      `WHEN ("tcpFlags" & ${tcpFlagBit("RST")}) <> 0 THEN 'reset'`,
+      `WHEN "proto" = ${IPPROTO.TCP} AND "fwdPackets" > 0 AND "revPackets" = 0` +
+      `${f.node === undefined ? "" : ` AND ${REPLIES_SEEN_HERE}`} THEN 'no_reply'`,
+    ].join(" ") + " ELSE 'ok' END";
+}
 
 const SORT_SQL: Record<FlowSort, string> = {
   bytes: BYTES,
@@ -121,7 +135,7 @@ const SORT_SQL: Record<FlowSort, string> = {
   last_seen: `g."lastSeen"`,
 };
 /** After the sort: the row's key, so equal values keep one order and pages neither repeat nor skip rows. */
-const KEY_ORDER = `g."client", g."server", g."port", g."proto", g."service"`;
+const KEY_ORDER = `g."client", g."server", g."port", g."proto"`;
 
 /** Endpoint keys of a namespace's pods (listed, or named by stored rows) and services. */
 const NAMESPACE_KEYS = "SELECT 'pod:' || uid FROM pods WHERE namespace = :namespace " +
@@ -153,9 +167,11 @@ function explorerSql(w: Window, f: FlowExplorerFilter): { sql: string; args: Arg
   const tcp = statsSql("tcp", w, { node: f.node, where: `"role" IN ('client', 'server')` });
   const on = (a: string, role: string, local: string, remote: string) =>
     `f."proto" = ${IPPROTO.TCP} AND ${a}."role" = '${role}' AND ${a}."port" = f."port" AND ` +
-    `${a}."service" = f."service" AND ${a}."local" = f.${col(local)} AND ${a}."remote" = f.${col(remote)}`;
+    `${a}."local" = f.${col(local)} AND ${a}."remote" = f.${col(remote)}`;
   // The client's row when there is one, else the server's (each connection once), else none.
-  const sum = (a: string, keys: readonly string[]) => keys.map((k) => `${a}.${col(k)}`).join(" + ");
+  // Saturating like every counter read (db/counter-sums.ts): resets are two counters, each up to MAX_COUNT.
+  const sum = (a: string, keys: readonly string[]) =>
+    keys.length === 1 ? `${a}.${col(keys[0]!)}` : `min(${keys.map((k) => `${a}.${col(k)}`).join(" + ")}, ${MAX_COUNT})`;
   const tcpColumns = (Object.keys(JOINED) as (keyof FlowConnections)[]).map((k) =>
     `CASE WHEN c."local" IS NOT NULL THEN ${sum("c", JOINED[k])} ELSE coalesce(${sum("s", JOINED[k])}, 0) END AS ${
       joined(k)
@@ -164,7 +180,7 @@ function explorerSql(w: Window, f: FlowExplorerFilter): { sql: string; args: Arg
   const joinedSql = `WITH t AS MATERIALIZED (${tcp.sql}) SELECT f.*, ${tcpColumns.join(", ")} FROM (${flows.sql}) f ` +
     `LEFT JOIN t c ON ${on("c", "client", "client", "server")} ` +
     `LEFT JOIN t s ON ${on("s", "server", "server", "client")}`;
-  const sql = `SELECT v.* FROM (SELECT j.*, ${VERDICT_SQL} AS "verdict" FROM (${joinedSql}) j) v` +
+  const sql = `SELECT v.* FROM (SELECT j.*, ${verdictSql(f)} AS "verdict" FROM (${joinedSql}) j) v` +
     (f.failures ? ` WHERE v."verdict" <> 'ok'` : "");
   return { sql, args: { ...tcp.args, ...flows.args } };
 }

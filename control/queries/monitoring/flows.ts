@@ -7,13 +7,25 @@ import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { FlowCounters, FlowRow } from "../../monitoring/flows.ts";
 import type { Window } from "../../monitoring/rollup.ts";
-import { counters, podCondition, selectSummed, serviceOfRow, statsSql, type Summed, type SummedRow } from "./stats.ts";
+import {
+  allOf,
+  counters,
+  decodedService,
+  podCondition,
+  selectSummed,
+  serviceCondition,
+  statsSql,
+  type Summed,
+  type SummedRow,
+} from "./stats.ts";
 
 export interface FlowFilter {
   /** Only what this node reported. */
   node?: string;
   /** Endpoint keys of a pod (podKeysNamed): rows with it on either side. */
   pod?: readonly string[];
+  /** A service's endpointKey: rows naming it as their service. */
+  service?: string;
 }
 
 export interface FlowTotals {
@@ -46,7 +58,10 @@ export function flowTotalsOf(row: SummedRow | undefined): FlowTotals {
 
 /** Sorted by bytes (both directions) descending, then client, server, port, protocol; at most `limit` rows. */
 export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, limit?: number): Promise<FlowsResult> {
-  const inner = statsSql("flows", w, { node: filter.node, ...podCondition(["client", "server"], filter.pod) });
+  const inner = statsSql("flows", w, {
+    node: filter.node,
+    ...allOf(podCondition(["client", "server"], filter.pod), serviceCondition(filter.service)),
+  });
   const { rows, endpoint } = await selectSummed(db, inner, {
     extra: FLOW_TOTALS,
     orderBy: `${BYTES} DESC, g."client", g."server", g."port", g."proto"`,
@@ -65,7 +80,7 @@ export function flowOfRow(r: SummedRow, endpoint: Summed["endpoint"], node: stri
     server: endpoint(r.server),
     port: Number(r.port),
     proto: Number(r.proto),
-    service: serviceOfRow(endpoint(r.service)),
+    service: decodedService(endpoint(r.service)),
     ...(counters("flows", r) as unknown as FlowCounters),
   };
 }

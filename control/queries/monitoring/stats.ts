@@ -69,7 +69,7 @@ export function identityKeys(kind: StatsKind): readonly string[] {
   return LAYOUT[kind].keys.slice(0, IDENTITY[kind]);
 }
 
-/** The attributes of a kind (LABEL_KEYS: last in the layout): queries group by them too. */
+/** The attributes of a kind (LABEL_KEYS: last in the layout): one per key in a query's rows (see statsSql). */
 export function labelKeys(kind: StatsKind): readonly string[] {
   return LABEL_KEYS[kind];
 }
@@ -114,17 +114,37 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
     .join(" UNION ALL ");
 
   const or: readonly string[] = OR_KEYS[kind];
-  const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col), ...labelKeys(kind).map(col)];
+  const group = [...(q.byNode ? ["node"] : []), ...identityKeys(kind).map(col)];
+  // One row per key: a label that changed within the window (a service made or deleted, rows stored before
+  // labels existed) does not split it; max() keeps a named service over none.
+  const labels = labelKeys(kind).map((k) => `max(${col(k)}) AS ${col(k)}`);
   // Saturating: counters of up to 2^53 - 1 each add up past what sum() and libSQL take (db/counter-sums.ts).
   const sums = counterKeys(kind).map((k) =>
     `${or.includes(k) ? orAggregate(col(k)) : sumCounters(col(k))} AS ${col(k)}`
   );
   const seenCols = q.seen ? [`min("seenFrom") AS "firstSeen"`, `max("seenTo") AS "lastSeen"`] : [];
-  const sql = `SELECT ${[...group, ...sums, ...seenCols].join(", ")} FROM (${source}) s` +
+  const sql = `SELECT ${[...group, ...labels, ...sums, ...seenCols].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
     ` GROUP BY ${group.join(", ")}`;
   if (q.node !== undefined) args.node = q.node;
   return { sql, args };
+}
+
+type Condition = Pick<StatsQuery, "where" | "args">;
+
+/** Rows naming this service (its endpointKey) as theirs; no condition without one. */
+export function serviceCondition(service: string | undefined): Condition {
+  return service === undefined ? {} : { where: `"service" = :service`, args: { service } };
+}
+
+/** Every condition at once. */
+export function allOf(...conditions: Condition[]): Condition {
+  const present = conditions.filter((c) => c.where !== undefined);
+  if (present.length === 0) return {};
+  return {
+    where: present.map((c) => c.where).join(" AND "),
+    args: Object.assign({}, ...present.map((c) => c.args)),
+  };
 }
 
 /** Rows with one of a pod's endpoint keys (podKeysNamed) in any of `columns`; no condition without keys. */
@@ -172,7 +192,7 @@ export async function selectSummed(
 }
 
 /** A row's service column decoded (Summed.endpoint; "" decodes to none). */
-export function serviceOfRow(e: StoredEndpoint | undefined): ServiceEndpoint | undefined {
+export function decodedService(e: StoredEndpoint | undefined): ServiceEndpoint | undefined {
   return e?.kind === "service" ? e : undefined;
 }
 

@@ -12,12 +12,24 @@ import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { TCP_WEIGHT_KEYS, type TcpCounters, type TcpRow } from "../../monitoring/tcp.ts";
-import { col, counterKeys, counters, podCondition, selectSummed, serviceOfRow, statsSql } from "./stats.ts";
+import {
+  allOf,
+  col,
+  counterKeys,
+  counters,
+  decodedService,
+  podCondition,
+  selectSummed,
+  serviceCondition,
+  statsSql,
+} from "./stats.ts";
 
 export interface TcpFilter {
   node?: string;
   /** Endpoint keys of a pod (podKeysNamed): rows where it is local. */
   pod?: readonly string[];
+  /** A service's endpointKey: rows naming it as their service. */
+  service?: string;
 }
 
 export interface TcpResult {
@@ -46,7 +58,10 @@ const WEIGHT = TCP_WEIGHT_KEYS
 
 /** Busiest first, then by key; at most `limit` rows. */
 export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
-  const inner = statsSql("tcp", w, { node: filter.node, ...podCondition(["local"], filter.pod) });
+  const inner = statsSql("tcp", w, {
+    node: filter.node,
+    ...allOf(podCondition(["local"], filter.pod), serviceCondition(filter.service)),
+  });
   const counted = (k: string) => (filter.pod === undefined && PER_CONNECTION.includes(k) ? CONNECTION_VIEW : "1");
   const { rows, endpoint } = await selectSummed(db, inner, {
     extra: counterKeys("tcp").map((k) =>
@@ -63,7 +78,7 @@ export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?
       remote: endpoint(r.remote),
       port: Number(r.port),
       role: String(r.role) as TcpRow["role"],
-      service: serviceOfRow(endpoint(r.service)),
+      service: decodedService(endpoint(r.service)),
       ...(counters("tcp", r) as unknown as TcpCounters),
     }),
   );
