@@ -230,4 +230,40 @@ describe("the flow explorer: GET /api/v1/flows", () => {
     const row = (await flows("port=7777")).flows[0]!;
     expect([row.connections.opened, row.connections.resets]).toEqual([1, MAX]);
   });
+
+  it("a service filter takes every row of a key, also those stored without the label (an older replica's)", async () => {
+    // Raw rows as a control plane of before migration 0015 writes them: no service after the counters.
+    const old = (flows: unknown[][]) =>
+      s.db.$client.execute({
+        sql:
+          "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('node-a', 'old', ?, ?, '[]', '[]')",
+        args: [NOW - 5_000, JSON.stringify(flows)],
+      });
+    await old([["pod:u-web", "svc:demo/echo", 80, 6, 3, 300, 0, 0, 2], [
+      "pod:u-cache",
+      "svc:demo/echo",
+      80,
+      6,
+      7,
+      700,
+      0,
+      0,
+      2,
+    ]]);
+    const echo = (await byLabel("port=80")).get("default/web → demo/echo:80")!;
+    expect(echo).toMatchObject({ forward: { packets: 6, bytes: 600 }, service: { label: "demo/echo" } });
+    const filtered = await byLabel("service=demo/echo");
+    expect(filtered.get("default/web → demo/echo:80")).toEqual(echo);
+    expect(filtered.get("default/cache → demo/echo:80")).toMatchObject({ forward: { packets: 7, bytes: 700 } });
+    expect([...(await byLabel("namespace=demo")).keys()]).toEqual([...filtered.keys()]);
+
+    // The service's map: both clients, their bytes whole.
+    const map = (await getJson(s.app, "/api/v1/servicemap?service=demo/echo")).body as {
+      edges: { source: string; target: string; bytes: number }[];
+    };
+    expect(map.edges.map((e) => [e.source, e.target, e.bytes])).toEqual([
+      ["pod:u-cache", "svc:demo/echo", 700],
+      ["pod:u-web", "svc:demo/echo", 600],
+    ]);
+  });
 });

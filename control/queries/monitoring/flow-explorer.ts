@@ -35,7 +35,7 @@ import type { FlowRow } from "../../monitoring/flows.ts";
 import { IPPROTO, tcpFlagBit } from "../../monitoring/names.ts";
 import type { Window } from "../../monitoring/rollup.ts";
 import { BYTES, FLOW_TOTALS, flowOfRow, type FlowTotals, flowTotalsOf, PACKETS } from "./flows.ts";
-import { type Args, col, podCondition, selectSummed, statsSql } from "./stats.ts";
+import { type Args, col, podCondition, selectSummed, serviceCondition, statsSql } from "./stats.ts";
 
 /** Worst first: the verdict of a row is the first that applies. */
 export const FLOW_VERDICTS = ["refused", "timed_out", "failed", "reset", "no_reply", "ok"] as const;
@@ -141,23 +141,33 @@ const KEY_ORDER = `g."client", g."server", g."port", g."proto"`;
 const NAMESPACE_KEYS = "SELECT 'pod:' || uid FROM pods WHERE namespace = :namespace " +
   "UNION SELECT key FROM endpoints WHERE namespace = :namespace AND kind IN ('pod', 'service')";
 
-/** The filter's conditions on a flow row's key columns (before summing), with their args. */
-function keyConditions(f: FlowExplorerFilter): { where?: string; args: Args } {
+/**
+ * The filter's conditions, with their args: on key columns before summing
+ * (WHERE); on the service after (HAVING), as the label is settled only then
+ * (serviceCondition).
+ */
+function keyConditions(f: FlowExplorerFilter): { where?: string; having?: string; args: Args } {
   const conds: string[] = [];
+  const having: string[] = [];
   const args: Args = {};
   if (f.namespace !== undefined) {
-    conds.push(`(${["client", "server", "service"].map((c) => `${col(c)} IN (${NAMESPACE_KEYS})`).join(" OR ")})`);
+    having.push(
+      `(${["client", "server"].map((c) => `${col(c)} IN (${NAMESPACE_KEYS})`).join(" OR ")} OR ` +
+        `max("service") IN (${NAMESPACE_KEYS}))`,
+    );
     args.namespace = f.namespace;
   }
   const pod = podCondition(["client", "server"], f.pod);
   if (pod.where) (conds.push(pod.where), Object.assign(args, pod.args));
-  if (f.service !== undefined) {
-    conds.push(`"service" = :service`);
-    args.service = serviceKey({ kind: "service", ...f.service });
-  }
+  const service = serviceCondition("flows", f.service && serviceKey({ kind: "service", ...f.service }));
+  if (service.having) (having.push(service.having), Object.assign(args, service.args));
   if (f.port !== undefined) (conds.push(`"port" = :port`), (args.port = f.port));
   if (f.proto !== undefined) (conds.push(`"proto" = :proto`), (args.proto = f.proto));
-  return { where: conds.length ? conds.join(" AND ") : undefined, args };
+  return {
+    where: conds.length ? conds.join(" AND ") : undefined,
+    having: having.length ? having.join(" AND ") : undefined,
+    args,
+  };
 }
 
 /** The flows of `w` with first/last seen, their TCP rows' counters and the verdict, filtered; not yet sorted. */

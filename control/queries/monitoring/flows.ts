@@ -24,7 +24,7 @@ export interface FlowFilter {
   node?: string;
   /** Endpoint keys of a pod (podKeysNamed): rows with it on either side. */
   pod?: readonly string[];
-  /** A service's endpointKey: rows naming it as their service. */
+  /** A service's endpointKey: rows of that service (serviceCondition). */
   service?: string;
 }
 
@@ -60,7 +60,7 @@ export function flowTotalsOf(row: SummedRow | undefined): FlowTotals {
 export async function queryFlows(db: Db, w: Window, filter: FlowFilter = {}, limit?: number): Promise<FlowsResult> {
   const inner = statsSql("flows", w, {
     node: filter.node,
-    ...allOf(podCondition(["client", "server"], filter.pod), serviceCondition(filter.service)),
+    ...allOf(podCondition(["client", "server"], filter.pod), serviceCondition("flows", filter.service)),
   });
   const { rows, endpoint } = await selectSummed(db, inner, {
     extra: FLOW_TOTALS,

@@ -48,6 +48,12 @@ export interface StatsQuery {
   node?: string;
   /** A condition on the summed rows' key columns (quoted layout keys, e.g. `"client" IN (...)`), with its named args. */
   where?: string;
+  /**
+   * A condition on the summed rows (HAVING: key columns, and labels as `max("service")`): labels are settled
+   * only once a key's rows are summed, so a condition on one must come after, or it would keep some of a key's
+   * rows (those stored with that label) and leave out the rest.
+   */
+  having?: string;
   args?: Args;
   /** Keep the reporting node in the key (else rows are summed over nodes). */
   byNode?: boolean;
@@ -125,25 +131,37 @@ export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql:
   const seenCols = q.seen ? [`min("seenFrom") AS "firstSeen"`, `max("seenTo") AS "lastSeen"`] : [];
   const sql = `SELECT ${[...group, ...labels, ...sums, ...seenCols].join(", ")} FROM (${source}) s` +
     (q.where ? ` WHERE ${q.where}` : "") +
-    ` GROUP BY ${group.join(", ")}`;
+    ` GROUP BY ${group.join(", ")}` +
+    (q.having ? ` HAVING ${q.having}` : "");
   if (q.node !== undefined) args.node = q.node;
   return { sql, args };
 }
 
-type Condition = Pick<StatsQuery, "where" | "args">;
+type Condition = Pick<StatsQuery, "where" | "having" | "args">;
 
-/** Rows naming this service (its endpointKey) as theirs; no condition without one. */
-export function serviceCondition(service: string | undefined): Condition {
-  return service === undefined ? {} : { where: `"service" = :service`, args: { service } };
+/** The key column that is the server end: where a row stored before labels (or by an older replica) names a VIP. */
+const SERVER_END: Record<"flows" | "tcp", string> = { flows: "server", tcp: "remote" };
+
+/**
+ * Rows of a service (its endpointKey): named as their service once summed, or
+ * addressed to its VIP (a TCP client's remote) though stored without the label;
+ * no condition without one.
+ */
+export function serviceCondition(kind: "flows" | "tcp", service: string | undefined): Condition {
+  if (service === undefined) return {};
+  return { having: `(max("service") = :service OR ${col(SERVER_END[kind])} = :service)`, args: { service } };
 }
 
 /** Every condition at once. */
 export function allOf(...conditions: Condition[]): Condition {
-  const present = conditions.filter((c) => c.where !== undefined);
-  if (present.length === 0) return {};
+  const joined = (k: "where" | "having") => {
+    const parts = conditions.flatMap((c) => (c[k] === undefined ? [] : [c[k]]));
+    return parts.length === 0 ? undefined : parts.join(" AND ");
+  };
   return {
-    where: present.map((c) => c.where).join(" AND "),
-    args: Object.assign({}, ...present.map((c) => c.args)),
+    where: joined("where"),
+    having: joined("having"),
+    args: Object.assign({}, ...conditions.map((c) => c.args)),
   };
 }
 

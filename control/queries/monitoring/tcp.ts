@@ -28,7 +28,7 @@ export interface TcpFilter {
   node?: string;
   /** Endpoint keys of a pod (podKeysNamed): rows where it is local. */
   pod?: readonly string[];
-  /** A service's endpointKey: rows naming it as their service. */
+  /** A service's endpointKey: rows of that service (serviceCondition). */
   service?: string;
 }
 
@@ -60,7 +60,7 @@ const WEIGHT = TCP_WEIGHT_KEYS
 export async function queryTcp(db: Db, w: Window, filter: TcpFilter = {}, limit?: number): Promise<TcpResult> {
   const inner = statsSql("tcp", w, {
     node: filter.node,
-    ...allOf(podCondition(["local"], filter.pod), serviceCondition(filter.service)),
+    ...allOf(podCondition(["local"], filter.pod), serviceCondition("tcp", filter.service)),
   });
   const counted = (k: string) => (filter.pod === undefined && PER_CONNECTION.includes(k) ? CONNECTION_VIEW : "1");
   const { rows, endpoint } = await selectSummed(db, inner, {
