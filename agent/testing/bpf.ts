@@ -90,10 +90,35 @@ export function trackedProgramIds(): number[] {
   return [...loadedProgramIds];
 }
 
-/** Ids of all programs the kernel has loaded now (bpftool prog show). */
-export async function kernelProgramIds(): Promise<Set<number>> {
+/**
+ * Ids of all programs the kernel has loaded now (bpftool prog show): a
+ * machine-wide list, other tests' programs included, so callers look up
+ * only ids of their own in it (waitProgramsGone).
+ */
+async function kernelProgramIds(): Promise<Set<number>> {
   const list = JSON.parse(await output(["bpftool", "prog", "show", "-j"])) as { id: number }[];
   return new Set(list.map((p) => p.id));
+}
+
+/**
+ * Ids of the programs this process holds open (its fds of BPF programs,
+ * from /proc/self/fdinfo): what a test can say it loaded, whatever other
+ * tests load on the machine meanwhile.
+ */
+export function ownProgramIds(): Set<number> {
+  const ids = new Set<number>();
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    let link: string;
+    try {
+      link = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
+    } catch {
+      continue; // closed meanwhile (the directory's own fd, among others)
+    }
+    if (link !== "anon_inode:bpf-prog") continue;
+    const id = /^prog_id:\s*(\d+)/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${e.name}`))?.[1];
+    if (id !== undefined) ids.add(Number(id));
+  }
+  return ids;
 }
 
 /**

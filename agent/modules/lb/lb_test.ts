@@ -6,8 +6,9 @@
 import type { BackendState, LbService, LbState } from "../../../control/wire/services.ts";
 import { pathExists } from "../../libbpf/mod.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../testing/assert.ts";
-import { assertNoLeftovers, kernelProgramIds, waitProgramsGone } from "../../testing/bpf.ts";
+import { assertNoLeftovers, ownProgramIds, waitProgramsGone } from "../../testing/bpf.ts";
 import { cgroup2Root } from "../../testing/kernel.ts";
+import { output } from "../../testing/run.ts";
 import type { StartOptions } from "../module.ts";
 import { resolveLbCgroup } from "./cgroup.ts";
 import { lbKernelTest, type LbLab, withLbLab } from "./lb_lab.ts";
@@ -432,19 +433,19 @@ lbKernelTest(
       assertEquals(resolveLbCgroup(lab.cgroup.path.slice(root.length + 1)), lab.cgroup.path, "relative to the mount");
       assertEquals(resolveLbCgroup(lab.cgroup.path), lab.cgroup.path);
 
-      const before = await kernelProgramIds();
+      // Ours only: programs this process holds, and lb programs on the root cgroup that were not there before.
+      const rootLb = async () =>
+        (JSON.parse((await output(["bpftool", "cgroup", "show", root, "-j"])).trim() || "[]") as {
+          id: number;
+          name: string;
+        }[]).filter((p) => p.name.startsWith("lb_")).map((p) => p.id);
+      const before = ownProgramIds(), rootBefore = await rootLb();
       for (const cgroup of [undefined, root]) {
         const m = new LbModule(lab.env(), { ...DEFAULT_LB, poolSlots: 1 << 16, cgroup });
         assertThrows(() => m.start({ adopt: false }), Error, "--lb-cgroup");
       }
-      assertEquals(
-        JSON.parse(
-          (await (await import("../../testing/run.ts")).output(["bpftool", "cgroup", "show", root, "-j"])).trim() ||
-            "[]",
-        ).filter((p: { name: string }) => p.name.startsWith("lb_")),
-        [],
-      );
-      assertEquals([...(await kernelProgramIds())].filter((id) => !before.has(id)).length, 0, "nothing loaded");
+      assertEquals((await rootLb()).filter((id) => !rootBefore.includes(id)), [], "nothing attached to the root");
+      assertEquals([...ownProgramIds()].filter((id) => !before.has(id)).length, 0, "nothing loaded");
     }),
 );
 
