@@ -31,6 +31,8 @@ export interface ClusterOptions {
   index: number;
   nodes: number;
   pods: number;
+  /** Also a client namespace outside the cluster, on the nodes' subnet (lab topology `outside`). */
+  outside?: boolean;
   port: number;
   controlEnv?: Record<string, string>;
   /** Agents' read and push period, seconds. */
@@ -51,7 +53,7 @@ export class Cluster {
   joinToken = "";
 
   constructor(readonly o: ClusterOptions) {
-    this.lab = labUp({ name: o.name, index: o.index, nodes: o.nodes, podsPerNode: o.pods });
+    this.lab = labUp({ name: o.name, index: o.index, nodes: o.nodes, podsPerNode: o.pods, outside: o.outside });
   }
 
   get name() {
@@ -101,12 +103,15 @@ export class Cluster {
     return `${this.name}-${node.name}`;
   }
 
-  /** Pod veths are followed through the pods file (flows module); `interfaces` are the node's own. */
-  startAgent(node: NodeSpec, interfaces = ["eth0", "cni0"]): Proc {
+  /**
+   * Pod veths are followed through the pods file (flows module); `interfaces` are the node's own.
+   * `env` adds to the cluster's agentEnv for this node alone (its gateway interfaces, say).
+   */
+  startAgent(node: NodeSpec, interfaces = ["eth0", "cni0"], env: Record<string, string> = {}): Proc {
     const proc = start(
       `agent ${node.name}`,
       agentArgv(this.#agentOptions(node, interfaces)),
-      this.o.agentEnv ?? {},
+      { ...this.o.agentEnv, ...env },
       this.o.echo,
     );
     this.agents.set(node.name, proc);

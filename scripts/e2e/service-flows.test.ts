@@ -9,10 +9,11 @@
  * the live stream, filtered by service and by pod, receive each record once,
  * in order, and only what their filter asks for.
  *
- * The gateway's leg (a client outside the cluster reaching a backend through
- * the node) is attributed by the same backend lookup; it is covered by the
- * control plane's tests (control/routes/monitoring-services.test.ts), this
- * lab having no outside namespace.
+ * A client outside the cluster (the lab's outside namespace X, on the nodes'
+ * subnet) reaches the service at svf-n1's NodePort: the gateway module on
+ * svf-n1's eth0 translates its connections to a backend on svf-n2 (SNAT to
+ * svf-n1's address); the flows the backends' veths see name the service,
+ * with bytes equal to X's own veth statistics.
  *
  * Pods (lab "svf"): A = n1-p1 (through the VIP), B = n1-p2 (straight to a
  * backend) on svf-n1; the backends C = n2-p1, D = n2-p2 on svf-n2, each
@@ -20,9 +21,10 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, type Counters, delta } from "../cluster.ts";
+import { Cluster, type Counters, delta, kernelStats } from "../cluster.ts";
 import { cgroupPath, inCgroup } from "../lab/cgroup.ts";
-import type { NodeSpec, PodSpec } from "../lab/topology.ts";
+import { inNetns } from "../lab/shell.ts";
+import type { NodeSpec, OutsideSpec, PodSpec } from "../lab/topology.ts";
 import { inPod, killRunning, podView, run, waitListening } from "../lab/traffic.ts";
 import { waitFor } from "../procs.ts";
 import { kernelMissing } from "./kernel.ts";
@@ -32,8 +34,8 @@ const missing = kernelMissing() ??
   (existsSync(LBPROBE) ? undefined : `${LBPROBE} is not built (npm run setup builds it)`);
 
 const VIP = "10.96.0.10";
-const PORT = 80, BACKEND = 8080;
-const VIA_VIP = 20, DIRECT = 10;
+const PORT = 80, BACKEND = 8080, NODE_PORT = 30080;
+const VIA_VIP = 20, DIRECT = 10, VIA_GATEWAY = 12;
 
 interface Endpoint {
   kind: string;
@@ -74,10 +76,14 @@ interface MapEdge {
   failures: number;
 }
 
+const pickKeys = <T extends object>(o: T, like: T): T =>
+  Object.fromEntries(Object.keys(like).map((k) => [k, o[k as keyof T]])) as T;
+
 describe.skipIf(missing)("services named in flows, TCP and the service map, on a two-node lab", () => {
   let c: Cluster;
   let A: PodSpec, B: PodSpec, C: PodSpec, D: PodSpec;
   let n1: NodeSpec;
+  let X: OutsideSpec;
   const base = new Map<string, Counters>();
   let t0 = 0;
 
@@ -86,17 +92,22 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
   const SVC = "svc:shop/web";
 
   beforeAll(async () => {
-    c = new Cluster({ name: "svf", index: 7, nodes: 2, pods: 2, port: 24_000 + (process.pid % 400) });
+    c = new Cluster({ name: "svf", index: 7, nodes: 2, pods: 2, outside: true, port: 24_000 + (process.pid % 400) });
     n1 = c.node(0);
+    X = c.lab.topology.outside!;
     [A, B] = n1.pods;
     [C, D] = c.node(1).pods;
     try {
       await c.startControl();
       await c.createJoinToken();
       for (const node of c.lab.topology.nodes) {
-        c.startAgent(node);
-        const res = await c.admin("PUT", `/api/v1/nodes/${c.nodeName(node)}/modules/lb`, { enabled: true });
-        if (!res.ok) throw new Error(`switching lb on: ${res.status} ${await res.text()}`);
+        // svf-n1 is also the gateway: outside clients' packets and the backends' replies both reach its eth0.
+        const gateway = { EBPF_K8S_GATEWAY_INTERFACES: "eth0", EBPF_K8S_GATEWAY_ADDRESSES: node.ip };
+        c.startAgent(node, undefined, node === n1 ? gateway : {});
+        for (const m of node === n1 ? ["lb", "gateway"] : ["lb"]) {
+          const res = await c.admin("PUT", `/api/v1/nodes/${c.nodeName(node)}/modules/${m}`, { enabled: true });
+          if (!res.ok) throw new Error(`switching ${m} on: ${res.status} ${await res.text()}`);
+        }
       }
       for (const b of [C, D]) {
         c.lab.spawnIn(b.netns, [LBPROBE, "serve-tcp", String(BACKEND), b.name], `tcp backend ${b.name}`, b.cgroup);
@@ -105,8 +116,10 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
       const res = await c.admin("POST", "/api/v1/services", {
         namespace: "shop",
         name: "web",
+        type: "NodePort",
         vip: VIP,
         port: PORT,
+        nodePort: NODE_PORT,
         protocol: "TCP",
         backends: [C, D].map((b) => ({ ip: b.ip, port: BACKEND, weight: 1, state: "active" })),
       });
@@ -115,8 +128,9 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
       await waitFor(`both nodes at lb version ${version} with their pods known`, async () => {
         const v = await c.get<{ nodes: { appliedVersion: number | null }[] }>("/api/v1/services");
         const pods = await c.get<{ pods: unknown[] }>("/api/v1/pods");
+        const modules = await c.get<{ name: string; state: string }[]>(`/api/v1/nodes/${c.nodeName(n1)}/modules`);
         return v.nodes.length === 2 && v.nodes.every((n) => (n.appliedVersion ?? -1) >= version) &&
-          pods.pods.length === 4;
+          pods.pods.length === 4 && modules.find((m) => m.name === "gateway")?.state === "on";
       }, 60_000);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${c?.logs()}`);
@@ -128,12 +142,18 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
     await c?.down();
   }, 60_000);
 
-  /** lbprobe's TCP client in `p`'s netns and cgroup (the socket LB acts on sockets by cgroup). */
-  async function dial(p: PodSpec, ip: string, port: number, n: number): Promise<Record<string, number>> {
-    const out = await run(inPod(p, inCgroup(cgroupPath(p.cgroup), [LBPROBE, "tcp", ip, String(port), String(n)])));
-    const probe = JSON.parse(out.stdout) as { backends: Record<string, number>; errors: Record<string, number> };
-    expect(probe.errors).toEqual({});
-    return probe.backends;
+  /**
+   * lbprobe's TCP client in `p`'s netns and cgroup (the socket LB acts on sockets by cgroup),
+   * or in the outside namespace.
+   */
+  async function dial(p: PodSpec | OutsideSpec, ip: string, port: number, n: number): Promise<Record<string, number>> {
+    const argv = [LBPROBE, "tcp", ip, String(port), String(n)];
+    const out = await run(
+      "cgroup" in p ? inPod(p, inCgroup(cgroupPath(p.cgroup), argv)) : inNetns(p.netns, ["timeout", "30", ...argv]),
+    );
+    const got = JSON.parse(out.stdout) as { backends: Record<string, number>; errors: Record<string, number> };
+    expect(got.errors).toEqual({});
+    return got.backends;
   }
 
   /**
@@ -254,4 +274,60 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
     expect(new Set(ofB.flows().map((l) => [l.source.label, l.destination.label].includes(`lab/${B.name}`))))
       .toEqual(new Set([true]));
   }, 120_000);
+
+  it("an outside client through the gateway: the backends' flows name the service, with X's bytes", async () => {
+    const before = kernelStats(X.netns, "eth0");
+    const t1 = Date.now() - 1_000;
+    const viaGateway = await dial(X, n1.ip, NODE_PORT, VIA_GATEWAY);
+    expect(Object.values(viaGateway).reduce((a, b) => a + b, 0)).toBe(VIA_GATEWAY);
+    // X is outside the cluster and silent but for these connections: its veth counts them whole.
+    const sent = delta(before, kernelStats(X.netns, "eth0"));
+
+    // The backends see svf-n1's address (the gateway's SNAT), which is no pod: an address outside the pods.
+    const q = `since=${iso(t1)}`;
+    const snat = (fs: ApiFlow[]) => fs.filter((f) => f.source.label === n1.ip);
+    const flows = await waitFor("the gateway's flows reported, whole", async () => {
+      const got = snat((await c.get<{ flows: ApiFlow[] }>(`/api/v1/flows?${q}`)).flows);
+      const sum = (d: "forward" | "reverse") => got.reduce((s, f) => s + f[d].bytes, 0);
+      return sum("forward") === sent.txBytes && sum("reverse") === sent.rxBytes ? got : null;
+    }, 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\nX's veth: ${JSON.stringify(sent)}\n${c.logs()}`);
+    });
+    const web = { kind: "service", label: "shop/web", namespace: "shop", name: "web" };
+    for (const f of flows) {
+      expect([f.source.kind, f.destination.kind, f.port, f.service], `${f.source.label} → ${f.destination.label}`)
+        .toEqual(["world", "pod", BACKEND, web]);
+    }
+    // The backends the gateway chose, as the client saw them.
+    expect(flows.map((f) => f.destination.label).sort()).toEqual(Object.keys(viaGateway).map((n) => `lab/${n}`).sort());
+
+    // The gateway's own counters of the service: X's frames both ways, whole.
+    const gateway = {
+      packetsIn: sent.txPackets,
+      bytesIn: sent.txBytes,
+      packetsOut: sent.rxPackets,
+      bytesOut: sent.rxBytes,
+    };
+    await waitFor("the gateway's counters reported", async () => {
+      const [svc] = (await c.get<{ services: { gateway: typeof gateway }[] }>(`/api/v1/services/shop/web?${q}`))
+        .services;
+      return JSON.stringify(gateway) === JSON.stringify(pickKeys(svc!.gateway, gateway)) ? svc : null;
+    }, 30_000).catch(async (e) => {
+      const got = await c.get(`/api/v1/services/shop/web?${q}`);
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(got)} against ${JSON.stringify(gateway)}`);
+    });
+
+    // The backends' sockets: each connection accepted once, from the node's address, naming the service.
+    const accepted = await waitFor("the backends' connections reported", async () => {
+      const got = (await c.get<{ connections: ApiConn[] }>(`/api/v1/tcp?${q}`)).connections
+        .filter((r) => r.role === "server" && r.remote.label === n1.ip);
+      return got.reduce((s, r) => s + r.opened, 0) === VIA_GATEWAY ? got : null;
+    }, 30_000);
+    for (const r of accepted) expect(r.service, `${r.local.label} ← ${r.remote.label}`).toEqual(web);
+
+    // On the service map: the node's address → the service → the backends, with X's bytes.
+    const map = await c.get<{ edges: MapEdge[] }>(`/api/v1/servicemap?${q}&service=shop/web`);
+    const from = map.edges.filter((e) => e.target === SVC && e.source.endsWith(n1.ip));
+    expect(from.map((e) => e.bytes), JSON.stringify(map.edges)).toEqual([sent.txBytes + sent.rxBytes]);
+  }, 60_000);
 });

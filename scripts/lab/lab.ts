@@ -8,7 +8,7 @@ import { cgroupPath, inCgroup, makeCgroup, removeCgroupTree } from "./cgroup.ts"
 import { removePodsFiles, writePodsFiles } from "./pods-file.ts";
 import { forgetRecord, type LabRecord, readRecord, remember, writeRecord } from "./records.ts";
 import { inNetns, ip, ipBatch, listNetns, run, sysctl } from "./shell.ts";
-import { type LabOptions, NETNS_PREFIX, type NodeSpec, type Topology, topology } from "./topology.ts";
+import { type LabOptions, NETNS_PREFIX, type NodeSpec, type OutsideSpec, type Topology, topology } from "./topology.ts";
 
 /** A namespace that stays silent: no IPv6 (no ND, MLD, router solicitations);
  * interfaces get `multicast off` below, so no IGMP reports either. */
@@ -72,14 +72,37 @@ function buildNode(rec: LabRecord, t: Topology, node: NodeSpec): void {
   }
 }
 
+/** The outside client: a veth onto the subnet bridge, like a node's uplink, and no forwarding. */
+function buildOutside(rec: LabRecord, t: Topology, out: OutsideSpec): void {
+  newNetns(rec, out.netns, false);
+  ip(null, "link", "add", out.uplinkPeer, "type", "veth", "peer", "name", "eth0", "netns", out.netns);
+  remember(rec, { kind: "link", name: out.uplinkPeer });
+  sysctl(null, `net.ipv6.conf.${out.uplinkPeer}.disable_ipv6`, 1);
+  ipBatch(null, [
+    `link set ${out.uplinkPeer} address ${out.uplinkPeerMac} multicast off`,
+    `link set ${out.uplinkPeer} master ${t.subnetBridge}`,
+    `link set ${out.uplinkPeer} up`,
+  ]);
+  ipBatch(out.netns, [
+    `link set eth0 address ${out.mac} multicast off`,
+    `addr add ${out.ip}/24 dev eth0`,
+    `link set eth0 up`,
+    // Only the subnet: external IPs are routed to a node by the test that uses them.
+    `neigh replace ${t.hostIp} lladdr ${t.hostBridgeMac} dev eth0 nud permanent`,
+    ...t.nodes.map((n) => `neigh replace ${n.ip} lladdr ${n.mac} dev eth0 nud permanent`),
+  ]);
+}
+
 /** Static neighbours, bridge entries and routes: no ARP, no flooding, no surprises. */
 function wire(t: Topology): void {
-  ipBatch(null, t.nodes.map((n) => `neigh replace ${n.ip} lladdr ${n.mac} dev ${t.subnetBridge} nud permanent`));
-  ipBatch(null, t.nodes.map((n) => `fdb replace ${n.mac} dev ${n.uplinkPeer} master static`), "bridge");
+  const onSubnet = [...t.nodes, ...(t.outside ? [t.outside] : [])];
+  ipBatch(null, onSubnet.map((n) => `neigh replace ${n.ip} lladdr ${n.mac} dev ${t.subnetBridge} nud permanent`));
+  ipBatch(null, onSubnet.map((n) => `fdb replace ${n.mac} dev ${n.uplinkPeer} master static`), "bridge");
   for (const node of t.nodes) {
     const others = t.nodes.filter((n) => n !== node);
     ipBatch(node.netns, [
       `neigh replace ${t.hostIp} lladdr ${t.hostBridgeMac} dev eth0 nud permanent`,
+      ...(t.outside ? [`neigh replace ${t.outside.ip} lladdr ${t.outside.mac} dev eth0 nud permanent`] : []),
       ...others.flatMap((o) => [
         `neigh replace ${o.ip} lladdr ${o.mac} dev eth0 nud permanent`,
         `route add ${o.podCidr} via ${o.ip} dev eth0`,
@@ -118,6 +141,7 @@ export function labUp(options: LabOptions): Lab {
     for (const node of t.nodes) for (const c of [node.cgroup, ...node.pods.map((p) => p.cgroup)]) makeCgroup(c);
     buildSubnet(rec, t);
     for (const node of t.nodes) buildNode(rec, t, node);
+    if (t.outside) buildOutside(rec, t, t.outside);
     wire(t);
     writePodsFiles(t);
   } catch (e) {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { findPod, topology } from "./topology.ts";
 
 describe("lab topology", () => {
-  const t = topology({ name: "lab", index: 2, nodes: 3, podsPerNode: 4 });
+  const t = topology({ name: "lab", index: 2, nodes: 3, podsPerNode: 4, outside: true });
+  const out = t.outside!;
 
   it("gives every node its own pod CIDR and a subnet address", () => {
     expect(t.nodes.map((n) => n.podCidr)).toEqual(["10.244.33.0/24", "10.244.34.0/24", "10.244.35.0/24"]);
@@ -12,16 +13,18 @@ describe("lab topology", () => {
 
   it("keeps every address and MAC unique and every interface name within 15 bytes", () => {
     const pods = t.nodes.flatMap((n) => n.pods);
-    const ips = [t.hostIp, ...t.nodes.flatMap((n) => [n.ip, n.gatewayIp]), ...pods.map((p) => p.ip)];
+    const ips = [t.hostIp, out.ip, ...t.nodes.flatMap((n) => [n.ip, n.gatewayIp]), ...pods.map((p) => p.ip)];
     const macs = [
       t.hostBridgeMac,
+      out.mac,
+      out.uplinkPeerMac,
       ...t.nodes.flatMap((n) => [n.mac, n.uplinkPeerMac, n.bridgeMac]),
       ...pods.flatMap((p) => [p.mac, p.hostVethMac]),
     ];
     expect(new Set(ips).size).toBe(ips.length);
     expect(new Set(macs).size).toBe(macs.length);
     for (const m of macs) expect(m).toMatch(/^02(:[0-9a-f]{2}){5}$/);
-    const names = [t.subnetBridge, ...t.nodes.map((n) => n.uplinkPeer), ...pods.map((p) => p.hostVeth)];
+    const names = [t.subnetBridge, out.uplinkPeer, ...t.nodes.map((n) => n.uplinkPeer), ...pods.map((p) => p.hostVeth)];
     for (const n of names) expect(n.length).toBeLessThanOrEqual(15);
   });
 
@@ -30,8 +33,16 @@ describe("lab topology", () => {
       expect(n.netns.startsWith("ek8s-lab-")).toBe(true);
       for (const p of n.pods) expect(p.netns.startsWith(`${n.netns}-`)).toBe(true);
     }
+    expect(out.netns.startsWith("ek8s-lab-")).toBe(true);
     expect(findPod(t, "n2-p3").pod.ip).toBe("10.244.34.13");
     expect(() => findPod(t, "n9-p1")).toThrow(/no pod 'n9-p1'/);
+  });
+
+  it("has an outside client on the nodes' subnet only when asked, past any node's address", () => {
+    expect(out.ip).toBe("10.250.2.200");
+    expect(topology({ name: "lab", index: 2, nodes: 15, podsPerNode: 0 }).outside).toBeNull();
+    expect(topology({ name: "lab", index: 2, nodes: 15, podsPerNode: 0, outside: true }).nodes.at(-1)!.ip)
+      .toBe("10.250.2.25");
   });
 
   it("refuses options that would collide or overflow names", () => {

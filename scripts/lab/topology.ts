@@ -7,6 +7,9 @@
  *   bridge ek8s-<lab> ──veth── eth0 (10.250.<K>.<10+i>)
  *   10.250.<K>.1               cni0 bridge (10.244.<P>.1) ──veth── eth0 (10.244.<P>.<10+j>)
  *
+ *   outside netns ek8s-<lab>-out (with LabOptions.outside)
+ *   ──veth── eth0 (10.250.<K>.200): a client outside the cluster, on the nodes' subnet
+ *
  * Every node netns routes to the other nodes' pod CIDRs through the subnet
  * and has no default route, so nothing leaves the machine. IPv6 is off and
  * all neighbours and bridge forwarding entries are static: the lab is silent
@@ -20,6 +23,8 @@ export interface LabOptions {
   index: number;
   nodes: number;
   podsPerNode: number;
+  /** Also a namespace outside the cluster on the nodes' subnet: a client of NodePorts and external IPs. */
+  outside?: boolean;
 }
 
 export interface PodSpec {
@@ -52,6 +57,16 @@ export interface NodeSpec {
   pods: PodSpec[];
 }
 
+/** A client outside the cluster: on the nodes' subnet, in no node, routing nothing but the subnet. */
+export interface OutsideSpec {
+  netns: string;
+  ip: string;
+  mac: string;
+  /** Root-netns end of its veth, on the subnet bridge. */
+  uplinkPeer: string;
+  uplinkPeerMac: string;
+}
+
 export interface Topology {
   options: LabOptions;
   subnetBridge: string;
@@ -61,6 +76,7 @@ export interface Topology {
   /** The lab's own child cgroup (relative to the cgroup2 mount): never the root cgroup. */
   cgroup: string;
   nodes: NodeSpec[];
+  outside: OutsideSpec | null;
 }
 
 export const NETNS_PREFIX = "ek8s-";
@@ -121,6 +137,15 @@ export function topology(options: LabOptions): Topology {
     hostBridgeMac: mac(6, k, 0, 0),
     cgroup: `${NETNS_PREFIX}${name}`,
     nodes,
+    outside: options.outside
+      ? {
+        netns: `${NETNS_PREFIX}${name}-out`,
+        ip: `10.250.${k}.200`,
+        mac: mac(7, k, 0, 0),
+        uplinkPeer: `${NETNS_PREFIX}${name}-x`,
+        uplinkPeerMac: mac(8, k, 0, 0),
+      }
+      : null,
   };
 }
 
