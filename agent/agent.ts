@@ -14,7 +14,7 @@
  * continue exactly. Any other start, and switching a counting module back on, begins
  * a new epoch: a new bootId, seq 0, counters from zero.
  */
-import { Batch, type DesiredState, MAX_BATCH_BYTES } from "../control/wire/batch.ts";
+import { Batch, type DesiredState, MAX_BATCH_BYTES, type ModuleName } from "../control/wire/batch.ts";
 import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
 import { fitBatch } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
@@ -23,7 +23,7 @@ import { Credentials } from "./credentials.ts";
 import { Delivery } from "./delivery.ts";
 import { HostFacts, inventory } from "./inventory.ts";
 import { releaseFreedMemory, removeEmptyDir } from "./libbpf/mod.ts";
-import { DropsModule } from "./modules/drops/module.ts";
+import { DEFAULT_DROPS, DropsModule } from "./modules/drops/module.ts";
 import { FlowsModule } from "./modules/flows/module.ts";
 import { IfStatsModule } from "./modules/ifstats/module.ts";
 import { DEFAULT_LB, LbModule } from "./modules/lb/module.ts";
@@ -138,7 +138,7 @@ export class Agent {
         pods,
         log,
       });
-      modules = new ModuleManager(nodeModules(cfg, env, () => lbPoll(api, credentials)), inbox.desired, log);
+      modules = new ModuleManager(nodeModules(cfg, env, (m) => lbPoll(api, credentials, m)), inbox.desired, log);
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
       const running = modules;
@@ -391,16 +391,16 @@ export function modulePinDir(cfg: Pick<AgentConfig, "bpfPinDir" | "node">, name:
 
 /**
  * The node's modules, in start order (monitoring first: its filters see a
- * packet before the gateway's). `poll`: how the load-balancing modules
- * follow the services (null: they do not, e.g. for uninstall).
+ * packet before the gateway's). `poll`: how a module follows the services
+ * (null: none does, e.g. for uninstall).
  */
 export function nodeModules(
   cfg: AgentConfig,
   env: (name: string) => ModuleEnv,
-  poll: (() => LbPoll) | null,
+  poll: ((module: ModuleName) => LbPoll) | null,
 ): Module[] {
   const idleSeconds = cfg.flowIdleSeconds;
-  const lbPoll = () => poll?.() ?? null;
+  const lbPoll = (module: ModuleName) => poll?.(module) ?? null;
   return [
     new IfStatsModule(env("ifstats")),
     new FlowsModule(env("flows"), {
@@ -415,18 +415,23 @@ export function nodeModules(
       idleSeconds,
       maxRecords: cfg.maxTcpRecords,
     }),
-    new DropsModule(env("drops"), { tableSize: cfg.dropTableSize, idleSeconds, maxRecords: cfg.maxDropRecords }),
+    new DropsModule(env("drops"), {
+      ...DEFAULT_DROPS,
+      tableSize: cfg.dropTableSize,
+      idleSeconds,
+      maxRecords: cfg.maxDropRecords,
+    }, lbPoll("drops")),
     new LbModule(env("lb"), {
       ...DEFAULT_LB,
       cgroup: cfg.lbCgroup,
       poolSlots: cfg.lbTablePool,
       affinityEntries: cfg.lbAffinityTableSize,
       reverseEntries: cfg.lbReverseTableSize,
-    }, lbPoll()),
+    }, lbPoll("lb")),
     new AccelModule(
       env("accel"),
       { ...DEFAULT_ACCEL, cgroup: cfg.lbCgroup, skbVerdict: cfg.accelSockmapWorkaround },
-      lbPoll(),
+      lbPoll("accel"),
     ),
     new GatewayModule(env("gateway"), {
       ...DEFAULT_GATEWAY,
@@ -442,7 +447,7 @@ export function nodeModules(
         closingS: cfg.gatewayTimeoutTcpClosing,
         udpS: cfg.gatewayTimeoutUdp,
       },
-    }, lbPoll()),
+    }, lbPoll("gateway")),
   ];
 }
 
@@ -457,14 +462,14 @@ const NO_MONITORING: MonitoringStats = {
   dropRecordsCut: 0,
 };
 
-/** The lb module's long-poll of the services, with this node's credential (none yet: retried until the join succeeds). */
-function lbPoll(api: ControlApi, credentials: Credentials): LbPoll {
+/** A module's long-poll of the services, with this node's credential (none yet: retried until the join succeeds). */
+function lbPoll(api: ControlApi, credentials: Credentials, module: ModuleName): LbPoll {
   return (after, signal) => {
     const credential = credentials.current;
     if (!credential) {
       return Promise.resolve({ kind: "retry", message: "the node has not joined the control plane yet" });
     }
-    return api.lbState(credential, after, signal);
+    return api.lbState(credential, after, signal, undefined, module);
   };
 }
 

@@ -33,7 +33,7 @@
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
 import type { CompactBody } from "../control/wire/compact/held-hashes.ts";
 import { type HeldPart, UNKNOWN_PART, UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../control/wire/compact/http.ts";
-import { LbState } from "../control/wire/services.ts";
+import { LB_POLL_MODULE_HEADER, LbState } from "../control/wire/services.ts";
 import {
   UNSUPPORTED_WIRE_VERSION,
   UNSUPPORTED_WIRE_VERSION_STATUS,
@@ -119,13 +119,14 @@ export class ControlApi {
     after: number | null,
     signal?: AbortSignal,
     waitS = LB_POLL_WAIT_S,
+    module?: string,
   ): Promise<Answer<LbState | null>> {
     const query = new URLSearchParams({ ...(after === null ? {} : { after: String(after) }), wait: String(waitS) });
     return this.#request(
       "GET",
       `/api/v1/lb/state?${query}`,
       undefined,
-      { authorization: `Bearer ${credential}` },
+      { authorization: `Bearer ${credential}`, ...(module ? { [LB_POLL_MODULE_HEADER]: module } : {}) },
       LbState,
       signal,
       waitS * 1000 + this.timeoutMs,

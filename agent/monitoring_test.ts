@@ -130,6 +130,7 @@ kernelTest(
         ["tcp", "tcp_stats_created", 1],
         ["drops", "drops", 8192],
         ["drops", "drops_overflow", 1],
+        ["drops", "drop_endpoints", 65536],
       ]);
       assertEquals(
         inv.maps.find((m) => m.module === "flows" && m.name === "ifstats")!.entries,

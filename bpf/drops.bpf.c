@@ -2,12 +2,19 @@
 /*
  * Drops from skb:kfree_skb, with the kernel's reason, per network namespace
  * and device: enough to charge each drop to a pod (its netns, or its host
- * veth) and an interface. Per-CPU values, so no atomics on the drop path.
+ * veth) and an interface; and per service, when the dropped packet's
+ * destination (else its source: a backend's reply) is one of a service's
+ * frontends or backends. Per-CPU values, so no atomics on the drop path.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "drops.h"
+#include "lb.h"
+
+#define ETH_P_IP 0x0800
+#define IP_OFFSET_MASK 0x1fff
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -23,6 +30,49 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops_overflow SEC(".maps");
+
+/* A service's frontends and backends (the agent writes them from the services it follows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DROP_ENDPOINTS_DEFAULT_ENTRIES);
+	__type(key, struct lb_svc_key);
+	__type(value, __u32);
+} drop_endpoints SEC(".maps");
+
+/*
+ * The service of an IPv4 TCP or UDP packet: its destination's, else its
+ * source's; 0 when neither is a service's endpoint, or the packet has no IPv4
+ * header yet (a drop before the IP layer built it) or no ports (a later
+ * fragment). The headers are read from the skb's data, wherever it stands.
+ */
+static __always_inline __u32 drop_service(struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	struct lb_svc_key k = {};
+	struct iphdr ip;
+	__be16 ports[2];
+	__u32 *id;
+
+	if (BPF_CORE_READ(skb, protocol) != bpf_htons(ETH_P_IP) || nh == (__u16)~0U)
+		return 0;
+	if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4 || ip.ihl < 5)
+		return 0;
+	if ((ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP) || (ip.frag_off & bpf_htons(IP_OFFSET_MASK)))
+		return 0;
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + ip.ihl * 4))
+		return 0;
+	k.proto = ip.protocol;
+	k.vip = ip.daddr;
+	k.port = ports[1];
+	id = bpf_map_lookup_elem(&drop_endpoints, &k);
+	if (id)
+		return *id;
+	k.vip = ip.saddr;
+	k.port = ports[0];
+	id = bpf_map_lookup_elem(&drop_endpoints, &k);
+	return id ? *id : 0;
+}
 
 SEC("tracepoint/skb/kfree_skb")
 int drops_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
@@ -42,6 +92,7 @@ int drops_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 		return 0;
 
 	key.reason = reason;
+	key.service = drop_service(skb);
 	if (dev) {
 		key.ifindex = BPF_CORE_READ(dev, ifindex);
 		key.netns_ino = BPF_CORE_READ(dev, nd_net.net, ns.inum);

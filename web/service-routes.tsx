@@ -18,6 +18,9 @@ import type { Db } from "../control/queries/handle.ts";
 import { limitBody, SMALL_BODY_BYTES } from "../control/http/body.ts";
 import { optionalParam, TimeParam } from "../control/queries/monitoring/window.ts";
 import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
+import { queryDrops } from "../control/queries/monitoring/drops.ts";
+import { serviceKey } from "../control/monitoring/attribution.ts";
+import { dropsByPodAndReason } from "../control/monitoring/drops.ts";
 import { DEFAULT_RETENTION, type RetentionSettings } from "../control/monitoring/rollup.ts";
 import { pageWindow } from "./page-params.ts";
 import {
@@ -141,7 +144,7 @@ export function servicePageRoutes(
     // The page's window (1 h unless ?since= says otherwise), not the monitoring API's default of 5 min.
     const spec = since.spec ?? SinceQuery.parse({ since: DEFAULT_SERVICE_SINCE }).since;
     const w = pageWindow(since.raw, spec, at, retention);
-    const [view, traffic] = await Promise.all([
+    const [view, traffic, drops] = await Promise.all([
       serviceViews(db, {
         now: at,
         since: since.spec,
@@ -150,8 +153,16 @@ export function servicePageRoutes(
       }),
       // sinceOf refused a since in the future already, so the window exists.
       w.ok ? queryServiceMap(db, w.window, { service: name }) : undefined,
+      w.ok ? queryDrops(db, w.window, { service: serviceKey({ kind: "service", ...name }) }) : undefined,
     ]);
-    return { ...name, view, traffic, since: since.raw, isAdmin: await isAdmin(c) };
+    return {
+      ...name,
+      view,
+      traffic,
+      drops: drops && dropsByPodAndReason(drops.drops),
+      since: since.raw,
+      isAdmin: await isAdmin(c),
+    };
   }
 
   /** The stored port `ref`, if there is one. */

@@ -2,10 +2,10 @@
  * Services on the monitoring pages: the service map draws a service node
  * between its clients and its backends and filters by service; a service's
  * page lists its clients and backends with bytes, connections, failures and
- * RTT from the flows and tcp modules.
+ * RTT from the flows and tcp modules, and the drops that named it.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { flow, tcp } from "../control/monitoring/fixtures.test-support.ts";
+import { drop, flow, tcp } from "../control/monitoring/fixtures.test-support.ts";
 import { DB_POD, post, report, WEB } from "../control/monitoring/scenario.test-support.ts";
 import { dbService } from "../control/services/fixtures.test-support.ts";
 import { AS_ADMIN, send, T0, useTestApp } from "../control/test-support.ts";
@@ -61,5 +61,41 @@ describe("services on the service map and the service page", () => {
     expect(traffic).toMatch(/<th>Clients<\/th>[\s\S]*<td>default\/web<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
     expect(traffic).toMatch(/<th>Backends<\/th>[\s\S]*<td>data\/db<\/td>\s*<td[^>]*>2.93 KiB<\/td>\s*<td>4<\/td>/);
     expect(traffic).toContain('href="/flows?service=data%2Fdb&amp;since=1h"');
+    expect(traffic).toContain("No dropped packets named this service since");
+  });
+
+  it("the service page lists the drops that named it, per reason and pod; the pod's drop table names the service", async () => {
+    const named = { pod: "u-web", ifname: "veth-web", service: "data/db" };
+    await post(s, {
+      node: "node-a",
+      seq: 2,
+      ts: T0 + 20_000,
+      drops: [
+        drop({ ...named, reason: "NETFILTER_DROP", packets: 3, bytes: 3_072 }),
+        drop({ ...named, ifname: "eth0", reason: "NETFILTER_DROP", packets: 2, bytes: 2_048 }), // same pod and reason
+        drop({ ...named, reason: "TCP_CSUM", packets: 1, bytes: 60 }),
+        drop({ pod: "u-web", ifname: "veth-web", reason: "NO_SOCKET", packets: 9, bytes: 900 }), // no service
+      ],
+    });
+    s.clock.now = T0 + 30_000;
+    const html = await page("/services/data/db");
+    const drops = html.slice(html.indexOf('id="service-drops"'));
+    const rows = [
+      ...drops.matchAll(
+        /<tr><td><code>(\w+)<\/code><\/td><td><a[^>]*>([^<]*)<\/a>.*?<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g,
+      ),
+    ]
+      .map((m) => m.slice(1));
+    expect(rows).toEqual([["NETFILTER_DROP", "default/web", "5", "5.00 KiB"], [
+      "TCP_CSUM",
+      "default/web",
+      "1",
+      "60 B",
+    ]]);
+    expect(html).not.toContain("NO_SOCKET");
+
+    const pod = await page("/pods/default/web?since=5m");
+    expect(pod).toContain('<td><a href="/services/data/db">data/db</a><span class="sub">service</span></td>');
+    expect(pod).toMatch(/<code>NO_SOCKET<\/code><\/td><td class="na">—<\/td>/);
   });
 });

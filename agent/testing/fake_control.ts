@@ -30,7 +30,7 @@ import {
 } from "../../control/wire/compact/http.ts";
 import type { CompactBatch } from "../../control/wire/compact/shape.ts";
 import type { PodInfo } from "../../control/wire/pods.ts";
-import { LbService, type LbState } from "../../control/wire/services.ts";
+import { LB_POLL_MODULE_HEADER, LbService, type LbState } from "../../control/wire/services.ts";
 import { acceptedWireVersions, WIRE_VERSION, type WireVersions } from "../../control/wire/version.ts";
 
 export interface Received {
@@ -38,8 +38,9 @@ export interface Received {
   status: number;
   seq?: number;
   bootId?: string;
-  /** lb state polls: the `after` asked with (null: none). */
+  /** lb state polls: the `after` asked with (null: none), and the module asking (its header). */
   after?: number | null;
+  module?: string;
   /** When it was answered (Date.now()). */
   at?: number;
   /** Ingest: how the batch travelled, and the bytes of its body as sent. */
@@ -135,8 +136,9 @@ export class FakeControl {
   }
 
   /** lb polls answered so far. */
-  lbPolls(): Received[] {
-    return this.requests.filter((r) => r.path === "/api/v1/lb/state");
+  /** The lb state polls, of one module (by the header its agent sends) when given. */
+  lbPolls(module?: string): Received[] {
+    return this.requests.filter((r) => r.path === "/api/v1/lb/state" && (module === undefined || r.module === module));
   }
 
   setDesired(modules: Partial<Record<ModuleName, boolean>>): void {
@@ -274,7 +276,8 @@ export class FakeControl {
     const afterText = url.searchParams.get("after");
     const after = afterText === null ? null : Number(afterText);
     const answer = (status: number, body: unknown) => {
-      this.requests.push({ path: url.pathname, status, after, at: Date.now() });
+      const module = req.headers.get(LB_POLL_MODULE_HEADER) ?? undefined;
+      this.requests.push({ path: url.pathname, status, after, at: Date.now(), ...(module ? { module } : {}) });
       return status === 204 ? new Response(null, { status }) : Response.json(body, { status });
     };
     if (!this.#credentials.has((req.headers.get("authorization") ?? "").replace(/^Bearer /, ""))) {

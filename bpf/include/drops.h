@@ -11,7 +11,11 @@ struct drop_key {
 	__u32 netns_ino; /* of the device (or, without one, of the socket) */
 	__u32 ifindex; /* 0 when the skb had no device */
 	__u32 reason;
-	__u32 pad;
+	/*
+	 * The lb service id (control/wire/services.ts ServiceId) whose frontend or
+	 * backend the packet was addressed to, else came from (drop_endpoints); 0: none.
+	 */
+	__u32 service;
 };
 
 struct drop_value {
@@ -20,5 +24,10 @@ struct drop_value {
 };
 
 #define DROPS_DEFAULT_ENTRIES 8192
+/*
+ * drop_endpoints: struct lb_svc_key (lb.h: an IPv4 address, port and protocol,
+ * a service's VIP, external IP or backend) -> lb service id; the agent sizes it.
+ */
+#define DROP_ENDPOINTS_DEFAULT_ENTRIES 65536
 
 #endif

@@ -15,6 +15,7 @@
  * BENCH_PODS (20), BENCH_INTERFACES (5), BENCH_INTERVAL (10). The exit status is 1 when a target is not met.
  */
 import { fork } from "node:child_process";
+import { setPriority } from "node:os";
 import type { FollowersJob, FollowersResult } from "./flow-followers.ts";
 import type { ScenarioResult } from "./ingest-result.ts";
 import { type Beside, runScenario, type ScenarioSettings } from "./ingest-scenario.ts";
@@ -44,6 +45,9 @@ function queryOf(i: number): string {
 
 function followers(queries: string[]): Beside & { result(): FollowersResult } {
   const child = fork(new URL("./flow-followers.ts", import.meta.url), { stdio: "inherit" });
+  // The readers stand for people elsewhere; here they share this machine's cores with the control plane and
+  // the agents. At the lowest priority they take only what those leave, so the ratio is the fan-out's own cost.
+  setPriority(child.pid!, 19);
   type Message = { following: true } | { fatal: string } | FollowersResult;
   const next = () =>
     new Promise<Message>((resolve, reject) => {

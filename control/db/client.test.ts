@@ -243,6 +243,45 @@ describe("migration 0015", () => {
   });
 });
 
+describe("migration 0016", () => {
+  it("adds drop_service_stats only: drop rows stored before keep their totals, raw and rolled, and roll up as no service", async () => {
+    const { url, client } = await olderDb(16);
+    // A raw row as a control plane of before wrote it (five positions), one minute it rolled, one still raw.
+    await client.execute({
+      sql:
+        "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', ?, '[]', '[]', ?)",
+      args: [70_000, `[["pod:u1","veth1","NETFILTER_DROP",3,180]]`],
+    });
+    await client.execute("INSERT INTO drop_stats VALUES ('1m', 0, 'n1', 'pod:u1', 'veth1', 'NETFILTER_DROP', 2, 120)");
+    const before = await client.execute("SELECT * FROM drop_stats");
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect((await db.$client.execute("SELECT * FROM drop_stats")).rows).toEqual(before.rows);
+    expect(await read("SELECT count(*) AS n FROM drop_service_stats")).toEqual([{ n: 0 }]);
+    // A raw row of now, for the same key and minute, its service last.
+    await db.$client.execute({
+      sql:
+        "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', ?, '[]', '[]', ?)",
+      args: [80_000, `[["pod:u1","veth1","NETFILTER_DROP",1,60,"svc:shop/web"]]`],
+    });
+    await runMaintenance(db, 3 * 3_600_000, DEFAULT_MONITORING_SETTINGS);
+    expect(await read("SELECT level, bucket, packets, bytes FROM drop_stats ORDER BY level, bucket")).toEqual([
+      { level: "1h", bucket: 0, packets: 4, bytes: 240 },
+      { level: "1m", bucket: 0, packets: 2, bytes: 120 },
+      { level: "1m", bucket: 60_000, packets: 4, bytes: 240 },
+    ]);
+    expect(await read("SELECT level, bucket, service, packets FROM drop_service_stats ORDER BY level, bucket")).toEqual(
+      [
+        { level: "1h", bucket: 0, service: "svc:shop/web", packets: 1 },
+        { level: "1m", bucket: 60_000, service: "svc:shop/web", packets: 1 },
+      ],
+    );
+    db.$client.close();
+  });
+});
+
 describe("localFilePath", () => {
   it.each([
     ["file:./data/ebpf-k8s.db", "./data/ebpf-k8s.db"],

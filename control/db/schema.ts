@@ -493,6 +493,32 @@ export const dropStats = sqliteTable(
 );
 
 /**
+ * The part of drop_stats' drops that named a service (wire version 5: DropRecord.service), per service: the
+ * same buckets, rolled up and pruned with drop_stats, and never more than its row of (node, pod, ifname,
+ * reason) there. drop_stats stays the exact total over all services (replicas of before keep writing it);
+ * what no service claimed is the difference (control/queries/monitoring/drops.ts). A table of its own rather
+ * than a column in drop_stats' key: that would rebuild drop_stats, and a replica of before would then fail
+ * its upserts.
+ */
+export const dropServiceStats = sqliteTable(
+  "drop_service_stats",
+  {
+    ...bucketColumns(),
+    pod: text("pod").notNull(),
+    ifname: text("ifname").notNull(),
+    reason: text("reason").notNull(),
+    /** endpointKey of the service ("svc:namespace/name"). */
+    service: text("service").notNull(),
+    packets: integer("packets").notNull(),
+    bytes: integer("bytes").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.ifname, t.reason, t.service] }),
+    index("drop_service_stats_node").on(t.node, t.level, t.bucket),
+  ],
+);
+
+/**
  * Interface RX/TX per minute and per hour (control/monitoring-store/
  * interface-rollup.ts): the deltas of interface_history summed per bucket,
  * per interface and, under ifname "", for the node as a whole (its

@@ -53,9 +53,18 @@ export function endFollowers(db: Db): void {
   for (const hub of hubsOf.get(db.$client) ?? []) hub.end();
 }
 
+/** A batch published and not yet offered. */
+interface Published {
+  node: string;
+  ts: number;
+  storedAt: number;
+  rows: readonly FlowRow[];
+}
+
 export class FlowStreamHub {
   readonly settings: FlowStreamSettings;
   #seq = 0;
+  #pending: Published[] = [];
   #followers = new Set<Follower>();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #streamed = 0;
@@ -75,15 +84,34 @@ export class FlowStreamHub {
     }
   }
 
-  /** A committed batch's flow rows, in commit order. */
+  /**
+   * A committed batch's flow rows, in commit order. They are offered to the followers in the event loop's next
+   * turn, in the order published: the answers to the batches of a commit (which wait on each other's reactions)
+   * go out first, so following costs the agents no latency.
+   */
   publish(node: string, ts: number, rows: readonly FlowRow[]): void {
+    if (this.#followers.size === 0 && this.#pending.length === 0) {
+      this.#seq += rows.length;
+      return;
+    }
+    this.#pending.push({ node, ts, storedAt: this.#now(), rows });
+    if (this.#pending.length === 1) setImmediate(() => this.#offerPending());
+  }
+
+  #offerPending(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const p of pending) this.#offer(p);
+  }
+
+  #offer({ node, ts, storedAt, rows }: Published): void {
     // Those that follow this node or any (a follower dropped meanwhile leaves the set, and is told nothing more).
     const followers = [...this.#followers].filter((f) => f.wants(node));
     if (followers.length === 0) {
       this.#seq += rows.length;
       return;
     }
-    const batch = new StreamedBatch(node, ts, this.#now());
+    const batch = new StreamedBatch(node, ts, storedAt);
     for (const row of rows) {
       const record = new StreamedFlow(++this.#seq, batch, row);
       for (const f of followers) f.offer(record);
@@ -117,6 +145,7 @@ export class FlowStreamHub {
 
   /** Drops every follower with a final line (shutting down: open streams would hold the server's close). */
   end(): void {
+    this.#offerPending(); // what was committed before the shutdown comes before its last line
     for (const f of [...this.#followers]) f.drop("shutdown");
   }
 

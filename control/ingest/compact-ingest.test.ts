@@ -1,7 +1,7 @@
 /**
  * Compact batches at POST /api/v1/ingest (wire version 4, control/wire/compact/http.ts): stored exactly as the
  * same batch sent as plain JSON, the parts held per node and the 412 that asks for them whole, every refusal of
- * a bad body, and agents of version 3 (plain JSON) and 4 (compact) at once.
+ * a bad body, and agents of the version before (plain JSON) and of this one (compact) at once.
  */
 import { describe, expect, it } from "vitest";
 import { batchFor, inventoryFor, nodeName } from "../bench/simulated-node.ts";
@@ -29,6 +29,7 @@ import {
 } from "../wire/compact/http.ts";
 import type { EncodeOptions } from "../wire/compact/encode.ts";
 import type { CompactBatch } from "../wire/compact/shape.ts";
+import { COMPACT_SINCE_VERSION, WIRE_VERSION } from "../wire/version.ts";
 
 type App = ReturnType<typeof testApp>["app"];
 
@@ -37,7 +38,7 @@ const INVENTORY = inventoryFor(SHAPE.interfaces);
 const GZIPPED = { "content-type": COMPACT_CONTENT_TYPE, "content-encoding": "gzip" };
 
 /** Batch `seq` of bench node `node`, at a fixed time (10 s apart). */
-function nodeBatch(node: number, seq: number, v = 4): Batch {
+function nodeBatch(node: number, seq: number, v = WIRE_VERSION): Batch {
   return { ...batchFor(node, 10, BOOT_A, seq, 10, INVENTORY, SHAPE), v, ts: T0 + seq * 10_000 };
 }
 
@@ -55,6 +56,13 @@ async function compactEdited(batch: Batch, edit: (c: CompactBatch) => void, held
   const compact = encodeCompact(batch, held);
   edit(compact);
   return await gzip(JSON.stringify(compact));
+}
+
+/** The answer's JSON, once its status is `status`. */
+async function refusal(res: Response | Promise<Response>, status: number) {
+  const r = await res;
+  expect(r.status, await r.clone().text()).toBe(status);
+  return r.json();
 }
 
 /** One node's agent speaking compact: the hashes of its last acknowledged batch are what it sends by hash. */
@@ -194,11 +202,6 @@ describe("compact batches at ingest", () => {
 
   describe("refuses a bad body, naming what is wrong", () => {
     const node = nodeName(5);
-    const refusal = async (res: Response | Promise<Response>, status: number) => {
-      const r = await res;
-      expect(r.status, await r.clone().text()).toBe(status);
-      return r.json();
-    };
 
     it("a gzip bomb (expanding past MAX_BATCH_BYTES): 413", async () => {
       const bomb = await gzip(" ".repeat(MAX_BATCH_BYTES + 1));
@@ -225,19 +228,11 @@ describe("compact batches at ingest", () => {
       expect(await ok(postBody(s.app, node, json, identity))).toMatchObject({ seq: 1 });
     });
 
-    it("compact version 3 (which travels as plain JSON): 400 naming v; an unaccepted version: 409", async () => {
-      expect(await refusal(postBody(s.app, node, await compactBody(nodeBatch(5, 1, 3)).then((b) => b.body)), 400))
-        .toEqual({
-          error: "invalid batch",
-          issues: [{
-            path: "v",
-            message: "a batch of wire version 3 travels as plain JSON; compact is version 4 or later",
-          }],
-        });
+    it("no v: 400 naming v; an unaccepted version: 409", async () => {
       const noV = await compactEdited(nodeBatch(5, 1), (c) => delete (c as { v?: number }).v);
       expect((await refusal(postBody(s.app, node, noV), 400)).issues).toEqual([{ path: "v", message: "required" }]);
-      const v5 = await compactEdited(nodeBatch(5, 1), (c) => (c.v = 5));
-      expect(await refusal(postBody(s.app, node, v5), 409)).toMatchObject({ error: "unsupported wire version" });
+      const newer = await compactEdited(nodeBatch(5, 1), (c) => (c.v = WIRE_VERSION + 1));
+      expect(await refusal(postBody(s.app, node, newer), 409)).toMatchObject({ error: "unsupported wire version" });
     });
 
     it("a bad column or a dictionary index out of range: 400 naming the column and the index", async () => {
@@ -290,14 +285,32 @@ describe("compact batches at ingest", () => {
     });
   });
 
-  it("an agent of version 3 (plain JSON) and one of version 4 (compact) at once: both stored exactly", async () => {
+  describe("a control plane of the first compact version, which accepts the plain version before it", () => {
+    const s = useTestApp({ settings: { wireVersion: COMPACT_SINCE_VERSION } });
+    const node = nodeName(5);
+    const before = COMPACT_SINCE_VERSION - 1;
+
+    it(`compact version ${before} (which travels as plain JSON): 400 naming v`, async () => {
+      expect(await refusal(postBody(s.app, node, await compactBody(nodeBatch(5, 1, before)).then((b) => b.body)), 400))
+        .toEqual({
+          error: "invalid batch",
+          issues: [{
+            path: "v",
+            message:
+              `a batch of wire version ${before} travels as plain JSON; compact is version ${COMPACT_SINCE_VERSION} or later`,
+          }],
+        });
+    });
+  });
+
+  it("an agent of the version before (plain JSON) and one of this version (compact) at once: both stored exactly", async () => {
     const reference = await twin();
     try {
       const agent = new CompactAgent(s.app, nodeName(8));
       for (let seq = 1; seq <= 4; seq++) {
         s.clock.now = reference.clock.now = T0 + seq * 10_000 + 500;
-        const old = nodeBatch(7, seq, 3), current = nodeBatch(8, seq);
-        // Here version 3 as plain JSON beside version 4 compact; in the reference both as plain JSON.
+        const old = nodeBatch(7, seq, WIRE_VERSION - 1), current = nodeBatch(8, seq);
+        // Here the version before as plain JSON beside this version compact; in the reference both as plain JSON.
         expect(await ok(postBatch(s.app, old))).toEqual(await ok(postBatch(reference.app, old)));
         expect(await ok(agent.send(current))).toEqual(await ok(postBatch(reference.app, current)));
       }

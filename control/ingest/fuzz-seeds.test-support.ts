@@ -49,7 +49,11 @@ function parts(lbVersion: number): Required<Pick<Batch, Part>> {
       tcp({ opened: 3, closed: 2, durationMs: 1_500, retransmits: 1, srttUsSum: 3_000, srttSamples: 3 }),
       tcp({ pod: undefined, local: "fd00::10", remote: "fd00::2", port: 9100, role: "server", failedRefused: 1 }),
     ],
-    drops: [drop({ pod: "u-web", ifname: "veth-web" }), drop({ reason: "NO_SOCKET", packets: 2, bytes: 120 })],
+    drops: [
+      drop({ pod: "u-web", ifname: "veth-web" }),
+      drop({ pod: "u-web", ifname: "veth-web", service: "default/redis" }),
+      drop({ reason: "NO_SOCKET", packets: 2, bytes: 120 }),
+    ],
     monitoring: {
       flowEntries: 3,
       flowTableSize: 65_536,

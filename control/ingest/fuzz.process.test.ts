@@ -386,6 +386,7 @@ describe("ingest fuzzing, against the control plane as its own process", () => {
       "alert_pending",
       "alerts",
       "desired_states",
+      "drop_service_stats",
       "drop_stats",
       "flow_stats",
       "interface_stats",

@@ -10,15 +10,19 @@ import { WIRE_VERSION } from "../wire/batch.ts";
 import { ADDED_IN, downgradeBatch } from "../wire/version.ts";
 
 const N = WIRE_VERSION;
-/** The newest version that added fields (3: gateway.frontends; 4 added none, it may travel compact). */
+/** The newest version that added fields (5: drops' service; 4 added none, it may travel compact). */
 const LAST_ADDING = Math.max(...Object.entries(ADDED_IN).filter(([, p]) => p.length > 0).map(([v]) => Number(v)));
-/** A batch of this version carrying every field it may (version 3 added gateway.frontends). */
+/** A batch of this version carrying every field it may (3 added gateway.frontends, 5 drops' service). */
 const full = (seq: number) =>
   batch({
     seq,
     ts: T0 + seq,
     inventory: inventory({ spool: { pending: 1, dropped: 0, quarantined: 2, merged: 0 } }),
     gateway: { version: 0, services: [], flows: 0, evicted: 0, noBackend: 0, frontends: [] },
+    drops: [
+      { pod: "uid-web", reason: "NO_SOCKET", packets: 1, bytes: 60 },
+      { pod: "uid-web", reason: "NO_SOCKET", packets: 2, bytes: 120, service: "shop/web" },
+    ],
   });
 
 describe("a control plane of the current wire version", () => {
@@ -53,7 +57,7 @@ describe(`a control plane of version ${LAST_ADDING}, the last that added fields`
     const res = await postBatch(s.app, { ...full(1), v: LAST_ADDING - 1 });
     expect(res.status).toBe(400);
     expect((await res.json()).issues).toContainEqual({
-      path: "gateway.frontends",
+      path: "drops.1.service",
       message: `not part of wire version ${LAST_ADDING - 1} (added later)`,
     });
   });

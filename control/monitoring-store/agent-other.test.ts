@@ -74,7 +74,7 @@ describe("an agent's other records", () => {
       ["other", "other", 0, 0, 2, 200, 0, 0, 0, ""],
     ]);
     expect(JSON.parse(String(raw[0]!.tcp))[0].slice(0, 6)).toEqual(["pod:u-web", "other", 0, "client", 4, 1]);
-    expect(JSON.parse(String(raw[0]!.drops))).toEqual([["pod:u-web", "", OTHER_DROP_REASON, 6, 360]]);
+    expect(JSON.parse(String(raw[0]!.drops))).toEqual([["pod:u-web", "", OTHER_DROP_REASON, 6, 360, ""]]);
     const counters = (await s.db.$client.execute("SELECT flow_duplicates FROM node_monitoring WHERE node = 'node-a'"))
       .rows;
     expect(counters.map((r) => r.flow_duplicates)).toEqual([1]);

@@ -6,7 +6,7 @@
  * names go to the `endpoints` table (endpointRows). A row's service is an
  * endpointKey too, "" for none (LABEL_KEYS).
  */
-import type { dropStats, flowStats, tcpStats } from "../db/schema.ts";
+import type { dropServiceStats, dropStats, flowStats, tcpStats } from "../db/schema.ts";
 import { endpointKey, serviceKey, type StoredEndpoint } from "../monitoring/attribution.ts";
 import type { DropRow } from "../monitoring/drops.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
@@ -41,8 +41,35 @@ export const DROP_KEYS = ["pod", "ifname", "reason", "packets", "bytes"] as cons
   keyof typeof dropStats.$inferSelect
 >;
 
+/**
+ * A raw drop entry is DROP_KEYS and then, at this position, the service's endpointKey ("" for none): after
+ * the counters, so that raw rows written before it (an older agent or replica) and replicas that know it not
+ * (a rolling upgrade, a rollback) read every other position as before; a missing one reads as "". Unlike a
+ * flow's service it is part of the key, but drop_stats keeps summing over it (its key is as before) and
+ * drop_service_stats holds the per-service part (DROP_SERVICE_KEYS).
+ */
+export const DROP_SERVICE_AT = DROP_KEYS.length;
+
+/** drop_service_stats' row: the key of drop_stats and the service, then the counters. */
+export const DROP_SERVICE_KEYS = [
+  "pod",
+  "ifname",
+  "reason",
+  "service",
+  "packets",
+  "bytes",
+] as const satisfies ReadonlyArray<keyof typeof dropServiceStats.$inferSelect>;
+
+/** Where each of DROP_SERVICE_KEYS lies in a raw drop entry. */
+export const DROP_SERVICE_RAW_AT: readonly number[] = DROP_SERVICE_KEYS.map((k) =>
+  k === "service" ? DROP_SERVICE_AT : DROP_KEYS.indexOf(k)
+);
+
+/** monitoring_raw's columns of rows, one JSON array per kind and batch. */
+export type RawColumn = "flows" | "tcp" | "drops";
+
 /** How many leading keys identify a row (the rest are counters). */
-export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
+export const IDENTITY = { flows: 4, tcp: 4, drops: 3, dropServices: 4 } as const;
 /**
  * Attributes after the counters: neither key nor counter, a value that
  * depends on the key (a row's service follows from its server's address and
@@ -53,9 +80,9 @@ export const IDENTITY = { flows: 4, tcp: 4, drops: 3 } as const;
  * (a rolling upgrade, a rollback), read every other position as before; a
  * missing one reads as "".
  */
-export const LABEL_KEYS = { flows: ["service"], tcp: ["service"], drops: [] } as const;
+export const LABEL_KEYS = { flows: ["service"], tcp: ["service"], drops: [], dropServices: [] } as const;
 /** Counters merged by OR rather than summed. */
-export const OR_KEYS = { flows: ["tcpFlags"], tcp: [], drops: [] } as const;
+export const OR_KEYS = { flows: ["tcpFlags"], tcp: [], drops: [], dropServices: [] } as const;
 
 /**
  * SQL aggregate: the bitwise OR of an 8-bit flags expression over a group.
@@ -116,8 +143,16 @@ export function tcpArray(r: TcpRow): Json[] {
   ];
 }
 
+/** DROP_KEYS, then the service at DROP_SERVICE_AT. */
 export function dropArray(r: DropRow): Json[] {
-  return [r.pod === undefined ? "" : endpointKey(r.pod), r.ifname ?? "", r.reason, r.packets, r.bytes];
+  return [
+    r.pod === undefined ? "" : endpointKey(r.pod),
+    r.ifname ?? "",
+    r.reason,
+    r.packets,
+    r.bytes,
+    serviceKey(r.service),
+  ];
 }
 
 /** Columns of the endpoints table, in the order of endpointArray. */
@@ -149,7 +184,7 @@ export function endpointsOf(
     // A pod known only by uid (empty names) gives way to the same pod with its names.
     if (had === undefined || (had.kind === "pod" && had.name === "")) out.set(key, e);
   };
-  for (const r of [...flows, ...tcp]) if (r.service) add(r.service);
+  for (const r of [...flows, ...tcp, ...drops]) if (r.service) add(r.service);
   for (const r of flows) (add(r.client), add(r.server));
   for (const r of tcp) (add(r.local), add(r.remote));
   for (const r of drops) if (r.pod) add(r.pod);

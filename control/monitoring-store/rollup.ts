@@ -1,6 +1,9 @@
 /**
  * Rolls raw rows (monitoring_raw, one per batch) up into the 1 min and 1 h
- * buckets of flow_stats, tcp_stats and drop_stats.
+ * buckets of flow_stats, tcp_stats, drop_stats and drop_service_stats (the
+ * part of drop_stats' drops that named a service, per service: read from the
+ * same raw drop entries, and only for the keys drop_stats kept, so a key's
+ * services never add up to more than its total there).
  *
  * Each raw row is added into each level exactly once: a chunk takes the
  * rows of some nodes not yet in a level, adds their sums into it
@@ -27,7 +30,7 @@ import type { SqlTransaction } from "../db/prepared.ts";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { insertJsonRows, type JsonScalar } from "../db/json-rows.ts";
-import { dropStats, flowStats, tcpStats } from "../db/schema.ts";
+import { dropServiceStats, dropStats, flowStats, tcpStats } from "../db/schema.ts";
 import {
   capRows,
   type CardinalityCaps,
@@ -43,12 +46,16 @@ import type { RowOps } from "../monitoring/rows.ts";
 import { TCP_ROWS } from "../monitoring/tcp.ts";
 import {
   DROP_KEYS,
+  DROP_SERVICE_AT,
+  DROP_SERVICE_KEYS,
+  DROP_SERVICE_RAW_AT,
   dropArray,
   FLOW_KEYS,
   flowArray,
   IDENTITY,
   LABEL_KEYS,
   OR_KEYS,
+  type RawColumn,
   TCP_KEYS,
   tcpArray,
 } from "./layouts.ts";
@@ -61,10 +68,19 @@ import {
   type RollupResult,
 } from "./raw-chunks.ts";
 
-type Kind = "flows" | "tcp" | "drops";
+type Kind = "flows" | "tcp" | "drops" | "dropServices";
 
 /** A stats row on its way in: [node, bucket, ...the kind's keys] (the upsert's layout). */
 type Row = JsonScalar[];
+
+/** Where a cap's cut rows go: the node's "other" row, counted in node_monitoring. */
+interface OtherSpec {
+  /** SQL condition true for every row but the node's "other" row. */
+  notOther: string;
+  /** The node's "other" row as keys (no node, bucket). */
+  array(node: string): JsonScalar[];
+  cutColumn: string;
+}
 
 interface KindSpec {
   kind: Kind;
@@ -75,14 +91,16 @@ interface KindSpec {
   sums: number[];
   ors: number[];
   labels: number[];
-  /** SQL condition true for every row but the node's "other" row. */
-  notOther: string;
-  /** The node's "other" row as keys (no node, bucket). */
-  otherArray(node: string): JsonScalar[];
+  source: RawColumn;
+  /** A raw entry as this kind's keys, or undefined when it has no part in it (default: as it is). */
+  fromRaw?(e: JsonScalar[]): JsonScalar[] | undefined;
+  /** Only rows whose leading keys that kind (rolled before) kept rather than cut into its "other" row. */
+  within?: Kind;
+  /** Without one, a cap leaves the rows it cuts out: `within`'s table holds them in its total. */
+  other?: OtherSpec;
   /** Weight of a row for caps, from the typed row's RowOps. */
   weight(r: Row): number;
   cap(caps: CardinalityCaps): number;
-  cutColumn: string;
 }
 
 function spec<R extends object>(
@@ -90,10 +108,8 @@ function spec<R extends object>(
   table: SQLiteTable,
   keys: readonly string[],
   typed: RowOps<R>,
-  otherArray: (node: string) => JsonScalar[],
-  notOther: string,
   cap: (caps: CardinalityCaps) => number,
-  cutColumn: string,
+  from: Pick<KindSpec, "source" | "fromRaw" | "within" | "other">,
 ): KindSpec {
   const identity = IDENTITY[kind];
   const or: readonly string[] = OR_KEYS[kind];
@@ -104,10 +120,8 @@ function spec<R extends object>(
     table,
     keys,
     identity,
-    otherArray,
-    notOther,
     cap,
-    cutColumn,
+    ...from,
     sums: counters.filter((c) => !or.includes(c.k)).map((c) => c.at),
     ors: counters.filter((c) => or.includes(c.k)).map((c) => c.at),
     labels: keys.map((k, i) => ({ k, at: i + 2 })).filter((c) => labels.includes(c.k)).map((c) => c.at),
@@ -115,44 +129,50 @@ function spec<R extends object>(
   };
 }
 
+/** The per-service part of a raw drop entry, in DROP_SERVICE_KEYS' order; none when it names no service. */
+function dropServicePart(e: JsonScalar[]): JsonScalar[] | undefined {
+  return e[DROP_SERVICE_AT] ? DROP_SERVICE_RAW_AT.map((i) => e[i]!) : undefined;
+}
+
+/** The per-service drop rows weigh as drop rows do, by packets (spec() takes only a RowOps' weight). */
+const DROP_SERVICE_ROWS: RowOps<{ packets: number }> = { key: () => "", add: (a) => a, weight: (r) => r.packets };
+
 const KINDS: readonly KindSpec[] = [
-  spec(
-    "flows",
-    flowStats,
-    FLOW_KEYS,
-    FLOW_ROWS,
-    (n) => flowArray(otherFlowRow(n)),
-    // A pod's "other" row (an agent's cap summed its peers) has one "other" end: a key like any other.
-    "(client != 'other' OR server != 'other')",
-    (c) => c.flows,
-    "flow_keys_cut",
-  ),
-  spec(
-    "tcp",
-    tcpStats,
-    TCP_KEYS,
-    TCP_ROWS,
-    (n) => tcpArray(otherTcpRow(n)),
-    "local != 'other'",
-    (c) => c.tcp,
-    "tcp_keys_cut",
-  ),
-  spec(
-    "drops",
-    dropStats,
-    DROP_KEYS,
-    DROP_ROWS,
-    (n) => dropArray(otherDropRow(n)),
-    `(reason != '${OTHER_DROP_REASON}' OR pod != '' OR ifname != '')`,
-    (c) => c.drops,
-    "drop_keys_cut",
-  ),
+  spec("flows", flowStats, FLOW_KEYS, FLOW_ROWS, (c) => c.flows, {
+    source: "flows",
+    other: {
+      array: (n) => flowArray(otherFlowRow(n)),
+      // A pod's "other" row (an agent's cap summed its peers) has one "other" end: a key like any other.
+      notOther: "(client != 'other' OR server != 'other')",
+      cutColumn: "flow_keys_cut",
+    },
+  }),
+  spec("tcp", tcpStats, TCP_KEYS, TCP_ROWS, (c) => c.tcp, {
+    source: "tcp",
+    other: { array: (n) => tcpArray(otherTcpRow(n)), notOther: "local != 'other'", cutColumn: "tcp_keys_cut" },
+  }),
+  spec("drops", dropStats, DROP_KEYS, DROP_ROWS, (c) => c.drops, {
+    source: "drops",
+    other: {
+      // The raw entry's trailing service (DROP_SERVICE_AT) is not among DROP_KEYS: drop_stats sums over it.
+      array: (n) => dropArray(otherDropRow(n)).slice(0, DROP_KEYS.length),
+      notOther: `(reason != '${OTHER_DROP_REASON}' OR pod != '' OR ifname != '')`,
+      cutColumn: "drop_keys_cut",
+    },
+  }),
+  // After "drops": a key it cut into its "other" row has no service part, so the difference stays >= 0.
+  // Capped like drops; what the cap cuts stays in drop_stats' total, shown as no service.
+  spec("dropServices", dropServiceStats, DROP_SERVICE_KEYS, DROP_SERVICE_ROWS, (c) => c.drops, {
+    source: "drops",
+    fromRaw: dropServicePart,
+    within: "drops",
+  }),
 ];
 
-/** The identity part of a row (keys only, no node or bucket) as one string. */
-const identityOf = (k: KindSpec, r: readonly JsonScalar[], from: number) => {
+/** The identity part of a row (keys only, no node or bucket) as one string; its first `n` keys with `n`. */
+const identityOf = (k: KindSpec, r: readonly JsonScalar[], from: number, n = k.identity) => {
   let s = String(r[from]);
-  for (let i = 1; i < k.identity; i++) s += "|" + String(r[from + i]);
+  for (let i = 1; i < n; i++) s += "|" + String(r[from + i]);
   return s;
 };
 
@@ -172,18 +192,20 @@ function cmpRows(k: KindSpec, a: Row, b: Row): number {
   return 0;
 }
 
+const notOther = (k: KindSpec) => k.other?.notOther ?? "true";
+
 const column = (table: SQLiteTable, key: string) => `"${getTableColumns(table)[key]!.name}"`;
 
 const SQL = {
   storedCounts: (k: KindSpec) =>
     `SELECT node, count(*) AS n FROM "${
       getTableName(k.table)
-    }" WHERE level = ? AND bucket = ? AND node IN (SELECT value FROM json_each(?)) AND ${k.notOther} GROUP BY node`,
+    }" WHERE level = ? AND bucket = ? AND node IN (SELECT value FROM json_each(?)) AND ${notOther(k)} GROUP BY node`,
   storedKeys: (k: KindSpec) =>
     `SELECT json_group_array(${
       k.keys.slice(0, k.identity).map((key) => column(k.table, key)).join(" || '|' || ")
     }) AS keys ` +
-    `FROM "${getTableName(k.table)}" WHERE level = ? AND bucket = ? AND node = ? AND ${k.notOther}`,
+    `FROM "${getTableName(k.table)}" WHERE level = ? AND bucket = ? AND node = ? AND ${notOther(k)}`,
   cut: (col: string) =>
     `INSERT INTO node_monitoring (node, ${col}, updated_at) VALUES (?, ?, ?) ` +
     `ON CONFLICT (node) DO UPDATE SET ${col} = ${col} + excluded.${col}, updated_at = excluded.updated_at`,
@@ -204,18 +226,33 @@ export async function rollupChunk(
   const raw = await chunkRows(tx, plan, chunk, "flows, tcp, drops");
   if (raw.length === 0) return { batches: 0, keysCut: 0 };
   let keysCut = 0;
+  // Per kind, "bucket|node|identity" of the rows its caps cut into "other".
+  const cutBy = new Map<Kind, Set<string>>();
+  // Each raw column parsed once: two kinds read the drops (the second through dropServicePart, which copies).
+  const parsed = new Map<string, JsonScalar[][]>();
+  const entriesOf = (r: (typeof raw)[number], source: RawColumn) => {
+    const key = `${String(r.id)}|${source}`;
+    let entries = parsed.get(key);
+    if (entries === undefined) parsed.set(key, entries = JSON.parse(String(r[source])) as JsonScalar[][]);
+    return entries;
+  };
   for (const k of KINDS) {
     // "bucket|node" → identity → row
     const groups = new Map<string, Map<string, Row>>();
+    const cutWithin = k.within === undefined ? undefined : cutBy.get(k.within)!;
+    const withinIdentity = k.within === undefined ? 0 : IDENTITY[k.within];
     for (const r of raw) {
       const node = String(r.node);
-      const entries = JSON.parse(String(r[k.kind])) as JsonScalar[][];
+      const entries = entriesOf(r, k.source);
       if (entries.length === 0) continue;
       const bucket = bucketOfReport(level, Number(r.ts));
       const groupKey = `${bucket}|${node}`;
       let group = groups.get(groupKey);
-      if (group === undefined) groups.set(groupKey, group = new Map());
-      for (const e of entries) {
+      for (const entry of entries) {
+        const e = k.fromRaw === undefined ? entry : k.fromRaw(entry);
+        if (e === undefined) continue;
+        if (cutWithin?.has(`${groupKey}|${identityOf(k, e, 0, withinIdentity)}`)) continue;
+        if (group === undefined) groups.set(groupKey, group = new Map());
         // An entry stored before a label existed lacks it (LABEL_KEYS): "" as the column's default.
         for (const i of k.labels) e[i - 2] ??= "";
         const id = identityOf(k, e, 0);
@@ -229,7 +266,9 @@ export async function rollupChunk(
         }
       }
     }
-    keysCut += await upsertLevel(tx, k, level, groups, k.cap(caps), now);
+    const upserted = await upsertLevel(tx, k, level, groups, k.cap(caps), now);
+    keysCut += upserted.keysCut;
+    cutBy.set(k.kind, upserted.cut);
   }
   await markRolled(tx, plan, raw.map((r) => Number(r.id)));
   return { batches: raw.length, keysCut };
@@ -248,8 +287,9 @@ async function upsertLevel(
   groups: Map<string, Map<string, Row>>,
   cap: number,
   now: number,
-): Promise<number> {
-  if (groups.size === 0) return 0;
+): Promise<{ keysCut: number; cut: Set<string> }> {
+  const cutRows = new Set<string>();
+  if (groups.size === 0) return { keysCut: 0, cut: cutRows };
   // How many keys each (bucket, node) already stores, one query per bucket.
   const stored = new Map<string, number>();
   const nodesByBucket = new Map<number, string[]>();
@@ -276,11 +316,11 @@ async function upsertLevel(
     }
     const { bucket, node } = splitGroupKey(groupKey);
     const storedJson = (await tx.execute({ sql: SQL.storedKeys(k), args: [level, bucket, node] })).rows[0]?.keys;
-    const otherRow: Row = [node, bucket, ...k.otherArray(node)];
-    const otherId = identityOf(k, otherRow, 2);
+    const otherRow: Row = [node, bucket, ...(k.other?.array(node) ?? k.keys.map(() => 0))];
+    const otherId = k.other && identityOf(k, otherRow, 2);
     // A raw "other" row (cut at ingest) joins this bucket's "other"; it is not a key to rank.
-    const rawOther = group.get(otherId);
-    group.delete(otherId);
+    const rawOther = otherId === undefined ? undefined : group.get(otherId);
+    if (otherId !== undefined) group.delete(otherId);
     // capRows copies rows with object spread, so arrays travel wrapped.
     type Wrapped = { r: Row };
     const ops: RowOps<Wrapped> = {
@@ -291,6 +331,9 @@ async function upsertLevel(
     const storedKeys = new Set(JSON.parse(String(storedJson ?? "[]")) as string[]);
     const result = capRows([...group.values()].map((r) => ({ r })), storedKeys, cap, ops, { r: otherRow });
     out.push(...result.kept.map((w) => w.r));
+    const kept = new Set(result.kept.map((w) => ops.key(w)));
+    for (const id of group.keys()) if (!kept.has(id)) cutRows.add(`${groupKey}|${id}`);
+    if (k.other === undefined) continue;
     const other = result.other?.r ?? (rawOther ? otherRow : undefined);
     if (rawOther) add(k, other!, rawOther);
     if (other) out.push(other);
@@ -310,6 +353,6 @@ async function upsertLevel(
       fill: k.labels.map((i) => k.keys[i - 2]) as Key[],
     }),
   );
-  for (const [node, n] of cuts) await tx.execute({ sql: SQL.cut(k.cutColumn), args: [node, n, now] });
-  return [...cuts.values()].reduce((a, b) => a + b, 0);
+  for (const [node, n] of cuts) await tx.execute({ sql: SQL.cut(k.other!.cutColumn), args: [node, n, now] });
+  return { keysCut: [...cuts.values()].reduce((a, b) => a + b, 0), cut: cutRows };
 }

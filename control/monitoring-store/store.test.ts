@@ -238,7 +238,7 @@ describe("flows, tcp and drops at ingest", () => {
       2,
       "",
     ]]);
-    expect(JSON.parse(String(raw!.drops))).toEqual([["pod:u-web", "veth-web", "NO_SOCKET", 3, 180]]);
+    expect(JSON.parse(String(raw!.drops))).toEqual([["pod:u-web", "veth-web", "NO_SOCKET", 3, 180, ""]]);
     expect(JSON.parse(String((await rows("SELECT agent FROM node_monitoring"))[0]!.agent))).toEqual(monitoring);
   });
 

@@ -1,10 +1,13 @@
 /**
  * Drop rows: DropRecords of one interval per (reporting node, pod or none,
- * interface or none, reason), summed. A record without a pod is the node's
- * own (a host interface, or a drop the kernel could not tie to a pod).
+ * interface or none, reason, service or none), summed. A record without a pod
+ * is the node's own (a host interface, or a drop the kernel could not tie to
+ * a pod). The service (wire version 5) is the one the agent found the dropped
+ * packets addressed to or coming from; it is part of the key, so one pod's
+ * drops of one reason split by service.
  */
 import type { DropRecord } from "../wire/monitoring.ts";
-import { type PodEndpoint, type PodIndex, podOfUid } from "./attribution.ts";
+import { type PodEndpoint, type PodIndex, podOfUid, type ServiceEndpoint, serviceKey } from "./attribution.ts";
 import { mergeRows, type RowOps } from "./rows.ts";
 
 export interface NodeDrop {
@@ -17,12 +20,20 @@ export interface DropRow {
   pod?: PodEndpoint;
   ifname?: string;
   reason: string;
+  /** The service the record named; none for an agent older than wire version 5, or a drop no service matched. */
+  service?: ServiceEndpoint;
   packets: number;
   bytes: number;
 }
 
-export function dropRowKey(r: Pick<DropRow, "node" | "pod" | "ifname" | "reason">): string {
-  return `${r.node}|${r.pod?.uid ?? ""}|${r.ifname ?? ""}|${r.reason}`;
+export function dropRowKey(r: Pick<DropRow, "node" | "pod" | "ifname" | "reason" | "service">): string {
+  return `${r.node}|${r.pod?.uid ?? ""}|${r.ifname ?? ""}|${r.reason}|${serviceKey(r.service)}`;
+}
+
+/** A service as a record names it, "namespace/name" (the wire's ServiceName, validated there). */
+export function serviceNamed(name: string): ServiceEndpoint {
+  const slash = name.indexOf("/");
+  return { kind: "service", namespace: name.slice(0, slash), name: name.slice(slash + 1) };
 }
 
 export const DROP_ROWS: RowOps<DropRow> = {
@@ -42,6 +53,7 @@ export function aggregateDrops(records: readonly NodeDrop[], index: PodIndex): D
       ...(r.pod !== undefined ? { pod: podOfUid(index, r.pod, node) } : {}),
       ...(r.ifname !== undefined ? { ifname: r.ifname } : {}),
       reason: r.reason,
+      ...(r.service !== undefined ? { service: serviceNamed(r.service) } : {}),
       packets: r.packets,
       bytes: r.bytes,
     })),
@@ -57,12 +69,37 @@ export interface ReasonTotal {
 
 /** Drops per reason, most packets first (ties by reason). */
 export function dropsByReason(rows: readonly DropRow[]): ReasonTotal[] {
-  const out = new Map<string, ReasonTotal>();
+  return totals(rows, (r) => r.reason, (r) => ({ reason: r.reason }));
+}
+
+/** Drops of one pod (or the nodes' own: no pod) and reason, over nodes, interfaces and services. */
+export interface PodReasonTotal extends ReasonTotal {
+  pod?: PodEndpoint;
+}
+
+/** Drops per pod and reason, most packets first (ties by pod uid, reason). */
+export function dropsByPodAndReason(rows: readonly DropRow[]): PodReasonTotal[] {
+  return totals(rows, (r) => `${r.pod?.uid ?? ""}|${r.reason}`, (r) => ({
+    ...(r.pod === undefined ? {} : { pod: r.pod }),
+    reason: r.reason,
+  }));
+}
+
+/** Rows summed per `key`, each total starting as `first` of its first row; most packets first, ties by key. */
+function totals<T extends ReasonTotal>(
+  rows: readonly DropRow[],
+  key: (r: DropRow) => string,
+  first: (r: DropRow) => Omit<T, "packets" | "bytes">,
+): T[] {
+  const out = new Map<string, T>();
   for (const r of rows) {
-    const t = out.get(r.reason) ?? { reason: r.reason, packets: 0, bytes: 0 };
+    const k = key(r);
+    const t = out.get(k) ?? ({ ...first(r), packets: 0, bytes: 0 } as T);
     t.packets += r.packets;
     t.bytes += r.bytes;
-    out.set(r.reason, t);
+    out.set(k, t);
   }
-  return [...out.values()].sort((a, b) => b.packets - a.packets || (a.reason < b.reason ? -1 : 1));
+  return [...out.entries()]
+    .sort(([ka, a], [kb, b]) => b.packets - a.packets || (ka < kb ? -1 : ka > kb ? 1 : 0))
+    .map(([, t]) => t);
 }

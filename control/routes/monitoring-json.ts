@@ -114,6 +114,7 @@ export function dropJson(d: DropRow) {
     pod: d.pod === undefined ? null : endpointJson(d.pod),
     ifname: d.ifname ?? null,
     reason: d.reason,
+    service: d.service === undefined ? null : endpointJson(d.service),
     packets: d.packets,
     bytes: d.bytes,
   };

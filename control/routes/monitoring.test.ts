@@ -197,9 +197,17 @@ const TCP = {
 
 const DROPS = {
   drops: [
-    { node: "node-a", pod: null, ifname: null, reason: "NO_SOCKET", packets: 5, bytes: 300 },
-    { node: "node-a", pod: ep.web, ifname: "veth-web", reason: "NETFILTER_DROP", packets: 2, bytes: 120 },
-    { node: "node-b", pod: ep.db, ifname: null, reason: "TCP_CSUM", packets: 1, bytes: 60 },
+    { node: "node-a", pod: null, ifname: null, reason: "NO_SOCKET", service: null, packets: 5, bytes: 300 },
+    {
+      node: "node-a",
+      pod: ep.web,
+      ifname: "veth-web",
+      reason: "NETFILTER_DROP",
+      service: null,
+      packets: 2,
+      bytes: 120,
+    },
+    { node: "node-b", pod: ep.db, ifname: null, reason: "TCP_CSUM", service: null, packets: 1, bytes: 60 },
   ],
   byReason: [
     { reason: "NO_SOCKET", packets: 5, bytes: 300 },
@@ -507,6 +515,7 @@ describe("monitoring API parameters", () => {
     await bad("/api/v1/pods?node=Node_A", "node");
     await bad("/api/v1/servicemap?namespace=Bad!", "namespace");
     await bad("/api/v1/drops?limit=5", "limit"); // drops take no limit
+    await bad("/api/v1/drops?service=db", "service");
     await bad("/api/v1/flows?nod=node-a", "nod");
     await bad("/api/v1/pods/default/Web", "name");
     expect((await get("/api/v1/tcp?since=1m&until=5m")).body.error).toBe(

@@ -7,7 +7,9 @@
  *                                              → { window, flows: Flow[], total, totals: { packets, bytes } }, most bytes first
  *   GET /api/v1/tcp?node=&pod=&since=&until=&limit=
  *                                              → { window, connections: Connection[], totals }
- *   GET /api/v1/drops?node=&pod=&since=&until= → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
+ *   GET /api/v1/drops?node=&pod=&service=&since=&until=
+ *                                              → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
+ *                                                service ("namespace/name"): only the drops that named it
  *   GET /api/v1/servicemap?since=&until=&namespace=&service=
  *                                              → { window, nodes: [{ id, label, kind, namespace? }],
  *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }] }
@@ -45,7 +47,10 @@
  * sent }, avgSrttUs }; totals { opened, failed, closed, retransmits, resets }
  * count each connection once without `pod` (a pod-to-pod connection is
  * listed from both ends). Drop = { node, pod (Endpoint or null: the node's
- * own), ifname (or null), reason, packets, bytes }. Pod = { uid, namespace,
+ * own), ifname (or null), reason, service (Endpoint the dropped packets were
+ * addressed to or came from, or null: none, an older agent, or the rest of
+ * the key's drops once its services' are counted), packets, bytes }: one per
+ * (node, pod, ifname, reason, service), a key's rows adding up to its total. Pod = { uid, namespace,
  * name, node, ips, labels, owner, hostNetwork, hostVeth, state
  * "current"|"vanished", firstSeen, lastSeen, vanishedAt, RX/TX totals
  * (RX: what the pod received), drops, and per-second rates (null until two
@@ -65,6 +70,7 @@ import type { Db } from "../db/client.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { invalidParameters, parseOr400 } from "../http/validation.ts";
 import type { MonitoringSettings } from "../monitoring-store/settings.ts";
+import { serviceKey } from "../monitoring/attribution.ts";
 import { podKeysNamed } from "../queries/monitoring/endpoints.ts";
 import { queryDrops } from "../queries/monitoring/drops.ts";
 import { queryInterfaceSeries } from "../queries/monitoring/interfaces.ts";
@@ -178,8 +184,9 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     return { connections: connections.map(tcpJson), totals: tcpTotalsJson(totals) };
   });
 
-  windowedRoute("/drops", { node, pod }, async (q, f) => {
-    const { drops, byReason } = await queryDrops(db, q.window, f);
+  windowedRoute("/drops", { node, pod, service: optionalParam(NamespacedName) }, async (q, f) => {
+    const service = q.service && serviceKey({ kind: "service", ...q.service });
+    const { drops, byReason } = await queryDrops(db, q.window, { ...f, service });
     return { drops: drops.map(dropJson), byReason };
   });
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { PodInfo } from "./pods.ts";
-import { Counter, Ip, Port } from "./scalars.ts";
+import { Counter, Ip, Port, ServiceName } from "./scalars.ts";
 
 /**
  * Caps per batch: agent memory and control-plane cardinality are bounded by settings. Records over an agent's
@@ -141,6 +141,11 @@ export const DropRecord = z.strictObject({
   reason: z.string().min(1).max(64),
   packets: Counter,
   bytes: Counter,
+  /**
+   * The service the dropped packets were addressed to or came from (wire version 5): the agent's drop program
+   * matches their address and port against the services' frontends and backends. Absent: none, or an older agent.
+   */
+  service: ServiceName.optional(),
 });
 export type DropRecord = z.infer<typeof DropRecord>;
 

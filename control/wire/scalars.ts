@@ -14,6 +14,15 @@ export const Rfc1123Name = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a lowercase RFC 1123 name");
 
+/** A service as "namespace/name" (both RFC 1123 names): how a record names the service it was addressed to. */
+export const ServiceName = z
+  .string()
+  .max(507)
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    "must be namespace/name, both lowercase RFC 1123 names",
+  );
+
 export const Ip = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
 export const Port = z.number().int().min(0).max(65535);
 /** A Kubernetes port name (IANA_SVC_NAME), or "" for an unnamed port. */

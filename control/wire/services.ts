@@ -153,6 +153,12 @@ export const LbState = z.strictObject({
 });
 export type LbState = z.infer<typeof LbState>;
 
+/**
+ * The header an agent's poll of GET /api/v1/lb/state names its module in (lb, accel, gateway, drops: each module
+ * that follows the services polls on its own). Informational: the answer is the same for all.
+ */
+export const LB_POLL_MODULE_HEADER = "x-ebpf-k8s-module";
+
 /** Most counter rows in one batch; agents send only what moved in the interval. */
 export const MAX_LB_COUNTER_ROWS = 20000;
 

@@ -58,6 +58,28 @@ describe("wire versions", () => {
     expect(downgradeBatch(b, 3, HISTORY)).toBeUndefined();
   });
 
+  it("a field of a record (5: drops' service) is named with *, left out of every record, and nowhere else", () => {
+    const drops = [
+      { pod: "a", reason: "NO_SOCKET", packets: 1, bytes: 60, service: "shop/web" },
+      { pod: "b", reason: "NO_SOCKET", packets: 2, bytes: 120 },
+      { pod: "c", reason: "OTHER", packets: 3, bytes: 180, service: "shop/db" },
+    ];
+    const b = { v: 5, node: "n", service: "kept", inventory: { service: "kept" }, drops };
+    expect(fieldsNewerThan(b, 4)).toEqual([["drops", 0, "service"]]); // where it is first found
+    expect(fieldsNewerThan({ ...b, drops: drops.slice(1) }, 4)).toEqual([["drops", 1, "service"]]);
+    expect(fieldsNewerThan({ ...b, drops: drops.slice(1, 2) }, 4)).toEqual([]);
+    expect(fieldsNewerThan({ ...b, drops: [] }, 4)).toEqual([]);
+    expect(fieldsNewerThan({ ...b, drops: undefined }, 4)).toEqual([]);
+    expect(downgradeBatch(b, 4)).toEqual({
+      ...b,
+      v: 4,
+      drops: drops.map(({ service: _, ...rest }) => rest),
+    });
+    expect(b.drops[0]!.service).toBe("shop/web"); // the original is left alone
+    expect(reachableVersion(5, [3, 4])).toBe(4);
+    expect(reachableVersion(5, [2, 3])).toBe(3);
+  });
+
   it("the test override: unset is WIRE_VERSION; a bad value is refused naming the variable", () => {
     expect(wireVersionFromEnv(undefined)).toBe(WIRE_VERSION);
     expect(wireVersionFromEnv("")).toBe(WIRE_VERSION);

@@ -19,7 +19,7 @@
 import { z } from "zod";
 
 /** The version this code writes (and, on the control plane, the newest it reads). */
-export const WIRE_VERSION = 4;
+export const WIRE_VERSION = 5;
 
 /** The first wire version there was: nothing older exists to accept. */
 const FIRST_WIRE_VERSION = 1;
@@ -27,7 +27,8 @@ const FIRST_WIRE_VERSION = 1;
 export const WireVersion = z.number().int().min(FIRST_WIRE_VERSION).max(1_000_000);
 
 /**
- * Per version, the fields it added (paths into a batch), all optional: a batch
+ * Per version, the fields it added (paths into a batch; "*" is every element of
+ * an array, so a field of a record is named), all optional: a batch
  * of that version is written as the version before by leaving them out, and a
  * batch of an older version must not carry them. A version without an entry
  * changed something that cannot be written the old way: a batch of it cannot be
@@ -46,7 +47,11 @@ export const ADDED_IN: Readonly<Record<number, readonly (readonly string[])[]>> 
   // Version 4 added no field: its content is version 3's. What it adds is that it may travel compact
   // (compact/http.ts), which the sender chooses per request; written as version 3 it travels as plain JSON.
   4: [],
+  5: [["drops", "*", "service"]],
 };
+
+/** The first wire version that may travel compact (compact/http.ts). */
+export const COMPACT_SINCE_VERSION = 4;
 
 /** The versions a control plane of version `v` accepts: v−1 and v. */
 export function acceptedWireVersions(v: number): number[] {
@@ -73,11 +78,14 @@ export const WIRE_VERSIONS_PATH = "/api/v1/wire";
 
 type Json = Record<string, unknown>;
 
-/** Paths of fields that `batch` (of version `v`) carries although a later version added them. */
-export function fieldsNewerThan(batch: unknown, v: number, added = ADDED_IN): string[][] {
+/**
+ * Fields that `batch` (of version `v`) carries although a later version added them: for each such path, where
+ * it is first found (["drops", 3, "service"] for ["drops", "*", "service"]).
+ */
+export function fieldsNewerThan(batch: unknown, v: number, added = ADDED_IN): (string | number)[][] {
   return Object.entries(added)
     .filter(([w]) => Number(w) > v)
-    .flatMap(([, paths]) => paths.filter((p) => has(batch, p)).map((p) => [...p]));
+    .flatMap(([, paths]) => paths.flatMap((p) => at(batch, p).slice(0, 1).map((f) => f.path)));
 }
 
 /**
@@ -106,21 +114,26 @@ export function reachableVersion(v: number, accepts: readonly number[], added = 
   return candidates.length ? Math.max(...candidates) : undefined;
 }
 
-function has(value: unknown, path: readonly string[]): boolean {
-  let v = value;
+/** The values at `path` ("*": each element of an array), each with where it is. */
+function at(value: unknown, path: readonly string[]): { value: unknown; path: (string | number)[] }[] {
+  let found = [{ value, path: [] as (string | number)[] }];
   for (const k of path) {
-    if (typeof v !== "object" || v === null || !(k in v)) return false;
-    v = (v as Json)[k];
+    found = found.flatMap(({ value: v, path: p }) =>
+      k === "*"
+        ? (Array.isArray(v) ? v.map((e, i) => ({ value: e as unknown, path: [...p, i] })) : [])
+        : typeof v === "object" && v !== null && !Array.isArray(v) && k in v
+        ? [{ value: (v as Json)[k], path: [...p, k] }]
+        : []
+    );
   }
-  return true;
+  return found;
 }
 
 function remove(value: Json, path: readonly string[]): void {
-  const parent = path.slice(0, -1).reduce<unknown>(
-    (v, k) => (typeof v === "object" && v !== null ? (v as Json)[k] : undefined),
-    value,
-  );
-  if (typeof parent === "object" && parent !== null) delete (parent as Json)[path[path.length - 1]];
+  const last = path[path.length - 1]!;
+  for (const { value: parent } of at(value, path.slice(0, -1))) {
+    if (typeof parent === "object" && parent !== null && !Array.isArray(parent)) delete (parent as Json)[last];
+  }
 }
 
 /**

@@ -15,6 +15,10 @@
  * svf-n1's address); the flows the backends' veths see name the service,
  * with bytes equal to X's own veth statistics.
  *
+ * A drop names its service too: B dials a backend of shop/closed whose port
+ * nothing listens on; each SYN is dropped by C's kernel (NO_SOCKET), and the
+ * drops API shows exactly those, at C, under shop/closed.
+ *
  * Pods (lab "svf"): A = n1-p1 (through the VIP), B = n1-p2 (straight to a
  * backend) on svf-n1; the backends C = n2-p1, D = n2-p2 on svf-n2, each
  * running build/tools/lbprobe as a TCP server that answers with its name.
@@ -34,8 +38,10 @@ const missing = kernelMissing() ??
   (existsSync(LBPROBE) ? undefined : `${LBPROBE} is not built (npm run setup builds it)`);
 
 const VIP = "10.96.0.10";
-const PORT = 80, BACKEND = 8080, NODE_PORT = 30080;
-const VIA_VIP = 20, DIRECT = 10, VIA_GATEWAY = 12;
+const PORT = 80, BACKEND = 8080, NODE_PORT = 30080, CLOSED_PORT = 9;
+const VIA_VIP = 20, DIRECT = 10, VIA_GATEWAY = 12, REFUSED = 6;
+/** A SYN as the kernel holds it where it drops one that no socket wants: its TCP header with options. */
+const SYN_TCP = 40;
 
 interface Endpoint {
   kind: string;
@@ -67,6 +73,13 @@ interface StreamLine extends ApiFlow {
   type: "flow" | "keepalive" | "dropped";
   seq: number;
   node: string;
+}
+interface ApiDrop {
+  pod: Endpoint | null;
+  reason: string;
+  service: Endpoint | null;
+  packets: number;
+  bytes: number;
 }
 interface MapEdge {
   source: string;
@@ -124,7 +137,16 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
         backends: [C, D].map((b) => ({ ip: b.ip, port: BACKEND, weight: 1, state: "active" })),
       });
       if (!res.ok) throw new Error(`creating shop/web: ${res.status} ${await res.text()}`);
-      const { version } = (await res.json()) as { version: number };
+      const closed = await c.admin("POST", "/api/v1/services", {
+        namespace: "shop",
+        name: "closed",
+        vip: "10.96.0.11",
+        port: PORT,
+        protocol: "TCP",
+        backends: [{ ip: C.ip, port: CLOSED_PORT }],
+      });
+      if (!closed.ok) throw new Error(`creating shop/closed: ${closed.status} ${await closed.text()}`);
+      const { version } = (await closed.json()) as { version: number };
       await waitFor(`both nodes at lb version ${version} with their pods known`, async () => {
         const v = await c.get<{ nodes: { appliedVersion: number | null }[] }>("/api/v1/services");
         const pods = await c.get<{ pods: unknown[] }>("/api/v1/pods");
@@ -147,13 +169,17 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
    * or in the outside namespace.
    */
   async function dial(p: PodSpec | OutsideSpec, ip: string, port: number, n: number): Promise<Record<string, number>> {
+    const got = await probe(p, ip, port, n);
+    expect(got.errors).toEqual({});
+    return got.backends;
+  }
+
+  async function probe(p: PodSpec | OutsideSpec, ip: string, port: number, n: number) {
     const argv = [LBPROBE, "tcp", ip, String(port), String(n)];
     const out = await run(
       "cgroup" in p ? inPod(p, inCgroup(cgroupPath(p.cgroup), argv)) : inNetns(p.netns, ["timeout", "30", ...argv]),
     );
-    const got = JSON.parse(out.stdout) as { backends: Record<string, number>; errors: Record<string, number> };
-    expect(got.errors).toEqual({});
-    return got.backends;
+    return JSON.parse(out.stdout) as { backends: Record<string, number>; errors: Record<string, number> };
   }
 
   /**
@@ -329,5 +355,23 @@ describe.skipIf(missing)("services named in flows, TCP and the service map, on a
     const map = await c.get<{ edges: MapEdge[] }>(`/api/v1/servicemap?${q}&service=shop/web`);
     const from = map.edges.filter((e) => e.target === SVC && e.source.endsWith(n1.ip));
     expect(from.map((e) => e.bytes), JSON.stringify(map.edges)).toEqual([sent.txBytes + sent.rxBytes]);
+  }, 60_000);
+
+  it("a drop names its service: SYNs to shop/closed's backend, dropped by C's kernel, exactly", async () => {
+    const t2 = Date.now() - 1_000;
+    expect((await probe(B, C.ip, CLOSED_PORT, REFUSED)).errors).toEqual({ ECONNREFUSED: REFUSED });
+    const q = `since=${iso(t2)}&service=shop/closed`;
+    const drops = await waitFor("C's drops reported", async () => {
+      const got = (await c.get<{ drops: ApiDrop[] }>(`/api/v1/drops?${q}`)).drops;
+      return got.reduce((n, d) => n + d.packets, 0) >= REFUSED ? got : null;
+    }, 30_000).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${JSON.stringify(await c.get(`/api/v1/drops?since=${iso(t2)}`))}`);
+    });
+    expect(drops.map((d) => [d.pod?.label, d.reason, d.service?.label, d.packets, d.bytes])).toEqual([
+      [`lab/${C.name}`, "NO_SOCKET", "shop/closed", REFUSED, REFUSED * SYN_TCP],
+    ]);
+    // No other service's drops took them.
+    const web = (await c.get<{ drops: ApiDrop[] }>(`/api/v1/drops?since=${iso(t2)}&service=shop/web`)).drops;
+    expect(web).toEqual([]);
   }, 60_000);
 });

@@ -240,6 +240,17 @@ describe("DropTable", () => {
     expect(html).toContain('<td title="2,097,152 bytes">2.00 MiB<span class="sub">1,000 pkts</span></td>');
   });
 
+  it('names the service the drops were addressed to or came from, linked to its page; "—" for none', () => {
+    const service = { kind: "service", namespace: "data", name: "db" } as const;
+    const html = render(<DropTable rows={[{ ...rows[0]!, service }, rows[1]!]} />);
+    expect(html).toContain("<th>Reason</th><th>Service</th><th>Dropped</th>");
+    const cells = [...html.matchAll(/<\/code><\/td>(<td[^>]*>.*?<\/td>)<td title=/g)].map((m) => m[1]);
+    expect(cells).toEqual([
+      '<td><a href="/services/data/db">data/db</a><span class="sub">service</span></td>',
+      '<td class="na">—</td>',
+    ]);
+  });
+
   it("explains an empty table", () => {
     expect(render(<DropTable rows={[]} filters={{ pod: "default/web" }} />)).toContain("No drops for pod default/web.");
   });

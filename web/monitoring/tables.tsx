@@ -377,6 +377,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
           <th>Pod</th>
           <th>Interface</th>
           <th>Reason</th>
+          <th>Service</th>
           <th>Dropped</th>
         </tr>
       </thead>
@@ -389,6 +390,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
             <td>
               <code>{d.reason}</code>
             </td>
+            {d.service ? <EndpointCell e={d.service} /> : <td class="na">{MISSING}</td>}
             <TotalCell bytes={d.bytes} packets={d.packets} />
           </tr>
         ))}

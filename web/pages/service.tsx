@@ -2,7 +2,8 @@
  * `/services/:namespace/:name`: each frontend (port) of the service with its
  * backends: state, weight, connections over the window and the share they
  * took next to the share their weight asks for; and what the acceleration
- * rules naming the port accelerated over the window. For an admin, services made
+ * rules naming the port accelerated over the window; its traffic (clients,
+ * backends) and the drops that named it. For an admin, services made
  * through the API get a state switch per backend and a delete button; those
  * from Kubernetes are read-only here. Refreshed in place from
  * /fragments/services/:namespace/:name.
@@ -22,6 +23,8 @@ import type { MapEdge, ServiceMap } from "../../control/monitoring/servicemap.ts
 import { EdgeNumberHeads, EdgeNumbers, SERVICEMAP_PATH } from "./servicemap.tsx";
 import { FLOWS_PATH, flowsUrl } from "./flows.tsx";
 import { endpointKey } from "../../control/monitoring/attribution.ts";
+import type { PodReasonTotal } from "../../control/monitoring/drops.ts";
+import { EndpointCell } from "../monitoring/tables.tsx";
 import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
@@ -32,6 +35,8 @@ export interface ServicePageView {
   view: ServicesView;
   /** The service's edges on the service map over the window: clients → service → backends. */
   traffic?: ServiceMap;
+  /** The drops that named the service over the same window, per pod and reason. */
+  drops?: PodReasonTotal[];
   since: string;
   isAdmin: boolean;
 }
@@ -68,7 +73,7 @@ export function ServiceDetail(props: { page: ServicePageView }) {
   return (
     <>
       {page.view.services.map((s) => <FrontendPanel service={s} page={page} />)}
-      {page.traffic && <TrafficPanel page={page} traffic={page.traffic} />}
+      {page.traffic && <TrafficPanel page={page} traffic={page.traffic} drops={page.drops ?? []} />}
     </>
   );
 }
@@ -76,9 +81,10 @@ export function ServiceDetail(props: { page: ServicePageView }) {
 /**
  * Who uses the service and where its traffic goes, from the monitoring
  * modules (flows, tcp) rather than the load balancer's own counters: also
- * connections straight to a backend pod and through the gateway.
+ * connections straight to a backend pod and through the gateway. Then what
+ * the drops module saw dropped on its way to or from the service.
  */
-function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
+function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap; drops: readonly PodReasonTotal[] }) {
   const { page, traffic } = props;
   const id = endpointKey({ kind: "service", namespace: page.namespace, name: page.name });
   const label = new Map(traffic.nodes.map((n) => [n.id, n.label]));
@@ -88,7 +94,11 @@ function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
     encodeURIComponent(page.since)
   }`;
   return (
-    <Panel title="Traffic" meta={`since ${windowStart(page.since)}, from the flows and tcp modules`} id="traffic">
+    <Panel
+      title="Traffic"
+      meta={`since ${windowStart(page.since)}, from the flows, tcp and drops modules`}
+      id="traffic"
+    >
       {clients.length === 0 && backends.length === 0
         ? (
           <p class="empty">
@@ -103,11 +113,47 @@ function TrafficPanel(props: { page: ServicePageView; traffic: ServiceMap }) {
             <EdgeList title="Backends" ends={backends.map((e) => ({ ...e, end: label.get(e.target) ?? e.target }))} />
           </>
         )}
+      <ServiceDrops drops={props.drops} since={page.since} />
       <p class="note">
         <a href={mapLink}>On the service map</a> ·{" "}
         <a href={flowsUrl(FLOWS_PATH, { service: `${page.namespace}/${page.name}`, since: page.since })}>Its flows</a>
       </p>
     </Panel>
+  );
+}
+
+/** Packets the kernel dropped on their way to or from the service (the drops module), per reason and pod. */
+function ServiceDrops(props: { drops: readonly PodReasonTotal[]; since: string }) {
+  if (props.drops.length === 0) {
+    return (
+      <p class="none" id="service-drops">
+        No dropped packets named this service since {windowStart(props.since)}.
+      </p>
+    );
+  }
+  return (
+    <table class="drops" id="service-drops">
+      <thead>
+        <tr>
+          <th>Drop reason</th>
+          <th>Pod</th>
+          <th>Packets</th>
+          <th>Bytes</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.drops.map((d) => (
+          <tr>
+            <td>
+              <code>{d.reason}</code>
+            </td>
+            {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
+            <td>{formatCount(d.packets)}</td>
+            <td>{formatBytes(d.bytes)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -150,7 +150,7 @@ export class AccelModule implements Module {
     this.#run = run;
     this.env.log(`accel: attached to ${cgroup}; ${workaroundText(run.verdict)}`);
     if (this.poll) {
-      run.sync = new LbSync(this.poll, (s) => this.apply(s), this.env.log);
+      run.sync = new LbSync(this.poll, (s) => this.apply(s), this.env.log, { module: "accel" });
       run.sync.start();
     }
   }

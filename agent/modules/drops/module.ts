@@ -8,13 +8,22 @@
  * The table is a plain (per-CPU) hash: it does not evict, so entries idle
  * for --flow-idle-seconds are removed, and a drop that finds it full is
  * counted in drops_overflow (reported as dropsOverflow, never silent).
+ *
+ * With the services' long-poll (the lb module's, agent/modules/lb/sync.ts),
+ * it also writes every service's frontends and backends into drop_endpoints
+ * (endpoints.ts), so that a drop of a packet to or from one names its
+ * service; without it (or before the first answer) drops name none.
  */
 import { z } from "zod";
 import { MAX_DROP_RECORDS } from "../../../control/wire/monitoring.ts";
 import { kernelDropReasons } from "../../btf/enums.ts";
 import { listInterfaces } from "../../netif.ts";
 import { Totals, type TracedTable, TracedTableModule } from "../common/traced_table.ts";
+import type { LbState } from "../../../control/wire/services.ts";
+import { type LbPoll, LbSync } from "../lb/sync.ts";
 import type { ModuleEnv, Reading, StartOptions } from "../module.ts";
+import { endpointValue, planEndpoints } from "./endpoints.ts";
+import { DROP_ENDPOINTS_DEFAULT_ENTRIES } from "./layout.ts";
 import { dropRecords, MIN_DROP_RECORDS } from "./records.ts";
 
 export interface DropsSettings {
@@ -24,9 +33,16 @@ export interface DropsSettings {
   idleSeconds: number;
   /** Drop records per batch, MIN_DROP_RECORDS to MAX_DROP_RECORDS (--max-drop-records). */
   maxRecords: number;
+  /** Entries of drop_endpoints: the services' frontends and backends a drop is matched against. */
+  endpointEntries: number;
 }
 
-export const DEFAULT_DROPS: DropsSettings = { tableSize: 8192, idleSeconds: 60, maxRecords: 2000 };
+export const DEFAULT_DROPS: DropsSettings = {
+  tableSize: 8192,
+  idleSeconds: 60,
+  maxRecords: 2000,
+  endpointEntries: DROP_ENDPOINTS_DEFAULT_ENTRIES,
+};
 
 const Record = Totals.extend({ podDrops: z.record(z.string(), z.number().int().nonnegative()).default({}) });
 
@@ -35,14 +51,27 @@ export class DropsModule extends TracedTableModule {
   /** Each pod's drops, cumulative for the boot (pods that are gone are forgotten). */
   #podDrops = new Map<string, number>();
   #reasons: Map<number, string> | null = null;
+  #sync: LbSync | null = null;
+  #stopping: Promise<void> = Promise.resolve();
+  /** What drop_endpoints holds: endpointId -> [key, service id]. */
+  #programmed = new Map<string, [Uint8Array, number]>();
+  /** Service ids -> names: the latest state's, and those a drop read next may still carry. */
+  #names = new Map<number, string>();
+  #live = new Set<number>();
+  #cut = 0;
 
-  constructor(env: ModuleEnv, settings: DropsSettings = DEFAULT_DROPS) {
+  constructor(
+    env: ModuleEnv,
+    private readonly settings: DropsSettings = DEFAULT_DROPS,
+    private readonly poll: LbPoll | null = null,
+  ) {
     super(
       env,
       {
         object: "drops.bpf.o",
         table: "drops",
         tableSize: settings.tableSize,
+        sizes: { drop_endpoints: settings.endpointEntries },
         fields: 2,
         tracepoints: { drops_kfree_skb: ["skb", "kfree_skb"] },
       },
@@ -53,7 +82,55 @@ export class DropsModule extends TracedTableModule {
 
   override start(options: StartOptions): void {
     this.#reasons ??= this.#readReasons();
+    const running = this.table !== null;
     super.start(options);
+    if (running || !this.poll) return;
+    this.#sync = new LbSync(this.poll, (s) => this.applyServices(s), this.env.log, { module: "drops" });
+    this.#sync.start();
+  }
+
+  override stop(): void {
+    this.#stopping = this.#sync?.stop() ?? Promise.resolve();
+    this.#sync = null;
+    this.#programmed = new Map(); // the next start loads a new, empty table
+    super.stop();
+  }
+
+  settled(): Promise<void> {
+    return this.#stopping;
+  }
+
+  /**
+   * Writes the services' frontends and backends into drop_endpoints (what
+   * changed only), and keeps their names for the drops read next. The
+   * services' long-poll calls it with every answer; tests call it directly.
+   */
+  applyServices(state: Pick<LbState, "services" | "version">): void {
+    const table = this.table;
+    if (!table) throw new Error("drops: not running");
+    const plan = planEndpoints(state.services, this.settings.endpointEntries);
+    const map = table.obj.map("drop_endpoints");
+    for (const [id, [key, service]] of plan.entries) {
+      if (this.#programmed.get(id)?.[1] !== service) map.update(key, endpointValue(service));
+    }
+    for (const [id, [key]] of this.#programmed) if (!plan.entries.has(id)) map.delete(key);
+    this.#programmed = plan.entries;
+    for (const [id, name] of plan.names) this.#names.set(id, name);
+    this.#live = new Set(plan.names.keys());
+    if (plan.cut !== this.#cut) {
+      this.env.log(
+        plan.cut
+          ? `drops: ${plan.cut} service endpoint(s) do not fit drop_endpoints (${this.settings.endpointEntries} entries): drops to or from them name no service`
+          : "drops: every service endpoint fits drop_endpoints again",
+      );
+    }
+    this.#cut = plan.cut;
+    this.env.log(`drops: services version ${state.version}: ${plan.entries.size} endpoint(s) name the drops`);
+  }
+
+  /** Entries of drop_endpoints (a test hook). */
+  get endpoints(): number {
+    return this.#programmed.size;
   }
 
   protected override adopt(previous: unknown): void {
@@ -73,9 +150,17 @@ export class DropsModule extends TracedTableModule {
     const ifnames = new Map(listInterfaces(this.env.netns).map((i) => [i.ifindex, i.name]));
     const { records, keysSummed, podDrops } = dropRecords(
       this.deltas(table),
-      { nodeNetns: this.env.netnsIno, pods: this.env.pods, ifnames, reasons: this.#reasons ?? new Map() },
+      {
+        nodeNetns: this.env.netnsIno,
+        pods: this.env.pods,
+        ifnames,
+        reasons: this.#reasons ?? new Map(),
+        services: this.#names,
+      },
       this.limits.maxRecords,
     );
+    // A removed service's name served the drops read until now; later ones cannot carry its id.
+    for (const id of this.#names.keys()) if (!this.#live.has(id)) this.#names.delete(id);
     this.totals.keysSummed += keysSummed;
     const present = new Set(this.env.pods.list().map((p) => p.uid));
     for (const uid of this.#podDrops.keys()) if (!present.has(uid)) this.#podDrops.delete(uid);
@@ -97,7 +182,7 @@ export class DropsModule extends TracedTableModule {
   }
 
   protected otherMaps(): Record<string, number> {
-    return { drops_overflow: 1 };
+    return { drops_overflow: 1, drop_endpoints: this.#programmed.size };
   }
 
   /** Reason names from the kernel's BTF, once; without them drops are reported by number. */

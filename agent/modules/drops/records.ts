@@ -1,7 +1,8 @@
 /**
  * Drop deltas -> the wire's DropRecords: reason named from the kernel's BTF,
- * charged to a pod by its network namespace or by its host-side veth, and to
- * the interface when it is one of this node's. Also what each pod lost, for
+ * charged to a pod by its network namespace or by its host-side veth, to
+ * the interface when it is one of this node's, and to the service the
+ * packet was addressed to (or came from) when the drop program matched one. Also what each pod lost, for
  * its cumulative drop count. Over the cap, the smallest are summed into
  * "other" records (reason OTHER_DROP_REASON) per pod (or, for the node's own,
  * per interface), then into one for the node.
@@ -19,6 +20,8 @@ export interface DropContext {
   ifnames: Map<number, string>;
   /** enum skb_drop_reason value -> name, from the kernel's BTF. */
   reasons: Map<number, string>;
+  /** lb service id -> "namespace/name" (endpoints.ts); an id it lacks is reported without a service. */
+  services: Map<number, string>;
 }
 
 /** The fewest records a cap must allow: the node's one "other" record. */
@@ -39,14 +42,22 @@ export function dropRecords(
     if (!inNode && !pod) continue;
     const ifname = inNode && key.ifindex ? ctx.ifnames.get(key.ifindex) : undefined;
     const reason = ctx.reasons.get(key.reason) ?? `REASON_${key.reason}`;
+    const service = key.service ? ctx.services.get(key.service) : undefined;
     if (pod) podDrops.set(pod, (podDrops.get(pod) ?? 0) + packets);
-    const id = `${pod ?? ""}|${ifname ?? ""}|${reason}`;
+    const id = `${pod ?? ""}|${ifname ?? ""}|${reason}|${service ?? ""}`;
     const r = byKey.get(id);
     if (r) {
       r.packets += packets;
       r.bytes += bytes;
     } else {
-      byKey.set(id, { ...(pod ? { pod } : {}), ...(ifname ? { ifname } : {}), reason, packets, bytes });
+      byKey.set(id, {
+        ...(pod ? { pod } : {}),
+        ...(ifname ? { ifname } : {}),
+        reason,
+        packets,
+        bytes,
+        ...(service ? { service } : {}),
+      });
     }
   }
   const all = [...byKey.values()].sort((a, b) => b.packets - a.packets);

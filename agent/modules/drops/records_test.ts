@@ -10,14 +10,16 @@ const ctx = {
   pods: { byNetns: (ino: number) => (ino >= 10 ? `uid-${ino}` : undefined), byVeth: () => undefined },
   ifnames: new Map([[2, "eth0"], [3, "eth1"]]),
   reasons: new Map(Array.from({ length: 20 }, (_, i) => [i + 2, `REASON_${i + 2}`])),
+  services: new Map([[7, "shop/web"], [8, "shop/db"]]),
 };
 
-function delta(netns: number, ifindex: number, reason: number, packets: number): [Uint8Array, number[]] {
+function delta(netns: number, ifindex: number, reason: number, packets: number, service = 0): [Uint8Array, number[]] {
   const k = new Uint8Array(DROP_KEY_SIZE);
   const dv = new DataView(k.buffer);
   dv.setUint32(0, netns, true);
   dv.setUint32(4, ifindex, true);
   dv.setUint32(8, reason, true);
+  dv.setUint32(12, service, true);
   return [k, [packets, packets * 60]];
 }
 
@@ -69,4 +71,27 @@ Deno.test("drops: one node record at the smallest cap", () => {
   const { records, keysSummed } = dropRecords(deltas, ctx, MIN_DROP_RECORDS);
   assertEquals(records, [{ reason: OTHER_DROP_REASON, packets: 13, bytes: 13 * 60 }]);
   assertEquals(keysSummed, 3);
+});
+
+Deno.test("drops: a record per service of a pod and reason; an id no service has names none; the cap sums services away", () => {
+  const deltas = [
+    delta(10, 0, 2, 5, 7),
+    delta(10, 0, 2, 4, 8),
+    delta(10, 0, 2, 3), // no service
+    delta(10, 0, 2, 2, 99), // an id not (or no longer) known: counted, unnamed
+    delta(NODE_NS, 2, 3, 6, 7), // the node's own drop of a packet to shop/web
+  ];
+  const { records, podDrops } = dropRecords(deltas, ctx, 100);
+  assertEquals(records, [
+    { ifname: "eth0", reason: "REASON_3", packets: 6, bytes: 360, service: "shop/web" },
+    { pod: "uid-10", reason: "REASON_2", packets: 5, bytes: 300, service: "shop/web" },
+    { pod: "uid-10", reason: "REASON_2", packets: 5, bytes: 300 },
+    { pod: "uid-10", reason: "REASON_2", packets: 4, bytes: 240, service: "shop/db" },
+  ]);
+  assertEquals(podDrops, new Map([["uid-10", 14]]));
+  const capped = dropRecords(deltas, ctx, 2).records;
+  assertEquals(capped.map((r) => [r.pod ?? r.ifname, r.reason, r.packets, r.service ?? null]), [
+    ["uid-10", OTHER_DROP_REASON, 14, null],
+    ["eth0", "REASON_3", 6, "shop/web"],
+  ]);
 });

@@ -251,7 +251,7 @@ export class GatewayModule implements Module {
     swept.sweeper = setInterval(() => this.#sweep(swept), s.sweepMs);
     if (this.poll) {
       const started = run;
-      started.sync = new LbSync(this.poll, (st) => this.apply(st), this.env.log);
+      started.sync = new LbSync(this.poll, (st) => this.apply(st), this.env.log, { module: "gateway" });
       started.sync.start();
     }
   }

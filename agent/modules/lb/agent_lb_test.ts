@@ -39,7 +39,7 @@ lbKernelTest(
         r.control.setDesired({ lb: true });
         const agent = await r.start({ extra: ["--lb-cgroup", lab.cgroup.path] });
         await waitFor("lb on", () => agent.modules.isOn("lb"));
-        await waitFor("the first poll held", () => r.control.lbPolls().length >= 1);
+        await waitFor("the first poll held", () => r.control.lbPolls("lb").length >= 1);
         const server = await lab.serve(PORT);
         const vip = "10.96.2.1";
 
@@ -86,7 +86,7 @@ lbKernelTest(
         const counts = await server.stop();
         assertEquals(counts.b2.tcp, (a.names.b2 ?? 0) + 10);
         assertEquals(
-          r.control.lbPolls().filter((p) => p.status === 200).map((p) => p.after),
+          r.control.lbPolls("lb").filter((p) => p.status === 200).map((p) => p.after),
           [null, 0, v1],
           "asked with the version applied",
         );
@@ -113,7 +113,7 @@ lbKernelTest(
         assertStringIncludes(lb.error!, "set --lb-cgroup");
         assertEquals(b.inventory!.modules.find((m) => m.name === "ifstats")?.state, "on");
         assertEquals(b.lb, undefined);
-        assertEquals(r.control.lbPolls(), [], "no poll while lb is not running");
+        assertEquals(r.control.lbPolls("lb"), [], "no poll while lb is not running");
         assertEquals(await lab.cgroupPrograms(), []);
       })),
 );

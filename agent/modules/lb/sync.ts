@@ -15,6 +15,8 @@ import type { Answer } from "../../control_api.ts";
 export type LbPoll = (after: number | null, signal: AbortSignal) => Promise<Answer<LbState | null>>;
 
 export interface LbSyncOptions {
+  /** Whose log lines these are (default "lb"): each module following the services has its own poll. */
+  module?: string;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -27,6 +29,7 @@ export class LbSync {
   #wake: (() => void) | null = null;
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
+  readonly #module: string;
 
   constructor(
     private readonly poll: LbPoll,
@@ -36,6 +39,7 @@ export class LbSync {
   ) {
     this.#minBackoffMs = options.minBackoffMs ?? 500;
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#module = options.module ?? "lb";
   }
 
   /** The version programmed last (null: none yet). */
@@ -82,7 +86,7 @@ export class LbSync {
       const what = a.kind === "unauthorized"
         ? `the credential was refused (${a.message}); the next batch joins again if a join token is configured`
         : a.message;
-      if (this.#failures === 1) this.log(`lb: cannot follow the services: ${what}; retrying with backoff`);
+      if (this.#failures === 1) this.log(`${this.#module}: cannot follow the services: ${what}; retrying with backoff`);
       const backoff = Math.min(this.#maxBackoffMs, this.#minBackoffMs * 2 ** (this.#failures - 1)) *
         (0.5 + Math.random() / 2);
       await this.#sleep(
@@ -92,7 +96,9 @@ export class LbSync {
   }
 
   #recovered(): void {
-    if (this.#failures) this.log(`lb: following the services again (version ${this.#applied ?? "none"} programmed)`);
+    if (this.#failures) {
+      this.log(`${this.#module}: following the services again (version ${this.#applied ?? "none"} programmed)`);
+    }
     this.#failures = 0;
   }
 

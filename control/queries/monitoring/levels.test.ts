@@ -74,6 +74,9 @@ async function store() {
             : [tcp({ pod: "u-db", local: "10.0.2.2", remote: "10.0.1.2", role: "server", opened: n, resetsRx: i % 3 })],
           drops: [
             drop({ pod: mine ? "u-web" : "u-db", packets: n, bytes: 60 * n }),
+            // The same key split by service, on some batches only: rows per service and the rest.
+            drop({ pod: mine ? "u-web" : "u-db", service: "data/db", packets: 2 * n, bytes: 30 * n }),
+            ...(i % 2 ? [drop({ pod: mine ? "u-web" : "u-db", service: "shop/api", packets: 1, bytes: 10 })] : []),
             drop({ reason: "NO_SOCKET", packets: 1, bytes: 40 }),
           ],
         }),
@@ -92,7 +95,7 @@ async function everything(level: Level | Window) {
     const tcpRows = await queryTcp(s.db, w, f, 100);
     out.push({ flows, tcp: tcpRows, drops: await queryDrops(s.db, w, f) });
   }
-  return out;
+  return { filtered: out, apiDrops: await queryDrops(s.db, w, { service: "svc:shop/api" }) };
 }
 
 describe("stored levels", () => {
@@ -100,10 +103,12 @@ describe("stored levels", () => {
     await store();
     const raw = await everything("raw");
     // Sanity: the window holds every batch but the one at H (exclusive), both ways.
-    const total = raw[0]!.flows.totals;
+    const total = raw.filtered[0]!.flows.totals;
     const ns = TIMES.slice(1).map((_, i) => i + 2);
     const sum = (f: (n: number) => number) => ns.reduce((a, n) => a + f(n), 0);
     expect(total).toEqual({ packets: sum((n) => n + 1 + 2 * n), bytes: sum((n) => 100 * n + 60 + n + 1_000 * n) });
+    // shop/api's drops: one packet per node on each odd batch in the window.
+    expect(raw.apiDrops.byReason).toEqual([{ reason: "NETFILTER_DROP", packets: 8, bytes: 80 }]);
 
     expect(await everything("1m")).toEqual(raw);
     expect(await everything("1h")).toEqual(raw);

@@ -19,26 +19,47 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client.ts";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { ServiceEndpoint, StoredEndpoint } from "../../monitoring/attribution.ts";
-import { dropStats, flowStats, tcpStats } from "../../db/schema.ts";
+import { dropServiceStats, dropStats, flowStats, tcpStats } from "../../db/schema.ts";
 import {
   DROP_KEYS,
+  DROP_SERVICE_AT,
+  DROP_SERVICE_KEYS,
+  DROP_SERVICE_RAW_AT,
   FLOW_KEYS,
   IDENTITY,
   LABEL_KEYS,
   notRolledInto,
   OR_KEYS,
   orAggregate,
+  type RawColumn,
   TCP_KEYS,
 } from "../../monitoring-store/layouts.ts";
 import { BUCKET_MS, type Level, type Window } from "../../monitoring/rollup.ts";
 import { decodeEndpoints } from "./endpoints.ts";
 
-export type StatsKind = "flows" | "tcp" | "drops";
+export type StatsKind = "flows" | "tcp" | "drops" | "dropServices";
 
-const LAYOUT: Record<StatsKind, { table: SQLiteTable; keys: readonly string[] }> = {
-  flows: { table: flowStats, keys: FLOW_KEYS },
-  tcp: { table: tcpStats, keys: TCP_KEYS },
-  drops: { table: dropStats, keys: DROP_KEYS },
+interface Layout {
+  table: SQLiteTable;
+  keys: readonly string[];
+  /** Raw rows: the monitoring_raw column, where each key lies in an entry, and which entries count (SQL on `j`). */
+  raw: { column: RawColumn; at?: readonly number[]; where?: string };
+}
+
+const LAYOUT: Record<StatsKind, Layout> = {
+  flows: { table: flowStats, keys: FLOW_KEYS, raw: { column: "flows" } },
+  tcp: { table: tcpStats, keys: TCP_KEYS, raw: { column: "tcp" } },
+  drops: { table: dropStats, keys: DROP_KEYS, raw: { column: "drops" } },
+  // The per-service part of the drops (drop_service_stats): raw drop entries that name a service.
+  dropServices: {
+    table: dropServiceStats,
+    keys: DROP_SERVICE_KEYS,
+    raw: {
+      column: "drops",
+      at: DROP_SERVICE_RAW_AT,
+      where: `coalesce(j.value ->> ${DROP_SERVICE_AT}, '') != ''`,
+    },
+  },
 };
 
 export type Args = Record<string, InValue>;
@@ -93,15 +114,18 @@ function rawValue(kind: StatsKind, key: string, i: number): string {
 
 /** `kind`'s rows over `w`, one per key (and node with byNode), counters summed (flags OR-ed). */
 export function statsSql(kind: StatsKind, w: Window, q: StatsQuery = {}): { sql: string; args: Args } {
-  const { table, keys } = LAYOUT[kind];
+  const { table, keys, raw: from } = LAYOUT[kind];
   const nodeCond = (c: string) => (q.node === undefined ? "" : ` AND ${c} = :node`);
   // Each part of the window (Window.parts: a 1m window's whole hours come from 1h) has its own bounds.
   const seen = (first: string, last: string) => (q.seen ? `, ${first} AS "seenFrom", ${last} AS "seenTo"` : "");
   const raw = (i: number, notIn?: "1m" | "1h") =>
-    `SELECT r.node AS node, ${keys.map((k, i) => `${rawValue(kind, k, i)} AS ${col(k)}`).join(", ")}${
-      seen("r.ts", "r.ts")
-    } ` +
-    `FROM monitoring_raw r, json_each(r.${kind}) j WHERE r.ts > :from${i} AND r.ts <= :to${i}${nodeCond("r.node")}` +
+    `SELECT r.node AS node, ${
+      keys.map((k, at) => `${rawValue(kind, k, from.at?.[at] ?? at)} AS ${col(k)}`).join(", ")
+    }${seen("r.ts", "r.ts")} ` +
+    `FROM monitoring_raw r, json_each(r.${from.column}) j WHERE r.ts > :from${i} AND r.ts <= :to${i}${
+      nodeCond("r.node")
+    }` +
+    (from.where ? ` AND ${from.where}` : "") +
     (notIn ? ` AND ${notRolledInto(notIn, "r.")}` : "");
   const columns = getTableColumns(table);
   const stored = (i: number, level: Level) =>

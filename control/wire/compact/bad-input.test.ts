@@ -100,6 +100,19 @@ describe("bad compact batches are refused, naming the field and the index", () =
     const c = good();
     delete (c.tcp as Record<string, unknown>).srttSamples;
     expect(refusal(c).path).toBe("tcp.srttSamples");
+    // A late column (added after compact batches began) may be missing; present, it is checked like any other.
+    const late = good();
+    delete (late.drops as Record<string, unknown>).service;
+    expect(decodeCompact(late).drops!.every((d) => d.service === undefined)).toBe(true);
+    const short = good();
+    short.drops!.service!.pop();
+    expect(refusal(short).path).toMatch(/^drops\.service\[/);
+    const bad = good();
+    bad.strings.push("Not A Service");
+    bad.drops!.service![1] = bad.strings.length - 1;
+    expect(refusal(bad).message).toMatch(
+      /^drops\.service\[1\]: strings\[\d+\] "Not A Service": must be namespace\/name/,
+    );
     const pods = good();
     pods.pods!.infoHash = "0123456789abcdef";
     expect(refusal(pods).message).toBe("pods.infoHash: does not match what was sent with it");

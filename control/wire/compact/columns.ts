@@ -8,8 +8,14 @@
  * - any other value (a string: addresses, pod uids, interface names, drop reasons) becomes an index into the
  *   batch's dictionary (`strings`), or -1 when an optional one is absent. The string is validated with the
  *   record schema once per dictionary entry, not once per record.
+ *
+ * A field added to a record after compact batches began (in ADDED_IN as [table, "*", field] under a version
+ * after COMPACT_SINCE_VERSION) is a "late" column: it may be missing, meaning absent from every record. The
+ * encoder leaves it out when no record has it (as in every batch downgraded past it), so a control plane of the
+ * version before, whose schema has no such column, reads the batch.
  */
 import { z } from "zod";
+import { ADDED_IN, COMPACT_SINCE_VERSION } from "../version.ts";
 import { InterfaceCounters, MAX_INTERFACES } from "../batch.ts";
 import {
   DropRecord,
@@ -44,6 +50,8 @@ export type Column =
 /** A record type as columns: its fields in the record schema's order, and the most records a batch may hold. */
 export interface Table {
   columns: Readonly<Record<string, Column>>;
+  /** Its late columns (above): optional in the batch, left out when no record has them. */
+  late: ReadonlySet<string>;
   max: number;
 }
 
@@ -101,9 +109,21 @@ function numberCheck(schema: z.ZodNumber, optional: boolean): (v: unknown) => st
   };
 }
 
-function tableOf(record: z.ZodObject, max: number): Table {
+function tableOf(name: string, record: z.ZodObject, max: number): Table {
   const columns = Object.fromEntries(Object.entries(record.shape).map(([k, f]) => [k, columnOf(f as z.ZodType)]));
-  return { columns, max };
+  const late = new Set(
+    Object.entries(ADDED_IN)
+      .filter(([v]) => Number(v) > COMPACT_SINCE_VERSION)
+      .flatMap(([, paths]) => paths.filter((p) => p.length === 3 && p[0] === name && p[1] === "*").map((p) => p[2]!)),
+  );
+  for (const field of late) {
+    if (
+      !(columns[field]?.kind === "string" || columns[field]?.kind === "number") || !record.shape[field]?.isOptional()
+    ) {
+      throw new Error(`${name}.${field}: a late column must be an optional field of the record`);
+    }
+  }
+  return { columns, late, max };
 }
 
 /** A pod's counters: what a PodReport adds to its PodInfo (the metadata, sent apart: shape.ts). */
@@ -113,11 +133,11 @@ const PodCounters = z.strictObject(
 
 /** The record types a compact batch carries as columns, by their name in the batch. */
 export const TABLES = {
-  interfaces: tableOf(InterfaceCounters, MAX_INTERFACES),
-  pods: tableOf(PodCounters, MAX_PODS),
-  flows: tableOf(FlowRecord, MAX_FLOW_RECORDS),
-  tcp: tableOf(TcpRecord, MAX_TCP_RECORDS),
-  drops: tableOf(DropRecord, MAX_DROP_RECORDS),
+  interfaces: tableOf("interfaces", InterfaceCounters, MAX_INTERFACES),
+  pods: tableOf("pods", PodCounters, MAX_PODS),
+  flows: tableOf("flows", FlowRecord, MAX_FLOW_RECORDS),
+  tcp: tableOf("tcp", TcpRecord, MAX_TCP_RECORDS),
+  drops: tableOf("drops", DropRecord, MAX_DROP_RECORDS),
 } as const;
 
 /** The zod schema of one column's array: an array and no longer than `max`; its elements are checked by decode. */

@@ -90,7 +90,7 @@ function zodError(error: z.ZodError): CompactBatchError {
  * Returns the number of records.
  */
 function checkTable(name: string, table: Table, columns: Columns, strings: readonly string[]): number {
-  const fields = Object.keys(table.columns);
+  const fields = Object.keys(table.columns).filter((f) => columns[f] !== undefined); // a late column may be missing
   const length = columns[fields[0]!]!.length;
   for (const field of fields) {
     const column = table.columns[field]!, values = columns[field]!;
@@ -133,7 +133,7 @@ function checkStrings(path: string, column: Column & { kind: "string" }, values:
 
 /** The records of a checked table, with each field in its record schema's order and absent optional ones left out. */
 function records(table: Table, columns: Columns, strings: readonly string[]): Record<string, unknown>[] {
-  const fields = Object.entries(table.columns);
+  const fields = Object.entries(table.columns).filter(([f]) => columns[f] !== undefined);
   const length = columns[fields[0]![0]]!.length;
   const out = new Array<Record<string, unknown>>(length);
   for (let i = 0; i < length; i++) {

@@ -45,10 +45,11 @@ export function podInfo(pod: NonNullable<Batch["pods"]>[number]): PodInfo {
 
 function columns(table: Table, records: readonly object[], dict: Dictionary): Columns {
   return Object.fromEntries(
-    Object.entries(table.columns).map(([field, column]) => [
-      field,
-      records.map((r) => cell(column, (r as Record<string, unknown>)[field], dict)),
-    ]),
+    Object.entries(table.columns)
+      .filter(([field]) =>
+        !table.late.has(field) || records.some((r) => (r as Record<string, unknown>)[field] !== undefined)
+      )
+      .map(([field, column]) => [field, records.map((r) => cell(column, (r as Record<string, unknown>)[field], dict))]),
   );
 }
 

@@ -139,6 +139,7 @@ export function fullBatch(): Batch {
     ],
     drops: [
       { pod: "u-web", ifname: "veth1a2b", reason: "TCP_INVALID_SEQUENCE", packets: 1, bytes: 66 },
+      { pod: "u-web", ifname: "veth1a2b", reason: "NO_SOCKET", packets: 3, bytes: 222, service: "shop/web" },
       { ifname: "eth0", reason: "NOT_SPECIFIED", packets: 2, bytes: 120 },
       { pod: "u-web", reason: OTHER_DROP_REASON, packets: 9, bytes: 900 },
       { reason: OTHER_DROP_REASON, packets: 1, bytes: 60 },

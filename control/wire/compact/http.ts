@@ -21,8 +21,7 @@ import { encodeCompact, type EncodeOptions } from "./encode.ts";
 /** The media type of a compact batch (JSON, readable in a debugger once gunzipped). */
 export const COMPACT_CONTENT_TYPE = "application/vnd.ebpf-k8s.batch-compact+json";
 
-/** The first wire version that may travel compact. */
-export const COMPACT_SINCE_VERSION = 4;
+export { COMPACT_SINCE_VERSION } from "../version.ts";
 
 /** The answer to a batch naming a part by a hash the control plane does not hold: send it again with the part whole. */
 export const UNKNOWN_PART_STATUS = 412;

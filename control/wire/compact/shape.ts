@@ -18,8 +18,11 @@ const Hash = z.string().regex(CONTENT_HASH, "must be 16 lowercase hex digits");
 
 /** A table's columns: one array per field, all of the same length (checked by decode, with the first bad index). */
 function tableSchema(table: Table) {
+  const column = columnSchema(table.max);
+  // A late column may be missing (columns.ts); typed as present, for decode.ts checks which are there.
+  const late = column.optional() as unknown as typeof column;
   return z.strictObject(
-    Object.fromEntries(Object.keys(table.columns).map((k) => [k, columnSchema(table.max)])),
+    Object.fromEntries(Object.keys(table.columns).map((k) => [k, table.late.has(k) ? late : column])),
   );
 }
 
