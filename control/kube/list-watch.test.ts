@@ -112,6 +112,6 @@ describe("ListWatch", () => {
     await vi.waitFor(() => expect(logs).toEqual(["list things: HTTP 500: down; retrying in 60000 ms"]));
     const t0 = Date.now();
     await lw!.stop();
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the 60 s retry wait
   });
 });

@@ -223,7 +223,8 @@ describe.skipIf(missing)("two control-plane replicas on one libSQL file", () => 
     const answer = await waiting;
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { version: number }).version).toBe(version + 1);
-    expect(Date.now() - madeAt).toBeLessThan(2_500);
+    // Woken by the change, not by its 30 s wait (a bound far from both, so a loaded machine cannot fail it).
+    expect(Date.now() - madeAt).toBeLessThan(15_000);
     for (const r of replicas) expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
   }, 120_000);
 
