@@ -31,9 +31,13 @@ struct {
 	__type(value, __u64);
 } drops_overflow SEC(".maps");
 
-/* A service's frontends and backends (the agent writes them from the services it follows). */
+/*
+ * A service's frontends and backends (the agent writes them from the services
+ * it follows). Not preallocated: a node with few services holds few entries.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, DROP_ENDPOINTS_DEFAULT_ENTRIES);
 	__type(key, struct lb_svc_key);
 	__type(value, __u32);
@@ -42,23 +46,29 @@ struct {
 /*
  * The service of an IPv4 TCP or UDP packet: its destination's, else its
  * source's; 0 when neither is a service's endpoint, or the packet has no IPv4
- * header yet (a drop before the IP layer built it) or no ports (a later
- * fragment). The headers are read from the skb's data, wherever it stands.
+ * header yet (a drop before the IP layer set it: the network header offset is
+ * still 0, where the buffer's headroom starts), no ports (a later fragment),
+ * or its linear data ends before them. The headers are read from the skb's
+ * buffer, wherever its data pointer stands.
  */
 static __always_inline __u32 drop_service(struct sk_buff *skb)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u32 nh = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail); /* an offset from head on 64-bit kernels */
 	struct lb_svc_key k = {};
 	struct iphdr ip;
 	__be16 ports[2];
 	__u32 *id;
 
-	if (BPF_CORE_READ(skb, protocol) != bpf_htons(ETH_P_IP) || nh == (__u16)~0U)
+	if (BPF_CORE_READ(skb, protocol) != bpf_htons(ETH_P_IP) || nh == 0 || nh == (__u16)~0U ||
+	    nh + sizeof(ip) > tail)
 		return 0;
 	if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4 || ip.ihl < 5)
 		return 0;
 	if ((ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP) || (ip.frag_off & bpf_htons(IP_OFFSET_MASK)))
+		return 0;
+	if (nh + ip.ihl * 4 + sizeof(ports) > tail)
 		return 0;
 	if (bpf_probe_read_kernel(ports, sizeof(ports), head + nh + ip.ihl * 4))
 		return 0;

@@ -6,8 +6,8 @@
  *
  * Per replica, by choice: a follower sees the batches of the replica it is
  * connected to. The database is not polled (no extra reads on the hot path,
- * and a record is in a follower's queue within the commit's own turn of the
- * event loop); with several replicas a user follows each one, or the one
+ * and a record is in a follower's queue in the event loop's next turn after
+ * its commit, once the batches' answers are on their way); with several replicas a user follows each one, or the one
  * a sticky load balancer keeps them on (README "Follow flows live").
  */
 import type { Db } from "../db/client.ts";

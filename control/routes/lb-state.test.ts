@@ -16,14 +16,15 @@ import {
   useTestApp,
 } from "../test-support.ts";
 import { backends, service } from "../services/fixtures.test-support.ts";
-import { LbState } from "../wire/services.ts";
+import { LB_POLL_MODULE_HEADER, LbState } from "../wire/services.ts";
 
 const s = useTestApp();
 
 const svc = (name: string, vip: string) => service(name, vip, { backends: backends("10.244.1.5") });
 
-async function poll(query: string, node = "node-a", app = s.app) {
-  return app.request(`/api/v1/lb/state${query}`, { headers: bearer(await credentialFor(app, node)) });
+async function poll(query: string, node = "node-a", app = s.app, module?: string) {
+  const headers = { ...bearer(await credentialFor(app, node)), ...(module ? { [LB_POLL_MODULE_HEADER]: module } : {}) };
+  return app.request(`/api/v1/lb/state${query}`, { headers });
 }
 
 /** Whether `p` is still unsettled after `ms`: the request is holding, not answered early. */
@@ -168,6 +169,16 @@ describe("applied versions", () => {
     expect(list.services.map((x: { name: string; health: { nodes: unknown } }) => [x.name, x.health.nodes])).toEqual([
       ["api", { inSync: 1, total: 2 }],
       ["web", { inSync: 2, total: 2 }],
+    ]);
+
+    // The other modules that follow the services poll on their own: their versions are not the node's.
+    for (const module of ["drops", "accel", "gateway"]) await poll("?after=1&wait=0", "node-a", s.app, module);
+    await poll("?wait=0", "node-c", s.app, "drops"); // a node with lb off is not listed
+    await poll("?after=2&wait=0", "node-b", s.app, "lb"); // lb itself, named
+    list = (await getJson(s.app, "/api/v1/services")).body;
+    expect(list.nodes.map((n: { node: string; appliedVersion: number }) => [n.node, n.appliedVersion])).toEqual([
+      ["node-a", 2],
+      ["node-b", 2],
     ]);
 
     // A node that stopped polling longer ago than EBPF_K8S_LOST_AFTER no longer counts.

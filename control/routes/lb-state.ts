@@ -23,6 +23,7 @@ import { optionalParam } from "../queries/monitoring/window.ts";
 import { recordPoll } from "../services/nodes.ts";
 import { lbStateJson } from "../services/state.ts";
 import { waitForChange } from "../services/watch.ts";
+import { LB_POLL_MODULE_HEADER } from "../wire/services.ts";
 
 export const LB_STATE_PATH = "/api/v1/lb/state";
 export const DEFAULT_WAIT_S = 25;
@@ -50,7 +51,11 @@ export function lbStateRoutes(db: Db, { now }: { now: () => number }): Hono<Node
     const query = parseOr400(StateQuery, c.req.query(), invalidParameters("query"));
     if (!query.ok) return query.response;
     const { after, wait = DEFAULT_WAIT_S } = query.data;
-    await recordPoll(db, c.get("node"), after ?? null, now());
+    // A node's applied version is its lb module's: the other modules that follow the services (accel, gateway,
+    // drops) poll on their own and apply at their own pace. An agent that names no module is one from before
+    // they said (only lb and its kin polled then).
+    const module = c.req.header(LB_POLL_MODULE_HEADER) ?? "lb";
+    if (module === "lb") await recordPoll(db, c.get("node"), after ?? null, now());
     let body = await lbStateJson(db, after);
     if (body === undefined && wait > 0 && (await waitForChange(db, after!, wait * 1000, c.req.raw.signal))) {
       body = await lbStateJson(db, after);

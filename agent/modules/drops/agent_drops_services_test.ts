@@ -10,16 +10,25 @@
  * - to the same pod's port that no service lists (p3:9998): no service;
  * - to a service's VIP (10.96.77.10:80, routed by p2 to p3's MAC): dropped by
  *   p3, which does not forward, named by the frontend;
- * - after the first service is removed, the shared backend's drops name the
- *   other one; ICMP (the port unreachable answers) names none.
+ * - drops counted while the first service was there name it, also when it is
+ *   replaced before they are read by another that the control plane gives
+ *   the same id (ids are reused at once); after that, the shared backend's
+ *   drops name the other service; ICMP (the port unreachable answers) names
+ *   none.
+ *
+ * And, on the module alone: a full drop_endpoints takes a whole new set of
+ * services (the stale entries go first), and counts what does not fit.
  */
 import type { LbService } from "../../../control/wire/services.ts";
+import { PodTable } from "../../pods/directory.ts";
 import { withAgentRig } from "../../testing/agent_rig.ts";
-import { assertEquals, kernelTest, run, sendUdp } from "../../testing/mod.ts";
+import { BPF_OBJ_DIR } from "../../testing/kernel.ts";
+import { assert, assertEquals, kernelTest, run, sendUdp } from "../../testing/mod.ts";
 import { testService, waitFor } from "../lb/fixtures.ts";
+import { DEFAULT_DROPS, DropsModule } from "./module.ts";
 
 const VIP = "10.96.77.10", BACKEND_PORT = 9999, UNLISTED_PORT = 9998, SIZE = 100;
-const U1 = 7, U2 = 5, U3 = 4, U4 = 3;
+const U1 = 7, U2 = 5, U3 = 4, U4 = 3, U5 = 2;
 
 kernelTest(
   "drops: a drop to or from a service's frontend or backend names the service; exact per pod, reason and service",
@@ -72,18 +81,57 @@ kernelTest(
         assertEquals(at(pod).filter(([, service]) => service !== null), [], `${pod}: ICMP names no service`);
       }
 
-      // web removed: its backend is zz's alone now.
-      const v2 = r.control.setLbServices([zz]).version;
-      await waitFor(`drops at services version ${v2}`, () =>
-        r.logs.some((l) => l.startsWith(`drops: services version ${v2}: 2 endpoint(s)`)));
+      // U4 counted under web; before they are read, web is replaced by api, to which the control plane gives
+      // web's id (1), with another backend: p3:9999 is zz's alone now.
       await sendUdp(r.pods.pod("p1").netns, p3.ip, BACKEND_PORT, { count: U4, size: SIZE });
+      const api = { ...udp(1, "api", "10.96.77.12", 82), backends: [{ ...zz.backends[0]!, ip: p2.ip }] };
+      const v2 = r.control.setLbServices([zz, api]).version;
+      await waitFor(`drops at services version ${v2}`, () =>
+        r.logs.some((l) => l.startsWith(`drops: services version ${v2}: 4 endpoint(s)`)));
+      await sendUdp(r.pods.pod("p1").netns, p3.ip, BACKEND_PORT, { count: U5, size: SIZE });
       const c = await r.tick(agent);
       assertEquals(
         c.drops!.filter((d) =>
           d.pod === p3.uid
-        ).map((d) => [d.reason, d.service ?? null, d.packets]),
-        [["NO_SOCKET", "shop/zz", U4]],
+        ).map((d) => [d.reason, d.service ?? null, d.packets]).sort(),
+        [["NO_SOCKET", "shop/web", U4], ["NO_SOCKET", "shop/zz", U5]],
       );
       await agent.stop();
     }),
 );
+
+kernelTest("drops: a full drop_endpoints takes a whole new set of services; what does not fit is counted", async () => {
+  const logs: string[] = [];
+  const env = {
+    node: "drops-test",
+    bpfDir: BPF_OBJ_DIR,
+    pinDir: "/nonexistent",
+    interfaces: [],
+    netnsIno: Deno.statSync("/proc/self/ns/net").ino!,
+    excludeInterfaces: [],
+    pods: new PodTable(null, true),
+    log: (m: string) => logs.push(m),
+  };
+  const m = new DropsModule(env, { ...DEFAULT_DROPS, endpointEntries: 3 });
+  const svc = (id: number, name: string, vip: string, backends: string[]) =>
+    testService(id, vip, backends.map((ip, i) => ({ id: id * 10 + i, ip })), { namespace: "shop", name });
+  const a = svc(1, "a", "10.96.1.1", ["10.244.1.1", "10.244.1.2"]);
+  const b = svc(2, "b", "10.96.1.2", ["10.244.1.3", "10.244.1.4"]);
+  m.start({ adopt: false });
+  try {
+    m.applyServices({ version: 1, services: [a] });
+    assertEquals(m.endpoints, 3);
+    m.applyServices({ version: 2, services: [b] }); // every entry replaced in a full table
+    assertEquals(m.endpoints, 3);
+    m.applyServices({ version: 3, services: [a, b] });
+    assertEquals(m.endpoints, 3);
+    const cut = "drops: 3 service endpoint(s) do not fit drop_endpoints (3 entries)";
+    assert(logs.some((l) => l.startsWith(cut)), logs.join("\n"));
+    m.applyServices({ version: 4, services: [] });
+    assertEquals(m.endpoints, 0);
+    assert(logs.includes("drops: every service endpoint fits drop_endpoints again"), logs.join("\n"));
+  } finally {
+    m.stop();
+    await m.settled();
+  }
+});

@@ -10,13 +10,14 @@ const svc = (id: number, namespace: string, name: string, vip: string, backends:
 
 /** The plan as readable rows: "ip:port/protocol -> id". */
 const rows = (services: LbService[], max = 100) => {
-  const plan = planEndpoints(services, max);
+  const ids = new Map<string, number>();
+  const plan = planEndpoints(services, max, (name) => ids.get(name) ?? ids.set(name, 100 + ids.size).get(name)!);
   return {
     rows: [...plan.entries.values()].map(([key, id]) => {
       const f = decodeSvcKey(key)!;
-      return `${f.vip}:${f.port}/${f.protocol} -> ${id}`;
+      return `${f.vip}:${f.port}/${f.protocol} -> ${[...ids].find(([, i]) => i === id)![0]}`;
     }),
-    names: Object.fromEntries(plan.names),
+    names: [...plan.names].sort(),
     cut: plan.cut,
   };
 };
@@ -27,15 +28,15 @@ Deno.test("drop endpoints: VIPs and external IPs at the port, backends at theirs
   const c = svc(7, "shop", "api", "10.96.0.3", ["10.244.0.8"]);
   assertEquals(rows([a, b, c]), {
     rows: [
-      "10.96.0.3:80/TCP -> 7",
-      "10.96.0.1:80/UDP -> 6",
-      "10.96.0.2:80/TCP -> 5",
-      "192.0.2.1:80/TCP -> 5",
-      "10.244.0.8:8080/TCP -> 7", // api before zz
-      "10.244.0.7:8080/UDP -> 6", // another protocol: another endpoint
-      "10.244.0.7:8080/TCP -> 5",
+      "10.96.0.3:80/TCP -> shop/api",
+      "10.96.0.1:80/UDP -> shop/web",
+      "10.96.0.2:80/TCP -> shop/zz",
+      "192.0.2.1:80/TCP -> shop/zz",
+      "10.244.0.8:8080/TCP -> shop/api", // api before zz
+      "10.244.0.7:8080/UDP -> shop/web", // another protocol: another endpoint
+      "10.244.0.7:8080/TCP -> shop/zz",
     ],
-    names: { 5: "shop/zz", 6: "shop/web", 7: "shop/api" },
+    names: ["shop/api", "shop/web", "shop/zz"],
     cut: 0,
   });
 });
@@ -46,7 +47,7 @@ Deno.test("drop endpoints: past the table's size, the rest is counted as cut (th
     (_, i) =>
       svc(i + 1, "ns", `s${String(i).padStart(4, "0")}`, `10.96.${i >> 8}.${i & 255}`, [`10.244.${i >> 8}.${i & 255}`]),
   );
-  const plan = planEndpoints(services, 1500);
+  const plan = planEndpoints(services, 1500, () => 1);
   assertEquals([plan.entries.size, plan.cut, plan.names.size], [1500, 500, 1000]);
   assertEquals(endpointValue(0x01020304), new Uint8Array([4, 3, 2, 1]));
 });

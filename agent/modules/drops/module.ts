@@ -9,10 +9,13 @@
  * for --flow-idle-seconds are removed, and a drop that finds it full is
  * counted in drops_overflow (reported as dropsOverflow, never silent).
  *
- * With the services' long-poll (the lb module's, agent/modules/lb/sync.ts),
+ * Following the services (a long-poll of its own, agent/modules/lb/sync.ts),
  * it also writes every service's frontends and backends into drop_endpoints
  * (endpoints.ts), so that a drop of a packet to or from one names its
- * service; without it (or before the first answer) drops name none.
+ * service; without it (or before the first answer) drops name none. The
+ * table carries an id per service name that this module hands out and never
+ * reuses (the control plane's service ids are reused at once), so a drop
+ * counted under an id is that name's whatever changed before it was read.
  */
 import { z } from "zod";
 import { MAX_DROP_RECORDS } from "../../../control/wire/monitoring.ts";
@@ -53,11 +56,14 @@ export class DropsModule extends TracedTableModule {
   #reasons: Map<number, string> | null = null;
   #sync: LbSync | null = null;
   #stopping: Promise<void> = Promise.resolve();
-  /** What drop_endpoints holds: endpointId -> [key, service id]. */
+  /** What drop_endpoints holds: endpointId -> [key, name id]. */
   #programmed = new Map<string, [Uint8Array, number]>();
-  /** Service ids -> names: the latest state's, and those a drop read next may still carry. */
+  /** The ids of service names (never reused), and back: the latest state's, and those a drop read next may carry. */
+  #ids = new Map<string, number>();
   #names = new Map<number, string>();
-  #live = new Set<number>();
+  #nextId = 1;
+  /** The latest state's service names. */
+  #live = new Set<string>();
   #cut = 0;
 
   constructor(
@@ -90,7 +96,7 @@ export class DropsModule extends TracedTableModule {
   }
 
   override stop(): void {
-    this.#stopping = this.#sync?.stop() ?? Promise.resolve();
+    if (this.#sync) this.#stopping = this.#sync.stop(); // a second stop keeps waiting for the first's poll
     this.#sync = null;
     this.#programmed = new Map(); // the next start loads a new, empty table
     super.stop();
@@ -108,15 +114,15 @@ export class DropsModule extends TracedTableModule {
   applyServices(state: Pick<LbState, "services" | "version">): void {
     const table = this.table;
     if (!table) throw new Error("drops: not running");
-    const plan = planEndpoints(state.services, this.settings.endpointEntries);
+    const plan = planEndpoints(state.services, this.settings.endpointEntries, (name) => this.#idOf(name));
     const map = table.obj.map("drop_endpoints");
-    for (const [id, [key, service]] of plan.entries) {
-      if (this.#programmed.get(id)?.[1] !== service) map.update(key, endpointValue(service));
-    }
+    // What goes first: a full table has room for new endpoints only once the stale ones are out.
     for (const [id, [key]] of this.#programmed) if (!plan.entries.has(id)) map.delete(key);
+    for (const [id, [key, name]] of plan.entries) {
+      if (this.#programmed.get(id)?.[1] !== name) map.update(key, endpointValue(name));
+    }
     this.#programmed = plan.entries;
-    for (const [id, name] of plan.names) this.#names.set(id, name);
-    this.#live = new Set(plan.names.keys());
+    this.#live = plan.names;
     if (plan.cut !== this.#cut) {
       this.env.log(
         plan.cut
@@ -126,6 +132,16 @@ export class DropsModule extends TracedTableModule {
     }
     this.#cut = plan.cut;
     this.env.log(`drops: services version ${state.version}: ${plan.entries.size} endpoint(s) name the drops`);
+  }
+
+  #idOf(name: string): number {
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      id = this.#nextId++;
+      this.#ids.set(name, id);
+      this.#names.set(id, name);
+    }
+    return id;
   }
 
   /** Entries of drop_endpoints (a test hook). */
@@ -160,7 +176,9 @@ export class DropsModule extends TracedTableModule {
       this.limits.maxRecords,
     );
     // A removed service's name served the drops read until now; later ones cannot carry its id.
-    for (const id of this.#names.keys()) if (!this.#live.has(id)) this.#names.delete(id);
+    for (const [name, id] of this.#ids) {
+      if (!this.#live.has(name)) (this.#ids.delete(name), this.#names.delete(id));
+    }
     this.totals.keysSummed += keysSummed;
     const present = new Set(this.env.pods.list().map((p) => p.uid));
     for (const uid of this.#podDrops.keys()) if (!present.has(uid)) this.#podDrops.delete(uid);
