@@ -2,7 +2,7 @@
  * eBPF-side test helpers: compiling test-only programs, a child cgroup, a
  * bpffs pin directory, tracking loaded programs, and the leftover check.
  */
-import { BpfObject, type OpenOptions } from "../libbpf/mod.ts";
+import { BpfObject, type OpenOptions, progInfoById } from "../libbpf/mod.ts";
 import { cgroup2Root, REPO_ROOT } from "./kernel.ts";
 import { netnsPrefix } from "./netns.ts";
 import { output, run } from "./run.ts";
@@ -91,16 +91,6 @@ export function trackedProgramIds(): number[] {
 }
 
 /**
- * Ids of all programs the kernel has loaded now (bpftool prog show): a
- * machine-wide list, other tests' programs included, so callers look up
- * only ids of their own in it (waitProgramsGone).
- */
-async function kernelProgramIds(): Promise<Set<number>> {
-  const list = JSON.parse(await output(["bpftool", "prog", "show", "-j"])) as { id: number }[];
-  return new Set(list.map((p) => p.id));
-}
-
-/**
  * Ids of the programs this process holds open (its fds of BPF programs,
  * from /proc/self/fdinfo): what a test can say it loaded, whatever other
  * tests load on the machine meanwhile.
@@ -129,8 +119,8 @@ export function ownProgramIds(): Set<number> {
 export async function waitProgramsGone(ids: number[], timeoutMs = 5000): Promise<number[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const live = await kernelProgramIds();
-    const left = ids.filter((id) => live.has(id));
+    // Each id looked up alone (bpf_prog_get_fd_by_id): no machine-wide list, whatever other tests load.
+    const left = ids.filter((id) => progInfoById(id) !== null);
     if (!left.length || Date.now() > end) return left;
     await new Promise((r) => setTimeout(r, 50));
   }
