@@ -27,6 +27,8 @@ APT_NEEDS=(
   /usr/bin/prometheus:prometheus  # scrapes the control plane's and the agent's /metrics in scripts/deploy/prometheus.test.ts (loopback only)
   shellcheck:shellcheck        # lints the cluster set-up and install scripts (scripts/deploy/scripts.test.ts)
   systemd-analyze:systemd      # verifies the systemd units (scripts/deploy/systemd.test.ts)
+  /usr/sbin/dnsmasq:dnsmasq-base dig:bind9-dnsutils   # DNS kernel tests (agent/modules/dns): a resolver and clients in lab pods;
+                               # dnsmasq-base is the binary alone: no system dnsmasq service is installed or started
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do
