@@ -14,7 +14,8 @@
  * continue exactly. Any other start, and switching a counting module back on, begins
  * a new epoch: a new bootId, seq 0, counters from zero.
  */
-import { Batch, type DesiredState, MAX_BATCH_BYTES, type ModuleName } from "../control/wire/batch.ts";
+import { Batch, type DesiredState, MAX_BATCH_BYTES, type ModuleName, WIRE_VERSION } from "../control/wire/batch.ts";
+import { downgradeBatch } from "../control/wire/version.ts";
 import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
 import { fitBatch } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
@@ -29,6 +30,8 @@ import { IfStatsModule } from "./modules/ifstats/module.ts";
 import { DEFAULT_LB, LbModule } from "./modules/lb/module.ts";
 import { AccelModule, DEFAULT_ACCEL } from "./modules/accel/module.ts";
 import { DEFAULT_GATEWAY, GatewayModule } from "./modules/gateway/module.ts";
+import { DnsModule } from "./modules/dns/module.ts";
+import { DEFAULT_DNS_MODULE } from "./modules/dns/settings.ts";
 import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
 import type { Module, ModuleEnv } from "./modules/module.ts";
@@ -233,11 +236,12 @@ export class Agent {
       ...(reading.lb ? { lb: reading.lb } : {}),
       ...(reading.accel ? { accel: reading.accel } : {}),
       ...(reading.gateway ? { gateway: reading.gateway } : {}),
+      ...(reading.dns ? { dns: reading.dns } : {}),
       inventory: inventory(this.host, this.modules, this.spool, this.delivery.refusals.quarantine),
     };
     const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
     for (const [kind, n] of Object.entries(cut)) this.modules.recordsCut(kind as keyof typeof cut, n);
-    const made = Batch.safeParse(batch);
+    const made = Batch.safeParse(this.#asOlderBuild(batch));
     if (!made.success) {
       this.log(
         `batch ${this.epoch.nextSeq} is invalid and not sent: ${
@@ -368,6 +372,16 @@ export class Agent {
     return out;
   }
 
+  /**
+   * Tests only: an agent standing in for a build of an older wire version (EBPF_K8S_TEST_WIRE_VERSION) writes
+   * no field, and no inventory entry of a module, that a later version added (version.ts ADDED_IN), as that
+   * build would not.
+   */
+  #asOlderBuild(batch: Batch): Batch {
+    if (this.cfg.wireVersion >= WIRE_VERSION) return batch;
+    return (downgradeBatch({ ...batch, v: WIRE_VERSION }, this.cfg.wireVersion) as Batch | undefined) ?? batch;
+  }
+
   #offer(desired: DesiredState): void {
     if (this.modules.offer(desired)) this.state.saveDesired(this.cfg.node, this.cfg.control, desired);
   }
@@ -448,6 +462,17 @@ export function nodeModules(
         udpS: cfg.gatewayTimeoutUdp,
       },
     }, lbPoll("gateway")),
+    new DnsModule(env("dns"), {
+      ...DEFAULT_DNS_MODULE,
+      ports: cfg.dnsPorts,
+      serversTableSize: cfg.dnsServerTableSize,
+      pendingTableSize: cfg.dnsPendingTableSize,
+      namesTableSize: cfg.dnsNameTableSize,
+      timeoutMs: cfg.dnsTimeoutMs,
+      idleSeconds,
+      maxServerRecords: cfg.maxDnsRecords,
+      maxNameRecords: cfg.maxDnsNameRecords,
+    }),
   ];
 }
 

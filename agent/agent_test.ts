@@ -74,7 +74,7 @@ kernelTest(
       assertEquals(Object.keys(inv.features).length, 11);
       assertEquals(
         inv.modules.map((m) => `${m.name}:${m.state}`),
-        ["ifstats:on", "flows:on", "tcp:on", "drops:on", "lb:off", "accel:off", "gateway:off"],
+        ["ifstats:on", "flows:on", "tcp:on", "drops:on", "lb:off", "accel:off", "gateway:off", "dns:on"],
       );
       assertEquals(
         inv.programs.filter((p) => p.module === "ifstats").map((p) => [p.name, p.type, p.attach]),
@@ -89,6 +89,10 @@ kernelTest(
         inv.programs.filter((p) => p.module === "flows").map((p) => [p.name, p.attach]),
         [["flows_ingress", "not attached"], ["flows_egress", "not attached"]],
       );
+      assertEquals(
+        inv.programs.filter((p) => p.module === "dns").map((p) => [p.name, p.attach]),
+        [["dns_ingress", "not attached"], ["dns_egress", "not attached"]],
+      );
       assertEquals(got.pods, []);
       assertEquals(
         inv.maps.filter((m) => m.module === "ifstats").map((m) => [m.name, m.type, m.maxEntries, m.entries]),
@@ -102,7 +106,7 @@ kernelTest(
       const progIds = inv.programs.map((p) => p.id);
       assertEquals(
         new Set(inv.programs.map((p) => p.module)),
-        new Set(["ifstats", "flows", "tcp", "drops"]),
+        new Set(["ifstats", "flows", "tcp", "drops", "dns"]),
       );
 
       await agent.stop();

@@ -17,6 +17,9 @@ import { MAX_DROP_RECORDS, MAX_FLOW_RECORDS, MAX_TCP_RECORDS } from "../control/
 import { MIN_DROP_RECORDS } from "./modules/drops/records.ts";
 import { MIN_FLOW_RECORDS } from "./modules/flows/records.ts";
 import { MIN_TCP_RECORDS } from "./modules/tcp/records.ts";
+import { DNS_LIMITS } from "./modules/dns/layout.ts";
+import { DEFAULT_DNS_MODULE } from "./modules/dns/settings.ts";
+import { MAX_NAME_RECORDS, MAX_SERVER_RECORDS, MIN_NAME_RECORDS, MIN_SERVER_RECORDS } from "./modules/dns/records.ts";
 import { TEST_WIRE_VERSION_ENV, WireVersion, wireVersionFromEnv } from "../control/wire/version.ts";
 import { WIRE_ENCODINGS } from "./wire_encoding.ts";
 
@@ -45,6 +48,13 @@ const ENV = {
   "max-tcp-records": "EBPF_K8S_MAX_TCP_RECORDS",
   "drop-table-size": "EBPF_K8S_DROP_TABLE_SIZE",
   "max-drop-records": "EBPF_K8S_MAX_DROP_RECORDS",
+  "dns-ports": "EBPF_K8S_DNS_PORTS",
+  "dns-server-table-size": "EBPF_K8S_DNS_SERVER_TABLE_SIZE",
+  "dns-pending-table-size": "EBPF_K8S_DNS_PENDING_TABLE_SIZE",
+  "dns-name-table-size": "EBPF_K8S_DNS_NAME_TABLE_SIZE",
+  "dns-timeout-ms": "EBPF_K8S_DNS_TIMEOUT_MS",
+  "max-dns-records": "EBPF_K8S_MAX_DNS_RECORDS",
+  "max-dns-name-records": "EBPF_K8S_MAX_DNS_NAME_RECORDS",
   "lb-cgroup": "EBPF_K8S_LB_CGROUP",
   "lb-table-pool": "EBPF_K8S_LB_TABLE_POOL",
   "lb-affinity-table-size": "EBPF_K8S_LB_AFFINITY_TABLE_SIZE",
@@ -108,6 +118,18 @@ export const AgentConfig = z.strictObject({
   maxTcpRecords: z.coerce.number().int().min(MIN_TCP_RECORDS).max(MAX_TCP_RECORDS),
   dropTableSize: tableSize,
   maxDropRecords: z.coerce.number().int().min(MIN_DROP_RECORDS).max(MAX_DROP_RECORDS),
+  /** DNS ports watched besides 53 (the dns module). */
+  dnsPorts: z.array(
+    z.coerce.number().int().min(1).max(65535).refine((p) => p !== DNS_LIMITS.DNS_PORT, "53 is always watched"),
+  ).max(DNS_LIMITS.DNS_PORT_SLOTS).refine((ps) => new Set(ps).size === ps.length, "a port is listed twice")
+    .default([]),
+  dnsServerTableSize: tableSize,
+  dnsPendingTableSize: tableSize,
+  dnsNameTableSize: tableSize,
+  /** A query unanswered this long is counted as a timeout (at the read after). */
+  dnsTimeoutMs: z.coerce.number().int().min(100).max(600_000),
+  maxDnsRecords: z.coerce.number().int().min(MIN_SERVER_RECORDS).max(MAX_SERVER_RECORDS),
+  maxDnsNameRecords: z.coerce.number().int().min(MIN_NAME_RECORDS).max(MAX_NAME_RECORDS),
   /**
    * The cgroup v2 directory the node's pods run under, where the lb module
    * attaches (absolute, or relative to the cgroup2 mount); required to switch
@@ -197,6 +219,28 @@ a cap are summed per pod, then per node, into "other" records that count against
     ENV["max-drop-records"]
   })
 
+DNS (module dns, on by default: DNS over UDP and TCP on the pods' veths, per pod and server):
+  --dns-ports LIST           ports watched besides 53, at most ${DNS_LIMITS.DNS_PORT_SLOTS} (${
+    ENV["dns-ports"]
+  }; default none)
+  --dns-server-table-size N  (pod, server) entries, default ${DEFAULT_DNS_MODULE.serversTableSize} (${
+    ENV["dns-server-table-size"]
+  })
+  --dns-pending-table-size N queries in flight on the node, default ${DEFAULT_DNS_MODULE.pendingTableSize} (${
+    ENV["dns-pending-table-size"]
+  })
+  --dns-name-table-size N    (pod, name) entries; names over it count in their pod's "other",
+                             default ${DEFAULT_DNS_MODULE.namesTableSize} (${ENV["dns-name-table-size"]})
+  --dns-timeout-ms N         a query unanswered this long is a timeout, 100-600000, default ${DEFAULT_DNS_MODULE.timeoutMs} (${
+    ENV["dns-timeout-ms"]
+  })
+  --max-dns-records N        (pod, server) records per batch, default ${DEFAULT_DNS_MODULE.maxServerRecords}, ${MIN_SERVER_RECORDS} to ${MAX_SERVER_RECORDS} (${
+    ENV["max-dns-records"]
+  })
+  --max-dns-name-records N   (pod, name) records per batch, default ${DEFAULT_DNS_MODULE.maxNameRecords}, ${MIN_NAME_RECORDS} to ${MAX_NAME_RECORDS} (${
+    ENV["max-dns-name-records"]
+  })
+
 service load balancing (module lb, off unless the control plane switches it on):
   --lb-cgroup PATH           cgroup v2 directory the node's pods run under (e.g. kubepods.slice), absolute
                              or relative to the cgroup2 mount (${ENV["lb-cgroup"]}); required for lb;
@@ -254,8 +298,9 @@ metrics and probes (agent/metrics.ts; Prometheus text format, labels node, inter
 
 SIGINT/SIGTERM (an upgrade, a rollout, a restart): push a last batch and leave the datapath
 to the next agent: load balancing, the gateway and the pinned counters (ifstats, flows) stay
-attached and pinned, tcp, drops and accel stop. The next start adopts them (as after a crash,
-kill -9) and continues the same totals; unacknowledged batches stay spooled for it.
+attached and pinned, tcp, drops and accel stop, dns leaves its filters for the next agent to
+replace. The next start adopts them (as after a crash, kill -9) and continues the same totals;
+unacknowledged batches stay spooled for it.
 
 usage: deno task agent uninstall [--node NAME] [--bpf-pin-dir DIR] [--state-dir DIR] [--netns NAME]
                                  [--gateway-interfaces LIST] [--gateway-hook HOOK]
@@ -304,6 +349,13 @@ export function parseConfig(
     maxTcpRecords: get("max-tcp-records") ?? "5000",
     dropTableSize: get("drop-table-size") ?? "8192",
     maxDropRecords: get("max-drop-records") ?? "2000",
+    dnsPorts: csv(get("dns-ports")),
+    dnsServerTableSize: get("dns-server-table-size") ?? String(DEFAULT_DNS_MODULE.serversTableSize),
+    dnsPendingTableSize: get("dns-pending-table-size") ?? String(DEFAULT_DNS_MODULE.pendingTableSize),
+    dnsNameTableSize: get("dns-name-table-size") ?? String(DEFAULT_DNS_MODULE.namesTableSize),
+    dnsTimeoutMs: get("dns-timeout-ms") ?? String(DEFAULT_DNS_MODULE.timeoutMs),
+    maxDnsRecords: get("max-dns-records") ?? String(DEFAULT_DNS_MODULE.maxServerRecords),
+    maxDnsNameRecords: get("max-dns-name-records") ?? String(DEFAULT_DNS_MODULE.maxNameRecords),
     lbCgroup: get("lb-cgroup") || undefined,
     lbTablePool: get("lb-table-pool") ?? "4194304",
     lbAffinityTableSize: get("lb-affinity-table-size") ?? "65536",

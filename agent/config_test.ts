@@ -159,3 +159,39 @@ Deno.test("config: --wire-encoding compact (default) or json, from the flag or E
   assertStringIncludes(err.message, "--wire-encoding:");
   assertStringIncludes(err.message, "--wire-encoding compact|json", "the usage names the flag");
 });
+
+Deno.test("config: dns flags, their defaults, environment and limits, each refusal naming the flag", () => {
+  const c = parseConfig(base, () => undefined);
+  assertEquals(
+    [
+      c.dnsPorts,
+      c.dnsServerTableSize,
+      c.dnsPendingTableSize,
+      c.dnsNameTableSize,
+      c.dnsTimeoutMs,
+      c.maxDnsRecords,
+      c.maxDnsNameRecords,
+    ],
+    [[], 4096, 16384, 8192, 5000, 1000, 1000],
+  );
+  const env: Record<string, string> = { EBPF_K8S_DNS_PORTS: "5353, 8053", EBPF_K8S_MAX_DNS_NAME_RECORDS: "7" };
+  const e = parseConfig([...base, "--dns-timeout-ms", "250"], (k) => env[k]);
+  assertEquals([e.dnsPorts, e.maxDnsNameRecords, e.dnsTimeoutMs], [[5353, 8053], 7, 250]);
+  for (
+    const [flag, value, says] of [
+      ["--dns-ports", "53", "53 is always watched"],
+      ["--dns-ports", "5353,5353", "a port is listed twice"],
+      ["--dns-ports", "1,2,3,4,5,6,7,8,9", "--dns-ports:"],
+      ["--dns-ports", "70000", "--dns-ports:"],
+      ["--dns-ports", "x", "--dns-ports:"],
+      ["--dns-timeout-ms", "99", "--dns-timeout-ms:"],
+      ["--dns-name-table-size", "8", "--dns-name-table-size:"],
+      ["--max-dns-records", "2001", "--max-dns-records:"],
+      ["--max-dns-name-records", "0", "--max-dns-name-records:"],
+    ]
+  ) {
+    const err = assertThrows(() => parseConfig([...base, flag, value], () => undefined), ConfigError);
+    assertStringIncludes(err.message, says, `${flag} ${value}`);
+    assertStringIncludes(err.message, `${flag}:`, `${flag} ${value}`);
+  }
+});

@@ -108,7 +108,7 @@ kernelTest(
         ["flows_egress", "sched_cls", "tc egress ek8sp1, ek8sp2, ek8sp3"],
       ]);
       assertEquals(
-        inv.programs.filter((p) => p.module !== "flows" && p.module !== "ifstats").map((
+        inv.programs.filter((p) => !["flows", "ifstats", "dns"].includes(p.module)).map((
           p,
         ) => [p.module, p.name, p.attach]),
         [
@@ -120,6 +120,10 @@ kernelTest(
           ["drops", "drops_kfree_skb", "tracepoint skb/kfree_skb"],
         ],
       );
+      assertEquals(inv.programs.filter((p) => p.module === "dns").map((p) => [p.name, p.attach]), [
+        ["dns_ingress", "tc ingress ek8sp1, ek8sp2, ek8sp3"],
+        ["dns_egress", "tc egress ek8sp1, ek8sp2, ek8sp3"],
+      ]);
       assertEquals(inv.maps.filter((m) => m.module !== "ifstats").map((m) => [m.module, m.name, m.maxEntries]), [
         ["flows", "flows", 65536],
         ["flows", "flow_stats", 4],
@@ -131,6 +135,12 @@ kernelTest(
         ["drops", "drops", 8192],
         ["drops", "drops_overflow", 1],
         ["drops", "drop_endpoints", 65536],
+        ["dns", "dns_servers", 4096],
+        ["dns", "dns_pending", 16384],
+        ["dns", "dns_names", 8192],
+        ["dns", "dns_names_other", 1024],
+        ["dns", "dns_config", 1],
+        ["dns", "dns_stats", 18],
       ]);
       assertEquals(
         inv.maps.find((m) => m.module === "flows" && m.name === "ifstats")!.entries,
@@ -488,7 +498,7 @@ kernelTest(
       const agent = await r.start();
       await r.tick(agent);
       const boot = agent.bootId;
-      r.control.setDesired({ flows: false, drops: false });
+      r.control.setDesired({ flows: false, drops: false, dns: false }); // dns: its filters share the veths
       await r.tick(agent); // the ack carries the change
       await ping(p1.netns, p2.ip, { count: 3, size: PING });
       await run(r.pods.in("p1", ["nc", "-z", "-w", "2", p2.ip, "82"]), { allowFail: true });
@@ -499,7 +509,8 @@ kernelTest(
         "tcp:on",
         "drops:off",
       ]);
-      assertEquals([off.pods, off.flows, off.drops], [undefined, undefined, undefined]);
+      assertEquals(off.inventory!.modules.find((m) => m.name === "dns")!.state, "off");
+      assertEquals([off.pods, off.flows, off.drops, off.dns], [undefined, undefined, undefined, undefined]);
       assertEquals(
         off.tcp!.filter((t) => t.pod === p1.uid).map((t) => [t.port, t.failedRefused]),
         [[82, 1]],
@@ -509,7 +520,7 @@ kernelTest(
         assertEquals(await r.filters("ingress", p.hostVeth), [], `nothing left on ${p.hostVeth}`);
       }
       assertEquals(agent.bootId, boot, "switching off begins no epoch");
-      r.control.setDesired({ flows: true, drops: true });
+      r.control.setDesired({ flows: true, drops: true, dns: true });
       await r.tick(agent);
       const on = await r.tick(agent);
       assert(agent.bootId !== boot, "flows counts pod totals: on again, a new epoch");

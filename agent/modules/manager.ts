@@ -178,6 +178,7 @@ export class ModuleManager {
       if (on && r.lb) out.lb = r.lb; // deltas: never repeated from a module that is off
       if (on && r.accel) out.accel = r.accel;
       if (on && r.gateway) out.gateway = r.gateway;
+      if (on && r.dns) out.dns = r.dns;
     }
     return out;
   }

@@ -7,6 +7,7 @@ import type { InterfaceCounters, MapInfo, ModuleName, ProgramInfo } from "../../
 import type { DropRecord, FlowRecord, MonitoringStats, TcpRecord } from "../../control/wire/monitoring.ts";
 import type { GatewayCounters, LbCounters } from "../../control/wire/services.ts";
 import type { AccelCounters } from "../../control/wire/accel.ts";
+import type { DnsRecords } from "../../control/wire/dns.ts";
 import type { NetIf } from "../netif.ts";
 import type { PodDirectory } from "../pods/directory.ts";
 
@@ -69,6 +70,8 @@ export interface Reading {
   accel?: AccelCounters;
   /** Gateway (XDP) packets and bytes per service and flow-table events over the interval (deltas). */
   gateway?: GatewayCounters;
+  /** DNS per pod and server, and the names asked for, over the interval (deltas). */
+  dns?: DnsRecords;
 }
 
 export interface Module {

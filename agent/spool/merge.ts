@@ -4,7 +4,7 @@
  *
  * A batch has two kinds of content (control/wire/):
  * - per-interval deltas: flow, TCP and drop records, lb, gateway and accel
- *   counters. Merged, they are summed per record key, so the merged batch
+ *   counters, DNS records. Merged, they are summed per record key, so the merged batch
  *   counts exactly what the two counted.
  * - cumulative or current state: interface and pod counters, the inventory,
  *   the monitoring table statistics. The newer batch's values stand for both.
@@ -20,6 +20,10 @@
  */
 import { Batch, MAX_BATCH_BYTES, MAX_INTERVAL_S } from "../../control/wire/batch.ts";
 import { TCP_COUNTERS } from "../../control/wire/monitoring.ts";
+
+/** A DNS server record's counters: numbers, and arrays of numbers (by type, rcode, latency bucket) summed by index. */
+const DNS_SERVER_SUMS = ["tcp", "truncated", "timeouts", "latencySumUs"] as const;
+const DNS_SERVER_ARRAYS = ["queries", "responses", "latency"] as const;
 
 /** Modules whose counters are tied to the lb state version they were counted under. */
 const VERSIONED = ["lb", "gateway", "accel"] as const;
@@ -83,6 +87,13 @@ export function mergeBatches(older: Batch, newer: Batch): Batch {
     })),
   );
   set("accel", both(older.accel, newer.accel, (a, b) => ({ version: b.version, rules: sumRows(a.rules, b.rules) })));
+  set(
+    "dns",
+    both(older.dns, newer.dns, (a, b) => ({
+      servers: sumRecords(a.servers, b.servers, DNS_SERVER_SUMS, [], DNS_SERVER_ARRAYS)!,
+      names: sumRecords(a.names, b.names, ["queries", "nxdomain"])!,
+    })),
+  );
   return merged;
 }
 
@@ -106,23 +117,29 @@ function keyOf(r: object, merged: readonly string[]): string {
   return JSON.stringify(Object.entries(r).filter(([k]) => !merged.includes(k)).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
-/** Records of both lists, those of one key (keyOf) summed into one, in order of first appearance. */
-function sumRecords<T extends Record<S, number>, S extends string>(
+/**
+ * Records of both lists, those of one key (keyOf) summed into one, in order of first appearance; `arrays`:
+ * fields that are arrays of counters, summed by index.
+ */
+function sumRecords<T extends Record<S, number> & Record<A, number[]>, S extends string, A extends string = never>(
   a: T[] | undefined,
   b: T[] | undefined,
   sums: readonly S[],
   or: readonly S[] = [],
+  arrays: readonly A[] = [],
 ): T[] | undefined {
   if (a === undefined && b === undefined) return undefined;
-  const merged = [...sums, ...or];
+  const merged = [...sums, ...or, ...arrays];
   const out = new Map<string, T>();
   for (const r of [...(a ?? []), ...(b ?? [])]) {
     const k = keyOf(r, merged);
-    const into = out.get(k) as Record<S, number> | undefined;
-    if (into === undefined) out.set(k, { ...r });
-    else {
-      for (const s of sums) into[s] += r[s];
-      for (const s of or) into[s] |= r[s];
+    const into = out.get(k);
+    if (into === undefined) {
+      out.set(k, { ...r, ...Object.fromEntries(arrays.map((f) => [f, [...r[f]]])) });
+    } else {
+      for (const s of sums) (into as Record<S, number>)[s] += r[s];
+      for (const s of or) (into as Record<S, number>)[s] |= r[s];
+      for (const f of arrays) r[f].forEach((n, i) => (into[f] as number[])[i] += n);
     }
   }
   return [...out.values()];

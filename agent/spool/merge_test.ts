@@ -1,6 +1,7 @@
 /** Merging spooled batches: exact sums per record key, the newer cumulative values, what may not be merged. */
 import { Batch, MAX_BATCH_BYTES, MAX_INTERVAL_S, WIRE_VERSION } from "../../control/wire/batch.ts";
 import { MAX_FLOW_RECORDS } from "../../control/wire/monitoring.ts";
+import { DNS_LATENCY_BUCKETS, DNS_QTYPES, DNS_RCODES } from "../../control/wire/dns.ts";
 import type { FlowRecord, PodReport, TcpRecord } from "../../control/wire/monitoring.ts";
 import { assert, assertEquals } from "../testing/assert.ts";
 import { mergeBatches, mergeBlocker, mergeWithinLimits } from "./merge.ts";
@@ -221,4 +222,54 @@ Deno.test("merge: a result over a record cap or MAX_BATCH_BYTES is refused; at t
   // a sum beyond what a JS number holds exactly is refused, not rounded
   const huge = { ...base(1), drops: [{ reason: "X", packets: Number.MAX_SAFE_INTEGER, bytes: 0 }] };
   assertEquals(mergeWithinLimits(huge, { ...base(2), drops: [{ reason: "X", packets: 1, bytes: 0 }] }), null);
+});
+
+Deno.test("merge: DNS records summed per (pod, server, port) and per (pod, name), their counter arrays by index", () => {
+  const zeros = (n: number) => new Array<number>(n).fill(0);
+  const server = (pod: string | undefined, q: number, bucket: number) => {
+    const latency = zeros(DNS_LATENCY_BUCKETS);
+    latency[bucket] = q;
+    const queries = zeros(DNS_QTYPES.length), responses = zeros(DNS_RCODES.length);
+    queries[1] = q;
+    responses[0] = q;
+    return {
+      ...(pod ? { pod } : {}),
+      server: "10.0.0.53",
+      port: 53,
+      queries,
+      tcp: 1,
+      responses,
+      truncated: 0,
+      timeouts: 2,
+      latency,
+      latencySumUs: 100 * q,
+    };
+  };
+  const a: Batch = {
+    ...base(1),
+    dns: {
+      servers: [server("u1", 3, 0), server(undefined, 1, 2)],
+      names: [{ pod: "u1", name: "a.lab", queries: 3, nxdomain: 1 }],
+    },
+  };
+  const b: Batch = {
+    ...base(2),
+    dns: {
+      servers: [server("u1", 4, 5)],
+      names: [{ pod: "u1", name: "a.lab", queries: 4, nxdomain: 0 }, { name: "b", queries: 1, nxdomain: 1 }],
+    },
+  };
+  const m = mergeBatches(a, b).dns!;
+  const u1 = server("u1", 7, 0);
+  u1.latency[0] = 3;
+  u1.latency[5] = 4;
+  assertEquals(m.servers, [{ ...u1, tcp: 2, timeouts: 4 }, server(undefined, 1, 2)]);
+  assertEquals(m.names, [{ pod: "u1", name: "a.lab", queries: 7, nxdomain: 1 }, {
+    name: "b",
+    queries: 1,
+    nxdomain: 1,
+  }]);
+  assertEquals(a.dns!.servers[0].queries[1], 3, "the sources are left alone");
+  // only one has dns: kept as it is
+  assertEquals(mergeBatches(a, base(2)).dns, a.dns);
 });

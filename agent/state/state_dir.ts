@@ -14,7 +14,7 @@
  * The directory is 0700: the credential must not leak through it.
  */
 import { z } from "zod";
-import { DesiredState, NodeName } from "../../control/wire/batch.ts";
+import { type DesiredState, DesiredStateAnswer, NodeName } from "../../control/wire/batch.ts";
 import { readJsonFile, removeIfExists, writeFileAtomic } from "./files.ts";
 
 export const Credential = z.strictObject({
@@ -36,7 +36,8 @@ export const Epoch = z.strictObject({
 });
 export type Epoch = z.infer<typeof Epoch>;
 
-const StoredDesired = z.strictObject({ node: NodeName, control: z.string(), desired: DesiredState });
+// read as the control plane's answer is: a module added since it was stored is at its default
+const StoredDesired = z.strictObject({ node: NodeName, control: z.string(), desired: DesiredStateAnswer });
 
 export class StateDirBusyError extends Error {}
 

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "../tes
 import { StateDir, StateDirBusyError } from "./state_dir.ts";
 import { writeFileAtomic } from "./files.ts";
 import { withTempDir } from "../testing/temp.ts";
+import { DEFAULT_MODULES } from "../../control/wire/batch.ts";
 
 const withDir = (fn: (dir: string) => void) => withTempDir("ek8s-state-", (d) => fn(`${d}/n1`));
 
@@ -92,4 +93,26 @@ Deno.test("atomic write: the old content stays until the new one is complete; no
     writeFileAtomic(`${dir}/f.json`, "new");
     assertEquals(Deno.readTextFileSync(`${dir}/f.json`), "new");
     assert(![...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".tmp")));
+  }));
+
+Deno.test("desired: a copy stored before a module existed loads with it at its default; an unknown module is ignored", () =>
+  withDir((dir) => {
+    const s = StateDir.open(dir, () => {});
+    try {
+      const older = Object.fromEntries(Object.entries(DEFAULT_MODULES).filter(([m]) => m !== "dns"));
+      writeFileAtomic(
+        `${dir}/desired.json`,
+        JSON.stringify({
+          node: "n1",
+          control: "http://c:8080/",
+          desired: { version: 4, modules: { ...older, flows: false, future: true } },
+        }),
+      );
+      assertEquals(s.loadDesired("n1", "http://c:8080"), {
+        version: 4,
+        modules: { ...DEFAULT_MODULES, flows: false },
+      });
+    } finally {
+      s.close();
+    }
   }));

@@ -15,6 +15,7 @@ import { backends, service } from "../services/fixtures.test-support.ts";
 import { batch, iface, inventory } from "../test-support.ts";
 import type { AccelRuleInput } from "../wire/accel.ts";
 import { type Batch, MODULES } from "../wire/batch.ts";
+import { dnsMonitoringFixture, dnsRecordsFixture } from "../wire/compact/fixtures.test-support.ts";
 
 /** Ids the fresh database hands out to them: service 1 with backends 1 and 2, rule 1. */
 export const FUZZ_SERVICE = service("redis", "10.96.0.20", { backends: backends("10.244.1.5", "10.244.1.6") });
@@ -27,7 +28,7 @@ const HOST_POD = pod("u-host", "node-exporter", ["192.168.1.10", "fd00::10"], {
   cgroup: "kubepods.slice/kubepods-besteffort.slice/pod-u-host",
 });
 
-type Part = "inventory" | "pods" | "flows" | "tcp" | "drops" | "monitoring" | "lb" | "gateway" | "accel";
+type Part = "inventory" | "pods" | "flows" | "tcp" | "drops" | "monitoring" | "lb" | "gateway" | "accel" | "dns";
 
 /** Each optional part of a batch, valid and non-trivial (every optional field present somewhere). */
 function parts(lbVersion: number): Required<Pick<Batch, Part>> {
@@ -65,6 +66,7 @@ function parts(lbVersion: number): Required<Pick<Batch, Part>> {
       dropRecordsCut: 0,
       tcpEvicted: 2,
       dropsOverflow: 1,
+      ...dnsMonitoringFixture(),
     },
     lb: { version: lbVersion, services: [[1, 5, 1]], backends: [[1, 3], [2, 2]] },
     gateway: {
@@ -76,6 +78,8 @@ function parts(lbVersion: number): Required<Pick<Batch, Part>> {
       frontends: [[1, "0.0.0.0", 30080, 4, 1, 0, 1, 0, 2]],
     },
     accel: { version: lbVersion, rules: [[1, 2, 4_096]] },
+    // accepted, not stored yet (wire version 6; storing them is the control plane's next step)
+    dns: dnsRecordsFixture(),
   };
 }
 

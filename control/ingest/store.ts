@@ -22,6 +22,7 @@ import { storeAccelCounters } from "../accel/rules.ts";
 import { storeLbCounters } from "../services/counters.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
 import type { Batch, BatchAck } from "../wire/batch.ts";
+import { desiredForWireVersion } from "../wire/version.ts";
 import { interfaceRows, previousOfBoot, saveHistory } from "./interface-samples.ts";
 import { type NodeState, readNodeState, type StoredNode } from "./node-state.ts";
 
@@ -122,7 +123,8 @@ export function storeBatch(
 async function storeJob(tx: SqlTransaction, job: Job): Promise<Stored> {
   const state = await readNodeState(tx, job.batch);
   const { flows, ...stored } = await storeInTransaction(tx, job, state);
-  return { ack: { ok: true, ...stored, desired: state.desired }, flows };
+  // an agent of an older wire version gets no module added after it (its strict schema would refuse the answer)
+  return { ack: { ok: true, ...stored, desired: desiredForWireVersion(state.desired, job.batch.v) }, flows };
 }
 
 async function storeInTransaction(

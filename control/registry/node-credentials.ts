@@ -27,7 +27,7 @@ import type { Db, Queryable } from "../db/client.ts";
 import { lbNodes, nodeCredentials, nodes } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { newId, newSecret, sha256Hex } from "../auth/secrets.ts";
-import type { JoinRequest, JoinResponse } from "../wire/batch.ts";
+import { joinDesired, type JoinRequest, type JoinResponse } from "../wire/batch.ts";
 import { desiredStateOf } from "./desired-state.ts";
 import { checkJoinToken, recordJoinTokenUse } from "./join-tokens.ts";
 
@@ -72,7 +72,9 @@ export async function joinNode(db: Db, request: JoinRequest, now: number, rules:
       createdAt: now,
     });
     await recordJoinTokenUse(tx, check.id, now);
-    return { ok: true, response: { node: request.node, credential, desired: await desiredStateOf(tx, request.node) } };
+    // a join names no wire version: modules newer than the oldest agents leave out when at their default
+    const desired = joinDesired(await desiredStateOf(tx, request.node));
+    return { ok: true, response: { node: request.node, credential, desired } };
   });
 }
 

@@ -14,7 +14,7 @@ import {
   T0,
   useTestApp,
 } from "../test-support.ts";
-import { BatchAck, DEFAULT_MODULES, DesiredState, MODULES } from "../wire/batch.ts";
+import { BatchAck, DEFAULT_MODULES, DesiredState, JoinResponse, MODULES } from "../wire/batch.ts";
 
 const s = useTestApp();
 
@@ -103,10 +103,20 @@ describe("desired state reaches the agent", () => {
   it("pre-provisioning: switches made before a node joins arrive in its JoinResponse and first ack", async () => {
     await setModule("new-node", "accel", true);
     const { token } = await newJoinToken(s.app);
-    const joined = await (await postJoin(s.app, "new-node", token)).json();
+    const joined = JoinResponse.parse(await (await postJoin(s.app, "new-node", token)).json());
     expect(joined.desired).toEqual({ version: 1, modules: { ...DEFAULT_MODULES, accel: true } });
     const ack = await (await postBatch(s.app, batch({ node: "new-node" }), bearer(joined.credential))).json();
     expect(ack.desired).toEqual(joined.desired);
+  });
+
+  it("a join answer (no wire version) leaves out a module newer than the oldest agents while at its default", async () => {
+    const { token } = await newJoinToken(s.app);
+    const plain = await (await postJoin(s.app, "join-a", token)).json();
+    expect(Object.keys(plain.desired.modules)).toEqual(MODULES.filter((m) => m !== "dns")); // what a v5 agent knows
+    expect(JoinResponse.parse(plain).desired.modules).toEqual(DEFAULT_MODULES); // what a v6 agent reads
+    await setModule("join-b", "dns", false);
+    const off = await (await postJoin(s.app, "join-b", token)).json();
+    expect(off.desired.modules).toEqual({ ...DEFAULT_MODULES, dns: false }); // switched: named
   });
 
   it("is shown in the node detail", async () => {

@@ -85,6 +85,7 @@ describe("inventory", () => {
         { name: "lb", desired: false, state: "off", error: null, pending: false },
         { name: "accel", desired: false, state: "unsupported", error: null, pending: false },
         { name: "gateway", desired: false, state: null, error: null, pending: false },
+        { name: "dns", desired: true, state: null, error: null, pending: false },
       ],
       monitoring: { agent: null, flowKeysCut: 0, tcpKeysCut: 0, dropKeysCut: 0, flowDuplicates: 0 },
     });

@@ -7,11 +7,12 @@
  * plane derives rates from two consecutive batches of the same boot.
  */
 import { z } from "zod";
+import { DnsRecords } from "./dns.ts";
 import { MonitoringFields } from "./monitoring.ts";
 import { Counter, Rfc1123Name } from "./scalars.ts";
 import { AccelCounters } from "./accel.ts";
 import { GatewayCounters, LbCounters } from "./services.ts";
-import { WIRE_VERSION, WireVersion } from "./version.ts";
+import { MODULE_SINCE, WIRE_VERSION, WireVersion } from "./version.ts";
 
 /** The version an agent writes; what changes it and what each side accepts: version.ts and README.md here. */
 export { WIRE_VERSION };
@@ -53,7 +54,7 @@ export type InterfaceCounters = z.infer<typeof InterfaceCounters>;
  * state"). An agent reports each as on, off, error (with the reason) or
  * unsupported (not built into that agent version).
  */
-export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel", "gateway"] as const;
+export const MODULES = ["ifstats", "flows", "tcp", "drops", "lb", "accel", "gateway", "dns"] as const;
 export const ModuleName = z.enum(MODULES);
 export type ModuleName = z.infer<typeof ModuleName>;
 /** What a node runs when nobody has switched anything: monitoring on, traffic-changing modules off. */
@@ -65,6 +66,7 @@ export const DEFAULT_MODULES: Record<ModuleName, boolean> = {
   lb: false,
   accel: false,
   gateway: false,
+  dns: true,
 };
 
 export const ModuleStatus = z.strictObject({
@@ -156,6 +158,8 @@ export const Batch = z.strictObject({
   gateway: GatewayCounters.optional(),
   /** Socket acceleration counters per rule (accel.ts); absent when the accel module is off. */
   accel: AccelCounters.optional(),
+  /** DNS per pod and server, and the names asked for (dns.ts, wire version 6); absent when the dns module is off. */
+  dns: DnsRecords.optional(),
 });
 export type Batch = z.infer<typeof Batch>;
 
@@ -166,6 +170,37 @@ export const DesiredState = z.strictObject({
 });
 export type DesiredState = z.infer<typeof DesiredState>;
 
+/**
+ * DesiredState as an agent reads it (the control plane's answers, its own stored copy): a module the sender
+ * does not name (a control plane of an older wire version, before the module existed) is at its default, and a
+ * module this agent does not know (a newer control plane's) is ignored. The control plane leaves out of its
+ * answer to an agent the modules added after that agent's wire version (desiredForWireVersion, version.ts).
+ */
+export const DesiredStateAnswer = z.object({
+  version: Counter,
+  modules: z.object(
+    Object.fromEntries(MODULES.map((m) => [m, z.boolean().default(DEFAULT_MODULES[m])])) as {
+      [M in ModuleName]: z.ZodDefault<z.ZodBoolean>;
+    },
+  ),
+});
+
+/**
+ * The desired state in a join answer, which, unlike a batch, names no wire version: without the modules added
+ * after the first version (MODULE_SINCE, version.ts) that are at their default. An agent of a version before
+ * such a module reads the answer (its strict schema knows no such key), and a newer agent reads it the same (a
+ * missing module is at its default). A module switched away from its default is named; an agent older than it
+ * refuses that join answer and tries again (control/wire/README.md, the compatibility rule, 4).
+ */
+export function joinDesired(desired: DesiredState): DesiredState {
+  const modules = Object.fromEntries(
+    Object.entries(desired.modules).filter(([m, on]) =>
+      !(m in MODULE_SINCE) || on !== DEFAULT_MODULES[m as ModuleName]
+    ),
+  );
+  return { ...desired, modules: modules as DesiredState["modules"] }; // typed whole: the agent's schema fills them
+}
+
 /** What the control plane answers to an accepted batch. */
 export const BatchAck = z.strictObject({
   ok: z.literal(true),
@@ -173,7 +208,7 @@ export const BatchAck = z.strictObject({
   seq: Counter,
   duplicate: z.boolean(),
   /** What this node should run; the agent applies a change within one interval. */
-  desired: DesiredState,
+  desired: DesiredStateAnswer,
 });
 export type BatchAck = z.infer<typeof BatchAck>;
 
@@ -191,6 +226,6 @@ export type JoinRequest = z.infer<typeof JoinRequest>;
 export const JoinResponse = z.strictObject({
   node: NodeName,
   credential: z.string().min(32).max(256),
-  desired: DesiredState,
+  desired: DesiredStateAnswer,
 });
 export type JoinResponse = z.infer<typeof JoinResponse>;

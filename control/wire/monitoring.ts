@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { PodInfo } from "./pods.ts";
+import { DnsMonitoringStats } from "./dns.ts";
 import { Counter, Ip, Port, ServiceName } from "./scalars.ts";
 
 /**
@@ -171,6 +172,8 @@ export const MonitoringStats = z.strictObject({
   tcpEvicted: Counter.optional(),
   /** Drops that did not fit the drops table (counted, not attributed), cumulative per boot; optional (likewise). */
   dropsOverflow: Counter.optional(),
+  /** The dns module's tables (wire version 6, dns.ts). */
+  ...DnsMonitoringStats,
 });
 export type MonitoringStats = z.infer<typeof MonitoringStats>;
 

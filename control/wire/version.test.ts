@@ -1,8 +1,10 @@
 /** The rule's pure parts: which versions are accepted, which a batch can be written as, and how. */
 import { describe, expect, it } from "vitest";
+import { DEFAULT_MODULES, DesiredState, DesiredStateAnswer, MODULES } from "./batch.ts";
 import {
   acceptedWireVersions,
   ADDED_IN,
+  desiredForWireVersion,
   downgradeBatch,
   fieldsNewerThan,
   reachableVersion,
@@ -78,6 +80,65 @@ describe("wire versions", () => {
     expect(b.drops[0]!.service).toBe("shop/web"); // the original is left alone
     expect(reachableVersion(5, [3, 4])).toBe(4);
     expect(reachableVersion(5, [2, 3])).toBe(3);
+  });
+
+  it("[field=value] names the array elements whose field is that value: found there, left out whole", () => {
+    const history = { 2: [["inventory", "modules", "[name=dns]"], ["inventory", "maps", "[module=dns]"]] };
+    const modules = [{ name: "flows", state: "on" }, { name: "dns", state: "on" }, { name: "tcp", state: "off" }];
+    const maps = [{ module: "dns", id: 1 }, { module: "flows", id: 2 }, { module: "dns", id: 3 }];
+    const b = { v: 2, inventory: { modules, maps, other: { name: "dns" } } };
+    expect(fieldsNewerThan(b, 1, history)).toEqual([["inventory", "modules", 1], ["inventory", "maps", 0]]);
+    expect(fieldsNewerThan({ v: 1, inventory: { modules: [modules[0]], maps: [] } }, 1, history)).toEqual([]);
+    expect(downgradeBatch(b, 1, history)).toEqual({
+      v: 1,
+      inventory: { modules: [modules[0], modules[2]], maps: [maps[1]], other: { name: "dns" } }, // order kept
+    });
+    expect(b.inventory.modules).toHaveLength(3); // the original is left alone
+    expect(downgradeBatch({ v: 2, inventory: { modules: "not a list" } }, 1, history)).toEqual({
+      v: 1,
+      inventory: { modules: "not a list" }, // nothing selected: left for the schema to judge
+    });
+  });
+
+  it("6 (dns): the batch's dns, the monitoring's dns fields and the module's inventory entries", () => {
+    const inventory = {
+      modules: MODULES.map((name) => ({ name, desired: true, state: "on" })),
+      programs: [{ id: 1, module: "flows" }, { id: 2, module: "dns" }],
+      maps: [{ id: 3, module: "dns" }, { id: 4, module: "tcp" }],
+    };
+    const b = { v: 6, inventory, dns: { servers: [], names: [] }, monitoring: { flowEntries: 1, dnsNamesFull: 2 } };
+    expect(downgradeBatch(b, 5)).toEqual({
+      v: 5,
+      inventory: {
+        modules: inventory.modules.filter((m) => m.name !== "dns"),
+        programs: [{ id: 1, module: "flows" }],
+        maps: [{ id: 4, module: "tcp" }],
+      },
+      monitoring: { flowEntries: 1 },
+    });
+    expect(fieldsNewerThan(b, 5).map((p) => p.join("."))).toEqual([
+      "dns",
+      "monitoring.dnsNamesFull",
+      `inventory.modules.${MODULES.indexOf("dns")}`,
+      "inventory.programs.1",
+      "inventory.maps.0",
+    ]);
+    expect(reachableVersion(6, [4, 5])).toBe(5);
+  });
+
+  it("the desired state to an older agent names no module added after its version; an agent defaults a missing one", () => {
+    const desired = { version: 3, modules: { ...DEFAULT_MODULES, dns: false, flows: false } };
+    const to5 = desiredForWireVersion(desired, 5);
+    expect(Object.keys(to5.modules).sort()).toEqual(MODULES.filter((m) => m !== "dns").sort());
+    expect(to5.modules.flows).toBe(false);
+    expect(desiredForWireVersion(desired, 6)).toEqual(desired);
+    expect(desired.modules.dns).toBe(false); // the original is left alone
+    // an agent of 6 reads a control plane of 5's answer: dns at its default; a module it does not know is ignored
+    const from5 = DesiredStateAnswer.parse({ ...to5, modules: { ...to5.modules, future: true } });
+    expect(from5).toEqual({ version: 3, modules: { ...desired.modules, dns: DEFAULT_MODULES.dns } });
+    expect(DesiredStateAnswer.safeParse({ version: 3, modules: { ...to5.modules, flows: "yes" } }).success).toBe(false);
+    // the control plane's own schema stays strict: every module, no other
+    expect(DesiredState.safeParse(to5).success).toBe(false);
   });
 
   it("the test override: unset is WIRE_VERSION; a bad value is refused naming the variable", () => {

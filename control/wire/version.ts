@@ -17,9 +17,10 @@
  * plane first never holds a batch back.
  */
 import { z } from "zod";
+import { DNS_MONITORING_FIELDS } from "./dns.ts";
 
 /** The version this code writes (and, on the control plane, the newest it reads). */
-export const WIRE_VERSION = 5;
+export const WIRE_VERSION = 6;
 
 /** The first wire version there was: nothing older exists to accept. */
 const FIRST_WIRE_VERSION = 1;
@@ -27,8 +28,29 @@ const FIRST_WIRE_VERSION = 1;
 export const WireVersion = z.number().int().min(FIRST_WIRE_VERSION).max(1_000_000);
 
 /**
+ * Modules added to MODULES (batch.ts) after the first version, with the version that added them. A module name
+ * is an enum value on the wire (inventory.modules[].name, programs[].module, maps[].module, the desired state):
+ * a batch written as an older version leaves out the inventory's entries of the module (ADDED_IN), and the
+ * control plane's answer to an older agent leaves the module out of the desired state (desiredForWireVersion).
+ * Plain strings, not ModuleName: batch.ts imports this file.
+ */
+export const MODULE_SINCE: Readonly<Record<string, number>> = { dns: 6 };
+
+/** The ADDED_IN paths of a module added in a later version: its entries in the inventory's lists. */
+function moduleEntries(module: string): string[][] {
+  return [
+    ["inventory", "modules", `[name=${module}]`],
+    ["inventory", "programs", `[module=${module}]`],
+    ["inventory", "maps", `[module=${module}]`],
+  ];
+}
+
+/**
  * Per version, the fields it added (paths into a batch; "*" is every element of
- * an array, so a field of a record is named), all optional: a batch
+ * an array, so a field of a record is named; "[field=value]" is every element
+ * of an array whose `field` is `value`, so a path ending in it names array
+ * elements, left out whole: the inventory's entries of a module added by that
+ * version), all optional: a batch
  * of that version is written as the version before by leaving them out, and a
  * batch of an older version must not carry them. A version without an entry
  * changed something that cannot be written the old way: a batch of it cannot be
@@ -48,7 +70,20 @@ export const ADDED_IN: Readonly<Record<number, readonly (readonly string[])[]>> 
   // (compact/http.ts), which the sender chooses per request; written as version 3 it travels as plain JSON.
   4: [],
   5: [["drops", "*", "service"]],
+  6: [["dns"], ...DNS_MONITORING_FIELDS.map((f) => ["monitoring", f]), ...moduleEntries("dns")],
 };
+
+/**
+ * The desired state (its `modules`) as a control plane answers an agent of wire version `v`: without the
+ * modules added after `v`, which that agent's strict schema would refuse. An agent reads a missing module as
+ * its default (DesiredStateAnswer, batch.ts). A new object.
+ */
+export function desiredForWireVersion<D extends { modules: Record<string, boolean> }>(desired: D, v: number): D {
+  const modules = Object.fromEntries(
+    Object.entries(desired.modules).filter(([m]) => (MODULE_SINCE[m] ?? 0) <= v),
+  );
+  return { ...desired, modules };
+}
 
 /** The first wire version that may travel compact (compact/http.ts). */
 export const COMPACT_SINCE_VERSION = 4;
@@ -114,13 +149,23 @@ export function reachableVersion(v: number, accepts: readonly number[], added = 
   return candidates.length ? Math.max(...candidates) : undefined;
 }
 
-/** The values at `path` ("*": each element of an array), each with where it is. */
+/** "[field=value]": the elements of an array whose `field` is `value`. */
+const SELECTOR = /^\[([^=\]]+)=([^\]]*)\]$/;
+
+/** Whether array element `e` is selected by path step `k` ("*": every one; "[field=value]": those matching). */
+function selects(k: string, e: unknown): boolean {
+  if (k === "*") return true;
+  const m = SELECTOR.exec(k)!;
+  return typeof e === "object" && e !== null && (e as Json)[m[1]!] === m[2];
+}
+
+/** The values at `path` ("*", "[field=value]": elements of an array), each with where it is. */
 function at(value: unknown, path: readonly string[]): { value: unknown; path: (string | number)[] }[] {
   let found = [{ value, path: [] as (string | number)[] }];
   for (const k of path) {
     found = found.flatMap(({ value: v, path: p }) =>
-      k === "*"
-        ? (Array.isArray(v) ? v.map((e, i) => ({ value: e as unknown, path: [...p, i] })) : [])
+      k === "*" || SELECTOR.test(k)
+        ? (Array.isArray(v) ? v.flatMap((e, i) => selects(k, e) ? [{ value: e as unknown, path: [...p, i] }] : []) : [])
         : typeof v === "object" && v !== null && !Array.isArray(v) && k in v
         ? [{ value: (v as Json)[k], path: [...p, k] }]
         : []
@@ -132,7 +177,13 @@ function at(value: unknown, path: readonly string[]): { value: unknown; path: (s
 function remove(value: Json, path: readonly string[]): void {
   const last = path[path.length - 1]!;
   for (const { value: parent } of at(value, path.slice(0, -1))) {
-    if (typeof parent === "object" && parent !== null && !Array.isArray(parent)) delete (parent as Json)[last];
+    if (SELECTOR.test(last) && Array.isArray(parent)) {
+      // in place (the batch is a copy): the selected elements leave, the others keep their order
+      const kept = parent.filter((e) => !selects(last, e));
+      parent.splice(0, parent.length, ...kept);
+    } else if (typeof parent === "object" && parent !== null && !Array.isArray(parent)) {
+      delete (parent as Json)[last];
+    }
   }
 }
 

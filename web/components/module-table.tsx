@@ -18,6 +18,7 @@ const ABOUT: Record<ModuleName, string> = {
   lb: "service load balancing in the kernel",
   accel: "same-node socket acceleration (sockmap)",
   gateway: "north-south gateway in XDP (NodePort, external IPs)",
+  dns: "DNS queries, answers and latency per pod",
 };
 
 export function switchPath(node: string, module: ModuleName): string {

@@ -114,7 +114,19 @@ export class DnsLab {
   /** /etc/netns/<pod netns> directories made for resolv.conf files. */
   readonly #etc = new Set<string>();
 
-  private constructor(readonly net: PodNet, readonly reader: DnsReader, readonly dir: string) {}
+  private constructor(
+    readonly net: PodNet,
+    private readonly ownReader: DnsReader | null,
+    readonly dir: string,
+    /** Whether close() deletes the namespaces (false: they are someone else's, e.g. an agent rig's). */
+    private readonly ownsNet: boolean,
+  ) {}
+
+  /** The lab's own DNS program (labs made by create()). */
+  get reader(): DnsReader {
+    if (!this.ownReader) throw new Error("this dns lab runs no program of its own (made by over())");
+    return this.ownReader;
+  }
 
   /** A node of `pods` pods, the DNS program on every host veth. */
   static async create(pods: number, settings: Partial<DnsSettings> = {}): Promise<DnsLab> {
@@ -122,18 +134,22 @@ export class DnsLab {
     let reader: DnsReader | null = null;
     let dir: string | null = null;
     try {
-      dir = await Deno.makeTempDir({ prefix: `ek8s-dns-${++labs}-` });
-      await Deno.chmod(dir, 0o755); // dnsmasq reads its hosts file as the unprivileged user it becomes
+      dir = await labDir();
       reader = DnsReader.open(BPF_OBJ_DIR, { ...DEFAULT_DNS, ...settings }, net.node);
       const present = listInterfaces(net.node);
       for (const p of net.pods) reader.attach(present.find((i) => i.ifindex === p.ifindex)!);
-      return new DnsLab(net, reader, dir);
+      return new DnsLab(net, reader, dir, true);
     } catch (e) {
       reader?.close();
       if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
       await net.close();
       throw e;
     }
+  }
+
+  /** Resolvers and clients in the pods of `net` (an agent rig's), without a program: the agent runs it. */
+  static async over(net: PodNet): Promise<DnsLab> {
+    return new DnsLab(net, null, await labDir(), false);
   }
 
   ip(pod: string): string {
@@ -237,8 +253,8 @@ export class DnsLab {
     await killAll(this.#procs);
     for (
       const step of [
-        () => this.reader.close(),
-        () => this.net.close(),
+        () => this.ownReader?.close(),
+        () => this.ownsNet ? this.net.close() : undefined,
         () => Deno.remove(this.dir, { recursive: true }),
         ...[...this.#etc].reverse().map((d) => () =>
           Deno.remove(d, { recursive: d !== "/etc/netns" }).catch((e) => {
@@ -274,6 +290,12 @@ export class DnsLab {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+}
+
+async function labDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: `ek8s-dns-${++labs}-` });
+  await Deno.chmod(dir, 0o755); // dnsmasq reads its hosts file as the unprivileged user it becomes
+  return dir;
 }
 
 /** Runs `fn` with a lab, closed afterwards whatever happens. */

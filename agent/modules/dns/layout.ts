@@ -1,8 +1,10 @@
 /**
  * Mirror of bpf/include/dns.h (layout_test.ts checks the structs and every
  * enum against the BTF of build/bpf/dns.bpf.o): the C header is the one
- * source of each constant; this file only spells it for TypeScript.
+ * source of each constant but those the batch is indexed by (slot lists,
+ * latency bounds: the wire's, control/wire/dns.ts, which C must equal).
  */
+import { DNS_LATENCY_BOUNDS_US, DNS_LATENCY_BUCKETS, DNS_QTYPES, DNS_RCODES } from "../../../control/wire/dns.ts";
 import { addrText } from "../flows/layout.ts";
 
 /** enum ek8s_dns_limits */
@@ -17,44 +19,16 @@ export const DNS_LIMITS = {
   DNS_PODS_DEFAULT_ENTRIES: 1024,
 } as const;
 
-/** enum ek8s_dns_qtype_slot, in slot order: the query type each slot of dns_server_stats.queries counts. */
-export const QTYPE_SLOTS = [
-  "A",
-  "AAAA",
-  "CNAME",
-  "PTR",
-  "MX",
-  "TXT",
-  "SRV",
-  "NS",
-  "SOA",
-  "HTTPS",
-  "ANY",
-  "other",
-] as const;
+/**
+ * The slot lists and latency bounds are the wire's (control/wire/dns.ts), which the batch's records are indexed
+ * by: the C enums ek8s_dns_qtype_slot, ek8s_dns_rcode_slot and ek8s_dns_latency_bounds_us must equal them.
+ */
+export const QTYPE_SLOTS = DNS_QTYPES;
 export type QtypeName = typeof QTYPE_SLOTS[number];
-/** enum ek8s_dns_rcode_slot, in slot order. */
-export const RCODE_SLOTS = ["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "other"] as const;
+export const RCODE_SLOTS = DNS_RCODES;
 export type RcodeName = typeof RCODE_SLOTS[number];
-
-/** enum ek8s_dns_latency_bounds_us: bucket i counts answers within LATENCY_BOUNDS_US[i] µs; the last, slower ones. */
-export const LATENCY_BOUNDS_US = [
-  100,
-  250,
-  500,
-  1000,
-  2500,
-  5000,
-  10000,
-  25000,
-  50000,
-  100000,
-  250000,
-  500000,
-  1000000,
-  2500000,
-] as const;
-export const LATENCY_BUCKETS = LATENCY_BOUNDS_US.length + 1;
+export const LATENCY_BOUNDS_US = DNS_LATENCY_BOUNDS_US;
+export const LATENCY_BUCKETS = DNS_LATENCY_BUCKETS;
 
 /** enum ek8s_dns_stat, in slot order (dns_stats). */
 export const DNS_STATS = [

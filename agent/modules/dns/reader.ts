@@ -16,20 +16,18 @@
  * Evictions are never silent: the LRU tables' insert counters (dns_stats)
  * minus what is present and what was removed here.
  *
- * Not a Module yet: the `dns` module (agent registry, wire, control side)
- * builds on this.
+ * The `dns` module (module.ts) runs it on the pods' veths.
  */
 import { type BpfMap, BpfObject, u32Key } from "../../libbpf/mod.ts";
 import type { NetIf } from "../../netif.ts";
 import { DeltaTracker, u64At } from "../common/delta.ts";
-import { checkCap } from "../common/sum_over_cap.ts";
 import { TcHooks, tcSlot } from "../common/tc_hooks.ts";
 import { monotonicNs } from "./clock.ts";
+import { checkDnsSettings, DEFAULT_DNS, type DnsSettings } from "./settings.ts";
 import {
   decodeNameKey,
   decodePendingKey,
   decodeServerKey,
-  DNS_LIMITS,
   DNS_STATS,
   DNS_STRUCTS,
   type DnsStatName,
@@ -40,74 +38,17 @@ import {
   type DnsNameRecord,
   type DnsServerRecord,
   emptyServerRecord,
-  MAX_NAME_RECORDS,
-  MIN_NAME_RECORDS,
   nameRecords,
   serverId,
   serverRecord,
 } from "./records.ts";
 
-export interface DnsSettings {
-  /** DNS ports besides 53 (at most DNS_PORT_SLOTS). */
-  ports: number[];
-  /** Entries of dns_servers: (pod, server, port). */
-  serversTableSize: number;
-  /** Entries of dns_pending: queries in flight on the node. */
-  pendingTableSize: number;
-  /** Entries of dns_names: (pod, name); a name over it is counted in its pod's "other". */
-  namesTableSize: number;
-  /** Entries of dns_names_other: pods. */
-  podsTableSize: number;
-  /** A query unanswered this long is a timeout (counted at the read after). */
-  timeoutMs: number;
-  /** Server and name entries unchanged this long are removed from the kernel's tables. */
-  idleSeconds: number;
-  /** Name records per read, the "other" ones included. */
-  maxNameRecords: number;
-}
-
-export const DEFAULT_DNS: DnsSettings = {
-  ports: [],
-  serversTableSize: DNS_LIMITS.DNS_SERVERS_DEFAULT_ENTRIES,
-  pendingTableSize: DNS_LIMITS.DNS_PENDING_DEFAULT_ENTRIES,
-  namesTableSize: DNS_LIMITS.DNS_NAMES_DEFAULT_ENTRIES,
-  podsTableSize: DNS_LIMITS.DNS_PODS_DEFAULT_ENTRIES,
-  timeoutMs: 5000,
-  idleSeconds: 60,
-  maxNameRecords: 1000,
-};
-
-const MAX_TABLE = 1 << 22;
-
-/** Throws, naming the setting, unless every one is usable. */
-export function checkDnsSettings(s: DnsSettings): void {
-  const { DNS_PORT, DNS_PORT_SLOTS } = DNS_LIMITS;
-  if (s.ports.length > DNS_PORT_SLOTS) {
-    throw new Error(`dns: at most ${DNS_PORT_SLOTS} ports besides 53, not ${s.ports.length}`);
-  }
-  for (const p of s.ports) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535 || p === DNS_PORT) {
-      throw new Error(`dns: port ${p}: must be 1-65535 and not ${DNS_PORT} (always watched)`);
-    }
-  }
-  if (new Set(s.ports).size !== s.ports.length) throw new Error(`dns: ports listed twice: ${s.ports.join(", ")}`);
-  for (const k of ["serversTableSize", "pendingTableSize", "namesTableSize", "podsTableSize"] as const) {
-    if (!Number.isInteger(s[k]) || s[k] < 1 || s[k] > MAX_TABLE) {
-      throw new Error(`dns: ${k} ${s[k]}: must be 1-${MAX_TABLE}`);
-    }
-  }
-  if (!(Number.isFinite(s.timeoutMs) && s.timeoutMs >= 100 && s.timeoutMs <= 600_000)) {
-    throw new Error(`dns: timeoutMs ${s.timeoutMs}: must be 100-600000`);
-  }
-  if (!(Number.isFinite(s.idleSeconds) && s.idleSeconds > 0)) {
-    throw new Error(`dns: idleSeconds ${s.idleSeconds}: must be > 0`);
-  }
-  checkCap("dns names", s.maxNameRecords, MIN_NAME_RECORDS, MAX_NAME_RECORDS);
-}
+// The settings are apart (settings.ts) so that the agent's configuration can read their defaults without libbpf.
+export { checkDnsSettings, DEFAULT_DNS, type DnsSettings } from "./settings.ts";
 
 /** After flows' (0xeb9) and the gateway's (0xeba) slots, with room between. */
 export const DNS_TC_HANDLE = 0xebd;
-const SLOT = tcSlot({
+export const DNS_SLOT = tcSlot({
   handle: DNS_TC_HANDLE,
   priority: DNS_TC_HANDLE,
   programs: { ingress: "dns_ingress", egress: "dns_egress" },
@@ -162,7 +103,7 @@ export class DnsReader {
       const dv = new DataView(config.buffer);
       settings.ports.forEach((p, i) => dv.setUint16(i * 2, p, true));
       obj.map("dns_config").update(u32Key(0), config);
-      return new DnsReader(obj, new TcHooks(obj, SLOT, netns), settings);
+      return new DnsReader(obj, new TcHooks(obj, DNS_SLOT, netns), settings);
     } catch (e) {
       obj.close();
       throw e;

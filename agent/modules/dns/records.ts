@@ -12,6 +12,8 @@
  * table full) arrives as that pod's "other" already. Counts stay exact: the
  * sum of the records is what was counted.
  */
+import { MAX_DNS_NAME_RECORDS, MAX_DNS_RECORDS } from "../../../control/wire/dns.ts";
+import { OTHER_PEER } from "../../../control/wire/monitoring.ts";
 import { sumOverCap } from "../common/sum_over_cap.ts";
 import { COUNTER_AT, LATENCY_BUCKETS, QTYPE_SLOTS, RCODE_SLOTS } from "./layout.ts";
 
@@ -47,7 +49,10 @@ export interface DnsNameRecord {
 
 /** At least one record per pod level "other" would not fit: the node level needs one. */
 export const MIN_NAME_RECORDS = 1;
-export const MAX_NAME_RECORDS = 100_000;
+export const MAX_NAME_RECORDS = MAX_DNS_NAME_RECORDS;
+/** Likewise for server records. */
+export const MIN_SERVER_RECORDS = 1;
+export const MAX_SERVER_RECORDS = MAX_DNS_RECORDS;
 
 /** A server record from the kernel's counter deltas (SERVER_COUNTERS of them, in dns_server_stats order). */
 export function serverRecord(key: { ifindex: number; server: string; port: number }, d: ArrayLike<number>) {
@@ -106,4 +111,34 @@ export function nameRecords(
   });
   // the summed entries are the last ones: the kernel's "other" entries first, which are no (pod, name) key
   return { records, keysSummed: keysSummed - Math.min(others.length, keysSummed) };
+}
+
+/**
+ * Server records, at most `cap`: the busiest (queries and timeouts) whole, the others summed per pod into a
+ * record of server OTHER_PEER, port 0, and when even that is too many, into one of the node (ifindex 0).
+ * Returns the records and how many (pod, server, port) keys the cap summed.
+ */
+export function serverRecords(
+  servers: DnsServerRecord[],
+  cap: number,
+): { records: DnsServerRecord[]; keysSummed: number } {
+  const weight = (r: DnsServerRecord) => r.queries.reduce((a, b) => a + b, 0) + r.timeouts;
+  const all = [...servers].sort((a, b) => weight(b) - weight(a));
+  const add = (o: DnsServerRecord, r: DnsServerRecord) => {
+    for (const k of ["queries", "responses", "latency"] as const) r[k].forEach((n, j) => o[k][j] += n);
+    for (const k of ["tcp", "truncated", "timeouts", "latencySumUs"] as const) o[k] += r[k];
+  };
+  return sumOverCap<DnsServerRecord>({
+    order: all.map((_, i) => i),
+    cap,
+    levels: [(i) => String(all[i].ifindex), () => "node"],
+    record: (i) => all[i],
+    other: (level, i) => {
+      const o = emptyServerRecord({ ifindex: level === 0 ? all[i].ifindex : 0, server: OTHER_PEER, port: 0 });
+      add(o, all[i]);
+      return o;
+    },
+    add: (o, i) => add(o, all[i]),
+    weight,
+  });
 }

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "../../testing/assert.ts";
 import { COUNTER_AT, LATENCY_BUCKETS, QTYPE_SLOTS, RCODE_SLOTS, SERVER_COUNTERS } from "./layout.ts";
 import { checkDnsSettings, DEFAULT_DNS } from "./reader.ts";
-import { type DnsNameRecord, nameRecords, serverRecord } from "./records.ts";
+import { type DnsNameRecord, nameRecords, serverRecord, serverRecords } from "./records.ts";
 
 const rec = (ifindex: number, name: string | null, queries: number, nxdomain = 0): DnsNameRecord => ({
   ifindex,
@@ -72,4 +72,38 @@ Deno.test("settings: bad ports, sizes and timeouts are refused, naming the setti
     [{ maxNameRecords: 0 }, "dns names"],
   ];
   for (const [s, msg] of bad) assertThrows(() => checkDnsSettings({ ...DEFAULT_DNS, ...s }), Error, msg);
+});
+
+Deno.test("server records over the cap: the busiest whole, the rest summed per pod, then per node; totals exact", () => {
+  // 3 pods × 4 servers; pod i, server j: (i + 1) * (j + 1) A queries, one timeout, latency in bucket j
+  const all = [1, 2, 3].flatMap((ifindex) =>
+    [0, 1, 2, 3].map((j) => {
+      const d = new Array(SERVER_COUNTERS).fill(0);
+      d[COUNTER_AT.queries] = ifindex * (j + 1);
+      d[COUNTER_AT.latency + j] = ifindex * (j + 1);
+      d[COUNTER_AT.latencySumUs] = 10 * ifindex;
+      return { ...serverRecord({ ifindex, server: `10.0.0.${j}`, port: 53 }, d), timeouts: 1 };
+    })
+  );
+  const sums = (rs: ReturnType<typeof serverRecord>[]) => ({
+    queries: rs.reduce((a, r) => a + r.queries[0], 0),
+    latency: rs.reduce((a, r) => a.map((n, i) => n + r.latency[i]), new Array(LATENCY_BUCKETS).fill(0)),
+    latencySumUs: rs.reduce((a, r) => a + r.latencySumUs, 0),
+    timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
+  });
+  assertEquals(serverRecords(all, 12), {
+    records: [...all].sort((a, b) => b.queries[0] - a.queries[0]),
+    keysSummed: 0,
+  });
+  const perPod = serverRecords(all, 8);
+  assertEquals(perPod.records.length, 8);
+  assertEquals(sums(perPod.records), sums(all));
+  const others = perPod.records.filter((r) => r.server === "0.0.0.0");
+  assertEquals(others.map((r) => [r.ifindex, r.port]).sort(), [[1, 0], [2, 0], [3, 0]]);
+  assertEquals(perPod.keysSummed, 12 - (8 - others.length));
+  const node = serverRecords(all, 1); // not even one per pod: one for the node
+  assertEquals(node.records.map((r) => [r.ifindex, r.server, r.port]), [[0, "0.0.0.0", 0]]);
+  assertEquals(sums(node.records), sums(all));
+  assertEquals(node.keysSummed, 12);
+  assertEquals(all[0].queries[0], 1, "the records given are left alone");
 });

@@ -29,11 +29,12 @@ import type { MapInfo, ProgramInfo } from "../../../control/wire/batch.ts";
 import { MAX_FLOW_RECORDS } from "../../../control/wire/monitoring.ts";
 import { checkCap } from "../common/sum_over_cap.ts";
 import { BpfObject, netnsExists, u32Key } from "../../libbpf/mod.ts";
-import { driverOf, listInterfaces, type NetIf } from "../../netif.ts";
+import { listInterfaces, type NetIf } from "../../netif.ts";
 import { DeltaTracker, u64At } from "../common/delta.ts";
 import { readIfCounters, releaseIfCounters, zeroIfCounters } from "../common/if_counters.ts";
 import { describeMaps, describePrograms, idleProgramSites } from "../common/inventory.ts";
 import { closeAndUnpin, PinDir, setUpOrLeaveNothing } from "../common/lifecycle.ts";
+import { PodVeths } from "../common/pod_veths.ts";
 import { HookRecord, removeLeftoverHooks, TcHooks, tcSlot } from "../common/tc_hooks.ts";
 import type { Module, ModuleEnv, PodTraffic, Reading, StartOptions } from "../module.ts";
 import { IFSTATS_ARRAY_SLOTS } from "../ifstats/layout.ts";
@@ -116,13 +117,13 @@ export class FlowsModule implements Module {
   #keysSummed = 0;
   /** Interfaces a failed attach was logged for (said once, not at every read). */
   readonly #failed = new Set<string>();
-  /** ifname/ifindex -> driver: one ioctl per new interface. */
-  readonly #drivers = new Map<string, string | null>();
+  readonly #veths: PodVeths;
   readonly #pins: PinDir;
 
   constructor(private readonly env: ModuleEnv, private readonly settings: FlowsSettings = DEFAULT_FLOWS) {
     checkCap("flows", settings.maxRecords, MIN_FLOW_RECORDS, MAX_FLOW_RECORDS);
     this.#pins = new PinDir(env.pinDir, PINNED_MAPS);
+    this.#veths = new PodVeths(env);
   }
 
   hasPins(): boolean {
@@ -347,24 +348,8 @@ export class FlowsModule implements Module {
     const present = listInterfaces(this.env.netns);
     const allowed = present.filter((i) => i.name !== "lo" && !this.env.excludeInterfaces.includes(i.name));
     const host = allowed.filter((i) => this.settings.hostInterfaces.includes(i.name));
-    const isHost = (i: NetIf) => host.some((h) => h.ifindex === i.ifindex);
-    let pods: NetIf[];
-    if (this.env.pods.namesVeths) {
-      const names = new Set(this.env.pods.list().filter((p) => !p.hostNetwork && p.hostVeth).map((p) => p.hostVeth!));
-      pods = allowed.filter((i) => names.has(i.name) && !isHost(i));
-    } else {
-      pods = allowed.filter((i) => !isHost(i) && this.#driver(i) === "veth");
-    }
-    for (const i of this.#drivers.keys()) {
-      if (!present.some((p) => `${p.name}/${p.ifindex}` === i)) this.#drivers.delete(i);
-    }
+    const pods = this.#veths.of(present, allowed, (i) => host.some((h) => h.ifindex === i.ifindex));
     return { present, pods, host };
-  }
-
-  #driver(i: NetIf): string | null {
-    const id = `${i.name}/${i.ifindex}`;
-    if (!this.#drivers.has(id)) this.#drivers.set(id, driverOf(i.name, this.env.netns));
-    return this.#drivers.get(id)!;
   }
 }
 

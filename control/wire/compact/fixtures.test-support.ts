@@ -3,6 +3,7 @@
  * else): one carrying every field of today's Batch, optional ones included, and "other" records.
  */
 import { type Batch, type Inventory, MODULES, WIRE_VERSION } from "../batch.ts";
+import { DNS_LATENCY_BUCKETS, DNS_OTHER_NAME, DNS_QTYPES, DNS_RCODES, type DnsRecords } from "../dns.ts";
 import { OTHER_DROP_REASON, OTHER_PEER, OTHER_POD_PEER, zeroTcpCounters } from "../monitoring.ts";
 
 export const BOOT = "6f1c2a3e-8b4d-4c5e-9f60-718293a4b5c6";
@@ -158,6 +159,7 @@ export function fullBatch(): Batch {
       dropKeysSummed: 8,
       tcpEvicted: 9,
       dropsOverflow: 10,
+      ...dnsMonitoringFixture(),
     },
     lb: { version: 4, services: [[1, 5, 1]], backends: [[1, 3], [2, 2]] },
     gateway: {
@@ -169,6 +171,48 @@ export function fullBatch(): Batch {
       frontends: [[1, "0.0.0.0", 30080, 4, 1, 0, 1, 0, 2], [1, "192.0.2.10", 80, 1, 0, 0, 0, 0, 0]],
     },
     accel: { version: 4, rules: [[1, 2, 4_096]] },
+    dns: dnsRecordsFixture(),
+  };
+}
+
+/** The dns module's table statistics in MonitoringStats (wire version 6), every one present. */
+export function dnsMonitoringFixture() {
+  return {
+    dnsServerEntries: 2,
+    dnsServerTableSize: 4096,
+    dnsServersEvicted: 1,
+    dnsPendingEntries: 3,
+    dnsPendingEvicted: 4,
+    dnsNameEntries: 5,
+    dnsNamesFull: 6,
+    dnsNamesSummed: 7,
+    dnsServersSummed: 8,
+    dnsMalformed: { shortHeader: 1, nameTooLong: 2, pointer: 3, badLabel: 4, shortQuestion: 5, qdcount: 6 },
+  };
+}
+
+/** DNS records (wire version 6): a pod's server, a name, and the "other" records of a pod and of the node. */
+export function dnsRecordsFixture(): DnsRecords {
+  const counts = (n: number, at: number, value: number) => Array.from({ length: n }, (_, i) => i === at ? value : 0);
+  const server = {
+    server: "10.0.2.53",
+    port: 53,
+    queries: counts(DNS_QTYPES.length, 1, 5),
+    tcp: 1,
+    responses: counts(DNS_RCODES.length, 1, 4),
+    truncated: 1,
+    timeouts: 1,
+    latency: counts(DNS_LATENCY_BUCKETS, DNS_LATENCY_BUCKETS - 1, 4),
+    latencySumUs: 12_000_000,
+  };
+  return {
+    servers: [{ pod: "u-web", ...server }, { ...server, server: OTHER_PEER, port: 0 }],
+    names: [
+      { pod: "u-web", name: "db.shop.svc.cluster.local", queries: 3, nxdomain: 0 },
+      { pod: "u-web", name: "", queries: 1, nxdomain: 0 },
+      { pod: "u-web", name: DNS_OTHER_NAME, queries: 2, nxdomain: 2 },
+      { name: DNS_OTHER_NAME, queries: 1, nxdomain: 1 },
+    ],
   };
 }
 
