@@ -6,9 +6,11 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
+import { storeDns } from "../monitoring-store/dns.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { localFilePath, openDb } from "./client.ts";
+import { rawWriteTransaction } from "./write-queue.ts";
 import { nodes } from "./schema.ts";
 
 const dirs: string[] = [];
@@ -278,6 +280,41 @@ describe("migration 0016", () => {
         { level: "1m", bucket: 60_000, service: "svc:shop/web", packets: 1 },
       ],
     );
+    db.$client.close();
+  });
+});
+
+describe("migration 0017", () => {
+  it("adds the DNS tables only: rows stored before stay as they were, and a batch's DNS then lands at every level", async () => {
+    const { url, client } = await olderDb(17);
+    await client.execute("INSERT INTO drop_stats VALUES ('1m', 0, 'n1', 'pod:u1', 'veth1', 'NETFILTER_DROP', 2, 120)");
+    await client.execute(
+      "INSERT INTO monitoring_raw_rows (node, boot_id, ts, flows, tcp, drops) VALUES ('n1', 'b1', 70000, '[]', '[]', '[]')",
+    );
+    const before = {
+      drops: (await client.execute("SELECT * FROM drop_stats")).rows,
+      raw: (await client.execute("SELECT * FROM monitoring_raw_rows")).rows,
+    };
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect((await db.$client.execute("SELECT * FROM drop_stats")).rows).toEqual(before.drops);
+    expect((await db.$client.execute("SELECT * FROM monitoring_raw_rows")).rows).toEqual(before.raw);
+    expect(await read("SELECT count(*) AS n FROM dns_server_stats")).toEqual([{ n: 0 }]);
+    await rawWriteTransaction(
+      db,
+      (tx) =>
+        storeDns(tx, "n1", 70_000, {
+          servers: [],
+          names: [{ pod: "u1", name: "example.com", queries: 3, nxdomain: 1 }],
+        }),
+    );
+    expect(await read("SELECT level, bucket, pod, queries, nxdomain FROM dns_name_stats ORDER BY level")).toEqual([
+      { level: "1h", bucket: 0, pod: "pod:u1", queries: 3, nxdomain: 1 },
+      { level: "1m", bucket: 60_000, pod: "pod:u1", queries: 3, nxdomain: 1 },
+      { level: "raw", bucket: 70_000, pod: "pod:u1", queries: 3, nxdomain: 1 },
+    ]);
     db.$client.close();
   });
 });

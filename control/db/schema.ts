@@ -16,6 +16,7 @@ import type { MetricName, ScopeKind } from "../alerts/model.ts";
 import type { Inventory, ModuleName } from "../wire/batch.ts";
 import type { Affinity, BackendState, LbProtocol, ServiceType } from "../wire/services.ts";
 import type { AccelRule } from "../wire/accel.ts";
+import { DNS_SERVER_COUNTERS, type DnsServerCounter } from "../monitoring/dns-counters.ts";
 
 /** One row per node: the boot currently reporting and its progress. */
 export const nodes = sqliteTable("nodes", {
@@ -517,6 +518,60 @@ export const dropServiceStats = sqliteTable(
     index("drop_service_stats_node").on(t.node, t.level, t.bucket),
   ],
 );
+
+/**
+ * DNS per pod and server (wire version 6: Batch.dns.servers), summed per bucket at every level: "raw" is one
+ * bucket per report time (the batch's ts), "1m" and "1h" as flows'. Written at ingest into all three levels at
+ * once (control/monitoring-store/dns.ts) rather than rolled from monitoring_raw: a row here is small and per
+ * pod, so the three upserts cost less than a raw column, and a migration that only adds tables suffices.
+ * Pruned with the flow tables (maintenance.ts). Counters are columns named by DNS_SERVER_COUNTERS.
+ */
+export const dnsServerStats = sqliteTable(
+  "dns_server_stats",
+  {
+    level: text("level").$type<"raw" | "1m" | "1h">().notNull(),
+    bucket: integer("bucket").notNull(),
+    node: text("node").notNull(),
+    /** endpointKey of the asking pod ("pod:<uid>"), "" for the node's "other" record. */
+    pod: text("pod").notNull(),
+    server: text("server").notNull(),
+    port: integer("port").notNull(),
+    ...dnsCounterColumns(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.server, t.port] }),
+    index("dns_server_stats_node").on(t.node, t.level, t.bucket),
+    index("dns_server_stats_level").on(t.level, t.bucket),
+  ],
+);
+
+/** DNS names per pod (Batch.dns.names), the same levels and buckets as dns_server_stats. */
+export const dnsNameStats = sqliteTable(
+  "dns_name_stats",
+  {
+    level: text("level").$type<"raw" | "1m" | "1h">().notNull(),
+    bucket: integer("bucket").notNull(),
+    node: text("node").notNull(),
+    pod: text("pod").notNull(),
+    name: text("name").notNull(),
+    queries: integer("queries").notNull(),
+    nxdomain: integer("nxdomain").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.level, t.bucket, t.node, t.pod, t.name] }),
+    index("dns_name_stats_node").on(t.node, t.level, t.bucket),
+    index("dns_name_stats_level").on(t.level, t.bucket),
+  ],
+);
+
+/** One integer column per counter of a DnsServerRecord (DNS_SERVER_COUNTERS: one source for table and code). */
+function dnsCounterColumns() {
+  const column = (name: string) => integer(name).notNull().default(0);
+  return Object.fromEntries(DNS_SERVER_COUNTERS.map((c) => [c, column(c)])) as Record<
+    DnsServerCounter,
+    ReturnType<typeof column>
+  >;
+}
 
 /**
  * Interface RX/TX per minute and per hour (control/monitoring-store/

@@ -14,6 +14,7 @@ import { aggregateFlows, dedupFlows, FLOW_ROWS, type FlowRow } from "../monitori
 import type { RowOps } from "../monitoring/rows.ts";
 import { aggregateTcp, TCP_ROWS } from "../monitoring/tcp.ts";
 import type { Batch } from "../wire/batch.ts";
+import { dnsPodsOf, storeDns } from "./dns.ts";
 import { endpointsToWrite } from "./endpoint-cache.ts";
 import { dropArray, endpointArray, endpointsOf, flowArray, tcpArray } from "./layouts.ts";
 import { storePods } from "./pods.ts";
@@ -83,6 +84,8 @@ export async function storeMonitoring(
     otherDropRow(node),
   );
 
+  // The pods DNS records name keep their names in `endpoints` as the other rows' do (after a pod's grace period).
+  const dnsPods = batch.dns === undefined ? [] : dnsPodsOf(directory, node, batch.dns);
   if (flows.rows.length + tcp.rows.length + drops.rows.length > 0) {
     const json = (rows: unknown[]) => JSON.stringify(rows);
     await tx.execute({
@@ -96,10 +99,12 @@ export async function storeMonitoring(
         json(drops.rows.map(dropArray)),
       ],
     });
+  }
+  if (flows.rows.length + tcp.rows.length + drops.rows.length + dnsPods.length > 0) {
     // Half the refresh period: a row the cache skips was written recently enough for the SQL's own rule.
     const endpoints = endpointsToWrite(
       db,
-      endpointsOf(flows.rows, tcp.rows, drops.rows).map(endpointArray),
+      endpointsOf(flows.rows, tcp.rows, drops.rows, dnsPods).map(endpointArray),
       receivedAt,
       ENDPOINT_REFRESH_MS / 2,
     );
@@ -112,6 +117,7 @@ export async function storeMonitoring(
       args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt],
     });
   }
+  if (batch.dns !== undefined) await storeDns(tx, node, batch.ts, batch.dns);
   return flows.rows;
 }
 

@@ -7,7 +7,7 @@
  * endpointKey too, "" for none (LABEL_KEYS).
  */
 import type { dropServiceStats, dropStats, flowStats, tcpStats } from "../db/schema.ts";
-import { endpointKey, serviceKey, type StoredEndpoint } from "../monitoring/attribution.ts";
+import { endpointKey, type PodEndpoint, serviceKey, type StoredEndpoint } from "../monitoring/attribution.ts";
 import type { DropRow } from "../monitoring/drops.ts";
 import type { FlowRow } from "../monitoring/flows.ts";
 import type { TcpRow } from "../monitoring/tcp.ts";
@@ -176,6 +176,7 @@ export function endpointsOf(
   flows: readonly FlowRow[],
   tcp: readonly TcpRow[],
   drops: readonly DropRow[],
+  pods: readonly PodEndpoint[] = [],
 ): StoredEndpoint[] {
   const out = new Map<string, StoredEndpoint>();
   const add = (e: StoredEndpoint) => {
@@ -188,5 +189,6 @@ export function endpointsOf(
   for (const r of flows) (add(r.client), add(r.server));
   for (const r of tcp) (add(r.local), add(r.remote));
   for (const r of drops) if (r.pod) add(r.pod);
+  for (const p of pods) add(p);
   return [...out.values()];
 }

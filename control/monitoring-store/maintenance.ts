@@ -16,7 +16,7 @@
 import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
 import { rawWriteTransaction } from "../db/write-queue.ts";
-import { BUCKET_MS, expiredBuckets } from "../monitoring/rollup.ts";
+import { BUCKET_MS, expiredBuckets, LEVELS } from "../monitoring/rollup.ts";
 import { ENDPOINT_REFRESH_MS } from "./ingest.ts";
 import { CHUNK_HISTORY_ROWS, rollupInterfaceChunk } from "./interface-rollup.ts";
 import {
@@ -48,7 +48,17 @@ const MAINTENANCE_DUTY = 0.25;
 
 // drop_service_stats with drop_stats: a bucket of one is never kept past the other's (the difference of the two is the
 // drops no service claimed).
-const STATS_TABLES = ["flow_stats", "tcp_stats", "drop_stats", "drop_service_stats", "interface_stats"] as const;
+const STATS_TABLES = [
+  "flow_stats",
+  "tcp_stats",
+  "drop_stats",
+  "drop_service_stats",
+  "interface_stats",
+  "dns_server_stats",
+  "dns_name_stats",
+] as const;
+/** The DNS tables hold their raw level too (control/monitoring-store/dns.ts), pruned as monitoring_raw is. */
+const RAW_LEVEL_TABLES = ["dns_server_stats", "dns_name_stats"] as const;
 
 export interface MaintenanceResult {
   /** Raw rows (monitoring_raw) added into the 1 min level. */
@@ -128,7 +138,8 @@ export async function runMaintenance(
     out.deletedRaw = await deleteRolled(tx, "monitoring_raw", expired.raw);
     out.deletedHistory = await deleteRolled(tx, "interface_history", expired.raw);
     for (const table of STATS_TABLES) {
-      for (const level of ["1m", "1h"] as const) {
+      const levels = (RAW_LEVEL_TABLES as readonly string[]).includes(table) ? LEVELS : ["1m", "1h"] as const;
+      for (const level of levels) {
         const sql = `DELETE FROM ${table} WHERE level = ? AND bucket <= ?`;
         out.deletedBuckets += (await tx.execute({ sql, args: [level, expired[level]] })).rowsAffected;
       }

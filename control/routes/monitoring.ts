@@ -10,6 +10,11 @@
  *   GET /api/v1/drops?node=&pod=&service=&since=&until=
  *                                              → { window, drops: Drop[], byReason: [{ reason, packets, bytes }] }
  *                                                service ("namespace/name"): only the drops that named it
+ *   GET /api/v1/dns?node=&pod=&server=&since=&until=&limit=
+ *                                              → { window, servers: DnsServer[], names: [{ pod, byQueries, byNxdomain }] }
+ *                                                per (pod, server, port), exact sums; names: per pod the `limit` (default 10)
+ *                                                names with the most queries and with the most NXDOMAIN answers (any);
+ *                                                server (an address) filters servers only: names carry none
  *   GET /api/v1/servicemap?since=&until=&namespace=&service=
  *                                              → { window, nodes: [{ id, label, kind, namespace? }],
  *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }] }
@@ -62,6 +67,11 @@
  * rxBytesPerSec, txBytesPerSec, rxPacketsPerSec, txPacketsPerSec, dropsPerSec
  * (null when seconds is 0) }; reports or buckets without data are absent.
  * 404 for an ifname the node neither has nor reported in the window.
+ * DnsServer = { pod (Endpoint or null: a node's "other" record), server, port, queries { A, AAAA, …, other },
+ * responses { NOERROR, NXDOMAIN, SERVFAIL, REFUSED, other }, truncated, timeouts, tcp (queries over TCP, in
+ * queries too), latency { answered, sumUs, meanUs, p50Us, p95Us, p99Us, aboveUs, buckets [{ leUs, count }] } }:
+ * a quantile is the upper bound of the histogram bucket holding it (an upper bound, exact to the bucket; null
+ * when it lies in the last bucket, slower than aboveUs, or nothing was answered).
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -71,7 +81,8 @@ import { jsonError, jsonResponse } from "../http/json.ts";
 import { invalidParameters, parseOr400 } from "../http/validation.ts";
 import type { MonitoringSettings } from "../monitoring-store/settings.ts";
 import { serviceKey } from "../monitoring/attribution.ts";
-import { podKeysNamed } from "../queries/monitoring/endpoints.ts";
+import { queryDns } from "../queries/monitoring/dns.ts";
+import { decodeEndpoints, podKeysNamed } from "../queries/monitoring/endpoints.ts";
 import { queryDrops } from "../queries/monitoring/drops.ts";
 import { queryInterfaceSeries } from "../queries/monitoring/interfaces.ts";
 import { queryFlowExplorer } from "../queries/monitoring/flow-explorer.ts";
@@ -83,7 +94,8 @@ import { queryTopTalkers } from "../queries/monitoring/toptalkers.ts";
 import { optionalParam, windowJson, withWindow } from "../queries/monitoring/window.ts";
 import { listInterfaces, nodeKnown } from "../queries/nodes.ts";
 import { IfName, NodeName } from "../wire/batch.ts";
-import { Rfc1123Name } from "../wire/scalars.ts";
+import { Ip, Rfc1123Name } from "../wire/scalars.ts";
+import { dnsJson } from "./dns-json.ts";
 import { explorerFlowJson } from "./flow-explorer-json.ts";
 import { explorerFilter, explorerPage, FLOW_QUERY_FIELDS, Limit, NamespacedName } from "./flow-params.ts";
 import { dropJson, podJson, seriesPointJson, talkerJson, tcpJson, tcpTotalsJson } from "./monitoring-json.ts";
@@ -103,6 +115,9 @@ const pod = optionalParam(NamespacedName);
 const namespace = optionalParam(Rfc1123Name);
 const limit = optionalParam(Limit);
 const by = optionalParam(z.enum(["pods", "pairs"], { error: 'must be "pods" or "pairs"' }));
+
+/** Names listed per pod and list by /dns without a limit. */
+export const DEFAULT_DNS_NAMES = 10;
 
 /** Top talkers shown without a limit. */
 export const DEFAULT_TALKERS = 10;
@@ -188,6 +203,12 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     const service = q.service && serviceKey({ kind: "service", ...q.service });
     const { drops, byReason } = await queryDrops(db, q.window, { ...f, service });
     return { drops: drops.map(dropJson), byReason };
+  });
+
+  windowedRoute("/dns", { node, pod, server: optionalParam(Ip), limit }, async (q, f) => {
+    const result = await queryDns(db, q.window, { ...f, server: q.server }, q.limit ?? DEFAULT_DNS_NAMES);
+    const pods = await decodeEndpoints(db, [...result.servers.map((s) => s.pod), ...result.topNames.keys()]);
+    return dnsJson(result, (key) => pods.get(key));
   });
 
   windowedRoute(

@@ -1,0 +1,106 @@
+/**
+ * DNS over a window (dns_server_stats, dns_name_stats; control/monitoring-store/dns.ts): per pod and server the
+ * counters summed exactly (saturating, counter-sums.ts) over the window's parts, and per pod its names with the
+ * most queries and the most NXDOMAIN answers. Each part reads one level: raw rows by report time in (from, to],
+ * 1m/1h rows by bucket in [from, to), as every monitoring query does (control/monitoring/rollup.ts).
+ */
+import type { InValue } from "@libsql/client";
+import { sumCounters } from "../../db/counter-sums.ts";
+import type { Db } from "../../db/client.ts";
+import { DNS_SERVER_COUNTERS } from "../../monitoring/dns-counters.ts";
+import type { Window, WindowPart } from "../../monitoring/rollup.ts";
+
+export interface DnsFilter {
+  node?: string;
+  /** Endpoint keys of a pod (podKeysNamed). */
+  pod?: readonly string[];
+  /** A server address: only that server's rows (names carry no server: not filtered by it). */
+  server?: string;
+}
+
+/** A (pod, server, port)'s counters, in DNS_SERVER_COUNTERS' order; pod "" is the nodes' "other" record. */
+export interface DnsServerSum {
+  pod: string;
+  server: string;
+  port: number;
+  counts: number[];
+}
+
+export interface DnsNameSum {
+  pod: string;
+  name: string;
+  queries: number;
+  nxdomain: number;
+}
+
+export interface DnsResult {
+  servers: DnsServerSum[];
+  /** Per pod: up to `topNames` names by queries, and up to as many by NXDOMAIN answers (those with any). */
+  topNames: Map<string, { byQueries: DnsNameSum[]; byNxdomain: DnsNameSum[] }>;
+}
+
+/** The rows of `w`'s parts, with the node and pod filters. */
+function windowed(w: Window, filter: DnsFilter, extra: { where: string; args: InValue[] }[] = []) {
+  const parts: WindowPart[] = w.parts ?? [w];
+  const args: InValue[] = [];
+  const ranges = parts.map((p) => {
+    args.push(p.level, p.from, p.to);
+    return p.level === "raw"
+      ? "(level = ? AND bucket > ? AND bucket <= ?)"
+      : "(level = ? AND bucket >= ? AND bucket < ?)";
+  });
+  const where = [`(${ranges.join(" OR ")})`];
+  if (filter.node !== undefined) (where.push("node = ?"), args.push(filter.node));
+  if (filter.pod !== undefined) {
+    (where.push("pod IN (SELECT value FROM json_each(?))"), args.push(JSON.stringify(filter.pod)));
+  }
+  for (const e of extra) (where.push(e.where), args.push(...e.args));
+  return { where: where.join(" AND "), args };
+}
+
+export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: number): Promise<DnsResult> {
+  const servers = windowed(
+    w,
+    filter,
+    filter.server === undefined ? [] : [{ where: "server = ?", args: [filter.server] }],
+  );
+  const serverRows = (await db.$client.execute({
+    sql: `SELECT pod, server, port, ${
+      DNS_SERVER_COUNTERS.map((c) => `${sumCounters(c)} AS ${c}`).join(", ")
+    } FROM dns_server_stats WHERE ${servers.where} GROUP BY pod, server, port ORDER BY pod, server, port`,
+    args: servers.args,
+  })).rows;
+
+  const names = windowed(w, filter);
+  // Ranked in SQL per pod; ties by name, so a page is the same every time.
+  const ranked = (by: "queries" | "nxdomain") =>
+    `SELECT pod, name, queries, nxdomain, '${by}' AS list, ${by} AS ranked FROM (SELECT *, row_number() OVER ` +
+    `(PARTITION BY pod ORDER BY ${by} DESC, name) AS n FROM summed) WHERE n <= ? AND ${by} > 0`;
+  const nameRows = (await db.$client.execute({
+    sql:
+      `WITH summed AS (SELECT pod, name, ${sumCounters("queries")} AS queries, ${
+        sumCounters("nxdomain")
+      } AS nxdomain ` +
+      `FROM dns_name_stats WHERE ${names.where} GROUP BY pod, name) ` +
+      `${ranked("queries")} UNION ALL ${ranked("nxdomain")} ORDER BY pod, list, ranked DESC, name`,
+    args: [...names.args, topNames, topNames],
+  })).rows;
+
+  const top: DnsResult["topNames"] = new Map();
+  for (const r of nameRows) {
+    const pod = String(r.pod);
+    let lists = top.get(pod);
+    if (lists === undefined) top.set(pod, lists = { byQueries: [], byNxdomain: [] });
+    const row = { pod, name: String(r.name), queries: Number(r.queries), nxdomain: Number(r.nxdomain) };
+    (r.list === "queries" ? lists.byQueries : lists.byNxdomain).push(row);
+  }
+  return {
+    servers: serverRows.map((r) => ({
+      pod: String(r.pod),
+      server: String(r.server),
+      port: Number(r.port),
+      counts: DNS_SERVER_COUNTERS.map((c) => Number(r[c])),
+    })),
+    topNames: top,
+  };
+}
