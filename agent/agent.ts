@@ -17,7 +17,7 @@
 import { Batch, type DesiredState, MAX_BATCH_BYTES, type ModuleName, WIRE_VERSION } from "../control/wire/batch.ts";
 import { downgradeBatch } from "../control/wire/version.ts";
 import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
-import { fitBatch } from "./batch_fit.ts";
+import { fitBatch, RECORD_OWNER, type RecordKind } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
 import { ControlApi } from "./control_api.ts";
 import { Credentials } from "./credentials.ts";
@@ -103,7 +103,7 @@ export class Agent {
     let modules: ModuleManager | undefined;
     try {
       const spool = Spool.open(state.spoolDir, cfg.spoolMaxBatches, log);
-      const api = new ControlApi(cfg.control);
+      const api = new ControlApi(cfg.control, undefined, cfg.wireVersion);
       // A desired state that arrives before the modules exist (with the join) waits here.
       const inbox: { desired: DesiredState | null; agent?: Agent } = {
         desired: state.loadDesired(cfg.node, cfg.control),
@@ -240,7 +240,10 @@ export class Agent {
       inventory: inventory(this.host, this.modules, this.spool, this.delivery.refusals.quarantine),
     };
     const { cut, bytes: size } = fitBatch(batch, MAX_BATCH_BYTES);
-    for (const [kind, n] of Object.entries(cut)) this.modules.recordsCut(kind as keyof typeof cut, n);
+    for (const [kind, n] of Object.entries(cut)) {
+      const owner = RECORD_OWNER[kind as RecordKind];
+      this.modules.recordsCut(owner.module, n, owner.list);
+    }
     const made = Batch.safeParse(this.#asOlderBuild(batch));
     if (!made.success) {
       this.log(

@@ -30,11 +30,12 @@
  *   other, 5xx,
  *   network      retry later with the same batch (same seq)
  */
-import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
+import { BatchAck, JoinResponse, WIRE_VERSION } from "../control/wire/batch.ts";
 import type { CompactBody } from "../control/wire/compact/held-hashes.ts";
 import { type HeldPart, UNKNOWN_PART, UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../control/wire/compact/http.ts";
 import { LB_POLL_MODULE_HEADER, LbState } from "../control/wire/services.ts";
 import {
+  JOIN_WIRE_VERSION_HEADER,
   UNSUPPORTED_WIRE_VERSION,
   UNSUPPORTED_WIRE_VERSION_STATUS,
   WIRE_VERSIONS_PATH,
@@ -68,10 +69,16 @@ const UNSUPPORTED_MEDIA_TYPE = 415;
 export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
 
 export class ControlApi {
-  constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
+  /** `wireVersion`: the version this agent writes, named in its joins so the answer is cut for it. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly timeoutMs = 5000,
+    private readonly wireVersion = WIRE_VERSION,
+  ) {}
 
   async join(token: string, node: string, signal?: AbortSignal): Promise<JoinAnswer> {
-    const a = await this.#post("/api/v1/join", JSON.stringify({ token, node }), {}, JoinResponse, signal);
+    const headers = { [JOIN_WIRE_VERSION_HEADER]: String(this.wireVersion) };
+    const a = await this.#post("/api/v1/join", JSON.stringify({ token, node }), headers, JoinResponse, signal);
     return a.kind === "retry" && a.status === 409 ? { kind: "taken", message: a.message, error: a.error } : a;
   }
 

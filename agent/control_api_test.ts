@@ -1,6 +1,7 @@
 /** How the control plane's answers are sorted (the HTTP contract), against a local server. */
 import { assertEquals } from "./testing/assert.ts";
-import { DEFAULT_MODULES } from "../control/wire/batch.ts";
+import { DEFAULT_MODULES, WIRE_VERSION } from "../control/wire/batch.ts";
+import { JOIN_WIRE_VERSION_HEADER } from "../control/wire/version.ts";
 import { ControlApi, retryAfterMs } from "./control_api.ts";
 import { COMPACT_CONTENT_TYPE, compactBody, UNKNOWN_PART } from "../control/wire/compact/http.ts";
 import { interfacesOnly } from "../control/wire/compact/fixtures.test-support.ts";
@@ -94,6 +95,22 @@ Deno.test("join: 409 is the node name taken (with the control plane's explanatio
     assertEquals([bare.kind, bare.kind === "taken" && bare.error], ["taken", undefined]);
     status = 401;
     assertEquals((await api.join("ek8s_join_token-token-token", "n1")).kind, "unauthorized");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("join: names the wire version the agent writes in its header, so the answer is cut for it", async () => {
+  const seen: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    seen.push(req.headers.get(JOIN_WIRE_VERSION_HEADER));
+    return new Response("{}", { status: 401 });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    await new ControlApi(url).join("ek8s_join_token-token-token", "n1");
+    await new ControlApi(url, undefined, WIRE_VERSION - 1).join("ek8s_join_token-token-token", "n1");
+    assertEquals(seen, [String(WIRE_VERSION), String(WIRE_VERSION - 1)]);
   } finally {
     await server.shutdown();
   }

@@ -200,8 +200,8 @@ export class ModuleManager {
   }
 
   /** Records of a module's kind the agent left out of a batch (too big): the module counts them as cut. */
-  recordsCut(name: ModuleName, n: number): void {
-    if (n > 0) this.modules.find((m) => m.name === name)?.recordsCut?.(n);
+  recordsCut(name: ModuleName, n: number, list?: string): void {
+    if (n > 0) this.modules.find((m) => m.name === name)?.recordsCut?.(n, list);
   }
 
   programs(bpfStats: boolean): ProgramInfo[] {

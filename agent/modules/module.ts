@@ -105,9 +105,11 @@ export interface Module {
   podsChanged?(): void;
   /**
    * Records of its kind that the agent had to leave out of a batch (to fit
-   * MAX_BATCH_BYTES): added to the count of cut records it reports.
+   * MAX_BATCH_BYTES): added to the count of cut records it reports. `list`:
+   * which of its lists, for a module with several (dns: "servers", "names",
+   * whose records are summed into the node's "other" record, not cut).
    */
-  recordsCut?(n: number): void;
+  recordsCut?(n: number, list?: string): void;
   programs(bpfStats: boolean): ProgramInfo[];
   maps(): MapInfo[];
   /** Resolves once what a stopped module left running (a request in flight) has ended. */

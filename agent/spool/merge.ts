@@ -19,11 +19,8 @@
  * newer batch's ts; only their spread over time is lost.
  */
 import { Batch, MAX_BATCH_BYTES, MAX_INTERVAL_S } from "../../control/wire/batch.ts";
+import { DNS_SERVER_ARRAYS, DNS_SERVER_SUMS } from "../../control/wire/dns.ts";
 import { TCP_COUNTERS } from "../../control/wire/monitoring.ts";
-
-/** A DNS server record's counters: numbers, and arrays of numbers (by type, rcode, latency bucket) summed by index. */
-const DNS_SERVER_SUMS = ["tcp", "truncated", "timeouts", "latencySumUs"] as const;
-const DNS_SERVER_ARRAYS = ["queries", "responses", "latency"] as const;
 
 /** Modules whose counters are tied to the lb state version they were counted under. */
 const VERSIONED = ["lb", "gateway", "accel"] as const;

@@ -28,6 +28,7 @@ import { lbNodes, nodeCredentials, nodes } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { newId, newSecret, sha256Hex } from "../auth/secrets.ts";
 import { joinDesired, type JoinRequest, type JoinResponse } from "../wire/batch.ts";
+import { desiredForWireVersion } from "../wire/version.ts";
 import { desiredStateOf } from "./desired-state.ts";
 import { checkJoinToken, recordJoinTokenUse } from "./join-tokens.ts";
 
@@ -53,7 +54,14 @@ export interface JoinRules {
   lostAfterMs: number;
 }
 
-export async function joinNode(db: Db, request: JoinRequest, now: number, rules: JoinRules): Promise<JoinOutcome> {
+/** `wireVersion`: the joining agent's, when its request names it (JOIN_WIRE_VERSION_HEADER). */
+export async function joinNode(
+  db: Db,
+  request: JoinRequest,
+  now: number,
+  rules: JoinRules,
+  wireVersion?: number,
+): Promise<JoinOutcome> {
   const credential = newSecret(CREDENTIAL_PREFIX);
   // Hash outside the transaction: it is the only step that waits on something other than the database.
   const [joinTokenHash, credentialHash] = await Promise.all([sha256Hex(request.token), sha256Hex(credential)]);
@@ -72,8 +80,10 @@ export async function joinNode(db: Db, request: JoinRequest, now: number, rules:
       createdAt: now,
     });
     await recordJoinTokenUse(tx, check.id, now);
-    // a join names no wire version: modules newer than the oldest agents leave out when at their default
-    const desired = joinDesired(await desiredStateOf(tx, request.node));
+    // cut for the agent's wire version when the join names it; else the modules newer than the oldest agents
+    // leave out when at their default
+    const state = await desiredStateOf(tx, request.node);
+    const desired = wireVersion === undefined ? joinDesired(state) : desiredForWireVersion(state, wireVersion);
     return { ok: true, response: { node: request.node, credential, desired } };
   });
 }

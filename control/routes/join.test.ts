@@ -17,6 +17,7 @@ import {
 } from "../test-support.ts";
 import { DEFAULT_APP_SETTINGS } from "../config.ts";
 import { JoinResponse } from "../wire/batch.ts";
+import { JOIN_WIRE_VERSION_HEADER, MODULE_SINCE } from "../wire/version.ts";
 
 const s = useTestApp();
 
@@ -112,6 +113,24 @@ describe("POST /api/v1/join", () => {
 
     const ingest = await postBatch(s.app, batch(), bearer(body.credential));
     expect(ingest.status).toBe(200);
+  });
+
+  it("cuts the desired state for the wire version the join names (its header); without it, as joinDesired", async () => {
+    const { token } = await newJoinToken(s.app);
+    // pre-provisioned: dns (added in wire version 6) switched off before the nodes join
+    for (const node of ["pre-a", "pre-b", "pre-c", "pre-d"]) {
+      expect((await send(s.app, "PUT", `/api/v1/nodes/${node}/modules/dns`, { enabled: false }, AS_ADMIN)).status)
+        .toBe(200);
+    }
+    const join = async (node: string, headers: Record<string, string>) =>
+      (await (await send(s.app, "POST", "/api/v1/join", { token, node }, headers)).json()).desired.modules;
+    const older = await join("pre-a", { [JOIN_WIRE_VERSION_HEADER]: String(MODULE_SINCE.dns - 1) });
+    expect(older).not.toHaveProperty("dns"); // what a version-5 agent's strict schema reads
+    expect(older).toHaveProperty("flows", true);
+    expect(await join("pre-b", { [JOIN_WIRE_VERSION_HEADER]: String(MODULE_SINCE.dns) })).toHaveProperty("dns", false);
+    // no header (an agent before the header), or one that names no version: joinDesired names a module off its default
+    expect(await join("pre-c", {})).toHaveProperty("dns", false);
+    expect(await join("pre-d", { [JOIN_WIRE_VERSION_HEADER]: "six" })).toHaveProperty("dns", false);
   });
 
   it("one token serves many nodes (a DaemonSet) until it expires", async () => {

@@ -1,6 +1,7 @@
 /**
  * POST /api/v1/join: JoinRequest → 200 JoinResponse (a new node credential
- * and the node's desired state). 401 for an unknown, expired or revoked join
+ * and the node's desired state, cut for the agent's wire version when the
+ * request names it in JOIN_WIRE_VERSION_HEADER). 401 for an unknown, expired or revoked join
  * token; 400 for a malformed request; 409 `{ error, conflict: "node", node,
  * lastActiveAt, lostAt }` when the node's credential is live (it is not Lost,
  * and no admin revoked it or approved the re-join: control/registry/node-credentials.ts),
@@ -18,6 +19,7 @@ import { TokenBuckets, tooManyRequests } from "../http/rate-limit.ts";
 import { parseOr400 } from "../http/validation.ts";
 import { joinNode, type NodeTaken } from "../registry/node-credentials.ts";
 import { JoinRequest } from "../wire/batch.ts";
+import { JOIN_WIRE_VERSION_HEADER, joinWireVersion } from "../wire/version.ts";
 
 export interface JoinOptions {
   now: () => number;
@@ -43,7 +45,8 @@ export function joinRoutes(db: Db, { now, failureRatePerSec, failureBurst, lostA
     if (!request.ok) return request.response;
 
     const at = now();
-    const outcome = await joinNode(db, request.data, at, { lostAfterMs });
+    const wireVersion = joinWireVersion(c.req.header(JOIN_WIRE_VERSION_HEADER));
+    const outcome = await joinNode(db, request.data, at, { lostAfterMs }, wireVersion);
     if (outcome.ok) return jsonResponse(outcome.response);
     if (outcome.reason === "taken") return nodeTaken(outcome.taken, at, lostAfterMs);
     failures.take(address);

@@ -99,6 +99,20 @@ export const DnsServerRecord = z.strictObject({
 });
 export type DnsServerRecord = z.infer<typeof DnsServerRecord>;
 
+/** A server record's counters: numbers summed as they are, arrays (by type, rcode, latency bucket) by index. */
+export const DNS_SERVER_SUMS = ["tcp", "truncated", "timeouts", "latencySumUs"] as const;
+export const DNS_SERVER_ARRAYS = ["queries", "responses", "latency"] as const;
+export type DnsServerCounts = Pick<
+  DnsServerRecord,
+  typeof DNS_SERVER_SUMS[number] | typeof DNS_SERVER_ARRAYS[number]
+>;
+
+/** Adds `r`'s counters into `into` (an "other" record, two intervals merged): totals stay exact. */
+export function addDnsServerCounts(into: DnsServerCounts, r: DnsServerCounts): void {
+  for (const k of DNS_SERVER_ARRAYS) r[k].forEach((n, j) => into[k][j] = (into[k][j] ?? 0) + n);
+  for (const k of DNS_SERVER_SUMS) into[k] += r[k];
+}
+
 /** A pod's queries for one name over one interval; `name` DNS_OTHER_NAME sums the names over the caps. */
 export const DnsNameRecord = z.strictObject({
   /** uid of the asking pod; absent: the node's "other" record. */

@@ -85,6 +85,19 @@ export function desiredForWireVersion<D extends { modules: Record<string, boolea
   return { ...desired, modules };
 }
 
+/**
+ * The header a join request names its agent's wire version in (a header: a new field in the body would be
+ * refused by an older control plane's strict JoinRequest). The answer's desired state is then cut for that
+ * version (desiredForWireVersion); a join without it gets joinDesired (batch.ts).
+ */
+export const JOIN_WIRE_VERSION_HEADER = "x-ebpf-k8s-wire-version";
+
+/** The version a join's header names, or undefined (absent or not a version: the join is answered as without). */
+export function joinWireVersion(header: string | undefined): number | undefined {
+  if (header === undefined || !/^[1-9][0-9]{0,5}$/.test(header)) return undefined;
+  return Number(header);
+}
+
 /** The first wire version that may travel compact (compact/http.ts). */
 export const COMPACT_SINCE_VERSION = 4;
 

@@ -107,6 +107,12 @@ export class DnsModule implements Module {
     return { interfaces: this.#reader?.tc.records() ?? [] };
   }
 
+  /** Records the agent summed into the node's "other" record to fit a batch: keys summed, as the caps' are. */
+  recordsCut(n: number, list?: string): void {
+    if (list === "servers") this.#serversSummed += n;
+    else if (list === "names") this.#namesSummed += n;
+  }
+
   podsChanged(): void {
     if (this.#reader) this.#reconcile(this.#reader);
   }

@@ -12,7 +12,7 @@
  * table full) arrives as that pod's "other" already. Counts stay exact: the
  * sum of the records is what was counted.
  */
-import { MAX_DNS_NAME_RECORDS, MAX_DNS_RECORDS } from "../../../control/wire/dns.ts";
+import { addDnsServerCounts, MAX_DNS_NAME_RECORDS, MAX_DNS_RECORDS } from "../../../control/wire/dns.ts";
 import { OTHER_PEER } from "../../../control/wire/monitoring.ts";
 import { sumOverCap } from "../common/sum_over_cap.ts";
 import { COUNTER_AT, LATENCY_BUCKETS, QTYPE_SLOTS, RCODE_SLOTS } from "./layout.ts";
@@ -124,10 +124,6 @@ export function serverRecords(
 ): { records: DnsServerRecord[]; keysSummed: number } {
   const weight = (r: DnsServerRecord) => r.queries.reduce((a, b) => a + b, 0) + r.timeouts;
   const all = [...servers].sort((a, b) => weight(b) - weight(a));
-  const add = (o: DnsServerRecord, r: DnsServerRecord) => {
-    for (const k of ["queries", "responses", "latency"] as const) r[k].forEach((n, j) => o[k][j] += n);
-    for (const k of ["tcp", "truncated", "timeouts", "latencySumUs"] as const) o[k] += r[k];
-  };
   return sumOverCap<DnsServerRecord>({
     order: all.map((_, i) => i),
     cap,
@@ -135,10 +131,10 @@ export function serverRecords(
     record: (i) => all[i],
     other: (level, i) => {
       const o = emptyServerRecord({ ifindex: level === 0 ? all[i].ifindex : 0, server: OTHER_PEER, port: 0 });
-      add(o, all[i]);
+      addDnsServerCounts(o, all[i]);
       return o;
     },
-    add: (o, i) => add(o, all[i]),
+    add: (o, i) => addDnsServerCounts(o, all[i]),
     weight,
   });
 }
