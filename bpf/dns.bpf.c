@@ -16,14 +16,18 @@
  * extension headers are not walked (like flows.bpf.c).
  *
  * Every read of the DNS message goes through bpf_skb_load_bytes (bounded by
- * the packet's length); the name is walked by bpf_loop over at most
- * DNS_NAME_BYTES bytes, and a compression pointer in it is never followed.
- * A packet is counted as a query, an answer, or under one reason in
- * dns_stats (malformed or skipped), never two of them.
+ * the packet's length); the name is walked by bpf_loop from label to label
+ * (at most DNS_NAME_MAX bytes), then lowercased and hashed a word at a time
+ * up to its end; a compression pointer in it is never followed. The question is parsed in queries and NXDOMAIN answers,
+ * the two that count a name; any other answer is matched to its query by id
+ * and 5-tuple and counted by its rcode without reading its question (a
+ * malformed one included). A packet is counted as a query, an answer, or
+ * under one reason in dns_stats (malformed or skipped), never two of them.
  *
  * Cost (agent/bench/dns.ts): a packet that is not DNS pays the frame parse,
- * one array lookup and a few compares; a DNS message pays the name walk and
- * three or four hash operations.
+ * one array lookup and a few compares; a query pays the name walk (and its
+ * hash) and three hash operations (server, name, pending); an answer two
+ * (pending, server), and an NXDOMAIN one the walk and the name's too.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -61,7 +65,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DNS_NAMES_DEFAULT_ENTRIES);
 	__type(key, struct dns_name_key);
-	__type(value, struct dns_name_stats);
+	__type(value, struct dns_name_value);
 } dns_names SEC(".maps");
 
 struct {
@@ -79,12 +83,13 @@ struct {
 } dns_stats SEC(".maps");
 
 /*
- * The name key (264 bytes) and a new server entry (288) are built here: the
- * stack has 512 bytes. `fresh` is only ever given its created_ns, so its
- * counters stay zero.
+ * A name's key and value (272 bytes) and a new server entry (288) are built
+ * here: the stack has 512 bytes. `fresh` is only ever given its created_ns,
+ * so its counters stay zero.
  */
 struct dns_scratch {
-	struct dns_name_key name;
+	struct dns_name_key key;
+	struct dns_name_value name;
 	struct dns_server_stats fresh;
 };
 
@@ -227,85 +232,113 @@ static __always_inline __u32 latency_bucket(__u64 us)
 /* parse_question's answer when the question is fine (any other: a DNS_STAT_* reason). */
 #define QUESTION_OK DNS_STAT_SLOTS
 
-/* The walk over the name, 8 bytes per bpf_loop step (a step's call costs more than its bytes). */
-#define WALK_STEP 8
+/* The name's hash and lowercasing go a word at a time. */
+#define WORD 8
 
 struct name_walk {
-	struct dns_name_key *key;
-	__u32 avail; /* bytes loaded into key->name */
+	__u8 *name; /* the loaded bytes, lowercased in place */
+	__u64 hash;
+	__u32 avail; /* bytes loaded into name */
 	__u32 next; /* where the next length byte is */
 	__u32 end; /* bytes of the name, the final zero included; 0 until found */
 	__u32 error; /* a DNS_STAT_* reason; QUESTION_OK while fine */
 };
 
-/* One byte of the name: 0 to go on, 1 to stop (w->error says why). */
-static __always_inline int walk_byte(struct name_walk *w, __u32 i)
-{
-	__u8 *b = &w->key->name[i & (DNS_NAME_BYTES - 1)];
-
-	if (w->end) { /* zero the rest: equal names make equal keys */
-		*b = 0;
-		return 0;
-	}
-	if (i >= w->avail || i >= DNS_NAME_MAX) {
-		w->error = i >= w->avail ? DNS_STAT_SHORT_QUESTION : DNS_STAT_NAME_TOO_LONG;
-		return 1;
-	}
-	if (i == w->next) {
-		if (*b == 0) {
-			w->end = i + 1;
-			return 0;
-		}
-		if ((*b & 0xc0) == 0xc0) {
-			w->error = DNS_STAT_POINTER;
-			return 1;
-		}
-		if (*b & 0xc0) {
-			w->error = DNS_STAT_BAD_LABEL;
-			return 1;
-		}
-		w->next = i + 1 + *b;
-		return 0;
-	}
-	if (*b >= 'A' && *b <= 'Z') /* names are case-insensitive; a length byte (at most 63) is never a letter */
-		*b += 'a' - 'A';
-	return 0;
-}
-
-static long walk_step(__u64 index, void *ctx)
+/*
+ * One label: its length byte at w->next; 1 to stop, at the final zero
+ * (w->end) or an error (w->error). A name is no further than
+ * min(avail, DNS_NAME_MAX): past the bytes loaded it is cut short, past
+ * DNS_NAME_MAX too long (avail can be one more).
+ */
+static long walk_label(__u64 index, void *ctx)
 {
 	struct name_walk *w = ctx;
-	__u32 base = (index * WALK_STEP) & (DNS_NAME_BYTES - 1);
+	__u32 i = w->next;
+	__u8 b;
 
-	if (w->end && base >= w->end) { /* past the name: a whole word of zeros */
-		*(__u64 *)&w->key->name[base & (DNS_NAME_BYTES - WALK_STEP)] = 0;
-		return 0;
+	if (i >= w->avail || i >= DNS_NAME_MAX) {
+		w->error = w->avail <= DNS_NAME_MAX ? DNS_STAT_SHORT_QUESTION : DNS_STAT_NAME_TOO_LONG;
+		return 1;
 	}
-#pragma unroll
-	for (int j = 0; j < WALK_STEP; j++)
-		if (walk_byte(w, base + j))
-			return 1;
+	b = w->name[i & (DNS_NAME_BYTES - 1)];
+	if (b == 0) {
+		w->end = i + 1;
+		return 1;
+	}
+	if ((b & 0xc0) == 0xc0) {
+		w->error = DNS_STAT_POINTER;
+		return 1;
+	}
+	if (b & 0xc0) {
+		w->error = DNS_STAT_BAD_LABEL;
+		return 1;
+	}
+	w->next = i + 1 + b;
 	return 0;
 }
 
-/* The question's name into key->name and its type: QUESTION_OK, or the DNS_STAT_* reason it is malformed. */
-static __always_inline __u32 parse_question(struct __sk_buff *skb, __u32 off, struct dns_name_key *key, __u16 *qtype)
+/* One word of the name into the hash (a multiply-xorshift mix: cheap, not cryptographic; see dns.h). */
+static __always_inline __u64 mix_word(__u64 h, __u64 word)
 {
-	struct name_walk w = { .key = key, .error = QUESTION_OK };
+	h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * ASCII capitals of a word made small, all eight bytes at once: a byte's
+ * high bit in `upper` says 'A' <= byte <= 'Z' (no carry crosses a byte: the
+ * sums stay under 0x100). Length bytes (at most 63) are never capitals.
+ */
+static __always_inline __u64 lowercase_word(__u64 word)
+{
+	const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL, high = 0x8080808080808080ULL;
+	__u64 h7 = word & low7;
+	__u64 ge_a = h7 + 0x3f3f3f3f3f3f3f3fULL; /* 0x80 - 'A' */
+	__u64 gt_z = h7 + 0x2525252525252525ULL; /* 0x80 - ('Z' + 1) */
+	__u64 upper = ge_a & ~gt_z & ~word & high;
+
+	return word | (upper >> 2); /* 0x80 >> 2: the 0x20 between 'A' and 'a' */
+}
+
+/* One word of the found name: lowercased in place, the bytes after its end zeroed (equal names, equal hashes), hashed. */
+static long hash_word(__u64 index, void *ctx)
+{
+	struct name_walk *w = ctx;
+	__u32 base = (index * WORD) & (DNS_NAME_BYTES - WORD);
+	__u64 *p = (__u64 *)&w->name[base];
+	__u64 word = lowercase_word(*p);
+
+	if (w->end - base < WORD)
+		word &= (1ULL << ((w->end - base) * 8)) - 1;
+	*p = word;
+	w->hash = mix_word(w->hash, word);
+	return 0;
+}
+
+/*
+ * The question's name into key (length, hash) and value->name, and its
+ * type: QUESTION_OK, or the DNS_STAT_* reason it is malformed.
+ */
+static __always_inline __u32 parse_question(struct __sk_buff *skb, __u32 off, struct dns_scratch *s, __u16 *qtype)
+{
+	struct name_walk w = { .name = s->name.name, .error = QUESTION_OK };
 	__u32 avail = skb->len > off ? skb->len - off : 0;
 	__be16 type_class[2];
 
 	if (avail > DNS_NAME_BYTES)
 		avail = DNS_NAME_BYTES;
-	if (avail < 1 || bpf_skb_load_bytes(skb, off, key->name, avail) < 0)
+	if (avail < 1 || bpf_skb_load_bytes(skb, off, s->name.name, avail) < 0)
 		return DNS_STAT_SHORT_QUESTION;
 	w.avail = avail;
-	bpf_loop(DNS_NAME_BYTES / WALK_STEP, walk_step, &w, 0);
+	/* labels of one byte and more, then the final zero: at most DNS_NAME_BYTES / 2 length bytes */
+	bpf_loop(DNS_NAME_BYTES / 2, walk_label, &w, 0);
 	if (w.error != QUESTION_OK)
 		return w.error;
 	if (!w.end)
 		return DNS_STAT_NAME_TOO_LONG;
-	key->len = w.end;
+	bpf_loop((w.end + WORD - 1) / WORD, hash_word, &w, 0);
+	s->key.len = w.end;
+	s->key.hash = w.hash;
 	/* QTYPE and QCLASS follow the name */
 	if (bpf_skb_load_bytes(skb, off + w.end, type_class, sizeof(type_class)) < 0)
 		return DNS_STAT_SHORT_QUESTION;
@@ -339,38 +372,40 @@ static __always_inline struct dns_server_stats *server_stats(struct dns_server_k
 	return s;
 }
 
-/* A name's query or NXDOMAIN, into dns_names, or the pod's "other" entry when that is full. */
-static __always_inline void count_name(struct dns_name_key *key, int nxdomain)
+/* A name's query or NXDOMAIN (the name parsed into s), into dns_names, or the pod's "other" entry when that is full. */
+static __always_inline void count_name(struct dns_scratch *s, int nxdomain)
 {
-	struct dns_name_stats *v = bpf_map_lookup_elem(&dns_names, key);
+	struct dns_name_value *v = bpf_map_lookup_elem(&dns_names, &s->key);
+	struct dns_name_stats *st;
 
 	if (!v) {
-		struct dns_name_stats nv = { .queries = !nxdomain, .nxdomain = !!nxdomain };
-		long err = bpf_map_update_elem(&dns_names, key, &nv, BPF_NOEXIST);
-
-		if (err == 0) {
+		s->name.stats.queries = !nxdomain;
+		s->name.stats.nxdomain = !!nxdomain;
+		if (bpf_map_update_elem(&dns_names, &s->key, &s->name, BPF_NOEXIST) == 0) {
 			stat_inc(DNS_STAT_NAMES_CREATED);
 			return;
 		}
-		v = bpf_map_lookup_elem(&dns_names, key); /* another CPU made it meanwhile */
-		if (!v) {
-			__u32 pod = key->ifindex;
+		v = bpf_map_lookup_elem(&dns_names, &s->key); /* another CPU made it meanwhile */
+	}
+	if (v) {
+		st = &v->stats;
+	} else {
+		__u32 pod = s->key.ifindex;
 
-			stat_inc(DNS_STAT_NAMES_FULL);
-			v = bpf_map_lookup_elem(&dns_names_other, &pod);
-			if (!v) {
-				struct dns_name_stats zero = {};
+		stat_inc(DNS_STAT_NAMES_FULL);
+		st = bpf_map_lookup_elem(&dns_names_other, &pod);
+		if (!st) {
+			struct dns_name_stats zero = {};
 
-				bpf_map_update_elem(&dns_names_other, &pod, &zero, BPF_NOEXIST);
-				v = bpf_map_lookup_elem(&dns_names_other, &pod);
-			}
-			if (!v) {
-				stat_inc(DNS_STAT_OTHER_FAILED);
-				return;
-			}
+			bpf_map_update_elem(&dns_names_other, &pod, &zero, BPF_NOEXIST);
+			st = bpf_map_lookup_elem(&dns_names_other, &pod);
+		}
+		if (!st) {
+			stat_inc(DNS_STAT_OTHER_FAILED);
+			return;
 		}
 	}
-	add(nxdomain ? &v->nxdomain : &v->queries, 1);
+	add(nxdomain ? &st->nxdomain : &st->queries, 1);
 }
 
 static __always_inline void pending_key(struct dns_pending_key *pk, __u32 ifindex, __u16 id, const struct dns_packet *p,
@@ -392,8 +427,9 @@ static __always_inline void pending_key(struct dns_pending_key *pk, __u32 ifinde
 	}
 }
 
+/* `parsed`: the query's name, as parse_question left it. */
 static __always_inline void on_query(__u32 ifindex, const struct dns_packet *p, const struct dns_hdr *h, __u16 qtype,
-				     struct dns_name_key *name)
+				     struct dns_scratch *parsed)
 {
 	struct dns_server_key sk = { .ifindex = ifindex, .port = p->dport };
 	struct dns_pending_key pk = {};
@@ -407,7 +443,7 @@ static __always_inline void on_query(__u32 ifindex, const struct dns_packet *p, 
 		if (p->proto == IPPROTO_TCP)
 			add(&s->queries_tcp, 1);
 	}
-	count_name(name, 0);
+	count_name(parsed, 0);
 	pending_key(&pk, ifindex, h->id, p, 1);
 	if (bpf_map_update_elem(&dns_pending, &pk, &pv, BPF_NOEXIST) == 0)
 		stat_inc(DNS_STAT_PENDING_CREATED);
@@ -417,8 +453,7 @@ static __always_inline void on_query(__u32 ifindex, const struct dns_packet *p, 
 		stat_inc(DNS_STAT_PENDING_FAILED);
 }
 
-static __always_inline void on_response(__u32 ifindex, const struct dns_packet *p, const struct dns_hdr *h,
-					struct dns_name_key *name)
+static __always_inline void on_response(__u32 ifindex, const struct dns_packet *p, const struct dns_hdr *h)
 {
 	struct dns_server_key sk = { .ifindex = ifindex, .port = p->sport };
 	struct dns_pending_key pk = {};
@@ -449,8 +484,6 @@ static __always_inline void on_response(__u32 ifindex, const struct dns_packet *
 			add(&s->latency_sum_us, us);
 		}
 	}
-	if (rslot == DNS_R_NXDOMAIN)
-		count_name(name, 1);
 }
 
 /* pod_sent: tc ingress on the host veth (the pod sent it); else egress (the pod receives it). */
@@ -460,7 +493,6 @@ static __always_inline void count_dns(struct __sk_buff *skb, int pod_sent)
 	struct dns_hdr h;
 	const struct dns_config *cfg;
 	struct dns_scratch *scratch;
-	struct dns_name_key *name;
 	__u32 zero = 0, off, err;
 	__u16 qtype = 0;
 	int to_dns, from_dns;
@@ -493,20 +525,26 @@ static __always_inline void count_dns(struct __sk_buff *skb, int pod_sent)
 		stat_inc(DNS_STAT_QDCOUNT);
 		return;
 	}
+	/* an answer's name is counted only for NXDOMAIN (its match is by id and 5-tuple): the others skip the walk */
+	if (!to_dns && rcode_slot(h.flags2 & 0x0f) != DNS_R_NXDOMAIN) {
+		on_response(skb->ifindex, &p, &h);
+		return;
+	}
 	scratch = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!scratch)
 		return;
-	name = &scratch->name;
-	name->ifindex = skb->ifindex;
-	err = parse_question(skb, off + sizeof(h), name, &qtype);
+	scratch->key.ifindex = skb->ifindex;
+	err = parse_question(skb, off + sizeof(h), scratch, &qtype);
 	if (err != QUESTION_OK) {
 		stat_inc(err);
 		return;
 	}
-	if (to_dns)
-		on_query(skb->ifindex, &p, &h, qtype, name);
-	else
-		on_response(skb->ifindex, &p, &h, name);
+	if (to_dns) {
+		on_query(skb->ifindex, &p, &h, qtype, scratch);
+	} else {
+		on_response(skb->ifindex, &p, &h);
+		count_name(scratch, 1);
+	}
 }
 
 SEC("tc")

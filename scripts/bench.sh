@@ -14,6 +14,10 @@ echo "== monitoring overhead and agent footprint (lab namespaces) =="
 deno run --allow-all agent/bench/monitoring_overhead.ts
 deno run --allow-all agent/bench/agent_footprint.ts
 echo
+echo "== DNS visibility: ns/packet next to an empty tc program; iperf3 and dnsperf with the dns module on and off (lab namespaces) =="
+deno run --allow-ffi --allow-read --allow-env agent/bench/dns.ts
+deno run --allow-all agent/bench/dns_overhead.ts
+echo
 echo "== service load balancing: connection set-up rate, socket LB vs iptables DNAT (lab namespaces) =="
 deno run --allow-all agent/bench/lb_connect_rate.ts
 echo

@@ -29,6 +29,7 @@ APT_NEEDS=(
   systemd-analyze:systemd      # verifies the systemd units (scripts/deploy/systemd.test.ts)
   /usr/sbin/dnsmasq:dnsmasq-base dig:bind9-dnsutils   # DNS kernel tests (agent/modules/dns): a resolver and clients in lab pods;
                                # dnsmasq-base is the binary alone: no system dnsmasq service is installed or started
+  dnsperf:dnsperf              # queries/s through a lab resolver, dns module on and off (agent/bench/dns_overhead.ts)
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do

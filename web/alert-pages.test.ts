@@ -105,6 +105,19 @@ describe("/thresholds", () => {
     });
   });
 
+  it("offers the DNS metrics, shows latency in ms, and says why a p95 limit must stay below the last bound", async () => {
+    const html = await page("/thresholds", ADMIN);
+    expect(html).toContain('<option value="dnsNxdomainPerSec">DNS NXDOMAIN/s (/s)</option>');
+    expect(html).toContain('<option value="dnsServfailPerSec">DNS SERVFAIL/s (/s)</option>');
+    expect(html).toContain('<option value="dnsLatencyP95Ms">DNS latency p95 (ms)</option>');
+    const made = await (await postForm("/thresholds", { ...FORM, metric: "dnsLatencyP95Ms", upper: "150" })).text();
+    expect(made).toContain("Created: DNS latency p95 for node-a, alert when above 150 ms for 0 s.");
+    const past = await (await postForm("/thresholds", { ...FORM, metric: "dnsLatencyP95Ms", upper: "3000" })).text();
+    expect(past).toContain(
+      '<span class="field-error" id="f-upper-error">must be below 2500 for dnsLatencyP95Ms: a value past 2500 reads as 2500</span>',
+    );
+  });
+
   it("422 with each error next to its field, and what was typed kept", async () => {
     const res = await postForm("/thresholds", { ...FORM, target: "", upper: "lots", holdSeconds: "1.5" });
     const html = await res.text();

@@ -15,6 +15,8 @@ import { type AccessSettings, requireReader } from "../control/auth/access.ts";
 import type { Db } from "../control/queries/handle.ts";
 import type { Window } from "../control/monitoring/rollup.ts";
 import type { MonitoringSettings } from "../control/monitoring-store/settings.ts";
+import { desiredStateOf } from "../control/registry/desired-state.ts";
+import { queryDnsView } from "../control/queries/monitoring/dns-view.ts";
 import { queryDrops } from "../control/queries/monitoring/drops.ts";
 import { podKeysNamed } from "../control/queries/monitoring/endpoints.ts";
 import { DEFAULT_FLOW_LIMIT, queryFlows } from "../control/queries/monitoring/flows.ts";
@@ -29,6 +31,7 @@ import { Rfc1123Name } from "../control/wire/scalars.ts";
 import { Layout, type Session, sessionOf } from "./components/layout.tsx";
 import { denyPage } from "./deny.tsx";
 import { formatSpan } from "./format.ts";
+import { POD_PAGE_DNS_NAMES } from "./monitoring/dns-tables.tsx";
 import { parsePodQuery } from "./monitoring/tables.tsx";
 import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
 import { PodDetail, type PodDetailView, PodPage } from "./pages/pod.tsx";
@@ -132,14 +135,28 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
       const keys = await podKeysNamed(db, namespace, name);
       const filter = { pod: keys };
       const { window } = w.view;
-      const [flows, tcp, drops] = await Promise.all([
+      const [flows, tcp, drops, dns, desired] = await Promise.all([
         queryFlows(db, window, filter, DEFAULT_FLOW_LIMIT),
         queryTcp(db, window, filter, DEFAULT_FLOW_LIMIT),
         queryDrops(db, window, filter),
+        queryDnsView(db, window, filter, POD_PAGE_DNS_NAMES, true),
+        desiredStateOf(db, pod.node),
       ]);
+      const dnsOff = desired.modules.dns ? [] : [pod.node];
       return {
         ok: true,
-        view: { pod, ...w.view, flows, tcp, drops, limit: DEFAULT_FLOW_LIMIT, now: at, graceMs: monitoring.podGraceMs },
+        view: {
+          pod,
+          ...w.view,
+          flows,
+          tcp,
+          drops,
+          dns,
+          dnsOff,
+          limit: DEFAULT_FLOW_LIMIT,
+          now: at,
+          graceMs: monitoring.podGraceMs,
+        },
       };
     },
     (view, session) => <PodPage view={view} session={session} />,
@@ -155,7 +172,7 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
       if (!w.ok) return w;
       const { namespace, service } = query.data;
       const [map, talkers] = await Promise.all([
-        queryServiceMap(db, w.view.window, { namespace, service }),
+        queryServiceMap(db, w.view.window, { namespace, service }, { dns: true }),
         queryTopTalkers(db, w.view.window, "pods", DEFAULT_TALKERS),
       ]);
       return { ok: true, view: { map, talkers, ...w.view, namespace, service } };

@@ -1,11 +1,13 @@
 /**
  * What the traffic region of a node's page shows for ?since= and ?ifname=:
  * the interface series (control/queries/monitoring/interfaces.ts), TCP
- * health and drops of what the node reported, over the same window.
+ * health, drops and DNS of what the node reported, over the same window.
  */
 import { z } from "zod";
 import type { Db } from "../control/queries/handle.ts";
 import type { RetentionSettings } from "../control/monitoring/rollup.ts";
+import { desiredStateOf } from "../control/registry/desired-state.ts";
+import { queryDnsView } from "../control/queries/monitoring/dns-view.ts";
 import { queryDrops } from "../control/queries/monitoring/drops.ts";
 import { DEFAULT_FLOW_LIMIT } from "../control/queries/monitoring/flows.ts";
 import { queryInterfaceSeries } from "../control/queries/monitoring/interfaces.ts";
@@ -13,6 +15,7 @@ import { queryTcp } from "../control/queries/monitoring/tcp.ts";
 import { optionalParam } from "../control/queries/monitoring/window.ts";
 import { listInterfaces } from "../control/queries/nodes.ts";
 import { IfName } from "../control/wire/batch.ts";
+import { NODE_PAGE_DNS_NAMES } from "./monitoring/dns-tables.tsx";
 import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
 import type { NodeTrafficView } from "./pages/node.tsx";
 
@@ -31,10 +34,12 @@ export async function loadNodeTraffic(
   const w = pageWindow(query.since, parsed.data.since, at, retention);
   if (!w.ok) return w;
   const { ifname } = parsed.data;
-  const [series, tcp, drops, states] = await Promise.all([
+  const [series, tcp, drops, dns, desired, states] = await Promise.all([
     queryInterfaceSeries(db, w.window, node, ifname),
     queryTcp(db, w.window, { node }, DEFAULT_FLOW_LIMIT),
     queryDrops(db, w.window, { node }),
+    queryDnsView(db, w.window, { node }, NODE_PAGE_DNS_NAMES),
+    desiredStateOf(db, node),
     listInterfaces(db, node),
   ]);
   return {
@@ -48,6 +53,8 @@ export async function loadNodeTraffic(
       series,
       tcp,
       drops,
+      dns,
+      dnsOff: desired.modules.dns ? [] : [node],
       limit: DEFAULT_FLOW_LIMIT,
     },
   };

@@ -6,108 +6,38 @@
  * with monitoring >= 97% of without.
  *
  * In namespaces of its own (a node with a bridge and two pods, as the tests
- * make them); nothing leaves the machine. Needs iperf3 (/usr/bin/iperf3).
+ * make them, pod_bench.ts); nothing leaves the machine. Needs iperf3 (/usr/bin/iperf3).
  *   deno run --allow-all agent/bench/monitoring_overhead.ts
+ *   (BENCH_ROUNDS, BENCH_SECONDS: fewer or shorter for a quick look)
  */
 import { DropsModule } from "../modules/drops/module.ts";
 import { FlowsModule } from "../modules/flows/module.ts";
 import { IfStatsModule } from "../modules/ifstats/module.ts";
-import type { Module, ModuleEnv } from "../modules/module.ts";
 import { TcpModule } from "../modules/tcp/module.ts";
-import { listInterfaces, netnsInode } from "../netif.ts";
-import { PodTable } from "../pods/directory.ts";
-import { FilePodSource } from "../pods/file-pods.ts";
-import { PodNet } from "../testing/pod_net.ts";
-import { waitListening } from "../testing/pod_traffic.ts";
-import { output } from "../testing/run.ts";
+import { onOffRatios, ROUNDS, SECONDS, withPodBench } from "./pod_bench.ts";
 import { median, row, verdict } from "./report.ts";
 
-const BPF = new URL("../../build/bpf/", import.meta.url).pathname;
-const IPERF = Deno.env.get("IPERF3") ?? "/usr/bin/iperf3";
-// Five pairs: with three, one disturbed run (the machine is shared) moved the median ratio by 15 %.
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
-const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
-const PORT = 5201;
-
-/** One iperf3 run from p1 to p2: received bits per second. */
-async function throughput(net: PodNet): Promise<number> {
-  const json = await output([
-    "ip",
-    "netns",
-    "exec",
-    net.pod("p1").netns,
-    IPERF,
-    "-c",
-    net.pod("p2").ip,
-    "-p",
-    String(PORT),
-    "-t",
-    String(SECONDS),
-    "-J",
-  ]);
-  return JSON.parse(json).end.sum_received.bits_per_second;
-}
-
 export async function benchMonitoringOverhead(): Promise<void> {
-  const net = await PodNet.create(2);
-  const pinDir = `/sys/fs/bpf/ebpf-k8s-test-${Deno.pid}-bench`;
-  const pods = new PodTable(new FilePodSource(net.podsFile, 500, () => {}), true);
-  const server = new Deno.Command("ip", {
-    args: ["netns", "exec", net.pod("p2").netns, IPERF, "-s", "-p", String(PORT)],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const modules: Module[] = [];
-  try {
-    await waitListening(net.pod("p2").netns, PORT);
-    pods.start();
-    const env = (name: string): ModuleEnv => ({
-      node: "bench",
-      bpfDir: BPF,
-      pinDir: `${pinDir}/${name}`,
-      interfaces: listInterfaces(net.node).filter((i) => i.name !== "lo").map((i) => ({ ...i, driver: null })),
-      netns: net.node,
-      netnsIno: netnsInode(net.node),
-      excludeInterfaces: [],
-      pods,
-      log: (m) => console.error(m),
-    });
-    modules.push(
-      new IfStatsModule(env("ifstats")),
-      new FlowsModule(env("flows")),
-      new TcpModule(env("tcp")),
-      new DropsModule(env("drops")),
-    );
-    const bps: Record<"off" | "on", number[]> = { off: [], on: [] };
-    await throughput(net); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      bps.off.push(await throughput(net));
-      for (const m of modules) m.start({ adopt: false });
-      bps.on.push(await throughput(net));
-      for (const m of modules) m.read(); // what the agent does each interval; the modules really counted
-      for (const m of modules) m.stop();
-    }
-    const off = median(bps.off), on = median(bps.on);
+  await withPodBench(2, async (b) => {
+    await b.iperf3Server("p2");
+    const modules = [
+      new IfStatsModule(b.env("ifstats")),
+      new FlowsModule(b.env("flows")),
+      new TcpModule(b.env("tcp")),
+      new DropsModule(b.env("drops")),
+    ];
+    await b.iperf3("p1", "p2"); // warm-up
+    const bps = await b.alternate(modules, () => b.iperf3("p1", "p2"));
     const gbps = (x: number) => `${(x / 1e9).toFixed(2)} Gbit/s`;
-    row("iperf3 pod to pod, no monitoring", gbps(off), `median of ${ROUNDS} x ${SECONDS} s`);
-    row("iperf3 pod to pod, ifstats+flows+tcp+drops", gbps(on), `median of ${ROUNDS} x ${SECONDS} s, alternated`);
-    row("ratio monitored / unmonitored", `${(on / off).toFixed(3)}`, verdict(on / off, 0.97, "higher"));
-  } finally {
-    for (const m of modules) {
-      try {
-        m.stop();
-      } catch (e) {
-        console.error(`stopping ${m.name}: ${(e as Error).message}`);
-      }
-    }
-    await pods.stop();
-    try {
-      server.kill("SIGTERM");
-    } catch { /* gone */ }
-    await server.status;
-    await net.close();
-    await Deno.remove(pinDir, { recursive: true }).catch(() => {});
-  }
+    const ratio = onOffRatios(bps).ofMedians;
+    row("iperf3 pod to pod, no monitoring", gbps(median(bps.off)), `median of ${ROUNDS} x ${SECONDS} s`);
+    row(
+      "iperf3 pod to pod, ifstats+flows+tcp+drops",
+      gbps(median(bps.on)),
+      `median of ${ROUNDS} x ${SECONDS} s, alternated`,
+    );
+    row("ratio monitored / unmonitored", `${ratio.toFixed(3)}`, verdict(ratio, 0.97, "higher"));
+  });
 }
 
 if (import.meta.main) await benchMonitoringOverhead();

@@ -19,7 +19,7 @@ enum ek8s_dns_limits {
 	DNS_PORT = 53, /* always recognised, besides dns_config.ports */
 	DNS_PORT_SLOTS = 8, /* dns_config.ports: more DNS ports the agent sets (0: unused) */
 	DNS_NAME_MAX = 255, /* a question's name in wire form, labels and final zero (RFC 1035) */
-	DNS_NAME_BYTES = 256, /* dns_name_key.name: DNS_NAME_MAX, zero-padded */
+	DNS_NAME_BYTES = 256, /* dns_name_value.name: room for DNS_NAME_MAX */
 	DNS_SERVERS_DEFAULT_ENTRIES = 4096, /* dns_servers (LRU): (pod, server, port) */
 	DNS_PENDING_DEFAULT_ENTRIES = 16384, /* dns_pending (LRU): queries waiting for their answer */
 	DNS_NAMES_DEFAULT_ENTRIES = 8192, /* dns_names (hash): (pod, name); full: the pod's dns_names_other */
@@ -144,18 +144,30 @@ struct dns_pending_value {
 	__u64 sent_ns; /* bpf_ktime_get_ns() when the query went out (CLOCK_MONOTONIC) */
 };
 
-/* dns_names: a pod's queries for one name. The name in wire form (length-prefixed
- * labels, final zero), ASCII letters lowercased, zero-padded to DNS_NAME_BYTES. */
+/*
+ * dns_names: a pod's queries for one name, keyed by the name's hash so the
+ * table hashes 16 bytes, not the whole name (the name is in the value, written
+ * at insert). The hash is 64 bits over the name in wire form with ASCII
+ * letters lowercased (dns.bpf.c's mix_word), not cryptographic: two names of
+ * one pod with the same length and hash (by chance about 2^-64 a pair, or
+ * crafted by the pod) share one entry, their counts merged under the name
+ * that came first; every total stays exact either way.
+ */
 struct dns_name_key {
 	__u32 ifindex;
-	__u32 len; /* bytes of name used, the final zero included */
-	__u8 name[DNS_NAME_BYTES];
+	__u32 len; /* bytes of the name, the final zero included */
+	__u64 hash;
 };
 
-/* dns_names values, and dns_names_other (key: the pod's ifindex) for what did not fit. */
+/* dns_names values ("stats" only: dns_names_other's, by the pod's ifindex, for what did not fit). */
 struct dns_name_stats {
 	__u64 queries;
 	__u64 nxdomain;
+};
+
+struct dns_name_value {
+	struct dns_name_stats stats;
+	__u8 name[DNS_NAME_BYTES]; /* wire form, lowercased; the key's len bytes of it are the name, the rest undefined */
 };
 
 #endif

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { NodeName } from "../wire/batch.ts";
 import { Rfc1123Name } from "../wire/scalars.ts";
+import { LATENCY_ABOVE_US } from "../monitoring/dns-latency.ts";
 
 /** A field's message, and "required" when it is missing (a schema's own message would hide that). */
 const orRequired =
@@ -19,17 +20,25 @@ export const METRIC_NAMES = [
   "retransmitsPerSec",
   "failedConnectionsPerSec",
   "heartbeatAgeSeconds",
+  "dnsNxdomainPerSec",
+  "dnsServfailPerSec",
+  "dnsLatencyP95Ms",
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export interface MetricInfo {
   label: string;
-  unit: "B/s" | "/s" | "s";
+  unit: "B/s" | "/s" | "s" | "ms";
   /** What a node's (and a pod's) value is, in words, for the form and the README. */
   about: string;
   /** Heartbeats belong to agents, so to nodes only. */
   nodesOnly?: true;
+  /** Limits must be below this: the values stop at it (a reading past it is shown as it). */
+  limitBelow?: number;
 }
+
+/** A DNS latency p95 past the histogram's last bound reads as that bound, in ms (values.ts). */
+export const DNS_LATENCY_P95_MAX_MS = LATENCY_ABOVE_US / 1000;
 
 export const METRICS: Record<MetricName, MetricInfo> = {
   rxBytesPerSec: {
@@ -54,6 +63,23 @@ export const METRICS: Record<MetricName, MetricInfo> = {
     unit: "s",
     about: "seconds since the node's last batch (nodes only)",
     nodesOnly: true,
+  },
+  dnsNxdomainPerSec: {
+    label: "DNS NXDOMAIN/s",
+    unit: "/s",
+    about: "DNS answers NXDOMAIN over the last minute, per second (a node: every pod on it; a pod: its own)",
+  },
+  dnsServfailPerSec: {
+    label: "DNS SERVFAIL/s",
+    unit: "/s",
+    about: "DNS answers SERVFAIL over the last minute, per second (a node: every pod on it; a pod: its own)",
+  },
+  dnsLatencyP95Ms: {
+    label: "DNS latency p95",
+    unit: "ms",
+    about: "95th percentile of the DNS answers' latency over the last minute, as the upper bound of its " +
+      `histogram bucket; no value without answers; ${DNS_LATENCY_P95_MAX_MS} when past the last bound`,
+    limitBelow: DNS_LATENCY_P95_MAX_MS,
   },
 };
 
@@ -116,6 +142,16 @@ export const ThresholdInput = z
     }
     if (t.upper != null && t.lower != null && t.lower >= t.upper) {
       ctx.addIssue({ code: "custom", path: ["lower"], message: "must be below the upper limit" });
+    }
+    const below = METRICS[t.metric].limitBelow;
+    for (const field of ["upper", "lower"] as const) {
+      const limit = t[field];
+      if (below === undefined || limit == null || limit < below) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: `must be below ${below} for ${t.metric}: a value past ${below} reads as ${below}`,
+      });
     }
     if (METRICS[t.metric].nodesOnly && targetKindOf(t.scope.kind) === "pod") {
       ctx.addIssue({

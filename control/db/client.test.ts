@@ -7,6 +7,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import { storeDns } from "../monitoring-store/dns.ts";
+import { dnsServer } from "../monitoring-store/dns.test-support.ts";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { localFilePath, openDb } from "./client.ts";
@@ -314,6 +315,34 @@ describe("migration 0017", () => {
       { level: "1h", bucket: 0, pod: "pod:u1", queries: 3, nxdomain: 1 },
       { level: "1m", bucket: 60_000, pod: "pod:u1", queries: 3, nxdomain: 1 },
       { level: "raw", bucket: 70_000, pod: "pod:u1", queries: 3, nxdomain: 1 },
+    ]);
+    db.$client.close();
+  });
+});
+
+describe("migration 0018", () => {
+  it("adds dns_node_totals only: stored DNS rows stay, and the totals count from the upgrade on", async () => {
+    const { url, client } = await olderDb(18);
+    await client.execute(
+      "INSERT INTO dns_server_stats (level, bucket, node, pod, server, port, q_a) VALUES ('raw', 10000, 'n1', 'pod:u1', '10.96.0.10', 53, 4)",
+    );
+    const before = (await client.execute("SELECT * FROM dns_server_stats")).rows;
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect((await db.$client.execute("SELECT * FROM dns_server_stats")).rows).toEqual(before);
+    expect(await read("SELECT count(*) AS n FROM dns_node_totals")).toEqual([{ n: 0 }]);
+    const server = dnsServer({
+      pod: "u1",
+      queries: { A: 3 },
+      responses: { NOERROR: 2, NXDOMAIN: 1 },
+      latency: { 0: 3 },
+      latencySumUs: 150,
+    });
+    await rawWriteTransaction(db, (tx) => storeDns(tx, "n1", 70_000, { servers: [server], names: [] }));
+    expect(await read("SELECT node, q_a, r_noerror, r_nxdomain, lat_0, latency_sum_us FROM dns_node_totals")).toEqual([
+      { node: "n1", q_a: 3, r_noerror: 2, r_nxdomain: 1, lat_0: 3, latency_sum_us: 150 },
     ]);
     db.$client.close();
   });

@@ -564,6 +564,17 @@ export const dnsNameStats = sqliteTable(
   ],
 );
 
+/**
+ * DNS per node since it first reported: its Batch.dns.servers (every pod, server and "other" record) summed,
+ * saturating, one row per node and never pruned, so its counters only grow: the monotonic source of the DNS
+ * families of /metrics (control/metrics/dns.ts), which the pruned levels of dns_server_stats cannot be. Added to
+ * in the batch's transaction with dns_server_stats (control/monitoring-store/dns.ts).
+ */
+export const dnsNodeTotals = sqliteTable("dns_node_totals", {
+  node: text("node").primaryKey(),
+  ...dnsCounterColumns(),
+});
+
 /** One integer column per counter of a DnsServerRecord (DNS_SERVER_COUNTERS: one source for table and code). */
 function dnsCounterColumns() {
   const column = (name: string) => integer(name).notNull().default(0);

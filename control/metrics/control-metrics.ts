@@ -4,8 +4,9 @@
  * process, so every replica answers the same), and after it this replica's
  * own ingest load (ingest-load.ts). Labels are bounded by the
  * cluster's size, never by traffic: node, interface, node status, module,
- * alert metric, service namespace/name/port, backend state and gateway
- * frontend (bounded per service, gateway.ts) (and the
+ * alert metric, service namespace/name/port, backend state, gateway
+ * frontend (bounded per service, gateway.ts) and DNS query type and rcode
+ * (fixed lists, dns.ts) (and the
  * ingest load's fixed shed reasons and histogram bounds). No per-flow,
  * per-pod or per-IP label. Names and meanings: README "Prometheus".
  */
@@ -21,6 +22,7 @@ import type { StatusThresholds } from "../queries/node-status.ts";
 import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } from "../wire/exposition.ts";
 import type { FlowStreamHub } from "../flows-stream/hub.ts";
 import { flowStreamFamilies } from "./flow-stream.ts";
+import { dnsFamilies } from "./dns.ts";
 import { gatewayFamilies } from "./gateway.ts";
 import { ingestLoadFamilies } from "./ingest-load.ts";
 import type { LeaseStatus } from "../lease/keeper.ts";
@@ -108,6 +110,7 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
       })),
     },
     ...(await gatewayFamilies(db)),
+    ...(await dnsFamilies(db)),
     {
       name: "ebpf_k8s_scrape_timestamp_seconds",
       help: "When this answer was computed (control plane clock)",

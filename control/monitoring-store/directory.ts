@@ -23,9 +23,10 @@
  * stored. NodePorts are not mapped (the gateway translates them to backends,
  * which are).
  */
+import type { InValue } from "@libsql/client";
 import type { SqlTransaction } from "../db/prepared.ts";
 import type { Db } from "../db/client.ts";
-import { normalizeIp, PodDirectory, type ServiceEndpoint } from "../monitoring/attribution.ts";
+import { normalizeIp, PodDirectory, type PodIndex, type ServiceEndpoint } from "../monitoring/attribution.ts";
 import { IPPROTO } from "../monitoring/names.ts";
 import type { PodInfo } from "../wire/pods.ts";
 import type { LbProtocol } from "../wire/services.ts";
@@ -45,7 +46,7 @@ const BACKENDS = "SELECT json_group_array(json_array(s.namespace, s.name, b.ip, 
   "FROM service_backends b JOIN services s ON s.id = b.service_id";
 
 /** Reads the services again when the lb version moved since they were read. */
-async function refreshServices(db: Db, tx: SqlTransaction): Promise<void> {
+async function refreshServices(db: Db, tx: Pick<SqlTransaction, "execute">): Promise<void> {
   const version = Number((await tx.execute(LB_VERSION)).rows[0]?.version ?? 0);
   if (serviceLookups.get(db)?.version === version) return;
   const rows = JSON.parse(String((await tx.execute(SERVICES)).rows[0]?.rows ?? "[]")) as Array<
@@ -69,15 +70,19 @@ async function refreshServices(db: Db, tx: SqlTransaction): Promise<void> {
   serviceLookups.set(db, { version, byFrontend, byBackend });
 }
 
-const LOAD =
-  "SELECT json_group_array(json_array(node, ts, uid, namespace, name, ips, host_network)) AS rows FROM pods WHERE vanished_ts IS NULL";
+/** Current pods as [node, ts, uid, namespace, name, ips, host_network] rows, in one JSON value; `where` narrows. */
+const LOAD = (where = "") =>
+  "SELECT json_group_array(json_array(node, ts, uid, namespace, name, ips, host_network)) AS rows FROM pods " +
+  `WHERE vanished_ts IS NULL${where}`;
 
-/** The directory of `db`, loading it through `tx` when not held yet. */
-export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirectory> {
-  await refreshServices(db, tx);
-  const held = directories.get(db);
-  if (held) return held;
-  const result = (await tx.execute(LOAD)).rows[0];
+/** A directory naming services as the registry of `db` does (as last refreshed), of the pods LOAD(where) reads. */
+async function loadDirectory(
+  db: Db,
+  tx: Pick<SqlTransaction, "execute">,
+  where = "",
+  args: InValue[] = [],
+): Promise<PodDirectory> {
+  const result = (await tx.execute({ sql: LOAD(where), args })).rows[0];
   const rows = JSON.parse(String(result?.rows ?? "[]")) as Array<
     [string, number, string, string, string, string, number]
   >;
@@ -100,8 +105,32 @@ export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirec
     (ip, port, proto) => serviceLookups.get(db)?.byBackend.get(`${ip}|${port}|${proto}`),
   );
   for (const [node, { ts, pods }] of byNode) directory.setNode(node, ts, pods);
+  return directory;
+}
+
+/** The directory of `db`, loading it through `tx` when not held yet. */
+export async function podDirectory(db: Db, tx: SqlTransaction): Promise<PodDirectory> {
+  await refreshServices(db, tx);
+  const held = directories.get(db);
+  if (held) return held;
+  const directory = await loadDirectory(db, tx);
   directories.set(db, directory);
   return directory;
+}
+
+/**
+ * For queries: a directory naming `ips` as the ingest names the ends of flows (addresses stored raw, DNS servers),
+ * with services as the registry has them now. The ingest's own when this replica holds one (no read of the pods);
+ * else one of the current pods with an IP among `ips`, not kept (the ingest's is built from all of them).
+ */
+export async function podDirectoryOf(db: Db, ips: readonly string[]): Promise<PodIndex> {
+  await refreshServices(db, db.$client);
+  return directories.get(db) ?? await loadDirectory(
+    db,
+    db.$client,
+    " AND EXISTS (SELECT 1 FROM json_each(pods.ips) j WHERE lower(j.value) IN (SELECT value FROM json_each(?)))",
+    [JSON.stringify(ips.map(normalizeIp))],
+  );
 }
 
 export function forgetPodDirectory(db: Db): void {

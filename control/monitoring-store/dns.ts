@@ -4,12 +4,13 @@
  * time as its bucket) and in its 1 min and 1 h buckets at once. Adding into all three levels at ingest keeps the
  * levels exact by construction (a late batch lands in its buckets like any other) without a raw column to roll;
  * retention prunes the three levels as the flow tables' (maintenance.ts). Sums saturate (counter-sums.ts).
+ * The node's servers summed are added to dns_node_totals too (never pruned: /metrics' counters only grow).
  */
 import { getTableName } from "drizzle-orm";
 import { endpointKey, type PodEndpoint, type PodIndex, podOfUid } from "../monitoring/attribution.ts";
 import { addExcluded, MAX_COUNT } from "../db/counter-sums.ts";
 import type { SqlTransaction } from "../db/prepared.ts";
-import { dnsNameStats, dnsServerStats } from "../db/schema.ts";
+import { dnsNameStats, dnsNodeTotals, dnsServerStats } from "../db/schema.ts";
 import { DNS_SERVER_COUNTERS, dnsServerCounts } from "../monitoring/dns-counters.ts";
 import { bucketOfReport, LEVELS } from "../monitoring/rollup.ts";
 import type { DnsRecords } from "../wire/dns.ts";
@@ -40,6 +41,9 @@ function upsert(table: string, keys: readonly string[], counters: readonly strin
 const SQL = {
   servers: upsert(getTableName(dnsServerStats), ["pod", "server", "port"], DNS_SERVER_COUNTERS),
   names: upsert(getTableName(dnsNameStats), ["pod", "name"], ["queries", "nxdomain"]),
+  totals: `INSERT INTO ${getTableName(dnsNodeTotals)} (node, ${DNS_SERVER_COUNTERS.join(", ")}) VALUES (${
+    ["?", ...DNS_SERVER_COUNTERS.map(() => "?")].join(", ")
+  }) ON CONFLICT (node) DO UPDATE SET ${addExcluded(...DNS_SERVER_COUNTERS)}`,
 } as const;
 
 /** Sums rows with the same leading `identity` values (a batch may repeat a key), saturating. */
@@ -54,13 +58,16 @@ function merged(rows: readonly Row[], identity: number): Row[] {
   return [...out.values()];
 }
 
-/** Stores a batch's DNS records of `node` reported at `ts` at every level. */
+/** Stores a batch's DNS records of `node` reported at `ts` at every level, and adds them to the node's totals. */
 export async function storeDns(tx: SqlTransaction, node: string, ts: number, dns: DnsRecords): Promise<void> {
   const servers = merged(
     dns.servers.map((r) => [dnsPodKey(r.pod), r.server, r.port, ...dnsServerCounts(r)]),
     3,
   );
   const names = merged(dns.names.map((r) => [dnsPodKey(r.pod), r.name, r.queries, r.nxdomain]), 2);
+  // Every server row of the batch summed into one: the node's totals.
+  const [totals] = merged(servers.map((r) => r.slice(3)), 0);
+  if (totals !== undefined) await tx.execute({ sql: SQL.totals, args: [node, ...totals] });
   for (const [sql, rows] of [[SQL.servers, servers], [SQL.names, names]] as const) {
     if (rows.length === 0) continue;
     const all = LEVELS.flatMap((level) => rows.map((r) => [level, bucketOfReport(level, ts), node, ...r]));

@@ -50,6 +50,7 @@ describe("serviceMap", () => {
         { source: "ip:203.0.113.1", target: "pod:u-db", bytes: 40, connections: 2, failures: 1, avgSrttUs: null },
         { source: "pod:u-web", target: "pod:u-db", bytes: 5_300, connections: 4, failures: 1, avgSrttUs: null },
       ],
+      dns: [],
     });
   });
 
@@ -111,6 +112,7 @@ describe("serviceMap", () => {
     expect(serviceMap(flows, tcpRows, { service: { namespace: "data", name: "other" } })).toEqual({
       nodes: [],
       edges: [],
+      dns: [],
     });
   });
 

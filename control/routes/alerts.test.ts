@@ -126,6 +126,16 @@ describe("validation", () => {
       "scope.kind",
       'heartbeatAgeSeconds applies to nodes only ("all" or "node")',
     ],
+    [
+      { ...WEB_RX, metric: "dnsLatencyP95Ms", upper: 2_500 },
+      "upper",
+      "must be below 2500 for dnsLatencyP95Ms: a value past 2500 reads as 2500",
+    ],
+    [
+      { ...WEB_RX, metric: "dnsLatencyP95Ms", upper: undefined, lower: 3_000 },
+      "lower",
+      "must be below 2500 for dnsLatencyP95Ms: a value past 2500 reads as 2500",
+    ],
     [{ ...WEB_RX, enabled: "yes" }, "enabled", expect.any(String)],
     [{ ...WEB_RX, severity: "high" }, "severity", "unknown field"],
   ])("400 naming the field: %o → %s", async (body, path, message) => {
@@ -133,6 +143,16 @@ describe("validation", () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("invalid threshold");
     expect(res.body.issues).toContainEqual({ path, message });
+  });
+
+  it("takes the DNS metrics, per pod and per node", async () => {
+    for (const metric of ["dnsNxdomainPerSec", "dnsServfailPerSec", "dnsLatencyP95Ms"]) {
+      const res = await create({ ...WEB_RX, metric, upper: 2_499 });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body).toMatchObject({ metric, upper: 2_499 });
+    }
+    const node = await create({ metric: "dnsLatencyP95Ms", scope: { kind: "node", target: "node-a" }, upper: 200 });
+    expect(node).toMatchObject({ status: 201, body: { unit: "ms" } });
   });
 
   it("400 for a body that is not JSON, on PUT too", async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
-import { dnsName, dnsServer } from "../monitoring-store/dns.test-support.ts";
+import { busyDnsServer, dnsName, dnsServer } from "../monitoring-store/dns.test-support.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
 import { DB_POD, NOW, post, postPods } from "../monitoring/scenario.test-support.ts";
 import { getJson, T0, useTestApp } from "../test-support.ts";
@@ -25,16 +25,7 @@ async function scenario() {
     ts: T0 + 10_000,
     dns: {
       servers: [
-        dnsServer({
-          pod: "u-web",
-          queries: { A: 60, AAAA: 40, HTTPS: 2 },
-          responses: { NOERROR: 90, NXDOMAIN: 10 },
-          tcp: 3,
-          truncated: 1,
-          timeouts: 2,
-          latency: { 0: 50, 3: 45, 6: 4, 14: 1 },
-          latencySumUs: 3_100_000,
-        }),
+        busyDnsServer("u-web"),
         dnsServer({ queries: { other: 1 } }),
       ],
       names: [dnsName("u-web", "api.example.com", 60), dnsName("u-web", "gone.test", 10, 10)],

@@ -229,6 +229,8 @@ const SERVICE_MAP = {
     { source: "pod:u-web", target: "ip:1.1.1.1", bytes: 120, connections: 0, failures: 0, avgSrttUs: null },
     { source: "pod:u-web", target: "pod:u-db", bytes: 5_500, connections: 3, failures: 1, avgSrttUs: 1_000 },
   ],
+  /** No DNS in this scenario (monitoring-dns.test.ts has the DNS edges). */
+  dns: [],
 };
 
 describe("monitoring API on the raw level", () => {
@@ -397,6 +399,7 @@ describe("monitoring API on the raw level", () => {
       window: RAW_WINDOW,
       nodes: [SERVICE_MAP.nodes[3], SERVICE_MAP.nodes[4]],
       edges: [SERVICE_MAP.edges[2]],
+      dns: [],
     });
     expect((await get("/api/v1/servicemap?namespace=nowhere")).body).toMatchObject({ nodes: [], edges: [] });
   });

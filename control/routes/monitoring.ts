@@ -16,10 +16,14 @@
  *                                                names with the most queries and with the most NXDOMAIN answers (any);
  *                                                server (an address) filters servers only: names carry none
  *   GET /api/v1/servicemap?since=&until=&namespace=&service=
- *                                              → { window, nodes: [{ id, label, kind, namespace? }],
- *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }] }
+ *                                              → { window, nodes: [{ id, label, kind, namespace?, dns? }],
+ *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }],
+ *                                                dns: [{ source, target, queries, responses, errors, errorRate,
+ *                                                timeouts, p95Us }] }
  *                                                clients → service → backends where a flow names its service;
- *                                                service ("namespace/name") keeps that service's edges
+ *                                                service ("namespace/name") keeps that service's edges; dns: each
+ *                                                pod → DNS server (through the server's service when it is one's
+ *                                                backend), a node's dns the totals of the DNS edges reaching it
  *   GET /api/v1/nodes/:node/series?since=&until=&ifname=
  *                                              → { window, node, ifname, points: Point[] }, oldest first: RX/TX of the node
  *                                                (its interfaces summed) or of one interface, per report (raw) or bucket (1m, 1h)
@@ -214,7 +218,7 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
   windowedRoute(
     "/servicemap",
     { namespace, service: optionalParam(NamespacedName) },
-    (q) => queryServiceMap(db, q.window, { namespace: q.namespace, service: q.service }),
+    (q) => queryServiceMap(db, q.window, { namespace: q.namespace, service: q.service }, { dns: true }),
   );
 
   routes.get("/nodes/:node/series", reader, async (c) => {

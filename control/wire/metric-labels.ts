@@ -24,6 +24,8 @@ export const METRIC_LABELS = [
   "module", // an agent module
   "version", // the agent's version
   "encoding", // how an agent's batches travel: compact or json
+  "qtype", // a DNS query type: the fixed DNS_QTYPES of control/wire/dns.ts
+  "rcode", // a DNS response code: the fixed DNS_RCODES of control/wire/dns.ts
 ] as const;
 
 /** What Prometheus adds to every series it scrapes. */

@@ -13,10 +13,11 @@ export const THRESHOLDS_PATH = "/thresholds";
 /** At most this many active alerts are read for the overview and a node's page (the alerts page and API list more). */
 export const ALERTS_LISTED = 1_000;
 
-/** A metric's value in its unit: "9.77 KiB/s", "0.500/s", "61 s". */
+/** A metric's value in its unit: "9.77 KiB/s", "0.500/s", "61 s", "250 ms". */
 export function formatMetricValue(unit: MetricInfo["unit"], value: number): string {
   if (unit === "B/s") return formatByteRate(value);
   if (unit === "s") return `${Math.round(value).toLocaleString("en-US")} s`;
+  if (unit === "ms") return `${Number(value.toPrecision(3)).toLocaleString("en-US")} ms`;
   return `${value >= 100 ? Math.round(value).toLocaleString("en-US") : Number(value.toPrecision(3))}/s`;
 }
 

@@ -4,16 +4,33 @@
  * then the world, each by name), or, once services are on the map, in three
  * columns (clients → services → backends), so the same data always draws
  * the same picture. An edge is an arrow from client to server, its width growing
- * with the log of its bytes; edges with failed connections are red. Every
- * text is escaped.
+ * with the log of its bytes; edges with failed connections are red. DNS edges
+ * (pod → DNS server) are dashed, bent the other way (a pod's DNS and its flows
+ * to the same server do not overlap), width growing with the log of the
+ * queries, red with errors or timeouts; a DNS server's node shows its queries
+ * and error rate under its name. Every text is escaped.
  */
-import { formatBytes, formatCount } from "../format.ts";
+import { formatBytes, formatCount, formatPercent, MISSING } from "../format.ts";
+
+/** What DNS edges brought to a node (control/monitoring/servicemap.ts DnsTotals). */
+export interface SvgDnsTotals {
+  queries: number;
+  errors: number;
+  errorRate: number | null;
+  timeouts: number;
+}
 
 export interface SvgNode {
   id: string;
   label: string;
   /** "pod" | "service" | "world" | "other": sets the colour. */
   kind: string;
+  dns?: SvgDnsTotals;
+}
+
+export interface SvgDnsEdge extends SvgDnsTotals {
+  source: string;
+  target: string;
 }
 
 export interface SvgEdge {
@@ -26,6 +43,7 @@ export interface SvgEdge {
 
 export const FAIL_COLOUR = "#c62828";
 const EDGE_COLOUR = "#607d8b";
+const DNS_COLOUR = "#00897b";
 const KIND_COLOUR: Record<string, string> = { pod: "#1565c0", service: "#6a1b9a", world: "#757575", other: "#bdbdbd" };
 const KIND_ORDER = ["pod", "service", "world", "other"];
 
@@ -62,7 +80,7 @@ export function layout(nodes: readonly SvgNode[]): Map<string, { x: number; y: n
  */
 export function layeredLayout(
   nodes: readonly SvgNode[],
-  edges: readonly SvgEdge[],
+  edges: readonly { source: string; target: string }[],
 ): Map<string, { x: number; y: number }> {
   const servers = new Set(edges.map((e) => e.target));
   const column = (n: SvgNode) => (n.kind === "service" ? 1 : servers.has(n.id) ? 2 : 0);
@@ -76,7 +94,7 @@ export function layeredLayout(
   return out;
 }
 
-function orderNodes(nodes: readonly SvgNode[], edges: readonly SvgEdge[]): SvgNode[] {
+function orderNodes(nodes: readonly SvgNode[], edges: readonly { source: string; target: string }[]): SvgNode[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   for (const e of edges) {
     for (const id of [e.source, e.target]) if (!byId.has(id)) byId.set(id, { id, label: id, kind: "other" });
@@ -87,6 +105,16 @@ function orderNodes(nodes: readonly SvgNode[], edges: readonly SvgEdge[]): SvgNo
   );
 }
 
+/** An error rate as a percentage ("9.8 %"), or a dash without answers. */
+export const errorRateText = (rate: number | null) => (rate === null ? MISSING : formatPercent(rate, 1));
+
+/** "102 queries, 10 errors (9.8 %), 2 timeouts". */
+export function dnsText(d: SvgDnsTotals): string {
+  return `${formatCount(d.queries)} queries, ${formatCount(d.errors)} errors (${errorRateText(d.errorRate)}), ${
+    formatCount(d.timeouts)
+  } timeouts`;
+}
+
 function edgeTitle(e: SvgEdge, label: (id: string) => string): string {
   const failed = e.failures > 0 ? `, ${formatCount(e.failures)} failed` : "";
   return `${label(e.source)} → ${label(e.target)}: ${formatBytes(e.bytes)}, ${
@@ -94,62 +122,87 @@ function edgeTitle(e: SvgEdge, label: (id: string) => string): string {
   } connections${failed}`;
 }
 
-export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readonly SvgEdge[] }): string {
-  const nodes = orderNodes(input.nodes ?? [], input.edges);
+type Point = { x: number; y: number };
+
+/**
+ * The shape of an edge from → to and where its label goes: a curve bent `bend` px to the right of the direction
+ * (negative: to the left), stopping short of the node's circle; a loop above a node talking to itself.
+ */
+function edgeShape(from: Point, to: Point, bend: number, stroke: string, marker: string) {
+  if (from.x === to.x && from.y === to.y) {
+    // A pod talking to itself (e.g. through its own service): a loop above it.
+    const shape = `<circle cx="${from.x}" cy="${r1(from.y - 18)}" r="14" fill="none" ${stroke}/>`;
+    return { shape, mx: from.x, my: r1(from.y - 36) };
+  }
+  const dx = to.x - from.x, dy = to.y - from.y, len = Math.hypot(dx, dy);
+  const ux = dx / len, uy = dy / len;
+  const ex = r1(to.x - ux * 12), ey = r1(to.y - uy * 12);
+  const cx = r1((from.x + to.x) / 2 - uy * bend), cy = r1((from.y + to.y) / 2 + ux * bend);
+  const shape =
+    `<path d="M${from.x},${from.y}Q${cx},${cy} ${ex},${ey}" fill="none" ${stroke} marker-end="url(#${marker})"/>`;
+  return { shape, mx: r1((from.x + 2 * cx + ex) / 4), my: r1((from.y + 2 * cy + ey) / 4) };
+}
+
+/** An edge's group: its title, shape and label text. */
+function edgeGroup(cls: string, colour: string, title: string, shape: string, at: Point, text: string): string {
+  return `<g class="${cls}"><title>${escapeXml(title)}</title>${shape}<text x="${at.x}" y="${at.y}" font-size="11" ` +
+    `text-anchor="middle" fill="${colour}">${escapeXml(text)}</text></g>`;
+}
+
+const bySourceTarget = (a: { source: string; target: string }, b: { source: string; target: string }) =>
+  a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0;
+
+export function serviceMapSvg(
+  input: { nodes?: readonly SvgNode[]; edges: readonly SvgEdge[]; dns?: readonly SvgDnsEdge[] },
+): string {
+  const dns = input.dns ?? [];
+  const ends = [...input.edges, ...dns];
+  const nodes = orderNodes(input.nodes ?? [], ends);
   const head =
     `<svg xmlns="http://www.w3.org/2000/svg" class="servicemap" viewBox="0 0 ${SIZE} ${SIZE}" width="${SIZE}" height="${SIZE}" role="img" aria-label="service map">`;
   if (nodes.length === 0) {
     return `${head}<text x="${CENTRE}" y="${CENTRE}" text-anchor="middle">No traffic in this window.</text></svg>`;
   }
-  const pos = nodes.some((n) => n.kind === "service") ? layeredLayout(nodes, input.edges) : layout(nodes);
+  const pos = nodes.some((n) => n.kind === "service") ? layeredLayout(nodes, ends) : layout(nodes);
   const labels = new Map(nodes.map((n) => [n.id, n.label]));
   const label = (id: string) => labels.get(id) ?? id;
   const defs = `<defs>` +
-    [["arrow", EDGE_COLOUR], ["arrow-fail", FAIL_COLOUR]]
+    [["arrow", EDGE_COLOUR], ["arrow-fail", FAIL_COLOUR], ["arrow-dns", DNS_COLOUR]]
       .map(([id, c]) =>
         `<marker id="${id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`
       )
       .join("") +
     `</defs>`;
-  const edges = [...input.edges]
-    .sort((
-      a,
-      b,
-    ) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
-    .map((e) => {
-      const from = pos.get(e.source)!, to = pos.get(e.target)!;
-      const failed = e.failures > 0;
-      const colour = failed ? FAIL_COLOUR : EDGE_COLOUR;
-      const title = `<title>${escapeXml(edgeTitle(e, label))}</title>`;
-      const w = edgeWidth(e.bytes);
-      let shape: string, mx: number, my: number;
-      if (e.source === e.target) {
-        // A pod talking to itself (e.g. through its own service): a loop above it.
-        shape = `<circle cx="${from.x}" cy="${
-          r1(from.y - 18)
-        }" r="14" fill="none" stroke="${colour}" stroke-width="${w}"/>`;
-        mx = from.x;
-        my = r1(from.y - 36);
-      } else {
-        // Bend to the right of the direction, so a → b and b → a do not overlap; stop short of the node's circle.
-        const dx = to.x - from.x, dy = to.y - from.y, len = Math.hypot(dx, dy);
-        const ux = dx / len, uy = dy / len;
-        const ex = r1(to.x - ux * 12), ey = r1(to.y - uy * 12);
-        const cx = r1((from.x + to.x) / 2 - uy * 30), cy = r1((from.y + to.y) / 2 + ux * 30);
-        shape =
-          `<path d="M${from.x},${from.y}Q${cx},${cy} ${ex},${ey}" fill="none" stroke="${colour}" stroke-width="${w}" marker-end="url(#${
-            failed ? "arrow-fail" : "arrow"
-          })"/>`;
-        mx = r1((from.x + 2 * cx + ex) / 4);
-        my = r1((from.y + 2 * cy + ey) / 4);
-      }
-      const text = `${formatBytes(e.bytes)}${failed ? ` · ${formatCount(e.failures)} failed` : ""}`;
-      return `<g class="edge${
-        failed ? " edge-fail" : ""
-      }">${title}${shape}<text x="${mx}" y="${my}" font-size="11" text-anchor="middle" fill="${colour}">${
-        escapeXml(text)
-      }</text></g>`;
-    });
+  const edges = [...input.edges].sort(bySourceTarget).map((e) => {
+    const failed = e.failures > 0;
+    const colour = failed ? FAIL_COLOUR : EDGE_COLOUR;
+    const stroke = `stroke="${colour}" stroke-width="${edgeWidth(e.bytes)}"`;
+    const { shape, mx, my } = edgeShape(
+      pos.get(e.source)!,
+      pos.get(e.target)!,
+      30,
+      stroke,
+      failed ? "arrow-fail" : "arrow",
+    );
+    const text = `${formatBytes(e.bytes)}${failed ? ` · ${formatCount(e.failures)} failed` : ""}`;
+    return edgeGroup(`edge${failed ? " edge-fail" : ""}`, colour, edgeTitle(e, label), shape, { x: mx, y: my }, text);
+  });
+  const dnsEdges = [...dns].sort(bySourceTarget).map((e) => {
+    const failed = e.errors + e.timeouts > 0;
+    const colour = failed ? FAIL_COLOUR : DNS_COLOUR;
+    // Width from the log of the queries, as edgeWidth does with bytes.
+    const stroke = `stroke="${colour}" stroke-width="${edgeWidth(e.queries)}" stroke-dasharray="6 4"`;
+    const { shape, mx, my } = edgeShape(
+      pos.get(e.source)!,
+      pos.get(e.target)!,
+      -30,
+      stroke,
+      failed ? "arrow-fail" : "arrow-dns",
+    );
+    const title = `${label(e.source)} → ${label(e.target)}: DNS ${dnsText(e)}`;
+    const text = `DNS ${formatCount(e.queries)} q · ${errorRateText(e.errorRate)} err`;
+    return edgeGroup(`edge edge-dns${failed ? " edge-fail" : ""}`, colour, title, shape, { x: mx, y: my }, text);
+  });
   const circles = nodes.map((n) => {
     const p = pos.get(n.id)!;
     const colour = KIND_COLOUR[n.kind] ?? KIND_COLOUR.other;
@@ -157,11 +210,19 @@ export function serviceMapSvg(input: { nodes?: readonly SvgNode[]; edges: readon
     const anchor = p.x < CENTRE - 1 ? "end" : p.x > CENTRE + 1 ? "start" : "middle";
     const lx = anchor === "end" ? r1(p.x - 14) : anchor === "start" ? r1(p.x + 14) : p.x;
     const ly = anchor === "middle" ? r1(p.y + (p.y <= CENTRE ? -14 : 24)) : r1(p.y + 4);
-    return `<g class="node node-${escapeXml(n.kind)}"><title>${
-      escapeXml(n.label)
+    const title = n.dns === undefined ? n.label : `${n.label}: DNS ${dnsText(n.dns)}`;
+    // The DNS line under the name; above it when the name sits above the node (centre column, top half).
+    const dy = anchor === "middle" && p.y <= CENTRE ? -13 : 14;
+    const dnsLine = n.dns === undefined
+      ? ""
+      : `<text x="${lx}" y="${r1(ly + dy)}" font-size="11" text-anchor="${anchor}" fill="${DNS_COLOUR}">${
+        escapeXml(`DNS ${formatCount(n.dns.queries)} q · ${errorRateText(n.dns.errorRate)} err`)
+      }</text>`;
+    return `<g class="node node-${escapeXml(n.kind)}${n.dns === undefined ? "" : " node-dns"}"><title>${
+      escapeXml(title)
     }</title><circle cx="${p.x}" cy="${p.y}" r="10" fill="${colour}"/><text x="${lx}" y="${ly}" font-size="12" text-anchor="${anchor}">${
       escapeXml(n.label)
-    }</text></g>`;
+    }</text>${dnsLine}</g>`;
   });
-  return `${head}${defs}${edges.join("")}${circles.join("")}</svg>`;
+  return `${head}${defs}${edges.join("")}${dnsEdges.join("")}${circles.join("")}</svg>`;
 }

@@ -5,6 +5,7 @@
  * Sorting and filtering of the pod table are plain query parameters, so
  * every view is a link.
  */
+import type { Child } from "hono/jsx";
 import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
 import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
@@ -25,14 +26,14 @@ export function podPath(p: { namespace: string; name: string }): string {
   return `/pods/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.name)}`;
 }
 
-/** An endpoint as a cell: a pod or a service links to its page. */
-export function EndpointCell(props: { e: StoredEndpoint }) {
+/** An endpoint as a cell: a pod or a service links to its page; `sub` replaces the line saying what it is. */
+export function EndpointCell(props: { e: StoredEndpoint; sub?: Child }) {
   const { e } = props;
   if (e.kind === "pod" && e.name !== "") {
     return (
       <td>
         <a href={podPath(e)}>{endpointLabel(e)}</a>
-        <span class="sub">pod on {e.node}</span>
+        <span class="sub">{props.sub ?? `pod on ${e.node}`}</span>
       </td>
     );
   }
@@ -40,7 +41,7 @@ export function EndpointCell(props: { e: StoredEndpoint }) {
     return (
       <td>
         <a href={servicePath(e)}>{endpointLabel(e)}</a>
-        <span class="sub">service</span>
+        <span class="sub">{props.sub ?? "service"}</span>
       </td>
     );
   }
@@ -52,7 +53,7 @@ export function EndpointCell(props: { e: StoredEndpoint }) {
   return (
     <td>
       {endpointLabel(e)}
-      <span class="sub">{what}</span>
+      <span class="sub">{props.sub ?? what}</span>
     </td>
   );
 }
@@ -240,7 +241,8 @@ export interface FlowFilters {
   since?: string;
 }
 
-function filterText(f: FlowFilters): string {
+/** " for node a, pod ns/name, since …", or "" without filters. */
+export function filterText(f: FlowFilters): string {
   const parts = [f.node && `node ${f.node}`, f.pod && `pod ${f.pod}`, f.since && `since ${f.since}`].filter(Boolean);
   return parts.length ? ` for ${parts.join(", ")}` : "";
 }

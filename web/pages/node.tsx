@@ -3,8 +3,8 @@
  * refreshes in place:
  * - its status and interfaces (every 2 s, /fragments/nodes/:node);
  * - its traffic over a window (5 min, 1 h, 24 h or any ?since=): RX/TX
- *   charts of the node's total or one interface (?ifname=), TCP health and
- *   drops of what it reported (every 5 s, /fragments/nodes/:node/traffic);
+ *   charts of the node's total or one interface (?ifname=), TCP health,
+ *   drops and DNS of what it reported (every 5 s, /fragments/nodes/:node/traffic);
  * - its modules with switches, programs, maps and features (every 2 s,
  *   /fragments/nodes/:node/modules; a switch answers with this region).
  * Renders for any valid name: a node that has not reported yet shows its
@@ -12,6 +12,7 @@
  */
 import type { ModuleView } from "../../control/queries/modules.ts";
 import type { SeriesPoint } from "../../control/queries/monitoring/interfaces.ts";
+import type { DnsView } from "../../control/queries/monitoring/dns-view.ts";
 import type { DropsResult } from "../../control/queries/monitoring/drops.ts";
 import type { TcpResult } from "../../control/queries/monitoring/tcp.ts";
 import type { NodeDetail } from "../../control/queries/nodes.ts";
@@ -30,6 +31,7 @@ import { Panel } from "../components/panel.tsx";
 import { NodeFacts, StatusBadge } from "../components/status.tsx";
 import { TrafficCharts } from "../components/traffic-chart.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { DnsPanel } from "../monitoring/dns-tables.tsx";
 import { DropTable, TcpTable } from "../monitoring/tables.tsx";
 import { podsWhere } from "./pods.tsx";
 
@@ -74,6 +76,10 @@ export interface NodeTrafficView {
   series: SeriesPoint[];
   tcp: TcpResult;
   drops: DropsResult;
+  /** Per pod and server, and each pod's top names. */
+  dns: DnsView;
+  /** The node, when its dns module is switched off. */
+  dnsOff: string[];
   /** At most this many TCP rows are listed (the busiest). */
   limit: number;
 }
@@ -185,7 +191,7 @@ function InterfaceLinks(props: { view: NodeTrafficView; href: (ifname?: string) 
 
 /** The traffic region's contents. */
 export function NodeTraffic(props: { view: NodeTrafficView }) {
-  const { node, since, window, ifname, series, tcp, drops, limit } = props.view;
+  const { node, since, window, ifname, series, tcp, drops, dns, dnsOff, limit } = props.view;
   const filters = { node, since: windowStart(since) };
   const dropped = drops.byReason.reduce((n, r) => n + r.packets, 0);
   const what = ifname === undefined ? `${node}, all interfaces summed` : `${ifname} on ${node}`;
@@ -213,6 +219,7 @@ export function NodeTraffic(props: { view: NodeTrafficView }) {
       <Panel title="Drops" meta={`${formatCountOf(dropped, "packet")} dropped`}>
         <DropTable rows={drops.drops} filters={filters} />
       </Panel>
+      <DnsPanel dns={dns} off={dnsOff} filters={filters} perPod />
     </>
   );
 }

@@ -1,8 +1,9 @@
 /**
  * `/pods/:namespace/:name`: one pod (node, IPs, labels, owner, host veth,
- * state, RX/TX) with its flows, TCP health and drops over a window
+ * state, RX/TX) with its flows, TCP health, drops and DNS over a window
  * (?since=), refreshed in place from /fragments/pods/:namespace/:name.
  */
+import type { DnsView } from "../../control/queries/monitoring/dns-view.ts";
 import type { DropsResult } from "../../control/queries/monitoring/drops.ts";
 import type { FlowsResult } from "../../control/queries/monitoring/flows.ts";
 import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
@@ -15,6 +16,7 @@ import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { TrafficCells, TrafficHeaders } from "../components/traffic-cells.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { DnsPanel } from "../monitoring/dns-tables.tsx";
 import { DropTable, FlowTable, podPath, TcpTable } from "../monitoring/tables.tsx";
 import { PODS_PATH, podsWhere } from "./pods.tsx";
 
@@ -28,6 +30,10 @@ export interface PodDetailView {
   limit: number;
   tcp: TcpResult;
   drops: DropsResult;
+  /** Its DNS per server (summed over its uids), and its names. */
+  dns: DnsView;
+  /** Its node, when that node's dns module is switched off. */
+  dnsOff: string[];
   now: number;
   /** How long a vanished pod stays listed. */
   graceMs: number;
@@ -55,7 +61,7 @@ export function PodPage(props: { view: PodDetailView; session: Session }) {
 
 /** The polled part of the pod page. */
 export function PodDetail(props: { view: PodDetailView }) {
-  const { pod, since, window, flows, tcp, drops, limit } = props.view;
+  const { pod, since, window, flows, tcp, drops, dns, dnsOff, limit } = props.view;
   const filters = { pod: `${pod.namespace}/${pod.name}`, since: windowStart(since) };
   const dropped = drops.byReason.reduce((n, r) => n + r.packets, 0);
   return (
@@ -79,6 +85,7 @@ export function PodDetail(props: { view: PodDetailView }) {
       <Panel title="Drops" meta={`${formatCountOf(dropped, "packet")} dropped`}>
         <DropTable rows={drops.drops} filters={filters} />
       </Panel>
+      <DnsPanel dns={dns} off={dnsOff} filters={filters} perPod={false} />
     </>
   );
 }

@@ -1,20 +1,21 @@
 /**
  * `/servicemap`: who talks to whom over a window (?since=), optionally only
  * the edges touching a namespace (?namespace=): the SVG picture, then the
- * edges in a table for exact numbers, and the pods that talk most. Refreshed in place from
+ * DNS edges (pods → DNS servers), the edges in a table for exact numbers, and the pods that talk most. Refreshed in place from
  * /fragments/servicemap with the same query.
  */
 import { raw } from "hono/html";
 import type { Talker, Window } from "../../control/monitoring/rollup.ts";
 import { endpointLabel } from "../../control/monitoring/attribution.ts";
 import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
-import type { MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
-import { formatBytes, formatCount } from "../format.ts";
+import type { MapDnsEdge, MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
+import { DNS_RCODES } from "../../control/wire/dns.ts";
+import { formatBytes, formatCount, MISSING } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
-import { serviceMapSvg } from "../monitoring/servicemap-svg.ts";
+import { errorRateText, serviceMapSvg } from "../monitoring/servicemap-svg.ts";
 import { podPath, usText } from "../monitoring/tables.tsx";
 import { servicePath } from "../components/service-form.tsx";
 
@@ -68,15 +69,15 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
   const service = serviceText(props.view.service);
   const where = (namespace === undefined ? "" : ` touching namespace ${namespace}`) +
     (service === undefined ? "" : ` of service ${service}`);
-  if (map.edges.length === 0) {
+  if (map.edges.length === 0 && map.dns.length === 0) {
     return (
       <div class="empty">
         <p>
           No traffic{where} since {windowStart(since)}.
         </p>
         <p>
-          The map is drawn from flows (the flows module, on pod veths) and TCP connections (the tcp module); check that
-          they are on for your nodes on the node pages, or choose a longer window.
+          The map is drawn from flows (the flows module, on pod veths), TCP connections (the tcp module) and DNS (the
+          dns module); check that they are on for your nodes on the node pages, or choose a longer window.
         </p>
       </div>
     );
@@ -87,7 +88,9 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
       <WindowNote since={since} window={window} />
       <Panel
         title="Service map"
-        meta={`${formatCount(map.nodes.length)} endpoints, ${formatCount(map.edges.length)} edges${where}`}
+        meta={`${formatCount(map.nodes.length)} endpoints, ${formatCount(map.edges.length)} edges${
+          map.dns.length > 0 ? `, ${formatCount(map.dns.length)} DNS edges` : ""
+        }${where}`}
       >
         <div class="mapbox">{raw(serviceMapSvg(map))}</div>
         <p class="note">
@@ -96,8 +99,15 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
           of its backends: through the socket load balancer, the gateway, or straight to the pod) goes client → service
           → backend; one to the VIP itself, whose backend is not seen, stops at the service.{" "}
           {failed > 0 ? `Red: edges with failed connections (${formatCount(failed)} in all).` : ""}
+          {map.dns.length > 0 &&
+            " Dashed: DNS, pod → DNS server (through its service when the server is one's backend), red with error answers or timeouts; a DNS server shows the queries that reached it and their error rate."}
         </p>
       </Panel>
+      {map.dns.length > 0 && (
+        <Panel title="DNS" meta="pods → DNS servers, most queries first; errors: answers other than NOERROR">
+          <DnsEdgeTable nodes={map.nodes} edges={map.dns} />
+        </Panel>
+      )}
       <Panel title="Top talkers" meta="pods with the most bytes, sent and received">
         <TalkerTable talkers={props.view.talkers} seconds={window.seconds} />
       </Panel>
@@ -144,6 +154,9 @@ function TalkerTable(props: { talkers: readonly Talker[]; seconds: number }) {
 }
 
 function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[] }) {
+  if (props.edges.length === 0) {
+    return <p class="none">No flows or TCP connections here: the map above is DNS alone.</p>;
+  }
   const byId = new Map(props.nodes.map((n) => [n.id, n]));
   const edges = [...props.edges].sort((a, b) => b.bytes - a.bytes || b.connections - a.connections);
   return (
@@ -161,6 +174,42 @@ function EdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapEdge[]
             <EndpointName node={byId.get(e.source)} id={e.source} />
             <EndpointName node={byId.get(e.target)} id={e.target} />
             <EdgeNumbers edge={e} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** DNS edges with their queries, answers by rcode, errors, timeouts and p95. */
+function DnsEdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapDnsEdge[] }) {
+  const byId = new Map(props.nodes.map((n) => [n.id, n]));
+  const edges = [...props.edges].sort((a, b) => b.queries - a.queries);
+  return (
+    <table class="dns-edges">
+      <thead>
+        <tr>
+          <th>Client</th>
+          <th>DNS server</th>
+          <th>Queries</th>
+          {DNS_RCODES.map((r) => <th>{r === "other" ? "other rcode" : r}</th>)}
+          <th>Errors</th>
+          <th>Error rate</th>
+          <th>Timeouts</th>
+          <th title="upper bound of the latency bucket holding it">p95</th>
+        </tr>
+      </thead>
+      <tbody>
+        {edges.map((e) => (
+          <tr class={e.errors + e.timeouts > 0 ? "failing" : undefined}>
+            <EndpointName node={byId.get(e.source)} id={e.source} />
+            <EndpointName node={byId.get(e.target)} id={e.target} />
+            <td>{formatCount(e.queries)}</td>
+            {DNS_RCODES.map((r) => <td>{formatCount(e.responses[r])}</td>)}
+            <td class={e.errors > 0 ? "bad" : undefined}>{formatCount(e.errors)}</td>
+            <td>{errorRateText(e.errorRate)}</td>
+            <td class={e.timeouts > 0 ? "bad" : undefined}>{formatCount(e.timeouts)}</td>
+            <td>{e.p95Us === null ? MISSING : `≤ ${usText(e.p95Us)}`}</td>
           </tr>
         ))}
       </tbody>

@@ -13,6 +13,9 @@
  *     (python3's getaddrinfo, the pod's own resolv.conf), and a python3
  *     sender of hand-made DNS messages (malformed ones, thousands of names).
  *
+ * The servers' and clients' command lines, and dig's output read back, are in
+ * dns_lab_commands.ts, which the end-to-end test (scripts/e2e/dns.test.ts) runs too.
+ *
  * Every process is ended by its pid at close(), which also detaches and
  * unloads the program and deletes the namespaces, after a failure too.
  */
@@ -22,7 +25,21 @@ import { BPF_OBJ_DIR, requireKernel } from "../../testing/kernel.ts";
 import { PodNet } from "../../testing/pod_net.ts";
 import { output, run } from "../../testing/run.ts";
 import { gatedTest, killAll } from "../lb/lb_lab.ts";
+import {
+  DIG_OK_EXITS,
+  digArgv,
+  digBatch,
+  type DigResult,
+  dnsmasqArgv,
+  hostsText,
+  parseDig,
+  resolvConf,
+  responderArgv,
+  silentArgv,
+} from "./dns_lab_commands.ts";
 import { DEFAULT_DNS, DnsReader, type DnsSettings } from "./reader.ts";
+
+export type { DigResult };
 
 export const DNS_OBJECT_PATH = `${BPF_OBJ_DIR}/dns.bpf.o`;
 
@@ -39,24 +56,6 @@ export function dnsKernelTest(name: string, fn: () => Promise<void>): void {
   }
   gatedTest("dns", name, missing, fn);
 }
-
-/** Answers each query with the rcode its first label names (servfail-*, refused-*, formerr-*), or TC (tc-*). */
-const RESPONDER = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-RCODES = {b"servfail": 2, b"refused": 5, b"formerr": 1}
-while True:
-    q, addr = s.recvfrom(4096)
-    i = 12
-    while q[i]:
-        i += 1 + q[i]
-    question = q[12:i + 5]
-    label = q[13:13 + q[12]].split(b"-")[0].lower()
-    tc = 0x02 if label == b"tc" else 0
-    flags = bytes([0x80 | (q[2] & 0x79) | tc, 0x80 | RCODES.get(label, 0)])
-    s.sendto(q[:2] + flags + b"\\x00\\x01" + b"\\x00" * 6 + question, addr)
-`;
 
 /** Sends hand-made DNS messages over UDP from one socket: argv = ip port kind count. */
 const SENDER = `
@@ -91,12 +90,6 @@ for i in range(count):
         raise SystemExit("unknown kind " + kind)
     s.sendto(m, (ip, port))
 `;
-
-export interface DigResult {
-  status: string;
-  /** dig's "Query time" in ms (-1: no answer). */
-  ms: number;
-}
 
 export interface ResolverOptions {
   port?: number;
@@ -160,24 +153,11 @@ export class DnsLab {
   async resolver(pod: string, o: ResolverOptions = {}): Promise<void> {
     const port = o.port ?? 53;
     const hosts = `${this.dir}/hosts-${pod}-${port}`;
-    await Deno.writeTextFile(hosts, Object.entries(o.hosts ?? {}).map(([n, ip]) => `${ip} ${n}\n`).join(""));
+    await Deno.writeTextFile(hosts, hostsText(o.hosts ?? {}));
+    const logFile = `${this.dir}/dnsmasq-${pod}-${port}.log`;
     await this.#spawn(
       pod,
-      [
-        "dnsmasq",
-        "--keep-in-foreground",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        `--addn-hosts=${hosts}`,
-        `--listen-address=${this.ip(pod)}`,
-        "--bind-interfaces",
-        `--port=${port}`,
-        "--pid-file=",
-        "--local=/lab/",
-        `--log-facility=${this.dir}/dnsmasq-${pod}-${port}.log`,
-        ...(o.extra ?? []),
-      ],
+      dnsmasqArgv({ ip: this.ip(pod), port, hostsFile: hosts, logFile, extra: o.extra }),
       port,
       true,
     );
@@ -185,14 +165,12 @@ export class DnsLab {
 
   /** The python responder (rcode by first label) in pod `pod`. */
   async responder(pod: string, port = 53): Promise<void> {
-    await this.#spawn(pod, ["python3", "-c", RESPONDER, this.ip(pod), String(port)], port);
+    await this.#spawn(pod, responderArgv(this.ip(pod), port), port);
   }
 
   /** A UDP socket in pod `pod` that never answers. */
   async silent(pod: string, port = 53): Promise<void> {
-    const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n` +
-      `s.bind(("${this.ip(pod)}", ${port}))\nwhile True:\n s.recv(65536)\n`;
-    await this.#spawn(pod, ["python3", "-c", py], port);
+    await this.#spawn(pod, silentArgv(this.ip(pod), port), port);
   }
 
   /**
@@ -200,26 +178,11 @@ export class DnsLab {
    * each "name type" with +tries=1 (no retry: one query each) and `options`.
    */
   async dig(pod: string, server: string, queries: string[], options: string[] = []): Promise<DigResult[]> {
-    const [ip, port] = server.split(":");
     const batch = `${this.dir}/dig-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(batch, queries.map((q) => `@${ip} -p ${port ?? 53} ${q}\n`).join(""));
-    // options before -f apply to every line (per line, dig ignores some of them, +tcp among them)
-    const dig = ["dig", "+tries=1", "+timeout=1", "+noedns", ...options, "-f", batch];
-    const res = await run(this.net.in(pod, dig), { allowFail: true });
-    if (res.code !== 0 && res.code !== 9) throw new Error(`dig failed (exit ${res.code}): ${res.stderr}${res.stdout}`);
-    const out = res.stdout; // exit 9: some query had no answer, which the results say
-    const results: DigResult[] = [];
-    // each query prints a header with its status (or "no servers could be reached") and, when answered, its time
-    for (const block of out.split(/\n(?=; <<>> DiG)/)) {
-      if (!block.includes("<<>> DiG")) continue;
-      const status = /status: (\w+)/.exec(block)?.[1] ?? "timeout";
-      const ms = Number(/Query time: (\d+) msec/.exec(block)?.[1] ?? -1);
-      results.push({ status, ms });
-    }
-    if (results.length !== queries.length) {
-      throw new Error(`dig: ${queries.length} queries, ${results.length} results:\n${out}`);
-    }
-    return results;
+    await Deno.writeTextFile(batch, digBatch(server, queries));
+    const res = await run(this.net.in(pod, digArgv(batch, options)), { allowFail: true });
+    if (!DIG_OK_EXITS.includes(res.code)) throw new Error(`dig failed (exit ${res.code}): ${res.stderr}${res.stdout}`);
+    return parseDig(res.stdout, queries.length); // exit 9: some query had no answer, which the results say
   }
 
   /**
@@ -233,7 +196,7 @@ export class DnsLab {
     if (!pathExists("/etc/netns")) this.#etc.add("/etc/netns"); // removed at close() if empty by then
     this.#etc.add(etc);
     await Deno.mkdir(etc, { recursive: true });
-    await Deno.writeTextFile(`${etc}/resolv.conf`, `nameserver ${server}\noptions attempts:1 timeout:1\n`);
+    await Deno.writeTextFile(`${etc}/resolv.conf`, resolvConf(server));
     const py = `import socket, sys\nfor _ in range(${count}):\n` +
       ` a = socket.getaddrinfo(sys.argv[1], 80, socket.AF_UNSPEC, socket.SOCK_DGRAM)\n` +
       ` print([x[4][0] for x in a if x[0] == socket.AF_INET][0])\n`;

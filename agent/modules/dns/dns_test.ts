@@ -11,6 +11,7 @@ import { DNS_STATS, LATENCY_BOUNDS_US, QTYPE_SLOTS, RCODE_SLOTS } from "./layout
 import { DEFAULT_DNS, type DnsCounters, DnsReader, type DnsReading } from "./reader.ts";
 import { libbpfMessagesSince, libbpfSeq } from "../../libbpf/log.ts";
 import { BPF_OBJ_DIR } from "../../testing/kernel.ts";
+import { udpFrame } from "../../testing/packets.ts";
 import type { DnsServerRecord } from "./records.ts";
 
 const qtype = (name: string) => QTYPE_SLOTS.indexOf(name as typeof QTYPE_SLOTS[number]);
@@ -318,26 +319,12 @@ function udp6Frame(src: string, dst: string, sport: number, dport: number, paylo
 /** A DNS message of one question: `flags` as on the wire (0x0100: a query with RD; 0x8183: an NXDOMAIN answer). */
 function dnsMessage(id: number, flags: number, name: string, type: number): Uint8Array {
   const labels = name.split(".").flatMap((l) => [l.length, ...[...l].map((c) => c.charCodeAt(0))]);
-  return new Uint8Array([
-    id >> 8,
-    id & 0xff,
-    flags >> 8,
-    flags & 0xff,
-    0,
-    1,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    ...labels,
-    0,
-    0,
-    type,
-    0,
-    1,
-  ]);
+  return dnsRaw(id, flags, [...labels, 0, 0, type, 0, 1]);
+}
+
+/** A DNS header for one question, then `question` as given (well-formed or not). */
+function dnsRaw(id: number, flags: number, question: number[]): Uint8Array {
+  return new Uint8Array([id >> 8, id & 0xff, flags >> 8, flags & 0xff, 0, 1, 0, 0, 0, 0, 0, 0, ...question]);
 }
 
 dnsKernelTest(
@@ -361,6 +348,63 @@ dnsKernelTest(
       ]);
       assertEquals(r.names.map((n) => [n.name, n.queries, n.nxdomain]), [["six.lab", 1, 1]]);
       assertEquals([r.counters.matched, r.counters.pendingEntries], [1, 0]);
+    } finally {
+      reader.close();
+    }
+  },
+);
+
+/** A pod's query to its server and the server's answer, over IPv4 (BPF_PROG_TEST_RUN's frames). */
+const toServer = (msg: Uint8Array) =>
+  udpFrame({ srcIp: "10.244.250.1", dstIp: "10.244.250.53", srcPort: 41000, dstPort: 53, payload: msg });
+const fromServer = (msg: Uint8Array) =>
+  udpFrame({ srcIp: "10.244.250.53", dstIp: "10.244.250.1", srcPort: 53, dstPort: 41000, payload: msg });
+
+dnsKernelTest(
+  "dns: a name of any length is one entry whatever its case and what follows it (BPF_PROG_TEST_RUN)",
+  async () => {
+    const reader = DnsReader.open(BPF_OBJ_DIR, DEFAULT_DNS);
+    try {
+      const send = (prog: string, frame: Uint8Array) => reader.obj.program(prog).testRun({ data: frame });
+      // wire lengths 3 to 60: the name's end at every place of the walk's 8-byte words; one of three labels;
+      // the bytes around the capitals ("@", "[", "`", "{"), and 0xc1 (0x41, "A", with the high bit) left as they are
+      const names = [...Array.from({ length: 58 }, (_, i) => "n".repeat(i + 1)), "a.b.c", "@az[`az{~.lab", "x\xc1"];
+      names.forEach((name, i) => {
+        // the same name in capitals with another type (other bytes after its end), then its NXDOMAIN answer
+        send("dns_ingress", toServer(dnsMessage(2 * i, 0x0100, name, 1)));
+        send("dns_ingress", toServer(dnsMessage(2 * i + 1, 0x0100, name.toUpperCase(), 28)));
+        send("dns_egress", fromServer(dnsMessage(2 * i + 1, 0x8183, name.toUpperCase(), 28)));
+      });
+      const r = reader.read();
+      assertEquals(
+        r.names.map((n) => [n.name, n.queries, n.nxdomain]).sort(),
+        names.map((n) => [n.replace("\xc1", "\\193"), 2, 1]).sort(),
+      );
+      assertEquals([r.counters.namesCreated, r.counters.matched], [names.length, names.length]);
+    } finally {
+      reader.close();
+    }
+  },
+);
+
+dnsKernelTest(
+  "dns: an answer's question is read only for NXDOMAIN: a malformed one in another answer is not malformed",
+  async () => {
+    const reader = DnsReader.open(BPF_OBJ_DIR, DEFAULT_DNS);
+    try {
+      const pointer = [0xc0, 0x0c, 0, 1, 0, 1]; // the question's name a compression pointer
+      for (const id of [1, 2, 3]) {
+        reader.obj.program("dns_ingress").testRun({ data: toServer(dnsMessage(id, 0x0100, "p.lab", 1)) });
+      }
+      for (const [id, flags] of [[1, 0x8180], [2, 0x8182], [3, 0x8183]]) { // NOERROR, SERVFAIL: counted; NXDOMAIN: malformed
+        reader.obj.program("dns_egress").testRun({ data: fromServer(dnsRaw(id, flags, pointer)) });
+      }
+      const r = reader.read();
+      assertEquals(r.servers.length, 1);
+      const s = r.servers[0];
+      assertEquals([s.queries[qtype("A")], s.responses, sum(s.latency)], [3, [1, 0, 1, 0, 0], 2]);
+      assertEquals([r.counters.matched, r.counters.pointer, r.counters.pendingEntries], [2, 1, 1]);
+      assertEquals(r.names.map((n) => [n.name, n.queries, n.nxdomain]), [["p.lab", 3, 0]]);
     } finally {
       reader.close();
     }

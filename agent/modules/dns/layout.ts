@@ -82,8 +82,9 @@ export const DNS_STRUCTS = {
     size: 44,
   },
   dns_pending_value: { fields: [["sent_ns", 0]], size: 8 },
-  dns_name_key: { fields: [["ifindex", 0], ["len", 4], ["name", 8]], size: 264 },
+  dns_name_key: { fields: [["ifindex", 0], ["len", 4], ["hash", 8]], size: 16 },
   dns_name_stats: { fields: [["queries", 0], ["nxdomain", 8]], size: 16 },
+  dns_name_value: { fields: [["stats", 0], ["name", 16]], size: 272 },
 } as const satisfies Record<string, { fields: readonly (readonly [string, number])[]; size: number }>;
 
 const at = (struct: keyof typeof DNS_STRUCTS, field: string) =>
@@ -129,21 +130,23 @@ export function decodePendingKey(k: Uint8Array): DnsPendingKey {
   return { ifindex: dv.getUint32(0, true), serverPort: dv.getUint16(8, true), server: addrText(k.subarray(28, 44)) };
 }
 
-export interface DnsNameKey {
+export interface DnsName {
   ifindex: number;
   /** Dotted text, without the final dot ("" for the root). */
   name: string;
 }
 
 /**
- * A name key as text: labels joined with dots. Bytes outside printable
- * ASCII, and dots and backslashes inside a label, are escaped as \DDD (RFC
- * 1035 master-file form), so two different names never print the same.
+ * A dns_names entry's name as text (the key's pod and length, the value's
+ * bytes): labels joined with dots. Bytes outside printable ASCII, and dots
+ * and backslashes inside a label, are escaped as \DDD (RFC 1035 master-file
+ * form), so two different names never print the same.
  */
-export function decodeNameKey(k: Uint8Array): DnsNameKey {
-  const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
+export function decodeName(key: Uint8Array, value: Uint8Array): DnsName {
+  const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
   const len = Math.min(dv.getUint32(4, true), DNS_LIMITS.DNS_NAME_MAX);
-  const name = k.subarray(8, 8 + len);
+  const start = at("dns_name_value", "name");
+  const name = value.subarray(start, start + len);
   const labels: string[] = [];
   for (let i = 0; i < name.length && name[i] !== 0;) {
     const n = name[i];
@@ -159,17 +162,19 @@ export function decodeNameKey(k: Uint8Array): DnsNameKey {
   return { ifindex: dv.getUint32(0, true), name: labels.join(".") };
 }
 
-/** A name key's bytes, as the program makes them (tests and benchmarks). */
-export function encodeNameKey(ifindex: number, name: string): Uint8Array {
-  const k = new Uint8Array(DNS_STRUCTS.dns_name_key.size);
-  const dv = new DataView(k.buffer);
-  let o = 8;
+/** A dns_names entry for a name, lowercased as the program stores it, counters zero (tests); the key's hash left 0. */
+export function encodeName(ifindex: number, name: string): { key: Uint8Array; value: Uint8Array } {
+  const key = new Uint8Array(DNS_STRUCTS.dns_name_key.size);
+  const value = new Uint8Array(DNS_STRUCTS.dns_name_value.size);
+  const start = at("dns_name_value", "name");
+  let o = start;
   for (const label of name ? name.toLowerCase().split(".") : []) {
-    k[o++] = label.length;
-    for (const c of label) k[o++] = c.charCodeAt(0);
+    value[o++] = label.length;
+    for (const c of label) value[o++] = c.charCodeAt(0);
   }
-  k[o++] = 0;
+  value[o++] = 0;
+  const dv = new DataView(key.buffer);
   dv.setUint32(0, ifindex, true);
-  dv.setUint32(4, o - 8, true);
-  return k;
+  dv.setUint32(4, o - start, true);
+  return { key, value };
 }

@@ -8,11 +8,11 @@ import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { BPF_OBJ_DIR, kernelTest } from "../../testing/kernel.ts";
 import { run } from "../../testing/run.ts";
 import {
-  decodeNameKey,
+  decodeName,
   DNS_LIMITS,
   DNS_STATS,
   DNS_STRUCTS,
-  encodeNameKey,
+  encodeName,
   LATENCY_BOUNDS_US,
   LATENCY_BUCKETS,
   QTYPE_SLOTS,
@@ -63,10 +63,13 @@ kernelTest("dns structs and enums match bpf/include/dns.h (BTF of dns.bpf.o)", {
   assertEquals(SERVER_COUNTERS, QTYPE_SLOTS.length + 1 + RCODE_SLOTS.length + 1 + LATENCY_BUCKETS + 1);
 });
 
-Deno.test("a name key prints as dotted text; unusual bytes are escaped, never confused with dots", () => {
-  assertEquals(decodeNameKey(encodeNameKey(7, "WWW.Example.com")), { ifindex: 7, name: "www.example.com" });
-  assertEquals(decodeNameKey(encodeNameKey(7, "")), { ifindex: 7, name: "" });
-  const k = encodeNameKey(3, "ab.c");
-  k[9] = 0x2e; // "a" -> "." inside the first label
-  assertEquals(decodeNameKey(k).name, "\\046b.c");
+Deno.test("a name prints as dotted text; unusual bytes are escaped, never confused with dots", () => {
+  const text = (e: { key: Uint8Array; value: Uint8Array }) => decodeName(e.key, e.value);
+  assertEquals(text(encodeName(7, "WWW.Example.com")), { ifindex: 7, name: "www.example.com" });
+  assertEquals(text(encodeName(7, "")), { ifindex: 7, name: "" });
+  const e = encodeName(3, "ab.c");
+  e.value[DNS_STRUCTS.dns_name_value.fields[1][1] + 1] = 0x2e; // "a" -> "." inside the first label
+  assertEquals(text(e).name, "\\046b.c");
+  e.value.fill(0x61, DNS_STRUCTS.dns_name_value.fields[1][1] + 6); // bytes past the key's length are not the name's
+  assertEquals(text(e).name, "\\046b.c");
 });

@@ -25,7 +25,7 @@ import { TcHooks, tcSlot } from "../common/tc_hooks.ts";
 import { monotonicNs } from "./clock.ts";
 import { checkDnsSettings, DEFAULT_DNS, type DnsSettings } from "./settings.ts";
 import {
-  decodeNameKey,
+  decodeName,
   decodePendingKey,
   decodeServerKey,
   DNS_STATS,
@@ -140,8 +140,8 @@ export class DnsReader {
       servers.set(id, r);
     }
     const names: DnsNameRecord[] = [];
-    trackTable(this.obj.map("dns_names"), this.#names, nowMs, idleMs, nameCounters, (key, d) => {
-      names.push({ ...decodeNameKey(key), queries: d[0], nxdomain: d[1] });
+    trackTable(this.obj.map("dns_names"), this.#names, nowMs, idleMs, nameCounters, (key, d, value) => {
+      names.push({ ...decodeName(key, value), queries: d[0], nxdomain: d[1] });
     });
     const others: DnsNameRecord[] = [];
     trackTable(this.obj.map("dns_names_other"), this.#others, nowMs, idleMs, nameCounters, (key, d) => {
@@ -211,8 +211,9 @@ const nameCounters: Counters = (dv, o) => ({ counters: [u64At(dv, o), u64At(dv, 
 
 /**
  * One read of a table of cumulative counters: `out` gets each entry's delta
- * (its key a view into a reused buffer: decode it at once); entries idle for
- * idleMs are removed with lookup-and-delete, what they counted last included.
+ * with its key and value (views into a reused buffer: decode them at once);
+ * entries idle for idleMs are removed with lookup-and-delete (by key), what
+ * they counted last included.
  */
 function trackTable(
   map: BpfMap,
@@ -220,7 +221,7 @@ function trackTable(
   nowMs: number,
   idleMs: number,
   counters: Counters,
-  out: (key: Uint8Array, delta: number[]) => void,
+  out: (key: Uint8Array, delta: number[], value: Uint8Array) => void,
 ): void {
   const ks = map.keySize, vs = map.valueSize;
   tracker.begin(nowMs, idleMs);
@@ -230,12 +231,12 @@ function trackTable(
       const c = counters(dv, i * vs);
       const key = keys.subarray(i * ks, (i + 1) * ks);
       const d = tracker.see(key, c.counters, c.gen);
-      if (d) out(key, d);
+      if (d) out(key, d, values.subarray(i * vs, (i + 1) * vs));
     }
   }, { batchSize: 4096 });
   for (const key of tracker.end()) {
     const v = map.lookupAndDelete(key);
     const late = tracker.removed(key, v && counters(new DataView(v.buffer, v.byteOffset, v.byteLength), 0));
-    if (late) out(key, late);
+    if (late && v) out(key, late, v);
   }
 }

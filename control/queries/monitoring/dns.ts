@@ -7,7 +7,7 @@
 import type { InValue } from "@libsql/client";
 import { sumCounters } from "../../db/counter-sums.ts";
 import type { Db } from "../../db/client.ts";
-import { DNS_SERVER_COUNTERS } from "../../monitoring/dns-counters.ts";
+import { DNS_SERVER_COUNTERS, type DnsServerCounter } from "../../monitoring/dns-counters.ts";
 import type { Window, WindowPart } from "../../monitoring/rollup.ts";
 
 export interface DnsFilter {
@@ -58,7 +58,29 @@ function windowed(w: Window, filter: DnsFilter, extra: { where: string; args: In
   return { where: where.join(" AND "), args };
 }
 
-export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: number): Promise<DnsResult> {
+/**
+ * The given counters summed over `w` per node (its pods' rows and its "other" record) or per stored pod key
+ * ("pod:<uid>", "" for the nodes' "other" records), in `columns`' order: one query whatever the number of keys
+ * (the alerts' values, control/alerts/values.ts).
+ */
+export async function sumDnsBy(
+  db: Db,
+  w: Window,
+  by: "node" | "pod",
+  columns: readonly DnsServerCounter[],
+): Promise<Map<string, number[]>> {
+  const rows = windowed(w, {});
+  const found = (await db.$client.execute({
+    sql: `SELECT ${by} AS key, ${
+      columns.map((c, i) => `${sumCounters(c)} AS c${i}`).join(", ")
+    } FROM dns_server_stats WHERE ${rows.where} GROUP BY ${by}`,
+    args: rows.args,
+  })).rows;
+  return new Map(found.map((r) => [String(r.key), columns.map((_, i) => Number(r[`c${i}`]))]));
+}
+
+/** Per (pod, server, port) the counters summed over `w`, ordered by pod, server, port. */
+export async function queryDnsServers(db: Db, w: Window, filter: DnsFilter): Promise<DnsServerSum[]> {
   const servers = windowed(
     w,
     filter,
@@ -70,7 +92,16 @@ export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: n
     } FROM dns_server_stats WHERE ${servers.where} GROUP BY pod, server, port ORDER BY pod, server, port`,
     args: servers.args,
   })).rows;
+  return serverRows.map((r) => ({
+    pod: String(r.pod),
+    server: String(r.server),
+    port: Number(r.port),
+    counts: DNS_SERVER_COUNTERS.map((c) => Number(r[c])),
+  }));
+}
 
+export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: number): Promise<DnsResult> {
+  const servers = await queryDnsServers(db, w, filter);
   const names = windowed(w, filter);
   // Ranked in SQL per pod; ties by name, so a page is the same every time.
   const ranked = (by: "queries" | "nxdomain") =>
@@ -94,13 +125,5 @@ export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: n
     const row = { pod, name: String(r.name), queries: Number(r.queries), nxdomain: Number(r.nxdomain) };
     (r.list === "queries" ? lists.byQueries : lists.byNxdomain).push(row);
   }
-  return {
-    servers: serverRows.map((r) => ({
-      pod: String(r.pod),
-      server: String(r.server),
-      port: Number(r.port),
-      counts: DNS_SERVER_COUNTERS.map((c) => Number(r[c])),
-    })),
-    topNames: top,
-  };
+  return { servers, topNames: top };
 }
