@@ -475,6 +475,7 @@ export function nodeModules(
       idleSeconds,
       maxServerRecords: cfg.maxDnsRecords,
       maxNameRecords: cfg.maxDnsNameRecords,
+      hostInterfaces: cfg.flowInterfaces,
     }),
   ];
 }

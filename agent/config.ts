@@ -199,7 +199,8 @@ pods (whose veths get the flow programs, and to whom flows, TCP health and drops
                              (KUBERNETES_SERVICE_HOST set): list+watch of the pods with
                              spec.nodeName=<node>, every veth of the node hooked and tied to a pod by
                              its IP. Otherwise no pods.
-  --flow-interfaces LIST     host interfaces to count flows on too (${ENV["flow-interfaces"]}; default none)
+  --flow-interfaces LIST     host interfaces to count flows on too (${ENV["flow-interfaces"]}; default none);
+                             never taken for a pod's veth (the dns module leaves them alone)
 
 tables and caps (memory stays within these whatever the traffic; what they evict is reported; records over
 a cap are summed per pod, then per node, into "other" records that count against it):

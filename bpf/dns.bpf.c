@@ -20,7 +20,7 @@
  * (at most DNS_NAME_MAX bytes), then lowercased and hashed a word at a time
  * up to its end; a compression pointer in it is never followed. The question is parsed in queries and NXDOMAIN answers,
  * the two that count a name; any other answer is matched to its query by id
- * and 5-tuple and counted by its rcode without reading its question (a
+ * and 5-tuple and counted by its rcode without reading its question (one with none, QDCOUNT 0, or a
  * malformed one included). A packet is counted as a query, an answer, or
  * under one reason in dns_stats (malformed or skipped), never two of them.
  *
@@ -521,13 +521,16 @@ static __always_inline void count_dns(struct __sk_buff *skb, int pod_sent)
 		stat_inc(DNS_STAT_NOT_TRACKED);
 		return;
 	}
-	if (h.qdcount != bpf_htons(1)) {
-		stat_inc(DNS_STAT_QDCOUNT);
-		return;
-	}
-	/* an answer's name is counted only for NXDOMAIN (its match is by id and 5-tuple): the others skip the walk */
+	/*
+	 * an answer's name is counted only for NXDOMAIN (its match is by id and 5-tuple): the others skip the walk,
+	 * and need no question at all (FORMERR and REFUSED answers often carry none: QDCOUNT 0)
+	 */
 	if (!to_dns && rcode_slot(h.flags2 & 0x0f) != DNS_R_NXDOMAIN) {
 		on_response(skb->ifindex, &p, &h);
+		return;
+	}
+	if (h.qdcount != bpf_htons(1)) {
+		stat_inc(DNS_STAT_QDCOUNT);
 		return;
 	}
 	scratch = bpf_map_lookup_elem(&dns_scratch, &zero);

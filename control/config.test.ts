@@ -26,6 +26,8 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_FLOW_KEYS: 2000,
       EBPF_K8S_MAX_TCP_KEYS: 2000,
       EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_MAX_DNS_NAME_KEYS: 2000,
+      EBPF_K8S_MAX_DNS_SERVER_KEYS: 2000,
       EBPF_K8S_STREAM_MAX_FOLLOWERS: 100,
       EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 60,
@@ -62,6 +64,8 @@ describe("parseConfig", () => {
         EBPF_K8S_MAX_FLOW_KEYS: "100",
         EBPF_K8S_MAX_TCP_KEYS: "200",
         EBPF_K8S_MAX_DROP_KEYS: "",
+        EBPF_K8S_MAX_DNS_NAME_KEYS: "50",
+        EBPF_K8S_MAX_DNS_SERVER_KEYS: "",
         EBPF_K8S_STREAM_MAX_FOLLOWERS: "5",
         EBPF_K8S_STREAM_MAX_QUEUED: "",
         EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
@@ -101,6 +105,8 @@ describe("parseConfig", () => {
       EBPF_K8S_MAX_FLOW_KEYS: 100,
       EBPF_K8S_MAX_TCP_KEYS: 200,
       EBPF_K8S_MAX_DROP_KEYS: 500,
+      EBPF_K8S_MAX_DNS_NAME_KEYS: 50,
+      EBPF_K8S_MAX_DNS_SERVER_KEYS: 2000,
       EBPF_K8S_STREAM_MAX_FOLLOWERS: 5,
       EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
@@ -136,6 +142,7 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_RETENTION_1H: "0d" }, /EBPF_K8S_RETENTION_1H: must be longer than zero/],
     [{ EBPF_K8S_RETENTION_RAW: "30s" }, /EBPF_K8S_RETENTION_RAW: must be longer than EBPF_K8S_MAINTENANCE_INTERVAL/],
     [{ EBPF_K8S_MAX_FLOW_KEYS: "0" }, /EBPF_K8S_MAX_FLOW_KEYS/],
+    [{ EBPF_K8S_MAX_DNS_NAME_KEYS: "0" }, /EBPF_K8S_MAX_DNS_NAME_KEYS/],
     [{ EBPF_K8S_LEASE_RENEW: "6s" }, /EBPF_K8S_LEASE_RENEW: must be at most a third of EBPF_K8S_LEASE/],
     [{ EBPF_K8S_KUBE_SYNC: "on" }, /EBPF_K8S_KUBE_SYNC/],
     [{ EBPF_K8S_KUBE_API: "10.0.0.1:6443" }, /EBPF_K8S_KUBE_API: must be an http:\/\/ or https:\/\/ URL/],
@@ -165,6 +172,17 @@ describe("appSettings", () => {
       dropGraceMs: 5_000,
     });
     expect(() => parseConfig({ EBPF_K8S_STREAM_MAX_QUEUED: "0" })).toThrow(/EBPF_K8S_STREAM_MAX_QUEUED/);
+  });
+
+  it("caps distinct keys per node and bucket as configured", () => {
+    const env = { EBPF_K8S_MAX_FLOW_KEYS: "10", EBPF_K8S_MAX_DNS_NAME_KEYS: "7", EBPF_K8S_MAX_DNS_SERVER_KEYS: "3" };
+    expect(appSettings(parseConfig(env)).monitoring.caps).toEqual({
+      flows: 10,
+      tcp: 2000,
+      drops: 500,
+      dnsNames: 7,
+      dnsServers: 3,
+    });
   });
 
   it("converts to the app's units", () => {

@@ -82,6 +82,9 @@ export const Config = z
     EBPF_K8S_MAX_FLOW_KEYS: withDefault(KeyCap.default(2_000)),
     EBPF_K8S_MAX_TCP_KEYS: withDefault(KeyCap.default(2_000)),
     EBPF_K8S_MAX_DROP_KEYS: withDefault(KeyCap.default(500)),
+    /** The same for DNS (pod, name) and (pod, server, port) keys; the rest is summed into the node's "other" records. */
+    EBPF_K8S_MAX_DNS_NAME_KEYS: withDefault(KeyCap.default(2_000)),
+    EBPF_K8S_MAX_DNS_SERVER_KEYS: withDefault(KeyCap.default(2_000)),
     /** How often raw statistics are rolled up into 1 min and 1 h buckets and retention applied. */
     EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
     /** How often thresholds are evaluated: a hold time is only as precise as this. */
@@ -200,6 +203,8 @@ export function appSettings(config: Config): AppSettings {
         flows: config.EBPF_K8S_MAX_FLOW_KEYS,
         tcp: config.EBPF_K8S_MAX_TCP_KEYS,
         drops: config.EBPF_K8S_MAX_DROP_KEYS,
+        dnsNames: config.EBPF_K8S_MAX_DNS_NAME_KEYS,
+        dnsServers: config.EBPF_K8S_MAX_DNS_SERVER_KEYS,
       },
       maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
     },

@@ -5,9 +5,11 @@
  * (nothing seen; the node's dns module off), and the service map's DNS edges and servers in the SVG and its table.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { dnsScenario } from "../control/monitoring/dns-scenario.test-support.ts";
+import { dnsScenario, postDns } from "../control/monitoring/dns-scenario.test-support.ts";
 import { switchModule } from "../control/registry/desired-state.ts";
-import { READ_TOKEN, useTestApp } from "../control/test-support.ts";
+import { dnsName, dnsServer } from "../control/monitoring-store/dns.test-support.ts";
+import { CACHE, report, WEB } from "../control/monitoring/scenario.test-support.ts";
+import { READ_TOKEN, T0, useTestApp } from "../control/test-support.ts";
 
 const s = useTestApp();
 
@@ -38,6 +40,8 @@ const VIP_ROW = "|kube-system/kube-dns||10.96.0.10:53 · service VIP| ; 102|A 60
 const RESOLVER_POD_ROW = "|data/db||10.0.2.2:53 · pod · service kube-system/kube-dns| ; 5|A 5| ; " +
   "2 ; 0 ; 2 ; 1 ; 0 ; 60 % ; 0 ; 0 ; 0 ; ≤ 500 µs / ≤ 500 µs / ≤ 500 µs ; 400 µs";
 const WORLD_ROW = "8.8.8.8|8.8.8.8:53 · outside the pods| ; 3|A 3| ; 0 ; 0 ; 0 ; 0 ; 0 ; — ; 0 ; 3 ; 0 ; — / — / — ; —";
+/** A batch of node-a after dnsScenario's. */
+const LATER = { seq: 3, ts: T0 + 20_000 };
 const OTHER_NAMES = "(other names)|names over the agent&#39;s caps, summed: totals stay exact|";
 
 describe("DNS panels", () => {
@@ -60,6 +64,36 @@ describe("DNS panels", () => {
     const [byQueries, byNxdomain] = panel.slice(panel.indexOf('<div class="dns-names">')).split("</table>");
     expect(rows(byQueries!)).toEqual(["api.example.com ; 60 ; 0", "gone.test ; 10 ; 10", `${OTHER_NAMES} ; 7 ; 0`]);
     expect(rows(byNxdomain!)).toEqual(["gone.test ; 10 ; 10"]);
+  });
+
+  it("the pod page: a pod that had two uids (restarted under its name) lists each name once, summed, ranked over both", async () => {
+    // web restarted: a new uid under the same name and address, asking for a name its first uid asked for too.
+    const web2 = { ...WEB, uid: "u-web-2" };
+    await postDns(
+      s,
+      "node-a",
+      { servers: [], names: [dnsName(web2.uid, "gone.test", 55, 55), dnsName(web2.uid, "new.test", 1)] },
+      { ...LATER, pods: [report(web2, 1), report(CACHE, 2)] },
+    );
+    const panel = await dnsPanel("/pods/default/web");
+    const [byQueries, byNxdomain] = panel.slice(panel.indexOf('<div class="dns-names">')).split("</table>");
+    expect(rows(byQueries!)).toEqual([
+      "gone.test ; 65 ; 65",
+      "api.example.com ; 60 ; 0",
+      `${OTHER_NAMES} ; 7 ; 0`,
+      "new.test ; 1 ; 0",
+    ]);
+    expect(rows(byNxdomain!)).toEqual(["gone.test ; 65 ; 65"]);
+  });
+
+  it("escapes a name on the pod and node pages: DNS names are bytes a pod chose", async () => {
+    const evil = `<script>alert(1)</script>"'&.x`;
+    await postDns(s, "node-a", { servers: [], names: [dnsName(WEB.uid, evil, 1000, 1000)] }, LATER);
+    for (const path of ["/pods/default/web", "/nodes/node-a"]) {
+      const panel = await dnsPanel(path);
+      expect(panel).not.toContain("<script>");
+      expect(panel).toContain("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;.x");
+    }
   });
 
   it("the node page: every pod's servers and names, with a Pod column, in its traffic fragment too", async () => {
@@ -138,6 +172,27 @@ describe("the service map's DNS", () => {
       `other (over the cap)|other| ; ${kubeDns} ; 1 ; 1 ; 0 ; 0 ; 0 ; 0 ; 0 ; 0 % ; 0 ; —`,
     ]);
     expect(page).toContain("No flows or TCP connections here: the map above is DNS alone.");
+  });
+
+  it("says a p95 past the histogram's last bound is slower than it, not missing", async () => {
+    // cache's answers from 8.8.4.4: both slower than the last bound (2.5 s).
+    const slow = { queries: { A: 2 }, responses: { NOERROR: 2 }, latency: { 14: 2 }, latencySumUs: 6_000_000 };
+    await postDns(
+      s,
+      "node-a",
+      { servers: [dnsServer({ pod: CACHE.uid, server: "8.8.4.4", ...slow })], names: [] },
+      LATER,
+    );
+    const page = await html("/servicemap");
+    const table = page.slice(
+      page.indexOf('<table class="dns-edges">'),
+      page.indexOf("</table>", page.indexOf("dns-edges")),
+    );
+    expect(rows(table)).toContain(
+      "|default/cache||pod| ; 8.8.4.4|outside the pods| ; 2 ; 2 ; 0 ; 0 ; 0 ; 0 ; 0 ; 0 % ; 0 ; &gt; 2.50 s",
+    );
+    // as the pod page's panel says it
+    expect(await dnsPanel("/pods/default/cache")).toContain("&gt; 2.50 s / &gt; 2.50 s / &gt; 2.50 s");
   });
 
   it("the namespace filter keeps the DNS edges touching it", async () => {

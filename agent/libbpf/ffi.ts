@@ -141,6 +141,8 @@ const LIBC_SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns (agent/modules/dns/clock.ts)
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type LibbpfSymbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];

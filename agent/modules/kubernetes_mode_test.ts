@@ -21,6 +21,8 @@ import {
 import { BPF_OBJ_DIR } from "../testing/kernel.ts";
 import { netnsInode } from "../netif.ts";
 import { DropsModule } from "./drops/module.ts";
+import { DnsModule } from "./dns/module.ts";
+import { DEFAULT_DNS_MODULE } from "./dns/settings.ts";
 import { FlowsModule } from "./flows/module.ts";
 import type { ModuleEnv } from "./module.ts";
 import { TcpModule } from "./tcp/module.ts";
@@ -104,6 +106,35 @@ kernelTest("Kubernetes mode: every veth hooked; a veth and a namespace are tied 
     await pin.close();
   }
 });
+
+kernelTest(
+  "Kubernetes mode: dns hooks every veth but those of --flow-interfaces (a node's own veth uplink)",
+  async () => {
+    const net = await PodNet.create(2);
+    const pods = new PodTable(new StaticPods([]), false);
+    const env: ModuleEnv = {
+      node: "k8s",
+      bpfDir: BPF_OBJ_DIR,
+      pinDir: "/nonexistent", // dns pins nothing
+      interfaces: [],
+      netns: net.node,
+      netnsIno: netnsInode(net.node),
+      excludeInterfaces: [],
+      pods,
+      log: () => {},
+    };
+    const dns = new DnsModule(env, { ...DEFAULT_DNS_MODULE, hostInterfaces: [net.pod("p2").hostVeth] });
+    try {
+      pods.start();
+      dns.start({ adopt: false });
+      assertEquals(dns.record().interfaces.map((i) => i.ifname), [net.pod("p1").hostVeth]);
+    } finally {
+      dns.stop();
+      await pods.stop();
+      await net.close();
+    }
+  },
+);
 
 kernelTest("no leftovers: every program loaded by this file is gone, no namespaces/pins/cgroups", async () => {
   await assertNoLeftovers();

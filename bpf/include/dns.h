@@ -90,7 +90,7 @@ enum ek8s_dns_stat {
 	DNS_STAT_BAD_LABEL, /* malformed: a label type 01 or 10 (RFC 6891 extended labels, reserved) */
 	DNS_STAT_SHORT_QUESTION, /* malformed: the packet ends inside the name, type or class */
 	DNS_STAT_NOT_TRACKED, /* skipped: to a DNS port but QR=1, from one but QR=0, or opcode not QUERY */
-	DNS_STAT_QDCOUNT, /* skipped: not exactly one question */
+	DNS_STAT_QDCOUNT, /* skipped: a query or NXDOMAIN answer with not exactly one question */
 	DNS_STAT_SERVED, /* skipped: the pod is the server (a query it received, an answer it sent) */
 	DNS_STAT_PENDING_CREATED, /* dns_pending entries inserted */
 	DNS_STAT_MATCHED, /* answers matched to their query (entry removed, latency counted) */

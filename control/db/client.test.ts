@@ -348,6 +348,28 @@ describe("migration 0018", () => {
   });
 });
 
+describe("migration 0019", () => {
+  it("adds the DNS keys-cut counters to node_monitoring: a node's row stays, its new counters start at 0", async () => {
+    const { url, client } = await olderDb(19);
+    await client.execute(
+      "INSERT INTO nodes (name, boot_id, last_seq, last_ts, first_seen, last_seen) VALUES ('n1', 'b1', 1, 1, 1, 1)",
+    );
+    await client.execute(
+      "INSERT INTO node_monitoring (node, flow_keys_cut, drop_keys_cut, updated_at) VALUES ('n1', 5, 2, 1000)",
+    );
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect(
+      await read(
+        "SELECT node, flow_keys_cut, drop_keys_cut, dns_name_keys_cut, dns_server_keys_cut FROM node_monitoring",
+      ),
+    ).toEqual([{ node: "n1", flow_keys_cut: 5, drop_keys_cut: 2, dns_name_keys_cut: 0, dns_server_keys_cut: 0 }]);
+    db.$client.close();
+  });
+});
+
 describe("localFilePath", () => {
   it.each([
     ["file:./data/ebpf-k8s.db", "./data/ebpf-k8s.db"],

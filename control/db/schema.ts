@@ -642,6 +642,9 @@ export const nodeMonitoring = sqliteTable("node_monitoring", {
   flowKeysCut: integer("flow_keys_cut").notNull().default(0),
   tcpKeysCut: integer("tcp_keys_cut").notNull().default(0),
   dropKeysCut: integer("drop_keys_cut").notNull().default(0),
+  /** DNS (pod, name) and (pod, server, port) keys summed into the node's "other" records at ingest, all levels. */
+  dnsNameKeysCut: integer("dns_name_keys_cut").notNull().default(0),
+  dnsServerKeysCut: integer("dns_server_keys_cut").notNull().default(0),
   /** Flow records not stored because another observation of the same packets was (flows.ts). */
   flowDuplicates: integer("flow_duplicates").notNull().default(0),
   updatedAt: integer("updated_at").notNull(),

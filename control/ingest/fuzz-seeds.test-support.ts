@@ -78,7 +78,7 @@ function parts(lbVersion: number): Required<Pick<Batch, Part>> {
       frontends: [[1, "0.0.0.0", 30080, 4, 1, 0, 1, 0, 2]],
     },
     accel: { version: lbVersion, rules: [[1, 2, 4_096]] },
-    // accepted, not stored yet (wire version 6; storing them is the control plane's next step)
+    // wire version 6: stored into dns_server_stats, dns_name_stats and dns_node_totals (monitoring-store/dns.ts)
     dns: dnsRecordsFixture(),
   };
 }

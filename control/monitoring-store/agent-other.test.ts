@@ -110,7 +110,10 @@ describe("an agent's other records", () => {
   });
 
   it("stay exact through the rollup, where a pod's other row is a key of the cap like any other", async () => {
-    const settings = { ...DEFAULT_MONITORING_SETTINGS, caps: { flows: 3, tcp: 3, drops: 3 } };
+    const settings = {
+      ...DEFAULT_MONITORING_SETTINGS,
+      caps: { ...DEFAULT_MONITORING_SETTINGS.caps, flows: 3, tcp: 3, drops: 3 },
+    };
     await scenario();
     await runMaintenance(s.db, T0 + 15_000, settings);
     const minute = async () =>

@@ -8,7 +8,7 @@ import { MAX_COUNT } from "../db/counter-sums.ts";
 import type { Db } from "../db/client.ts";
 import { storeBatch } from "../ingest/store.ts";
 import { DNS_SERVER_COUNTERS } from "../monitoring/dns-counters.ts";
-import { type Level, windowOn, withHourParts } from "../monitoring/rollup.ts";
+import { type Level, LEVELS, windowOn, withHourParts } from "../monitoring/rollup.ts";
 import { queryDns } from "../queries/monitoring/dns.ts";
 import { batch, openTestDb, T0, type TestDb } from "../test-support.ts";
 import type { DnsRecords } from "../wire/dns.ts";
@@ -143,6 +143,18 @@ describe("DNS in the monitoring store", () => {
     }
     // A 1m window of two whole hours reads the first from 1h: the same sums.
     expect((await over("1m", H, H + 2 * HOUR)).servers).toEqual(ALL_SERVERS);
+  });
+
+  it("stores a resent batch (its seq again, after a lost acknowledgement) once, at every level", async () => {
+    await scenario();
+    const before = await Promise.all(LEVELS.map((level) => over(level, H, H + HOUR)));
+    // node-b's batch again, and node-a's second one sent after it (a seq before the node's last)
+    const again = { servers: [dnsServer({ pod: "u-db", queries: { SRV: 2 } })], names: [dnsName("u-db", "y", 1)] };
+    for (const [node, n] of [["node-b", 1], ["node-a", 2]] as const) {
+      const ack = await storeBatch(db, batch({ node, seq: n, ts: H + 70_000, interfaces: [], dns: again }), H + 70_000);
+      expect(ack.duplicate, node).toBe(true);
+    }
+    expect(await Promise.all(LEVELS.map((level) => over(level, H, H + HOUR)))).toEqual(before);
   });
 
   it("ranks at most `limit` names per pod, ties by name", async () => {

@@ -2,7 +2,7 @@
  * The monitoring part of a batch, stored in the batch's transaction
  * (control/ingest/store.ts): pods, then flow, TCP and drop rows at the raw
  * level (one monitoring_raw row), the names of the endpoints they mention,
- * and the node's monitoring counters. Records are de-duplicated, attributed
+ * DNS at every level (dns.ts), and the node's monitoring counters. Records are de-duplicated, attributed
  * and capped by the pure code in control/monitoring/.
  */
 import type { SqlTransaction } from "../db/prepared.ts";
@@ -35,12 +35,14 @@ const SQL = {
     "node = coalesce(excluded.node, endpoints.node), last_used = excluded.last_used " +
     `WHERE endpoints.last_used <= excluded.last_used - ${ENDPOINT_REFRESH_MS} ` +
     "OR (coalesce(endpoints.name, '') = '' AND coalesce(excluded.name, '') != '')",
-  counters:
-    "INSERT INTO node_monitoring (node, agent, flow_keys_cut, tcp_keys_cut, drop_keys_cut, flow_duplicates, updated_at) " +
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO UPDATE SET agent = coalesce(excluded.agent, node_monitoring.agent), " +
+  counters: "INSERT INTO node_monitoring (node, agent, flow_keys_cut, tcp_keys_cut, drop_keys_cut, " +
+    "dns_name_keys_cut, dns_server_keys_cut, flow_duplicates, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+    "ON CONFLICT (node) DO UPDATE SET agent = coalesce(excluded.agent, node_monitoring.agent), " +
     "flow_keys_cut = flow_keys_cut + excluded.flow_keys_cut, tcp_keys_cut = tcp_keys_cut + excluded.tcp_keys_cut, " +
-    "drop_keys_cut = drop_keys_cut + excluded.drop_keys_cut, flow_duplicates = flow_duplicates + excluded.flow_duplicates, " +
-    "updated_at = excluded.updated_at",
+    "drop_keys_cut = drop_keys_cut + excluded.drop_keys_cut, " +
+    "dns_name_keys_cut = dns_name_keys_cut + excluded.dns_name_keys_cut, " +
+    "dns_server_keys_cut = dns_server_keys_cut + excluded.dns_server_keys_cut, " +
+    "flow_duplicates = flow_duplicates + excluded.flow_duplicates, updated_at = excluded.updated_at",
 } as const;
 
 const NOTHING_STORED: ReadonlySet<string> = new Set();
@@ -110,14 +112,14 @@ export async function storeMonitoring(
     );
     if (endpoints.length > 0) await tx.execute({ sql: SQL.endpoints, args: [receivedAt, JSON.stringify(endpoints)] });
   }
+  const dnsCut = batch.dns === undefined
+    ? { names: 0, servers: 0 }
+    : await storeDns(tx, node, batch.ts, batch.dns, caps);
   const agent = current && batch.monitoring !== undefined ? JSON.stringify(batch.monitoring) : null;
-  if (agent !== null || flows.cutKeys + tcp.cutKeys + drops.cutKeys + duplicates > 0) {
-    await tx.execute({
-      sql: SQL.counters,
-      args: [node, agent, flows.cutKeys, tcp.cutKeys, drops.cutKeys, duplicates, receivedAt],
-    });
+  const cut = [flows.cutKeys, tcp.cutKeys, drops.cutKeys, dnsCut.names, dnsCut.servers];
+  if (agent !== null || cut.some((n) => n > 0) || duplicates > 0) {
+    await tx.execute({ sql: SQL.counters, args: [node, agent, ...cut, duplicates, receivedAt] });
   }
-  if (batch.dns !== undefined) await storeDns(tx, node, batch.ts, batch.dns);
   return flows.rows;
 }
 

@@ -244,7 +244,10 @@ describe("flows, tcp and drops at ingest", () => {
 
   it("caps distinct keys per batch into one 'other' row and counts what it cut", async () => {
     await twoNodes(T0);
-    const settings = { ...DEFAULT_MONITORING_SETTINGS, caps: { flows: 2, tcp: 2, drops: 2 } };
+    const settings = {
+      ...DEFAULT_MONITORING_SETTINGS,
+      caps: { ...DEFAULT_MONITORING_SETTINGS.caps, flows: 2, tcp: 2, drops: 2 },
+    };
     await store(
       "node-a",
       T0 + 10_000,
@@ -322,7 +325,10 @@ describe("rollups and retention", () => {
 
   it("caps each bucket against the keys it already holds, keeping totals exact", async () => {
     await twoNodes(H);
-    const settings = { ...DEFAULT_MONITORING_SETTINGS, caps: { flows: 2, tcp: 2, drops: 2 } };
+    const settings = {
+      ...DEFAULT_MONITORING_SETTINGS,
+      caps: { ...DEFAULT_MONITORING_SETTINGS.caps, flows: 2, tcp: 2, drops: 2 },
+    };
     const to = (i: number, bytes: number) => flow({ dst: `1.1.1.${i}`, port: 80, packets: 1, bytes });
     await store("node-a", H + 10_000, { flows: [to(1, 100), to(2, 50)] }, settings);
     await runMaintenance(db, H + 15_000, settings);
@@ -349,7 +355,10 @@ describe("rollups and retention", () => {
 
   it("a raw 'other' row joins the bucket's 'other' when the bucket is over its cap", async () => {
     await twoNodes(H);
-    const settings = { ...DEFAULT_MONITORING_SETTINGS, caps: { flows: 2, tcp: 2, drops: 2 } };
+    const settings = {
+      ...DEFAULT_MONITORING_SETTINGS,
+      caps: { ...DEFAULT_MONITORING_SETTINGS.caps, flows: 2, tcp: 2, drops: 2 },
+    };
     const to = (i: number, bytes: number) => flow({ dst: `1.1.1.${i}`, port: 80, packets: 1, bytes });
     await store("node-a", H + 10_000, { flows: [to(1, 100), to(2, 200), to(3, 1), to(4, 2)] }, settings); // 3 and 4 → raw other
     await store("node-a", H + 20_000, { flows: [to(5, 50)] }, settings);

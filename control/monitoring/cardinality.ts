@@ -23,8 +23,17 @@ export interface CardinalityCaps {
   flows: number;
   tcp: number;
   drops: number;
+  /** DNS (pod, name) and (pod, server, port) keys, capped at ingest (control/monitoring-store/dns.ts). */
+  dnsNames: number;
+  dnsServers: number;
 }
-export const DEFAULT_CAPS: CardinalityCaps = { flows: 2_000, tcp: 2_000, drops: 500 };
+export const DEFAULT_CAPS: CardinalityCaps = {
+  flows: 2_000,
+  tcp: 2_000,
+  drops: 500,
+  dnsNames: 2_000,
+  dnsServers: 2_000,
+};
 
 export interface CapResult<R> {
   /** Rows that keep their own key. */
@@ -36,13 +45,19 @@ export interface CapResult<R> {
 }
 
 /**
+ * The keys a node already has in a bucket ("other" excluded): how many, and whether a given key is one. All of
+ * them as a Set, or (DNS) their count with only the batch's keys looked up.
+ */
+export type StoredKeys = Pick<ReadonlySet<string>, "size" | "has">;
+
+/**
  * `rows`: one node's rows for one bucket, keys distinct (as aggregate* returns
  * them). `stored`: keys the node already has in that bucket ("other" excluded).
  * `otherRow`: the node's "other" row with zero counters.
  */
 export function capRows<R extends object>(
   rows: readonly R[],
-  stored: ReadonlySet<string>,
+  stored: StoredKeys,
   cap: number,
   ops: RowOps<R>,
   otherRow: R,

@@ -14,7 +14,8 @@
 import { createService } from "../services/model.ts";
 import { backends, service } from "../services/fixtures.test-support.ts";
 import { T0, type TestContext } from "../test-support.ts";
-import { DNS_OTHER_NAME } from "../wire/dns.ts";
+import type { Batch } from "../wire/batch.ts";
+import { DNS_OTHER_NAME, type DnsRecords } from "../wire/dns.ts";
 import { busyDnsServer, dnsName, dnsServer } from "../monitoring-store/dns.test-support.ts";
 import { CACHE, DB_POD, NOW, post, postPods, WEB } from "./scenario.test-support.ts";
 
@@ -25,43 +26,43 @@ export const KUBE_DNS = service("kube-dns", "10.96.0.10", {
   backends: backends({ ip: DB_POD.ips[0]!, port: 53 }),
 });
 
+/** A batch of `node` with `dns` (seq 2 at T0 + 10 s, after postPods's; `more` adds or overrides), the clock at NOW. */
+export async function postDns(s: TestContext, node: string, dns: DnsRecords, more: Partial<Batch> = {}) {
+  await post(s, { node, seq: 2, ts: T0 + 10_000, dns, ...more });
+  s.clock.now = NOW;
+}
+
 export async function dnsScenario(s: TestContext) {
   await createService(s.db, KUBE_DNS, T0);
   await postPods(s);
-  await post(s, {
-    node: "node-a",
-    seq: 2,
-    ts: T0 + 10_000,
-    dns: {
-      servers: [
-        busyDnsServer(WEB.uid),
-        dnsServer({
-          pod: WEB.uid,
-          server: DB_POD.ips[0],
-          queries: { A: 5 },
-          responses: { NOERROR: 2, SERVFAIL: 2, REFUSED: 1 },
-          latency: { 2: 5 },
-          latencySumUs: 2_000,
-        }),
-        dnsServer({ pod: WEB.uid, server: "8.8.8.8", queries: { A: 3 }, timeouts: 3 }),
-        dnsServer({
-          pod: CACHE.uid,
-          server: "10.96.0.10",
-          queries: { PTR: 4 },
-          responses: { NOERROR: 4 },
-          latency: { 1: 4 },
-          latencySumUs: 800,
-        }),
-        // node-a's "other" record (what its caps summed): no pod.
-        dnsServer({ queries: { A: 1 }, responses: { NOERROR: 1 } }),
-      ],
-      names: [
-        dnsName(WEB.uid, "api.example.com", 60),
-        dnsName(WEB.uid, "gone.test", 10, 10),
-        dnsName(WEB.uid, DNS_OTHER_NAME, 7),
-        dnsName(CACHE.uid, "db.data.svc", 4),
-      ],
-    },
+  await postDns(s, "node-a", {
+    servers: [
+      busyDnsServer(WEB.uid),
+      dnsServer({
+        pod: WEB.uid,
+        server: DB_POD.ips[0],
+        queries: { A: 5 },
+        responses: { NOERROR: 2, SERVFAIL: 2, REFUSED: 1 },
+        latency: { 2: 5 },
+        latencySumUs: 2_000,
+      }),
+      dnsServer({ pod: WEB.uid, server: "8.8.8.8", queries: { A: 3 }, timeouts: 3 }),
+      dnsServer({
+        pod: CACHE.uid,
+        server: "10.96.0.10",
+        queries: { PTR: 4 },
+        responses: { NOERROR: 4 },
+        latency: { 1: 4 },
+        latencySumUs: 800,
+      }),
+      // node-a's "other" record (what its caps summed): no pod.
+      dnsServer({ queries: { A: 1 }, responses: { NOERROR: 1 } }),
+    ],
+    names: [
+      dnsName(WEB.uid, "api.example.com", 60),
+      dnsName(WEB.uid, "gone.test", 10, 10),
+      dnsName(WEB.uid, DNS_OTHER_NAME, 7),
+      dnsName(CACHE.uid, "db.data.svc", 4),
+    ],
   });
-  s.clock.now = NOW;
 }

@@ -49,6 +49,8 @@ export interface DnsTotals {
   errorRate: number | null;
   /** Queries never answered (in neither errors nor the rate). */
   timeouts: number;
+  /** Answers matched to their query (timed): with p95Us null, 0 says none, more says slower than the last bound. */
+  answered: number;
   /** Upper bound of the latency bucket holding the 95th percentile; null: above the last bound, or no answers. */
   p95Us: number | null;
 }
@@ -185,6 +187,7 @@ function dnsTotals(counts: readonly number[]): DnsTotals {
     errors: s.errors,
     errorRate: s.errorRate,
     timeouts: s.timeouts,
+    answered: s.latency.answered,
     p95Us: s.latency.p95Us,
   };
 }

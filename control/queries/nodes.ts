@@ -63,6 +63,9 @@ export interface NodeMonitoring {
   flowKeysCut: number;
   tcpKeysCut: number;
   dropKeysCut: number;
+  /** DNS (pod, name) and (pod, server, port) keys summed into the node's "other" DNS rows by the control plane's caps. */
+  dnsNameKeysCut: number;
+  dnsServerKeysCut: number;
   /** Flow records not stored because another observation of the same packets was. */
   flowDuplicates: number;
 }
@@ -123,6 +126,8 @@ export async function nodeMonitoringOf(db: Db, name: string): Promise<NodeMonito
     flowKeysCut: row?.flowKeysCut ?? 0,
     tcpKeysCut: row?.tcpKeysCut ?? 0,
     dropKeysCut: row?.dropKeysCut ?? 0,
+    dnsNameKeysCut: row?.dnsNameKeysCut ?? 0,
+    dnsServerKeysCut: row?.dnsServerKeysCut ?? 0,
     flowDuplicates: row?.flowDuplicates ?? 0,
   };
 }

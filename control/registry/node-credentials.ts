@@ -27,7 +27,7 @@ import type { Db, Queryable } from "../db/client.ts";
 import { lbNodes, nodeCredentials, nodes } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 import { newId, newSecret, sha256Hex } from "../auth/secrets.ts";
-import { joinDesired, type JoinRequest, type JoinResponse } from "../wire/batch.ts";
+import type { JoinRequest, JoinResponse } from "../wire/batch.ts";
 import { desiredForWireVersion } from "../wire/version.ts";
 import { desiredStateOf } from "./desired-state.ts";
 import { checkJoinToken, recordJoinTokenUse } from "./join-tokens.ts";
@@ -54,13 +54,13 @@ export interface JoinRules {
   lostAfterMs: number;
 }
 
-/** `wireVersion`: the joining agent's, when its request names it (JOIN_WIRE_VERSION_HEADER). */
+/** `wireVersion`: the joining agent's (joinWireVersion of its JOIN_WIRE_VERSION_HEADER). */
 export async function joinNode(
   db: Db,
   request: JoinRequest,
   now: number,
   rules: JoinRules,
-  wireVersion?: number,
+  wireVersion: number,
 ): Promise<JoinOutcome> {
   const credential = newSecret(CREDENTIAL_PREFIX);
   // Hash outside the transaction: it is the only step that waits on something other than the database.
@@ -80,10 +80,8 @@ export async function joinNode(
       createdAt: now,
     });
     await recordJoinTokenUse(tx, check.id, now);
-    // cut for the agent's wire version when the join names it; else the modules newer than the oldest agents
-    // leave out when at their default
-    const state = await desiredStateOf(tx, request.node);
-    const desired = wireVersion === undefined ? joinDesired(state) : desiredForWireVersion(state, wireVersion);
+    // without the modules the joining agent's version does not know (its strict schema would refuse them)
+    const desired = desiredForWireVersion(await desiredStateOf(tx, request.node), wireVersion);
     return { ok: true, response: { node: request.node, credential, desired } };
   });
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../monitoring-store/maintenance.ts";
 import { busyDnsServer, dnsName, dnsServer } from "../monitoring-store/dns.test-support.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../monitoring-store/settings.ts";
+import { postDns } from "../monitoring/dns-scenario.test-support.ts";
 import { DB_POD, NOW, post, postPods } from "../monitoring/scenario.test-support.ts";
 import { getJson, T0, useTestApp } from "../test-support.ts";
 import { DNS_LATENCY_BOUNDS_US } from "../wire/dns.ts";
@@ -19,25 +20,14 @@ const db = { kind: "pod", label: "data/db", uid: "u-db", namespace: "data", name
 /** web: 100 answers, 50 within 100 µs, 45 within 1 ms, 4 within 10 ms, 1 slower than the last bound. */
 async function scenario() {
   await postPods(s);
-  await post(s, {
-    node: "node-a",
-    seq: 2,
-    ts: T0 + 10_000,
-    dns: {
-      servers: [
-        busyDnsServer("u-web"),
-        dnsServer({ queries: { other: 1 } }),
-      ],
-      names: [dnsName("u-web", "api.example.com", 60), dnsName("u-web", "gone.test", 10, 10)],
-    },
+  await postDns(s, "node-a", {
+    servers: [busyDnsServer("u-web"), dnsServer({ queries: { other: 1 } })],
+    names: [dnsName("u-web", "api.example.com", 60), dnsName("u-web", "gone.test", 10, 10)],
   });
-  await post(s, {
-    node: "node-b",
-    seq: 2,
-    ts: T0 + 10_000,
-    dns: { servers: [dnsServer({ pod: DB_POD.uid, server: "10.96.0.11", queries: { SRV: 4 } })], names: [] },
+  await postDns(s, "node-b", {
+    servers: [dnsServer({ pod: DB_POD.uid, server: "10.96.0.11", queries: { SRV: 4 } })],
+    names: [],
   });
-  s.clock.now = NOW;
 }
 
 const zeroQueries = {
@@ -129,6 +119,26 @@ describe("GET /api/v1/dns", () => {
     expect((await dns("pod=default/web&limit=1")).names).toEqual([
       { ...WEB_NAMES, byQueries: WEB_NAMES.byQueries.slice(0, 1) },
     ]);
+  });
+
+  it("server= matches an IPv6 server however the address is written (stored as the agent writes it, RFC 5952)", async () => {
+    await postPods(s);
+    await postDns(s, "node-a", {
+      servers: [
+        dnsServer({ pod: "u-web", server: "fd00::a", queries: { AAAA: 3 } }),
+        dnsServer({ pod: "u-web", server: "10.96.0.53", queries: { A: 1 } }),
+      ],
+      names: [],
+    });
+    const cases = [
+      ...["fd00::a", "FD00::A", "fd00:0:0:0:0:0:0:a", "fd00:0::000a"].map((w) => [w, "fd00::a"]),
+      // An IPv4-mapped address is the IPv4 one (the agent writes it so).
+      ...["10.96.0.53", "::ffff:10.96.0.53", "::FFFF:a60:35"].map((w) => [w, "10.96.0.53"]),
+    ];
+    for (const [written, stored] of cases) {
+      const body = await dns(`server=${encodeURIComponent(written!)}`);
+      expect(body.servers.map((r) => (r as { server: string }).server), written).toEqual([stored]);
+    }
   });
 
   it("answers the same sums from the 1m and 1h levels", async () => {

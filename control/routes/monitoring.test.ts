@@ -430,6 +430,8 @@ describe("monitoring API on the raw level", () => {
       flowKeysCut: 0,
       tcpKeysCut: 0,
       dropKeysCut: 0,
+      dnsNameKeysCut: 0,
+      dnsServerKeysCut: 0,
       flowDuplicates: 1,
     });
     expect((await get("/api/v1/nodes/node-b")).body.monitoring).toEqual({
@@ -437,6 +439,8 @@ describe("monitoring API on the raw level", () => {
       flowKeysCut: 0,
       tcpKeysCut: 0,
       dropKeysCut: 0,
+      dnsNameKeysCut: 0,
+      dnsServerKeysCut: 0,
       flowDuplicates: 1,
     });
   });

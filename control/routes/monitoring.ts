@@ -19,7 +19,7 @@
  *                                              → { window, nodes: [{ id, label, kind, namespace?, dns? }],
  *                                                edges: [{ source, target, bytes, connections, failures, avgSrttUs }],
  *                                                dns: [{ source, target, queries, responses, errors, errorRate,
- *                                                timeouts, p95Us }] }
+ *                                                timeouts, answered, p95Us }] }
  *                                                clients → service → backends where a flow names its service;
  *                                                service ("namespace/name") keeps that service's edges; dns: each
  *                                                pod → DNS server (through the server's service when it is one's

@@ -87,7 +87,15 @@ describe("inventory", () => {
         { name: "gateway", desired: false, state: null, error: null, pending: false },
         { name: "dns", desired: true, state: null, error: null, pending: false },
       ],
-      monitoring: { agent: null, flowKeysCut: 0, tcpKeysCut: 0, dropKeysCut: 0, flowDuplicates: 0 },
+      monitoring: {
+        agent: null,
+        flowKeysCut: 0,
+        tcpKeysCut: 0,
+        dropKeysCut: 0,
+        dnsNameKeysCut: 0,
+        dnsServerKeysCut: 0,
+        flowDuplicates: 0,
+      },
     });
   });
 

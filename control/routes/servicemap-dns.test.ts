@@ -30,6 +30,7 @@ const WEB_KUBE_DNS = {
   errors: 13,
   errorRate: 13 / 105,
   timeouts: 2,
+  answered: 105,
   // 105 answers: rank 100 is the last of the ≤ 1 ms bucket (50 + 5 + 45).
   p95Us: 1_000,
 };
@@ -41,6 +42,7 @@ const CACHE_KUBE_DNS = {
   errors: 0,
   errorRate: 0,
   timeouts: 0,
+  answered: 4,
   p95Us: 250,
 };
 const KUBE_DNS_DB = {
@@ -51,6 +53,7 @@ const KUBE_DNS_DB = {
   errors: 3,
   errorRate: 0.6,
   timeouts: 0,
+  answered: 5,
   p95Us: 500,
 };
 const WEB_WORLD = {
@@ -61,6 +64,7 @@ const WEB_WORLD = {
   errors: 0,
   errorRate: null,
   timeouts: 3,
+  answered: 0,
   p95Us: null,
 };
 /** As the map sorts its edges: by source, then target. */
@@ -74,6 +78,7 @@ const OTHER_KUBE_DNS = {
   errors: 0,
   errorRate: 0,
   timeouts: 0,
+  answered: 0,
   p95Us: null,
 };
 const totals = ({ source: _s, target: _t, ...rest }: typeof WEB_KUBE_DNS | typeof WEB_WORLD) => rest;
@@ -111,6 +116,7 @@ describe("GET /api/v1/servicemap with DNS", () => {
         errors: 13,
         errorRate: 13 / 110,
         timeouts: 2,
+        answered: 109,
         // 109 answers timed (the other record's one is not): rank 104 is the last within 1 ms (50 + 4 + 5 + 45).
         p95Us: 1_000,
       },

@@ -12,7 +12,7 @@ import { MonitoringFields } from "./monitoring.ts";
 import { Counter, Rfc1123Name } from "./scalars.ts";
 import { AccelCounters } from "./accel.ts";
 import { GatewayCounters, LbCounters } from "./services.ts";
-import { MODULE_SINCE, WIRE_VERSION, WireVersion } from "./version.ts";
+import { WIRE_VERSION, WireVersion } from "./version.ts";
 
 /** The version an agent writes; what changes it and what each side accepts: version.ts and README.md here. */
 export { WIRE_VERSION };
@@ -184,22 +184,6 @@ export const DesiredStateAnswer = z.object({
     },
   ),
 });
-
-/**
- * The desired state in a join answer, which, unlike a batch, names no wire version: without the modules added
- * after the first version (MODULE_SINCE, version.ts) that are at their default. An agent of a version before
- * such a module reads the answer (its strict schema knows no such key), and a newer agent reads it the same (a
- * missing module is at its default). A module switched away from its default is named; an agent older than it
- * refuses that join answer and tries again (control/wire/README.md, the compatibility rule, 4).
- */
-export function joinDesired(desired: DesiredState): DesiredState {
-  const modules = Object.fromEntries(
-    Object.entries(desired.modules).filter(([m, on]) =>
-      !(m in MODULE_SINCE) || on !== DEFAULT_MODULES[m as ModuleName]
-    ),
-  );
-  return { ...desired, modules: modules as DesiredState["modules"] }; // typed whole: the agent's schema fills them
-}
 
 /** What the control plane answers to an accepted batch. */
 export const BatchAck = z.strictObject({

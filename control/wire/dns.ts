@@ -145,6 +145,13 @@ export const DnsMonitoringStats = {
   /** (pod, name) entries in the kernel's table; queries counted in their pod's "other" as it was full (cumulative). */
   dnsNameEntries: Counter.optional(),
   dnsNamesFull: Counter.optional(),
+  /**
+   * What the kernel counted and could store nowhere (cumulative): packets whose (pod, server) entry could not be
+   * made (the table full of entries just made), and names whose pod's "other" entry could not be made either.
+   * Their queries and answers are in no record: these say how many.
+   */
+  dnsServersFailed: Counter.optional(),
+  dnsNamesOtherFailed: Counter.optional(),
   /** (pod, name) and (pod, server) keys the record caps summed into "other" records, cumulative per boot. */
   dnsNamesSummed: Counter.optional(),
   dnsServersSummed: Counter.optional(),

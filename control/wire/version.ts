@@ -87,14 +87,16 @@ export function desiredForWireVersion<D extends { modules: Record<string, boolea
 
 /**
  * The header a join request names its agent's wire version in (a header: a new field in the body would be
- * refused by an older control plane's strict JoinRequest). The answer's desired state is then cut for that
- * version (desiredForWireVersion); a join without it gets joinDesired (batch.ts).
+ * refused by an older control plane's strict JoinRequest). The answer's desired state is cut for that version
+ * (desiredForWireVersion). Every agent from JOIN_HEADER_SINCE on sends it, so a join without it is from an older
+ * agent: its answer is cut for the version before.
  */
 export const JOIN_WIRE_VERSION_HEADER = "x-ebpf-k8s-wire-version";
+export const JOIN_HEADER_SINCE = 6;
 
-/** The version a join's header names, or undefined (absent or not a version: the join is answered as without). */
-export function joinWireVersion(header: string | undefined): number | undefined {
-  if (header === undefined || !/^[1-9][0-9]{0,5}$/.test(header)) return undefined;
+/** The wire version a join's answer is cut for: its header's, or (absent or not a version) the one before the header. */
+export function joinWireVersion(header: string | undefined): number {
+  if (header === undefined || !/^[1-9][0-9]{0,5}$/.test(header)) return JOIN_HEADER_SINCE - 1;
   return Number(header);
 }
 

@@ -102,9 +102,9 @@ describe.skipIf(missing)("registry on a two-node lab", () => {
         encoding: "utf8",
       })
         .split("\n").filter((l) => l.includes(" handle ")).length;
-    // One filter per module and direction (ifstats, flows): the restart replaced, it did not add.
-    expect(filters("ingress")).toBe(2);
-    expect(filters("egress")).toBe(2);
+    // One filter per module and direction (ifstats, flows, dns): the restart replaced, it did not add.
+    expect(filters("ingress")).toBe(3);
+    expect(filters("egress")).toBe(3);
     ping(c.node(0).pods[0], n2.pods[0].ip, 5, SIZE);
     sent += 5;
     await expectExactTotals("totals after more traffic");

@@ -6,7 +6,7 @@
  */
 import type { DnsNamesView, DnsServerView, DnsView } from "../../control/queries/monitoring/dns-view.ts";
 import { endpointKey, endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
-import type { DnsLatency } from "../../control/monitoring/dns-summary.ts";
+import { LATENCY_ABOVE_US } from "../../control/monitoring/dns-latency.ts";
 import type { DnsNameSum } from "../../control/queries/monitoring/dns.ts";
 import { DNS_OTHER_NAME, DNS_QTYPES, DNS_RCODES } from "../../control/wire/dns.ts";
 import { formatCount, formatCountOf, formatPercent, MISSING } from "../format.ts";
@@ -90,10 +90,10 @@ function ServerCell(props: { row: DnsServerView }) {
   return <EndpointCell e={endpoint} sub={`${hostPort(server, port)}${what}${via}`} />;
 }
 
-/** A quantile: the upper bound of its bucket; past the last bound "> aboveUs". */
-function quantileText(us: number | null, l: DnsLatency): string {
+/** A quantile of `answered` timed answers: the upper bound of its bucket; past the last bound "> 2.50 s". */
+export function quantileText(us: number | null, answered: number): string {
   if (us !== null) return `≤ ${usText(us)}`;
-  return l.answered === 0 ? MISSING : `> ${usText(l.aboveUs)}`;
+  return answered === 0 ? MISSING : `> ${usText(LATENCY_ABOVE_US)}`;
 }
 
 /** Per pod (on a node's page), the servers asked most first; ties by address and port. */
@@ -153,8 +153,9 @@ function DnsServerTable(props: { rows: readonly DnsServerView[]; perPod: boolean
               <td class={s.timeouts > 0 ? "bad" : undefined}>{formatCount(s.timeouts)}</td>
               <td>{formatCount(s.tcp)}</td>
               <td title={`${formatCount(s.latency.answered)} answers matched to their query`}>
-                {quantileText(s.latency.p50Us, s.latency)} / {quantileText(s.latency.p95Us, s.latency)} /{" "}
-                {quantileText(s.latency.p99Us, s.latency)}
+                {quantileText(s.latency.p50Us, s.latency.answered)} /{" "}
+                {quantileText(s.latency.p95Us, s.latency.answered)} /{" "}
+                {quantileText(s.latency.p99Us, s.latency.answered)}
               </td>
               <td>{usText(s.latency.meanUs)}</td>
             </tr>

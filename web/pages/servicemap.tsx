@@ -10,11 +10,12 @@ import { endpointLabel } from "../../control/monitoring/attribution.ts";
 import { RateCell, TotalCell } from "../components/traffic-cells.tsx";
 import type { MapDnsEdge, MapEdge, MapNode, ServiceMap } from "../../control/monitoring/servicemap.ts";
 import { DNS_RCODES } from "../../control/wire/dns.ts";
-import { formatBytes, formatCount, MISSING } from "../format.ts";
+import { formatBytes, formatCount } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { quantileText } from "../monitoring/dns-tables.tsx";
 import { errorRateText, serviceMapSvg } from "../monitoring/servicemap-svg.ts";
 import { podPath, usText } from "../monitoring/tables.tsx";
 import { servicePath } from "../components/service-form.tsx";
@@ -209,7 +210,7 @@ function DnsEdgeTable(props: { nodes: readonly MapNode[]; edges: readonly MapDns
             <td class={e.errors > 0 ? "bad" : undefined}>{formatCount(e.errors)}</td>
             <td>{errorRateText(e.errorRate)}</td>
             <td class={e.timeouts > 0 ? "bad" : undefined}>{formatCount(e.timeouts)}</td>
-            <td>{e.p95Us === null ? MISSING : `≤ ${usText(e.p95Us)}`}</td>
+            <td>{quantileText(e.p95Us, e.answered)}</td>
           </tr>
         ))}
       </tbody>

@@ -4,14 +4,13 @@
  * Date.now() would not do (it jumps with the wall clock), nor
  * performance.now() (it starts with the process).
  */
-const CLOCK_MONOTONIC = 1;
+import { libc } from "../../libbpf/ffi.ts";
 
-let lib: Deno.DynamicLibrary<{ clock_gettime: { parameters: ["i32", "buffer"]; result: "i32" } }> | null = null;
+const CLOCK_MONOTONIC = 1;
 const ts = new BigInt64Array(2); // struct timespec on 64-bit Linux: tv_sec, tv_nsec
 
 /** CLOCK_MONOTONIC now, in ns (a bigint, like the u64 sent_ns it is compared with). */
 export function monotonicNs(): bigint {
-  lib ??= Deno.dlopen("libc.so.6", { clock_gettime: { parameters: ["i32", "buffer"], result: "i32" } });
-  if (lib.symbols.clock_gettime(CLOCK_MONOTONIC, ts) !== 0) throw new Error("clock_gettime(CLOCK_MONOTONIC) failed");
+  if (libc().clock_gettime(CLOCK_MONOTONIC, ts) !== 0) throw new Error("clock_gettime(CLOCK_MONOTONIC) failed");
   return ts[0] * 1_000_000_000n + ts[1];
 }

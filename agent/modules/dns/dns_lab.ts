@@ -11,7 +11,8 @@
  *   - a silent server (a UDP socket that reads and never answers): timeouts;
  *   - clients: dig (bind9-dnsutils) in batch mode, glibc's resolver
  *     (python3's getaddrinfo, the pod's own resolv.conf), and a python3
- *     sender of hand-made DNS messages (malformed ones, thousands of names).
+ *     sender of hand-made DNS messages (malformed ones, thousands of names),
+ *     and dnsperf (queries as fast as a resolver answers them).
  *
  * The servers' and clients' command lines, and dig's output read back, are in
  * dns_lab_commands.ts, which the end-to-end test (scripts/e2e/dns.test.ts) runs too.
@@ -43,13 +44,21 @@ export type { DigResult };
 
 export const DNS_OBJECT_PATH = `${BPF_OBJ_DIR}/dns.bpf.o`;
 
+/** The lab's commands and the Debian packages they come in. */
+const LAB_COMMANDS = [
+  ["python3", "python3"],
+  ["dnsmasq", "dnsmasq-base"],
+  ["dig", "bind9-dnsutils"],
+  ["dnsperf", "dnsperf"],
+] as const;
+
 /** Deno.test for the DNS kernel tests: skipped naming what is missing (failed under CI=true). */
 export function dnsKernelTest(name: string, fn: () => Promise<void>): void {
   const missing = [...requireKernel(["root", "btf", "libbpf", "objects", "bpffs", "iproute2", "bpftool"]).missing];
   if (!pathExists(DNS_OBJECT_PATH)) {
     missing.push(`eBPF object not built: ${DNS_OBJECT_PATH} (run: bash scripts/build-bpf.sh)`);
   }
-  for (const [cmd, pkg] of [["python3", "python3"], ["dnsmasq", "dnsmasq-base"], ["dig", "bind9-dnsutils"]]) {
+  for (const [cmd, pkg] of LAB_COMMANDS) {
     if (!["/usr/bin", "/usr/sbin", "/usr/local/bin"].some((d) => pathExists(`${d}/${cmd}`))) {
       missing.push(`${cmd} not found (${pkg}; scripts/setup.sh installs it)`);
     }

@@ -410,3 +410,60 @@ dnsKernelTest(
     }
   },
 );
+
+dnsKernelTest(
+  "dns: an answer with no question (QDCOUNT 0, as FORMERR and REFUSED often come) is matched and counted",
+  async () => {
+    const reader = DnsReader.open(BPF_OBJ_DIR, DEFAULT_DNS);
+    try {
+      const bare = (id: number, flags: number) =>
+        // a header only: no question, no records
+        new Uint8Array([id >> 8, id & 0xff, flags >> 8, flags & 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+      for (const id of [1, 2, 3]) {
+        reader.obj.program("dns_ingress").testRun({ data: toServer(dnsMessage(id, 0x0100, "q.lab", 1)) });
+      }
+      // FORMERR and REFUSED without a question: answers; an NXDOMAIN one has no name to count: skipped
+      for (const [id, flags] of [[1, 0x8181], [2, 0x8185], [3, 0x8183]]) {
+        reader.obj.program("dns_egress").testRun({ data: fromServer(bare(id, flags)) });
+      }
+      const r = reader.read();
+      assertEquals(r.servers.length, 1);
+      const s = r.servers[0];
+      assertEquals([s.queries[qtype("A")], s.responses, sum(s.latency)], [3, [0, 0, 0, 1, 1], 2]);
+      assertEquals([r.counters.matched, r.counters.qdcount, r.counters.pendingEntries], [2, 1, 1]);
+    } finally {
+      reader.close();
+    }
+  },
+);
+
+dnsKernelTest(
+  "dns: answers matched while the reader reads are no evictions: pendingEvicted stays 0 with room to spare",
+  async () => {
+    await withDnsLab(3, { timeoutMs: 600_000 }, async (lab) => {
+      await lab.resolver("p1", { hosts: { "www.lab": "10.244.1.1" } });
+      await lab.silent("p3");
+      // 6,000 names (queries to a server that never answers, pending all along) make each read's walk long
+      await lab.send("p2", lab.ip("p3"), 53, "names", 6000);
+      await Deno.writeTextFile(`${lab.dir}/dnsperf`, "www.lab A\n");
+      // dnsperf: at most 50 queries in flight, answered as fast as dnsmasq can for 3 s, while the reader reads
+      const argv = ["dnsperf", "-s", lab.ip("p1"), "-d", `${lab.dir}/dnsperf`, "-l", "3", "-q", "50", "-t", "1"];
+      const flood = new Deno.Command("ip", { args: ["netns", "exec", lab.net.pod("p2").netns, ...argv] }).output();
+      const seen: number[] = [];
+      try {
+        for (let i = 0; i < 40; i++) {
+          seen.push(lab.reader.read().counters.pendingEvicted);
+          await sleep(20);
+        }
+      } finally {
+        const out = await flood;
+        assert(out.success, new TextDecoder().decode(out.stderr));
+      }
+      const c = lab.reader.read().counters;
+      assert(c.matched > 1000, `answers matched: ${c.matched}`);
+      assert(c.pendingEntries < 8000, `the pending table never filled: ${c.pendingEntries}`);
+      assertEquals(seen.filter((n) => n !== 0), [], "no eviction counted where none happened");
+      assertEquals(c.pendingEvicted, 0);
+    });
+  },
+);

@@ -145,6 +145,8 @@ export class DnsModule implements Module {
         dnsPendingEvicted: c.pendingEvicted,
         dnsNameEntries: c.nameEntries,
         dnsNamesFull: c.namesFull,
+        dnsServersFailed: c.serversFailed,
+        dnsNamesOtherFailed: c.otherFailed,
         dnsNamesSummed: this.#namesSummed,
         dnsServersSummed: this.#serversSummed,
         dnsMalformed: Object.fromEntries(DNS_MALFORMED_REASONS.map((k) => [k, c[k]])) as Record<
@@ -191,8 +193,10 @@ export class DnsModule implements Module {
   #reconcile(reader: DnsReader): void {
     const present = listInterfaces(this.env.netns);
     const allowed = present.filter((i) => i.name !== "lo" && !this.env.excludeInterfaces.includes(i.name));
-    const wanted = this.#veths.of(present, allowed);
+    const wanted = this.#veths.of(present, allowed, (i) => this.settings.hostInterfaces.includes(i.name));
     const same = (a: NetIf, b: NetIf) => a.ifindex === b.ifindex && a.name === b.name;
+    // forget the failures of interfaces no longer wanted (gone, or no pod's any more): the set stays bounded
+    for (const id of this.#failed) if (!wanted.some((w) => `${w.name}/${w.ifindex}` === id)) this.#failed.delete(id);
     for (const h of reader.tc.interfaces) {
       if (!wanted.some((w) => same(w, h))) reader.tc.detach(h.ifindex, present);
     }

@@ -82,6 +82,9 @@ export class DnsReader {
   readonly #others = new DeltaTracker(2);
   #timeouts = 0;
   #pendingRemoved = 0;
+  /** The evictions last reported: what a read reports is never below (cumulative counters never go down). */
+  #pendingEvicted = 0;
+  #serversEvicted = 0;
 
   private constructor(
     readonly obj: BpfObject,
@@ -150,6 +153,15 @@ export class DnsReader {
     });
     const { records, keysSummed } = nameRecords(names, others, this.settings.maxNameRecords);
     const pendingEntries = this.obj.map("dns_pending").countKeys();
+    // An answer matched while the tables were read took its entry out of pendingEntries but not out of
+    // stats.pendingCreated - stats.matched: the answers matched are read again after the count, so that no
+    // phantom eviction is reported (what a read says is then at most the evictions so far, never more).
+    const matched = this.#stat("matched");
+    this.#pendingEvicted = Math.max(
+      this.#pendingEvicted,
+      stats.pendingCreated - matched - this.#pendingRemoved - pendingEntries,
+    );
+    this.#serversEvicted = Math.max(this.#serversEvicted, this.#servers.evicted(stats.serversCreated));
     return {
       servers: [...servers.values()],
       names: records,
@@ -157,8 +169,8 @@ export class DnsReader {
       counters: {
         ...stats,
         timeouts: this.#timeouts,
-        pendingEvicted: Math.max(0, stats.pendingCreated - stats.matched - this.#pendingRemoved - pendingEntries),
-        serversEvicted: this.#servers.evicted(stats.serversCreated),
+        pendingEvicted: this.#pendingEvicted,
+        serversEvicted: this.#serversEvicted,
         pendingEntries,
         serverEntries: this.#servers.size,
         nameEntries: this.#names.size,
@@ -167,13 +179,14 @@ export class DnsReader {
   }
 
   #stats(): Record<DnsStatName, number> {
-    const map = this.obj.map("dns_stats");
-    return Object.fromEntries(
-      DNS_STATS.map((name, slot) => [name, Number(map.sumU64(u32Key(slot))?.[0] ?? 0n)]),
-    ) as Record<
+    return Object.fromEntries(DNS_STATS.map((name) => [name, this.#stat(name)])) as Record<
       DnsStatName,
       number
     >;
+  }
+
+  #stat(name: DnsStatName): number {
+    return Number(this.obj.map("dns_stats").sumU64(u32Key(DNS_STATS.indexOf(name)))?.[0] ?? 0n);
   }
 
   /** Takes out the queries pending longer than the timeout: their (pod, server, port), one per timeout. */

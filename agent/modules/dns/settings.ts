@@ -69,9 +69,14 @@ export function checkDnsSettings(s: DnsSettings): void {
 export interface DnsModuleSettings extends DnsSettings {
   /** Server records per batch, the "other" ones included (--max-dns-records). */
   maxServerRecords: number;
+  /**
+   * The node's own interfaces that are veths but no pod's (--flow-interfaces: e.g. a kind node's uplink): never
+   * hooked, where every veth is taken for a pod's (Kubernetes, no pods file).
+   */
+  hostInterfaces: string[];
 }
 
-export const DEFAULT_DNS_MODULE: DnsModuleSettings = { ...DEFAULT_DNS, maxServerRecords: 1000 };
+export const DEFAULT_DNS_MODULE: DnsModuleSettings = { ...DEFAULT_DNS, maxServerRecords: 1000, hostInterfaces: [] };
 
 /** Throws, naming the setting, unless every one is usable. */
 export function checkDnsModuleSettings(s: DnsModuleSettings): void {

@@ -49,6 +49,7 @@ export interface DnsServerView {
 }
 
 export interface DnsNamesView {
+  /** As DnsServerView's: null for a node's "other" record, or summed over the pods of the pod page. */
   pod: StoredEndpoint | null;
   byQueries: DnsNameSum[];
   byNxdomain: DnsNameSum[];
@@ -89,8 +90,8 @@ export async function namedDnsServers(db: Db, rows: readonly DnsServerSum[]): Pr
 
 /**
  * The DNS of `filter` over `w`: per (pod, server, port), or with `sumPods` per (server, port) over the filter's
- * pods (one pod's page, whose name may have had several uids), and per pod (uid) its top `topNames` names by
- * queries and by NXDOMAIN.
+ * pods (one pod's page, whose name may have had several uids), and per pod (uid), or with `sumPods` over them as
+ * one, its top `topNames` names by queries and by NXDOMAIN.
  */
 export async function queryDnsView(
   db: Db,
@@ -99,7 +100,7 @@ export async function queryDnsView(
   topNames: number,
   sumPods = false,
 ): Promise<DnsView> {
-  const result = await queryDns(db, w, filter, topNames);
+  const result = await queryDns(db, w, filter, topNames, sumPods);
   const rows = sumPods ? sumByServer(result.servers) : result.servers;
   const [servers, pods] = await Promise.all([
     namedDnsServers(db, rows),

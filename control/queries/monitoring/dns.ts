@@ -79,12 +79,26 @@ export async function sumDnsBy(
   return new Map(found.map((r) => [String(r.key), columns.map((_, i) => Number(r[`c${i}`]))]));
 }
 
+/**
+ * A server address as the agent writes it (agent/modules/flows/layout.ts addrText), so a filter matches however
+ * the address was typed: IPv6 in RFC 5952 form (lowercase, the longest run of zeros compressed, as the URL
+ * standard serializes it), an IPv4-mapped one as its IPv4.
+ */
+export function storedServerAddress(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const v6 = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (mapped === null) return v6;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+}
+
 /** Per (pod, server, port) the counters summed over `w`, ordered by pod, server, port. */
 export async function queryDnsServers(db: Db, w: Window, filter: DnsFilter): Promise<DnsServerSum[]> {
   const servers = windowed(
     w,
     filter,
-    filter.server === undefined ? [] : [{ where: "server = ?", args: [filter.server] }],
+    filter.server === undefined ? [] : [{ where: "server = ?", args: [storedServerAddress(filter.server)] }],
   );
   const serverRows = (await db.$client.execute({
     sql: `SELECT pod, server, port, ${
@@ -100,7 +114,17 @@ export async function queryDnsServers(db: Db, w: Window, filter: DnsFilter): Pro
   }));
 }
 
-export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: number): Promise<DnsResult> {
+/**
+ * `namesOverPods`: the names summed and ranked over the filter's pods as one, keyed "" (one pod's page, whose
+ * name may have had several uids: a name both asked for is one row, not one per uid).
+ */
+export async function queryDns(
+  db: Db,
+  w: Window,
+  filter: DnsFilter,
+  topNames: number,
+  namesOverPods = false,
+): Promise<DnsResult> {
   const servers = await queryDnsServers(db, w, filter);
   const names = windowed(w, filter);
   // Ranked in SQL per pod; ties by name, so a page is the same every time.
@@ -109,10 +133,10 @@ export async function queryDns(db: Db, w: Window, filter: DnsFilter, topNames: n
     `(PARTITION BY pod ORDER BY ${by} DESC, name) AS n FROM summed) WHERE n <= ? AND ${by} > 0`;
   const nameRows = (await db.$client.execute({
     sql:
-      `WITH summed AS (SELECT pod, name, ${sumCounters("queries")} AS queries, ${
+      `WITH summed AS (SELECT ${namesOverPods ? "'' AS pod" : "pod"}, name, ${sumCounters("queries")} AS queries, ${
         sumCounters("nxdomain")
       } AS nxdomain ` +
-      `FROM dns_name_stats WHERE ${names.where} GROUP BY pod, name) ` +
+      `FROM dns_name_stats WHERE ${names.where} GROUP BY ${namesOverPods ? "" : "pod, "}name) ` +
       `${ranked("queries")} UNION ALL ${ranked("nxdomain")} ORDER BY pod, list, ranked DESC, name`,
     args: [...names.args, topNames, topNames],
   })).rows;

@@ -185,6 +185,8 @@ export function dnsMonitoringFixture() {
     dnsPendingEvicted: 4,
     dnsNameEntries: 5,
     dnsNamesFull: 6,
+    dnsServersFailed: 9,
+    dnsNamesOtherFailed: 10,
     dnsNamesSummed: 7,
     dnsServersSummed: 8,
     dnsMalformed: { shortHeader: 1, nameTooLong: 2, pointer: 3, badLabel: 4, shortQuestion: 5, qdcount: 6 },
