@@ -30,6 +30,7 @@
  *   other, 5xx,
  *   network      retry later with the same batch (same seq)
  */
+import { ConfigError } from "./config.ts";
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
 import type { CompactBody } from "../control/wire/compact/held-hashes.ts";
 import { type HeldPart, UNKNOWN_PART, UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../control/wire/compact/http.ts";
@@ -68,7 +69,12 @@ const UNSUPPORTED_MEDIA_TYPE = 415;
 export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
 
 export class ControlApi {
-  constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
+  /** `client`: Deno's HTTP client with the CAs of --control-ca (an https control plane signed by its own CA). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly timeoutMs = 5000,
+    private readonly client?: Deno.HttpClient,
+  ) {}
 
   async join(token: string, node: string, signal?: AbortSignal): Promise<JoinAnswer> {
     const a = await this.#post("/api/v1/join", JSON.stringify({ token, node }), {}, JoinResponse, signal);
@@ -166,6 +172,7 @@ export class ControlApi {
     let text: string;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
+        ...(this.client ? { client: this.client } : {}),
         method,
         headers,
         body,
@@ -175,7 +182,7 @@ export class ControlApi {
     } catch (e) {
       return {
         kind: "retry",
-        message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message}`,
+        message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : failure(e)}`,
       };
     }
     const message = `${path} answered ${res.status}: ${text.slice(0, 500)}`;
@@ -217,4 +224,30 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
   const t = Date.parse(header);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/** A failed fetch's message and its causes ("fetch failed" alone would hide a refused certificate). */
+function failure(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) parts.push(c.message);
+  return parts.join(": ") || String(e);
+}
+
+/**
+ * The HTTP client for an https control plane whose certificate is signed by a CA of `caFile` (--control-ca), on
+ * top of the system's; undefined without one (fetch's default client). A file that cannot be read or holds no
+ * certificate stops the start, naming the flag.
+ */
+export function controlClient(caFile: string | undefined): Deno.HttpClient | undefined {
+  if (caFile === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = Deno.readTextFileSync(caFile);
+  } catch (e) {
+    throw new ConfigError(`--control-ca: cannot read ${caFile}: ${(e as Error).message}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError(`--control-ca: ${caFile} holds no PEM certificate`);
+  }
+  return Deno.createHttpClient({ caCerts: [pem] });
 }
