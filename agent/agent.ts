@@ -21,6 +21,7 @@ import { type AgentConfig, ConfigError } from "./config.ts";
 import { ControlApi, controlClient } from "./control_api.ts";
 import { Credentials } from "./credentials.ts";
 import { Delivery } from "./delivery.ts";
+import { MonitoringTotals } from "./monitoring_totals.ts";
 import { HostFacts, inventory } from "./inventory.ts";
 import { releaseFreedMemory, removeEmptyDir } from "./libbpf/mod.ts";
 import { DEFAULT_DROPS, DropsModule } from "./modules/drops/module.ts";
@@ -31,6 +32,7 @@ import { AccelModule, DEFAULT_ACCEL } from "./modules/accel/module.ts";
 import { DEFAULT_GATEWAY, GatewayModule } from "./modules/gateway/module.ts";
 import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
+import { KernelProbes } from "./modules/requirements.ts";
 import type { Module, ModuleEnv } from "./modules/module.ts";
 import { TcpModule } from "./modules/tcp/module.ts";
 import { netnsInode, resolveInterfaces } from "./netif.ts";
@@ -66,6 +68,8 @@ export class Agent {
   /** The latest batch made and when (agent clock, ms), and how many since this process started: for /metrics and /readyz. */
   lastBatch?: { at: number; batch: Batch };
   batchesMade = 0;
+  /** TCP health and drops of the batches made since this process started (for /metrics). */
+  readonly monitoringTotals = new MonitoringTotals();
 
   private constructor(
     readonly cfg: AgentConfig,
@@ -138,7 +142,13 @@ export class Agent {
         pods,
         log,
       });
-      modules = new ModuleManager(nodeModules(cfg, env, (m) => lbPoll(api, credentials, m)), inbox.desired, log);
+      const probes = new KernelProbes();
+      modules = new ModuleManager(
+        nodeModules(cfg, env, (m) => lbPoll(api, credentials, m)),
+        inbox.desired,
+        log,
+        (name) => probes.missing(cfg.bpfDir, name),
+      );
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
       const running = modules;
@@ -255,6 +265,7 @@ export class Agent {
     this.spool.add(made.data);
     this.lastBatch = { at: Date.now(), batch: made.data };
     this.batchesMade++;
+    this.monitoringTotals.add(made.data);
     this.epoch.nextSeq++;
     this.#saveEpoch();
     releaseFreedMemory(); // what libbpf's loads and this read freed goes back to the kernel, not into the resident size
