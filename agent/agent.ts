@@ -18,7 +18,8 @@ import { Batch, type DesiredState, MAX_BATCH_BYTES, type ModuleName } from "../c
 import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/monitoring.ts";
 import { fitBatch } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
-import { ControlApi, controlClient } from "./control_api.ts";
+import { ControlApi } from "./control_api.ts";
+import { controlClient } from "./control_client.ts";
 import { Credentials } from "./credentials.ts";
 import { Delivery } from "./delivery.ts";
 import { MonitoringTotals } from "./monitoring_totals.ts";
@@ -104,7 +105,8 @@ export class Agent {
     let modules: ModuleManager | undefined;
     try {
       const spool = Spool.open(state.spoolDir, cfg.spoolMaxBatches, log);
-      const api = new ControlApi(cfg.control, undefined, controlClient(cfg.controlCa));
+      const client = controlClient(cfg.controlCa);
+      const api = new ControlApi(cfg.control, undefined, client ? { client } : {});
       // A desired state that arrives before the modules exist (with the join) waits here.
       const inbox: { desired: DesiredState | null; agent?: Agent } = {
         desired: state.loadDesired(cfg.node, cfg.control),

@@ -30,7 +30,6 @@
  *   other, 5xx,
  *   network      retry later with the same batch (same seq)
  */
-import { ConfigError } from "./config.ts";
 import { BatchAck, JoinResponse } from "../control/wire/batch.ts";
 import type { CompactBody } from "../control/wire/compact/held-hashes.ts";
 import { type HeldPart, UNKNOWN_PART, UNKNOWN_PART_STATUS, UnknownPartAnswer } from "../control/wire/compact/http.ts";
@@ -69,11 +68,15 @@ const UNSUPPORTED_MEDIA_TYPE = 415;
 export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
 
 export class ControlApi {
-  /** `client`: Deno's HTTP client with the CAs of --control-ca (an https control plane signed by its own CA). */
+  /**
+   * `fetchOptions`: added to every request's options; Deno's `client` with the CAs of --control-ca (an https
+   * control plane signed by its own CA: control_client.ts). Typed loosely: this file is also compiled with Node's
+   * types, which know no Deno.HttpClient.
+   */
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 5000,
-    private readonly client?: Deno.HttpClient,
+    private readonly fetchOptions: object = {},
   ) {}
 
   async join(token: string, node: string, signal?: AbortSignal): Promise<JoinAnswer> {
@@ -172,7 +175,7 @@ export class ControlApi {
     let text: string;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
-        ...(this.client ? { client: this.client } : {}),
+        ...this.fetchOptions,
         method,
         headers,
         body,
@@ -231,23 +234,4 @@ function failure(e: unknown): string {
   const parts: string[] = [];
   for (let c = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) parts.push(c.message);
   return parts.join(": ") || String(e);
-}
-
-/**
- * The HTTP client for an https control plane whose certificate is signed by a CA of `caFile` (--control-ca), on
- * top of the system's; undefined without one (fetch's default client). A file that cannot be read or holds no
- * certificate stops the start, naming the flag.
- */
-export function controlClient(caFile: string | undefined): Deno.HttpClient | undefined {
-  if (caFile === undefined) return undefined;
-  let pem: string;
-  try {
-    pem = Deno.readTextFileSync(caFile);
-  } catch (e) {
-    throw new ConfigError(`--control-ca: cannot read ${caFile}: ${(e as Error).message}`);
-  }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ConfigError(`--control-ca: ${caFile} holds no PEM certificate`);
-  }
-  return Deno.createHttpClient({ caCerts: [pem] });
 }

@@ -6,7 +6,8 @@
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "./testing/assert.ts";
 import { ConfigError, parseConfig } from "./config.ts";
-import { ControlApi, controlClient } from "./control_api.ts";
+import { ControlApi } from "./control_api.ts";
+import { controlClient } from "./control_client.ts";
 import { ControlProcess } from "./testing/control_process.ts";
 import { run } from "./testing/run.ts";
 import { withTempDir } from "./testing/temp.ts";
@@ -25,7 +26,7 @@ Deno.test("https: an agent trusting the control plane's CA joins; one without it
     try {
       assert(control.url.startsWith("https://127.0.0.1:"), control.url);
       const token = await control.joinToken();
-      const api = new ControlApi(control.url, undefined, client);
+      const api = new ControlApi(control.url, undefined, { client });
       const joined = await api.join(token, "https-node");
       assertEquals(joined.kind, "ok", JSON.stringify(joined));
       assertEquals(joined.kind === "ok" && joined.value.node, "https-node");
