@@ -34,7 +34,7 @@ export const cluster: DashboardSpec = {
         stat("Modules on (nodes)", "short", [q("sum by (module) (ebpf_k8s_agent_module_enabled)", "{{module}}")], {
           w: 4,
         }),
-        chart("Heartbeat age", "s", [q("time() - max by (node) (ebpf_k8s_node_last_seen_seconds)", "{{node}}")], {
+        chart("Heartbeat age", "s", [q("time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds)", "{{node}}")], {
           description: "Seconds since each node's latest accepted batch (the threshold metric heartbeatAgeSeconds)",
         }),
         chart("Nodes not Ready", "short", [q("max by (node) (ebpf_k8s_node_ready) == bool 0", "{{node}}")]),
@@ -45,7 +45,7 @@ export const cluster: DashboardSpec = {
       panels: [
         chart("RX per node", "Bps", [perNode("ebpf_k8s_interface_rx_bytes_total")]),
         chart("TX per node", "Bps", [perNode("ebpf_k8s_interface_tx_bytes_total")]),
-        chart("Interface drops per node", "pps", [perNode("ebpf_k8s_interface_drops_total")]),
+        chart("Interface drops per node", "pps", [perNode("ebpf_k8s_interface_dropped_packets_total")]),
         chart("Kernel drops per node", "pps", [agentRate("ebpf_k8s_agent_dropped_packets_total")], {
           description: "Packets the kernel dropped, any reason (the drops module; threshold metric dropsPerSec)",
         }),

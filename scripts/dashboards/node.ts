@@ -20,7 +20,7 @@ export const node: DashboardSpec = {
       title: "Status",
       panels: [
         stat("Ready", "bool_yes_no", [q(`max by (node) (ebpf_k8s_node_ready{${N}})`, "{{node}}")]),
-        stat("Heartbeat age", "s", [q(`time() - max by (node) (ebpf_k8s_node_last_seen_seconds{${N}})`, "{{node}}")]),
+        stat("Heartbeat age", "s", [q(`time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds{${N}})`, "{{node}}")]),
         stat("Pods", "short", [q(`max by (node) (ebpf_k8s_pods{${N}})`, "{{node}}")]),
         stat("Modules on", "short", [q(`sum by (module) (ebpf_k8s_agent_module_enabled{${N}})`, "{{module}}")]),
       ],
@@ -36,7 +36,7 @@ export const node: DashboardSpec = {
           perInterface("ebpf_k8s_interface_rx_packets_total", "RX "),
           perInterface("ebpf_k8s_interface_tx_packets_total", "TX "),
         ]),
-        chart("Interface drops", "pps", [perInterface("ebpf_k8s_interface_drops_total", "")]),
+        chart("Interface drops", "pps", [perInterface("ebpf_k8s_interface_dropped_packets_total", "")]),
         chart("Kernel drops", "pps", [perSecond("ebpf_k8s_agent_dropped_packets_total", "dropped")], {
           description: "Packets the kernel dropped on this node, any reason (the drops module)",
         }),

@@ -44,13 +44,13 @@ export const services: DashboardSpec = {
           q(once(`${SERVICE}, frontend`, rate(`ebpf_k8s_gateway_flows_total{${S}}`)), `${PORT} {{frontend}}`),
         ]),
         chart("First packets dropped", "pps", [
-          gateway("no_backend", `no backend ${PORT}`),
-          gateway("snat_busy", `SNAT busy ${PORT}`),
+          gateway("no_backend_packets", `no backend ${PORT}`),
+          gateway("snat_busy_packets", `SNAT busy ${PORT}`),
         ], { description: "no backend: the service had no usable backend; SNAT busy: no free SNAT port" }),
         chart("Flows ended and evicted, packets to the stack", "short", [
-          gateway("expired", `expired ${PORT}`),
-          gateway("evicted", `evicted ${PORT}`),
-          gateway("to_stack", `to stack ${PORT}`),
+          gateway("flows_expired", `expired ${PORT}`),
+          gateway("flows_evicted", `evicted ${PORT}`),
+          gateway("to_stack_packets", `to stack ${PORT}`),
         ]),
       ],
     },

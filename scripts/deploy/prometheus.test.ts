@@ -343,7 +343,7 @@ describe.skipIf(missing)("Prometheus scrapes the control plane and the agent", (
         "-c",
         `for i in $(seq ${n}); do echo x > /dev/udp/${node.ip}/${NODE_PORT}; done`,
       ]));
-    const noBackend = `ebpf_k8s_gateway_no_backend_total{job="control",namespace="shop",service="gone"}`;
+    const noBackend = `ebpf_k8s_gateway_no_backend_packets_total{job="control",namespace="shop",service="gone"}`;
     // Until the gateway has the service (a datagram before it is not the gateway's), one at a time.
     await waitFor("the gateway to drop a first datagram", async () => {
       await sendToNodePort(1);
