@@ -22,6 +22,7 @@ const SYSTEM = [
   "scripts/readme/**/*.test.ts",
   "scripts/deploy/prometheus.test.ts",
   "scripts/deploy/deno-control.test.ts",
+  "scripts/deploy/systemd-run.test.ts",
   "control/**/*.process.test.ts",
 ];
 

@@ -20,8 +20,10 @@ import { MAX_PODS, type MonitoringStats, type PodReport } from "../control/wire/
 import { fitBatch, RECORD_OWNER, type RecordKind } from "./batch_fit.ts";
 import { type AgentConfig, ConfigError } from "./config.ts";
 import { ControlApi } from "./control_api.ts";
+import { controlClient } from "./control_client.ts";
 import { Credentials } from "./credentials.ts";
 import { Delivery } from "./delivery.ts";
+import { MonitoringTotals } from "./monitoring_totals.ts";
 import { HostFacts, inventory } from "./inventory.ts";
 import { releaseFreedMemory, removeEmptyDir } from "./libbpf/mod.ts";
 import { DEFAULT_DROPS, DropsModule } from "./modules/drops/module.ts";
@@ -34,6 +36,7 @@ import { DnsModule } from "./modules/dns/module.ts";
 import { DEFAULT_DNS_MODULE } from "./modules/dns/settings.ts";
 import type { LbPoll } from "./modules/lb/sync.ts";
 import { type Merged, ModuleManager } from "./modules/manager.ts";
+import { KernelProbes } from "./modules/requirements.ts";
 import type { Module, ModuleEnv } from "./modules/module.ts";
 import { TcpModule } from "./modules/tcp/module.ts";
 import { netnsInode, resolveInterfaces } from "./netif.ts";
@@ -69,6 +72,8 @@ export class Agent {
   /** The latest batch made and when (agent clock, ms), and how many since this process started: for /metrics and /readyz. */
   lastBatch?: { at: number; batch: Batch };
   batchesMade = 0;
+  /** TCP health and drops of the batches made since this process started (for /metrics). */
+  readonly monitoringTotals = new MonitoringTotals();
 
   private constructor(
     readonly cfg: AgentConfig,
@@ -103,7 +108,8 @@ export class Agent {
     let modules: ModuleManager | undefined;
     try {
       const spool = Spool.open(state.spoolDir, cfg.spoolMaxBatches, log);
-      const api = new ControlApi(cfg.control, undefined, cfg.wireVersion);
+      const client = controlClient(cfg.controlCa);
+      const api = new ControlApi(cfg.control, undefined, cfg.wireVersion, client ? { client } : {});
       // A desired state that arrives before the modules exist (with the join) waits here.
       const inbox: { desired: DesiredState | null; agent?: Agent } = {
         desired: state.loadDesired(cfg.node, cfg.control),
@@ -141,7 +147,13 @@ export class Agent {
         pods,
         log,
       });
-      modules = new ModuleManager(nodeModules(cfg, env, (m) => lbPoll(api, credentials, m)), inbox.desired, log);
+      const probes = new KernelProbes();
+      modules = new ModuleManager(
+        nodeModules(cfg, env, (m) => lbPoll(api, credentials, m)),
+        inbox.desired,
+        log,
+        (name) => probes.missing(cfg.bpfDir, name),
+      );
       // the pod list first, so that the flow programs go onto the pods' veths as the module starts
       pods.start();
       const running = modules;
@@ -262,6 +274,7 @@ export class Agent {
     this.spool.add(made.data);
     this.lastBatch = { at: Date.now(), batch: made.data };
     this.batchesMade++;
+    this.monitoringTotals.add(made.data);
     this.epoch.nextSeq++;
     this.#saveEpoch();
     releaseFreedMemory(); // what libbpf's loads and this read freed goes back to the kernel, not into the resident size

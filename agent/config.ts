@@ -28,6 +28,7 @@ export const AGENT_VERSION = "0.2.0";
 /** flag name -> environment variable; the single list both help and parsing use. */
 const ENV = {
   control: "EBPF_K8S_CONTROL",
+  "control-ca": "EBPF_K8S_CONTROL_CA",
   node: "EBPF_K8S_NODE",
   "join-token": "EBPF_K8S_JOIN_TOKEN",
   interfaces: "EBPF_K8S_INTERFACES",
@@ -86,6 +87,8 @@ const flowTimeout = z.coerce.number().int().min(MIN_FLOW_TIMEOUT_S).max(MAX_FLOW
 
 export const AgentConfig = z.strictObject({
   control: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of the control plane" }),
+  /** PEM file of the CAs an https:// control plane's certificate is checked against, besides the system's. */
+  controlCa: AbsolutePath.optional(),
   node: NodeName,
   /** Exchanged once for this node's credential; needed again only if the credential is refused. */
   joinToken: JoinRequest.shape.token.optional(),
@@ -165,12 +168,17 @@ export const AgentConfig = z.strictObject({
   wireVersion: WireVersion,
   /** How batches travel: compact where the control plane reads it, or always plain JSON (agent/wire_encoding.ts). */
   wireEncoding: z.enum(WIRE_ENCODINGS),
+}).refine((c) => c.controlCa === undefined || c.control.startsWith("https://"), {
+  path: ["controlCa"],
+  message: "is for an https:// control plane (--control is plain http)",
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 export const USAGE =
   `usage: deno task agent --control URL --node NAME [--join-token TOKEN] [--interfaces IF,IF] [--interval SECONDS]
   --control URL              control plane base URL            (${ENV.control})
+  --control-ca FILE          PEM of the CA(s) an https control plane's certificate is checked against,
+                             besides the system's (${ENV["control-ca"]})
   --node NAME                this node's name                  (${ENV.node}, default: hostname)
   --join-token TOKEN         joins the node once for a credential (${ENV["join-token"]});
                              not needed while <state-dir>/credential.json holds one
@@ -330,6 +338,7 @@ export function parseConfig(
   const node = get("node") ?? env("HOSTNAME")?.toLowerCase();
   const parsed = AgentConfig.safeParse({
     control: get("control") ?? (command === "uninstall" ? UNINSTALL_CONTROL : undefined),
+    controlCa: get("control-ca") || undefined,
     node,
     joinToken: get("join-token") || undefined,
     interfaces: csv(get("interfaces")),

@@ -69,11 +69,17 @@ const UNSUPPORTED_MEDIA_TYPE = 415;
 export type JoinAnswer = Answer<JoinResponse> | { kind: "taken"; message: string; error?: string };
 
 export class ControlApi {
-  /** `wireVersion`: the version this agent writes, named in its joins so the answer is cut for it. */
+  /**
+   * `wireVersion`: the version this agent writes, named in its joins so the answer is cut for it.
+   * `fetchOptions`: added to every request's options; Deno's `client` with the CAs of --control-ca (an https
+   * control plane signed by its own CA: control_client.ts). Typed loosely: this file is also compiled with Node's
+   * types, which know no Deno.HttpClient.
+   */
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 5000,
     private readonly wireVersion = WIRE_VERSION,
+    private readonly fetchOptions: object = {},
   ) {}
 
   async join(token: string, node: string, signal?: AbortSignal): Promise<JoinAnswer> {
@@ -173,6 +179,7 @@ export class ControlApi {
     let text: string;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
+        ...this.fetchOptions,
         method,
         headers,
         body,
@@ -182,7 +189,7 @@ export class ControlApi {
     } catch (e) {
       return {
         kind: "retry",
-        message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message}`,
+        message: `${path}: ${timeout.aborted ? `no answer within ${timeoutMs} ms` : failure(e)}`,
       };
     }
     const message = `${path} answered ${res.status}: ${text.slice(0, 500)}`;
@@ -224,4 +231,11 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
   const t = Date.parse(header);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/** A failed fetch's message and its causes ("fetch failed" alone would hide a refused certificate). */
+function failure(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) parts.push(c.message);
+  return parts.join(": ") || String(e);
 }

@@ -4,8 +4,8 @@
  *   GET /healthz  200 while the process serves (liveness)
  *   GET /readyz   200 once the agent has started and made a batch within
  *                 max(3 intervals, 30 s); 503 before and when it is stuck (readiness)
- * Labels are bounded: node, interface, module, reason (of a refusal: two values), encoding (of a batch: two
- * values). No per-flow, per-pod or per-IP label.
+ * Labels are bounded: node, interface, module, reason (of a refusal: two values; of a failed TCP connection:
+ * three), encoding (of a batch: two values). No per-flow, per-pod or per-IP label.
  */
 import { type ModuleName, MODULES } from "../control/wire/batch.ts";
 import type { MonitoringStats } from "../control/wire/monitoring.ts";
@@ -13,6 +13,7 @@ import { exposition, EXPOSITION_CONTENT_TYPE, type Family, INTERFACE_COUNTERS } 
 import type { Agent } from "./agent.ts";
 import { AGENT_VERSION } from "./config.ts";
 import { WIRE_ENCODINGS } from "./wire_encoding.ts";
+import { TCP_FAILURES } from "./monitoring_totals.ts";
 
 /** Per module with records: its MonitoringStats fields of keys summed and records cut. */
 const RECORD_COUNTS = [
@@ -155,6 +156,36 @@ export function agentMetrics(node: string, agent: Agent | undefined, now = Date.
       help: "Flows evicted from the full in-kernel flow table",
       type: "counter",
       samples: [{ labels, value: mon?.flowsEvicted ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_tcp_connections_opened_total",
+      help: "TCP connections opened (either role), in the batches made since this process started",
+      type: "counter",
+      samples: [{ labels, value: agent?.monitoringTotals.tcpOpened ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_tcp_connections_failed_total",
+      help: "TCP connections that failed, by reason (refused, timeout, other), in the batches made since this " +
+        "process started (the threshold metric failedConnectionsPerSec: their rate)",
+      type: "counter",
+      samples: TCP_FAILURES.map(([reason]) => ({
+        labels: { node, reason },
+        value: agent?.monitoringTotals.tcpFailed[reason] ?? 0,
+      })),
+    },
+    {
+      name: "ebpf_k8s_agent_tcp_retransmits_total",
+      help:
+        "TCP segments retransmitted, in the batches made since this process started (retransmitsPerSec: their rate)",
+      type: "counter",
+      samples: [{ labels, value: agent?.monitoringTotals.tcpRetransmits ?? 0 }],
+    },
+    {
+      name: "ebpf_k8s_agent_dropped_packets_total",
+      help: "Packets the kernel dropped (the drops module, any reason), in the batches made since this process " +
+        "started (dropsPerSec: their rate)",
+      type: "counter",
+      samples: [{ labels, value: agent?.monitoringTotals.dropPackets ?? 0 }],
     },
     {
       name: "ebpf_k8s_agent_record_keys_summed_total",

@@ -42,6 +42,8 @@ Deno.test("metrics: families are the documented ones, labels bounded to node, in
   for (const l of labels) assertEquals((METRIC_LABELS as readonly string[]).includes(l!), true, `label ${l}`);
   assertMatch(text, /^ebpf_k8s_agent_batches_refused_total\{node="n1",reason="version"\} 0$/m);
   assertMatch(text, /^ebpf_k8s_agent_batch_bytes_total\{node="n1",encoding="compact"\} 0$/m);
+  assertMatch(text, /^ebpf_k8s_agent_tcp_connections_failed_total\{node="n1",reason="timeout"\} 0$/m);
+  assertMatch(text, /^ebpf_k8s_agent_dropped_packets_total\{node="n1"\} 0$/m);
   assertEquals(readyWithinMs(0.5), 30_000);
   assertEquals(readyWithinMs(60), 180_000);
 });

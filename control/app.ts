@@ -28,6 +28,7 @@ import { monitoringRoutes } from "./routes/monitoring.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { accelRoutes } from "./routes/accel.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
 import { type Assets, loadAssets } from "../web/assets.ts";
 import { webRoutes } from "../web/routes.tsx";
 
@@ -102,6 +103,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
   app.route("/api/v1", lbStateRoutes(db, { now }));
   app.route("/api/v1", accelRoutes(db, { now, access }));
+  app.route("/api/v1", openApiRoutes());
   app.route("/", metricsRoutes(db, { now, access, thresholds, admission, lease: opts.lease, flowStream }));
   const loginFailures = { ratePerSec: settings.authFailureRatePerSec, burst: settings.authFailureBurst };
   app.route(

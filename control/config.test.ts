@@ -147,6 +147,12 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_KUBE_SYNC: "on" }, /EBPF_K8S_KUBE_SYNC/],
     [{ EBPF_K8S_KUBE_API: "10.0.0.1:6443" }, /EBPF_K8S_KUBE_API: must be an http:\/\/ or https:\/\/ URL/],
     [{ EBPF_K8S_KUBE_TOKEN: "t" }, /EBPF_K8S_KUBE_API: must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is/],
+    [
+      { EBPF_K8S_TLS_CERT: "/etc/tls/cert.pem" },
+      /EBPF_K8S_TLS_KEY: EBPF_K8S_TLS_CERT and EBPF_K8S_TLS_KEY go together/,
+    ],
+    [{ EBPF_K8S_TLS_KEY: "/etc/tls/key.pem" }, /EBPF_K8S_TLS_KEY: EBPF_K8S_TLS_CERT and EBPF_K8S_TLS_KEY go together/],
+    [{ EBPF_K8S_TLS_CERT: "cert.pem", EBPF_K8S_TLS_KEY: "/k" }, /EBPF_K8S_TLS_CERT: must be an absolute path/],
   ])("names a bad variable: %o", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
   });

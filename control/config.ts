@@ -35,6 +35,9 @@ export const Config = z
   .object({
     PORT: withDefault(z.coerce.number().int().min(0).max(65535).default(8080)),
     HOST: withDefault(z.string().default("0.0.0.0")),
+    /** HTTPS: PEM files of the server's certificate (its chain) and key, read at start; both or neither. */
+    EBPF_K8S_TLS_CERT: withDefault(z.string().regex(/^\//, "must be an absolute path").optional()),
+    EBPF_K8S_TLS_KEY: withDefault(z.string().regex(/^\//, "must be an absolute path").optional()),
     DATABASE_URL: withDefault(z.string().default(DEFAULT_DATABASE_URL)),
     /** Only for libsql:// servers that require one (Turso, sqld with auth). */
     DATABASE_AUTH_TOKEN: withDefault(z.string().optional()),
@@ -136,6 +139,10 @@ export const Config = z
         "must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is (in a cluster the service account's are used)",
     },
   )
+  .refine((c) => (c.EBPF_K8S_TLS_CERT === undefined) === (c.EBPF_K8S_TLS_KEY === undefined), {
+    path: ["EBPF_K8S_TLS_KEY"],
+    message: "EBPF_K8S_TLS_CERT and EBPF_K8S_TLS_KEY go together (HTTPS needs both, plain HTTP neither)",
+  })
   .refine((c) => c.EBPF_K8S_READ_TOKEN === undefined || c.EBPF_K8S_READ_AUTH === "token", {
     path: ["EBPF_K8S_READ_TOKEN"],
     message: "is only used with EBPF_K8S_READ_AUTH=token",

@@ -2,7 +2,7 @@
  * Entry point: `npm run control` (Node, via tsx) or `deno run -A control/main.ts`.
  *
  * Environment: PORT (default 8080; 0 picks a free port), HOST (default
- * 0.0.0.0), DATABASE_URL (default file:./data/ebpf-k8s.db),
+ * 0.0.0.0), EBPF_K8S_TLS_CERT and EBPF_K8S_TLS_KEY (HTTPS), DATABASE_URL (default file:./data/ebpf-k8s.db),
  * DATABASE_AUTH_TOKEN for libsql:// servers, and the EBPF_K8S_* settings of
  * control/config.ts. SIGINT/SIGTERM stop accepting connections, let requests
  * in flight finish, then close the database.
@@ -28,6 +28,7 @@ import { appSettings, parseConfig } from "./config.ts";
 import { openDb } from "./db/client.ts";
 import { type DenoServe, listenDeno } from "./http/deno-listen.ts";
 import { keepAliveMs, listenNode } from "./http/node-listen.ts";
+import { readTls } from "./http/tls.ts";
 import { kubeServiceSync } from "./kube/connect.ts";
 import { onceOnlyJobs, onceOnlyKeeper } from "./once-only.ts";
 import { endWaits } from "./services/watch.ts";
@@ -52,6 +53,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main() {
   const config = parseConfig(deno ? deno.env.toObject() : process.env);
+  const tls = readTls(config); // before anything is opened: a bad file stops the start, naming its variable
   keepServingOnUnhandledRejections();
   const db = await openDb(config.DATABASE_URL, { authToken: config.DATABASE_AUTH_TOKEN });
   const admin = await resolveAdminToken(db, config.EBPF_K8S_ADMIN_TOKEN, Date.now());
@@ -68,7 +70,7 @@ async function main() {
     settings,
     lease: () => lease.status(),
   });
-  const at = { port: config.PORT, hostname: config.HOST };
+  const at = { port: config.PORT, hostname: config.HOST, tls };
   const server = await (deno ? listenDeno(deno, app.fetch, at) : listenNode(app.fetch, {
     ...at,
     keepAliveMs: keepAliveMs(
@@ -77,7 +79,7 @@ async function main() {
   }));
 
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
-  const url = `http://${shown}:${server.port}`;
+  const url = `${at.tls ? "https" : "http"}://${shown}:${server.port}`;
   console.log(`ebpf-k8s control plane listening on ${url} (bound to ${config.HOST})`);
   // Drop any query string: a libsql:// URL may carry a token there.
   console.log(`database: ${config.DATABASE_URL.split("?")[0]}`);

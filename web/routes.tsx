@@ -36,6 +36,7 @@ import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView }
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
 import { servicePageRoutes } from "./service-routes.tsx";
 import { accelPageRoutes } from "./accel-routes.tsx";
+import { apiPageRoutes } from "./api-routes.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
 
 export interface WebOptions {
@@ -124,6 +125,7 @@ export function webRoutes(
     servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs, retention: monitoring.retention }),
   );
   routes.route("/", accelPageRoutes(db, { now, access }));
+  routes.route("/", apiPageRoutes({ access }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));

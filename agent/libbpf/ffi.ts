@@ -107,6 +107,7 @@ const LIBBPF_SYMBOLS = {
   // --- feature probes (libbpf.h); opts must be NULL ---
   libbpf_probe_bpf_prog_type: { parameters: ["u32", "pointer"], result: "i32" },
   libbpf_probe_bpf_map_type: { parameters: ["u32", "pointer"], result: "i32" },
+  libbpf_probe_bpf_helper: { parameters: ["u32", "u32", "pointer"], result: "i32" },
 
   // --- misc ---
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },

@@ -18,6 +18,16 @@ export function probeMapType(type: number): boolean {
   return probeResult("libbpf_probe_bpf_map_type", name, libbpf().libbpf_probe_bpf_map_type(type, null));
 }
 
+/**
+ * Whether programs of `progType` may call helper `helperId` (enum bpf_func_id) on this kernel. Undefined when
+ * libbpf cannot tell (it cannot probe some program types, e.g. tracing ones): the caller decides what an
+ * unknown means.
+ */
+export function probeHelper(progType: number, helperId: number): boolean | undefined {
+  const ret = libbpf().libbpf_probe_bpf_helper(progType, helperId, null);
+  return ret < 0 ? undefined : ret === 1;
+}
+
 /** libbpf's name of a program type, e.g. "sched_cls". */
 export function progTypeName(type: number): string {
   return readCString(libbpf().libbpf_bpf_prog_type_str(type), `prog type ${type}`);

@@ -6,8 +6,10 @@
  * interval). Switching a module off detaches it and removes its pins;
  * switching it on starts it from zero. A module that fails to start reports
  * state "error" with the reason (and the head of the verifier log) until the
- * next version; the other modules and the agent go on. Names in MODULES
- * this agent has no module for are reported "unsupported".
+ * next version; the other modules and the agent go on. A module whose
+ * kernel lacks a feature its programs need (`lacking`, requirements.ts) is
+ * not started and reports "unsupported" naming what is missing, as are names
+ * in MODULES this agent has no module for.
  */
 import {
   DEFAULT_MODULES,
@@ -22,7 +24,7 @@ import {
 import { VerifierError } from "../libbpf/mod.ts";
 import type { Module, Reading } from "./module.ts";
 
-type RunState = { state: "on" | "off" } | { state: "error"; error: string };
+type RunState = { state: "on" | "off" } | { state: "error" | "unsupported"; error: string };
 
 /** The readings of all modules together. */
 export type Merged = Reading & { interfaces: InterfaceCounters[] };
@@ -44,6 +46,8 @@ export class ModuleManager {
     private readonly modules: Module[],
     initial: DesiredState | null,
     private readonly log: (msg: string) => void,
+    /** What the kernel lacks of what a module needs (requirements.ts KernelProbes.missing); none by default. */
+    private readonly lacking: (name: ModuleName) => string[] = () => [],
   ) {
     this.#wanted = { ...(initial?.modules ?? DEFAULT_MODULES) };
     this.#version = initial?.version ?? null;
@@ -98,7 +102,7 @@ export class ModuleManager {
         this.#start(m, { adopt: false });
       } else if (!want && s === "on") {
         this.#stop(m);
-      } else if (!want && s === "error") {
+      } else if (!want && (s === "error" || s === "unsupported")) {
         this.#states.set(m.name, { state: "off" });
       }
     }
@@ -142,7 +146,7 @@ export class ModuleManager {
       const s = this.#states.get(name);
       const base = { name, desired: this.#wanted[name] };
       if (!s) return { ...base, state: "unsupported" as const };
-      return s.state === "error" ? { ...base, state: "error" as const, error: s.error } : { ...base, state: s.state };
+      return "error" in s ? { ...base, state: s.state, error: s.error } : { ...base, state: s.state };
     });
   }
 
@@ -222,6 +226,13 @@ export class ModuleManager {
   }
 
   #start(m: Module, options: { adopt: boolean; previous?: unknown }): void {
+    const lacks = this.#lacks(m);
+    if (lacks.length) {
+      const error = `this kernel lacks what the module's programs need: ${lacks.join(", ")}`;
+      this.#states.set(m.name, { state: "unsupported", error });
+      this.log(`module ${m.name}: not started: ${error}`);
+      return;
+    }
     if (this.#guard(m, "start", () => m.start(options))) {
       this.#states.set(m.name, { state: "on" });
       this.log(`module ${m.name}: on${options.adopt ? " (adopted the pinned maps of the previous run)" : ""}`);
@@ -240,6 +251,16 @@ export class ModuleManager {
     this.#states.set(m.name, { state: "off" });
     this.log(`module ${m.name}: left attached and pinned for the next agent`);
     return true;
+  }
+
+  /** Probed before each start (a kernel does not change, but the objects may with an upgrade); a failed probe: none. */
+  #lacks(m: Module): string[] {
+    try {
+      return this.lacking(m.name);
+    } catch (e) {
+      this.log(`module ${m.name}: cannot tell what the kernel lacks: ${(e as Error).message}`);
+      return [];
+    }
   }
 
   /** Runs a lifecycle step; a failure puts the module in state "error" with the reason. */

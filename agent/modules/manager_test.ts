@@ -1,5 +1,11 @@
 /** The module manager with stand-in modules: versions applied once, errors reported, unsupported names. */
-import { DEFAULT_MODULES, type DesiredState, type ModuleName, MODULES } from "../../control/wire/batch.ts";
+import {
+  DEFAULT_MODULES,
+  type DesiredState,
+  type ModuleName,
+  MODULES,
+  type ModuleStatus,
+} from "../../control/wire/batch.ts";
 import { assertEquals, assertStringIncludes } from "../testing/assert.ts";
 import { describeError, ModuleManager } from "./manager.ts";
 import type { Module, Reading, StartOptions } from "./module.ts";
@@ -67,6 +73,30 @@ Deno.test("manager: each desired version is applied once; off stops, on starts f
   mgr.offer(desired(1, false));
   mgr.apply(bump);
   assertEquals(m.calls.at(-1), "stop");
+});
+
+Deno.test("manager: a module whose kernel lacks a feature is not started and says what is missing", () => {
+  const m = new StandIn();
+  const logs: string[] = [];
+  let lacks = ["helper loop (Linux 5.17)"];
+  const mgr = new ModuleManager([m], desired(1, true), (l) => logs.push(l), (name) => name === "ifstats" ? lacks : []);
+  assertEquals(mgr.startAll(false), [], "not a failed start: nothing to begin a new epoch for");
+  assertEquals(m.calls, []);
+  const unsupported: ModuleStatus = {
+    name: "ifstats",
+    desired: true,
+    state: "unsupported",
+    error: "this kernel lacks what the module's programs need: helper loop (Linux 5.17)",
+  };
+  assertEquals(mgr.statuses()[0], unsupported);
+  assertEquals(logs, [`module ifstats: not started: ${unsupported.error}`]);
+  mgr.offer(desired(2, false));
+  mgr.apply(() => {});
+  assertEquals(mgr.statuses()[0], { name: "ifstats", desired: false, state: "off" });
+  lacks = []; // e.g. the objects of an upgrade that no longer need it
+  mgr.offer(desired(3, true));
+  mgr.apply(() => {});
+  assertEquals([m.calls, mgr.statuses()[0].state], [["start"], "on"]);
 });
 
 Deno.test("manager: statuses name every module; those without an implementation are unsupported", () => {

@@ -17,11 +17,15 @@ export class ControlProcess {
   #done!: Promise<void>;
   url = "";
 
-  private constructor(private readonly dir: string) {}
+  private constructor(private readonly dir: string, private readonly client?: Deno.HttpClient) {}
 
-  /** Starts it and waits until it listens; `env` adds to (or overrides) the settings. */
-  static async start(env: Record<string, string> = {}): Promise<ControlProcess> {
-    const control = new ControlProcess(await Deno.makeTempDir({ prefix: "ek8s-agent-control-" }));
+  /**
+   * Starts it and waits until it listens; `env` adds to (or overrides) the settings. `caCert`: the PEM of the CA
+   * its certificate is signed by, when `env` makes it serve HTTPS (for this class's own calls).
+   */
+  static async start(env: Record<string, string> = {}, caCert?: string): Promise<ControlProcess> {
+    const client = caCert === undefined ? undefined : Deno.createHttpClient({ caCerts: [caCert] });
+    const control = new ControlProcess(await Deno.makeTempDir({ prefix: "ek8s-agent-control-" }), client);
     try {
       await control.#spawn({ PORT: "0", ...env });
     } catch (e) {
@@ -64,11 +68,17 @@ export class ControlProcess {
     this.#done = Promise.all([collect(child.stdout), collect(child.stderr)]).then(() => {});
     const from = this.#output.length;
     const end = Date.now() + 30_000;
+    let exited = false;
+    child.status.then(() => exited = true);
     for (;;) {
-      const url = /listening on (http:\/\/\S+:\d+)/.exec(this.#output.slice(from))?.[1];
+      const url = /listening on (https?:\/\/\S+:\d+)/.exec(this.#output.slice(from))?.[1];
       if (url) {
         this.url = url;
         return;
+      }
+      if (exited) {
+        await this.#done;
+        throw new Error(`the control plane exited before it listened:\n${this.output}`);
       }
       if (Date.now() > end) throw new Error(`the control plane did not start within 30 s:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -82,6 +92,7 @@ export class ControlProcess {
   /** An admin API call; the status and the JSON answer. */
   async admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(new URL(path, this.url), {
+      ...(this.client ? { client: this.client } : {}),
       method,
       headers: { authorization: `Bearer ${CONTROL_ADMIN_TOKEN}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -99,6 +110,7 @@ export class ControlProcess {
   /** SIGTERM, waits for the exit, removes the database. */
   async stop(): Promise<void> {
     await this.#exit();
+    this.client?.close();
     await Deno.remove(this.dir, { recursive: true });
   }
 

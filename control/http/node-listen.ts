@@ -20,6 +20,7 @@
  * other path) it is never loaded.
  */
 import { RETRY_JITTER } from "../wire/retry.ts";
+import type { TlsFiles } from "./tls.ts";
 
 /**
  * How long an idle connection stays open: longer than an agent's longest wait between two batches, the longest
@@ -40,14 +41,18 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 export async function listenNode(
   fetch: FetchHandler,
-  at: { port: number; hostname: string; keepAliveMs: number },
+  at: { port: number; hostname: string; keepAliveMs: number; tls?: TlsFiles },
 ): Promise<Listening> {
   const { createAdaptorServer } = await import("@hono/node-server");
-  const server = createAdaptorServer({
-    fetch,
-    // headersTimeout bounds the wait for the next request's headers on a kept connection too: above keep-alive.
-    serverOptions: { keepAliveTimeout: at.keepAliveMs, headersTimeout: at.keepAliveMs + 5_000 },
-  });
+  // headersTimeout bounds the wait for the next request's headers on a kept connection too: above keep-alive.
+  const timeouts = { keepAliveTimeout: at.keepAliveMs, headersTimeout: at.keepAliveMs + 5_000 };
+  const server = at.tls
+    ? createAdaptorServer({
+      fetch,
+      createServer: (await import("node:https")).createServer,
+      serverOptions: { ...timeouts, cert: at.tls.cert, key: at.tls.key },
+    })
+    : createAdaptorServer({ fetch, serverOptions: timeouts });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ port: at.port, host: at.hostname, backlog: ACCEPT_BACKLOG }, () => {

@@ -97,8 +97,8 @@ describe("the lease on /metrics and the overview", () => {
     await b.keeper.step();
     for (const [r, held] of [[a, 1], [b, 0]] as const) {
       const { samples, types } = parseExposition(await (await r.app.request("/metrics")).text());
-      expect(samples.filter((s) => s.name === "ebpf_k8s_lease_holder")).toEqual([
-        { name: "ebpf_k8s_lease_holder", labels: { replica: "pod-a/1" }, value: 1 },
+      expect(samples.filter((s) => s.name === "ebpf_k8s_lease_holder_info")).toEqual([
+        { name: "ebpf_k8s_lease_holder_info", labels: { replica: "pod-a/1" }, value: 1 },
       ]);
       const self = { replica: r.keeper.status().replica };
       expect(valueOf(samples, "ebpf_k8s_lease_held", self)).toBe(held);
@@ -113,7 +113,7 @@ describe("the lease on /metrics and the overview", () => {
 
     await a.keeper.stop(); // releases: no holder until b's next try
     const { samples } = parseExposition(await (await b.app.request("/metrics")).text());
-    expect(samples.filter((s) => s.name === "ebpf_k8s_lease_holder")).toEqual([]);
+    expect(samples.filter((s) => s.name === "ebpf_k8s_lease_holder_info")).toEqual([]);
     expect(await (await b.app.request("/")).text()).toContain("no replica holds the lease right now");
   });
 });

@@ -71,7 +71,7 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
       samples: nodeList.map((n) => ({ labels: { node: n.name }, value: n.status === "Ready" ? 1 : 0 })),
     },
     {
-      name: "ebpf_k8s_node_last_seen_seconds",
+      name: "ebpf_k8s_node_last_seen_timestamp_seconds",
       help: "Unix time of the node's latest accepted batch (control plane clock)",
       type: "gauge",
       samples: nodeList.map((n) => ({ labels: { node: n.name }, value: Date.parse(n.lastSeen) / 1000 })),

@@ -28,19 +28,19 @@ export const OTHER_FRONTEND = "other";
 const FAMILY: Record<GatewayFrontendCounter, [name: string, help: string]> = {
   flows: ["ebpf_k8s_gateway_flows_total", "Flows the gateway tracked anew"],
   evicted: [
-    "ebpf_k8s_gateway_evicted_total",
+    "ebpf_k8s_gateway_flows_evicted_total",
     "Tracked flows pushed out of a node's full flow table (LRU) before they ended",
   ],
   snatBusy: [
-    "ebpf_k8s_gateway_snat_busy_total",
+    "ebpf_k8s_gateway_snat_busy_packets_total",
     "First packets of new flows dropped: no free SNAT port for the backend",
   ],
   noBackend: [
-    "ebpf_k8s_gateway_no_backend_total",
+    "ebpf_k8s_gateway_no_backend_packets_total",
     "First packets of new flows dropped: the service had no usable backend",
   ],
-  toStack: ["ebpf_k8s_gateway_to_stack_total", "Translated packets passed to the kernel's stack: no route known"],
-  expired: ["ebpf_k8s_gateway_expired_total", "Tracked flows ended by a node's flow expiry (idle past their timeout)"],
+  toStack: ["ebpf_k8s_gateway_to_stack_packets_total", "Translated packets passed to the kernel's stack: no route known"],
+  expired: ["ebpf_k8s_gateway_flows_expired_total", "Tracked flows ended by a node's flow expiry (idle past their timeout)"],
 };
 
 export async function gatewayFamilies(db: Db): Promise<Family[]> {

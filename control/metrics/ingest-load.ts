@@ -49,7 +49,7 @@ export function ingestLoadFamilies(s: AdmissionSnapshot, stored: StoreCommits): 
       samples: SHED_REASONS.map((reason) => ({ labels: { reason }, value: s.shed[reason] })),
     },
     {
-      name: "ebpf_k8s_ingest_admission_rate",
+      name: "ebpf_k8s_ingest_admitted_batches_per_second",
       help: "Batches given a slot per second, over the last few seconds: the pace refused batches are asked back at",
       type: "gauge",
       samples: [{ value: s.admitRate }],

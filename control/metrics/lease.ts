@@ -13,7 +13,7 @@ export function leaseFamilies(view: LeaseView): Family[] {
   const mine = (value: number) => (self ? [{ labels: { replica: self.replica }, value }] : []);
   return [
     {
-      name: "ebpf_k8s_lease_holder",
+      name: "ebpf_k8s_lease_holder_info",
       help:
         "1 for the replica holding the lease of the once-only work (Kubernetes sync, rollups and retention, alerts); none while nobody holds it",
       type: "gauge",

@@ -19,8 +19,8 @@ import { invalidParameters, parseOr400 } from "../http/validation.ts";
 import { optionalParam, TimeParam, type TimeSpec } from "../queries/monitoring/window.ts";
 import { ACCEL_MAX_RULES, AccelRuleInput } from "../wire/accel.ts";
 
-const IdParams = z.object({ id: z.coerce.number().int().min(1).max(ACCEL_MAX_RULES) });
-const ViewQuery = z.strictObject({ since: optionalParam(TimeParam) });
+export const IdParams = z.object({ id: z.coerce.number().int().min(1).max(ACCEL_MAX_RULES) });
+export const ViewQuery = z.strictObject({ since: optionalParam(TimeParam) });
 const HOUR = 3_600_000;
 
 export function accelRoutes(db: Db, { now, access }: { now: () => number; access: AccessSettings }): Hono {

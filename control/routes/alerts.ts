@@ -42,9 +42,9 @@ import { NodeName } from "../wire/batch.ts";
 import { Limit } from "./monitoring.ts";
 
 export const ThresholdId = z.string().regex(/^[0-9a-f]{16}$/, "must be a threshold id (16 hex digits)");
-const ThresholdParams = z.object({ id: ThresholdId });
+export const ThresholdParams = z.object({ id: ThresholdId });
 
-const AlertQuery = z.strictObject({
+export const AlertQuery = z.strictObject({
   state: optionalParam(z.enum(["active", "resolved", "all"], { error: 'must be "active", "resolved" or "all"' })),
   node: optionalParam(NodeName),
   threshold: optionalParam(ThresholdId),

@@ -26,7 +26,7 @@ import { NodeParams } from "./params.ts";
 export const REJOIN_DEFAULT_TTL_SECONDS = 900;
 const REJOIN_MAX_TTL_SECONDS = 86_400;
 
-const RejoinBody = z.strictObject({
+export const RejoinBody = z.strictObject({
   ttlSeconds: z.number().int().min(1).max(REJOIN_MAX_TTL_SECONDS).default(REJOIN_DEFAULT_TTL_SECONDS),
 });
 

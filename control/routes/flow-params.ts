@@ -28,7 +28,8 @@ const wholeNumber = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().min(min, `must be from ${min} to ${max}`).max(max, `must be from ${min} to ${max}`));
+    .pipe(z.number().min(min, `must be from ${min} to ${max}`).max(max, `must be from ${min} to ${max}`))
+    .describe(`A whole number from ${min} to ${max}`);
 
 export const Limit = wholeNumber(1, MAX_FLOW_LIMIT);
 /** Past any real number of rows, small enough for SQLite. */
@@ -43,14 +44,14 @@ export const NamespacedName = z.string().transform((v, ctx) => {
   }
   ctx.addIssue({ code: "custom", message: 'must be "namespace/name" (two lowercase RFC 1123 names)' });
   return z.NEVER;
-});
+}).describe('"namespace/name"');
 
 const Protocol = z.string().transform((v, ctx) => {
   const proto = protocolOfKeyword(v);
   if (proto !== undefined) return proto;
   ctx.addIssue({ code: "custom", message: 'must be "tcp", "udp", "icmp" or an IP protocol number from 0 to 255' });
   return z.NEVER;
-});
+}).describe('"tcp", "udp", "icmp" or an IP protocol number from 0 to 255');
 
 export const FLOW_QUERY_FIELDS = {
   node: optionalParam(NodeName),

@@ -15,12 +15,14 @@ import { createJoinToken, listJoinTokens, revokeJoinToken } from "../registry/jo
 
 const DAY_SECONDS = 86_400;
 
-const NewJoinTokenBody = z.strictObject({
+export const NewJoinTokenBody = z.strictObject({
   ttlSeconds: z.number().int().min(1).max(30 * DAY_SECONDS).default(DAY_SECONDS),
   description: z.string().max(256).optional(),
 });
 
-const JoinTokenParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, "must be a join token id (16 hex digits)") });
+export const JoinTokenParams = z.object({
+  id: z.string().regex(/^[0-9a-f]{16}$/, "must be a join token id (16 hex digits)"),
+});
 
 export function joinTokenRoutes(db: Db, { now, access }: { now: () => number; access: AccessSettings }): Hono {
   const routes = new Hono();

@@ -35,7 +35,7 @@ const WholeNumber = (message: string) =>
     .regex(/^\d{1,15}$/, message)
     .transform(Number);
 
-const StateQuery = z.strictObject({
+export const StateQuery = z.strictObject({
   after: optionalParam(WholeNumber("must be a version (a whole number)")),
   wait: optionalParam(
     WholeNumber(`must be whole seconds from 0 to ${MAX_WAIT_S}`).pipe(

@@ -129,8 +129,15 @@ export const DEFAULT_TALKERS = 10;
 const invalidQuery = invalidParameters("query");
 const invalidPath = invalidParameters("path");
 
-const PodListQuery = z.strictObject({ node, namespace });
-const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
+export const PodListQuery = z.strictObject({ node, namespace });
+export const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name });
+
+/** The fields of each windowed query, besides since and until (windowParams). */
+export const TCP_QUERY_FIELDS = { node, pod, limit };
+export const DROPS_QUERY_FIELDS = { node, pod, service: optionalParam(NamespacedName) };
+export const SERVICEMAP_QUERY_FIELDS = { namespace, service: optionalParam(NamespacedName) };
+export const SERIES_QUERY_FIELDS = { ifname: optionalParam(IfName) };
+export const TALKERS_QUERY_FIELDS = { by, limit };
 
 type Found<T> = { ok: true; value: T } | { ok: false; response: Response };
 type PodName = { namespace: string; name: string };
@@ -198,12 +205,12 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     return { flows: flows.map((r) => explorerFlowJson(r, q.window.seconds)), total, totals };
   });
 
-  windowedRoute("/tcp", { node, pod, limit }, async (q, f) => {
+  windowedRoute("/tcp", TCP_QUERY_FIELDS, async (q, f) => {
     const { connections, totals } = await queryTcp(db, q.window, f, q.limit ?? DEFAULT_FLOW_LIMIT);
     return { connections: connections.map(tcpJson), totals: tcpTotalsJson(totals) };
   });
 
-  windowedRoute("/drops", { node, pod, service: optionalParam(NamespacedName) }, async (q, f) => {
+  windowedRoute("/drops", DROPS_QUERY_FIELDS, async (q, f) => {
     const service = q.service && serviceKey({ kind: "service", ...q.service });
     const { drops, byReason } = await queryDrops(db, q.window, { ...f, service });
     return { drops: drops.map(dropJson), byReason };
@@ -217,14 +224,14 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
 
   windowedRoute(
     "/servicemap",
-    { namespace, service: optionalParam(NamespacedName) },
+    SERVICEMAP_QUERY_FIELDS,
     (q) => queryServiceMap(db, q.window, { namespace: q.namespace, service: q.service }, { dns: true }),
   );
 
   routes.get("/nodes/:node/series", reader, async (c) => {
     const params = parseOr400(NodeParams, c.req.param(), invalidPath);
     if (!params.ok) return params.response;
-    const q = query(c, withWindow({ ifname: optionalParam(IfName) }, now(), monitoring.retention));
+    const q = query(c, withWindow(SERIES_QUERY_FIELDS, now(), monitoring.retention));
     if (!q.ok) return q.response;
     const { node } = params.data;
     const { ifname, window } = q.data;
@@ -244,7 +251,7 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     });
   });
 
-  windowedRoute("/toptalkers", { by, limit }, async (q) => {
+  windowedRoute("/toptalkers", TALKERS_QUERY_FIELDS, async (q) => {
     const mode = q.by ?? "pods";
     const talkers = await queryTopTalkers(db, q.window, mode, q.limit ?? DEFAULT_TALKERS);
     return { by: mode, talkers: talkers.map((t) => talkerJson(t, q.window.seconds)) };

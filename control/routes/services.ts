@@ -59,8 +59,8 @@ const Endpoint = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 export const BackendParams = RefParams.extend({ endpoint: Endpoint });
-const StateBody = z.strictObject({ state: BackendState });
-const ViewQuery = z.strictObject({ since: optionalParam(TimeParam) });
+export const StateBody = z.strictObject({ state: BackendState });
+export const ViewQuery = z.strictObject({ since: optionalParam(TimeParam) });
 
 export interface ServiceRouteOptions {
   now: () => number;

@@ -55,7 +55,14 @@ async function metrics() {
 }
 
 const web = (frontend: string) => ({ namespace: "default", service: "web", port_name: "http", frontend });
-const EVENTS = ["flows", "evicted", "snat_busy", "no_backend", "to_stack", "expired"] as const;
+const EVENTS = [
+  "flows",
+  "flows_evicted",
+  "snat_busy_packets",
+  "no_backend_packets",
+  "to_stack_packets",
+  "flows_expired",
+] as const;
 const metricRow = (samples: ReturnType<typeof parseExposition>["samples"], frontend: string) =>
   EVENTS.map((e) => valueOf(samples, `ebpf_k8s_gateway_${e}_total`, web(frontend)));
 

@@ -52,5 +52,5 @@ export const INTERFACE_COUNTERS = [
   ["rxBytes", "rx_bytes", "Bytes received"],
   ["txPackets", "tx_packets", "Packets sent"],
   ["txBytes", "tx_bytes", "Bytes sent"],
-  ["drops", "drops", "Packets dropped (kfree_skb)"],
+  ["drops", "dropped_packets", "Packets dropped (kfree_skb)"],
 ] as const;

@@ -17,7 +17,7 @@ export const METRIC_LABELS = [
   "service", // a service
   "port_name", // a service's port
   "state", // a backend's state
-  "reason", // a fixed set per series (shed reasons, refusal reasons)
+  "reason", // a fixed set per series (shed reasons, refusal reasons, a TCP connection's failure)
   "le", // histogram buckets
   "replica", // a control-plane replica (the lease holder)
   "frontend", // a gateway frontend of a service: at most MAX_FRONTEND_SERIES per service, the rest "other"

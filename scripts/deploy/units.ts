@@ -48,3 +48,10 @@ export function agentUnitDenoFlags(unit = "ebpf-k8s-agent.service"): string[] {
   const argv = execStart(unit);
   return argv.slice(argv.indexOf("run") + 1, argv.indexOf("agent/main.ts"));
 }
+
+/** Keys of the settings that confine a service (sandboxing, capabilities, system calls, address families). */
+export const CONFINEMENT_KEY =
+  /^(Protect|Private|Restrict|SystemCall|Capability|Ambient|NoNewPrivileges|LockPersonality|ReadWritePaths|ReadOnlyPaths|InaccessiblePaths|UMask|MemoryDenyWriteExecute|DynamicUser|User$)/;
+
+/** A unit's confinement: every confining setting, in order. */
+export const confinement = (name: string) => unitSettings(name).filter((s) => CONFINEMENT_KEY.test(s.key));

@@ -89,7 +89,7 @@ describe.skipIf(missing)("two control-plane replicas on one libSQL file", () => 
   const heldBy = async (r: Replica) =>
     (await metricsOf(r)).find((s) => s.name === "ebpf_k8s_lease_held" && s.labels.replica === r.id)?.value === 1;
   const holderSays = async (r: Replica) =>
-    (await metricsOf(r)).filter((s) => s.name === "ebpf_k8s_lease_holder").map((s) => s.labels.replica);
+    (await metricsOf(r)).filter((s) => s.name === "ebpf_k8s_lease_holder_info").map((s) => s.labels.replica);
 
   const admin = (r: Replica, method: string, path: string, body?: unknown) =>
     fetch(`${r.url}${path}`, {

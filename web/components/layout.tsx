@@ -35,6 +35,7 @@ const SECTIONS = [
   { href: "/accel", label: "Acceleration", below: "/accel/" },
   { href: "/alerts", label: "Alerts", below: "/alerts/" },
   { href: "/thresholds", label: "Thresholds", below: "/thresholds/" },
+  { href: "/api", label: "API", below: "/api/" },
 ] as const;
 
 function Nav(props: { path?: string }) {

@@ -27,7 +27,7 @@ export const TimeParam = z.string().transform((v, ctx): TimeSpec => {
   if (!Number.isNaN(at)) return { at };
   ctx.addIssue({ code: "custom", message: TIME_HELP });
   return z.NEVER;
-});
+}).describe('An ISO 8601 time ("2024-05-01T12:00:00Z") or a duration back from now ("90s", "5m", "2h", "7d")');
 
 export const DEFAULT_SINCE: TimeSpec = { ago: 5 * 60_000 };
 const NOW: TimeSpec = { ago: 0 };
@@ -66,14 +66,18 @@ export function optionalParam<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 }
 
+/** The parameters of a windowed query as sent: `fields` plus since and until (what the API reference documents). */
+export function windowParams<S extends z.ZodRawShape>(fields: S) {
+  return z.strictObject({ ...fields, since: optionalParam(TimeParam), until: optionalParam(TimeParam) });
+}
+
 /**
  * A query's schema: `fields` plus since and until, resolved at `now` into
  * `window` (since after until is an issue of `since`). Unknown parameters
  * are refused, so a misspelt filter does not silently show everything.
  */
 export function withWindow<S extends z.ZodRawShape>(fields: S, now: number, retention: RetentionSettings) {
-  return z
-    .strictObject({ ...fields, since: optionalParam(TimeParam), until: optionalParam(TimeParam) })
+  return windowParams(fields)
     .transform((q, ctx) => {
       const { since, until, ...rest } = q as unknown as WindowParams & Record<string, unknown>;
       const bounds = windowBounds({ since, until }, now);
