@@ -26,9 +26,12 @@ export const METRIC_NAMES = [
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
+/** The units metric values are in (the API's `unit`, the pages' formatting). */
+export const METRIC_UNITS = ["B/s", "/s", "s", "ms"] as const;
+
 export interface MetricInfo {
   label: string;
-  unit: "B/s" | "/s" | "s" | "ms";
+  unit: (typeof METRIC_UNITS)[number];
   /** What a node's (and a pod's) value is, in words, for the form and the README. */
   about: string;
   /** Heartbeats belong to agents, so to nodes only. */

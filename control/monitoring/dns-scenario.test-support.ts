@@ -32,37 +32,40 @@ export async function postDns(s: TestContext, node: string, dns: DnsRecords, mor
   s.clock.now = NOW;
 }
 
+/** node-a's DNS records of the scenario (above). */
+export const SCENARIO_DNS: DnsRecords = {
+  servers: [
+    busyDnsServer(WEB.uid),
+    dnsServer({
+      pod: WEB.uid,
+      server: DB_POD.ips[0],
+      queries: { A: 5 },
+      responses: { NOERROR: 2, SERVFAIL: 2, REFUSED: 1 },
+      latency: { 2: 5 },
+      latencySumUs: 2_000,
+    }),
+    dnsServer({ pod: WEB.uid, server: "8.8.8.8", queries: { A: 3 }, timeouts: 3 }),
+    dnsServer({
+      pod: CACHE.uid,
+      server: "10.96.0.10",
+      queries: { PTR: 4 },
+      responses: { NOERROR: 4 },
+      latency: { 1: 4 },
+      latencySumUs: 800,
+    }),
+    // node-a's "other" record (what its caps summed): no pod.
+    dnsServer({ queries: { A: 1 }, responses: { NOERROR: 1 } }),
+  ],
+  names: [
+    dnsName(WEB.uid, "api.example.com", 60),
+    dnsName(WEB.uid, "gone.test", 10, 10),
+    dnsName(WEB.uid, DNS_OTHER_NAME, 7),
+    dnsName(CACHE.uid, "db.data.svc", 4),
+  ],
+};
+
 export async function dnsScenario(s: TestContext) {
   await createService(s.db, KUBE_DNS, T0);
   await postPods(s);
-  await postDns(s, "node-a", {
-    servers: [
-      busyDnsServer(WEB.uid),
-      dnsServer({
-        pod: WEB.uid,
-        server: DB_POD.ips[0],
-        queries: { A: 5 },
-        responses: { NOERROR: 2, SERVFAIL: 2, REFUSED: 1 },
-        latency: { 2: 5 },
-        latencySumUs: 2_000,
-      }),
-      dnsServer({ pod: WEB.uid, server: "8.8.8.8", queries: { A: 3 }, timeouts: 3 }),
-      dnsServer({
-        pod: CACHE.uid,
-        server: "10.96.0.10",
-        queries: { PTR: 4 },
-        responses: { NOERROR: 4 },
-        latency: { 1: 4 },
-        latencySumUs: 800,
-      }),
-      // node-a's "other" record (what its caps summed): no pod.
-      dnsServer({ queries: { A: 1 }, responses: { NOERROR: 1 } }),
-    ],
-    names: [
-      dnsName(WEB.uid, "api.example.com", 60),
-      dnsName(WEB.uid, "gone.test", 10, 10),
-      dnsName(WEB.uid, DNS_OTHER_NAME, 7),
-      dnsName(CACHE.uid, "db.data.svc", 4),
-    ],
-  });
+  await postDns(s, "node-a", SCENARIO_DNS);
 }

@@ -73,7 +73,7 @@ function parameters(op: Operation, components: Components): JsonSchema[] {
 
 function response(spec: ResponseSpec, components: Components): JsonSchema {
   const content: Record<string, JsonSchema> = {};
-  if (spec.schema) content["application/json"] = { schema: components.add(spec.schema, "output") };
+  if (spec.schema) content["application/json"] = { schema: components.add(spec.schema, spec.io ?? "output") };
   for (const [type, description] of Object.entries(spec.contentTypes ?? {})) {
     content[type] = {
       schema: { type: "string", description },

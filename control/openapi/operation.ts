@@ -21,6 +21,12 @@ export interface ResponseSpec {
   description: string;
   /** The JSON body; absent for an empty body (204) or a body that is not JSON (contentTypes). */
   schema?: z.ZodType;
+  /**
+   * The form `schema` is documented in: "output" (the default) is what it produces; "input" is what its reader
+   * accepts, for an answer an agent parses with defaults (its desired state: the control plane leaves out the
+   * modules newer than the agent's wire version, which the agent reads as their defaults).
+   */
+  io?: "input" | "output";
   /** Other media types than JSON, each with what it carries. */
   contentTypes?: Record<string, string>;
   /** A streamed body (NDJSON, server-sent events): the schema of one JSON line or event's data. */

@@ -9,12 +9,14 @@ import { describe, expect, it } from "vitest";
 import { evaluateAlerts } from "../alerts/evaluate.ts";
 import { bodyReader } from "../flows-stream/lines.test-support.ts";
 import { DEFAULT_RETENTION } from "../monitoring/rollup.ts";
+import { KUBE_DNS, SCENARIO_DNS } from "../monitoring/dns-scenario.test-support.ts";
 import { drop, flow } from "../monitoring/fixtures.test-support.ts";
 import { post } from "../monitoring/scenario.test-support.ts";
 import { ECHO, explorerBatches } from "../routes/flow-explorer.test-support.ts";
 import { backends, service } from "../services/fixtures.test-support.ts";
 import { AS_ADMIN, bearer, credentialFor, iface, inventory, READ_TOKEN, T0, useTestApp } from "../test-support.ts";
 import { WIRE_VERSION } from "../wire/batch.ts";
+import { JOIN_WIRE_VERSION_HEADER, MODULE_SINCE } from "../wire/version.ts";
 import { COMPACT_CONTENT_TYPE } from "../wire/compact/http.ts";
 import { Conformance } from "./conformance.test-support.ts";
 
@@ -62,16 +64,29 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await call("POST", "/api/v1/join-tokens", 400, { body: { ttlSeconds: 0 } });
     await call("POST", "/api/v1/join-tokens", 400, { body: "{not json" });
     await call("GET", "/api/v1/join-tokens", 200);
-    await call("POST", "/api/v1/join", 200, { body: { token: token.token, node: "node-j" }, headers: {} });
+    // Without the version header the desired state is cut for an agent before dns; with it, dns is named.
+    const joined = await call("POST", "/api/v1/join", 200, {
+      body: { token: token.token, node: "node-j" },
+      headers: {},
+    });
+    expect(joined.desired.modules).not.toHaveProperty("dns");
+    const dnsAgent = { [JOIN_WIRE_VERSION_HEADER]: String(MODULE_SINCE.dns) };
+    const joinedK = await call("POST", "/api/v1/join", 200, {
+      body: { token: token.token, node: "node-k" },
+      headers: dnsAgent,
+    });
+    expect(joinedK.desired.modules.dns).toBe(true);
     await call("POST", "/api/v1/join", 409, { body: { token: token.token, node: "node-j" }, headers: {} });
     await call("POST", "/api/v1/join", 401, { body: { token: "ek8s_join_" + "0".repeat(32), node: "x" }, headers: {} });
     await call("DELETE", `/api/v1/join-tokens/${token.id}`, 200);
     await call("DELETE", "/api/v1/join-tokens/0123456789abcdef", 404);
     await call("DELETE", "/api/v1/join-tokens/nope", 400);
 
-    // A service the flows address, then the monitoring scenario's batches (control/routes/flow-explorer.test-support.ts).
+    // A service the flows address, then the monitoring scenario's batches (control/routes/flow-explorer.test-support.ts),
+    // and node-a's DNS (control/monitoring/dns-scenario.test-support.ts) to kube-dns, whose backend is the db pod.
     await call("POST", "/api/v1/services", 201, { body: ECHO });
     await call("POST", "/api/v1/services", 409, { body: ECHO });
+    await call("POST", "/api/v1/services", 201, { body: KUBE_DNS });
     for (const b of explorerBatches(T0)) await post(s, b);
     await post(s, {
       node: "node-a",
@@ -79,6 +94,7 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
       ts: T0 + 50_000,
       inventory: inventory(),
       drops: [drop({ ifname: "veth0" }), drop({ pod: "u-web", service: "demo/echo", packets: 3, bytes: 180 })],
+      dns: SCENARIO_DNS,
     });
     // node-c at 10,000 B/s RX, over a threshold of 5,000 B/s: one alert fires.
     await post(s, { node: "node-c", seq: 1, ts: T0 + 50_000, interfaces: [iface({ rxBytes: 0 })] });
@@ -94,6 +110,8 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     const again = { v: WIRE_VERSION, node: "node-a", bootId: "6f1c1c8e-5a3e-4c1b-9a55-0f6e0d2a1b11" };
     const batchA = { ...again, seq: 4, ts: T0 + 50_000, interval: 1, interfaces: [iface()] };
     expect((await call("POST", "/api/v1/ingest", 200, { body: batchA, headers: credential })).duplicate).toBe(true);
+    // An agent of the version before: its answer's desired state leaves out what that version does not know.
+    await call("POST", "/api/v1/ingest", 200, { body: { ...batchA, v: WIRE_VERSION - 1 }, headers: credential });
     await call("POST", "/api/v1/ingest", 400, { body: "{", headers: credential });
     await call("POST", "/api/v1/ingest", 400, { body: { ...batchA, seq: -1 }, headers: credential });
     await call("POST", "/api/v1/ingest", 409, { body: { ...batchA, v: 1 }, headers: credential });
@@ -128,7 +146,17 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await call("GET", "/api/v1/flows?pod=default/nobody", 404);
     expect((await call("GET", "/api/v1/tcp", 200)).connections.length).toBeGreaterThan(0);
     expect((await call("GET", "/api/v1/drops", 200)).drops.length).toBe(2);
-    expect((await call("GET", "/api/v1/servicemap", 200)).edges.length).toBeGreaterThan(0);
+    const dns = await call("GET", "/api/v1/dns", 200);
+    expect(dns.servers.length).toBe(SCENARIO_DNS.servers.length);
+    expect(dns.names.map((n: { pod: { label: string } }) => n.pod.label)).toEqual(["default/cache", "default/web"]);
+    expect((await call("GET", "/api/v1/dns?server=10.0.2.2&limit=1", 200)).servers.length).toBe(1);
+    await call("GET", "/api/v1/dns?server=nope", 400);
+    await call("GET", "/api/v1/dns?node=node-z", 404);
+    await call("GET", "/api/v1/dns?pod=default/nobody", 404);
+    const map = await call("GET", "/api/v1/servicemap", 200);
+    expect(map.edges.length).toBeGreaterThan(0);
+    expect(map.dns.length).toBeGreaterThan(0);
+    expect(map.nodes.find((n: { id: string }) => n.id === "svc:kube-system/kube-dns").dns.queries).toBeGreaterThan(0);
     expect((await call("GET", "/api/v1/toptalkers", 200)).talkers.length).toBeGreaterThan(0);
     expect((await call("GET", "/api/v1/toptalkers?by=pairs", 200)).talkers.length).toBeGreaterThan(0);
     await call("GET", "/api/v1/toptalkers?by=nodes", 400);
@@ -153,7 +181,7 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     const web = service("web", "10.96.0.10", { portName: "http", backends: backends("10.244.1.5", "10.244.2.7") });
     await call("POST", "/api/v1/services", 201, { body: web });
     await call("POST", "/api/v1/services", 400, { body: { ...web, vip: "nope" } });
-    expect((await call("GET", "/api/v1/services", 200)).services.length).toBe(2);
+    expect((await call("GET", "/api/v1/services", 200)).services.length).toBe(3);
     await call("GET", "/api/v1/services?since=later", 400);
     await call("GET", "/api/v1/services/default/web", 200);
     await call("GET", "/api/v1/services/default/nope", 404);

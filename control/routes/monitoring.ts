@@ -135,6 +135,7 @@ export const PodParams = z.object({ namespace: Rfc1123Name, name: Rfc1123Name })
 /** The fields of each windowed query, besides since and until (windowParams). */
 export const TCP_QUERY_FIELDS = { node, pod, limit };
 export const DROPS_QUERY_FIELDS = { node, pod, service: optionalParam(NamespacedName) };
+export const DNS_QUERY_FIELDS = { node, pod, server: optionalParam(Ip), limit };
 export const SERVICEMAP_QUERY_FIELDS = { namespace, service: optionalParam(NamespacedName) };
 export const SERIES_QUERY_FIELDS = { ifname: optionalParam(IfName) };
 export const TALKERS_QUERY_FIELDS = { by, limit };
@@ -216,7 +217,7 @@ export function monitoringRoutes(db: Db, { now, access, monitoring }: Monitoring
     return { drops: drops.map(dropJson), byReason };
   });
 
-  windowedRoute("/dns", { node, pod, server: optionalParam(Ip), limit }, async (q, f) => {
+  windowedRoute("/dns", DNS_QUERY_FIELDS, async (q, f) => {
     const result = await queryDns(db, q.window, { ...f, server: q.server }, q.limit ?? DEFAULT_DNS_NAMES);
     const pods = await decodeEndpoints(db, [...result.servers.map((s) => s.pod), ...result.topNames.keys()]);
     return dnsJson(result, (key) => pods.get(key));

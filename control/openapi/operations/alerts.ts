@@ -1,11 +1,23 @@
 /** Thresholds and alerts (control/routes/alerts.ts). */
 import { z } from "zod";
-import { ThresholdInput } from "../../alerts/model.ts";
+import { type MetricInfo, METRICS, ThresholdInput } from "../../alerts/model.ts";
 import { AlertQuery, ThresholdParams } from "../../routes/alerts.ts";
 import { AlertView, ThresholdView } from "../schemas/alerts.ts";
 import { errors, ok, type Operation } from "../operation.ts";
 
 const TAG = "Alerts";
+
+/** What the input schema checks beyond JSON Schema's reach (its refinement, control/alerts/model.ts ThresholdInput). */
+const metricsWhere = (keep: (m: MetricInfo) => boolean, say: (name: string, m: MetricInfo) => string) =>
+  Object.entries(METRICS).filter(([, m]) => keep(m)).map(([name, m]) => say(name, m));
+const CHECKED = [
+  "An upper or a lower limit (or both), the lower below the upper",
+  ...metricsWhere((m) => m.nodesOnly === true, (name) => `${name} of nodes only (scope all or node)`),
+  ...metricsWhere(
+    (m) => m.limitBelow !== undefined,
+    (name, m) => `${name}'s limits below ${m.limitBelow} ${m.unit} (a value past it reads as it)`,
+  ),
+].join("; ") + ".";
 
 export const ALERT_OPERATIONS: Operation[] = [
   {
@@ -21,6 +33,7 @@ export const ALERT_OPERATIONS: Operation[] = [
     path: "/api/v1/thresholds",
     tag: TAG,
     summary: "Create a threshold: upper and/or lower limits of a metric over a scope",
+    description: CHECKED,
     access: "admin",
     body: ThresholdInput,
     responses: { 201: ok(ThresholdView, "Created"), ...errors(400, 413) },
@@ -39,6 +52,7 @@ export const ALERT_OPERATIONS: Operation[] = [
     path: "/api/v1/thresholds/{id}",
     tag: TAG,
     summary: "Replace a threshold (the whole of it)",
+    description: CHECKED,
     access: "admin",
     params: ThresholdParams,
     body: ThresholdInput,

@@ -3,6 +3,8 @@ import { FlowStreamQuery } from "../../flows-stream/filters.ts";
 import { windowParams } from "../../queries/monitoring/window.ts";
 import { FLOW_QUERY_FIELDS } from "../../routes/flow-params.ts";
 import {
+  DEFAULT_DNS_NAMES,
+  DNS_QUERY_FIELDS,
   DROPS_QUERY_FIELDS,
   PodListQuery,
   PodParams,
@@ -23,6 +25,7 @@ import {
   TcpAnswer,
   TopTalkersAnswer,
 } from "../schemas/monitoring.ts";
+import { DnsAnswer } from "../schemas/dns.ts";
 import { ERRORS, errors, ok, type Operation } from "../operation.ts";
 
 const TAG = "Monitoring";
@@ -102,9 +105,20 @@ export const MONITORING_OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/api/v1/dns",
+    tag: TAG,
+    summary: "DNS per asking pod and server (queries, answers, timeouts, latency) and each pod's top names",
+    description: WINDOW + " `server`: an address (IPv6 in any spelling), filters the server rows only (names carry " +
+      `no server); \`limit\`: names per pod and list (default ${DEFAULT_DNS_NAMES}). Sums are exact.`,
+    access: "reader",
+    query: windowParams(DNS_QUERY_FIELDS),
+    responses: { 200: ok(DnsAnswer, "Servers and names"), ...errors(400, 404) },
+  },
+  {
+    method: "get",
     path: "/api/v1/servicemap",
     tag: TAG,
-    summary: "Clients → services → backends over a window",
+    summary: "Clients → services → backends over a window, and pods → DNS servers",
     description: WINDOW,
     access: "reader",
     query: windowParams(SERVICEMAP_QUERY_FIELDS),

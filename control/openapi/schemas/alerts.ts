@@ -1,10 +1,10 @@
 /** Thresholds and alerts (control/alerts/thresholds.ts ThresholdView, alerts.ts AlertView). */
 import { z } from "zod";
 import { named } from "../components.ts";
-import { METRIC_NAMES, Scope } from "../../alerts/model.ts";
+import { METRIC_NAMES, METRIC_UNITS, Scope } from "../../alerts/model.ts";
 import { Count, IsoTime } from "./common.ts";
 
-const Unit = z.enum(["B/s", "/s", "s"]);
+const Unit = z.enum(METRIC_UNITS);
 
 export const ThresholdView = named(
   "ThresholdView",

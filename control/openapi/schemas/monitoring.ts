@@ -1,6 +1,7 @@
 /** The monitoring read API's answers (control/routes/monitoring.ts and monitoring-json.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";
+import { DnsEdge, DnsNodeTotals } from "./dns.ts";
 import { Count, EndpointJson, IsoTime, Rate, TRAFFIC_RATES, TRAFFIC_TOTALS, Verdict, WindowJson } from "./common.ts";
 
 const Traffic = z.strictObject({ packets: Count, bytes: Count });
@@ -123,6 +124,7 @@ export const ServiceMapAnswer = named(
         label: z.string(),
         kind: EndpointJson.shape.kind,
         namespace: z.string().optional(),
+        dns: DnsNodeTotals.optional().describe("A node DNS edges lead to: the totals of what reached it"),
       }),
     ),
     edges: z.array(
@@ -135,6 +137,7 @@ export const ServiceMapAnswer = named(
         avgSrttUs: z.number().nonnegative().nullable(),
       }),
     ),
+    dns: z.array(DnsEdge).describe("Pod → DNS server, through the server's service when it is a backend of one"),
   }),
 );
 

@@ -54,6 +54,8 @@ export const NodeDetail = named(
       flowKeysCut: Count,
       tcpKeysCut: Count,
       dropKeysCut: Count,
+      dnsNameKeysCut: Count,
+      dnsServerKeysCut: Count,
       flowDuplicates: Count,
     }),
   }),

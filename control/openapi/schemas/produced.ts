@@ -18,16 +18,21 @@ import type {
 import type { JoinTokenView as JoinTokenViewType } from "../../registry/join-tokens.ts";
 import type { dropJson, podJson, seriesPointJson, tcpJson } from "../../routes/monitoring-json.ts";
 import type { explorerFlowJson } from "../../routes/flow-explorer-json.ts";
+import type { dnsJson } from "../../routes/dns-json.ts";
+import type { ServiceMap } from "../../monitoring/servicemap.ts";
 import type { ServicesView as ServicesViewType } from "../../services/views.ts";
 import type { JoinTokenView } from "./admin.ts";
 import type { AlertView, ThresholdView } from "./alerts.ts";
-import type { ConnectionJson, DropJson, FlowJson, PodJson, SeriesPointJson } from "./monitoring.ts";
+import type { DnsAnswer } from "./dns.ts";
+import type { ConnectionJson, DropJson, FlowJson, PodJson, SeriesPointJson, ServiceMapAnswer } from "./monitoring.ts";
 import type { InterfaceState, ModuleView, NodeDetail, NodeSummary } from "./nodes.ts";
 import type { RuleView, ServicesView } from "./services.ts";
 
 /** True when `P` and `S` are each assignable to the other. */
 type Same<P, S> = [P] extends [S] ? ([S] extends [P] ? true : false) : false;
 type Out<S extends z.ZodType> = z.output<S>;
+/** A windowed answer without its `window`, which the route adds (control/routes/monitoring.ts windowedRoute). */
+type Windowed<S extends z.ZodType> = Omit<Out<S>, "window">;
 
 export const PRODUCED_AS_DOCUMENTED: Record<string, true> = {
   nodeSummary: true satisfies Same<NodeSummaryType, Out<typeof NodeSummary>>,
@@ -44,4 +49,6 @@ export const PRODUCED_AS_DOCUMENTED: Record<string, true> = {
   connection: true satisfies Same<ReturnType<typeof tcpJson>, Out<typeof ConnectionJson>>,
   drop: true satisfies Same<ReturnType<typeof dropJson>, Out<typeof DropJson>>,
   seriesPoint: true satisfies Same<ReturnType<typeof seriesPointJson>, Out<typeof SeriesPointJson>>,
+  dns: true satisfies Same<ReturnType<typeof dnsJson>, Windowed<typeof DnsAnswer>>,
+  serviceMap: true satisfies Same<ServiceMap, Windowed<typeof ServiceMapAnswer>>,
 };

@@ -21,6 +21,7 @@ const NAMED: [Record<string, unknown>, (string | [string, string])[]][] = [
   [batch, [
     "BatchAck",
     "DesiredState",
+    "DesiredStateAnswer",
     "Inventory",
     "JoinRequest",
     "JoinResponse",
