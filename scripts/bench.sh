@@ -38,3 +38,6 @@ tsx control/bench/render.ts
 echo
 echo "== flow explorer (GET /api/v1/flows with verdicts, against the plain flows query; 200 nodes, 5 minutes raw) =="
 tsx control/bench/flow-explorer.ts
+echo
+echo "== images (podman, bases from this machine's Debian packages): build both, their sizes, run them on a lab node =="
+tsx scripts/deploy/images.bench.ts

@@ -6,8 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=$(uname -m); case "$ARCH" in x86_64) ARCH=x86;; aarch64) ARCH=arm64;; esac
-mkdir -p build/bpf
-newest_dep=build/include/vmlinux.h
+mkdir -p build/bpf build/include
+# vmlinux.h from the building kernel's BTF (CO-RE: the objects then run on every kernel with BTF).
+VMLINUX=build/include/vmlinux.h
+if [ ! -s "$VMLINUX" ] || [ /sys/kernel/btf/vmlinux -nt "$VMLINUX" ]; then
+  [ -r /sys/kernel/btf/vmlinux ] || { echo "build-bpf: ERROR: no $VMLINUX and no /sys/kernel/btf/vmlinux to generate it from" >&2; exit 1; }
+  echo "build-bpf: generating $VMLINUX from /sys/kernel/btf/vmlinux" >&2
+  bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$VMLINUX.tmp" && mv "$VMLINUX.tmp" "$VMLINUX"
+fi
+newest_dep=$VMLINUX
 for h in bpf/include/*.h; do [ "$h" -nt "$newest_dep" ] && newest_dep=$h; done
 
 # build SRC OBJ [CLANG FLAGS...]

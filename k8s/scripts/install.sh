@@ -46,8 +46,12 @@ random_token() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; 
 kubectl apply -f "$K8S/base/namespace.yaml"
 
 if ! kubectl -n "$NS" get secret ebpf-k8s-tokens >/dev/null 2>&1; then
-  say "generating the admin token (Secret ebpf-k8s-tokens)"
-  kubectl -n "$NS" create secret generic ebpf-k8s-tokens --from-literal=admin-token="$(random_token)"
+  say "generating the admin and read tokens (Secret ebpf-k8s-tokens)"
+  kubectl -n "$NS" create secret generic ebpf-k8s-tokens --from-literal=admin-token="$(random_token)" \
+    --from-literal=read-token="$(random_token)"
+elif [ -z "$(kubectl -n "$NS" get secret ebpf-k8s-tokens -o jsonpath='{.data.read-token}')" ]; then
+  say "adding a read token to the Secret ebpf-k8s-tokens (reads now need a token)"
+  kubectl -n "$NS" patch secret ebpf-k8s-tokens --type merge -p "{\"stringData\":{\"read-token\":\"$(random_token)\"}}" >/dev/null
 fi
 
 overlay="$K8S/base"
@@ -101,9 +105,11 @@ kubectl -n "$NS" rollout restart daemonset/ebpf-k8s-agent >/dev/null
 kubectl -n "$NS" rollout status daemonset/ebpf-k8s-agent --timeout=600s
 
 admin=$(kubectl -n "$NS" get secret ebpf-k8s-tokens -o jsonpath='{.data.admin-token}' | base64 -d)
+read=$(kubectl -n "$NS" get secret ebpf-k8s-tokens -o jsonpath='{.data.read-token}' | base64 -d)
 cat >&2 <<MSG
 install: done.
   dashboard:   kubectl -n $NS port-forward service/ebpf-k8s-control 8080:8080   then http://localhost:8080/login
   admin token: $admin
-  metrics:     control plane :8080/metrics (Service ebpf-k8s-control), agents :9810/metrics on every node
+  read token:  $read   (pages, JSON API and the control plane's /metrics: Authorization: Bearer …)
+  metrics:     control plane :8080/metrics (Service ebpf-k8s-control, with the read token), agents :9810/metrics on every node
 MSG

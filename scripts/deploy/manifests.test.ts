@@ -1,6 +1,9 @@
 /**
  * k8s/: every manifest (base and overlay, as kustomize builds them) validated
- * against the Kubernetes OpenAPI schema of the npm package kubernetes-models
+ * against the Kubernetes OpenAPI schema of the version the cluster scripts
+ * install (k8s/scripts/node-prep.sh's K8S_VERSION, 1.33), not a newer one: the
+ * npm package kubernetes-models 4.5, generated from Kubernetes v1.33.0, under
+ * the alias kubernetes-models-1.33 (offline: the schema ships in the package)
  * (types, required fields, enums, formats) and type-checked against its
  * TypeScript types (an unknown or misspelt field fails, as `kubectl apply
  * --validate=strict` would); and every env var, port, path, secret, service
@@ -8,12 +11,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
-import { Service } from "kubernetes-models/v1/Service";
+import { DaemonSet } from "kubernetes-models-1.33/apps/v1/DaemonSet";
+import { Service } from "kubernetes-models-1.33/v1/Service";
 import ts from "typescript";
 import { parseAllDocuments } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { Config as ControlConfig, parseConfig as parseControlConfig } from "../../control/config.ts";
+import { appSettings, Config as ControlConfig, parseConfig as parseControlConfig } from "../../control/config.ts";
+import { sha256Hex } from "../../control/auth/secrets.ts";
 import { openTestDb } from "../../control/test-support.ts";
 import { createApp } from "../../control/app.ts";
 import { READY_TIMEOUT_MS } from "../../control/routes/health.ts";
@@ -23,13 +27,15 @@ import { moduleGraph } from "../deps/module-graph.ts";
 import { build, containersOf, loadYaml, type Resource, resourceId } from "./kustomize.ts";
 
 const K8S = `${REPO}k8s`;
+/** The schema package: the Kubernetes minor version node-prep.sh installs, in its name (checked below). */
+const SCHEMA = "kubernetes-models-1.33";
 const BASE = build(`${K8S}/base`);
 const OVERLAY = build(`${K8S}/overlays/external-libsql`);
 /** Applied by hand after the agent is deleted (not part of a kustomization): the agent's uninstall on every node. */
 const CLEANUP = loadYaml(`${K8S}/cleanup/agent-uninstall.yaml`);
 const BUILDS = { base: BASE, "external-libsql": OVERLAY };
 
-/** apiVersion/kind → the kubernetes-models module and type name. */
+/** apiVersion/kind → the schema package's module and type name. */
 const MODELS: Record<string, { module: string; type: string }> = {
   "v1/Namespace": { module: "v1/Namespace", type: "INamespace" },
   "v1/ServiceAccount": { module: "v1/ServiceAccount", type: "IServiceAccount" },
@@ -71,7 +77,7 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       for (const r of resources) {
         const m = MODELS[modelKey(r)];
         expect(m, `no model for ${modelKey(r)}`).toBeDefined();
-        const Model = (await import(`kubernetes-models/${m!.module}`))[r.kind] as new (
+        const Model = (await import(`${SCHEMA}/${m!.module}`))[r.kind] as new (
           d: unknown,
         ) => { validate(): void };
         expect(Model, r.kind).toBeTypeOf("function");
@@ -102,6 +108,15 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
     }
   }, 120_000);
 
+  it("the schema is the Kubernetes version the cluster scripts install", () => {
+    const nodePrep = readFileSync(`${K8S}/scripts/node-prep.sh`, "utf8");
+    const installed = /^K8S_VERSION=\$\{K8S_VERSION:-v(\d+\.\d+)\}$/m.exec(nodePrep)?.[1];
+    expect(SCHEMA).toBe(`kubernetes-models-${installed}`);
+    // kubernetes-models 4.5.x is the release generated from v1.33.0 (its changelog); 5.x is v1.36
+    const pkg = JSON.parse(readFileSync(`${REPO}node_modules/${SCHEMA}/package.json`, "utf8")) as { version: string };
+    expect(pkg.version).toMatch(/^4\.5\./);
+  });
+
   it("the schema check itself catches a wrong type and a missing required field", () => {
     const ds = structuredClone(one(BASE, "DaemonSet"));
     ds.spec.template.spec.containers[0].ports[0].containerPort = "nine";
@@ -119,7 +134,7 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       mkdirSync(dir, { recursive: true });
       const lines = resources.map((r, i) => {
         const m = MODELS[modelKey(r)]!;
-        return `import type { ${m.type} as T${i} } from "kubernetes-models/${m.module}";\nexport const r${i}: T${i} = ${
+        return `import type { ${m.type} as T${i} } from "${SCHEMA}/${m.module}";\nexport const r${i}: T${i} = ${
           JSON.stringify(r, null, 1)
         };`;
       });
@@ -140,6 +155,12 @@ describe("k8s manifests against the Kubernetes OpenAPI schema", () => {
       expect(typeCheck([...BASE, ...OVERLAY, ...CLEANUP])).toEqual([]);
     }, 60_000);
 
+    it("and a field newer than 1.33 fails: PodSpec.hostnameOverride (1.34)", () => {
+      const ds = structuredClone(one(BASE, "DaemonSet"));
+      ds.spec.template.spec.hostnameOverride = "node";
+      expect(typeCheck([ds]).join("\n")).toMatch(/hostnameOverride/);
+    }, 60_000);
+
     it("and a misspelt field fails", () => {
       const ds = structuredClone(one(BASE, "DaemonSet"));
       ds.spec.template.spec.containers[0].readinessprobe = ds.spec.template.spec.containers[0].readinessProbe;
@@ -153,7 +174,11 @@ describe("k8s manifests against the code", () => {
   const controlEnvNames = new Set(Object.keys(ControlConfig.shape));
   const ds = one(BASE, "DaemonSet", "ebpf-k8s-agent");
   const [agent] = containersOf(ds);
-  const tokens = { admin: "k8s-test-admin-token-0123456789", join: "ek8s_join_0123456789abcdef0123456789abcdef" };
+  const tokens = {
+    admin: "k8s-test-admin-token-0123456789",
+    read: "k8s-test-read-token-0123456789",
+    join: "ek8s_join_0123456789abcdef0123456789abcdef",
+  };
   /** The pod's environment as kubelet makes it, with stand-ins for secrets and the node name. */
   const materialize = (env: ReturnType<typeof envOf>): Record<string, string> =>
     Object.fromEntries(env.map((e) => {
@@ -162,6 +187,7 @@ describe("k8s manifests against the code", () => {
       const key = e.valueFrom?.secretKeyRef?.key;
       const stand: Record<string, string> = {
         "admin-token": tokens.admin,
+        "read-token": tokens.read,
         "join-token": tokens.join,
         url: "libsql://db.example:8080",
         "auth-token": "t",
@@ -197,7 +223,7 @@ describe("k8s manifests against the code", () => {
     expect(mountOf("/sys/kernel/tracing/events")?.name).toBe("tracefs");
     const containerfile = readFileSync(`${K8S}/images/agent.Containerfile`, "utf8");
     expect(containerfile).toMatch(/^WORKDIR \/opt\/ebpf-k8s$/m);
-    expect(containerfile).toMatch(/^COPY build\/bpf \.\/build\/bpf$/m);
+    expect(containerfile).toMatch(/^COPY --from=bpf \/src\/build\/bpf \.\/build\/bpf$/m);
     expect(cfg.bpfDir).toBe("/opt/ebpf-k8s/build/bpf");
     // every volume is mounted, every mount has a volume
     expect(mounts.map((m) => m.name).sort()).toEqual(volumes.map((v) => v.name).sort());
@@ -235,10 +261,42 @@ describe("k8s manifests against the code", () => {
     expect(agent!.securityContext).toMatchObject({
       privileged: false,
       capabilities: { drop: ["ALL"], add: ["BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"] },
+      readOnlyRootFilesystem: true,
+      seccompProfile: { type: "RuntimeDefault" },
+      // the runtime's default AppArmor profile denies writes under /sys/fs/bpf: its pins (README, Kubernetes)
+      appArmorProfile: { type: "Unconfined" },
     });
+    // a read-only root: what it writes (state directory, pins) is on writable host mounts
+    const cfg = parseAgentConfig([], (k) => materialize(envOf(agent!))[k]);
+    const mounts = agent!.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[];
+    for (const path of [cfg.stateDir, cfg.bpfPinDir]) {
+      const m = mounts.find((x) => path.startsWith(`${x.mountPath}/`));
+      expect(m && !m.readOnly, path).toBe(true);
+    }
     expect(agent!.resources.requests).toBeDefined();
     expect(agent!.resources.limits.memory).toBeDefined();
   });
+
+  for (const [name, resources] of Object.entries({ ...BUILDS, cleanup: CLEANUP })) {
+    it(`${name}: every container has seccomp RuntimeDefault, an explicit AppArmor profile, a read-only root, no privilege escalation`, () => {
+      const workloads = resources.filter((r) => containersOf(r).length);
+      expect(workloads.length).toBeGreaterThan(0);
+      for (const w of workloads) {
+        const pod = w.spec.template.spec.securityContext ?? {};
+        for (const c of containersOf(w)) {
+          const sc = c.securityContext ?? {};
+          const where = `${resourceId(w)} ${c.name}`;
+          expect((sc.seccompProfile ?? pod.seccompProfile)?.type, where).toBe("RuntimeDefault");
+          const appArmor = (sc.appArmorProfile ?? pod.appArmorProfile)?.type;
+          // Unconfined only where bpffs is written: the agent and its uninstall
+          expect(appArmor, where).toBe(sc.capabilities?.add?.includes("BPF") ? "Unconfined" : "RuntimeDefault");
+          expect(sc.readOnlyRootFilesystem, where).toBe(true);
+          expect(sc.allowPrivilegeEscalation, where).toBe(false);
+          expect(sc.capabilities?.drop, where).toEqual(["ALL"]);
+        }
+      }
+    });
+  }
 
   for (const [name, resources] of Object.entries(BUILDS)) {
     it(`${name}: the control plane's env vars are all its own, its configuration parses, and port, probes and Service agree`, async () => {
@@ -247,6 +305,8 @@ describe("k8s manifests against the code", () => {
       for (const e of envOf(control!)) expect(controlEnvNames, e.name).toContain(e.name);
       const cfg = parseControlConfig(materialize(envOf(control!)));
       expect(cfg.EBPF_K8S_ADMIN_TOKEN).toBe(tokens.admin);
+      // reads are token-protected by default in a cluster
+      expect([cfg.EBPF_K8S_READ_AUTH, cfg.EBPF_K8S_READ_TOKEN]).toEqual(["token", tokens.read]);
       expect(control!.ports).toEqual([{ name: "http", containerPort: cfg.PORT, protocol: "TCP" }]);
       const svc = one(resources, "Service", "ebpf-k8s-control");
       expect(svc.spec.ports[0].targetPort).toBe("http");
@@ -262,16 +322,25 @@ describe("k8s manifests against the code", () => {
       // probes and /metrics are routes of the app
       const t = await openTestDb();
       try {
-        const app = createApp(t.db);
+        const app = createApp(t.db, {
+          settings: appSettings(cfg),
+          tokens: { adminTokenHash: await sha256Hex(tokens.admin), readTokenHash: await sha256Hex(tokens.read) },
+        });
         for (const probe of [control!.livenessProbe, control!.readinessProbe]) {
           expect(probe.httpGet.port).toBe("http");
-          expect((await app.request(probe.httpGet.path)).status).toBe(200);
+          expect((await app.request(probe.httpGet.path)).status).toBe(200); // probes stay open
         }
-        expect((await app.request(dep.spec.template.metadata.annotations["prometheus.io/path"])).status).toBe(200);
+        const metrics = dep.spec.template.metadata.annotations["prometheus.io/path"];
+        expect((await app.request(metrics)).status).toBe(401);
+        expect((await app.request(metrics, { headers: { authorization: `Bearer ${tokens.read}` } })).status).toBe(200);
+        expect((await app.request("/api/v1/nodes")).status).toBe(401);
       } finally {
         t.close();
       }
 
+      // unprivileged, read-only root: the database file and /tmp on volumes
+      expect(dep.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(control!.volumeMounts.map((m: Resource) => m.mountPath).sort()).toEqual(["/data", "/tmp"]);
       if (name === "base") {
         expect(cfg.DATABASE_URL).toBe("file:/data/ebpf-k8s.db");
         const claim = dep.spec.template.spec.volumes.find((v: Resource) =>
@@ -342,7 +411,7 @@ describe("k8s manifests against the code", () => {
     expect(entry.find((f) => f.startsWith("--allow-read="))!.split("=")[1]!.split(",")).toContain(saDir);
     expect(entry).toContain("--allow-write=/var/lib/ebpf-k8s");
     const controlFile = readFileSync(`${K8S}/images/control.Containerfile`, "utf8");
-    expect(controlFile).toMatch(/^ENTRYPOINT \["node_modules\/\.bin\/tsx", "control\/main\.ts"\]$/m);
+    expect(controlFile).toMatch(/^ENTRYPOINT \["node", "control\/main\.js"\]$/m);
     expect(controlFile).toMatch(/^USER 1000:1000$/m);
     expect(one(BASE, "Deployment").spec.template.spec.securityContext.runAsUser).toBe(1000);
   });
@@ -356,14 +425,16 @@ describe("k8s manifests against the code", () => {
       const to = words.pop()!;
       return words.map((from) => ({ from, to }));
     });
+    // (the node's package list and its reader go to /tmp/setup/ for apt-get; the objects come from the bpf stage)
     expect(copied.map((c) => c.from).sort()).toEqual([
       "agent",
-      "build/bpf",
       "control/wire",
       "deno.json",
       "package.json",
+      "scripts/setup/agent-node.list",
+      "scripts/setup/lib.sh",
     ]);
-    for (const c of copied) expect([`./${c.from}`, "./"], c.from).toContain(c.to);
+    for (const c of copied) expect([`./${c.from}`, "./", "/tmp/setup/"], c.from).toContain(c.to);
     const inImage = (file: string) => copied.some((c) => file === c.from || file.startsWith(`${c.from}/`));
     const graph = moduleGraph(REPO, "agent/main.ts");
     expect(graph).toContain("control/wire/batch.ts");

@@ -16,7 +16,13 @@ const shellcheckMissing = () => toolMissing(SHELLCHECK, "shellcheck");
 const shellIn = (dir: string) =>
   readdirSync(`${REPO}${dir}`).filter((f) => f.endsWith(".sh")).map((f) => `${dir}/${f}`);
 /** Every shell script of the repository: the cluster set-up, the installers, and npm's scripts and CI. */
-const SCRIPTS = [...shellIn("k8s/scripts"), "scripts/systemd/install.sh", ...shellIn("scripts"), ".ci/run"];
+const SCRIPTS = [
+  ...shellIn("k8s/scripts"),
+  "scripts/systemd/install.sh",
+  ...shellIn("scripts"),
+  ...shellIn("scripts/setup"),
+  ".ci/run",
+];
 const run = (script: string, ...args: string[]) =>
   spawnSync("bash", [`${REPO}${script}`, ...args], {
     encoding: "utf8",
@@ -31,6 +37,7 @@ describe("set-up scripts", () => {
       "k8s/scripts/cluster-init.sh",
       "k8s/scripts/cluster-join.sh",
       "k8s/scripts/install.sh",
+      "k8s/scripts/local-base-images.sh",
       "k8s/scripts/node-prep.sh",
       "scripts/bench.sh",
       "scripts/build-bpf.sh",
@@ -38,6 +45,10 @@ describe("set-up scripts", () => {
       "scripts/ci-repeat.sh",
       "scripts/demo.sh",
       "scripts/setup.sh",
+      "scripts/setup/agent-node.sh",
+      "scripts/setup/control.sh",
+      "scripts/setup/dev.sh",
+      "scripts/setup/lib.sh",
       "scripts/systemd/install.sh",
       "scripts/test.sh",
     ]);
@@ -58,6 +69,8 @@ describe("set-up scripts", () => {
         ["k8s/scripts/cluster-init.sh", "--advertise-address"],
         ["k8s/scripts/install.sh", "--libsql-url"],
         ["k8s/scripts/build-images.sh", "--push"],
+        ["k8s/scripts/build-images.sh", "--local-base"],
+        ["k8s/scripts/local-base-images.sh", "--rebuild"],
         ["scripts/systemd/install.sh", "--join-token"],
       ] as const
     ) {
@@ -80,6 +93,11 @@ describe("set-up scripts", () => {
     expect(noHash.status).not.toBe(0);
     expect(noHash.stderr).toMatch(/--discovery-token-ca-cert-hash|run as root/);
     expect(run("k8s/scripts/cluster-init.sh", "--bogus").status).toBe(2);
+    for (const script of ["k8s/scripts/build-images.sh", "k8s/scripts/local-base-images.sh"]) {
+      const r = run(script, "--bogus");
+      expect(r.status, script).toBe(1);
+      expect(r.stderr, script).toMatch(/unknown argument: --bogus/);
+    }
     const prep = spawnSync("bash", [`${REPO}k8s/scripts/node-prep.sh`], {
       encoding: "utf8",
       env: { ...process.env, K8S_VERSION: "1.33.1" },

@@ -53,9 +53,18 @@ const SKIPPED: Step[] = [
   },
   { cmd: "npm test", skip: "the whole suite, this test included: it is what CI runs" },
   {
-    cmd: "npm run setup && bash k8s/scripts/build-images.sh --save /tmp/images",
-    skip: `needs a running podman or docker daemon and minutes to build two images; ${K8S_SCRIPTS}`,
+    cmd: "kubectl apply -f k8s/alerts/prometheusrule.yaml",
+    skip: "needs a Kubernetes cluster with the Prometheus Operator's CRDs; scripts/dashboards/files.test.ts checks " +
+      "the PrometheusRule holds the rule file's groups, and scripts/deploy/prometheus.test.ts runs the rules",
   },
+  ...[
+    "bash k8s/scripts/build-images.sh --save /tmp/images",
+    "bash k8s/scripts/build-images.sh --local-base --save /tmp/images",
+  ].map((cmd) => ({
+    cmd,
+    skip: "minutes of image builds: npm run bench builds both with --local-base and runs them on a lab node " +
+      `(scripts/deploy/images.bench.ts); ${K8S_SCRIPTS}`,
+  })),
   {
     cmd: "bash k8s/scripts/cluster-init.sh",
     skip: `kubeadm cannot be installed here (no Kubernetes package repository), and it would make this machine a ` +
@@ -124,6 +133,14 @@ const BEARER = `-H "authorization: Bearer $ADMIN"`;
 
 const SESSION: Step[] = [
   { cmd: "npm run setup", run: async (s, c) => void await ok(s, c) },
+  {
+    cmd: "promtool check rules k8s/alerts/ebpf-k8s.rules.yaml",
+    run: async (s, c) => void expect(await ok(s, c)).toMatch(/SUCCESS: \d+ rules found/),
+  },
+  {
+    cmd: "npx tsx scripts/dashboards/build.ts --check",
+    run: async (s, c) => void expect(await ok(s, c)).toBe(""),
+  },
   {
     cmd: "export ADMIN=$(openssl rand -hex 24)",
     async run(s, c) {
@@ -210,6 +227,7 @@ const SESSION: Step[] = [
       });
     },
   },
+  curl("curl -s localhost:8080/api/v1/openapi.json", 200, { openapi: "3.1.0", paths: { "/api/v1/nodes": {} } }),
   curl("curl -s localhost:8080/api/v1/nodes", 200, has({ name: "n1", status: "Ready" })),
   curl("curl -s localhost:8080/api/v1/nodes/n1", 200, { name: "n1", inventory: { btf: true } }),
   curl("curl -s localhost:8080/api/v1/nodes/n1/interfaces", 200, has({ ifname: "eth0" })),
