@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * drizzle-kit settings: `npm run db:generate` diffs control/db/schema.ts
  * against the last snapshot and writes a new SQL migration. The control plane

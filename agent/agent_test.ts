@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent against a fake control plane, on the real kernel: joining and
  * the stored credential, every HTTP answer of the contract, spooling while

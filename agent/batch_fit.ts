@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Keeps a batch within MAX_BATCH_BYTES: the record caps bound each kind by
  * count, but all kinds full at once (and many pods, long DNS names) can still

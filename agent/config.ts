@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Agent configuration: command-line flags, each with an environment fallback,
  * validated with zod so that a bad value stops the agent with a clear message.

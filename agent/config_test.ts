@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertEquals, assertStringIncludes, assertThrows } from "./testing/assert.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The calls the agent makes to the control plane, each answer sorted into
  * what the agent does next:

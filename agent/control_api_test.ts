@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** How the control plane's answers are sorted (the HTTP contract), against a local server. */
 import { assertEquals } from "./testing/assert.ts";
 import { DEFAULT_MODULES, WIRE_VERSION } from "../control/wire/batch.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The agent's HTTP client for an https control plane signed by a private CA (--control-ca). */
 import { ConfigError } from "./config.ts";
 

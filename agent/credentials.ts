@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * This node's credential: loaded from the state directory, or obtained by
  * joining with the join token (and then stored, 0600). The token is used

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Sends the spool to the control plane, oldest batch first, stopping at the
  * first batch that cannot be delivered now so that the order is kept: the

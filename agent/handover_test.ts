@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The datapath outlives the agent. A real agent process against a real
  * control plane process (services and module switches through its admin

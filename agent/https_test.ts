@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * HTTPS between the agent and the control plane: the real control plane (control/main.ts under Deno) serving
  * a certificate of a throwaway CA (EBPF_K8S_TLS_CERT/KEY), and the agent's client trusting that CA

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a node is and runs, sent with every batch: agent version, kernel,
  * probed eBPF features (once, at start), the modules' states, their programs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Joining cannot take over a live node, as the agent meets it: against the
  * real control plane (a process of its own), a second agent with the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ebpf-k8s node agent.
  *   deno task agent --control URL --node NAME --join-token TOKEN --interfaces LIST --interval SECONDS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's own HTTP endpoint (--metrics-address, --metrics-port):
  *   GET /metrics  Prometheus text format: what this node's agent counts now

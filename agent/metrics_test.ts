@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The agent's /metrics, /healthz and /readyz, served on loopback before and without a started agent. */
 import { assertEquals, assertMatch } from "./testing/assert.ts";
 import { agentMetrics, readyWithinMs, serveMetrics } from "./metrics.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Data monitoring on the real kernel: the agent (flows, tcp, drops and
  * ifstats modules) on a node namespace with a bridge and three pods, shaped

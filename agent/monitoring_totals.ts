@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * TCP health and kernel drops as the agent's batches counted them, summed since this process started, for
  * /metrics (agent/metrics.ts). Batches carry these as deltas over their interval (control/wire/monitoring.ts), so

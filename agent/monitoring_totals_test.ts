@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The sums behind the agent's TCP and drop counters of /metrics: every record of every batch, once. */
 import { assertEquals } from "./testing/assert.ts";
 import { MonitoringTotals } from "./monitoring_totals.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The network interfaces the agent watches: those of its own network namespace or of --netns. */
 import { alloc, libc } from "./libbpf/ffi.ts";
 import { netnsPath, withNetns } from "./libbpf/mod.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the agent does with a batch the control plane refuses: it never
  * deletes it (control/wire/version.ts has the rule).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Restart adoption with real processes: the agent (deno run agent/main.ts,
  * with the deno task's permissions) counts pings on a veth of our own, is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `main.ts uninstall`: the only way the datapath is removed. An agent's
  * SIGTERM leaves load balancing, the gateway and the pinned counters running

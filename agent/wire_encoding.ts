@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How a batch travels to the control plane (--wire-encoding). The spool keeps plain JSON of the batch; only at
  * send time is it encoded. A batch of a wire version that may travel compact (COMPACT_SINCE_VERSION on) goes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How batches travel, against the real control plane (control/main.ts, a process of its own): compact and
  * gzipped to one of wire version 4, the inventory and the pods' metadata by hash once it holds them; after its

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * DNS at tc (clsact) on the pods' host-side veths: queries by type, answers by
  * rcode, truncated answers, latency (each answer matched to its query by DNS
@@ -564,4 +564,4 @@ int dns_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

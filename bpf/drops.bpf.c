@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Drops from skb:kfree_skb, with the kernel's reason, per network namespace
  * and device: enough to charge each drop to a pod (its netns, or its host
@@ -133,4 +133,4 @@ int drops_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

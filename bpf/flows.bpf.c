@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Flows and per-pod RX/TX at tc (clsact ingress and egress) on pod veths and
  * chosen host interfaces. Aggregation stays in the kernel: one LRU entry per
@@ -97,4 +97,4 @@ int flows_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * North-south gateway in XDP (gw_xdp), or in tc (gw_tc, on clsact ingress)
  * where XDP cannot run or should not: one program over one set of maps, the
@@ -1158,4 +1158,4 @@ int gw_tc_neigh(struct __sk_buff *skb)
 	return via_neigh(&p, m->ifindex, m->nexthop) == GW_REDIRECT ? TC_ACT_REDIRECT : TC_ACT_UNSPEC;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Per-interface RX/TX counters from tc (clsact ingress and egress) and drops
  * from the skb:kfree_skb tracepoint. Counters are per-CPU so the hot path
@@ -61,4 +61,4 @@ int ifstats_drop(struct trace_event_raw_kfree_skb *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Socket acceleration of same-node traffic. A sockops program, attached to
  * the pods' cgroup (never the root), sees every TCP connection of those pods
@@ -235,4 +235,4 @@ int accel_skb(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

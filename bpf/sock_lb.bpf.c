@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Service load balancing at the socket: when an application calls connect()
  * (TCP, or UDP to connect a socket) or sendmsg() on an unconnected UDP
@@ -279,4 +279,4 @@ int lb_getpeername6(struct bpf_sock_addr *ctx)
 	return reverse6(ctx);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

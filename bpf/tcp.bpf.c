@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * TCP health from tracepoints: connections opened, failed (refused, timed
  * out), closed with their duration, retransmits, resets and smoothed RTT,
@@ -225,4 +225,4 @@ int tcp_rst_tx(struct trace_event_raw_tcp_send_reset *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

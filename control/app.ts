@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane as a plain fetch handler: `createApp(db).fetch` serves
  * under Node (control/main.ts), Deno, and in tests through `app.request()`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Control-plane settings from environment variables, validated with zod.
  * Pure: the entry point passes in its environment (process.env or Deno's).

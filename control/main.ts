@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Entry point: `npm run control` (Node, via tsx) or `deno run -A control/main.ts`.
  *

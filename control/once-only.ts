@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The work that runs once among replicas, on the replica holding the lease (control/lease/): rollups and
  * retention of the monitoring store, lb and accel retention, alert evaluation. control/main.ts runs it (with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** repeatEvery: one run at a time, ticks during a run skipped, errors reported, stop waits for the run. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { repeatEvery } from "./periodic.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Background work on a timer (alert evaluation): one run at a time; a tick
  * that comes while the previous run is still going is skipped rather than

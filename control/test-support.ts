@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Helpers for the control-plane and web tests: a fresh database per test,
  * batch builders, and a dump of every table to prove a request changed nothing.

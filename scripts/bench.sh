@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # npm run bench: every benchmark, each reporting ratios against a baseline
 # measured side by side in the same run (the machine is noisy).
 set -uo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compiles every bpf/*.bpf.c into build/bpf/*.bpf.o (CO-RE, BTF included),
 # and the variants below: a program built again with a define, for benchmarks.
 # -mcpu=v3 (kernel 5.12+) for 32-bit ALU and atomic fetch-and-or.

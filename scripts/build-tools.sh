@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compiles the test and bench tools in scripts/tools/*.c into build/tools/.
 # Rebuilds a tool only when its source is newer than the binary.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs CI as it runs at landing, N times back to back: each run in a fresh clone
 # of the current commit (HEAD; uncommitted changes are not in it) with a
 # read-only copy of ../shared beside it, as `CI=true bash .ci/run`.

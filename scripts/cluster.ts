@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A running system, for the demo and the end-to-end tests: the control plane
  * as a real process (restartable on the same database), a lab cluster and an

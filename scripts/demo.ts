@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * npm run demo: the control plane, a lab cluster with traffic and an agent per
  * node, joined with a join token made through the admin API. Ctrl-C stops the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Starting and stopping the project's own processes (control plane, agents)
  * for the demo and end-to-end tests: each is killed by its pid, never by name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checks that keep the code honest without running it: the type checker over
 // everything vitest runs, Deno's type check of the two programs it runs (the
 // agent and the control plane under Deno; `deno test` checks the agent's tests),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prints one closing line over both test runners' JUnit reports:
 // "tests: N passed, N failed, N skipped", preceded by each failed case's name
 // and the first line of its message, so that the tail of a CI log says what

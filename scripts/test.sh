@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # npm test: set up this machine, then run every test: the static checks (tsc,
 # deno fmt --check, deno lint), vitest (control plane, web, schemas, lab,
 # end-to-end) and deno test (the agent's FFI and kernel side).

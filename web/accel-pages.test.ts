@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The acceleration page: empty state, rules with counters from batches, the add form (422 with errors next to the fields), delete, refusals. */
 import { describe, expect, it } from "vitest";
 import { createRule } from "../control/accel/rules.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/accel`: socket acceleration rules with the connections and bytes each
  * accelerated over the last hour (refreshed in place from /fragments/accel),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The pages of upper and lower limits: /thresholds (list, create and edit
  * forms through htmx with inline errors, delete) and /alerts, read back as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The pages of upper and lower limits (read-protected like the overview):
  *   GET  /thresholds               the list, and for an admin the form (?edit=ID fills it with that threshold)

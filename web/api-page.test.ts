@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The API reference page: every documented operation, grouped, from the document /api/v1/openapi.json serves. */
 import { describe, expect, it } from "vitest";
 import { useTestApp } from "../control/test-support.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/api`: the API reference page (web/pages/api.tsx). Open like the document
  * it renders (GET /api/v1/openapi.json): it describes the API, it shows no data.

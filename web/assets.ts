@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Static files the pages need, read once when the app is created and then
  * served from memory: htmx, its SSE extension and uPlot from node_modules (no CDN), our

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How the pages refuse a request (control/auth/access.ts decides when):
  * - not logged in (401): a browser is sent to /login and back; an htmx

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS on the pages (issue 20), from batches posted through /api/v1/ingest (dns-scenario.test-support.ts): the pod
  * page's DNS panel (its servers named as the service of a VIP, a pod, or an address; exact counts by type and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The /flows page's live mode over real libSQL, batches posted through /api/v1/ingest: the "Follow live"
  * button and htmx's SSE extension on the page, the live table fragment connected to the stream with the page's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The /flows page's live mode: the flow rows of the batches this replica
  * stores, as they commit (control/flows-stream/), through htmx's SSE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The /flows page and its fragment over real libSQL, batches posted through
  * /api/v1/ingest (control/routes/flow-explorer.test-support.ts): the rows in

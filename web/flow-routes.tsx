@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow explorer's page, read-protected like the other monitoring pages:
  *   GET /flows             the page (web/pages/flows.tsx)   ?node= &namespace= &pod= &service= &port= &protocol=

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Human units for the pages. Bytes use binary prefixes (KiB = 1024 B), as
  * interface counters are usually read; packets use decimal ones (kpps).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The service page shows the gateway's flow events over the window: summed per port, and a row per frontend. */
 import { describe, expect, it } from "vitest";
 import { createService } from "../control/services/model.ts";

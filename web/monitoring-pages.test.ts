@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The monitoring pages end to end: batches with pods, flows, TCP and drops
  * posted through /api/v1/ingest, then /pods, /pods/:namespace/:name and

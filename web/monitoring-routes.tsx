@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The data-monitoring pages, read-protected like the overview, each with
  * the fragment htmx polls (the same path under /fragments, same query):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The node page, its live fragment, module switches through htmx, and the overview's status. */
 import { beforeEach, describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../control/auth/access.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the traffic region of a node's page shows for ?since= and ?ifname=:
  * the interface series (control/queries/monitoring/interfaces.ts), TCP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Query parameters of the pages: the window (`?since=`, as the API takes it)
  * and the words a bad parameter is refused with.

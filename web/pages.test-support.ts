@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Page requests for the web tests: as a browser (origin control.test), the admin by session cookie, forms posted the way htmx posts them. */
 import { expect } from "vitest";
 import { SESSION_COOKIE } from "../control/auth/access.ts";

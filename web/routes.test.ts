@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The overview page, the fragment htmx polls, and the local assets. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The browser side of the control plane: pages, the fragments htmx polls,
  * module switches, login, and static assets (held in memory, revalidated by ETag).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The services pages: the list (empty state, rows, live region, nodes),
  * the create form through htmx (422 with errors next to the fields,

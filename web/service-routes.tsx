@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The services pages (read-protected like the overview):
  *   GET  /services?since=&edit=                the list and, for an admin, the form that creates one

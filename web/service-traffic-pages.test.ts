@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Services on the monitoring pages: the service map draws a service node
  * between its clients and its backends and filters by service; a service's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET/POST /login and POST /logout. The token itself goes into the cookie
  * (HttpOnly: page scripts cannot read it; SameSite=Strict: other sites'

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The overview (totals, pod counts, RX/TX now, sparklines, top talkers) and
  * a node's traffic (charts over a window, per interface, its TCP health

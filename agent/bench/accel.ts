@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration of same-node traffic (issue 7's targets), accelerated
  * against plain, alternated in one run on one lab (agent/modules/accel:

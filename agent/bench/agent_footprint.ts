@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's memory and CPU with 10,000 active flows. The real agent
  * (deno run agent/main.ts, the permissions of `deno task agent`) runs as a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * ns/packet of the DNS program (dns_ingress, bpf/dns.bpf.c) next to an empty
  * tc program, through BPF_PROG_TEST_RUN, alternating rounds so that both see

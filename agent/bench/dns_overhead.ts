@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the dns module costs the pods (issue 20), its programs on the pods'
  * host veths (DnsModule, as the agent attaches it) against none (detached),

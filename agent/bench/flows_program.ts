@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * ns/packet of the flow program (flows_ingress: per-pod counters plus the
  * flow-table update) next to an empty tc program, through

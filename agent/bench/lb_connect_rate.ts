@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Connection set-up rate to a service VIP with 10 and with 10,000 services:
  * socket load balancing (the lb module on a child cgroup) against an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pod-to-pod TCP throughput (iperf3, one stream, a few seconds) with every
  * monitoring module attached (ifstats on the bridge and the pods' veths,

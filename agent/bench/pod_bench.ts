@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the lab benchmarks of monitoring modules share (monitoring_overhead.ts,
  * dns_overhead.ts): a test node with pods (testing/pod_net.ts: namespaces on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** How benchmarks print: one line per measurement and ratios against a baseline from the same run. */
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * ns/packet of the interface counter program next to an empty tc program,
  * through BPF_PROG_TEST_RUN, alternating rounds so that both see the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** BPF_PROG_TEST_RUN benchmarks: programs run side by side in alternating rounds, so all see the same machine noise. */
 import type { BpfProgram } from "../libbpf/mod.ts";
 import { median } from "./report.ts";

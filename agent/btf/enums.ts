@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Reads enum members from raw BTF (the kernel's /sys/kernel/btf/vmlinux), so
  * that names such as skb_drop_reason's come from the running kernel rather

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assert, assertEquals } from "../testing/assert.ts";
 import { dropReasonName, enumMembers, kernelDropReasons } from "./enums.ts";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a restarted agent needs of libbpf: a tc filter at a fixed handle and
  * priority replaced in place (never a second one), a clsact qdisc claimed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The helpers a compiled BPF object calls, read from its ELF file: every executable section's call
  * instructions (BPF_JMP | BPF_CALL with src_reg 0 carry the helper's id, enum bpf_func_id, in imm; src_reg 1

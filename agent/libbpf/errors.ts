@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Errors thrown by the libbpf wrappers. Every one names the libbpf call, what
  * it acted on, and the errno as text and symbol, e.g.

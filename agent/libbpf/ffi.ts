@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The symbol tables of libbpf.so.1 and libc, opened once when this module is
  * imported, plus the small memory helpers every other module uses.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * File system calls through libc for the paths Deno guards hardest: Deno
  * grants /proc, /sys and so bpffs (/sys/fs/bpf) only with --allow-all, and

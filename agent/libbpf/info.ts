@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Kernel object info by fd (bpf_obj_get_info_by_fd) and raw fd helpers. */
 import { alloc, libbpf, libc } from "./ffi.ts";
 import { checkInt, ENOENT, LibbpfError } from "./errors.ts";

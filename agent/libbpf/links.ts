@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * BPF-link based attachments (struct bpf_link *): cgroup
  * (bpf_program__attach_cgroup), tracepoint (bpf_program__attach_tracepoint)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** XDP, cgroup and tracepoint attachment, each counting traffic we generate, then detach. */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../testing/assert.ts";
 import { BpfObject, LibbpfError, listAttachments, queryXdpProgId, u32Key } from "./mod.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Captures libbpf's own messages (libbpf_set_print) into a bounded in-memory
  * ring instead of libbpf's default of printing to stderr. Errors attach the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Maps: `BpfMap` is a map of an opened object (libbpf's struct bpf_map:
  * sizing and pinning before load); `MapHandle` does the element operations on

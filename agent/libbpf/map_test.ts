@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Map element operations, per-CPU values, batch lookup (and its fallback), pinning and reuse. */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../testing/assert.ts";
 import {

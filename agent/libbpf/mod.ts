@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Typed wrappers over libbpf.so.1 (Deno.dlopen).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Running a synchronous libbpf call inside another network namespace.
  *

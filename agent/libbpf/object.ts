@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A BPF ELF object (struct bpf_object *): open, configure maps and programs,
  * load, use, close.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Opening, loading and closing objects; errors name the call, the file and carry the verifier log. */
 import {
   assert,

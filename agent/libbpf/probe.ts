@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Kernel feature probes (libbpf_probe_bpf_prog_type / _map_type): libbpf
  * loads a minimal program or creates a minimal map of the type and reports

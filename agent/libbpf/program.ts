@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Programs of an opened object (struct bpf_program *). */
 import { alloc, bufferString, cstr, libbpf, ptrOf, readCString } from "./ffi.ts";
 import { checkInt, LibbpfError, LibbpfUsageError } from "./errors.ts";

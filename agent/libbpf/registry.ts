@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Every attachment made through this library (tc filter, XDP program, BPF
  * link) is recorded here until it is detached, so a caller can list them and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Byte-exact builders for the libbpf option structs passed by pointer.
  * Layouts are from the x86_64 (LP64) headers of libbpf 1.1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * tc attachment on the clsact qdisc, following libbpf's contract
  * (libbpf.h bpf_tc_*; libbpf-bootstrap examples/c/tc.c):

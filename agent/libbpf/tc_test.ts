@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * tc attach of ifstats on a veth inside our own namespace: exact counts for
  * generated traffic, equal to the kernel's interface statistics; detach

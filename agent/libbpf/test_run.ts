@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * BPF_PROG_TEST_RUN (bpf_prog_test_run_opts, bpf.h): runs a loaded program
  * on a packet in the kernel without attaching it.

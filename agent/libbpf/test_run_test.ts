@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * BPF_PROG_TEST_RUN: retval, duration, data out, and what skb->ifindex the
  * kernel gives a tc program (loopback, 1, unless ctx_in sets one).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * XDP attachment through netlink (bpf_xdp_attach / bpf_xdp_detach, libbpf.h).
  *

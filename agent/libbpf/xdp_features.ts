@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A device's XDP features as the kernel reports them (netdev generic netlink
  * family, NETDEV_CMD_DEV_GET, kernel >= 6.3; libbpf 1.2's bpf_xdp_query

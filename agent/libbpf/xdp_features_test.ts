@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** XDP features as the kernel reports them: a veth receives redirected frames (NDO_XMIT) only while its peer runs XDP. */
 import { assert, assertEquals } from "../testing/assert.ts";
 import { BPF_OBJ_DIR, createVethPair, kernelTest, track } from "../testing/mod.ts";

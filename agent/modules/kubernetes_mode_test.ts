@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods as the Kubernetes API describes them (name, IPs; no host veth, no
  * network namespace): the flows module hooks every veth of the node's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The module manager with stand-in modules: versions applied once, errors reported, unsupported names. */
 import {
   DEFAULT_MODULES,

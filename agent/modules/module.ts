@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What every eBPF module of the agent provides. A module owns its eBPF
  * object, its attachments and its pins under <pin dir>/<node>/<module>/; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What each module needs of the kernel, read from its compiled objects rather than kept by hand (so it cannot
  * drift from the C): the program types and map types of its objects, the helpers their code calls (per program

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the modules need of the kernel (requirements.ts), read from the built objects: every helper they call
  * is named (the names checked against the running kernel's enum bpf_func_id) and dated, this kernel has every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The pods of this node as the modules see them: the PodSource's records,
  * indexed by what the kernel programs report (network namespace inode, host

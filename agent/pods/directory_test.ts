@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import type { PodInfo } from "../../control/wire/pods.ts";
 import { assertEquals } from "../testing/assert.ts";
 import { PodTable } from "./directory.ts";

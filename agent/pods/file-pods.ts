@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods from a JSON file of PodInfo records (what the lab writes for each of
  * its nodes, standing in for the Kubernetes API). Re-read whenever its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertEquals } from "../testing/assert.ts";
 import { FilePodSource } from "./file-pods.ts";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods of this node from the Kubernetes API: list, then watch from the list's
  * resourceVersion, with the service-account token and CA. A watch that ends

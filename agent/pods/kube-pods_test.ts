@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The pod watcher against a local server replaying a recorded list+watch
  * conversation with the API server: a list, a watch that delivers changes and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Where the agent learns which pods live on its node: the Kubernetes API in a
  * cluster, the lab's records otherwise. Both behind one interface.

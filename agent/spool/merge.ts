@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Merging two spooled batches into one, which is how a full spool makes room
  * (spool.ts) without losing what was counted.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Merging spooled batches: exact sums per record key, the newer cumulative values, what may not be merged. */
 import { Batch, MAX_BATCH_BYTES, MAX_INTERVAL_S, WIRE_VERSION } from "../../control/wire/batch.ts";
 import { MAX_FLOW_RECORDS } from "../../control/wire/monitoring.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Batches the control plane refused as invalid (400) or too large (413),
  * moved out of the spool so that the batches after them still go out, but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The quarantine of refused batches: moved (never copied, never lost), with the reason, bounded, kept across restarts. */
 import { assertEquals } from "../testing/assert.ts";
 import { withTempDir } from "../testing/temp.ts";

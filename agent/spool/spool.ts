@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The on-disk spool of batches not yet acknowledged by the control plane.
  *

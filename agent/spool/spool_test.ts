@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The spool: order across restarts and boots, the bound kept by merging (and crash-safe merges), atomic files. */
 import { type Batch, WIRE_VERSION } from "../../control/wire/batch.ts";
 import type { FlowRecord } from "../../control/wire/monitoring.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Durable small files: a file is written under a temporary name, flushed to
  * disk, renamed over its final name and the directory flushed, so a crash

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's state directory (--state-dir, default /var/lib/ebpf-k8s/<node>):
  *

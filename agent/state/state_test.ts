@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The state directory: epoch and credential persistence, modes, the lock, damaged files. */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../testing/assert.ts";
 import { StateDir, StateDirBusyError } from "./state_dir.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent as its own process, exactly as `deno task agent` runs it (its
  * permissions and V8 flags, no --allow-all): for tests of what only a real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * An agent under test: a quiet veth pair in namespaces of our own (the
  * agent watches ifA in nsA through --netns) or, with `pods`, a node

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Small assertion helpers (no network needed: no jsr:@std/assert). Built on
  * node:assert's deep equality.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * eBPF-side test helpers: compiling test-only programs, a child cgroup, a
  * bpffs pin directory, tracking loaded programs, and the leftover check.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Checks that a TypeScript mirror of a C struct matches the BTF that clang
  * wrote into a compiled eBPF object: same field names, offsets and size.

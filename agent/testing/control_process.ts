@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The real control plane for agent tests that need its rules rather than
  * FakeControl's: control/main.ts run as its own process, exactly as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A control plane for agent tests, on 127.0.0.1 (a random port), speaking
  * the contract of control/: join with a token for a credential, ingest with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Preconditions of kernel tests, and Deno.test wrappers that skip when one
  * is missing (with a message naming it) -- except with CI=true, where a

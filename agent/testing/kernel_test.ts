@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The skip logic: missing preconditions skip with a message, but fail under CI=true. */
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { missingRequirements, requireKernel } from "./kernel.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Helpers for kernel tests (network namespaces, traffic, preconditions, eBPF test objects). */
 export * from "./kernel.ts";
 export * from "./netns.ts";

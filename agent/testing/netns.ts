@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Test networks: network namespaces joined by a veth pair, quiet enough that
  * packet counts are exact.

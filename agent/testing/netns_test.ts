@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The test network is quiet (no ARP/ND/RS), traffic helpers are exact, close() removes everything. */
 import { assert, assertEquals } from "./assert.ts";
 import { kernelTest } from "./kernel.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Synthetic packets for BPF_PROG_TEST_RUN. */
 
 export interface UdpFrameOptions {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A node with pods, shaped like the lab (and the bridge CNI): a "node"
  * network namespace with a bridge, and pod namespaces each joined to it by a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Traffic between test pods (testing/pod_net.ts) that tests can count exactly. */
 import type { PodNet } from "./pod_net.ts";
 import { output, run } from "./run.ts";

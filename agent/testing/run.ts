@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Running commands in tests (ip, tc, bpftool, clang...), with useful errors. */
 
 export interface RunResult {

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Socket acceleration of same-node traffic (bpf/sock_accel.bpf.c): the
  * layout shared with the agent (agent/modules/accel/layout.ts mirrors it).

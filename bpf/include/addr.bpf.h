@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Addresses in map keys are 16 bytes for both families: IPv6 as is, IPv4
  * as IPv4-mapped IPv6 (::ffff:a.b.c.d), which the agent prints as a.b.c.d.

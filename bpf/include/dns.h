@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * DNS visibility: the layout shared by bpf/dns.bpf.c and the agent
  * (agent/modules/dns/layout.ts mirrors it; layout_test.ts checks the structs

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Drops with their reason: the layout shared by bpf/drops.bpf.c and the agent
  * (agent/modules/drops/layout.ts mirrors it). `reason` is the kernel's enum

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Flow table: the layout shared by bpf/flows.bpf.c and the agent
  * (agent/modules/flows/layout.ts mirrors it; a test checks the mirror

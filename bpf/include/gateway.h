@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * North-south gateway in XDP (bpf/gateway.bpf.c): the layout shared with the
  * agent (agent/modules/gateway/layout.ts mirrors it; a test checks the mirror

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Per-interface counters used by more than one program (ifstats, flows):
  * a per-CPU array indexed by ifindex (lookups inlined by the verifier) with

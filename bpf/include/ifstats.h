@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Interface counters: the layout shared by bpf/ifstats.bpf.c and the agent.
  * The agent mirrors these structs in agent/modules/ifstats/layout.ts; a test

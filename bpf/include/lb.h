@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Service load balancing at the socket (bpf/sock_lb.bpf.c): the layout
  * shared with the agent (agent/modules/lb/layout.ts mirrors it; a test checks

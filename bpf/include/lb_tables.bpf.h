@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Reading services, Maglev tables and backends in the layout of lb.h, from
  * whichever maps hold them (sock_lb.bpf.c's lb_*, gateway.bpf.c's gw_*):

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Parsing an Ethernet frame at the tc hook into addresses, ports and TCP
  * flags, with the bounds checks the verifier wants. IPv4 addresses become

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * TCP health: the layout shared by bpf/tcp.bpf.c and the agent
  * (agent/modules/tcp/layout.ts mirrors it; a test checks it against BTF).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration rules (control/wire/accel.ts) and their counters.
  * Every change raises the lb version in its transaction, so agents get the

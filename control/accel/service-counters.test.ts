@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Acceleration counters per service (services/views.ts `accel`): the rules of
  * kind service covering a port, their counters summed over nodes and over the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Alerts as the API and the pages show them: active ones first (latest
  * fired first), then the history (latest resolved first).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Thresholds on DNS (issue 20): NXDOMAIN/s, SERVFAIL/s and latency p95 per node and per pod, from DNS records
  * posted through /api/v1/ingest, with exact values over RATE_WINDOW_MS; alerts fire and resolve as on any metric.

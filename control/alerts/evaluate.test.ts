@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Alert evaluation with exact values and times: batches posted through
  * /api/v1/ingest at pinned control-plane times, thresholds stored, then

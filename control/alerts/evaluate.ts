@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Alert evaluation, run every EBPF_K8S_ALERT_INTERVAL by the entry point
  * (startAlerting) and by tests directly with a pinned `now`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Thresholds: upper and lower limits on a metric, for one node, one pod,
  * every node or every pod. The metric catalogue and the input schema are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Thresholds as stored and shown: create, list, change and delete, each
  * write through the write queue. Changing what a threshold watches (metric

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The current value of a metric for every node or every pod, read in a few
  * queries whatever the number of targets (evaluation runs every few seconds).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The auth matrix of the admin API, the read API and the pages: row by row,
  * what each kind of caller gets.

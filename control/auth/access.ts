@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Who is calling, for the admin API, the read API and the pages.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The admin token: EBPF_K8S_ADMIN_TOKEN when set; otherwise generated at the
  * first start, stored as SHA-256 in `settings` (shared by every replica on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ingest authentication: the agent sends its node credential (from joining)
  * as `Authorization: Bearer`. Checked from the header alone, before the body

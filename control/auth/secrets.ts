@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Secrets (admin token, join tokens, node credentials) are random, shown once,
  * and kept only as SHA-256: the database alone never lets anyone in.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Bytes on the wire per flow record, for the bench's batch (simulated-node.ts batchFor: 200 flows, 20 TCP, 3 drop
  * records, 20 pods, 5 interfaces, monitoring stats, inventory): today's JSON against the compact batch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A CPU profile of the bench's control plane over the measured part of a scenario only (the joins before it and
  * the drain after it left out): BENCH_PROFILE_DIR=dir writes `dir/<scenario>.cpuprofile` (Chrome DevTools or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow explorer benchmark: `npx tsx control/bench/flow-explorer.ts`.
  *

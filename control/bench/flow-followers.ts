@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow stream bench's followers (flow-stream.ts), a process of their own: each follows
  * GET /api/v1/flows/stream with its filter, reads every NDJSON line and takes each record's lag, the time from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow stream fan-out benchmark: `npx tsx control/bench/flow-stream.ts` (part of `npm run bench`; issue 19).
  *

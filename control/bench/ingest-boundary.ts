@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest bench's look at the ten-minute boundary: the 1 h rollup takes raw rows up to the last multiple of
  * HOUR_ROLLUP_EVERY_MS (control/monitoring-store/maintenance.ts), so the first maintenance run after each such

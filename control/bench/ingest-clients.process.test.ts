@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The bench's simulated agents (ingest-clients.ts) speak the real wire, against the real control plane in its own
  * process (ingest-scenario.ts): compact + gzip with each node's held hashes, or plain JSON, and either way the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The benchmark's load generator, run as a child process of
  * control/bench/ingest.ts so that building and sending requests does not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest benchmark's overload scenario: more nodes than the machine
  * holds, so the control plane must shed (control/ingest/admission.ts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest bench's report: a few lines per scenario, then the issue's targets (issue 18), each with its
  * figure and met or NOT met, and the control plane under Deno next to Node as ratios. Timings are only compared

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What one scenario of the ingest benchmark (ingest.ts) measured, for its reports. */
 import type { ClientResult } from "./ingest-clients.ts";
 import type { ServerResult, ServerRuntime } from "./ingest-server-process.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * One scenario of the ingest bench: the control plane in its own process (ingest-server-process.ts, under Node
  * or Deno) and the simulated agents in another (ingest-clients.ts, Node), this process between them: it tells

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest bench's server, as a child process of the bench (the side that starts it and talks to it; the
  * process itself is ingest-server.ts). It runs under Node (tsx, as `npm run control`) or under Deno with the

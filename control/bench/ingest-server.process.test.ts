@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest bench's server process (ingest-server.ts through ingest-server-process.ts), under Node and under
  * Deno: it serves the real app, counts and times what it accepted while measuring, and checks every node's totals

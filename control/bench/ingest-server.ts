@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest bench's control plane, in a process of its own (started by ingest-server-process.ts, which holds
  * the protocol): under Node (tsx) or Deno, the real app (createApp) on loopback with a fresh libSQL file database

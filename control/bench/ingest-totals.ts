@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * After an ingest benchmark: does the control plane hold exactly what every
  * simulated node made, no batch missing and none twice? Per node, read as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ingest benchmark: `npx tsx control/bench/ingest.ts` (part of `npm run bench`).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Event-loop delay, measured the same way under Node and Deno: a timer every `resolutionMs`, and how late each
  * tick ran. (node:perf_hooks' monitorEventLoopDelay exists in Deno too, but measures something else there: a loop

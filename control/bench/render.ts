@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Render benchmark: `npx tsx control/bench/render.ts`.
  *

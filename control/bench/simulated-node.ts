@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a simulated agent sends: a join request, then batches shaped like a
  * real node's with every monitoring module on:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Store-path benchmark: `npx tsx control/bench/store.ts`.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Counters added up in SQL, saturating at Number.MAX_SAFE_INTEGER: as they
  * are stored (lb, gateway and accel counters per minute) and as they are

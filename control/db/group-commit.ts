@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Group commit: writes that arrive while the database is busy wait together
  * and are then stored in one transaction.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Inserts many rows with one short statement: the rows travel as a single
  * JSON parameter and SQLite unpacks them itself (json_each).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openTestDb, type TestDb } from "../test-support.ts";
 import { preparedConnectionOf } from "./client.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Write transactions on an embedded (`file:`) database through a connection of our own that keeps its
  * statements prepared.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane's tables (drizzle, SQLite/libSQL dialect).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The filters of GET /api/v1/flows/stream, those of the flow explorer, applied
  * to each streamed row in memory: node (the reporting node), namespace (a pod

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * One follower of the flow stream: a bounded queue of lines and the HTTP
  * body that drains it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow stream hub of one control-plane replica: the flow rows of each
  * batch this replica stores, published once the batch's transaction has

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Reading a streamed body in tests: whole lines (NDJSON) or events (SSE), with a deadline on each wait. */
 
 /** Reads `body` as text, handing out what arrived; `until` waits for a predicate over everything read so far. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A streamed record's JSON, written out for speed, is the flows API's Flow (flowJson) but bytesPerSec, byte for byte. */
 import { describe, expect, it } from "vitest";
 import { OTHER_ENDPOINT, type StoredEndpoint } from "../monitoring/attribution.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A streamed flow record and the lines that carry it: NDJSON (one JSON object
  * a line) or server-sent events. The JSON of a record is made once, however

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A follower of the hub as an HTTP response: the stream's headers, or 503 when the replica has enough followers. */
 import type { Context } from "hono";
 import { jsonError } from "../http/json.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Followers over real HTTP (the control plane's Node server on loopback): a reader that stops reading fills its
  * socket's buffers, then its queue, and is dropped with a final line while a fast follower gets every record;

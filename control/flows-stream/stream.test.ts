@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/flows/stream through the app, batches posted through /api/v1/ingest into real libSQL: each
  * committed batch's flow rows once, in commit order, filtered; never a duplicate's nor a rolled-back batch's;

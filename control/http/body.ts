@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Request bodies: a size limit checked before anything is buffered, and JSON
  * parsing that answers in the API's error shape.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The peer address of a request, whichever server runs the app: Hono's Node
  * server passes the Node request as `env.incoming`, Deno.serve passes its

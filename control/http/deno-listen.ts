@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane's HTTP server under Deno (Deno.serve), as control/main.ts runs it; the ingest bench's server
  * (control/bench/ingest-server.ts) serves the same way when it runs under Deno.

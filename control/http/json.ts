@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * JSON responses shared by every route: indented and newline-terminated, so
  * `curl` output is readable without piping through jq.

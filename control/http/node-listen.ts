@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane's HTTP server under Node, tuned for a fleet of agents.
  *

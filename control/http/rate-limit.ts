@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Token buckets in memory, one per key (a node, a client address).
  *

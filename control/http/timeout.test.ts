@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** EBPF_K8S_REQUEST_TIMEOUT_MS: a request stuck on a slow database is answered 503, and nothing is lost. */
 import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * HTTPS for the control plane: the certificate (with its chain) and key of EBPF_K8S_TLS_CERT and
  * EBPF_K8S_TLS_KEY, read once at start. A file that cannot be read, or is not PEM of the kind it should hold,

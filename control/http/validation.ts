@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Turns zod failures into the API's 400 answer, which names every offending
  * field by its dotted path (`interfaces.0.rxBytes`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * IngestAdmission's slot accounting with hand-off (admission.ts): a slot passes on once at most, only while
  * fewer than maxStoring batches wait to be stored, and every count is back at zero whatever `work` does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ingest admission: a bound on the batches this process works on at once.
  *

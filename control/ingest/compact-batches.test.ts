@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Compact batches (control/wire/compact) over many batches, property-style: every batch the bench's simulated
  * nodes send, of many shapes, nodes and sequence numbers, and every fuzz seed (each optional part of a batch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A compact batch at the ingest route (control/wire/compact/http.ts, README.md of control/wire): the body read as
  * bytes and gunzipped within MAX_BATCH_BYTES, the parts it names by hash checked against those held for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Compact batches at POST /api/v1/ingest (wire version 4, control/wire/compact/http.ts): stored exactly as the
  * same batch sent as plain JSON, the parts held per node and the 412 that asks for them whole, every refusal of

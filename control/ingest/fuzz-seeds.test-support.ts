@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The valid batches the ingest fuzzer (fuzz.process.test.ts) mutates: one per
  * part a batch may carry beside its interfaces, and one carrying every part,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Fuzzing POST /api/v1/ingest on a control plane running as its own process
  * (`tsx control/main.ts`), over HTTP with keep-alive: 10,000+ bodies built

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the ingest fuzzer (fuzz.process.test.ts) sends, and what it must be answered.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The parts held per node for compact batches: what is known, what is not, and the bound past many nodes. */
 import { describe, expect, it } from "vitest";
 import { inventory } from "../test-support.ts";

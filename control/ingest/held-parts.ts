@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The parts of a batch that a compact batch may send by hash (the inventory, the pods' metadata): per node, the
  * last ones this control-plane process acknowledged, so that the node's next batch can name them by hash alone

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the ingest route checks beyond the wire `Batch` schema.
  */

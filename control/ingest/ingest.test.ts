@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** POST /api/v1/ingest end to end: storage, rates, idempotency and boots, seen through the API. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A batch's interfaces as ingest stores them: each with its rates and its
  * growth since the previous sample of the same boot (control/ingest/rates.ts),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A batch an agent's full spool merged (agent/spool/merge.ts) meets the
  * store's idempotency as it is: it carries the seq of the newest batch it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What storing a batch reads of its node before writing anything, in one
  * statement: the batch's boot's progress (idempotency), the node's current

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Rates from two cumulative samples of the same interface and boot:
  * (cur - prev) / seconds between the agent's reads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The Retry-After of a refused batch: spread so that the refused come back
  * about as fast as the control plane admits batches, not all at once.

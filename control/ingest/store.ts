@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Stores one validated batch: idempotently, and all of it or nothing (one
  * transaction).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Every kind of bad batch gets a 4xx naming the problem, and the database stays exactly as it was. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_BATCH_BYTES, WIRE_VERSION } from "../wire/batch.ts";

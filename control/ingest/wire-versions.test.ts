@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The compatibility rule on the control plane's side (control/wire/version.ts):
  * it accepts its own wire version and the one before, answers any other 409

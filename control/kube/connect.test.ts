@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Reaching the API server: which target the settings give, and the in-cluster
  * path end to end under Node (undici with the service account's CA, a token

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How the control plane reaches the Kubernetes API, and the start of the
  * Service sync from control/main.ts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A Kubernetes API server for tests (node:http on 127.0.0.1): lists answer
  * from `lists` (paged with limit/continue, as the real one), and each watch

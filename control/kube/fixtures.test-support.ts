@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Kubernetes objects as the API server serves them, small enough to read in a
  * test: Services and EndpointSlices for control/kube's tests.

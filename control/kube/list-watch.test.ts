@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The shared list+watch (also the agent's, tested there under Deno) under
  * Node with undici, on the ways a watch ends: cleanly, at once, silently

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The Service sync against a fake API server replaying list+watch: a burst
  * of changes, a bookmark, a dropped watch, 410 Gone (as an HTTP answer and as

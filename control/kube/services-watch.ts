@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Services from Kubernetes: list+watch Services and EndpointSlices
  * (control/wire/list-watch.ts), keep the current objects in memory, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Kubernetes Services (v1) and EndpointSlices (discovery.k8s.io/v1) → the
  * services the control plane load-balances (control/wire/services.ts), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Runs the work that must run once among replicas (control/main.ts: the
  * Kubernetes sync, rollups and retention, alert evaluation) only while this

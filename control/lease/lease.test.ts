@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lease between replicas, against a real libSQL file opened twice (two
  * connections, as two processes would have) with a controlled clock: one

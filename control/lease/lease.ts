@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * One replica's handle on a named lease row (table `leases`): the database
  * side of "this work runs on one replica only" (keeper.ts runs the work).

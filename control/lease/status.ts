@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Who runs the once-only work, as /readyz, /metrics and the overview page
  * say it: the holder from the database (every replica answers the same), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Where the lease shows: /readyz (which also checks the database, 503 when
  * it does not answer, while /healthz stays up), /metrics and the overview,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Two connections to one libSQL file, as two replicas (processes) would
  * have, fresh for each test of the calling file, with a clock the test moves.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** GET /metrics of the control plane: the text format, the numbers of the JSON API, bounded labels, read protection. */
 import { describe, expect, it } from "vitest";
 import {
@@ -68,7 +69,9 @@ describe("GET /metrics (control plane)", () => {
     expect(valueOf(samples, "ebpf_k8s_interface_tx_packets_total", { node: "node-a", interface: "eth1" })).toBe(
       eth1.txPackets,
     );
-    expect(valueOf(samples, "ebpf_k8s_interface_dropped_packets_total", { node: "node-a", interface: "eth1" })).toBe(eth1.drops);
+    expect(valueOf(samples, "ebpf_k8s_interface_dropped_packets_total", { node: "node-a", interface: "eth1" })).toBe(
+      eth1.drops,
+    );
     expect(valueOf(samples, "ebpf_k8s_interface_rx_bytes_total", { node: "node-b", interface: "cni0" })).toBe(7);
 
     for (const sample of samples) {

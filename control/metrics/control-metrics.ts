@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /metrics of the control plane: the cluster as the database knows it, in
  * the Prometheus text format, read at scrape time (no counters kept in the

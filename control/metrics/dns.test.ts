@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The DNS families of the control plane's /metrics: exact values after DNS batches through /api/v1/ingest,
  * counters that only grow (another batch adds, a resent batch does not, retention pruning the stored levels takes

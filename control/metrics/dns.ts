@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The DNS families of /metrics (issue 20): per node, what its pods asked and were answered since the node's
  * first DNS report, from dns_node_totals (summed at ingest with the batch and never pruned, so every series only

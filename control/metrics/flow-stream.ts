@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The live flows' families of /metrics: this replica's followers of
  * GET /api/v1/flows/stream (control/flows-stream/hub.ts). Like the ingest load,

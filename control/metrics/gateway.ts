@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow events in /metrics: a counter family per event
  * (control/wire/services.ts GATEWAY_FRONTEND_COUNTERS), per service and
@@ -39,8 +40,14 @@ const FAMILY: Record<GatewayFrontendCounter, [name: string, help: string]> = {
     "ebpf_k8s_gateway_no_backend_packets_total",
     "First packets of new flows dropped: the service had no usable backend",
   ],
-  toStack: ["ebpf_k8s_gateway_to_stack_packets_total", "Translated packets passed to the kernel's stack: no route known"],
-  expired: ["ebpf_k8s_gateway_flows_expired_total", "Tracked flows ended by a node's flow expiry (idle past their timeout)"],
+  toStack: [
+    "ebpf_k8s_gateway_to_stack_packets_total",
+    "Translated packets passed to the kernel's stack: no route known",
+  ],
+  expired: [
+    "ebpf_k8s_gateway_flows_expired_total",
+    "Tracked flows ended by a node's flow expiry (idle past their timeout)",
+  ],
 };
 
 export async function gatewayFamilies(db: Db): Promise<Family[]> {

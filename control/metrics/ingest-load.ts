@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The ingest load families of /metrics: this process's admission state
  * (control/ingest/admission.ts). Unlike the rest of /metrics these are not

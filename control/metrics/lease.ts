@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lease of the once-only work on /metrics (control/lease/): which
  * replica holds it, read from the database (every replica answers the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A strict reader of the Prometheus text format for tests: every line must be HELP, TYPE or a sample of a declared family. */
 export interface Sample {
   name: string;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Records an agent's cap summed ("other" records, control/wire/monitoring.ts)
  * posted through /api/v1/ingest: stored with the control plane's "other"

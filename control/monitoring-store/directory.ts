@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The cluster's PodDirectory (control/monitoring/attribution.ts) for one
  * database, kept in memory: loaded from the `pods` table on first use, then

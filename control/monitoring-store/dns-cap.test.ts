@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane's cap on DNS keys per node and bucket (storeDns, caps dnsNames and dnsServers): the keys a
  * bucket already holds always add, new keys get the room left heaviest first (ties by key), the rest is summed

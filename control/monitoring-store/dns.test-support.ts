@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** DNS records for tests (wire version 6, control/wire/dns.ts), every counter zero unless given. */
 import { DNS_LATENCY_BUCKETS, DNS_QTYPES, DNS_RCODES, type DnsNameRecord, type DnsServerRecord } from "../wire/dns.ts";
 

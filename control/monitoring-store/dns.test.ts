@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS records (wire version 6) through the store: dns_server_stats and dns_name_stats at every level from
  * ingest, summed exactly (a key repeated in a batch, across batches, saturating at MAX_COUNT), read back by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS records of a batch (Batch.dns, wire version 6) into dns_server_stats and dns_name_stats, in the batch's
  * transaction: per (node, pod, server, port) and per (node, pod, name), at the raw level (the batch's report

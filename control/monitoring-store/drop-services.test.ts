@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Drops that name a service (wire version 5) through the store: the raw
  * entry's trailing service, drop_service_stats beside drop_stats (rolled up,

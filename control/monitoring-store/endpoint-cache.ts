@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Which endpoint names the database holds fresh enough, per database, so a
  * batch sends only the endpoints that are new, newly named, or due for a

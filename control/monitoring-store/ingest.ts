@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The monitoring part of a batch, stored in the batch's transaction
  * (control/ingest/store.ts): pods, then flow, TCP and drop rows at the raw

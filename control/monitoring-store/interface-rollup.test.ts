@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Interface deltas at ingest and their rollup into interface_stats on a real
  * libSQL database: exact sums across boots, a recreated interface, a late

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Rolls interface_history (one row per batch) up into the 1 min and 1 h
  * buckets of interface_stats: per interface, and per node under ifname ""

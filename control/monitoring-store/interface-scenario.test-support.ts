@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Interface reports of one node with every case the deltas must get right,
  * shared by the rollup, series API and page tests. A sample's counters all

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How flow, TCP and drop rows travel as JSON: positional arrays, in the
  * order of the *_KEYS below (names as in control/db/schema.ts). The raw level

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Periodic upkeep of the monitoring store, run by the control plane's entry
  * point every `maintenanceIntervalMs` (and by tests directly):

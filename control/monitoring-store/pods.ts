@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods from a batch into the `pods` table: presence (appeared, vanished,
  * returned; control/monitoring/pod-series.ts decides, this module writes

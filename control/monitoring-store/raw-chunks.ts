@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Which raw rows a maintenance run rolls into a level, and in what pieces:
  * the plan (fixed at the start of the run) and each chunk's rows, for both

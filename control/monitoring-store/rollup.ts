@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Rolls raw rows (monitoring_raw, one per batch) up into the 1 min and 1 h
  * buckets of flow_stats, tcp_stats, drop_stats and drop_service_stats (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Settings of the monitoring store, in the units it works in (ms, counts).
  * The environment variables that set them are in control/config.ts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The monitoring store on a real libSQL database: what ingest writes (pods,
  * raw rows, endpoint names, node counters), what maintenance rolls up and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { buildPodIndex, endpointKey, endpointLabel, PodDirectory, type ServiceLookup } from "./attribution.ts";
 import { DB, index, pod, REPORTS, WEB } from "./fixtures.test-support.ts";

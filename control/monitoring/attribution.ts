@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Attribution: which pod (or, once services exist, which service) an IP
  * address belongs to, across the whole cluster. Built from the latest

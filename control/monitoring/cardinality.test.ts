@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { capRows, DEFAULT_CAPS, otherDropRow, otherFlowRow, otherTcpRow } from "./cardinality.ts";
 import { DROP_ROWS, type DropRow } from "./drops.ts";

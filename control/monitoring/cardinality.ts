@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Cardinality caps: at most N distinct keys per node and bucket, per kind of
  * row. Rows over the cap are not dropped: they are summed into one "other"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The counters of a DnsServerRecord as flat, named columns (dns_server_stats in control/db/schema.ts, the
  * store's upserts and /api/v1/dns all read this list): queries by type, tcp, responses by rcode, truncated,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Latency quantiles of a summed DNS latency histogram (DNS_LATENCY_BOUNDS_US buckets, the last one unbounded).
  * A bucket holds no finer times, so a quantile is the upper bound of the bucket holding it: an upper bound on

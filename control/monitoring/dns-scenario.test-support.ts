@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS for the page and service-map tests, posted through /api/v1/ingest on the monitoring scenario's pods
  * (scenario.test-support.ts: node-a web 10.0.1.2 and cache 10.0.1.3, node-b data/db 10.0.2.2) with the service

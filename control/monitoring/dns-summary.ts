@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a (pod, server)'s summed DNS counters (DNS_SERVER_COUNTERS' order, control/queries/monitoring/dns.ts) say:
  * queries by type, answers by rcode, errors and their rate, latency quantiles and mean. The one place this is

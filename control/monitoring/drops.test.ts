@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { aggregateDrops, dropsByPodAndReason, dropsByReason } from "./drops.ts";
 import { drop, index, WEB } from "./fixtures.test-support.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Drop rows: DropRecords of one interval per (reporting node, pod or none,
  * interface or none, reason, service or none), summed. A record without a pod

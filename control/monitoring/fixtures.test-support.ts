@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Shared fixtures for the monitoring tests: pods on two nodes and records with defaults. */
 import type { DropRecord, FlowRecord, TcpRecord } from "../wire/monitoring.ts";
 import type { PodInfo } from "../wire/pods.ts";

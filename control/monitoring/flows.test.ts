@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { aggregateFlows, dedupFlows, keepFlow, type NodeFlow } from "./flows.ts";
 import { CACHE, DB, flow, index, WEB } from "./fixtures.test-support.ts";

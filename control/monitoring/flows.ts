@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow records of one interval → statistics rows, each packet counted once.
  *

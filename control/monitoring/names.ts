@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Names of protocol numbers and TCP flags, for the API (lower-case
  * keywords, flag lists) and the pages (display names).

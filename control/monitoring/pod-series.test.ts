@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../ingest/rates.ts";
 import { observePods, type PodPresence, podRates, type TimedPodCounters } from "./pod-series.ts";

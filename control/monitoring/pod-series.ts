@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods appear and vanish live. Each node's batch lists the pods it has now;
  * a pod missing from a later batch of its node has vanished (from that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Time buckets: raw (one per batch, at the batch's agent time) → 1 min → 1 h.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What generic code (rollups, windows, caps) needs to know about a kind of statistics row. */
 export interface RowOps<R> {
   /** Rows with equal keys merge. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the API and page tests of monitoring post: three pods on two nodes
  * with known cumulative counters, and a helper posting a batch through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { buildPodIndex, type ServiceEndpoint } from "./attribution.ts";
 import { aggregateFlows } from "./flows.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { buildPodIndex } from "./attribution.ts";
 import { CACHE, DB, index, REPORTS, tcp, WEB } from "./fixtures.test-support.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * TCP health rows: TcpRecords of one interval per (reporting node, local
  * pod, remote endpoint, service port, role), summed. Averages stay exact over

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The document of this control plane's API, built once: GET /api/v1/openapi.json serves it, the /api page shows it. */
 import { API_VERSION, openApiDocument } from "./document.ts";
 import { OPERATIONS } from "./operations.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * JSON Schemas with their named parts as components: a zod schema given a
  * name (`named`) becomes `#/components/schemas/NAME` wherever it appears,

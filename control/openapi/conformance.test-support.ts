@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Checks real answers against the OpenAPI document as published (the JSON
  * Schema that GET /api/v1/openapi.json serves, not the zod schemas it was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The document served at /api/v1/openapi.json is valid OpenAPI 3.1 (the
  * OpenAPI Initiative's schema, through @seriousme/openapi-schema-validator,

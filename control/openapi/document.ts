@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the operations'
  * zod schemas (z.toJSONSchema, JSON Schema 2020-12: OpenAPI 3.1's own

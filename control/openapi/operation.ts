@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * One documented operation of the JSON API, as control/openapi/document.ts
  * turns it into OpenAPI 3.1: the zod schemas that validate its parameters and

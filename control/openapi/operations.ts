@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Every operation of the JSON API, the one list the OpenAPI document, the
  * reference page and the route test (routes.test.ts) read. A route added

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Every documented operation called on a test app with data in it, and each
  * real answer checked against the published document (conformance.test-support.ts):

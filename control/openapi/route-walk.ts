@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The app's JSON routes as Hono registered them, and the documented
  * operations, both as `METHOD /openapi/{path}` lines to compare

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The document and the app agree: every JSON route the app registers (the
  * probes and everything under /api/v1) has its operation, and every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The database handle as the pages hold it: the app hands it to the page
  * routes, which pass it back to control's queries and commands and never

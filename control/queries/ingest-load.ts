@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the overview says about ingest overload: the refusals of this
  * replica's latest run of them (control/ingest/admission.ts), while it is

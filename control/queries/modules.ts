@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Each module as an admin needs to see it: what the node should run (desired
  * state) next to what its agent last reported running (inventory).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ready / Stale / Lost, by how long ago the control plane last accepted a
  * batch from a node (its own clock, so an agent's clock skew does not matter).

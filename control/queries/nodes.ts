@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Read models of nodes and their interfaces, shared by the JSON API and the
  * pages so both always show the same numbers.

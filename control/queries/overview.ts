@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The cluster overview: totals over every node (by status, pods, RX/TX
  * rate now), a page of nodes in the chosen order (optionally only those

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Desired state: which modules each node should run, versioned per node.
  *

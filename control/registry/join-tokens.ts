@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Join tokens, made by an admin and presented once by each agent to obtain a
  * node credential. A token is multi-use until it expires or is revoked, like

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Node credentials: what an agent sends as `Authorization: Bearer` on every
  * ingest. Obtained by joining with a join token; only the SHA-256 is stored.

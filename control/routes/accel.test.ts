@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The acceleration rules API: validation, auth, ids, the lb state carrying the rules, counters from batches. */
 import { describe, expect, it } from "vitest";
 import { createService } from "../services/model.ts";

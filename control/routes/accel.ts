@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration rules (reads open or token-protected; writes admin only):
  *   GET    /api/v1/accel/rules?since=    → { rules: [{ rule, connections, bytes }], window: { since } }

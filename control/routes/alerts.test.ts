@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The thresholds and alerts API: CRUD, validation naming fields, auth, and what a change does to alerts. */
 import { describe, expect, it } from "vitest";
 import { evaluateAlerts } from "../alerts/evaluate.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Thresholds (reads open or token-protected like the node routes; writes admin only) and alerts:
  *   GET    /api/v1/thresholds       → ThresholdView[] (oldest first)

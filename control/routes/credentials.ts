@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Node credentials, admin only:
  *   DELETE /api/v1/nodes/:node/credentials → { node, revoked }: revokes every

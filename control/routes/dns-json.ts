@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** /api/v1/dns's JSON (control/routes/monitoring.ts) from the summed rows of control/queries/monitoring/dns.ts. */
 import type { StoredEndpoint } from "../monitoring/attribution.ts";
 import { summarizeDnsServer } from "../monitoring/dns-summary.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The flow explorer's rows (control/queries/monitoring/flow-explorer.ts) as the API's JSON. */
 import { avgSrttUs } from "../monitoring/tcp.ts";
 import type { ExplorerFlow } from "../queries/monitoring/flow-explorer.ts";

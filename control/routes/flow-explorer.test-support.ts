@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow explorer's scenario (API, page and Chromium tests): three pods
  * (web and cache on node-a, db on node-b; scenario.test-support.ts), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/flows as the flow explorer (control/queries/monitoring/
  * flow-explorer.ts) over real libSQL, batches posted through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow explorer's query parameters, shared by GET /api/v1/flows and the
  * /flows page (web/) so both take exactly the same values:

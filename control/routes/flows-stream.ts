@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/flows/stream?node=&namespace=&pod=&service=&port=&protocol=&failures=
  * follows the flow rows of the batches this replica stores, as they commit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Probes, open to anyone (kubelet sends no token):
  *

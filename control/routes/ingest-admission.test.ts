@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Overload shedding on POST /api/v1/ingest (control/ingest/admission.ts):
  * with every slot and queue place taken a batch is answered 503 with

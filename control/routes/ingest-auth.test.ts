@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Who may send batches, and how fast: credentials, node match, size first, rate limit per node. */
 import { beforeEach, describe, expect, it } from "vitest";
 import {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * POST /api/v1/ingest: agents push batches here (see control/wire/batch.ts).
  *

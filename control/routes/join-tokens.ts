@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Join tokens, admin only:
  *   POST   /api/v1/join-tokens      { ttlSeconds?, description? } → 201 { id, token, expiresAt }

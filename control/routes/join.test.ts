@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Join tokens (admin), joining, credentials, their revocation, and re-joins (refused while live, unless Lost, revoked or approved). */
 import { describe, expect, it } from "vitest";
 import {

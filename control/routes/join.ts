@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * POST /api/v1/join: JoinRequest → 200 JoinResponse (a new node credential
  * and the node's desired state, cut for the agent's wire version when the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** GET /api/v1/lb/state: node credentials, the long poll (204 after the wait, 200 on a change, woken promptly), applied versions. */
 import { describe, expect, it } from "vitest";
 import { openDb } from "../db/client.ts";

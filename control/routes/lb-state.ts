@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/lb/state?after=VERSION&wait=SECONDS: agents fetch the services
  * to program (LbState, control/wire/services.ts), authenticated with their

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Desired state: switching modules, versions, and the state reaching agents through acks and joins. */
 import { describe, expect, it } from "vitest";
 import {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Desired state per node:
  *   GET /api/v1/nodes/:node/modules          → ModuleView[] { name, desired, state, error, pending } (read)

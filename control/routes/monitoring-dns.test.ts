@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/dns end to end: DNS records posted as batches (wire version 6), answered per pod and server with
  * counters by name, latency quantiles from the summed histogram (the upper bound of the bucket holding each),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/drops with drops that name a service (wire version 5): one row
  * per (node, pod, interface, reason, service), `service` an Endpoint or null

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The monitoring read models (control/queries/monitoring/) as the API's JSON (control/routes/monitoring.ts). */
 import { endpointLabel, type StoredEndpoint } from "../monitoring/attribution.ts";
 import type { DropRow } from "../monitoring/drops.ts";

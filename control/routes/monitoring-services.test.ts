@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flows and TCP connections addressed to a load-balanced service's frontend (its VIP or an external IP, with
  * its port and protocol) name the service on the flows and TCP APIs (control/monitoring-store/directory.ts),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The monitoring read API end to end: batches from two nodes posted through
  * /api/v1/ingest, exact numbers read back from /pods, /flows, /tcp, /drops,

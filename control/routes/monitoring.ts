@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Read API of data monitoring (open, or token-protected like the node routes):
  *   GET /api/v1/pods?node=&namespace=          → { pods: Pod[] } current and vanished (grace period), by namespace, name

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Node health (Ready → Stale → Lost on a fake clock), inventory storage, and GET /api/v1/nodes/:node. */
 import { describe, expect, it } from "vitest";
 import {

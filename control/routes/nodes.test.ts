@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The read API, health check, unknown routes and the 500 path. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {

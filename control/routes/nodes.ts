@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Read API for curl and scripts (open, or token-protected with EBPF_K8S_READ_AUTH=token):
  *   GET /api/v1/nodes                    → NodeSummary[] (status Ready/Stale/Lost, lastSeen, agentVersion, kernel)

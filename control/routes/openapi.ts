@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/openapi.json: the OpenAPI 3.1 document of the JSON API
  * (control/openapi/), open like the probes: it describes the API and holds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** GET /api/v1/nodes/:node/series: exact points per level, before and after the rollup, per interface; errors. */
 import { beforeEach, describe, expect, it } from "vitest";
 import { storeBatch } from "../ingest/store.ts";

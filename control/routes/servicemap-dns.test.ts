@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * GET /api/v1/servicemap's DNS (issue 20): an edge per pod → DNS server with exact queries, answers by rcode,
  * errors, error rate, timeouts and p95; a server named as the service of its VIP, a resolver pod reached through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The services API: exact JSON, the auth matrix, 400/404/409 bodies, the unnamed port in paths. */
 import { describe, expect, it } from "vitest";
 import { syncServices } from "../services/model.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Load-balanced services (reads open or token-protected like the node routes; writes admin only):
  *   GET    /api/v1/services?since=                     → ServicesView: every service

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The one way services change: a plan (services to put, services to remove)
  * applied inside the caller's transaction, after checking that the result

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** lb counters from batches: exact sums per minute over nodes, duplicates once, unknown ids nowhere; the distribution shown; retention. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETENTION } from "../monitoring/rollup.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Load-balancing counters: stored from each batch (inside the batch's own
  * transaction, control/ingest/store.ts, after duplicates were dropped), summed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Why a change to services was refused; the API answers each with 409 and this message. */
 import type { ServiceRef } from "./keys.ts";
 

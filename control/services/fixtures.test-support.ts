@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Services for tests, with every default filled in as ServiceInput.parse leaves them (so they compare equal to what is stored). */
 import type { BackendInput, ServiceInput } from "../wire/services.ts";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow events per frontend, from batches to the API and
  * /metrics: exact sums per minute over nodes, a resent batch once, rows of

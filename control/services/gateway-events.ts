@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow events per frontend (control/wire/services.ts
  * GatewayFrontendRow): stored from each batch into the minute (summed over

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ids of services and backends: the smallest ones free. Agents index
  * fixed-size kernel arrays with them, so they must stay small and dense

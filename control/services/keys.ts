@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** How services are told apart: by name (namespace, name, port name) and by frontend (VIP:port/protocol). */
 
 export interface ServiceRef {

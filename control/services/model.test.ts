@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The service model: smallest free ids, stable backend ids, one version per change, syncServices in one transaction. */
 import { describe, expect, it } from "vitest";
 import { dumpTables, T0, useTestDb } from "../test-support.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Services and their backends: what the admin API and the Kubernetes sync
  * may do to them. Each function is one write transaction (control/db/

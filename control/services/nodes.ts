@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Which lb version each node has applied: a node polling
  * GET /api/v1/lb/state?after=V has programmed V (the agent asks for what

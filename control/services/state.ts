@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What agents program: every service with its backends, and the version
  * that names this set (GET /api/v1/lb/state).

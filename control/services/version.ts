@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lb version: one number for the whole set of services, raised by one in
  * the transaction of every change (so a version names exactly one state),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Services as the API and the pages show them: each with its backends, the
  * measured distribution over a window (connections per backend and their

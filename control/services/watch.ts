@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Waiting for the lb version to move, for the long-poll of
  * GET /api/v1/lb/state. A change made in this process wakes its waiters at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration of same-node traffic (the agents' accel module,
  * bpf/sock_accel.bpf.c): the opt-in rules as the admin API takes them and as

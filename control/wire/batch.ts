@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The wire format between agent and control plane: defined once here and
  * imported by both sides (agent/ under Deno, control/ under Node or Deno).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS in a batch (wire version 6, issue 20): per pod and server, queries by type, answers by rcode, truncated
  * answers, timeouts and latency, and per pod the names asked for, deltas over the batch's interval. Counted in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The Prometheus text exposition format (version 0.0.4), written by hand:
  * families with HELP and TYPE, samples with escaped label values. Pure, no

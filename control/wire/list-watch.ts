@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The generic half of a Kubernetes informer, shared by the agent (its node's
  * pods, under Deno) and the control plane (Services and EndpointSlices, under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Maglev's two promises, with bounds: an even (or weighted) spread of slots,
  * and little disruption when a backend comes or goes at a fixed table size.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Maglev consistent hashing (Eisenbud et al., NSDI 2016, section 3.4), with
  * weights. Pure and deterministic: every agent computes the same table for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Every label our /metrics series may carry, control plane's and agent's:
  * the bound on cardinality a Prometheus operator can rely on. Each is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The data-monitoring part of a batch: pods with their RX/TX, flows, TCP
  * health and drops. Pods carry cumulative counters (like interfaces); flows,

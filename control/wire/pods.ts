@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods as agents report them: Kubernetes metadata plus where the pod sits on
  * its node (host-side veth, network namespace, cgroup), so that flows, TCP

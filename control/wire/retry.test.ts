@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The wait after a Retry-After: never shorter than asked, spread over half as much again. */
 import { describe, expect, it } from "vitest";
 import { jitteredRetryMs, RETRY_JITTER } from "./retry.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How a client waits after a Retry-After (429, or 503 from a control plane
  * at capacity): at least what was asked, plus up to half as much again at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The wire's basic values, defined once for batch.ts, pods.ts and
  * monitoring.ts (which batch.ts imports, so they cannot import it back).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Load-balanced services: defined once here for the control plane (admin API,
  * Kubernetes sync, pages), the agents' lb module (which programs them into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The rule's pure parts: which versions are accepted, which a batch can be written as, and how. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MODULES, DesiredState, DesiredStateAnswer, MODULES } from "./batch.ts";

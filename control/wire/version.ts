@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Wire versions and the compatibility rule between agents and control planes
  * (written out in README.md of this folder). In short:

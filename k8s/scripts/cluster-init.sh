@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The first node of a cluster whose machines share one subnet: prepares the machine
 # (node-prep.sh), runs kubeadm init, installs the CNI (Flannel with the host-gw backend:
 # plain routes between the nodes, no encapsulation, which a single subnet allows) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Another node of the cluster (same subnet as the first): prepares the machine and joins
 # with the command cluster-init.sh wrote (kubeadm token create --print-join-command).
 #

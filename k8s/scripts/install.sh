@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs ebpf-k8s on a cluster (kubectl must reach it; on the first node after
 # cluster-init.sh it does): the tokens Secret, the manifests (k8s/base, or the
 # external-libsql overlay), a join token for the agents, then waits for both to run.

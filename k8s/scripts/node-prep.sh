@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Prepares one Debian 12 machine to be a Kubernetes node (run as root on every node, before
 # cluster-init.sh or cluster-join.sh, which call it): kernel modules and sysctls, no swap,
 # containerd with the systemd cgroup driver, bpffs mounted at boot, and kubeadm, kubelet and

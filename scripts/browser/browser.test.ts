@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The browser harness itself, against a tiny server on loopback (no kernel,
  * no control plane): what the page tests rely on to fail must really fail —

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Browser tests' harness: Debian's Chromium (/usr/bin/chromium, installed by
  * scripts/setup.sh) driven by playwright-core through `executablePath`; no

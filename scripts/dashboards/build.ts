@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Writes what k8s/dashboards/ and k8s/alerts/ ship from their sources: the Grafana dashboards from cluster.ts,
  * node.ts and services.ts, and the PrometheusRule from the plain rule file (k8s/alerts/ebpf-k8s.rules.yaml, the
@@ -21,6 +22,7 @@ export const RULES_FILE = "k8s/alerts/ebpf-k8s.rules.yaml";
 export const PROMETHEUS_RULE_FILE = "k8s/alerts/prometheusrule.yaml";
 
 const PROMETHEUS_RULE_HEAD = [
+  "# SPDX-License-Identifier: Apache-2.0",
   `# Generated from ${RULES_FILE} by scripts/dashboards/build.ts: edit that file, then run it.`,
   "# For the Prometheus Operator: its ruleSelector must match these labels (kube-prometheus-stack's default",
   "# selects release: <its Helm release>; add that label, or set ruleSelector to match part-of: ebpf-k8s).",

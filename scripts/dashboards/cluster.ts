@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The cluster dashboard: nodes and their agents at a glance, traffic and TCP health per node, the control plane's load. */
 import { chart, type DashboardSpec, q, stat } from "./grafana.ts";
 import { once, rate } from "./promql.ts";
@@ -34,7 +35,9 @@ export const cluster: DashboardSpec = {
         stat("Modules on (nodes)", "short", [q("sum by (module) (ebpf_k8s_agent_module_enabled)", "{{module}}")], {
           w: 4,
         }),
-        chart("Heartbeat age", "s", [q("time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds)", "{{node}}")], {
+        chart("Heartbeat age", "s", [
+          q("time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds)", "{{node}}"),
+        ], {
           description: "Seconds since each node's latest accepted batch (the threshold metric heartbeatAgeSeconds)",
         }),
         chart("Nodes not Ready", "short", [q("max by (node) (ebpf_k8s_node_ready) == bool 0", "{{node}}")]),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The shipped dashboards and alert rules are what their sources make (scripts/dashboards/build.ts), the
  * PrometheusRule holds exactly the plain rule file's groups, and each dashboard is one Grafana imports as is: a

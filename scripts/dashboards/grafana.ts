@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A small builder of Grafana dashboard JSON (the dashboard JSON model, schemaVersion 39): the dashboards of
  * k8s/dashboards/ are written in TypeScript (cluster.ts, node.ts, services.ts) so that every panel is a line and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The node dashboard: one node's (or a few nodes') status, interfaces, TCP health, drops and agent internals. */
 import { chart, type DashboardSpec, q, stat } from "./grafana.ts";
 import { once, pick, rate } from "./promql.ts";
@@ -20,7 +21,9 @@ export const node: DashboardSpec = {
       title: "Status",
       panels: [
         stat("Ready", "bool_yes_no", [q(`max by (node) (ebpf_k8s_node_ready{${N}})`, "{{node}}")]),
-        stat("Heartbeat age", "s", [q(`time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds{${N}})`, "{{node}}")]),
+        stat("Heartbeat age", "s", [
+          q(`time() - max by (node) (ebpf_k8s_node_last_seen_timestamp_seconds{${N}})`, "{{node}}"),
+        ]),
         stat("Pods", "short", [q(`max by (node) (ebpf_k8s_pods{${N}})`, "{{node}}")]),
         stat("Modules on", "short", [q(`sum by (module) (ebpf_k8s_agent_module_enabled{${N}})`, "{{module}}")]),
       ],

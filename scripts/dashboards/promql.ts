@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * PromQL pieces the dashboards share. The control plane's cluster families are read from the database, so every
  * replica answers the same: a max by their own labels counts them once however many replicas are scraped. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The PromQL the shipped dashboards and rules hold, as a test runs it against a real Prometheus
  * (scripts/deploy/prometheus.test.ts): the dashboards' variables and panel queries with Grafana's placeholders

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The services dashboard: load-balanced service ports, their backends by state, and the gateway's flow events. */
 import { chart, type DashboardSpec, q, stat } from "./grafana.ts";
 import { once, pick, rate } from "./promql.ts";

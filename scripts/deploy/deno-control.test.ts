@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane under Deno (`deno task control`), as a real process:
  * it starts, answers /healthz, a JSON API call and /metrics, and stops on

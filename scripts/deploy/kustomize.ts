@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The part of kustomize this project's k8s/ uses, for tests (no kubectl here):
  * resources (files and directories with a kustomization.yaml), strategic-merge

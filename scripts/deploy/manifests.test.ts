@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * k8s/: every manifest (base and overlay, as kustomize builds them) validated
  * against the Kubernetes OpenAPI schema of the version the cluster scripts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A real Prometheus (Debian's package) scrapes the control plane's and the
  * agent's /metrics, and its PromQL answers equal the JSON API's numbers and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The cluster set-up scripts (k8s/scripts/) and the systemd installer are
  * shellcheck-clean, and refuse bad input with a message before changing

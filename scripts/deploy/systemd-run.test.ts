@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's hardened unit (scripts/systemd/ebpf-k8s-agent.service), as
  * install.sh installs it, run by real systemd (a private manager of this

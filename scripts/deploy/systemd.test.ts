@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The systemd units of scripts/systemd/, installed by their install script
  * into a temp root (code left in place: --prefix this repository), pass

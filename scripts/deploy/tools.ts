@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A Debian tool a test needs: null when installed; else skipped with a message, or a failure under CI=true. */
 import { existsSync } from "node:fs";
 

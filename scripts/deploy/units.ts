@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Reading the systemd units of scripts/systemd/ for tests: settings by key
  * (continuation lines joined) and the argv of ExecStart.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A private systemd service manager for tests: a unit file of scripts/systemd/
  * runs under real systemd, with every sandboxing directive applied by systemd

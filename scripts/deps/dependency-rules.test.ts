@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The dependency rules (rules.ts) hold over the tree: every .ts/.tsx under
  * control/, web/ and agent/, every file under bpf/. And the checker can fail:

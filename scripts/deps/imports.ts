@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a TypeScript file and a C file import, read from the source alone (no
  * resolution, no compiler run), each with the line it is on, for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The files a program loads from the repository: its entry point and every
  * file reached through relative imports, transitively (packages are left

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The dependency rules between the project's parts, and a checker that names
  * the file, the line and the rule each import breaks

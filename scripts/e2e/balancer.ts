@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A TCP load balancer for tests with replicas, standing in for a Kubernetes
  * Service in front of control-plane pods: each connection goes to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Upper and lower limits in real headless Chromium (scripts/browser/browser.ts)
  * against a real control plane fed by the lab, evaluating every second:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The /flows page's live mode in real headless Chromium (scripts/browser/browser.ts) against a real control plane
  * process (`tsx control/main.ts`, its own database file, loopback only), fed over HTTP as an agent posts: "Follow

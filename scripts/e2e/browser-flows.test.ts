@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow explorer (/flows) in real headless Chromium (scripts/browser/
  * browser.ts) against a real control plane process (`tsx control/main.ts`,

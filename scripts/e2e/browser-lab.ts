@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the browser tests run against: a real control plane and a two-node
  * lab with one pod per node (n1-p1, n2-p1) and an agent per node, started

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A control plane as its own process (`tsx control/main.ts`) on loopback
  * with a database file and an admin token of its own, fed over HTTP as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS visibility (issue 20) end to end on the real kernel, through the real
  * agents and the real control plane, read from GET /api/v1/dns only: a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Kernel tests run only as root with BTF and built objects. Under CI=true a
  * missing requirement fails the test run instead of skipping it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Service load balancing in the kernel (issue 6) on a lab cluster, end to
  * end: services made through the admin API reach the agents, whose cgroup

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Data monitoring end to end, on the real kernel, through the JSON API only:
  * a two-node lab with four pods, the real control plane and an agent per node

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A long control-plane outage end to end (issue 16): an agent with a spool of
  * 20 batches keeps counting lab traffic while the control plane is away for

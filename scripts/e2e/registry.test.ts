@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The service registry on a two-node lab: agents join with a token, both
  * nodes register, cross-node pod traffic is counted on both; nothing is lost

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Two control-plane replicas (real processes) on one libSQL file behind a
  * TCP balancer (a stand-in for the Service), with a two-node lab whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Services in the monitoring views (issue 19), end to end on the real
  * kernel: a client pod reaches a service by its VIP through the socket load

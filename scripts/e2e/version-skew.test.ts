@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Version skew between agents and the control plane, with real processes on
  * the real kernel (the rule: control/wire/version.ts). Builds of other wire

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * End to end on the real kernel: control plane and agent as real processes,
  * a quiet lab node, an exact number of packets of known size, and the totals

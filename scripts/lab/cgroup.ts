@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * cgroup v2 for the lab: each node and pod gets a child cgroup under the
  * lab's own one, so cgroup eBPF programs can be attached per node without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * npm run lab: a lab cluster by hand (README, "Running the parts separately").
  * Needs root, iproute2 and cgroup v2; --traffic also nc and ping (npm run

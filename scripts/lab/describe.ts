@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What `npm run lab -- up` and `status` print for a person: where every node
  * and pod is, and the commands that use the lab (an agent on a node, a shell

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Builds and tears down a lab cluster: nodes as network namespaces joined by
  * a subnet bridge, each with a cni0 bridge and pods as namespaces (the shape

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lab's stand-in for the Kubernetes API: per node, a JSON file of the
  * pods on it (the wire's PodInfo, with host veth, netns inode and cgroup),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a lab created, written to disk after every step, so that `lab down`
  * can remove it all even after the process that built it crashed.

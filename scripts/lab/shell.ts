@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Running iproute2 and friends for the lab (a test fixture, not product code). */
 import { execFileSync } from "node:child_process";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lab's topology as pure data: names, addresses and MAC addresses of a
  * simulated cluster, computed from a few options. Nothing here touches the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Traffic between lab pods that tests can count exactly (the Node side's
  * equivalents of agent/testing/pod_traffic.ts), and test-only packet loss.

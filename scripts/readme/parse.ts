@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The shell commands quoted in a Markdown file's code blocks, one per command
  * (continued over lines by a trailing backslash or an open quote), without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Every command quoted in the README, as scripts/readme/parse.ts reads it:
  * either how it is run and what its answer must be, or why it cannot run on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The README cannot rot: every command in its code blocks (and k8s/README.md's)
  * is either run here, in order, as one session on the real kernel — its own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the README's commands run against in scripts/readme/readme-commands.test.ts:
  * the values its placeholders stand for (CONTROL, NAME, TOKEN, ID, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs ebpf-k8s as systemd services on this machine (as root):
 #
 #   bash scripts/systemd/install.sh control [--admin-token T] [--database-url URL] [--port N]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A throwaway CA and a server certificate it signs, for tests of HTTPS between agent and control plane:
 #   scripts/testing/test-ca.sh DIR [SAN]   (SAN default IP:127.0.0.1)
 # writes DIR/ca.pem, DIR/server.pem and DIR/server.key (P-256, valid one day). Needs openssl.

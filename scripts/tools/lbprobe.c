@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lbprobe: the backends and clients of the load-balancing tests and bench.
  * A compiled loop, because a connection-rate figure measured from a script

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Draws the pages' time-series charts with uPlot (served locally, like htmx).
  *

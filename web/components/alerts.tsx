@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Alerts on the pages: the banner of the overview, the count on a node's
  * card, and the table of the alerts and node pages. Values in the metric's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A form field with its label above and its error (or hint) below, as the admin forms show them. */
 import type { Child } from "hono/jsx";
 

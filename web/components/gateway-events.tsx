@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow events of a service port over the window (every node):
  * summed in a line, and per frontend (the NodePort on any node address, each

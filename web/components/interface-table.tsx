@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** One node's interfaces: live rates first, then totals since the agent attached. */
 import type { InterfaceState } from "../../control/queries/nodes.ts";
 import { TrafficCells, TrafficHeaders } from "./traffic-cells.tsx";

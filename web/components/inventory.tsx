@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What a node's agent reported running: its eBPF programs with their run
  * statistics, its maps with fill levels, and the kernel features it probed.

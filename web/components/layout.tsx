@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The HTML shell every page shares: local stylesheet and htmx, page header with the session. */
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";

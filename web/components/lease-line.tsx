@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The overview's status line about replicas (control/lease/): which replica
  * runs the once-only work (Kubernetes sync, rollups and retention, alerts),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A region htmx refreshes in place: it GETs `src` every few seconds and swaps the answer in as its contents. */
 import type { Child } from "hono/jsx";
 

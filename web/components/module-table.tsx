@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A node's modules: what it should run, what its agent reports, and (for an
  * admin) a switch per module. Each switch is a small htmx form that posts to

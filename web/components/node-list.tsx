@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The overview's body, which htmx re-fetches from /fragments/nodes (same
  * query) and swaps in place: cluster totals, a page of nodes, one row each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A card with a heading and, beside it, a short line of numbers or context. */
 import type { Child } from "hono/jsx";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The form that creates or changes a service, and its round trip like the
  * threshold form's: what the browser sends (strings; backends one per line,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The overview's line when this replica refused batches recently
  * (control/queries/ingest-load.ts): how many, since when, the latest. Says

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A node's last hour at a glance: RX and TX bytes per second per minute as
  * two lines of an inline SVG, drawn on the server (no script, a few hundred

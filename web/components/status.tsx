@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A node's health at a glance: colour plus the word (never colour alone), and when it last reported. */
 import type { NodeSummary } from "../../control/queries/nodes.ts";
 import { formatAgo } from "../format.ts";

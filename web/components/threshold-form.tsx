@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The threshold form (create and edit) and its round trip: what the browser
  * sends (strings) becomes the API's ThresholdInput, validated by the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Table cells for traffic: a rate (bytes/s over packets/s) and a total (bytes over packets), in human units. */
 import type { Rates } from "../../control/ingest/rates.ts";
 import { formatByteRate, formatBytes, formatCount, formatPacketRate, MISSING } from "../format.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * RX/TX charts of a node or an interface over a window: bytes per second and
  * packets per second (with drops), drawn in the browser by uPlot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The time window of the monitoring pages: `?since=` with a few choices as
  * links (any value the API takes works too), and a line saying what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The DNS panel of the pod and node pages (control/queries/monitoring/dns-view.ts): per server (named as the pod
  * or service it is, with its address and port) queries by type, answers by rcode, error rate, truncated answers,

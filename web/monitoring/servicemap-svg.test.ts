@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { edgeWidth, escapeXml, FAIL_COLOUR, layout, serviceMapSvg } from "./servicemap-svg.ts";
 

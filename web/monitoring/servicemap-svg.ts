@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The service map as a server-rendered SVG string: no script, no layout
  * engine. Endpoints sit on a circle in a fixed order (pods, then services,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../../control/ingest/rates.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Tables of the data-monitoring pages: pods with RX/TX, flows, TCP health
  * and drops. Each explains an empty table (nothing reported, or nothing

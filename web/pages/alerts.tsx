@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/alerts`: active alerts first, then the history (latest resolved first),
  * refreshed in place; `?node=` narrows both to a node and its pods.

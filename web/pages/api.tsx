@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/api`: the API reference, rendered on the server from the OpenAPI
  * document that GET /api/v1/openapi.json serves (control/openapi/): per

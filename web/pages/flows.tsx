@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/flows`: the flow explorer. Every flow of the cluster over a window
  * (control/queries/monitoring/flow-explorer.ts) with the API's filters as a

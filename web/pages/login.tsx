@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/login`: a browser presents the admin token (to switch modules) or the
  * read token (to look, when reads are protected) once; the answer stores it

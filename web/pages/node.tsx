@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/nodes/:node?since=&ifname=`: one node in full, in three regions htmx
  * refreshes in place:

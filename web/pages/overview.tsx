@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/`: the cluster at a glance (totals, a page of nodes with their status,
  * pods, RX/TX now and last hour, the top talkers), refreshed in place by

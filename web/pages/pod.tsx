@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/pods/:namespace/:name`: one pod (node, IPs, labels, owner, host veth,
  * state, RX/TX) with its flows, TCP health, drops and DNS over a window

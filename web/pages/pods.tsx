@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/pods`: every listed pod with RX/TX rates and totals, filtered and sorted
  * by query parameters (q, namespace, node, sort, dir: see PodTable). The

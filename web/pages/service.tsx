@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/services/:namespace/:name`: each frontend (port) of the service with its
  * backends: state, weight, connections over the window and the share they

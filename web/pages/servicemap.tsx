@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/servicemap`: who talks to whom over a window (?since=), optionally only
  * the edges touching a namespace (?namespace=): the SVG picture, then the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/services`: every load-balanced service (one row per frontend) with its
  * backends, connections over the window (?since=, 1 h by default) and how

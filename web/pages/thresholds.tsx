@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * `/thresholds`: every threshold with how many targets are out of its
  * limits (refreshed in place), and for an admin the form to create one, or

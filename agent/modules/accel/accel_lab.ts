@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A place to test socket acceleration on the real kernel, touching nothing
  * of this machine's: two "pods" (network namespaces joined by a veth pair,

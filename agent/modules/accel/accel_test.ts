@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration on the real kernel (accel_lab.ts: our own namespaces
  * and child cgroup; servers and clients inside it): byte-exact transfers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent with the accel module switched on by the (fake) control plane,
  * on a node of pods (namespaces on a bridge, from a pods file): the rules

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Real applications in the accel lab (accel_lab.ts): Nginx as an upstream
  * serving files and as a reverse proxy in front of it, Redis, and their

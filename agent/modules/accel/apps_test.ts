@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket acceleration under real applications in the lab (apps.ts): Nginx
  * proxying to an upstream pod (1 MiB and 64 MiB bodies, wrk keep-alive,

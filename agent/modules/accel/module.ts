@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The accel module: socket acceleration of same-node traffic
  * (bpf/sock_accel.bpf.c). Loads the object, attaches the sockops program to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the accel module programs, computed from the control plane's rules
  * and services (GET /api/v1/lb/state) and this node's pods: the pod

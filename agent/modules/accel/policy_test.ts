@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What the accel module programs from rules, services and pods; the kernel versions that need the SK_SKB verdict. */
 import type { PodInfo } from "../../../control/wire/pods.ts";
 import { assertEquals } from "../../testing/assert.ts";

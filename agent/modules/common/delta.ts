@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Per-interval deltas of a kernel table whose values are cumulative u64
  * counters (flows, TCP stats, drops), with idle entries removed and every

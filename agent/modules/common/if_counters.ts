@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Per-interface counters (struct if_counters) as bpf/include/if_counters.bpf.h
  * keeps them: a per-CPU array indexed by ifindex, and a per-CPU hash for the

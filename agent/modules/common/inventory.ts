@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** How modules describe their programs and maps in the inventory. */
 import type { MapInfo, ModuleName, ProgramInfo } from "../../../control/wire/batch.ts";
 import { type BpfObject, progInfoById, progTypeName } from "../../libbpf/mod.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Steps every module's start and stop share. */
 import { type BpfObject, makeDirs, pathExists, removeEmptyDir, removeFile } from "../../libbpf/mod.ts";
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Which interfaces of the node's namespace are pods' host veths, for the
  * modules that hook them (flows, dns): the ones the pods' records name (the

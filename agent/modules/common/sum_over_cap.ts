@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Record caps that sum instead of dropping (flows, tcp, drops): the biggest
  * records are kept as they are, the rest are summed into "other" records

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A module's pair of tc programs (ingress and egress) on a set of interfaces
  * of one network namespace, at a fixed filter handle and priority.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the tcp and drops modules share: an object whose tracepoint programs
  * aggregate into one hash table of u64 counters, read whole every interval

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The dns module in a running agent (the rig: a node with pods, the agent
  * following its pods file): a dnsmasq resolver in p1, dig in p2 and p3, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The kernel's CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() reads:
  * what a pending query's sent_ns is compared with to call it timed out.

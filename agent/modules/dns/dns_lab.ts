@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A place to test DNS counting on the real kernel that touches nothing of
  * this machine's: pods of a test node (testing/pod_net.ts: namespaces on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The DNS lab's servers and clients as command lines, and dig's output read
  * back: plain data and parsing, no runtime API, so that the agent's kernel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** dig's output read back (dns_lab_commands.ts): answers in µs and in ms, timeouts, and a result missing. */
 import { assertEquals, assertThrows } from "../../testing/assert.ts";
 import { digBatch, parseDig, resolvConf } from "./dns_lab_commands.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * bpf/dns.bpf.c and its reader on the real kernel, with exact counts: a real
  * resolver (dnsmasq) and dig in lab pods (dns_lab.ts), answers made to order

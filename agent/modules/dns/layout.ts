@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/dns.h (layout_test.ts checks the structs and every
  * enum against the BTF of build/bpf/dns.bpf.o): the C header is the one

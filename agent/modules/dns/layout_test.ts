@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The TypeScript mirror of bpf/include/dns.h against the BTF of
  * build/bpf/dns.bpf.o: every struct and every enum (limits, slots, latency

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The dns module: bpf/dns.bpf.c (reader.ts) on the host veth of every pod of
  * the node, and each interval its records in the batch (Batch.dns, wire

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's side of bpf/dns.bpf.c: loads it, keeps its tc programs on the
  * veths it is given (pods' host veths, at a fixed slot next to flows'), and on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the DNS reader hands over each interval: plain records, deltas since
  * the last read. These are the agent-side types until the wire has its own

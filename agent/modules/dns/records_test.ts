@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertEquals, assertThrows } from "../../testing/assert.ts";
 import { COUNTER_AT, LATENCY_BUCKETS, QTYPE_SLOTS, RCODE_SLOTS, SERVER_COUNTERS } from "./layout.ts";
 import { checkDnsSettings, DEFAULT_DNS } from "./reader.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The dns module's settings, their defaults and their checks: apart from the
  * reader (libbpf) so that the agent's configuration (config.ts, which the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Drops name their service, on the real kernel: the agent follows the
  * services by the (fake) control plane's long-poll and writes their

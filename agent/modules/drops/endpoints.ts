@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the drop program matches a dropped packet's addresses against
  * (drop_endpoints in bpf/drops.bpf.c): every service's frontends (its VIP and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The drop program's endpoint table from the services (pure: no kernel). */
 import type { LbService } from "../../../control/wire/services.ts";
 import { assertEquals } from "../../testing/assert.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/drops.h (layout_test.ts checks it against the BTF of
  * build/bpf/drops.bpf.o). Reasons are the kernel's enum skb_drop_reason,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { kernelTest, OBJECTS } from "../../testing/kernel.ts";
 import { DROP_KEY_FIELDS, DROP_KEY_SIZE, DROP_VALUE_FIELDS, DROP_VALUE_SIZE } from "./layout.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The drops module: bpf/drops.bpf.c on skb:kfree_skb counts drops per
  * (netns, device, reason); each interval's deltas become DropRecords named

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Drop deltas -> the wire's DropRecords: reason named from the kernel's BTF,
  * charged to a pod by its network namespace or by its host-side veth, to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** DropRecords from the drops table's deltas, and the cap that sums what does not fit (pure: no kernel). */
 import { type DropRecord, OTHER_DROP_REASON } from "../../../control/wire/monitoring.ts";
 import { assertEquals } from "../../testing/assert.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/flows.h (layout_test.ts checks it against the BTF of
  * build/bpf/flows.bpf.o).

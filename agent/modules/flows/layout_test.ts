@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertEquals } from "../../testing/assert.ts";
 import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { kernelTest, OBJECTS } from "../../testing/kernel.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flows module: loads bpf/flows.bpf.c, keeps its tc programs on the host
  * veth of every pod of the node (and on the host interfaces named with

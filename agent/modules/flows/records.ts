@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Per-interval flow deltas -> the wire's FlowRecords: which side is the
  * server (so ephemeral client ports fold into one record per service port),

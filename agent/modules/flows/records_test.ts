@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { type FlowRecord, isOtherPeer, OTHER_PEER, OTHER_POD_PEER } from "../../../control/wire/monitoring.ts";
 import { assertEquals, assertThrows } from "../../testing/assert.ts";
 import { FLOW_DIR_EGRESS as OUT, FLOW_DIR_INGRESS as IN, FLOW_FLAG_SYN_ONLY } from "./layout.ts";

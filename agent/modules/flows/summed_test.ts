@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow record cap on the real kernel: a node with three pods, an agent
  * with --max-flow-records 50, and 400 UDP flows (distinct source ports)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What --gateway-hook auto resolves to (see chooseHook), from what the kernel
  * reports about the gateway interfaces.

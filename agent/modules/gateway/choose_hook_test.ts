@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** chooseHook: what --gateway-hook auto resolves to for what the kernel reports (pure; xdp_features_test.ts asks the kernel). */
 import { NETDEV_XDP_ACT } from "../../libbpf/mod.ts";
 import { assertEquals, assertStringIncludes } from "../../testing/assert.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow lifetimes of the gateway, like a conntrack's (gw_expire in
  * bpf/gateway.bpf.c): packets stamp their flow with gw_config.clock_ms and

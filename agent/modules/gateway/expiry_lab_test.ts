@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow lifetimes and SNAT allocation with real TCP through the gateway
  * module (gateway_lab.ts, tc hook), one backend behind a 64-port SNAT range,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flow lifetimes and SNAT allocation of bpf/gateway.bpf.c through
  * BPF_PROG_TEST_RUN (frames in, frames out, gw_expire run by hand), with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Packet fixtures of bpf/gateway.bpf.c through BPF_PROG_TEST_RUN, like
  * Katran's tester: input frame -> expected output frame and verdict. Run in

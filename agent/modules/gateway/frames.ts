@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * IPv4 frames for the gateway's packet fixtures and bench: TCP, UDP and ICMP
  * errors, with IP options and fragment fields, every checksum computed in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow events per frontend (an external IP:port or a NodePort
  * of a service): the program counts them in gw_fe_stats (per CPU, by

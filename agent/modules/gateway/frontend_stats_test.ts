@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's events per frontend and per service on the real kernel
  * (gateway_lab.ts): connections and datagrams of a known number to each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the gateway programs from the control plane's LbState: every
  * service's external IPs at its port, and its NodePort on any node address

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What the gateway programs of an LbState: external IPs at the port, NodePorts on any node address; ClusterIP-only services nothing. */
 import type { LbService } from "../../../control/wire/services.ts";
 import { assertEquals } from "../../testing/assert.ts";

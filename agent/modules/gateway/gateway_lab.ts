@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A place to test the gateway on the real kernel that touches nothing of
  * this machine's: namespaces of our own only (ek8s-<pid>-gw*), no route out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway module on the real kernel (gateway_lab.ts): an outside client
  * reaches a LoadBalancer service's external IP and its NodePort on the

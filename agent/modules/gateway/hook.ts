@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Where the gateway runs (--gateway-hook): XDP in a mode ("native": in the
  * driver; "skb": generic, on any device), or "tc": the clsact ingress hook,

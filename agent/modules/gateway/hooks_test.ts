@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's attachments per hook on the lab's interfaces: with XDP, gw_xdp and gw_tc_neigh (the slow
  * way for packets without a neighbour) in the gateway's tc slot; an agent's SIGTERM (release) leaves both,

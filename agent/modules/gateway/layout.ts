@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/gateway.h (layout_test.ts checks it against the BTF
  * of build/bpf/gateway.bpf.o). Frontends, backends and tables use the lb

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The TypeScript mirror of bpf/include/gateway.h against the BTF of the
  * compiled object, and the filter bit against the program's own hash (an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway module: north-south load balancing in XDP (bpf/gateway.bpf.c)
  * on the configured interfaces only (--gateway-interfaces; never any other).

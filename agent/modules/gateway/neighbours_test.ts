@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway with dynamic neighbours only (gateway_lab.ts, dynamicNeighbours:
  * no static entry in any namespace): the first packet towards a backend the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The gateway's flow timeouts and their bounds (expiry.ts runs them; the
  * agent's flags take them): no imports, so that the configuration can use

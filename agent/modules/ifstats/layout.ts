@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/ifstats.h. layout_test.ts checks these offsets and
  * sizes against the BTF of the compiled object, so the two cannot drift.

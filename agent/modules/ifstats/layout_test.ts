@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's mirror of bpf/include/ifstats.h must match the compiled
  * object's BTF field by field: a change to one side alone fails here.

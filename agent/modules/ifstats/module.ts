@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The interface counters module: loads bpf/ifstats.bpf.c, attaches its tc
  * programs to each watched interface (ingress and egress) and its drop

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The agent with the lb module switched on by the control plane (the fake
  * one): services arrive by long-poll and are programmed within 2 s of the

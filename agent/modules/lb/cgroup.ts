@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The cgroup the lb programs attach to (--lb-cgroup): a directory of the
  * cgroup v2 hierarchy that the node's pods live under, given absolute or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What the lb tests share: services as the control plane sends them, a seeded PRNG, polling. */
 import { maglevSize } from "../../../control/wire/maglev.ts";
 import { type BackendState, LbService } from "../../../control/wire/services.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Mirror of bpf/include/lb.h (layout_test.ts checks it against the BTF of
  * build/bpf/sock_lb.bpf.o, and the limits against control/wire/services.ts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The TypeScript mirror of bpf/include/lb.h against the BTF of the compiled
  * object (structs, enums), the limits against the wire's, and the check

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A place to test socket load balancing on the real kernel, that touches
  * nothing of this machine's: a client namespace and a server namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Socket load balancing on the real kernel (lb_lab.ts: our own namespaces,
  * child cgroup and pins; clients inside the cgroup, backends served by a

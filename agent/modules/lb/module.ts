@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lb module: service load balancing at the socket (bpf/sock_lb.bpf.c).
  * Loads the object, attaches its cgroup programs (connect4, sendmsg4,

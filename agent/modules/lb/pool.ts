@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Ranges of the Maglev pool (lb_maglev): every service's table lives at its
  * own range, in whole chunks of LB_MAGLEV_CHUNK slots. Requests come in the

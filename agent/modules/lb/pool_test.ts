@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The Maglev pool's range allocator: exact reuse per size class, merging, splitting, reservations, refusals. */
 import { MAGLEV_SIZES } from "../../../control/wire/maglev.ts";
 import { assert, assertEquals, assertThrows } from "../../testing/assert.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Programs a desired LbState into the lb maps by difference, so that a
  * program running at any moment sees either the old or the new state of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The programmer against a stand-in of the maps that checks, at every write,
  * what a program reading them concurrently relies on:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Follows the control plane's services (GET /api/v1/lb/state, long-poll)
  * while the lb module runs: asks for the state after the version applied

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The lb long-poll (ControlApi.lbState + LbSync) against the fake control
  * plane: the first poll has no `after`; a change answers a held poll at

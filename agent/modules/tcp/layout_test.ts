@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { assertStructLayout } from "../../testing/btf-layout.ts";
 import { kernelTest, OBJECTS } from "../../testing/kernel.ts";
 import { TCP_KEY_FIELDS, TCP_KEY_SIZE, TCP_STATS_FIELDS, TCP_STATS_SIZE } from "./layout.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The TCP health module: bpf/tcp.bpf.c on the sock:inet_sock_set_state and
  * tcp:{tcp_retransmit_skb,tcp_receive_reset,tcp_send_reset,tcp_destroy_sock} tracepoints,

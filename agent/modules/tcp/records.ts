@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * TCP stats deltas -> the wire's TcpRecords, charged to the local pod by its
  * network namespace (or, where the pod source does not know namespaces, by

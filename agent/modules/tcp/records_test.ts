@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** TcpRecords from the stats table's deltas, and the cap that sums what does not fit (pure: no kernel). */
 import { OTHER_PEER, TCP_COUNTERS, type TcpRecord } from "../../../control/wire/monitoring.ts";
 import type { PodDirectory } from "../../pods/directory.ts";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Test-only: the verifier must reject this: it reads packet data without
  * checking it against data_end. */
 #include "vmlinux.h"
@@ -12,4 +12,4 @@ int broken_read(struct __sk_buff *skb)
 	return data[20]; /* no bounds check */
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

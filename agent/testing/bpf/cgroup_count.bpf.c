@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Test-only: counts the packets sockets of a cgroup send, lets all pass. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,4 +24,4 @@ int cg_egress(struct __sk_buff *skb)
 	return 1; /* allow */
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Test-only: the real ifstats object (same maps, programs and pins), except
  * that the verifier must reject ifstats_ingress: it reads packet data
  * without checking data_end. For the agent's "module failed to load" path.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Test-only packet loss at tc (this kernel has no sch_netem): drops about
  * LOSS_PERCENT of the packets, at random, and counts what it dropped.
@@ -31,4 +31,4 @@ int lossy(struct __sk_buff *skb)
 	return TC_ACT_SHOT;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

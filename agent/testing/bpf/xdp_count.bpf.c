@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Test-only: XDP program that counts packets and passes them. The devmap
  * hash is here only because its map type has no batch lookup (the kernel
  * answers ENOTSUPP), for the fallback test. */
@@ -30,4 +30,4 @@ int xdp_count(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Join tokens, node credentials and modules (control/routes/join-tokens.ts, credentials.ts, modules.ts). */
 import { z } from "zod";
 import { RejoinBody } from "../../routes/credentials.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** What agents call: join, ingest, the wire versions, lb state (control/routes/join.ts, ingest.ts, lb-state.ts). */
 import { IngestBatch } from "../../ingest/ingest-batch.ts";
 import { StateQuery } from "../../routes/lb-state.ts";

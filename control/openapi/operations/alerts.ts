@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Thresholds and alerts (control/routes/alerts.ts). */
 import { z } from "zod";
 import { type MetricInfo, METRICS, ThresholdInput } from "../../alerts/model.ts";

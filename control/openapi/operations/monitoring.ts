@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The monitoring read API (control/routes/monitoring.ts, flows-stream.ts). */
 import { FlowStreamQuery } from "../../flows-stream/filters.ts";
 import { windowParams } from "../../queries/monitoring/window.ts";

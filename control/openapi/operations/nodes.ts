@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Nodes (control/routes/nodes.ts). */
 import { z } from "zod";
 import { NodeParams } from "../../routes/params.ts";

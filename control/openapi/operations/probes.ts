@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The probes (control/routes/health.ts), /metrics, and this document itself (control/routes/openapi.ts). */
 import { z } from "zod";
 import { METRICS_PATH } from "../../metrics/control-metrics.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Load-balanced services and socket acceleration rules (control/routes/services.ts, accel.ts). */
 import { IdParams, ViewQuery as RuleQuery } from "../../routes/accel.ts";
 import { BackendParams, NameParams, RefParams, StateBody, ViewQuery } from "../../routes/services.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Join tokens and node credentials (control/registry/join-tokens.ts, routes/credentials.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Thresholds and alerts (control/alerts/thresholds.ts ThresholdView, alerts.ts AlertView). */
 import { z } from "zod";
 import { named } from "../components.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Scalars and small shapes the response schemas share. */
 import { z } from "zod";
 import { named } from "../components.ts";

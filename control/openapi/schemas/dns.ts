@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS answers (issue 20): GET /api/v1/dns (control/routes/dns-json.ts) and the service map's DNS edges and node
  * totals (control/monitoring/servicemap.ts). Both read control/monitoring/dns-summary.ts; the slot names and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** The monitoring read API's answers (control/routes/monitoring.ts and monitoring-json.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";

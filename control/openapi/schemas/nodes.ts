@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Nodes, their modules and the probes' answers (control/queries/nodes.ts, queries/modules.ts, lease/status.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";

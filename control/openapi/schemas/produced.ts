@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Compile-time half of "one source of truth": what the routes build (their
  * read models' TypeScript types, and the JSON helpers' return types) must be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Load-balanced services and acceleration rules (control/services/views.ts, accel/rules.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Component names for the contract's schemas (control/wire/) and the other
  * request schemas the API documents: given here, not in wire/, which stays

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How a DNS server address is named at query time (dns-view.ts): a current pod of that IP (not a host-network
  * one: its IP is the node's), else the service of that frontend, UDP or TCP, else the address; a cap's "other"

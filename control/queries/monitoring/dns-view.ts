@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS as people read it (the pod and node pages' DNS panels, the service map's DNS edges): the summed rows of
  * dns.ts with the asking pods named, each server address named as the pod or service it is, and every server's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * DNS over a window (dns_server_stats, dns_name_stats; control/monitoring-store/dns.ts): per pod and server the
  * counters summed exactly (saturating, counter-sums.ts) over the window's parts, and per pod its names with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Drops over a window: DropRows per reporting node, pod (or the node's own),
  * interface, kernel reason and service, most packets first, with totals per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Endpoint keys of the statistics rows ("pod:<uid>", "svc:<ns>/<name>",
  * "ip:<addr>", "other") back into StoredEndpoints. A pod's names come from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The flow explorer's read model (GET /api/v1/flows, the /flows page):
  * every flow row over a window (client → server per port, protocol and

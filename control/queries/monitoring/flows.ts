@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Flows over a window: FlowRows (client → server per port and protocol)
  * summed over the reporting nodes, or of one node, busiest first. Each

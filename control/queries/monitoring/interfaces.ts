@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Interface RX/TX over time: a node's total (its interfaces summed) or one
  * interface, as points of counter growth and the seconds each covers, so

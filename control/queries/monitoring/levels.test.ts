@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The stored levels agree: over the same window, raw rows, 1 min buckets and
  * 1 h buckets give the same flows, TCP rows and drops, with batches on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The overview's top talkers at any cluster size: topPodsByRate reads the
  * pods of the highest rate classes through the pods_rate_class index

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Pods as their nodes report them: the current ones and, for the grace
  * period (MonitoringSettings.podGraceMs, on the control plane's clock), the

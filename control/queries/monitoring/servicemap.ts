@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The service map of a window (control/monitoring/servicemap.ts) over the
  * whole cluster, or only the edges touching a namespace or a service; with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The SQL that sums flow, TCP or drop rows over a window, for the read
  * models beside this file. Everything is merged in SQLite (GROUP BY over

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * TCP totals over the cluster: a connection between two pods is reported by
  * both ends; what belongs to the connection counts once, what each end does

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * TCP health over a window: TcpRows (local pod, remote, port, role) summed
  * over the reporting nodes, or of one node. A connection between two pods

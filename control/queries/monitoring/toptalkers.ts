@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Top talkers over a window: the pods (everything each sent and received)
  * or the client → server pairs with the most bytes, from the flows summed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The time window of a monitoring query: `since` and `until`, each an ISO
  * 8601 time ("2024-05-01T12:00:00Z", "2024-05-01") or a duration back from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A bad compact batch is refused with the field and the index named, and nothing returned: decodeCompact
  * throws before it builds a single record.

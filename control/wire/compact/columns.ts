@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The columns of a compact batch, derived from today's record schemas (monitoring.ts, batch.ts) so that every
  * field of a record is carried, and a field added there is carried here without another edit:

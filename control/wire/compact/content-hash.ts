@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The hash a compact batch sends instead of a part the control plane already holds (the inventory, the pods'
  * metadata). Synchronous and the same under Deno and Node (WebCrypto's digest is asynchronous): two 32-bit

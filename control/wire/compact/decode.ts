@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A compact batch (shape.ts) read back into today's Batch, validated without an object per record: zod checks
  * all but the columns' elements, then one pass per table checks the lengths, each element (columns.ts: plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** A batch's dictionary: each distinct string (address, pod uid, interface name, drop reason) once, by index. */
 export interface Dictionary {
   /** The index of `s`, adding it on first use. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Today's Batch written as a compact batch (shape.ts). */
 import type { Batch } from "../batch.ts";
 import type { PodInfo } from "../pods.ts";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Batches for the compact codec's tests, written with nothing but control/wire (its tests may import nothing
  * else): one carrying every field of today's Batch, optional ones included, and "other" records.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The sender's exchange (held-hashes.ts), step by step, against a receiver made of the real codec: the bodies are
  * gunzipped and decoded with what the receiver holds, as the control plane reads them (its route and the agent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The sender's half of the parts a control plane holds for a node (http.ts): the hashes of the last compact
  * batch it acknowledged, so that the next batch sends those parts by hash alone, and the one exchange that keeps

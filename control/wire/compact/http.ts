@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * How a compact batch travels (wire version 4): the contract between the agent's sender and the control plane's
  * ingest route, in one place.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** Every field of today's Batch survives encodeCompact → JSON → decodeCompact exactly. */
 import { describe, expect, it } from "vitest";
 import { Batch } from "../batch.ts";

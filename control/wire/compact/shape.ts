@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The compact batch (README.md of control/wire, "Compact batches"): today's Batch with its record arrays
  * (interfaces, pods' counters, flows, tcp, drops) turned into columns, their strings into a per-batch
