@@ -88,7 +88,7 @@ const flowTimeout = z.coerce.number().int().min(MIN_FLOW_TIMEOUT_S).max(MAX_FLOW
 
 export const AgentConfig = z.strictObject({
   control: z.url({ protocol: /^https?$/, error: "must be an http(s) URL of the control plane" }),
-  /** PEM file of the CAs an https:// control plane's certificate is checked against, besides the system's. */
+  /** PEM file of the CAs an https:// control plane's certificate is checked against, besides Deno's roots. */
   controlCa: AbsolutePath.optional(),
   node: NodeName,
   /** Exchanged once for this node's credential; needed again only if the credential is refused. */
@@ -179,7 +179,7 @@ export const USAGE =
   `usage: deno task agent --control URL --node NAME [--join-token TOKEN] [--interfaces IF,IF] [--interval SECONDS]
   --control URL              control plane base URL            (${ENV.control})
   --control-ca FILE          PEM of the CA(s) an https control plane's certificate is checked against,
-                             besides the system's (${ENV["control-ca"]})
+                             besides the roots Deno trusts (${ENV["control-ca"]})
   --node NAME                this node's name                  (${ENV.node}, default: hostname)
   --join-token TOKEN         joins the node once for a credential (${ENV["join-token"]});
                              not needed while <state-dir>/credential.json holds one

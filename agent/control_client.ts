@@ -4,7 +4,7 @@ import { ConfigError } from "./config.ts";
 
 /**
  * The HTTP client for an https control plane whose certificate is signed by a CA of `caFile` (--control-ca), on
- * top of the system's; undefined without one (fetch's default client). A file that cannot be read or holds no
+ * top of the roots Deno trusts (its bundled ones; the system's with DENO_TLS_CA_STORE=system); undefined without one (fetch's default client). A file that cannot be read or holds no
  * certificate stops the start, naming the flag.
  */
 export function controlClient(caFile: string | undefined): Deno.HttpClient | undefined {

@@ -27,6 +27,8 @@ describe("GET /api", () => {
     expect(row).toContain('<code>since</code> <span class="muted">(query)</span>');
     for (const status of [200, 400, 401, 404, 500, 503]) expect(row).toContain(`<code>${status}</code>`);
     expect(html).toContain('<a href="/api/v1/openapi.json">');
+    // Rendered here, nothing fetched from elsewhere (no CDN): every script, style and link is this server's.
+    expect(html.match(/(?:src|href)="(?:[a-z]+:)?\/\/[^"]*"/g) ?? []).toEqual([]);
     expect(row).toContain('The points, oldest first<span class="muted">: SeriesAnswer</span>');
     // Every named schema, with its members.
     for (const name of Object.keys(doc.components.schemas)) expect(html).toContain(`id="schema-${name}"`);

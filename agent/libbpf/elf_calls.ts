@@ -11,9 +11,12 @@
 const SHF_EXECINSTR = 0x4;
 const BPF_CALL_OPCODE = 0x85; // BPF_JMP | BPF_CALL
 const INSN_BYTES = 8;
+const BPF_JMP32_CLASS = 0x06;
+const BPF_STX_CLASS = 0x03;
+const BPF_ATOMIC_MODE = 0xc0;
 
-/** Section name → the helper ids its code calls. */
-export function helperCalls(elf: Uint8Array): Map<string, Set<number>> {
+/** Each executable section of a BPF object: its name and its instructions' byte range in `elf`. */
+function codeSections(elf: Uint8Array): { name: string; view: DataView; start: number; end: number }[] {
   const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
   if (view.getUint32(0) !== 0x7f454c46) throw new Error("not an ELF file");
   if (elf[4] !== 2 || elf[5] !== 1) throw new Error("not a 64-bit little-endian ELF file (BPF objects are)");
@@ -36,16 +39,46 @@ export function helperCalls(elf: Uint8Array): Map<string, Set<number>> {
     while (elf[end] !== 0) end++;
     return new TextDecoder().decode(elf.subarray(names.offset + off, end));
   };
-  const out = new Map<string, Set<number>>();
+  const out = [];
   for (let i = 1; i < shnum; i++) {
     const s = section(i);
     if (!(s.flags & SHF_EXECINSTR) || s.size === 0) continue;
+    out.push({ name: nameAt(s.name), view, start: s.offset, end: s.offset + s.size });
+  }
+  return out;
+}
+
+/** Section name → the helper ids its code calls. */
+export function helperCalls(elf: Uint8Array): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const { name, view, start, end } of codeSections(elf)) {
     const ids = new Set<number>();
-    for (let at = s.offset; at + INSN_BYTES <= s.offset + s.size; at += INSN_BYTES) {
+    for (let at = start; at + INSN_BYTES <= end; at += INSN_BYTES) {
       const srcReg = elf[at + 1] >> 4;
       if (elf[at] === BPF_CALL_OPCODE && srcReg === 0) ids.add(view.getInt32(at + 4, true));
     }
-    out.set(nameAt(s.name), ids);
+    out.set(name, ids);
+  }
+  return out;
+}
+
+/**
+ * The instruction kinds newer than the eBPF of Linux 4.x that an object's code holds (clang -mcpu=v3 emits them):
+ * "jmp32" (32-bit conditional jumps, Linux 5.1) and "atomics" (atomic and/or/xor, fetch, xchg, cmpxchg: any
+ * BPF_ATOMIC but the old BPF_XADD add, Linux 5.12). A kernel without them refuses the load with a verifier log.
+ */
+export function instructionKinds(elf: Uint8Array): Set<"jmp32" | "atomics"> {
+  const out = new Set<"jmp32" | "atomics">();
+  for (const { view, start, end } of codeSections(elf)) {
+    for (let at = start; at + INSN_BYTES <= end; at += INSN_BYTES) {
+      const code = elf[at];
+      if ((code & 0x07) === BPF_JMP32_CLASS) out.add("jmp32");
+      else if (
+        (code & 0x07) === BPF_STX_CLASS && (code & 0xe0) === BPF_ATOMIC_MODE && view.getInt32(at + 4, true) !== 0
+      ) {
+        out.add("atomics"); // imm 0: BPF_ADD without BPF_FETCH, the BPF_XADD every kernel with eBPF maps has
+      }
+    }
   }
   return out;
 }

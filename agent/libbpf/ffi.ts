@@ -91,6 +91,8 @@ const LIBBPF_SYMBOLS = {
   bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
   bpf_enable_stats: { parameters: ["u32"], result: "i32" },
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  // a raw program of a few instructions: the instruction-set probes (probe.ts probeInstructions)
+  bpf_prog_load: { parameters: ["u32", "buffer", "buffer", "buffer", "usize", "pointer"], result: "i32" },
   // programs attached to a sockmap/sockhash (sk_msg, sk_skb): the map holds them, no link (libbpf 1.1)
   bpf_prog_attach: { parameters: ["i32", "i32", "u32", "u32"], result: "i32" },
   bpf_prog_detach2: { parameters: ["i32", "i32", "u32"], result: "i32" },

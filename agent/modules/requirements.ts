@@ -11,9 +11,9 @@
  * checks it).
  */
 import type { ModuleName } from "../../control/wire/batch.ts";
-import { helperCalls } from "../libbpf/elf_calls.ts";
+import { helperCalls, instructionKinds } from "../libbpf/elf_calls.ts";
 import { BpfObject, pathExists, probeMapType, probeProgType, readKernelFile } from "../libbpf/mod.ts";
-import { probeHelper } from "../libbpf/probe.ts";
+import { probeHelper, probeInstructions } from "../libbpf/probe.ts";
 import { ACCEL_OBJECT } from "./accel/module.ts";
 import { GATEWAY_OBJECT } from "./gateway/module.ts";
 import { LB_OBJECT } from "./lb/module.ts";
@@ -113,6 +113,8 @@ export const KERNEL_SINCE: Record<string, string> = {
   "tracepoint:tcp/tcp_send_reset": "4.15",
   "tracepoint:skb/kfree_skb": "4.7", // older, but BPF programs attach to tracepoints since 4.7
   "field:skb/kfree_skb.reason": "5.17",
+  "insn:jmp32": "5.1",
+  "insn:atomics": "5.12",
 };
 
 /**
@@ -137,7 +139,8 @@ export interface Feature {
       progTypes: number[];
     }
     | { kind: "tracepoint"; path: string }
-    | { kind: "field"; path: string; field: string };
+    | { kind: "field"; path: string; field: string }
+    | { kind: "insn"; insns: "jmp32" | "atomics" };
 }
 
 /** The features of a module's objects, in a stable order (as listed in the README's matrix). */
@@ -172,6 +175,10 @@ export function moduleFeatures(bpfDir: string, module: ModuleName): Feature[] {
           add({ name: `helper:${HELPERS[id] ?? `#${id}`}`, probe: { kind: "helper", id, progTypes: types } });
         }
       }
+      // clang -mcpu=v3 (build-bpf.sh): 32-bit jumps everywhere, atomic or in flows (not in the helpers' dates)
+      for (const insns of instructionKinds(Deno.readFileSync(path))) {
+        add({ name: `insn:${insns}`, probe: { kind: "insn", insns } });
+      }
     } finally {
       obj.close();
     }
@@ -182,7 +189,7 @@ export function moduleFeatures(bpfDir: string, module: ModuleName): Feature[] {
   return [...found.values()].sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));
 }
 
-const KINDS = ["prog", "map", "helper", "tracepoint", "field"];
+const KINDS = ["prog", "map", "helper", "tracepoint", "field", "insn"];
 const order = (name: string) => KINDS.indexOf(name.slice(0, name.indexOf(":")));
 
 /** Tracefs, where libbpf looks for tracepoints (the mount, else debugfs's). */
@@ -218,6 +225,8 @@ function probe(f: Feature): boolean {
         return p.progTypes.every((t) => probeHelper(t, p.id) ?? true);
       case "tracepoint":
         return TRACEFS.some((dir) => pathExists(`${dir}/${p.path}`)) || !TRACEFS.some((dir) => pathExists(dir));
+      case "insn":
+        return probeInstructions(p.insns);
       case "field": {
         const dir = TRACEFS.find((d) => pathExists(`${d}/${p.path}/format`));
         // "\tfield:enum skb_drop_reason reason;\toffset:..."
@@ -234,9 +243,14 @@ function probe(f: Feature): boolean {
 export function describe(f: Feature): string {
   const [kind, what] = [f.name.slice(0, f.name.indexOf(":")), f.name.slice(f.name.indexOf(":") + 1)];
   const since = KERNEL_SINCE[f.name];
-  const label = { prog: "program type", map: "map type", helper: "helper", tracepoint: "tracepoint", field: "field" }[
-    kind
-  ] ?? kind;
+  const label = {
+    prog: "program type",
+    map: "map type",
+    helper: "helper",
+    tracepoint: "tracepoint",
+    field: "field",
+    insn: "instructions",
+  }[kind] ?? kind;
   return `${label} ${what}${since ? ` (Linux ${since})` : ""}`;
 }
 

@@ -10,6 +10,7 @@ import { BPF_OBJ_DIR as OBJECTS, kernelTest } from "../testing/mod.ts";
 import { MODULES } from "../../control/wire/batch.ts";
 import { enumMembers } from "../btf/enums.ts";
 import { helperCalls } from "../libbpf/elf_calls.ts";
+import { probeInstructions } from "../libbpf/probe.ts";
 import { ProgType, readKernelBytes } from "../libbpf/mod.ts";
 import {
   compatibilityTable,
@@ -87,4 +88,17 @@ kernelTest("requirements: the README's compatibility matrix is the one the built
     table.replace(/\s+\|/g, " |").replace(/\|\s+/g, "| "),
     "regenerate: deno run -A agent/modules/requirements.ts, and paste it into the README (then deno fmt README.md)",
   );
+});
+
+kernelTest("requirements: instructions newer than Linux 4.x count: flows' atomic or (5.12), 32-bit jumps (5.1)", () => {
+  const flows = moduleFeatures(OBJECTS, "flows");
+  const atomics = flows.find((f) => f.name === "insn:atomics");
+  assert(atomics, "flows.bpf.c's __sync_fetch_and_or is a BPF_ATOMIC or: a 5.12 instruction");
+  assertEquals(describe(atomics), "instructions atomics (Linux 5.12)");
+  assert(flows.some((f) => f.name === "insn:jmp32"));
+  assert(!moduleFeatures(OBJECTS, "ifstats").some((f) => f.name === "insn:atomics"), "ifstats only adds");
+  // both probes load a program here (Linux 5.12+): called directly, as KernelProbes.has takes a failed probe as yes
+  assertEquals(probeInstructions("atomics"), true);
+  assertEquals(probeInstructions("jmp32"), true);
+  assert(compatibilityTable(OBJECTS, ["flows"]).includes("| `flows` | 5.12 |"));
 });

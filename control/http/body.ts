@@ -51,12 +51,16 @@ export async function readJson(c: Context, empty?: unknown): Promise<Parsed<unkn
   return parseJson(await c.req.text(), empty);
 }
 
+/** The `error` of a 400 for a body that cannot be read at all (documented as such: control/openapi/operation.ts). */
+export const NOT_JSON = "body is not JSON";
+export const NOT_GZIP = "body is not valid gzip";
+
 /** `text` as JSON, or the API's 400 answer (for bodies read otherwise: a compact batch, gunzipped). */
 export function parseJson(text: string, empty?: unknown): Parsed<unknown> {
   if (text.trim() === "" && empty !== undefined) return { ok: true, data: empty };
   try {
     return { ok: true, data: JSON.parse(text) };
   } catch {
-    return { ok: false, response: jsonError(400, "body is not JSON") };
+    return { ok: false, response: jsonError(400, NOT_JSON) };
   }
 }

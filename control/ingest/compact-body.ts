@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { gunzipSync } from "node:zlib";
-import { parseJson } from "../http/body.ts";
+import { NOT_GZIP, parseJson } from "../http/body.ts";
 import { jsonError } from "../http/json.ts";
 import type { FieldIssue, Parsed } from "../http/validation.ts";
 import { type Batch, MAX_BATCH_BYTES } from "../wire/batch.ts";
@@ -47,7 +47,7 @@ export async function readCompactJson(c: Context): Promise<Parsed<unknown>> {
   } catch (err) {
     return (err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
       ? refused(413, `batch larger than ${MAX_BATCH_BYTES} bytes once decompressed`, { maxBytes: MAX_BATCH_BYTES })
-      : refused(400, "body is not valid gzip");
+      : refused(400, NOT_GZIP);
   }
   return parseJson(text);
 }

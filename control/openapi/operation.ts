@@ -8,6 +8,7 @@
  * once, so each operation names only the statuses it can answer.
  */
 import { z } from "zod";
+import { NOT_GZIP, NOT_JSON } from "../http/body.ts";
 import { named } from "./components.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -70,8 +71,11 @@ export const ValidationError = named(
   z.strictObject({ error: z.string(), issues: z.array(FieldIssue).min(1) }),
 );
 
-/** 400: the body is not JSON, or it or a parameter failed its schema (then `issues` names each field). */
-export const BadRequestBody = z.union([ValidationError, z.strictObject({ error: z.literal("body is not JSON") })]);
+/**
+ * 400: the body is not JSON (or, a compact batch sent gzipped, not gzip), or it or a parameter failed its schema
+ * (then `issues` names each field).
+ */
+export const BadRequestBody = z.union([ValidationError, z.strictObject({ error: z.enum([NOT_JSON, NOT_GZIP]) })]);
 
 /** 429 and 503 answers that say when to retry, in the body as well as in Retry-After. */
 export const RetryBody = named(

@@ -106,7 +106,7 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await evaluateAlerts(s.db, T0 + 61_000, { staleAfterMs: 30_000, retention: DEFAULT_RETENTION });
     s.clock.now = T0 + 90_000;
 
-    // Ingest: a duplicate, bad JSON, an unknown version, no credential, another node's credential.
+    // Ingest: a duplicate, bad JSON, bad gzip, an unknown version, no credential, another node's credential.
     const credential = bearer(await credentialFor(s.app, "node-a"));
     const again = { v: WIRE_VERSION, node: "node-a", bootId: "6f1c1c8e-5a3e-4c1b-9a55-0f6e0d2a1b11" };
     const batchA = { ...again, seq: 4, ts: T0 + 50_000, interval: 1, interfaces: [iface()] };
@@ -119,6 +119,9 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await call("POST", "/api/v1/ingest", 401, { body: batchA, headers: {} });
     const brotli = { ...credential, "content-type": COMPACT_CONTENT_TYPE, "content-encoding": "br" };
     await call("POST", "/api/v1/ingest", 415, { body: "{}", headers: brotli });
+    const gzip = { ...brotli, "content-encoding": "gzip" };
+    expect((await call("POST", "/api/v1/ingest", 400, { body: "not gzip", headers: gzip })).error)
+      .toBe("body is not valid gzip");
     await call("POST", "/api/v1/ingest", 403, { body: { ...batchA, node: "node-b" }, headers: credential });
 
     // Nodes and modules.

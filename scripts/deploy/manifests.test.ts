@@ -409,7 +409,11 @@ describe("k8s manifests against the code", () => {
     expect(entry.slice(-1)).toEqual(["agent/main.ts"]);
     expect(entry.filter((f) => /^(-A|--allow-all|--allow-run)/.test(f))).toEqual([]);
     const saDir = /SERVICE_ACCOUNT_DIR = "([^"]+)"/.exec(readFileSync(`${REPO}agent/pods/kube-pods.ts`, "utf8"))![1]!;
-    expect(entry.find((f) => f.startsWith("--allow-read="))!.split("=")[1]!.split(",")).toContain(saDir);
+    const reads = entry.find((f) => f.startsWith("--allow-read="))!.split("=")[1]!.split(",");
+    expect(reads).toContain(saDir);
+    // --control-ca is read through Deno: where k8s/README.md says to mount it must be readable (else exit 2)
+    expect(readFileSync(`${K8S}/README.md`, "utf8")).toContain("EBPF_K8S_CONTROL_CA=/etc/ebpf-k8s/control-ca.pem");
+    expect(reads).toContain("/etc/ebpf-k8s/control-ca.pem");
     expect(entry).toContain("--allow-write=/var/lib/ebpf-k8s");
     const controlFile = readFileSync(`${K8S}/images/control.Containerfile`, "utf8");
     expect(controlFile).toMatch(/^ENTRYPOINT \["node", "control\/main\.js"\]$/m);

@@ -128,6 +128,11 @@ describe("systemd units", () => {
     // the lab's and an operator's pods file live under the runtime directory
     expect(list("--allow-read")).toContain("/run/ebpf-k8s");
     expect(unitValues("ebpf-k8s-agent.service", "RuntimeDirectory")).toEqual(["ebpf-k8s"]);
+    // --control-ca is read through Deno: the file the README tells an operator to use must be readable, or an
+    // agent given it stops at start (--no-prompt: "Requires read access")
+    const controlCa = "/etc/ebpf-k8s/control-ca.pem";
+    expect(readFileSync(`${REPO}/README.md`, "utf8")).toContain(`EBPF_K8S_CONTROL_CA=${controlCa}`);
+    expect(list("--allow-read")).toContain(controlCa);
     expect(list("--allow-env")).toEqual([
       "EBPF_K8S_*",
       "HOSTNAME",

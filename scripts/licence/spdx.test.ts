@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/** Every tracked source file names its licence (scripts/licence/spdx.mjs), and the rule tells the sides apart. */
+/** Every tracked source file names its licence (scripts/licence/spdx.ts), and the rule tells the sides apart. */
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { expectedLine, isKernelSide, unlicensed, withLine } from "./spdx.ts";
 
@@ -20,5 +21,20 @@ describe("licences", () => {
     expect(withLine("bpf/x.bpf.c", "// SPDX-License-Identifier: GPL-2.0\nint x;\n")).toBe(
       "/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */\nint x;\n",
     );
+  });
+
+  it('every eBPF program declares "Dual BSD/GPL" to the kernel (GPL-compatible: GPL-only helpers load)', () => {
+    const DECLARED = 'char LICENSE[] SEC("license") = "Dual BSD/GPL";';
+    const programs = readdirSync("bpf").filter((f) => f.endsWith(".bpf.c"));
+    expect(programs).toContain("flows.bpf.c"); // the programs are where this looks
+    expect(programs.filter((f) => !readFileSync(`bpf/${f}`, "utf8").includes(DECLARED))).toEqual([]);
+    // The test programs too (one includes a real program, licence and all): no other licence anywhere.
+    const declarations = ["bpf", "agent/testing/bpf"].flatMap((dir) =>
+      readdirSync(dir).filter((f) => f.endsWith(".c")).flatMap((f) =>
+        readFileSync(`${dir}/${f}`, "utf8").split("\n").filter((l) => l.includes('SEC("license")'))
+      )
+    );
+    expect(declarations.length).toBeGreaterThan(programs.length);
+    expect(declarations.filter((l) => l.trim() !== DECLARED)).toEqual([]);
   });
 });

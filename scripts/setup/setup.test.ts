@@ -44,7 +44,9 @@ describe("set-up parts", () => {
 
   it("the test tools are in the development list", () => {
     const dev = listPackages("dev");
-    for (const pkg of ["iperf3", "nginx", "redis-server", "chromium", "prometheus", "wrk"]) expect(dev).toContain(pkg);
+    for (const pkg of ["iperf3", "nginx", "redis-server", "chromium", "prometheus", "wrk", "openssl"]) {
+      expect(dev).toContain(pkg);
+    }
     expect(listPackages("bpf-build")).toEqual(["clang", "llvm", "bpftool", "libbpf-dev"]);
   });
 
