@@ -197,8 +197,16 @@ interface Mutation {
   what: string;
   invalid: boolean;
   names?: Path;
+  /** How many times over it can make the batch (an element repeated n times: n + 1); 1 when it does not grow it. */
+  grows?: number;
   apply(body: Json): Json;
 }
+
+/**
+ * The most a combination may multiply a batch by: two repeats of nested arrays multiply (20,001 rules of 20,001
+ * elements each is a string no JSON.stringify can make), and past the body limit the outcome is a 413 anyway.
+ */
+const MAX_GROWTH = 100_000;
 
 const anyJson = fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>;
 const valueOfOtherKind = (original: Json) => anyJson.filter((v) => kind(v) !== kind(original));
@@ -294,6 +302,7 @@ function maybeMutations(s: Seed): fc.Arbitrary<Mutation>[] {
       what: `element ${i} of ${show(p)} repeated ${n} times`,
       invalid: false,
       names: p,
+      grows: n + 1,
       apply: (body: Json) => repeated(body, p, i, n),
     })),
     fc.tuple(
@@ -316,6 +325,7 @@ function maybeMutations(s: Seed): fc.Arbitrary<Mutation>[] {
       what: `every counter 2^53 - 1, element 0 of ${show(p)} repeated ${n} times`,
       invalid: false,
       names: p,
+      grows: n + 1,
       apply: (body: Json) => repeated(saturated(s, body, Number.MAX_SAFE_INTEGER), p, 0, n),
     })),
     fc.oneof(fc.constantFrom(1e-9, 0.001, 3600), fc.double({ min: 0.001, max: 3600, noNaN: true })).map((v) =>
@@ -438,6 +448,10 @@ export function caseArbitraries(seedBatches: Record<string, Batch>): CaseArbitra
         caseOf(s, [m])
       )
     ),
-    accepted: seed.chain((s) => fc.array(maybe.get(s)!, { minLength: 1, maxLength: 3 }).map((ms) => caseOf(s, ms))),
+    accepted: seed.chain((s) =>
+      fc.array(maybe.get(s)!, { minLength: 1, maxLength: 3 })
+        .filter((ms) => ms.reduce((g, m) => g * (m.grows ?? 1), 1) <= MAX_GROWTH)
+        .map((ms) => caseOf(s, ms))
+    ),
   };
 }
