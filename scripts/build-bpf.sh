@@ -13,7 +13,13 @@ VMLINUX=build/include/vmlinux.h
 if [ ! -s "$VMLINUX" ] || [ /sys/kernel/btf/vmlinux -nt "$VMLINUX" ]; then
   [ -r /sys/kernel/btf/vmlinux ] || { echo "build-bpf: ERROR: no $VMLINUX and no /sys/kernel/btf/vmlinux to generate it from" >&2; exit 1; }
   echo "build-bpf: generating $VMLINUX from /sys/kernel/btf/vmlinux" >&2
-  bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$VMLINUX.tmp" && mv "$VMLINUX.tmp" "$VMLINUX"
+  # (an `a && b` list failing does not stop a set -e script: say it, and leave no stale or half file)
+  if ! bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$VMLINUX.tmp"; then
+    rm -f "$VMLINUX.tmp"
+    echo "build-bpf: ERROR: bpftool could not dump /sys/kernel/btf/vmlinux" >&2
+    exit 1
+  fi
+  mv "$VMLINUX.tmp" "$VMLINUX"
 fi
 newest_dep=$VMLINUX
 for h in bpf/include/*.h; do [ "$h" -nt "$newest_dep" ] && newest_dep=$h; done
