@@ -92,6 +92,8 @@ describe.skipIf(missing)("the hardened agent unit under systemd", () => {
       const exposed = [REPO, realpathSync(`${REPO}node_modules`)].filter((p) =>
         /^\/(home|root|run\/user)(\/|$)/.test(p)
       );
+      // And a checkout under /tmp (CI's clones), which PrivateTmp=yes hides behind an empty /tmp of the unit's own.
+      const inTmp = [REPO, realpathSync(`${REPO}node_modules`)].some((p) => /^\/(var\/)?tmp(\/|$)/.test(p));
       const dropIn = [
         "[Service]",
         `StandardOutput=append:${log}`,
@@ -99,6 +101,7 @@ describe.skipIf(missing)("the hardened agent unit under systemd", () => {
         ...(exposed.length
           ? ["ProtectHome=tmpfs", ...exposed.map((p) => `BindReadOnlyPaths=${p.replace(/\/$/, "")}`)]
           : []),
+        ...(inTmp ? ["PrivateTmp=no"] : []),
         "",
       ].join("\n");
       for (const unit of [AGENT, UNINSTALL]) {
