@@ -52,6 +52,9 @@ debian_base=()
 node_base=()
 # Limits at the usual defaults rather than the engine's raised ones, which some machines refuse.
 [ "$engine" = podman ] && flags+=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+# The builds' RUN steps (apt, npm) on the host's network: podman's default would make a bridge (cni-podman0)
+# in the root namespace and leave it there after the build.
+[ "$engine" = podman ] && flags+=(--network=host)
 if [ -n "$NO_LAYER_CACHE" ]; then
   [ "$engine" = podman ] || die "--no-layer-cache needs podman"
   flags+=(--layers=false)
