@@ -18,6 +18,7 @@ import { flow } from "../../control/monitoring/fixtures.test-support.ts";
 import { BY_BYTES, ECHO, explorerBatches, VERDICTS } from "../../control/routes/flow-explorer.test-support.ts";
 import { browserMissing, type BrowserSession, markDocument, openBrowser } from "../browser/browser.ts";
 import { ControlProcess } from "./control-process.ts";
+import { FLOW_RESULTS_ID } from "../../web/pages/flows.tsx";
 
 const missing = browserMissing();
 
@@ -30,10 +31,15 @@ describe.skipIf(missing)("the flow explorer in headless Chromium", () => {
     page.locator("#flow-rows tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-verdict")));
   const expected = (labels: readonly (typeof BY_BYTES)[number][]) => labels.map((l) => VERDICTS[l]);
   const pager = (page: Page) => page.locator("#flow-results .pager-count").innerText();
-  /** Waits for the results fragment's answer to what `act` does. */
+  /**
+   * Waits for the results fragment's answer to what `act` does. The results also poll the same path every few
+   * seconds (their request names the results as its trigger): a poll's answer arriving meanwhile is not this one.
+   */
   const swapped = async (page: Page, act: () => Promise<unknown>) => {
     await Promise.all([
-      page.waitForResponse((r) => new URL(r.url()).pathname === "/fragments/flows"),
+      page.waitForResponse((r) =>
+        new URL(r.url()).pathname === "/fragments/flows" && r.request().headers()["hx-trigger"] !== FLOW_RESULTS_ID
+      ),
       act(),
     ]);
     await page.waitForFunction(() =>
