@@ -49,7 +49,7 @@ class AgentSide {
   readonly bootId = crypto.randomUUID();
   #seq = 0;
 
-  constructor(control: string, stateDir: string, token: string, clock: { now: number }) {
+  constructor(control: string, stateDir: string, token: string | undefined, clock: { now: number }) {
     const log = (m: string) => this.logs.push(m);
     this.api = new CountingApi(control);
     this.state = StateDir.open(stateDir, log);
@@ -163,5 +163,41 @@ Deno.test("join 409: batches stay spooled, one line says what an admin must do, 
       await restarted.delivery.drain();
       assertEquals([restarted.spool.pending, restarted.api.calls], [0, ["ingest"]]);
       restarted.state.close();
+    })
+  ));
+
+Deno.test("a node deleted by an admin: its agent says why its credential is refused; with the join token it joins again fresh, without it keeps its batches", () =>
+  withControlProcess((control) =>
+    withTempDir("ek8s-node-deleted-", async (dir) => {
+      const token = await control.joinToken();
+      const clock = { now: 1_000_000 };
+      const withToken = new AgentSide(control.url, `${dir}/with-token`, token, clock);
+      withToken.add();
+      await withToken.delivery.drain();
+      assertEquals([withToken.spool.pending, withToken.api.calls], [0, ["join", "ingest"]]);
+
+      assertEquals((await control.admin("DELETE", `/api/v1/nodes/${NODE}`)).status, 200);
+      withToken.add();
+      await withToken.delivery.drain();
+      const refused = withToken.said("credential refused");
+      assertEquals(refused.length, 1, withToken.logs.join("\n"));
+      assertStringIncludes(refused[0], "unknown node credential (never issued, or its node was deleted)");
+      assertStringIncludes(refused[0], "joining again with the join token");
+      assertEquals(withToken.spool.pending, 0, "resent after joining again");
+      assertEquals(withToken.api.calls.slice(2), ["ingest", "join", "ingest"]);
+      const nodes = (await control.admin("GET", "/api/v1/nodes")).body as Array<{ name: string }>;
+      assertEquals(nodes.map((n) => n.name), [NODE]);
+      withToken.state.close();
+
+      // Without a join token (a systemd agent whose token was used up): refused, and its batches stay spooled.
+      assertEquals((await control.admin("DELETE", `/api/v1/nodes/${NODE}`)).status, 200);
+      const stored = new AgentSide(control.url, `${dir}/with-token`, undefined, clock);
+      assert(stored.credentials.current !== null, "the credential was stored");
+      stored.add();
+      await stored.delivery.drain();
+      assertEquals([stored.spool.pending, stored.api.calls], [1, ["ingest"]]);
+      assertStringIncludes(stored.said("credential refused")[0], "its node was deleted");
+      assertStringIncludes(stored.said("credential refused")[0], "no --join-token to join again");
+      stored.state.close();
     })
   ));

@@ -19,6 +19,7 @@ import { FlowStreamHub } from "./flows-stream/hub.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { flowStreamRoutes } from "./routes/flows-stream.ts";
 import { alertRoutes } from "./routes/alerts.ts";
+import { receiverRoutes } from "./routes/receivers.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { joinRoutes } from "./routes/join.ts";
@@ -101,6 +102,7 @@ export function createApp(db: Db, opts: AppOptions = {}): Hono {
   app.route("/api/v1", moduleRoutes(db, { now, access }));
   app.route("/api/v1", credentialRoutes(db, { now, access }));
   app.route("/api/v1", alertRoutes(db, { now, access }));
+  app.route("/api/v1", receiverRoutes(db, { now, access }));
   app.route("/api/v1", serviceRoutes(db, { now, access, lostAfterMs: settings.lostAfterMs }));
   app.route("/api/v1", lbStateRoutes(db, { now }));
   app.route("/api/v1", accelRoutes(db, { now, access }));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { appSettings, parseConfig } from "./config.ts";
+import { parseLabelSelector } from "./kube/label-selector.ts";
 
 describe("parseConfig", () => {
   it("has defaults for everything", () => {
@@ -11,6 +12,7 @@ describe("parseConfig", () => {
       EBPF_K8S_READ_AUTH: "open",
       EBPF_K8S_STALE_AFTER: 30,
       EBPF_K8S_LOST_AFTER: 120,
+      EBPF_K8S_REMOVE_LOST_NODES_AFTER: null,
       EBPF_K8S_INGEST_RATE: 5,
       EBPF_K8S_INGEST_BURST: 20,
       EBPF_K8S_REQUEST_TIMEOUT_MS: 10_000,
@@ -33,9 +35,20 @@ describe("parseConfig", () => {
       EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 60,
       EBPF_K8S_ALERT_INTERVAL: 5,
+      EBPF_K8S_NOTIFY_INTERVAL: 1,
+      EBPF_K8S_NOTIFY_TIMEOUT: 5,
+      EBPF_K8S_NOTIFY_RETRY_MIN: 1,
+      EBPF_K8S_NOTIFY_RETRY_MAX: 300,
+      EBPF_K8S_NOTIFY_GIVE_UP: 86_400,
+      EBPF_K8S_NOTIFY_RETENTION: 604_800,
+      EBPF_K8S_NOTIFY_MAX_PENDING: 10_000,
+      EBPF_K8S_DEFAULT_THRESHOLDS: "on",
       EBPF_K8S_LEASE: 15,
       EBPF_K8S_LEASE_RENEW: 5,
       EBPF_K8S_KUBE_SYNC: "auto",
+      EBPF_K8S_KUBE_SERVICE_SELECTOR: parseLabelSelector("!service.kubernetes.io/service-proxy-name"),
+      EBPF_K8S_KUBE_SERVICE_NAMESPACES: [],
+      EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: [],
     });
   });
 
@@ -71,6 +84,11 @@ describe("parseConfig", () => {
         EBPF_K8S_STREAM_MAX_QUEUED: "",
         EBPF_K8S_MAINTENANCE_INTERVAL: "1.5s",
         EBPF_K8S_ALERT_INTERVAL: "2s",
+        EBPF_K8S_NOTIFY_INTERVAL: "0.5s",
+        EBPF_K8S_NOTIFY_RETRY_MAX: "1m",
+        EBPF_K8S_NOTIFY_MAX_PENDING: "50",
+        EBPF_K8S_EXTERNAL_URL: "https://ek8s.example.com/",
+        EBPF_K8S_DEFAULT_THRESHOLDS: "off",
         EBPF_K8S_LEASE: "1.5s",
         EBPF_K8S_LEASE_RENEW: "0.5",
         EBPF_K8S_KUBE_SYNC: "off",
@@ -90,6 +108,7 @@ describe("parseConfig", () => {
       EBPF_K8S_READ_TOKEN: "a-long-enough-read-token",
       EBPF_K8S_STALE_AFTER: 15,
       EBPF_K8S_LOST_AFTER: 120,
+      EBPF_K8S_REMOVE_LOST_NODES_AFTER: null,
       EBPF_K8S_INGEST_RATE: 0.5,
       EBPF_K8S_INGEST_BURST: 3,
       EBPF_K8S_REQUEST_TIMEOUT_MS: 2500,
@@ -112,6 +131,15 @@ describe("parseConfig", () => {
       EBPF_K8S_STREAM_MAX_QUEUED: 4096,
       EBPF_K8S_MAINTENANCE_INTERVAL: 1.5,
       EBPF_K8S_ALERT_INTERVAL: 2,
+      EBPF_K8S_NOTIFY_INTERVAL: 0.5,
+      EBPF_K8S_NOTIFY_TIMEOUT: 5,
+      EBPF_K8S_NOTIFY_RETRY_MIN: 1,
+      EBPF_K8S_NOTIFY_RETRY_MAX: 60,
+      EBPF_K8S_NOTIFY_GIVE_UP: 86_400,
+      EBPF_K8S_NOTIFY_RETENTION: 604_800,
+      EBPF_K8S_NOTIFY_MAX_PENDING: 50,
+      EBPF_K8S_EXTERNAL_URL: "https://ek8s.example.com/",
+      EBPF_K8S_DEFAULT_THRESHOLDS: "off",
       EBPF_K8S_LEASE: 1.5,
       EBPF_K8S_LEASE_RENEW: 0.5,
       EBPF_K8S_KUBE_SYNC: "off",
@@ -120,7 +148,24 @@ describe("parseConfig", () => {
       EBPF_K8S_KUBE_CA: "/etc/kube/ca.crt",
       KUBERNETES_SERVICE_HOST: "10.96.0.1",
       KUBERNETES_SERVICE_PORT: 443,
+      EBPF_K8S_KUBE_SERVICE_SELECTOR: parseLabelSelector("!service.kubernetes.io/service-proxy-name"),
+      EBPF_K8S_KUBE_SERVICE_NAMESPACES: [],
+      EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: [],
     });
+  });
+
+  it("reads the Kubernetes Service import filter: a label selector, namespaces to take and to leave", () => {
+    const c = parseConfig({
+      EBPF_K8S_KUBE_SERVICE_SELECTOR: "app in (web, api), !example.com/skip",
+      EBPF_K8S_KUBE_SERVICE_NAMESPACES: " shop, web ,",
+      EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: "kube-system",
+    });
+    expect(c.EBPF_K8S_KUBE_SERVICE_SELECTOR).toEqual({
+      text: "app in (web, api), !example.com/skip",
+      requirements: [{ key: "app", op: "in", values: ["web", "api"] }, { key: "example.com/skip", op: "!exists" }],
+    });
+    expect(c.EBPF_K8S_KUBE_SERVICE_NAMESPACES).toEqual(["shop", "web"]);
+    expect(c.EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES).toEqual(["kube-system"]);
   });
 
   it.each([
@@ -129,10 +174,20 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_ADMIN_TOKEN: "short" }, /EBPF_K8S_ADMIN_TOKEN: must be at least 16 characters/],
     [{ EBPF_K8S_READ_AUTH: "maybe" }, /EBPF_K8S_READ_AUTH/],
     [
+      { EBPF_K8S_NOTIFY_RETRY_MIN: "10m", EBPF_K8S_NOTIFY_RETRY_MAX: "1m" },
+      /EBPF_K8S_NOTIFY_RETRY_MAX: must be at least/,
+    ],
+    [{ EBPF_K8S_EXTERNAL_URL: "ek8s.example.com" }, /EBPF_K8S_EXTERNAL_URL: must be an http/],
+    [
       { EBPF_K8S_READ_TOKEN: "a-long-enough-read-token" },
       /EBPF_K8S_READ_TOKEN: is only used with EBPF_K8S_READ_AUTH=token/,
     ],
     [{ EBPF_K8S_STALE_AFTER: "200" }, /EBPF_K8S_LOST_AFTER: must be greater than EBPF_K8S_STALE_AFTER/],
+    [
+      { EBPF_K8S_REMOVE_LOST_NODES_AFTER: "7 days" },
+      /EBPF_K8S_REMOVE_LOST_NODES_AFTER: must be "off" or a duration such as "7d", "12h" or "90m" \(got "7 days"\)/,
+    ],
+    [{ EBPF_K8S_REMOVE_LOST_NODES_AFTER: "0d" }, /EBPF_K8S_REMOVE_LOST_NODES_AFTER: must be "off" or a duration/],
     [{ EBPF_K8S_INGEST_RATE: "0" }, /EBPF_K8S_INGEST_RATE/],
     [{ EBPF_K8S_INGEST_BURST: "1.5" }, /EBPF_K8S_INGEST_BURST/],
     [{ EBPF_K8S_REQUEST_TIMEOUT_MS: "-1" }, /EBPF_K8S_REQUEST_TIMEOUT_MS/],
@@ -148,6 +203,22 @@ describe("parseConfig", () => {
     [{ EBPF_K8S_KUBE_SYNC: "on" }, /EBPF_K8S_KUBE_SYNC/],
     [{ EBPF_K8S_KUBE_API: "10.0.0.1:6443" }, /EBPF_K8S_KUBE_API: must be an http:\/\/ or https:\/\/ URL/],
     [{ EBPF_K8S_KUBE_TOKEN: "t" }, /EBPF_K8S_KUBE_API: must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is/],
+    [
+      { EBPF_K8S_KUBE_SERVICE_SELECTOR: "app in web" },
+      /EBPF_K8S_KUBE_SERVICE_SELECTOR: not a Kubernetes label selector: "app in web": not key, !key/,
+    ],
+    [
+      { EBPF_K8S_KUBE_SERVICE_SELECTOR: "tier=front end" },
+      /EBPF_K8S_KUBE_SERVICE_SELECTOR: not a Kubernetes label selector: "tier=front end"/,
+    ],
+    [
+      { EBPF_K8S_KUBE_SERVICE_NAMESPACES: "shop,Kube_System" },
+      /EBPF_K8S_KUBE_SERVICE_NAMESPACES: not namespace names \(lowercase RFC 1123 labels\): Kube_System/,
+    ],
+    [
+      { EBPF_K8S_KUBE_SERVICE_NAMESPACES: "shop,ops", EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: "ops" },
+      /EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: names a namespace EBPF_K8S_KUBE_SERVICE_NAMESPACES takes/,
+    ],
     [
       { EBPF_K8S_TLS_CERT: "/etc/tls/cert.pem" },
       /EBPF_K8S_TLS_KEY: EBPF_K8S_TLS_CERT and EBPF_K8S_TLS_KEY go together/,
@@ -190,6 +261,15 @@ describe("appSettings", () => {
       dnsNames: 7,
       dnsServers: 3,
     });
+  });
+
+  it("removes Lost nodes only when asked to, after the duration given", () => {
+    expect(appSettings(parseConfig({})).removeLostNodesAfterMs).toBeNull();
+    expect(appSettings(parseConfig({ EBPF_K8S_REMOVE_LOST_NODES_AFTER: "off" })).removeLostNodesAfterMs).toBeNull();
+    expect(appSettings(parseConfig({ EBPF_K8S_REMOVE_LOST_NODES_AFTER: "7d" })).removeLostNodesAfterMs).toBe(
+      7 * 86_400_000,
+    );
+    expect(appSettings(parseConfig({ EBPF_K8S_REMOVE_LOST_NODES_AFTER: "90" })).removeLostNodesAfterMs).toBe(90_000);
   });
 
   it("converts to the app's units", () => {

@@ -11,6 +11,9 @@ import { HELD_PARTS_NODES } from "./ingest/held-parts.ts";
 import type { MonitoringSettings } from "./monitoring-store/settings.ts";
 import { WIRE_VERSION, wireVersionFromEnv } from "./wire/version.ts";
 import { RETRY_JITTER } from "./wire/retry.ts";
+import { parseLabelSelector } from "./kube/label-selector.ts";
+import { DEFAULT_SERVICE_SELECTOR } from "./kube/service-filter.ts";
+import type { NotifySettings } from "./notify/settings.ts";
 
 /** An unset variable and an empty one (`PORT= npm run control`) both mean "use the default". */
 const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
@@ -31,6 +34,24 @@ const Duration = z
   })
   .refine((seconds) => seconds > 0, "must be longer than zero");
 const KeyCap = z.coerce.number().int().min(1).max(1_000_000);
+/** "kube-system, monitoring": Kubernetes namespaces (RFC 1123 labels), comma-separated. */
+const NamespaceList = z.string().transform((v, ctx) => {
+  const names = v.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const bad = names.filter((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: "custom", message: `not namespace names (lowercase RFC 1123 labels): ${bad.join(", ")}` });
+    return z.NEVER;
+  }
+  return names;
+});
+/** "off", or a Duration (in seconds); null for "off". */
+const OffOrDuration = z.string().transform((v, ctx) => {
+  if (v === "off") return null;
+  const d = Duration.safeParse(v);
+  if (d.success) return d.data;
+  ctx.addIssue({ code: "custom", message: `must be "off" or a duration such as "7d", "12h" or "90m" (got "${v}")` });
+  return z.NEVER;
+});
 
 export const Config = z
   .object({
@@ -50,6 +71,8 @@ export const Config = z
     /** A node is Stale after this many seconds without a batch, and Lost after EBPF_K8S_LOST_AFTER. */
     EBPF_K8S_STALE_AFTER: withDefault(Seconds.default(30)),
     EBPF_K8S_LOST_AFTER: withDefault(Seconds.default(120)),
+    /** Nodes Lost for longer than this are deleted (control/registry/node-removal.ts); "off" (the default): never. */
+    EBPF_K8S_REMOVE_LOST_NODES_AFTER: withDefault(OffOrDuration.prefault("off")),
     /** Per node: batches per second (sustained) and how many may come at once (an agent emptying its spool). */
     EBPF_K8S_INGEST_RATE: withDefault(z.coerce.number().positive().default(5)),
     EBPF_K8S_INGEST_BURST: withDefault(z.coerce.number().int().min(1).default(20)),
@@ -93,6 +116,24 @@ export const Config = z
     EBPF_K8S_MAINTENANCE_INTERVAL: withDefault(Duration.prefault("60s")),
     /** How often thresholds are evaluated: a hold time is only as precise as this. */
     EBPF_K8S_ALERT_INTERVAL: withDefault(Duration.prefault("5s")),
+    /**
+     * Alert notifications (control/notify/, docs/alerts.md): how often the outbox is sent, each POST's timeout, the
+     * retry backoff's first and longest wait, when a notification is given up, how long finished records are kept,
+     * and the pending notifications per receiver beyond which the oldest are given up (counted).
+     */
+    EBPF_K8S_NOTIFY_INTERVAL: withDefault(Duration.prefault("1s")),
+    EBPF_K8S_NOTIFY_TIMEOUT: withDefault(Duration.prefault("5s")),
+    EBPF_K8S_NOTIFY_RETRY_MIN: withDefault(Duration.prefault("1s")),
+    EBPF_K8S_NOTIFY_RETRY_MAX: withDefault(Duration.prefault("5m")),
+    EBPF_K8S_NOTIFY_GIVE_UP: withDefault(Duration.prefault("24h")),
+    EBPF_K8S_NOTIFY_RETENTION: withDefault(Duration.prefault("7d")),
+    EBPF_K8S_NOTIFY_MAX_PENDING: withDefault(z.coerce.number().int().min(1).max(1_000_000).default(10_000)),
+    /** The control plane's address as people reach it: the notifications' links (default: where it listens). */
+    EBPF_K8S_EXTERNAL_URL: withDefault(
+      z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+    ),
+    /** "on": the first start on a database creates the default thresholds (agent silent, drops surge); "off": never. */
+    EBPF_K8S_DEFAULT_THRESHOLDS: withDefault(z.enum(["on", "off"]).default("on")),
     /** Replicas on one database: how long the lease of the once-only work lasts, and how often it is renewed (control/lease/). */
     EBPF_K8S_LEASE: withDefault(Duration.prefault("15s")),
     EBPF_K8S_LEASE_RENEW: withDefault(Duration.prefault("5s")),
@@ -104,6 +145,23 @@ export const Config = z
     ),
     EBPF_K8S_KUBE_TOKEN: withDefault(z.string().optional()),
     EBPF_K8S_KUBE_CA: withDefault(z.string().optional()),
+    /**
+     * Which Kubernetes Services are imported (control/kube/service-filter.ts): a label selector (default: all but
+     * those labelled service.kubernetes.io/service-proxy-name, as kube-proxy and Cilium), and comma-separated
+     * namespaces to take (default: all) and to leave.
+     */
+    EBPF_K8S_KUBE_SERVICE_SELECTOR: withDefault(
+      z.string().default(DEFAULT_SERVICE_SELECTOR).transform((v, ctx) => {
+        try {
+          return parseLabelSelector(v);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: `not a Kubernetes label selector: ${(e as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    ),
+    EBPF_K8S_KUBE_SERVICE_NAMESPACES: withDefault(NamespaceList.default([])),
+    EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES: withDefault(NamespaceList.default([])),
     /** Tests only (version-skew tests): the wire version this control plane speaks instead of WIRE_VERSION. */
     EBPF_K8S_TEST_WIRE_VERSION: withDefault(
       z.string().optional().transform((v, ctx) => {
@@ -127,6 +185,10 @@ export const Config = z
     path: ["EBPF_K8S_LEASE_RENEW"],
     message: "must be at most a third of EBPF_K8S_LEASE (a holder stops its work one renewal before the lease expires)",
   })
+  .refine((c) => c.EBPF_K8S_NOTIFY_RETRY_MAX >= c.EBPF_K8S_NOTIFY_RETRY_MIN, {
+    path: ["EBPF_K8S_NOTIFY_RETRY_MAX"],
+    message: "must be at least EBPF_K8S_NOTIFY_RETRY_MIN",
+  })
   .refine((c) => c.EBPF_K8S_LOST_AFTER > c.EBPF_K8S_STALE_AFTER, {
     path: ["EBPF_K8S_LOST_AFTER"],
     message: "must be greater than EBPF_K8S_STALE_AFTER",
@@ -138,6 +200,13 @@ export const Config = z
       path: ["EBPF_K8S_KUBE_API"],
       message:
         "must be set when EBPF_K8S_KUBE_TOKEN or EBPF_K8S_KUBE_CA is (in a cluster the service account's are used)",
+    },
+  )
+  .refine(
+    (c) => !c.EBPF_K8S_KUBE_SERVICE_NAMESPACES.some((n) => c.EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES.includes(n)),
+    {
+      path: ["EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES"],
+      message: "names a namespace EBPF_K8S_KUBE_SERVICE_NAMESPACES takes: a namespace is taken or left, not both",
     },
   )
   .refine((c) => (c.EBPF_K8S_TLS_CERT === undefined) === (c.EBPF_K8S_TLS_KEY === undefined), {
@@ -162,6 +231,8 @@ export interface AppSettings {
   readAuth: "open" | "token";
   staleAfterMs: number;
   lostAfterMs: number;
+  /** Nodes Lost for longer than this are deleted by the once-only work; null: never (EBPF_K8S_REMOVE_LOST_NODES_AFTER). */
+  removeLostNodesAfterMs: number | null;
   ingestRatePerSec: number;
   ingestBurst: number;
   requestTimeoutMs: number;
@@ -173,6 +244,8 @@ export interface AppSettings {
   monitoring: MonitoringSettings;
   /** How often thresholds are evaluated (control/alerts/evaluate.ts). */
   alertIntervalMs: number;
+  /** Alert notifications' delivery (control/notify/settings.ts). */
+  notify: NotifySettings;
   /** The wire version spoken: batches of it and the one before are accepted (control/wire/version.ts). */
   wireVersion: number;
   /** Nodes whose inventory and pods' metadata are held for compact batches (control/ingest/held-parts.ts). */
@@ -186,6 +259,9 @@ export function appSettings(config: Config): AppSettings {
     readAuth: config.EBPF_K8S_READ_AUTH,
     staleAfterMs: config.EBPF_K8S_STALE_AFTER * 1000,
     lostAfterMs: config.EBPF_K8S_LOST_AFTER * 1000,
+    removeLostNodesAfterMs: config.EBPF_K8S_REMOVE_LOST_NODES_AFTER === null
+      ? null
+      : config.EBPF_K8S_REMOVE_LOST_NODES_AFTER * 1000,
     ingestRatePerSec: config.EBPF_K8S_INGEST_RATE,
     ingestBurst: config.EBPF_K8S_INGEST_BURST,
     requestTimeoutMs: config.EBPF_K8S_REQUEST_TIMEOUT_MS,
@@ -217,6 +293,16 @@ export function appSettings(config: Config): AppSettings {
       maintenanceIntervalMs: config.EBPF_K8S_MAINTENANCE_INTERVAL * 1000,
     },
     alertIntervalMs: config.EBPF_K8S_ALERT_INTERVAL * 1000,
+    notify: {
+      intervalMs: config.EBPF_K8S_NOTIFY_INTERVAL * 1000,
+      timeoutMs: config.EBPF_K8S_NOTIFY_TIMEOUT * 1000,
+      retryMinMs: config.EBPF_K8S_NOTIFY_RETRY_MIN * 1000,
+      retryMaxMs: config.EBPF_K8S_NOTIFY_RETRY_MAX * 1000,
+      giveUpAfterMs: config.EBPF_K8S_NOTIFY_GIVE_UP * 1000,
+      retentionMs: config.EBPF_K8S_NOTIFY_RETENTION * 1000,
+      maxPending: config.EBPF_K8S_NOTIFY_MAX_PENDING,
+      externalUrl: config.EBPF_K8S_EXTERNAL_URL,
+    },
     wireVersion: config.EBPF_K8S_TEST_WIRE_VERSION ?? WIRE_VERSION,
     heldPartsNodes: HELD_PARTS_NODES,
     flowStream: {

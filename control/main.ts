@@ -12,8 +12,11 @@
  * Services and EndpointSlices (control/kube/).
  *
  * Replicas on one database all serve; the work that must run once (that
- * sync, rollups and retention, alert evaluation) runs only on the replica
- * holding the lease (control/lease/, EBPF_K8S_LEASE and _RENEW).
+ * sync, rollups and retention, alert evaluation and notifications) runs only
+ * on the replica holding the lease (control/lease/, EBPF_K8S_LEASE and _RENEW).
+ *
+ * The first start on a database creates the default thresholds (agent silent,
+ * drops surge; control/alerts/defaults.ts) unless EBPF_K8S_DEFAULT_THRESHOLDS=off.
  *
  * Without EBPF_K8S_ADMIN_TOKEN, the first start on an empty database
  * generates an admin token and prints it to stdout, once; later starts only
@@ -23,6 +26,7 @@
  * plain fetch handler.
  */
 import { createApp } from "./app.ts";
+import { seedDefaultThresholds } from "./alerts/defaults.ts";
 import { type AdminToken, resolveAdminToken } from "./auth/admin-token.ts";
 import { sha256Hex } from "./auth/secrets.ts";
 import { appSettings, parseConfig } from "./config.ts";
@@ -62,6 +66,9 @@ async function main() {
     ? undefined
     : await sha256Hex(config.EBPF_K8S_READ_TOKEN);
   const settings = appSettings(config);
+  if (config.EBPF_K8S_DEFAULT_THRESHOLDS === "on" && await seedDefaultThresholds(db, Date.now())) {
+    console.log("default thresholds created (agent silent, drops surge): edit or delete them on /thresholds");
+  }
   const kubeServices = kubeServiceSync(db, config, deno); // says now whether it will sync, and fails now if it cannot
   const onceOnly = onceOnlyJobs(db, settings);
   if (kubeServices) onceOnly.push({ name: "Kubernetes service sync", start: ({ fence }) => kubeServices.start(fence) });
@@ -82,6 +89,8 @@ async function main() {
   const shown = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `${at.tls ? "https" : "http"}://${shown}:${server.port}`;
   console.log(`ebpf-k8s control plane listening on ${url} (bound to ${config.HOST})`);
+  // The notifications' links lead here unless the operator says where people reach it (read once the port is known).
+  settings.notify.externalUrl ??= url;
   // Drop any query string: a libsql:// URL may carry a token there.
   console.log(`database: ${config.DATABASE_URL.split("?")[0]}`);
   console.log(adminTokenNotice(admin, url));

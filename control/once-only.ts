@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The work that runs once among replicas, on the replica holding the lease (control/lease/): rollups and
- * retention of the monitoring store, lb and accel retention, alert evaluation. control/main.ts runs it (with the
- * Kubernetes sync when it has one), and so does the ingest bench (control/bench/ingest-server.ts), so that the
- * bench measures ingest beside what a real control plane does meanwhile.
+ * retention of the monitoring store, lb and accel retention, alert evaluation, the delivery of alert notifications.
+ * control/main.ts runs it (with the Kubernetes sync when it has one), and so does the ingest bench
+ * (control/bench/ingest-server.ts), so that the bench measures ingest beside what a real control plane does meanwhile.
  */
 import { pruneAccel } from "./accel/rules.ts";
 import { startAlerting } from "./alerts/evaluate.ts";
+import { startDelivering } from "./notify/deliver.ts";
 import type { AppSettings, Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { LeaseKeeper, type OnceOnlyJob } from "./lease/keeper.ts";
@@ -14,6 +15,7 @@ import { ONCE_ONLY_LEASE, replicaId } from "./lease/lease.ts";
 import { startMaintenance } from "./monitoring-store/maintenance.ts";
 import { repeatEvery } from "./periodic.ts";
 import { pruneLb } from "./services/counters.ts";
+import { startLostNodeRemoval } from "./registry/node-removal.ts";
 
 /** `now` is the maintenance's clock (the bench watches it to see when each run starts). */
 export function onceOnlyJobs(db: Db, settings: AppSettings, opts: { now?: () => number } = {}): OnceOnlyJob[] {
@@ -42,7 +44,20 @@ export function onceOnlyJobs(db: Db, settings: AppSettings, opts: { now?: () => 
           retention: settings.monitoring.retention,
         }, { fence }),
     },
+    { name: "alert notifications", start: ({ fence }) => startDelivering(db, settings.notify, { fence }) },
+    ...lostNodeRemoval(db, settings),
   ];
+}
+
+/** Deleting nodes Lost for EBPF_K8S_REMOVE_LOST_NODES_AFTER, when set. */
+function lostNodeRemoval(db: Db, settings: AppSettings): OnceOnlyJob[] {
+  const removeAfterMs = settings.removeLostNodesAfterMs;
+  if (removeAfterMs === null) return [];
+  const intervalMs = settings.monitoring.maintenanceIntervalMs;
+  return [{
+    name: "lost node removal",
+    start: () => startLostNodeRemoval(db, { intervalMs, lostAfterMs: settings.lostAfterMs, removeAfterMs }),
+  }];
 }
 
 /** The lease keeper that runs `jobs` while this replica holds the lease (start() it). */

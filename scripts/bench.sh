@@ -14,6 +14,7 @@ echo
 echo "== monitoring overhead and agent footprint (lab namespaces) =="
 deno run --allow-all agent/bench/monitoring_overhead.ts
 deno run --allow-all agent/bench/agent_footprint.ts
+tsx scripts/footprint/footprint.ts   # control plane and agents under the demo's load (README "Resource use")
 echo
 echo "== DNS visibility: ns/packet next to an empty tc program; iperf3 and dnsperf with the dns module on and off (lab namespaces) =="
 deno run --allow-ffi --allow-read --allow-env agent/bench/dns.ts

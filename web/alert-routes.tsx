@@ -6,7 +6,8 @@
  *   POST /thresholds               create  ┐ admin, htmx: the form back with its errors
  *   POST /thresholds/:id           change  │ next to the fields (422), or a blank form
  *   POST /thresholds/:id/delete    delete  ┘ plus the refreshed list and a line in #flash
- *   GET  /alerts?node=             active alerts, then the history (and /fragments/alerts, polled)
+ *   GET  /alerts?node=             active alerts, then the history, then (all nodes) the notifications sent
+ *                                  (and /fragments/alerts, polled); receivers: notification-routes.tsx
  * Forms post like the module switches (htmx sends HX-Request, which the
  * admin check takes as proof of a same-origin request).
  */
@@ -39,7 +40,16 @@ import {
   ThresholdForm,
 } from "./components/threshold-form.tsx";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
-import { ALERTS_FRAGMENT_PATH, AlertsDetail, AlertsPage, type AlertsView, HISTORY_SHOWN } from "./pages/alerts.tsx";
+import {
+  ALERTS_FRAGMENT_PATH,
+  AlertsDetail,
+  AlertsPage,
+  type AlertsView,
+  DELIVERIES_SHOWN,
+  HISTORY_SHOWN,
+} from "./pages/alerts.tsx";
+import { listNotifications } from "../control/notify/deliveries.ts";
+import { listReceivers } from "../control/notify/receivers.ts";
 import {
   LIST_ID,
   ThresholdList,
@@ -79,6 +89,7 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
     const query = EditQuery.safeParse(c.req.query());
     if (!query.success) return refusal(c, 400, "The parameter 'edit' must be a threshold id (16 hex digits).");
     const [view, session, targets] = await Promise.all([listView(c), sessionOf(c, access), knownTargets(db)]);
+    const receivers = view.isAdmin ? await listReceivers(db) : undefined;
     let form = BLANK_FORM;
     if (query.data.edit !== undefined) {
       const editing = view.thresholds.find((t) => t.id === query.data.edit);
@@ -87,7 +98,9 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
       }
       form = editForm(editing);
     }
-    return c.html(<ThresholdsPage view={view} form={form} targets={targets} session={session} />);
+    return c.html(
+      <ThresholdsPage view={view} form={form} targets={targets} session={session} receivers={receivers} />,
+    );
   });
 
   routes.get(THRESHOLDS_FRAGMENT_PATH, reader, async (c) => c.html(<ThresholdList view={await listView(c)} />));
@@ -158,11 +171,19 @@ export function alertPageRoutes(db: Db, { now, access }: { now: () => number; ac
     const query = AlertsQuery.safeParse(c.req.query());
     if (!query.success) return undefined;
     const { node } = query.data;
-    const [active, history] = await Promise.all([
+    const [active, history, receivers, records] = await Promise.all([
       listAlerts(db, { state: "active", node, limit: 1_000 }),
       listAlerts(db, { state: "resolved", node, limit: HISTORY_SHOWN }),
+      node === undefined ? listReceivers(db) : [],
+      node === undefined ? listNotifications(db, { limit: DELIVERIES_SHOWN }) : [],
     ]);
-    return { active, history, node, now: now() };
+    return {
+      active,
+      history,
+      node,
+      now: now(),
+      notifications: node === undefined ? { receivers, records } : undefined,
+    };
   };
   const badNode = "The parameter 'node' must be a node name (lowercase RFC 1123).";
 

@@ -25,6 +25,9 @@ export const STYLE_ASSET = "style.css";
 export const UPLOT_ASSET = "uPlot.iife.min.js";
 export const UPLOT_STYLE_ASSET = "uPlot.min.css";
 export const CHARTS_ASSET = "charts.js";
+/** Every page: times in the browser's zone, and scroll regions that keep their place across refreshes. */
+export const LOCAL_TIME_ASSET = "local-time.js";
+export const KEEP_SCROLL_ASSET = "keep-scroll.js";
 export const ICON_ASSET = "icon.svg";
 /** Where browsers ask for an icon on their own, whatever the page links; served the same icon (web/routes.tsx). */
 export const FAVICON_PATH = "/favicon.ico";
@@ -43,6 +46,8 @@ const SOURCES: Record<string, { url: URL; contentType: string }> = {
   [UPLOT_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.iife.min.js", import.meta.url), contentType: JS },
   [UPLOT_STYLE_ASSET]: { url: new URL("../node_modules/uplot/dist/uPlot.min.css", import.meta.url), contentType: CSS },
   [CHARTS_ASSET]: { url: new URL("./assets/charts.js", import.meta.url), contentType: JS },
+  [LOCAL_TIME_ASSET]: { url: new URL("./assets/local-time.js", import.meta.url), contentType: JS },
+  [KEEP_SCROLL_ASSET]: { url: new URL("./assets/keep-scroll.js", import.meta.url), contentType: JS },
   [ICON_ASSET]: { url: new URL("./assets/icon.svg", import.meta.url), contentType: SVG },
 };
 

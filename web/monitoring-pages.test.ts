@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../control/auth/access.ts";
-import { drop, flow, tcp } from "../control/monitoring/fixtures.test-support.ts";
+import { drop, flow, pod, tcp } from "../control/monitoring/fixtures.test-support.ts";
 import { CACHE, DB_POD, NOW, post, report, VANISHED_AT, WEB } from "../control/monitoring/scenario.test-support.ts";
 import { DEFAULT_MONITORING_SETTINGS } from "../control/monitoring-store/settings.ts";
 import { READ_TOKEN, T0, useTestApp } from "../control/test-support.ts";
@@ -115,7 +115,11 @@ describe("GET /pods", () => {
       expect(page).toMatch(
         /<div id="pods" hx-get="\/fragments\/pods\?sort=namespace&amp;dir=asc" hx-trigger="every 5s" hx-swap="innerHTML">/,
       );
-      expect(page).toContain('<form method="get" action="/pods" class="filter">');
+      // the filter works without script (a GET of the page) and with htmx (the list's region swapped, URL pushed)
+      expect(page).toContain(
+        '<form method="get" action="/pods" class="filter" hx-get="/pods" hx-select="#pods" hx-target="#pods" ' +
+          'hx-swap="outerHTML" hx-push-url="true">',
+      );
       expect(page).toContain('<a href="/pods" aria-current="page">Pods</a>');
       expect(page).toContain('<a href="/servicemap">Service map</a>');
     });
@@ -138,8 +142,8 @@ describe("GET /pods", () => {
       const byNode = await fetchHtml("/pods?node=node-b");
       expect(byNode).toContain("/pods/data/db");
       expect(byNode).not.toContain("/pods/default/web");
-      expect(byNode).toContain("3 pods on 2 nodes, 1 vanished, 1 shown");
-      expect(byNode).toContain('<input type="text" name="node" value="node-b" placeholder="node"/>');
+      expect(byNode).toContain("3 pods on 2 nodes, 1 vanished, 1 match");
+      expect(byNode).toContain('<input type="text" name="node" value="node-b" placeholder="node" aria-label="node"/>');
       expect(byNode).toContain('hx-get="/fragments/pods?node=node-b&amp;sort=namespace&amp;dir=asc"');
       expect(byNode).toContain('href="/pods?node=node-b&amp;sort=rx&amp;dir=desc"');
 
@@ -153,6 +157,19 @@ describe("GET /pods", () => {
       expect(none).toContain("No pod matches this filter (3 pods in all).");
     });
 
+    it("filters by state: the vanished pod alone, or the current ones, the choice kept in the form", async () => {
+      const vanished = await fetchHtml("/pods?state=vanished");
+      expect(vanished).toContain("/pods/default/cache");
+      expect(vanished).not.toContain("/pods/default/web");
+      expect(vanished).toContain('<option value="vanished" selected="">vanished</option>');
+      expect(vanished).toContain('hx-get="/fragments/pods?state=vanished&amp;sort=namespace&amp;dir=asc"');
+      const current = await fetchHtml("/fragments/pods?state=current");
+      expect(current).toContain("/pods/default/web");
+      expect(current).not.toContain("/pods/default/cache");
+      // an unknown state is no filter
+      expect(await fetchHtml("/fragments/pods?state=lost")).toContain("/pods/default/cache");
+    });
+
     it("sorts by a column: most TX first, ties by namespace/name", async () => {
       const page = await fetchHtml("/fragments/pods?sort=tx&dir=desc");
       // web sent 35,000 bytes; db and cache 25,000 each.
@@ -160,6 +177,51 @@ describe("GET /pods", () => {
       expect(order).toEqual([...order].sort((a, b) => a - b));
       expect(page).toContain('aria-sort="descending"');
     });
+  });
+});
+
+describe("GET /pods, paged", () => {
+  /** 250 pods on node-c, p000 … p249, and web on node-a. */
+  beforeEach(async () => {
+    const many = Array.from({ length: 250 }, (_, i) => {
+      const n = String(i).padStart(3, "0");
+      return report(pod(`u-${n}`, `p${n}`, [`10.1.${Math.floor(i / 200)}.${i % 200 + 1}`], { namespace: "bulk" }), 1);
+    });
+    await post(s, { node: "node-c", seq: 1, ts: T0, pods: many });
+    await post(s, { node: "node-a", seq: 1, ts: T0, pods: [report(WEB, 1)] });
+  });
+
+  /** The pod names of a page, in order. */
+  const names = (page: string) => [...page.matchAll(/<a href="\/pods\/[a-z]+\/([a-z0-9]+)">/g)].map((m) => m[1]);
+
+  it("shows 100 pods a page with previous and next links that keep the filters and the sort", async () => {
+    const first = await fetchHtml("/pods?namespace=bulk&sort=name&dir=desc");
+    expect(names(first)).toEqual(Array.from({ length: 100 }, (_, i) => `p${String(249 - i).padStart(3, "0")}`));
+    expect(first).toContain('<span class="meta pager-count">1–100 of 250</span>');
+    expect(first).toContain("251 pods on 2 nodes, 250 match");
+    expect(first).toContain('<span class="meta">← previous</span>');
+    const next = '<a href="/pods?namespace=bulk&amp;sort=name&amp;dir=desc&amp;offset=100" rel="next" ' +
+      'hx-get="/pods?namespace=bulk&amp;sort=name&amp;dir=desc&amp;offset=100" hx-select="#pods"';
+    expect(first).toContain(next);
+
+    const third = await fetchHtml("/fragments/pods?namespace=bulk&sort=name&dir=desc&offset=200");
+    expect(names(third)).toEqual(Array.from({ length: 50 }, (_, i) => `p${String(49 - i).padStart(3, "0")}`));
+    expect(third).toContain('<span class="meta pager-count">201–250 of 250</span>');
+    expect(third).toContain('href="/pods?namespace=bulk&amp;sort=name&amp;dir=desc&amp;offset=100" rel="prev"');
+    expect(third).toContain('<span class="meta">next →</span>');
+    // the live region of a later page polls that page
+    expect(await fetchHtml("/pods?namespace=bulk&offset=100")).toContain(
+      'hx-get="/fragments/pods?namespace=bulk&amp;sort=namespace&amp;dir=asc&amp;offset=100"',
+    );
+  });
+
+  it("shows the last page for an offset past the end, and no pager for one page", async () => {
+    const past = await fetchHtml("/fragments/pods?namespace=bulk&offset=9999");
+    expect(past).toContain('<span class="meta pager-count">201–250 of 250</span>');
+    expect(names(past)).toHaveLength(50);
+    const one = await fetchHtml("/fragments/pods?q=web");
+    expect(names(one)).toEqual(["web"]);
+    expect(one).not.toContain("pager");
   });
 });
 

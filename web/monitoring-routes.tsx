@@ -2,7 +2,7 @@
 /**
  * The data-monitoring pages, read-protected like the overview, each with
  * the fragment htmx polls (the same path under /fragments, same query):
- *   /pods                    pods with RX/TX   ?q= &namespace= &node= &sort= &dir=
+ *   /pods                    pods with RX/TX   ?q= &namespace= &node= &state= &sort= &dir= &offset=
  *   /pods/:namespace/:name   one pod           ?since=
  *   /servicemap              the service map   ?since= &namespace=
  * A bad name or parameter answers a 400 page in words, an unknown pod (or
@@ -21,7 +21,8 @@ import { queryDnsView } from "../control/queries/monitoring/dns-view.ts";
 import { queryDrops } from "../control/queries/monitoring/drops.ts";
 import { podKeysNamed } from "../control/queries/monitoring/endpoints.ts";
 import { DEFAULT_FLOW_LIMIT, queryFlows } from "../control/queries/monitoring/flows.ts";
-import { findPod, listPods } from "../control/queries/monitoring/pods.ts";
+import { findPod } from "../control/queries/monitoring/pods.ts";
+import { queryPodList } from "../control/queries/monitoring/pod-list.ts";
 import { queryServiceMap } from "../control/queries/monitoring/servicemap.ts";
 import { queryTopTalkers } from "../control/queries/monitoring/toptalkers.ts";
 import { NamespacedName } from "../control/routes/flow-params.ts";
@@ -104,10 +105,10 @@ export function monitoringPageRoutes(db: Db, { now, access, monitoring }: Monito
 
   pageAndFragment<PodsView>(
     PODS_PATH,
-    async (c, at) => ({
-      ok: true,
-      view: { pods: await listPods(db, at, monitoring.podGraceMs), query: parsePodQuery(c.req.query()), now: at },
-    }),
+    async (c, at) => {
+      const query = parsePodQuery(c.req.query());
+      return { ok: true, view: { list: await queryPodList(db, at, monitoring.podGraceMs, query), query, now: at } };
+    },
     (view, session) => <PodsPage view={view} session={session} />,
     (view) => <PodList view={view} />,
   );

@@ -6,6 +6,7 @@ import {
   ADMIN_TOKEN,
   batch,
   getJson,
+  iface,
   inventory,
   postBatch,
   READ_TOKEN,
@@ -45,8 +46,19 @@ describe("overview", () => {
     expect(page).toContain("agent 0.2.0");
     expect(page).toContain("kernel 6.12.0-test");
     expect(page).toContain("agent version unknown"); // node-b sent no inventory
+    // what each node's RX/TX covers: its watched interfaces, by ifindex, and a note on what they miss
+    expect(page).toContain('<td class="covers text" title="veth0">veth0</td>');
+    expect(page).toContain("traffic between pods of the same node crosses none of them");
     s.clock.now += 100_000;
     expect(await html("/fragments/nodes")).toContain('class="status status-lost"');
+  });
+
+  it("names at most three interfaces a node's RX/TX covers, by ifindex, the rest in the title", async () => {
+    const interfaces = ["eth1", "eth0", "cni0", "wg0"].map((ifname, i) => iface({ ifname, ifindex: 4 - i }));
+    await postBatch(s.app, batch({ interfaces }));
+    expect(await html("/")).toContain(
+      '<td class="covers text" title="wg0, cni0, eth0, eth1">wg0, cni0, eth0 +1 more</td>',
+    );
   });
 
   it("explains how to join when no node has reported", async () => {
@@ -81,16 +93,45 @@ describe("GET /nodes/:node", () => {
     expect(page).toContain('<li class="flag flag-off">map:sockhash ✗</li>');
   });
 
-  it("each region's fragment is that region alone: status and interfaces, modules and inventory", async () => {
+  it("each region's fragment is that region alone: status and health, modules, the folded lists", async () => {
     const fragment = await html("/fragments/nodes/node-a");
     expect(fragment).not.toContain("<html");
     expect(fragment).toContain('class="status status-ready"');
-    expect(fragment).toContain("veth0");
+    expect(fragment).toContain('id="node-health"');
+    expect(fragment).not.toContain("veth0");
     expect(fragment).not.toContain("ifstats_ingress");
     const modules = await html("/fragments/nodes/node-a/modules");
     expect(modules).not.toContain("<html");
-    expect(modules).toContain("ifstats_ingress");
     expect(modules).toContain('id="modules"');
+    expect(modules).not.toContain("ifstats_ingress");
+    const lists = await html("/fragments/nodes/node-a/lists");
+    expect(lists).not.toContain("<html");
+    expect(lists).toContain("veth0");
+    expect(lists).toContain("ifstats_ingress");
+    expect(lists).not.toContain('id="modules"');
+    expect(await html("/fragments/nodes/never-seen/lists")).toContain("has not reported yet");
+  });
+
+  it("folds the long lists, polling them only while unfolded, outside the region that refreshes them", async () => {
+    const page = await html("/nodes/node-a");
+    expect(page).toMatch(
+      /<details id="node-lists" class="panel lists"><summary>Interfaces, kernel features, eBPF programs and maps <span class="meta">1 interface, 2 programs, 1 map<\/span><\/summary><div hx-get="\/fragments\/nodes\/node-a\/lists" hx-trigger="every 2s \[this.closest\(&#39;details&#39;\).open\]"/,
+    );
+    expect(page.indexOf('id="node-health"')).toBeLessThan(page.indexOf('id="node-lists"'));
+  });
+
+  it("shows fill bars only for hash and LRU maps: an array, full by design, has none", async () => {
+    const maps = [
+      { id: 1, name: "cfg", type: "array", module: "ifstats" as const, maxEntries: 1, entries: 1 },
+      { id: 2, name: "slots", type: "percpu_array", module: "ifstats" as const, maxEntries: 8, entries: 8 },
+      { id: 3, name: "conns", type: "lru_hash", module: "tcp" as const, maxEntries: 100, entries: 95 },
+    ];
+    await postBatch(s.app, batch({ node: "node-f", inventory: inventory({ maps }) }));
+    const page = await html("/fragments/nodes/node-f/lists");
+    expect(page.match(/class="bar bar-full"/g)).toHaveLength(1);
+    expect(page).toContain('<span class="bar bar-full" style="width: 95.0%"></span><span class="pct">95 %</span>');
+    expect(page.match(/class="fill-none na"[^>]*>fixed slots</g)).toHaveLength(2);
+    expect(page).toContain("1 / 1");
   });
 
   it("shows module states and errors; without the admin cookie no switches, but how to log in", async () => {
@@ -128,29 +169,58 @@ describe("GET /nodes/:node", () => {
     expect(await html("/nodes/node-c")).toContain("sysctl -w kernel.bpf_stats_enabled=1");
   });
 
-  it("the spool: merged batches (nothing lost) apart from dropped ones, which alone flag the node", async () => {
+  it("the spool: pending is neutral, merged loses nothing, only batches dropped because it was full flag the node", async () => {
     const spool = (s: Partial<ReturnType<typeof inventory>["spool"]>) =>
       inventory({ spool: { pending: 3, dropped: 0, ...s } });
     await postBatch(s.app, batch({ node: "node-m", inventory: spool({ merged: 1234 }) }));
-    expect(await html("/nodes/node-m")).toContain('<span class="flag" title="batches the agent keeps on disk');
-    expect(await html("/nodes/node-m")).toMatch(/spool: 3 pending, 1,234 merged, 0 dropped \(spool full\)/);
+    const merged = await html("/nodes/node-m");
+    expect(merged).toMatch(
+      /<div class="health-info"><dt>Spool<\/dt><dd><span class="spool" title="[^"]*">3 batches waiting to be sent · 1,234 merged to make room \(counts summed, nothing lost\)<\/span>/,
+    );
+    expect(merged).not.toContain("spool full");
     await postBatch(s.app, batch({ node: "node-d", inventory: spool({ merged: 2, dropped: 5 }) }));
     expect(await html("/nodes/node-d")).toMatch(
-      /<span class="flag flag-off"[^>]*>spool: 3 pending, 2 merged, 5 dropped/,
+      /<div class="health-bad"><dt>Spool<\/dt><dd><span class="spool bad"[^>]*>3 batches waiting to be sent · 2 merged [^<]* · 5 dropped since the agent started because the spool was full</,
     );
     // an agent from before merging does not send the count
     await postBatch(s.app, batch({ node: "node-o", inventory: spool({}) }));
-    expect(await html("/nodes/node-o")).toMatch(/spool: 3 pending, 0 dropped/);
+    expect(await html("/nodes/node-o")).toMatch(/<span class="spool"[^>]*>3 batches waiting to be sent<\/span>/);
+    await postBatch(s.app, batch({ node: "node-e", inventory: spool({ pending: 0 }) }));
+    expect(await html("/nodes/node-e")).toMatch(
+      /<div class="health-ok"><dt>Spool<\/dt><dd><span class="spool"[^>]*>empty: every batch acknowledged</,
+    );
   });
 
   it("refused batches the agent keeps in quarantine flag the node; none, nothing shown", async () => {
     const spool = (q: number) => inventory({ spool: { pending: 0, dropped: 0, quarantined: q, quarantineDropped: 0 } });
     await postBatch(s.app, batch({ node: "node-q", inventory: spool(2) }));
-    expect(await html("/nodes/node-q")).toMatch(
-      /<span class="flag flag-off"[^>]*>quarantine: 2 refused batches kept, 0 dropped \(full\)/,
+    const page = await html("/nodes/node-q");
+    expect(page).toMatch(/<div class="health-bad"><dt>Spool<\/dt>/);
+    expect(page).toMatch(
+      /<span class="sub quarantine"[^>]*>quarantine: 2 refused batches kept, 0 dropped because the quarantine was full/,
     );
     await postBatch(s.app, batch({ node: "node-r", inventory: spool(0) }));
     expect(await html("/nodes/node-r")).not.toContain("quarantine:");
+  });
+
+  it("the health summary: agent, modules, desired state, alerts, drops and spool, first on the page", async () => {
+    const modules = [
+      { name: "ifstats" as const, desired: true, state: "on" as const },
+      { name: "accel" as const, desired: true, state: "error" as const, error: "sockmap: EPERM" },
+    ];
+    await postBatch(s.app, batch({ node: "node-s", inventory: inventory({ modules }) }));
+    const health = (await html("/fragments/nodes/node-s")).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+    expect(health).toContain(
+      "Agent reporting on time last batch just now; Stale after 30 s without one, Lost after 2 min",
+    );
+    expect(health).toContain("Modules 1 on, 7 off accel: error");
+    expect(health).toContain("Desired state version 0: 1 switch waiting for the agent (accel)");
+    expect(health).toContain("Alerts none firing");
+    expect(health).toContain("Drops 0 packets in the last 5 min");
+    s.clock.now += 45_000;
+    expect(await html("/fragments/nodes/node-s")).toMatch(
+      /<div class="health-bad"><dt>Agent<\/dt><dd><span class="status status-stale">a batch is overdue/,
+    );
   });
 
   it("renders for a node that has not reported yet, with its switches (pre-provisioning)", async () => {

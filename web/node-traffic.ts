@@ -19,6 +19,8 @@ import { IfName } from "../control/wire/batch.ts";
 import { NODE_PAGE_DNS_NAMES } from "./monitoring/dns-tables.tsx";
 import { badParameterText, pageWindow, sinceParam } from "./page-params.ts";
 import type { NodeTrafficView } from "./pages/node.tsx";
+import { during } from "./components/window-links.tsx";
+import type { RecentDrops } from "./components/node-health.tsx";
 
 const NodeQuery = z.object({ since: sinceParam, ifname: optionalParam(IfName) });
 
@@ -58,5 +60,23 @@ export async function loadNodeTraffic(
       dnsOff: desired.modules.dns ? [] : [node],
       limit: DEFAULT_FLOW_LIMIT,
     },
+  };
+}
+
+/** The drops module's count for the node over the default window (the page's first, 5 min): the health summary's. */
+export async function recentDrops(
+  db: Db,
+  node: string,
+  at: number,
+  retention: RetentionSettings,
+): Promise<RecentDrops> {
+  const w = pageWindow(undefined, undefined, at, retention);
+  if (!w.ok) throw new Error(w.message); // the default window starts in the past, always
+  const { byReason } = await queryDrops(db, w.window, { node });
+  const top = byReason[0]; // most packets first
+  return {
+    packets: byReason.reduce((n, r) => n + r.packets, 0),
+    span: during(w.since),
+    ...(top === undefined ? {} : { top: top.reason }),
   };
 }

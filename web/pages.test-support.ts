@@ -7,6 +7,19 @@ import { ADMIN_TOKEN, type TestContext } from "../control/test-support.ts";
 export const ADMIN = { cookie: `${SESSION_COOKIE}=${ADMIN_TOKEN}` };
 export const HTMX = { "hx-request": "true" };
 
+/** The service form's fields for default/api on 10.96.0.20:8080/TCP with two backends, as a person fills them in. */
+export const SERVICE_FORM = {
+  namespace: "default",
+  name: "api",
+  portName: "",
+  vip: "10.96.0.20",
+  port: "8080",
+  protocol: "TCP",
+  affinity: "none",
+  affinityTimeoutS: "10800",
+  backends: "10.244.1.9:8080\n10.244.2.9:8080 2\n",
+};
+
 /** Requests against `s.app` (read at each call: it is replaced for every test). */
 export function pageRequests(s: Pick<TestContext, "app">) {
   return {

@@ -16,7 +16,7 @@ import { listAlerts } from "../control/alerts/alerts.ts";
 import { nodeDetail } from "../control/queries/nodes.ts";
 import { clusterOverview } from "../control/queries/overview.ts";
 import { type IngestAdmission, recentShedding } from "../control/queries/ingest-load.ts";
-import { desiredStateOf, switchModule } from "../control/registry/desired-state.ts";
+import { desiredStateOf, overridesOf, switchModule } from "../control/registry/desired-state.ts";
 import { NodeModuleParams, NodeParams } from "../control/routes/params.ts";
 import { ASSET_PREFIX, type Assets, FAVICON_PATH, ICON_ASSET } from "./assets.ts";
 import { Layout, loginPath, type Session, sessionOf } from "./components/layout.tsx";
@@ -27,18 +27,20 @@ import type { LeaseStatus } from "../control/lease/keeper.ts";
 import { leaseView } from "../control/lease/status.ts";
 import { denyPage, FLASH_ID, flashError } from "./deny.tsx";
 import { alertPageRoutes } from "./alert-routes.tsx";
+import { receiverPageRoutes } from "./notification-routes.tsx";
 import { AlertBanner, AlertCount, ALERTS_LISTED, countByNode } from "./components/alerts.tsx";
 import type { FlowStreamHub } from "../control/flows-stream/hub.ts";
 import { flowLiveRoutes } from "./flow-live-routes.tsx";
 import { flowPageRoutes } from "./flow-routes.tsx";
 import { monitoringPageRoutes } from "./monitoring-routes.tsx";
-import { loadNodeTraffic } from "./node-traffic.ts";
-import { NodeDetailView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
+import { loadNodeTraffic, recentDrops } from "./node-traffic.ts";
+import { NodeDetailView, NodeListsView, NodeModulesView, NodePage, NodeTraffic, type NodeView } from "./pages/node.tsx";
 import { NODES_FRAGMENT_PATH, OverviewPage } from "./pages/overview.tsx";
 import { servicePageRoutes } from "./service-routes.tsx";
 import { accelPageRoutes } from "./accel-routes.tsx";
 import { apiPageRoutes } from "./api-routes.tsx";
 import { sessionRoutes } from "./session-routes.tsx";
+import { nodeLifecyclePageRoutes } from "./node-lifecycle-routes.tsx";
 
 export interface WebOptions {
   now: () => number;
@@ -57,8 +59,10 @@ export interface WebOptions {
   flowStream?: FlowStreamHub;
 }
 
-/** The switch form's field: "true" or "false", as HTML forms send it. */
-const SwitchForm = z.object({ enabled: z.enum(["true", "false"]).transform((v) => v === "true") });
+/** The switch form's field: "true" or "false", as HTML forms send it; "default": reset the override. */
+const SwitchForm = z.object({
+  enabled: z.enum(["true", "false", "default"]).transform((v) => (v === "default" ? undefined : v === "true")),
+});
 
 export function webRoutes(
   db: Db,
@@ -92,21 +96,24 @@ export function webRoutes(
   /** Everything the node page shows; for a node that never reported, its switches alone. */
   const nodeView = async (c: Context, name: string): Promise<NodeView> => {
     const at = now();
-    const [detail, { role }, alerts] = await Promise.all([
+    const [detail, { role }, alerts, drops] = await Promise.all([
       nodeDetail(db, name, at, thresholds),
       callerOf(c, access),
       listAlerts(db, { state: "active", node: name, limit: ALERTS_LISTED }),
+      recentDrops(db, name, at, monitoring.retention),
     ]);
     const desired = detail?.desired ?? (await desiredStateOf(db, name));
     return {
       name,
       detail,
       desired,
-      modules: detail?.modules ?? moduleViews(desired, null),
+      modules: detail?.modules ?? moduleViews(desired, await overridesOf(db, name), null),
       isAdmin: role === "admin",
       loginPath: loginPath(`/nodes/${encodeURIComponent(name)}`),
       alerts,
       now: at,
+      thresholds,
+      drops,
     };
   };
 
@@ -121,12 +128,14 @@ export function webRoutes(
   if (flowStream) routes.route("/", flowLiveRoutes(flowStream, { access }));
   routes.route("/", flowPageRoutes(db, { now, access, monitoring }));
   routes.route("/", alertPageRoutes(db, { now, access }));
+  routes.route("/", receiverPageRoutes(db, { now, access }));
   routes.route(
     "/",
     servicePageRoutes(db, { now, access, lostAfterMs: thresholds.lostAfterMs, retention: monitoring.retention }),
   );
   routes.route("/", accelPageRoutes(db, { now, access }));
   routes.route("/", apiPageRoutes({ access }));
+  routes.route("/", nodeLifecyclePageRoutes(db, { now, access }));
 
   routes.get("/", reader, async (c) => c.html(<OverviewPage {...await overview(c)} session={await session(c)} />));
   routes.get(NODES_FRAGMENT_PATH, reader, async (c) => c.html(<NodeList {...await overview(c)} />));
@@ -163,6 +172,15 @@ export function webRoutes(
     return c.html(<NodeModulesView view={await nodeView(c, params.data.node)} />);
   });
 
+  routes.get("/fragments/nodes/:node/lists", reader, async (c) => {
+    const params = NodeParams.safeParse(c.req.param());
+    if (!params.success) return badNodeName(c);
+    const detail = await nodeDetail(db, params.data.node, now(), thresholds);
+    return detail === undefined
+      ? c.html(<p class="none">This node has not reported yet.</p>)
+      : c.html(<NodeListsView detail={detail} />);
+  });
+
   routes.get("/fragments/nodes/:node/traffic", reader, async (c) => {
     const params = NodeParams.safeParse(c.req.param());
     if (!params.success) return badNodeName(c);
@@ -176,7 +194,7 @@ export function webRoutes(
     const params = NodeModuleParams.safeParse(c.req.param());
     if (!params.success) return flashError(c, "No such node name or module.", 404);
     const form = SwitchForm.safeParse(await c.req.parseBody());
-    if (!form.success) return flashError(c, "The switch must send enabled=true or enabled=false.");
+    if (!form.success) return flashError(c, "The switch must send enabled=true, enabled=false or enabled=default.");
     const { node, module } = params.data;
     const enabled = form.data.enabled;
     const desired = await switchModule(db, node, module, enabled, now());
@@ -184,7 +202,8 @@ export function webRoutes(
       <>
         <NodeModulesView view={await nodeView(c, node)} />
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
-          {module} is now {enabled ? "on" : "off"} for {node} (desired state version{" "}
+          {module} is now {desired.modules[module] ? "on" : "off"}
+          {enabled === undefined ? " (the cluster default)" : ""} for {node} (desired state version{" "}
           {desired.version}); its agent applies it within one interval.
         </p>
       </>,

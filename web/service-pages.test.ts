@@ -21,25 +21,13 @@ import {
   useTestApp,
 } from "../control/test-support.ts";
 import { WEB as WEB_HTTP } from "../control/services/fixtures.test-support.ts";
-import { ADMIN, HTMX, pageRequests } from "./pages.test-support.ts";
+import { ADMIN, HTMX, pageRequests, SERVICE_FORM as FORM } from "./pages.test-support.ts";
 
 const s = useTestApp();
 
 const { page, postForm } = pageRequests(s);
 
 const WEB = { ...WEB_HTTP, affinity: "client" as const };
-
-const FORM = {
-  namespace: "default",
-  name: "api",
-  portName: "",
-  vip: "10.96.0.20",
-  port: "8080",
-  protocol: "TCP",
-  affinity: "none",
-  affinityTimeoutS: "10800",
-  backends: "10.244.1.9:8080\n10.244.2.9:8080 2\n",
-};
 
 describe("/services", () => {
   it("explains an empty list in words; without the admin token there is no form", async () => {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The services pages (read-protected like the overview):
- *   GET  /services?since=&edit=                the list and, for an admin, the form that creates one
+ *   GET  /services?since=&edit=&namespace=&q=&state=&offset=   the list (filtered, 100 a page) and, for an admin, the
+ *                                              form that creates one
  *                                              (?edit=namespace/name/port fills it with that port, to change it)
  *   GET  /services/:namespace/:name?since=     a service's ports and backends
  *   (and each under /fragments, polled)
@@ -43,6 +44,7 @@ import {
   type Written,
 } from "../control/services/model.ts";
 import { byName, byRef, serviceViews } from "../control/services/views.ts";
+import { queryServiceList } from "../control/queries/service-list.ts";
 import { BackendState, type ServiceInput } from "../control/wire/services.ts";
 import { Layout, loginPath, sessionOf } from "./components/layout.tsx";
 import {
@@ -62,6 +64,7 @@ import {
   DEFAULT_SERVICE_SINCE,
   externalText,
   frontendText,
+  parseServiceQuery,
   SERVICE_LIST_ID,
   ServiceList,
   SERVICES_FRAGMENT_PATH,
@@ -127,13 +130,29 @@ export function servicePageRoutes(
     return { ok: true, raw: raw?.trim() || DEFAULT_SERVICE_SINCE, spec: query.data.since };
   }
 
+  /** The list's page; its filters and page from the request, or (`fromPage`, a form's answer) the page that posted. */
   async function listPage(
     c: Context,
     since: { raw: string; spec: z.output<typeof SinceQuery>["since"] },
+    fromPage = false,
   ): Promise<ServicesPageView> {
     const at = now();
-    const view = await serviceViews(db, { now: at, since: since.spec, nodesPolledWithinMs: lostAfterMs });
-    return { view, since: since.raw, now: at, isAdmin: await isAdmin(c), loginPath: loginPath(SERVICES_PATH) };
+    const pageParams = fromPage ? pageQuery(c.req.header("hx-current-url")) : undefined;
+    const query = parseServiceQuery((k) => pageParams ? (pageParams.get(k) ?? undefined) : c.req.query(k));
+    const { view, page } = await queryServiceList(
+      db,
+      { now: at, since: since.spec, nodesPolledWithinMs: lostAfterMs },
+      query,
+    );
+    return {
+      view,
+      query,
+      page,
+      since: since.raw,
+      now: at,
+      isAdmin: await isAdmin(c),
+      loginPath: loginPath(SERVICES_PATH),
+    };
   }
 
   async function detailPage(
@@ -277,7 +296,9 @@ export function servicePageRoutes(
       <>
         <ServiceForm state={BLANK_SERVICE_FORM} />
         <div id={SERVICE_LIST_ID} hx-swap-oob="innerHTML">
-          <ServiceList page={await listPage(c, since.ok ? since : { raw: DEFAULT_SERVICE_SINCE, spec: undefined })} />
+          <ServiceList
+            page={await listPage(c, since.ok ? since : { raw: DEFAULT_SERVICE_SINCE, spec: undefined }, true)}
+          />
         </div>
         <p id={FLASH_ID} class="flash" role="status" hx-swap-oob="true">
           {editing === undefined ? "Created" : "Saved"} {describeRef(input)}: {frontendText(input)}

@@ -83,7 +83,7 @@ describe("services on the service map and the service page", () => {
     const drops = html.slice(html.indexOf('id="service-drops"'));
     const rows = [
       ...drops.matchAll(
-        /<tr><td><code>(\w+)<\/code><\/td><td><a[^>]*>([^<]*)<\/a>.*?<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g,
+        /<tr><td class="reason"><code title="[^"]+">(\w+)<\/code><\/td><td><a[^>]*>([^<]*)<\/a>.*?<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g,
       ),
     ]
       .map((m) => m.slice(1));
@@ -97,6 +97,6 @@ describe("services on the service map and the service page", () => {
 
     const pod = await page("/pods/default/web?since=5m");
     expect(pod).toContain('<td><a href="/services/data/db">data/db</a><span class="sub">service</span></td>');
-    expect(pod).toMatch(/<code>NO_SOCKET<\/code><\/td><td class="na">—<\/td>/);
+    expect(pod).toMatch(/<code title="[^"]+">NO_SOCKET<\/code><\/td><td class="na">—<\/td>/);
   });
 });

@@ -23,7 +23,7 @@
  * Upstream keep-alive connections idle out (1 s) between Nginx rounds so
  * that each round makes its own.
  *
- * Next to the ratios, what bounds them (the README's "Socket acceleration"
+ * Next to the ratios, what bounds them (docs/load-balancing.md, "Socket acceleration"
  * has the profile): the lab cgroup's CPU time per request (cpu.stat: both
  * processes, user and kernel), which shows what acceleration saves, and the
  * share of the time some lab process waited for a CPU (cpu.pressure "some"),

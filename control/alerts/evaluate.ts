@@ -26,6 +26,9 @@
  * active alerts backs this up). With replicas only the holder of the lease
  * evaluates (control/lease/). The values are read before it, outside the
  * write queue.
+ *
+ * Every alert that fires or resolves gets its notifications (control/notify/)
+ * in the same transaction: an outbox row per enabled receiver.
  */
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
@@ -41,6 +44,7 @@ import {
 import { writeTransaction } from "../db/write-queue.ts";
 import type { Fence } from "../lease/lease.ts";
 import { type Periodic, repeatEvery } from "../periodic.ts";
+import { enqueueNotifications } from "../notify/outbox.ts";
 import { crossed, targetKindOf } from "./model.ts";
 import { readValues, type TargetValue, type ValueSettings } from "./values.ts";
 
@@ -77,6 +81,7 @@ export async function evaluateAlerts(
   return writeTransaction(db, async (tx) => {
     await fence?.(tx);
     const result: EvaluationResult = { fired: 0, resolved: 0, pending: 0 };
+    const events: Events = { fired: [], resolved: [] };
     // Read again in the queue: a threshold changed or deleted meanwhile is judged as it is now
     // (one whose metric was not read above waits for the next evaluation).
     const all = await tx.select().from(thresholds).orderBy(sql`rowid`); // in the order made: alerts fire in a stable order
@@ -96,7 +101,7 @@ export async function evaluateAlerts(
           pending: held.get(target),
           alert: firing.get(target),
         };
-        const step = await evaluateTarget(tx, state, now);
+        const step = await evaluateTarget(tx, state, now, events);
         if (step !== "unchanged") result[step]++;
       }
     }
@@ -106,11 +111,21 @@ export async function evaluateAlerts(
     for (const [id, rows] of active) {
       const t = all.find((x) => x.id === id);
       if (t?.enabled) continue;
-      for (const a of rows) await resolve(tx, a.id, now, t === undefined ? "threshold-deleted" : "threshold-disabled");
+      for (const a of rows) {
+        await resolve(tx, a.id, now, t === undefined ? "threshold-deleted" : "threshold-disabled", events);
+      }
       result.resolved += rows.length;
     }
+    await enqueueNotifications(tx, events.fired, "firing", now);
+    await enqueueNotifications(tx, events.resolved, "resolved", now);
     return result;
   });
+}
+
+/** The alerts that fired and resolved in one transaction, notified at its end. */
+interface Events {
+  fired: number[];
+  resolved: number[];
 }
 
 interface TargetState {
@@ -122,7 +137,12 @@ interface TargetState {
 }
 
 /** One target's step; says what it is now (or became). */
-async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyof EvaluationResult | "unchanged"> {
+async function evaluateTarget(
+  tx: Tx,
+  s: TargetState,
+  now: number,
+  events: Events,
+): Promise<keyof EvaluationResult | "unchanged"> {
   const { threshold: t, target, pending, alert } = s;
   const value = s.value?.value ?? null;
   const bound = crossed(t, value);
@@ -130,7 +150,7 @@ async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyo
   if (bound === null) {
     if (pending) await tx.delete(alertPending).where(where);
     if (!alert) return "unchanged";
-    await resolve(tx, alert.id, now, value === null ? "no-data" : "recovered");
+    await resolve(tx, alert.id, now, value === null ? "no-data" : "recovered", events);
     return "resolved";
   }
   const v = value!;
@@ -155,7 +175,16 @@ async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyo
     return "pending";
   }
   if (pending) await tx.delete(alertPending).where(where);
-  await tx.insert(alerts).values({
+  const [made] = await tx.insert(alerts).values({
+    // SQLite numbers a new row max(id) + 1, so once the history is pruned to nothing an alert would get a pruned one's
+    // id, and the outbox (one row per receiver, alert id and status) would take its events for sent ones and drop
+    // them: the first alert of a transaction is numbered past the outbox's too (the others follow it).
+    ...(events.fired.length === 0
+      ? {
+        id: sql`(SELECT max(coalesce(max(id), 0), (SELECT coalesce(max(alert_id), 0) FROM alert_notifications)) + 1
+          FROM alerts)`,
+      }
+      : {}),
     thresholdId: t.id,
     metric: t.metric,
     scopeKind: t.scopeKind,
@@ -172,12 +201,14 @@ async function evaluateTarget(tx: Tx, s: TargetState, now: number): Promise<keyo
     peak,
     trough,
     lastValue: v,
-  });
+  }).returning({ id: alerts.id });
+  events.fired.push(made!.id);
   return "fired";
 }
 
-async function resolve(tx: Tx, id: number, now: number, reason: ResolvedReason) {
+async function resolve(tx: Tx, id: number, now: number, reason: ResolvedReason, events: Events) {
   await tx.update(alerts).set({ resolvedAt: now, resolvedReason: reason }).where(eq(alerts.id, id));
+  events.resolved.push(id);
 }
 
 /**
@@ -187,10 +218,12 @@ async function resolve(tx: Tx, id: number, now: number, reason: ResolvedReason) 
  */
 export async function closeThreshold(tx: Tx, id: string, now: number, reason: ResolvedReason): Promise<void> {
   await tx.delete(alertPending).where(eq(alertPending.thresholdId, id));
-  await tx
+  const closed = await tx
     .update(alerts)
     .set({ resolvedAt: now, resolvedReason: reason })
-    .where(and(eq(alerts.thresholdId, id), isNull(alerts.resolvedAt)));
+    .where(and(eq(alerts.thresholdId, id), isNull(alerts.resolvedAt)))
+    .returning({ id: alerts.id });
+  await enqueueNotifications(tx, closed.map((a) => a.id), "resolved", now);
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -58,7 +58,7 @@ export async function getThreshold(db: Queryable, id: string): Promise<Threshold
 }
 
 export async function createThreshold(db: Db, input: ThresholdInput, now: number): Promise<ThresholdView> {
-  const row: ThresholdRow = { id: newId(), ...columns(input), createdAt: now, updatedAt: now };
+  const row: ThresholdRow = { id: newId(), ...thresholdColumns(input), createdAt: now, updatedAt: now };
   await writeTransaction(db, (tx) => tx.insert(thresholds).values(row));
   return toView(row, 0, 0);
 }
@@ -73,7 +73,7 @@ export function updateThreshold(
   return writeTransaction(db, async (tx) => {
     const old = await tx.select().from(thresholds).where(eq(thresholds.id, id)).get();
     if (old === undefined) return undefined;
-    const next = columns(input);
+    const next = thresholdColumns(input);
     if (old.enabled && !next.enabled) await closeThreshold(tx, id, now, "threshold-disabled");
     else if (old.metric !== next.metric || old.scopeKind !== next.scopeKind || old.target !== next.target) {
       await closeThreshold(tx, id, now, "threshold-changed");
@@ -106,7 +106,8 @@ export function scopeOf(kind: ThresholdRow["scopeKind"], target: string | null):
   return kind === "node" || kind === "pod" ? { kind, target: target ?? "" } : { kind };
 }
 
-function columns(input: ThresholdInput) {
+/** A threshold's input as its columns (also the default thresholds', defaults.ts). */
+export function thresholdColumns(input: ThresholdInput) {
   return {
     metric: input.metric,
     scopeKind: input.scope.kind,

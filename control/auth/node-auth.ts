@@ -10,6 +10,10 @@ import type { Db } from "../db/client.ts";
 import { checkCredential } from "../registry/node-credentials.ts";
 import { bearerToken, denyJson } from "./access.ts";
 
+/** A credential never issued, or one whose node an admin deleted (its credentials go with it). */
+export const UNKNOWN_CREDENTIAL =
+  "unknown node credential (never issued, or its node was deleted); join again with a join token";
+
 /** What the route after this middleware learns: the node the credential belongs to. */
 export type NodeAuthEnv = { Variables: { node: string } };
 
@@ -26,7 +30,7 @@ export function requireNodeCredential(db: Db): MiddlewareHandler<NodeAuthEnv> {
       return denyJson(
         c,
         401,
-        check.reason === "revoked" ? "node credential revoked; join again" : "invalid node credential; join again",
+        check.reason === "revoked" ? "node credential revoked; join again" : UNKNOWN_CREDENTIAL,
       );
     }
     c.set("node", check.node);

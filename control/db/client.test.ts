@@ -371,6 +371,109 @@ describe("migration 0019", () => {
   });
 });
 
+describe("migration 0021", () => {
+  it("rebuilds join_tokens with expires_at nullable: every row and column kept, the index unique, new tokens may never expire", async () => {
+    const { url, client } = await olderDb(21);
+    // rows an older control plane left: a live token, a revoked and used one, an expired one; a node joined with one
+    await client.execute(
+      "INSERT INTO join_tokens (id, token_hash, description, created_at, expires_at, revoked_at, uses, last_used_at) VALUES " +
+        "('a000000000000001', 'h1', 'kubernetes agents (install.sh)', 100, 200000, NULL, 0, NULL), " +
+        "('a000000000000002', 'h2', NULL, 110, 300000, 150, 7, 140), " +
+        "('a000000000000003', 'h3', 'old', 120, 130, NULL, 2, 125)",
+    );
+    await client.execute(
+      "INSERT INTO nodes (name, boot_id, last_seq, last_ts, first_seen, last_seen) VALUES ('n1', 'b1', 1, 1, 1, 1)",
+    );
+    await client.execute(
+      "INSERT INTO node_credentials (id, node, token_hash, join_token_id, created_at, revoked_at) " +
+        "VALUES ('c1', 'n1', 'ch1', 'a000000000000002', 140, NULL)",
+    );
+    await client.execute("INSERT INTO desired_states (node, version, modules, updated_at) VALUES ('n1', 3, '{}', 1)");
+    const before = (await client.execute("SELECT * FROM join_tokens ORDER BY id")).rows.map((r) => ({ ...r }));
+    client.close();
+
+    const db = await openDb(url);
+    const read = async (sql: string) => (await db.$client.execute(sql)).rows.map((r) => ({ ...r }));
+    expect(await read("SELECT * FROM join_tokens ORDER BY id")).toEqual(before);
+    expect(before).toHaveLength(3);
+    expect(await read("SELECT id, node, join_token_id FROM node_credentials")).toEqual([
+      { id: "c1", node: "n1", join_token_id: "a000000000000002" },
+    ]);
+    expect(await read("SELECT node, version FROM desired_states")).toEqual([{ node: "n1", version: 3 }]);
+    const columns = await read("SELECT name, \"notnull\" AS nn FROM pragma_table_info('join_tokens') ORDER BY cid");
+    expect(columns.map((c) => c.name)).toEqual([
+      "id",
+      "token_hash",
+      "description",
+      "created_at",
+      "expires_at",
+      "revoked_at",
+      "uses",
+      "last_used_at",
+    ]);
+    expect(columns.find((c) => c.name === "expires_at")!.nn).toBe(0);
+    await db.$client.execute(
+      "INSERT INTO join_tokens (id, token_hash, created_at, expires_at) VALUES ('a000000000000004', 'h4', 1, NULL)",
+    );
+    await expect(
+      db.$client.execute("INSERT INTO join_tokens (id, token_hash, created_at) VALUES ('a000000000000005', 'h1', 1)"),
+    ).rejects.toThrow(/UNIQUE/);
+    expect(await read("PRAGMA foreign_key_check")).toEqual([]);
+    db.$client.close();
+  });
+});
+
+describe("migrations 0020 and 0022 (alert notifications)", () => {
+  /** A receiver as 0020 made them (no format). */
+  const RECEIVER =
+    "INSERT INTO alert_receivers (id, name, url, enabled, created_at, updated_at) VALUES ('r1', 'a', 'http://x/', 1, 1, 1)";
+
+  it("add the receivers, outbox and seeds beside an older database's thresholds and alerts, every row kept", async () => {
+    const { url, client } = await olderDb(20);
+    await client.execute(
+      "INSERT INTO thresholds (id, metric, scope_kind, target, upper, lower, hold_seconds, description, enabled, " +
+        "created_at, updated_at) VALUES ('t1', 'rxBytesPerSec', 'node', 'n1', 1000, NULL, 0, 'mine', 1, 1, 1)",
+    );
+    await client.execute(
+      "INSERT INTO alerts (id, threshold_id, metric, scope_kind, target, node, bound, upper, lower, hold_seconds, " +
+        "breached_since, fired_at, value, peak, trough, last_value) " +
+        "VALUES (7, 't1', 'rxBytesPerSec', 'node', 'n1', 'n1', 'upper', 1000, NULL, 0, 5, 5, 2000, 2000, 2000, 2000)",
+    );
+    const before = async (c: { execute(sql: string): Promise<{ rows: object[] }> }) =>
+      Promise.all(
+        ["thresholds", "alerts"].map(async (t) => (await c.execute(`SELECT * FROM ${t}`)).rows.map((r) => ({ ...r }))),
+      );
+    const kept = await before(client);
+    client.close();
+
+    const db = await openDb(url);
+    expect(await before(db.$client)).toEqual(kept);
+    const run = (sql: string) => db.$client.execute(sql);
+    await run(RECEIVER);
+    await run(
+      "INSERT INTO alert_notifications (receiver_id, alert_id, status, alert, state, created_at, next_attempt_at) " +
+        "VALUES ('r1', 7, 'firing', '{}', 'pending', 6, 6)",
+    );
+    expect((await run("SELECT format, delivered, gave_up FROM alert_receivers")).rows.map((r) => ({ ...r }))).toEqual([
+      { format: "webhook", delivered: 0, gave_up: 0 },
+    ]);
+    expect((await run("SELECT count(*) AS n FROM seeds")).rows[0]!.n).toBe(0); // the first start seeds
+    expect((await run("PRAGMA foreign_key_check")).rows).toEqual([]);
+    db.$client.close();
+  });
+
+  it("0022 gives receivers made before it the webhook format", async () => {
+    const { url, client } = await olderDb(22);
+    await client.execute(RECEIVER);
+    client.close();
+    const db = await openDb(url);
+    expect((await db.$client.execute("SELECT name, format FROM alert_receivers")).rows.map((r) => ({ ...r }))).toEqual([
+      { name: "a", format: "webhook" },
+    ]);
+    db.$client.close();
+  });
+});
+
 describe("localFilePath", () => {
   it.each([
     ["file:./data/ebpf-k8s.db", "./data/ebpf-k8s.db"],

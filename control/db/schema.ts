@@ -233,7 +233,8 @@ export const joinTokens = sqliteTable("join_tokens", {
   tokenHash: text("token_hash").notNull().unique(),
   description: text("description"),
   createdAt: integer("created_at").notNull(),
-  expiresAt: integer("expires_at").notNull(),
+  /** Null: never expires (made with `expires: "never"` for a DaemonSet; revoked or rotated instead, docs/nodes.md). */
+  expiresAt: integer("expires_at"),
   revokedAt: integer("revoked_at"),
   uses: integer("uses").notNull().default(0),
   lastUsedAt: integer("last_used_at"),
@@ -273,7 +274,20 @@ export const nodeCredentials = sqliteTable(
 export const desiredStates = sqliteTable("desired_states", {
   node: text("node").primaryKey(),
   version: integer("version").notNull(),
-  /** Only the modules switched so far; the rest follow DEFAULT_MODULES. */
+  /** Only the modules switched so far (overrides); the rest follow module_defaults. */
+  modules: text("modules", { mode: "json" }).$type<Partial<Record<ModuleName, boolean>>>().notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Cluster-wide module defaults, one row (id 1): what a node runs for each module it has no override for
+ * in desired_states (control/registry/desired-state.ts). Without a row, DEFAULT_MODULES at version 0.
+ * `version` is the desired-state version every node inherits at least (raised above every node's by a change).
+ */
+export const moduleDefaults = sqliteTable("module_defaults", {
+  id: integer("id").primaryKey(),
+  version: integer("version").notNull(),
+  /** Only the modules set so far; the rest follow DEFAULT_MODULES. */
   modules: text("modules", { mode: "json" }).$type<Partial<Record<ModuleName, boolean>>>().notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -739,6 +753,95 @@ export const alerts = sqliteTable(
 /** Why an alert ended: back within the limits, no value any more (a pod gone), or its threshold changed, was switched off or deleted. */
 export type ResolvedReason = "recovered" | "no-data" | "threshold-changed" | "threshold-disabled" | "threshold-deleted";
 
+/**
+ * Webhook receivers of alert notifications (control/notify/). The bearer
+ * token and the custom header's value are secrets: stored as given (they are
+ * sent with every POST), never shown back. The counters add up every
+ * notification's outcome for /metrics and the pages, so pruning the records
+ * loses no count.
+ */
+export const alertReceivers = sqliteTable("alert_receivers", {
+  id: text("id").primaryKey(),
+  /** Unique; the `receiver` of the payload and of the metrics' label. */
+  name: text("name").notNull().unique(),
+  url: text("url").notNull(),
+  /** What is POSTed: Alertmanager's webhook message, or Alertmanager's own alerts API body (control/notify/payload.ts). */
+  format: text("format").$type<"webhook" | "alertmanager">().notNull().default("webhook"),
+  bearerToken: text("bearer_token"),
+  headerName: text("header_name"),
+  headerValue: text("header_value"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  delivered: integer("delivered").notNull().default(0),
+  failedAttempts: integer("failed_attempts").notNull().default(0),
+  gaveUp: integer("gave_up").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export type NotificationState = "pending" | "delivered" | "gave-up";
+
+/**
+ * The outbox: one row per alert event (firing, resolved) and receiver,
+ * written in the transaction that changes the alert, so an event is never
+ * lost nor sent for a change that did not commit. The unique index makes an
+ * event once per receiver. `alert` is the Alertmanager alert as JSON
+ * (generatorURL relative: the deliverer prefixes the external URL).
+ */
+export const alertNotifications = sqliteTable(
+  "alert_notifications",
+  {
+    id: integer("id").primaryKey(),
+    receiverId: text("receiver_id")
+      .notNull()
+      .references(() => alertReceivers.id, { onDelete: "cascade" }),
+    /** No foreign key: the alert's history is pruned on its own schedule. */
+    alertId: integer("alert_id").notNull(),
+    status: text("status").$type<"firing" | "resolved">().notNull(),
+    alert: text("alert").notNull(),
+    state: text("state").$type<NotificationState>().notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** Every attempt made (the latest few are kept in alert_notification_attempts). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    /** Delivered or given up; the retention counts from here. */
+    finishedAt: integer("finished_at"),
+    gaveUpReason: text("gave_up_reason"),
+  },
+  (t) => [
+    uniqueIndex("alert_notifications_event").on(t.receiverId, t.alertId, t.status),
+    index("alert_notifications_due").on(t.state, t.nextAttemptAt),
+    index("alert_notifications_finished").on(t.finishedAt),
+  ],
+);
+
+/** Attempts to deliver a notification: when, how long, the HTTP status or the error. */
+export const alertNotificationAttempts = sqliteTable(
+  "alert_notification_attempts",
+  {
+    id: integer("id").primaryKey(),
+    notificationId: integer("notification_id")
+      .notNull()
+      .references(() => alertNotifications.id, { onDelete: "cascade" }),
+    at: integer("at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    httpStatus: integer("http_status"),
+    error: text("error"),
+  },
+  (t) => [index("alert_notification_attempts_notification").on(t.notificationId, t.id)],
+);
+
+/**
+ * Things the control plane creates once per database (the default
+ * thresholds): a row says it was done, so what the operator deleted or
+ * changed afterwards is never made again.
+ */
+export const seeds = sqliteTable("seeds", {
+  name: text("name").primaryKey(),
+  appliedAt: integer("applied_at").notNull(),
+});
+
 /** Who defines a service: the admin API (and pages), or the Kubernetes sync (control/kube/), which alone may change it. */
 export type ServiceSource = "api" | "kubernetes";
 
@@ -958,5 +1061,7 @@ export type ThresholdRow = typeof thresholds.$inferSelect;
 export type AlertRow = typeof alerts.$inferSelect;
 export type PendingRow = typeof alertPending.$inferSelect;
 export type LeaseRow = typeof leases.$inferSelect;
+export type ReceiverRow = typeof alertReceivers.$inferSelect;
+export type NotificationRow = typeof alertNotifications.$inferSelect;
 export type ServiceRow = typeof services.$inferSelect;
 export type BackendRow = typeof serviceBackends.$inferSelect;

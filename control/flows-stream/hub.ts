@@ -9,7 +9,7 @@
  * connected to. The database is not polled (no extra reads on the hot path,
  * and a record is in a follower's queue in the event loop's next turn after
  * its commit, once the batches' answers are on their way); with several replicas a user follows each one, or the one
- * a sticky load balancer keeps them on (README "Follow flows live").
+ * a sticky load balancer keeps them on (docs/api.md, GET /api/v1/flows/stream).
  */
 import type { Db } from "../db/client.ts";
 import type { FlowRow } from "../monitoring/flows.ts";

@@ -14,7 +14,7 @@
  * writing; as subqueries of one statement they cost about one.
  */
 import type { SqlTransaction } from "../db/prepared.ts";
-import { toDesiredState } from "../registry/desired-state.ts";
+import { type ModuleLayer, toDesiredState } from "../registry/desired-state.ts";
 import type { Batch, DesiredState } from "../wire/batch.ts";
 import { timedCounters } from "./interface-samples.ts";
 import type { TimedCounters } from "./rates.ts";
@@ -32,6 +32,11 @@ export interface NodeState {
   /** The node's interface totals by name, all of its current boot. */
   totals: Map<string, TimedCounters>;
   desired: DesiredState;
+  /**
+   * Whether the node holds a live credential now, inside the write transaction: the route checked the batch's
+   * before it waited for its turn, and the node may have been deleted or its credentials revoked meanwhile.
+   */
+  credentialed: boolean;
 }
 
 // ?1 is the node, ?2 the batch's boot. Each subquery is a primary-key lookup (interfaces: the
@@ -39,21 +44,28 @@ export interface NodeState {
 const SQL = "SELECT (SELECT last_seq FROM boots WHERE node = ?1 AND boot_id = ?2) AS boot_last_seq, " +
   "(SELECT json_array(boot_id, last_ts) FROM nodes WHERE name = ?1) AS node, " +
   "(SELECT json_group_array(json_array(ifname, ifindex, ts, rx_packets, rx_bytes, tx_packets, tx_bytes, drops)) FROM interfaces WHERE node = ?1) AS totals, " +
-  "(SELECT json_array(version, json(modules)) FROM desired_states WHERE node = ?1) AS desired";
+  "(SELECT json_array(version, json(modules)) FROM desired_states WHERE node = ?1) AS desired, " +
+  "(SELECT json_array(version, json(modules)) FROM module_defaults WHERE id = 1) AS defaults, " +
+  "EXISTS (SELECT 1 FROM node_credentials WHERE node = ?1 AND revoked_at IS NULL) AS credentialed";
 
 export async function readNodeState(tx: SqlTransaction, batch: Batch): Promise<NodeState> {
   const row = (await tx.execute({ sql: SQL, args: [batch.node, batch.bootId] })).rows[0]!;
   const node = row.node === null ? undefined : (JSON.parse(String(row.node)) as [string, number]);
   const totals = JSON.parse(String(row.totals)) as Array<[string, ...number[]]>;
-  const [version, modules] = row.desired === null
-    ? [0, {}]
-    : (JSON.parse(String(row.desired)) as [number, Record<string, boolean>]);
   return {
     bootLastSeq: row.boot_last_seq === null ? undefined : Number(row.boot_last_seq),
     node: node === undefined ? undefined : { bootId: node[0], lastTs: node[1] },
     totals: new Map(
       totals.map(([ifname, ifindex, ts, ...counters]) => [ifname, timedCounters(ifindex!, ts!, counters)]),
     ),
-    desired: toDesiredState(version, modules),
+    desired: toDesiredState(moduleLayer(row.defaults), moduleLayer(row.desired)),
+    credentialed: Number(row.credentialed) === 1,
   };
+}
+
+/** A `json_array(version, modules)` of the SQL above; none at version 0. */
+function moduleLayer(value: unknown): ModuleLayer {
+  if (value === null) return { version: 0, modules: {} };
+  const [version, modules] = JSON.parse(String(value)) as [number, ModuleLayer["modules"]];
+  return { version, modules };
 }

@@ -59,12 +59,25 @@ interface Job {
   batch: Batch;
   receivedAt: number;
   monitoring: MonitoringSettings;
+  /** Store only while the node holds a live credential (see NodeCredentialGone). */
+  requireCredential: boolean;
 }
 
-/** What a job stored: the acknowledgement, and the flow rows for the live stream (none for a duplicate). */
-interface Stored {
-  ack: BatchAck;
-  flows: FlowRow[];
+/**
+ * What a job stored: the acknowledgement, and the flow rows for the live stream (none for a duplicate); or
+ * nothing, because the node lost its credentials while the batch waited.
+ */
+type Stored = { ack: BatchAck; flows: FlowRow[] } | { credentialGone: true };
+
+/**
+ * The batch's node was deleted (control/registry/node-removal.ts), or its credentials revoked, after the route
+ * checked the batch's credential and before the batch's turn in the write queue: nothing of it is stored, so a
+ * deleted node does not come back from a batch that was on its way (its agent gets 401 and joins again).
+ */
+export class NodeCredentialGone extends Error {
+  constructor(readonly node: string) {
+    super(`node '${node}' holds no live credential any more (deleted or revoked); join again`);
+  }
 }
 
 /**
@@ -113,9 +126,13 @@ export function storeBatch(
   receivedAt: number,
   monitoring: MonitoringSettings = DEFAULT_MONITORING_SETTINGS,
   onFlowsStored?: OnFlowsStored,
+  /** The route's: the batch came with the node's credential, which must still be live (else NodeCredentialGone). */
+  requireCredential = false,
 ): Promise<BatchAck> {
   // Attached before the group can resolve, so reactions of one group run in its commit order.
-  return storeOf(db).store({ db, batch, receivedAt, monitoring }).then(({ ack, flows }) => {
+  return storeOf(db).store({ db, batch, receivedAt, monitoring, requireCredential }).then((stored) => {
+    if ("credentialGone" in stored) throw new NodeCredentialGone(batch.node);
+    const { ack, flows } = stored;
     if (!ack.duplicate && flows.length > 0) onFlowsStored?.(flows);
     return ack;
   });
@@ -123,6 +140,7 @@ export function storeBatch(
 
 async function storeJob(tx: SqlTransaction, job: Job): Promise<Stored> {
   const state = await readNodeState(tx, job.batch);
+  if (job.requireCredential && !state.credentialed) return { credentialGone: true };
   const { flows, ...stored } = await storeInTransaction(tx, job, state);
   // an agent of an older wire version gets no module added after it (its strict schema would refuse the answer)
   return { ack: { ok: true, ...stored, desired: desiredForWireVersion(state.desired, job.batch.v) }, flows };

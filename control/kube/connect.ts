@@ -41,6 +41,9 @@ type KubeSettings = Pick<
   | "EBPF_K8S_KUBE_CA"
   | "KUBERNETES_SERVICE_HOST"
   | "KUBERNETES_SERVICE_PORT"
+  | "EBPF_K8S_KUBE_SERVICE_SELECTOR"
+  | "EBPF_K8S_KUBE_SERVICE_NAMESPACES"
+  | "EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES"
 >;
 
 /** Null when there is no cluster to follow (or the sync is off). Throws when a file it needs cannot be read. */
@@ -127,7 +130,12 @@ export function kubeServiceSync(
     async start(fence) {
       const http = await kubeFetch(target.caPem, deno);
       const conn: KubeConnection = { apiServer: target.apiServer, token: target.token, fetch: http.fetch };
-      const sync = new KubeServiceSync({ conn, db, log, fence });
+      const filter = {
+        selector: config.EBPF_K8S_KUBE_SERVICE_SELECTOR,
+        namespaces: config.EBPF_K8S_KUBE_SERVICE_NAMESPACES,
+        excludeNamespaces: config.EBPF_K8S_KUBE_SERVICE_EXCLUDE_NAMESPACES,
+      };
+      const sync = new KubeServiceSync({ conn, db, log, fence, filter });
       log(`following ${sync.description}, reached through ${target.how}`);
       sync.start();
       return {

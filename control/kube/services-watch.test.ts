@@ -15,6 +15,9 @@ import { kubeFetch } from "./connect.ts";
 import { type FakeKubeApi, fakeKubeApi } from "./fake-api.test-support.ts";
 import { endpoint, kubeService, NOT_READY, slice, TERMINATING_SERVING } from "./fixtures.test-support.ts";
 import { KubeServiceSync } from "./services-watch.ts";
+import { parseLabelSelector } from "./label-selector.ts";
+import { DEFAULT_SERVICE_SELECTOR, SERVICE_PROXY_NAME_LABEL, type ServiceImportFilter } from "./service-filter.ts";
+import type { KubeService } from "./translate.ts";
 
 const TOKEN = "sa-token";
 const WEB_PORTS = [
@@ -93,7 +96,7 @@ describe("KubeServiceSync", () => {
     t.close();
   });
 
-  const start = (debounceMs = 300) => {
+  const start = (debounceMs = 300, filter?: ServiceImportFilter) => {
     sync = new KubeServiceSync({
       conn: { apiServer: api.url, token: () => TOKEN, fetch: http.fetch },
       db: t.db,
@@ -101,6 +104,7 @@ describe("KubeServiceSync", () => {
       retryMs: 20,
       pageSize: 2,
       log: (m) => logs.push(m),
+      filter,
     });
     sync.start();
     return sync;
@@ -265,6 +269,60 @@ describe("KubeServiceSync", () => {
       "resourceVersion 105 too old (410 Gone): listing endpointslices again",
       "resourceVersion 103 too old (410 Gone): listing services again",
     ]);
+  });
+
+  it("imports only the Services of the filter; one relabelled out of it is removed, one relabelled into it added", async () => {
+    const labelled = (o: KubeService, labels: Record<string, string>): KubeService => ({
+      ...o,
+      metadata: { ...o.metadata, labels },
+    });
+    const filter: ServiceImportFilter = {
+      selector: parseLabelSelector(`${DEFAULT_SERVICE_SELECTOR},tier notin (internal)`),
+      namespaces: ["shop"],
+      excludeNamespaces: [],
+    };
+    const cache = kubeService("shop", "cache", "10.96.0.12", [{ port: 6379 }]);
+    const otherProxy = labelled(kubeService("shop", "mesh", "10.96.0.13", [{ port: 80 }]), {
+      [SERVICE_PROXY_NAME_LABEL]: "other-proxy",
+    });
+    const elsewhere = kubeService("ops", "metrics", "10.96.0.20", [{ port: 9090 }]);
+    api.lists.services = { rv: "1", items: [labelled(db, { tier: "internal" }), cache, otherProxy, elsewhere] };
+    api.lists.endpointslices = {
+      rv: "1",
+      items: [dbSlice, slice("ops", "metrics", "metrics-a", [{ port: 9090 }], [endpoint("10.244.3.1", "m-0")])],
+    };
+    const s = start(20, filter);
+    const [svcWatch, sliceWatch] = await Promise.all([api.nextWatch("services"), api.nextWatch("endpointslices")]);
+    // the API server is asked for the selected Services only (the fake one sends them all: they are checked here too)
+    expect(svcWatch.query.get("labelSelector")).toBe(
+      "!service.kubernetes.io/service-proxy-name,tier notin (internal)",
+    );
+    expect(s.description).toContain("(Services and EndpointSlices, namespaces shop, labels !service.kubernetes.io");
+    const services = svcWatch.open();
+    sliceWatch.open();
+    await vi.waitFor(() => expect(s.stats.syncs).toBe(1));
+    expect(await kubernetesServices(t)).toEqual([svc("cache", "", "10.96.0.12", 6379, "TCP", 6379, [])]);
+
+    // db loses its label: it joins the filter, with its slice (kept: its namespace is in the filter)
+    services.send("MODIFIED", db);
+    await vi.waitFor(() => expect(s.stats.syncs).toBe(2));
+    expect(await kubernetesServices(t)).toEqual([
+      svc("cache", "", "10.96.0.12", 6379, "TCP", 6379, []),
+      svc("db", "", "10.96.0.11", 5432, "TCP", 5432, [["10.244.1.1", "active", "db-0"]]),
+    ]);
+
+    // cache is handed to another proxy: it leaves; Services outside the filter change nothing meanwhile
+    services.send("ADDED", kubeService("ops", "late", "10.96.0.21", [{ port: 80 }]));
+    services.send("MODIFIED", labelled(otherProxy, { [SERVICE_PROXY_NAME_LABEL]: "still-other" }));
+    services.send("MODIFIED", labelled(cache, { [SERVICE_PROXY_NAME_LABEL]: "other-proxy" }));
+    await vi.waitFor(() => expect(s.stats.syncs).toBe(3));
+    expect(await kubernetesServices(t)).toEqual([
+      svc("db", "", "10.96.0.11", 5432, "TCP", 5432, [["10.244.1.1", "active", "db-0"]]),
+    ]);
+    // the deletion of a Service never imported is nothing to write either
+    services.send("DELETED", elsewhere);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.stats.syncs).toBe(3);
   });
 
   it("writes nothing until both resources are listed, and retries a refused list with backoff", async () => {

@@ -14,6 +14,9 @@
  * - What cannot be synced (IPv6-only, SCTP, invalid for the wire schema, a
  *   name or frontend held by a service made through the admin API) is left
  *   out, counted in `stats.skipped` and logged once while it lasts.
+ * - Only the Services of the import filter (service-filter.ts) are kept, and
+ *   the EndpointSlices of its namespaces: one that leaves the filter (its
+ *   labels changed) is dropped as if deleted, so its service goes too.
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
@@ -22,6 +25,13 @@ import type { Fence } from "../lease/lease.ts";
 import { loadStored } from "../services/apply.ts";
 import { syncServices } from "../services/model.ts";
 import { type KubeConnection, type KubeObject, ListWatch, type ListWatchHandlers } from "../wire/list-watch.ts";
+import {
+  DEFAULT_SERVICE_FILTER,
+  describeFilter,
+  importsService,
+  inNamespaces,
+  type ServiceImportFilter,
+} from "./service-filter.ts";
 import {
   type KubeEndpointSlice,
   type KubeService,
@@ -45,6 +55,8 @@ export interface KubeServiceSyncOptions {
   log?: (msg: string) => void;
   /** Run first in each write's transaction: the lease's check, so only the replica holding it writes (control/lease/). */
   fence?: Fence;
+  /** Which Services are imported (DEFAULT_SERVICE_FILTER: all but those handed to another proxy). */
+  filter?: ServiceImportFilter;
 }
 
 /** Skipped entries logged per write, at most; the rest are summed up in one line. */
@@ -77,8 +89,16 @@ export class KubeServiceSync {
     this.log = o.log ?? ((m) => console.log(`kubernetes services: ${m}`));
     this.retryMs = o.retryMs ?? 1000;
     const common = { conn: o.conn, retryMs: o.retryMs, pageSize: o.pageSize, watchTimeoutS: o.watchTimeoutS };
+    const selector = this.filter.selector.text;
     this.watches = {
-      services: new ListWatch({ ...common, path: "/api/v1/services", what: "services", log: this.log }),
+      services: new ListWatch({
+        ...common,
+        path: "/api/v1/services",
+        // The API server leaves out what the selector does not select (mirror() checks again).
+        ...(selector === "" ? {} : { query: { labelSelector: selector } }),
+        what: "services",
+        log: this.log,
+      }),
       slices: new ListWatch({
         ...common,
         path: "/apis/discovery.k8s.io/v1/endpointslices",
@@ -91,12 +111,21 @@ export class KubeServiceSync {
   }
 
   get description(): string {
-    return `${this.o.conn.apiServer} (Services and EndpointSlices, all namespaces)`;
+    return `${this.o.conn.apiServer} (Services and EndpointSlices, ${describeFilter(this.filter)})`;
+  }
+
+  private get filter(): ServiceImportFilter {
+    return this.o.filter ?? DEFAULT_SERVICE_FILTER;
   }
 
   start(): void {
-    this.watches.services.start(this.mirror(this.objects.services, "services", trimService));
-    this.watches.slices.start(this.mirror(this.objects.slices, "endpointslices", trimSlice));
+    const filter = this.filter;
+    this.watches.services.start(
+      this.mirror(this.objects.services, "services", trimService, (s) => importsService(filter, s.metadata)),
+    );
+    this.watches.slices.start(
+      this.mirror(this.objects.slices, "endpointslices", trimSlice, (s) => inNamespaces(filter, s.metadata.namespace)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -106,24 +135,27 @@ export class KubeServiceSync {
     await this.writing;
   }
 
-  /** Keeps `map` equal to the resource's current objects (trimmed to what translate reads), by namespace/name. */
+  /** Keeps `map` equal to the resource's current objects that `wanted` (trimmed to what translate reads), by namespace/name. */
   private mirror<T extends KubeObject>(
     map: Map<string, T>,
     which: keyof KubeServiceSync["listed"],
     trim: (o: T) => T,
+    wanted: (o: T) => boolean,
   ): ListWatchHandlers<T> {
     const key = (o: T) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
     return {
       replace: (items) => {
         map.clear();
-        for (const o of items) map.set(key(o), trim(o));
+        for (const o of items) if (wanted(o)) map.set(key(o), trim(o));
         if (!this.listed[which]) this.log(`${map.size} ${which} listed`);
         this.listed[which] = true;
         this.changed();
       },
       event: (type, o) => {
-        if (type === "DELETED") map.delete(key(o));
-        else map.set(key(o), trim(o));
+        // An object that no longer matches leaves like a deleted one; one that never did changes nothing.
+        if (type === "DELETED" || !wanted(o)) {
+          if (!map.delete(key(o))) return;
+        } else map.set(key(o), trim(o));
         this.changed();
       },
     };

@@ -35,7 +35,8 @@ import { BackendInput, type BackendState, MAX_BACKENDS_PER_SERVICE, ServiceInput
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
 export interface KubeService {
-  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  /** labels: read by the import filter (service-filter.ts), not by translate. */
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
   spec?: {
     type?: string;
     clusterIP?: string;

@@ -9,7 +9,7 @@
  * frontend (bounded per service, gateway.ts) and DNS query type and rcode
  * (fixed lists, dns.ts) (and the
  * ingest load's fixed shed reasons and histogram bounds). No per-flow,
- * per-pod or per-IP label. Names and meanings: README "Prometheus".
+ * per-pod or per-IP label. Names and meanings: docs/prometheus.md.
  */
 import { count, eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
@@ -29,6 +29,8 @@ import { ingestLoadFamilies } from "./ingest-load.ts";
 import type { LeaseStatus } from "../lease/keeper.ts";
 import { leaseView } from "../lease/status.ts";
 import { leaseFamilies } from "./lease.ts";
+import { notificationFamilies } from "./notifications.ts";
+import { nodeRemovalFamilies } from "./node-removals.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -111,7 +113,9 @@ export async function controlMetrics(db: Db, now: number, thresholds: StatusThre
       })),
     },
     ...(await gatewayFamilies(db)),
+    ...(await notificationFamilies(db)),
     ...(await dnsFamilies(db)),
+    ...(await nodeRemovalFamilies(db)),
     {
       name: "ebpf_k8s_scrape_timestamp_seconds",
       help: "When this answer was computed (control plane clock)",

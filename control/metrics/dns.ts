@@ -4,7 +4,7 @@
  * first DNS report, from dns_node_totals (summed at ingest with the batch and never pruned, so every series only
  * grows, and every replica reads the same). Labels: node, and the fixed slot lists of the wire (qtype:
  * DNS_QTYPES, rcode: DNS_RCODES, le: DNS_LATENCY_BOUNDS_US); never a name, a pod or an address. Per pod and per
- * name: GET /api/v1/dns. Names and meanings: README "Prometheus".
+ * name: GET /api/v1/dns. Names and meanings: docs/prometheus.md.
  */
 import { asc } from "drizzle-orm";
 import type { Db } from "../db/client.ts";

@@ -2,7 +2,7 @@
 /**
  * The live flows' families of /metrics: this replica's followers of
  * GET /api/v1/flows/stream (control/flows-stream/hub.ts). Like the ingest load,
- * the replica's own, not the database's. Names and meanings: README "Prometheus".
+ * the replica's own, not the database's. Names and meanings: docs/prometheus.md.
  */
 import type { FlowStreamSnapshot } from "../flows-stream/hub.ts";
 import { DROP_REASONS } from "../flows-stream/record.ts";

@@ -3,7 +3,7 @@
  * The ingest load families of /metrics: this process's admission state
  * (control/ingest/admission.ts). Unlike the rest of /metrics these are not
  * read from the database: they are the replica's own, which is what a
- * scrape per replica (a pod each) wants. Names and meanings: README "Prometheus".
+ * scrape per replica (a pod each) wants. Names and meanings: docs/prometheus.md.
  */
 import { type AdmissionSnapshot, QUEUE_WAIT_BUCKETS, SHED_REASONS } from "../ingest/admission.ts";
 import type { StoreCommits } from "../ingest/store.ts";

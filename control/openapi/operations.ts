@@ -10,6 +10,7 @@ import { AGENT_OPERATIONS } from "./operations/agents.ts";
 import { ALERT_OPERATIONS } from "./operations/alerts.ts";
 import { MONITORING_OPERATIONS } from "./operations/monitoring.ts";
 import { NODE_OPERATIONS } from "./operations/nodes.ts";
+import { NOTIFICATION_OPERATIONS } from "./operations/notifications.ts";
 import { PROBE_OPERATIONS } from "./operations/probes.ts";
 import { SERVICE_OPERATIONS } from "./operations/services.ts";
 import type { Operation } from "./operation.ts";
@@ -22,5 +23,6 @@ export const OPERATIONS: readonly Operation[] = [
   ...MONITORING_OPERATIONS,
   ...SERVICE_OPERATIONS,
   ...ALERT_OPERATIONS,
+  ...NOTIFICATION_OPERATIONS,
   ...AGENT_OPERATIONS,
 ];

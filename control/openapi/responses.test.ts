@@ -136,6 +136,18 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await call("PUT", "/api/v1/nodes/node-a/modules/flows", 200, { body: { enabled: false } });
     await call("PUT", "/api/v1/nodes/node-a/modules/nope", 400, { body: { enabled: false } });
     await call("PUT", "/api/v1/nodes/node-a/modules/flows", 403, { body: { enabled: true }, headers: AS_READER });
+    await call("DELETE", "/api/v1/nodes/node-a/modules/flows", 200);
+    await call("DELETE", "/api/v1/nodes/node-a/modules/nope", 400);
+    await call("GET", "/api/v1/module-defaults", 200, { headers: AS_READER });
+    await call("PUT", "/api/v1/module-defaults", 200, { body: { modules: { lb: false } } });
+    await call("PUT", "/api/v1/module-defaults", 400, { body: { modules: { nope: true } } });
+    await call("PUT", "/api/v1/module-defaults", 413, { body: { modules: {}, pad: "x".repeat(20_000) } });
+    const never = await call("POST", "/api/v1/join-tokens", 201, { body: { expires: "never" } });
+    expect(never.expiresAt).toBeNull();
+    await call("POST", "/api/v1/join", 200, { body: { token: never.token, node: "node-gone" } });
+    await call("DELETE", "/api/v1/nodes/node-gone", 200);
+    await call("DELETE", "/api/v1/nodes/node-gone", 404);
+    await call("DELETE", "/api/v1/nodes/Node_A", 400);
     await call("GET", "/api/v1/nodes/node-a/series?since=2m", 200);
     await call("GET", "/api/v1/nodes/node-a/series?ifname=nope0", 404);
     await call("GET", "/api/v1/nodes/node-a/series?since=soon", 400);
@@ -230,6 +242,17 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     await call("GET", "/api/v1/thresholds/nope", 400);
     expect((await call("GET", "/api/v1/alerts?state=active", 200)).length).toBe(1);
     await call("GET", "/api/v1/alerts?state=nope", 400);
+    // Notification receivers; the threshold's change below resolves its alert and notifies the receiver.
+    const receiver = await call("POST", "/api/v1/receivers", 201, {
+      body: { name: "team", url: "http://127.0.0.1:9/hook", bearerToken: "t0ken", header: { name: "X-K", value: "v" } },
+    });
+    await call("POST", "/api/v1/receivers", 409, { body: { name: "team", url: "http://127.0.0.1:9/" } });
+    await call("POST", "/api/v1/receivers", 400, { body: { name: "Team", url: "ftp://x" } });
+    await call("GET", "/api/v1/receivers", 200);
+    await call("GET", `/api/v1/receivers/${receiver.id}`, 200);
+    await call("GET", "/api/v1/receivers/0123456789abcdef", 404);
+    await call("PATCH", `/api/v1/receivers/${receiver.id}`, 200, { body: { bearerToken: null } });
+    await call("PATCH", "/api/v1/receivers/0123456789abcdef", 404, { body: { enabled: false } });
     await call("PUT", `/api/v1/thresholds/${threshold.id}`, 200, {
       body: { metric: "rxBytesPerSec", scope: { kind: "all" }, upper: 50_000 },
     });
@@ -238,6 +261,9 @@ describe("every operation's real answers match the OpenAPI document", { timeout:
     });
     await call("DELETE", `/api/v1/thresholds/${threshold.id}`, 200);
     expect((await call("GET", "/api/v1/alerts", 200))[0].state).toBe("resolved");
+    expect((await call("GET", "/api/v1/notifications?state=pending", 200))[0]?.status).toBe("resolved");
+    await call("GET", "/api/v1/notifications?state=nope", 400);
+    await call("DELETE", `/api/v1/receivers/${receiver.id}`, 200);
 
     // Node credentials: approve a re-join of a live node, revoke, and the agents' lb state.
     await call("POST", "/api/v1/nodes/node-a/rejoin", 200, { body: { ttlSeconds: 60 } });

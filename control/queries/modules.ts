@@ -6,13 +6,15 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { nodeInventories } from "../db/schema.ts";
-import { desiredStateOf } from "../registry/desired-state.ts";
+import { desiredStateOf, type ModuleValues, overridesOf } from "../registry/desired-state.ts";
 import { type DesiredState, type Inventory, type ModuleName, MODULES, type ModuleStatus } from "../wire/batch.ts";
 
 export interface ModuleView {
   name: ModuleName;
   /** What the node should run now. */
   desired: boolean;
+  /** True when that is the cluster default (GET /api/v1/module-defaults); false when the node overrides it. */
+  inherited: boolean;
   /** What the agent last reported; null before its first inventory, or when it did not mention the module. */
   state: ModuleStatus["state"] | null;
   error: string | null;
@@ -20,13 +22,18 @@ export interface ModuleView {
   pending: boolean;
 }
 
-export function moduleViews(desired: DesiredState, inventory: Inventory | null): ModuleView[] {
+export function moduleViews(
+  desired: DesiredState,
+  overrides: ModuleValues,
+  inventory: Inventory | null,
+): ModuleView[] {
   const reported = new Map(inventory?.modules.map((m) => [m.name, m]));
   return MODULES.map((name) => {
     const status = reported.get(name);
     return {
       name,
       desired: desired.modules[name],
+      inherited: typeof overrides[name] !== "boolean",
       state: status?.state ?? null,
       error: status?.error ?? null,
       pending: status !== undefined && status.desired !== desired.modules[name],
@@ -36,10 +43,11 @@ export function moduleViews(desired: DesiredState, inventory: Inventory | null):
 
 /** For any node name, reported or not: a pre-provisioned node shows its desired state with no states yet. */
 export async function listModules(db: Db, node: string): Promise<ModuleView[]> {
-  const [desired, row] = await Promise.all([
+  const [desired, overrides, row] = await Promise.all([
     desiredStateOf(db, node),
+    overridesOf(db, node),
     db.select({ inventory: nodeInventories.inventory }).from(nodeInventories).where(eq(nodeInventories.node, node))
       .get(),
   ]);
-  return moduleViews(desired, row?.inventory ?? null);
+  return moduleViews(desired, overrides, row?.inventory ?? null);
 }

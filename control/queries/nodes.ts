@@ -6,7 +6,7 @@
 import { asc, count, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type InterfaceRow, interfaces, nodeInventories, nodeMonitoring, type NodeRow, nodes } from "../db/schema.ts";
-import { desiredStateOf } from "../registry/desired-state.ts";
+import { desiredStateOf, overridesOf } from "../registry/desired-state.ts";
 import type { DesiredState, Inventory } from "../wire/batch.ts";
 import type { MonitoringStats } from "../wire/monitoring.ts";
 import { type ModuleView, moduleViews } from "./modules.ts";
@@ -95,7 +95,7 @@ export async function nodeDetail(
   now: number,
   thresholds: StatusThresholds,
 ): Promise<NodeDetail | undefined> {
-  const [row, interfaceStates, desired, monitoring] = await Promise.all([
+  const [row, interfaceStates, desired, overrides, monitoring] = await Promise.all([
     db
       .select({ node: nodes, inventory: nodeInventories })
       .from(nodes)
@@ -104,6 +104,7 @@ export async function nodeDetail(
       .get(),
     listInterfaces(db, name),
     desiredStateOf(db, name),
+    overridesOf(db, name),
     nodeMonitoringOf(db, name),
   ]);
   if (row === undefined || interfaceStates === undefined) return undefined;
@@ -114,7 +115,7 @@ export async function nodeDetail(
     inventory,
     inventoryReceivedAt: isoOrNull(row.inventory?.receivedAt ?? null),
     desired,
-    modules: moduleViews(desired, inventory),
+    modules: moduleViews(desired, overrides, inventory),
     monitoring,
   };
 }

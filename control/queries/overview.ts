@@ -30,6 +30,11 @@ export interface OverviewNode extends NodeSummary {
   pods: number;
   /** Summed over its interfaces at its latest report; null where no interface has a rate yet. */
   rates: Rates;
+  /**
+   * Those interfaces (the ones its agent watches), by ifindex: what `rates` covers. Traffic between two pods of
+   * the node crosses none of them, so a pod can receive more than its node's RX shows.
+   */
+  ifnames: string[];
   /** Its total per minute over the sparkline window, oldest first (minutes without data absent). */
   spark: SparkPoint[];
 }
@@ -153,7 +158,9 @@ const pageSql = (sort: OverviewSort) =>
   `(SELECT json_array(count(*), ${
     RATE_COLUMNS.map((c) => `sum(f.${c})`).join(", ")
   }) FROM interfaces f WHERE f.node = p.name) AS interfaces, ` +
-  "(SELECT count(*) FROM pods c WHERE c.node = p.name AND c.vanished_at IS NULL) AS pods " +
+  "(SELECT count(*) FROM pods c WHERE c.node = p.name AND c.vanished_at IS NULL) AS pods, " +
+  "(SELECT json_group_array(g.ifname) FROM (SELECT ifname FROM interfaces g WHERE g.node = p.name ORDER BY g.ifindex) g) " +
+  "AS ifnames " +
   `FROM (SELECT n.name, n.boot_id, n.last_seen FROM nodes n ${ORDER[sort].from} WHERE ${FIND} ` +
   `ORDER BY ${ORDER[sort].order} LIMIT :limit OFFSET :offset) p LEFT JOIN node_inventories i ON i.node = p.name`;
 
@@ -202,7 +209,7 @@ export async function clusterOverview(
         txPacketsPerSec: txPacketsPerSec ?? null,
       }
       : NO_RATES;
-    return { ...summary, pods: Number(r.pods), rates, spark: [] };
+    return { ...summary, pods: Number(r.pods), rates, ifnames: JSON.parse(String(r.ifnames)) as string[], spark: [] };
   });
   const sparks = await querySparklines(db, now, shown.map((n) => n.name));
   for (const n of shown) n.spark = sparks.byNode.get(n.name) ?? [];

@@ -4,6 +4,12 @@
  * node credential. A token is multi-use until it expires or is revoked, like
  * a kubeadm bootstrap token: one token serves a whole DaemonSet. The secret
  * is shown once, at creation; only its SHA-256 is stored.
+ *
+ * A token made with `expires: "never"` has no expiry (expiresAt null): the
+ * DaemonSet's token, which nodes added any time later (autoscaling) must
+ * still be able to use. It is revoked or rotated instead (k8s/scripts/
+ * install.sh --rotate-join-token; docs/nodes.md): joined nodes keep their own
+ * credentials, so revoking a join token cuts no node off.
  */
 import { desc, eq, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
@@ -18,14 +24,16 @@ export interface NewJoinToken {
   id: string;
   /** The secret: shown in this answer only. */
   token: string;
-  expiresAt: string;
+  /** Null: never expires. */
+  expiresAt: string | null;
 }
 
 export interface JoinTokenView {
   id: string;
   description: string | null;
   createdAt: string;
-  expiresAt: string;
+  /** Null: never expires. */
+  expiresAt: string | null;
   revokedAt: string | null;
   expired: boolean;
   revoked: boolean;
@@ -38,7 +46,7 @@ export type JoinTokenCheck = { ok: true; id: string } | { ok: false; reason: "un
 
 export async function createJoinToken(
   db: Db,
-  opts: { ttlSeconds: number; description?: string },
+  opts: { ttlSeconds: number; expires?: "never"; description?: string },
   now: number,
 ): Promise<NewJoinToken> {
   const token = newSecret(JOIN_TOKEN_PREFIX);
@@ -47,13 +55,12 @@ export async function createJoinToken(
     tokenHash: await sha256Hex(token),
     description: opts.description ?? null,
     createdAt: now,
-    expiresAt: now + opts.ttlSeconds * 1000,
+    expiresAt: opts.expires === "never" ? null : now + opts.ttlSeconds * 1000,
   };
   await writeTransaction(db, (tx) => tx.insert(joinTokens).values(row));
-  return { id: row.id, token, expiresAt: new Date(row.expiresAt).toISOString() };
+  return { id: row.id, token, expiresAt: isoOrNull(row.expiresAt) };
 }
 
-/** Newest first, without secrets, expired and revoked ones included (and flagged). */
 /** Counts a successful join. */
 export async function recordJoinTokenUse(tx: Queryable, id: string, now: number): Promise<void> {
   await tx
@@ -62,6 +69,7 @@ export async function recordJoinTokenUse(tx: Queryable, id: string, now: number)
     .where(eq(joinTokens.id, id));
 }
 
+/** Newest first, without secrets, expired and revoked ones included (and flagged). */
 export async function listJoinTokens(db: Db, now: number): Promise<JoinTokenView[]> {
   const rows = await db.select().from(joinTokens).orderBy(desc(joinTokens.createdAt), joinTokens.id);
   return rows.map((row) => toView(row, now));
@@ -83,7 +91,7 @@ export async function checkJoinToken(db: Queryable, tokenHash: string, now: numb
   const row = await db.select().from(joinTokens).where(eq(joinTokens.tokenHash, tokenHash)).get();
   if (row === undefined) return { ok: false, reason: "unknown" };
   if (row.revokedAt !== null) return { ok: false, reason: "revoked" };
-  if (row.expiresAt <= now) return { ok: false, reason: "expired" };
+  if (isExpired(row, now)) return { ok: false, reason: "expired" };
   return { ok: true, id: row.id };
 }
 
@@ -92,11 +100,15 @@ function toView(row: JoinTokenRow, now: number): JoinTokenView {
     id: row.id,
     description: row.description,
     createdAt: new Date(row.createdAt).toISOString(),
-    expiresAt: new Date(row.expiresAt).toISOString(),
+    expiresAt: isoOrNull(row.expiresAt),
     revokedAt: isoOrNull(row.revokedAt),
-    expired: row.expiresAt <= now,
+    expired: isExpired(row, now),
     revoked: row.revokedAt !== null,
     uses: row.uses,
     lastUsedAt: isoOrNull(row.lastUsedAt),
   };
+}
+
+function isExpired(row: Pick<JoinTokenRow, "expiresAt">, now: number): boolean {
+  return row.expiresAt !== null && row.expiresAt <= now;
 }

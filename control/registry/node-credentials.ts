@@ -12,7 +12,9 @@
  *     itself is older than that): a machine reinstalled after a crash, or
  *     an agent whose state directory was lost, gets its name back;
  *   - when an admin revoked the credential (DELETE /api/v1/nodes/:node/credentials):
- *     then there is no live credential and any join may take the name;
+ *     then there is no live credential and any join may take the name (so too
+ *     when an admin deleted the node, DELETE /api/v1/nodes/:node: its
+ *     credentials are gone with it, control/registry/node-removal.ts);
  *   - when an admin approved the re-join (POST /api/v1/nodes/:node/rejoin):
  *     the next join of that node before the approval expires replaces the
  *     credential, and only that one, as it revokes the approved credential.

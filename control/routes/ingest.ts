@@ -9,7 +9,9 @@
  * (400), the wire version (409 with the versions accepted:
  * control/wire/version.ts), the schema (400 naming the fields), the batch's
  * node against the credential's (403). Answers 200 BatchAck when stored or
- * already stored. Nothing is written unless the answer is 200.
+ * already stored. Nothing is written unless the answer is 200: a node deleted
+ * (or its credentials revoked) while its batch waited for the write queue is
+ * 401 too (checked again in the batch's transaction: control/ingest/store.ts).
  *
  * A compact batch (Content-Type COMPACT_CONTENT_TYPE, wire version 4 on:
  * control/ingest/compact-body.ts) may be gzipped and may name the node's
@@ -20,6 +22,7 @@
  * an agent holding batches of a refused version asks it to learn when to resend.
  */
 import { Hono } from "hono";
+import { denyJson } from "../auth/access.ts";
 import { type NodeAuthEnv, requireNodeCredential } from "../auth/node-auth.ts";
 import type { Db } from "../db/client.ts";
 import type { FlowStreamHub } from "../flows-stream/hub.ts";
@@ -31,9 +34,9 @@ import type { IngestAdmission } from "../ingest/admission.ts";
 import { decodeCompactBatch, isCompact, readCompactJson } from "../ingest/compact-body.ts";
 import { HeldParts } from "../ingest/held-parts.ts";
 import { IngestBatch, versionMismatch } from "../ingest/ingest-batch.ts";
-import { storeBatch } from "../ingest/store.ts";
+import { NodeCredentialGone, storeBatch } from "../ingest/store.ts";
 import type { MonitoringSettings } from "../monitoring-store/settings.ts";
-import { MAX_BATCH_BYTES } from "../wire/batch.ts";
+import { type BatchAck, MAX_BATCH_BYTES } from "../wire/batch.ts";
 import {
   acceptedWireVersions,
   UNSUPPORTED_WIRE_VERSION,
@@ -111,13 +114,21 @@ export function ingestRoutes(
       const { batch, parts } = decoded.data;
       if (batch.node !== node) return jsonError(403, `this credential belongs to node '${node}', not '${batch.node}'`);
       c.get("handOff")(); // read and valid: the next batch may be read while this one waits to share a commit
-      const ack = await storeBatch(
-        db,
-        batch,
-        now(),
-        monitoring,
-        flowStream && ((flows) => flowStream.publish(batch.node, batch.ts, flows)),
-      );
+      let ack: BatchAck;
+      try {
+        ack = await storeBatch(
+          db,
+          batch,
+          now(),
+          monitoring,
+          flowStream && ((flows) => flowStream.publish(batch.node, batch.ts, flows)),
+          true,
+        );
+      } catch (err) {
+        // deleted or revoked while the batch waited for its turn: refused as the credential would be now
+        if (err instanceof NodeCredentialGone) return denyJson(c, 401, err.message);
+        throw err;
+      }
       // Only once stored: a batch that failed to store leaves the parts held as they were.
       if (parts) held.remember(node, parts);
       return jsonResponse(ack);

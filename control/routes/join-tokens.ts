@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Join tokens, admin only:
- *   POST   /api/v1/join-tokens      { ttlSeconds?, description? } → 201 { id, token, expiresAt }
+ *   POST   /api/v1/join-tokens      { ttlSeconds? | expires: "never", description? } → 201 { id, token, expiresAt }
+ *          (expires "never": no expiry, for a DaemonSet; revoke or rotate it instead: expiresAt null)
  *   GET    /api/v1/join-tokens      → JoinTokenView[] (no secrets; expired and revoked flagged)
  *   DELETE /api/v1/join-tokens/:id  → JoinTokenView (revoked), 404 unknown id
  */
@@ -16,10 +17,19 @@ import { createJoinToken, listJoinTokens, revokeJoinToken } from "../registry/jo
 
 const DAY_SECONDS = 86_400;
 
-export const NewJoinTokenBody = z.strictObject({
-  ttlSeconds: z.number().int().min(1).max(30 * DAY_SECONDS).default(DAY_SECONDS),
-  description: z.string().max(256).optional(),
-});
+export const NewJoinTokenBody = z
+  .strictObject({
+    ttlSeconds: z.number().int().min(1).max(30 * DAY_SECONDS).optional(),
+    expires: z.literal("never").optional().describe(
+      "A token that never expires (a DaemonSet's: nodes join any time later); revoke or rotate it instead",
+    ),
+    description: z.string().max(256).optional(),
+  })
+  .refine((b) => b.ttlSeconds === undefined || b.expires === undefined, {
+    path: ["expires"],
+    message: 'give ttlSeconds or expires: "never", not both',
+  })
+  .transform((b) => ({ ...b, ttlSeconds: b.ttlSeconds ?? DAY_SECONDS }));
 
 export const JoinTokenParams = z.object({
   id: z.string().regex(/^[0-9a-f]{16}$/, "must be a join token id (16 hex digits)"),

@@ -196,7 +196,7 @@ describe("applied versions", () => {
     for (
       const [headers, error] of [
         [{}, "node credential required (Authorization: Bearer); join first"],
-        [AS_ADMIN, "invalid node credential; join again"],
+        [AS_ADMIN, "unknown node credential (never issued, or its node was deleted); join again with a join token"],
         [bearer(node), "node credential revoked; join again"],
       ] as const
     ) {

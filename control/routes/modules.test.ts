@@ -70,7 +70,14 @@ describe("GET /api/v1/nodes/:node/modules", () => {
     const { status, body } = await getJson(s.app, "/api/v1/nodes/never-seen/modules");
     expect(status).toBe(200);
     expect(body).toEqual(
-      MODULES.map((name) => ({ name, desired: DEFAULT_MODULES[name], state: null, error: null, pending: false })),
+      MODULES.map((name) => ({
+        name,
+        desired: DEFAULT_MODULES[name],
+        inherited: true,
+        state: null,
+        error: null,
+        pending: false,
+      })),
     );
   });
 
@@ -79,11 +86,25 @@ describe("GET /api/v1/nodes/:node/modules", () => {
     await setModule("node-a", "lb", true);
     const lb = async () =>
       (await getJson(s.app, "/api/v1/nodes/node-a/modules")).body.find((m: { name: string }) => m.name === "lb");
-    expect(await lb()).toEqual({ name: "lb", desired: true, state: "off", error: null, pending: true });
+    expect(await lb()).toEqual({
+      name: "lb",
+      desired: true,
+      inherited: false,
+      state: "off",
+      error: null,
+      pending: true,
+    });
 
     const applied = inventory({ modules: [{ name: "lb", desired: true, state: "on" }] });
     await postBatch(s.app, batch({ seq: 2, ts: T0 + 1_000, inventory: applied }));
-    expect(await lb()).toEqual({ name: "lb", desired: true, state: "on", error: null, pending: false });
+    expect(await lb()).toEqual({
+      name: "lb",
+      desired: true,
+      inherited: false,
+      state: "on",
+      error: null,
+      pending: false,
+    });
   });
 });
 

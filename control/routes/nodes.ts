@@ -4,15 +4,18 @@
  *   GET /api/v1/nodes                    → NodeSummary[] (status Ready/Stale/Lost, lastSeen, agentVersion, kernel)
  *   GET /api/v1/nodes/:node              → NodeDetail (interfaces, inventory, desired state, modules)
  *   GET /api/v1/nodes/:node/interfaces   → InterfaceState[]
- * 404 for a node that never reported a batch, 400 for a bad name.
+ * 404 for a node that never reported a batch, 400 for a bad name. Admin only:
+ *   DELETE /api/v1/nodes/:node           → { node, deleted: true }: removes the node from the registry with its
+ *     credentials and desired state (control/registry/node-removal.ts); 404 for a node the registry does not know.
  */
 import { Hono } from "hono";
-import { type AccessSettings, requireReader } from "../auth/access.ts";
+import { type AccessSettings, requireAdmin, requireReader } from "../auth/access.ts";
 import type { Db } from "../db/client.ts";
 import { jsonError, jsonResponse } from "../http/json.ts";
 import { parseOr400 } from "../http/validation.ts";
 import type { StatusThresholds } from "../queries/node-status.ts";
 import { listInterfaces, listNodes, nodeDetail } from "../queries/nodes.ts";
+import { deleteNode } from "../registry/node-removal.ts";
 import { NodeParams } from "./params.ts";
 
 export interface NodeRouteOptions {
@@ -40,6 +43,19 @@ export function nodeRoutes(db: Db, { now, access, thresholds }: NodeRouteOptions
     if (!params.ok) return params.response;
     const states = await listInterfaces(db, params.data.node);
     return states === undefined ? notFound(params.data.node) : jsonResponse(states);
+  });
+
+  routes.delete("/nodes/:node", requireAdmin(access), async (c) => {
+    const params = parseOr400(NodeParams, c.req.param(), "invalid node name");
+    if (!params.ok) return params.response;
+    const { node } = params.data;
+    if (!(await deleteNode(db, node, now()))) {
+      return jsonError(
+        404,
+        `node '${node}' not found: it never joined, reported nor was switched (or is deleted already)`,
+      );
+    }
+    return jsonResponse({ node, deleted: true });
   });
 
   return routes;

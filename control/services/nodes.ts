@@ -4,9 +4,9 @@
  * GET /api/v1/lb/state?after=V has programmed V (the agent asks for what
  * comes after the state it runs).
  */
-import { asc, gt } from "drizzle-orm";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
 import type { Db, Queryable } from "../db/client.ts";
-import { lbNodes } from "../db/schema.ts";
+import { lbNodes, nodeCredentials } from "../db/schema.ts";
 import { writeTransaction } from "../db/write-queue.ts";
 
 /**
@@ -24,12 +24,22 @@ export async function recordPoll(db: Db, node: string, applied: number | null, n
   if (seen === undefined) written.set(db.$client, seen = new Map());
   const last = seen.get(node);
   if (last !== undefined && last.applied === applied && now - last.at < LB_POLL_REFRESH_MS) return;
-  await writeTransaction(db, (tx) =>
-    tx
+  const recorded = await writeTransaction(db, async (tx) => {
+    // The route checked the poll's credential before this waited for the write queue: a node deleted meanwhile
+    // (control/registry/node-removal.ts), or whose credentials were revoked, gets no row back.
+    const live = await tx
+      .select({ node: nodeCredentials.node })
+      .from(nodeCredentials)
+      .where(and(eq(nodeCredentials.node, node), isNull(nodeCredentials.revokedAt)))
+      .get();
+    if (live === undefined) return false;
+    await tx
       .insert(lbNodes)
       .values({ node, appliedVersion: applied, polledAt: now })
-      .onConflictDoUpdate({ target: lbNodes.node, set: { appliedVersion: applied, polledAt: now } }));
-  seen.set(node, { applied, at: now });
+      .onConflictDoUpdate({ target: lbNodes.node, set: { appliedVersion: applied, polledAt: now } });
+    return true;
+  });
+  if (recorded) seen.set(node, { applied, at: now });
 }
 
 export interface NodeSync {

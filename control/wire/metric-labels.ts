@@ -27,6 +27,8 @@ export const METRIC_LABELS = [
   "encoding", // how an agent's batches travel: compact or json
   "qtype", // a DNS query type: the fixed DNS_QTYPES of control/wire/dns.ts
   "rcode", // a DNS response code: the fixed DNS_RCODES of control/wire/dns.ts
+  "receiver", // an alert notification receiver, as the admin named it (control/notify/)
+  "outcome", // a notification's outcome: delivered, failed, gave_up
 ] as const;
 
 /** What Prometheus adds to every series it scrapes. */

@@ -5,15 +5,19 @@
 # external-libsql overlay), a join token for the agents, then waits for both to run.
 #
 #   bash k8s/scripts/install.sh [--registry REG] [--libsql-url URL [--libsql-token-file F]]
+#   bash k8s/scripts/install.sh --rotate-join-token
 #
 #   --registry REG          pull ebpf-k8s/agent and ebpf-k8s/control from REG (pushed there by
 #                           build-images.sh --push REG); default: images already on the nodes
 #   --libsql-url URL        the control plane on a shared libSQL server (two replicas) instead
 #                           of the embedded file on a PersistentVolumeClaim
 #   --libsql-token-file F   that server's auth token
+#   --rotate-join-token     only replace the agents' join token: a new one in the Secret, then the
+#                           old one revoked (joined nodes keep their own credentials)
 #
 # The admin token is generated once, kept in the Secret ebpf-k8s-tokens (key admin-token) and
-# printed at the end; running the script again keeps it and renews the agents' join token.
+# printed at the end. The agents' join token never expires (nodes added later join with it) and
+# is kept in the same Secret (join-token, join-token-id); running the script again keeps it.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 K8S=$(cd "$HERE/.." && pwd)
@@ -21,28 +25,63 @@ NS=ebpf-k8s
 REGISTRY=""
 LIBSQL_URL=""
 LIBSQL_TOKEN_FILE=""
-# join tokens live at most 30 days; nodes that joined keep their own credential
-JOIN_TTL_SECONDS=$((30 * 86400))
+ROTATE_JOIN_TOKEN=""
 
 say() { echo "install: $*" >&2; }
 die() { echo "install: ERROR: $*" >&2; exit 1; }
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
   case $1 in
     --registry) REGISTRY=${2:?}; shift 2 ;;
     --libsql-url) LIBSQL_URL=${2:?}; shift 2 ;;
     --libsql-token-file) LIBSQL_TOKEN_FILE=${2:?}; shift 2 ;;
+    --rotate-join-token) ROTATE_JOIN_TOKEN=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
 done
 
+[ -z "$ROTATE_JOIN_TOKEN" ] || { [ -z "$REGISTRY" ] && [ -z "$LIBSQL_URL" ]; } ||
+  die "--rotate-join-token goes alone (it changes nothing but the join token)"
 command -v kubectl >/dev/null || die "kubectl not found"
 kubectl version >/dev/null 2>&1 || die "kubectl cannot reach a cluster (KUBECONFIG?)"
 [ -z "$LIBSQL_TOKEN_FILE" ] || [ -n "$LIBSQL_URL" ] || die "--libsql-token-file goes with --libsql-url"
 
 random_token() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+# join-token.mjs inside the control plane's pod: its own Node, the admin token from its environment.
+join_token() {
+  kubectl -n "$NS" exec deployment/ebpf-k8s-control -c control -- node --input-type=module \
+    -e "$(cat "$HERE/join-token.mjs")
+await main(process.argv.slice(1), process.env, fetch);" "$@"
+}
+
+# The agents' join token: kept while it is live and never expires (ensure), or replaced (rotate): the new one goes
+# into the Secret before the old ones are revoked, so a node that joins meanwhile finds a valid one.
+agents_join_token() {
+  local current answer id token
+  current=$(kubectl -n "$NS" get secret ebpf-k8s-tokens -o jsonpath='{.data.join-token-id}' | base64 -d)
+  answer=$(join_token "$1" "$current") || die "the control plane did not answer for the join token"
+  case $answer in
+    keep) say "keeping the agents' join token $current (never expires)" ;;
+    "new "*)
+      read -r _ id token <<<"$answer"
+      kubectl -n "$NS" patch secret ebpf-k8s-tokens --type merge \
+        -p "{\"stringData\":{\"join-token\":\"$token\",\"join-token-id\":\"$id\"}}" >/dev/null
+      say "the agents' join token is now $id (never expires; Secret ebpf-k8s-tokens, key join-token)"
+      answer=$(join_token revoke-others "$id") || die "revoking the old join tokens failed"
+      say "old join tokens: ${answer}" ;;
+    *) die "unexpected answer about the join token: $answer" ;;
+  esac
+}
+
+if [ -n "$ROTATE_JOIN_TOKEN" ]; then
+  kubectl -n "$NS" get secret ebpf-k8s-tokens >/dev/null 2>&1 || die "no Secret ebpf-k8s-tokens: install first"
+  agents_join_token rotate
+  say "done: joined nodes keep their credentials; pods started from now on join with the new token"
+  exit 0
+fi
 
 kubectl apply -f "$K8S/base/namespace.yaml"
 
@@ -88,18 +127,7 @@ kubectl apply -k "$work"
 say "waiting for the control plane"
 kubectl -n "$NS" rollout status deployment/ebpf-k8s-control --timeout=300s
 
-say "a join token for the agents (${JOIN_TTL_SECONDS}s)"
-# From inside the control plane's pod: its own Node and the admin token from its environment.
-join=$(kubectl -n "$NS" exec deployment/ebpf-k8s-control -c control -- node -e '
-  fetch("http://127.0.0.1:8080/api/v1/join-tokens", {
-    method: "POST",
-    headers: { authorization: "Bearer " + process.env.EBPF_K8S_ADMIN_TOKEN, "content-type": "application/json" },
-    body: JSON.stringify({ ttlSeconds: Number(process.argv[1]), description: "kubernetes agents (install.sh)" }),
-  }).then(async (r) => { if (r.status !== 201) throw new Error(r.status + " " + await r.text()); console.log((await r.json()).token); })
-    .catch((e) => { console.error(e.message); process.exit(1); });
-' "$JOIN_TTL_SECONDS")
-[ -n "$join" ] || die "no join token from the control plane"
-kubectl -n "$NS" patch secret ebpf-k8s-tokens --type merge -p "{\"stringData\":{\"join-token\":\"$join\"}}" >/dev/null
+agents_join_token ensure
 
 say "waiting for the agents on every node"
 kubectl -n "$NS" rollout restart daemonset/ebpf-k8s-agent >/dev/null

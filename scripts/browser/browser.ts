@@ -122,6 +122,30 @@ export async function htmxReady(page: Page): Promise<void> {
 }
 
 /**
+ * A test's afterAll: closes the browser, then stops what the test started (a ControlProcess: its process and
+ * directory), those also when closing the browser fails.
+ */
+export async function closeAll(
+  b: BrowserSession | undefined,
+  ...started: Array<{ stop(): Promise<unknown> } | undefined>
+): Promise<void> {
+  try {
+    await b?.close();
+  } finally {
+    for (const one of started) await one?.stop();
+  }
+}
+
+/**
+ * Waits for the page's next answer from `fragment` (a live region's refresh, a path) and for htmx to have swapped
+ * it in: no element of the page still swapping, settling or waiting for an answer. No fixed pause.
+ */
+export async function refreshed(page: Page, fragment: string): Promise<void> {
+  await page.waitForResponse((r) => new URL(r.url()).pathname === fragment, { timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector(".htmx-swapping, .htmx-settling, .htmx-request"));
+}
+
+/**
  * Puts a marker on `window`; `sameDocument` later tells whether the page is
  * still that document (true) or was reloaded or navigated away (false).
  */

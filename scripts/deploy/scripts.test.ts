@@ -69,6 +69,7 @@ describe("set-up scripts", () => {
       const [script, words] of [
         ["k8s/scripts/cluster-init.sh", "--advertise-address"],
         ["k8s/scripts/install.sh", "--libsql-url"],
+        ["k8s/scripts/install.sh", "--rotate-join-token"],
         ["k8s/scripts/build-images.sh", "--push"],
         ["k8s/scripts/build-images.sh", "--local-base"],
         ["k8s/scripts/local-base-images.sh", "--rebuild"],
@@ -109,6 +110,9 @@ describe("set-up scripts", () => {
     const install = run("k8s/scripts/install.sh");
     expect(install.status).not.toBe(0);
     expect(install.stderr).toMatch(/kubectl not found|kubectl cannot reach a cluster/);
+    const rotateWith = run("k8s/scripts/install.sh", "--rotate-join-token", "--registry", "reg.example:5000");
+    expect(rotateWith.status).toBe(1);
+    expect(rotateWith.stderr).toContain("--rotate-join-token goes alone (it changes nothing but the join token)");
     const systemd = run(
       "scripts/systemd/install.sh",
       "agent",

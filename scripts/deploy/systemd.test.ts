@@ -128,10 +128,10 @@ describe("systemd units", () => {
     // the lab's and an operator's pods file live under the runtime directory
     expect(list("--allow-read")).toContain("/run/ebpf-k8s");
     expect(unitValues("ebpf-k8s-agent.service", "RuntimeDirectory")).toEqual(["ebpf-k8s"]);
-    // --control-ca is read through Deno: the file the README tells an operator to use must be readable, or an
+    // --control-ca is read through Deno: the file docs/systemd.md tells an operator to use must be readable, or an
     // agent given it stops at start (--no-prompt: "Requires read access")
     const controlCa = "/etc/ebpf-k8s/control-ca.pem";
-    expect(readFileSync(`${REPO}/README.md`, "utf8")).toContain(`EBPF_K8S_CONTROL_CA=${controlCa}`);
+    expect(readFileSync(`${REPO}/docs/systemd.md`, "utf8")).toContain(`EBPF_K8S_CONTROL_CA=${controlCa}`);
     expect(list("--allow-read")).toContain(controlCa);
     expect(list("--allow-env")).toEqual([
       "EBPF_K8S_*",
@@ -208,7 +208,7 @@ describe("systemd units", () => {
         if (!m) throw new Error(`systemd-analyze security ${unit}: ${r.stdout}${r.stderr}`);
         return Number(m[1]);
       };
-      // systemd 252 (Debian 12) scoring; the README quotes these figures: any change to a unit shows here
+      // systemd 252 (Debian 12) scoring; docs/systemd.md quotes these figures: any change to a unit shows here
       expect(exposure("ebpf-k8s-agent.service")).toBe(3.1);
       expect(exposure("ebpf-k8s-agent-uninstall.service")).toBe(3.1);
       expect(exposure("ebpf-k8s-control.service")).toBe(4.5);

@@ -49,7 +49,13 @@ const ACTIVE = (value: string) => String.raw` fired at ${value} ${value} ${AGO} 
 const RESOLVED = (value: string) => String.raw` at firing ${value} ${AGO} ${AGO} back within the limits$`;
 const HISTORY_ROWS = "#alerts section.panel:has(h3:text('History')) tbody tr";
 /** Evaluation every second; a node is Stale after 3 s without a batch. */
-const CONTROL_ENV = { EBPF_K8S_ALERT_INTERVAL: "1s", EBPF_K8S_STALE_AFTER: "3", EBPF_K8S_LOST_AFTER: "6" };
+// No default thresholds: the tests start from an empty list and count every alert.
+const CONTROL_ENV = {
+  EBPF_K8S_ALERT_INTERVAL: "1s",
+  EBPF_K8S_STALE_AFTER: "3",
+  EBPF_K8S_LOST_AFTER: "6",
+  EBPF_K8S_DEFAULT_THRESHOLDS: "off",
+};
 
 describe.skipIf(missing)("thresholds and alerts in headless Chromium on a lab cluster", () => {
   const lab = new BrowserLab({ name: "alrt", index: 13, port: 20_000 + (process.pid % 400), controlEnv: CONTROL_ENV });

@@ -35,7 +35,7 @@ const PAGES = [
   { name: "node", path: "/nodes/brw-n1", shows: "cni0", polls: "/fragments/nodes/brw-n1" },
   { name: "pods", path: "/pods", shows: "n2-p1", polls: "/fragments/pods" },
   { name: "pod", path: "/pods/lab/n1-p1", shows: "lab/n2-p1", polls: "/fragments/pods/lab/n1-p1" },
-  { name: "servicemap", path: "/servicemap", shows: "Top talkers", polls: "/fragments/servicemap" },
+  { name: "servicemap", path: "/servicemap", shows: "Top pods by bytes", polls: "/fragments/servicemap" },
   { name: "services", path: "/services", shows: "shop/web", polls: "/fragments/services" },
   { name: "service", path: "/services/shop/web", shows: "10.96.0.10:80", polls: "/fragments/services/shop/web" },
   { name: "accel", path: "/accel", shows: "No acceleration rules.", polls: "/fragments/accel" },

@@ -23,29 +23,40 @@ export class ControlProcess {
   #joinToken?: Promise<string>;
 
   private constructor(
-    readonly url: string,
+    public url: string,
     readonly adminToken: string,
-    readonly proc: Proc,
+    public proc: Proc,
     readonly dir: string,
+    private readonly env: Record<string, string>,
   ) {}
 
-  /** Starts one on a free port; `name` prefixes its temporary directory. */
-  static async start(name: string): Promise<ControlProcess> {
+  /** Starts one on a free port; `name` prefixes its temporary directory; `env` adds or overrides settings. */
+  static async start(name: string, env: Record<string, string> = {}): Promise<ControlProcess> {
     const dir = mkdtempSync(`${tmpdir()}/ek8s-${name}-`);
     const adminToken = randomBytes(24).toString("base64url");
-    const proc = start("control", controlArgv(), {
+    const all = {
       PORT: "0",
       HOST: "127.0.0.1",
       DATABASE_URL: `file:${dir}/db.sqlite`,
       EBPF_K8S_ADMIN_TOKEN: adminToken,
-    });
+      ...env,
+    };
+    const proc = start("control", controlArgv(), all);
     try {
-      return new ControlProcess(await listeningUrl(proc), adminToken, proc, dir);
+      return new ControlProcess(await listeningUrl(proc), adminToken, proc, dir, all);
     } catch (e) {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** Stops the process (SIGTERM) and starts it again on the same database (on another free port); the exit code. */
+  async restart(): Promise<number | null> {
+    const code = await this.proc.stop();
+    this.proc = start("control", controlArgv(), this.env);
+    this.url = await listeningUrl(this.proc);
+    return code;
   }
 
   /** A JSON request, as admin unless `token` says otherwise ("" for none); throws on an error answer. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * npm run lab: a lab cluster by hand (README, "Running the parts separately").
+ * npm run lab: a lab cluster by hand (docs/running.md).
  * Needs root, iproute2 and cgroup v2; --traffic also nc and ping (npm run
  * setup installs them). No build artifacts: the lab is namespaces only.
  */

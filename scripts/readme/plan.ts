@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Every command quoted in the README, as scripts/readme/parse.ts reads it:
+ * Every command quoted in the documentation (README.md, CONTRIBUTING.md,
+ * docs/*.md, k8s/README.md: scripts/docs/files.ts), as scripts/readme/parse.ts reads it:
  * either how it is run and what its answer must be, or why it cannot run on
  * a test machine. The runnable ones run in this order, as one session: set-up,
  * control plane, join token, lab, an agent on a lab node, then the API examples
@@ -53,6 +54,14 @@ const SKIPPED: Step[] = [
       "hold; its parts are the commands below and scripts/cluster.ts, which the e2e tests run",
   },
   { cmd: "npm test", skip: "the whole suite, this test included: it is what CI runs" },
+  ...[
+    `'{"name":"slack-net","url":"https://bridge.example/hooks/alertmanager","bearerToken":"…"}'`,
+    `'{"name":"alertmanager","url":"http://alertmanager.monitoring:9093/api/v2/alerts","format":"alertmanager"}'`,
+  ].map((body) => ({
+    cmd: `curl -s -X POST -H "Authorization: Bearer $ADMIN_TOKEN" localhost:8080/api/v1/receivers -d ${body}`,
+    skip: "docs/alerts.md's examples name a bridge and an Alertmanager that are not here; the same requests run " +
+      "against real receivers in control/notify/notifications.process.test.ts and alertmanager.process.test.ts",
+  })),
   {
     cmd: "kubectl apply -f k8s/alerts/prometheusrule.yaml",
     skip: "needs a Kubernetes cluster with the Prometheus Operator's CRDs; scripts/dashboards/files.test.ts checks " +
@@ -78,6 +87,11 @@ const SKIPPED: Step[] = [
   {
     cmd: "bash k8s/scripts/install.sh",
     skip: "needs a Kubernetes cluster kubectl can reach; the manifests are checked in scripts/deploy/manifests.test.ts",
+  },
+  {
+    cmd: "bash k8s/scripts/install.sh --rotate-join-token",
+    skip: "needs a Kubernetes cluster kubectl can reach; the rotation's commands (k8s/scripts/join-token.mjs) run " +
+      `against a control plane in scripts/deploy/join-token-rotation.test.ts; ${K8S_SCRIPTS}`,
   },
   ...[
     "kubectl delete -k k8s/base",
@@ -336,6 +350,39 @@ const SESSION: Step[] = [
   curl(`curl -s -X PUT ${BEARER} localhost:8080/api/v1/nodes/n1/modules/accel -d '{"enabled":true}'`, 200, {
     modules: { accel: true },
   }),
+  // docs/nodes.md: join tokens, module defaults, an override's reset and a node deleted (worker-3, pre-provisioned
+  // here: n1 and its agent stay as they are for the steps after)
+  curl(
+    `curl -s -X POST ${BEARER} localhost:8080/api/v1/join-tokens -d '{"ttlSeconds":3600,"description":"three new workers"}'`,
+    201,
+    { token: expect.stringMatching(/^ek8s_join_/), expiresAt: expect.stringMatching(/^\d{4}-/) },
+  ),
+  curl(
+    `curl -s -X POST ${BEARER} localhost:8080/api/v1/join-tokens -d '{"expires":"never","description":"kubernetes agents"}'`,
+    201,
+    { token: expect.stringMatching(/^ek8s_join_/), expiresAt: null },
+  ),
+  curl("curl -s localhost:8080/api/v1/module-defaults", 200, { modules: { ifstats: true, lb: false } }),
+  curl(
+    `curl -s -X PUT ${BEARER} localhost:8080/api/v1/module-defaults -d '{"modules":{"accel":false,"gateway":false}}'`,
+    200,
+    { modules: { accel: false, gateway: false }, set: ["accel", "gateway"] },
+  ),
+  {
+    cmd: `curl -s -X DELETE ${BEARER} localhost:8080/api/v1/nodes/worker-3/modules/lb`,
+    async run(s, c) {
+      const pin = await fetch(`${s.url}/api/v1/nodes/worker-3/modules/lb`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${s.admin}` },
+        body: JSON.stringify({ enabled: true }),
+      });
+      expect(pin.status).toBe(200);
+      const r = await s.curl(c);
+      expect(r.status, r.text).toBe(200);
+      expect(r.json).toMatchObject({ modules: { lb: false } });
+    },
+  },
+  curl(`curl -s -X DELETE ${BEARER} localhost:8080/api/v1/nodes/worker-3`, 200, { node: "worker-3", deleted: true }),
   {
     // systemd is not PID 1 here: --root installs into a temp root and implies --no-start (no systemctl)
     cmd: "bash scripts/systemd/install.sh control",

@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The README cannot rot: every command in its code blocks (and k8s/README.md's)
- * is either run here, in order, as one session on the real kernel — its own
+ * The documentation cannot rot: every command in the code blocks of the README,
+ * CONTRIBUTING.md, docs/*.md and k8s/README.md (scripts/docs/files.ts) is
+ * either run here, in order, as one session on the real kernel — its own
  * control plane (port, database, admin token), its own lab (`--name rdme
  * --index 15` added to the lab commands), the agent in that lab's node n1 —
  * with its answer checked, or listed in scripts/readme/plan.ts as skipped by
- * design, with the reason. A command added to the README without a step, or a
- * step whose command left the README, fails the first test.
+ * design, with the reason. A command added to any of them without a step, or a
+ * step whose command left them all, fails the first test.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelMissing } from "../e2e/kernel.ts";
+import { documentationFiles } from "../docs/files.ts";
 import { REPO } from "../procs.ts";
 import { quotedCommands } from "./parse.ts";
 import { BODIES, PLAN } from "./plan.ts";
 import { Session } from "./session.ts";
 
-const DOCS = ["README.md", "k8s/README.md"];
-const quoted = DOCS.flatMap((doc) =>
+const quoted = documentationFiles().flatMap((doc) =>
   quotedCommands(readFileSync(`${REPO}${doc}`, "utf8")).map((c) => ({ ...c, where: `${doc}:${c.line}` }))
 );
 const commands = [...new Set(quoted.map((c) => c.command))];

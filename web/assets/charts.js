@@ -8,7 +8,9 @@
  * values are gaps) and an empty `.plot` element to draw in
  * (web/components/traffic-chart.tsx). Charts are drawn when the page loads
  * and again whenever htmx swaps new ones in (live refresh, window links),
- * and follow the width of their card.
+ * and follow the width of their card. The time axis is in the browser's
+ * time zone (uPlot's default), as every time the pages write is
+ * (local-time.js).
  */
 (function () {
   "use strict";

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * What a node's agent reported running: its eBPF programs with their run
- * statistics, its maps with fill levels, and the kernel features it probed.
+ * statistics, its maps with fill levels (map-table.tsx), and the kernel
+ * features it probed. Its spool is in the health summary (node-health.tsx).
  */
-import type { Inventory, MapInfo, ProgramInfo } from "../../control/wire/batch.ts";
-import { formatCount, formatNanos, formatPercent, MISSING } from "../format.ts";
+import type { Inventory, ProgramInfo } from "../../control/wire/batch.ts";
+import { formatCount, formatNanos, MISSING } from "../format.ts";
+import { MapTable } from "./map-table.tsx";
 
 export function InventoryView(props: { inventory: Inventory | null; receivedAt: string | null }) {
   const { inventory } = props;
@@ -32,8 +34,6 @@ export function InventoryView(props: { inventory: Inventory | null; receivedAt: 
             label="bpf_stats"
             why="program run counts and times (kernel.bpf_stats_enabled)"
           />
-          <Spool spool={inventory.spool} />
-          <Quarantined spool={inventory.spool} />
         </p>
         <FeatureList features={inventory.features} />
       </section>
@@ -47,34 +47,6 @@ function Flag(props: { on: boolean; label: string; why: string }) {
   return (
     <span class={props.on ? "flag flag-on" : "flag flag-off"} title={props.why}>
       {props.label} {props.on ? "yes" : "no"}
-    </span>
-  );
-}
-
-/** Merged batches lose nothing (their deltas are summed); dropped ones do, so only those flag the node. */
-function Spool(props: { spool: Inventory["spool"] }) {
-  const { pending, dropped, merged } = props.spool;
-  return (
-    <span
-      class={dropped > 0 ? "flag flag-off" : "flag"}
-      title="batches the agent keeps on disk until the control plane acknowledges them; when the spool is full the oldest are merged (their counts summed), and dropped only if none can be"
-    >
-      spool: {formatCount(pending)} pending{merged === undefined ? "" : `, ${formatCount(merged)} merged`},{" "}
-      {formatCount(dropped)} dropped (spool full)
-    </span>
-  );
-}
-
-/** Refused batches the agent keeps (agent/refusals.ts); shown only when there are some: they wait for a fix. */
-function Quarantined(props: { spool: Inventory["spool"] }) {
-  const { quarantined = 0, quarantineDropped = 0 } = props.spool;
-  if (quarantined === 0 && quarantineDropped === 0) return null;
-  return (
-    <span
-      class="flag flag-off"
-      title="batches this control plane refused as invalid (400/413); the agent keeps them in <state-dir>/quarantine/ with the reason and sends them again every 10 min and after a control plane restart"
-    >
-      quarantine: {formatCount(quarantined)} refused batches kept, {formatCount(quarantineDropped)} dropped (full)
     </span>
   );
 }
@@ -95,7 +67,7 @@ function FeatureList(props: { features: Record<string, boolean> }) {
 
 function ProgramTable(props: { programs: ProgramInfo[]; bpfStats: boolean }) {
   return (
-    <section class="panel">
+    <section class="panel" id="node-programs">
       <h3>eBPF programs</h3>
       {props.programs.length === 0
         ? <p class="none">No programs loaded: every module is off, or none could load (see the modules above).</p>
@@ -155,60 +127,5 @@ function RunStats(props: { program: ProgramInfo }) {
       <td>{runCount === 0 ? MISSING : formatNanos(runTimeNs / runCount)}</td>
       <td>{formatNanos(runTimeNs)}</td>
     </>
-  );
-}
-
-/** Above these fill levels a map's bar turns amber, then red: an LRU map near full starts evicting. */
-const FILL_WARN = 0.7;
-const FILL_FULL = 0.9;
-
-function MapTable(props: { maps: MapInfo[] }) {
-  return (
-    <section class="panel">
-      <h3>eBPF maps</h3>
-      {props.maps.length === 0 ? <p class="none">No maps: no program is loaded.</p> : (
-        <table>
-          <thead>
-            <tr>
-              <th>Map</th>
-              <th>Module</th>
-              <th>Fill level</th>
-              <th>Entries</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.maps.map((m) => (
-              <tr>
-                <td>
-                  {m.name}
-                  <span class="sub">
-                    {m.type} · id {m.id}
-                  </span>
-                </td>
-                <td>{m.module}</td>
-                <td>
-                  <FillBar entries={m.entries} maxEntries={m.maxEntries} />
-                </td>
-                <td>
-                  {formatCount(m.entries)} / {formatCount(m.maxEntries)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
-  );
-}
-
-function FillBar(props: { entries: number; maxEntries: number }) {
-  const fraction = props.maxEntries > 0 ? Math.min(1, props.entries / props.maxEntries) : 0;
-  const level = fraction >= FILL_FULL ? "full" : fraction >= FILL_WARN ? "warn" : "ok";
-  const percent = formatPercent(props.entries, props.maxEntries);
-  return (
-    <span class="fill" title={`${percent} full`}>
-      <span class={`bar bar-${level}`} style={`width: ${(fraction * 100).toFixed(1)}%`}></span>
-      <span class="pct">{percent}</span>
-    </span>
   );
 }

@@ -9,6 +9,8 @@ import {
   CHARTS_ASSET,
   HTMX_ASSET,
   ICON_ASSET,
+  KEEP_SCROLL_ASSET,
+  LOCAL_TIME_ASSET,
   STYLE_ASSET,
   UPLOT_ASSET,
   UPLOT_STYLE_ASSET,
@@ -82,6 +84,8 @@ export function Layout(props: { title: string; hint?: string; session?: Session;
           <link rel="icon" type="image/svg+xml" href={assetPath(ICON_ASSET)} />
           <link rel="stylesheet" href={assetPath(STYLE_ASSET)} />
           <script src={assetPath(HTMX_ASSET)} defer></script>
+          <script src={assetPath(LOCAL_TIME_ASSET)} defer></script>
+          <script src={assetPath(KEEP_SCROLL_ASSET)} defer></script>
           {props.charts && (
             <>
               <link rel="stylesheet" href={assetPath(UPLOT_STYLE_ASSET)} />

@@ -3,15 +3,16 @@
  * A node's modules: what it should run, what its agent reports, and (for an
  * admin) a switch per module. Each switch is a small htmx form that posts to
  * the page route, which answers with the refreshed modules region
- * (#node-modules, web/pages/node.tsx).
+ * (#node-modules, web/pages/node.tsx). A switch sets an override of the
+ * cluster default (/module-defaults); "Reset" drops it.
  */
 import type { ModuleView } from "../../control/queries/modules.ts";
 import type { DesiredState, ModuleName } from "../../control/wire/batch.ts";
 
 /** Modules that change how traffic flows rather than only watching it: switching them on asks first. */
-const TRAFFIC_CHANGING: ReadonlySet<ModuleName> = new Set(["lb", "accel", "gateway"]);
+export const TRAFFIC_CHANGING: ReadonlySet<ModuleName> = new Set(["lb", "accel", "gateway"]);
 
-const ABOUT: Record<ModuleName, string> = {
+export const ABOUT: Record<ModuleName, string> = {
   ifstats: "interface RX/TX counters",
   flows: "pod traffic and flows",
   tcp: "TCP health (retransmits, resets, RTT)",
@@ -21,6 +22,9 @@ const ABOUT: Record<ModuleName, string> = {
   gateway: "north-south gateway in XDP (NodePort, external IPs)",
   dns: "DNS queries, answers and latency per pod",
 };
+
+/** The page of the cluster-wide module defaults (web/pages/module-defaults.tsx). */
+export const MODULE_DEFAULTS_PATH = "/module-defaults";
 
 export function switchPath(node: string, module: ModuleName): string {
   return `/nodes/${encodeURIComponent(node)}/modules/${module}`;
@@ -32,7 +36,10 @@ export function ModuleTable(
   return (
     <section class="panel" id="modules">
       <h3>
-        Modules <span class="meta">desired state version {props.desired.version}</span>
+        Modules{" "}
+        <span class="meta">
+          desired state version {props.desired.version} · <a href={MODULE_DEFAULTS_PATH}>cluster defaults</a>
+        </span>
       </h3>
       <table>
         <thead>
@@ -50,13 +57,16 @@ export function ModuleTable(
                 {m.name}
                 <span class="sub">{ABOUT[m.name]}</span>
               </td>
-              <td>{m.desired ? "on" : "off"}</td>
+              <td>
+                {m.inherited ? "default" : "overridden"} ({m.desired ? "on" : "off"})
+              </td>
               <td>
                 <AppliedState module={m} />
               </td>
               {props.isAdmin && (
                 <td>
                   <SwitchForm node={props.node} module={m} />
+                  {!m.inherited && <ResetForm node={props.node} module={m} />}
                 </td>
               )}
             </tr>
@@ -102,6 +112,17 @@ function SwitchForm(props: { node: string; module: ModuleView }) {
     <form hx-post={switchPath(node, module.name)} hx-target="#node-modules" hx-swap="innerHTML" hx-confirm={confirm}>
       <input type="hidden" name="enabled" value={String(turnOn)} />
       <button type="submit">{turnOn ? "Turn on" : "Turn off"}</button>
+    </form>
+  );
+}
+
+/** Drops the node's override: the module follows the cluster default again. */
+function ResetForm(props: { node: string; module: ModuleView }) {
+  const { node, module } = props;
+  return (
+    <form hx-post={switchPath(node, module.name)} hx-target="#node-modules" hx-swap="innerHTML">
+      <input type="hidden" name="enabled" value="default" />
+      <button type="submit" title="follow the cluster default again">Reset to default</button>
     </form>
   );
 }

@@ -57,12 +57,16 @@ export function NodeList(props: NodeListProps) {
       <Totals totals={overview.totals} />
       <Panel
         title="Nodes"
-        meta="RX/TX now: every interface the agent watches, summed (a packet crossing two counts on both)"
+        meta="RX/TX now: the interfaces each node's agent watches (named in the row), summed; a packet crossing two counts on both"
       >
         <NodeTable overview={overview} badge={props.badge} />
         <Pager overview={overview} />
+        <p class="note">
+          A node's RX/TX counts only its watched interfaces (e.g. eth0, cni0): traffic between pods of the same node
+          crosses none of them, so a pod can receive more than its node shows. Pods' own traffic is on their pages.
+        </p>
       </Panel>
-      <Panel title="Top talkers" meta="pods with the most bytes per second now, both ways">
+      <Panel title="Top pods by rate now" meta="bytes per second received + sent, from each node's last two reports">
         <TalkerTable pods={overview.talkers} />
       </Panel>
       {props.status}
@@ -182,6 +186,7 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
           {h("Pods", "pods")}
           {h("RX rate", "rx")}
           {h("TX rate", "tx")}
+          <th title={COVERS_TITLE}>Counted on</th>
           <th>
             Last hour{" "}
             <span class="spark-key">
@@ -206,6 +211,7 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
             <td>{formatCount(node.pods)}</td>
             <RateCell bytesPerSec={node.rates.rxBytesPerSec} packetsPerSec={node.rates.rxPacketsPerSec} />
             <RateCell bytesPerSec={node.rates.txBytesPerSec} packetsPerSec={node.rates.txPacketsPerSec} />
+            <CoversCell ifnames={node.ifnames} />
             <td class="spark-cell">
               <Sparkline points={node.spark} window={spark} />
             </td>
@@ -213,6 +219,24 @@ function NodeTable(props: { overview: ClusterOverview; badge?: NodeListProps["ba
         ))}
       </tbody>
     </table>
+  );
+}
+
+const COVERS_TITLE = "the interfaces whose RX/TX the node's rates sum (those its agent watches, --interfaces); " +
+  "traffic between pods of the same node crosses none of them";
+
+/** The interfaces a node's RX/TX covers; past a few, the rest in the title. */
+const COVERS_SHOWN = 3;
+
+function CoversCell(props: { ifnames: string[] }) {
+  const { ifnames } = props;
+  if (ifnames.length === 0) return <td class="covers na">no interface</td>;
+  const more = ifnames.length - COVERS_SHOWN;
+  return (
+    <td class="covers text" title={ifnames.join(", ")}>
+      {ifnames.slice(0, COVERS_SHOWN).join(", ")}
+      {more > 0 && ` +${formatCount(more)} more`}
+    </td>
   );
 }
 

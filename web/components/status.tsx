@@ -3,7 +3,8 @@
 import type { NodeSummary } from "../../control/queries/nodes.ts";
 import { formatAgo } from "../format.ts";
 
-const MEANING = {
+/** What each status means, in words (the badge's title; the node page's health summary). */
+export const STATUS_MEANING = {
   Ready: "reporting on time",
   Stale: "a batch is overdue",
   Lost: "no batch for a long time: agent stopped, node down or unreachable",
@@ -12,7 +13,7 @@ const MEANING = {
 export function StatusBadge(props: { node: Pick<NodeSummary, "status" | "lastSeen" | "lastSeenAgoSeconds"> }) {
   const { status, lastSeen, lastSeenAgoSeconds } = props.node;
   return (
-    <span class={`status status-${status.toLowerCase()}`} title={`${MEANING[status]}; last batch ${lastSeen}`}>
+    <span class={`status status-${status.toLowerCase()}`} title={`${STATUS_MEANING[status]}; last batch ${lastSeen}`}>
       {status}
       <span class="seen">{" · last seen "}{formatAgo(lastSeenAgoSeconds)}</span>
     </span>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** Table cells for traffic: a rate (bytes/s over packets/s) and a total (bytes over packets), in human units. */
+import type { Child } from "hono/jsx";
 import type { Rates } from "../../control/ingest/rates.ts";
 import { formatByteRate, formatBytes, formatCount, formatPacketRate, MISSING } from "../format.ts";
 
@@ -52,14 +53,15 @@ export function TrafficCells(props: { rates: Rates; totals: TrafficTotals }) {
   );
 }
 
-export function TrafficHeaders() {
+/** `drops`: the drops column's header, when it should say more than "Drops" (what it counts, since when). */
+export function TrafficHeaders(props: { drops?: Child }) {
   return (
     <>
       <th>RX rate</th>
       <th>TX rate</th>
       <th>RX total</th>
       <th>TX total</th>
-      <th>Drops</th>
+      {props.drops ?? <th>Drops</th>}
     </>
   );
 }

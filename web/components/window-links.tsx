@@ -5,6 +5,7 @@
  * numbers cover (the storage level and the exact bounds).
  */
 import type { Window } from "../../control/monitoring/rollup.ts";
+import { Time } from "./time.tsx";
 
 export const WINDOW_CHOICES = [
   { since: "5m", label: "5 min" },
@@ -20,6 +21,18 @@ export function windowStart(since: string): string {
   const choice = WINDOW_CHOICES.find((c) => c.since === since);
   if (choice) return `${choice.label} ago`;
   return /^[\d.]+[smhd]$/.test(since) ? `${since} ago` : since;
+}
+
+/** What a window covers, for titles: "last 5 min", "last 90s", or "since" an ISO time as given. */
+export function windowSpan(since: string): string {
+  const start = windowStart(since);
+  return start.endsWith(" ago") ? `last ${start.slice(0, -" ago".length)}` : `since ${start}`;
+}
+
+/** What a window covers, within a sentence: "in the last 5 min", or "since" an ISO time as given. */
+export function during(since: string): string {
+  const span = windowSpan(since);
+  return span.startsWith("last ") ? `in the ${span}` : span;
 }
 
 export function WindowLinks(props: { since: string; href: (since: string) => string }) {
@@ -41,14 +54,12 @@ const LEVEL_TEXT: Record<Window["level"], string> = {
   "1h": "1-hour sums",
 };
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
-
 /** "Since 5 min ago, from every report (… to …)". */
 export function WindowNote(props: { since: string; window: Window }) {
   const w = props.window;
   return (
     <p class="window-note meta">
-      Since {windowStart(props.since)}, from {LEVEL_TEXT[w.level]} ({iso(w.from)} to {iso(w.to)})
+      Since {windowStart(props.since)}, from {LEVEL_TEXT[w.level]} (<Time ms={w.from} /> to <Time ms={w.to} />)
     </p>
   );
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import { NO_RATES } from "../../control/ingest/rates.ts";
+import { pageOf } from "../../control/queries/list-page.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
 import { type TcpRow, zeroTcp } from "../../control/monitoring/tcp.ts";
@@ -68,15 +69,23 @@ describe("pod query", () => {
       q: undefined,
       namespace: undefined,
       node: undefined,
+      state: undefined,
+      offset: 0,
     });
     expect(parsePodQuery({ sort: "rx" })).toMatchObject({ sort: "rx", dir: "desc" });
-    expect(parsePodQuery(new URLSearchParams("sort=evil&dir=up&q=%20web%20&node="))).toEqual({
+    expect(parsePodQuery(new URLSearchParams("sort=evil&dir=up&q=%20web%20&node=&state=gone&offset=-5"))).toEqual({
       sort: "namespace",
       dir: "asc",
       q: "web",
       namespace: undefined,
       node: undefined,
+      state: undefined,
+      offset: 0,
     });
+    expect(parsePodQuery({ state: "vanished", offset: "200" })).toMatchObject({ state: "vanished", offset: 200 });
+    expect(podQueryString(parsePodQuery({ state: "current", offset: "100" }))).toBe(
+      "?state=current&sort=namespace&dir=asc&offset=100",
+    );
     expect(podQueryString(parsePodQuery({ q: "a b", node: "n" }), { sort: "tx", dir: "desc" })).toBe(
       "?q=a+b&node=n&sort=tx&dir=desc",
     );
@@ -92,12 +101,29 @@ describe("pod query", () => {
     expect(names({ q: "FD00::2" })).toEqual(["db"]);
     expect(names({ q: "default/c" })).toEqual(["cache"]);
     expect(names({ namespace: "default", node: "node-a" })).toEqual(["cache", "web"]);
+    expect(names({ state: "vanished" })).toEqual(["db"]);
+    expect(names({ state: "current" })).toEqual(["cache", "web"]);
   });
 });
 
 describe("PodTable", () => {
+  /** The table of `pods` (PODS by default) under the query `q`, as the page shows it. */
+  const table = (q: Record<string, string>, o: { pods?: PodView[]; base?: string; now?: number } = {}) => {
+    const pods = o.pods ?? PODS;
+    const query = parsePodQuery(q);
+    return (
+      <PodTable
+        page={pageOf(selectPods(pods, query), query.offset)}
+        listed={pods.length}
+        query={query}
+        base={o.base}
+        now={o.now}
+      />
+    );
+  };
+
   it("shows names linked to their page, IPs, rates and totals in human units, vanished pods marked", () => {
-    const html = render(<PodTable pods={PODS} query={parsePodQuery({})} now={40_000} />);
+    const html = render(table({}, { now: 40_000 }));
     expect(html).toContain('<a href="/pods/default/web">web</a>');
     expect(html).toContain("<td>10.0.2.2, fd00::2</td>");
     expect(html).toContain('2.00 KiB/s<span class="sub">1.20 kpps</span>');
@@ -109,7 +135,7 @@ describe("PodTable", () => {
   });
 
   it("sort headers are links that keep the filter and flip the active direction", () => {
-    const html = render(<PodTable pods={PODS} query={parsePodQuery({ q: "web", sort: "rx" })} />);
+    const html = render(table({ q: "web", sort: "rx" }));
     expect(html).toContain(
       '<th aria-sort="descending"><a href="/pods?q=web&amp;sort=rx&amp;dir=asc">RX total ▼</a></th>',
     );
@@ -117,8 +143,8 @@ describe("PodTable", () => {
   });
 
   it("explains an empty list and an empty filter", () => {
-    expect(render(<PodTable pods={[]} query={parsePodQuery({})} />)).toContain("No pods reported.");
-    const html = render(<PodTable pods={PODS} query={parsePodQuery({ q: "nope" })} base="/x" />);
+    expect(render(table({}, { pods: [] }))).toContain("No pods reported.");
+    const html = render(table({ q: "nope" }, { base: "/x" }));
     expect(html).toContain("No pod matches this filter (3 pods in all).");
     expect(html).toContain('<a href="/x">Show all pods</a>');
   });

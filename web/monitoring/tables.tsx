@@ -7,15 +7,27 @@
  * every view is a link.
  */
 import type { Child } from "hono/jsx";
-import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
+import type { ListPage } from "../../control/queries/list-page.ts";
+import {
+  POD_SORTS,
+  POD_STATES,
+  type PodListQuery,
+  type PodListRow,
+  type PodSort,
+  type PodState,
+  selectPods,
+} from "../../control/queries/monitoring/pod-list.ts";
 import { endpointLabel, type StoredEndpoint } from "../../control/monitoring/attribution.ts";
 import type { DropRow } from "../../control/monitoring/drops.ts";
 import type { FlowRow } from "../../control/monitoring/flows.ts";
 import { protoName, tcpFlagNames } from "../../control/monitoring/names.ts";
 import { avgDurationMs, avgSrttUs, failures, type TcpRow } from "../../control/monitoring/tcp.ts";
 import { formatCount, formatNanos, MISSING } from "../format.ts";
+import { ListFilter, offsetParam } from "../components/list-nav.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
 import { servicePath } from "../components/service-form.tsx";
 import { TotalCell, TrafficCells } from "../components/traffic-cells.tsx";
+import { ReasonCell, ReasonLegend } from "./drop-reasons.tsx";
 
 /* ---------- shared ---------- */
 
@@ -61,36 +73,12 @@ export function EndpointCell(props: { e: StoredEndpoint; sub?: Child }) {
 
 /* ---------- pods ---------- */
 
-/** What the pod table shows of a pod (control/queries/monitoring/pods.ts); vanishedAt is set while a vanished pod is kept for the grace period. */
-export type PodView = Pick<
-  PodRecord,
-  | "uid"
-  | "namespace"
-  | "name"
-  | "node"
-  | "ips"
-  | "rxPackets"
-  | "rxBytes"
-  | "txPackets"
-  | "txBytes"
-  | "drops"
-  | "rates"
-  | "vanishedAt"
->;
+/** The filter, the sort and the page live in control/queries/monitoring/pod-list.ts; re-exported for the pages. */
+export { POD_SORTS, POD_STATES, type PodSort, type PodState, selectPods };
+export type PodView = PodListRow;
+export type PodQuery = PodListQuery;
 
-export const POD_SORTS = ["namespace", "name", "node", "rx", "tx", "rxRate", "txRate", "drops"] as const;
-export type PodSort = (typeof POD_SORTS)[number];
-
-export interface PodQuery {
-  sort: PodSort;
-  dir: "asc" | "desc";
-  /** Substring of namespace/name or an IP. */
-  q?: string;
-  namespace?: string;
-  node?: string;
-}
-
-/** From query parameters; anything unknown falls back to the default (namespace, ascending). */
+/** From query parameters; anything unknown falls back to the default (namespace, ascending, the first page). */
 export function parsePodQuery(params: URLSearchParams | Record<string, string | undefined>): PodQuery {
   const get = (k: string) => {
     const v = params instanceof URLSearchParams ? params.get(k) : params[k];
@@ -99,48 +87,17 @@ export function parsePodQuery(params: URLSearchParams | Record<string, string | 
   const sort = (POD_SORTS as readonly string[]).includes(get("sort") ?? "") ? (get("sort") as PodSort) : "namespace";
   const numeric = sort !== "namespace" && sort !== "name" && sort !== "node";
   const dir = get("dir") === "asc" || get("dir") === "desc" ? (get("dir") as "asc" | "desc") : numeric ? "desc" : "asc";
-  return { sort, dir, q: get("q"), namespace: get("namespace"), node: get("node") };
+  const state = (POD_STATES as readonly string[]).includes(get("state") ?? "") ? (get("state") as PodState) : undefined;
+  return { sort, dir, q: get("q"), namespace: get("namespace"), node: get("node"), state, offset: offsetParam(get) };
 }
 
+/** The query string of a view: filters, sort and page (the first page without an offset). */
 export function podQueryString(q: PodQuery, change: Partial<PodQuery> = {}): string {
   const merged = { ...q, ...change };
   const p = new URLSearchParams();
-  for (const k of ["q", "namespace", "node", "sort", "dir"] as const) if (merged[k]) p.set(k, merged[k]!);
+  for (const k of ["q", "namespace", "node", "state", "sort", "dir"] as const) if (merged[k]) p.set(k, merged[k]!);
+  if (merged.offset > 0) p.set("offset", String(merged.offset));
   return `?${p.toString()}`;
-}
-
-const sortValue: Record<PodSort, (p: PodView) => string | number | null> = {
-  namespace: (p) => `${p.namespace}/${p.name}`,
-  name: (p) => `${p.name}/${p.namespace}`,
-  node: (p) => `${p.node}/${p.namespace}/${p.name}`,
-  rx: (p) => p.rxBytes,
-  tx: (p) => p.txBytes,
-  rxRate: (p) => p.rates.rxBytesPerSec,
-  txRate: (p) => p.rates.txBytesPerSec,
-  drops: (p) => p.drops,
-};
-
-/** Filters, then sorts (a missing rate last either way; ties by namespace/name, then uid, so the order is stable). */
-export function selectPods(pods: readonly PodView[], q: PodQuery): PodView[] {
-  const needle = q.q?.toLowerCase();
-  const chosen = pods.filter(
-    (p) =>
-      (!q.namespace || p.namespace === q.namespace) &&
-      (!q.node || p.node === q.node) &&
-      (!needle || `${p.namespace}/${p.name}`.toLowerCase().includes(needle) ||
-        p.ips.some((ip) => ip.toLowerCase() === needle)),
-  );
-  const key = sortValue[q.sort];
-  const sign = q.dir === "asc" ? 1 : -1;
-  const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
-  const byKey = (a: PodView, b: PodView) => {
-    const x = key(a), y = key(b);
-    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
-    return sign * cmp(x, y);
-  };
-  return chosen.sort((a, b) =>
-    byKey(a, b) || cmp(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`) || cmp(a.uid, b.uid)
-  );
 }
 
 function SortHeader(props: { label: string; sort: PodSort; query: PodQuery; base: string }) {
@@ -150,7 +107,7 @@ function SortHeader(props: { label: string; sort: PodSort; query: PodQuery; base
   const dir = active ? (query.dir === "asc" ? "desc" : "asc") : numeric ? "desc" : "asc";
   return (
     <th aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : undefined}>
-      <a href={`${props.base}${podQueryString(query, { sort, dir })}`}>
+      <a href={`${props.base}${podQueryString(query, { sort, dir, offset: 0 })}`}>
         {props.label}
         {active ? (query.dir === "asc" ? " ▲" : " ▼") : ""}
       </a>
@@ -158,25 +115,36 @@ function SortHeader(props: { label: string; sort: PodSort; query: PodQuery; base
   );
 }
 
-/** The filter form: a GET to the same page, keeping the sort. */
-export function PodFilter(props: { query: PodQuery; base: string }) {
+/** The filter form: a GET to the same page (from its first page), keeping the sort; `region` is swapped in place. */
+export function PodFilter(props: { query: PodQuery; base: string; region?: string }) {
   const { query } = props;
   return (
-    <form method="get" action={props.base} class="filter">
-      <input type="search" name="q" value={query.q ?? ""} placeholder="name or IP" />
-      <input type="text" name="namespace" value={query.namespace ?? ""} placeholder="namespace" />
-      <input type="text" name="node" value={query.node ?? ""} placeholder="node" />
+    <ListFilter action={props.base} region={props.region}>
+      <input type="search" name="q" value={query.q ?? ""} placeholder="name or IP" aria-label="name or IP" />
+      <input
+        type="text"
+        name="namespace"
+        value={query.namespace ?? ""}
+        placeholder="namespace"
+        aria-label="namespace"
+      />
+      <input type="text" name="node" value={query.node ?? ""} placeholder="node" aria-label="node" />
+      <select name="state" aria-label="state">
+        <option value="" selected={!query.state}>any state</option>
+        {POD_STATES.map((s) => <option value={s} selected={query.state === s}>{s}</option>)}
+      </select>
       <input type="hidden" name="sort" value={query.sort} />
       <input type="hidden" name="dir" value={query.dir} />
-      <button type="submit">Filter</button>
-    </form>
+    </ListFilter>
   );
 }
 
-/** `pods`: everything listed (before filtering); the table filters and sorts by `query`. */
-export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; base?: string; now?: number }) {
+/** `page`: the pods of this page (filtered and sorted); `listed`: how many are listed before the filter. */
+export function PodTable(
+  props: { page: ListPage<PodView>; listed: number; query: PodQuery; base?: string; now?: number },
+) {
   const base = props.base ?? "/pods";
-  if (props.pods.length === 0) {
+  if (props.listed === 0) {
     return (
       <p class="none">
         No pods reported. Agents list the pods of their node (from the Kubernetes API, or the lab) with the flows module
@@ -184,11 +152,11 @@ export function PodTable(props: { pods: readonly PodView[]; query: PodQuery; bas
       </p>
     );
   }
-  const rows = selectPods(props.pods, props.query);
+  const rows = props.page.rows;
   if (rows.length === 0) {
     return (
       <p class="none">
-        No pod matches this filter ({formatCount(props.pods.length)} pods in all). <a href={base}>Show all pods</a>
+        No pod matches this filter ({formatCount(props.listed)} pods in all). <a href={base}>Show all pods</a>
       </p>
     );
   }
@@ -307,63 +275,78 @@ export function TcpTable(props: { rows: readonly TcpRow[]; filters?: FlowFilters
       </p>
     );
   }
+  // Eleven columns: short headers (the long name on hover) and wrapping endpoints fit them in a laptop's width; a
+  // narrower window scrolls the table sideways in its own region, which keeps its place across refreshes.
   return (
-    <table class="tcp">
-      <thead>
-        <tr>
-          <th>Local</th>
-          <th>Remote</th>
-          <th>Port</th>
-          <th>Role</th>
-          <th>Opened</th>
-          <th>Failed</th>
-          <th>Closed</th>
-          <th>Avg duration</th>
-          <th>Retransmits</th>
-          <th>Resets in / out</th>
-          <th>Avg RTT</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map((r) => {
-          const failed = failures(r);
-          return (
-            <tr class={failed > 0 ? "failing" : undefined}>
-              <EndpointCell e={r.local} />
-              <EndpointCell e={r.remote} />
-              <td>{r.port}</td>
-              <td title={r.role === "unknown" ? UNKNOWN_ROLE : undefined}>{r.role}</td>
-              <td>{formatCount(r.opened)}</td>
-              <td
-                class={failed > 0 ? "bad" : undefined}
-                title={`refused ${r.failedRefused}, timed out ${r.failedTimeout}, other ${r.failedOther}`}
-              >
-                {formatCount(failed)}
-                {failed > 0 && (
-                  <span class="sub">
-                    {formatCount(r.failedRefused)} refused · {formatCount(r.failedTimeout)} timed out ·{" "}
-                    {formatCount(r.failedOther)} other
-                  </span>
-                )}
-              </td>
-              <td>{formatCount(r.closed)}</td>
-              <td>{msText(avgDurationMs(r))}</td>
-              <td>{formatCount(r.retransmits)}</td>
-              <td>
-                {formatCount(r.resetsRx)} / {formatCount(r.resetsTx)}
-              </td>
-              <td title={`${formatCount(r.srttSamples)} samples`}>{usText(avgSrttUs(r))}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <ScrollRegion name="tcp">
+      <table class="tcp">
+        <thead>
+          <tr>
+            <th>Local</th>
+            <th>Remote</th>
+            <th>Port</th>
+            <th>Role</th>
+            <th>Opened</th>
+            <th>Failed</th>
+            <th>Closed</th>
+            <th title="average duration of the closed connections">Avg dur.</th>
+            <th title="retransmitted segments">Retrans.</th>
+            <th title="resets received / sent">RST in/out</th>
+            <th title="average smoothed round-trip time">Avg RTT</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => {
+            const failed = failures(r);
+            return (
+              <tr class={failed > 0 ? "failing" : undefined}>
+                <EndpointCell e={r.local} />
+                <EndpointCell e={r.remote} />
+                <td>{r.port}</td>
+                <td title={r.role === "unknown" ? UNKNOWN_ROLE : undefined}>{r.role}</td>
+                <td>{formatCount(r.opened)}</td>
+                <td
+                  class={failed > 0 ? "bad" : undefined}
+                  title={`refused ${r.failedRefused}, timed out ${r.failedTimeout}, other ${r.failedOther}`}
+                >
+                  {formatCount(failed)}
+                  {failed > 0 && (
+                    <span class="sub">
+                      {formatCount(r.failedRefused)} refused · {formatCount(r.failedTimeout)} timed out ·{" "}
+                      {formatCount(r.failedOther)} other
+                    </span>
+                  )}
+                </td>
+                <td>{formatCount(r.closed)}</td>
+                <td>{msText(avgDurationMs(r))}</td>
+                <td>{formatCount(r.retransmits)}</td>
+                <td>
+                  {formatCount(r.resetsRx)} / {formatCount(r.resetsTx)}
+                </td>
+                <td title={`${formatCount(r.srttSamples)} samples`}>{usText(avgSrttUs(r))}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </ScrollRegion>
   );
 }
 
 /* ---------- drops ---------- */
 
+/** The rows, then what their reasons mean. */
 export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilters }) {
+  if (props.rows.length === 0) return <DropRows {...props} />;
+  return (
+    <>
+      <DropRows {...props} />
+      <ReasonLegend rows={props.rows} />
+    </>
+  );
+}
+
+function DropRows(props: { rows: readonly DropRow[]; filters?: FlowFilters }) {
   if (props.rows.length === 0) {
     return (
       <p class="none">
@@ -390,9 +373,7 @@ export function DropTable(props: { rows: readonly DropRow[]; filters?: FlowFilte
             <td>{d.node}</td>
             {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
             <td>{d.ifname ?? MISSING}</td>
-            <td>
-              <code>{d.reason}</code>
-            </td>
+            <ReasonCell reason={d.reason} />
             {d.service ? <EndpointCell e={d.service} /> : <td class="na">{MISSING}</td>}
             <TotalCell bytes={d.bytes} packets={d.packets} />
           </tr>

@@ -26,6 +26,8 @@ import { IPPROTO } from "../../control/monitoring/names.ts";
 import { avgSrttUs } from "../../control/monitoring/tcp.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { MONITORING_POLL_SECONDS } from "../components/live.tsx";
+import { ScrollRegion } from "../components/scroll-region.tsx";
+import { Time } from "../components/time.tsx";
 import { WindowLinks, WindowNote } from "../components/window-links.tsx";
 import { TotalCell } from "../components/traffic-cells.tsx";
 import { formatBytes, formatCount, formatCountOf, formatNanos, MISSING } from "../format.ts";
@@ -270,32 +272,35 @@ function SortLink(props: { params: FlowParams; page: FlowPage; sort: FlowSort; l
   );
 }
 
+/** Ten columns: at a laptop's width they scroll in their own region (the names wrap first), not the page. */
 export function FlowTable(props: { view: Pick<FlowsView, "params" | "page" | "result"> }) {
   const { params, page, result } = props.view;
   return (
-    <table class="flows explorer">
-      <thead>
-        <tr>
-          {HEADERS.map((h) => {
-            if (h.sorts === undefined) return <th>{h.label}</th>;
-            const active = h.sorts.find((x) => x.sort === page.sort) !== undefined;
-            return (
-              <th aria-sort={active ? (page.order === "asc" ? "ascending" : "descending") : undefined}>
-                {h.label} {h.sorts.map((x, i) => (
-                  <>
-                    {i > 0 && " · "}
-                    <SortLink params={params} page={page} sort={x.sort} label={x.label} />
-                  </>
-                ))}
-              </th>
-            );
-          })}
-        </tr>
-      </thead>
-      <tbody id={FLOW_ROWS_ID}>
-        {result.flows.map((f) => <FlowTableRow flow={f} />)}
-      </tbody>
-    </table>
+    <ScrollRegion name="flows">
+      <table class="flows explorer">
+        <thead>
+          <tr>
+            {HEADERS.map((h) => {
+              if (h.sorts === undefined) return <th>{h.label}</th>;
+              const active = h.sorts.find((x) => x.sort === page.sort) !== undefined;
+              return (
+                <th aria-sort={active ? (page.order === "asc" ? "ascending" : "descending") : undefined}>
+                  {h.label} {h.sorts.map((x, i) => (
+                    <>
+                      {i > 0 && " · "}
+                      <SortLink params={params} page={page} sort={x.sort} label={x.label} />
+                    </>
+                  ))}
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody id={FLOW_ROWS_ID}>
+          {result.flows.map((f) => <FlowTableRow flow={f} />)}
+        </tbody>
+      </table>
+    </ScrollRegion>
   );
 }
 
@@ -316,10 +321,6 @@ const VERDICT_HINT: Record<FlowVerdict, string> = {
   no_reply: "TCP packets went to the destination and none came back",
   ok: "no failure seen",
 };
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
-/** "12:03:04" (UTC), the date and milliseconds in the title. */
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 /** One flow as a table row (the columns of FlowTable): the explorer's, and a live stream's. */
 export function FlowTableRow(props: { flow: ExplorerFlow }) {
@@ -358,9 +359,11 @@ export function FlowTableRow(props: { flow: ExplorerFlow }) {
           </span>
         )}
       </td>
-      <td title={`first ${iso(f.firstSeen)}, last ${iso(f.lastSeen)}`}>
-        {clock(f.lastSeen)}
-        <span class="sub">since {clock(f.firstSeen)}</span>
+      <td>
+        <Time ms={f.lastSeen} format="time" />
+        <span class="sub">
+          since <Time ms={f.firstSeen} format="time" />
+        </span>
       </td>
     </tr>
   );

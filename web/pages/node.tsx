@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * `/nodes/:node?since=&ifname=`: one node in full, in three regions htmx
- * refreshes in place:
- * - its status and interfaces (every 2 s, /fragments/nodes/:node);
+ * `/nodes/:node?since=&ifname=`: one node in full, ordered so that its first
+ * screen answers "is this node healthy", in regions htmx refreshes in place:
+ * - its status and health summary, then its active alerts (every 2 s,
+ *   /fragments/nodes/:node);
  * - its traffic over a window (5 min, 1 h, 24 h or any ?since=): RX/TX
  *   charts of the node's total or one interface (?ifname=), TCP health,
  *   drops and DNS of what it reported (every 5 s, /fragments/nodes/:node/traffic);
- * - its modules with switches, programs, maps and features (every 2 s,
- *   /fragments/nodes/:node/modules; a switch answers with this region).
+ * - its modules with switches (every 2 s, /fragments/nodes/:node/modules; a
+ *   switch answers with this region);
+ * - folded at the end, the long lists: interfaces, kernel features, programs
+ *   and maps (/fragments/nodes/:node/lists, every 2 s while unfolded). The
+ *   fold is outside the region it refreshes, so it stays open.
  * Renders for any valid name: a node that has not reported yet shows its
  * (pre-provisioned) module switches.
  */
@@ -17,6 +21,7 @@ import type { DnsView } from "../../control/queries/monitoring/dns-view.ts";
 import type { DropsResult } from "../../control/queries/monitoring/drops.ts";
 import type { TcpResult } from "../../control/queries/monitoring/tcp.ts";
 import type { NodeDetail } from "../../control/queries/nodes.ts";
+import type { StatusThresholds } from "../../control/queries/node-status.ts";
 import type { Window } from "../../control/monitoring/rollup.ts";
 import { failures } from "../../control/monitoring/tcp.ts";
 import type { DesiredState } from "../../control/wire/batch.ts";
@@ -28,10 +33,12 @@ import { InventoryView } from "../components/inventory.tsx";
 import { Layout, type Session } from "../components/layout.tsx";
 import { Live } from "../components/live.tsx";
 import { ModuleTable } from "../components/module-table.tsx";
+import { NodeDeleteForm } from "../components/node-delete.tsx";
 import { Panel } from "../components/panel.tsx";
 import { NodeFacts, StatusBadge } from "../components/status.tsx";
+import { NodeHealth, type RecentDrops } from "../components/node-health.tsx";
 import { TrafficCharts } from "../components/traffic-chart.tsx";
-import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { during, WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
 import { DnsPanel } from "../monitoring/dns-tables.tsx";
 import { DropTable, TcpTable } from "../monitoring/tables.tsx";
 import { podsWhere } from "./pods.tsx";
@@ -42,6 +49,10 @@ export function nodeFragmentPath(node: string): string {
 
 export function nodeModulesFragmentPath(node: string): string {
   return `${nodeFragmentPath(node)}/modules`;
+}
+
+export function nodeListsFragmentPath(node: string): string {
+  return `${nodeFragmentPath(node)}/lists`;
 }
 
 /** The page (or, under /fragments, its traffic region) for a window and an interface ("" or absent: the node's total). */
@@ -62,6 +73,10 @@ export interface NodeView {
   /** Active alerts about the node or its pods, and when they were read. */
   alerts: AlertView[];
   now: number;
+  /** When a node counts as Stale or Lost (the health summary says). */
+  thresholds: StatusThresholds;
+  /** What the drops module counted lately (the health summary). */
+  drops: RecentDrops;
 }
 
 /** The traffic region: a window of the node's reports. */
@@ -114,6 +129,26 @@ export function NodePage(props: { view: NodeView; traffic: NodeTrafficView; sess
       <div id="node-modules" hx-get={nodeModulesFragmentPath(view.name)} hx-trigger="every 2s" hx-swap="innerHTML">
         <NodeModulesView view={view} />
       </div>
+      {view.detail !== undefined && (
+        <details id="node-lists" class="panel lists">
+          <summary>
+            Interfaces, kernel features, eBPF programs and maps{" "}
+            <span class="meta">
+              {formatCountOf(view.detail.interfaceStates.length, "interface")},{" "}
+              {formatCountOf(view.detail.inventory?.programs.length ?? 0, "program")},{" "}
+              {formatCountOf(view.detail.inventory?.maps.length ?? 0, "map")}
+            </span>
+          </summary>
+          {/* Polled only while unfolded; the answer replaces this div's contents, never the fold. */}
+          <div
+            hx-get={nodeListsFragmentPath(view.name)}
+            hx-trigger="every 2s [this.closest('details').open]"
+            hx-swap="innerHTML"
+          >
+            <NodeListsView detail={view.detail} />
+          </div>
+        </details>
+      )}
     </Layout>
   );
 }
@@ -145,14 +180,16 @@ export function NodeDetailView(props: { view: NodeView }) {
           <AlertCount node={detail.name} count={view.alerts.length} />
           <NodeFacts node={detail} />
         </header>
-        <InterfaceTable interfaces={detail.interfaceStates} />
+        <NodeHealth
+          view={{ detail, modules: view.modules, thresholds: view.thresholds, alerts: view.alerts, drops: view.drops }}
+        />
       </section>
       <NodeAlerts node={detail.name} alerts={view.alerts} now={view.now} />
     </>
   );
 }
 
-/** The modules region: switches, then what the agent runs. */
+/** The modules region: what the node should run, what its agent reports, and the switches. */
 export function NodeModulesView(props: { view: NodeView }) {
   const { view } = props;
   return (
@@ -164,9 +201,21 @@ export function NodeModulesView(props: { view: NodeView }) {
         isAdmin={view.isAdmin}
         loginPath={view.loginPath}
       />
-      {view.detail !== undefined && (
-        <InventoryView inventory={view.detail.inventory} receivedAt={view.detail.inventoryReceivedAt} />
-      )}
+      {view.isAdmin && <NodeDeleteForm node={view.name} />}
+    </>
+  );
+}
+
+/** The folded lists: interfaces, then what the agent runs. */
+export function NodeListsView(props: { detail: NodeDetail }) {
+  const { detail } = props;
+  return (
+    <>
+      <section class="panel">
+        <h3>Interfaces</h3>
+        <InterfaceTable interfaces={detail.interfaceStates} />
+      </section>
+      <InventoryView inventory={detail.inventory} receivedAt={detail.inventoryReceivedAt} />
     </>
   );
 }
@@ -217,8 +266,18 @@ export function NodeTraffic(props: { view: NodeTrafficView }) {
       >
         <TcpTable rows={tcp.connections} filters={filters} />
       </Panel>
-      <Panel title="Drops" meta={`${formatCountOf(dropped, "packet")} dropped`}>
+      <Panel
+        title="Drops"
+        meta={`${formatCountOf(dropped, "packet")} dropped ${
+          during(since)
+        } on ${node} and its pods, by kernel reason (drops module)`}
+      >
         <DropTable rows={drops.drops} filters={filters} />
+        <p class="note">
+          Every packet the kernel dropped (skb:kfree_skb) on any interface of the node or in its pods' namespaces, over
+          the window. The interface table counts only drops on the watched interfaces, since the agent started (ifstats
+          module), so its numbers are smaller and older.
+        </p>
       </Panel>
       <DnsPanel dns={dns} off={dnsOff} filters={filters} perPod />
     </>

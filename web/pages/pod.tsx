@@ -16,7 +16,7 @@ import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { TrafficCells, TrafficHeaders } from "../components/traffic-cells.tsx";
-import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { during, WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
 import { DnsPanel } from "../monitoring/dns-tables.tsx";
 import { DropTable, FlowTable, podPath, TcpTable } from "../monitoring/tables.tsx";
 import { PODS_PATH, podsWhere } from "./pods.tsx";
@@ -83,7 +83,7 @@ export function PodDetail(props: { view: PodDetailView }) {
       >
         <TcpTable rows={tcp.connections} filters={filters} />
       </Panel>
-      <Panel title="Drops" meta={`${formatCountOf(dropped, "packet")} dropped`}>
+      <Panel title="Drops" meta={`${formatCountOf(dropped, "packet")} dropped ${during(since)}, by kernel reason`}>
         <DropTable rows={drops.drops} filters={filters} />
       </Panel>
       <DnsPanel dns={dns} off={dnsOff} filters={filters} perPod={false} />
@@ -159,7 +159,13 @@ function PodTraffic(props: { pod: PodRecord }) {
     <table class="traffic">
       <thead>
         <tr>
-          <TrafficHeaders />
+          <TrafficHeaders
+            drops={
+              <th title="packets of this pod the kernel dropped (drops module), since its node's agent started; the Drops panel below lists them by reason over the chosen window">
+                Drops<span class="sub">since the agent started</span>
+              </th>
+            }
+          />
         </tr>
       </thead>
       <tbody>

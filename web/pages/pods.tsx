@@ -5,14 +5,17 @@
  * table refreshes in place from /fragments/pods with the same query; a
  * vanished pod stays, marked, until its grace period ends.
  */
-import type { PodRecord } from "../../control/queries/monitoring/pods.ts";
+import type { PodList as PodListResult } from "../../control/queries/monitoring/pod-list.ts";
 import { formatCount, formatCountOf } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
+import { ListPager } from "../components/list-nav.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
-import { PodFilter, type PodQuery, podQueryString, PodTable, selectPods } from "../monitoring/tables.tsx";
+import { PodFilter, type PodQuery, podQueryString, PodTable } from "../monitoring/tables.tsx";
 
 export const PODS_PATH = "/pods";
 export const PODS_FRAGMENT_PATH = "/fragments/pods";
+/** The live region holding the list: filters and pages swap it whole, so its polling follows the view. */
+export const POD_LIST_ID = "pods";
 
 /** The pod list narrowed to a namespace or a node. */
 export function podsWhere(key: "namespace" | "node", value: string): string {
@@ -20,8 +23,8 @@ export function podsWhere(key: "namespace" | "node", value: string): string {
 }
 
 export interface PodsView {
-  /** Every listed pod (current, and vanished within the grace period), before filtering. */
-  pods: PodRecord[];
+  /** The page of pods that match, and how many are listed before the filter. */
+  list: PodListResult;
   query: PodQuery;
   now: number;
 }
@@ -30,31 +33,36 @@ export function PodsPage(props: { view: PodsView; session: Session }) {
   const { query } = props.view;
   return (
     <Layout title="Pods" hint={LIVE_HINT} session={props.session}>
-      <PodFilter query={query} base={PODS_PATH} />
-      <Live id="pods" src={`${PODS_FRAGMENT_PATH}${podQueryString(query)}`}>
+      <PodFilter query={{ ...query, offset: 0 }} base={PODS_PATH} region={POD_LIST_ID} />
+      <Live id={POD_LIST_ID} src={`${PODS_FRAGMENT_PATH}${podQueryString(query)}`}>
         <PodList view={props.view} />
       </Live>
     </Layout>
   );
 }
 
-/** The polled part: a count line and the table. */
+/** The polled part: a count line, the table and the pager. */
 export function PodList(props: { view: PodsView }) {
-  const { pods, query, now } = props.view;
+  const { list, query, now } = props.view;
+  const { page } = list;
   return (
     <section class="panel">
-      {pods.length > 0 && <h3>{podCount(pods, selectPods(pods, query).length)}</h3>}
-      <PodTable pods={pods} query={query} base={PODS_PATH} now={now} />
+      {list.listed.pods > 0 && <h3>{podCount(list)}</h3>}
+      <PodTable page={page} listed={list.listed.pods} query={query} base={PODS_PATH} now={now} />
+      <ListPager
+        page={{ ...page, shown: page.rows.length }}
+        href={(offset) => `${PODS_PATH}${podQueryString(query, { offset })}`}
+        region={POD_LIST_ID}
+      />
     </section>
   );
 }
 
-/** "3 pods on 2 nodes, 1 vanished" (and "2 shown" under a filter). */
-function podCount(pods: readonly PodRecord[], shown: number): string {
-  const nodes = new Set(pods.map((p) => p.node)).size;
-  const vanished = pods.filter((p) => p.state === "vanished").length;
-  const parts = [`${formatCountOf(pods.length, "pod")} on ${formatCountOf(nodes, "node")}`];
-  if (vanished > 0) parts.push(`${formatCount(vanished)} vanished`);
-  if (shown !== pods.length) parts.push(`${formatCount(shown)} shown`);
+/** "3 pods on 2 nodes, 1 vanished" (and "2 match" under a filter). */
+function podCount(list: PodListResult): string {
+  const { listed, page } = list;
+  const parts = [`${formatCountOf(listed.pods, "pod")} on ${formatCountOf(listed.nodes, "node")}`];
+  if (listed.vanished > 0) parts.push(`${formatCount(listed.vanished)} vanished`);
+  if (page.total !== listed.pods) parts.push(`${formatCount(page.total)} match`);
   return parts.join(", ");
 }

@@ -26,6 +26,7 @@ import { FLOWS_PATH, flowsUrl } from "./flows.tsx";
 import { endpointKey } from "../../control/monitoring/attribution.ts";
 import type { PodReasonTotal } from "../../control/monitoring/drops.ts";
 import { EndpointCell } from "../monitoring/tables.tsx";
+import { ReasonCell, ReasonLegend } from "../monitoring/drop-reasons.tsx";
 import { affinityText, externalText, frontendText, SyncCell } from "./services.tsx";
 
 export const SERVICE_DETAIL_ID = "service-detail";
@@ -133,28 +134,29 @@ function ServiceDrops(props: { drops: readonly PodReasonTotal[]; since: string }
     );
   }
   return (
-    <table class="drops" id="service-drops">
-      <thead>
-        <tr>
-          <th>Drop reason</th>
-          <th>Pod</th>
-          <th>Packets</th>
-          <th>Bytes</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.drops.map((d) => (
+    <>
+      <table class="drops" id="service-drops">
+        <thead>
           <tr>
-            <td>
-              <code>{d.reason}</code>
-            </td>
-            {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
-            <td>{formatCount(d.packets)}</td>
-            <td>{formatBytes(d.bytes)}</td>
+            <th>Drop reason</th>
+            <th>Pod</th>
+            <th>Packets</th>
+            <th>Bytes</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.drops.map((d) => (
+            <tr>
+              <ReasonCell reason={d.reason} />
+              {d.pod ? <EndpointCell e={d.pod} /> : <td class="na">the node's own</td>}
+              <td>{formatCount(d.packets)}</td>
+              <td>{formatBytes(d.bytes)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <ReasonLegend rows={props.drops} />
+    </>
   );
 }
 

@@ -15,7 +15,7 @@ import { formatBytes, formatCount } from "../format.ts";
 import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
-import { WindowLinks, WindowNote, windowStart } from "../components/window-links.tsx";
+import { WindowLinks, WindowNote, windowSpan, windowStart } from "../components/window-links.tsx";
 import { quantileText } from "../monitoring/dns-tables.tsx";
 import { errorRateText, serviceMapSvg } from "../monitoring/servicemap-svg.ts";
 import { podPath, usText } from "../monitoring/tables.tsx";
@@ -110,10 +110,10 @@ export function ServiceMapDetail(props: { view: ServiceMapView }) {
           <DnsEdgeTable nodes={map.nodes} edges={map.dns} />
         </Panel>
       )}
-      <Panel title="Top talkers" meta="pods with the most bytes, sent and received">
+      <Panel title={`Top pods by bytes, ${windowSpan(since)}`} meta="bytes sent + received over the window">
         <TalkerTable talkers={props.view.talkers} seconds={window.seconds} />
       </Panel>
-      <Panel title="Edges" meta="busiest first">
+      <Panel title={`Edges by bytes, ${windowSpan(since)}`} meta="client → server, busiest first">
         <EdgeTable nodes={map.nodes} edges={map.edges} />
       </Panel>
     </>

@@ -6,8 +6,11 @@
  * /fragments/services; the nodes polling for services; and for an admin the
  * form that creates one, or (?edit=namespace/name/port) changes one.
  */
+import { SERVICE_STATES, type ServiceListQuery, type ServiceState } from "../../control/queries/service-list.ts";
+import type { ListPage } from "../../control/queries/list-page.ts";
 import type { ServicesView, ServiceView } from "../../control/services/views.ts";
 import { Layout, type Session } from "../components/layout.tsx";
+import { ListFilter, ListPager, offsetParam } from "../components/list-nav.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { Panel } from "../components/panel.tsx";
 import { ServiceForm, type ServiceFormState, servicePath, SERVICES_PATH } from "../components/service-form.tsx";
@@ -21,7 +24,10 @@ export const SERVICE_LIST_ID = "services";
 export const DEFAULT_SERVICE_SINCE = "1h";
 
 export interface ServicesPageView {
+  /** `services`: the page's (filtered, paged). */
   view: ServicesView;
+  query: ServiceListQuery;
+  page: Omit<ListPage<ServiceView>, "rows">;
   /** ?since= as asked (DEFAULT_SERVICE_SINCE when absent). */
   since: string;
   now: number;
@@ -31,13 +37,55 @@ export interface ServicesPageView {
 
 const withSince = (path: string, since: string) => `${path}?since=${encodeURIComponent(since)}`;
 
+/** ?namespace= &q= &state= &offset= as the list takes them; anything unknown is no filter. */
+export function parseServiceQuery(get: (k: string) => string | undefined): ServiceListQuery {
+  const text = (k: string) => get(k)?.trim() || undefined;
+  const state = (SERVICE_STATES as readonly string[]).includes(text("state") ?? "")
+    ? (text("state") as ServiceState)
+    : undefined;
+  return { namespace: text("namespace"), q: text("q"), state, offset: offsetParam(text) };
+}
+
+/** The list's URL at `path` for a window and a view: the filters and the page (none for the first). */
+export function servicesUrl(path: string, since: string, query: ServiceListQuery): string {
+  const p = new URLSearchParams({ since });
+  for (const k of ["namespace", "q", "state"] as const) if (query[k]) p.set(k, query[k]!);
+  if (query.offset > 0) p.set("offset", String(query.offset));
+  return `${path}?${p.toString()}`;
+}
+
+const filtered = (q: ServiceListQuery) => Boolean(q.namespace || q.q || q.state);
+
+/** The filter form: a GET of the page (from its first page), keeping the window; the list's region swapped in place. */
+function ServiceFilter(props: { query: ServiceListQuery; since: string }) {
+  const { query } = props;
+  return (
+    <ListFilter action={SERVICES_PATH} region={SERVICE_LIST_ID}>
+      <input type="search" name="q" value={query.q ?? ""} placeholder="name" aria-label="name" />
+      <input
+        type="text"
+        name="namespace"
+        value={query.namespace ?? ""}
+        placeholder="namespace"
+        aria-label="namespace"
+      />
+      <select name="state" aria-label="state">
+        <option value="" selected={!query.state}>any state</option>
+        {SERVICE_STATES.map((st) => <option value={st} selected={query.state === st}>{st}</option>)}
+      </select>
+      <input type="hidden" name="since" value={props.since} />
+    </ListFilter>
+  );
+}
+
 export function ServicesPage(props: { page: ServicesPageView; form: ServiceFormState; session: Session }) {
   const { page } = props;
   return (
     <Layout title="Services" hint={LIVE_HINT} session={props.session}>
       <p id={FLASH_ID} class="flash" role="status"></p>
-      <WindowLinks since={page.since} href={(s) => withSince(SERVICES_PATH, s)} />
-      <Live id={SERVICE_LIST_ID} src={withSince(SERVICES_FRAGMENT_PATH, page.since)}>
+      <WindowLinks since={page.since} href={(s) => servicesUrl(SERVICES_PATH, s, { ...page.query, offset: 0 })} />
+      <ServiceFilter query={page.query} since={page.since} />
+      <Live id={SERVICE_LIST_ID} src={servicesUrl(SERVICES_FRAGMENT_PATH, page.since, page.query)}>
         <ServiceList page={page} />
       </Live>
       {page.isAdmin ? <ServiceForm state={props.form} /> : (
@@ -52,26 +100,32 @@ export function ServicesPage(props: { page: ServicesPageView; form: ServiceFormS
 
 /** The polled part: the services, then the nodes. */
 export function ServiceList(props: { page: ServicesPageView }) {
-  const { view, since, now } = props.page;
+  const { view, since, now, query, page } = props.page;
   const { services } = view;
   return (
     <>
-      {services.length === 0
-        ? (
-          <div class="empty">
-            <p>
-              No services yet. A service is a virtual IP and port (TCP or UDP) that the nodes' eBPF programs translate,
-              when a pod connects, into one of its backends, so no packet is rewritten on the way.
+      {page.total === 0
+        ? (filtered(query)
+          ? (
+            <p class="none">
+              No service matches this filter. <a href={withSince(SERVICES_PATH, since)}>Show all services</a>
             </p>
-            <p>
-              Services come from Kubernetes Services and EndpointSlices when the control plane runs in a cluster; an
-              admin can also create them here or through POST /api/v1/services.
-            </p>
-          </div>
-        )
+          )
+          : (
+            <div class="empty">
+              <p>
+                No services yet. A service is a virtual IP and port (TCP or UDP) that the nodes' eBPF programs
+                translate, when a pod connects, into one of its backends, so no packet is rewritten on the way.
+              </p>
+              <p>
+                Services come from Kubernetes Services and EndpointSlices when the control plane runs in a cluster; an
+                admin can also create them here or through POST /api/v1/services.
+              </p>
+            </div>
+          ))
         : (
           <Panel
-            title={formatCountOf(services.length, "service")}
+            title={formatCountOf(page.total, "service")}
             meta={`connections since ${windowStart(since)} · version ${formatCount(view.version)}`}
           >
             <table class="services">
@@ -90,6 +144,11 @@ export function ServiceList(props: { page: ServicesPageView }) {
                 {services.map((s) => <ServiceRow service={s} since={since} />)}
               </tbody>
             </table>
+            <ListPager
+              page={{ ...page, shown: services.length }}
+              href={(offset) => servicesUrl(SERVICES_PATH, since, { ...query, offset })}
+              region={SERVICE_LIST_ID}
+            />
           </Panel>
         )}
       <NodeSyncPanel view={view} now={now} />

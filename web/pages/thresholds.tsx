@@ -12,6 +12,15 @@ import { Layout, type Session } from "../components/layout.tsx";
 import { Live, LIVE_HINT } from "../components/live.tsx";
 import { type FormState, ThresholdForm } from "../components/threshold-form.tsx";
 import { FLASH_ID } from "../deny.tsx";
+import type { ReceiverView } from "../../control/notify/receivers.ts";
+import {
+  BLANK_RECEIVER,
+  RECEIVER_LIST_ID,
+  ReceiverForm,
+  ReceiverList,
+  RECEIVERS_FRAGMENT_PATH,
+} from "../components/notifications.tsx";
+import { Panel } from "../components/panel.tsx";
 import { formatCount, MISSING } from "../format.ts";
 
 export const THRESHOLDS_FRAGMENT_PATH = "/fragments/thresholds";
@@ -23,7 +32,16 @@ export interface ThresholdsView {
   loginPath: string;
 }
 
-export function ThresholdsPage(props: { view: ThresholdsView; form: FormState; targets: string[]; session: Session }) {
+export function ThresholdsPage(
+  props: {
+    view: ThresholdsView;
+    form: FormState;
+    targets: string[];
+    session: Session;
+    /** The notification receivers, for an admin (they are admin-only). */
+    receivers?: ReceiverView[];
+  },
+) {
   const { view } = props;
   return (
     <Layout title="Thresholds" hint={LIVE_HINT} session={props.session}>
@@ -33,8 +51,19 @@ export function ThresholdsPage(props: { view: ThresholdsView; form: FormState; t
       </Live>
       {view.isAdmin ? <ThresholdForm state={props.form} targets={props.targets} /> : (
         <p class="note">
-          Creating, changing and deleting thresholds needs the admin token: <a href={view.loginPath}>log in</a> with it.
+          Creating, changing and deleting thresholds and notification receivers needs the admin token:{" "}
+          <a href={view.loginPath}>log in</a> with it.
         </p>
+      )}
+      {view.isAdmin && props.receivers !== undefined && (
+        <>
+          <Panel title="Notification receivers" meta="where alerts are sent">
+            <Live id={RECEIVER_LIST_ID} src={RECEIVERS_FRAGMENT_PATH}>
+              <ReceiverList receivers={props.receivers} isAdmin />
+            </Live>
+          </Panel>
+          <ReceiverForm values={BLANK_RECEIVER} errors={{}} />
+        </>
       )}
     </Layout>
   );

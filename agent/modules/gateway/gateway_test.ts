@@ -42,7 +42,7 @@ function attached(lab: GatewayLab, ifname: string, hook: GatewayHook): boolean {
 
 /**
  * XDP in skb (generic) mode, tc, and native XDP. Native on the lab's veths needs what it needs on any
- * device (README): a veth takes a natively redirected frame only when its peer runs XDP (peerXdp), and
+ * device (docs/load-balancing.md): a veth takes a natively redirected frame only when its peer runs XDP (peerXdp), and
  * packets made on this machine cross veths with CHECKSUM_PARTIAL (only the pseudo-header sum in the TCP
  * field), which native XDP hands on without the skb's offload state, so the backend would see a bad
  * checksum: the client and backends send complete checksums there (fullChecksums), as a NIC delivers them.

@@ -3,10 +3,17 @@
 import { z } from "zod";
 import { RejoinBody } from "../../routes/credentials.ts";
 import { JoinTokenParams, NewJoinTokenBody } from "../../routes/join-tokens.ts";
-import { SwitchBody } from "../../routes/modules.ts";
+import { ModuleDefaultsBody, SwitchBody } from "../../routes/modules.ts";
 import { NodeModuleParams, NodeParams } from "../../routes/params.ts";
 import { DesiredState } from "../../wire/batch.ts";
-import { CredentialsRevoked, JoinTokenView, NewJoinToken, RejoinApproved } from "../schemas/admin.ts";
+import {
+  CredentialsRevoked,
+  JoinTokenView,
+  ModuleDefaults,
+  NewJoinToken,
+  NodeDeleted,
+  RejoinApproved,
+} from "../schemas/admin.ts";
 import { ModuleView } from "../schemas/nodes.ts";
 import { errors, ok, type Operation } from "../operation.ts";
 
@@ -17,7 +24,9 @@ export const ADMIN_OPERATIONS: Operation[] = [
     method: "post",
     path: "/api/v1/join-tokens",
     tag: TAG,
-    summary: "A new join token (multi-use until it expires or is revoked); an empty body takes the defaults",
+    summary: 'A new join token (multi-use until it expires or is revoked; expires: "never" for a DaemonSet\'s)',
+    description: "An empty body takes the defaults (a day). A token that never expires is for agents that join at " +
+      "any time (autoscaling): revoke or rotate it (k8s/scripts/install.sh --rotate-join-token) instead.",
     access: "admin",
     body: NewJoinTokenBody,
     responses: { 201: ok(NewJoinToken, "Created: the token is shown this once"), ...errors(400, 413) },
@@ -71,10 +80,46 @@ export const ADMIN_OPERATIONS: Operation[] = [
     method: "put",
     path: "/api/v1/nodes/{node}/modules/{module}",
     tag: "Nodes",
-    summary: "Switch a module on or off (a node not joined yet is pre-provisioned)",
+    summary:
+      "Switch a module on or off for this node: an override of the default (a node not joined yet is pre-provisioned)",
     access: "admin",
     params: NodeModuleParams,
     body: SwitchBody,
     responses: { 200: ok(DesiredState, "The node's new desired state"), ...errors(400, 413) },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/nodes/{node}/modules/{module}",
+    tag: "Nodes",
+    summary: "Reset a module's override: the node follows the cluster default again",
+    access: "admin",
+    params: NodeModuleParams,
+    responses: { 200: ok(DesiredState, "The node's new desired state"), ...errors(400) },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/nodes/{node}",
+    tag: "Nodes",
+    summary: "Delete a node: its credentials (its agent gets 401), desired state and registry rows; statistics age out",
+    access: "admin",
+    params: NodeParams,
+    responses: { 200: ok(NodeDeleted, "Deleted"), ...errors(400, 404) },
+  },
+  {
+    method: "get",
+    path: "/api/v1/module-defaults",
+    tag: "Nodes",
+    summary: "The cluster-wide module defaults every node follows where it has no override",
+    access: "reader",
+    responses: { 200: ok(ModuleDefaults, "The defaults") },
+  },
+  {
+    method: "put",
+    path: "/api/v1/module-defaults",
+    tag: "Nodes",
+    summary: "Change module defaults (the modules named; the others keep theirs); every node moves to a new version",
+    access: "admin",
+    body: ModuleDefaultsBody,
+    responses: { 200: ok(ModuleDefaults, "The new defaults"), ...errors(400, 413) },
   },
 ];

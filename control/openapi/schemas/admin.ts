@@ -2,7 +2,7 @@
 /** Join tokens and node credentials (control/registry/join-tokens.ts, routes/credentials.ts). */
 import { z } from "zod";
 import { named } from "../components.ts";
-import { NodeName } from "../../wire/batch.ts";
+import { ModuleName, MODULES, NodeName } from "../../wire/batch.ts";
 import { Count, IsoTime } from "./common.ts";
 
 export const NewJoinToken = named(
@@ -10,7 +10,7 @@ export const NewJoinToken = named(
   z.strictObject({
     id: z.string(),
     token: z.string().describe("The secret: shown this once, stored hashed"),
-    expiresAt: IsoTime,
+    expiresAt: IsoTime.nullable().describe('null: never expires (made with expires: "never")'),
   }),
 );
 
@@ -20,7 +20,7 @@ export const JoinTokenView = named(
     id: z.string(),
     description: z.string().nullable(),
     createdAt: IsoTime,
-    expiresAt: IsoTime,
+    expiresAt: IsoTime.nullable().describe("null: never expires"),
     revokedAt: IsoTime.nullable(),
     expired: z.boolean(),
     revoked: z.boolean(),
@@ -41,5 +41,20 @@ export const NodeTaken = named(
     node: NodeName,
     lastActiveAt: IsoTime,
     lostAt: IsoTime,
+  }),
+);
+
+export const NodeDeleted = named("NodeDeleted", z.strictObject({ node: NodeName, deleted: z.literal(true) }));
+
+export const ModuleDefaults = named(
+  "ModuleDefaults",
+  z.strictObject({
+    version: Count.describe(
+      "The desired-state version every node is at least at; a change raises it above every node's",
+    ),
+    modules: z.strictObject(
+      Object.fromEntries(MODULES.map((m) => [m, z.boolean()])) as Record<ModuleName, z.ZodBoolean>,
+    ),
+    set: z.array(ModuleName).describe("The modules an admin set; the others follow the built-in defaults"),
   }),
 );

@@ -36,6 +36,7 @@ export const ModuleView = named(
   z.strictObject({
     name: ModuleName,
     desired: z.boolean(),
+    inherited: z.boolean().describe("The cluster default (GET /api/v1/module-defaults); false: the node overrides it"),
     state: ModuleStatus.shape.state.nullable(),
     error: z.string().nullable(),
     pending: z.boolean(),

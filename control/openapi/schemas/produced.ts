@@ -17,12 +17,13 @@ import type {
   NodeSummary as NodeSummaryType,
 } from "../../queries/nodes.ts";
 import type { JoinTokenView as JoinTokenViewType } from "../../registry/join-tokens.ts";
+import type { ModuleDefaultsView } from "../../registry/desired-state.ts";
 import type { dropJson, podJson, seriesPointJson, tcpJson } from "../../routes/monitoring-json.ts";
 import type { explorerFlowJson } from "../../routes/flow-explorer-json.ts";
 import type { dnsJson } from "../../routes/dns-json.ts";
 import type { ServiceMap } from "../../monitoring/servicemap.ts";
 import type { ServicesView as ServicesViewType } from "../../services/views.ts";
-import type { JoinTokenView } from "./admin.ts";
+import type { JoinTokenView, ModuleDefaults } from "./admin.ts";
 import type { AlertView, ThresholdView } from "./alerts.ts";
 import type { DnsAnswer } from "./dns.ts";
 import type { ConnectionJson, DropJson, FlowJson, PodJson, SeriesPointJson, ServiceMapAnswer } from "./monitoring.ts";
@@ -41,6 +42,7 @@ export const PRODUCED_AS_DOCUMENTED: Record<string, true> = {
   interfaceState: true satisfies Same<InterfaceStateType, Out<typeof InterfaceState>>,
   moduleView: true satisfies Same<ModuleViewType, Out<typeof ModuleView>>,
   joinTokenView: true satisfies Same<JoinTokenViewType, Out<typeof JoinTokenView>>,
+  moduleDefaults: true satisfies Same<ModuleDefaultsView, Out<typeof ModuleDefaults>>,
   thresholdView: true satisfies Same<ThresholdViewType, Out<typeof ThresholdView>>,
   alertView: true satisfies Same<AlertViewType, Out<typeof AlertView>>,
   ruleView: true satisfies Same<RuleViewType, Out<typeof RuleView>>,

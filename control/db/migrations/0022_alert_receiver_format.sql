@@ -1,0 +1,1 @@
+ALTER TABLE `alert_receivers` ADD `format` text DEFAULT 'webhook' NOT NULL;
