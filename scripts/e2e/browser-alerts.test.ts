@@ -297,6 +297,7 @@ describe.skipIf(missing)("thresholds and alerts in headless Chromium on a lab cl
       const legendTx = bytes.locator(".u-legend tr.u-series", { has: page.locator(".u-label", { hasText: /^TX$/ }) })
         .locator(".u-value");
       let nudge = 0;
+      await over.scrollIntoViewIfNeeded(); // below the node's health summary: the pointer reaches only what is in view
       await expect.poll(async () => {
         const box = (await over.boundingBox())!;
         await page.mouse.move(box.x + box.width - 1 - (nudge++ % 2), box.y + box.height / 2);

@@ -40,7 +40,7 @@ const PAGES = [
   { name: "service", path: "/services/shop/web", shows: "10.96.0.10:80", polls: "/fragments/services/shop/web" },
   { name: "accel", path: "/accel", shows: "No acceleration rules.", polls: "/fragments/accel" },
   { name: "alerts", path: "/alerts", shows: "no alert is active", polls: "/fragments/alerts" },
-  { name: "thresholds", path: "/thresholds", shows: "No thresholds yet.", polls: "/fragments/thresholds" },
+  { name: "thresholds", path: "/thresholds", shows: "heartbeat age", polls: "/fragments/thresholds" }, // a default threshold
   { name: "login", path: "/login", shows: "Token", polls: null },
 ] as const;
 
@@ -200,14 +200,14 @@ describe.skipIf(missing)("pages in headless Chromium on a lab cluster", () => {
         (await c.get<{ name: string; desired: boolean }[]>("/api/v1/nodes/brw-n1/modules")).find((m) =>
           m.name === "drops"
         )?.desired;
-      expect(await cell(2)).toBe("on");
+      expect(await cell(2)).toBe("default (on)"); // the cluster's default, not set for this node
 
       for (const [button, to] of [["Turn off", "off"], ["Turn on", "on"]] as const) {
         await row.locator("button", { hasText: button }).click();
         await expect.poll(() => page.locator("#flash").innerText()).toMatch(
           new RegExp(`drops is now ${to} for brw-n1`),
         );
-        expect(await cell(2), "should run").toBe(to);
+        expect(await cell(2), "should run: this node's own setting now").toBe(`overridden (${to})`);
         expect(await desired(), "the API's desired state").toBe(to === "on");
         // the agent applies it within an interval; the page's poll shows its report
         await expect.poll(() => cell(3), { timeout: 20_000, interval: 500 }).toBe(to);

@@ -89,6 +89,11 @@ if mode in ("many", "loop"):
             out["peer"] = "%s:%d" % s.getpeername()
             s.sendall(b"hi\\n")
             note("names", s.makefile().readline().strip() or "(nothing)")
+            # Closed both ways before the next one starts: no packet of this connection reaches the gateway after
+            # later ones (a late FIN or ACK behind 64 newer flows would find its entry evicted and make a new flow).
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
             s.close()
         except Exception as e:
             note("errors", type(e).__name__)
